@@ -1,0 +1,1 @@
+"""The computations behind the explorer: pure PyTorch/NumPy, never Streamlit or Plotly."""
