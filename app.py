@@ -1,0 +1,44 @@
+"""Entry point: page config, the grouped navigation, and the shared sidebar."""
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="CNN & RNN Visual Explorer",
+    page_icon=":material/blur_on:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+# One list per group, in reading order. A group with no pages yet is left out of the menu.
+PAGES = {
+    "Start": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    ],
+    "CNN": [
+        st.Page(
+            "pages/convolution.py",
+            title="The convolution operation",
+            icon=":material/grid_on:",
+            url_path="convolution",
+        ),
+    ],
+    "RNN": [],
+    "Compare": [
+        st.Page(
+            "pages/dense_conv_recurrent.py",
+            title="Dense vs convolutional vs recurrent",
+            icon=":material/compare_arrows:",
+            url_path="dense-conv-recurrent",
+        ),
+    ],
+}
+
+page = st.navigation({group: pages for group, pages in PAGES.items() if pages})
+
+with st.sidebar:
+    st.caption(
+        "Every number on these pages is computed live by PyTorch on your own input. "
+        "Nothing is downloaded; the app runs offline."
+    )
+
+page.run()

@@ -1,0 +1,88 @@
+"""How many weights and multiply-adds does a dense, a convolutional and a recurrent layer need?
+
+Closed forms, written out so a reader can follow them; tests check every one against the parameter
+count of the matching torch module and against torch's own FLOP counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LayerSizeError(ValueError):
+    """A layer size a person asked for that makes no sense (zero, negative, or absurdly large)."""
+
+
+MAX_DIM = 100_000_000  # any single size above this is a typo, not a layer
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Weights, biases and multiply-adds of one layer for one input (batch of 1)."""
+
+    kind: str
+    weights: int  # multiplicative parameters
+    biases: int
+    macs: int  # multiply-accumulate operations for one forward pass
+    fan_in: int  # inputs that each output unit reads directly
+
+    @property
+    def parameters(self) -> int:
+        return self.weights + self.biases
+
+
+def _check(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise LayerSizeError(f"{name} must be a whole number, got {value!r}.")
+        if value < 1:
+            raise LayerSizeError(f"{name} must be at least 1, got {value}.")
+        if value > MAX_DIM:
+            raise LayerSizeError(f"{name} = {value:,} is larger than {MAX_DIM:,}; pick a smaller size.")
+
+
+def dense(n_in: int, n_out: int) -> LayerCost:
+    """Return the cost of a fully connected layer: every output reads every input (n_in·n_out)."""
+    _check(n_in=n_in, n_out=n_out)
+    return LayerCost("dense", weights=n_in * n_out, biases=n_out, macs=n_in * n_out, fan_in=n_in)
+
+
+def conv2d(height: int, width: int, c_in: int, c_out: int, k: int) -> LayerCost:
+    """Return the cost of a k×k convolution with 'same' padding and stride 1: k·k·c_in·c_out weights."""
+    _check(height=height, width=width, c_in=c_in, c_out=c_out, k=k)
+    weights = k * k * c_in * c_out
+    # Each of the H·W·c_out outputs does k·k·c_in multiply-adds (padding taps included, as torch does).
+    return LayerCost("convolution", weights, c_out, height * width * weights, fan_in=k * k * c_in)
+
+
+def locally_connected(height: int, width: int, c_in: int, c_out: int, k: int) -> LayerCost:
+    """Return the cost of a k×k layer with 'same' padding whose kernels are NOT shared across positions."""
+    shared = conv2d(height, width, c_in, c_out, k)
+    positions = height * width
+    return LayerCost(
+        "locally connected",
+        weights=shared.weights * positions,
+        biases=c_out * positions,
+        macs=shared.macs,
+        fan_in=shared.fan_in,
+    )
+
+
+def rnn(n_in: int, hidden: int, steps: int) -> LayerCost:
+    """Return the cost of a vanilla RNN over `steps` steps: U (hidden·n_in) and W (hidden·hidden), reused."""
+    _check(n_in=n_in, hidden=hidden, steps=steps)
+    weights = hidden * n_in + hidden * hidden
+    # torch's nn.RNN keeps two bias vectors (b_ih and b_hh); we count what torch counts.
+    return LayerCost("recurrent", weights, 2 * hidden, macs=steps * weights, fan_in=n_in + hidden)
+
+
+def unshared_recurrent(n_in: int, hidden: int, steps: int) -> LayerCost:
+    """Return the cost of the same unrolled graph if every step had its own U and W (no sharing)."""
+    per_step = rnn(n_in, hidden, steps)
+    return LayerCost(
+        "unrolled, unshared",
+        weights=per_step.weights * steps,
+        biases=per_step.biases * steps,
+        macs=per_step.macs,
+        fan_in=per_step.fan_in,
+    )

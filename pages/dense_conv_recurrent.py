@@ -1,0 +1,123 @@
+"""Compare: the parameter and compute arithmetic of dense, convolutional and recurrent layers."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from engine import layer_costs as lc
+from engine.convolution import conv_matrix_1d, dense_matrix, matrix_stats
+from ui import figures
+
+st.title("Dense vs convolutional vs recurrent")
+st.markdown(
+    "Three layer families, three assumptions about the input. Set the sizes and compare how many "
+    "parameters each needs and how much work it does for one input."
+)
+
+st.subheader("On an image")
+a, b, c, d, e = st.columns(5)
+height = a.number_input("Height H", 1, 4096, 200, key="cmp_h")
+width = b.number_input("Width W", 1, 4096, 200, key="cmp_w")
+channels = c.number_input("Channels C", 1, 512, 3, key="cmp_c")
+units = d.number_input("Output units / filters", 1, 1024, 16, key="cmp_units")
+k = e.select_slider("Kernel size k", [1, 3, 5, 7, 9, 11], 3, key="cmp_k")
+
+costs = [
+    lc.dense(height * width * channels, units * height * width),
+    lc.locally_connected(height, width, channels, units, k),
+    lc.conv2d(height, width, channels, units, k),
+]
+one_neuron = lc.dense(height * width * channels, 1)
+st.markdown(
+    f"A dense layer producing a {height}×{width}×{units} output from the {height}×{width}×"
+    f"{channels} input connects every output to all {height * width * channels:,} inputs. "
+    f"Even **one** dense neuron needs {one_neuron.weights:,} weights. A locally connected layer keeps "
+    f"only the k×k neighbourhood but gives each position its own kernel; a convolution shares one "
+    f"kernel bank everywhere."
+)
+st.dataframe(
+    {
+        "layer": [x.kind for x in costs],
+        "weights": [f"{x.weights:,}" for x in costs],
+        "biases": [f"{x.biases:,}" for x in costs],
+        "inputs read per output": [f"{x.fan_in:,}" for x in costs],
+        "multiply-adds": [f"{x.macs:,}" for x in costs],
+    },
+    hide_index=True,
+    width="stretch",
+)
+st.latex(
+    r"\text{dense: } (HWC)\,(HWF) \qquad \text{locally connected: } HW\,k^2 C F \qquad"
+    r"\text{convolution: } k^2 C F"
+)
+
+sides = np.array([8, 16, 32, 64, 128, 256, 512])
+sweep = {
+    "dense (one neuron per output)": [lc.dense(s * s * channels, s * s * units).parameters
+                                      for s in sides],
+    "locally connected": [lc.locally_connected(s, s, channels, units, k).parameters for s in sides],
+    "convolution": [lc.conv2d(s, s, channels, units, k).parameters for s in sides],
+}
+st.plotly_chart(
+    figures.lines(
+        sides, sweep, title="Parameters against image side (log scale)",
+        x_title="image side (pixels)", y_title="parameters", log_y=True,
+        modes={name: "lines+markers" for name in sweep},
+    ),
+    key="cmp_sweep",
+)
+st.caption(
+    "What to notice: the convolution's line is flat: its parameter count does not depend on the "
+    "image size at all, which is also why one network can read images of any size."
+)
+
+st.subheader("On a sequence")
+a, b, c = st.columns(3)
+steps = a.number_input("Sequence length T", 1, 100_000, 50, key="cmp_t")
+n_in = b.number_input("Features per step", 1, 4096, 8, key="cmp_nin")
+hidden = c.number_input("Hidden units", 1, 4096, 32, key="cmp_hidden")
+seq_costs = [
+    lc.dense(steps * n_in, hidden),
+    lc.rnn(n_in, hidden, steps),
+    lc.unshared_recurrent(n_in, hidden, steps),
+]
+st.dataframe(
+    {
+        "layer": ["dense over the whole sequence", "recurrent (shared over time)",
+                  "same graph, new weights each step"],
+        "parameters": [f"{x.parameters:,}" for x in seq_costs],
+        "multiply-adds": [f"{x.macs:,}" for x in seq_costs],
+        "sequential steps": ["1", f"{steps:,}", f"{steps:,}"],
+    },
+    hide_index=True,
+    width="stretch",
+)
+st.latex(r"h_t = \tanh(W h_{t-1} + U x_t + b)\qquad |W| + |U| = h^2 + h\,n")
+st.caption(
+    "What to notice: the dense layer's size is tied to T (it cannot read a longer sequence), the "
+    "recurrent layer's is not. The price is T sequential steps that cannot run in parallel."
+)
+
+st.subheader("The connection patterns, drawn from real weight matrices")
+st.markdown(
+    "Eight inputs, six outputs. Each line is one nonzero weight of the layer's matrix; lines of "
+    "the same colour are the same number."
+)
+kernel = torch.tensor([0.5, -1.0, 1.5])
+col1, col2 = st.columns(2)
+with col1:
+    dense_w = dense_matrix(6, 8, seed=0)
+    stats = matrix_stats(dense_w)
+    title = f"Dense: {stats['nonzero']} connections, {stats['distinct_nonzero_values']} distinct weights"
+    st.plotly_chart(figures.connection_graph(dense_w.numpy(), title), key="cmp_dense_graph")
+with col2:
+    conv_w = conv_matrix_1d(8, kernel)
+    stats = matrix_stats(conv_w)
+    title = (f"Convolution (k = 3): {stats['nonzero']} connections, "
+             f"{stats['distinct_nonzero_values']} distinct weights")
+    st.plotly_chart(figures.connection_graph(conv_w.numpy(), title), key="cmp_conv_graph")
+st.caption(
+    "What to notice: each convolution output reads three neighbours (sparse interactions) and "
+    "every output uses the same three numbers (parameter sharing). A recurrent layer shares in "
+    "the same way, but along time: the same W and U at every step."
+)

@@ -1,0 +1,78 @@
+"""Home: what the explorer is, the map of topics, and dense vs convolutional vs recurrent at a glance."""
+
+import streamlit as st
+
+from engine import layer_costs as lc
+
+st.title("CNN & RNN Visual Explorer")
+st.markdown(
+    "Push **your own picture** or **your own sequence** through real PyTorch computations and watch "
+    "what convolutional and recurrent networks do with it: one multiply-add, one gate, one "
+    "gradient at a time. Everything runs on this machine, offline; every number is computed live."
+)
+
+st.subheader("Topics")
+c1, c2, c3 = st.columns(3)
+with c1:
+    st.markdown("**Convolutional networks**")
+    st.page_link("pages/convolution.py", label="The convolution operation", icon=":material/grid_on:")
+    st.caption(
+        "1D smoothing, 2D kernels on your image with the arithmetic of any output pixel, a "
+        "step-through with padding/stride/dilation, convolution vs cross-correlation, convolution "
+        "as a matrix, any input size, and the conv → detector → pool layer."
+    )
+    st.caption("Coming next: why convolution works, pooling invariances, receptive fields, a "
+               "trained CNN layer by layer.")
+with c2:
+    st.markdown("**Recurrent networks**")
+    st.caption(
+        "Coming: recurrence unrolled, bidirectional RNNs, LSTM gates on text you type, and "
+        "gradients through time."
+    )
+with c3:
+    st.markdown("**Compare**")
+    st.page_link(
+        "pages/dense_conv_recurrent.py",
+        label="Dense vs convolutional vs recurrent",
+        icon=":material/compare_arrows:",
+    )
+    st.caption("Parameter and compute arithmetic for the three layer families, with the "
+               "connection pattern of each drawn from its real weight matrix.")
+
+st.subheader("Three ways to connect neurons")
+st.markdown(
+    "A **dense** layer (the general deep network, DNN) connects every input to every output. "
+    "A **convolutional** layer assumes *spatial locality*: each output looks at a small "
+    "neighbourhood, and the same small kernel is reused at every position. A **recurrent** layer "
+    "assumes *temporal locality*: it reads one step at a time and carries a memory (the hidden "
+    "state) forward, reusing the same weights at every step."
+)
+
+H, W, C = 200, 200, 3
+dense_one = lc.dense(H * W * C, 1)
+conv_one = lc.conv2d(H, W, C, 1, 3)
+rnn_one = lc.rnn(n_in=C, hidden=1, steps=H * W)
+d, c, r = st.columns(3)
+with d:
+    st.metric("Dense: one neuron over a 200×200×3 image", f"{dense_one.weights:,} weights")
+    st.caption("One weight per input value, for every single output unit.")
+with c:
+    st.metric("Convolution: one 3×3 filter on the same image", f"{conv_one.weights:,} weights")
+    st.caption(
+        f"The same {conv_one.weights} numbers are applied at all {H * W:,} positions: "
+        f"{conv_one.macs:,} multiply-adds from {conv_one.weights} parameters."
+    )
+with r:
+    st.metric("Recurrent: one hidden unit reading pixels in order", f"{rnn_one.weights:,} weights")
+    st.caption(
+        f"U (1×{C}) and W (1×1) are reused at each of the {H * W:,} steps; the count does not grow "
+        "with the length of the sequence."
+    )
+st.latex(
+    r"\underbrace{H\,W\,C}_{\text{dense, per neuron}} = "
+    + f"{H}\\cdot{W}\\cdot{C} = {dense_one.weights:,}".replace(",", "{,}")
+    + r"\qquad \underbrace{k^2 C}_{\text{conv, per filter}} = 3^2\cdot 3 = "
+    + f"{conv_one.weights}"
+)
+st.caption("Try other sizes on the Compare page; the counts there are checked against the "
+           "parameter counts of real torch modules in the test suite.")

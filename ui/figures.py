@@ -1,0 +1,308 @@
+"""Figure builders: data in, `go.Figure` out. No science is computed here, only drawn.
+
+Heatmaps that a person can click carry an invisible scatter overlay (one marker per cell), because
+Streamlit returns no points for clicks on a heatmap trace itself (see DESIGN.md, known traps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+DIVERGING = "RdBu_r"  # signed values: blue negative, white zero, red positive
+GRAY = "gray"
+PICK_CURVE = 1  # index of the invisible overlay trace in a pickable heatmap
+MAX_PICK_CELLS = 80_000  # above this, the overlay gets too heavy for the browser
+
+
+def _square_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
+    kw = {} if row is None else {"row": row, "col": col}
+    fig.update_yaxes(autorange="reversed", scaleanchor="x" if row is None else None, **kw)
+    fig.update_xaxes(constrain="domain", **kw)
+
+
+def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        title=dict(text=title, x=0, font=dict(size=14)) if title else None,
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def rgb_image(rgb: np.ndarray, title: str | None = None, height: int = 320) -> go.Figure:
+    """Return an RGB (H, W, 3) uint8 array as a figure with pixel coordinates on the axes."""
+    fig = go.Figure(go.Image(z=rgb, hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>"))
+    _square_axes(fig)
+    return _layout(fig, height, title)
+
+
+def heatmap(
+    z: np.ndarray,
+    title: str | None = None,
+    *,
+    signed: bool = False,
+    pickable: bool = False,
+    selected: tuple[int, int] | None = None,
+    height: int = 360,
+    colorbar: bool = True,
+    zmin: float | None = None,
+    zmax: float | None = None,
+) -> go.Figure:
+    """Return a (H, W) map as a heatmap; pickable adds the click overlay, selected draws a box."""
+    z = np.asarray(z, dtype=np.float32)
+    if signed and zmin is None and zmax is None:
+        bound = float(np.abs(z).max()) or 1.0
+        zmin, zmax = -bound, bound
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            colorscale=DIVERGING if signed else GRAY,
+            zmin=zmin,
+            zmax=zmax,
+            showscale=colorbar,
+            colorbar=dict(thickness=12),
+            hovertemplate="row %{y}, col %{x}<br>value %{z:.4f}<extra></extra>",
+        )
+    )
+    h, w = z.shape
+    if pickable and h * w <= MAX_PICK_CELLS:
+        rows, cols = np.mgrid[0:h, 0:w]
+        fig.add_trace(
+            go.Scatter(
+                x=cols.ravel(),
+                y=rows.ravel(),
+                mode="markers",
+                marker=dict(size=max(2, int(600 / max(h, w))), opacity=0, color="black"),
+                customdata=z.ravel(),
+                hovertemplate="row %{y}, col %{x}<br>value %{customdata:.4f}<extra>click</extra>",
+                showlegend=False,
+            )
+        )
+    if selected is not None:
+        r, c = selected
+        fig.add_shape(
+            type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+            line=dict(color="#f59e0b", width=3),
+        )
+    _square_axes(fig)
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return _layout(fig, height, title)
+
+
+def annotated_grid(
+    values: np.ndarray,
+    title: str | None = None,
+    *,
+    signed: bool = True,
+    fmt: str = ".2f",
+    highlight: Sequence[tuple[int, int]] = (),
+    highlight_color: str = "#f59e0b",
+    height: int = 260,
+) -> go.Figure:
+    """Return a small matrix drawn cell by cell with its numbers written in."""
+    fig = annotated_grids([values], [title or ""], signed=signed, fmt=fmt, height=height,
+                          highlights=[highlight], highlight_color=highlight_color)
+    return fig
+
+
+def annotated_grids(
+    grids: Sequence[np.ndarray],
+    titles: Sequence[str],
+    *,
+    signed: bool = True,
+    fmt: str = ".2f",
+    highlights: Sequence[Sequence[tuple[int, int]]] | None = None,
+    highlight_color: str = "#f59e0b",
+    height: int = 260,
+    operators: Sequence[str] = (),
+) -> go.Figure:
+    """Return small matrices side by side, numbers written in, optional outlined cells per grid."""
+    n = len(grids)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.06)
+    for i, grid in enumerate(grids, start=1):
+        g = np.asarray(grid, dtype=np.float64)
+        bound = float(np.nanmax(np.abs(g))) if g.size else 1.0
+        bound = bound or 1.0
+        big = g.shape[0] * g.shape[1] > 144
+        fig.add_trace(
+            go.Heatmap(
+                z=g,
+                text=None if big else [[format(v, fmt) for v in row] for row in g],
+                texttemplate=None if big else "%{text}",
+                textfont=dict(size=11),
+                colorscale=DIVERGING if signed else "Blues",
+                zmin=-bound if signed else float(np.nanmin(g)) if g.size else 0.0,
+                zmax=bound,
+                showscale=False,
+                xgap=1,
+                ygap=1,
+                hovertemplate="row %{y}, col %{x}<br>%{z:" + fmt + "}<extra></extra>",
+            ),
+            row=1,
+            col=i,
+        )
+        for r, c in (highlights[i - 1] if highlights else ()):
+            fig.add_shape(
+                type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                line=dict(color=highlight_color, width=3), row=1, col=i,
+            )
+        fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=i)
+        fig.update_xaxes(showticklabels=False, row=1, col=i)
+    for i, op in enumerate(operators):
+        fig.add_annotation(
+            text=f"<b>{op}</b>", showarrow=False, font=dict(size=22),
+            xref="paper", yref="paper", x=(i + 1) / n, y=0.5,
+        )
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def map_mosaic(
+    maps: np.ndarray,
+    titles: Sequence[str],
+    *,
+    cols: int = 4,
+    signed: bool = True,
+    height_per_row: int = 220,
+    shared_scale: bool = False,
+) -> go.Figure:
+    """Return several (H, W) maps as a grid of small heatmaps, one colour scale each or shared."""
+    maps = np.asarray(maps, dtype=np.float32)
+    n = maps.shape[0]
+    cols = max(1, min(cols, n))
+    rows = (n + cols - 1) // cols
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=list(titles),
+        horizontal_spacing=0.02, vertical_spacing=0.08 if rows > 1 else 0.0,
+    )
+    shared = float(np.abs(maps).max()) or 1.0
+    for i in range(n):
+        r, c = divmod(i, cols)
+        m = maps[i]
+        if signed:
+            bound = shared if shared_scale else (float(np.abs(m).max()) or 1.0)
+            zmin, zmax = -bound, bound
+        else:
+            zmin = float(maps.min()) if shared_scale else float(m.min())
+            zmax = float(maps.max()) if shared_scale else float(m.max())
+        fig.add_trace(
+            go.Heatmap(
+                z=m, colorscale=DIVERGING if signed else GRAY, zmin=zmin, zmax=zmax,
+                showscale=False,
+                hovertemplate=f"{titles[i]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3f}}<extra></extra>",
+            ),
+            row=r + 1, col=c + 1,
+        )
+        fig.update_yaxes(
+            autorange="reversed", showticklabels=False, scaleanchor=f"x{i + 1 if i else ''}",
+            row=r + 1, col=c + 1,
+        )
+        fig.update_xaxes(showticklabels=False, constrain="domain", row=r + 1, col=c + 1)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=rows * height_per_row + 30, margin=dict(l=5, r=5, t=30, b=5))
+    return fig
+
+
+def lines(
+    x: np.ndarray,
+    series: dict[str, np.ndarray],
+    *,
+    title: str | None = None,
+    x_title: str = "",
+    y_title: str = "",
+    height: int = 320,
+    modes: dict[str, str] | None = None,
+    log_y: bool = False,
+) -> go.Figure:
+    """Return named series over a shared x axis as lines (or markers, per `modes`)."""
+    fig = go.Figure()
+    for name, y in series.items():
+        mode = (modes or {}).get(name, "lines")
+        fig.add_trace(
+            go.Scatter(x=x, y=y, name=name, mode=mode, marker=dict(size=4))
+        )
+    fig.update_layout(
+        xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=1.12),
+        yaxis_type="log" if log_y else None,
+    )
+    return _layout(fig, height, title)
+
+
+def stem(values: np.ndarray, *, title: str | None = None, x_title: str = "", height: int = 240):
+    """Return a 1D array as a stem plot (bars), for kernels over an index."""
+    fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color="#2563eb"))
+    fig.update_layout(xaxis_title=x_title, bargap=0.3)
+    return _layout(fig, height, title)
+
+
+def matrix_pattern(
+    m: np.ndarray, title: str | None = None, *, height: int = 360, signed: bool = True
+) -> go.Figure:
+    """Return a weight matrix with zeros left blank, so its sparsity and repeated values show."""
+    m = np.asarray(m, dtype=np.float64)
+    shown = np.where(m == 0, np.nan, m)
+    bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown, colorscale=DIVERGING if signed else "Blues",
+            zmin=-bound if signed else 0, zmax=bound, xgap=1, ygap=1, showscale=False,
+            hovertemplate="output %{y}, input %{x}<br>weight %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title="output unit")
+    fig.update_xaxes(title="input unit")
+    return _layout(fig, height, title)
+
+
+def connection_graph(
+    weights: np.ndarray, title: str | None = None, *, height: int = 260, signed: bool = True
+) -> go.Figure:
+    """Return a two-row graph: inputs at the bottom, outputs on top, one line per nonzero weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    n_out, n_in = w.shape
+    bound = float(np.abs(w).max()) or 1.0
+    fig = go.Figure()
+    xs_in = np.linspace(0, 1, n_in)
+    xs_out = np.linspace(0, 1, n_out) if n_out > 1 else np.array([0.5])
+    # Group edges by value so shared weights get one colour and one legend-free trace each.
+    values = np.unique(np.round(w[w != 0], 6))
+    palette = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04"]
+    for idx, v in enumerate(values):
+        ex, ey = [], []
+        for o, i in zip(*np.nonzero(np.isclose(w, v, atol=1e-6)), strict=True):
+            ex += [xs_in[i], xs_out[o], None]
+            ey += [0, 1, None]
+        color = palette[idx % len(palette)] if len(values) <= len(palette) else (
+            "#dc2626" if v > 0 else "#2563eb"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=ex, y=ey, mode="lines", hoverinfo="skip", showlegend=False,
+                line=dict(color=color, width=1 + 2.5 * abs(v) / bound),
+                opacity=0.75,
+            )
+        )
+    fig.add_trace(go.Scatter(x=xs_in, y=np.zeros(n_in), mode="markers", name="inputs",
+                             marker=dict(size=9, color="#334155"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=xs_out, y=np.ones(n_out), mode="markers", name="outputs",
+                             marker=dict(size=9, color="#f59e0b"), hoverinfo="skip"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, range=[-0.2, 1.2])
+    fig.update_layout(showlegend=False)
+    return _layout(fig, height, title)
+
+
+def bars(
+    labels: Sequence[str], values: Sequence[float], *, title: str | None = None,
+    log_y: bool = False, height: int = 300, y_title: str = "", text: Sequence[str] | None = None,
+) -> go.Figure:
+    """Return a labelled bar chart (log scale optional) for comparing counts."""
+    fig = go.Figure(go.Bar(x=list(labels), y=list(values), text=text, textposition="outside",
+                           marker_color="#2563eb"))
+    fig.update_layout(yaxis_type="log" if log_y else None, yaxis_title=y_title)
+    return _layout(fig, height, title)

@@ -1,0 +1,147 @@
+"""Inputs the pages share: the image picker (sample gallery, upload, camera) and its session memory.
+
+The picked image lives in `st.session_state` as raw bytes plus their sha256, never in module state,
+so two browser sessions never see each other's pictures. Decoding is cached on the sha256 string
+(not on the decoded image, whose hash Streamlit only samples).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from engine.images import ImageLoadError, load_image
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
+MAX_SIDE = 1024  # every picked image is downscaled to this longest side once, at load
+SOURCES = ("Sample", "Upload", "Camera")
+
+_STATE = "picked_image"  # {"sha": str, "name": str, "data": bytes}
+_SOURCE = "picked_image_source"
+_SEEN_UPLOAD = "picked_image_seen_upload"  # file_id of the last upload we acted on
+
+
+@dataclass(frozen=True)
+class PickedImage:
+    """The image a person chose: a display name, the sha256 of its bytes, and the decoded RGB image."""
+
+    name: str
+    sha: str
+    image: Image.Image  # RGB, longest side <= MAX_SIDE
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One picture from the project's own gallery (drawn by scripts/make_samples.py)."""
+
+    file: str
+    title: str
+    caption: str
+
+    @property
+    def path(self) -> Path:
+        return SAMPLES_DIR / self.file
+
+
+@st.cache_resource(show_spinner=False)
+def samples() -> list[Sample]:
+    """Return the gallery listed in assets/samples/samples.json."""
+    listing = json.loads((SAMPLES_DIR / "samples.json").read_text(encoding="utf-8"))
+    return [Sample(file=s["file"], title=s["title"], caption=s["caption"]) for s in listing]
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _decode(sha: str, _data: bytes) -> np.ndarray:
+    """Return the decoded (H, W, 3) uint8 array for bytes whose sha256 is `sha`."""
+    return np.asarray(load_image(_data, max_side=MAX_SIDE))
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _try_store(name: str, data: bytes) -> str | None:
+    """Decode and remember an image; return an error message instead when it cannot be used."""
+    try:
+        _decode(_sha(data), data)
+    except ImageLoadError as err:
+        return str(err)
+    st.session_state[_STATE] = {"sha": _sha(data), "name": name, "data": data}
+    return None
+
+
+def _use_sample(sample: Sample) -> None:
+    _try_store(f"sample: {sample.title}", sample.path.read_bytes())
+
+
+def current_image() -> PickedImage:
+    """Return the image this session picked, defaulting to the first sample."""
+    if _STATE not in st.session_state:
+        _use_sample(samples()[0])
+    state = st.session_state[_STATE]
+    array = _decode(state["sha"], state["data"])
+    return PickedImage(name=state["name"], sha=state["sha"], image=Image.fromarray(array))
+
+
+def _take_upload(uploaded, label: str) -> None:
+    """Act once on a new upload or photo; a refused file leaves the previous image in place."""
+    if uploaded is None:
+        return
+    file_id = getattr(uploaded, "file_id", None) or uploaded.name
+    if st.session_state.get(_SEEN_UPLOAD, {}).get("id") == file_id:
+        error = st.session_state[_SEEN_UPLOAD].get("error")
+    else:
+        data = uploaded.getvalue()
+        error = _try_store(f"{label}: {uploaded.name}", data)
+        st.session_state[_SEEN_UPLOAD] = {"id": file_id, "error": error}
+    if error:
+        st.error(f"**{uploaded.name}** could not be used. {error} The previous image is kept.")
+
+
+def image_picker(key: str = "image") -> PickedImage:
+    """Draw the picker (gallery, upload, camera) and return the image this session is using."""
+    with st.container(border=True):
+        left, right = st.columns([1, 3], vertical_alignment="top")
+        with right:
+            source = st.segmented_control(
+                "Image source",
+                SOURCES,
+                default=st.session_state.get(_SOURCE, SOURCES[0]),
+                key=f"{key}_source",
+                help="Your choice follows you to every page that works on an image.",
+            )
+            source = source or SOURCES[0]
+            st.session_state[_SOURCE] = source
+            if source == "Sample":
+                gallery = samples()
+                cols = st.columns(len(gallery))
+                for col, sample in zip(cols, gallery, strict=True):
+                    with col:
+                        st.image(str(sample.path), width="stretch")
+                        if st.button(
+                            sample.title, key=f"{key}_sample_{sample.file}", width="stretch"
+                        ):
+                            _use_sample(sample)
+            elif source == "Upload":
+                uploaded = st.file_uploader(
+                    "Upload a picture (PNG, JPEG, WebP, GIF, BMP or TIFF, up to 16 MB)",
+                    type=UPLOAD_TYPES,
+                    key=f"{key}_upload",
+                )
+                _take_upload(uploaded, "upload")
+            else:
+                photo = st.camera_input("Take a photo", key=f"{key}_camera")
+                _take_upload(photo, "camera")
+        picked = current_image()
+        with left:
+            st.image(picked.image, width="stretch")
+            w, h = picked.image.size
+            st.caption(f"Using **{picked.name}** · {w}×{h} px")
+    return picked
