@@ -1,0 +1,226 @@
+"""How big is a convolution's output, and which input cells meet the kernel at each step?
+
+Output-size formulas (Dumoulin & Visin, "A guide to convolution arithmetic for deep learning"),
+a step-by-step trace of a convolution on a small grid, and the transposed convolution written as
+the scatter-add it is ("each input cell stamps a scaled copy of the kernel into the output").
+Also home of ConvConfigError and the argument checks every convolution module shares.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MAX_GRID = 32  # side of the largest grid the step-through functions accept: each step is listed
+
+
+class ConvConfigError(ValueError):
+    """A convolution setting that cannot work; the message says what to change."""
+
+
+# --- argument checks shared by the convolution modules
+
+
+def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """Return value as an int after checking it is a whole number in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConvConfigError(f"{name} must be a whole number, got {value!r}.")
+    value = int(value)
+    if value < minimum:
+        raise ConvConfigError(f"{name} must be at least {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ConvConfigError(f"{name} must be at most {maximum}, got {value}.")
+    return value
+
+
+def check_tensor(name: str, value: object, ndims: tuple[int, ...]) -> torch.Tensor:
+    """Return value after checking it is a finite floating tensor with one of the allowed ndims."""
+    if not isinstance(value, torch.Tensor):
+        raise ConvConfigError(f"{name} must be a torch tensor, got {type(value).__name__}.")
+    if value.dim() not in ndims:
+        allowed = " or ".join(f"{n}-D" for n in ndims)
+        raise ConvConfigError(f"{name} must be {allowed}, got shape {tuple(value.shape)}.")
+    if not value.is_floating_point():
+        raise ConvConfigError(f"{name} must hold floats (e.g. float32), got {value.dtype}.")
+    if value.numel() == 0:
+        raise ConvConfigError(f"{name} is empty (shape {tuple(value.shape)}).")
+    if not bool(torch.isfinite(value).all()):
+        raise ConvConfigError(
+            f"{name} contains NaN or infinity; replace those entries with numbers."
+        )
+    return value
+
+
+# --- output-size arithmetic
+
+
+def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+    """Return the output length floor((n + 2p - d(k-1) - 1)/s) + 1 along one axis."""
+    n = check_int("input size", n, 1)
+    k = check_int("kernel size", k, 1)
+    padding = check_int("padding", padding, 0)
+    stride = check_int("stride", stride, 1)
+    dilation = check_int("dilation", dilation, 1)
+    span = dilation * (k - 1) + 1  # the dilated kernel's footprint
+    if span > n + 2 * padding:
+        raise ConvConfigError(
+            f"The kernel covers {span} cells (size {k}, dilation {dilation}) but the padded input "
+            f"has only {n + 2 * padding} (size {n} + 2×padding {padding}); "
+            "use a smaller kernel or dilation, or more padding."
+        )
+    return (n + 2 * padding - span) // stride + 1
+
+
+def transposed_output_size(
+    n: int, k: int, padding: int = 0, stride: int = 1, dilation: int = 1, output_padding: int = 0
+) -> int:
+    """Return the output length (n-1)s - 2p + d(k-1) + output_padding + 1 of a transposed conv."""
+    n = check_int("input size", n, 1)
+    k = check_int("kernel size", k, 1)
+    padding = check_int("padding", padding, 0)
+    stride = check_int("stride", stride, 1)
+    dilation = check_int("dilation", dilation, 1)
+    output_padding = check_int("output padding", output_padding, 0)
+    if output_padding >= max(stride, dilation):
+        raise ConvConfigError(
+            f"output padding ({output_padding}) must be smaller than the stride ({stride}) or the "
+            f"dilation ({dilation}); it only picks among the sizes a stride can map to."
+        )
+    size = (n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
+    if size < 1:
+        raise ConvConfigError(
+            f"The padding ({padding}) crops away the whole output (full size "
+            f"{size + 2 * padding}); use less padding."
+        )
+    return size
+
+
+def resolve_padding(
+    padding: int | str, kernel_hw: tuple[int, int], dilation: int
+) -> tuple[int, int]:
+    """Return (pad_rows, pad_cols) for an int padding or the names "same" / "valid".
+
+    "same" pads d(k-1)/2 on each side, which keeps H×W at stride 1 (and gives ceil(H/s) at
+    stride s); it needs an odd kernel so the padding can be split evenly.
+    """
+    if isinstance(padding, str):
+        name = padding.strip().lower()
+        if name == "valid":
+            return (0, 0)
+        if name == "same":
+            if any(k % 2 == 0 for k in kernel_hw):
+                raise ConvConfigError(
+                    f"'same' padding needs an odd kernel (got {kernel_hw[0]}×{kernel_hw[1]}): "
+                    "an even kernel has no centre pixel. Use an integer padding instead."
+                )
+            return (dilation * (kernel_hw[0] - 1) // 2, dilation * (kernel_hw[1] - 1) // 2)
+        raise ConvConfigError(
+            f"padding must be 'same', 'valid' or a whole number, got {padding!r}."
+        )
+    p = check_int("padding", padding, 0)
+    return (p, p)
+
+
+# --- step-through on a small grid
+
+
+def small_grid(n: int, seed: int = 0) -> torch.Tensor:
+    """Return an (n, n) float32 grid of small integers 0..3, for arithmetic checkable by hand."""
+    n = check_int("grid size", n, 1, MAX_GRID)
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(rng.integers(0, 4, size=(n, n)).astype(np.float32))
+
+
+@dataclass
+class Step:
+    """One output cell of a convolution: where it is, its value, and the input cells it read."""
+
+    out_row: int
+    out_col: int
+    value: float
+    taps: list[tuple[int, int]]  # input cells in PADDED coordinates, in kernel (row-major) order
+
+
+def _check_grid_and_kernel(grid: torch.Tensor, kernel: torch.Tensor) -> None:
+    check_tensor("grid", grid, (2,))
+    check_tensor("kernel", kernel, (2,))
+    if max(grid.shape) > MAX_GRID:
+        raise ConvConfigError(
+            f"The step-through lists every step, so the grid is capped at {MAX_GRID}×{MAX_GRID}; "
+            f"got {grid.shape[0]}×{grid.shape[1]}."
+        )
+    if max(kernel.shape) > MAX_GRID:
+        raise ConvConfigError(f"The kernel is capped at {MAX_GRID}×{MAX_GRID} here.")
+
+
+def conv_steps(
+    grid: torch.Tensor, kernel: torch.Tensor, padding: int = 0, stride: int = 1, dilation: int = 1
+) -> list[Step]:
+    """Return every step of a cross-correlation (what torch calls conv2d) in row-major order."""
+    _check_grid_and_kernel(grid, kernel)
+    kh, kw = kernel.shape
+    out_h = conv_output_size(grid.shape[0], kh, padding, stride, dilation)
+    out_w = conv_output_size(grid.shape[1], kw, padding, stride, dilation)
+    padded = np.pad(grid.double().numpy(), padding)  # (H+2p, W+2p), zeros around the grid
+    weights = kernel.double().numpy()
+    steps = []
+    for r in range(out_h):
+        for c in range(out_w):
+            taps, value = [], 0.0
+            for i in range(kh):
+                for j in range(kw):
+                    tap = (r * stride + i * dilation, c * stride + j * dilation)
+                    taps.append(tap)
+                    value += padded[tap] * weights[i, j]
+            steps.append(Step(out_row=r, out_col=c, value=float(value), taps=taps))
+    return steps
+
+
+# --- transposed convolution, as a scatter-add
+
+
+@dataclass
+class TransposedStep:
+    """One input cell of a transposed convolution and the output cells its stamp lands on."""
+
+    in_row: int
+    in_col: int
+    value: float
+    out_cells: list[tuple[int, int]]  # full-size output coordinates (before cropping by padding)
+
+
+def transposed_steps(
+    grid: torch.Tensor, kernel: torch.Tensor, stride: int = 1, padding: int = 0
+) -> list[TransposedStep]:
+    """Return, per input cell in row-major order, where its value×kernel stamp lands."""
+    _check_grid_and_kernel(grid, kernel)
+    kh, kw = kernel.shape
+    # validates stride/padding and that cropping leaves something
+    transposed_output_size(grid.shape[0], kh, padding, stride)
+    transposed_output_size(grid.shape[1], kw, padding, stride)
+    steps = []
+    for r in range(grid.shape[0]):
+        for c in range(grid.shape[1]):
+            cells = [(r * stride + i, c * stride + j) for i in range(kh) for j in range(kw)]
+            steps.append(
+                TransposedStep(in_row=r, in_col=c, value=float(grid[r, c]), out_cells=cells)
+            )
+    return steps
+
+
+def transposed_conv2d(
+    grid: torch.Tensor, kernel: torch.Tensor, stride: int = 1, padding: int = 0
+) -> torch.Tensor:
+    """Return the (H', W') transposed conv: each cell stamps value×kernel; padding crops."""
+    _check_grid_and_kernel(grid, kernel)
+    kh, kw = kernel.shape
+    out_h = transposed_output_size(grid.shape[0], kh, padding, stride)
+    out_w = transposed_output_size(grid.shape[1], kw, padding, stride)
+    full = torch.zeros(out_h + 2 * padding, out_w + 2 * padding, dtype=grid.dtype)  # uncropped
+    for r in range(grid.shape[0]):
+        for c in range(grid.shape[1]):
+            full[r * stride : r * stride + kh, c * stride : c * stride + kw] += grid[r, c] * kernel
+    return full[padding : padding + out_h, padding : padding + out_w]
