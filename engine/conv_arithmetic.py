@@ -8,6 +8,7 @@ Also home of ConvConfigError and the argument checks every convolution module sh
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -34,6 +35,15 @@ def check_int(name: str, value: object, minimum: int, maximum: int | None = None
     if maximum is not None and value > maximum:
         raise ConvConfigError(f"{name} must be at most {maximum}, got {value}.")
     return value
+
+
+def check_number(name: str, value: object) -> float:
+    """Return value as a float after checking it is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConvConfigError(f"{name} must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise ConvConfigError(f"{name} must be a finite number, got {value!r}.")
+    return float(value)
 
 
 def check_tensor(name: str, value: object, ndims: tuple[int, ...]) -> torch.Tensor:
@@ -130,7 +140,7 @@ def resolve_padding(
 def small_grid(n: int, seed: int = 0) -> torch.Tensor:
     """Return an (n, n) float32 grid of small integers 0..3, for arithmetic checkable by hand."""
     n = check_int("grid size", n, 1, MAX_GRID)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
     return torch.from_numpy(rng.integers(0, 4, size=(n, n)).astype(np.float32))
 
 

@@ -9,11 +9,12 @@ Angles are counter-clockwise on screen, with rows running down.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import torch
 
-from engine.conv_arithmetic import ConvConfigError
+from engine.conv_arithmetic import ConvConfigError, check_number
 
 KERNEL_NAMES: tuple[str, ...] = (
     "identity",
@@ -156,10 +157,7 @@ def kernel_description(name: str) -> str:
 def make_kernel(name: str, size: int = 3, angle_deg: float = 0.0) -> torch.Tensor:
     """Return the named (size, size) float32 kernel; size 3, 5 or 7; angle_deg steers gabor."""
     builder = _builder(name)
-    if isinstance(size, bool) or size not in KERNEL_SIZES:
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size not in KERNEL_SIZES:
         raise ConvConfigError(f"Kernel size must be one of {KERNEL_SIZES}, got {size!r}.")
-    if isinstance(angle_deg, bool) or not isinstance(angle_deg, (int, float)):
-        raise ConvConfigError(f"angle_deg must be a number of degrees, got {angle_deg!r}.")
-    if not math.isfinite(angle_deg):
-        raise ConvConfigError(f"angle_deg must be a finite number of degrees, got {angle_deg!r}.")
-    return builder(int(size), float(angle_deg)).to(torch.float32)
+    angle_deg = check_number("angle_deg (degrees)", angle_deg)
+    return builder(int(size), angle_deg).to(torch.float32)

@@ -76,7 +76,7 @@ def dense_matrix(n_out: int, n_in: int, seed: int = 0) -> torch.Tensor:
     n_out = check_int("number of outputs", n_out, 1)
     n_in = check_int("number of inputs", n_in, 1)
     _check_entries(n_out, n_in)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, 0, 2**63 - 1))
     return torch.randn(n_out, n_in, generator=generator) / n_in**0.5
 
 

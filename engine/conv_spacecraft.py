@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from engine.conv_arithmetic import ConvConfigError, check_int
+from engine.conv_arithmetic import ConvConfigError, check_int, check_number
 
 MAX_SAMPLES = 100_000
 AGE_KERNELS = ("exponential", "half-gaussian", "uniform")
@@ -23,11 +23,10 @@ def spacecraft_track(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (true_position (n,), noisy_measurements (n,)): a smooth, coasting, wobbling track."""
     n = check_int("number of samples", n, 2, MAX_SAMPLES)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise):
-        raise ConvConfigError(f"noise must be a finite number, got {noise!r}.")
+    noise = check_number("noise", noise)
     if noise < 0:
         raise ConvConfigError(f"noise is a standard deviation and cannot be negative, got {noise}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
     t = np.linspace(0.0, 1.0, n)  # mission time, 0..1
     velocity, wobble, phase = (
         rng.uniform(8.0, 12.0),
@@ -53,8 +52,7 @@ def age_kernel(kind: str, width: float, length: int) -> np.ndarray:
             f"Unknown age kernel {kind!r}; choose one of: {', '.join(AGE_KERNELS)}."
         )
     length = check_int("kernel length", length, 1, MAX_SAMPLES)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not math.isfinite(width):
-        raise ConvConfigError(f"width must be a finite number, got {width!r}.")
+    width = check_number("width", width)
     if width <= 0:
         raise ConvConfigError(f"width must be positive (it is a time scale), got {width}.")
     ages = np.arange(length, dtype=np.float64)

@@ -11,7 +11,6 @@ Images are float tensors in [0, 1], gray (H, W) or colour (C, H, W).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +21,7 @@ from engine.conv_arithmetic import (
     Step,
     TransposedStep,
     check_int,
+    check_number,
     check_tensor,
     conv_output_size,
     conv_steps,
@@ -202,10 +202,13 @@ def patch_arithmetic(
     height, width = image.shape
     out_h = conv_output_size(height, kh, pad_h, stride, dilation)
     out_w = conv_output_size(width, kw, pad_w, stride, dilation)
-    row = check_int("output row", row, 0, out_h - 1)
-    col = check_int("output column", col, 0, out_w - 1)
-    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
-        raise ConvConfigError(f"bias must be a finite number, got {bias!r}.")
+    row, col = check_int("output row", row, 0), check_int("output column", col, 0)
+    if row >= out_h or col >= out_w:
+        raise ConvConfigError(
+            f"Output pixel ({row}, {col}) is outside the {out_h}×{out_w} feature map; "
+            f"pick a row below {out_h} and a column below {out_w}."
+        )
+    bias = check_number("bias", bias)
 
     applied = flip_kernel(kernel) if flip else kernel.clone()
     # the window's top-left tap sits stride·row cells down the padded image, i.e. at row·s - p
@@ -223,7 +226,7 @@ def patch_arithmetic(
         patch=patch,
         kernel=applied,
         products=products,
-        total=float(products.double().sum()) + float(bias),
+        total=float(products.double().sum()) + bias,
         input_rows=input_rows,
         input_cols=input_cols,
     )
@@ -275,8 +278,7 @@ def convolve2d_direct(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor
 def resize_image(image: torch.Tensor, scale: float) -> torch.Tensor:
     """Return the image (H, W) or (C, H, W) resized by scale, bilinear with antialiasing."""
     image = _check_image(image)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
-        raise ConvConfigError(f"scale must be a finite number, got {scale!r}.")
+    scale = check_number("scale", scale)
     low, high = RESIZE_SCALES
     if not low <= scale <= high:
         raise ConvConfigError(f"scale must be between {low} and {high}, got {scale}.")

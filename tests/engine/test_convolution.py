@@ -1,0 +1,350 @@
+"""Feature maps, one pixel's arithmetic, flipping, resizing and layer stages against references.
+
+References: a brute-force NumPy loop, scipy.signal, Pillow's resize, and torch ops composed by hand.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import engine.convolution as conv
+from engine.convolution import (
+    NONLINEARITIES,
+    POOLS,
+    ConvConfigError,
+    convolve2d_direct,
+    feature_maps,
+    flip_kernel,
+    layer_stages,
+    make_kernel,
+    patch_arithmetic,
+    resize_image,
+)
+
+
+def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _randn(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _brute_force(image: np.ndarray, weight: np.ndarray, pad: int, stride: int, dil: int):
+    """Slide each (C, kh, kw) weight over the zero-padded (C, H, W) image wherever it fits."""
+    channels, height, width = image.shape
+    n_kernels, _, kh, kw = weight.shape
+    padded = np.zeros((channels, height + 2 * pad, width + 2 * pad))
+    padded[:, pad : pad + height, pad : pad + width] = image
+    rows = [r for r in range(0, padded.shape[1], stride) if r + dil * (kh - 1) < padded.shape[1]]
+    cols = [c for c in range(0, padded.shape[2], stride) if c + dil * (kw - 1) < padded.shape[2]]
+    out = np.zeros((n_kernels, len(rows), len(cols)))
+    for k in range(n_kernels):
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                total = 0.0
+                for ch in range(channels):
+                    for u in range(kh):
+                        for v in range(kw):
+                            total += padded[ch, r + u * dil, c + v * dil] * weight[k, ch, u, v]
+                out[k, i, j] = total
+    return out
+
+
+CASES = [  # padding, stride, dilation
+    ("same", 1, 1),
+    ("valid", 1, 1),
+    (1, 2, 1),
+    (2, 1, 2),
+    ("same", 2, 1),
+    ("same", 1, 2),
+    (0, 3, 2),
+]
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("padding,stride,dilation", CASES)
+@pytest.mark.parametrize("layout", ["gray k", "gray Kkk", "rgb Kkk", "rgb KCkk"])
+def test_feature_maps_match_brute_force(layout, padding, stride, dilation, flip):
+    k = 3
+    gray = layout.startswith("gray")
+    image = _rand(9, 11, seed=1) if gray else _rand(3, 9, 11, seed=2)
+    channels = 1 if gray else 3
+    if layout == "gray k":
+        kernels = _randn(k, k, seed=3)
+        weight = kernels[None, None]
+    elif layout.endswith("Kkk"):
+        kernels = _randn(4, k, k, seed=4)
+        weight = kernels[:, None].repeat(1, channels, 1, 1) / channels  # the documented average
+    else:
+        kernels = _randn(4, 3, k, k, seed=5)
+        weight = kernels
+    if flip:
+        weight = weight.flip((-1, -2))
+    pad = {"same": dilation * (k - 1) // 2, "valid": 0}.get(padding, padding)
+    expected = _brute_force(image.reshape(channels, 9, 11).double().numpy(),
+                            weight.double().numpy(), pad, stride, dilation)  # fmt: skip
+    got = feature_maps(image, kernels, padding=padding, stride=stride, dilation=dilation, flip=flip)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_feature_maps_match_scipy_correlate_and_convolve(k):
+    image, kernel = _rand(17, 13, seed=k), _randn(k, k, seed=k + 1)
+    im, ke = image.double().numpy(), kernel.double().numpy()
+    correlation = scipy.signal.correlate2d(im, ke, mode="same", boundary="fill")
+    convolution = scipy.signal.convolve2d(im, ke, mode="same", boundary="fill")
+    np.testing.assert_allclose(feature_maps(image, kernel)[0].numpy(), correlation, atol=1e-5)
+    np.testing.assert_allclose(feature_maps(image, kernel, flip=True)[0].numpy(), convolution,
+                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(convolve2d_direct(image, kernel).numpy(), convolution, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_same_padding_keeps_the_size_or_divides_it_by_the_stride(stride):
+    for name, size in [("gaussian", 3), ("sobel x", 5), ("gabor", 7)]:
+        maps = feature_maps(_rand(3, 20, 31), make_kernel(name, size), stride=stride)
+        assert maps.shape == (1, math.ceil(20 / stride), math.ceil(31 / stride))
+
+
+def test_feature_maps_of_a_batch_are_the_maps_of_each_kernel():
+    image = _rand(12, 12, seed=7)
+    bank = torch.stack([make_kernel(name, 5) for name in conv.KERNEL_NAMES])  # (9, 5, 5)
+    maps = feature_maps(image, bank)
+    assert maps.shape == (9, 12, 12) and maps.dtype == torch.float32
+    for i, kernel in enumerate(bank):
+        torch.testing.assert_close(maps[i], feature_maps(image, kernel)[0])
+    identity = maps[conv.KERNEL_NAMES.index("identity")]
+    torch.testing.assert_close(identity, image)
+
+
+# --- one pixel by hand
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("padding,stride,dilation", CASES + [(3, 1, 1), (1, 1, 3)])
+@pytest.mark.parametrize("kh,kw", [(3, 3), (5, 5), (3, 5)])
+def test_patch_arithmetic_total_is_the_feature_map_value_at_every_pixel(
+    kh, kw, padding, stride, dilation, flip
+):
+    image, kernel = _rand(10, 9, seed=kh), _randn(kh, kw, seed=kw)
+    try:
+        maps = feature_maps(image, kernel, padding, stride, dilation, flip)[0]
+    except ConvConfigError:
+        with pytest.raises(ConvConfigError):
+            patch_arithmetic(image, kernel, 0, 0, padding, stride, dilation, flip)
+        return
+    for row in range(maps.shape[0]):  # every pixel, borders included
+        for col in range(maps.shape[1]):
+            arith = patch_arithmetic(image, kernel, row, col, padding, stride, dilation, flip)
+            assert arith.total == pytest.approx(float(maps[row, col]), abs=1e-5)
+            assert (arith.row, arith.col) == (row, col)
+    expected_kernel = kernel.flip((0, 1)) if flip else kernel
+    torch.testing.assert_close(arith.kernel, expected_kernel)
+    torch.testing.assert_close(arith.products, arith.patch * expected_kernel)
+
+
+def test_patch_arithmetic_window_over_the_padding_reads_zeros():
+    image = _rand(6, 6, seed=9) + 1.0  # no zeros inside the image
+    arith = patch_arithmetic(image, torch.ones(5, 5), 0, 5, padding=2)
+    assert arith.input_rows == [-2, -1, 0, 1, 2] and arith.input_cols == [3, 4, 5, 6, 7]
+    outside = torch.tensor([[r < 0 or c > 5 for c in arith.input_cols] for r in arith.input_rows])
+    assert (arith.patch[outside] == 0).all() and (arith.patch[~outside] > 0).all()
+    torch.testing.assert_close(arith.patch[2:, :3], image[:3, 3:])
+    dilated = patch_arithmetic(image, torch.ones(3, 3), 1, 0, padding=1, stride=2, dilation=2)
+    assert dilated.input_rows == [1, 3, 5] and dilated.input_cols == [-1, 1, 3]
+
+
+def test_patch_arithmetic_adds_the_bias():
+    image, kernel = _rand(5, 5), _randn(3, 3)
+    plain = patch_arithmetic(image, kernel, 2, 2)
+    assert patch_arithmetic(image, kernel, 2, 2, bias=0.75).total == pytest.approx(
+        plain.total + 0.75
+    )
+
+
+@pytest.mark.parametrize(
+    "row,col,kwargs",
+    [(5, 0, {}), (0, 5, {}), (-1, 0, {}), (0, 0.5, {}), (3, 0, dict(stride=2)),
+     (0, 0, dict(padding="full")), (0, 0, dict(bias=float("nan")))],
+)  # fmt: skip
+def test_patch_arithmetic_rejects_pixels_outside_the_output(row, col, kwargs):
+    with pytest.raises(ConvConfigError):
+        patch_arithmetic(_rand(5, 5), _randn(3, 3), row, col, **kwargs)
+
+
+def test_patch_arithmetic_wants_a_gray_image():
+    with pytest.raises(ConvConfigError, match="gray"):
+        patch_arithmetic(_rand(3, 5, 5), _randn(3, 3), 0, 0)
+
+
+# --- convolution versus cross-correlation
+
+
+@pytest.mark.parametrize("name,size", [("sobel x", 3), ("emboss", 5), ("sobel y", 7)])
+def test_flipping_turns_cross_correlation_into_convolution(name, size):
+    image = _rand(24, 20, seed=size)
+    kernel = make_kernel(name, size, angle_deg=30.0)
+    true_conv = feature_maps(image, kernel, flip=True)
+    torch.testing.assert_close(true_conv, feature_maps(image, flip_kernel(kernel)))
+    torch.testing.assert_close(true_conv[0], convolve2d_direct(image, kernel), atol=1e-5, rtol=0)
+    assert (true_conv - feature_maps(image, kernel)).abs().max() > 0.05  # asymmetric kernel
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian", "box blur", "sharpen", "gabor"])
+def test_flipping_a_symmetric_kernel_changes_nothing(name):
+    image, kernel = _rand(16, 16, seed=4), make_kernel(name, 5, angle_deg=30.0)  # gabor: even
+    torch.testing.assert_close(feature_maps(image, kernel, flip=True), feature_maps(image, kernel))
+
+
+def test_flip_kernel_rotates_by_180_degrees():
+    kernel = torch.arange(6.0).reshape(2, 3)
+    torch.testing.assert_close(flip_kernel(kernel), torch.rot90(kernel, 2))
+    torch.testing.assert_close(flip_kernel(flip_kernel(kernel)), kernel)
+    with pytest.raises(ConvConfigError):
+        flip_kernel(torch.ones(3))
+
+
+def test_convolve2d_direct_refuses_big_images_and_even_kernels():
+    convolve2d_direct(torch.zeros(128, 128), torch.ones(3, 3))
+    with pytest.raises(ConvConfigError, match="128"):
+        convolve2d_direct(torch.zeros(129, 64), torch.ones(3, 3))
+    with pytest.raises(ConvConfigError, match="odd"):
+        convolve2d_direct(torch.zeros(8, 8), torch.ones(2, 2))
+
+
+# --- variable-size input
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.5, 0.8, 1.5, 3.0])
+def test_resize_matches_pillow_bilinear(scale):
+    image = _rand(40, 56, seed=11)
+    ours = resize_image(image, scale)
+    size = (round(56 * scale), round(40 * scale))  # Pillow wants (W, H)
+    pil = Image.fromarray(image.numpy(), mode="F").resize(size, Image.Resampling.BILINEAR)
+    assert ours.shape == (size[1], size[0])
+    np.testing.assert_allclose(ours.numpy(), np.asarray(pil), atol=2e-3)
+
+
+def test_resize_keeps_channels_and_a_constant_image_constant():
+    image = torch.full((3, 30, 50), 0.4)
+    small = resize_image(image, 0.3)
+    assert small.shape == (3, 9, 15)
+    torch.testing.assert_close(small, torch.full_like(small, 0.4))
+    striped = torch.zeros(64, 64)
+    striped[:, ::2] = 1.0  # finest vertical stripes: antialiasing should average them to grey
+    assert (resize_image(striped, 0.25) - 0.5).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("scale", [0.04, 4.1, 0.1, float("nan"), "2", True])
+def test_resize_rejects_bad_scales(scale):
+    with pytest.raises(ConvConfigError):
+        resize_image(_rand(40, 40), scale)  # 0.1 → 4×4, below the 8-pixel minimum
+
+
+def test_resize_rejects_outputs_too_large():
+    with pytest.raises(ConvConfigError, match="at most"):
+        resize_image(torch.zeros(1100, 20), 4.0)
+
+
+# --- the three stages of a convolutional layer
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("nonlinearity", NONLINEARITIES)
+def test_layer_stages_compose_conv_nonlinearity_and_pool(nonlinearity, pool):
+    image = _rand(3, 15, 14, seed=3)
+    kernels = torch.stack([make_kernel("sobel x"), make_kernel("laplacian"), _randn(3, 3)])
+    bias = torch.tensor([0.1, -0.2, 0.3])
+    stages = layer_stages(image, kernels, bias, nonlinearity, pool, pool_size=3, pool_stride=2)
+    weight = kernels[:, None].repeat(1, 3, 1, 1) / 3
+    expected_conv = F.conv2d(image[None], weight, bias, padding=1)[0]
+    activation = {"relu": F.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+                  "abs": torch.abs, "none": lambda t: t}[nonlinearity]  # fmt: skip
+    expected_detector = activation(expected_conv)
+    pooling = F.max_pool2d if pool == "max" else F.avg_pool2d
+    expected_pooled = pooling(expected_detector[None], 3, 2)[0]
+    torch.testing.assert_close(stages.conv, expected_conv)
+    torch.testing.assert_close(stages.detector, expected_detector)
+    torch.testing.assert_close(stages.pooled, expected_pooled)
+    assert stages.pooled.shape == (3, 7, 6)
+
+
+def test_layer_stages_default_pool_stride_is_the_pool_size():
+    stages = layer_stages(_rand(16, 12), _randn(2, 3, 3))
+    assert stages.conv.shape == (2, 16, 12) and stages.pooled.shape == (2, 8, 6)
+    torch.testing.assert_close(stages.detector, stages.conv.clamp(min=0))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(nonlinearity="softmax"), dict(pool="min"), dict(pool_size=0), dict(pool_size=9),
+     dict(pool_stride=0), dict(bias=torch.zeros(3)), dict(bias=torch.tensor([[0.0, 1.0]])),
+     dict(bias=torch.tensor([0.0, float("nan")]))],
+)  # fmt: skip
+def test_layer_stages_rejects_bad_settings(kwargs):
+    with pytest.raises(ConvConfigError):
+        layer_stages(_rand(8, 8), _randn(2, 3, 3), **kwargs)
+
+
+# --- what a person can get wrong never escapes as anything but ConvConfigError
+
+
+@pytest.mark.parametrize(
+    "image,kernels,kwargs",
+    [
+        (torch.rand(5, 5), torch.ones(7, 7), dict(padding="valid")),  # kernel larger than image
+        (torch.rand(5, 5), torch.ones(4, 4), {}),  # 'same' needs an odd kernel
+        (torch.rand(5, 5), torch.ones(3, 3), dict(stride=0)),
+        (torch.rand(5, 5), torch.ones(3, 3), dict(dilation=0)),
+        (torch.rand(5, 5), torch.ones(3, 3), dict(padding=-1)),
+        (torch.rand(5, 5), torch.ones(3, 3), dict(padding="full")),
+        (torch.rand(5, 5), torch.ones(3, 3), dict(padding=1000)),
+        (torch.rand(5, 5), torch.ones(3, 3), dict(stride=2.0)),
+        (torch.rand(5, 5), torch.tensor([[1.0, float("nan"), 0], [0, 1, 0], [0, 0, 1]]), {}),
+        (torch.rand(5, 5), torch.ones(33, 33), dict(padding=20)),  # kernel too big
+        (torch.rand(5, 5), torch.ones(300, 3, 3), {}),  # too many kernels
+        (torch.rand(3, 5, 5), torch.ones(2, 2, 3, 3), {}),  # weight channels ≠ image channels
+        (torch.rand(1, 3, 5, 5), torch.ones(3, 3), {}),  # a batch, not an image
+        (torch.rand(5), torch.ones(3, 3), {}),
+        (torch.rand(64, 5, 5), torch.ones(3, 3), {}),  # channels last by mistake?
+        (torch.zeros(5, 5, dtype=torch.uint8), torch.ones(3, 3), {}),
+        (torch.zeros(0, 5), torch.ones(3, 3), {}),
+        (np.zeros((5, 5)), torch.ones(3, 3), {}),
+        (torch.rand(5, 5), [[1.0]], {}),
+        (torch.rand(5, 5), torch.ones(1, 1, 1, 3, 3), {}),
+    ],
+)
+def test_feature_maps_errors_are_conv_config_errors(image, kernels, kwargs):
+    with pytest.raises(ConvConfigError) as err:
+        feature_maps(image, kernels, **kwargs)
+    assert len(str(err.value)) > 20  # a sentence a person can act on
+
+
+@settings(max_examples=150, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), k=st.integers(1, 8),
+       padding=st.one_of(st.integers(-2, 5), st.sampled_from(["same", "valid", "SAME", "x"])),
+       stride=st.integers(-1, 4), dilation=st.integers(-1, 4), flip=st.booleans())  # fmt: skip
+def test_feature_maps_either_works_or_raises_conv_config_error(
+    h, w, k, padding, stride, dilation, flip
+):
+    image, kernel = torch.rand(h, w), torch.ones(k, k)
+    try:
+        maps = feature_maps(image, kernel, padding, stride, dilation, flip)
+    except ConvConfigError:
+        return
+    assert maps.shape[0] == 1 and maps.numel() > 0
+
+
+def test_the_page_facing_module_exports_everything_it_promises():
+    for name in conv.__all__:
+        assert hasattr(conv, name), name
+    assert issubclass(ConvConfigError, ValueError)
