@@ -16,10 +16,28 @@ PAGES = {
     ],
     "CNN": [
         st.Page(
-            "pages/convolution.py",
-            title="The convolution operation",
+            "pages/conv_1d.py",
+            title="Convolution in 1D",
+            icon=":material/show_chart:",
+            url_path="conv-1d",
+        ),
+        st.Page(
+            "pages/conv_2d.py",
+            title="Kernels on your image",
             icon=":material/grid_on:",
-            url_path="convolution",
+            url_path="kernels",
+        ),
+        st.Page(
+            "pages/conv_arithmetic.py",
+            title="Padding, stride, dilation",
+            icon=":material/animation:",
+            url_path="conv-arithmetic",
+        ),
+        st.Page(
+            "pages/conv_layer.py",
+            title="A convolutional layer",
+            icon=":material/layers:",
+            url_path="conv-layer",
         ),
     ],
     "RNN": [],

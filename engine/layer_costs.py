@@ -38,7 +38,9 @@ def _check(**sizes: int) -> None:
         if value < 1:
             raise LayerSizeError(f"{name} must be at least 1, got {value}.")
         if value > MAX_DIM:
-            raise LayerSizeError(f"{name} = {value:,} is larger than {MAX_DIM:,}; pick a smaller size.")
+            raise LayerSizeError(
+                f"{name} = {value:,} is larger than {MAX_DIM:,}; pick a smaller size."
+            )
 
 
 def dense(n_in: int, n_out: int) -> LayerCost:
@@ -48,15 +50,15 @@ def dense(n_in: int, n_out: int) -> LayerCost:
 
 
 def conv2d(height: int, width: int, c_in: int, c_out: int, k: int) -> LayerCost:
-    """Return the cost of a k×k convolution with 'same' padding and stride 1: k·k·c_in·c_out weights."""
+    """Return the cost of a k×k, stride-1, 'same'-padded convolution: k·k·c_in·c_out weights."""
     _check(height=height, width=width, c_in=c_in, c_out=c_out, k=k)
     weights = k * k * c_in * c_out
-    # Each of the H·W·c_out outputs does k·k·c_in multiply-adds (padding taps included, as torch does).
+    # Each of the H·W·c_out outputs does k·k·c_in multiply-adds (padding taps count, as in torch).
     return LayerCost("convolution", weights, c_out, height * width * weights, fan_in=k * k * c_in)
 
 
 def locally_connected(height: int, width: int, c_in: int, c_out: int, k: int) -> LayerCost:
-    """Return the cost of a k×k layer with 'same' padding whose kernels are NOT shared across positions."""
+    """Return the cost of a k×k 'same'-padded layer with NO kernel sharing across positions."""
     shared = conv2d(height, width, c_in, c_out, k)
     positions = height * width
     return LayerCost(
@@ -69,7 +71,7 @@ def locally_connected(height: int, width: int, c_in: int, c_out: int, k: int) ->
 
 
 def rnn(n_in: int, hidden: int, steps: int) -> LayerCost:
-    """Return the cost of a vanilla RNN over `steps` steps: U (hidden·n_in) and W (hidden·hidden), reused."""
+    """Return the cost of a vanilla RNN over `steps` steps: U (h·n_in) and W (h·h), reused."""
     _check(n_in=n_in, hidden=hidden, steps=steps)
     weights = hidden * n_in + hidden * hidden
     # torch's nn.RNN keeps two bias vectors (b_ih and b_hh); we count what torch counts.

@@ -31,9 +31,9 @@ one_neuron = lc.dense(height * width * channels, 1)
 st.markdown(
     f"A dense layer producing a {height}×{width}×{units} output from the {height}×{width}×"
     f"{channels} input connects every output to all {height * width * channels:,} inputs. "
-    f"Even **one** dense neuron needs {one_neuron.weights:,} weights. A locally connected layer keeps "
-    f"only the k×k neighbourhood but gives each position its own kernel; a convolution shares one "
-    f"kernel bank everywhere."
+    f"Even **one** dense neuron needs {one_neuron.weights:,} weights. A locally connected layer "
+    f"keeps only the k×k neighbourhood but gives each position its own kernel; a convolution "
+    f"shares one kernel bank everywhere."
 )
 st.dataframe(
     {
@@ -53,15 +53,20 @@ st.latex(
 
 sides = np.array([8, 16, 32, 64, 128, 256, 512])
 sweep = {
-    "dense (one neuron per output)": [lc.dense(s * s * channels, s * s * units).parameters
-                                      for s in sides],
+    "dense (one neuron per output)": [
+        lc.dense(s * s * channels, s * s * units).parameters for s in sides
+    ],
     "locally connected": [lc.locally_connected(s, s, channels, units, k).parameters for s in sides],
     "convolution": [lc.conv2d(s, s, channels, units, k).parameters for s in sides],
 }
 st.plotly_chart(
     figures.lines(
-        sides, sweep, title="Parameters against image side (log scale)",
-        x_title="image side (pixels)", y_title="parameters", log_y=True,
+        sides,
+        sweep,
+        title="Parameters against image side (log scale)",
+        x_title="image side (pixels)",
+        y_title="parameters",
+        log_y=True,
         modes={name: "lines+markers" for name in sweep},
     ),
     key="cmp_sweep",
@@ -83,8 +88,11 @@ seq_costs = [
 ]
 st.dataframe(
     {
-        "layer": ["dense over the whole sequence", "recurrent (shared over time)",
-                  "same graph, new weights each step"],
+        "layer": [
+            "dense over the whole sequence",
+            "recurrent (shared over time)",
+            "same graph, new weights each step",
+        ],
         "parameters": [f"{x.parameters:,}" for x in seq_costs],
         "multiply-adds": [f"{x.macs:,}" for x in seq_costs],
         "sequential steps": ["1", f"{steps:,}", f"{steps:,}"],
@@ -108,13 +116,18 @@ col1, col2 = st.columns(2)
 with col1:
     dense_w = dense_matrix(6, 8, seed=0)
     stats = matrix_stats(dense_w)
-    title = f"Dense: {stats['nonzero']} connections, {stats['distinct_nonzero_values']} distinct weights"
+    title = (
+        f"Dense: {stats['nonzero']} connections, "
+        f"{stats['distinct_nonzero_values']} distinct weights"
+    )
     st.plotly_chart(figures.connection_graph(dense_w.numpy(), title), key="cmp_dense_graph")
 with col2:
     conv_w = conv_matrix_1d(8, kernel)
     stats = matrix_stats(conv_w)
-    title = (f"Convolution (k = 3): {stats['nonzero']} connections, "
-             f"{stats['distinct_nonzero_values']} distinct weights")
+    title = (
+        f"Convolution (k = 3): {stats['nonzero']} connections, "
+        f"{stats['distinct_nonzero_values']} distinct weights"
+    )
     st.plotly_chart(figures.connection_graph(conv_w.numpy(), title), key="cmp_conv_graph")
 st.caption(
     "What to notice: each convolution output reads three neighbours (sparse interactions) and "

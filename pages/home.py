@@ -1,4 +1,4 @@
-"""Home: what the explorer is, the map of topics, and dense vs convolutional vs recurrent at a glance."""
+"""Home: what the explorer is, the map of topics, and dense vs conv vs recurrent at a glance."""
 
 import streamlit as st
 
@@ -6,23 +6,31 @@ from engine import layer_costs as lc
 
 st.title("CNN & RNN Visual Explorer")
 st.markdown(
-    "Push **your own picture** or **your own sequence** through real PyTorch computations and watch "
-    "what convolutional and recurrent networks do with it: one multiply-add, one gate, one "
-    "gradient at a time. Everything runs on this machine, offline; every number is computed live."
+    "Push **your own picture** or **your own sequence** through real PyTorch computations and "
+    "watch what convolutional and recurrent networks do with it: one multiply-add, one gate, one "
+    "gradient at a time. Everything runs on this machine, offline; every number is computed "
+    "live."
 )
 
 st.subheader("Topics")
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**Convolutional networks**")
-    st.page_link("pages/convolution.py", label="The convolution operation", icon=":material/grid_on:")
-    st.caption(
-        "1D smoothing, 2D kernels on your image with the arithmetic of any output pixel, a "
-        "step-through with padding/stride/dilation, convolution vs cross-correlation, convolution "
-        "as a matrix, any input size, and the conv → detector → pool layer."
+    st.page_link("pages/conv_1d.py", label="Convolution in 1D", icon=":material/show_chart:")
+    st.page_link("pages/conv_2d.py", label="Kernels on your image", icon=":material/grid_on:")
+    st.page_link(
+        "pages/conv_arithmetic.py", label="Padding, stride, dilation", icon=":material/animation:"
     )
-    st.caption("Coming next: why convolution works, pooling invariances, receptive fields, a "
-               "trained CNN layer by layer.")
+    st.page_link("pages/conv_layer.py", label="A convolutional layer", icon=":material/layers:")
+    st.caption(
+        "Smoothing a noisy track; kernels on your image with the arithmetic of any output pixel; "
+        "convolution vs cross-correlation; the sliding window step by step, transposed "
+        "convolution and the matrix view; conv → detector → pool on inputs of any size."
+    )
+    st.caption(
+        "Coming next: why convolution works, pooling invariances, receptive fields, a "
+        "trained CNN layer by layer."
+    )
 with c2:
     st.markdown("**Recurrent networks**")
     st.caption(
@@ -36,8 +44,10 @@ with c3:
         label="Dense vs convolutional vs recurrent",
         icon=":material/compare_arrows:",
     )
-    st.caption("Parameter and compute arithmetic for the three layer families, with the "
-               "connection pattern of each drawn from its real weight matrix.")
+    st.caption(
+        "Parameter and compute arithmetic for the three layer families, with the "
+        "connection pattern of each drawn from its real weight matrix."
+    )
 
 st.subheader("Three ways to connect neurons")
 st.markdown(
@@ -74,5 +84,7 @@ st.latex(
     + r"\qquad \underbrace{k^2 C}_{\text{conv, per filter}} = 3^2\cdot 3 = "
     + f"{conv_one.weights}"
 )
-st.caption("Try other sizes on the Compare page; the counts there are checked against the "
-           "parameter counts of real torch modules in the test suite.")
+st.caption(
+    "Try other sizes on the Compare page; the counts there are checked against the "
+    "parameter counts of real torch modules in the test suite."
+)

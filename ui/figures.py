@@ -86,7 +86,11 @@ def heatmap(
     if selected is not None:
         r, c = selected
         fig.add_shape(
-            type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+            type="rect",
+            x0=c - 0.5,
+            x1=c + 0.5,
+            y0=r - 0.5,
+            y1=r + 0.5,
             line=dict(color="#f59e0b", width=3),
         )
     _square_axes(fig)
@@ -105,8 +109,15 @@ def annotated_grid(
     height: int = 260,
 ) -> go.Figure:
     """Return a small matrix drawn cell by cell with its numbers written in."""
-    fig = annotated_grids([values], [title or ""], signed=signed, fmt=fmt, height=height,
-                          highlights=[highlight], highlight_color=highlight_color)
+    fig = annotated_grids(
+        [values],
+        [title or ""],
+        signed=signed,
+        fmt=fmt,
+        height=height,
+        highlights=[highlight],
+        highlight_color=highlight_color,
+    )
     return fig
 
 
@@ -146,17 +157,28 @@ def annotated_grids(
             row=1,
             col=i,
         )
-        for r, c in (highlights[i - 1] if highlights else ()):
+        for r, c in highlights[i - 1] if highlights else ():
             fig.add_shape(
-                type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                line=dict(color=highlight_color, width=3), row=1, col=i,
+                type="rect",
+                x0=c - 0.5,
+                x1=c + 0.5,
+                y0=r - 0.5,
+                y1=r + 0.5,
+                line=dict(color=highlight_color, width=3),
+                row=1,
+                col=i,
             )
         fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=i)
         fig.update_xaxes(showticklabels=False, row=1, col=i)
     for i, op in enumerate(operators):
         fig.add_annotation(
-            text=f"<b>{op}</b>", showarrow=False, font=dict(size=22),
-            xref="paper", yref="paper", x=(i + 1) / n, y=0.5,
+            text=f"<b>{op}</b>",
+            showarrow=False,
+            font=dict(size=22),
+            xref="paper",
+            yref="paper",
+            x=(i + 1) / n,
+            y=0.5,
         )
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig
@@ -177,8 +199,11 @@ def map_mosaic(
     cols = max(1, min(cols, n))
     rows = (n + cols - 1) // cols
     fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=list(titles),
-        horizontal_spacing=0.02, vertical_spacing=0.08 if rows > 1 else 0.0,
+        rows=rows,
+        cols=cols,
+        subplot_titles=list(titles),
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 if rows > 1 else 0.0,
     )
     shared = float(np.abs(maps).max()) or 1.0
     for i in range(n):
@@ -192,15 +217,22 @@ def map_mosaic(
             zmax = float(maps.max()) if shared_scale else float(m.max())
         fig.add_trace(
             go.Heatmap(
-                z=m, colorscale=DIVERGING if signed else GRAY, zmin=zmin, zmax=zmax,
+                z=m,
+                colorscale=DIVERGING if signed else GRAY,
+                zmin=zmin,
+                zmax=zmax,
                 showscale=False,
                 hovertemplate=f"{titles[i]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3f}}<extra></extra>",
             ),
-            row=r + 1, col=c + 1,
+            row=r + 1,
+            col=c + 1,
         )
         fig.update_yaxes(
-            autorange="reversed", showticklabels=False, scaleanchor=f"x{i + 1 if i else ''}",
-            row=r + 1, col=c + 1,
+            autorange="reversed",
+            showticklabels=False,
+            scaleanchor=f"x{i + 1 if i else ''}",
+            row=r + 1,
+            col=c + 1,
         )
         fig.update_xaxes(showticklabels=False, constrain="domain", row=r + 1, col=c + 1)
     fig.update_annotations(font_size=12)
@@ -223,11 +255,11 @@ def lines(
     fig = go.Figure()
     for name, y in series.items():
         mode = (modes or {}).get(name, "lines")
-        fig.add_trace(
-            go.Scatter(x=x, y=y, name=name, mode=mode, marker=dict(size=4))
-        )
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode, marker=dict(size=4)))
     fig.update_layout(
-        xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=1.12),
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(orientation="h", y=1.12),
         yaxis_type="log" if log_y else None,
     )
     return _layout(fig, height, title)
@@ -249,8 +281,13 @@ def matrix_pattern(
     bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
     fig = go.Figure(
         go.Heatmap(
-            z=shown, colorscale=DIVERGING if signed else "Blues",
-            zmin=-bound if signed else 0, zmax=bound, xgap=1, ygap=1, showscale=False,
+            z=shown,
+            colorscale=DIVERGING if signed else "Blues",
+            zmin=-bound if signed else 0,
+            zmax=bound,
+            xgap=1,
+            ygap=1,
+            showscale=False,
             hovertemplate="output %{y}, input %{x}<br>weight %{z:.3f}<extra></extra>",
         )
     )
@@ -277,20 +314,42 @@ def connection_graph(
         for o, i in zip(*np.nonzero(np.isclose(w, v, atol=1e-6)), strict=True):
             ex += [xs_in[i], xs_out[o], None]
             ey += [0, 1, None]
-        color = palette[idx % len(palette)] if len(values) <= len(palette) else (
-            "#dc2626" if v > 0 else "#2563eb"
+        color = (
+            palette[idx % len(palette)]
+            if len(values) <= len(palette)
+            else ("#dc2626" if v > 0 else "#2563eb")
         )
         fig.add_trace(
             go.Scatter(
-                x=ex, y=ey, mode="lines", hoverinfo="skip", showlegend=False,
+                x=ex,
+                y=ey,
+                mode="lines",
+                hoverinfo="skip",
+                showlegend=False,
                 line=dict(color=color, width=1 + 2.5 * abs(v) / bound),
                 opacity=0.75,
             )
         )
-    fig.add_trace(go.Scatter(x=xs_in, y=np.zeros(n_in), mode="markers", name="inputs",
-                             marker=dict(size=9, color="#334155"), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=xs_out, y=np.ones(n_out), mode="markers", name="outputs",
-                             marker=dict(size=9, color="#f59e0b"), hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=xs_in,
+            y=np.zeros(n_in),
+            mode="markers",
+            name="inputs",
+            marker=dict(size=9, color="#334155"),
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs_out,
+            y=np.ones(n_out),
+            mode="markers",
+            name="outputs",
+            marker=dict(size=9, color="#f59e0b"),
+            hoverinfo="skip",
+        )
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, range=[-0.2, 1.2])
     fig.update_layout(showlegend=False)
@@ -298,11 +357,181 @@ def connection_graph(
 
 
 def bars(
-    labels: Sequence[str], values: Sequence[float], *, title: str | None = None,
-    log_y: bool = False, height: int = 300, y_title: str = "", text: Sequence[str] | None = None,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str | None = None,
+    log_y: bool = False,
+    height: int = 300,
+    y_title: str = "",
+    text: Sequence[str] | None = None,
 ) -> go.Figure:
     """Return a labelled bar chart (log scale optional) for comparing counts."""
-    fig = go.Figure(go.Bar(x=list(labels), y=list(values), text=text, textposition="outside",
-                           marker_color="#2563eb"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(labels),
+            y=list(values),
+            text=text,
+            textposition="outside",
+            marker_color="#2563eb",
+        )
+    )
     fig.update_layout(yaxis_type="log" if log_y else None, yaxis_title=y_title)
     return _layout(fig, height, title)
+
+
+def sliding_animation(
+    input_grid: np.ndarray,
+    output_frames: Sequence[np.ndarray],
+    input_cells: Sequence[Sequence[tuple[int, int]]],
+    output_cells: Sequence[Sequence[tuple[int, int]]],
+    *,
+    titles: tuple[str, str] = ("input", "output"),
+    padding_mask: np.ndarray | None = None,
+    frame_ms: int = 700,
+    height: int = 420,
+) -> go.Figure:
+    """Return a two-panel animation: per frame, outlined input cells and the output as it stands.
+
+    The browser plays it (Plotly frames), so playing costs the server nothing.
+    """
+    inp = np.asarray(input_grid, dtype=np.float64)
+    first = np.asarray(output_frames[0], dtype=np.float64)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=list(titles),
+        horizontal_spacing=0.08,
+        column_widths=[inp.shape[1], max(first.shape[1], 1)],
+    )
+    shade = np.where(padding_mask, 0.5, 0.0) if padding_mask is not None else np.zeros_like(inp)
+    text_in = [[f"{v:g}" for v in row] for row in inp]
+    fig.add_trace(
+        go.Heatmap(
+            z=shade,
+            text=text_in,
+            texttemplate="%{text}",
+            colorscale="Greys",
+            zmin=0,
+            zmax=1.5,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+        ),
+        row=1,
+        col=1,
+    )
+    finite = np.concatenate([np.asarray(f, dtype=np.float64).ravel() for f in output_frames])
+    finite = finite[np.isfinite(finite)]
+    top = float(np.abs(finite).max()) if finite.size else 1.0
+
+    def out_trace(frame: np.ndarray) -> go.Heatmap:
+        frame = np.asarray(frame, dtype=np.float64)
+        text = [["" if not np.isfinite(v) else f"{v:g}" for v in row] for row in frame]
+        return go.Heatmap(
+            z=frame,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=-0.3 * top,
+            zmax=top * 1.3 or 1,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+        )
+
+    fig.add_trace(out_trace(first), row=1, col=2)
+
+    def shapes(i: int) -> list[dict]:
+        out = []
+        for r, c in input_cells[i]:
+            out.append(
+                dict(
+                    type="rect",
+                    xref="x",
+                    yref="y",
+                    x0=c - 0.5,
+                    x1=c + 0.5,
+                    y0=r - 0.5,
+                    y1=r + 0.5,
+                    line=dict(color="#f59e0b", width=3),
+                )
+            )
+        for r, c in output_cells[i]:
+            out.append(
+                dict(
+                    type="rect",
+                    xref="x2",
+                    yref="y2",
+                    x0=c - 0.5,
+                    x1=c + 0.5,
+                    y0=r - 0.5,
+                    y1=r + 0.5,
+                    line=dict(color="#dc2626", width=3),
+                )
+            )
+        return out
+
+    n = len(output_frames)
+    fig.frames = [
+        go.Frame(
+            data=[out_trace(output_frames[i])],
+            traces=[1],
+            layout=dict(shapes=shapes(i)),
+            name=str(i),
+        )
+        for i in range(n)
+    ]
+    fig.update_layout(shapes=shapes(0))
+    play = dict(
+        frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0)
+    )
+    fig.update_layout(
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0,
+                y=-0.06,
+                xanchor="left",
+                yanchor="top",
+                buttons=[
+                    dict(label="▶ play", method="animate", args=[None, play]),
+                    dict(
+                        label="❚❚ pause",
+                        method="animate",
+                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
+                    ),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0,
+                x=0.22,
+                len=0.78,
+                y=-0.04,
+                currentvalue=dict(prefix="step "),
+                steps=[
+                    dict(
+                        label=str(i + 1),
+                        method="animate",
+                        args=[
+                            [str(i)],
+                            dict(mode="immediate", frame=dict(duration=0, redraw=True)),
+                        ],
+                    )
+                    for i in range(n)
+                ],
+            )
+        ],
+    )
+    for col in (1, 2):
+        fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=col)
+        fig.update_xaxes(showticklabels=False, row=1, col=col)
+    fig.update_yaxes(scaleanchor="x", row=1, col=1)
+    fig.update_yaxes(scaleanchor="x2", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=90))
+    return fig

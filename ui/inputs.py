@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
 from PIL import Image
 
-from engine.images import ImageLoadError, load_image
+from engine.images import ImageLoadError, load_image, to_gray_tensor, to_rgb_tensor
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
@@ -30,11 +31,12 @@ _SEEN_UPLOAD = "picked_image_seen_upload"  # file_id of the last upload we acted
 
 @dataclass(frozen=True)
 class PickedImage:
-    """The image a person chose: a display name, the sha256 of its bytes, and the decoded RGB image."""
+    """The image a person chose: a name, the sha256 of its bytes, and the decoded RGB image."""
 
     name: str
     sha: str
     image: Image.Image  # RGB, longest side <= MAX_SIDE
+    data: bytes = field(repr=False, default=b"")  # the original bytes, for keyed caches
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def current_image() -> PickedImage:
         _use_sample(samples()[0])
     state = st.session_state[_STATE]
     array = _decode(state["sha"], state["data"])
-    return PickedImage(name=state["name"], sha=state["sha"], image=Image.fromarray(array))
+    return PickedImage(
+        name=state["name"], sha=state["sha"], image=Image.fromarray(array), data=state["data"]
+    )
 
 
 def _take_upload(uploaded, label: str) -> None:
@@ -145,3 +149,38 @@ def image_picker(key: str = "image") -> PickedImage:
             w, h = picked.image.size
             st.caption(f"Using **{picked.name}** · {w}×{h} px")
     return picked
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _working_array(sha: str, side: int, gray: bool, _data: bytes) -> np.ndarray:
+    """Return the image at a working size: (H, W) or (3, H, W) float32 in [0, 1]."""
+    img = Image.fromarray(_decode(sha, _data))
+    img.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    tensor = to_gray_tensor(img) if gray else to_rgb_tensor(img)
+    return tensor.numpy()
+
+
+def working_tensor(picked: PickedImage, side: int, gray: bool = True) -> torch.Tensor:
+    """Return the picked image shrunk so its longest side is `side`, as a float tensor in [0, 1]."""
+    return torch.from_numpy(_working_array(picked.sha, int(side), gray, picked.data))
+
+
+def clamp_state(key: str, low: int, high: int, default: int) -> int:
+    """Return a remembered integer (e.g. a clicked row) clamped to [low, high], stored back."""
+    value = st.session_state.get(key, default)
+    value = min(max(int(value), low), high)
+    st.session_state[key] = value
+    return value
+
+
+def pick_cell_on_click(chart_key: str, row_key: str, col_key: str):
+    """Return an on_select callback copying the clicked cell of a pickable heatmap into state."""
+
+    def _on_select() -> None:
+        event = st.session_state.get(chart_key) or {}
+        points = (event.get("selection") or {}).get("points") or []
+        if points:
+            st.session_state[row_key] = int(round(points[0]["y"]))
+            st.session_state[col_key] = int(round(points[0]["x"]))
+
+    return _on_select

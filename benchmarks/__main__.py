@@ -1,0 +1,34 @@
+"""`python -m benchmarks`: measured ratios against the obvious baselines, all in one run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+
+import torch
+
+from benchmarks import bench_convolution, bench_images, bench_pages
+
+SUITES = {"convolution": bench_convolution, "images": bench_images, "pages": bench_pages}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)} (default: all)")
+    args = parser.parse_args()
+    unknown = set(args.suites) - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suite(s): {', '.join(sorted(unknown))}")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    for name in args.suites or SUITES:
+        print(f"\n## {name}")
+        for row in SUITES[name].run():
+            print(row.line())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""CNN · Kernels on your image: 2D convolution, the arithmetic of one output pixel, and flipping."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engine.convolution import (
+    KERNEL_NAMES,
+    ConvConfigError,
+    feature_maps,
+    flip_kernel,
+    make_kernel,
+    patch_arithmetic,
+)
+from ui import figures
+from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
+
+st.title("Kernels on your image")
+st.markdown(
+    "A kernel is a small grid of weights. Sliding it over the image and, at each position, "
+    "multiplying the pixels under it by the weights and adding up gives one output pixel; all "
+    "positions together give a **feature map**."
+)
+
+picked = image_picker("conv2d")
+
+c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
+name = c1.selectbox("Kernel", KERNEL_NAMES, index=KERNEL_NAMES.index("sobel x"), key="k2d_name")
+size = c2.radio("Size", [3, 5, 7], horizontal=True, key="k2d_size")
+angle = c3.slider("Gabor angle (°)", 0, 180, 45, 15, key="k2d_angle", disabled=name != "gabor")
+side = c4.slider(
+    "Working size (longest side, px)",
+    32,
+    256,
+    160,
+    16,
+    key="k2d_side",
+    help="The image is shrunk to this size so every output pixel can be clicked.",
+)
+
+bank_kernel = make_kernel(name, size, angle_deg=float(angle))
+with st.expander("Edit the kernel cell by cell", expanded=False):
+    st.caption(
+        "Change any number; the feature map and the arithmetic below follow. Switching the "
+        "kernel above starts again from the bank's values."
+    )
+    edited = st.data_editor(
+        pd.DataFrame(bank_kernel.numpy().astype(np.float64)).round(4),
+        key=f"k2d_editor_{name}_{size}_{angle}",
+        width="content",
+    )
+values = edited.to_numpy(dtype=np.float64, na_value=np.nan)
+if not np.isfinite(values).all():
+    st.error(
+        "Every kernel cell needs a number; an empty or non-numeric cell was replaced by the "
+        "bank's value."
+    )
+    values = np.where(np.isfinite(values), values, bank_kernel.numpy())
+kernel = bank_kernel.new_tensor(values)
+gray = working_tensor(picked, side)  # (H, W)
+
+try:
+    out = feature_maps(gray, kernel)[0]  # (H, W), 'same' padding
+except ConvConfigError as err:
+    st.error(str(err))
+    st.stop()
+
+st.latex(r"S(i,j) = (I \star K)(i,j) = \sum_m \sum_n I(i+m,\, j+n)\, K(m,n)")
+h, w = out.shape
+row = clamp_state("k2d_row", 0, h - 1, h // 2)
+col = clamp_state("k2d_col", 0, w - 1, w // 2)
+
+left, mid, right = st.columns([2, 2, 1])
+with left:
+    st.plotly_chart(
+        figures.heatmap(
+            gray.numpy(), "Input (grey levels 0–1)", selected=(row, col), colorbar=False
+        ),
+        key="k2d_input",
+    )
+with mid:
+    st.plotly_chart(
+        figures.heatmap(
+            out.numpy(),
+            f"Feature map: {name} {size}×{size} — click a pixel",
+            signed=True,
+            pickable=True,
+            selected=(row, col),
+        ),
+        key="k2d_output",
+        on_select=pick_cell_on_click("k2d_output", "k2d_row", "k2d_col"),
+        selection_mode="points",
+    )
+with right:
+    st.plotly_chart(figures.annotated_grid(kernel.numpy(), "Kernel K"), key="k2d_kernel")
+    st.number_input("Row i", 0, h - 1, key="k2d_row")
+    st.number_input("Column j", 0, w - 1, key="k2d_col")
+
+st.subheader(f"Output pixel ({row}, {col}), one multiply-add at a time")
+arith = patch_arithmetic(gray, kernel, row, col)
+st.plotly_chart(
+    figures.annotated_grids(
+        [arith.patch.numpy(), arith.kernel.numpy(), arith.products.numpy()],
+        ["input patch I", "kernel K", "products I·K"],
+        fmt=".3f",
+        height=240 + 25 * size,
+        operators=["×", "="],
+    ),
+    key="k2d_arith",
+)
+computed = float(out[row, col])
+m1, m2, m3 = st.columns(3)
+m1.metric("Sum of the products", f"{arith.total:.6f}")
+m2.metric("Feature map at this pixel (torch conv2d)", f"{computed:.6f}")
+m3.metric("Difference", f"{abs(arith.total - computed):.1e}")
+outside = sum(
+    1 for r in arith.input_rows for c in arith.input_cols if not (0 <= r < h and 0 <= c < w)
+)
+st.caption(
+    "What to notice: the two numbers agree (up to float rounding): the feature map is nothing but "
+    "this sum, repeated at every pixel with the same kernel."
+    + (f" Here {outside} taps hang over the border and read the zero padding." if outside else "")
+)
+
+st.divider()
+st.subheader("Convolution or cross-correlation?")
+st.markdown(
+    "Mathematically, convolution flips the kernel before sliding it; `torch.nn.functional.conv2d` "
+    "(like most libraries) does **not** flip: it computes cross-correlation. For a learned kernel "
+    "this makes no difference (training would just learn the flipped weights), but for a given "
+    "kernel the two outputs differ unless the kernel is symmetric under a 180° turn."
+)
+st.latex(r"(I * K)(i,j) = \sum_m \sum_n I(i-m,\, j-n)\, K(m,n) = (I \star \mathrm{flip}(K))(i,j)")
+conv = feature_maps(gray, kernel, flip=True)[0]
+via_flip = feature_maps(gray, flip_kernel(kernel))[0]
+diff = conv - out
+a, b, c = st.columns(3)
+with a:
+    st.plotly_chart(
+        figures.heatmap(
+            out.numpy(), "Cross-correlation (conv2d)", signed=True, colorbar=False, height=300
+        ),
+        key="k2d_xcorr",
+    )
+with b:
+    st.plotly_chart(
+        figures.heatmap(
+            conv.numpy(),
+            "True convolution (kernel flipped)",
+            signed=True,
+            colorbar=False,
+            height=300,
+        ),
+        key="k2d_true",
+    )
+with c:
+    st.plotly_chart(
+        figures.heatmap(diff.numpy(), "Difference", signed=True, height=300), key="k2d_diff"
+    )
+k1, k2, k3 = st.columns(3)
+k1.metric("max |convolution − cross-correlation|", f"{float(diff.abs().max()):.4g}")
+k2.metric(
+    "max |convolution − cross-corr. with flipped K|", f"{float((conv - via_flip).abs().max()):.1e}"
+)
+symmetric = bool(np.allclose(kernel.numpy(), flip_kernel(kernel).numpy()))
+k3.metric("Kernel symmetric under 180° turn?", "yes" if symmetric else "no")
+st.caption(
+    "What to notice: with Sobel or emboss the two outputs have opposite signs or shifted "
+    "responses; with a Gaussian, box blur or Laplacian they are identical. The middle number is "
+    "zero up to rounding: flipping the kernel turns one operation into the other."
+)

@@ -1,0 +1,130 @@
+"""CNN · A convolutional layer: convolution → detector → pooling, on inputs of any size."""
+
+import streamlit as st
+import torch
+
+from engine.convolution import (
+    KERNEL_NAMES,
+    NONLINEARITIES,
+    POOLS,
+    ConvConfigError,
+    conv_output_size,
+    feature_maps,
+    layer_stages,
+    make_kernel,
+    resize_image,
+)
+from ui import figures
+from ui.inputs import image_picker, working_tensor
+
+st.title("A convolutional layer, stage by stage")
+st.markdown(
+    "A convolutional layer is three steps: several kernels convolve the image (**convolution "
+    "stage**), a nonlinearity is applied to every value (**detector stage**), and a pooling "
+    "function summarises each neighbourhood (**pooling stage**)."
+)
+picked = image_picker("layer")
+
+c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
+chosen = c1.multiselect(
+    "Kernels",
+    KERNEL_NAMES,
+    ["sobel x", "sobel y", "laplacian", "gabor"],
+    max_selections=8,
+    key="layer_kernels",
+)
+nonlin = c2.selectbox("Detector", NONLINEARITIES, key="layer_nonlin")
+pool = c3.selectbox("Pooling", POOLS, key="layer_pool")
+pool_size = c4.number_input("Pool size", 1, 8, 2, key="layer_pool_size")
+pool_stride = c5.number_input("Pool stride", 1, 8, 2, key="layer_pool_stride")
+side = st.slider("Working size (longest side, px)", 32, 256, 128, 16, key="layer_side")
+
+if not chosen:
+    st.warning("Pick at least one kernel.")
+    st.stop()
+kernels = [make_kernel(name, 5, angle_deg=45.0) for name in chosen]
+bank = torch.stack(kernels)  # (K, 5, 5)
+gray = working_tensor(picked, side)
+try:
+    stages = layer_stages(
+        gray,
+        bank,
+        nonlinearity=nonlin,
+        pool=pool,
+        pool_size=int(pool_size),
+        pool_stride=int(pool_stride),
+    )
+except ConvConfigError as err:
+    st.error(f"{err} Try a smaller pool or a larger working size.")
+    st.stop()
+
+st.latex(
+    r"z = K * I + b \;\;\rightarrow\;\; a = g(z) \;\;\rightarrow\;\; "
+    r"p_{ij} = \operatorname{pool}\{a_{i'j'} : (i',j') \in \text{window}(i,j)\}"
+)
+K = len(chosen)
+h, w = stages.conv.shape[-2:]
+ph, pw = stages.pooled.shape[-2:]
+titles = [f"{name}" for name in chosen]
+st.markdown(f"**1 · Convolution stage**: {K} kernels (5×5), each map {h}×{w}; blue is negative.")
+st.plotly_chart(figures.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4)), key="layer_conv")
+st.markdown(f"**2 · Detector stage**: {nonlin} applied to every value.")
+st.plotly_chart(
+    figures.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4)), key="layer_det"
+)
+st.markdown(
+    f"**3 · Pooling stage**: {pool} over {pool_size}×{pool_size} windows, stride "
+    f"{pool_stride} → {ph}×{pw}."
+)
+st.plotly_chart(
+    figures.map_mosaic(stages.pooled.numpy(), titles, cols=min(K, 4)), key="layer_pool_maps"
+)
+neg = float((stages.conv < 0).float().mean())
+zeroed = float((stages.detector == 0).float().mean())
+a, b, c = st.columns(3)
+a.metric("Convolution outputs below zero", f"{neg:.0%}")
+b.metric("Detector outputs exactly zero", f"{zeroed:.0%}")
+c.metric("Values after pooling / before", f"{ph * pw}/{h * w} = {ph * pw / (h * w):.2f}")
+st.caption(
+    "What to notice: ReLU keeps only where a kernel's pattern is present (positive response), so "
+    "the maps become sparse; pooling shrinks them while keeping the strongest responses."
+)
+
+st.divider()
+st.subheader("Any input size")
+st.markdown(
+    "The kernel does not care how big the image is: it slides over whatever is there. So the same "
+    "layer accepts inputs of any size, and the output size follows the input. A dense layer "
+    "cannot do this: its weight matrix is built for one input length."
+)
+scales = st.multiselect(
+    "Input scales", [0.25, 0.5, 0.75, 1.0, 1.5], [0.25, 0.5, 1.0], key="layer_scales"
+)
+kernel = make_kernel("sobel x", 3)
+cols = st.columns(max(1, len(scales)))
+for col, scale in zip(cols, sorted(scales), strict=False):
+    with col:
+        try:
+            img = resize_image(gray, scale)
+            fmap = feature_maps(img, kernel, padding=0)[0]
+            size_h = conv_output_size(img.shape[0], 3)
+            size_w = conv_output_size(img.shape[1], 3)
+        except ConvConfigError as err:
+            st.error(f"×{scale}: {err}")
+            continue
+        st.plotly_chart(
+            figures.heatmap(
+                fmap.numpy(),
+                f"×{scale}: {img.shape[0]}×{img.shape[1]} → {fmap.shape[0]}×{fmap.shape[1]}",
+                signed=True,
+                colorbar=False,
+                height=260,
+            ),
+            key=f"layer_scale_{scale}",
+        )
+        st.caption(
+            f"formula: ⌊({img.shape[0]} − 3)/1⌋ + 1 = {size_h}, "
+            f"⌊({img.shape[1]} − 3)/1⌋ + 1 = {size_w}; same 9 weights."
+        )
+if not scales:
+    st.info("Pick one or more scales.")

@@ -1,0 +1,111 @@
+"""The real app in headless Chromium: pages render, uploads work, clicks explain a pixel."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import shot, wait_idle
+from tests.pages_list import PAGES
+
+pytestmark = pytest.mark.e2e
+
+
+def _png_bytes(color=(20, 160, 60), size=(96, 64)) -> bytes:
+    img = Image.new("RGB", size, (255, 255, 255))
+    for x in range(size[0] // 3, 2 * size[0] // 3):
+        for y in range(size[1] // 4, 3 * size[1] // 4):
+            img.putpixel((x, y), color)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+
+
+@pytest.mark.parametrize("path,url_path", PAGES)
+def test_every_page_renders(page, app_url, path, url_path):
+    page.goto(f"{app_url}/{url_path}")
+    wait_idle(page)
+    page.wait_for_selector("h1", timeout=60_000)
+    _no_exception(page)
+    if path != "pages/home.py":
+        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    shot(page, f"page-{url_path or 'home'}")
+
+
+def _choose_upload(page, data: bytes, name: str) -> None:
+    page.get_by_role("button", name="Upload", exact=True).first.click()
+    wait_idle(page)
+    page.locator('input[type="file"]').first.set_input_files(
+        files=[{"name": name, "mimeType": "image/png", "buffer": data}]
+    )
+    wait_idle(page)
+
+
+def test_upload_shows_feature_maps(page, app_url):
+    page.goto(f"{app_url}/conv-layer")
+    wait_idle(page)
+    _choose_upload(page, _png_bytes(), "green-block.png")
+    page.get_by_text("upload: green-block.png").first.wait_for(timeout=60_000)
+    assert page.locator(".st-key-layer_conv .js-plotly-plot").count() == 1
+    _no_exception(page)
+    shot(page, "upload-feature-maps")
+
+
+def test_bad_upload_gives_a_message_not_a_traceback(page, app_url):
+    page.goto(f"{app_url}/kernels")
+    wait_idle(page)
+    _choose_upload(page, b"%PDF-1.7\n1 0 obj<<>>endobj\n", "notes.png")
+    page.get_by_text("could not be used").first.wait_for(timeout=60_000)
+    _no_exception(page)
+    shot(page, "bad-upload")
+
+
+def test_click_on_feature_map_shows_patch_arithmetic(page, app_url):
+    page.goto(f"{app_url}/kernels")
+    wait_idle(page)
+    heading = page.get_by_text(re.compile(r"Output pixel \(\d+, \d+\)")).first
+    before = heading.inner_text()
+    plot = page.locator(".st-key-k2d_output .js-plotly-plot .nsewdrag").first
+    box = plot.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    wait_idle(page)
+    page.wait_for_function(
+        "(before) => ![...document.querySelectorAll('h3')].some(h => h.innerText === before)",
+        arg=before,
+        timeout=30_000,
+    )
+    after = page.get_by_text(re.compile(r"Output pixel \(\d+, \d+\)")).first.inner_text()
+    assert after != before
+    metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    total, conv2d = float(metrics[0]), float(metrics[1])
+    assert abs(total - conv2d) < 1e-4
+    _no_exception(page)
+    shot(page, "click-arithmetic")
+
+
+def test_two_sessions_do_not_share_an_upload(browser, app_url):
+    one = browser.new_context(viewport={"width": 1400, "height": 1000})
+    two = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        a, b = one.new_page(), two.new_page()
+        a.goto(f"{app_url}/kernels")
+        b.goto(f"{app_url}/kernels")
+        wait_idle(a)
+        wait_idle(b)
+        _choose_upload(a, _png_bytes((200, 0, 200)), "private-photo.png")
+        a.get_by_text("upload: private-photo.png").first.wait_for(timeout=60_000)
+        b.reload()
+        wait_idle(b)
+        b.get_by_text("Using").first.wait_for(timeout=60_000)
+        assert "private-photo" not in b.inner_text("body")
+        shot(b, "second-session")
+    finally:
+        one.close()
+        two.close()

@@ -1,0 +1,231 @@
+"""Every page in AppTest: default inputs and edge values of its widgets, never an exception."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.pages_list import PAGES
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 60
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if path != "pages/home.py":
+        at.switch_page(path).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_every_page_is_registered_in_the_navigation():
+    registered = Path(APP).read_text(encoding="utf-8")
+    on_disk = sorted(p.name for p in (Path(APP).parent / "pages").glob("*.py"))
+    assert sorted(Path(p).name for p, _ in PAGES) == on_disk
+    for path, _ in PAGES:
+        assert path in registered
+
+
+@pytest.mark.parametrize("path", [p for p, _ in PAGES])
+def test_page_renders_with_defaults(path):
+    at = open_page(path)
+    assert_clean(at)
+    assert at.title, "every page starts with a title"
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_home_numbers_are_the_computed_ones():
+    at = open_page("pages/home.py")
+    values = [m.value for m in at.metric]
+    assert "120,000 weights" in values
+    assert "27 weights" in values
+
+
+def test_compare_page_at_extreme_sizes():
+    at = open_page("pages/dense_conv_recurrent.py")
+    for key, value in {
+        "cmp_h": 4096,
+        "cmp_w": 4096,
+        "cmp_c": 512,
+        "cmp_units": 1024,
+        "cmp_t": 100_000,
+        "cmp_nin": 4096,
+        "cmp_hidden": 4096,
+    }.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert_clean(at)
+    for key in ["cmp_h", "cmp_w", "cmp_c", "cmp_units", "cmp_t", "cmp_nin", "cmp_hidden"]:
+        at.number_input(key=key).set_value(1)
+    at.select_slider(key="cmp_k").set_value(11)
+    at.run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("kind", ["exponential", "half-gaussian", "uniform"])
+def test_conv_1d_edges(kind):
+    at = open_page("pages/conv_1d.py")
+    at.selectbox(key="c1d_kind").set_value(kind)
+    at.slider(key="c1d_noise").set_value(0.0)
+    at.slider(key="c1d_width").set_value(0.5)
+    at.slider(key="c1d_length").set_value(1)
+    at.run()
+    assert_clean(at)
+    at.slider(key="c1d_width").set_value(20.0)
+    at.slider(key="c1d_length").set_value(60)
+    at.slider(key="c1d_noise").set_value(3.0)
+    at.run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("size", [3, 5, 7])
+def test_conv_2d_every_kernel_and_size(size):
+    at = open_page("pages/conv_2d.py")
+    for name in at.selectbox(key="k2d_name").options:
+        at.selectbox(key="k2d_name").set_value(name)
+        at.radio(key="k2d_size").set_value(size)
+        at.run()
+        assert_clean(at)
+        assert not at.error
+
+
+def test_conv_2d_click_corner_pixels_and_smallest_working_size():
+    at = open_page("pages/conv_2d.py")
+    at.slider(key="k2d_side").set_value(32)
+    at.run()
+    row_max = at.number_input(key="k2d_row").max
+    col_max = at.number_input(key="k2d_col").max
+    for r, c in [(0, 0), (row_max, col_max)]:
+        at.number_input(key="k2d_row").set_value(r)
+        at.number_input(key="k2d_col").set_value(c)
+        at.run()
+        assert_clean(at)
+        total, conv2d = at.metric[0].value, at.metric[1].value
+        assert abs(float(total) - float(conv2d)) < 1e-4
+    # A remembered click outside a smaller map is clamped, not an error.
+    at.slider(key="k2d_side").set_value(256)
+    at.run()
+    at.number_input(key="k2d_row").set_value(at.number_input(key="k2d_row").max)
+    at.run()
+    at.slider(key="k2d_side").set_value(32)
+    at.run()
+    assert_clean(at)
+
+
+def test_conv_2d_empty_kernel_cell_gives_a_message():
+    at = open_page("pages/conv_2d.py")
+    editor_key = next(k for k in at.session_state.filtered_state if k.startswith("k2d_editor_"))
+    at.session_state[editor_key] = {
+        "edited_rows": {1: {"1": None}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert_clean(at)
+    assert any("needs a number" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(arith_n=2, arith_k=5, arith_p=0),  # kernel larger than the input: refused
+        dict(arith_n=9, arith_k=5, arith_p=4, arith_s=4, arith_d=3),
+        dict(arith_n=3, arith_k=3, arith_p=0, arith_d=3),  # dilated kernel too wide
+        dict(arith_n=9, arith_k=1, arith_p=0, arith_s=1),
+    ],
+)
+def test_conv_arithmetic_edges(settings):
+    at = open_page("pages/conv_arithmetic.py")
+    for key, value in settings.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(arith_n=2, arith_k=1, arith_p=0, arith_s=4),
+        dict(arith_n=9, arith_k=5, arith_p=4),
+        dict(arith_n=2, arith_k=1, arith_p=2),
+    ],
+)
+def test_transposed_convolution_edges(settings):
+    at = open_page("pages/conv_arithmetic.py")
+    at.radio(key="arith_mode").set_value("transposed")
+    at.run()
+    for key, value in settings.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert_clean(at)
+
+
+def test_conv_arithmetic_impossible_setting_explains_itself():
+    at = open_page("pages/conv_arithmetic.py")
+    for key, value in dict(arith_n=2, arith_k=5, arith_p=0).items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert at.error, "a kernel wider than the padded input must be explained on screen"
+
+
+def test_conv_layer_edges():
+    at = open_page("pages/conv_layer.py")
+    at.multiselect(key="layer_kernels").set_value([])
+    at.run()
+    assert_clean(at)
+    assert at.warning
+    at.multiselect(key="layer_kernels").set_value(list(at.multiselect(key="layer_kernels").options))
+    at.number_input(key="layer_pool_size").set_value(8)
+    at.number_input(key="layer_pool_stride").set_value(8)
+    at.slider(key="layer_side").set_value(32)
+    at.multiselect(key="layer_scales").set_value([0.25, 0.5, 0.75, 1.0, 1.5])
+    for nonlin in at.selectbox(key="layer_nonlin").options:
+        at.selectbox(key="layer_nonlin").set_value(nonlin)
+        at.selectbox(key="layer_pool").set_value("average")
+        at.run()
+        assert_clean(at)
+    at.multiselect(key="layer_scales").set_value([])
+    at.run()
+    assert_clean(at)
+
+
+def _png(size=(40, 30), color=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_upload_is_used_and_a_bad_upload_is_refused_with_a_message():
+    at = open_page("pages/conv_2d.py")
+    at.segmented_control(key="conv2d_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="conv2d_upload").upload("red.png", _png(), "image/png")
+    at.run()
+    assert_clean(at)
+    assert at.session_state["picked_image"]["name"] == "upload: red.png"
+    at.file_uploader(key="conv2d_upload").upload("evil.png", b"<svg onload=alert(1)>", "image/png")
+    at.run()
+    assert_clean(at)
+    assert any("could not be used" in e.value for e in at.error)
+    # The previous, good image is still in use.
+    assert at.session_state["picked_image"]["name"] == "upload: red.png"
+
+
+def test_picked_image_follows_to_another_page():
+    at = open_page("pages/conv_2d.py")
+    at.segmented_control(key="conv2d_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="conv2d_upload").upload("tiny.png", _png((3, 2)), "image/png")
+    at.run()
+    at.switch_page("pages/conv_layer.py").run()
+    assert_clean(at)
+    assert at.session_state["picked_image"]["name"] == "upload: tiny.png"
