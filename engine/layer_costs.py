@@ -6,6 +6,7 @@ count of the matching torch module and against torch's own FLOP counter.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 
@@ -13,7 +14,7 @@ class LayerSizeError(ValueError):
     """A layer size a person asked for that makes no sense (zero, negative, or absurdly large)."""
 
 
-MAX_DIM = 100_000_000  # any single size above this is a typo, not a layer
+MAX_DIM = 10**12  # any single size above this is a typo, not a layer
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,12 @@ class LayerCost:
 
 def _check(**sizes: int) -> None:
     for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool):
+        if isinstance(value, bool):
             raise LayerSizeError(f"{name} must be a whole number, got {value!r}.")
+        try:
+            value = operator.index(value)  # ints and NumPy integers; floats are refused
+        except TypeError:
+            raise LayerSizeError(f"{name} must be a whole number, got {value!r}.") from None
         if value < 1:
             raise LayerSizeError(f"{name} must be at least 1, got {value}.")
         if value > MAX_DIM:

@@ -70,9 +70,15 @@ def test_rnn_matches_nn_rnn(n_in, hidden, steps):
     assert lc.unshared_recurrent(n_in, hidden, steps).parameters == steps * _n_params(layer)
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, True, 10**9])
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "3", 10**13])
 def test_bad_sizes_are_refused_with_a_message(bad):
     with pytest.raises(lc.LayerSizeError, match="."):
         lc.dense(bad, 3)
     with pytest.raises(ValueError):
         lc.conv2d(8, 8, 3, 4, bad)
+
+
+def test_numpy_integers_are_sizes_too():
+    import numpy as np
+
+    assert lc.dense(np.int64(12), np.int32(3)).weights == 36
