@@ -2,7 +2,9 @@
 
 import math
 
+import numpy as np
 import pytest
+import scipy.signal
 import torch
 import torch.nn.functional as F
 
@@ -98,6 +100,13 @@ def test_gaussian_is_a_symmetric_bell(size):
     assert (g > 0).all()
 
 
+@pytest.mark.parametrize("size", KERNEL_SIZES)
+def test_gaussian_is_scipys_sampled_window_with_the_documented_sigma(size):
+    window = scipy.signal.windows.gaussian(size, std=size / 4)  # sigma = size/4, as documented
+    expected = np.outer(window, window) / np.outer(window, window).sum()
+    np.testing.assert_allclose(make_kernel("gaussian", size).numpy(), expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("size", (5, 7))
 def test_larger_laplacian_is_a_zero_sum_laplacian_of_gaussian(size):
     lap = make_kernel("laplacian", size).double()
@@ -150,6 +159,18 @@ def test_gabor_at_zero_degrees_prefers_vertical_stripes(size):
     horizontal = vertical.T.contiguous()
     g0 = make_kernel("gabor", size, 0.0)
     assert _respond(vertical, g0).abs().mean() > 3 * _respond(horizontal, g0).abs().mean()
+
+
+@pytest.mark.parametrize("size", (5, 7))
+def test_gabor_angles_turn_anticlockwise_on_screen(size):
+    # At 45° the carrier's wave travels towards the upper right, so its crests run from the
+    # top left to the bottom right, like a backslash.
+    wavelength = 2 * size / 3
+    r, c = torch.meshgrid(torch.arange(40.0), torch.arange(40.0), indexing="ij")
+    backslash = torch.cos(2 * math.pi * (c - r) / (wavelength * math.sqrt(2)))  # crests like \\
+    slash = torch.cos(2 * math.pi * (c + r) / (wavelength * math.sqrt(2)))  # crests like /
+    g45 = make_kernel("gabor", size, 45.0)
+    assert _respond(backslash, g45).abs().mean() > 3 * _respond(slash, g45).abs().mean()
 
 
 def test_names_are_forgiving_about_case_and_blanks_only():
