@@ -141,7 +141,8 @@ def feature_maps(
     image is (H, W) or (C, H, W). kernels is (k, k), (K, k, k) or full weights (K, C, k, k). On a
     C-channel image a (k, k)/(K, k, k) kernel is applied to every channel and the results averaged
     (weight = kernel / C on each channel), which equals filtering the mean of the channels.
-    padding: "same" (keeps H×W at stride 1; odd kernels only), "valid" (none) or an int.
+    padding: "same" (odd kernels only: keeps H×W at stride 1, gives ceil(H/s) at stride s),
+    "valid" (none) or an int.
     flip=True flips each kernel in both axes first, giving true convolution. Runs under
     torch.inference_mode(), so the result carries no autograd history and refuses in-place edits.
     """
