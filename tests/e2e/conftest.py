@@ -116,7 +116,17 @@ def wait_idle(page, timeout: float = 60_000) -> None:
 
 
 def shot(page, name: str) -> Path:
+    """Save a screenshot of the whole page: Streamlit scrolls inside its main block, so grow the
+    viewport to that block's height first, then put it back."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+        "[data-testid=\"stAppViewContainer\"]')].map(e => e.scrollHeight), 600)"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
     return path

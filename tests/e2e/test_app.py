@@ -40,7 +40,7 @@ def test_every_page_renders(page, app_url, path, url_path):
 
 
 def _choose_upload(page, data: bytes, name: str) -> None:
-    page.get_by_role("button", name="Upload", exact=True).first.click()
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).first.click()
     wait_idle(page)
     page.locator('input[type="file"]').first.set_input_files(
         files=[{"name": name, "mimeType": "image/png", "buffer": data}]
