@@ -146,6 +146,14 @@ def small_grid(n: int, seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(rng.integers(0, 4, size=(n, n)).astype(np.float32))
 
 
+def small_kernel(k: int, seed: int = 1) -> torch.Tensor:
+    """Return a (k, k) float32 kernel of small nonzero integers (−1, 1, 2), for hand arithmetic."""
+    k = check_int("kernel size", k, 1, MAX_GRID)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    # No zeros, so every tap shows up in the matrix view and in the arithmetic.
+    return torch.from_numpy(rng.choice([-1.0, 1.0, 2.0], size=(k, k)).astype(np.float32))
+
+
 @dataclass
 class Step:
     """One output cell of a convolution: where it is, its value, and the input cells it read."""
@@ -202,6 +210,7 @@ class TransposedStep:
     in_col: int
     value: float
     out_cells: list[tuple[int, int]]  # full-size output coordinates (before cropping by padding)
+    stamps: list[float]  # value × kernel entry landing on each of out_cells, same order
 
 
 def transposed_steps(
@@ -213,14 +222,33 @@ def transposed_steps(
     # validates stride/padding and that cropping leaves something
     transposed_output_size(grid.shape[0], kh, padding, stride)
     transposed_output_size(grid.shape[1], kw, padding, stride)
+    weights = kernel.double().flatten().tolist()  # row-major, the order of out_cells
     steps = []
     for r in range(grid.shape[0]):
         for c in range(grid.shape[1]):
             cells = [(r * stride + i, c * stride + j) for i in range(kh) for j in range(kw)]
+            value = float(grid[r, c])
             steps.append(
-                TransposedStep(in_row=r, in_col=c, value=float(grid[r, c]), out_cells=cells)
+                TransposedStep(
+                    in_row=r,
+                    in_col=c,
+                    value=value,
+                    out_cells=cells,
+                    stamps=[value * w for w in weights],
+                )
             )
     return steps
+
+
+def accumulated_stamps(steps: list[TransposedStep], full_size: tuple[int, int]) -> list[np.ndarray]:
+    """Return the uncropped (H_full, W_full) output as it stands after each step's stamp."""
+    acc = np.zeros(full_size)
+    frames = []
+    for step in steps:
+        for cell, stamp in zip(step.out_cells, step.stamps, strict=True):
+            acc[cell] += stamp
+        frames.append(acc.copy())
+    return frames
 
 
 def transposed_conv2d(

@@ -67,8 +67,9 @@ except ConvConfigError as err:
 
 st.latex(r"S(i,j) = (I \star K)(i,j) = \sum_m \sum_n I(i+m,\, j+n)\, K(m,n)")
 h, w = out.shape
-row = clamp_state("k2d_row", 0, h - 1, h // 2)
-col = clamp_state("k2d_col", 0, w - 1, w // 2)
+strongest = divmod(int(out.abs().argmax()), w)  # first visit: explain the most striking pixel
+row = clamp_state("k2d_row", 0, h - 1, strongest[0])
+col = clamp_state("k2d_col", 0, w - 1, strongest[1])
 
 left, mid, right = st.columns([2, 2, 1])
 with left:
@@ -118,7 +119,8 @@ outside = sum(
 )
 st.caption(
     "What to notice: the two numbers agree (up to float rounding): the feature map is nothing but "
-    "this sum, repeated at every pixel with the same kernel."
+    "this sum, repeated at every pixel with the same kernel. A bright frame along the edges of "
+    "the map comes from the zero padding: just outside the image the kernel sees black."
     + (f" Here {outside} taps hang over the border and read the zero padding." if outside else "")
 )
 

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from engine.conv_arithmetic import accumulated_stamps, small_kernel
 from engine.convolution import (
     ConvConfigError,
     conv_matrix_2d,
@@ -47,7 +48,7 @@ d = c[5].number_input(
 )
 
 grid = small_grid(n, seed=0)
-kernel = small_grid(k, seed=1)
+kernel = small_kernel(k, seed=1)
 
 if mode == "convolution":
     try:
@@ -75,7 +76,12 @@ if mode == "convolution":
         titles=(f"input {n}×{n}, padded by {p} (grey)", f"output {n_out}×{n_out}"),
         padding_mask=mask,
     )
-    st.plotly_chart(fig, key="arith_anim")
+    left, right = st.columns([4, 1])
+    left.plotly_chart(fig, key="arith_anim")
+    right.plotly_chart(
+        figures.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
+        key="arith_kernel",
+    )
     pick = st.slider("Explain step", 1, len(steps), 1, key="arith_step")
     step = steps[pick - 1]
     vals = [float(padded[r, cc]) for r, cc in step.taps]
@@ -100,13 +106,7 @@ else:
         rf"({n}-1)\cdot{s} - 2\cdot{p} + ({k}-1) + 1 = {n_out}"
     )
     full = (n - 1) * s + k
-    acc = np.zeros((full, full))
-    frames = []
-    kflat = kernel.flatten().tolist()
-    for t in tsteps:
-        for (r, cc), w in zip(t.out_cells, kflat, strict=True):
-            acc[r, cc] += t.value * w
-        frames.append(acc.copy())
+    frames = accumulated_stamps(tsteps, (full, full))
     mask = np.zeros((full, full), bool)
     if p:
         mask[:p, :] = mask[-p:, :] = mask[:, :p] = mask[:, -p:] = True
@@ -120,7 +120,12 @@ else:
             f"output {full}×{full} before cropping p = {p} → {n_out}×{n_out}",
         ),
     )
-    st.plotly_chart(fig, key="arith_tanim")
+    left, right = st.columns([4, 1])
+    left.plotly_chart(fig, key="arith_tanim")
+    right.plotly_chart(
+        figures.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
+        key="arith_tkernel",
+    )
     st.plotly_chart(
         figures.annotated_grid(result.numpy(), "Cropped result", fmt="g", signed=False),
         key="arith_tresult",

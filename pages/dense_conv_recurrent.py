@@ -64,9 +64,10 @@ st.plotly_chart(
         sides,
         sweep,
         title="Parameters against image side (log scale)",
-        x_title="image side (pixels)",
+        x_title="image side (pixels, log scale)",
         y_title="parameters",
         log_y=True,
+        log_x=True,
         modes={name: "lines+markers" for name in sweep},
     ),
     key="cmp_sweep",
@@ -112,7 +113,7 @@ st.markdown(
     "the same colour are the same number."
 )
 kernel = torch.tensor([0.5, -1.0, 1.5])
-col1, col2 = st.columns(2)
+col1, col2, col3 = st.columns(3)
 with col1:
     dense_w = dense_matrix(6, 8, seed=0)
     stats = matrix_stats(dense_w)
@@ -129,8 +130,13 @@ with col2:
         f"{stats['distinct_nonzero_values']} distinct weights"
     )
     st.plotly_chart(figures.connection_graph(conv_w.numpy(), title), key="cmp_conv_graph")
+with col3:
+    st.plotly_chart(
+        figures.unrolled_rnn(6, "Recurrent, unrolled over 6 steps: 2 weight matrices"),
+        key="cmp_rnn_graph",
+    )
 st.caption(
     "What to notice: each convolution output reads three neighbours (sparse interactions) and "
-    "every output uses the same three numbers (parameter sharing). A recurrent layer shares in "
-    "the same way, but along time: the same W and U at every step."
+    "every output uses the same three numbers (parameter sharing). The recurrent layer shares "
+    "along time instead: every green edge is the same U, every purple edge the same W."
 )

@@ -250,6 +250,7 @@ def lines(
     height: int = 320,
     modes: dict[str, str] | None = None,
     log_y: bool = False,
+    log_x: bool = False,
 ) -> go.Figure:
     """Return named series over a shared x axis as lines (or markers, per `modes`)."""
     fig = go.Figure()
@@ -261,6 +262,7 @@ def lines(
         yaxis_title=y_title,
         legend=dict(orientation="h", y=1.12),
         yaxis_type="log" if log_y else None,
+        xaxis_type="log" if log_x else None,
     )
     return _layout(fig, height, title)
 
@@ -528,10 +530,80 @@ def sliding_animation(
             )
         ],
     )
-    for col in (1, 2):
-        fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=col)
-        fig.update_xaxes(showticklabels=False, row=1, col=col)
+    for col, (h, w) in ((1, inp.shape), (2, first.shape)):
+        fig.update_yaxes(
+            range=[h - 0.5, -0.5],
+            showticklabels=False,
+            showgrid=False,
+            zeroline=False,
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(
+            range=[-0.5, w - 0.5],
+            showticklabels=False,
+            showgrid=False,
+            zeroline=False,
+            constrain="domain",
+            row=1,
+            col=col,
+        )
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
+    fig.update_layout(plot_bgcolor="white")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=90))
     return fig
+
+
+def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> go.Figure:
+    """Return the unrolled recurrence x_t → h_t ← h_(t−1): one U edge and one W edge per step."""
+    fig = go.Figure()
+    xs = np.arange(steps)
+    for name, color, pairs in (
+        ("U (input → state)", "#16a34a", [((t, 0.0), (t, 1.0)) for t in xs]),
+        ("W (state → next state)", "#9333ea", [((t - 1, 1.0), (t, 1.0)) for t in xs[1:]]),
+    ):
+        ex, ey = [], []
+        for (x0, y0), (x1, y1) in pairs:
+            ex += [x0, x1, None]
+            ey += [y0, y1, None]
+        fig.add_trace(
+            go.Scatter(
+                x=ex,
+                y=ey,
+                mode="lines",
+                name=name,
+                line=dict(color=color, width=3),
+                hoverinfo="skip",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=np.zeros(steps),
+            mode="markers+text",
+            name="inputs",
+            text=[f"x{t + 1}" for t in xs],
+            textposition="bottom center",
+            marker=dict(size=12, color="#334155"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=np.ones(steps),
+            mode="markers+text",
+            name="states",
+            text=[f"h{t + 1}" for t in xs],
+            textposition="top center",
+            marker=dict(size=12, color="#f59e0b"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(visible=False, range=[-0.5, steps - 0.5])
+    fig.update_yaxes(visible=False, range=[-0.5, 1.5])
+    fig.update_layout(legend=dict(orientation="h", y=-0.05))
+    return _layout(fig, height, title)

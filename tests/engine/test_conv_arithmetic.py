@@ -1,5 +1,6 @@
 """Output sizes, step-throughs and transposed convolution checked against what torch produces."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -198,3 +199,34 @@ def test_transposed_steps_stamps_add_up_to_the_full_output(stride, padding):
     cropped = stamped[padding : stamped.shape[0] - padding, padding : stamped.shape[1] - padding]
     torch.testing.assert_close(cropped, transposed_conv2d(grid, kernel, stride, padding))
     assert [(s.in_row, s.in_col) for s in steps] == [(r, c) for r in range(3) for c in range(3)]
+
+
+@pytest.mark.parametrize("n,k,stride", [(2, 1, 1), (3, 3, 2), (4, 2, 3), (5, 3, 1)])
+def test_accumulated_stamps_end_at_conv_transpose2d(n, k, stride):
+    from engine.conv_arithmetic import accumulated_stamps, small_kernel
+
+    grid, kernel = small_grid(n, seed=3), small_kernel(k, seed=4)
+    steps = transposed_steps(grid, kernel, stride=stride)
+    full = (n - 1) * stride + k
+    frames = accumulated_stamps(steps, (full, full))
+    assert len(frames) == n * n
+    reference = F.conv_transpose2d(
+        grid[None, None].double(), kernel[None, None].double(), stride=stride
+    )[0, 0].numpy()
+    np.testing.assert_allclose(frames[-1], reference, atol=1e-9)
+    # Each frame adds exactly one input cell's stamp: value times the whole kernel.
+    first = F.conv_transpose2d(
+        (grid * (torch.arange(n * n).reshape(n, n) == 0))[None, None].double(),
+        kernel[None, None].double(),
+        stride=stride,
+    )[0, 0].numpy()
+    np.testing.assert_allclose(frames[0], first, atol=1e-9)
+
+
+def test_small_kernel_has_no_zeros_and_is_seeded():
+    from engine.conv_arithmetic import small_kernel
+
+    a, b = small_kernel(5, seed=2), small_kernel(5, seed=2)
+    assert torch.equal(a, b)
+    assert (a != 0).all()
+    assert set(a.unique().tolist()) <= {-1.0, 1.0, 2.0}
