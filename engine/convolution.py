@@ -40,6 +40,7 @@ __all__ = [
     "KERNEL_NAMES",
     "KERNEL_SIZES",
     "NONLINEARITIES",
+    "PADDING_MODES",
     "POOLS",
     "ConvConfigError",
     "LayerStages",
@@ -79,6 +80,7 @@ MAX_DILATION = 16
 MAX_DIRECT = 128  # side of the largest image convolve2d_direct accepts (it is a readable reference)
 RESIZE_SCALES = (0.05, 4.0)
 RESIZE_SIDES = (8, 4096)  # smallest and largest side resize_image will produce
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # torch's nn.Conv2d names
 
 
 # --- applying kernels
@@ -135,6 +137,7 @@ def feature_maps(
     stride: int = 1,
     dilation: int = 1,
     flip: bool = False,
+    padding_mode: str = "zeros",
 ) -> torch.Tensor:
     """Return (K, H', W') maps: each kernel slid over the image (cross-correlation, as torch does).
 
@@ -143,6 +146,9 @@ def feature_maps(
     (weight = kernel / C on each channel), which equals filtering the mean of the channels.
     padding: "same" (odd kernels only: keeps H×W at stride 1, gives ceil(H/s) at stride s),
     "valid" (none) or an int.
+    padding_mode says what the padding holds, as torch's nn.Conv2d names it: "zeros", "reflect"
+    (mirror without repeating the edge; padding must be smaller than the image side), "replicate"
+    (repeat the edge pixel) or "circular" (wrap around; padding at most the image side).
     flip=True flips each kernel in both axes first, giving true convolution. Runs under
     torch.inference_mode(), so the result carries no autograd history and refuses in-place edits.
     """
@@ -154,14 +160,36 @@ def feature_maps(
     pad_h, pad_w = resolve_padding(padding, tuple(weight.shape[-2:]), dilation)
     if max(pad_h, pad_w) > MAX_PADDING:
         raise ConvConfigError(f"padding is capped at {MAX_PADDING}, got {max(pad_h, pad_w)}.")
+    padding_mode = _check_padding_mode(padding_mode, image.shape[-2:], (pad_h, pad_w))
     conv_output_size(image.shape[-2], weight.shape[-2], pad_h, stride, dilation)  # raises if empty
     conv_output_size(image.shape[-1], weight.shape[-1], pad_w, stride, dilation)
     if flip:
         weight = flip_kernel(weight)
     batch = image[None, None] if image.dim() == 2 else image[None]  # (1, C, H, W), a view
     with torch.inference_mode():
+        if padding_mode != "zeros" and (pad_h or pad_w):
+            # pad once with the chosen values, then one unpadded conv (what nn.Conv2d does too)
+            batch = F.pad(batch, (pad_w, pad_w, pad_h, pad_h), mode=padding_mode)
+            pad_h = pad_w = 0  # (1, C, H + 2p, W + 2p)
         maps = F.conv2d(batch, weight, stride=stride, padding=(pad_h, pad_w), dilation=dilation)
     return maps[0]  # (K, H', W')
+
+
+def _check_padding_mode(mode: object, size_hw: torch.Size, pad_hw: tuple[int, int]) -> str:
+    """Return the padding mode's name after checking the padding fits the image in that mode."""
+    mode = _choice("padding mode", mode, PADDING_MODES)
+    for axis, side, pad in zip(("height", "width"), size_hw, pad_hw, strict=True):
+        if mode == "reflect" and pad >= side:
+            raise ConvConfigError(
+                f"reflect padding of {pad} needs an image {axis} above {pad}, got {side}: a "
+                "mirror cannot reach past the far edge. Use less padding or 'replicate'."
+            )
+        if mode == "circular" and pad > side:
+            raise ConvConfigError(
+                f"circular padding of {pad} needs an image {axis} of at least {pad}, got {side}: "
+                "it would wrap around more than once. Use less padding or 'replicate'."
+            )
+    return mode
 
 
 # --- one output pixel, by hand
@@ -331,11 +359,12 @@ def layer_stages(
     pool: str = "max",
     pool_size: int = 2,
     pool_stride: int | None = None,
+    padding_mode: str = "zeros",
 ) -> LayerStages:
     """Return the conv ('same' padding, + bias), detector and pooled stages for these kernels."""
     nonlinearity = _choice("nonlinearity", nonlinearity, NONLINEARITIES)
     pool = _choice("pooling", pool, POOLS)
-    conv = feature_maps(image, kernels, padding="same")  # (K, H, W)
+    conv = feature_maps(image, kernels, padding="same", padding_mode=padding_mode)  # (K, H, W)
     n_maps, height, width = conv.shape
     if bias is not None:
         bias = check_tensor("bias", bias, (1,))

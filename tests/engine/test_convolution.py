@@ -126,6 +126,73 @@ def test_feature_maps_of_a_batch_are_the_maps_of_each_kernel():
     torch.testing.assert_close(identity, image)
 
 
+@pytest.mark.parametrize("mode", conv.PADDING_MODES)
+@pytest.mark.parametrize(
+    "padding,stride,dilation,kh,kw", [("same", 1, 1, 3, 3), ("same", 1, 1, 5, 7), (2, 1, 1, 3, 3),
+                                      (2, 2, 1, 5, 5), (1, 3, 2, 3, 3), ("valid", 1, 1, 3, 3)]
+)  # fmt: skip
+@pytest.mark.parametrize("channels", [1, 3])
+def test_padding_modes_match_nn_conv2d_with_the_same_weights(
+    mode, padding, stride, dilation, kh, kw, channels
+):
+    image = _rand(channels, 11, 9, seed=kh + kw) if channels > 1 else _rand(11, 9, seed=kh)
+    kernels = _randn(4, channels, kh, kw, seed=kw)  # full weights: no channel averaging involved
+    layer = torch.nn.Conv2d(channels, 4, (kh, kw), stride=stride, padding=padding,
+                            dilation=dilation, bias=False, padding_mode=mode)  # fmt: skip
+    with torch.no_grad():
+        layer.weight.copy_(kernels)
+        expected = layer(image.reshape(1, channels, 11, 9))[0]
+    got = feature_maps(image, kernels, padding, stride, dilation, padding_mode=mode)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def test_padding_modes_fill_the_border_with_what_their_names_say():
+    image = torch.arange(12.0).reshape(3, 4) / 12  # (3, 4), every pixel distinct
+    identity = torch.zeros(3, 3)
+    identity[0, 0] = 1.0  # reads the pixel up-left of centre: row -1, col -1 at output (0, 0)
+    corner = {m: float(feature_maps(image, identity, padding_mode=m)[0, 0, 0])
+              for m in conv.PADDING_MODES}  # fmt: skip
+    assert corner["zeros"] == 0.0
+    assert corner["replicate"] == pytest.approx(float(image[0, 0]))
+    assert corner["reflect"] == pytest.approx(float(image[1, 1]))  # mirror without the edge
+    assert corner["circular"] == pytest.approx(float(image[-1, -1]))  # wraps to the far corner
+
+
+def test_circular_padding_equals_convolving_the_tiled_image():
+    # an independent reference: tile the image 3×3, convolve without padding, keep the middle
+    image, kernel = _rand(7, 8, seed=3), _randn(5, 5, seed=4)
+    tiled = image.repeat(3, 3)  # (21, 24)
+    full = F.conv2d(tiled[None, None], kernel[None, None])[0, 0]  # (17, 20)
+    middle = full[7 - 2 : 14 - 2, 8 - 2 : 16 - 2]
+    torch.testing.assert_close(feature_maps(image, kernel, padding_mode="circular")[0], middle)
+
+
+@pytest.mark.parametrize(
+    "side,pad,mode",
+    [(3, 3, "reflect"), (4, 5, "reflect"), (2, 3, "circular"), (1, 1, "reflect")],
+)
+def test_impossible_padding_modes_are_refused(side, pad, mode):
+    with pytest.raises(ConvConfigError, match=mode):
+        feature_maps(_rand(side, 9), torch.ones(1, 1), padding=pad, padding_mode=mode)
+    feature_maps(_rand(side, 9), torch.ones(1, 1), padding=pad, padding_mode="replicate")
+
+
+@pytest.mark.parametrize("mode", ["mirror", "constant", "", None, 0])
+def test_unknown_padding_modes_are_refused(mode):
+    with pytest.raises(ConvConfigError, match="padding mode"):
+        feature_maps(_rand(5, 5), torch.ones(3, 3), padding_mode=mode)
+
+
+def test_layer_stages_pass_the_padding_mode_on():
+    image, kernels = _rand(3, 10, 12, seed=5), _randn(2, 3, 3, seed=6)
+    for mode in conv.PADDING_MODES:
+        stages = layer_stages(image, kernels, padding_mode=mode)
+        torch.testing.assert_close(stages.conv, feature_maps(image, kernels, padding_mode=mode))
+    edges = layer_stages(image, kernels, padding_mode="reflect").conv[:, 0]
+    assert (edges - layer_stages(image, kernels).conv[:, 0]).abs().max() > 1e-3
+
+
 # --- one pixel by hand
 
 
@@ -332,13 +399,14 @@ def test_feature_maps_errors_are_conv_config_errors(image, kernels, kwargs):
 @settings(max_examples=150, deadline=None)
 @given(h=st.integers(1, 9), w=st.integers(1, 9), k=st.integers(1, 8),
        padding=st.one_of(st.integers(-2, 5), st.sampled_from(["same", "valid", "SAME", "x"])),
-       stride=st.integers(-1, 4), dilation=st.integers(-1, 4), flip=st.booleans())  # fmt: skip
+       stride=st.integers(-1, 4), dilation=st.integers(-1, 4), flip=st.booleans(),
+       mode=st.sampled_from(conv.PADDING_MODES + ("Reflect", "wrap")))  # fmt: skip
 def test_feature_maps_either_works_or_raises_conv_config_error(
-    h, w, k, padding, stride, dilation, flip
+    h, w, k, padding, stride, dilation, flip, mode
 ):
     image, kernel = torch.rand(h, w), torch.ones(k, k)
     try:
-        maps = feature_maps(image, kernel, padding, stride, dilation, flip)
+        maps = feature_maps(image, kernel, padding, stride, dilation, flip, padding_mode=mode)
     except ConvConfigError:
         return
     assert maps.shape[0] == 1 and maps.numel() > 0
