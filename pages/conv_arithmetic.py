@@ -86,7 +86,10 @@ if mode == "convolution":
     step = steps[pick - 1]
     vals = [float(padded[r, cc]) for r, cc in step.taps]
     kv = kernel.flatten().tolist()
-    terms = " + ".join(f"{a:g}\\cdot{b:g}" for a, b in zip(vals, kv, strict=True))
+    terms = " + ".join(
+        f"{a:g}\\cdot{b:g}" if b >= 0 else f"{a:g}\\cdot({b:g})"
+        for a, b in zip(vals, kv, strict=True)
+    )
     st.latex(rf"y_{{{step.out_row},{step.out_col}}} = {terms} = {step.value:g}")
     st.caption(
         "What to notice: padding lets the window sit over the border, so the output keeps its "
@@ -155,13 +158,13 @@ if mode == "convolution":
     conv_stats, dense_stats = matrix_stats(m), matrix_stats(dense)
     with left:
         st.plotly_chart(
-            figures.matrix_pattern(m.numpy(), f"Convolution: {tuple(m.shape)}", signed=False),
+            figures.matrix_pattern(m.numpy(), f"Convolution: {tuple(m.shape)}"),
             key="arith_matrix",
         )
         st.caption(
             f"{conv_stats['nonzero']} of {conv_stats['entries']} entries are nonzero "
-            f"({conv_stats['sparsity']:.0%} zeros), taking only "
-            f"{conv_stats['distinct_nonzero_values']} distinct values: the kernel's."
+            f"({conv_stats['sparsity']:.0%} zeros), and every one is a copy of one of the "
+            f"kernel's {k * k} weights."
         )
     with right:
         st.plotly_chart(

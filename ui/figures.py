@@ -444,6 +444,19 @@ def sliding_animation(
             hoverinfo="skip",
         )
 
+    # Pale empty cells behind the output, so the grid's final size is visible from step one.
+    fig.add_trace(
+        go.Heatmap(
+            z=np.zeros(first.shape),
+            colorscale=[[0, "#f1f5f9"], [1, "#f1f5f9"]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+        ),
+        row=1,
+        col=2,
+    )
     fig.add_trace(out_trace(first), row=1, col=2)
 
     def shapes(i: int) -> list[dict]:

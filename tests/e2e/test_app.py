@@ -53,7 +53,9 @@ def test_upload_shows_feature_maps(page, app_url):
     wait_idle(page)
     _choose_upload(page, _png_bytes(), "green-block.png")
     page.get_by_text("upload: green-block.png").first.wait_for(timeout=60_000)
-    assert page.locator(".st-key-layer_conv .js-plotly-plot").count() == 1
+    page.locator(".st-key-layer_conv .js-plotly-plot").first.wait_for(timeout=60_000)
+    # The maps were computed from the upload: the caption under them names its working size.
+    page.get_by_text(re.compile(r"4 kernels \(5×5\), each map 64×96")).first.wait_for()
     _no_exception(page)
     shot(page, "upload-feature-maps")
 
