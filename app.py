@@ -10,31 +10,34 @@ st.set_page_config(
 )
 
 # One list per group, in reading order. A group with no pages yet is left out of the menu.
+# The scripts live in app_pages/, not pages/: a folder named pages/ makes Streamlit fall back to
+# its old file-based navigation for the first deep link after a server start (running the page
+# without this file's config and menu).
 PAGES = {
     "Start": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "CNN": [
         st.Page(
-            "pages/conv_1d.py",
+            "app_pages/conv_1d.py",
             title="Convolution in 1D",
             icon=":material/show_chart:",
             url_path="conv-1d",
         ),
         st.Page(
-            "pages/conv_2d.py",
+            "app_pages/conv_2d.py",
             title="Kernels on your image",
             icon=":material/grid_on:",
             url_path="kernels",
         ),
         st.Page(
-            "pages/conv_arithmetic.py",
+            "app_pages/conv_arithmetic.py",
             title="Padding, stride, dilation",
             icon=":material/animation:",
             url_path="conv-arithmetic",
         ),
         st.Page(
-            "pages/conv_layer.py",
+            "app_pages/conv_layer.py",
             title="A convolutional layer",
             icon=":material/layers:",
             url_path="conv-layer",
@@ -43,7 +46,7 @@ PAGES = {
     "RNN": [],
     "Compare": [
         st.Page(
-            "pages/dense_conv_recurrent.py",
+            "app_pages/dense_conv_recurrent.py",
             title="Dense vs convolutional vs recurrent",
             icon=":material/compare_arrows:",
             url_path="dense-conv-recurrent",

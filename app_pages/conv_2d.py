@@ -67,7 +67,12 @@ except ConvConfigError as err:
 
 st.latex(r"S(i,j) = (I \star K)(i,j) = \sum_m \sum_n I(i+m,\, j+n)\, K(m,n)")
 h, w = out.shape
-strongest = divmod(int(out.abs().argmax()), w)  # first visit: explain the most striking pixel
+# First visit: explain the most striking pixel away from the zero-padded border.
+m = size // 2 + 1
+inner = out[m:-m, m:-m] if h > 2 * m and w > 2 * m else out
+strongest = divmod(int(inner.abs().argmax()), inner.shape[1])
+if inner is not out:
+    strongest = (strongest[0] + m, strongest[1] + m)
 row = clamp_state("k2d_row", 0, h - 1, strongest[0])
 col = clamp_state("k2d_col", 0, w - 1, strongest[1])
 

@@ -16,12 +16,14 @@ st.subheader("Topics")
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**Convolutional networks**")
-    st.page_link("pages/conv_1d.py", label="Convolution in 1D", icon=":material/show_chart:")
-    st.page_link("pages/conv_2d.py", label="Kernels on your image", icon=":material/grid_on:")
+    st.page_link("app_pages/conv_1d.py", label="Convolution in 1D", icon=":material/show_chart:")
+    st.page_link("app_pages/conv_2d.py", label="Kernels on your image", icon=":material/grid_on:")
     st.page_link(
-        "pages/conv_arithmetic.py", label="Padding, stride, dilation", icon=":material/animation:"
+        "app_pages/conv_arithmetic.py",
+        label="Padding, stride, dilation",
+        icon=":material/animation:",
     )
-    st.page_link("pages/conv_layer.py", label="A convolutional layer", icon=":material/layers:")
+    st.page_link("app_pages/conv_layer.py", label="A convolutional layer", icon=":material/layers:")
     st.caption(
         "Smoothing a noisy track; kernels on your image with the arithmetic of any output pixel; "
         "convolution vs cross-correlation; the sliding window step by step, transposed "
@@ -40,7 +42,7 @@ with c2:
 with c3:
     st.markdown("**Compare**")
     st.page_link(
-        "pages/dense_conv_recurrent.py",
+        "app_pages/dense_conv_recurrent.py",
         label="Dense vs convolutional vs recurrent",
         icon=":material/compare_arrows:",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from pathlib import Path
@@ -16,6 +17,9 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 def run(reruns: int = 9) -> list[Row]:
     """Return one row per page: median warm rerun against the bare app shell's rerun."""
+    # AppTest runs scripts without a browser session; Streamlit warns about that on every run.
+    for name in ("streamlit", "streamlit.runtime.scriptrunner_utils.script_run_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     shell = AppTest.from_string("import streamlit as st\nst.title('shell')", default_timeout=60)
     shell.run()
     shell_times = []
@@ -28,7 +32,7 @@ def run(reruns: int = 9) -> list[Row]:
     for path, _ in PAGES:
         at = AppTest.from_file(APP, default_timeout=60)
         at.run()
-        if path != "pages/home.py":
+        if path != "app_pages/home.py":
             at.switch_page(path).run()
         at.run()  # warm: caches filled, modules imported
         times = []

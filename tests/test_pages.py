@@ -18,7 +18,7 @@ TIMEOUT = 60
 def open_page(path: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    if path != "pages/home.py":
+    if path != "app_pages/home.py":
         at.switch_page(path).run()
     return at
 
@@ -29,7 +29,7 @@ def assert_clean(at: AppTest) -> None:
 
 def test_every_page_is_registered_in_the_navigation():
     registered = Path(APP).read_text(encoding="utf-8")
-    on_disk = sorted(p.name for p in (Path(APP).parent / "pages").glob("*.py"))
+    on_disk = sorted(p.name for p in (Path(APP).parent / "app_pages").glob("*.py"))
     assert sorted(Path(p).name for p, _ in PAGES) == on_disk
     for path, _ in PAGES:
         assert path in registered
@@ -44,14 +44,14 @@ def test_page_renders_with_defaults(path):
 
 
 def test_home_numbers_are_the_computed_ones():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     values = [m.value for m in at.metric]
     assert "120,000 weights" in values
     assert "27 weights" in values
 
 
 def test_compare_page_at_extreme_sizes():
-    at = open_page("pages/dense_conv_recurrent.py")
+    at = open_page("app_pages/dense_conv_recurrent.py")
     for key, value in {
         "cmp_h": 4096,
         "cmp_w": 4096,
@@ -73,7 +73,7 @@ def test_compare_page_at_extreme_sizes():
 
 @pytest.mark.parametrize("kind", ["exponential", "half-gaussian", "uniform"])
 def test_conv_1d_edges(kind):
-    at = open_page("pages/conv_1d.py")
+    at = open_page("app_pages/conv_1d.py")
     at.selectbox(key="c1d_kind").set_value(kind)
     at.slider(key="c1d_noise").set_value(0.0)
     at.slider(key="c1d_width").set_value(0.5)
@@ -89,7 +89,7 @@ def test_conv_1d_edges(kind):
 
 @pytest.mark.parametrize("size", [3, 5, 7])
 def test_conv_2d_every_kernel_and_size(size):
-    at = open_page("pages/conv_2d.py")
+    at = open_page("app_pages/conv_2d.py")
     for name in at.selectbox(key="k2d_name").options:
         at.selectbox(key="k2d_name").set_value(name)
         at.radio(key="k2d_size").set_value(size)
@@ -99,7 +99,7 @@ def test_conv_2d_every_kernel_and_size(size):
 
 
 def test_conv_2d_click_corner_pixels_and_smallest_working_size():
-    at = open_page("pages/conv_2d.py")
+    at = open_page("app_pages/conv_2d.py")
     at.slider(key="k2d_side").set_value(32)
     at.run()
     row_max = at.number_input(key="k2d_row").max
@@ -122,7 +122,7 @@ def test_conv_2d_click_corner_pixels_and_smallest_working_size():
 
 
 def test_conv_2d_empty_kernel_cell_gives_a_message():
-    at = open_page("pages/conv_2d.py")
+    at = open_page("app_pages/conv_2d.py")
     editor_key = at.data_editor[0].key
     at.session_state[editor_key] = {
         "edited_rows": {1: {"1": None}},
@@ -144,7 +144,7 @@ def test_conv_2d_empty_kernel_cell_gives_a_message():
     ],
 )
 def test_conv_arithmetic_edges(settings):
-    at = open_page("pages/conv_arithmetic.py")
+    at = open_page("app_pages/conv_arithmetic.py")
     for key, value in settings.items():
         at.number_input(key=key).set_value(value)
     at.run()
@@ -160,7 +160,7 @@ def test_conv_arithmetic_edges(settings):
     ],
 )
 def test_transposed_convolution_edges(settings):
-    at = open_page("pages/conv_arithmetic.py")
+    at = open_page("app_pages/conv_arithmetic.py")
     at.radio(key="arith_mode").set_value("transposed")
     at.run()
     for key, value in settings.items():
@@ -170,7 +170,7 @@ def test_transposed_convolution_edges(settings):
 
 
 def test_conv_arithmetic_impossible_setting_explains_itself():
-    at = open_page("pages/conv_arithmetic.py")
+    at = open_page("app_pages/conv_arithmetic.py")
     for key, value in dict(arith_n=2, arith_k=5, arith_p=0).items():
         at.number_input(key=key).set_value(value)
     at.run()
@@ -178,7 +178,7 @@ def test_conv_arithmetic_impossible_setting_explains_itself():
 
 
 def test_conv_layer_edges():
-    at = open_page("pages/conv_layer.py")
+    at = open_page("app_pages/conv_layer.py")
     at.multiselect(key="layer_kernels").set_value([])
     at.run()
     assert_clean(at)
@@ -208,7 +208,7 @@ def _png(size=(40, 30), color=(200, 30, 30)) -> bytes:
 
 
 def test_upload_is_used_and_a_bad_upload_is_refused_with_a_message():
-    at = open_page("pages/conv_2d.py")
+    at = open_page("app_pages/conv_2d.py")
     at.segmented_control(key="conv2d_source").set_value("Upload")
     at.run()
     at.file_uploader(key="conv2d_upload").upload("red.png", _png(), "image/png")
@@ -224,11 +224,17 @@ def test_upload_is_used_and_a_bad_upload_is_refused_with_a_message():
 
 
 def test_picked_image_follows_to_another_page():
-    at = open_page("pages/conv_2d.py")
+    at = open_page("app_pages/conv_2d.py")
     at.segmented_control(key="conv2d_source").set_value("Upload")
     at.run()
     at.file_uploader(key="conv2d_upload").upload("tiny.png", _png((3, 2)), "image/png")
     at.run()
-    at.switch_page("pages/conv_layer.py").run()
+    at.switch_page("app_pages/conv_layer.py").run()
     assert_clean(at)
     assert at.session_state["picked_image"]["name"] == "upload: tiny.png"
+
+
+def test_no_pages_folder_beside_the_entry_point():
+    # A pages/ folder next to app.py makes Streamlit run a deep-linked page on its own (no
+    # page config, no menu) for the first request after a server start.
+    assert not (Path(APP).parent / "pages").exists()

@@ -122,8 +122,8 @@ def shot(page, name: str) -> Path:
     path = OUT / f"{name}.png"
     size = page.viewport_size
     height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
-        "[data-testid=\"stAppViewContainer\"]')].map(e => e.scrollHeight), 600)"
+        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+        '[data-testid="stAppViewContainer"]\')].map(e => e.scrollHeight), 600)'
     )
     page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12000)})
     page.wait_for_timeout(600)

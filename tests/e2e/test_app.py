@@ -26,6 +26,8 @@ def _png_bytes(color=(20, 160, 60), size=(96, 64)) -> bytes:
 
 def _no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+    dialogs = page.locator('[role="dialog"]').all_inner_texts()
+    assert not any("not found" in d.lower() for d in dialogs), dialogs
 
 
 @pytest.mark.parametrize("path,url_path", PAGES)
@@ -34,7 +36,7 @@ def test_every_page_renders(page, app_url, path, url_path):
     wait_idle(page)
     page.wait_for_selector("h1", timeout=60_000)
     _no_exception(page)
-    if path != "pages/home.py":
+    if path != "app_pages/home.py":
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     shot(page, f"page-{url_path or 'home'}")
 
