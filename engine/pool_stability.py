@@ -43,7 +43,7 @@ SCALE_RANGE = (0.5, 2.0)  # below 0.5 the central region would sample outside th
 CHUNK = 8  # images pushed through the pipelines at once: bounds memory at 512×512
 
 
-def _bank() -> torch.Tensor:
+def stability_kernels() -> torch.Tensor:
     """Return the (K, 1, k, k) float32 conv weight of the stability kernel bank."""
     kernels = [make_kernel(name, BANK_KERNEL_SIZE, angle) for name, angle in STABILITY_BANK]
     return torch.stack(kernels)[:, None]
@@ -58,7 +58,7 @@ def _blur(channels: int) -> torch.Tensor:
 def _pipelines(images: torch.Tensor, methods: Sequence[str]) -> dict[str, torch.Tensor]:
     """Return, per method, the (N, K, H', W') half-resolution maps of (N, H, W) images."""
     x = images[:, None]  # (N, 1, H, W)
-    weight = _bank()
+    weight = stability_kernels()
     out = {}
     with torch.inference_mode():
         if any(method != "strided convolution" for method in methods):

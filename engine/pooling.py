@@ -28,6 +28,7 @@ from engine.pool_stability import (
     rotation_stability,
     scale_stability,
     shift_stability,
+    stability_kernels,
     stability_pipeline,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "rotation_stability",
     "scale_stability",
     "shift_stability",
+    "stability_kernels",
     "stability_pipeline",
     "worked_examples",
 ]

@@ -29,6 +29,7 @@ from engine.pooling import (
     rotation_stability,
     scale_stability,
     shift_stability,
+    stability_kernels,
     stability_pipeline,
     worked_examples,
 )
@@ -222,8 +223,9 @@ def _smooth_noise(seed: int, side: int = 80, sigma: float = 2.0) -> torch.Tensor
 
 
 def test_pipelines_are_the_named_layers():
+    assert stability_kernels().shape == (4, 1, 5, 5)
     image = _smooth_noise(1, side=40)
-    weight = stability._bank()  # (4, 1, 5, 5)
+    weight = stability_kernels()  # (4, 1, 5, 5)
     detector = torch.relu(F.conv2d(image[None, None], weight))[0]
     torch.testing.assert_close(stability_pipeline(image, "max pool"), F.max_pool2d(detector, 2))
     torch.testing.assert_close(stability_pipeline(image, "average pool"), F.avg_pool2d(detector, 2))
