@@ -30,6 +30,16 @@ def _no_exception(page) -> None:
     assert not any("not found" in d.lower() for d in dialogs), dialogs
 
 
+def test_deep_link_is_the_first_request_after_a_server_start(page, app_url):
+    # Kept first in this file: the session's server has served nothing before this request.
+    page.goto(f"{app_url}/kernels")
+    wait_idle(page)
+    page.get_by_role("heading", name="Kernels on your image").first.wait_for(timeout=60_000)
+    _no_exception(page)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Kernels on your image" in nav and "conv_2d" not in nav
+
+
 @pytest.mark.parametrize("path,url_path", PAGES)
 def test_every_page_renders(page, app_url, path, url_path):
     page.goto(f"{app_url}/{url_path}")
