@@ -40,6 +40,7 @@ MAX_SHIFT = 32
 MAX_TRANSFORMS = 64
 ANGLE_RANGE = (-180.0, 180.0)  # degrees
 SCALE_RANGE = (0.5, 2.0)  # below 0.5 the central region would sample outside the image
+BINOMIAL = torch.tensor([1.0, 2.0, 1.0])  # the blur is its outer product / 16
 CHUNK = 8  # images pushed through the pipelines at once: bounds memory at 512×512
 
 
@@ -47,12 +48,6 @@ def stability_kernels() -> torch.Tensor:
     """Return the (K, 1, k, k) float32 conv weight of the stability kernel bank."""
     kernels = [make_kernel(name, BANK_KERNEL_SIZE, angle) for name, angle in STABILITY_BANK]
     return torch.stack(kernels)[:, None]
-
-
-def _blur(channels: int) -> torch.Tensor:
-    """Return the (K, 1, 3, 3) depthwise weight of the binomial blur [1,2,1]⊗[1,2,1]/16."""
-    row = torch.tensor([1.0, 2.0, 1.0])
-    return (torch.outer(row, row) / 16).expand(channels, 1, 3, 3)
 
 
 def _pipelines(images: torch.Tensor, methods: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -73,9 +68,8 @@ def _pipelines(images: torch.Tensor, methods: Sequence[str]) -> dict[str, torch.
             else:  # max without subsampling keeps the max's nonlinearity; the blur drops the
                 # frequencies that subsampling would alias (Zhang 2019)
                 dense_max = F.max_pool2d(detector, 2, stride=1)
-                out[method] = F.conv2d(
-                    dense_max, _blur(weight.shape[0]), stride=2, groups=weight.shape[0]
-                )
+                blur = (BINOMIAL[:, None] * BINOMIAL[None, :] / 16).expand(len(weight), 1, 3, 3)
+                out[method] = F.conv2d(dense_max, blur, stride=2, groups=len(weight))
     return out
 
 
@@ -268,12 +262,12 @@ def shift_stability(
             f"keep {MIN_SIDE} pixels (and shifts stop at {MAX_SHIFT}); "
             f"use max_shift ≤ {max(largest, 0)}."
         )
-    dr, dc = (max_shift if -2 in axes else 0), (max_shift if -1 in axes else 0)
+    rows, cols = int(-2 in axes), int(-1 in axes)  # 1 where the axis is shifted
+    m = max_shift
     crops = [
-        image[dr - (s if dr else 0) : height - (s if dr else 0),
-              dc - (s if dc else 0) : width - (s if dc else 0)]
-        for s in range(max_shift + 1)
-    ]  # fmt: skip
+        image[rows * (m - s) : height - rows * s, cols * (m - s) : width - cols * s]
+        for s in range(m + 1)
+    ]
     align = _shift_aligner(axes, max_shift, moved)
     return _curves(crops[0], crops, methods, tol, align)
 
