@@ -73,6 +73,10 @@ inner = out[m:-m, m:-m] if h > 2 * m and w > 2 * m else out
 strongest = divmod(int(inner.abs().argmax()), inner.shape[1])
 if inner is not out:
     strongest = (strongest[0] + m, strongest[1] + m)
+if st.session_state.get("k2d_image") != picked.sha:  # a new picture: start on its own best pixel
+    st.session_state["k2d_image"] = picked.sha
+    st.session_state.pop("k2d_row", None)
+    st.session_state.pop("k2d_col", None)
 row = clamp_state("k2d_row", 0, h - 1, strongest[0])
 col = clamp_state("k2d_col", 0, w - 1, strongest[1])
 

@@ -123,3 +123,23 @@ def test_two_sessions_do_not_share_an_upload(browser, app_url):
     finally:
         one.close()
         two.close()
+
+
+def test_camera_photo_becomes_the_image(browser_with_camera, app_url):
+    # Chromium's fake capture device stands in for a webcam (a moving test pattern).
+    context = browser_with_camera.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["camera"]
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/kernels")
+        wait_idle(page)
+        page.locator('[data-testid="stButtonGroup"]').get_by_text("Camera", exact=True).click()
+        wait_idle(page)
+        page.get_by_role("button", name=re.compile("Take photo", re.I)).click(timeout=60_000)
+        wait_idle(page)
+        page.get_by_text(re.compile(r"Using camera: ")).first.wait_for(timeout=60_000)
+        _no_exception(page)
+        shot(page, "camera")
+    finally:
+        context.close()
