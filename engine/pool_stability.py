@@ -1,4 +1,4 @@
-"""How much of a pooled feature map stays the same when the input shifts, turns or zooms a little?
+"""How much of a pooled feature map stays the same when the input shifts a little?
 
 Four ways of going from a detector map to one at half resolution (Goodfellow et al. section 9.3 on
 pooling's approximate invariance; Zhang 2019, "Making Convolutional Networks Shift-Invariant
@@ -10,17 +10,16 @@ Again"), each applied to the same small bank of edge kernels:
 - anti-aliased max pool (Zhang's MaxBlurPool): conv → ReLU → 2×2 max pool at stride 1 → blur with
   the 3×3 binomial [1,2,1]⊗[1,2,1]/16 ("Tri-3" in the paper) sampled every 2nd pixel.
 
-Convolutions and the blur use no padding, so every output is computed from real pixels only. A
-pooled output "stays the same" when |after - before| ≤ tol × (the channel's value range before).
-The stability is the fraction, over channels and positions, of the outputs that respond (more than
-tol × range, before or after) which stay the same; silent units are left out. Images are float
-(H, W) gray maps, e.g. in [0, 1].
+Each is a stride-1 map sampled at every 2nd pixel. Convolutions and the blur use no padding, so
+every output is computed from real pixels only. A pooled output "stays the same" when
+|after - before| ≤ tol × (the channel's value range before). The stability is the fraction, over
+channels and positions, of the outputs that respond (more than tol × range, before or after)
+which stay the same; silent units are left out. Images are float (H, W) gray maps, e.g. in [0, 1].
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -37,9 +36,12 @@ COMPARISONS = ("moved", "in place")  # where the content went, or the same outpu
 MIN_SIDE = 16  # smallest image side (after cropping for the shifts) the comparison accepts
 MAX_SIDE = 1024
 MAX_SHIFT = 32
-MAX_TRANSFORMS = 64
-ANGLE_RANGE = (-180.0, 180.0)  # degrees
-SCALE_RANGE = (0.5, 2.0)  # below 0.5 the central region would sample outside the image
+FOOTPRINT = {  # input pixels (per axis) behind one output, i.e. shrinkage + 1 of the dense map
+    "max pool": 6,
+    "average pool": 6,
+    "strided convolution": 5,
+    "anti-aliased max pool": 8,
+}
 BINOMIAL = torch.tensor([1.0, 2.0, 1.0])  # the blur is its outer product / 16
 CHUNK = 8  # images pushed through the pipelines at once: bounds memory at 512×512
 
@@ -50,27 +52,36 @@ def stability_kernels() -> torch.Tensor:
     return torch.stack(kernels)[:, None]
 
 
-def _pipelines(images: torch.Tensor, methods: Sequence[str]) -> dict[str, torch.Tensor]:
-    """Return, per method, the (N, K, H', W') half-resolution maps of (N, H, W) images."""
-    x = images[:, None]  # (N, 1, H, W)
+def _dense_maps(images: torch.Tensor, methods: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Return per method the stride-1 maps (N, K, H-f+1, W-f+1) of (N, H, W) images.
+
+    Every method is such a map sampled at every 2nd pixel (f = FOOTPRINT[method]): subsampling is
+    the only step that is not shift-equivariant, which is where the aliasing comes from.
+    """
     weight = stability_kernels()
+    channels = weight.shape[0]
     out = {}
     with torch.inference_mode():
-        if any(method != "strided convolution" for method in methods):
-            detector = torch.relu(F.conv2d(x, weight))  # (N, K, H-4, W-4), shared by three methods
+        detector = torch.relu(F.conv2d(images[:, None], weight))  # (N, K, H-4, W-4)
+        if "max pool" in methods or "anti-aliased max pool" in methods:
+            dense_max = F.max_pool2d(detector, 2, stride=1)  # (N, K, H-5, W-5)
         for method in methods:
             if method == "max pool":
-                out[method] = F.max_pool2d(detector, 2, 2)
+                out[method] = dense_max
             elif method == "average pool":
-                out[method] = F.avg_pool2d(detector, 2, 2)
+                out[method] = F.avg_pool2d(detector, 2, stride=1)
             elif method == "strided convolution":
-                out[method] = torch.relu(F.conv2d(x, weight, stride=2))
+                out[method] = detector  # a stride-2 conv is the stride-1 conv, sampled
             else:  # max without subsampling keeps the max's nonlinearity; the blur drops the
                 # frequencies that subsampling would alias (Zhang 2019)
-                dense_max = F.max_pool2d(detector, 2, stride=1)
-                blur = (BINOMIAL[:, None] * BINOMIAL[None, :] / 16).expand(len(weight), 1, 3, 3)
-                out[method] = F.conv2d(dense_max, blur, stride=2, groups=len(weight))
+                blur = (BINOMIAL[:, None] * BINOMIAL[None, :] / 16).expand(channels, 1, 3, 3)
+                out[method] = F.conv2d(dense_max, blur, groups=channels)
     return out
+
+
+def _pipelines(images: torch.Tensor, methods: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Return, per method, the (N, K, H', W') half-resolution maps of (N, H, W) images."""
+    return {m: maps[..., ::2, ::2] for m, maps in _dense_maps(images, methods).items()}
 
 
 def _check_methods(methods: object) -> tuple[str, ...]:
@@ -118,6 +129,16 @@ def stability_pipeline(image: torch.Tensor, method: str) -> torch.Tensor:
     return _pipelines(_check_image(image)[None], (method,))[method][0]
 
 
+def _check_compare(compare: object) -> bool:
+    """Return True for "moved", False for "in place"."""
+    how = compare.strip().lower() if isinstance(compare, str) else compare
+    if how not in COMPARISONS:
+        raise ConvConfigError(
+            f"Unknown comparison {compare!r}; choose one of: {', '.join(COMPARISONS)}."
+        )
+    return how == "moved"
+
+
 def _fraction_same(
     before: torch.Tensor, after: torch.Tensor, span: torch.Tensor, tol: float
 ) -> torch.Tensor:
@@ -129,10 +150,10 @@ def _fraction_same(
     at all counts as fully stable (1).
     """
     limit = tol * span[:, None, None]  # (K, 1, 1)
-    same = (after - before).abs() <= limit  # (N, K, h, w)
-    active = (after.abs() > limit) | (before.abs() > limit)
+    active = torch.maximum(after.abs(), before.abs()) > limit  # (N, K, h, w)
+    same = (after - before).abs_() <= limit
     counted = active.sum(dim=(1, 2, 3))
-    kept = (same & active).sum(dim=(1, 2, 3))
+    kept = same.logical_and_(active).sum(dim=(1, 2, 3))
     return torch.where(counted > 0, kept / counted.clamp(min=1), 1.0).double()
 
 
@@ -140,56 +161,26 @@ Aligner = Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.
 
 
 def _curves(
-    reference: torch.Tensor,
-    variants: Sequence[torch.Tensor],
-    methods: tuple[str, ...],
+    before: dict[str, torch.Tensor],
+    batches: Iterable[dict[str, torch.Tensor]],
     tol: float,
     align: Aligner,
 ) -> dict[str, np.ndarray]:
     """Return per method the fraction of responding pooled outputs each variant keeps.
 
-    reference and every variant are (H, W). align(before (K, h, w), after (n, K, h, w), first)
-    returns the (n, K, h', w') pairs to compare for variants first..first+n-1.
+    before maps each method to its (K, h, w) reference; batches yield, per method, (n, K, h, w)
+    outputs of consecutive variants. align(before, after, first) returns the (n, K, h', w') pairs
+    to compare for variants first..first+n-1.
     """
-    before = {m: maps[0] for m, maps in _pipelines(reference[None], methods).items()}  # (K, h, w)
     span = {m: ref.amax(dim=(1, 2)) - ref.amin(dim=(1, 2)) for m, ref in before.items()}  # (K,)
-    fractions: dict[str, list[torch.Tensor]] = {method: [] for method in methods}
-    for first in range(0, len(variants), CHUNK):
-        batch = torch.stack(list(variants[first : first + CHUNK]))  # (n, H, W)
-        after = _pipelines(batch, methods)  # method -> (n, K, h, w)
-        for method in methods:
-            ref, out = align(before[method], after[method], first)
+    fractions: dict[str, list[torch.Tensor]] = {method: [] for method in before}
+    first = 0
+    for after in batches:
+        for method, maps in after.items():
+            ref, out = align(before[method], maps, first)
             fractions[method].append(_fraction_same(ref, out, span[method], tol))
+        first += maps.shape[0]
     return {method: torch.cat(parts).numpy() for method, parts in fractions.items()}
-
-
-def _central(before: torch.Tensor, after: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the central squares (side half the smaller side) of (n, K, h, w) before and after."""
-    height, width = before.shape[-2:]
-    side = max(1, min(height, width) // 2)
-    top, left = (height - side) // 2, (width - side) // 2
-    window = (..., slice(top, top + side), slice(left, left + side))
-    return before[window], after[window]
-
-
-def _transform_aligner(theta_for: Callable[[int, int], torch.Tensor], moved: bool) -> Aligner:
-    """Return the aligner for resampled images, comparing inside the central square.
-
-    theta_for(h, w) gives the (N, 2, 3) output→input maps for an h×w grid. With moved=True the
-    reference pooled map is resampled through the same map (where the content went), otherwise
-    compared in place.
-    """
-
-    def align(before: torch.Tensor, after: torch.Tensor, first: int):
-        count, channels, height, width = after.shape
-        references = before[None].expand(count, -1, -1, -1)  # (n, K, h, w)
-        if moved:
-            theta = theta_for(height, width)[first : first + count]
-            grid = F.affine_grid(theta, [count, channels, height, width], align_corners=False)
-            references = F.grid_sample(references, grid, mode="bilinear", align_corners=False)
-        return _central(references, after)
-
-    return align
 
 
 def _shift_aligner(axes: tuple[int, ...], max_shift: int, moved: bool) -> Aligner:
@@ -263,13 +254,30 @@ def shift_stability(
             f"use max_shift ≤ {max(largest, 0)}."
         )
     rows, cols = int(-2 in axes), int(-1 in axes)  # 1 where the axis is shifted
-    m = max_shift
-    crops = [
-        image[rows * (m - s) : height - rows * s, cols * (m - s) : width - cols * s]
-        for s in range(m + 1)
-    ]
-    align = _shift_aligner(axes, max_shift, moved)
-    return _curves(crops[0], crops, methods, tol, align)
+    # the crop image[m-s:, m-s:] is shift(x, s). Its dense maps are the same crop of the whole
+    # image's (valid convolution and pooling commute with cropping): one convolution serves all
+    dense = _dense_maps(image[None], methods)  # method -> (1, K, H-f+1, W-f+1)
+    crop_h, crop_w = height - rows * max_shift, width - cols * max_shift
+
+    def sampled(maps: torch.Tensor, footprint: int, s: int) -> torch.Tensor:
+        """Return the (1, K, h, w) output of the crop shifted by s: its dense map, every 2nd."""
+        top, left = rows * (max_shift - s), cols * (max_shift - s)
+        bottom, right = top + crop_h - footprint + 1, left + crop_w - footprint + 1
+        return maps[..., top:bottom:2, left:right:2]
+
+    def outputs(shifts: range) -> dict[str, torch.Tensor]:
+        """Return per method the (n, K, h, w) outputs of the crops shifted by each s."""
+        return {
+            method: torch.cat([sampled(maps, FOOTPRINT[method], s) for s in shifts])
+            for method, maps in dense.items()
+        }
+
+    before = {method: maps[0] for method, maps in outputs(range(1)).items()}
+    chunks = (
+        outputs(range(first, min(first + CHUNK, max_shift + 1)))
+        for first in range(0, max_shift + 1, CHUNK)
+    )
+    return _curves(before, chunks, tol, _shift_aligner(axes, max_shift, moved))
 
 
 def consistency(curves: dict[str, np.ndarray]) -> dict[str, float]:
@@ -285,114 +293,3 @@ def consistency(curves: dict[str, np.ndarray]) -> dict[str, float]:
             )
         result[method] = float(curve[1:].mean())
     return result
-
-
-def _transformed(image: torch.Tensor, theta: torch.Tensor) -> list[torch.Tensor]:
-    """Return the (H, W) image resampled (bilinear, zeros outside) through each (2, 3) map."""
-    height, width = image.shape
-    out = []
-    with torch.inference_mode():
-        for first in range(0, theta.shape[0], CHUNK):
-            part = theta[first : first + CHUNK]  # (n, 2, 3)
-            grid = F.affine_grid(part, [part.shape[0], 1, height, width], align_corners=False)
-            batch = image.expand(part.shape[0], 1, height, width)  # (n, 1, H, W)
-            sampled = F.grid_sample(batch, grid, mode="bilinear", align_corners=False)
-            out.extend(sampled[:, 0])
-    return out
-
-
-def _check_values(name: str, values: object, bounds: tuple[float, float]) -> list[float]:
-    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
-        raise ConvConfigError(f"{name} must be a list of numbers.")
-    if not 1 <= len(values) <= MAX_TRANSFORMS:
-        raise ConvConfigError(f"Give between 1 and {MAX_TRANSFORMS} {name}, got {len(values)}.")
-    checked = [check_number(name, value) for value in values]
-    low, high = bounds
-    for value in checked:
-        if not low <= value <= high:
-            raise ConvConfigError(f"{name} must lie between {low} and {high}, got {value}.")
-    return checked
-
-
-def _check_compare(compare: object) -> bool:
-    """Return True for "moved", False for "in place"."""
-    how = compare.strip().lower() if isinstance(compare, str) else compare
-    if how not in COMPARISONS:
-        raise ConvConfigError(
-            f"Unknown comparison {compare!r}; choose one of: {', '.join(COMPARISONS)}."
-        )
-    return how == "moved"
-
-
-def _rotation_theta(angles: list[float], height: int, width: int) -> torch.Tensor:
-    """Return (N, 2, 3) output→input maps turning the content counter-clockwise on screen.
-
-    An output point at (x, y) from the centre (y down) reads the input where the content came
-    from, the point turned clockwise by the angle; affine_grid works in [-1, 1] units per axis,
-    hence the aspect-ratio factors.
-    """
-    radians = torch.tensor(angles, dtype=torch.float64) * (math.pi / 180)
-    cos, sin, zero = torch.cos(radians), torch.sin(radians), torch.zeros(len(angles))
-    rows = (
-        torch.stack((cos, -sin * height / width, zero), dim=-1),
-        torch.stack((sin * width / height, cos, zero), dim=-1),
-    )
-    return torch.stack(rows, dim=1).float()
-
-
-def rotation_stability(
-    image: torch.Tensor,
-    angles: Sequence[float],
-    methods: Sequence[str] = STABILITY_METHODS,
-    tol: float = 0.05,
-    compare: str = "moved",
-) -> dict[str, np.ndarray]:
-    """Return per method a (len(angles),) curve: the share of pooled outputs each rotation keeps.
-
-    Angles in degrees, counter-clockwise on screen, about the image centre (bilinear resampling).
-    compare="moved" checks pooled(rotate(x)) against rotate(pooled(x)); "in place" against
-    pooled(x) itself. Compared inside the central square of the pooled maps (side half the
-    smaller side), which stays inside the image at every angle. Angle 0 gives 1 (up to rounding).
-    """
-    image = _check_image(image)
-    methods = _check_methods(methods)
-    tol = _check_tol(tol)
-    angles = _check_values("angles (degrees)", angles, ANGLE_RANGE)
-    moved = _check_compare(compare)
-    variants = _transformed(image, _rotation_theta(angles, *image.shape))
-    align = _transform_aligner(lambda h, w: _rotation_theta(angles, h, w), moved)
-    return _curves(image, variants, methods, tol, align)
-
-
-def _scale_theta(scales: list[float]) -> torch.Tensor:
-    """Return (N, 2, 3) output→input maps zooming about the centre by each scale."""
-    inverse = 1.0 / torch.tensor(scales)
-    zero = torch.zeros(len(scales))
-    rows = (
-        torch.stack((inverse, zero, zero), dim=-1),
-        torch.stack((zero, inverse, zero), dim=-1),
-    )
-    return torch.stack(rows, dim=1)
-
-
-def scale_stability(
-    image: torch.Tensor,
-    scales: Sequence[float],
-    methods: Sequence[str] = STABILITY_METHODS,
-    tol: float = 0.05,
-    compare: str = "moved",
-) -> dict[str, np.ndarray]:
-    """Return per method a (len(scales),) curve: the share of pooled outputs each rescaling keeps.
-
-    A scale above 1 zooms in about the image centre (content grows), below 1 zooms out; bilinear
-    resampling. compare="moved" checks pooled(zoom(x)) against zoom(pooled(x)); "in place"
-    against pooled(x). Compared inside the central square of the pooled maps. Scale 1 gives 1.
-    """
-    image = _check_image(image)
-    methods = _check_methods(methods)
-    tol = _check_tol(tol)
-    scales = _check_values("scales", scales, SCALE_RANGE)
-    moved = _check_compare(compare)
-    theta = _scale_theta(scales)
-    align = _transform_aligner(lambda h, w: theta, moved)
-    return _curves(image, _transformed(image, theta), methods, tol, align)

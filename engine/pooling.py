@@ -3,8 +3,8 @@
 Max, average, L2 and k-max pooling of a feature map (Goodfellow et al., Deep Learning, section 9.3;
 k-max from Kalchbrenner et al. 2014, "A Convolutional Neural Network for Modelling Sentences"), the
 book's small worked examples computed live, and a single bright dot moved under a pooling grid.
-How stable pooled outputs stay under shifts, rotations and rescaling is in engine/pool_stability.py,
-re-exported here so a page needs this one import.
+How stable pooled outputs stay under shifts is in engine/pool_stability.py, under rotations and
+rescaling in engine/pool_warps.py; both are re-exported here so a page needs this one import.
 
 Windows are size×size, laid without padding from the top-left corner every `stride` cells, and
 windows that would overhang the right or bottom edge are dropped (torch's floor mode). Feature maps
@@ -25,12 +25,11 @@ from engine.pool_stability import (
     STABILITY_BANK,
     STABILITY_METHODS,
     consistency,
-    rotation_stability,
-    scale_stability,
     shift_stability,
     stability_kernels,
     stability_pipeline,
 )
+from engine.pool_warps import rotation_stability, scale_stability
 
 __all__ = [
     "COMPARISONS",

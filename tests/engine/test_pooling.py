@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import engine.pool_stability as stability
+import engine.pool_warps as warps
 from engine.pooling import (
     COMPARISONS,
     POOL_METHODS,
@@ -314,8 +314,8 @@ def test_consistency_is_the_mean_over_nonzero_shifts():
 
 def test_rotation_turns_counter_clockwise_on_screen():
     image = _smooth_noise(4, side=33)
-    theta = stability._rotation_theta([90.0, -90.0, 180.0], 33, 33)
-    turned = stability._transformed(image, theta)
+    theta = warps._rotation_theta([90.0, -90.0, 180.0], 33, 33)
+    turned = warps._transformed(image, theta)
     # on a square grid a quarter turn maps pixel centres onto pixel centres
     torch.testing.assert_close(turned[0], torch.rot90(image, 1, dims=(0, 1)), atol=1e-5, rtol=0)
     torch.testing.assert_close(turned[1], torch.rot90(image, -1, dims=(0, 1)), atol=1e-5, rtol=0)
@@ -325,7 +325,7 @@ def test_rotation_turns_counter_clockwise_on_screen():
 def test_zoom_by_2_doubles_distances_from_the_centre():
     image = torch.zeros(32, 32)
     image[12:20, 12:20] = 1.0  # an 8×8 square about the centre
-    zoomed = stability._transformed(image, stability._scale_theta([2.0, 0.5]))
+    zoomed = warps._transformed(image, warps._scale_theta([2.0, 0.5]))
     # output pixel i reads input (i - 15.5) / scale + 15.5, bilinearly
     big, small = zoomed[0], zoomed[1]
     assert torch.equal(big[9:23, 9:23], torch.ones(14, 14))  # reads rows/cols 12.25..18.75
