@@ -166,7 +166,9 @@ def pool2d(
     return out if fmap.dim() == 3 else out[0]
 
 
-def kmax_positions(fmap: torch.Tensor, size: int, stride: int | None = None, k: int = 2):
+def kmax_positions(
+    fmap: torch.Tensor, size: int, stride: int | None = None, k: int = 2
+) -> torch.Tensor:
     """Return (k, H', W', 2) int64 window-local (row, col) of k-max's kept values, in order.
 
     A (C, H, W) map gives (C, k, H', W', 2). Entry [i, r, c] is where pool2d(..., "k-max")[i, r, c]
