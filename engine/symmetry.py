@@ -268,9 +268,9 @@ def _errors(
     """Return (N, K) ||conv(T x) − T conv(x)|| / ||T conv(x)|| inside each disk, batched over T.
 
     The transforms go through grid_sample and conv2d in batches of about CHUNK_PIXELS pixels,
-    not all at once: measured on 2 cores, a (12, 1, 256, 256) conv2d took ~7× the time of twelve
-    single-image ones (oneDNN pads 3 output channels to a block of 16, ~50 MB per call, and a
-    fresh allocation that large page-faults on every call), while chunks stay in cache.
+    not all at once: measured single-threaded, one (12, 1, 256, 256) conv2d took ~6× the CPU time
+    of twelve single-image ones, because its large working buffers are fresh mmap allocations
+    that page-fault on every call (raising MALLOC_MMAP_THRESHOLD_ brought it to ~1.4×).
     """
     n, k = thetas.shape[0], bank.shape[0]
     height, width = gray.shape
