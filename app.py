@@ -42,6 +42,12 @@ PAGES = {
             icon=":material/layers:",
             url_path="conv-layer",
         ),
+        st.Page(
+            "app_pages/pooling.py",
+            title="Pooling and invariance",
+            icon=":material/filter_center_focus:",
+            url_path="pooling",
+        ),
     ],
     "RNN": [],
     "Compare": [

@@ -238,3 +238,46 @@ def test_no_pages_folder_beside_the_entry_point():
     # A pages/ folder next to app.py makes Streamlit run a deep-linked page on its own (no
     # page config, no menu) for the first request after a server start.
     assert not (Path(APP).parent / "pages").exists()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(pool_size=16, pool_stride=16, pool_k=16),  # k larger than the window: refused
+        dict(pool_size=1, pool_stride=1, pool_k=1),
+        dict(pool_size=16, pool_stride=1, pool_k=3),
+    ],
+)
+def test_pooling_window_edges(settings):
+    at = open_page("app_pages/pooling.py")
+    at.slider(key="pool_side").set_value(32)
+    for key, value in settings.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert_clean(at)
+
+
+def test_pooling_refuses_k_beyond_the_window_with_a_message():
+    at = open_page("app_pages/pooling.py")
+    at.number_input(key="pool_size").set_value(2)
+    at.number_input(key="pool_k").set_value(5)
+    at.run()
+    assert_clean(at)
+    assert at.error
+
+
+def test_pooling_stability_controls_and_tiny_image():
+    at = open_page("app_pages/pooling.py")
+    for direction in at.selectbox(key="pool_dir").options:
+        at.selectbox(key="pool_dir").set_value(direction)
+        at.selectbox(key="pool_cmp").set_value("in place")
+        at.slider(key="pool_max_shift").set_value(8)
+        at.slider(key="pool_dot_col").set_value(6)
+        at.slider(key="pool_p").set_value(0.9)
+        at.run()
+        assert_clean(at)
+    at.segmented_control(key="pool_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="pool_upload").upload("tiny.png", _png((5, 4)), "image/png")
+    at.run()
+    assert_clean(at)

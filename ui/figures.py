@@ -185,7 +185,7 @@ def annotated_grids(
 
 
 def map_mosaic(
-    maps: np.ndarray,
+    maps: np.ndarray | Sequence[np.ndarray],
     titles: Sequence[str],
     *,
     cols: int = 4,
@@ -194,8 +194,8 @@ def map_mosaic(
     shared_scale: bool = False,
 ) -> go.Figure:
     """Return several (H, W) maps as a grid of small heatmaps, one colour scale each or shared."""
-    maps = np.asarray(maps, dtype=np.float32)
-    n = maps.shape[0]
+    maps = [np.asarray(m, dtype=np.float32) for m in maps]  # sizes may differ
+    n = len(maps)
     cols = max(1, min(cols, n))
     rows = (n + cols - 1) // cols
     fig = make_subplots(
@@ -205,7 +205,8 @@ def map_mosaic(
         horizontal_spacing=0.02,
         vertical_spacing=0.08 if rows > 1 else 0.0,
     )
-    shared = float(np.abs(maps).max()) or 1.0
+    shared = max(float(np.abs(m).max()) for m in maps) or 1.0
+    low, high = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
     for i in range(n):
         r, c = divmod(i, cols)
         m = maps[i]
@@ -213,8 +214,8 @@ def map_mosaic(
             bound = shared if shared_scale else (float(np.abs(m).max()) or 1.0)
             zmin, zmax = -bound, bound
         else:
-            zmin = float(maps.min()) if shared_scale else float(m.min())
-            zmax = float(maps.max()) if shared_scale else float(m.max())
+            zmin = low if shared_scale else float(m.min())
+            zmax = high if shared_scale else float(m.max())
         fig.add_trace(
             go.Heatmap(
                 z=m,
@@ -619,4 +620,30 @@ def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> 
     fig.update_xaxes(visible=False, range=[-0.5, steps - 0.5])
     fig.update_yaxes(visible=False, range=[-0.5, 1.5])
     fig.update_layout(legend=dict(orientation="h", y=-0.05))
+    return _layout(fig, height, title)
+
+
+def histograms(
+    series: dict[str, np.ndarray],
+    *,
+    title: str | None = None,
+    x_title: str = "",
+    height: int = 300,
+    bins: int = 60,
+    log_y: bool = False,
+) -> go.Figure:
+    """Return overlaid histograms of named value sets (a sample of at most 20,000 values each)."""
+    fig = go.Figure()
+    for name, values in series.items():
+        v = np.asarray(values, dtype=np.float32).ravel()
+        if v.size > 20_000:  # a fixed stride keeps the shape and keeps the JSON small
+            v = v[:: v.size // 20_000 + 1]
+        fig.add_trace(go.Histogram(x=v, name=name, nbinsx=bins, opacity=0.6))
+    fig.update_layout(
+        yaxis_type="log" if log_y else None,
+        barmode="overlay",
+        xaxis_title=x_title,
+        yaxis_title="count",
+        legend=dict(orientation="h", y=1.15),
+    )
     return _layout(fig, height, title)

@@ -1,0 +1,319 @@
+"""CNN · Pooling and invariance: what each pooling keeps, and how stable it stays under changes."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from engine.between_layers import batchnorm_demo, dropout_demo
+from engine.convolution import KERNEL_NAMES, ConvConfigError, layer_stages, make_kernel
+from engine.pooling import (
+    COMPARISONS,
+    POOL_METHODS,
+    SHIFT_DIRECTIONS,
+    STABILITY_METHODS,
+    consistency,
+    global_pool,
+    moving_dot,
+    pool2d,
+    rotation_stability,
+    scale_stability,
+    shift_stability,
+    worked_examples,
+)
+from ui import figures
+from ui.inputs import image_picker, working_tensor
+
+st.title("Pooling and invariance")
+st.markdown(
+    "A pooling layer replaces each neighbourhood of a feature map by a summary of it. The summary "
+    "throws away *where exactly* inside the window something happened, which makes the output "
+    "change little when the input moves a little."
+)
+picked = image_picker("pool")
+
+c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2])
+feature = c1.selectbox(
+    "Feature (kernel, then ReLU)",
+    KERNEL_NAMES,
+    index=KERNEL_NAMES.index("sobel y"),
+    key="pool_feature",
+)
+size = c2.number_input("Window", 1, 16, 4, key="pool_size")
+stride = c3.number_input("Stride", 1, 16, 4, key="pool_stride")
+k = c4.number_input("k (k-max)", 1, 16, 2, key="pool_k")
+side = c5.slider("Working size (px)", 32, 256, 128, 16, key="pool_side")
+
+gray = working_tensor(picked, side)
+kernel = make_kernel(feature, 5, angle_deg=45.0)[None]  # (1, 5, 5)
+fmap = layer_stages(gray, kernel, nonlinearity="relu", pool="max", pool_size=1).detector[0]
+try:
+    pooled = {m: pool2d(fmap, m, int(size), int(stride), k=int(k)) for m in POOL_METHODS}
+except ConvConfigError as err:
+    st.error(f"{err} Try a smaller window or k, or a larger working size.")
+    st.stop()
+
+st.latex(
+    r"\text{max: } \max_{(i,j)\in R} a_{ij} \quad \text{average: } \tfrac{1}{|R|}\sum_{R} a_{ij}"
+    r"\quad L^2\text{: } \sqrt{\textstyle\sum_{R} a_{ij}^2} \quad "
+    r"k\text{-max: the } k \text{ largest } a_{ij} \text{, in their order of position}"
+)
+kmax = pooled["k-max"]  # (k, H', W')
+maps = [fmap, pooled["max"], pooled["average"], pooled["l2"], *kmax]
+titles = [
+    f"{feature} after ReLU {tuple(fmap.shape)}",
+    "max",
+    "average",
+    "L2",
+    *[f"k-max #{i + 1} (by position)" for i in range(kmax.shape[0])],
+]
+cols = st.columns(4)
+for i, (m, t) in enumerate(zip(maps[:8], titles[:8], strict=True)):
+    with cols[i % 4]:
+        st.plotly_chart(
+            figures.heatmap(m.numpy(), t, height=230, colorbar=False), key=f"pool_map_{i}"
+        )
+if len(maps) > 8:
+    st.caption(f"Showing the first 4 of k = {int(k)} k-max maps.")
+st.markdown(
+    "How to read them: **max** answers *did the feature appear somewhere in this window?*; "
+    "**average** *how strongly, or how often?*; **L2** sits between the two, weighting strong "
+    "responses more; **k-max** *did it appear up to k times, and in what order?*"
+)
+glob = {m: global_pool(fmap[None], m, k=int(k))[0] for m in POOL_METHODS}
+g = st.columns(4)
+for col, m in zip(g, POOL_METHODS, strict=True):
+    value = glob[m]
+    shown = (
+        ", ".join(f"{v:.3f}" for v in value.flatten().tolist()) if value.dim() else f"{value:.3f}"
+    )
+    col.metric(f"Global {m.replace('l2', 'L2')} pooling", shown)
+st.caption(
+    "Global pooling uses one window covering the whole map: one number (k for k-max) per "
+    "feature map, whatever the image size, which is how networks end in a fixed-size vector."
+)
+
+st.divider()
+st.subheader("Shift the input: what stays the same?")
+st.markdown(
+    "We shift your image by s pixels and push it through four ways of halving the resolution "
+    "after a small bank of edge kernels (conv → ReLU → downsample). A pooled output counts as "
+    "*kept* if it changes by less than 5% of that map's range. Anti-aliased pooling takes the max "
+    "with stride 1, then blurs before keeping every second value (Zhang, 2019)."
+)
+s1, s2, s3 = st.columns(3)
+direction = s1.selectbox("Shift direction", SHIFT_DIRECTIONS, key="pool_dir")
+compare = s2.selectbox(
+    "Compare with",
+    COMPARISONS,
+    key="pool_cmp",
+    help="moved: the output where the content went (shift/2 cells); in place: the same cell.",
+)
+max_shift = s3.slider("Largest shift (px)", 1, 8, 6, key="pool_max_shift")
+
+
+@st.cache_data(max_entries=32, show_spinner="Shifting and pooling…")
+def _shift_curves(
+    sha: str, side: int, max_shift: int, direction: str, compare: str, _gray: torch.Tensor
+) -> dict:
+    return shift_stability(_gray, max_shift, direction=direction, compare=compare)
+
+
+try:
+    curves = _shift_curves(picked.sha, side, max_shift, direction, compare, gray)
+except ConvConfigError as err:
+    st.error(f"{err} Increase the working size.")
+    curves = None
+if curves:
+    st.plotly_chart(
+        figures.lines(
+            np.arange(max_shift + 1),
+            curves,
+            x_title="shift s (pixels)",
+            y_title="share of outputs kept",
+            modes=dict.fromkeys(curves, "lines+markers"),
+            title="Shift stability",
+        ),
+        key="pool_shift_curves",
+    )
+    score = consistency(curves)
+    m = st.columns(len(score))
+    for col, name in zip(m, STABILITY_METHODS, strict=True):
+        col.metric(f"{name}: consistency", f"{score[name]:.2f}")
+    st.caption(
+        "What to notice: even shifts move the content by whole output cells and every method "
+        "follows; odd shifts fall between cells, and strided convolution and plain max pooling "
+        "alias (outputs jump), while blurring before subsampling keeps more of them."
+    )
+
+st.subheader("Small rotations and rescaling")
+
+
+@st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
+def _warp_curves(sha: str, side: int, compare: str, _gray: torch.Tensor) -> tuple[dict, dict]:
+    return (
+        rotation_stability(_gray, ANGLES, compare=compare),
+        scale_stability(_gray, SCALES, compare=compare),
+    )
+
+
+ANGLES = [0, 2, 4, 6, 8, 10, 15, 20, 30]
+SCALES = [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.25]
+try:
+    rot, sca = _warp_curves(picked.sha, side, compare, gray)
+except ConvConfigError as err:
+    st.error(f"{err} Increase the working size.")
+    rot = sca = None
+if rot:
+    a, b = st.columns(2)
+    a.plotly_chart(
+        figures.lines(
+            np.array(ANGLES),
+            rot,
+            x_title="rotation (degrees)",
+            y_title="share kept",
+            title="Rotation",
+            modes=dict.fromkeys(rot, "lines+markers"),
+        ),
+        key="pool_rot",
+    )
+    b.plotly_chart(
+        figures.lines(
+            np.array(SCALES),
+            sca,
+            x_title="scale factor",
+            y_title="share kept",
+            title="Rescaling",
+            modes=dict.fromkeys(sca, "lines+markers"),
+        ),
+        key="pool_scale",
+    )
+    st.caption(
+        "What to notice: pooling buys a little tolerance to small rotations and scale "
+        "changes, but it falls off quickly: larger changes have to be learned (for example "
+        "with several kernels for several orientations, pooled together)."
+    )
+
+st.divider()
+st.subheader("What max pooling hides")
+for ex in worked_examples():
+    a, b = ex["a"].numpy(), ex["b"].numpy()
+    left, right = st.columns([2, 3])
+    left.plotly_chart(
+        figures.annotated_grids(
+            [a, b], ["region a", "region b"], signed=False, fmt="g", height=200
+        ),
+        key=f"pool_ex_{ex['hides']}",
+    )
+    right.markdown(f"**{ex['hides']}**")
+    right.dataframe(
+        {
+            "pooling": ["max", "average", "L2", "k-max (k=2)", "k-max positions"],
+            "a": [
+                f"{ex['max'][0]:g}",
+                f"{ex['average'][0]:g}",
+                f"{ex['l2'][0]:.3f}",
+                str(ex["k-max(k=2)"][0]),
+                str(ex["k-max positions(k=2)"][0]),
+            ],
+            "b": [
+                f"{ex['max'][1]:g}",
+                f"{ex['average'][1]:g}",
+                f"{ex['l2'][1]:.3f}",
+                str(ex["k-max(k=2)"][1]),
+                str(ex["k-max positions(k=2)"][1]),
+            ],
+        },
+        hide_index=True,
+    )
+st.caption(
+    "Max pooling answers both pairs identically: it keeps *that* the feature fired, not "
+    "where in the window or how many times."
+)
+
+st.subheader("Pooling as downsampling: a dot that moves by one pixel")
+d1, d2 = st.columns([1, 3])
+col = d1.slider("Dot column", 0, 6, 2, key="pool_dot_col")
+inputs, dots = moving_dot(8, [(3, col), (3, col + 1)], pool_size=2)
+same = bool(torch.equal(dots[0], dots[1]))
+d1.metric("Pooled maps identical?", "yes" if same else "no")
+d1.caption(
+    "2×2 max pooling, stride 2: moving the dot inside one window changes nothing; "
+    "crossing a window edge does."
+)
+d2.plotly_chart(
+    figures.map_mosaic(
+        [inputs[0].numpy(), inputs[1].numpy(), dots[0].numpy(), dots[1].numpy()],
+        [f"dot at column {col}", f"dot at column {col + 1}", "pooled", "pooled"],
+        cols=4,
+        signed=False,
+        height_per_row=200,
+    ),
+    key="pool_dots",
+)
+
+st.divider()
+st.subheader("The other layers between convolutions: dropout and normalization")
+p = st.slider("Dropout probability p", 0.0, 0.9, 0.5, 0.05, key="pool_p")
+bank = torch.stack([make_kernel(n, 5, angle_deg=45.0) for n in ("sobel x", "sobel y", "laplacian")])
+maps = layer_stages(gray, bank, nonlinearity="relu", pool="max", pool_size=1).detector  # (3, H, W)
+train = dropout_demo(maps, p, seed=0, training=True)
+evaluate = dropout_demo(maps, p, training=False)
+st.plotly_chart(
+    figures.map_mosaic(
+        np.stack([maps[0].numpy(), train[0].numpy(), evaluate[0].numpy()]),
+        ["feature map", f"training: dropout p = {p:.2f}", "evaluation: unchanged"],
+        cols=3,
+        signed=False,
+        height_per_row=230,
+    ),
+    key="pool_dropout",
+)
+kept = float((train != 0).sum() / max(int((maps != 0).sum()), 1))
+st.caption(
+    f"In training, each value is zeroed with probability p and the survivors are scaled by "
+    f"1/(1−p) = {1 / (1 - p):.2f} so the expected value is unchanged; here {kept:.0%} of the "
+    "nonzero values survived. In evaluation dropout does nothing."
+)
+
+# Batch norm usually sits between the convolution and the nonlinearity: use the signed maps.
+pre = layer_stages(gray, bank, nonlinearity="none", pool="max", pool_size=1).conv  # (3, H, W)
+h, w = pre.shape[-2:]
+hh, hw = h // 2, w // 2
+quarters = [
+    pre[:, :hh, :hw],
+    pre[:, :hh, hw : 2 * hw],
+    pre[:, hh : 2 * hh, :hw],
+    pre[:, hh : 2 * hh, hw : 2 * hw],
+]
+batch = torch.stack(quarters)  # (4, 3, h/2, w/2): the image's four quarters as a batch
+norm = batchnorm_demo(batch, steps=1)
+st.plotly_chart(
+    figures.histograms(
+        {
+            "before": batch[:, 0].numpy(),
+            "training mode": norm.train_out[:, 0].numpy(),
+            "evaluation mode": norm.eval_out[:, 0].numpy(),
+        },
+        title="Batch normalization of the Sobel-x channel (the four image quarters form the batch)",
+        x_title="value",
+        log_y=True,
+    ),
+    key="pool_bn",
+)
+n1, n2, n3 = st.columns(3)
+n1.metric(
+    "Batch mean → after (training)", f"{norm.batch_mean[0]:.3f} → {norm.train_out_mean[0]:.1e}"
+)
+n2.metric(
+    "Batch variance → after (training)", f"{norm.batch_var[0]:.3f} → {norm.train_out_var[0]:.3f}"
+)
+n3.metric(
+    "Running mean / variance after one step",
+    f"{norm.running_mean[0]:.3f} / {norm.running_var[0]:.3f}",
+)
+st.caption(
+    "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
+    "per channel). Evaluation mode uses running estimates, which after one step with "
+    "momentum 0.1 have moved only 10% of the way from 0 and 1, so its output is barely "
+    "normalised: the classic train/eval mismatch of a freshly started network."
+)
