@@ -93,3 +93,17 @@ def unshared_recurrent(n_in: int, hidden: int, steps: int) -> LayerCost:
         macs=per_step.macs,
         fan_in=per_step.fan_in,
     )
+
+
+def sparse_1d(n_in: int, n_out: int, k: int) -> LayerCost:
+    """Return the cost of a layer whose n_out outputs each read k of the n_in inputs (k·n_out)."""
+    _check(n_in=n_in, n_out=n_out, k=k)
+    if k > n_in:
+        raise LayerSizeError(f"Each output cannot read k = {k} of only {n_in} inputs.")
+    return LayerCost("sparse", weights=k * n_out, biases=n_out, macs=k * n_out, fan_in=k)
+
+
+def shared_1d(n_in: int, n_out: int, k: int) -> LayerCost:
+    """Return the cost of a 1-D convolution: sparse like sparse_1d, but one set of k weights."""
+    sparse = sparse_1d(n_in, n_out, k)
+    return LayerCost("convolution", weights=k, biases=1, macs=sparse.macs, fan_in=k)

@@ -82,3 +82,25 @@ def test_numpy_integers_are_sizes_too():
     import numpy as np
 
     assert lc.dense(np.int64(12), np.int32(3)).weights == 36
+
+
+@pytest.mark.parametrize("n_in,k", [(5, 1), (12, 3), (40, 7)])
+def test_sparse_and_shared_1d_match_the_conv1d_and_its_unshared_matrix(n_in, k):
+    conv = nn.Conv1d(1, 1, k)  # valid padding: n_out = n_in - k + 1
+    n_out = n_in - k + 1
+    shared = lc.shared_1d(n_in, n_out, k)
+    assert shared.parameters == _n_params(conv)
+    assert 2 * shared.macs == _flops(lambda: conv(torch.zeros(1, 1, n_in)))
+    # The same layer without sharing: its matrix has k free nonzeros per row.
+    matrix = torch.zeros(n_out, n_in)
+    for i in range(n_out):
+        matrix[i, i : i + k] = torch.arange(1, k + 1) + 10 * i
+    sparse = lc.sparse_1d(n_in, n_out, k)
+    assert sparse.weights == int((matrix != 0).sum())
+    assert len(torch.unique(matrix[matrix != 0])) == sparse.weights
+    assert lc.dense(n_in, n_out).weights == matrix.numel()
+
+
+def test_sparse_refuses_more_taps_than_inputs():
+    with pytest.raises(lc.LayerSizeError, match="cannot read"):
+        lc.sparse_1d(3, 3, 4)
