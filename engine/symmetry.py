@@ -40,8 +40,8 @@ WEAK_RESPONSE = 1e-6  # responses below this fraction of what the kernel could g
 # --- checks
 
 
-def _image(image: object) -> torch.Tensor:
-    """Return the (H, W) float32 gray image (channel mean of a colour one) after checking it."""
+def _checked(image: object) -> torch.Tensor:
+    """Return image, unchanged, after checking it is a finite (H, W) or (C, H, W) float tensor."""
     image = check_tensor("image", image, (2, 3))
     if image.dim() == 3 and image.shape[0] > MAX_CHANNELS:
         raise ConvConfigError(
@@ -53,7 +53,12 @@ def _image(image: object) -> torch.Tensor:
             f"Images are capped at {MAX_SIDE}×{MAX_SIDE} here, got "
             f"{image.shape[-2]}×{image.shape[-1]}; resize the image first."
         )
-    image = image.to(torch.float32)
+    return image
+
+
+def _image(image: object) -> torch.Tensor:
+    """Return the (H, W) float32 gray image (channel mean of a colour one) after checking it."""
+    image = _checked(image).to(torch.float32)
     return image.mean(0) if image.dim() == 3 else image  # (H, W)
 
 
@@ -107,7 +112,7 @@ def shift(image: torch.Tensor, dy: int, dx: int, mode: str = "circular") -> torc
     mode "circular" wraps what leaves one edge back in at the other (torch.roll); "zeros" lets it
     fall off and fills the uncovered band with 0.
     """
-    image = check_tensor("image", image, (2, 3))
+    image = _checked(image)
     height, width = image.shape[-2:]
     dy = check_int("row shift dy", dy, -(height - 1), height - 1)
     dx = check_int("column shift dx", dx, -(width - 1), width - 1)
@@ -193,9 +198,11 @@ def _warp(stack: torch.Tensor, thetas: torch.Tensor) -> torch.Tensor:
     axis); bilinear, zero outside the image, one grid_sample call for all N.
     """
     n, (channels, height, width) = thetas.shape[0], stack.shape
-    grid = F.affine_grid(thetas.to(stack.dtype), [n, channels, height, width], align_corners=False)
-    batch = stack[None].expand(n, -1, -1, -1)  # (N, C, H, W), a view
-    return F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    dtype = torch.float64 if stack.dtype == torch.float64 else torch.float32  # no half on CPU
+    grid = F.affine_grid(thetas.to(dtype), [n, channels, height, width], align_corners=False)
+    batch = stack[None].expand(n, -1, -1, -1).to(dtype)  # (N, C, H, W), a view if no cast
+    warped = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return warped.to(stack.dtype)
 
 
 def _rotation_thetas(angles: Sequence[float], height: int, width: int) -> torch.Tensor:
@@ -221,7 +228,7 @@ def rotate(image: torch.Tensor, angle_deg: float) -> torch.Tensor:
 
     Bilinear, same H×W; corners that come from outside the image are 0.
     """
-    image = check_tensor("image", image, (2, 3))
+    image = _checked(image)
     angle = check_number("angle_deg", angle_deg)
     stack = image[None] if image.dim() == 2 else image  # (C, H, W)
     turned = _warp(stack, _rotation_thetas([angle], *stack.shape[-2:]))[0]
@@ -234,7 +241,7 @@ def rescale(image: torch.Tensor, scale: float) -> torch.Tensor:
     scale > 1 enlarges and crops; scale < 1 shrinks and surrounds with 0. Bilinear without
     antialiasing, so shrinking below 0.5 aliases fine detail (the error curves include that).
     """
-    image = check_tensor("image", image, (2, 3))
+    image = _checked(image)
     scale = _transforms("scales", [scale], low=SCALE_RANGE[0])[0]
     stack = image[None] if image.dim() == 2 else image  # (C, H, W)
     return _warp(stack, _scale_thetas([scale]))[0].reshape(image.shape)

@@ -348,3 +348,36 @@ def test_padding_modes_all_work_with_the_equivariance_check():
     for mode in PADDING_MODES:
         check = translation_equivariance(_rand(12, 12, seed=16), make_kernel("emboss"), 1, 2, mode)
         assert check.interior_max_error <= 1e-5
+
+
+@settings(max_examples=80, deadline=None, database=None)
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    channels=st.sampled_from([0, 1, 3, 20]),
+    k=st.integers(1, 8),
+    value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-400, 400)),
+    shift_by=st.integers(-45, 45),
+    mode=st.sampled_from(PADDING_MODES + ("wrap",)),
+    dtype=st.sampled_from([torch.float16, torch.float32, torch.float64]),
+)
+def test_every_setting_gives_a_result_or_a_conv_config_error(
+    h, w, channels, k, value, shift_by, mode, dtype
+):
+    shape = (h, w) if channels == 0 else (channels, h, w)
+    image = torch.rand(shape, generator=torch.Generator().manual_seed(h * w)).to(dtype)
+    kernel = torch.ones(k, k)
+    calls = [
+        lambda: translation_equivariance(image, kernel, shift_by, -shift_by, mode),
+        lambda: rotation_errors(image, {"k": kernel}, [value, 10.0]),
+        lambda: scale_errors(image, {"k": kernel}, [value]),
+        lambda: rotate(image, value),
+        lambda: rescale(image, value),
+        lambda: shift(image, shift_by, 0, "zeros"),
+        lambda: edge_map_everywhere(image, kernel, strong=0.5, padding_mode=mode),
+    ]
+    for call in calls:
+        try:
+            call()
+        except ConvConfigError as err:
+            assert len(str(err)) > 20
