@@ -36,10 +36,17 @@ def materialise(
     factory: Callable[[], nn.Module],
     init_weights: Callable[[nn.Module, torch.Generator], None],
     seed: int,
+    meta: bool = False,
 ) -> nn.Module:
-    """Return factory()'s model built on the meta device, then filled by init_weights from seed."""
+    """Return factory()'s model built on the meta device, then filled by init_weights from seed.
+
+    With meta=True the model stays shape-only: no memory, no weights (enough for parameter
+    counts, receptive fields, FLOPs).
+    """
     with torch.device("meta"):
         model = factory()  # shapes only: no memory, no draws from the global generator
+    if meta:
+        return model
     model = model.to_empty(device="cpu")
     init_weights(model, torch.Generator().manual_seed(seed))
     return model

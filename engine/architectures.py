@@ -143,15 +143,17 @@ _FACTORIES = {
 }
 
 
-def build(name: str, *, seed: int = 0) -> nn.Module:
+def build(name: str, *, seed: int = 0, meta: bool = False) -> nn.Module:
     """Return the named network with the reference initialisation drawn from `seed` (train mode).
 
     The weights come from a local generator: the same seed gives the same network, and torch's
-    global random state is neither read nor advanced.
+    global random state is neither read nor advanced. meta=True returns a shape-only network on
+    torch's meta device, built in milliseconds: enough for parameter counts, receptive fields and
+    FLOPs (FlopCounterMode runs on meta tensors), not for real outputs.
     """
     if not isinstance(name, str) or name not in _FACTORIES:
         raise UnknownArchitectureError(
             f"Unknown architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}."
         )
     factory, init_weights = _FACTORIES[name]
-    return materialise(factory, init_weights, check_int("seed", seed, 0))
+    return materialise(factory, init_weights, check_int("seed", seed, 0), meta=bool(meta))

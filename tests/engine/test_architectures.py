@@ -42,6 +42,13 @@ def test_parameter_count_matches_reference(nets, name):
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED_PARAMS))
+def test_meta_build_is_shape_only_with_the_same_count(name):
+    model = build(name, meta=True)
+    assert all(p.is_meta for p in model.parameters())
+    assert _n_params(model) == PUBLISHED_PARAMS[name]
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED_PARAMS))
 def test_forward_gives_1000_logits(nets, name):
     side = ARCHITECTURES[name].input_size
     model = nets[name].eval()

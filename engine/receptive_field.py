@@ -1,0 +1,40 @@
+"""How much of the input does one unit of a layer see, and where does that patch sit?
+
+`stack_rf` applies the receptive-field recurrence to a list of layers, as the page's stack
+builder describes them, and `stack_model` builds the same stack in torch (engine/rf_fields.py).
+`receptive_field` traces a real network (engine/rf_trace.py): the largest field over paths at
+every conv/pool layer, through residual adds and Inception/DenseNet concatenations.
+`effective_receptive_field` and `erf_growth` (engine/rf_effective.py) measure how much of that
+field a unit actually uses.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from engine.rf_effective import effective_receptive_field, erf_growth
+from engine.rf_fields import LayerRF, ReceptiveFieldError, check_whole, stack_model, stack_rf
+from engine.rf_trace import spatial_rank_and_channels, trace
+
+__all__ = [
+    "LayerRF",
+    "ReceptiveFieldError",
+    "effective_receptive_field",
+    "erf_growth",
+    "receptive_field",
+    "stack_model",
+    "stack_rf",
+]
+
+
+def receptive_field(
+    model: nn.Module, input_size: int = 224, *, in_channels: int | None = None
+) -> list[LayerRF]:
+    """Return one LayerRF per convolution/pooling/padding call of model, in forward order.
+
+    The model itself is not run or changed: a shape-only copy is traced on an input_size-square
+    image (input_size samples for 1-D networks).
+    """
+    size = check_whole("input size", input_size, 1)
+    nd, _ = spatial_rank_and_channels(model)
+    return trace(model, (size,) * nd, in_channels).rows
