@@ -37,6 +37,12 @@ PAGES = {
             url_path="conv-arithmetic",
         ),
         st.Page(
+            "app_pages/why_convolution.py",
+            title="Why convolution",
+            icon=":material/hub:",
+            url_path="why-convolution",
+        ),
+        st.Page(
             "app_pages/conv_layer.py",
             title="A convolutional layer",
             icon=":material/layers:",

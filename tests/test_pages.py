@@ -281,3 +281,25 @@ def test_pooling_stability_controls_and_tiny_image():
     at.file_uploader(key="pool_upload").upload("tiny.png", _png((5, 4)), "image/png")
     at.run()
     assert_clean(at)
+
+
+def test_why_convolution_edges_and_measurement():
+    at = open_page("app_pages/why_convolution.py")
+    at.number_input(key="why_m").set_value(2)
+    at.number_input(key="why_k").set_value(3)  # more taps than inputs: explained, not raised
+    at.run()
+    assert_clean(at)
+    assert at.error
+    at.number_input(key="why_m").set_value(10_000_000)
+    at.number_input(key="why_n").set_value(10_000_000)
+    at.number_input(key="why_k").set_value(1)
+    at.run()
+    assert_clean(at)
+    for key, value in dict(why_units=5, why_kw=7, why_depth=6, why_unit=4).items():
+        at.slider(key=key).set_value(value)
+    at.run()
+    assert_clean(at)
+    at.toggle(key="why_time").set_value(True)
+    at.run()
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) >= 6

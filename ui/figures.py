@@ -647,3 +647,65 @@ def histograms(
         legend=dict(orientation="h", y=1.15),
     )
     return _layout(fig, height, title)
+
+
+def unit_layers(
+    mask: np.ndarray,
+    *,
+    dense: bool,
+    window: tuple[int, int] = (1, 1),
+    title: str | None = None,
+    height: int = 300,
+    color: str = "#dc2626",
+) -> go.Figure:
+    """Return stacked layers of units (row 0 at the bottom), highlighted where mask is True.
+
+    Lines join highlighted units in adjacent layers that are connected: every pair when dense,
+    else units at most window = (left, right) apart, as in a convolution.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    levels, n = mask.shape
+    fig = go.Figure()
+    ex, ey = [], []
+    left, right = window
+    for level in range(levels - 1):
+        below, above = np.nonzero(mask[level])[0], np.nonzero(mask[level + 1])[0]
+        for a in above:
+            for b in below:
+                if dense or -left <= b - a <= right:
+                    ex += [b, a, None]
+                    ey += [level, level + 1, None]
+    fig.add_trace(
+        go.Scatter(
+            x=ex,
+            y=ey,
+            mode="lines",
+            line=dict(color=color, width=1.2),
+            opacity=0.5,
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    rows, cols = np.mgrid[0:levels, 0:n]
+    on = mask.ravel()
+    fig.add_trace(
+        go.Scatter(
+            x=cols.ravel(),
+            y=rows.ravel(),
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
+            marker=dict(
+                size=11, color=np.where(on, color, "#e2e8f0"), line=dict(color="#334155", width=1)
+            ),
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(
+        tickvals=list(range(levels)),
+        ticktext=["input"] + [f"layer {i}" for i in range(1, levels)],
+        range=[-0.5, levels - 0.5],
+        showgrid=False,
+        zeroline=False,
+    )
+    return _layout(fig, height, title)
