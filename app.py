@@ -43,6 +43,12 @@ PAGES = {
             url_path="why-convolution",
         ),
         st.Page(
+            "app_pages/equivariance.py",
+            title="Equivariance",
+            icon=":material/open_with:",
+            url_path="equivariance",
+        ),
+        st.Page(
             "app_pages/conv_layer.py",
             title="A convolutional layer",
             icon=":material/layers:",

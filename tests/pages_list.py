@@ -6,6 +6,7 @@ PAGES = [
     ("app_pages/conv_2d.py", "kernels"),
     ("app_pages/conv_arithmetic.py", "conv-arithmetic"),
     ("app_pages/why_convolution.py", "why-convolution"),
+    ("app_pages/equivariance.py", "equivariance"),
     ("app_pages/conv_layer.py", "conv-layer"),
     ("app_pages/pooling.py", "pooling"),
     ("app_pages/dense_conv_recurrent.py", "dense-conv-recurrent"),

@@ -303,3 +303,29 @@ def test_why_convolution_edges_and_measurement():
     at.run()
     assert_clean(at)
     assert len(at.get("plotly_chart")) >= 6
+
+
+@pytest.mark.parametrize("padding", ["circular", "zeros"])
+def test_equivariance_edges(padding):
+    at = open_page("app_pages/equivariance.py")
+    at.selectbox(key="eq_pad").set_value(padding)
+    at.slider(key="eq_side").set_value(32)
+    at.number_input(key="eq_dy").set_value(-40)  # more than the working image is tall
+    at.number_input(key="eq_dx").set_value(40)
+    at.run()
+    assert_clean(at)
+    assert at.error  # a 40 px shift of a 32 px image is explained, not raised
+    at.number_input(key="eq_dy").set_value(0)
+    at.number_input(key="eq_dx").set_value(0)
+    at.run()
+    at.multiselect(key="eq_kernels").set_value([])
+    at.run()
+    assert_clean(at)
+    assert at.info
+
+
+def test_equivariance_circular_error_is_rounding_only():
+    at = open_page("app_pages/equivariance.py")
+    at.selectbox(key="eq_pad").set_value("circular")
+    at.run()
+    assert float(at.metric[0].value) < 1e-4  # max |f(g(x)) - g(f(x))|
