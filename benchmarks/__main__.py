@@ -8,9 +8,15 @@ import platform
 
 import torch
 
-from benchmarks import bench_convolution, bench_images, bench_pages
+from benchmarks import bench_convolution, bench_images, bench_pages, bench_pooling, bench_symmetry
 
-SUITES = {"convolution": bench_convolution, "images": bench_images, "pages": bench_pages}
+SUITES = {
+    "convolution": bench_convolution,
+    "images": bench_images,
+    "symmetry": bench_symmetry,
+    "pooling": bench_pooling,
+    "pages": bench_pages,
+}
 
 
 def main() -> None:
