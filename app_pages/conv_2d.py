@@ -12,7 +12,7 @@ from engine.convolution import (
     make_kernel,
     patch_arithmetic,
 )
-from ui import figures
+from ui import figures, grids
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 
 st.title("Kernels on your image")
@@ -102,14 +102,14 @@ with mid:
         selection_mode="points",
     )
 with right:
-    st.plotly_chart(figures.annotated_grid(kernel.numpy(), "Kernel K"), key="k2d_kernel")
+    st.plotly_chart(grids.annotated_grid(kernel.numpy(), "Kernel K"), key="k2d_kernel")
     st.number_input("Row i", 0, h - 1, key="k2d_row")
     st.number_input("Column j", 0, w - 1, key="k2d_col")
 
 st.subheader(f"Output pixel ({row}, {col}), one multiply-add at a time")
 arith = patch_arithmetic(gray, kernel, row, col)
 st.plotly_chart(
-    figures.annotated_grids(
+    grids.annotated_grids(
         [arith.patch.numpy(), arith.kernel.numpy(), arith.products.numpy()],
         ["input patch I", "kernel K", "products I·K"],
         fmt=".3f",

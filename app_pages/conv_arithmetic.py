@@ -17,7 +17,7 @@ from engine.convolution import (
     transposed_output_size,
     transposed_steps,
 )
-from ui import figures
+from ui import diagrams, grids
 
 st.title("Padding, stride and dilation")
 st.markdown(
@@ -68,7 +68,7 @@ if mode == "convolution":
     for step in steps:
         outputs[step.out_row, step.out_col] = step.value
         frames.append(outputs.copy())
-    fig = figures.sliding_animation(
+    fig = grids.sliding_animation(
         padded,
         frames,
         [st_.taps for st_ in steps],
@@ -79,7 +79,7 @@ if mode == "convolution":
     left, right = st.columns([4, 1])
     left.plotly_chart(fig, key="arith_anim")
     right.plotly_chart(
-        figures.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
+        grids.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
         key="arith_kernel",
     )
     pick = st.slider("Explain step", 1, len(steps), 1, key="arith_step")
@@ -113,7 +113,7 @@ else:
     mask = np.zeros((full, full), bool)
     if p:
         mask[:p, :] = mask[-p:, :] = mask[:, :p] = mask[:, -p:] = True
-    fig = figures.sliding_animation(
+    fig = grids.sliding_animation(
         grid.numpy(),
         frames,
         [[(t.in_row, t.in_col)] for t in tsteps],
@@ -126,11 +126,11 @@ else:
     left, right = st.columns([4, 1])
     left.plotly_chart(fig, key="arith_tanim")
     right.plotly_chart(
-        figures.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
+        grids.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
         key="arith_tkernel",
     )
     st.plotly_chart(
-        figures.annotated_grid(result.numpy(), "Cropped result", fmt="g", signed=False),
+        grids.annotated_grid(result.numpy(), "Cropped result", fmt="g", signed=False),
         key="arith_tresult",
     )
     st.caption(
@@ -158,7 +158,7 @@ if mode == "convolution":
     conv_stats, dense_stats = matrix_stats(m), matrix_stats(dense)
     with left:
         st.plotly_chart(
-            figures.matrix_pattern(m.numpy(), f"Convolution: {tuple(m.shape)}"),
+            diagrams.matrix_pattern(m.numpy(), f"Convolution: {tuple(m.shape)}"),
             key="arith_matrix",
         )
         st.caption(
@@ -168,7 +168,7 @@ if mode == "convolution":
         )
     with right:
         st.plotly_chart(
-            figures.matrix_pattern(dense.numpy(), f"Dense layer: {tuple(dense.shape)}"),
+            diagrams.matrix_pattern(dense.numpy(), f"Dense layer: {tuple(dense.shape)}"),
             key="arith_dense",
         )
         st.caption(

@@ -14,7 +14,7 @@ from engine.convolution import (
     make_kernel,
     resize_image,
 )
-from ui import figures
+from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
 
 st.title("A convolutional layer, stage by stage")
@@ -67,17 +67,15 @@ h, w = stages.conv.shape[-2:]
 ph, pw = stages.pooled.shape[-2:]
 titles = [f"{name}" for name in chosen]
 st.markdown(f"**1 · Convolution stage**: {K} kernels (5×5), each map {h}×{w}; blue is negative.")
-st.plotly_chart(figures.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4)), key="layer_conv")
+st.plotly_chart(grids.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4)), key="layer_conv")
 st.markdown(f"**2 · Detector stage**: {nonlin} applied to every value.")
-st.plotly_chart(
-    figures.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4)), key="layer_det"
-)
+st.plotly_chart(grids.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4)), key="layer_det")
 st.markdown(
     f"**3 · Pooling stage**: {pool} over {pool_size}×{pool_size} windows, stride "
     f"{pool_stride} → {ph}×{pw}."
 )
 st.plotly_chart(
-    figures.map_mosaic(stages.pooled.numpy(), titles, cols=min(K, 4)), key="layer_pool_maps"
+    grids.map_mosaic(stages.pooled.numpy(), titles, cols=min(K, 4)), key="layer_pool_maps"
 )
 neg = float((stages.conv < 0).float().mean())
 zeroed = float((stages.detector == 0).float().mean())

@@ -6,7 +6,7 @@ import torch
 
 from engine import layer_costs as lc
 from engine.convolution import conv_matrix_1d, dense_matrix, matrix_stats
-from ui import figures
+from ui import diagrams, figures
 
 st.title("Dense vs convolutional vs recurrent")
 st.markdown(
@@ -121,7 +121,7 @@ with col1:
         f"Dense: {stats['nonzero']} connections, "
         f"{stats['distinct_nonzero_values']} distinct weights"
     )
-    st.plotly_chart(figures.connection_graph(dense_w.numpy(), title), key="cmp_dense_graph")
+    st.plotly_chart(diagrams.connection_graph(dense_w.numpy(), title), key="cmp_dense_graph")
 with col2:
     conv_w = conv_matrix_1d(8, kernel)
     stats = matrix_stats(conv_w)
@@ -129,10 +129,10 @@ with col2:
         f"Convolution (k = 3): {stats['nonzero']} connections, "
         f"{stats['distinct_nonzero_values']} distinct weights"
     )
-    st.plotly_chart(figures.connection_graph(conv_w.numpy(), title), key="cmp_conv_graph")
+    st.plotly_chart(diagrams.connection_graph(conv_w.numpy(), title), key="cmp_conv_graph")
 with col3:
     st.plotly_chart(
-        figures.unrolled_rnn(6, "Recurrent, unrolled over 6 steps: 2 weight matrices"),
+        diagrams.unrolled_rnn(6, "Recurrent, unrolled over 6 steps: 2 weight matrices"),
         key="cmp_rnn_graph",
     )
 st.caption(

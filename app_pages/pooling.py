@@ -20,7 +20,7 @@ from engine.pooling import (
     shift_stability,
     worked_examples,
 )
-from ui import figures
+from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
 
 st.title("Pooling and invariance")
@@ -199,9 +199,7 @@ for ex in worked_examples():
     a, b = ex["a"].numpy(), ex["b"].numpy()
     left, right = st.columns([2, 3])
     left.plotly_chart(
-        figures.annotated_grids(
-            [a, b], ["region a", "region b"], signed=False, fmt="g", height=200
-        ),
+        grids.annotated_grids([a, b], ["region a", "region b"], signed=False, fmt="g", height=200),
         key=f"pool_ex_{ex['hides']}",
     )
     right.markdown(f"**{ex['hides']}**")
@@ -241,7 +239,7 @@ d1.caption(
     "crossing a window edge does."
 )
 d2.plotly_chart(
-    figures.map_mosaic(
+    grids.map_mosaic(
         [inputs[0].numpy(), inputs[1].numpy(), dots[0].numpy(), dots[1].numpy()],
         [f"dot at column {col}", f"dot at column {col + 1}", "pooled", "pooled"],
         cols=4,
@@ -259,7 +257,7 @@ maps = layer_stages(gray, bank, nonlinearity="relu", pool="max", pool_size=1).de
 train = dropout_demo(maps, p, seed=0, training=True)
 evaluate = dropout_demo(maps, p, training=False)
 st.plotly_chart(
-    figures.map_mosaic(
+    grids.map_mosaic(
         np.stack([maps[0].numpy(), train[0].numpy(), evaluate[0].numpy()]),
         ["feature map", f"training: dropout p = {p:.2f}", "evaluation: unchanged"],
         cols=3,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import layer_costs as lc
 from engine.sparse_interactions import affected_outputs_1d, influence_1d, time_layers
-from ui import figures
+from ui import diagrams, figures
 from ui.inputs import samples
 
 st.title("Why convolution: sparse interactions and shared weights")
@@ -97,13 +97,13 @@ sparse_mask = influence_1d(units, width, depth, unit)
 dense_mask = influence_1d(units, width, depth, unit, dense=True)
 l1, r1 = st.columns(2)
 l1.plotly_chart(
-    figures.unit_layers(
+    diagrams.unit_layers(
         sparse_mask, dense=False, window=win, title="Convolution: what the top unit sees"
     ),
     key="why_sparse_up",
 )
 r1.plotly_chart(
-    figures.unit_layers(dense_mask, dense=True, title="Dense layers: what the top unit sees"),
+    diagrams.unit_layers(dense_mask, dense=True, title="Dense layers: what the top unit sees"),
     key="why_dense_up",
 )
 field = int(sparse_mask[0].sum())
@@ -121,7 +121,7 @@ reach = np.stack([one_hot, affected_outputs_1d(units, width, unit)])
 reach_dense = np.stack([one_hot, affected_outputs_1d(units, width, unit, dense=True)])
 l2, r2 = st.columns(2)
 l2.plotly_chart(
-    figures.unit_layers(
+    diagrams.unit_layers(
         reach,
         dense=False,
         window=win,
@@ -132,7 +132,7 @@ l2.plotly_chart(
     key="why_sparse_down",
 )
 r2.plotly_chart(
-    figures.unit_layers(
+    diagrams.unit_layers(
         reach_dense,
         dense=True,
         height=200,

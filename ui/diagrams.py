@@ -1,0 +1,208 @@
+"""Connectivity diagrams: weight matrices, connection graphs, unrolled recurrences, unit layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui.figures import DIVERGING, finish_layout
+
+
+def matrix_pattern(
+    m: np.ndarray, title: str | None = None, *, height: int = 360, signed: bool = True
+) -> go.Figure:
+    """Return a weight matrix with zeros left blank, so its sparsity and repeated values show."""
+    m = np.asarray(m, dtype=np.float64)
+    shown = np.where(m == 0, np.nan, m)
+    bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown,
+            colorscale=DIVERGING if signed else "Blues",
+            zmin=-bound if signed else 0,
+            zmax=bound,
+            xgap=1,
+            ygap=1,
+            showscale=False,
+            hovertemplate="output %{y}, input %{x}<br>weight %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title="output unit")
+    fig.update_xaxes(title="input unit")
+    return finish_layout(fig, height, title)
+
+
+def connection_graph(
+    weights: np.ndarray, title: str | None = None, *, height: int = 260, signed: bool = True
+) -> go.Figure:
+    """Return a two-row graph: inputs at the bottom, outputs on top, one line per nonzero weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    n_out, n_in = w.shape
+    bound = float(np.abs(w).max()) or 1.0
+    fig = go.Figure()
+    xs_in = np.linspace(0, 1, n_in)
+    xs_out = np.linspace(0, 1, n_out) if n_out > 1 else np.array([0.5])
+    # Group edges by value so shared weights get one colour and one legend-free trace each.
+    values = np.unique(np.round(w[w != 0], 6))
+    palette = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04"]
+    for idx, v in enumerate(values):
+        ex, ey = [], []
+        for o, i in zip(*np.nonzero(np.isclose(w, v, atol=1e-6)), strict=True):
+            ex += [xs_in[i], xs_out[o], None]
+            ey += [0, 1, None]
+        color = (
+            palette[idx % len(palette)]
+            if len(values) <= len(palette)
+            else ("#dc2626" if v > 0 else "#2563eb")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=ex,
+                y=ey,
+                mode="lines",
+                hoverinfo="skip",
+                showlegend=False,
+                line=dict(color=color, width=1 + 2.5 * abs(v) / bound),
+                opacity=0.75,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=xs_in,
+            y=np.zeros(n_in),
+            mode="markers",
+            name="inputs",
+            marker=dict(size=9, color="#334155"),
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs_out,
+            y=np.ones(n_out),
+            mode="markers",
+            name="outputs",
+            marker=dict(size=9, color="#f59e0b"),
+            hoverinfo="skip",
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, range=[-0.2, 1.2])
+    fig.update_layout(showlegend=False)
+    return finish_layout(fig, height, title)
+
+
+def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> go.Figure:
+    """Return the unrolled recurrence x_t → h_t ← h_(t−1): one U edge and one W edge per step."""
+    fig = go.Figure()
+    xs = np.arange(steps)
+    for name, color, pairs in (
+        ("U (input → state)", "#16a34a", [((t, 0.0), (t, 1.0)) for t in xs]),
+        ("W (state → next state)", "#9333ea", [((t - 1, 1.0), (t, 1.0)) for t in xs[1:]]),
+    ):
+        ex, ey = [], []
+        for (x0, y0), (x1, y1) in pairs:
+            ex += [x0, x1, None]
+            ey += [y0, y1, None]
+        fig.add_trace(
+            go.Scatter(
+                x=ex,
+                y=ey,
+                mode="lines",
+                name=name,
+                line=dict(color=color, width=3),
+                hoverinfo="skip",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=np.zeros(steps),
+            mode="markers+text",
+            name="inputs",
+            text=[f"x{t + 1}" for t in xs],
+            textposition="bottom center",
+            marker=dict(size=12, color="#334155"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=np.ones(steps),
+            mode="markers+text",
+            name="states",
+            text=[f"h{t + 1}" for t in xs],
+            textposition="top center",
+            marker=dict(size=12, color="#f59e0b"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(visible=False, range=[-0.5, steps - 0.5])
+    fig.update_yaxes(visible=False, range=[-0.5, 1.5])
+    fig.update_layout(legend=dict(orientation="h", y=-0.05))
+    return finish_layout(fig, height, title)
+
+
+def unit_layers(
+    mask: np.ndarray,
+    *,
+    dense: bool,
+    window: tuple[int, int] = (1, 1),
+    title: str | None = None,
+    height: int = 300,
+    color: str = "#dc2626",
+) -> go.Figure:
+    """Return stacked layers of units (row 0 at the bottom), highlighted where mask is True.
+
+    Lines join highlighted units in adjacent layers that are connected: every pair when dense,
+    else units at most window = (left, right) apart, as in a convolution.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    levels, n = mask.shape
+    fig = go.Figure()
+    ex, ey = [], []
+    left, right = window
+    for level in range(levels - 1):
+        below, above = np.nonzero(mask[level])[0], np.nonzero(mask[level + 1])[0]
+        for a in above:
+            for b in below:
+                if dense or -left <= b - a <= right:
+                    ex += [b, a, None]
+                    ey += [level, level + 1, None]
+    fig.add_trace(
+        go.Scatter(
+            x=ex,
+            y=ey,
+            mode="lines",
+            line=dict(color=color, width=1.2),
+            opacity=0.5,
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    rows, cols = np.mgrid[0:levels, 0:n]
+    on = mask.ravel()
+    fig.add_trace(
+        go.Scatter(
+            x=cols.ravel(),
+            y=rows.ravel(),
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
+            marker=dict(
+                size=11, color=np.where(on, color, "#e2e8f0"), line=dict(color="#334155", width=1)
+            ),
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(
+        tickvals=list(range(levels)),
+        ticktext=["input"] + [f"layer {i}" for i in range(1, levels)],
+        range=[-0.5, levels - 0.5],
+        showgrid=False,
+        zeroline=False,
+    )
+    return finish_layout(fig, height, title)
