@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -27,6 +29,31 @@ MAX_KERNEL = 11
 
 _BATCH_NORM = inspect.signature(F.batch_norm)
 _DROPOUTS = {F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout}
+
+
+# model -> (its modules' ids, {(spatial, channels): (rows, call indices)}): a page asks for one
+# unit after another on the same cached network, and the trace is a fifth of each answer
+_TRACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TRACES_LOCK = threading.Lock()
+
+
+def _cached_trace(model: nn.Module, spatial: tuple[int, ...], channels: int):
+    """Return (rows, call_indices) of the trace, reusing it while the module tree is unchanged."""
+    modules = tuple(id(m) for m in model.modules())
+    key = (spatial, channels)
+    with _TRACES_LOCK:
+        known = _TRACES.get(model)
+        if known is not None and known[0] == modules and key in known[1]:
+            return known[1][key]
+    tracer = trace(model, spatial, channels)
+    result = (tuple(tracer.rows), tuple(tracer.call_indices))
+    with _TRACES_LOCK:
+        known = _TRACES.get(model)
+        if known is None or known[0] != modules:
+            known = (modules, {})
+            _TRACES[model] = known
+        known[1][key] = result
+    return result
 
 
 class _Stop(Exception):
@@ -105,7 +132,8 @@ def effective_receptive_field(
     layer whose output has more than one position), all its channels summed. The input is `image`
     ((C, H, W) or (H, W) floats) or seeded noise of input_size²; a layer stack (dicts as for
     stack_rf) is built with stack_model from the same seed. The model runs as in eval mode and is
-    not changed: no hooks, no .grad, no batch-norm statistics updated.
+    not changed: no hooks, no .grad, no batch-norm statistics updated. The layer lookup (a trace
+    of the network) is remembered per model while its module tree stays the same.
     """
     seed = check_whole("seed", seed, 0)
     if isinstance(model_or_stack, nn.Module):
@@ -117,8 +145,7 @@ def effective_receptive_field(
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), x.dtype)
     device = next((p.device for p in model.parameters()), x.device)
     x = x.to(device=device, dtype=dtype)
-    tracer = trace(model, tuple(x.shape[2:]), x.shape[1])
-    rows = tracer.rows
+    rows, call_indices = _cached_trace(model, tuple(x.shape[2:]), int(x.shape[1]))
     if layer is None:
         index = max(i for i, row in enumerate(rows) if math.prod(row.out_shape[2:]) > 1)
     else:
@@ -139,7 +166,7 @@ def effective_receptive_field(
         for m in model.modules()
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.num_batches_tracked is not None
     }
-    forward = _InferenceForward(tracer.call_indices[index], counters)
+    forward = _InferenceForward(call_indices[index], counters)
     with torch.enable_grad():
         try:
             with forward:

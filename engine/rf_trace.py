@@ -217,7 +217,9 @@ class FieldTracer(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = _meta_shortcut(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
         spatial = SPATIAL_OPS.get(func)
         if spatial is not None:
             self._spatial(*spatial, args, kwargs, out)
@@ -304,6 +306,23 @@ class FieldTracer(TorchFunctionMode):
                 self.set(y, _Lost(lost or f"{name} mixed the map with non-spatial values"))
             else:
                 self.set(y, _Field(merged.axes, merged.global_context or global_context))
+
+
+def _meta_shortcut(func, args, kwargs) -> torch.Tensor | None:
+    """Return the result's shape-only stand-in for calls whose meta kernels are slow Python
+    decompositions (batch norm: 80% of a ResNet trace), or None to run the call itself."""
+    if func is F.batch_norm and args and args[0].is_meta:
+        return torch.empty_like(args[0])  # same shape; no statistics to keep on a meta copy
+    if func in _CATS and args and isinstance(args[0], (list, tuple)) and len(args[0]) > 0:
+        parts = args[0]
+        if all(
+            isinstance(t, torch.Tensor) and t.is_meta and t.dim() == parts[0].dim() for t in parts
+        ):
+            dim = _cat_dim(args, kwargs, parts[0].dim())
+            shape = list(parts[0].shape)
+            shape[dim] = sum(t.shape[dim] for t in parts)
+            return parts[0].new_empty(shape)
+    return None
 
 
 def _cat_dim(args, kwargs, ndim: int) -> int:

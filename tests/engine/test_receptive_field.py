@@ -460,3 +460,13 @@ def test_erf_spread_grows_like_sqrt_depth():
 def test_erf_growth_rejects_bad_settings(kwargs, match):
     with pytest.raises(ReceptiveFieldError, match=match):
         erf_growth(**kwargs)
+
+
+def test_erf_layer_lookup_follows_a_changed_network():
+    model = stack_model([{"kind": "conv", "k": 3, "p": 1}] * 2, seed=0)
+    before = effective_receptive_field(model, (8, 8), 17, layer="conv2")  # r = 5
+    # one more conv in front: conv2 is now the third conv call, and sees r = 7. A stale lookup
+    # would stop at the second call (r = 5).
+    model.conv1 = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))
+    after = effective_receptive_field(model, (8, 8), 17, layer="conv2")
+    assert (before.sum(1) > 0).sum() == 5 and (after.sum(1) > 0).sum() == 7
