@@ -16,6 +16,8 @@ from engine.rf_effective import effective_receptive_field, erf_growth
 from engine.rf_fields import LayerRF, ReceptiveFieldError, check_whole, stack_model, stack_rf
 from engine.rf_trace import spatial_rank_and_channels, trace
 
+MAX_INPUT = 8192  # side of the largest traced input (the trace is shape-only, so this is generous)
+
 __all__ = [
     "LayerRF",
     "ReceptiveFieldError",
@@ -35,6 +37,6 @@ def receptive_field(
     The model itself is not run or changed: a shape-only copy is traced on an input_size-square
     image (input_size samples for 1-D networks).
     """
-    size = check_whole("input size", input_size, 1)
+    size = check_whole("input size", input_size, 1, MAX_INPUT)
     nd, _ = spatial_rank_and_channels(model)
     return trace(model, (size,) * nd, in_channels).rows

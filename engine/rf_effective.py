@@ -26,6 +26,7 @@ from engine.rf_trace import SPATIAL_OPS, spatial_rank_and_channels, trace
 MAX_DEPTH = 64  # erf_growth: deepest stack (each depth is one forward and one backward pass)
 MAX_CHANNELS = 64
 MAX_KERNEL = 11
+MAX_SIDE = 2048  # effective_receptive_field: largest input side (one forward and backward)
 
 _BATCH_NORM = inspect.signature(F.batch_norm)
 _DROPOUTS = {F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout}
@@ -102,7 +103,7 @@ def _input(model: nn.Module, input_size: int, image: torch.Tensor | None, seed: 
     if nd != 2:
         raise ReceptiveFieldError("The effective receptive field is drawn for 2-D networks only.")
     if image is None:
-        size = check_whole("input size", input_size, 1)
+        size = check_whole("input size", input_size, 1, MAX_SIDE)
         generator = torch.Generator().manual_seed(seed)
         return torch.rand((1, channels or 1, size, size), generator=generator)
     try:
@@ -110,6 +111,11 @@ def _input(model: nn.Module, input_size: int, image: torch.Tensor | None, seed: 
     except ConvConfigError as err:
         raise ReceptiveFieldError(str(err)) from None
     image = image[None] if image.dim() == 2 else image  # (C, H, W)
+    if max(image.shape[1:]) > MAX_SIDE:
+        raise ReceptiveFieldError(
+            f"The image is {image.shape[1]}×{image.shape[2]}; "
+            f"resize it to at most {MAX_SIDE} pixels a side."
+        )
     if channels is not None and image.shape[0] != channels:
         raise ReceptiveFieldError(
             f"The network expects {channels} input channel(s), the image has {image.shape[0]}."

@@ -132,6 +132,7 @@ def _row(name, kind, field, out_shape, kernel, stride, padding, dilation) -> Lay
 
 # --- a stack of layers, as the page's stack builder describes it
 
+MAX_SETTING = 512  # largest kernel, stride, padding or dilation a stack layer may have
 _STACK_KINDS = {"conv": "conv", "pool": "maxpool", "maxpool": "maxpool", "avgpool": "avgpool"}
 _STACK_KEYS = {"kind", "k", "s", "p", "d"}
 
@@ -151,10 +152,10 @@ def _check_stack_layer(i: int, layer: Mapping) -> tuple[str, int, int, int, int]
         raise ReceptiveFieldError(
             f"{where}: kind must be 'conv' or 'pool', got {layer.get('kind')!r}."
         )
-    k = check_whole(f"{where}'s kernel size", layer.get("k"), 1)
-    s = check_whole(f"{where}'s stride", layer.get("s", 1), 1)
-    p = check_whole(f"{where}'s padding", layer.get("p", 0), 0)
-    d = check_whole(f"{where}'s dilation", layer.get("d", 1), 1)
+    k = check_whole(f"{where}'s kernel size", layer.get("k"), 1, MAX_SETTING)
+    s = check_whole(f"{where}'s stride", layer.get("s", 1), 1, MAX_SETTING)
+    p = check_whole(f"{where}'s padding", layer.get("p", 0), 0, MAX_SETTING)
+    d = check_whole(f"{where}'s dilation", layer.get("d", 1), 1, MAX_SETTING)
     if kind != "conv" and 2 * p > k:
         raise ReceptiveFieldError(
             f"{where}: a {k}×{k} pool can pad at most {k // 2} (half its kernel), got {p}."
@@ -197,8 +198,8 @@ def stack_model(
     Module names match stack_rf's rows ("conv1", "relu1", "pool2", ...), so the two line up.
     """
     checked = [_check_stack_layer(i, layer) for i, layer in enumerate(layers)]
-    in_channels = check_whole("input channels", in_channels, 1)
-    channels = check_whole("channels", channels, 1)
+    in_channels = check_whole("input channels", in_channels, 1, 64)
+    channels = check_whole("channels", channels, 1, 256)
     generator = torch.Generator().manual_seed(check_whole("seed", seed, 0))
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     c = in_channels

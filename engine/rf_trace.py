@@ -4,9 +4,11 @@ The forward pass runs on a shape-only (meta) copy of the network, so nothing is 
 caller's model is neither run nor hooked. Every tensor derived from the input carries a field
 (looked up by identity); a conv/pool/pad call applies the recurrence and records a row named after
 the module making the call; any other call (add, cat, batch norm, ReLU, ...) passes on the union of
-its inputs' fields when the spatial shape is unchanged. A 1×1 map broadcast back onto a larger
-one (the squeeze-and-excitation gate) marks the result `global_context`; anything that reshapes
-the spatial axes (flatten, transpose, crop) ends the trace for that tensor.
+its inputs' fields when the spatial shape is unchanged: such calls are taken to act position by
+position, true of the CNNs here, not of e.g. torch.roll or grid_sample. A 1×1 map broadcast back
+onto a larger one (the squeeze-and-excitation gate) marks the result `global_context`; anything
+that reshapes the spatial axes (flatten, transpose, crop, resize) ends the trace for that tensor,
+and a convolution reached only through such a tensor is an error, not a guess.
 """
 
 from __future__ import annotations
@@ -284,7 +286,7 @@ class FieldTracer(TorchFunctionMode):
                     else:
                         lost = lost or f.reason
                     continue
-                if xs == ys and y.dim() == x.dim() or (xs == ys and y.dim() > nd):
+                if xs == ys:  # position by position (channels may mix, as in a concat)
                     g = f
                 elif all(s == 1 for s in xs):  # broadcast of a global summary onto the map
                     global_context = True
@@ -407,4 +409,5 @@ def trace(
 def _cannot_run(shape: tuple[int, ...], err: Exception) -> str:
     size = "×".join(str(s) for s in shape[2:])
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return f"The network cannot run on a {size} input ({first_line}); try a larger input size."
+    hint = "; try a larger input size" if "size" in first_line.lower() else ""
+    return f"The network cannot run on a {size} input ({first_line}){hint}."

@@ -470,3 +470,30 @@ def test_erf_layer_lookup_follows_a_changed_network():
     model.conv1 = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))
     after = effective_receptive_field(model, (8, 8), 17, layer="conv2")
     assert (before.sum(1) > 0).sum() == 5 and (after.sum(1) > 0).sum() == 7
+
+
+class _FunctionalSE(nn.Module):
+    """Squeeze-and-excitation written two common ways: mean + 1×1 conv, and mean + Linear."""
+
+    def __init__(self, linear: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.linear = linear
+        self.excite = nn.Linear(4, 4) if linear else nn.Conv2d(4, 4, 1)
+        self.head = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.linear:
+            gate = self.excite(x.mean((2, 3))).view(x.shape[0], -1, 1, 1)  # (B, C, 1, 1)
+        else:
+            gate = self.excite(x.mean((2, 3), keepdim=True))
+        return self.head(x * torch.sigmoid(gate))
+
+
+@pytest.mark.parametrize("linear", [False, True])
+def test_functional_se_gates_give_global_context_but_keep_the_local_field(linear):
+    rows = receptive_field(_FunctionalSE(linear), 16)
+    head = rows[-1]
+    assert head.name == "head" and head.size == 5 and head.global_context
+    assert not rows[0].global_context
