@@ -145,7 +145,8 @@ def effective_receptive_field(
     if isinstance(model_or_stack, nn.Module):
         model = model_or_stack
     else:
-        channels = 1 if image is None or image.dim() == 2 else int(image.shape[0])
+        image_3d = isinstance(image, torch.Tensor) and image.dim() == 3
+        channels = int(image.shape[0]) if image_3d else 1
         model = stack_model(model_or_stack, in_channels=channels, seed=seed)
     x = _input(model, input_size, image, seed)  # (1, C, H, W)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), x.dtype)
@@ -153,12 +154,17 @@ def effective_receptive_field(
     x = x.to(device=device, dtype=dtype)
     rows, call_indices = _cached_trace(model, tuple(x.shape[2:]), int(x.shape[1]))
     if layer is None:
-        index = max(i for i, row in enumerate(rows) if math.prod(row.out_shape[2:]) > 1)
+        spread = [i for i, row in enumerate(rows) if math.prod(row.out_shape[2:]) > 1]
+        if not spread:
+            raise ReceptiveFieldError("Every layer's output is a single position at this size.")
+        index = spread[-1]
     else:
         names = [row.name for row in rows]
         if layer not in names:
-            sample = ", ".join(names[:3] + ["..."] + names[-3:]) if len(names) > 6 else names
-            raise ReceptiveFieldError(f"No spatial layer named {layer!r}; the layers are {sample}.")
+            shown = names[:3] + ["..."] + names[-3:] if len(names) > 6 else names
+            raise ReceptiveFieldError(
+                f"No spatial layer named {layer!r}; the layers are {', '.join(shown)}."
+            )
         index = names.index(layer)
     out_h, out_w = rows[index].out_shape[2:]
     if not isinstance(unit, (tuple, list)) or len(unit) != 2:
@@ -188,7 +194,10 @@ def effective_receptive_field(
 
 def _spread(weights: torch.Tensor) -> float:
     """Return the standard deviation (pixels, averaged over the two axes) of a 2-D mass map."""
-    p = weights.double() / weights.sum()
+    total = weights.double().sum()
+    if total <= 0:
+        return math.nan  # no gradient reached the input: no spread to speak of
+    p = weights.double() / total
     rows = torch.arange(p.shape[0], dtype=torch.float64)
     cols = torch.arange(p.shape[1], dtype=torch.float64)
     p_rows, p_cols = p.sum(1), p.sum(0)

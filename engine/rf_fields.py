@@ -147,7 +147,8 @@ def _check_stack_layer(i: int, layer: Mapping) -> tuple[str, int, int, int, int]
         raise ReceptiveFieldError(
             f"{where} has unknown setting(s) {sorted(unknown)}; use kind, k, s, p, d."
         )
-    kind = _STACK_KINDS.get(layer.get("kind", "conv"))
+    kind = layer.get("kind", "conv")
+    kind = _STACK_KINDS.get(kind) if isinstance(kind, str) else None
     if kind is None:
         raise ReceptiveFieldError(
             f"{where}: kind must be 'conv' or 'pool', got {layer.get('kind')!r}."

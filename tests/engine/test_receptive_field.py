@@ -357,6 +357,30 @@ def test_impossible_stacks_say_what_to_change(layers, size, match):
         stack_rf(layers, size)
 
 
+_anything = st.one_of(
+    st.integers(-3, 600), st.none(), st.text(max_size=4), st.floats(), st.booleans()
+)
+
+
+@FUZZ
+@given(
+    layers=st.one_of(
+        st.lists(
+            st.dictionaries(st.sampled_from(["kind", "k", "s", "p", "d", "x"]), _anything),
+            max_size=4,
+        ),
+        _anything,
+    ),
+    size=_anything,
+)
+def test_stack_rf_gives_rows_or_its_own_error_for_anything(layers, size):
+    try:
+        rows = stack_rf(layers, size)
+    except ReceptiveFieldError:
+        return
+    assert all(r.out_shape[0] >= 1 and r.size >= 1 for r in rows)
+
+
 def test_one_dimensional_networks_are_traced():
     model = nn.Sequential(nn.Conv1d(1, 4, 5, padding=2), nn.MaxPool1d(2), nn.Conv1d(4, 4, 3))
     rows = receptive_field(model, 100)
@@ -439,6 +463,10 @@ def test_erf_default_layer_and_errors():
         effective_receptive_field(model, (2, 0), 64)  # layer4 is 2×2 at 64
     with pytest.raises(ReceptiveFieldError, match="channel"):
         effective_receptive_field(model, (0, 0), image=torch.rand(1, 64, 64))
+    with pytest.raises(ReceptiveFieldError, match="image"):
+        effective_receptive_field([{"kind": "conv", "k": 3}], (0, 0), image="photo.jpg")
+    with pytest.raises(ReceptiveFieldError, match="pair"):
+        effective_receptive_field(model, 3, 64)
 
 
 def test_erf_spread_grows_like_sqrt_depth():
