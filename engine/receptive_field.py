@@ -10,6 +10,7 @@ field a unit actually uses.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from engine.rf_effective import effective_receptive_field, erf_growth
@@ -23,6 +24,7 @@ __all__ = [
     "ReceptiveFieldError",
     "effective_receptive_field",
     "erf_growth",
+    "layer_output",
     "receptive_field",
     "stack_model",
     "stack_rf",
@@ -40,3 +42,18 @@ def receptive_field(
     size = check_whole("input size", input_size, 1, MAX_INPUT)
     nd, _ = spatial_rank_and_channels(model)
     return trace(model, (size,) * nd, in_channels).rows
+
+
+def layer_output(stack: nn.Sequential, image: torch.Tensor, layer: str) -> torch.Tensor:
+    """Return the (C, H', W') activations of a stack_model after `layer` (and its ReLU)."""
+    names = [name for name, _ in stack.named_children()]
+    if layer not in names:
+        raise ReceptiveFieldError(f"No layer named {layer!r}; the stack has {', '.join(names)}.")
+    stop = names.index(layer)
+    if stop + 1 < len(names) and names[stop + 1].startswith("relu"):
+        stop += 1  # a conv's output is read after its nonlinearity, as the next layer reads it
+    x = image[None, None] if image.dim() == 2 else image[None]  # (1, C, H, W)
+    with torch.inference_mode():
+        for module in list(stack.children())[: stop + 1]:
+            x = module(x)
+    return x[0]

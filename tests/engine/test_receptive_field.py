@@ -525,3 +525,30 @@ def test_functional_se_gates_give_global_context_but_keep_the_local_field(linear
     head = rows[-1]
     assert head.name == "head" and head.size == 5 and head.global_context
     assert not rows[0].global_context
+
+
+def test_layer_output_matches_running_the_stack_by_hand():
+    from engine.receptive_field import layer_output
+
+    layers = [
+        dict(kind="conv", k=3, s=1, p=1),
+        dict(kind="pool", k=2, s=2),
+        dict(kind="conv", k=5, s=2, p=0, d=1),
+    ]
+    stack = stack_model(layers, in_channels=1, channels=4, seed=3)
+    image = torch.rand(20, 20, generator=torch.Generator().manual_seed(0))
+    x = image[None, None]
+    conv1 = torch.relu(
+        torch.nn.functional.conv2d(x, stack.conv1.weight, stack.conv1.bias, padding=1)
+    )
+    pool2 = torch.nn.functional.max_pool2d(conv1, 2, 2)
+    conv3 = torch.relu(
+        torch.nn.functional.conv2d(pool2, stack.conv3.weight, stack.conv3.bias, stride=2)
+    )
+    torch.testing.assert_close(layer_output(stack, image, "conv1"), conv1[0])
+    torch.testing.assert_close(layer_output(stack, image, "pool2"), pool2[0])
+    torch.testing.assert_close(layer_output(stack, image, "conv3"), conv3[0])
+    # The output grid is the one stack_rf predicts.
+    assert layer_output(stack, image, "conv3").shape[-2:] == stack_rf(layers, 20)[-1].out_shape
+    with pytest.raises(ReceptiveFieldError, match="No layer"):
+        layer_output(stack, image, "conv9")
