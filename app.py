@@ -60,6 +60,12 @@ PAGES = {
             icon=":material/filter_center_focus:",
             url_path="pooling",
         ),
+        st.Page(
+            "app_pages/receptive_fields.py",
+            title="Receptive fields",
+            icon=":material/center_focus_strong:",
+            url_path="receptive-fields",
+        ),
     ],
     "RNN": [],
     "Compare": [

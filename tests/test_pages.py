@@ -329,3 +329,40 @@ def test_equivariance_circular_error_is_rounding_only():
     at.selectbox(key="eq_pad").set_value("circular")
     at.run()
     assert float(at.metric[0].value) < 1e-4  # max |f(g(x)) - g(f(x))|
+
+
+def test_receptive_fields_defaults_click_and_every_layer():
+    at = open_page("app_pages/receptive_fields.py")
+    assert_clean(at)
+    for layer in at.selectbox(key="rf_layer").options:
+        at.selectbox(key="rf_layer").set_value(layer)
+        at.run()
+        assert_clean(at)
+    at.number_input(key="rf_row").set_value(0)
+    at.number_input(key="rf_col").set_value(0)
+    at.slider(key="rf_dil_depth").set_value(8)
+    at.slider(key="rf_side").set_value(32)
+    at.run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize(
+    "edit,explained",
+    [
+        ({"edited_rows": {0: {"k": 15, "p": 0}, 1: {"k": 15}}}, True),  # nothing left: refused
+        ({"edited_rows": {2: {"p": 2}}}, True),  # a 2x2 pool padded by 2: refused
+        ({"edited_rows": {0: {"k": None}}}, True),  # an empty cell
+        ({"deleted_rows": list(range(8))}, True),  # no layers at all
+        ({"added_rows": [{"kind": "avgpool", "k": 3, "s": 1, "p": 1, "d": 1}]}, False),
+    ],
+)
+def test_receptive_fields_stack_edits_never_crash(edit, explained):
+    at = open_page("app_pages/receptive_fields.py")
+    at.slider(key="rf_side").set_value(32)
+    at.run()
+    state = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
+    state.update(edit)
+    at.session_state["rf_stack"] = state
+    at.run()
+    assert_clean(at)
+    assert bool(at.error or at.warning) == explained

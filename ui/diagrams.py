@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -205,4 +207,48 @@ def unit_layers(
         showgrid=False,
         zeroline=False,
     )
+    return finish_layout(fig, height, title)
+
+
+def field_growth(
+    names: Sequence[str],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    input_size: int,
+    *,
+    title: str | None = None,
+    height: int = 320,
+) -> go.Figure:
+    """Return one horizontal bar per layer: the input interval its chosen unit sees."""
+    fig = go.Figure()
+    levels = list(range(len(names)))
+    fig.add_shape(
+        type="rect",
+        x0=-0.5,
+        x1=input_size - 0.5,
+        y0=-0.6,
+        y1=len(names) - 0.4,
+        fillcolor="#f1f5f9",
+        line=dict(width=0),
+        layer="below",
+    )
+    fig.add_trace(
+        go.Bar(
+            y=levels,
+            x=[h - lo + 1 for lo, h in zip(lows, highs, strict=True)],
+            base=list(lows),
+            orientation="h",
+            marker_color="#f59e0b",
+            opacity=0.85,
+            text=[f"r = {h - lo + 1:g}" for lo, h in zip(lows, highs, strict=True)],
+            textposition="inside",
+            hovertemplate="input pixels %{base} … %{x}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(tickvals=levels, ticktext=list(names), autorange="reversed")
+    fig.update_xaxes(
+        title="input pixel (grey band: the image)",
+        range=[min(-1, min(lows) - 2), max(input_size, max(highs) + 2)],
+    )
+    fig.update_layout(showlegend=False, bargap=0.35)
     return finish_layout(fig, height, title)

@@ -53,8 +53,13 @@ def heatmap(
     colorbar: bool = True,
     zmin: float | None = None,
     zmax: float | None = None,
+    boxes: Sequence[tuple[float, float, float, float, str]] = (),
+    colorscale: str | None = None,
 ) -> go.Figure:
-    """Return a (H, W) map as a heatmap; pickable adds the click overlay, selected draws a box."""
+    """Return a (H, W) map as a heatmap; pickable adds the click overlay, selected draws a box.
+
+    boxes: (top, left, bottom, right, colour) rectangles in pixel coordinates, edges included.
+    """
     z = np.asarray(z, dtype=np.float32)
     if signed and zmin is None and zmax is None:
         bound = float(np.abs(z).max()) or 1.0
@@ -62,7 +67,7 @@ def heatmap(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            colorscale=DIVERGING if signed else GRAY,
+            colorscale=colorscale or (DIVERGING if signed else GRAY),
             zmin=zmin,
             zmax=zmax,
             showscale=colorbar,
@@ -93,6 +98,15 @@ def heatmap(
             y0=r - 0.5,
             y1=r + 0.5,
             line=dict(color="#f59e0b", width=3),
+        )
+    for top, left, bottom, right, color in boxes:
+        fig.add_shape(
+            type="rect",
+            x0=left - 0.5,
+            x1=right + 0.5,
+            y0=top - 0.5,
+            y1=bottom + 0.5,
+            line=dict(color=color, width=2.5),
         )
     square_axes(fig)
     fig.update_layout(clickmode="event+select", dragmode=False)
