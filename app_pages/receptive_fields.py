@@ -201,7 +201,7 @@ def _growth(depths: tuple[int, ...]) -> dict:
     return erf_growth(list(depths))
 
 
-g = _growth((1, 2, 4, 8, 16, 24, 32))
+g = _growth((1, 2, 4, 8, 12, 16))
 d = np.array(g["depth"], dtype=float)
 st.plotly_chart(
     figures.lines(

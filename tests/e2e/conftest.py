@@ -115,16 +115,22 @@ def page(browser):
     context.close()
 
 
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (no running indicator)."""
+def wait_idle(page, timeout: float = 90_000) -> None:
+    """Wait until Streamlit has rendered a page and stayed idle (no running indicator) for 1.5 s.
+
+    The running indicator appears only some hundreds of milliseconds after a rerun starts, so a
+    single look can see "idle" before the run has even begun.
+    """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.evaluate("() => { window.__idleSince = null; }")
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(400)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        """() => {
+            const busy = !!document.querySelector('[data-testid="stStatusWidget"]');
+            if (busy || !document.querySelector('h1')) { window.__idleSince = null; return false; }
+            window.__idleSince = window.__idleSince || Date.now();
+            return Date.now() - window.__idleSince > 1500;
+        }""",
+        polling=200,
         timeout=timeout,
     )
 
