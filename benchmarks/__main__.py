@@ -8,13 +8,21 @@ import platform
 
 import torch
 
-from benchmarks import bench_convolution, bench_images, bench_pages, bench_pooling, bench_symmetry
+from benchmarks import (
+    bench_convolution,
+    bench_images,
+    bench_pages,
+    bench_pooling,
+    bench_receptive_field,
+    bench_symmetry,
+)
 
 SUITES = {
     "convolution": bench_convolution,
     "images": bench_images,
     "symmetry": bench_symmetry,
     "pooling": bench_pooling,
+    "receptive_field": bench_receptive_field,
     "pages": bench_pages,
 }
 
