@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ARMS = 4  # classes: one per spiral arm
+CHANCE = math.log(ARMS)  # cross-entropy of a uniform guess
 POINTS = 2048  # training points
 BATCH = 256
 MAX_DEPTH = 200
@@ -133,6 +135,22 @@ def make_stack(depth: int, residual: bool, seed: int = 0, width: int = 32) -> St
     return model
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with one intra-op thread, then restore the previous count.
+
+    These ops are far too small to split, and on a busy 2-core machine two OpenMP threads made a
+    training step 25× slower (76 ms against 3 ms). OpenMP keeps the count per thread, but threads
+    started meanwhile inherit it, so it is restored at once.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 # --- gradients at initialisation
 
 
@@ -144,7 +162,8 @@ def gradient_norms(depth: int, residual: bool, seed: int = 0, width: int = 32) -
     model = make_stack(depth, residual, seed, width)
     x, y = spirals(BATCH, seed)
     weights = [m.weight for _, m in model.weight_layers()]
-    grads = torch.autograd.grad(F.cross_entropy(model(x), y), weights)
+    with one_thread():
+        grads = torch.autograd.grad(F.cross_entropy(model(x), y), weights)
     return np.array([float(g.norm()) for g in grads])
 
 
@@ -179,9 +198,8 @@ def train_curves(
 ) -> Curves:
     """Return loss curves of plain and residual stacks of each depth, trained by SGD + momentum.
 
-    Every run sees the same data and the same mini-batches (both drawn from `seed`). The runs
-    use one intra-op thread (restored afterwards): these ops are far too small to split, and on a
-    busy 2-core machine two OpenMP threads made a step 25× slower (76 ms against 3 ms).
+    Every run sees the same data and the same mini-batches (both drawn from `seed`), on one
+    intra-op thread (see one_thread).
     """
     depths = tuple(dict.fromkeys(check_depth(d) for d in depths))  # each depth once, in order
     if not depths:
@@ -191,16 +209,12 @@ def train_curves(
         raise DegradationError(f"The learning rate must be in (0, 1], got {lr!r}.")
     seed = _whole("Seed", seed, 0, 2**31 - 2)
     width = _whole("Width", width, 2, MAX_WIDTH)
-    threads = torch.get_num_threads()
-    # OpenMP keeps this per thread, but threads started meanwhile inherit it: restore it at once
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return _train(depths, steps, seed, lr, width, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(depths, steps, seed, lr, width, progress) -> Curves:
+    """Return the Curves of train_curves' checked settings."""
     x, y = spirals(POINTS, seed)
     g = torch.Generator().manual_seed(seed + 1)
     batches = torch.randint(0, POINTS, (steps, BATCH), generator=g)  # (steps, BATCH) indices

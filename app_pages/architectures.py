@@ -1,0 +1,391 @@
+"""CNN · Classic architectures: what each fixed, measured; an Inception module; degradation live."""
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+
+import streamlit as st
+
+from engine import degradation as deg
+from engine.arch_stats import (
+    ArchStatsError,
+    arch_table,
+    dilated_scales,
+    googlenet_branches,
+    inception_on_image,
+    layer_rows,
+)
+from engine.architectures import ARCHITECTURES
+from ui import arch_figures, grids
+from ui.inputs import image_picker, working_tensor
+
+st.title("Classic architectures: what each one fixed")
+st.markdown(
+    "Nine networks from 2012 to 2017, each an answer to a problem its predecessors had. The "
+    "numbers below are measured from the networks themselves, built in PyTorch on this server."
+)
+
+STORIES = {
+    "alexnet": (
+        "Recognition ran on hand-designed features (SIFT, HOG) fed to a shallow classifier, and "
+        "progress on ImageNet had slowed.",
+        "Learn the features too: eight weight layers trained end to end on 1.2 million images, "
+        "made trainable by ReLU, dropout, data augmentation and two GPUs.",
+        "With enough data, gradient descent finds filters suited to the task: the first layer "
+        "learns edge and colour detectors much like the hand-made ones, and later layers combine "
+        "them into parts nobody would think to design. It beat the best hand-made pipeline by "
+        "ten points of top-5 error.",
+    ),
+    "vgg16": (
+        "AlexNet mixed 11×11, 5×5 and 3×3 kernels with big strides; there was no simple rule for "
+        "making a network deeper.",
+        "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to 16 weight "
+        "layers.",
+        "Two stacked 3×3 layers see 5×5 and three see 7×7, with 2·9C² or 3·9C² = 27C² weights "
+        "instead of 25C² or 49C², and a ReLU in between: more nonlinearity per weight. Most of "
+        "its parameters sit in the three dense layers at the end.",
+    ),
+    "googlenet": (
+        "Which filter size should a layer use? And a bigger network costs more compute than the "
+        "accuracy it buys.",
+        "The Inception module runs 1×1, 3×3 and 5×5 convolutions and a 3×3 max pool side by "
+        "side and concatenates their maps; 1×1 convolutions first shrink the channels, so the "
+        "large filters stay cheap.",
+        "The next layer can pick, position by position, among features of several spatial "
+        "extents, and the 1×1 bottlenecks keep width and cost in check. **Multi-scale filters are "
+        "not scale handling**, though: the 3×3 and 5×5 filters are separate weights learned "
+        "independently, and nothing makes the 5×5 a stretched copy of the 3×3. A pattern learned "
+        "at one size is not recognised at another for free; the network must still see every "
+        "size in training. Handling object scale means tying weights across sizes: one kernel "
+        "applied at dilation 1, 2, 4, or one network run on the image downsampled at several "
+        "rates, so the same detector fires on the small and the large object (section 3 shows "
+        "both kinds on your image).",
+    ),
+    "inception_v3": (
+        "Large filters are expensive (a 5×5 costs 25/9 ≈ 2.8 times a 3×3), and pooling to shrink "
+        "the grid squeezes information through a bottleneck.",
+        "Factorise: a 5×5 becomes two 3×3, an n×n becomes a 1×n followed by an n×1 (n = 7), and "
+        "the grid shrinks with stride-2 convolution and pooling branches side by side.",
+        "The factorised stack has the same receptive field with fewer weights and an extra "
+        "nonlinearity, so the same budget buys a deeper and wider network.",
+    ),
+    "resnet18": (
+        "Degradation: adding layers to a plain network made its *training* error worse, although "
+        "the deeper net could copy the shallower one and turn its extra layers into identities. "
+        "The optimiser simply does not find that solution.",
+        "Let every two layers learn a residual F(x) and add the input back through a shortcut "
+        "with no weights: y = ReLU(F(x) + x).",
+        "The identity is now the easy default (push F to zero), and the gradient reaches early "
+        "layers along the shortcuts untouched: ∂y/∂x = I + ∂F/∂x. Section 4 repeats the "
+        "experiment on a small scale.",
+    ),
+    "resnet50": (
+        "Residual networks train at any depth, but 3×3 layers on wide maps make depth expensive.",
+        "Bottleneck blocks: a 1×1 shrinks the channels, a 3×3 works on the thin map, a 1×1 widens "
+        "it back, around the identity shortcut.",
+        "Three cheap layers replace two expensive ones, so 50 layers cost about as much as "
+        "ResNet-34's 34 and the extra depth buys accuracy.",
+    ),
+    "resnext50_32x4d": (
+        "Going deeper or wider gives diminishing returns, and Inception's hand-designed branches "
+        "are hard to adapt to new tasks.",
+        "Split each bottleneck's 3×3 into 32 parallel paths of 4 channels, all of the same shape "
+        "(cardinality), summed: exactly a grouped convolution.",
+        "Many small transforms, each on a low-dimensional slice, are more expressive per "
+        "parameter than one wide transform: at the cost of ResNet-50 it is more accurate.",
+    ),
+    "densenet121": (
+        "Deep networks relearn similar features layer after layer, and a signal must cross many "
+        "layers to reach the loss.",
+        "Inside a dense block every layer reads the concatenation of all earlier maps and adds "
+        "only 32 new channels (the growth rate); 1×1 convolutions and pooling shrink the maps "
+        "between blocks.",
+        "Features are reused instead of recomputed, so layers can be narrow (a third of "
+        "ResNet-50's parameters), and every layer has a short path to the loss.",
+    ),
+    "se_resnet50": (
+        "A convolution mixes channels only inside its local window: how much each channel "
+        "matters cannot depend on what is in the rest of the image.",
+        "Squeeze each channel to its mean over the whole map, excite with two small layers and "
+        "a sigmoid to get one weight per channel in (0, 1), and rescale the channels: "
+        "s = σ(W₂ ReLU(W₁ z)).",
+        "Global context re-weights the channels (channel attention) for a few per cent more "
+        "parameters; after the first gate, every unit depends on the whole image, as the table "
+        "below shows.",
+    ),
+}
+
+st.header("1 · Nine problems, nine ideas")
+tabs = st.tabs([i.title for i in ARCHITECTURES.values()])
+for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
+    problem, idea, why = STORIES[name]
+    with tab:
+        st.markdown(f"**Problem.** {problem}\n\n**Idea.** {idea}\n\n**Why it works.** {why}")
+        st.caption(f"{info.paper} ({info.year}).")
+
+
+_table = st.cache_resource(show_spinner="Measuring the nine networks (once per server)…")(
+    arch_table
+)
+_rows = st.cache_data(max_entries=32, show_spinner=False)(layer_rows)
+
+
+st.header("2 · Depth, size, cost and field, measured")
+st.markdown(
+    "**Depth** is the most convolution and dense layers on one path from input to output (the "
+    "number in the papers' names); **weight layers** counts every such layer once, parallel "
+    "branches and shortcut projections included. **FLOPs** are torch's `FlopCounterMode` count "
+    "for one image, two per multiply-add. The **receptive field** is that of one unit of the "
+    "last feature map (the one the classifier or the global pool reads), and the **jump** is how "
+    "many input pixels apart its neighbouring units sit."
+)
+st.latex(r"r_{\ell} = r_{\ell-1} + (k_\ell - 1)\,j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\,s_\ell")
+table = _table()
+st.dataframe(
+    {
+        "network": [s.title for s in table],
+        "year": [s.year for s in table],
+        "depth": [s.depth for s in table],
+        "weight layers": [s.weight_layers for s in table],
+        "parameters (M)": [s.params / 1e6 for s in table],
+        "GFLOPs": [s.flops / 1e9 for s in table],
+        "input": [f"{s.input_size}²" for s in table],
+        "last map": [f"{s.grid[0]}×{s.grid[1]}" for s in table],
+        "field r (px)": [s.rf_size for s in table],
+        "jump j (px)": [s.rf_jump for s in table],
+        "whole image via a gate": ["yes" if s.global_context else "" for s in table],
+    },
+    hide_index=True,
+    column_config={k: st.column_config.NumberColumn(format=f) for k, f in
+                   (("parameters (M)", "%.2f"), ("GFLOPs", "%.2f"), ("jump j (px)", "%d"))},
+)  # fmt: skip
+deepest = max(table, key=lambda s: s.depth)
+st.caption(
+    f"What to notice: depth went from {table[0].depth} to {deepest.depth} ({deepest.title}), "
+    "while parameters went *down* after VGG: global pooling replaced the huge dense layers. From "
+    "GoogLeNet on, one unit's field is larger than the image itself (padding counts in it), yet "
+    "neighbouring units are a jump apart. Only SE-ResNet's units see the whole image as such, "
+    "through its gates."
+)
+
+names = list(ARCHITECTURES)
+asked = st.query_params.get("arch")
+c1, c2 = st.columns([2, 1])
+name = c1.selectbox(
+    "Look inside",
+    names,
+    index=names.index(asked) if asked in names else names.index("resnet50"),
+    format_func=lambda n: ARCHITECTURES[n].title,
+    key="arch_pick",
+)
+st.query_params["arch"] = name
+side = c2.number_input(
+    "Input side (px)", 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
+)
+try:
+    rows = _rows(name, int(side))
+except ArchStatsError as err:
+    st.error(str(err))
+    rows = []
+if rows:
+    spatial = [r for r in rows if r.rf_size is not None]
+    st.plotly_chart(
+        arch_figures.rf_growth(
+            [f"{r.name} ({r.kind})" for r in spatial],
+            [r.rf_size for r in spatial],
+            [r.jump for r in spatial],
+            int(side),
+            title=f"{ARCHITECTURES[name].title}: field and jump, layer by layer",
+        ),
+        key="arch_rf",
+    )
+    st.dataframe(
+        {
+            "#": [r.index for r in rows],
+            "layer": [r.name for r in rows],
+            "kind": [r.kind for r in rows],
+            "output": ["×".join(map(str, r.out_shape)) for r in rows],
+            "params": [r.params for r in rows],
+            "MFLOPs": [r.flops / 1e6 for r in rows],
+            "field r (px)": [r.rf_size for r in rows],
+            "jump j (px)": [r.jump for r in rows],
+        },
+        hide_index=True,
+        height=320,
+        column_config={
+            "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
+            "params": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    st.caption(
+        f"{len(spatial)} convolution and pooling layers, then {len(rows) - len(spatial)} dense "
+        "layer(s), whose field is the whole input. Batch-norm parameters are not in the "
+        "params column. What to notice: r grows by (k − 1)·j at each layer, so a layer adds the "
+        "more the later it comes; strides multiply j, and a global pool jumps r to the whole map."
+    )
+
+st.header("3 · An Inception module on your image")
+st.markdown(
+    "An Inception module applies several filter sizes to the same input and stacks the results "
+    "as channels. Here its filters are set by hand (not learned) so you can read the outputs: "
+    "1×1 colour mixes, edge and blob filters at 3×3 and at 5×5 after a 1×1 reduction to "
+    "brightness, and a 3×3 max pool followed by the same colour mixes."
+)
+st.latex(
+    r"y = \big[\,W_{1\times1} x \,\big\|\, W_{3\times3} W^{r}_{1\times1} x \,\big\|\, "
+    r"W_{5\times5} W^{r}_{1\times1} x \,\big\|\, W^{p}_{1\times1}\,\mathrm{maxpool}(x)\,\big]"
+)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
+    """Return (branches without maps, maps as arrays, GoogLeNet's inception3a branches)."""
+    branches = inception_on_image(working_tensor(_picked, side, gray=False))  # (3, H, W) in
+    maps = [m.numpy() for b in branches for m in b.maps]
+    return [replace(b, maps=None) for b in branches], maps, googlenet_branches()
+
+
+picked = image_picker("arch")
+w_side = st.slider("Working size (longest side, px)", 48, 256, 128, 16, key="arch_work")
+try:
+    branches, maps, g3a = _inception(picked.sha, w_side, picked)
+except ArchStatsError as err:
+    st.error(f"{err} Try a larger working size or another image.")
+else:
+    titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
+    st.plotly_chart(grids.map_mosaic(maps, titles, cols=3, height_per_row=200), key="arch_incep")
+    st.dataframe(
+        {
+            "branch": [b.name for b in branches],
+            "weights (here)": [b.params for b in branches],
+            "multiply-adds (here)": [b.macs for b in branches],
+            "GoogLeNet inception3a": [g.channels[0] for g in g3a],
+            "weights (3a)": [g.params for g in g3a],
+            "multiply-adds (3a, 28×28)": [g.macs for g in g3a],
+        },
+        hide_index=True,
+        column_config={k: st.column_config.NumberColumn(format="localized") for k in
+                       ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")},
+    )  # fmt: skip
+    st.caption(
+        "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
+        "What to notice: the 5×5 edges are thicker and smoother than the 3×3 ones, and the "
+        "pooled colours spread bright regions by a pixel. In GoogLeNet (torchvision's layout, "
+        "whose '5×5' branch uses a 3×3 kernel) the 1×1 reductions make the wide branches cheap: "
+        "their 3×3 reads the reduced channels, not the module's whole input. Its weights "
+        "include batch norm's."
+    )
+st.markdown(
+    "**One filter, several scales.** The Inception branches are *different* filters. Tying the "
+    "weights instead, the same 3×3 kernel at dilation 1, 2 and 4 sees 3, 5 and 9 pixels across "
+    "with the same 9 weights: one detector for a pattern at three sizes."
+)
+kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
+try:
+    scaled = dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
+except ArchStatsError as err:
+    st.error(str(err))
+else:
+    st.plotly_chart(
+        grids.map_mosaic(
+            [m.numpy() for m in scaled],
+            [f"{kernel}, dilation {r} (sees {2 * r + 1}×{2 * r + 1})" for r in (1, 2, 4)],
+            cols=3,
+            height_per_row=220,
+        ),
+        key="arch_dil",
+    )
+
+st.header("4 · The degradation problem, live")
+st.markdown(
+    "He et al. trained plain networks of 20 and 56 layers and found the deeper one worse *on the "
+    "training data*. Here are small copies: stacks of 32-unit dense layers with batch norm "
+    "(CIFAR ResNets' shape, 2 + 2n weight layers) learning to tell four interleaved spirals "
+    "apart. The residual versions add each block's input back:"
+)
+st.latex(
+    r"x_{\ell+1} = \mathrm{ReLU}\big(F(x_\ell) + x_\ell\big), \qquad "
+    r"\frac{\partial x_{\ell+1}}{\partial x_\ell} = I + \frac{\partial F}{\partial x_\ell}"
+    r"\;\;\text{(on the units the ReLU passes)}"
+)
+c1, c2, c3, c4, c5 = st.columns(5)
+shallow = c1.selectbox("Shallow depth", [8, 14, 20, 32], 2, key="deg_shallow")
+deep = c2.selectbox("Deep depth", [32, 44, 56, 110], 2, key="deg_deep")
+steps = c3.select_slider("Steps", [50, 100, 200, 300, 500, 1000], 300, key="deg_steps")
+lr = c4.select_slider("Learning rate", [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
+seed = int(c5.number_input("Seed", 0, 9999, 0, key="deg_seed"))
+depths = (shallow, deep)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _norms(depth: int, residual: bool, seed: int):
+    return deg.gradient_norms(depth, residual, seed)
+
+
+norms = {deg.label(d, r): _norms(d, r, seed) for d in dict.fromkeys(depths) for r in (False, True)}
+left, right = st.columns([1, 2])
+xy, arm = deg.spirals(deg.POINTS, seed)  # 2048 points: cheaper to draw again than to cache
+left.plotly_chart(
+    arch_figures.points_by_class(xy.numpy(), arm.numpy(), title="The task: which arm?"),
+    key="deg_data",
+)
+right.plotly_chart(
+    arch_figures.gradient_profile(norms, title="Gradient norm per layer at initialisation"),
+    key="deg_grad",
+)
+st.caption(
+    "What to notice: in the plain stacks the gradient grows by a near-constant factor per layer "
+    "towards the input, so the deep stack's first layers get gradients thousands of times the "
+    "last ones'; no one step size suits them all. The shortcuts keep the residual stacks' "
+    "profiles within a narrow band at any depth."
+)
+
+
+@st.cache_resource
+def _trainer() -> tuple[threading.Lock, OrderedDict]:
+    """One run at a time for the whole server (two would share two cores), and the last 16 runs."""
+    return threading.Lock(), OrderedDict()
+
+
+if st.toggle("Train the four stacks (about 10 s at the defaults)", key="deg_train"):
+    lock, store = _trainer()
+    curves = store.get(key := (depths, steps, lr, seed))
+    if curves is None:
+        if lock.locked():
+            st.info("Another visitor's run is training; yours starts when it ends.")
+        bar = st.progress(0.0, text="Waiting for the trainer…")
+        with lock:
+            if (curves := store.get(key)) is None:
+                curves = deg.train_curves(
+                    depths, steps, seed, lr=lr, progress=lambda f, m: bar.progress(f, text=m)
+                )
+                store[key] = curves
+                while len(store) > 16:
+                    store.popitem(last=False)
+        bar.empty()
+    st.plotly_chart(
+        arch_figures.loss_curves(
+            curves.smooth, deg.CHANCE, title="Training loss (moving average over ~20 steps)"
+        ),
+        key="deg_loss",
+    )
+    st.dataframe(
+        {
+            "network": curves.labels,
+            "final training loss": [curves.final_loss[n] for n in curves.labels],
+            "training accuracy": [curves.accuracy[n] for n in curves.labels],
+            "seconds": [curves.seconds[n] for n in curves.labels],
+        },
+        hide_index=True,
+        column_config={k: st.column_config.NumberColumn(format=f) for k, f in
+                       (("final training loss", "%.3f"), ("training accuracy", "percent"),
+                        ("seconds", "%.1f"))},
+    )  # fmt: skip
+    st.caption(
+        "What to notice: these are training losses, so the gap is not overfitting. The deep "
+        "plain stack learns slower than the shallow one, or not at all; the deep residual stack "
+        "learns at least as well as the shallow one, because its extra blocks can stay close to "
+        "the identity."
+    )
+else:
+    st.caption("Switch on to train all four stacks on this server; results are kept per setting.")

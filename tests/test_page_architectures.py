@@ -1,0 +1,122 @@
+"""The architectures page in AppTest: defaults, every network, edge sizes and images, training."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from engine.arch_stats import arch_stats
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "app_pages/architectures.py"
+
+
+def open_page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.switch_page(PAGE).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    at = open_page()
+    assert_clean(at)
+    return at
+
+
+def _png(size, color=(30, 120, 200)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_defaults_show_the_computed_table_without_training(page):
+    assert not page.error, [e.value for e in page.error]
+    assert page.title[0].value.startswith("Classic architectures")
+    table = page.dataframe[0].value
+    assert len(table) == 9
+    row = table[table["network"] == "ResNet-50"].iloc[0]
+    stats = arch_stats("resnet50")
+    assert row["depth"] == stats.depth
+    assert row["parameters (M)"] == pytest.approx(stats.params / 1e6)
+    assert row["GFLOPs"] == pytest.approx(stats.flops / 1e9)
+    assert row["field r (px)"] == stats.rf_size
+    assert page.toggle(key="deg_train").value is False
+    assert "Train" in page.toggle(key="deg_train").label
+
+
+def test_drill_down_rows_sum_to_the_tables_flops(page):
+    drill = page.dataframe[1].value  # the default network, ResNet-50, at 224
+    assert drill["MFLOPs"].sum() * 1e6 == pytest.approx(arch_stats("resnet50").flops, rel=1e-9)
+    assert drill.iloc[0]["layer"] == "conv1"
+
+
+@pytest.mark.parametrize("name", ["alexnet", "googlenet", "inception_v3", "densenet121"])
+def test_every_kind_of_network_drills_down(page, name):
+    page.selectbox(key="arch_pick").set_value(name).run()
+    assert_clean(page)
+    assert not page.error
+    assert page.query_params["arch"] == [name] or page.query_params["arch"] == name
+
+
+def test_deep_link_picks_the_network_and_bad_links_fall_back():
+    at = open_page({"arch": "se_resnet50"})
+    assert_clean(at)
+    assert at.selectbox(key="arch_pick").value == "se_resnet50"
+    at = open_page({"arch": "<script>"})
+    assert_clean(at)
+    assert at.selectbox(key="arch_pick").value == "resnet50"
+
+
+def test_input_sides_too_small_or_large_are_messages_not_tracebacks():
+    at = open_page({"arch": "inception_v3"})
+    at.number_input(key="arch_side_inception_v3").set_value(32).run()
+    assert_clean(at)
+    assert any("larger" in e.value for e in at.error), [e.value for e in at.error]
+    at.selectbox(key="arch_pick").set_value("vgg16").run()
+    at.number_input(key="arch_side_vgg16").set_value(1024).run()
+    assert_clean(at)
+    assert not at.error
+
+
+def test_working_sizes_kernels_and_a_thin_upload():
+    at = open_page()
+    for side in (48, 256):
+        at.slider(key="arch_work").set_value(side)
+        for kernel in at.selectbox(key="arch_dil_kernel").options:
+            at.selectbox(key="arch_dil_kernel").set_value(kernel).run()
+            assert_clean(at)
+            assert not at.error
+    at.segmented_control(key="arch_source").set_value("Upload").run()
+    at.file_uploader(key="arch_upload").upload("thin.png", _png((400, 3)), "image/png").run()
+    assert_clean(at)
+    assert at.session_state["picked_image"]["name"] == "upload: thin.png"
+    assert any("too small" in e.value or "at least" in e.value for e in at.error)
+    assert at.header[-1].value.startswith("4")  # the rest of the page still renders
+
+
+def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
+    at = open_page()
+    at.selectbox(key="deg_shallow").set_value(8)
+    at.selectbox(key="deg_deep").set_value(32)
+    at.select_slider(key="deg_steps").set_value(50)
+    at.number_input(key="deg_seed").set_value(9999)
+    at.toggle(key="deg_train").set_value(True).run()
+    assert_clean(at)
+    results = at.dataframe[-1].value
+    assert list(results["network"]) == ["plain-8", "residual-8", "plain-32", "residual-32"]
+    assert (results["final training loss"] > 0).all()
+    at.selectbox(key="deg_shallow").set_value(32).run()
+    assert_clean(at)
+    assert list(at.dataframe[-1].value["network"]) == ["plain-32", "residual-32"]

@@ -1,0 +1,141 @@
+"""Figures of the architectures page: field growth per layer, gradient profiles, loss curves, data.
+
+Data in, `go.Figure` out; nothing here computes the science.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui.figures import finish_layout
+
+CLASS_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2")
+
+
+def rf_growth(
+    names: Sequence[str],
+    sizes: Sequence[float],
+    jumps: Sequence[float],
+    input_size: int,
+    *,
+    title: str | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Return receptive field r and jump j per layer index (log y), the input side as a line."""
+    x = np.arange(len(names))
+    fig = go.Figure()
+    for label, y, colour in (("receptive field r", sizes, "#2563eb"), ("jump j", jumps, "#f59e0b")):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=list(y),
+                name=label,
+                mode="lines+markers",
+                marker=dict(size=4, color=colour),
+                line=dict(color=colour),
+                customdata=list(names),
+                hovertemplate="%{customdata}<br>" + label + " = %{y}<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=input_size,
+        line=dict(color="#64748b", dash="dash"),
+        annotation_text=f"input side {input_size}",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        xaxis_title="spatial layer (conv or pool), in forward order",
+        yaxis_title="input pixels (log)",
+        yaxis_type="log",
+        legend=dict(orientation="h", y=1.12),
+    )
+    return finish_layout(fig, height, title)
+
+
+def gradient_profile(
+    series: dict[str, np.ndarray], *, title: str | None = None, height: int = 340
+) -> go.Figure:
+    """Return ‖∂loss/∂W‖ per weight layer (1 = first) for several stacks, log y."""
+    fig = go.Figure()
+    for i, (name, norms) in enumerate(series.items()):
+        dashed = name.startswith("plain")
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(1, len(norms) + 1),
+                y=np.asarray(norms),
+                name=name,
+                mode="lines+markers",
+                marker=dict(size=4),
+                line=dict(dash="dot" if dashed else "solid", color=CLASS_COLOURS[i % 6]),
+                hovertemplate=name + ", layer %{x}<br>‖grad‖ = %{y:.3g}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        xaxis_title="weight layer (1 = next to the input; the last is the output layer)",
+        yaxis_title="gradient norm (log)",
+        yaxis_type="log",
+        legend=dict(orientation="h", y=1.12),
+    )
+    return finish_layout(fig, height, title)
+
+
+def loss_curves(
+    series: dict[str, np.ndarray],
+    chance: float,
+    *,
+    title: str | None = None,
+    height: int = 360,
+) -> go.Figure:
+    """Return loss per training step for several runs, with the chance level as a dashed line."""
+    fig = go.Figure()
+    for i, (name, loss) in enumerate(series.items()):
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(1, len(loss) + 1),
+                y=np.asarray(loss),
+                name=name,
+                mode="lines",
+                line=dict(
+                    dash="dot" if name.startswith("plain") else "solid", color=CLASS_COLOURS[i % 6]
+                ),
+                hovertemplate=name + ", step %{x}<br>loss %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=chance,
+        line=dict(color="#64748b", dash="dash"),
+        annotation_text=f"chance (ln 4 = {chance:.2f})",
+        annotation_position="top right",
+    )
+    fig.update_layout(
+        xaxis_title="training step",
+        yaxis_title="training loss (cross-entropy)",
+        legend=dict(orientation="h", y=1.12),
+    )
+    return finish_layout(fig, height, title)
+
+
+def points_by_class(
+    xy: np.ndarray, labels: np.ndarray, *, title: str | None = None, height: int = 360
+) -> go.Figure:
+    """Return 2-D points (N, 2) coloured by their integer class (N,), on square axes."""
+    fig = go.Figure()
+    for c in np.unique(labels):
+        pts = xy[labels == c]
+        fig.add_trace(
+            go.Scatter(
+                x=pts[:, 0],
+                y=pts[:, 1],
+                mode="markers",
+                name=f"class {int(c)}",
+                marker=dict(size=4, color=CLASS_COLOURS[int(c) % 6]),
+                hoverinfo="skip",
+            )
+        )
+    fig.update_yaxes(scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False, constrain="domain")
+    fig.update_layout(showlegend=False)
+    return finish_layout(fig, height, title)
