@@ -66,6 +66,12 @@ PAGES = {
             icon=":material/center_focus_strong:",
             url_path="receptive-fields",
         ),
+        st.Page(
+            "app_pages/architectures.py",
+            title="Classic architectures",
+            icon=":material/account_tree:",
+            url_path="architectures",
+        ),
     ],
     "RNN": [],
     "Compare": [

@@ -8,6 +8,7 @@ PAGES = [
     ("app_pages/why_convolution.py", "why-convolution"),
     ("app_pages/equivariance.py", "equivariance"),
     ("app_pages/conv_layer.py", "conv-layer"),
+    ("app_pages/architectures.py", "architectures"),
     ("app_pages/pooling.py", "pooling"),
     ("app_pages/receptive_fields.py", "receptive-fields"),
     ("app_pages/dense_conv_recurrent.py", "dense-conv-recurrent"),
