@@ -49,6 +49,12 @@ PAGES = {
             url_path="equivariance",
         ),
         st.Page(
+            "app_pages/kernel_sizes.py",
+            title="Kernel sizes",
+            icon=":material/view_module:",
+            url_path="kernel-sizes",
+        ),
+        st.Page(
             "app_pages/conv_layer.py",
             title="A convolutional layer",
             icon=":material/layers:",

@@ -32,12 +32,12 @@ def gray_image(image: object, min_side: int = 1, max_side: int = MAX_IMAGE_SIDE)
     h, w = image.shape
     if min(h, w) < min_side:
         raise KernelDesignError(
-            f"The image is {h}×{w}; this view needs at least {min_side} pixels per side. "
-            "Use a larger working size."
+            f"The image is {h}×{w} pixels; this view needs at least {min_side} per side. "
+            "Use a bigger image."
         )
     if max(h, w) > max_side:
         raise KernelDesignError(
-            f"The image is {h}×{w}; this view handles at most {max_side} pixels per side. "
-            "Use a smaller working size."
+            f"The image is {h}×{w} pixels; this view handles at most {max_side} per side. "
+            "Shrink the image first."
         )
     return image

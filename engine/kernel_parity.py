@@ -80,8 +80,8 @@ def centred_difference_fits(
     x = gray_image(image).to(torch.float64)  # (H, W): each row is one signal
     if x.shape[1] < 2 * reach + 2:
         raise KernelDesignError(
-            f"Rows of {x.shape[1]} pixels are too short for widths up to {max(widths)}; "
-            f"use an image at least {2 * reach + 2} pixels wide."
+            f"The image is {x.shape[1]} pixels wide, too narrow to fit widths up to "
+            f"{max(widths)}; use an image at least {2 * reach + 2} pixels wide."
         )
 
     def shifted(o: int) -> torch.Tensor:

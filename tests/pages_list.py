@@ -7,6 +7,7 @@ PAGES = [
     ("app_pages/conv_arithmetic.py", "conv-arithmetic"),
     ("app_pages/why_convolution.py", "why-convolution"),
     ("app_pages/equivariance.py", "equivariance"),
+    ("app_pages/kernel_sizes.py", "kernel-sizes"),
     ("app_pages/conv_layer.py", "conv-layer"),
     ("app_pages/architectures.py", "architectures"),
     ("app_pages/pooling.py", "pooling"),

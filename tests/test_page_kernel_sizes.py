@@ -1,0 +1,139 @@
+"""The kernel-sizes page in AppTest: defaults, widget edge values and odd images, no exception."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.test_pages import assert_clean, open_page
+
+PAGE = "app_pages/kernel_sizes.py"
+
+
+def _png(size=(40, 30), color=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _metric(at, start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(start))
+
+
+def _table(at, column: str, which: int = 0) -> list:
+    """Return that column of the on-screen tables having it (the first, or `which`-th)."""
+    tables = [list(f.value[column]) for f in at.dataframe if column in f.value.columns]
+    assert tables, f"no table with a {column!r} column"
+    return tables[which]
+
+
+@pytest.fixture(scope="module")
+def default_page():
+    return open_page(PAGE)
+
+
+def test_defaults_show_computed_results(default_page):
+    at = default_page
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value.startswith("Kernel sizes")
+    # 2·9·64² and 25·64², 3·9·64² and 49·64²: the closed forms, on screen from the modules
+    assert _table(at, "weights")[:4] == ["73,728", "102,400", "110,592", "200,704"]
+    assert _table(at, "receptive field")[:4] == ["5×5", "5×5", "7×7", "7×7"]
+    assert float(_metric(at, "No ReLU")) < 1e-4
+    assert 0.0 < float(_metric(at, "With ReLU").rstrip("%")) < 100.0
+    assert _metric(at, "[-1, 0, 1]") == "+0.00 px"
+    assert _metric(at, "[-1, 1]") == "-0.50 px"
+    assert float(_metric(at, "max |1×1 conv")) < 1e-4
+    assert _metric(at, "Parameters") == f"{8 * 4 + 4:,}"
+
+
+def test_default_tables_of_the_other_sections(default_page):
+    at = default_page
+    errors = _table(at, "error (centred)")
+    assert errors[2] == "0.0%" and errors[4] == "0.0%"  # widths 3 and 5
+    assert all(float(e.rstrip("%")) > 10 for e in errors[1::2])  # widths 2, 4, 6
+    ranks = dict(zip(_table(at, "kernel"), _table(at, "rank"), strict=True))
+    assert ranks["gaussian"] == ranks["sobel x"] == 1 and ranks["gabor"] > 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        dict(
+            ks_c=1, ks_h=1, ks_w=1, ks_cin=1, ks_cmid=1, ks_cout=1, ks_bside=1, ks_fc=1, ks_fside=1
+        ),
+        dict(
+            ks_c=8192,
+            ks_h=8192,
+            ks_w=8192,
+            ks_cin=8192,
+            ks_cmid=8192,
+            ks_cout=8192,
+            ks_bside=8192,
+            ks_fc=8192,
+            ks_fside=8192,
+            ks_hidden=64,
+        ),
+        dict(ks_c=3, ks_h=8192, ks_w=1, ks_cin=16, ks_cmid=4096, ks_cout=1, ks_hidden=1),
+    ],
+)
+def test_number_inputs_at_their_limits(values):
+    at = open_page(PAGE)
+    for key, value in values.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    no_reduction = values["ks_cmid"] >= values["ks_cin"]
+    assert bool(at.warning) == no_reduction  # called out, not refused
+
+
+@pytest.mark.parametrize(
+    "side,depth,layers,n_out,b_k,f_n,sep_n", [(32, 3, 1, 1, 1, 3, 7), (256, 2, 16, 8, 9, 15, 3)]
+)
+def test_sliders_and_radios_at_their_limits(side, depth, layers, n_out, b_k, f_n, sep_n):
+    at = open_page(PAGE)
+    at.slider(key="ks_side").set_value(side)
+    at.radio(key="ks_depth").set_value(depth)
+    at.slider(key="ks_layers").set_value(layers)
+    at.slider(key="ks_nout").set_value(n_out)
+    at.select_slider(key="ks_bk").set_value(b_k)
+    at.select_slider(key="ks_fn").set_value(f_n)
+    at.radio(key="ks_sep_n").set_value(sep_n)
+    at.run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert _table(at, "design", -1) == [f"{f_n}×{f_n}", f"1×{f_n} then {f_n}×1"]
+    assert _table(at, "design", 1)[0] == f"{b_k}×{b_k} directly"
+
+
+def test_every_kernel_can_be_inspected():
+    at = open_page(PAGE)
+    for name in at.selectbox(key="ks_sep_k").options:
+        at.selectbox(key="ks_sep_k").set_value(name)
+        at.run()
+        assert_clean(at)
+
+
+@pytest.mark.parametrize(
+    "size,color",
+    [
+        ((40, 30), (128, 128, 128)),  # flat: no edges to fit, still a centre of mass
+        ((40, 30), (0, 0, 0)),  # all black: no edges and no centre of mass
+        ((3, 2), (200, 30, 30)),  # smaller than every kernel stack
+        ((1, 1), (10, 200, 10)),
+    ],
+)
+def test_odd_images_explain_themselves(size, color):
+    at = open_page(PAGE)
+    at.segmented_control(key="ks_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="ks_upload").upload("odd.png", _png(size, color), "image/png")
+    at.run()
+    assert_clean(at)
+    assert at.session_state["picked_image"]["name"] == "upload: odd.png"
+    assert at.error, "an image the demonstrations cannot use must be explained on screen"
+    assert at.metric, "the sections that can still run do run"
