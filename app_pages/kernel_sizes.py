@@ -25,10 +25,6 @@ side = st.slider("Working size (longest side, px)", 32, 256, 128, 16, key="ks_si
 gray = working_tensor(picked, side)
 
 
-def _tex(value: int) -> str:
-    return f"{value:,}".replace(",", "{,}")
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def _fig(key: str, inputs: tuple, _build: Callable[[], go.Figure]) -> dict:
     return _build().to_dict()  # building Plotly figures is the slow part of a warm rerun
@@ -102,10 +98,10 @@ else:
     st.dataframe(kf.cost_table(costs), hide_index=True)
     two, five, three, seven = costs
     st.latex(
-        rf"2\cdot 9\cdot {ch}^2 = {_tex(two.weights)} \;\text{{vs}}\; 25\cdot {ch}^2 = "
-        rf"{_tex(five.weights)} \;({100 * two.weights / five.weights:.0f}\%) \qquad "
-        rf"3\cdot 9\cdot {ch}^2 = {_tex(three.weights)} \;\text{{vs}}\; 49\cdot {ch}^2 = "
-        rf"{_tex(seven.weights)} \;({100 * three.weights / seven.weights:.0f}\%)"
+        rf"2\cdot 9\cdot {ch}^2 = {kf.tex_int(two.weights)} \;\text{{vs}}\; 25\cdot {ch}^2 = "
+        rf"{kf.tex_int(five.weights)} \;({100 * two.weights / five.weights:.0f}\%) \qquad "
+        rf"3\cdot 9\cdot {ch}^2 = {kf.tex_int(three.weights)} \;\text{{vs}}\; 49\cdot {ch}^2 = "
+        rf"{kf.tex_int(seven.weights)} \;({100 * three.weights / seven.weights:.0f}\%)"
     )
     st.caption(
         f"What to notice: the fields match ({two.receptive_field[0]}×{two.receptive_field[1]} "
@@ -198,7 +194,9 @@ try:
 except ConvConfigError as err:
     st.error(str(err))
 st.caption(
-    "What to notice: odd widths reproduce the centred detector exactly and even ones never do. "
+    "What to notice: on the step, the odd detector's response is centred on the edge and the "
+    "even one's half a pixel to its left. Along your image's rows, odd widths reproduce the "
+    "centred detector exactly and even ones never do. "
     "Width 4 manages it only with free weights, by leaving its last tap empty: it is then a "
     "3-tap kernel sitting off its own centre."
 )

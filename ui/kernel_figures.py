@@ -14,6 +14,11 @@ from ui.figures import DIVERGING, GRAY, finish_layout
 COLORS = ("#dc2626", "#2563eb", "#16a34a", "#9333ea")
 
 
+def tex_int(value: int) -> str:
+    """Return an integer with thousands separators that st.latex keeps tight: 1{,}024."""
+    return f"{value:,}".replace(",", "{,}")
+
+
 def cost_table(costs: Sequence[DesignCost]) -> dict[str, list]:
     """Return st.dataframe columns comparing designs: field, weights, biases, work, ReLUs."""
     return {
