@@ -11,6 +11,12 @@ from plotly.subplots import make_subplots
 from ui.figures import DIVERGING, GRAY
 
 
+def _number(value: float, fmt: str) -> str:
+    """Return value formatted, without the minus sign of a rounded negative zero ("-0.00")."""
+    text = format(value, fmt)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def annotated_grid(
     values: np.ndarray,
     title: str | None = None,
@@ -56,7 +62,7 @@ def annotated_grids(
         fig.add_trace(
             go.Heatmap(
                 z=g,
-                text=None if big else [[format(v, fmt) for v in row] for row in g],
+                text=None if big else [[_number(v, fmt) for v in row] for row in g],
                 texttemplate=None if big else "%{text}",
                 textfont=dict(size=11),
                 colorscale=DIVERGING if signed else "Blues",
