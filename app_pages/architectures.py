@@ -6,15 +6,8 @@ from dataclasses import replace
 
 import streamlit as st
 
+from engine import arch_stats
 from engine import degradation as deg
-from engine.arch_stats import (
-    ArchStatsError,
-    arch_table,
-    dilated_scales,
-    googlenet_branches,
-    inception_on_image,
-    layer_rows,
-)
 from engine.architectures import ARCHITECTURES
 from ui import arch_figures, grids
 from ui.inputs import image_picker, working_tensor
@@ -125,9 +118,9 @@ for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
 
 
 _table = st.cache_resource(show_spinner="Measuring the nine networks (once per server)…")(
-    arch_table
+    arch_stats.arch_table
 )
-_rows = st.cache_data(max_entries=32, show_spinner=False)(layer_rows)
+_rows = st.cache_data(max_entries=32, show_spinner=False)(arch_stats.layer_rows)
 
 
 st.header("2 · Depth, size, cost and field, measured")
@@ -184,7 +177,7 @@ side = c2.number_input(
 )
 try:
     rows = _rows(name, int(side))
-except ArchStatsError as err:
+except arch_stats.ArchStatsError as err:
     st.error(str(err))
     rows = []
 if rows:
@@ -240,16 +233,18 @@ st.latex(
 @st.cache_data(max_entries=16, show_spinner=False)
 def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
     """Return (branches without maps, maps as arrays, GoogLeNet's inception3a branches)."""
-    branches = inception_on_image(working_tensor(_picked, side, gray=False))  # (3, H, W) in
+    branches = arch_stats.inception_on_image(
+        working_tensor(_picked, side, gray=False)
+    )  # (3, H, W) in
     maps = [m.numpy() for b in branches for m in b.maps]
-    return [replace(b, maps=None) for b in branches], maps, googlenet_branches()
+    return [replace(b, maps=None) for b in branches], maps, arch_stats.googlenet_branches()
 
 
 picked = image_picker("arch")
 w_side = st.slider("Working size (longest side, px)", 48, 256, 128, 16, key="arch_work")
 try:
     branches, maps, g3a = _inception(picked.sha, w_side, picked)
-except ArchStatsError as err:
+except arch_stats.ArchStatsError as err:
     st.error(f"{err} Try a larger working size or another image.")
 else:
     titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
@@ -282,8 +277,8 @@ st.markdown(
 )
 kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
 try:
-    scaled = dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
-except ArchStatsError as err:
+    scaled = arch_stats.dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
+except arch_stats.ArchStatsError as err:
     st.error(str(err))
 else:
     st.plotly_chart(
@@ -329,15 +324,17 @@ left.plotly_chart(
     arch_figures.points_by_class(xy.numpy(), arm.numpy(), title="The task: which arm?"),
     key="deg_data",
 )
+hidden = {k: v[:-1] for k, v in norms.items()}  # the output layer starts small: its own scale
 right.plotly_chart(
-    arch_figures.gradient_profile(norms, title="Gradient norm per layer at initialisation"),
+    arch_figures.gradient_profile(hidden, title="Gradient norm per hidden layer at initialisation"),
     key="deg_grad",
 )
+spread = {k: float(v.max() / v.min()) for k, v in hidden.items()}
 st.caption(
     "What to notice: in the plain stacks the gradient grows by a near-constant factor per layer "
-    "towards the input, so the deep stack's first layers get gradients thousands of times the "
-    "last ones'; no one step size suits them all. The shortcuts keep the residual stacks' "
-    "profiles within a narrow band at any depth."
+    f"towards the input: across plain-{deep}'s layers it spans a factor of "
+    f"{spread[deg.label(deep, False)]:,.0f}, so no one step size suits them all. The shortcuts "
+    f"keep residual-{deep}'s within a factor of {spread[deg.label(deep, True)]:,.0f}."
 )
 
 
@@ -347,7 +344,9 @@ def _trainer() -> tuple[threading.Lock, OrderedDict]:
     return threading.Lock(), OrderedDict()
 
 
-if st.toggle("Train the four stacks (about 10 s at the defaults)", key="deg_train"):
+if st.toggle(
+    "Train the four stacks (several seconds; one run at a time per server)", key="deg_train"
+):
     lock, store = _trainer()
     curves = store.get(key := (depths, steps, lr, seed))
     if curves is None:
@@ -373,19 +372,22 @@ if st.toggle("Train the four stacks (about 10 s at the defaults)", key="deg_trai
         {
             "network": curves.labels,
             "final training loss": [curves.final_loss[n] for n in curves.labels],
-            "training accuracy": [curves.accuracy[n] for n in curves.labels],
+            "training accuracy (%)": [100 * curves.accuracy[n] for n in curves.labels],
             "seconds": [curves.seconds[n] for n in curves.labels],
         },
         hide_index=True,
         column_config={k: st.column_config.NumberColumn(format=f) for k, f in
-                       (("final training loss", "%.3f"), ("training accuracy", "percent"),
+                       (("final training loss", "%.3f"), ("training accuracy (%)", "%.1f"),
                         ("seconds", "%.1f"))},
     )  # fmt: skip
+    end = {n: f"{curves.final_loss[n]:.2f}" for n in curves.labels}
     st.caption(
-        "What to notice: these are training losses, so the gap is not overfitting. The deep "
-        "plain stack learns slower than the shallow one, or not at all; the deep residual stack "
-        "learns at least as well as the shallow one, because its extra blocks can stay close to "
-        "the identity."
+        "What to notice: these are *training* losses, so a gap is not overfitting. Here "
+        f"plain-{deep} ends at {end[deg.label(deep, False)]} against plain-{shallow}'s "
+        f"{end[deg.label(shallow, False)]}, and residual-{deep} at {end[deg.label(deep, True)]} "
+        f"against residual-{shallow}'s {end[deg.label(shallow, True)]}: the deeper plain stack "
+        "learns slower or not at all, while the deeper residual one keeps up, because its extra "
+        "blocks can stay close to the identity."
     )
 else:
     st.caption("Switch on to train all four stacks on this server; results are kept per setting.")

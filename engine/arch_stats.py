@@ -275,11 +275,12 @@ class HandSetInception(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.branch1 = nn.Conv2d(3, 3, 1, bias=False)
+        pad = dict(padding_mode="replicate", bias=False)  # the image border is not an edge
         self.branch2 = nn.Sequential(
-            nn.Conv2d(3, 1, 1, bias=False), nn.Conv2d(1, 3, 3, padding=1, bias=False)
+            nn.Conv2d(3, 1, 1, bias=False), nn.Conv2d(1, 3, 3, padding=1, **pad)
         )
         self.branch3 = nn.Sequential(
-            nn.Conv2d(3, 1, 1, bias=False), nn.Conv2d(1, 3, 5, padding=2, bias=False)
+            nn.Conv2d(3, 1, 1, bias=False), nn.Conv2d(1, 3, 5, padding=2, **pad)
         )
         self.branch4 = nn.Sequential(
             nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(3, 3, 1, bias=False)
@@ -369,7 +370,7 @@ def googlenet_branches(block: str = "inception3a") -> list[Branch]:
 def dilated_scales(
     gray: torch.Tensor, kernel: str = "laplacian", rates: tuple[int, ...] = (1, 2, 4)
 ) -> torch.Tensor:
-    """Return (len(rates), H, W): one 3×3 kernel at each dilation rate, 'same'-padded."""
+    """Return (len(rates), H, W): one 3×3 kernel at each dilation rate, edge-replicate padded."""
     if not isinstance(gray, torch.Tensor) or gray.dim() != 2:
         raise ArchStatsError("The dilation demo needs a grey image tensor of shape (H, W).")
     if any(not isinstance(r, int) or r < 1 for r in rates) or not rates:
@@ -380,5 +381,5 @@ def dilated_scales(
         )
     weight = make_kernel(kernel, 3)[None, None]  # (1, 1, 3, 3): the same 9 weights at every rate
     x = gray.float()[None, None]  # (1, 1, H, W)
-    maps = [F.conv2d(x, weight, padding=r, dilation=r)[0, 0] for r in rates]
+    maps = [F.conv2d(F.pad(x, (r,) * 4, mode="replicate"), weight, dilation=r)[0, 0] for r in rates]
     return torch.stack(maps)  # (R, H, W)

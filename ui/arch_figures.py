@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from ui.figures import finish_layout
 
+LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)  # under the title
 CLASS_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2")
 
 
@@ -40,19 +41,29 @@ def rf_growth(
                 hovertemplate="%{customdata}<br>" + label + " = %{y}<extra></extra>",
             )
         )
-    fig.add_hline(
-        y=input_size,
-        line=dict(color="#64748b", dash="dash"),
-        annotation_text=f"input side {input_size}",
-        annotation_position="top left",
+    fig.add_trace(  # a trace, not add_hline: shapes on a log axis take log10 coordinates
+        go.Scatter(
+            x=[x[0] if len(x) else 0, x[-1] if len(x) else 1],
+            y=[input_size, input_size],
+            name=f"input side ({input_size} px)",
+            mode="lines",
+            line=dict(color="#64748b", dash="dash"),
+            hoverinfo="skip",
+        )
     )
     fig.update_layout(
         xaxis_title="spatial layer (conv or pool), in forward order",
         yaxis_title="input pixels (log)",
-        yaxis_type="log",
-        legend=dict(orientation="h", y=1.12),
+        yaxis=dict(type="log", dtick=1),  # one label per power of ten
+        legend=LEGEND,
     )
-    return finish_layout(fig, height, title)
+    return _room_for_legend(finish_layout(fig, height, title))
+
+
+def _room_for_legend(fig: go.Figure) -> go.Figure:
+    """Return fig with its top margin grown so a one-row legend fits between title and plot."""
+    fig.update_layout(margin=dict(t=72))
+    return fig
 
 
 def gradient_profile(
@@ -74,12 +85,12 @@ def gradient_profile(
             )
         )
     fig.update_layout(
-        xaxis_title="weight layer (1 = next to the input; the last is the output layer)",
+        xaxis_title="weight layer (1 = next to the input)",
         yaxis_title="gradient norm (log)",
         yaxis_type="log",
-        legend=dict(orientation="h", y=1.12),
+        legend=LEGEND,
     )
-    return finish_layout(fig, height, title)
+    return _room_for_legend(finish_layout(fig, height, title))
 
 
 def loss_curves(
@@ -113,9 +124,9 @@ def loss_curves(
     fig.update_layout(
         xaxis_title="training step",
         yaxis_title="training loss (cross-entropy)",
-        legend=dict(orientation="h", y=1.12),
+        legend=LEGEND,
     )
-    return finish_layout(fig, height, title)
+    return _room_for_legend(finish_layout(fig, height, title))
 
 
 def points_by_class(

@@ -43,7 +43,7 @@ def test_gradient_norms_equal_autograd_on_the_same_network():
     x, y = spirals(BATCH, seed=5)
     F.cross_entropy(model(x), y).backward()
     want = [float(m.weight.grad.norm()) for _, m in model.weight_layers()]
-    np.testing.assert_allclose(gradient_norms(20, False, seed=5), want, rtol=1e-6)
+    np.testing.assert_allclose(gradient_norms(20, False, seed=5), want, rtol=1e-4)  # float32
 
 
 def test_gradient_norms_equal_central_differences_in_float64():
