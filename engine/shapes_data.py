@@ -90,9 +90,9 @@ def _stroke(rng: np.random.Generator, radius: float, side: int) -> int:
 
 def _placement(rng: np.random.Generator, side: int) -> tuple[Point, float]:
     """Return a centre and a radius for a single shape that (mostly) fits in the canvas."""
-    radius = rng.uniform(0.2, 0.44) * side
-    margin = radius * 0.9
-    centre = (rng.uniform(margin, side - margin), rng.uniform(margin, side - margin))
+    radius = rng.uniform(0.22, 0.44) * side
+    reach = min(0.5 * side - 0.9 * radius, 0.2 * side)  # off-centre, as a hand-held photo is
+    centre = (side / 2 + rng.uniform(-reach, reach), side / 2 + rng.uniform(-reach, reach))
     return centre, radius
 
 

@@ -1,0 +1,113 @@
+"""The small CNN: forward_all against a plain forward, and training speed on this machine.
+
+Training is timed over TRAIN_STEPS steps of the default network and extrapolated to 1,000 steps
+(the page's budget: under 60 s); the baseline is the same steps as a bare loop (no flips, no
+progress reports, no validation), so the ratio is our loop's overhead.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from benchmarks.common import Row, median_seconds
+from engine.cnn_training import make_training_data, train
+from engine.shapes_data import make_dataset_uint8
+from engine.small_cnn import CNNConfig, SmallCNN
+
+TRAIN_STEPS = 100
+BATCH = 64
+
+
+def _interleaved(
+    ours: Callable[[], object], raw: Callable[[], object], repeat: int, inner: int = 5
+) -> tuple[float, float]:
+    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
+    ours_blocks, raw_blocks = [], []
+    for _ in range(repeat):
+        raw_blocks.append(median_seconds(raw, repeat=inner, warmup=1))
+        ours_blocks.append(median_seconds(ours, repeat=inner, warmup=1))
+    return statistics.median(ours_blocks), statistics.median(raw_blocks)
+
+
+def _forward_rows(repeat: int) -> list[Row]:
+    model = SmallCNN().eval()
+    rows = []
+    for batch in (1, BATCH):
+        x = torch.rand(batch, 3, 64, 64, generator=torch.Generator().manual_seed(batch))
+        with torch.inference_mode():
+            ours, raw = _interleaved(lambda x=x: model.forward_all(x), lambda x=x: model(x), repeat)
+        rows.append(
+            Row(
+                name=f"forward_all, batch {batch} (all {len(model.forward_all(x))} activations)",
+                ours_s=ours,
+                baseline_name="plain forward (logits only)",
+                baseline_s=raw,
+                target="ratio <= 1.3",
+            )
+        )
+    return rows
+
+
+def _bare_loop(data, steps: int) -> None:
+    """Train the default network for steps with nothing but the optimiser step."""
+    model = SmallCNN(CNNConfig()).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        idx = torch.randint(len(data.train_images), (BATCH,), generator=g)
+        x = (data.train_images[idx].float() / 255).contiguous(memory_format=torch.channels_last)
+        loss = F.cross_entropy(model(x), data.train_labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def _training_row() -> Row:
+    data = make_training_data(n_per_class=100, n_val_per_class=50, seed=0)
+    _bare_loop(data, 5)  # warm up oneDNN's kernels
+    t0 = time.perf_counter()
+    _bare_loop(data, TRAIN_STEPS)
+    raw = time.perf_counter() - t0
+    result = train(CNNConfig(), TRAIN_STEPS, 1e-3, BATCH, data=data, progress_every=50)
+    ours = result.seconds
+    per_s = TRAIN_STEPS * BATCH / ours
+    return Row(
+        name=f"train {TRAIN_STEPS} steps ×{BATCH}: {per_s:.0f} img/s, 1000 steps ≈ "
+        f"{ours * 1000 / TRAIN_STEPS:.0f} s",
+        ours_s=ours,
+        baseline_name="bare Adam loop, same steps",
+        baseline_s=raw,
+        target="1000 steps < 60 s",
+    )
+
+
+def _rendering_row() -> Row:
+    t0 = time.perf_counter()
+    make_dataset_uint8(100, seed=0)
+    ours = time.perf_counter() - t0
+    model = SmallCNN().eval()
+    x = torch.rand(1000, 3, 64, 64)
+    with torch.inference_mode():
+        raw = median_seconds(lambda: [model(x[i : i + 250]) for i in range(0, 1000, 250)], 3)
+    return Row(
+        name=f"render 1000 shapes ({1000 / ours:.0f} img/s)",
+        ours_s=ours,
+        baseline_name="forward of 1000 images",
+        baseline_s=raw,
+        target="report only",
+    )
+
+
+def run(repeat: int = 5) -> list[Row]:
+    """Return rows: forward_all vs forward (batch 1 and 64), training speed, dataset rendering."""
+    return [*_forward_rows(repeat), _training_row(), _rendering_row()]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row.line())
