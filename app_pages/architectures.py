@@ -18,93 +18,86 @@ st.markdown(
     "numbers below are measured from the networks themselves, built in PyTorch on this server."
 )
 
-STORIES = {
+STORIES = {  # (problem, idea, why it works)
     "alexnet": (
-        "Recognition ran on hand-designed features (SIFT, HOG) fed to a shallow classifier, and "
+        "Recognition ran on hand-designed features (SIFT, HOG) and a shallow classifier; "
         "progress on ImageNet had slowed.",
         "Learn the features too: eight weight layers trained end to end on 1.2 million images, "
         "made trainable by ReLU, dropout, data augmentation and two GPUs.",
         "With enough data, gradient descent finds filters suited to the task: the first layer "
-        "learns edge and colour detectors much like the hand-made ones, and later layers combine "
-        "them into parts nobody would think to design. It beat the best hand-made pipeline by "
-        "ten points of top-5 error.",
+        "learns edge and colour detectors like the hand-made ones, later layers combine them "
+        "into parts nobody would design. It beat the best hand-made pipeline by over ten points "
+        "of top-5 error.",
     ),
     "vgg16": (
-        "AlexNet mixed 11×11, 5×5 and 3×3 kernels with big strides; there was no simple rule for "
-        "making a network deeper.",
-        "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to 16 weight "
-        "layers.",
-        "Two stacked 3×3 layers see 5×5 and three see 7×7, with 2·9C² or 3·9C² = 27C² weights "
-        "instead of 25C² or 49C², and a ReLU in between: more nonlinearity per weight. Most of "
-        "its parameters sit in the three dense layers at the end.",
+        "AlexNet mixed 11×11, 5×5 and 3×3 kernels with big strides: no simple rule for going "
+        "deeper.",
+        "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to 16 layers.",
+        "Two stacked 3×3 layers see 5×5 and three see 7×7, with 18C² or 27C² weights instead of "
+        "25C² or 49C², and a ReLU in between: more nonlinearity per weight. Most of its "
+        "parameters sit in the three dense layers at the end (see the drill-down).",
     ),
     "googlenet": (
-        "Which filter size should a layer use? And a bigger network costs more compute than the "
-        "accuracy it buys.",
+        "Which filter size should a layer use? And a bigger network costs more than it gains.",
         "The Inception module runs 1×1, 3×3 and 5×5 convolutions and a 3×3 max pool side by "
         "side and concatenates their maps; 1×1 convolutions first shrink the channels, so the "
         "large filters stay cheap.",
-        "The next layer can pick, position by position, among features of several spatial "
-        "extents, and the 1×1 bottlenecks keep width and cost in check. **Multi-scale filters are "
-        "not scale handling**, though: the 3×3 and 5×5 filters are separate weights learned "
-        "independently, and nothing makes the 5×5 a stretched copy of the 3×3. A pattern learned "
-        "at one size is not recognised at another for free; the network must still see every "
-        "size in training. Handling object scale means tying weights across sizes: one kernel "
-        "applied at dilation 1, 2, 4, or one network run on the image downsampled at several "
-        "rates, so the same detector fires on the small and the large object (section 3 shows "
-        "both kinds on your image).",
+        "The next layer can pick, position by position, among features of several extents, and "
+        "the bottlenecks keep the cost down. **Multi-scale filters are not scale handling**, "
+        "though: the 3×3 and 5×5 filters are separate weights, learned independently, and "
+        "nothing makes the 5×5 a stretched copy of the 3×3. A pattern learned at one size is not "
+        "recognised at another for free; training must still show every size. Handling object "
+        "scale means tying weights across sizes: one kernel at dilation 1, 2, 4, or one network "
+        "run on the image downsampled at several rates, so the same detector fires on the small "
+        "and the large object. Section 3 shows both kinds on your image.",
     ),
     "inception_v3": (
         "Large filters are expensive (a 5×5 costs 25/9 ≈ 2.8 times a 3×3), and pooling to shrink "
         "the grid squeezes information through a bottleneck.",
-        "Factorise: a 5×5 becomes two 3×3, an n×n becomes a 1×n followed by an n×1 (n = 7), and "
-        "the grid shrinks with stride-2 convolution and pooling branches side by side.",
+        "Factorise: a 5×5 becomes two 3×3, an n×n a 1×n followed by an n×1 (n = 7), and the grid "
+        "shrinks with stride-2 convolution and pooling branches side by side.",
         "The factorised stack has the same receptive field with fewer weights and an extra "
-        "nonlinearity, so the same budget buys a deeper and wider network.",
+        "nonlinearity, so the same budget buys a deeper, wider network.",
     ),
     "resnet18": (
-        "Degradation: adding layers to a plain network made its *training* error worse, although "
-        "the deeper net could copy the shallower one and turn its extra layers into identities. "
-        "The optimiser simply does not find that solution.",
+        "Degradation: adding layers to a plain network made its *training* error worse, though "
+        "the deeper net could copy the shallower one and make its extra layers identities. The "
+        "optimiser does not find that solution.",
         "Let every two layers learn a residual F(x) and add the input back through a shortcut "
         "with no weights: y = ReLU(F(x) + x).",
         "The identity is now the easy default (push F to zero), and the gradient reaches early "
-        "layers along the shortcuts untouched: ∂y/∂x = I + ∂F/∂x. Section 4 repeats the "
-        "experiment on a small scale.",
+        "layers along the shortcuts: ∂y/∂x = I + ∂F/∂x. Section 4 repeats the experiment.",
     ),
     "resnet50": (
         "Residual networks train at any depth, but 3×3 layers on wide maps make depth expensive.",
         "Bottleneck blocks: a 1×1 shrinks the channels, a 3×3 works on the thin map, a 1×1 widens "
         "it back, around the identity shortcut.",
-        "Three cheap layers replace two expensive ones, so 50 layers cost about as much as "
-        "ResNet-34's 34 and the extra depth buys accuracy.",
+        "Three cheap layers replace two expensive ones: 50 layers cost about what ResNet-34's 34 "
+        "do, and the extra depth buys accuracy.",
     ),
     "resnext50_32x4d": (
-        "Going deeper or wider gives diminishing returns, and Inception's hand-designed branches "
-        "are hard to adapt to new tasks.",
+        "Deeper or wider gives diminishing returns; Inception's hand-tuned branches are hard to "
+        "adapt.",
         "Split each bottleneck's 3×3 into 32 parallel paths of 4 channels, all of the same shape "
         "(cardinality), summed: exactly a grouped convolution.",
-        "Many small transforms, each on a low-dimensional slice, are more expressive per "
-        "parameter than one wide transform: at the cost of ResNet-50 it is more accurate.",
+        "Many small transforms of low-dimensional slices are more expressive per parameter than "
+        "one wide transform: at ResNet-50's cost it is more accurate.",
     ),
     "densenet121": (
         "Deep networks relearn similar features layer after layer, and a signal must cross many "
         "layers to reach the loss.",
-        "Inside a dense block every layer reads the concatenation of all earlier maps and adds "
-        "only 32 new channels (the growth rate); 1×1 convolutions and pooling shrink the maps "
-        "between blocks.",
+        "In a dense block every layer reads the concatenation of all earlier maps and adds only "
+        "32 channels (the growth rate); 1×1 convolutions and pooling shrink maps between blocks.",
         "Features are reused instead of recomputed, so layers can be narrow (a third of "
         "ResNet-50's parameters), and every layer has a short path to the loss.",
     ),
     "se_resnet50": (
-        "A convolution mixes channels only inside its local window: how much each channel "
-        "matters cannot depend on what is in the rest of the image.",
-        "Squeeze each channel to its mean over the whole map, excite with two small layers and "
-        "a sigmoid to get one weight per channel in (0, 1), and rescale the channels: "
-        "s = σ(W₂ ReLU(W₁ z)).",
-        "Global context re-weights the channels (channel attention) for a few per cent more "
-        "parameters; after the first gate, every unit depends on the whole image, as the table "
-        "below shows.",
+        "A convolution mixes channels only inside its local window: how much a channel matters "
+        "cannot depend on the rest of the image.",
+        "Squeeze each channel to its mean over the map (z), excite with two small layers and a "
+        "sigmoid, s = σ(W₂ ReLU(W₁ z)), one weight per channel in (0, 1), and rescale.",
+        "Global context re-weights the channels (channel attention) for about a tenth more "
+        "parameters; after the first gate every unit depends on the whole image (see the table).",
     ),
 }
 
@@ -117,7 +110,7 @@ for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
         st.caption(f"{info.paper} ({info.year}).")
 
 
-_table = st.cache_resource(show_spinner="Measuring the nine networks (once per server)…")(
+_table = st.cache_resource(show_spinner="Measuring the nine nets (once per server)…")(
     arch_stats.arch_table
 )
 _rows = st.cache_data(max_entries=32, show_spinner=False)(arch_stats.layer_rows)
@@ -161,8 +154,11 @@ st.caption(
     "through its gates."
 )
 
-names = list(ARCHITECTURES)
-asked = st.query_params.get("arch")
+st.markdown(
+    "**Inside one network**: every convolution and pooling layer in forward order, what it "
+    "outputs, weighs and costs, and how far into the image its units see."
+)
+names, asked = list(ARCHITECTURES), st.query_params.get("arch")
 c1, c2 = st.columns([2, 1])
 name = c1.selectbox(
     "Look inside",
@@ -205,11 +201,9 @@ if rows:
         },
         hide_index=True,
         height=320,
-        column_config={
-            "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
-            "params": st.column_config.NumberColumn(format="localized"),
-        },
-    )
+        column_config={"MFLOPs": st.column_config.NumberColumn(format="%.1f"),
+                       "params": st.column_config.NumberColumn(format="localized")},
+    )  # fmt: skip
     st.caption(
         f"{len(spatial)} convolution and pooling layers, then {len(rows) - len(spatial)} dense "
         "layer(s), whose field is the whole input. Batch-norm parameters are not in the "
@@ -290,6 +284,11 @@ else:
         ),
         key="arch_dil",
     )
+    st.caption(
+        "What to notice: the same nine weights answer to ever wider structure (at dilation 4, "
+        "whole small shapes rather than their outlines), and the spread-out taps leave a faint "
+        "grid pattern: the price of skipping pixels."
+    )
 
 st.header("4 · The degradation problem, live")
 st.markdown(
@@ -306,7 +305,7 @@ st.latex(
 c1, c2, c3, c4, c5 = st.columns(5)
 shallow = c1.selectbox("Shallow depth", [8, 14, 20, 32], 2, key="deg_shallow")
 deep = c2.selectbox("Deep depth", [32, 44, 56, 110], 2, key="deg_deep")
-steps = c3.select_slider("Steps", [50, 100, 200, 300, 500, 1000], 300, key="deg_steps")
+steps = c3.select_slider("Steps", [50, 100, 200, 300, 500, 1000], 200, key="deg_steps")
 lr = c4.select_slider("Learning rate", [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
 seed = int(c5.number_input("Seed", 0, 9999, 0, key="deg_seed"))
 depths = (shallow, deep)

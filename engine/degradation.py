@@ -189,7 +189,7 @@ def label(depth: int, residual: bool) -> str:
 
 def train_curves(
     depths: tuple[int, ...] = (20, 56),
-    steps: int = 300,
+    steps: int = 200,
     seed: int = 0,
     *,
     lr: float = 0.02,
