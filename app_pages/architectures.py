@@ -107,7 +107,7 @@ for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
     problem, idea, why = STORIES[name]
     with tab:
         st.markdown(f"**Problem.** {problem}\n\n**Idea.** {idea}\n\n**Why it works.** {why}")
-        st.caption(f"{info.paper} ({info.year}).")
+        st.caption(f"Paper: {info.paper}.")
 
 
 _table = st.cache_resource(show_spinner="Measuring the nine nets (once per server)…")(
