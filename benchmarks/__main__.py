@@ -9,11 +9,13 @@ import platform
 import torch
 
 from benchmarks import (
+    bench_architectures,
     bench_convolution,
     bench_images,
     bench_pages,
     bench_pooling,
     bench_receptive_field,
+    bench_small_cnn,
     bench_symmetry,
 )
 
@@ -23,6 +25,8 @@ SUITES = {
     "symmetry": bench_symmetry,
     "pooling": bench_pooling,
     "receptive_field": bench_receptive_field,
+    "architectures": bench_architectures,
+    "small_cnn": bench_small_cnn,
     "pages": bench_pages,
 }
 
