@@ -22,6 +22,7 @@ __all__ = [
     "SEQ_LEN",
     "SHUFFLE_SEED",
     "Mnist1D",
+    "arrays",
     "examples_per_class",
     "load_mnist1d",
     "time_permutation",
@@ -90,6 +91,15 @@ def load_mnist1d() -> Mnist1D:
 def time_permutation(length: int = SEQ_LEN) -> np.ndarray:
     """Return the fixed permutation of time steps that shuffles every sequence, (length,) int64."""
     return np.random.default_rng(SHUFFLE_SEED).permutation(length)
+
+
+def arrays(shuffle_time: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (x_train (4000, 40), y_train, x_test (1000, 40), y_test), time shuffled if asked."""
+    data = load_mnist1d()
+    if not shuffle_time:
+        return data.x_train, data.y_train, data.x_test, data.y_test
+    order = time_permutation(data.x_train.shape[1])  # the same order for train and test
+    return data.x_train[:, order], data.y_train, data.x_test[:, order], data.y_test
 
 
 def examples_per_class(k: int = 3, split: str = "train") -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.mnist1d_data import load_mnist1d, time_permutation
+from engine.mnist1d_data import arrays
 from engine.seq_models import ARCHS, UnknownArchError, build_model, count_parameters
 
 __all__ = [
@@ -135,14 +135,14 @@ def default_device() -> torch.device:
 def _check(arch: str, steps: int | None, seed: int) -> int:
     if arch not in ARCHS:
         raise UnknownArchError(f"Unknown architecture {arch!r}; pick one of {', '.join(ARCHS)}.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise TrainingConfigError(f"seed must be a whole number ≥ 0, got {seed!r}.")
     if steps is None:
         return DEFAULT_STEPS[arch]
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
         raise TrainingConfigError(f"steps must be a whole number, got {steps!r}.")
     if not 1 <= steps <= MAX_STEPS:
         raise TrainingConfigError(f"steps must be between 1 and {MAX_STEPS:,}, got {steps:,}.")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise TrainingConfigError(f"seed must be a whole number ≥ 0, got {seed!r}.")
     return int(steps)
 
 
@@ -172,13 +172,12 @@ def fit_mnist1d(
     except the read-only dataset, so concurrent calls do not disturb one another.
     """
     total = _check(arch, steps, seed)
-    data = load_mnist1d()
+    x_tr, y_tr, x_te, y_te = arrays(shuffle_time)
     device = default_device()
-    order = time_permutation() if shuffle_time else np.arange(data.x_train.shape[1])
-    x_train = torch.from_numpy(data.x_train[:, order]).to(device)  # (4000, 40)
-    x_test = torch.from_numpy(data.x_test[:, order]).to(device)  # (1000, 40)
-    y_train = torch.tensor(data.y_train, device=device)  # (4000,)
-    y_test = torch.tensor(data.y_test, device=device)
+    x_train = torch.tensor(x_tr, device=device)  # (4000, 40)
+    x_test = torch.tensor(x_te, device=device)  # (1000, 40)
+    y_train = torch.tensor(y_tr, device=device)  # (4000,)
+    y_test = torch.tensor(y_te, device=device)
 
     model = build_model(arch, x_train.shape[1], seed=int(seed)).to(device)
     batch_gen = torch.Generator().manual_seed(int(seed))  # minibatch order
