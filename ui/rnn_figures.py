@@ -1,0 +1,236 @@
+"""Figure builders for the recurrent pages: data in, `go.Figure` out, nothing computed but layout.
+
+Characters a person typed are drawn as Plotly text, one character per cell or tick, after
+`char_label` has escaped them (a single character cannot form a tag, and "<", ">", "&" are
+escaped anyway), so no typed text ever reaches the page as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.figures import DIVERGING, finish_layout
+
+GATE_SCALE = "Viridis"  # values in (0, 1): dark = closed, yellow = open
+SHOWN = {" ": "␣", "\n": "↵", "\t": "⇥"}  # visible stand-ins for blank characters
+UNIT_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
+
+
+def char_label(ch: str) -> str:
+    """Return one character as a safe, visible label (blanks shown as ␣ ↵ ⇥, HTML escaped)."""
+    return html.escape(SHOWN.get(ch, ch))
+
+
+def _tick_text(chars: Sequence[str], start: int, every: int) -> tuple[list[int], list[str]]:
+    positions = list(range(start, start + len(chars), every))
+    return positions, [char_label(chars[p - start]) for p in positions]
+
+
+def state_heatmaps(
+    panels: dict[str, np.ndarray],
+    chars: Sequence[str],
+    start: int,
+    *,
+    bounded: dict[str, tuple[float, float] | None],
+    row_height: int = 170,
+) -> go.Figure:
+    """Return (W, H) activations per panel as stacked time × unit heatmaps sharing the time axis.
+
+    bounded[name]: (zmin, zmax) for gates and tanh outputs, None for a symmetric scale (cell).
+    The bottom axis labels every time step with the character read there (every few when wide).
+    """
+    names = list(panels)
+    fig = make_subplots(
+        rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.025, subplot_titles=names
+    )
+    width = len(chars)
+    for row, name in enumerate(names, start=1):
+        z = np.asarray(panels[name], dtype=np.float32).T  # (H, W): units down, time across
+        lim = bounded.get(name)
+        if lim is None:
+            bound = float(np.abs(z).max()) or 1.0
+            lim = (-bound, bound)
+        gate = lim[0] >= 0
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=np.arange(start, start + width),
+                zmin=lim[0],
+                zmax=lim[1],
+                colorscale=GATE_SCALE if gate else DIVERGING,
+                colorbar=dict(
+                    thickness=10, len=1 / len(names) * 0.9, y=1 - (row - 0.5) / len(names)
+                ),
+                hovertemplate=f"{name}<br>t %{{x}}, unit %{{y}}<br>%{{z:.3f}}<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(title_text="unit", autorange="reversed", row=row, col=1)
+    ticks, labels = _tick_text(chars, start, max(1, width // 100))
+    fig.update_xaxes(tickvals=ticks, ticktext=labels, tickangle=0, tickfont=dict(size=9))
+    fig.update_xaxes(title_text="character read at time t", row=len(names), col=1)
+    return finish_layout(fig, row_height * len(names) + 60)
+
+
+def unit_traces(
+    panels: dict[str, np.ndarray],
+    units: Sequence[int],
+    chars: Sequence[str],
+    start: int,
+    *,
+    row_height: int = 150,
+) -> go.Figure:
+    """Return one row per quantity (each (W, H)) with a line for every chosen unit over time."""
+    names = list(panels)
+    fig = make_subplots(
+        rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.03, subplot_titles=names
+    )
+    x = np.arange(start, start + len(chars))
+    hover = [char_label(c) for c in chars]
+    for row, name in enumerate(names, start=1):
+        for k, unit in enumerate(units):
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=np.asarray(panels[name])[:, unit],
+                    customdata=hover,
+                    mode="lines",
+                    line=dict(color=UNIT_COLOURS[k % len(UNIT_COLOURS)], width=1.6),
+                    name=f"unit {unit}",
+                    legendgroup=str(unit),
+                    showlegend=row == 1,
+                    hovertemplate=f"unit {unit}, t %{{x}} '%{{customdata}}': %{{y:.3f}}"
+                    "<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    ticks, labels = _tick_text(chars, start, max(1, len(chars) // 100))
+    fig.update_xaxes(tickvals=ticks, ticktext=labels, tickangle=0, tickfont=dict(size=9))
+    fig.update_layout(legend=dict(orientation="h", y=1.04))
+    return finish_layout(fig, row_height * len(names) + 70)
+
+
+def topk_bars(pairs: Sequence[tuple[str, float]], actual: str | None = None) -> go.Figure:
+    """Return the top-k (character, probability) pairs as bars; the actual next char in red."""
+    labels = [f"'{char_label(c)}'" for c, _ in pairs]
+    colours = ["#dc2626" if c == actual else "#2563eb" for c, _ in pairs]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[p for _, p in pairs],
+            marker_color=colours,
+            text=[f"{p:.1%}" for _, p in pairs],
+            textposition="outside",
+        )
+    )
+    fig.update_layout(yaxis=dict(range=[0, 1.1], title="P(next character)"), xaxis_type="category")
+    return finish_layout(fig, 280, "Top-5 next characters (red: the one that actually follows)")
+
+
+def text_colored(
+    text: str, values: np.ndarray, *, title: str | None = None, columns: int = 100
+) -> go.Figure:
+    """Return text drawn as a grid of characters, each cell coloured by its value (blue − / red +).
+
+    Lines are kept; lines longer than `columns` wrap. Hovering a cell shows its value.
+    """
+    rows, cols, labels = [], [], []
+    row = col = 0
+    for ch in text:
+        if col >= columns:
+            row, col = row + 1, 0
+        rows.append(row)
+        cols.append(col)
+        labels.append(char_label(ch) if ch in SHOWN else html.escape(ch))
+        if ch == "\n":
+            row, col = row + 1, 0
+        else:
+            col += 1
+    n_rows, n_cols = row + 1, max(cols, default=0) + 1
+    z = np.full((n_rows, n_cols), np.nan, dtype=np.float32)
+    grid = np.full((n_rows, n_cols), "", dtype=object)
+    z[rows, cols] = values
+    grid[rows, cols] = labels
+    bound = float(np.nanmax(np.abs(values))) if len(values) else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=grid,
+            texttemplate="%{text}",
+            textfont=dict(family="monospace", size=11),
+            colorscale=DIVERGING,
+            zmin=-(bound or 1.0),
+            zmax=bound or 1.0,
+            xgap=1,
+            ygap=1,
+            colorbar=dict(thickness=10),
+            hovertemplate="'%{text}': %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", visible=False)
+    fig.update_xaxes(visible=False)
+    return finish_layout(fig, min(1400, 40 + 17 * n_rows), title)
+
+
+def saturation_scatter(
+    saturation: dict[str, dict[str, np.ndarray]], *, title: str | None = None, height: int = 400
+) -> go.Figure:
+    """Return one marker per unit and gate: fraction left-saturated (x) vs right-saturated (y)."""
+    fig = go.Figure()
+    for k, (gate, frac) in enumerate(saturation.items()):
+        fig.add_trace(
+            go.Scatter(
+                x=frac["left"],
+                y=frac["right"],
+                mode="markers",
+                name=f"{gate} gate",
+                marker=dict(size=7, opacity=0.7, color=UNIT_COLOURS[k % len(UNIT_COLOURS)]),
+                customdata=np.arange(len(frac["left"])),
+                hovertemplate=f"{gate} gate, unit %{{customdata}}<br>"
+                "< 0.1: %{x:.0%} of steps<br>> 0.9: %{y:.0%}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[1, 0],
+            mode="lines",
+            line=dict(color="#999", dash="dot", width=1),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="fraction of steps left-saturated (< 0.1)", range=[-0.03, 1.03]),
+        yaxis=dict(title="fraction right-saturated (> 0.9)", range=[-0.03, 1.03]),
+        legend=dict(orientation="h", y=1.1),
+    )
+    return finish_layout(fig, height, title)
+
+
+def sorted_means(
+    means: np.ndarray, threshold: float, *, title: str | None = None, y_title: str = ""
+) -> go.Figure:
+    """Return per-unit means as bars sorted from largest, with a dashed line at threshold."""
+    order = np.argsort(-np.asarray(means), kind="stable")
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(len(order)),
+            y=np.asarray(means)[order],
+            customdata=order,
+            marker_color=np.where(np.asarray(means)[order] >= threshold, "#dc2626", "#2563eb"),
+            hovertemplate="unit %{customdata}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=threshold, line=dict(dash="dash", color="#444", width=1))
+    fig.update_layout(
+        xaxis_title="units, sorted by mean", yaxis=dict(title=y_title, range=[0, 1]), bargap=0.1
+    )
+    return finish_layout(fig, 280, title)
