@@ -1,0 +1,271 @@
+"""RNN · Gradients through time: vanishing, exploding, clipping, the LSTM's cell path, memory."""
+
+import threading
+
+import numpy as np
+import streamlit as st
+
+from engine.bptt import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow
+from engine.memory_task import MemoryTaskError, memory_curve
+from ui import rnn_dynamics_figures as rf
+
+VANISHED, EXPLODED = 1e-6, 1e6
+WORK_CAP = 250_000  # training steps × time steps × networks: about 30 s on two busy cores
+DELAYS = [1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 60, 80, 100]
+NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+
+st.title("Gradients through time")
+st.markdown(
+    "Training a recurrent network sends the error at the last step back through every earlier "
+    "step (backpropagation through time). Each step back multiplies the gradient by the same "
+    "recurrent Jacobian, so it shrinks or grows geometrically. Here the networks are random, "
+    "the loss reads only the last state, and autograd measures how much gradient reaches each $t$."
+)
+
+c1, c2, c3, c4, c5 = st.columns(5)
+T = c1.slider("Sequence length T", 2, MAX_STEPS, 60, key="grad_T")
+radius = c2.slider(
+    "Spectral radius ρ of W", 0.0, MAX_RADIUS, 1.0, 0.05, key="grad_rho",
+    help="The largest |eigenvalue| of each recurrent weight matrix (of each gate block).",
+)  # fmt: skip
+act = c3.selectbox("RNN nonlinearity", ["tanh", "relu", "linear"], key="grad_act")
+hidden = c4.select_slider("Hidden units", [4, 8, 16, 32, 64], 32, key="grad_hidden")
+fb = c5.slider(
+    "Forget bias b_f", -8.0, 8.0, 3.0, 0.5, key="grad_fb",
+    help="The LSTM's forget-gate bias (the GRU's update-gate bias): high = keep the old state.",
+)  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _flow(kind: str, T: int, hidden: int, radius: float, act: str, fb: float | None, clip):
+    return gradient_flow(kind, T, hidden, radius, act, forget_bias=fb, clip=clip)
+
+
+def _at_zero(v: float) -> str:
+    if not np.isfinite(v):
+        return "overflowed (inf/nan in float64)"
+    if v == 0:
+        return "exactly 0"
+    word = " — vanished" if v < VANISHED else " — exploded" if v > EXPLODED else ""
+    return f"{v:.2e}{word}"
+
+
+def _rnn_vs_radius(factor: float) -> str:
+    if not np.isfinite(factor):
+        return ""
+    if abs(factor - radius) < 0.01:
+        return "The RNN's factor matches ρ: on the log scale its curve runs along the guide."
+    side = "below" if factor < radius else "above"
+    why = " (tanh' ≤ 1, less where saturated)" if act == "tanh" and side == "below" else ""
+    return f"The RNN's factor lies {side} ρ{why}."
+
+
+st.subheader("Vanishing and exploding")
+st.latex(
+    r"\frac{\partial L}{\partial h_t} = \frac{\partial L}{\partial h_{T}}"
+    r"\prod_{k=t+1}^{T}\frac{\partial h_k}{\partial h_{k-1}}, \qquad "
+    r"\frac{\partial h_k}{\partial h_{k-1}} = \mathrm{diag}\big(f'(a_k)\big)\,W"
+    r"\quad\Rightarrow\quad \Big\|\frac{\partial L}{\partial h_t}\Big\| \sim \rho^{\,T-t}"
+    r"\ \text{(linear } f)"
+)
+st.caption(
+    "Steps are numbered t = 0 … T−1 below; the loss L = u·h_{T−1} reads the last one, so the "
+    "gradient there is 1. Below 1e-6 we call it vanished, above 1e6 exploded."
+)
+try:
+    flows = {k: _flow(k, T, hidden, radius, act, fb, None) for k in NAMES}
+except BPTTConfigError as err:
+    st.error(str(err))
+    st.stop()
+guide = radius ** np.arange(T - 1, -1, -1, dtype=np.float64)
+series = {f"{NAMES[k]}": flows[k].norms for k in NAMES}
+series[f"ρ^(T−1−t), ρ = {radius:g}"] = guide
+st.plotly_chart(
+    rf.gradient_curves(series, dashed=[list(series)[-1]], title="‖∂L/∂h_t‖ (log scale)"),
+    key="grad_curves",
+)
+first = {k: float(flows[k].norms[0]) for k in NAMES}
+per_step = {
+    k: v ** (1 / (T - 1)) if np.isfinite(v) and v > 0 else float("nan") for k, v in first.items()
+}
+st.markdown(
+    f"**What to notice.** After {T - 1} steps back, the gradient at t = 0 is: "
+    + "; ".join(f"{NAMES[k]} {_at_zero(v)}" for k, v in first.items())
+    + ". Per step that is a factor of "
+    + ", ".join(f"{per_step[k]:.3f} ({NAMES[k]})" for k in NAMES if np.isfinite(per_step[k]))
+    + f", against ρ = {radius:g}. "
+    + _rnn_vs_radius(per_step["rnn"])
+)
+
+st.markdown("**Gradient clipping** rescales the whole parameter gradient when its norm is too big.")
+st.latex(r"g \leftarrow g \cdot \min\Big(1, \frac{\tau}{\|g\|}\Big)")
+c1, c2 = st.columns([1, 2])
+use_clip = c1.toggle("Clip", value=True, key="grad_clip_on")
+tau = c2.slider("Threshold τ", 0.1, 10.0, 1.0, 0.1, key="grad_tau", disabled=not use_clip)
+clipped = {k: _flow(k, T, hidden, radius, act, fb, tau if use_clip else None) for k in NAMES}
+st.dataframe(
+    {
+        "network": [NAMES[k] for k in NAMES],
+        "‖∇θ L‖ before": [f"{clipped[k].weight_grad_norm:.3g}" for k in NAMES],
+        "factor applied": [f"{clipped[k].clip_scale:.3g}" for k in NAMES],
+        "‖∇θ L‖ after": [f"{clipped[k].clipped_weight_grad_norm:.3g}" for k in NAMES],
+    },
+    hide_index=True,
+)
+rnn_c = clipped["rnn"]
+st.plotly_chart(
+    rf.gradient_curves(
+        {"RNN, raw": rnn_c.norms, "RNN, after clipping": rnn_c.clipped_norms},
+        dashed=["RNN, after clipping"],
+        title="Clipping moves the whole RNN curve by one factor",
+        height=300,
+    ),
+    key="grad_clip_fig",
+)
+scale = rnn_c.clip_scale
+st.markdown(
+    "**What to notice.** "
+    + (
+        "Clipping is off."
+        if not use_clip
+        else "The RNN's gradient could not be rescaled: it overflowed."
+        if not np.isfinite(scale)
+        else f"The RNN's parameter gradient had norm {rnn_c.weight_grad_norm:.3g}; clipping "
+        f"multiplied it by {scale:.3g}, the same factor at every t. The shape of the curve, and "
+        "so the ratio between early and late steps, is unchanged: clipping stops one huge update "
+        "from throwing the weights away, but it cannot bring back a gradient that vanished."
+    )
+)
+
+st.divider()
+st.subheader("Why the LSTM helps, and why it is not a full cure")
+st.markdown(
+    "The LSTM's cell state is updated by a multiplication with the forget gate and an addition, "
+    "with no squashing function in between. Along that path the gradient is multiplied by the "
+    "forget gates only, so a forget gate near 1 carries it across many steps, and one near 0 "
+    "cuts it."
+)
+st.latex(
+    r"c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad f_t = \sigma(W_f h_{t-1} + U_f x_t + b_f)"
+    r"\qquad \frac{\partial c_t}{\partial c_{t-1}}\Big|_{\text{direct}} = \mathrm{diag}(f_t)"
+    r"\ \Rightarrow\ \prod_{k=t+1}^{T} f_k \approx \sigma(b_f)^{T-t}"
+)
+sig = 1 / (1 + np.exp(-fb))
+st.metric("σ(b_f), the resting forget gate (set b_f at the top)", f"{sig:.4f}")
+lstm = {b: _flow("lstm", T, hidden, radius, act, b, None) for b in (fb, 0.0, -20.0)}
+lines = {
+    f"cell ‖∂L/∂c_t‖, b_f = {fb:g}": lstm[fb].cell_norms,
+    f"hidden ‖∂L/∂h_t‖, b_f = {fb:g}": lstm[fb].norms,
+    "cell, b_f = 0": lstm[0.0].cell_norms,
+    "cell, b_f = −20 (f ≈ 0)": lstm[-20.0].cell_norms,
+    f"σ(b_f)^(T−1−t), b_f = {fb:g}": sig ** np.arange(T - 1, -1, -1, dtype=np.float64),
+    "vanilla RNN ‖∂L/∂h_t‖": flows["rnn"].norms,
+}
+st.plotly_chart(
+    rf.gradient_curves(
+        lines,
+        dashed=[f"σ(b_f)^(T−1−t), b_f = {fb:g}"],
+        y_title="gradient norm",
+        title=f"LSTM gradient paths at ρ = {radius:g}, T = {T}",
+    ),
+    key="grad_lstm",
+)
+cell0 = {b: float(f.cell_norms[0]) for b, f in lstm.items()}
+cut = lstm[-20.0].cell_norms
+cut_step = float(cut[0] / cut[-1]) ** (1 / (T - 1)) if np.isfinite(cut[0]) and cut[0] > 0 else 0.0
+st.markdown(
+    f"**What to notice.** At t = 0 the cell-state gradient is {_at_zero(cell0[fb])} with "
+    f"b_f = {fb:g} (σ = {sig:.3f}), {_at_zero(cell0[0.0])} with b_f = 0 and "
+    f"{_at_zero(cell0[-20.0])} with the forget gate shut (b_f = −20). With f ≈ 0 the direct "
+    f"path is cut; what still arrives goes through h and the squashing gates, multiplied by "
+    f"{cut_step:.3f} per step on average (the vanilla RNN at the same ρ: {per_step['rnn']:.3f} "
+    "per step). "
+    "A high forget bias keeps the path open only if the network leaves the gate open; learning "
+    "to close it (to forget) also stops the gradient."
+)
+
+st.divider()
+st.subheader("A memory task, learned live")
+st.markdown(
+    "Each training sequence starts with a marked symbol (one of 4), followed by D random "
+    "distractors; after the last one the network must name the first symbol. It can only learn "
+    "this if a gradient survives D steps back. Chance is 25%."
+)
+st.latex(r"x_0 = (\text{symbol}, \text{flag}),\ x_1 \dots x_D = \text{distractors} \quad\to\quad "
+         r"\hat y = \mathrm{softmax}(V h_D) \approx \text{symbol}")  # fmt: skip
+c1, c2, c3 = st.columns([3, 1, 1])
+delays = c1.multiselect("Delays D", DELAYS, [2, 5, 10, 20, 40], key="mem_delays")
+steps = c2.select_slider("Training steps", [20, 50, 100, 150, 300, 600], 150, key="mem_steps")
+mem_fb = c3.slider("LSTM forget bias", 0.0, 5.0, 3.0, 0.5, key="mem_fb")
+with_gru = st.checkbox("Also train a GRU", key="mem_gru")
+kinds = ["rnn", "lstm"] + (["gru"] if with_gru else [])
+delays = sorted(delays)
+work = steps * sum(d + 1 for d in delays) * len(kinds)
+st.caption(
+    f"{len(kinds) * len(delays)} runs of {steps} Adam steps (batch 64, 16 hidden units, one "
+    f"thread). Work: {work:,} of at most {WORK_CAP:,} (≈ 30 s on two busy cores)."
+)
+
+
+@st.cache_resource
+def _memory_lock() -> threading.Lock:
+    """One run per server at a time: training shares two cores with everyone's pages."""
+    return threading.Lock()
+
+
+@st.cache_resource
+def _memory_results() -> dict:
+    """Finished curves, shared by all sessions, keyed on every setting of a run."""
+    return {}
+
+
+if st.toggle("Train the networks", key="mem_run"):
+    if not delays:
+        st.warning("Choose at least one delay D.")
+    elif work > WORK_CAP:
+        st.warning(
+            f"That is {work:,} units of work, over the cap of {WORK_CAP:,}: choose fewer or "
+            "shorter delays, fewer training steps or no GRU."
+        )
+    else:
+        key = (tuple(kinds), tuple(delays), steps, mem_fb)
+        results = _memory_results()
+        if key not in results:
+            lock = _memory_lock()
+            if not lock.acquire(blocking=False):
+                st.info("Another run is in progress on this server; waiting for it to finish…")
+                lock.acquire()
+            try:
+                if key not in results:  # another session may have computed it meanwhile
+                    bar = st.progress(0.0, "Training…")
+                    results[key] = memory_curve(
+                        kinds, delays, steps, seed=0, hidden=16, forget_bias=mem_fb,
+                        progress=lambda f, label: bar.progress(f, f"Trained {label}"),
+                    )  # fmt: skip
+                    bar.empty()
+                    while len(results) > 32:
+                        results.pop(next(iter(results)))
+            except MemoryTaskError as err:
+                st.error(str(err))
+                st.stop()
+            finally:
+                lock.release()
+        curves = results[key]
+        st.plotly_chart(
+            rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, 0.25),
+            key="mem_fig",
+        )
+
+        def _longest(acc: np.ndarray) -> str:
+            ok = [d for d, a in zip(delays, acc, strict=True) if a >= 0.9]
+            return f"D = {max(ok)}" if ok else "no delay tried"
+
+        st.markdown(
+            "**What to notice.** Accuracy of at least 90% up to: "
+            + "; ".join(f"{NAMES[k]} {_longest(v)}" for k, v in curves.items())
+            + f". At the longest delay (D = {delays[-1]}): "
+            + "; ".join(f"{NAMES[k]} {v[-1]:.0%}" for k, v in curves.items())
+            + " (chance 25%)."
+        )
+else:
+    st.caption("Switch on to train; the default settings take a few seconds.")

@@ -1,0 +1,200 @@
+"""RNN · Recurrence unrolled: one W and U shared by every step, and a bidirectional RNN."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from engine.recurrent import RecurrentConfigError, bidirectional_trace, make_rnn, rnn_trace
+from engine.sequences import SequenceInputError, one_hot_chars, parse_numbers
+from ui import grids
+from ui import rnn_dynamics_figures as rf
+
+MAX_STEPS = 12  # an unrolled graph wider than this no longer fits numbers you can read
+TOL = 1e-6  # a state "changed" when some unit moved by more than this
+
+st.title("Recurrence unrolled, and bidirectional")
+st.markdown(
+    "A recurrent layer reads a sequence one element at a time and keeps a small state vector "
+    "$h_t$. Drawn over time (*unrolled*), it is a deep network whose layers all share one set of "
+    "weights. Type a short sequence and follow the actual numbers."
+)
+
+c1, c2 = st.columns([1, 3])
+kind = c1.radio("Read the input as", ["numbers", "characters"], key="unr_kind")
+default = "1, 3, 2, 5" if kind == "numbers" else "hello"
+text = c2.text_input(
+    f"Your sequence (at most {MAX_STEPS} {kind})",
+    value=default,
+    key=f"unr_text_{kind}",
+    help="Numbers separated by commas or spaces, e.g. 1, 3, 2, 5; or any characters, e.g. hello. "
+    "Characters are one-hot encoded over the alphabet of what you typed.",
+)
+c1, c2, c3, c4 = st.columns(4)
+hidden = c1.slider("Hidden size H", 2, 4, 3, key="unr_hidden")
+act = c2.selectbox("Nonlinearity f", ["tanh", "relu"], key="unr_act")
+scale = c3.slider("Weight scale", 0.0, 3.0, 1.5, 0.1, key="unr_scale")
+seed = int(c4.number_input("Seed", 0, 9999, 0, key="unr_seed"))
+
+try:
+    if kind == "numbers":
+        values = parse_numbers(text, max_count=MAX_STEPS)
+        x = torch.tensor(values, dtype=torch.float32)[:, None]  # (T, 1)
+        labels = [f"{v:g}" for v in values]
+        columns = ["x"]
+    else:
+        if len(text) > MAX_STEPS:
+            st.info(f"Only the first {MAX_STEPS} of {len(text):,} characters are used.")
+        x, alphabet = one_hot_chars(text[:MAX_STEPS], max_len=MAX_STEPS)  # (T, A)
+        chars = text[:MAX_STEPS].replace("\r\n", "\n").replace("\r", "\n")
+        labels = ["␣" if c == " " else "↵" if c == "\n" else c for c in chars]
+        columns = ["␣" if c == " " else "↵" if c == "\n" else c for c in alphabet]
+    rnn = make_rnn(x.shape[1], hidden, act, seed=seed, scale=scale)
+    trace = rnn_trace(rnn, x)
+    brnn = make_rnn(x.shape[1], hidden, act, bidirectional=True, seed=seed + 1, scale=scale)
+    both = bidirectional_trace(brnn, x)
+except (SequenceInputError, RecurrentConfigError) as err:
+    st.error(str(err))
+    st.stop()
+
+steps = x.shape[0]
+W = rnn.weight_hh_l0.detach().numpy()
+U = rnn.weight_ih_l0.detach().numpy()
+b_ih, b_hh = rnn.bias_ih_l0.detach().numpy(), rnn.bias_hh_l0.detach().numpy()
+h = trace.hidden.numpy()  # (T, H)
+
+st.subheader("One layer, unrolled over your sequence")
+st.latex(r"h_t = f\left(W\,h_{t-1} + U\,x_t + b\right), \qquad h_0 = 0")
+st.markdown(
+    f"Each column is one time step: the input $x_t$ at the bottom, the state $h_t$ "
+    f"({hidden} numbers) above it, coloured by sign. The green arrow is always the same $U$, "
+    "the purple arrow always the same $W$."
+)
+st.plotly_chart(rf.unrolled_values(labels, h, height=240 + 45 * hidden), key="unr_graph")
+params = sum(p.numel() for p in rnn.parameters())
+g1, g2, g3 = st.columns(3)
+g1.metric("Steps T", steps)
+g2.metric("Distinct weights", params, help="H·H + H·I + 2H (PyTorch keeps two bias vectors)")
+g3.metric("Weight uses in the graph", f"{steps * U.size + max(steps - 1, 0) * W.size:,}")
+st.markdown("**The weights every step uses** (the bias shown is $b = b_{ih} + b_{hh}$):")
+st.plotly_chart(
+    grids.annotated_grids(
+        [W, U, (b_ih + b_hh)[:, None]],
+        [
+            f"W ({hidden}×{hidden}), state → state",
+            f"U ({hidden}×{U.shape[1]}), input → state",
+            "b",
+        ],  # fmt: skip
+        height=80 + 45 * hidden,
+    ),
+    key="unr_weights",
+)
+if kind == "characters":
+    st.caption("Columns of U, left to right: " + "  ".join(columns) + ".")
+
+st.markdown("**One step in numbers.** Pick a step to see its arithmetic:")
+t = st.selectbox(
+    "Step t",
+    range(steps),
+    format_func=lambda i: f"t = {i + 1} (x = {labels[i]})",
+    index=steps - 1,
+    key="unr_step",
+)
+h_prev = h[t - 1] if t > 0 else np.zeros(hidden)
+wh = trace.recurrent_part[t].numpy() - b_hh  # W h_{t-1}
+ux = trace.input_part[t].numpy() - b_ih  # U x_t
+pre = trace.pre_activation[t].numpy()
+st.latex(
+    rf"h_{{{t + 1}}} = \{act}\Big(\underbrace{{{rf.latex_matrix(wh)}}}_{{W h_{{{t}}}}} + "
+    rf"\underbrace{{{rf.latex_matrix(ux)}}}_{{U x_{{{t + 1}}}}} + "
+    rf"\underbrace{{{rf.latex_matrix(b_ih + b_hh)}}}_{{b}}\Big) = "
+    rf"\{act}{rf.latex_matrix(pre)} = {rf.latex_matrix(h[t])}"
+    if act == "tanh"
+    else rf"h_{{{t + 1}}} = \max\Big(0,\; {rf.latex_matrix(wh)} + {rf.latex_matrix(ux)} + "
+    rf"{rf.latex_matrix(b_ih + b_hh)}\Big) = \max(0, {rf.latex_matrix(pre)}) = "
+    rf"{rf.latex_matrix(h[t])}"
+)
+st.caption(f"with $h_{{{t}}}$ = " + ", ".join(f"{v:.2f}" for v in h_prev) + " (the state before).")
+saturated = float(np.mean(np.abs(h) > 0.99)) if act == "tanh" else 0.0
+notes = [
+    f"The layer has {params} weights whether the sequence has 1 step or 1,000: the {steps} steps "
+    f"above reuse them {steps * U.size + max(steps - 1, 0) * W.size:,} times.",
+    f"Step {t + 1}'s state mixes its own input ($U x_{{{t + 1}}}$, size "
+    f"{np.linalg.norm(ux):.2f}) with everything before it ($W h_{{{t}}}$, size "
+    f"{np.linalg.norm(wh):.2f}).",
+]
+if saturated > 0:
+    notes.append(
+        f"{saturated:.0%} of the state values are beyond ±0.99: tanh is saturated there, so large "
+        "inputs all look alike to the layer."
+    )
+st.markdown("**What to notice.** " + " ".join(notes))
+
+st.divider()
+st.subheader("Bidirectional: each position sees the past and the future")
+st.markdown(
+    "A second RNN with its own weights reads the sequence from the end to the start. At each "
+    "position the two states are concatenated, so the representation of $x_t$ depends on "
+    "everything before it (forward) and everything after it (backward)."
+)
+st.latex(
+    r"\overrightarrow{h}_t = f(\overrightarrow{W}\,\overrightarrow{h}_{t-1} + "
+    r"\overrightarrow{U}x_t + \overrightarrow{b}) \quad "
+    r"\overleftarrow{h}_t = f(\overleftarrow{W}\,\overleftarrow{h}_{t+1} + "
+    r"\overleftarrow{U}x_t + \overleftarrow{b}) \quad "
+    r"o_t = \big[\overrightarrow{h}_t \,;\, \overleftarrow{h}_t\big]"
+)
+c1, c2 = st.columns(2)
+pos = c1.selectbox(
+    "Perturb the input at step",
+    range(steps),
+    format_func=lambda i: f"t = {i + 1} (x = {labels[i]})",
+    index=steps // 2,
+    key="unr_pos",
+)
+delta = c2.slider("by adding δ to every entry of x_t", -3.0, 3.0, 1.0, 0.1, key="unr_delta")
+x2 = x.clone()
+x2[pos] += delta
+both2 = bidirectional_trace(brnn, x2)
+fwd, bwd = both.forward.hidden.numpy(), both.backward.hidden.numpy()
+dfwd, dbwd = both2.forward.hidden.numpy() - fwd, both2.backward.hidden.numpy() - bwd
+changed = np.abs(np.concatenate([dfwd.T, dbwd.T])) > TOL  # (2H, T)
+st.plotly_chart(
+    rf.bidirectional_states(
+        labels,
+        fwd,
+        bwd,
+        changed=changed,
+        title=f"o_t = [forward ; backward], before the perturbation; outlined: moved after "
+        f"x_{pos + 1} += {delta:g}",
+        height=120 + 60 * hidden,
+    ),
+    key="unr_bi",
+)
+nf, nb = np.linalg.norm(dfwd, axis=1), np.linalg.norm(dbwd, axis=1)
+st.plotly_chart(
+    rf.change_bars(labels, nf, nb, pos, title="How far each state moved, ‖Δh_t‖"),
+    key="unr_bars",
+)
+
+
+def _steps(mask: np.ndarray) -> str:
+    idx = [str(i + 1) for i in np.nonzero(mask)[0]]
+    return ", ".join(idx) if idx else "none"
+
+
+moved_f, moved_b = nf > TOL, nb > TOL
+either = moved_f | moved_b
+st.markdown(
+    f"**What to notice.** Changing $x_{{{pos + 1}}}$ moved the forward state at steps "
+    f"{_steps(moved_f)} and the backward state at steps {_steps(moved_b)}. "
+    f"The forward direction moved at no step before {pos + 1} "
+    f"({'true' if not moved_f[:pos].any() else 'false'}), the backward at no step after it "
+    f"({'true' if not moved_b[pos + 1 :].any() else 'false'}). "
+    + (
+        "Together, the concatenation changed at **every** position: each $o_t$ depends on the "
+        "whole sequence."
+        if either.all()
+        else f"The concatenation changed at {int(either.sum())} of {steps} positions "
+        "(a unit can stay put when the nonlinearity clips it, e.g. ReLU at 0, or δ = 0)."
+    )
+)

@@ -1,0 +1,269 @@
+"""Figures of recurrent dynamics: the unrolled graph with its numbers, both directions of a
+bidirectional RNN, gradient norms through time and memory-task accuracy. Data in, figures out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui.figures import DIVERGING, finish_layout
+
+FORWARD, BACKWARD, INPUT = "#2563eb", "#dc2626", "#334155"
+U_COLOR, W_COLOR = "#16a34a", "#9333ea"
+_DASH = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def _fmt(v: float) -> str:
+    text = f"{v:.2f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def latex_matrix(m: np.ndarray, fmt: str = ".2f") -> str:
+    """Return a (R, C) or (R,) array as a LaTeX bmatrix (a vector is drawn as a column)."""
+    m = np.asarray(m, dtype=np.float64)
+    rows = m.reshape(-1, 1) if m.ndim == 1 else m
+    body = r" \\ ".join(" & ".join(_fmt_with(v, fmt) for v in row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+def _fmt_with(v: float, fmt: str) -> str:
+    text = format(float(v), fmt)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def unrolled_values(
+    labels: Sequence[str],
+    hidden: np.ndarray,
+    *,
+    title: str | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """Return the unrolled graph: input x_t under each step, h_t as a column of numbered cells,
+    one U arrow from x_t to h_t and one W arrow from h_(t−1) to h_t (the same W, U each step)."""
+    steps, units = hidden.shape
+    bound = float(np.nanmax(np.abs(hidden))) if hidden.size else 1.0
+    bound = bound or 1.0
+    gap = 0.42  # vertical distance between the cells of one state
+    base = 1.6  # y of the lowest cell of a state column
+    top = base + gap * (units - 1)
+    cx, cy, cz, ct = [], [], [], []
+    for t in range(steps):
+        for k in range(units):
+            cx.append(t)
+            cy.append(top - gap * k)  # unit 1 on top, as the column vectors are written
+            cz.append(float(hidden[t, k]))
+            ct.append(_fmt(hidden[t, k]))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=cx,
+            y=cy,
+            mode="markers+text",
+            text=ct,
+            textfont=dict(size=11, color="black"),
+            marker=dict(
+                symbol="square",
+                size=40,
+                color=cz,
+                colorscale=DIVERGING,
+                cmin=-bound,
+                cmax=bound,
+                line=dict(color="#94a3b8", width=1),
+            ),
+            customdata=[[t + 1, k + 1] for t in range(steps) for k in range(units)],
+            hovertemplate="h%{customdata[0]} unit %{customdata[1]}: %{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(range(steps)),
+            y=[0.0] * steps,
+            mode="markers+text",
+            text=[str(s) for s in labels],
+            textfont=dict(size=13, color="white"),
+            marker=dict(symbol="square", size=40, color=INPUT),
+            hovertemplate="x%{x}: %{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    for t in range(steps):
+        fig.add_annotation(
+            x=t, y=base - gap * 0.7, ax=t, ay=0.45, xref="x", yref="y", axref="x", ayref="y",
+            showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor=U_COLOR,
+        )  # fmt: skip
+        fig.add_annotation(
+            x=t + 0.12, y=0.8, text="<b>U</b>", showarrow=False, font=dict(color=U_COLOR)
+        )
+        fig.add_annotation(
+            x=t, y=top + gap * 0.9, text=f"h<sub>{t + 1}</sub>", showarrow=False,
+            font=dict(size=13),
+        )  # fmt: skip
+        fig.add_annotation(
+            x=t, y=-0.6, text=f"x<sub>{t + 1}</sub>", showarrow=False, font=dict(size=13)
+        )
+        if t > 0:
+            mid = (base + top) / 2
+            fig.add_annotation(
+                x=t - 0.3, y=mid, ax=t - 0.7, ay=mid, xref="x", yref="y", axref="x", ayref="y",
+                showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor=W_COLOR,
+            )  # fmt: skip
+            fig.add_annotation(
+                x=t - 0.5, y=mid + 0.22, text="<b>W</b>", showarrow=False,
+                font=dict(color=W_COLOR),
+            )  # fmt: skip
+    fig.update_xaxes(visible=False, range=[-0.6, steps - 0.4])
+    fig.update_yaxes(visible=False, range=[-0.9, top + gap * 1.4])
+    return finish_layout(fig, height, title)
+
+
+def bidirectional_states(
+    labels: Sequence[str],
+    forward: np.ndarray,
+    backward: np.ndarray,
+    *,
+    changed: np.ndarray | None = None,
+    title: str | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Return the concatenated states [h→_t ; h←_t] as a (2H, T) grid with numbers written in;
+    `changed` (2H, T) bool outlines the cells that moved after a perturbation."""
+    units = forward.shape[1]
+    grid = np.concatenate([forward.T, backward.T])  # (2H, T)
+    bound = float(np.nanmax(np.abs(grid))) or 1.0
+    rows = [f"→ unit {k + 1}" for k in range(units)] + [f"← unit {k + 1}" for k in range(units)]
+    cols = [f"{t + 1}: {s}" for t, s in enumerate(labels)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=cols,
+            y=rows,
+            text=[[_fmt(v) for v in row] for row in grid],
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+            colorscale=DIVERGING,
+            zmin=-bound,
+            zmax=bound,
+            xgap=1,
+            ygap=1,
+            showscale=False,
+            hovertemplate="%{y}, step %{x}: %{text}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=units - 0.5, line=dict(color="black", width=3))
+    if changed is not None:
+        for r, c in zip(*np.nonzero(changed), strict=True):
+            fig.add_shape(
+                type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                line=dict(color="#f59e0b", width=3),
+            )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", tickfont=dict(color="#334155"))
+    fig.update_xaxes(side="top", type="category")
+    return finish_layout(fig, height, title)
+
+
+def change_bars(
+    labels: Sequence[str],
+    forward: np.ndarray,
+    backward: np.ndarray,
+    position: int,
+    *,
+    title: str | None = None,
+    height: int = 300,
+) -> go.Figure:
+    """Return ||Δh_t|| per step for both directions as grouped bars, the perturbed step marked."""
+    cols = [f"{t + 1}: {s}" for t, s in enumerate(labels)]
+    fig = go.Figure()
+    for name, values, color in (
+        ("forward →", forward, FORWARD),
+        ("backward ←", backward, BACKWARD),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=cols,
+                y=values,
+                name=name,
+                marker_color=color,
+                hovertemplate=name + " step %{x}: %{y:.3g}<extra></extra>",
+            )
+        )
+    fig.add_vrect(
+        x0=position - 0.5, x1=position + 0.5, fillcolor="#f59e0b", opacity=0.2, line_width=0
+    )
+    fig.update_xaxes(type="category")
+    fig.update_layout(
+        barmode="group",
+        yaxis_title="‖Δh_t‖",
+        legend=dict(orientation="h", y=1.15),
+    )
+    return finish_layout(fig, height, title)
+
+
+def gradient_curves(
+    series: dict[str, np.ndarray],
+    *,
+    dashed: Sequence[str] = (),
+    title: str | None = None,
+    y_title: str = "‖∂L/∂h_t‖",
+    height: int = 360,
+) -> go.Figure:
+    """Return gradient norms against step t (log y); inf/nan and non-positive values are gaps."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series.items()):
+        v = np.asarray(values, dtype=np.float64)
+        v = np.where(np.isfinite(v) & (v > 0), v, np.nan)
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(v.size),
+                y=v,
+                name=name,
+                mode="lines",
+                line=dict(dash="dash" if name in dashed else _DASH[0], width=2.5 - 0.3 * (i > 2)),
+                hovertemplate=name + "<br>t = %{x}: %{y:.3g}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        xaxis_title="step t (the loss reads the last step)",
+        yaxis_title=y_title,
+        yaxis_type="log",
+        yaxis_exponentformat="power",
+        legend=dict(orientation="h", y=1.18),
+    )
+    return finish_layout(fig, height, title)
+
+
+def memory_accuracy(
+    delays: Sequence[int],
+    curves: dict[str, np.ndarray],
+    chance: float,
+    *,
+    title: str | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Return test accuracy against the delay D per network, with the chance level dotted."""
+    fig = go.Figure()
+    for name, acc in curves.items():
+        fig.add_trace(
+            go.Scatter(
+                x=list(delays),
+                y=np.asarray(acc) * 100,
+                name=name,
+                mode="lines+markers",
+                hovertemplate=name + " D = %{x}: %{y:.0f}%<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=chance * 100,
+        line=dict(dash="dot", color="gray"),
+        annotation_text=f"chance {chance:.0%}",
+        annotation_position="bottom right",
+    )
+    fig.update_layout(
+        xaxis_title="delay D (distractor steps between the symbol and the question)",
+        yaxis_title="test accuracy (%)",
+        yaxis_range=[0, 105],
+        legend=dict(orientation="h", y=1.15),
+    )
+    return finish_layout(fig, height, title)
