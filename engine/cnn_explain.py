@@ -303,8 +303,7 @@ def top_activating_patches(
         for i in range(0, len(images), 256):
             chunk = images[i : i + 256]
             chunk = chunk.float() / 255 if chunk.dtype == torch.uint8 else chunk.float()
-            acts = model.forward_all(chunk)
-            maps = acts[_find(acts, layer)].tensor[:, channel]  # (n, h, w)
+            maps = model.forward_to(chunk, layer)[:, channel]  # (n, h, w)
             values, flat = maps.flatten(1).max(1)  # (n,) each
             best.append(values)
             where.append(flat)

@@ -169,8 +169,10 @@ class SmallCNN(nn.Module):
             nn.init.kaiming_uniform_(self.fc.weight, a=5**0.5, generator=g)  # torch's default
             self.fc.bias.zero_()
 
-    def _run(self, x: torch.Tensor, record: list[Activation] | None) -> torch.Tensor:
-        """Return the logits (B, K); append every step's output to record when given."""
+    def _run(
+        self, x: torch.Tensor, record: list[Activation] | None, stop: str | None = None
+    ) -> torch.Tensor:
+        """Return the logits (B, K), or the output of layer `stop`; record every step if given."""
         for name, kind in self._steps:
             if kind == "conv":
                 x = self.convs[name](x)  # (B, F, H, W)
@@ -184,6 +186,8 @@ class SmallCNN(nn.Module):
                 x = self.fc(x)  # (B, K)
             if record is not None:
                 record.append(Activation(name, kind, x))
+            if name == stop:
+                break
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -200,6 +204,22 @@ class SmallCNN(nn.Module):
         logits = self._run(x, record)
         record.append(Activation("softmax", "softmax", logits.softmax(-1)))  # (B, K)
         return record
+
+    def forward_to(self, x: torch.Tensor, layer: str) -> torch.Tensor:
+        """Return the output of `layer` alone (e.g. (B, F, H, W) for "relu2_1"), nothing after it.
+
+        Cheaper than forward_all for scanning many images: earlier outputs are freed as it goes.
+        """
+        names = [n for n, _ in self._steps]
+        if layer == "softmax":
+            return self._run(x, None).softmax(-1)
+        if layer == "input":
+            return x
+        if layer not in names:
+            raise CNNError(
+                f"No layer {layer!r}; choose one of: input, {', '.join(names)}, softmax."
+            )
+        return self._run(x, None, stop=layer)
 
     @property
     def cam_layer(self) -> str:
