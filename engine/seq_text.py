@@ -1,0 +1,184 @@
+"""What does a person's typed sequence become, and what does a text CNN's n-gram filter see?
+
+`parse_sequence` reads "1, 3, 2, 5" (commas, semicolons, spaces or new lines between numbers) into
+an array, refusing anything it cannot read with a message that says what to fix. `ngram_filters`
+slides n-gram filters over a text's characters or words as a Conv1d over one-hot vectors: the
+context-window modelling of text CNNs (Kim, "Convolutional Neural Networks for Sentence
+Classification", 2014), where a filter of width n fires on the windows that match its pattern and
+max pooling over time keeps its best window.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "MAX_LENGTH",
+    "MAX_TEXT",
+    "NgramResult",
+    "SequenceError",
+    "ngram_filters",
+    "parse_sequence",
+]
+
+MAX_LENGTH = 1_000  # numbers in one typed sequence: more cannot be drawn or read on a page
+MAX_TEXT = 5_000  # characters of text for ngram_filters
+MAX_MAGNITUDE = 1e12
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class SequenceError(ValueError):
+    """A typed sequence or sequence setting that cannot be used; the message says what to change."""
+
+
+def parse_sequence(text: str) -> np.ndarray:
+    """Return the numbers in text as a (T,) float64 array, 1 ≤ T ≤ MAX_LENGTH.
+
+    Numbers are separated by commas, semicolons, spaces or new lines (so "1,5" is two numbers);
+    "−" (the typographic minus) counts as "-". NaN, infinity, words and symbols are refused.
+    """
+    if not isinstance(text, str):
+        raise SequenceError("Type the sequence as text, e.g. 1, 3, 2, 5.")
+    tokens = [t for t in _SEPARATORS.split(text.replace("\u2212", "-")) if t]
+    if not tokens:
+        raise SequenceError("The sequence is empty; type numbers such as 1, 3, 2, 5.")
+    if len(tokens) > MAX_LENGTH:
+        raise SequenceError(
+            f"That is {len(tokens):,} items; the limit is {MAX_LENGTH:,}. Paste a shorter piece."
+        )
+    bad = [(i, t) for i, t in enumerate(tokens, 1) if not _NUMBER.fullmatch(t)]
+    if bad:
+        i, token = bad[0]
+        shown = token if len(token) <= 20 else token[:20] + "…"
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        hint = (
+            "NaN and infinity are not numbers we can draw"
+            if token.lower().lstrip("+-") in ("nan", "inf", "infinity")
+            else "use digits only, separated by commas, spaces or semicolons"
+        )
+        raise SequenceError(f"Item {i}, “{shown}”, is not a number{more}: {hint}.")
+    values = np.array([float(t) for t in tokens])
+    if not np.isfinite(values).all() or np.abs(values).max() > MAX_MAGNITUDE:
+        raise SequenceError(f"Keep every number between −{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}.")
+    return values
+
+
+@dataclass(frozen=True)
+class NgramResult:
+    """n-gram filters slid over a text: what each window is and how strongly each filter fires."""
+
+    unit: str  # "char" or "word"
+    n: int
+    tokens: tuple[str, ...]  # the text as characters or words (lower-cased)
+    windows: tuple[str, ...]  # the W = len(tokens) − n + 1 n-grams the filters see, in order
+    filter_names: tuple[str, ...]  # the n-gram each designed filter detects, or "random i"
+    matches: np.ndarray  # (F, W) filter·window before bias: tokens in place (designed) or score
+    activations: np.ndarray  # (F, W) ReLU(filter·window + bias): > 0 where the filter fires
+    fires: tuple[tuple[int, ...], ...]  # per filter, the window indices where it fires
+    pooled: np.ndarray  # (F,) max over time: the filter's strongest window
+    pooled_at: np.ndarray  # (F,) int that window's index (the earliest on ties)
+
+
+def _tokens(text: str, unit: str) -> list[str]:
+    text = text.lower()
+    if unit == "char":
+        return list(text)
+    return re.findall(r"\w+|[^\w\s]", text)
+
+
+def ngram_filters(
+    text: str,
+    n: int = 3,
+    unit: str = "char",
+    targets: tuple[str, ...] | None = None,
+    n_filters: int = 4,
+    random_filters: bool = False,
+    seed: int = 0,
+) -> NgramResult:
+    """Return an NgramResult: n-gram filters run as a Conv1d over the text's one-hot tokens.
+
+    Designed filters (the default) put weight 1 on one token at each of the n offsets and bias
+    −(n − 1), so they fire (activation 1) exactly on their n-gram and `matches` counts how many
+    tokens of each window agree. Their n-grams are `targets` (for words: n words separated by
+    spaces) or else the text's n_filters most frequent n-grams. random_filters=True draws n_filters
+    Gaussian filters from `seed` with zero bias: they fire on whatever windows happen to align.
+    """
+    if unit not in ("char", "word"):
+        raise SequenceError(f"unit must be 'char' or 'word', got {unit!r}.")
+    if not isinstance(text, str) or not text.strip():
+        raise SequenceError("The text is empty; type a sentence.")
+    if len(text) > MAX_TEXT:
+        raise SequenceError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT:,}.")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 8:
+        raise SequenceError(f"The filter width n must be a whole number from 1 to 8, got {n!r}.")
+    if not 1 <= n_filters <= 16:
+        raise SequenceError("Use between 1 and 16 filters.")
+    tokens = _tokens(text, unit)
+    if len(tokens) < n:
+        raise SequenceError(f"The text has {len(tokens)} {unit}s; a width-{n} filter needs {n}.")
+    glue = "" if unit == "char" else " "
+    windows = [glue.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    vocab = sorted(set(tokens))
+    index = {tok: i for i, tok in enumerate(vocab)}
+    onehot = torch.zeros(1, len(vocab), len(tokens))  # (1, V, L)
+    onehot[0, [index[t] for t in tokens], torch.arange(len(tokens))] = 1.0
+
+    if random_filters:
+        names = [f"random {i + 1}" for i in range(n_filters)]
+        weight = torch.randn(
+            n_filters, len(vocab), n, generator=torch.Generator().manual_seed(seed)
+        )
+        bias = torch.zeros(n_filters)
+    else:
+        grams = _designed_targets(targets, windows, tokens, n, unit, n_filters)
+        names = [glue.join(g) for g in grams]
+        weight = torch.zeros(len(grams), len(vocab), n)  # (F, V, n)
+        for f, gram in enumerate(grams):
+            for offset, tok in enumerate(gram):
+                if tok in index:  # a token absent from the text can never match
+                    weight[f, index[tok], offset] = 1.0
+        bias = torch.full((len(grams),), -(n - 1.0))
+    matches = F.conv1d(onehot, weight)[0]  # (F, W)
+    activations = F.relu(matches + bias[:, None])
+    act = activations.numpy().astype(np.float64)
+    return NgramResult(
+        unit=unit,
+        n=n,
+        tokens=tuple(tokens),
+        windows=tuple(windows),
+        filter_names=tuple(names),
+        matches=matches.numpy().astype(np.float64),
+        activations=act,
+        fires=tuple(tuple(np.flatnonzero(row > 1e-9).tolist()) for row in act),
+        pooled=act.max(axis=1),
+        pooled_at=act.argmax(axis=1),
+    )
+
+
+def _designed_targets(
+    targets: tuple[str, ...] | None,
+    windows: list[str],
+    tokens: list[str],
+    n: int,
+    unit: str,
+    n_filters: int,
+) -> list[tuple[str, ...]]:
+    if targets is None:
+        grams = [tuple(tokens[i : i + n]) for i in range(len(windows))]
+        return [g for g, _ in Counter(grams).most_common(n_filters)]  # ties: first seen first
+    if not 1 <= len(targets) <= 16:
+        raise SequenceError("Give between 1 and 16 n-grams to detect.")
+    out = []
+    for target in targets:
+        gram = tuple(target.lower()) if unit == "char" else tuple(_tokens(target, "word"))
+        if len(gram) != n:
+            raise SequenceError(f"“{target}” is {len(gram)} {unit}s long; every target needs {n}.")
+        out.append(gram)
+    return out
