@@ -79,7 +79,26 @@ PAGES = {
             url_path="architectures",
         ),
     ],
-    "RNN": [],
+    "RNN": [
+        st.Page(
+            "app_pages/rnn_unrolled.py",
+            title="Recurrence unrolled",
+            icon=":material/repeat:",
+            url_path="rnn-unrolled",
+        ),
+        st.Page(
+            "app_pages/lstm_gates.py",
+            title="LSTM gates on your text",
+            icon=":material/text_fields:",
+            url_path="lstm-gates",
+        ),
+        st.Page(
+            "app_pages/rnn_gradients.py",
+            title="Gradients through time",
+            icon=":material/trending_down:",
+            url_path="rnn-gradients",
+        ),
+    ],
     "Compare": [
         st.Page(
             "app_pages/dense_conv_recurrent.py",

@@ -12,5 +12,8 @@ PAGES = [
     ("app_pages/architectures.py", "architectures"),
     ("app_pages/pooling.py", "pooling"),
     ("app_pages/receptive_fields.py", "receptive-fields"),
+    ("app_pages/rnn_unrolled.py", "rnn-unrolled"),
+    ("app_pages/lstm_gates.py", "lstm-gates"),
+    ("app_pages/rnn_gradients.py", "rnn-gradients"),
     ("app_pages/dense_conv_recurrent.py", "dense-conv-recurrent"),
 ]
