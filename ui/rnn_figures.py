@@ -22,8 +22,11 @@ UNIT_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"
 
 
 def char_label(ch: str) -> str:
-    """Return one character as a safe, visible label (blanks shown as ␣ ↵ ⇥, HTML escaped)."""
-    return html.escape(SHOWN.get(ch, ch))
+    """Return one character as a safe, visible label (blanks shown as ␣ ↵ ⇥, HTML escaped).
+
+    Quotes stay as typed: Plotly decodes &amp; &lt; &gt; in text but would print &quot; literally.
+    """
+    return html.escape(SHOWN.get(ch, ch), quote=False)
 
 
 def _tick_text(chars: Sequence[str], start: int, every: int) -> tuple[list[int], list[str]]:
@@ -42,18 +45,18 @@ def state_heatmaps(
     """Return (W, H) activations per panel as stacked time × unit heatmaps sharing the time axis.
 
     bounded[name]: (zmin, zmax) for gates and tanh outputs, None for a symmetric scale (cell).
-    The bottom axis labels every time step with the character read there (every few when wide).
+    The bottom axis labels time steps with the character read there (every few when wide).
     """
     names = list(panels)
     fig = make_subplots(
-        rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.025, subplot_titles=names
+        rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.045, subplot_titles=names
     )
     width = len(chars)
     for row, name in enumerate(names, start=1):
         z = np.asarray(panels[name], dtype=np.float32).T  # (H, W): units down, time across
         lim = bounded.get(name)
-        if lim is None:
-            bound = float(np.abs(z).max()) or 1.0
+        if lim is None:  # unbounded (the cell): the 98th percentile, so a few outliers stay vivid
+            bound = float(np.percentile(np.abs(z), 98)) or 1.0
             lim = (-bound, bound)
         gate = lim[0] >= 0
         fig.add_trace(
@@ -72,7 +75,7 @@ def state_heatmaps(
             col=1,
         )
         fig.update_yaxes(title_text="unit", autorange="reversed", row=row, col=1)
-    ticks, labels = _tick_text(chars, start, max(1, width // 100))
+    ticks, labels = _tick_text(chars, start, max(1, -(-width // 80)))
     fig.update_xaxes(tickvals=ticks, ticktext=labels, tickangle=0, tickfont=dict(size=9))
     fig.update_xaxes(title_text="character read at time t", row=len(names), col=1)
     return finish_layout(fig, row_height * len(names) + 60)
@@ -111,7 +114,7 @@ def unit_traces(
                 row=row,
                 col=1,
             )
-    ticks, labels = _tick_text(chars, start, max(1, len(chars) // 100))
+    ticks, labels = _tick_text(chars, start, max(1, -(-len(chars) // 80)))
     fig.update_xaxes(tickvals=ticks, ticktext=labels, tickangle=0, tickfont=dict(size=9))
     fig.update_layout(legend=dict(orientation="h", y=1.04))
     return finish_layout(fig, row_height * len(names) + 70)
@@ -148,7 +151,7 @@ def text_colored(
             row, col = row + 1, 0
         rows.append(row)
         cols.append(col)
-        labels.append(char_label(ch) if ch in SHOWN else html.escape(ch))
+        labels.append("" if ch == " " else char_label(ch))
         if ch == "\n":
             row, col = row + 1, 0
         else:
