@@ -3,6 +3,7 @@
 import streamlit as st
 
 from engine import layer_costs as lc
+from ui.navigation import GROUPS
 
 st.title("CNN & RNN Visual Explorer")
 st.markdown(
@@ -12,44 +13,14 @@ st.markdown(
     "live."
 )
 
+HEADINGS = {"CNN": "Convolutional networks", "RNN": "Recurrent networks"}
 st.subheader("Topics")
-c1, c2, c3 = st.columns(3)
-with c1:
-    st.markdown("**Convolutional networks**")
-    st.page_link("app_pages/conv_1d.py", label="Convolution in 1D", icon=":material/show_chart:")
-    st.page_link("app_pages/conv_2d.py", label="Kernels on your image", icon=":material/grid_on:")
-    st.page_link(
-        "app_pages/conv_arithmetic.py",
-        label="Padding, stride, dilation",
-        icon=":material/animation:",
-    )
-    st.page_link("app_pages/conv_layer.py", label="A convolutional layer", icon=":material/layers:")
-    st.caption(
-        "Smoothing a noisy track; kernels on your image with the arithmetic of any output pixel; "
-        "convolution vs cross-correlation; the sliding window step by step, transposed "
-        "convolution and the matrix view; conv → detector → pool on inputs of any size."
-    )
-    st.caption(
-        "Coming next: why convolution works, pooling invariances, receptive fields, a "
-        "trained CNN layer by layer."
-    )
-with c2:
-    st.markdown("**Recurrent networks**")
-    st.caption(
-        "Coming: recurrence unrolled, bidirectional RNNs, LSTM gates on text you type, and "
-        "gradients through time."
-    )
-with c3:
-    st.markdown("**Compare**")
-    st.page_link(
-        "app_pages/dense_conv_recurrent.py",
-        label="Dense vs convolutional vs recurrent",
-        icon=":material/compare_arrows:",
-    )
-    st.caption(
-        "Parameter and compute arithmetic for the three layer families, with the "
-        "connection pattern of each drawn from its real weight matrix."
-    )
+for col, (group, topics) in zip(st.columns(3), list(GROUPS.items())[1:], strict=True):
+    with col:
+        st.markdown(f"**{HEADINGS.get(group, group)}**")
+        for topic in topics:
+            st.page_link(topic.path, label=topic.title, icon=topic.icon, help=topic.blurb)
+            st.caption(topic.blurb)
 
 st.subheader("Three ways to connect neurons")
 st.markdown(

@@ -1,0 +1,144 @@
+"""The app's table of contents: every page once, in reading order, with a line on what it shows.
+
+app.py builds the navigation from it, the home page its map of topics, and the tests their list of
+pages to open. Page scripts live in app_pages/, not pages/: a folder named pages/ makes Streamlit
+fall back to its old file-based navigation for the first deep link after a server start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One page: its script, menu title, icon, URL path and a one-line description."""
+
+    path: str
+    title: str
+    icon: str
+    url: str  # "" for the home page
+    blurb: str
+
+
+GROUPS: dict[str, list[Topic]] = {
+    "Start": [
+        Topic(
+            "app_pages/home.py",
+            "Home",
+            ":material/home:",
+            "",
+            "What the explorer is and where to go.",
+        ),
+    ],
+    "CNN": [
+        Topic(
+            "app_pages/conv_1d.py",
+            "Convolution in 1D",
+            ":material/show_chart:",
+            "conv-1d",
+            "Smoothing a noisy track with a weighted average: s = x * w.",
+        ),
+        Topic(
+            "app_pages/conv_2d.py",
+            "Kernels on your image",
+            ":material/grid_on:",
+            "kernels",
+            "A kernel bank on your picture, the arithmetic of any pixel you click, and "
+            "convolution vs cross-correlation.",
+        ),
+        Topic(
+            "app_pages/conv_arithmetic.py",
+            "Padding, stride, dilation",
+            ":material/animation:",
+            "conv-arithmetic",
+            "The window stepping over a small grid, transposed convolution, and the matrix view.",
+        ),
+        Topic(
+            "app_pages/conv_layer.py",
+            "A convolutional layer",
+            ":material/layers:",
+            "conv-layer",
+            "Convolution → detector → pooling, on inputs of any size.",
+        ),
+        Topic(
+            "app_pages/why_convolution.py",
+            "Why convolution",
+            ":material/hub:",
+            "why-convolution",
+            "Sparse interactions and shared weights, counted and timed on this machine.",
+        ),
+        Topic(
+            "app_pages/equivariance.py",
+            "Equivariance",
+            ":material/open_with:",
+            "equivariance",
+            "Convolution commutes with shifts, not with rotations or zooms.",
+        ),
+        Topic(
+            "app_pages/pooling.py",
+            "Pooling and invariance",
+            ":material/filter_center_focus:",
+            "pooling",
+            "What max, average, L2 and k-max pooling keep, and how stable they stay.",
+        ),
+        Topic(
+            "app_pages/receptive_fields.py",
+            "Receptive fields",
+            ":material/center_focus_strong:",
+            "receptive-fields",
+            "How much of the image a unit sees, in theory and in effect.",
+        ),
+        Topic(
+            "app_pages/kernel_sizes.py",
+            "Kernel sizes",
+            ":material/view_module:",
+            "kernel-sizes",
+            "Why 3×3, why odd, why 1×1, why 1×n followed by n×1.",
+        ),
+        Topic(
+            "app_pages/architectures.py",
+            "Classic architectures",
+            ":material/account_tree:",
+            "architectures",
+            "AlexNet to SENet: what each fixed, computed from real network definitions.",
+        ),
+    ],
+    "RNN": [
+        Topic(
+            "app_pages/rnn_unrolled.py",
+            "Recurrence unrolled",
+            ":material/repeat:",
+            "rnn-unrolled",
+            "h_t = f(W h_(t−1) + U x_t + b) step by step, and a bidirectional RNN.",
+        ),
+        Topic(
+            "app_pages/lstm_gates.py",
+            "LSTM gates on your text",
+            ":material/text_fields:",
+            "lstm-gates",
+            "Gates, cell and hidden states of a trained character LSTM on what you type.",
+        ),
+        Topic(
+            "app_pages/rnn_gradients.py",
+            "Gradients through time",
+            ":material/trending_down:",
+            "rnn-gradients",
+            "Vanishing and exploding gradients, and why the LSTM helps.",
+        ),
+    ],
+    "Compare": [
+        Topic(
+            "app_pages/dense_conv_recurrent.py",
+            "Dense vs convolutional vs recurrent",
+            ":material/compare_arrows:",
+            "dense-conv-recurrent",
+            "Parameter and compute arithmetic of the three layer families.",
+        ),
+    ],
+}
+
+
+def all_topics() -> list[Topic]:
+    """Return every page in menu order."""
+    return [topic for topics in GROUPS.values() for topic in topics]
