@@ -62,10 +62,12 @@ def _rnn_vs_radius(factor: float) -> str:
 
 st.subheader("Vanishing and exploding")
 st.latex(
-    r"\frac{\partial L}{\partial h_t} = \frac{\partial L}{\partial h_{T}}"
-    r"\prod_{k=t+1}^{T}\frac{\partial h_k}{\partial h_{k-1}}, \qquad "
+    r"\frac{\partial L}{\partial h_t} = \frac{\partial L}{\partial h_{T-1}}"
+    r"\prod_{k=t+1}^{T-1}\frac{\partial h_k}{\partial h_{k-1}}, \qquad "
     r"\frac{\partial h_k}{\partial h_{k-1}} = \mathrm{diag}\big(f'(a_k)\big)\,W"
-    r"\quad\Rightarrow\quad \Big\|\frac{\partial L}{\partial h_t}\Big\| \sim \rho^{\,T-t}"
+)
+st.latex(
+    r"\Rightarrow\quad \Big\|\frac{\partial L}{\partial h_t}\Big\| \sim \rho^{\,T-1-t}"
     r"\ \text{(linear } f)"
 )
 st.caption(
@@ -147,8 +149,10 @@ st.markdown(
 )
 st.latex(
     r"c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad f_t = \sigma(W_f h_{t-1} + U_f x_t + b_f)"
-    r"\qquad \frac{\partial c_t}{\partial c_{t-1}}\Big|_{\text{direct}} = \mathrm{diag}(f_t)"
-    r"\ \Rightarrow\ \prod_{k=t+1}^{T} f_k \approx \sigma(b_f)^{T-t}"
+)
+st.latex(
+    r"\frac{\partial c_t}{\partial c_{t-1}}\Big|_{\text{direct}} = \mathrm{diag}(f_t)"
+    r"\ \Rightarrow\ \prod_{k=t+1}^{T-1} f_k \approx \sigma(b_f)^{T-1-t}"
 )
 sig = 1 / (1 + np.exp(-fb))
 st.metric("σ(b_f), the resting forget gate (set b_f at the top)", f"{sig:.4f}")

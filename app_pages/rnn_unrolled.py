@@ -32,7 +32,7 @@ text = c2.text_input(
 c1, c2, c3, c4 = st.columns(4)
 hidden = c1.slider("Hidden size H", 2, 4, 3, key="unr_hidden")
 act = c2.selectbox("Nonlinearity f", ["tanh", "relu"], key="unr_act")
-scale = c3.slider("Weight scale", 0.0, 3.0, 1.5, 0.1, key="unr_scale")
+scale = c3.slider("Weight scale", 0.0, 3.0, 1.0, 0.1, key="unr_scale")
 seed = int(c4.number_input("Seed", 0, 9999, 0, key="unr_seed"))
 
 try:

@@ -12,23 +12,30 @@ from ui.figures import DIVERGING, finish_layout
 
 FORWARD, BACKWARD, INPUT = "#2563eb", "#dc2626", "#334155"
 U_COLOR, W_COLOR = "#16a34a", "#9333ea"
-_DASH = ("solid", "dash", "dot", "dashdot", "longdash")
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#f59e0b", "#64748b", "#0891b2")
 
 
-def _fmt(v: float) -> str:
-    text = f"{v:.2f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+def _legend_on_top(fig: go.Figure, title: str | None, height: int) -> go.Figure:
+    """Return fig finished with its legend in a row of its own between the title and the plot."""
+    finish_layout(fig, height, title)
+    fig.update_layout(
+        margin=dict(t=95 if title else 50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left"),
+    )
+    if title:
+        fig.update_layout(title=dict(y=0.98, yanchor="top", yref="container"))
+    return fig
 
 
 def latex_matrix(m: np.ndarray, fmt: str = ".2f") -> str:
     """Return a (R, C) or (R,) array as a LaTeX bmatrix (a vector is drawn as a column)."""
     m = np.asarray(m, dtype=np.float64)
     rows = m.reshape(-1, 1) if m.ndim == 1 else m
-    body = r" \\ ".join(" & ".join(_fmt_with(v, fmt) for v in row) for row in rows)
+    body = r" \\ ".join(" & ".join(_fmt(v, fmt) for v in row) for row in rows)
     return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
 
 
-def _fmt_with(v: float, fmt: str) -> str:
+def _fmt(v: float, fmt: str = ".2f") -> str:
     text = format(float(v), fmt)
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
@@ -160,7 +167,7 @@ def bidirectional_states(
                 line=dict(color="#f59e0b", width=3),
             )  # fmt: skip
     fig.update_yaxes(autorange="reversed", tickfont=dict(color="#334155"))
-    fig.update_xaxes(side="top", type="category")
+    fig.update_xaxes(type="category")
     return finish_layout(fig, height, title)
 
 
@@ -193,12 +200,8 @@ def change_bars(
         x0=position - 0.5, x1=position + 0.5, fillcolor="#f59e0b", opacity=0.2, line_width=0
     )
     fig.update_xaxes(type="category")
-    fig.update_layout(
-        barmode="group",
-        yaxis_title="‖Δh_t‖",
-        legend=dict(orientation="h", y=1.15),
-    )
-    return finish_layout(fig, height, title)
+    fig.update_layout(barmode="group", yaxis_title="‖Δh_t‖")
+    return _legend_on_top(fig, title, height)
 
 
 def gradient_curves(
@@ -220,7 +223,11 @@ def gradient_curves(
                 y=v,
                 name=name,
                 mode="lines",
-                line=dict(dash="dash" if name in dashed else _DASH[0], width=2.5 - 0.3 * (i > 2)),
+                line=dict(
+                    dash="dash" if name in dashed else "solid",
+                    width=2.5,
+                    color=PALETTE[i % len(PALETTE)],
+                ),
                 hovertemplate=name + "<br>t = %{x}: %{y:.3g}<extra></extra>",
             )
         )
@@ -229,9 +236,8 @@ def gradient_curves(
         yaxis_title=y_title,
         yaxis_type="log",
         yaxis_exponentformat="power",
-        legend=dict(orientation="h", y=1.18),
     )
-    return finish_layout(fig, height, title)
+    return _legend_on_top(fig, title, height)
 
 
 def memory_accuracy(
@@ -244,10 +250,11 @@ def memory_accuracy(
 ) -> go.Figure:
     """Return test accuracy against the delay D per network, with the chance level dotted."""
     fig = go.Figure()
-    for name, acc in curves.items():
+    for i, (name, acc) in enumerate(curves.items()):
         fig.add_trace(
             go.Scatter(
                 x=list(delays),
+                line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
                 y=np.asarray(acc) * 100,
                 name=name,
                 mode="lines+markers",
@@ -264,6 +271,5 @@ def memory_accuracy(
         xaxis_title="delay D (distractor steps between the symbol and the question)",
         yaxis_title="test accuracy (%)",
         yaxis_range=[0, 105],
-        legend=dict(orientation="h", y=1.15),
     )
-    return finish_layout(fig, height, title)
+    return _legend_on_top(fig, title, height)
