@@ -1,0 +1,129 @@
+"""The LSTM-gates page in AppTest, run standalone: defaults, every input rule, widget edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
+
+
+def _open() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def _typed(at: AppTest, text: str) -> AppTest:
+    at.text_area(key="lstm_text").set_value(text).run()
+    _clean(at)
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return _open()
+
+
+def test_defaults_show_every_section(page):
+    at = page
+    _clean(at)
+    assert not at.error and not at.warning, [w.value for w in at.warning]
+    assert at.title[0].value == "LSTM gates on your text"
+    headers = [h.value for h in at.header]
+    assert any("through a vanilla RNN" in h for h in headers) and len(headers) == 5
+    assert int(_metric(at, "Characters traced")) > 300
+    for name in ("LSTM", "GRU", "RNN"):
+        assert 0.5 < float(_metric(at, f"{name} bits per character")) < 6.0
+    assert _metric(at, "Unknown characters") == "0"
+    assert len(at.latex) >= 5
+    table = at.dataframe[0].value
+    assert list(table["property"]) == [
+        "inside quotes",
+        "bracket depth",
+        "position in line",
+        "indentation",
+        "inside a comment",
+    ]
+    assert all(abs(float(r)) > 0.2 for r in table["r"])  # the sample has every property
+    assert at.multiselect(key="lstm_units").value  # default units picked from the ranking
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", "no text"), ("   \n\t  \n", "only whitespace")],
+)
+def test_blank_text_gives_a_message_not_a_trace(text, expected):
+    at = _typed(_open(), text)
+    assert at.error and expected in at.error[0].value
+    assert not at.header  # the page stops before any figure
+
+
+def test_emoji_and_cjk_become_unknown_with_a_count():
+    at = _typed(_open(), "x = '猫🐍'  # 日本\nprint(x)\n")
+    assert not at.error
+    note = at.warning[0].value
+    assert "4 characters outside" in note and "unknown symbol" in note
+    assert _metric(at, "Unknown characters") == "4"
+
+
+def test_only_unknown_characters_still_runs_with_a_warning():
+    at = _typed(_open(), "深度学习🙂🙂")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "6 characters outside" in warnings and "sees only" in warnings
+    assert at.header  # the figures still draw, on the unknown symbol
+
+
+def test_hundred_thousand_characters_are_capped_with_a_note():
+    at = _typed(_open(), "def f(x):\n    return x\n" * 4348)  # 100,004 characters
+    assert "Only the first 2,000 of 100,004 characters are used." in at.warning[0].value
+    assert _metric(at, "Characters traced") == "2,000"
+    at.slider(key="lstm_start").set_value(2000 - 120).run()  # the last window
+    at.slider(key="lstm_pos").set_value(1999).run()  # the last character: nothing follows
+    _clean(at)
+    assert any("last character" in c.value for c in at.caption)
+
+
+def test_one_character_and_short_texts():
+    at = _typed(_open(), "x")
+    assert _metric(at, "LSTM bits per character") == "—"  # nothing to predict
+    assert any("fits in the window" in c.value for c in at.caption)
+    _typed(at, "ab")
+    assert at.slider(key="lstm_pos").max == 1
+
+
+def test_windows_line_endings_and_tabs():
+    at = _typed(_open(), "if x:\r\n\tprint('a')\r\n")  # CR LF → newline; the stdlib has no tabs
+    assert not at.error and _metric(at, "Unknown characters") == "1"
+    assert "'\\t'" in at.warning[0].value
+    assert _metric(at, "Characters traced") == "18"
+
+
+def test_html_in_the_text_is_never_rendered_as_html():
+    at = _typed(_open(), "<script>alert(1)</script>\n<b>bold</b> & 'x'\n")
+    assert not at.error
+    assert all("<script>" not in m.value for m in at.markdown)
+
+
+def test_widget_edges(page):
+    at = page
+    at.slider(key="lstm_window").set_value(20).run()
+    at.slider(key="lstm_start").set_value(at.slider(key="lstm_start").max).run()
+    _clean(at)
+    at.slider(key="lstm_window").set_value(300).run()  # wider than the sample: no start slider
+    _clean(at)
+    at.slider(key="lstm_pos").set_value(0).run()
+    at.multiselect(key="lstm_units").set_value([]).run()
+    assert any("Pick at least one unit" in i.value for i in at.info)
+    at.multiselect(key="lstm_units").set_value([0, 1, 2, 125, 126, 127]).run()
+    at.radio(key="lstm_state").set_value("hidden").run()
+    _clean(at)
+    assert not at.error
