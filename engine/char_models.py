@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from engine.recurrent import GRUTrace, LSTMTrace, RNNTrace, gru_trace, lstm_trace, rnn_trace
 from engine.sequences import DEFAULT_MAX_CHARS, EncodedText, Vocabulary, encode
+from engine.training import one_thread
 
 __all__ = [
     "ASSETS",
@@ -185,7 +186,7 @@ def next_char_topk(
     if isinstance(text, str) and len(text) > max_chars:
         text = text[-max_chars:]
     encoded = encode(text, model.vocab, max_chars)
-    with torch.inference_mode():
+    with torch.inference_mode(), one_thread():  # batch-1 steps: a second thread only waits
         logits, _ = model(torch.as_tensor(encoded.ids)[None])  # (1, T, V)
         probs = F.softmax(logits[0, -1], dim=-1)
     values, index = probs.topk(max(1, min(int(k), len(model.vocab))))
@@ -200,7 +201,7 @@ def bits_per_char(name_or_model: str | CharRNN, text: str, streams: int = 1) -> 
     if length < 2:
         raise CharModelError("The text is too short to measure: give at least two characters.")
     batch = ids[: streams * length].reshape(streams, length)  # (S, L), each row contiguous
-    with torch.inference_mode():
+    with torch.inference_mode(), one_thread():
         logits, _ = model(batch[:, :-1])
         nats = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
     return float(nats) / math.log(2)

@@ -12,7 +12,9 @@ for the GRU, with r applied to W_hn h + b_hn):
     RNN   h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)     act = tanh or relu
 
 Speed: the input projections of all steps are one matrix multiply; only the recurrence loops,
-writing each step's values straight into preallocated (T, H) buffers (no per-step allocation).
+writing each step's values straight into preallocated (T, H) buffers (no per-step allocation),
+on one intra-op thread: each step's ops are far too small to split, and on a busy 2-core machine
+a second OpenMP thread only makes each op wait (nn.LSTM itself ran 3-10x slower on two threads).
 `bidirectional_trace` runs the same code forwards and backwards over a bidirectional module.
 """
 
@@ -22,6 +24,8 @@ from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor, nn
+
+from engine.training import one_thread
 
 __all__ = [
     "BidirectionalTrace",
@@ -105,19 +109,22 @@ def lstm_trace(
 ) -> LSTMTrace:
     """Return the LSTMTrace of a one-layer unidirectional nn.LSTM on x (T, I) or a batch of one."""
     xs = _check(lstm, nn.LSTM, x, bidirectional=False)
-    return _lstm(*_weights(lstm, ""), xs, _state(h0, lstm, "h0"), _state(c0, lstm, "c0"))
+    with one_thread():
+        return _lstm(*_weights(lstm, ""), xs, _state(h0, lstm, "h0"), _state(c0, lstm, "c0"))
 
 
 def gru_trace(gru: nn.GRU, x: Tensor, h0: Tensor | None = None) -> GRUTrace:
     """Return the GRUTrace of a one-layer unidirectional nn.GRU on x (T, I) or a batch of one."""
     xs = _check(gru, nn.GRU, x, bidirectional=False)
-    return _gru(*_weights(gru, ""), xs, _state(h0, gru, "h0"))
+    with one_thread():
+        return _gru(*_weights(gru, ""), xs, _state(h0, gru, "h0"))
 
 
 def rnn_trace(rnn: nn.RNN, x: Tensor, h0: Tensor | None = None) -> RNNTrace:
     """Return the RNNTrace of a one-layer unidirectional nn.RNN on x (T, I) or a batch of one."""
     xs = _check(rnn, nn.RNN, x, bidirectional=False)
-    return _rnn(*_weights(rnn, ""), xs, _state(h0, rnn, "h0"), rnn.nonlinearity)
+    with one_thread():
+        return _rnn(*_weights(rnn, ""), xs, _state(h0, rnn, "h0"), rnn.nonlinearity)
 
 
 def bidirectional_trace(module: Recurrent, x: Tensor) -> BidirectionalTrace:
@@ -128,15 +135,16 @@ def bidirectional_trace(module: Recurrent, x: Tensor) -> BidirectionalTrace:
         )
     xs = _check(module, type(module), x, bidirectional=True)
     runs = []
-    for suffix, seq in (("", xs), ("_reverse", xs.flip(0))):
+    for suffix, seq in (("", xs), ("_reverse", xs.flip(0))):  # backward = forward on reversed x
         w = _weights(module, suffix)
         zero = _state(None, module, "h0")
-        if isinstance(module, nn.LSTM):
-            trace = _lstm(*w, seq, zero, zero)
-        elif isinstance(module, nn.GRU):
-            trace = _gru(*w, seq, zero)
-        else:
-            trace = _rnn(*w, seq, zero, module.nonlinearity)
+        with one_thread():
+            if isinstance(module, nn.LSTM):
+                trace = _lstm(*w, seq, zero, zero)
+            elif isinstance(module, nn.GRU):
+                trace = _gru(*w, seq, zero)
+            else:
+                trace = _rnn(*w, seq, zero, module.nonlinearity)
         runs.append(trace)
     fwd, bwd = runs
     bwd = type(bwd)(**{k: v.flip(0) for k, v in bwd.as_dict().items()})  # back to time order
@@ -199,8 +207,8 @@ def _lstm(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h0:
             c = torch.mul(forgets[t], c, out=cs[t]).addcmul_(ins[t], cands[t])
             torch.tanh(c, out=tanh_c)
             h = torch.mul(outs[t], tanh_c, out=hs[t])
-        gates = sig[:, 0].split(hidden, dim=1)
-        return LSTMTrace(gates[0], gates[1], cand[:, 0], gates[2], cells[:, 0], hid[:, 0])
+        i, f, o = (g.contiguous() for g in sig[:, 0].split(hidden, dim=1))  # own storage each
+        return LSTMTrace(i, f, cand[:, 0], o, cells[:, 0], hid[:, 0])
 
 
 def _gru(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor,
@@ -224,7 +232,8 @@ def _gru(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor,
             n = torch.addcmul(proj_n[t], resets[t], rec_n, out=ns[t]).tanh_()
             torch.sub(h, n, out=diff)
             h = torch.addcmul(n, updates[t], diff, out=hs[t])  # n + z (h - n)
-        return GRUTrace(rz[:, 0, :hidden], rz[:, 0, hidden:], cand[:, 0], hid[:, 0])
+        reset, update = rz[:, 0, :hidden].contiguous(), rz[:, 0, hidden:].contiguous()
+        return GRUTrace(reset, update, cand[:, 0], hid[:, 0])
 
 
 def _rnn(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h0: Tensor,

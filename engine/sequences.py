@@ -22,6 +22,7 @@ __all__ = [
     "UNK",
     "EncodedText",
     "NumberParseError",
+    "SequenceInput",
     "SequenceInputError",
     "TextInputError",
     "Vocabulary",
@@ -29,6 +30,7 @@ __all__ = [
     "encode",
     "one_hot_chars",
     "parse_numbers",
+    "read_sequence",
 ]
 
 UNK = "\ufffd"  # "�", shown wherever a character is outside the vocabulary
@@ -62,8 +64,9 @@ class Vocabulary:
             raise ValueError("A vocabulary starts with UNK and lists each character once.")
         if any(len(c) != 1 for c in self.chars):
             raise ValueError("Vocabulary entries must be single characters.")
-        table = np.zeros(max(ord(c) for c in self.chars) + 1, dtype=np.int64)  # code point → id
-        table[[ord(c) for c in self.chars]] = np.arange(len(self.chars))
+        # code point → id; UNK (U+FFFD) needs no entry: every code point not listed maps to 0
+        table = np.zeros(max((ord(c) for c in self.chars[1:]), default=0) + 1, dtype=np.int64)
+        table[[ord(c) for c in self.chars[1:]]] = np.arange(1, len(self.chars))
         object.__setattr__(self, "_table", table)
 
     @classmethod
@@ -200,3 +203,30 @@ def one_hot_chars(text: str, max_len: int = MAX_NUMBERS) -> tuple[torch.Tensor, 
     x = torch.zeros(len(text), len(alphabet))
     x[torch.arange(len(text)), torch.tensor([index[c] for c in text])] = 1.0
     return x, alphabet
+
+
+@dataclass(frozen=True)
+class SequenceInput:
+    """A short typed sequence as network input: one vector per step, with labels to show."""
+
+    x: torch.Tensor  # (T, d) float32: d = 1 for numbers, d = alphabet size for characters
+    labels: tuple[str, ...]  # what step t shows: "2.5" or "h"
+    features: tuple[str, ...]  # what each input dimension means: ("value",) or the alphabet
+    kind: str  # "numbers" or "characters"
+
+
+def read_sequence(text: str, mode: str = "auto", max_len: int = MAX_NUMBERS) -> SequenceInput:
+    """Return text as numbers ("1, 3, 2") or one-hot characters; "auto" tries numbers first."""
+    if mode not in ("auto", "numbers", "characters"):
+        raise SequenceInputError("mode must be 'auto', 'numbers' or 'characters'.")
+    if mode != "characters":
+        try:
+            values = parse_numbers(text, max_count=max_len)
+        except NumberParseError:
+            if mode == "numbers":
+                raise
+        else:
+            x = torch.as_tensor(values, dtype=torch.float32)[:, None]  # (T, 1)
+            return SequenceInput(x, tuple(f"{v:g}" for v in values), ("value",), "numbers")
+    x, alphabet = one_hot_chars(text, max_len)
+    return SequenceInput(x, tuple(clean_text(text)), alphabet, "characters")

@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import multiprocessing
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -83,6 +85,72 @@ def train(kind: str, vocab: Vocabulary, ids: torch.Tensor, steps: int) -> tuple[
     return model.eval(), time.perf_counter() - start
 
 
+def run_one(kind: str, steps: int, out: Path, jobs: int) -> str:
+    """Train, validate and save one model; return its summary line (runs in a worker too)."""
+    torch.set_num_threads(THREADS)
+    train_files, val_files = stdlib_corpus()
+    train_text, val_text = read(train_files), read(val_files)
+    vocab = Vocabulary.from_text(train_text, size=96)
+    ids = torch.as_tensor(vocab.ids(train_text))
+    excerpt = val_files[0].read_text(encoding="utf-8").replace("\r\n", "\n")[:EXCERPT_CHARS]
+    command = "python scripts/train_char_models.py" + (
+        f" --steps {steps}" if steps != STEPS else ""
+    )
+    model, seconds = train(kind, vocab, ids, steps)
+    val_bpc = bits_per_char(model, val_text, streams=VALIDATION_STREAMS)
+    excerpt_bpc = bits_per_char(model, excerpt)
+    card = {
+        "name": f"char_{kind}",
+        "description": f"1-layer character-level {kind.upper()} language model over Python "
+        "source (embedding → recurrent layer → linear readout)",
+        "corpus": {
+            "description": "the Python standard library's own source, read at training time "
+            "from the running interpreter (not copied into the repository)",
+            "rule": "sysconfig.get_paths()['stdlib'] / '*.py' (top level only), sorted by "
+            "file name; every 10th file (index 9, 19, ...) is held out for validation; "
+            "files are joined with '\\n'",
+            "python": platform.python_version(),
+            "training_files": len(train_files),
+            "training_chars": len(train_text),
+            "training_sha256": hashlib.sha256(train_text.encode()).hexdigest(),
+            "validation_files": [f.name for f in val_files],
+            "validation_chars": len(val_text),
+            "validation_sha256": hashlib.sha256(val_text.encode()).hexdigest(),
+        },
+        "vocabulary_rule": "the 96 most common printable characters (and newline) of the "
+        "training text, sorted by code point, after index 0 = unknown symbol U+FFFD",
+        "training": {
+            "steps": steps,
+            "batch_streams": BATCH,
+            "seq_len": SEQ_LEN,
+            "characters_seen": steps * BATCH * SEQ_LEN,
+            "optimizer": f"Adam, lr {LR} cosine-decayed to {LR_FINAL}",
+            "gradient_clip_norm": CLIP,
+            "truncated_bptt": "state carried across consecutive chunks of each stream",
+            "seed": SEED,
+            "seconds": round(seconds, 1),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "parallel_jobs": jobs,  # models trained side by side; the weights do not depend on it
+        },
+        "validation": {
+            "bpc": round(val_bpc, 4),
+            "how": f"held-out files cut into {VALIDATION_STREAMS} contiguous streams read "
+            "from a zero state; mean -log2 P(next char)",
+            "excerpt": {
+                "file": val_files[0].name,
+                "chars": len(excerpt),
+                "sha256": hashlib.sha256(excerpt.encode()).hexdigest(),
+                "bpc": round(excerpt_bpc, 5),
+            },
+        },
+        "command": command,
+    }
+    paths = save(model, card, out)
+    sizes = ", ".join(f"{p.name} {p.stat().st_size / 1024:.0f} KB" for p in paths)
+    return f"{kind}: {seconds:.0f} s, val bpc {val_bpc:.3f}, excerpt {excerpt_bpc:.4f} ({sizes})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -90,77 +158,27 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(CHAR_MODELS), choices=CHAR_MODELS)
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--out", type=Path, default=ASSETS)
+    parser.add_argument("--jobs", type=int, default=2, help="models trained side by side")
     args = parser.parse_args()
-    torch.set_num_threads(THREADS)
-
     train_files, val_files = stdlib_corpus()
-    train_text, val_text = read(train_files), read(val_files)
-    vocab = Vocabulary.from_text(train_text, size=96)
-    ids = torch.as_tensor(vocab.ids(train_text))
-    excerpt = val_files[0].read_text(encoding="utf-8").replace("\r\n", "\n")[:EXCERPT_CHARS]
     print(
-        f"corpus: {len(train_files)} training files ({len(train_text):,} chars), "
-        f"{len(val_files)} validation files ({len(val_text):,} chars); vocabulary {len(vocab)}"
+        f"corpus: {len(train_files)} training files, {len(val_files)} validation files; "
+        f"{len(args.kinds)} model(s), {args.steps} steps each, {args.jobs} job(s)",
+        flush=True,
     )
-    command = "python scripts/train_char_models.py" + (
-        f" --steps {args.steps}" if args.steps != STEPS else ""
-    )
-    for kind in args.kinds:
-        model, seconds = train(kind, vocab, ids, args.steps)
-        val_bpc = bits_per_char(model, val_text, streams=VALIDATION_STREAMS)
-        excerpt_bpc = bits_per_char(model, excerpt)
-        print(
-            f"{kind}: {seconds:.0f} s, validation bpc {val_bpc:.3f}, excerpt {excerpt_bpc:.4f}",
-            flush=True,
-        )
-        card = {
-            "name": f"char_{kind}",
-            "description": f"1-layer character-level {kind.upper()} language model over Python "
-            "source (embedding → recurrent layer → linear readout)",
-            "corpus": {
-                "description": "the Python standard library's own source, read at training time "
-                "from the running interpreter (not copied into the repository)",
-                "rule": "sysconfig.get_paths()['stdlib'] / '*.py' (top level only), sorted by "
-                "file name; every 10th file (index 9, 19, ...) is held out for validation; "
-                "files are joined with '\\n'",
-                "python": platform.python_version(),
-                "training_files": len(train_files),
-                "training_chars": len(train_text),
-                "training_sha256": hashlib.sha256(train_text.encode()).hexdigest(),
-                "validation_files": [f.name for f in val_files],
-                "validation_chars": len(val_text),
-                "validation_sha256": hashlib.sha256(val_text.encode()).hexdigest(),
-            },
-            "vocabulary_rule": "the 96 most common printable characters (and newline) of the "
-            "training text, sorted by code point, after index 0 = unknown symbol U+FFFD",
-            "training": {
-                "steps": args.steps,
-                "batch_streams": BATCH,
-                "seq_len": SEQ_LEN,
-                "characters_seen": args.steps * BATCH * SEQ_LEN,
-                "optimizer": f"Adam, lr {LR} cosine-decayed to {LR_FINAL}",
-                "gradient_clip_norm": CLIP,
-                "truncated_bptt": "state carried across consecutive chunks of each stream",
-                "seed": SEED,
-                "seconds": round(seconds, 1),
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-            },
-            "validation": {
-                "bpc": round(val_bpc, 4),
-                "how": f"held-out files cut into {VALIDATION_STREAMS} contiguous streams read "
-                "from a zero state; mean -log2 P(next char)",
-                "excerpt": {
-                    "file": val_files[0].name,
-                    "chars": len(excerpt),
-                    "sha256": hashlib.sha256(excerpt.encode()).hexdigest(),
-                    "bpc": round(excerpt_bpc, 5),
-                },
-            },
-            "command": command,
-        }
-        for path in save(model, card, args.out):
-            print(f"  wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
+    start = time.perf_counter()
+    # The slowest first (GRU, then LSTM), so two workers finish at about the same time.
+    kinds = sorted(args.kinds, key=["gru", "lstm", "rnn"].index)
+    jobs = min(args.jobs, len(kinds))
+    if jobs > 1:
+        context = multiprocessing.get_context("spawn")  # no OpenMP state inherited through fork
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = [pool.submit(run_one, k, args.steps, args.out, jobs) for k in kinds]
+            lines = [f.result() for f in futures]
+    else:
+        lines = [run_one(k, args.steps, args.out, 1) for k in kinds]
+    print("\n".join(lines))
+    print(f"all done in {time.perf_counter() - start:.0f} s wall-clock")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from engine.sequences import (
     encode,
     one_hot_chars,
     parse_numbers,
+    read_sequence,
 )
 
 VOCAB = Vocabulary((UNK, "\n", " ", "(", ")", "a", "b", "c", "d", "e", "=", "'"))
@@ -115,3 +116,19 @@ def test_one_hot_chars() -> None:
         one_hot_chars(" ")
     with pytest.raises(TextInputError, match="at most"):
         one_hot_chars("x" * 100)
+
+
+def test_read_sequence_numbers_or_characters() -> None:
+    numbers = read_sequence("1, 3, 2.5")
+    assert numbers.kind == "numbers" and numbers.labels == ("1", "3", "2.5")
+    assert numbers.x.shape == (3, 1) and numbers.features == ("value",)
+    chars = read_sequence("abca")
+    assert chars.kind == "characters" and chars.labels == ("a", "b", "c", "a")
+    assert chars.x.shape == (4, 3) and chars.features == ("a", "b", "c")
+    assert read_sequence("1 2", mode="characters").features == (" ", "1", "2")
+    with pytest.raises(NumberParseError, match="Entry 2"):
+        read_sequence("1, x", mode="numbers")
+    with pytest.raises(TextInputError):
+        read_sequence("   ")
+    with pytest.raises(SequenceInputError):
+        read_sequence("1", mode="words")

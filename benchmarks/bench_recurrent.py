@@ -1,0 +1,116 @@
+"""Step-by-step gate traces against torch's fused recurrent layers, and the gates page's work."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from benchmarks.common import Row, median_seconds
+from engine.bptt import bptt_problem, gradient_flow, unroll
+from engine.char_models import load, trace_text
+from engine.interpretable_cells import gate_saturation, rank_units, text_properties
+from engine.memory_task import memory_task
+from engine.recurrent import gru_trace, lstm_trace, rnn_trace
+from engine.training import one_thread
+
+STEPS, INPUT, HIDDEN = 1000, 64, 128
+PAGE_CHARS = 2000
+
+
+def _interleaved(
+    ours: Callable[[], object], raw: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
+    ours_blocks, raw_blocks = [], []
+    for _ in range(repeat):
+        raw_blocks.append(median_seconds(raw, repeat=3, warmup=1))
+        ours_blocks.append(median_seconds(ours, repeat=3, warmup=1))
+    return statistics.median(ours_blocks), statistics.median(raw_blocks)
+
+
+def _trace_row(cls: type, tracer: Callable, repeat: int, raw_threads: str) -> Row:
+    torch.manual_seed(0)
+    module = cls(INPUT, HIDDEN).eval()
+    x = torch.randn(STEPS, INPUT, generator=torch.Generator().manual_seed(1))  # (T, I)
+
+    def raw() -> object:
+        with torch.inference_mode():
+            if raw_threads == "one":
+                with one_thread():
+                    return module(x)
+            return module(x)
+
+    ours, base = _interleaved(lambda: tracer(module, x), raw, repeat)
+    threads = "1 thread" if raw_threads == "one" else f"{torch.get_num_threads()} threads"
+    return Row(
+        name=f"{tracer.__name__} T={STEPS}, hidden {HIDDEN} (1 thread)",
+        ours_s=ours,
+        baseline_name=f"nn.{cls.__name__}, {threads}",
+        baseline_s=base,
+        target="ratio <= 2" if cls is nn.LSTM and raw_threads == "default" else "report",
+    )
+
+
+def _page_text() -> str:
+    line = 'def greet(name):\n    # say hello\n    return f"Hello, {name}!"  # (x[1], y)\n'
+    return (line * (PAGE_CHARS // len(line) + 1))[:PAGE_CHARS]
+
+
+def _page_row(repeat: int) -> Row:
+    text = _page_text()
+    model, _ = load("lstm")
+
+    def page() -> object:
+        result = trace_text(model, text)
+        props = text_properties(result.encoded.text)
+        return rank_units(result.trace.cell, props), gate_saturation(result.trace)
+
+    def raw() -> object:
+        with torch.inference_mode():
+            return model(torch.as_tensor(model.vocab.ids(text))[None])
+
+    ours, base = _interleaved(page, raw, repeat)
+    return Row(
+        name=f"gates page work, {PAGE_CHARS} chars (trace+rank+saturation)",
+        ours_s=ours,
+        baseline_name="the char LSTM's fused forward",
+        baseline_s=base,
+        target="ours < 0.5 s",
+    )
+
+
+def _gradient_row(repeat: int) -> Row:
+    params, xs, _ = bptt_problem("lstm", 200, 64, 1.0, forget_bias=2.0)
+    zero = torch.zeros(64, dtype=torch.float64)
+
+    def forward_only() -> object:
+        with torch.no_grad():
+            return unroll("lstm", params, xs, zero, zero)
+
+    ours, base = _interleaved(
+        lambda: gradient_flow("lstm", 200, 64, 1.0, forget_bias=2.0), forward_only, repeat
+    )
+    return Row("gradient_flow lstm T=200, hidden 64", ours, "its forward pass alone", base,
+               "ours < 1 s")  # fmt: skip
+
+
+def _memory_row() -> Row:
+    ours = median_seconds(lambda: memory_task("lstm", 30, steps=300), repeat=3, warmup=1)
+    base = median_seconds(lambda: memory_task("lstm", 30, steps=30), repeat=3, warmup=1)
+    return Row("memory_task lstm delay 30, 300 steps", ours, "same, 30 steps", base, "ours < 5 s")
+
+
+def run(repeat: int = 5) -> list[Row]:
+    """Return rows: the three traces vs torch's layers, the gates page's work, BPTT and memory."""
+    return [
+        _trace_row(nn.LSTM, lstm_trace, repeat, "default"),
+        _trace_row(nn.LSTM, lstm_trace, repeat, "one"),
+        _trace_row(nn.GRU, gru_trace, repeat, "default"),
+        _trace_row(nn.RNN, rnn_trace, repeat, "default"),
+        _page_row(repeat),
+        _gradient_row(repeat),
+        _memory_row(),
+    ]
