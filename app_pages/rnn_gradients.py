@@ -184,8 +184,6 @@ st.markdown(
     f"path is cut; what still arrives goes through h and the squashing gates, multiplied by "
     f"{cut_step:.3f} per step on average (the vanilla RNN at the same ρ: {per_step['rnn']:.3f} "
     "per step). "
-    "A high forget bias keeps the path open only if the network leaves the gate open; learning "
-    "to close it (to forget) also stops the gradient."
 )
 
 st.divider()
