@@ -56,7 +56,7 @@ DEFAULT_STEPS = {
     "linear": 1000,
     "mlp": 1500,
     "cnn": 3000,
-    "gru": 2000,
+    "gru": 1500,
     "lstm": 2000,
     "rnn": 2000,
     "tcn": 2000,
@@ -65,6 +65,7 @@ BATCH = 100
 LEARNING_RATE = 1e-2
 EVAL_POINTS = 25  # evaluations along the run (plus step 0): the learning curve's resolution
 MAX_STEPS = 50_000
+TRAIN_EVAL = 1_000  # training sequences scored at each evaluation
 
 Progress = Callable[[int, int, dict[str, float]], bool | None]
 
@@ -80,7 +81,7 @@ class HistoryPoint:
     step: int  # minibatches seen so far
     seconds: float  # wall-clock since training started, evaluations included
     loss: float  # mean training cross-entropy over the steps since the previous point
-    train_acc: float  # on all 4,000 training sequences
+    train_acc: float  # on the first 1,000 training sequences (a quarter: evaluations stay cheap)
     test_acc: float  # on the 1,000 test sequences
 
 
@@ -94,7 +95,7 @@ class FitResult:
     seed: int
     shuffle_time: bool
     test_accuracy: float  # fraction in [0, 1] at the end of training
-    train_accuracy: float
+    train_accuracy: float  # on the first 1,000 training sequences
     seconds: float  # wall-clock training time, evaluations included, data generation excluded
     n_params: int
     history: tuple[HistoryPoint, ...]  # step 0 first, the final step last
@@ -196,7 +197,7 @@ def fit_mnist1d(
                 step=step,
                 seconds=time.perf_counter() - start,
                 loss=loss,
-                train_acc=_accuracy(model, x_train, y_train),
+                train_acc=_accuracy(model, x_train[:TRAIN_EVAL], y_train[:TRAIN_EVAL]),
                 test_acc=_accuracy(model, x_test, y_test),
             )
             model.train()
@@ -207,7 +208,7 @@ def fit_mnist1d(
             return bool(progress(step, total, metrics))
 
         with torch.no_grad():
-            initial_loss = float(F.cross_entropy(model(x_train[:1000]), y_train[:1000]))
+            initial_loss = F.cross_entropy(model(x_train[:TRAIN_EVAL]), y_train[:TRAIN_EVAL]).item()
         stopped = evaluate(0, initial_loss)
         perm, cursor, loss_sum, loss_count, step = torch.empty(0, dtype=torch.long), 0, 0.0, 0, 0
         while not stopped and step < total:
