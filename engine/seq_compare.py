@@ -7,6 +7,9 @@ jump the product of the strides below), so strided or dilated stacks cover T in 
 layers and plain 3-wide stacks in (T − 1)/2. `sequential_steps` counts this from the layer specs of
 the real modules; `time_per_batch` measures it; `through_both` shows a person's sequence as a small
 CNN's feature maps (with each unit's window and k-max pooling over time) and as an RNN's states.
+
+The typed-sequence parser and the text CNN live in engine/seq_text.py, the synthetic tasks in
+engine/seq_tasks.py; both are re-exported here so a page needs one import.
 """
 
 from __future__ import annotations
@@ -22,11 +25,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.seq_models import ARCHS, ConvBase, build_model, init_parameters_, tcn_dilations
-from engine.seq_text import MAX_LENGTH, SequenceError
+from engine.seq_tasks import TASKS, TaskResult, synthetic_task
+from engine.seq_text import (
+    MAX_LENGTH,
+    MAX_MAGNITUDE,
+    NgramResult,
+    SequenceError,
+    ngram_filters,
+    parse_sequence,
+)
 from engine.training import one_thread
 
 __all__ = [
     "DEPTH_ARCHS",
+    "TASKS",
+    "NgramResult",
+    "SequenceError",
+    "TaskResult",
+    "ngram_filters",
+    "parse_sequence",
+    "synthetic_task",
     "MAX_TIMING_LENGTH",
     "LayerField",
     "SequentialDepth",
@@ -222,8 +240,12 @@ def through_both(seq: np.ndarray, seed: int = 0, k: int = 3, hidden: int = 4) ->
         raise SequenceError(
             f"The sequence has {values.size:,} numbers; the limit is {MAX_LENGTH:,}."
         )
-    if not np.isfinite(values).all():
-        raise SequenceError("The sequence contains NaN or infinity; use ordinary numbers.")
+    if not np.isfinite(values).all() or np.abs(values).max() > MAX_MAGNITUDE:
+        raise SequenceError(
+            f"Keep every number finite and between −{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SequenceError(f"The seed must be a whole number ≥ 0, got {seed!r}.")
     if not 1 <= k <= 50 or not 1 <= hidden <= 64:
         raise SequenceError("k must be between 1 and 50 and hidden between 1 and 64.")
     std = values.std()

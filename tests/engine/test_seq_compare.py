@@ -136,9 +136,11 @@ def test_through_both_tiny_and_flat_sequences():
     assert one["kmax_k"] == 1 and one["rnn_hidden"].shape == (1, 4)
     flat = through_both(np.full(5, 3.0))
     assert (flat["x"] == 0).all()
-    for bad in [np.array([]), np.array([1.0, np.nan]), np.zeros(MAX_LENGTH + 1)]:
+    for bad in [np.array([]), np.array([1.0, np.nan]), np.zeros(MAX_LENGTH + 1), [1e300, -1e300]]:
         with pytest.raises(SequenceError):
             through_both(bad)
+    with pytest.raises(SequenceError):
+        through_both([1.0, 2.0], seed=-1)
 
 
 @pytest.mark.parametrize(
