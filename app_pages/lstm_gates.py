@@ -239,16 +239,20 @@ state = st.radio(
 )
 table = pd.DataFrame(
     [
-        (p, best[0][0], f"{best[0][1]:+.2f}", ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]))
+        (p, str(best[0][0]) if best[0][1] else "—", f"{best[0][1]:+.2f}",
+         ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]) if best[0][1] else "constant here")
         for p, best in rank[state].items()
     ],
     columns=["property", "best unit", "r", "runners-up"],
-)
+)  # fmt: skip
 st.dataframe(table, hide_index=True, width="stretch")
 tabs = st.tabs(list(rank[state]))
 for tab, (prop, best) in zip(tabs, rank[state].items(), strict=True):
     unit, r = best[0]
     with tab:
+        if not r:
+            st.info(f"'{prop}' never changes in this text, so no unit can follow it: add some.")
+            continue
         values = lstm[state][:, unit]
         st.plotly_chart(
             rf.text_colored(

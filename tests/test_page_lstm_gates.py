@@ -73,6 +73,9 @@ def test_emoji_and_cjk_become_unknown_with_a_count():
     note = at.warning[0].value
     assert "4 characters outside" in note and "unknown symbol" in note
     assert _metric(at, "Unknown characters") == "4"
+    table = at.dataframe[0].value.set_index("property")
+    assert table.loc["indentation", "best unit"] == "—"  # one flat line: nothing to follow
+    assert any("'indentation' never changes" in i.value for i in at.info)
 
 
 def test_only_unknown_characters_still_runs_with_a_warning():

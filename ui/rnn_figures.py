@@ -75,7 +75,7 @@ def state_heatmaps(
             col=1,
         )
         fig.update_yaxes(title_text="unit", autorange="reversed", row=row, col=1)
-    ticks, labels = _tick_text(chars, start, max(1, -(-width // 80)))
+    ticks, labels = _tick_text(chars, start, max(1, -(-width // 150)))
     fig.update_xaxes(tickvals=ticks, ticktext=labels, tickangle=0, tickfont=dict(size=9))
     fig.update_xaxes(title_text="character read at time t", row=len(names), col=1)
     return finish_layout(fig, row_height * len(names) + 60)
@@ -114,7 +114,7 @@ def unit_traces(
                 row=row,
                 col=1,
             )
-    ticks, labels = _tick_text(chars, start, max(1, -(-len(chars) // 80)))
+    ticks, labels = _tick_text(chars, start, max(1, -(-len(chars) // 150)))
     fig.update_xaxes(tickvals=ticks, ticktext=labels, tickangle=0, tickfont=dict(size=9))
     fig.update_layout(legend=dict(orientation="h", y=1.04))
     return finish_layout(fig, row_height * len(names) + 70)
@@ -179,7 +179,7 @@ def text_colored(
     )
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False)
-    return finish_layout(fig, min(1400, 40 + 17 * n_rows), title)
+    return finish_layout(fig, min(1400, max(140, 40 + 17 * n_rows)), title)
 
 
 def saturation_scatter(
