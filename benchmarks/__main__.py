@@ -12,9 +12,11 @@ from benchmarks import (
     bench_architectures,
     bench_convolution,
     bench_images,
+    bench_mnist1d,
     bench_pages,
     bench_pooling,
     bench_receptive_field,
+    bench_recurrent,
     bench_small_cnn,
     bench_symmetry,
 )
@@ -27,6 +29,8 @@ SUITES = {
     "receptive_field": bench_receptive_field,
     "architectures": bench_architectures,
     "small_cnn": bench_small_cnn,
+    "recurrent": bench_recurrent,
+    "mnist1d": bench_mnist1d,
     "pages": bench_pages,
 }
 
