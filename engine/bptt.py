@@ -158,10 +158,18 @@ def gradient_flow(
 ) -> GradientFlow:
     """Return the GradientFlow of L = u · h_{T-1} back to every step t (see module docstring)."""
     _check(kind, T, hidden, spectral_radius, nonlinearity, forget_bias, clip)
+    with one_thread():  # tiny ops: a second thread only waits
+        return _flow(kind, T, hidden, spectral_radius, nonlinearity, forget_bias, clip, seed,
+                     input_scale)  # fmt: skip
+
+
+def _flow(kind: str, T: int, hidden: int, spectral_radius: float, nonlinearity: str,
+          forget_bias: float | None, clip: float | None, seed: int,
+          input_scale: float) -> GradientFlow:  # fmt: skip
     params, xs, u = bptt_problem(kind, T, hidden, spectral_radius, forget_bias, seed, input_scale)
     leaves = [p.requires_grad_() for p in params.values()]
     zero = torch.zeros(hidden, dtype=torch.float64)
-    with torch.enable_grad(), one_thread():  # tiny ops: a second thread only waits
+    with torch.enable_grad():
         hs, cs = unroll(kind, params, xs, zero, zero.clone() if kind == "lstm" else None,
                         nonlinearity)  # fmt: skip
         loss = u @ hs[-1]

@@ -171,7 +171,7 @@ def trace_text(
     model = _model(name_or_model)
     encoded = encode(text, model.vocab, max_chars)
     tracer = {"lstm": lstm_trace, "gru": gru_trace, "rnn": rnn_trace}[model.kind]
-    with torch.inference_mode():
+    with torch.inference_mode(), one_thread():  # (T, 128)-sized ops stalled ~0.1 s on 2 threads
         x = model.embed(torch.as_tensor(encoded.ids))  # (T, E)
         trace = tracer(model.rnn, x)
         probs = F.softmax(model.head(trace.hidden), dim=-1)  # (T, V)

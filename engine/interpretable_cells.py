@@ -153,12 +153,10 @@ def gate_saturation(
         if isinstance(trace, LSTMTrace)
         else {"reset": trace.reset, "update": trace.update}
     )
+    arrays = {name: g.detach().cpu().numpy() for name, g in gates.items()}  # numpy: no OpenMP
     return {
-        name: {
-            "left": (g < low).double().mean(0).numpy(),
-            "right": (g > high).double().mean(0).numpy(),
-        }
-        for name, g in gates.items()
+        name: {"left": (g < low).mean(axis=0), "right": (g > high).mean(axis=0)}
+        for name, g in arrays.items()
     }
 
 
@@ -171,6 +169,6 @@ def integrator_cells(
     Sorted by mean gate, largest first.
     """
     keep = trace.forget_gate if isinstance(trace, LSTMTrace) else trace.update  # (T, H)
-    mean = keep.double().mean(0).numpy()
+    mean = keep.detach().cpu().numpy().mean(axis=0, dtype=np.float64)
     order = np.argsort(-mean, kind="stable")
     return [(int(u), float(mean[u])) for u in order if mean[u] >= threshold]
