@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 MAX_HIDDEN = 4096  # beyond this the (T, H) buffers say nothing a page can show
+MAX_STEPS = 20_000  # an LSTM trace keeps 7 (T, H) tensors: 72 MB at H = 128
 
 
 class RecurrentConfigError(ValueError):
@@ -291,6 +292,10 @@ def _check(module: nn.Module, kind: type, x: Tensor, bidirectional: bool) -> Ten
         )
     if x.shape[0] == 0:
         raise RecurrentConfigError("The sequence is empty: give at least one time step.")
+    if x.shape[0] > MAX_STEPS:
+        raise RecurrentConfigError(
+            f"The sequence has {x.shape[0]:,} steps; trace at most {MAX_STEPS:,} (cut it first)."
+        )
     weight = module.weight_hh_l0
     return x.detach().to(dtype=weight.dtype, device=weight.device)
 

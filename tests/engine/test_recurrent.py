@@ -148,6 +148,7 @@ def test_make_rnn_is_seeded_and_validated() -> None:
         (nn.LSTM(3, 4), torch.zeros(5, 2), "(T, 3)"),
         (nn.LSTM(3, 4), torch.zeros(5, 2, 3), "one sequence"),
         (nn.LSTM(3, 4), torch.zeros(0, 3), "empty"),
+        (nn.LSTM(3, 4), torch.zeros(20_001, 3), "at most 20,000"),
         (nn.GRU(3, 4), torch.zeros(5, 3), "Expected a torch.nn.LSTM"),
     ],
 )
