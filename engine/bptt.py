@@ -21,7 +21,11 @@ from torch import Tensor
 from engine.training import one_thread
 
 __all__ = [
+    "INPUT_SCALE",
     "KINDS",
+    "MAX_HIDDEN",
+    "MAX_RADIUS",
+    "MAX_STEPS",
     "NONLINEARITIES",
     "BPTTConfigError",
     "GradientFlow",

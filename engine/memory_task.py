@@ -18,7 +18,15 @@ from torch import Tensor, nn
 
 from engine.training import one_thread
 
-__all__ = ["MAX_DELAY", "MemoryTaskError", "memory_curve", "memory_task"]
+__all__ = [
+    "KINDS",
+    "MAX_DELAY",
+    "MAX_HIDDEN",
+    "MAX_STEPS",
+    "MemoryTaskError",
+    "memory_curve",
+    "memory_task",
+]
 
 KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 MAX_DELAY, MAX_STEPS, MAX_HIDDEN = 200, 2000, 128

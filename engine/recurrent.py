@@ -31,6 +31,7 @@ __all__ = [
     "BidirectionalTrace",
     "GRUTrace",
     "LSTMTrace",
+    "MAX_STEPS",
     "RNNTrace",
     "RecurrentConfigError",
     "bidirectional_trace",
