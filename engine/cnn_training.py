@@ -130,12 +130,31 @@ def _check_train_args(config: CNNConfig, steps, lr, batch, seed, every) -> None:
         raise CNNError(f"The learning rate must be a number in (0, 1], got {lr!r}.")
 
 
-def _flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Return x (B, 3, S, S) with each image flipped left-right and/or up-down at random."""
-    h = torch.rand(len(x), generator=g) < 0.5  # (B,)
-    v = torch.rand(len(x), generator=g) < 0.5
+# Transposing an image (a mirror in its diagonal) turns horizontal stripes into vertical ones.
+_TRANSPOSED = {"horizontal stripes": "vertical stripes", "vertical stripes": "horizontal stripes"}
+
+
+def _transpose_labels(classes: tuple[str, ...]) -> torch.Tensor:
+    """Return (K,) long: the label of each class's transposed image; -1 if it is not a class."""
+    index = {c: i for i, c in enumerate(classes)}
+    return torch.tensor([index.get(_TRANSPOSED.get(c, c), -1) for c in classes])
+
+
+def _augment(
+    x: torch.Tensor, y: torch.Tensor, swap: torch.Tensor, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x, y) with each image (B, 3, S, S) mirrored left-right, up-down and/or in its
+    diagonal at random; a diagonal mirror relabels via swap (horizontal ↔ vertical stripes).
+
+    The three mirrors generate all eight symmetries of the square, and every class keeps its
+    name under them (a stripes class whose partner is not trained is never transposed).
+    """
+    h, v, t = (torch.rand(len(x), generator=g) < 0.5 for _ in range(3))  # (B,) each
+    t &= swap[y] != -1
     x = torch.where(h[:, None, None, None], x.flip(-1), x)
-    return torch.where(v[:, None, None, None], x.flip(-2), x)
+    x = torch.where(v[:, None, None, None], x.flip(-2), x)
+    x = torch.where(t[:, None, None, None], x.transpose(-1, -2), x)
+    return x, torch.where(t, swap[y], y)
 
 
 def train(
@@ -153,6 +172,8 @@ def train(
 ) -> TrainResult:
     """Return a TrainResult after `steps` Adam steps (fewer if should_stop() returns True).
 
+    The returned model is frozen and in eval mode, like load()'s: ready for the analyses.
+
     data: TrainingData for config.classes (None renders make_training_data(config.classes,
     seed=seed) first, a few seconds). progress(step, steps, point, model) is called every
     progress_every steps and at the end; `model` is the live network: copy what you keep
@@ -167,6 +188,7 @@ def train(
     if data.train_images.shape[1:] != (3, side, side) or len(data.train_images) == 0:
         raise CNNError(f"Training images must be (N, 3, {side}, {side}) with N ≥ 1.")
     g = torch.Generator().manual_seed(seed)
+    swap = _transpose_labels(config.classes)
     model = SmallCNN(config, seed=seed).to(memory_format=torch.channels_last)  # faster oneDNN
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history: list[TrainPoint] = []
@@ -181,8 +203,7 @@ def train(
             for group in optimiser.param_groups:
                 group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
         idx = torch.randint(len(data.train_images), (batch,), generator=g)
-        x = _flip(_as_float(data.train_images[idx]), g)  # (B, 3, S, S)
-        y = data.train_labels[idx]
+        x, y = _augment(_as_float(data.train_images[idx]), data.train_labels[idx], swap, g)
         logits = model(x.contiguous(memory_format=torch.channels_last))  # (B, K)
         loss = F.cross_entropy(logits, y)
         optimiser.zero_grad(set_to_none=True)
@@ -203,7 +224,7 @@ def train(
         if progress is not None:
             progress(step, steps, history[-1], model)
     seconds = time.perf_counter() - start
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    model = model.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
     return TrainResult(model, history, seconds, stopped, step, history[-1].val_acc)
 
 

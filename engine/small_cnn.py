@@ -265,15 +265,14 @@ def load(path: str | Path) -> tuple[SmallCNN, dict]:
     """
     path = Path(path)
     card_path = path.with_suffix(".json")
+    for needed in (path, card_path):
+        if not needed.is_file():
+            raise ModelLoadError(f"Missing {needed.name}; run scripts/train_small_cnn.py.")
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         config = CNNConfig.from_dict(card["config"])
         tensors = load_file(str(path))
-    except FileNotFoundError as err:
-        raise ModelLoadError(
-            f"Missing {Path(err.filename).name}; run scripts/train_small_cnn.py."
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except Exception as err:  # noqa: BLE001 - JSON, config and safetensors errors alike
         raise ModelLoadError(f"Cannot read the model {path.name}: {err}") from None
     model = SmallCNN(config)
     try:
