@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from runtime_tuning import tune_allocator
 from ui.navigation import GROUPS
+
+tune_allocator()  # once per run is cheap; see runtime_tuning.py for why
 
 st.set_page_config(
     page_title="CNN & RNN Visual Explorer",

@@ -20,6 +20,7 @@ from benchmarks import (
     bench_small_cnn,
     bench_symmetry,
 )
+from runtime_tuning import tune_allocator
 
 SUITES = {
     "convolution": bench_convolution,
@@ -36,6 +37,7 @@ SUITES = {
 
 
 def main() -> None:
+    tuned = tune_allocator()  # as app.py does, so the figures are the server's
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)} (default: all)")
     args = parser.parse_args()
@@ -44,7 +46,8 @@ def main() -> None:
         parser.error(f"unknown suite(s): {', '.join(sorted(unknown))}")
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"malloc thresholds {'fixed as in app.py' if tuned else 'left to glibc'}"
     )
     for name in args.suites or SUITES:
         print(f"\n## {name}")
