@@ -254,10 +254,13 @@ else:
             ),
             key=f"rf_cnn_{name}",
         )
+    share = {k: float((cmp[k] > 0.1 * cmp[k].max()).mean()) for k in ("random", "trained")}
     st.caption(
-        f"The orange square is the theoretical field (r = {cmp['r']}). What to notice: with "
-        "random weights the gradient is a smooth blob around the centre; after training it "
-        "follows the picture's edges and shapes, because the learned kernels respond to them."
+        f"The orange square is the theoretical field (r = {cmp['r']}, {cmp['r'] ** 2} pixels). "
+        f"Pixels carrying more than a tenth of the peak gradient: {share['random']:.1%} of the "
+        f"image with random weights, {share['trained']:.1%} after training. What to notice: "
+        "both effective fields are small blobs inside the theoretical square; training changes "
+        "which of those pixels the unit leans on, not how far it can see."
     )
 
 st.subheader("Effective field against depth")
