@@ -162,6 +162,7 @@ def unit_formula(
     if acts is None:
         with torch.inference_mode():
             acts = model.forward_all(x)
+    acts = [Activation(a.name, a.kind, a.tensor.detach()) for a in acts]  # numbers, no graph
     i = _find(acts, layer_name)
     act, below = acts[i], acts[i - 1] if i else None
     if below is None:
@@ -196,7 +197,7 @@ def _conv_formula(
     src = below.tensor[0]  # (C_in, H, W)
     height, width = src.shape[1:]
     top, left = r - pad, q - pad
-    patches = torch.zeros(src.shape[0], k, k)  # (C_in, k, k), zeros stand for the padding
+    patches = src.new_zeros(src.shape[0], k, k)  # (C_in, k, k), zeros stand for the padding
     inside = torch.zeros(k, k, dtype=torch.bool)
     r0, r1 = max(top, 0), min(top + k, height)
     c0, c1 = max(left, 0), min(left + k, width)
