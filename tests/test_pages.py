@@ -332,6 +332,8 @@ def test_equivariance_circular_error_is_rounding_only():
 def test_receptive_fields_defaults_click_and_every_layer():
     at = open_page("app_pages/receptive_fields.py")
     assert_clean(at)
+    # The shipped trained network's effective field is on the page, beside the random one.
+    assert any("after training" in c.value for c in at.caption)
     for layer in at.selectbox(key="rf_layer").options:
         at.selectbox(key="rf_layer").set_value(layer)
         at.run()
