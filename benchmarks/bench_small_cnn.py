@@ -1,8 +1,9 @@
 """The small CNN: forward_all against a plain forward, and training speed on this machine.
 
 Training is timed over TRAIN_STEPS steps of the default network and extrapolated to 1,000 steps
-(the page's budget: under 60 s); the baseline is the same steps as a bare loop (no flips, no
-progress reports, no validation), so the ratio is our loop's overhead.
+(the page's budget: under 60 s), in float32 and (where the CPU has it) bfloat16 autocast; the
+baseline is the same steps as a bare float32 loop (no mirrors, no progress reports, no
+validation), so the float32 ratio is our loop's overhead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, median_seconds
-from engine.cnn_training import make_training_data, train
+from engine.cnn_training import bf16_supported, make_training_data, train
 from engine.shapes_data import make_dataset_uint8
 from engine.small_cnn import CNNConfig, SmallCNN
 
@@ -67,23 +68,27 @@ def _bare_loop(data, steps: int) -> None:
         opt.step()
 
 
-def _training_row() -> Row:
+def _training_rows() -> list[Row]:
     data = make_training_data(n_per_class=100, n_val_per_class=50, seed=0)
     _bare_loop(data, 5)  # warm up oneDNN's kernels
     t0 = time.perf_counter()
     _bare_loop(data, TRAIN_STEPS)
     raw = time.perf_counter() - t0
-    result = train(CNNConfig(), TRAIN_STEPS, 1e-3, BATCH, data=data, progress_every=50)
-    ours = result.seconds
-    per_s = TRAIN_STEPS * BATCH / ours
-    return Row(
-        name=f"train {TRAIN_STEPS} steps ×{BATCH}: {per_s:.0f} img/s, 1000 steps ≈ "
-        f"{ours * 1000 / TRAIN_STEPS:.0f} s",
-        ours_s=ours,
-        baseline_name="bare Adam loop, same steps",
-        baseline_s=raw,
-        target="1000 steps < 60 s",
-    )
+    rows = []
+    for bf16 in (False, True) if bf16_supported() else (False,):
+        result = train(CNNConfig(), TRAIN_STEPS, 1e-3, BATCH, data=data, bf16=bf16)
+        ours = result.seconds
+        rows.append(
+            Row(
+                name=f"train{' bf16' if bf16 else ''} {TRAIN_STEPS} steps ×{BATCH}: "
+                f"{TRAIN_STEPS * BATCH / ours:.0f} img/s, 1000 ≈ {ours * 1000 / TRAIN_STEPS:.0f} s",
+                ours_s=ours,
+                baseline_name="bare float32 Adam loop",
+                baseline_s=raw,
+                target="1000 steps < 60 s",
+            )
+        )
+    return rows
 
 
 def _rendering_row() -> Row:
@@ -105,7 +110,7 @@ def _rendering_row() -> Row:
 
 def run(repeat: int = 5) -> list[Row]:
     """Return rows: forward_all vs forward (batch 1 and 64), training speed, dataset rendering."""
-    return [*_forward_rows(repeat), _training_row(), _rendering_row()]
+    return [*_forward_rows(repeat), *_training_rows(), _rendering_row()]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from engine.cnn_training import (
     _transpose_labels,
     ablation_config,
     accuracy,
+    bf16_supported,
     make_training_data,
     predict,
     shift_robustness,
@@ -150,3 +151,13 @@ def test_augmentation_keeps_every_label_true(stripes):
     dy = (gray[:, 1:] - gray[:, :-1]).pow(2).mean((1, 2))
     dx = (gray[:, :, 1:] - gray[:, :, :-1]).pow(2).mean((1, 2))
     assert float((dy > dx).float().mean()) >= 0.95 and bool((ay == 0).all())
+
+
+def test_bfloat16_training_runs_where_the_cpu_has_it(stripes):
+    if bf16_supported():
+        result = train(SMALL, 3, 1e-3, batch=8, data=stripes, bf16=True)
+        assert result.steps_done == 3 and np.isfinite(result.history[-1].loss)
+        assert all(p.dtype == torch.float32 for p in result.model.parameters())
+    else:
+        with pytest.raises(CNNError, match="bfloat16"):
+            train(SMALL, 3, 1e-3, batch=8, data=stripes, bf16=True)
