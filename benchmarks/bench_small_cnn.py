@@ -20,7 +20,7 @@ from engine.cnn_training import bf16_supported, make_training_data, train
 from engine.shapes_data import make_dataset_uint8
 from engine.small_cnn import CNNConfig, SmallCNN
 
-TRAIN_STEPS = 100
+TRAIN_STEPS = 50  # per round; three interleaved rounds, medians
 BATCH = 64
 
 
@@ -68,16 +68,23 @@ def _bare_loop(data, steps: int) -> None:
         opt.step()
 
 
-def _training_rows() -> list[Row]:
+def _training_rows(rounds: int = 3) -> list[Row]:
+    """Time TRAIN_STEPS steps per variant, in `rounds` interleaved rounds; keep the medians."""
     data = make_training_data(n_per_class=100, n_val_per_class=50, seed=0)
     _bare_loop(data, 5)  # warm up oneDNN's kernels
-    t0 = time.perf_counter()
-    _bare_loop(data, TRAIN_STEPS)
-    raw = time.perf_counter() - t0
+    variants = [False, True] if bf16_supported() else [False]
+    times: dict[object, list[float]] = {"bare": [], **{v: [] for v in variants}}
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        _bare_loop(data, TRAIN_STEPS)
+        times["bare"].append(time.perf_counter() - t0)
+        for bf16 in variants:
+            result = train(CNNConfig(), TRAIN_STEPS, 1e-3, BATCH, data=data, bf16=bf16)
+            times[bf16].append(result.seconds)
+    raw = statistics.median(times["bare"])
     rows = []
-    for bf16 in (False, True) if bf16_supported() else (False,):
-        result = train(CNNConfig(), TRAIN_STEPS, 1e-3, BATCH, data=data, bf16=bf16)
-        ours = result.seconds
+    for bf16 in variants:
+        ours = statistics.median(times[bf16])
         rows.append(
             Row(
                 name=f"train{' bf16' if bf16 else ''} {TRAIN_STEPS} steps ×{BATCH}: "
