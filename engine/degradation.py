@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from engine.training import one_thread  # reference-counted: safe across sessions
 
 ARMS = 4  # classes: one per spiral arm
 CHANCE = math.log(ARMS)  # cross-entropy of a uniform guess
@@ -133,22 +134,6 @@ def make_stack(depth: int, residual: bool, seed: int = 0, width: int = 32) -> St
             m.reset_parameters()
     _init(model, torch.Generator().manual_seed(_whole("Seed", seed, 0, 2**31 - 1)))
     return model
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block with one intra-op thread, then restore the previous count.
-
-    These ops are far too small to split, and on a busy 2-core machine two OpenMP threads made a
-    training step 25× slower (76 ms against 3 ms). OpenMP keeps the count per thread, but threads
-    started meanwhile inherit it, so it is restored at once.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 # --- gradients at initialisation
