@@ -1,0 +1,193 @@
+"""Long training runs in the background, so a page stays responsive while a network learns.
+
+A page starts a `Job` (a thread running one function), keeps it in its session state, and redraws
+its progress in a fragment that reruns every second. The person can keep moving widgets, press
+Stop at any time (the work function polls `should_stop`), or leave the page and come back.
+
+One job runs at a time on the whole server (the machine has two cores shared by everyone); later
+jobs wait in a queue and say so. A job never touches Streamlit: it reports plain values through
+`report(fraction, text, payload)`, and the page reads them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+__all__ = ["Job", "JobState", "get_job", "running_jobs", "show_progress", "start_job"]
+
+log = logging.getLogger(__name__)
+
+# One run at a time per server: a second run would halve the speed of both and of every page.
+_SLOT = threading.Lock()
+_REGISTRY_LOCK = threading.Lock()
+_RUNNING: set[Job] = set()
+
+Report = Callable[[float, str, Any], None]
+ShouldStop = Callable[[], bool]
+Work = Callable[[Report, ShouldStop], Any]
+
+
+@dataclass
+class JobState:
+    """What a page may read about a job at any moment (a consistent copy)."""
+
+    status: str  # "queued", "running", "done", "stopped" or "failed"
+    fraction: float  # 0..1 of the work done
+    text: str  # one line on what is happening
+    payload: Any  # the last value the work reported (curves so far, a snapshot...)
+    result: Any  # what the work returned (None until done or stopped)
+    error: str  # a message a person can act on, if status is "failed"
+    seconds: float  # time since the job left the queue (0 while queued)
+
+    @property
+    def finished(self) -> bool:
+        """True once the job will change no more."""
+        return self.status in ("done", "stopped", "failed")
+
+
+@dataclass(eq=False)
+class Job:
+    """A function running on its own thread, with progress, a stop flag and a result."""
+
+    name: str
+    work: Work
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _status: str = "queued"
+    _fraction: float = 0.0
+    _text: str = "Waiting for another run on this server to finish…"
+    _payload: Any = None
+    _result: Any = None
+    _error: str = ""
+    _started: float = 0.0
+    _ended: float = 0.0
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Job:
+        """Start the thread (once) and return self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"job-{self.name}", daemon=True)
+            with _REGISTRY_LOCK:
+                _RUNNING.add(self)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the work to stop at its next check (a queued job is cancelled)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the job to finish; return True if it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.state().finished
+
+    def state(self) -> JobState:
+        """Return a consistent copy of the job's progress."""
+        with self._lock:
+            now = self._ended or time.perf_counter()
+            seconds = now - self._started if self._started else 0.0
+            return JobState(
+                self._status, self._fraction, self._text, self._payload, self._result,
+                self._error, seconds,
+            )  # fmt: skip
+
+    def _report(self, fraction: float, text: str, payload: Any = None) -> None:
+        with self._lock:
+            self._fraction = min(max(float(fraction), 0.0), 1.0)
+            self._text = str(text)
+            if payload is not None:
+                self._payload = payload
+
+    def _run(self) -> None:
+        try:
+            while not _SLOT.acquire(timeout=0.2):  # queued: can be cancelled while waiting
+                if self._stop.is_set():
+                    self._finish("stopped", "Cancelled before it started.", None)
+                    return
+            try:
+                with self._lock:
+                    self._status, self._started = "running", time.perf_counter()
+                    self._text = "Starting…"
+                result = self.work(self._report, self._stop.is_set)
+                stopped = self._stop.is_set()
+                self._finish("stopped" if stopped else "done", "Stopped." if stopped else "Done.",
+                             result)  # fmt: skip
+            finally:
+                _SLOT.release()
+        except ValueError as err:  # the engine's own, person-readable errors
+            self._finish("failed", "Failed.", None, str(err))
+        except Exception:  # never let a thread die silently; the page shows a plain message
+            log.exception("Job %s failed", self.name)
+            self._finish("failed", "Failed.", None, "The run failed unexpectedly; try again.")
+        finally:
+            with _REGISTRY_LOCK:
+                _RUNNING.discard(self)
+
+    def _finish(self, status: str, text: str, result: Any, error: str = "") -> None:
+        with self._lock:
+            self._status, self._text, self._result, self._error = status, text, result, error
+            self._ended = time.perf_counter()
+            if status == "done":
+                self._fraction = 1.0
+
+
+def running_jobs() -> int:
+    """Return how many jobs are queued or running on this server."""
+    with _REGISTRY_LOCK:
+        return len(_RUNNING)
+
+
+def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job:
+    """Start work as a job stored under state[key] (stopping any job already stored there)."""
+    old = state.get(key)
+    if isinstance(old, Job):
+        old.stop()
+    job = Job(name, work).start()
+    state[key] = job
+    return job
+
+
+def get_job(state: MutableMapping, key: str) -> Job | None:
+    """Return the job stored under state[key], if any."""
+    job = state.get(key)
+    return job if isinstance(job, Job) else None
+
+
+def show_progress(
+    job: Job, render: Callable[[JobState], None], *, key: str, every: float = 1.0
+) -> JobState:
+    """Draw the job's progress bar, a Stop button and render(state), refreshed every `every` s.
+
+    The refresh is a fragment: only this part of the page reruns while the job works. When the
+    job finishes the whole page reruns once, so everything below can use the result.
+    """
+    done_key = f"{key}__seen_finished"
+
+    @st.fragment(run_every=every if not job.state().finished else None)
+    def _panel() -> None:
+        s = job.state()
+        if s.status == "queued":
+            st.info(s.text)
+        elif not s.finished:
+            st.progress(s.fraction, f"{s.text}  ({s.seconds:.0f} s)")
+        if not s.finished:
+            st.button("Stop", key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
+        elif s.status == "failed":
+            st.error(s.error)
+        elif s.status == "stopped" and s.result is None:
+            st.warning(s.text)
+        render(s)
+        if s.finished and st.session_state.get(done_key) is not job:
+            st.session_state[done_key] = job
+            st.rerun(scope="app")
+
+    _panel()
+    return job.state()
