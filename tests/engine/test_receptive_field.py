@@ -1,7 +1,6 @@
 """Receptive fields against published tables, a brute-force impulse probe, and torch's shapes."""
 
 import copy
-import math
 
 import pytest
 import torch
@@ -13,12 +12,11 @@ from engine.arch_resnet import Bottleneck, conv1x1
 from engine.architectures import ARCHITECTURES, build
 from engine.receptive_field import (
     ReceptiveFieldError,
-    effective_receptive_field,
-    erf_growth,
     receptive_field,
     stack_model,
     stack_rf,
 )
+from tests.engine.rf_checks import row_named, theory
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 
@@ -36,10 +34,6 @@ def traced(meta_nets) -> dict:
         name: receptive_field(model, ARCHITECTURES[name].input_size)
         for name, model in meta_nets.items()
     }
-
-
-def _row(rows, name):
-    return next(r for r in rows if r.name == name)
 
 
 # --- the brute-force probe: which input pixels can change one output unit?
@@ -82,13 +76,6 @@ def _extent(hits: torch.Tensor, unit: tuple[int, int]) -> tuple[int, int] | None
     return (int(hit[0]), int(hit[-1])) if len(hit) else None
 
 
-def _theory(row, i: int, axis: int = 0) -> tuple[float, float]:
-    """Return the field of unit i along one axis: centre start + i·jump, half-width (r-1)/2."""
-    centre = row.starts[axis] + i * row.jumps[axis]
-    half = (row.sizes[axis] - 1) / 2
-    return centre - half, centre + half
-
-
 # --- published numbers
 
 
@@ -101,7 +88,7 @@ def test_vgg16_pool5_matches_araujo_table(traced):
     # Araujo et al., Distill 2019, Table (TF-Slim models): vgg_16 r = 212, effective stride 32,
     # effective padding 90, for its last feature layer pool5. TF-Slim's VGG-16 has the same layers
     # as torchvision's (3×3 SAME convs, 2×2 stride-2 pools); pool5 is torchvision's features.30.
-    pool5 = _row(traced["vgg16"], "features.30")
+    pool5 = row_named(traced["vgg16"], "features.30")
     assert (pool5.size, pool5.jump, pool5.effective_padding) == (212, 32, 90)
 
 
@@ -109,7 +96,7 @@ def test_alexnet_pool5_matches_araujo_table(traced):
     # Araujo et al.: alexnet_v2 r = 195, stride 32, effective padding 64 at pool5. TF-Slim's
     # alexnet_v2 has torchvision's kernels and strides (11/4, pool 3/2, 5, pool 3/2, 3, 3, 3, pool
     # 3/2) but an unpadded conv1, where torchvision pads 2: the field reaches 2 pixels further.
-    pool5 = _row(traced["alexnet"], "features.12")
+    pool5 = row_named(traced["alexnet"], "features.12")
     assert (pool5.size, pool5.jump) == (195, 32)
     assert pool5.effective_padding == 64 + 2
 
@@ -160,10 +147,10 @@ def test_torchvision_resnet50_strides_earlier_so_its_field_is_427(traced):
     # (j 4); layer1 +3·2·4 = 35; layer2 +2·4 (strided 3×3 sees j 4) +3·2·8 = 91; layer3 +2·8
     # +5·2·16 = 267; layer4 +2·16 +2·2·32 = 427. Fewer 3×3 convs see the largest jump than in
     # TF-Slim's layout, hence 427 < 483.
-    conv2 = _row(traced["resnet50"], "layer4.2.conv2")
+    conv2 = row_named(traced["resnet50"], "layer4.2.conv2")
     assert (conv2.size, conv2.jump, conv2.start) == (427, 32, 0)
-    assert _row(traced["resnext50_32x4d"], "layer4.2.conv2").size == 427
-    assert _row(traced["resnet18"], "layer4.1.conv2").size == 435
+    assert row_named(traced["resnext50_32x4d"], "layer4.2.conv2").size == 427
+    assert row_named(traced["resnet18"], "layer4.1.conv2").size == 435
 
 
 def test_every_conv_and_pool_module_is_a_row_under_its_own_name(meta_nets, traced):
@@ -180,9 +167,9 @@ def test_every_conv_and_pool_module_is_a_row_under_its_own_name(meta_nets, trace
 
 def test_se_gate_gives_global_context_after_the_first_se_module(traced):
     se = traced["se_resnet50"]
-    assert not _row(se, "layer1.0.conv3").global_context
-    assert _row(se, "layer1.1.conv1").global_context
-    assert _row(se, "layer4.2.conv2").global_context
+    assert not row_named(se, "layer1.0.conv3").global_context
+    assert row_named(se, "layer1.1.conv1").global_context
+    assert row_named(se, "layer4.2.conv2").global_context
     assert not any(r.global_context for r in traced["resnet50"])
 
 
@@ -191,7 +178,7 @@ def test_se_resnet50_local_field_is_the_original_resnets(traced):
     # conv, so that block's 3×3 already sees the doubled jump, and a ceil-mode stem pool that
     # shifts the grid like TF-Slim's SAME pool. That is TF-Slim's resnet_v1_50 field again:
     # Araujo et al.'s 483, stride 32, effective padding 239 (the SE gate adds global context).
-    conv2 = _row(traced["se_resnet50"], "layer4.2.conv2")
+    conv2 = row_named(traced["se_resnet50"], "layer4.2.conv2")
     assert (conv2.size, conv2.jump, conv2.effective_padding) == (483, 32, 239)
 
 
@@ -244,7 +231,7 @@ def test_branching_model_matches_the_impulse_probe():
     row_hits, col_hits = _line_hits(_positive(model), size, 1)
     checked = 0
     for i in range(head.out_shape[2]):
-        lo, hi = _theory(head, i)
+        lo, hi = theory(head, i)
         if lo < 0 or hi > size - 1:
             continue
         assert _extent(row_hits, (i, i)) == (lo, hi)
@@ -268,7 +255,7 @@ def test_gradient_probe_agrees_on_a_conv_and_avgpool_stack():
     i = row.out_shape[0] // 2
     (grad,) = torch.autograd.grad(model(x)[0, :, i, i].sum(), x)
     nonzero = grad[0, 0].abs().sum(1).nonzero().flatten()
-    lo, hi = _theory(row, i)
+    lo, hi = theory(row, i)
     assert (int(nonzero[0]), int(nonzero[-1])) == (lo, hi)
     assert (nonzero[0] + nonzero[-1]).item() / 2 == row.start + i * row.jump
 
@@ -312,7 +299,7 @@ def test_stack_rf_matches_torch_shapes_the_tracer_and_the_probe(layers, size):
     row_hits, _ = _line_hits(_positive(stack_model(layers, channels=1)), size, 1)
     centre = last.out_shape[1] // 2  # a column whose field overlaps the image
     for i in range(last.out_shape[0]):
-        lo, hi = _theory(last, i)
+        lo, hi = theory(last, i)
         extent = _extent(row_hits, (i, centre))
         if 0 <= lo and hi <= size - 1:
             assert extent == (lo, hi)  # the whole field, exactly
@@ -411,144 +398,3 @@ def test_conv_after_flatten_cannot_be_followed():
 def test_network_without_spatial_layers_is_an_error():
     with pytest.raises(ReceptiveFieldError):
         receptive_field(nn.Sequential(nn.Flatten(), nn.Linear(12, 2)), 2, in_channels=3)
-
-
-# --- effective receptive field
-
-
-def test_erf_equals_autograd_on_an_eval_copy():
-    model = build("resnet18")  # training mode, as built
-    layer, unit, size = "layer2.0.conv1", (3, 4), 64
-    erf = effective_receptive_field(model, unit, size, layer=layer, seed=5)
-    # reference: an eval-mode copy, a hook to grab the layer's output, plain autograd
-    ref = copy.deepcopy(model).eval()
-    grabbed = {}
-    ref.get_submodule(layer).register_forward_hook(lambda m, a, out: grabbed.update(out=out))
-    x = torch.rand((1, 3, size, size), generator=torch.Generator().manual_seed(5))
-    x.requires_grad_(True)
-    ref(x)
-    (grad,) = torch.autograd.grad(grabbed["out"][0, :, unit[0], unit[1]].sum(), x)
-    expected = grad[0].abs().sum(0)
-    assert erf.shape == (size, size)
-    torch.testing.assert_close(erf, expected)
-    assert erf.sum().item() == pytest.approx(expected.sum().item(), rel=1e-6)
-
-
-def test_erf_leaves_the_model_untouched_and_stays_inside_the_theoretical_field():
-    model = build("resnet18")
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    erf = effective_receptive_field(model, (2, 2), 96, layer="layer1.1.conv2")
-    assert model.training and all(p.grad is None for p in model.parameters())
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    row = _row(receptive_field(model, 96), "layer1.1.conv2")
-    lo, hi = _theory(row, 2)
-    nonzero = erf.sum(1).nonzero().flatten()
-    assert max(lo, 0) <= nonzero[0] and nonzero[-1] <= hi
-
-
-def test_erf_of_a_stack_covers_exactly_its_theoretical_field():
-    layers = [{"kind": "conv", "k": 3, "p": 1}] * 4
-    erf = effective_receptive_field(layers, (10, 10), 21, seed=1)  # r = 9 around pixel 10
-    rows = erf.sum(1).nonzero().flatten()
-    assert (rows[0].item(), rows[-1].item()) == (6, 14)
-
-
-def test_erf_default_layer_and_errors():
-    model = build("resnet18")
-    erf = effective_receptive_field(model, (0, 0), 64)  # last layer with > 1 position
-    assert erf.shape == (64, 64) and erf.sum() > 0
-    with pytest.raises(ReceptiveFieldError, match="No spatial layer"):
-        effective_receptive_field(model, (0, 0), 64, layer="layer9")
-    with pytest.raises(ReceptiveFieldError, match="unit row"):
-        effective_receptive_field(model, (2, 0), 64)  # layer4 is 2×2 at 64
-    with pytest.raises(ReceptiveFieldError, match="channel"):
-        effective_receptive_field(model, (0, 0), image=torch.rand(1, 64, 64))
-    with pytest.raises(ReceptiveFieldError, match="image"):
-        effective_receptive_field([{"kind": "conv", "k": 3}], (0, 0), image="photo.jpg")
-    with pytest.raises(ReceptiveFieldError, match="pair"):
-        effective_receptive_field(model, 3, 64)
-
-
-def test_erf_spread_grows_like_sqrt_depth():
-    # Luo et al. 2016: the theoretical field grows like n, the effective one like √n. From depth
-    # 4 to 16 the theoretical field goes 9 → 33 (×3.7); √4 = 2.
-    growth = erf_growth([4, 16], k=3, channels=16, seed=0)
-    assert growth["theoretical_rf"] == [9, 33]
-    ratio = growth["erf_std"][1] / growth["erf_std"][0]
-    assert abs(ratio - 2) < abs(ratio - 4)
-    assert ratio == pytest.approx(2, rel=0.25)
-    assert all(e < u for e, u in zip(growth["erf_std"], growth["uniform_std"], strict=True))
-    assert growth["uniform_std"][0] == pytest.approx(math.sqrt((81 - 1) / 12))
-
-
-@pytest.mark.parametrize(
-    "kwargs,match",
-    [({"depths": []}, "depths"), ({"depths": [2], "k": 4}, "odd"), ({"depths": [999]}, "depth")],
-)
-def test_erf_growth_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ReceptiveFieldError, match=match):
-        erf_growth(**kwargs)
-
-
-def test_erf_layer_lookup_follows_a_changed_network():
-    model = stack_model([{"kind": "conv", "k": 3, "p": 1}] * 2, seed=0)
-    before = effective_receptive_field(model, (8, 8), 17, layer="conv2")  # r = 5
-    # one more conv in front: conv2 is now the third conv call, and sees r = 7. A stale lookup
-    # would stop at the second call (r = 5).
-    model.conv1 = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))
-    after = effective_receptive_field(model, (8, 8), 17, layer="conv2")
-    assert (before.sum(1) > 0).sum() == 5 and (after.sum(1) > 0).sum() == 7
-
-
-class _FunctionalSE(nn.Module):
-    """Squeeze-and-excitation written two common ways: mean + 1×1 conv, and mean + Linear."""
-
-    def __init__(self, linear: bool) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3, padding=1)
-        self.linear = linear
-        self.excite = nn.Linear(4, 4) if linear else nn.Conv2d(4, 4, 1)
-        self.head = nn.Conv2d(4, 4, 3, padding=1)
-
-    def forward(self, x):
-        x = self.conv(x)
-        if self.linear:
-            gate = self.excite(x.mean((2, 3))).view(x.shape[0], -1, 1, 1)  # (B, C, 1, 1)
-        else:
-            gate = self.excite(x.mean((2, 3), keepdim=True))
-        return self.head(x * torch.sigmoid(gate))
-
-
-@pytest.mark.parametrize("linear", [False, True])
-def test_functional_se_gates_give_global_context_but_keep_the_local_field(linear):
-    rows = receptive_field(_FunctionalSE(linear), 16)
-    head = rows[-1]
-    assert head.name == "head" and head.size == 5 and head.global_context
-    assert not rows[0].global_context
-
-
-def test_layer_output_matches_running_the_stack_by_hand():
-    from engine.receptive_field import layer_output
-
-    layers = [
-        dict(kind="conv", k=3, s=1, p=1),
-        dict(kind="pool", k=2, s=2),
-        dict(kind="conv", k=5, s=2, p=0, d=1),
-    ]
-    stack = stack_model(layers, in_channels=1, channels=4, seed=3)
-    image = torch.rand(20, 20, generator=torch.Generator().manual_seed(0))
-    x = image[None, None]
-    conv1 = torch.relu(
-        torch.nn.functional.conv2d(x, stack.conv1.weight, stack.conv1.bias, padding=1)
-    )
-    pool2 = torch.nn.functional.max_pool2d(conv1, 2, 2)
-    conv3 = torch.relu(
-        torch.nn.functional.conv2d(pool2, stack.conv3.weight, stack.conv3.bias, stride=2)
-    )
-    torch.testing.assert_close(layer_output(stack, image, "conv1"), conv1[0])
-    torch.testing.assert_close(layer_output(stack, image, "pool2"), pool2[0])
-    torch.testing.assert_close(layer_output(stack, image, "conv3"), conv3[0])
-    # The output grid is the one stack_rf predicts.
-    assert layer_output(stack, image, "conv3").shape[-2:] == stack_rf(layers, 20)[-1].out_shape
-    with pytest.raises(ReceptiveFieldError, match="No layer"):
-        layer_output(stack, image, "conv9")
