@@ -21,75 +21,34 @@ from engine.convolution import (
     ConvConfigError,
     convolve2d_direct,
     feature_maps,
-    flip_kernel,
     layer_stages,
     make_kernel,
-    patch_arithmetic,
     resize_image,
 )
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
-
-
-def _randn(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
-
-
-def _brute_force(image: np.ndarray, weight: np.ndarray, pad: int, stride: int, dil: int):
-    """Slide each (C, kh, kw) weight over the zero-padded (C, H, W) image wherever it fits."""
-    channels, height, width = image.shape
-    n_kernels, _, kh, kw = weight.shape
-    padded = np.zeros((channels, height + 2 * pad, width + 2 * pad))
-    padded[:, pad : pad + height, pad : pad + width] = image
-    rows = [r for r in range(0, padded.shape[1], stride) if r + dil * (kh - 1) < padded.shape[1]]
-    cols = [c for c in range(0, padded.shape[2], stride) if c + dil * (kw - 1) < padded.shape[2]]
-    out = np.zeros((n_kernels, len(rows), len(cols)))
-    for k in range(n_kernels):
-        for i, r in enumerate(rows):
-            for j, c in enumerate(cols):
-                total = 0.0
-                for ch in range(channels):
-                    for u in range(kh):
-                        for v in range(kw):
-                            total += padded[ch, r + u * dil, c + v * dil] * weight[k, ch, u, v]
-                out[k, i, j] = total
-    return out
-
-
-CASES = [  # padding, stride, dilation
-    ("same", 1, 1),
-    ("valid", 1, 1),
-    (1, 2, 1),
-    (2, 1, 2),
-    ("same", 2, 1),
-    ("same", 1, 2),
-    (0, 3, 2),
-]
+from tests.engine.conv_checks import CASES, brute_force, rand, randn
 
 
 @pytest.mark.parametrize("flip", [False, True])
 @pytest.mark.parametrize("padding,stride,dilation", CASES)
 @pytest.mark.parametrize("layout", ["gray k", "gray Kkk", "rgb Kkk", "rgb KCkk"])
-def test_feature_maps_match_brute_force(layout, padding, stride, dilation, flip):
+def test_feature_maps_matchbrute_force(layout, padding, stride, dilation, flip):
     k = 3
     gray = layout.startswith("gray")
-    image = _rand(9, 11, seed=1) if gray else _rand(3, 9, 11, seed=2)
+    image = rand(9, 11, seed=1) if gray else rand(3, 9, 11, seed=2)
     channels = 1 if gray else 3
     if layout == "gray k":
-        kernels = _randn(k, k, seed=3)
+        kernels = randn(k, k, seed=3)
         weight = kernels[None, None]
     elif layout.endswith("Kkk"):
-        kernels = _randn(4, k, k, seed=4)
+        kernels = randn(4, k, k, seed=4)
         weight = kernels[:, None].repeat(1, channels, 1, 1) / channels  # the documented average
     else:
-        kernels = _randn(4, 3, k, k, seed=5)
+        kernels = randn(4, 3, k, k, seed=5)
         weight = kernels
     if flip:
         weight = weight.flip((-1, -2))
     pad = {"same": dilation * (k - 1) // 2, "valid": 0}.get(padding, padding)
-    expected = _brute_force(image.reshape(channels, 9, 11).double().numpy(),
+    expected = brute_force(image.reshape(channels, 9, 11).double().numpy(),
                             weight.double().numpy(), pad, stride, dilation)  # fmt: skip
     got = feature_maps(image, kernels, padding=padding, stride=stride, dilation=dilation, flip=flip)
     assert got.shape == expected.shape
@@ -98,7 +57,7 @@ def test_feature_maps_match_brute_force(layout, padding, stride, dilation, flip)
 
 @pytest.mark.parametrize("k", [3, 5])
 def test_feature_maps_match_scipy_correlate_and_convolve(k):
-    image, kernel = _rand(17, 13, seed=k), _randn(k, k, seed=k + 1)
+    image, kernel = rand(17, 13, seed=k), randn(k, k, seed=k + 1)
     im, ke = image.double().numpy(), kernel.double().numpy()
     correlation = scipy.signal.correlate2d(im, ke, mode="same", boundary="fill")
     convolution = scipy.signal.convolve2d(im, ke, mode="same", boundary="fill")
@@ -111,12 +70,12 @@ def test_feature_maps_match_scipy_correlate_and_convolve(k):
 @pytest.mark.parametrize("stride", [1, 2, 3])
 def test_same_padding_keeps_the_size_or_divides_it_by_the_stride(stride):
     for name, size in [("gaussian", 3), ("sobel x", 5), ("gabor", 7)]:
-        maps = feature_maps(_rand(3, 20, 31), make_kernel(name, size), stride=stride)
+        maps = feature_maps(rand(3, 20, 31), make_kernel(name, size), stride=stride)
         assert maps.shape == (1, math.ceil(20 / stride), math.ceil(31 / stride))
 
 
 def test_feature_maps_of_a_batch_are_the_maps_of_each_kernel():
-    image = _rand(12, 12, seed=7)
+    image = rand(12, 12, seed=7)
     bank = torch.stack([make_kernel(name, 5) for name in conv.KERNEL_NAMES])  # (9, 5, 5)
     maps = feature_maps(image, bank)
     assert maps.shape == (9, 12, 12) and maps.dtype == torch.float32
@@ -135,8 +94,8 @@ def test_feature_maps_of_a_batch_are_the_maps_of_each_kernel():
 def test_padding_modes_match_nn_conv2d_with_the_same_weights(
     mode, padding, stride, dilation, kh, kw, channels
 ):
-    image = _rand(channels, 11, 9, seed=kh + kw) if channels > 1 else _rand(11, 9, seed=kh)
-    kernels = _randn(4, channels, kh, kw, seed=kw)  # full weights: no channel averaging involved
+    image = rand(channels, 11, 9, seed=kh + kw) if channels > 1 else rand(11, 9, seed=kh)
+    kernels = randn(4, channels, kh, kw, seed=kw)  # full weights: no channel averaging involved
     layer = torch.nn.Conv2d(channels, 4, (kh, kw), stride=stride, padding=padding,
                             dilation=dilation, bias=False, padding_mode=mode)  # fmt: skip
     with torch.no_grad():
@@ -161,7 +120,7 @@ def test_padding_modes_fill_the_border_with_what_their_names_say():
 
 def test_circular_padding_equals_convolving_the_tiled_image():
     # an independent reference: tile the image 3×3, convolve without padding, keep the middle
-    image, kernel = _rand(7, 8, seed=3), _randn(5, 5, seed=4)
+    image, kernel = rand(7, 8, seed=3), randn(5, 5, seed=4)
     tiled = image.repeat(3, 3)  # (21, 24)
     full = F.conv2d(tiled[None, None], kernel[None, None])[0, 0]  # (17, 20)
     middle = full[7 - 2 : 14 - 2, 8 - 2 : 16 - 2]
@@ -174,18 +133,18 @@ def test_circular_padding_equals_convolving_the_tiled_image():
 )
 def test_impossible_padding_modes_are_refused(side, pad, mode):
     with pytest.raises(ConvConfigError, match=mode):
-        feature_maps(_rand(side, 9), torch.ones(1, 1), padding=pad, padding_mode=mode)
-    feature_maps(_rand(side, 9), torch.ones(1, 1), padding=pad, padding_mode="replicate")
+        feature_maps(rand(side, 9), torch.ones(1, 1), padding=pad, padding_mode=mode)
+    feature_maps(rand(side, 9), torch.ones(1, 1), padding=pad, padding_mode="replicate")
 
 
 @pytest.mark.parametrize("mode", ["mirror", "constant", "", None, 0])
 def test_unknown_padding_modes_are_refused(mode):
     with pytest.raises(ConvConfigError, match="padding mode"):
-        feature_maps(_rand(5, 5), torch.ones(3, 3), padding_mode=mode)
+        feature_maps(rand(5, 5), torch.ones(3, 3), padding_mode=mode)
 
 
 def test_layer_stages_pass_the_padding_mode_on():
-    image, kernels = _rand(3, 10, 12, seed=5), _randn(2, 3, 3, seed=6)
+    image, kernels = rand(3, 10, 12, seed=5), randn(2, 3, 3, seed=6)
     for mode in conv.PADDING_MODES:
         stages = layer_stages(image, kernels, padding_mode=mode)
         torch.testing.assert_close(stages.conv, feature_maps(image, kernels, padding_mode=mode))
@@ -193,107 +152,12 @@ def test_layer_stages_pass_the_padding_mode_on():
     assert (edges - layer_stages(image, kernels).conv[:, 0]).abs().max() > 1e-3
 
 
-# --- one pixel by hand
-
-
-@pytest.mark.parametrize("flip", [False, True])
-@pytest.mark.parametrize("padding,stride,dilation", CASES + [(3, 1, 1), (1, 1, 3)])
-@pytest.mark.parametrize("kh,kw", [(3, 3), (5, 5), (3, 5)])
-def test_patch_arithmetic_total_is_the_feature_map_value_at_every_pixel(
-    kh, kw, padding, stride, dilation, flip
-):
-    image, kernel = _rand(10, 9, seed=kh), _randn(kh, kw, seed=kw)
-    try:
-        maps = feature_maps(image, kernel, padding, stride, dilation, flip)[0]
-    except ConvConfigError:
-        with pytest.raises(ConvConfigError):
-            patch_arithmetic(image, kernel, 0, 0, padding, stride, dilation, flip)
-        return
-    for row in range(maps.shape[0]):  # every pixel, borders included
-        for col in range(maps.shape[1]):
-            arith = patch_arithmetic(image, kernel, row, col, padding, stride, dilation, flip)
-            assert arith.total == pytest.approx(float(maps[row, col]), abs=1e-5)
-            assert (arith.row, arith.col) == (row, col)
-    expected_kernel = kernel.flip((0, 1)) if flip else kernel
-    torch.testing.assert_close(arith.kernel, expected_kernel)
-    torch.testing.assert_close(arith.products, arith.patch * expected_kernel)
-
-
-def test_patch_arithmetic_window_over_the_padding_reads_zeros():
-    image = _rand(6, 6, seed=9) + 1.0  # no zeros inside the image
-    arith = patch_arithmetic(image, torch.ones(5, 5), 0, 5, padding=2)
-    assert arith.input_rows == [-2, -1, 0, 1, 2] and arith.input_cols == [3, 4, 5, 6, 7]
-    outside = torch.tensor([[r < 0 or c > 5 for c in arith.input_cols] for r in arith.input_rows])
-    assert (arith.patch[outside] == 0).all() and (arith.patch[~outside] > 0).all()
-    torch.testing.assert_close(arith.patch[2:, :3], image[:3, 3:])
-    dilated = patch_arithmetic(image, torch.ones(3, 3), 1, 0, padding=1, stride=2, dilation=2)
-    assert dilated.input_rows == [1, 3, 5] and dilated.input_cols == [-1, 1, 3]
-
-
-def test_patch_arithmetic_adds_the_bias():
-    image, kernel = _rand(5, 5), _randn(3, 3)
-    plain = patch_arithmetic(image, kernel, 2, 2)
-    assert patch_arithmetic(image, kernel, 2, 2, bias=0.75).total == pytest.approx(
-        plain.total + 0.75
-    )
-
-
-@pytest.mark.parametrize(
-    "row,col,kwargs",
-    [(5, 0, {}), (0, 5, {}), (-1, 0, {}), (0, 0.5, {}), (3, 0, dict(stride=2)),
-     (0, 0, dict(padding="full")), (0, 0, dict(bias=float("nan")))],
-)  # fmt: skip
-def test_patch_arithmetic_rejects_pixels_outside_the_output(row, col, kwargs):
-    with pytest.raises(ConvConfigError):
-        patch_arithmetic(_rand(5, 5), _randn(3, 3), row, col, **kwargs)
-
-
-def test_patch_arithmetic_wants_a_gray_image():
-    with pytest.raises(ConvConfigError, match="gray"):
-        patch_arithmetic(_rand(3, 5, 5), _randn(3, 3), 0, 0)
-
-
-# --- convolution versus cross-correlation
-
-
-@pytest.mark.parametrize("name,size", [("sobel x", 3), ("emboss", 5), ("sobel y", 7)])
-def test_flipping_turns_cross_correlation_into_convolution(name, size):
-    image = _rand(24, 20, seed=size)
-    kernel = make_kernel(name, size, angle_deg=30.0)
-    true_conv = feature_maps(image, kernel, flip=True)
-    torch.testing.assert_close(true_conv, feature_maps(image, flip_kernel(kernel)))
-    torch.testing.assert_close(true_conv[0], convolve2d_direct(image, kernel), atol=1e-5, rtol=0)
-    assert (true_conv - feature_maps(image, kernel)).abs().max() > 0.05  # asymmetric kernel
-
-
-@pytest.mark.parametrize("name", ["gaussian", "laplacian", "box blur", "sharpen", "gabor"])
-def test_flipping_a_symmetric_kernel_changes_nothing(name):
-    image, kernel = _rand(16, 16, seed=4), make_kernel(name, 5, angle_deg=30.0)  # gabor: even
-    torch.testing.assert_close(feature_maps(image, kernel, flip=True), feature_maps(image, kernel))
-
-
-def test_flip_kernel_rotates_by_180_degrees():
-    kernel = torch.arange(6.0).reshape(2, 3)
-    torch.testing.assert_close(flip_kernel(kernel), torch.rot90(kernel, 2))
-    torch.testing.assert_close(flip_kernel(flip_kernel(kernel)), kernel)
-    with pytest.raises(ConvConfigError):
-        flip_kernel(torch.ones(3))
-
-
-def test_convolve2d_direct_refuses_big_images_and_even_kernels():
-    convolve2d_direct(torch.zeros(128, 128), torch.ones(3, 3))
-    with pytest.raises(ConvConfigError, match="128"):
-        convolve2d_direct(torch.zeros(129, 64), torch.ones(3, 3))
-    with pytest.raises(ConvConfigError, match="odd"):
-        convolve2d_direct(torch.zeros(8, 8), torch.ones(2, 2))
-
-
 # --- variable-size input
 
 
 @pytest.mark.parametrize("scale", [0.25, 0.5, 0.8, 1.5, 3.0])
 def test_resize_matches_pillow_bilinear(scale):
-    image = _rand(40, 56, seed=11)
+    image = rand(40, 56, seed=11)
     ours = resize_image(image, scale)
     size = (round(56 * scale), round(40 * scale))  # Pillow wants (W, H)
     pil = Image.fromarray(image.numpy(), mode="F").resize(size, Image.Resampling.BILINEAR)
@@ -314,7 +178,7 @@ def test_resize_keeps_channels_and_a_constant_image_constant():
 @pytest.mark.parametrize("scale", [0.04, 4.1, 0.1, float("nan"), "2", True])
 def test_resize_rejects_bad_scales(scale):
     with pytest.raises(ConvConfigError):
-        resize_image(_rand(40, 40), scale)  # 0.1 → 4×4, below the 8-pixel minimum
+        resize_image(rand(40, 40), scale)  # 0.1 → 4×4, below the 8-pixel minimum
 
 
 def test_resize_rejects_outputs_too_large():
@@ -328,8 +192,8 @@ def test_resize_rejects_outputs_too_large():
 @pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("nonlinearity", NONLINEARITIES)
 def test_layer_stages_compose_conv_nonlinearity_and_pool(nonlinearity, pool):
-    image = _rand(3, 15, 14, seed=3)
-    kernels = torch.stack([make_kernel("sobel x"), make_kernel("laplacian"), _randn(3, 3)])
+    image = rand(3, 15, 14, seed=3)
+    kernels = torch.stack([make_kernel("sobel x"), make_kernel("laplacian"), randn(3, 3)])
     bias = torch.tensor([0.1, -0.2, 0.3])
     stages = layer_stages(image, kernels, bias, nonlinearity, pool, pool_size=3, pool_stride=2)
     weight = kernels[:, None].repeat(1, 3, 1, 1) / 3
@@ -346,7 +210,7 @@ def test_layer_stages_compose_conv_nonlinearity_and_pool(nonlinearity, pool):
 
 
 def test_layer_stages_default_pool_stride_is_the_pool_size():
-    stages = layer_stages(_rand(16, 12), _randn(2, 3, 3))
+    stages = layer_stages(rand(16, 12), randn(2, 3, 3))
     assert stages.conv.shape == (2, 16, 12) and stages.pooled.shape == (2, 8, 6)
     torch.testing.assert_close(stages.detector, stages.conv.clamp(min=0))
 
@@ -359,7 +223,7 @@ def test_layer_stages_default_pool_stride_is_the_pool_size():
 )  # fmt: skip
 def test_layer_stages_rejects_bad_settings(kwargs):
     with pytest.raises(ConvConfigError):
-        layer_stages(_rand(8, 8), _randn(2, 3, 3), **kwargs)
+        layer_stages(rand(8, 8), randn(2, 3, 3), **kwargs)
 
 
 # --- what a person can get wrong never escapes as anything but ConvConfigError
