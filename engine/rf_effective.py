@@ -21,7 +21,8 @@ from torch.overrides import TorchFunctionMode
 
 from engine.conv_arithmetic import ConvConfigError, check_tensor
 from engine.rf_fields import ReceptiveFieldError, check_whole, stack_model
-from engine.rf_trace import SPATIAL_OPS, spatial_rank_and_channels, trace
+from engine.rf_ops import SPATIAL_OPS
+from engine.rf_trace import spatial_rank_and_channels, trace
 
 MAX_DEPTH = 64  # erf_growth: deepest stack (each depth is one forward and one backward pass)
 MAX_CHANNELS = 64
