@@ -5,7 +5,9 @@ is run with torch autograd in float64. Walking loss.grad_fn and its next_functio
 torch recorded (one node per operation, AccumulateGrad for each parameter); the data x and targets
 t need no gradient, so autograd leaves them out and we attach them from the program. Forward
 values come from the tensors computed; backward values from retain_grad() on every intermediate,
-with tensor hooks logging the order in which autograd produced them. `gradient_table` puts the
+with tensor hooks logging the order in which autograd produced them; each backward step also
+carries its upstream gradient and the local derivative autograd gives for it, so the chain rule
+can be shown as a product. `gradient_table` puts the
 autodiff gradient beside the hand-derived (symbolic) formula and a central finite difference.
 Everything is built fresh per call: no state is shared.
 """
@@ -31,6 +33,7 @@ __all__ = [
     "GraphNode",
     "Step",
     "backward_steps",
+    "check_inputs",
     "dataflow_graph",
     "finite_difference_errors",
     "forward_steps",
@@ -78,6 +81,7 @@ _LEAF_RULES = {
     "w2": "∂L/∂w2 = Σ ∂L/∂v · a",
     "b2": "∂L/∂b2 = Σ ∂L/∂y",
 }
+_CONSUMER = {i: op.id for op in _PROGRAM for i in op.inputs}  # each value feeds exactly one op
 _SYMBOLIC = {  # LaTeX of the hand-derived gradient, with a = tanh(w1 x + b1), y = w2 a + b2
     "w1": r"\frac{2}{N}\sum_i (y_i - t_i)\, w_2\, (1 - a_i^2)\, x_i",
     "b1": r"\frac{2}{N}\sum_i (y_i - t_i)\, w_2\, (1 - a_i^2)",
@@ -96,6 +100,7 @@ class GraphNode:
     kind: str  # "parameter", "input" or "op"
     value: tuple[float, ...]  # forward value: one number per example (or one for scalars)
     grad: tuple[float, ...] | None  # ∂L/∂value; None for data, which needs no gradient
+    saved: tuple[str, ...] = ()  # what the autograd node kept for backward (its _saved_* names)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,10 @@ class Step:
     node: str
     rule: str  # the operation or the chain-rule step, in symbols
     value: tuple[float, ...]  # the forward value or the gradient it produced
+    via: str | None = None  # backward: the op that consumed this value, whose gradient flows in
+    upstream: tuple[float, ...] | None = None  # backward: ∂L/∂via, per example
+    local: tuple[float, ...] | None = None  # backward: ∂via_i/∂node per example, from autograd
+    summed: bool = False  # backward, parameters: upstream · local is summed over the examples
 
 
 @dataclass(frozen=True)
@@ -144,11 +153,14 @@ def _inputs(
     params = dict(DEFAULT_PARAMS if params is None else params)
     if set(params) != set(PARAMETERS):
         raise AutodiffInputError(f"Give exactly the parameters {', '.join(PARAMETERS)}.")
-    xs = np.asarray(DEFAULT_X if x is None else x, dtype=np.float64).reshape(-1)
-    ts = np.asarray(DEFAULT_TARGETS if t is None else t, dtype=np.float64).reshape(-1)
+    try:
+        xs = np.asarray(DEFAULT_X if x is None else x, dtype=np.float64).reshape(-1)
+        ts = np.asarray(DEFAULT_TARGETS if t is None else t, dtype=np.float64).reshape(-1)
+        values = np.concatenate([list(params.values()), xs, ts]).astype(np.float64)
+    except (TypeError, ValueError):
+        raise AutodiffInputError("Every parameter, input and target must be a number.") from None
     if not 1 <= xs.size <= 4 or xs.size != ts.size:
         raise AutodiffInputError("Give 1 to 4 inputs x and the same number of targets t.")
-    values = np.concatenate([list(params.values()), xs, ts]).astype(np.float64)
     if not np.isfinite(values).all() or np.abs(values).max() > MAX_ABS:
         raise AutodiffInputError(
             f"Keep every number finite and between −{MAX_ABS:g} and {MAX_ABS:g}."
@@ -156,20 +168,34 @@ def _inputs(
     return {k: float(v) for k, v in params.items()}, xs, ts
 
 
+def check_inputs(
+    params: dict[str, float] | None = None,
+    x: tuple[float, ...] | None = None,
+    t: tuple[float, ...] | None = None,
+) -> tuple[dict[str, float], tuple[float, ...], tuple[float, ...]]:
+    """Return (params, x, t) as plain floats, or raise AutodiffInputError saying what to change."""
+    params, xs, ts = _inputs(params, x, t)
+    return params, tuple(float(v) for v in xs), tuple(float(v) for v in ts)
+
+
 def _values(tensor: torch.Tensor) -> tuple[float, ...]:
     return tuple(float(v) for v in tensor.detach().reshape(-1))
 
 
-def _run(params, x, t):
-    """Build the graph afresh; return (tensors by id, backward order)."""
-    leaves = {
-        k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()
-    }
-    env: dict[str, torch.Tensor] = dict(leaves)
+def _forward(params, x, t) -> dict[str, torch.Tensor]:
+    """Run the program afresh on float64 leaves; return every tensor by id."""
+    env = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
     env["x"], env["t"] = torch.from_numpy(x), torch.from_numpy(t)  # (N,) data, no gradient
-    order: list[str] = []
     for op in _PROGRAM:
         env[op.id] = op.fn(*(env[i] for i in op.inputs))
+    return env
+
+
+def _run(params, x, t):
+    """Build the graph afresh; return (tensors by id, backward order)."""
+    env = _forward(params, x, t)
+    order: list[str] = []
+    for op in _PROGRAM:
         env[op.id].retain_grad()
     for name, tensor in env.items():
         if tensor.requires_grad:
@@ -224,6 +250,7 @@ def dataflow_graph(
             "op",
             _values(env[op.id]),
             _values(env[op.id].grad),
+            tuple(a[7:] for a in dir(env[op.id].grad_fn) if a.startswith("_saved_")),
         )
         for op in _PROGRAM
     ]
@@ -262,11 +289,35 @@ def backward_steps(
     """Return the backward pass as Steps in the order autograd produced each gradient."""
     params, xs, ts = _inputs(params, x, t)
     env, order = _run(params, xs, ts)
+    local = _local_derivatives(params, xs, ts)
     rules = {op.id: op.backward for op in _PROGRAM} | _LEAF_RULES
-    return [
-        Step(name, f"{rules[name]} = {_fmt(_values(env[name].grad))}", _values(env[name].grad))
-        for name in order
-    ]
+    steps = []
+    for name in order:
+        grad, via = _values(env[name].grad), _CONSUMER.get(name)
+        upstream = None if via is None else _values(env[via].grad)
+        rule = f"{rules[name]} = {_fmt(grad)}"
+        steps.append(Step(name, rule, grad, via, upstream, local.get(name), name in PARAMETERS))
+    return steps
+
+
+def _local_derivatives(params, x: np.ndarray, t: np.ndarray) -> dict[str, tuple[float, ...]]:
+    """Return ∂consumer_i/∂value per example i for every value that needs a gradient.
+
+    Each is asked of autograd on a fresh graph, one output element at a time (N ≤ 4), so these
+    are torch's own local derivatives, not our formulas.
+    """
+    env = _forward(params, x, t)
+    local = {}
+    for name, via in _CONSUMER.items():
+        if name in ("x", "t"):
+            continue
+        out, value = env[via], env[name]
+        if out.dim() == 0:  # the mean: one output, one partial per example
+            local[name] = _values(torch.autograd.grad(out, value, retain_graph=True)[0])
+            continue
+        rows = [torch.autograd.grad(out[i], value, retain_graph=True)[0] for i in range(x.size)]
+        local[name] = tuple(float(g if value.dim() == 0 else g[i]) for i, g in enumerate(rows))
+    return local
 
 
 def _loss(params: dict[str, float], x: np.ndarray, t: np.ndarray) -> float:
@@ -314,13 +365,15 @@ def finite_difference_errors(
     parameter: str = "w1",
     steps: tuple[float, ...] = tuple(10.0**-k for k in range(1, 14)),
     params: dict[str, float] | None = None,
+    x: tuple[float, ...] | None = None,
+    t: tuple[float, ...] | None = None,
 ) -> list[tuple[float, float]]:
     """Return (h, |central difference − autodiff|) per step h: truncation vs rounding error."""
     if parameter not in PARAMETERS:
         raise AutodiffInputError(f"Pick a parameter from {', '.join(PARAMETERS)}.")
     if not steps or any(not (math.isfinite(h) and 0 < h <= 1) for h in steps):
         raise AutodiffInputError("Each step h must be a number in (0, 1].")
-    params, xs, ts = _inputs(params, None, None)
+    params, xs, ts = _inputs(params, x, t)
     env, _ = _run(params, xs, ts)
     auto = float(env[parameter].grad)
     return [(h, abs(_central(params, xs, ts, parameter, h) - auto)) for h in steps]
