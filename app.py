@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from runtime_tuning import tune_allocator
+from runtime_tuning import limit_torch_threads, tune_allocator
 from ui.navigation import GROUPS
 
 tune_allocator()  # once per run is cheap; see runtime_tuning.py for why
+limit_torch_threads()  # one intra-op thread per request: sessions and jobs share two cores
 
 st.set_page_config(
     page_title="CNN & RNN Visual Explorer",

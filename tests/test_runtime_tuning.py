@@ -1,8 +1,11 @@
 """The allocator tuning the app applies at start-up."""
 
+import os
 import platform
 
-from runtime_tuning import tune_allocator
+import torch
+
+from runtime_tuning import limit_torch_threads, tune_allocator
 
 
 def test_tune_allocator_fixes_glibc_thresholds_and_is_idempotent():
@@ -11,3 +14,19 @@ def test_tune_allocator_fixes_glibc_thresholds_and_is_idempotent():
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert result is True
         assert tune_allocator() is True  # every rerun of app.py calls it again
+
+
+def test_limit_torch_threads_honours_the_environment_and_restores(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("EXPLORER_TORCH_THREADS", raising=False)
+        assert limit_torch_threads() == 1 == torch.get_num_threads()
+        monkeypatch.setenv("EXPLORER_TORCH_THREADS", "2")
+        expected = min(2, os.cpu_count() or 1)
+        assert limit_torch_threads() == expected == torch.get_num_threads()
+        monkeypatch.setenv("EXPLORER_TORCH_THREADS", "lots")
+        assert limit_torch_threads() == 1
+        monkeypatch.setenv("EXPLORER_TORCH_THREADS", "0")
+        assert limit_torch_threads() == 1
+    finally:
+        torch.set_num_threads(before)
