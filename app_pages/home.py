@@ -13,10 +13,16 @@ st.markdown(
     "live."
 )
 
-HEADINGS = {"CNN": "Convolutional networks", "RNN": "Recurrent networks"}
+HEADINGS = {
+    "CNN": "Convolutional networks",
+    "RNN": "Recurrent networks",
+    "Compare": "Side by side",
+    "Frameworks": "Under the hood",
+}
 st.subheader("Topics")
-for col, (group, topics) in zip(st.columns(3), list(GROUPS.items())[1:], strict=True):
-    with col:
+columns = st.columns(3)
+for i, (group, topics) in enumerate(list(GROUPS.items())[1:]):  # groups past the third stack
+    with columns[min(i, len(columns) - 1)]:
         st.markdown(f"**{HEADINGS.get(group, group)}**")
         for topic in topics:
             st.page_link(topic.path, label=topic.title, icon=topic.icon, help=topic.blurb)
