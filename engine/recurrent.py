@@ -11,11 +11,14 @@ for the GRU, with r applied to W_hn h + b_hn):
           n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))   h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
     RNN   h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)     act = tanh or relu
 
-Speed: the input projections of all steps are one matrix multiply; only the recurrence loops,
-writing each step's values straight into preallocated (T, H) buffers (no per-step allocation),
-on one intra-op thread: each step's ops are far too small to split, and on a busy 2-core machine
-a second OpenMP thread only makes each op wait (nn.LSTM itself ran 3-10x slower on two threads).
-`bidirectional_trace` runs the same code forwards and backwards over a bidirectional module.
+How, and why it is fast: torch's own fused layer runs first and returns every h_t (so `hidden` is
+exactly what the module outputs). With h_{t-1} known for all t, no gate depends on another step any
+more: one matrix multiply over all steps per weight matrix gives every pre-activation, one
+elementwise op per gate gives the gates, and the LSTM cell c_t = f_t c_{t-1} + i_t g_t, linear in c,
+is solved by a parallel scan in log2(T) whole-tensor rounds. No Python loop over time remains: the
+cost is the fused layer plus about as much again in large matrix multiplies. Everything runs on one
+intra-op thread: on a busy 2-core machine a second OpenMP thread mostly makes each op wait.
+`bidirectional_trace` does the same for both directions of a bidirectional module.
 """
 
 from __future__ import annotations
@@ -111,22 +114,26 @@ def lstm_trace(
 ) -> LSTMTrace:
     """Return the LSTMTrace of a one-layer unidirectional nn.LSTM on x (T, I) or a batch of one."""
     xs = _check(lstm, nn.LSTM, x, bidirectional=False)
+    h0, c0 = _state(h0, lstm, "h0"), _state(c0, lstm, "c0")
     with one_thread():
-        return _lstm(*_weights(lstm, ""), xs, _state(h0, lstm, "h0"), _state(c0, lstm, "c0"))
+        h_all = _run(lstm, xs, h0, c0)
+        return _lstm(*_weights(lstm, ""), xs, h_all, h0, c0)
 
 
 def gru_trace(gru: nn.GRU, x: Tensor, h0: Tensor | None = None) -> GRUTrace:
     """Return the GRUTrace of a one-layer unidirectional nn.GRU on x (T, I) or a batch of one."""
     xs = _check(gru, nn.GRU, x, bidirectional=False)
+    h0 = _state(h0, gru, "h0")
     with one_thread():
-        return _gru(*_weights(gru, ""), xs, _state(h0, gru, "h0"))
+        return _gru(*_weights(gru, ""), xs, _run(gru, xs, h0), h0)
 
 
 def rnn_trace(rnn: nn.RNN, x: Tensor, h0: Tensor | None = None) -> RNNTrace:
     """Return the RNNTrace of a one-layer unidirectional nn.RNN on x (T, I) or a batch of one."""
     xs = _check(rnn, nn.RNN, x, bidirectional=False)
+    h0 = _state(h0, rnn, "h0")
     with one_thread():
-        return _rnn(*_weights(rnn, ""), xs, _state(h0, rnn, "h0"), rnn.nonlinearity)
+        return _rnn(*_weights(rnn, ""), xs, _run(rnn, xs, h0), h0)
 
 
 def bidirectional_trace(module: Recurrent, x: Tensor) -> BidirectionalTrace:
@@ -136,21 +143,23 @@ def bidirectional_trace(module: Recurrent, x: Tensor) -> BidirectionalTrace:
             f"Expected an nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}."
         )
     xs = _check(module, type(module), x, bidirectional=True)
-    runs = []
-    for suffix, seq in (("", xs), ("_reverse", xs.flip(0))):  # backward = forward on reversed x
-        w = _weights(module, suffix)
-        zero = _state(None, module, "h0")
-        with one_thread():
+    zero, hidden = _state(None, module, "h0"), module.hidden_size
+    with one_thread():
+        both = _run(module, xs, zero, zero if isinstance(module, nn.LSTM) else None)  # (T, 2H)
+        runs = []
+        # the backward direction is a forward pass over the reversed sequence
+        for suffix, seq, h_all in (("", xs, both[:, :hidden]),
+                                   ("_reverse", xs.flip(0), both[:, hidden:].flip(0))):  # fmt: skip
+            w = _weights(module, suffix)
             if isinstance(module, nn.LSTM):
-                trace = _lstm(*w, seq, zero, zero)
+                runs.append(_lstm(*w, seq, h_all, zero, zero))
             elif isinstance(module, nn.GRU):
-                trace = _gru(*w, seq, zero)
+                runs.append(_gru(*w, seq, h_all, zero))
             else:
-                trace = _rnn(*w, seq, zero, module.nonlinearity)
-        runs.append(trace)
+                runs.append(_rnn(*w, seq, h_all, zero))
     fwd, bwd = runs
     bwd = type(bwd)(**{k: v.flip(0) for k, v in bwd.as_dict().items()})  # back to time order
-    return BidirectionalTrace(fwd, bwd, torch.cat([fwd.hidden, bwd.hidden], dim=1))
+    return BidirectionalTrace(fwd, bwd, both)
 
 
 def make_rnn(
@@ -179,82 +188,94 @@ def make_rnn(
 
 
 # --- the recurrences ----------------------------------------------------------------------------
+#
+# The module's own fused kernel produces every h_t in one call. Once h_{t-1} is known for every t,
+# every gate of every step depends only on known tensors: one (T, I) and one (T, H) matrix multiply
+# give all pre-activations, one elementwise op per gate gives the gates. Only the LSTM cell needs a
+# recurrence, and c_t = f_t c_{t-1} + i_t g_t is linear in c: a parallel scan solves it (below).
 
 
-def _lstm(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h0: Tensor,
-          c0: Tensor) -> LSTMTrace:  # fmt: skip
+def _lstm(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor,
+          h0: Tensor, c0: Tensor) -> LSTMTrace:  # fmt: skip
     hidden = w_hh.shape[1]
-    # Reorder PyTorch's (i, f, g, o) rows to (i, f, o, g): one sigmoid covers three gates.
-    order = torch.cat([torch.arange(0, 2 * hidden), torch.arange(3 * hidden, 4 * hidden),
-                       torch.arange(2 * hidden, 3 * hidden)])  # fmt: skip
     with torch.inference_mode():
-        steps = x.shape[0]
-        proj = torch.addmm((b_ih + b_hh)[order], x, w_ih[order].t())  # (T, 4H), all inputs at once
-        w_t = w_hh[order].t().contiguous()  # (H, 4H)
-        sig = x.new_empty(steps, 1, 3 * hidden)  # i, f, o side by side
-        cand, cells, hid = (x.new_empty(steps, 1, hidden) for _ in range(3))
-        pre = x.new_empty(1, 4 * hidden)
-        pre_sig, pre_cand, tanh_c = (
-            pre[:, : 3 * hidden],
-            pre[:, 3 * hidden :],
-            x.new_empty(1, hidden),
-        )
-        ins, forgets, outs = (sig[:, :, k * hidden : (k + 1) * hidden].unbind(0) for k in range(3))
-        projs, sigs, cands, cs, hs = (t.unbind(0) for t in (proj[:, None], sig, cand, cells, hid))
-        h, c = h0.reshape(1, hidden), c0.reshape(1, hidden)
-        for t in range(steps):
-            torch.addmm(projs[t], h, w_t, out=pre)
-            torch.sigmoid(pre_sig, out=sigs[t])
-            torch.tanh(pre_cand, out=cands[t])
-            c = torch.mul(forgets[t], c, out=cs[t]).addcmul_(ins[t], cands[t])
-            torch.tanh(c, out=tanh_c)
-            h = torch.mul(outs[t], tanh_c, out=hs[t])
-        i, f, o = (g.contiguous() for g in sig[:, 0].split(hidden, dim=1))  # own storage each
-        return LSTMTrace(i, f, cand[:, 0], o, cells[:, 0], hid[:, 0])
+        pre = _pre_activations(w_ih, w_hh, b_ih + b_hh, x, h_all, h0)  # (T, 4H): i, f, g, o
+        i, f, g, o = (pre[:, k * hidden : (k + 1) * hidden] for k in range(4))
+        i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)  # own storage each
+        g = torch.tanh(g)
+        cell = _linear_scan(f, i * g, c0)  # (T, H)
+        return LSTMTrace(i, f, g, o, cell, h_all)
 
 
-def _gru(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor,
+def _gru(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor,
          h0: Tensor) -> GRUTrace:  # fmt: skip
     hidden = w_hh.shape[1]
     with torch.inference_mode():
-        steps = x.shape[0]
-        proj = torch.addmm(b_ih, x, w_ih.t())[:, None]  # (T, 1, 3H): r, z, n input parts
-        w_t = w_hh.t().contiguous()  # (H, 3H)
-        rz = x.new_empty(steps, 1, 2 * hidden)
-        cand, hid = x.new_empty(steps, 1, hidden), x.new_empty(steps, 1, hidden)
-        rec = x.new_empty(1, 3 * hidden)  # W_hh h + b_hh, the part r gates
-        rec_rz, rec_n, diff = rec[:, : 2 * hidden], rec[:, 2 * hidden :], x.new_empty(1, hidden)
-        proj_rz, proj_n = proj[:, :, : 2 * hidden].unbind(0), proj[:, :, 2 * hidden :].unbind(0)
-        rzs, resets = rz.unbind(0), rz[:, :, :hidden].unbind(0)
-        updates, ns, hs = rz[:, :, hidden:].unbind(0), cand.unbind(0), hid.unbind(0)
-        h, bias = h0.reshape(1, hidden), b_hh[None]
-        for t in range(steps):
-            torch.addmm(bias, h, w_t, out=rec)
-            torch.add(proj_rz[t], rec_rz, out=rzs[t]).sigmoid_()
-            n = torch.addcmul(proj_n[t], resets[t], rec_n, out=ns[t]).tanh_()
-            torch.sub(h, n, out=diff)
-            h = torch.addcmul(n, updates[t], diff, out=hs[t])  # n + z (h - n)
-        reset, update = rz[:, 0, :hidden].contiguous(), rz[:, 0, hidden:].contiguous()
-        return GRUTrace(reset, update, cand[:, 0], hid[:, 0])
+        h_prev = _previous(h_all, h0)  # (T, H)
+        inp = torch.addmm(b_ih, x, w_ih.t())  # (T, 3H): r, z, n input parts
+        rec = torch.addmm(b_hh, h_prev, w_hh.t())  # (T, 3H): the part r gates for n
+        rz = inp[:, : 2 * hidden].add_(rec[:, : 2 * hidden])
+        reset, update = torch.sigmoid(rz[:, :hidden]), torch.sigmoid(rz[:, hidden:])
+        cand = torch.addcmul(inp[:, 2 * hidden :], reset, rec[:, 2 * hidden :]).tanh_()
+        return GRUTrace(reset, update, cand, h_all)
 
 
-def _rnn(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h0: Tensor,
-         nonlinearity: str) -> RNNTrace:  # fmt: skip
-    hidden = w_hh.shape[1]
-    relu = nonlinearity == "relu"
+def _rnn(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor,
+         h0: Tensor) -> RNNTrace:  # fmt: skip
     with torch.inference_mode():
-        steps = x.shape[0]
         inp = torch.addmm(b_ih, x, w_ih.t())  # (T, H)
-        proj = (inp + b_hh)[:, None]  # (T, 1, H)
-        w_t = w_hh.t().contiguous()
-        pre, hid = x.new_empty(steps, 1, hidden), x.new_empty(steps, 1, hidden)
-        projs, pres, hs = proj.unbind(0), pre.unbind(0), hid.unbind(0)
-        h = h0.reshape(1, hidden)
-        for t in range(steps):
-            torch.addmm(projs[t], h, w_t, out=pres[t])
-            h = torch.clamp_min(pres[t], 0, out=hs[t]) if relu else torch.tanh(pres[t], out=hs[t])
-        pre, hid = pre[:, 0], hid[:, 0]
-        return RNNTrace(inp, pre - inp, pre, hid)
+        rec = torch.addmm(b_hh, _previous(h_all, h0), w_hh.t())  # (T, H)
+        return RNNTrace(inp, rec, inp + rec, h_all)
+
+
+def _previous(h_all: Tensor, h0: Tensor) -> Tensor:
+    """Return (T, H): h_{t-1} for every t, h0 first."""
+    return torch.cat([h0.reshape(1, -1), h_all[:-1]])
+
+
+def _pre_activations(w_ih: Tensor, w_hh: Tensor, bias: Tensor, x: Tensor, h_all: Tensor,
+                     h0: Tensor) -> Tensor:  # fmt: skip
+    """Return (T, G): W_ih x_t + W_hh h_{t-1} + bias for every t, one multiply each side."""
+    pre = torch.addmm(bias, x, w_ih.t())  # (T, G)
+    pre[1:].addmm_(h_all[:-1], w_hh.t())  # step t reads h_{t-1} ...
+    pre[:1].addmm_(h0.reshape(1, -1), w_hh.t())  # ... and step 0 the initial state
+    return pre
+
+
+def _linear_scan(a: Tensor, b: Tensor, c0: Tensor) -> Tensor:
+    """Return (T, H): c_t = a_t ⊙ c_{t-1} + b_t for every t, from c_{-1} = c0 (b is overwritten).
+
+    Hillis–Steele doubling: after the round with stride d, (a_t, b_t) maps c_{t-2d} to c_t, so
+    log2(T) rounds of whole-tensor ops replace T tiny steps. Only products of the gates (each in
+    (0, 1)) and sums appear, no division, so nothing overflows; a product that underflows to 0
+    means that old cell content is forgotten anyway. Buffers alternate: an op never reads what it
+    writes.
+    """
+    steps = a.shape[0]
+    b[0].addcmul_(a[0], c0)
+    b_next, a_next, a_spare = torch.empty_like(b), torch.empty_like(a), torch.empty_like(a)
+    stride = 1
+    while stride < steps:
+        b_next[:stride] = b[:stride]
+        torch.addcmul(b[stride:], a[stride:], b[:-stride], out=b_next[stride:])
+        b, b_next = b_next, b
+        if 2 * stride < steps:  # the last round's products are never read
+            a_next[:stride] = a[:stride]
+            torch.mul(a[stride:], a[:-stride], out=a_next[stride:])
+            a, a_next = a_next, (a_spare if stride == 1 else a)  # never write into the caller's a
+        stride *= 2
+    return b
+
+
+def _run(module: Recurrent, x: Tensor, h0: Tensor, c0: Tensor | None = None) -> Tensor:
+    """Return (T, D·H): every h_t from torch's own fused layer (hooks and overrides bypassed)."""
+    directions = 2 if module.bidirectional else 1
+    h = h0.reshape(1, -1).expand(directions, -1).contiguous()  # (D, H): unbatched layout
+    state = (h, c0.reshape(1, -1).expand(directions, -1).contiguous()) if c0 is not None else h
+    base = next(kind for kind in (nn.LSTM, nn.GRU, nn.RNN) if isinstance(module, kind))
+    with torch.inference_mode():
+        out, _ = base.forward(module, x, state)  # the class's own equations, not a subclass's
+    return out
 
 
 # --- checks -------------------------------------------------------------------------------------

@@ -167,3 +167,101 @@ def test_refuses_bad_states_and_single_direction_for_bidirectional() -> None:
     with pytest.raises(RecurrentConfigError, match="nn.RNN, nn.GRU or nn.LSTM"):
         bidirectional_trace(nn.Linear(3, 4), torch.zeros(2, 3))
     assert issubclass(RecurrentConfigError, ValueError)
+
+
+# --- an independent step-by-step reference: the equations one time step at a time, in float64 ---
+
+
+def _lstm_by_steps(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    w_ih, w_hh = lstm.weight_ih_l0.detach().double(), lstm.weight_hh_l0.detach().double()
+    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().double()
+    h = c = torch.zeros(lstm.hidden_size, dtype=torch.float64)
+    rows: dict[str, list[torch.Tensor]] = {k: [] for k in ("i", "f", "g", "o", "c", "h")}
+    for x_t in x.double():
+        i, f, g, o = (w_ih @ x_t + w_hh @ h + bias).chunk(4)  # PyTorch's row order
+        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        for k, v in zip(rows, (i, f, g, o, c, h), strict=True):
+            rows[k].append(v)
+    return {k: torch.stack(v).float() for k, v in rows.items()}
+
+
+@pytest.mark.parametrize(("scale", "forget_bias"), [(0.6, 0.0), (2.0, 0.0), (0.3, 6.0)])
+def test_lstm_trace_equals_a_step_by_step_reference_over_1000_steps(
+    scale: float, forget_bias: float
+) -> None:
+    """Every field against the equations stepped in float64: saturated gates, long integrators."""
+    lstm = _module(nn.LSTM, 8, 16, seed=11)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.mul_(scale / 0.6)
+        lstm.bias_ih_l0[16:32] += forget_bias  # f ≈ 1: cells integrate for hundreds of steps
+    x = _x(1000, 8, seed=12)
+    trace = lstm_trace(lstm, x)
+    ref = _lstm_by_steps(lstm, x)
+    names = ("input_gate", "forget_gate", "candidate", "output_gate", "cell", "hidden")
+    for name, key in zip(names, "ifgoch", strict=True):
+        got = getattr(trace, name)
+        assert got.shape == (1000, 16) and got.dtype == torch.float32
+        error = float((got - ref[key]).abs().max())
+        assert error <= 1e-5 * max(1.0, float(ref[key].abs().max())), (name, error)
+    torch.testing.assert_close(trace.hidden, trace.output_gate * trace.cell.tanh(), atol=1e-5,
+                               rtol=0)  # fmt: skip
+    if forget_bias:
+        assert float(trace.cell.abs().max()) > 5  # the integrators really integrated
+
+
+def test_gru_and_rnn_traces_equal_step_by_step_references() -> None:
+    gru, rnn = _module(nn.GRU, 3, 6, seed=13), _module(nn.RNN, 3, 6, seed=14)
+    x = _x(300, 3, seed=15)
+    g, r = gru_trace(gru, x), rnn_trace(rnn, x)
+    h_g = h_r = torch.zeros(6, dtype=torch.float64)
+    w = {k: v.detach().double() for k, v in gru.named_parameters()}
+    v = {k: p.detach().double() for k, p in rnn.named_parameters()}
+    for t, x_t in enumerate(x.double()):
+        gi = w["weight_ih_l0"] @ x_t + w["bias_ih_l0"]
+        gh = w["weight_hh_l0"] @ h_g + w["bias_hh_l0"]
+        reset = (gi[:6] + gh[:6]).sigmoid()
+        update = (gi[6:12] + gh[6:12]).sigmoid()
+        cand = (gi[12:] + reset * gh[12:]).tanh()
+        h_g = (1 - update) * cand + update * h_g
+        for got, want in ((g.reset[t], reset), (g.update[t], update), (g.candidate[t], cand),
+                          (g.hidden[t], h_g)):  # fmt: skip
+            torch.testing.assert_close(got, want.float(), atol=1e-5, rtol=0)
+        pre = v["weight_ih_l0"] @ x_t + v["bias_ih_l0"] + v["weight_hh_l0"] @ h_r + v["bias_hh_l0"]
+        h_r = pre.tanh()
+        torch.testing.assert_close(r.pre_activation[t], pre.float(), atol=1e-5, rtol=0)
+        torch.testing.assert_close(r.hidden[t], h_r.float(), atol=1e-5, rtol=0)
+
+
+def test_bidirectional_lstm_gates_equal_the_reversed_unidirectional_run() -> None:
+    module = _module(nn.LSTM, 3, 5, bidirectional=True, seed=16)
+    backward_only = nn.LSTM(3, 5)
+    with torch.no_grad():
+        for name, p in backward_only.named_parameters():
+            p.copy_(getattr(module, name + "_reverse"))
+    x = _x(50, 3, seed=17)
+    both = bidirectional_trace(module, x)
+    alone = lstm_trace(backward_only, x.flip(0))
+    for name, values in alone.as_dict().items():
+        torch.testing.assert_close(getattr(both.backward, name), values.flip(0), atol=1e-6, rtol=0)
+
+
+def test_linear_scan_matches_the_loop_and_leaves_its_input_alone() -> None:
+    from engine.recurrent import _linear_scan
+
+    generator = torch.Generator().manual_seed(18)
+    for steps in (1, 2, 3, 7, 64, 1000):
+        a = torch.rand(steps, 4, generator=generator, dtype=torch.float64)
+        a[::5, 1:] = 0.0  # a forget gate at 0 cuts the path
+        a[1::7, 1:] = 1.0
+        a[:, 0] = 0.999 + 0.001 * a[:, 0]  # column 0 remembers for thousands of steps
+        b = torch.randn(steps, 4, generator=generator, dtype=torch.float64)
+        c0 = torch.randn(4, generator=generator, dtype=torch.float64)
+        a_copy, expected, c = a.clone(), [], c0
+        for t in range(steps):
+            c = a[t] * c + b[t]
+            expected.append(c)
+        torch.testing.assert_close(_linear_scan(a, b.clone(), c0), torch.stack(expected))
+        assert torch.equal(a, a_copy)
