@@ -7,8 +7,8 @@ t need no gradient, so autograd leaves them out and we attach them from the prog
 values come from the tensors computed; backward values from retain_grad() on every intermediate,
 with tensor hooks logging the order in which autograd produced them; each backward step also
 carries its upstream gradient and the local derivative autograd gives for it, so the chain rule
-can be shown as a product. `gradient_table` puts the
-autodiff gradient beside the hand-derived (symbolic) formula and a central finite difference.
+can be shown as a product. `gradient_table` puts the autodiff gradient beside the hand-derived
+(symbolic) formula and a central finite difference.
 Everything is built fresh per call: no state is shared.
 """
 
