@@ -135,7 +135,7 @@ def _move(delta: int) -> None:
     st.session_state["ad_step"] = min(max(st.session_state["ad_step"] + delta, 1), total)
 
 
-c1, c2, c3 = st.columns([1, 1, 10], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([1.4, 1.4, 8], vertical_alignment="bottom")
 c1.button("◀ Back", key="ad_prev", on_click=_move, args=(-1,), width="stretch")
 c2.button("Next ▶", key="ad_next", on_click=_move, args=(1,), width="stretch")
 k = c3.select_slider(
