@@ -1,13 +1,12 @@
 """RNN · Gradients through time: vanishing, exploding, clipping, the LSTM's cell path, memory."""
 
-import threading
-
 import numpy as np
 import streamlit as st
 
 from engine.bptt import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow
-from engine.memory_task import MemoryTaskError, memory_curve
+from engine.memory_task import memory_curve
 from ui import rnn_dynamics_figures as rf
+from ui.jobs import get_job, show_progress, start_job
 
 VANISHED, EXPLODED = 1e-6, 1e6
 WORK_CAP = 250_000  # training steps × time steps × networks: about 30 s on two busy cores
@@ -162,13 +161,14 @@ lines = {
     f"hidden ‖∂L/∂h_t‖, b_f = {fb:g}": lstm[fb].norms,
     "cell, b_f = 0": lstm[0.0].cell_norms,
     "cell, b_f = −20 (f ≈ 0)": lstm[-20.0].cell_norms,
-    f"σ(b_f)^(T−1−t), b_f = {fb:g}": sig ** np.arange(T - 1, -1, -1, dtype=np.float64),
+    f"direct cell path alone, ∝ σ(b_f)^(T−1−t), b_f = {fb:g}": lstm[fb].cell_norms[-1]
+    * sig ** np.arange(T - 1, -1, -1, dtype=np.float64),
     "vanilla RNN ‖∂L/∂h_t‖": flows["rnn"].norms,
 }
 st.plotly_chart(
     rf.gradient_curves(
         lines,
-        dashed=[f"σ(b_f)^(T−1−t), b_f = {fb:g}"],
+        dashed=[f"direct cell path alone, ∝ σ(b_f)^(T−1−t), b_f = {fb:g}"],
         y_title="gradient norm",
         title=f"LSTM gradient paths at ρ = {radius:g}, T = {T}",
     ),
@@ -177,9 +177,26 @@ st.plotly_chart(
 cell0 = {b: float(f.cell_norms[0]) for b, f in lstm.items()}
 cut = lstm[-20.0].cell_norms
 cut_step = float(cut[0] / cut[-1]) ** (1 / (T - 1)) if np.isfinite(cut[0]) and cut[0] > 0 else 0.0
+own = lstm[fb].cell_norms
+own_step = float(own[0] / own[-1]) ** (1 / (T - 1)) if np.isfinite(own[0]) and own[0] > 0 else None
+if own_step is None:
+    path_note = ""
+elif abs(own_step - sig) <= 0.01:
+    path_note = (
+        f"Per step back the cell gradient changes by a factor of {own_step:.3f}, close to "
+        f"σ(b_f) = {sig:.3f}: it follows the direct path (the dashed line). "
+    )
+else:
+    path_note = (
+        f"Per step back the cell gradient changes by a factor of {own_step:.3f}, "
+        f"{'above' if own_step > sig else 'below'} σ(b_f) = {sig:.3f}: besides the direct path, "
+        "gradient also flows from $c_t$ through $h_{t-1}$ and the gates back to $c_{t-1}$, "
+        "and that detour grows with ρ (at ρ = 0 only the direct path is left). "
+    )
 st.markdown(
-    f"**What to notice.** At t = 0 the cell-state gradient is {_at_zero(cell0[fb])} with "
-    f"b_f = {fb:g} (σ = {sig:.3f}), {_at_zero(cell0[0.0])} with b_f = 0 and "
+    f"**What to notice.** {path_note}At t = 0 the cell-state gradient is "
+    f"{_at_zero(cell0[fb])} with b_f = {fb:g} (σ = {sig:.3f}), {_at_zero(cell0[0.0])} with "
+    "b_f = 0 and "
     f"{_at_zero(cell0[-20.0])} with the forget gate shut (b_f = −20). With f ≈ 0 the direct "
     f"path is cut; what still arrives goes through h and the squashing gates, multiplied by "
     f"{cut_step:.3f} per step on average (the vanilla RNN at the same ρ: {per_step['rnn']:.3f} "
@@ -210,18 +227,51 @@ st.caption(
 
 
 @st.cache_resource
-def _memory_lock() -> threading.Lock:
-    """One run per server at a time: training shares two cores with everyone's pages."""
-    return threading.Lock()
-
-
-@st.cache_resource
 def _memory_results() -> dict:
     """Finished curves, shared by all sessions, keyed on every setting of a run."""
     return {}
 
 
-if st.toggle("Train the networks", key="mem_run"):
+def _memory_work(key: tuple, results: dict):
+    """Return the job's work: train every (network, delay), report the curves as they fill."""
+    kinds_, delays_, steps_, fb_ = key
+
+    def train(report, should_stop):
+        curves = memory_curve(
+            kinds_, delays_, steps_, seed=0, hidden=16, forget_bias=fb_,
+            progress=lambda f, label, so_far: report(f, f"Trained {label}", so_far),
+            should_stop=should_stop,
+        )  # fmt: skip
+        if not should_stop():
+            results[key] = curves  # only complete curves are shared
+            while len(results) > 32:
+                results.pop(next(iter(results)))
+        return curves
+
+    return train
+
+
+def _memory_figure(curves: dict, fig_key: str) -> None:
+    st.plotly_chart(
+        rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, 0.25), key=fig_key
+    )
+
+
+def _live_memory(state) -> None:
+    """Draw the curves while the job trains (the finished page draws the stored result)."""
+    if not state.finished and state.payload:
+        _memory_figure(state.payload, "mem_fig_live")
+
+
+def _longest(acc: np.ndarray) -> str:
+    ok = [d for d, a in zip(delays, acc, strict=True) if a >= 0.9]
+    return f"D = {max(ok)}" if ok else "no delay tried"
+
+
+key = (tuple(kinds), tuple(delays), steps, mem_fb)
+results = _memory_results()
+job_key = "mem_job"
+if st.button("Train the networks", key="mem_train", type="primary", icon=":material/play_arrow:"):
     if not delays:
         st.warning("Choose at least one delay D.")
     elif work > WORK_CAP:
@@ -229,45 +279,41 @@ if st.toggle("Train the networks", key="mem_run"):
             f"That is {work:,} units of work, over the cap of {WORK_CAP:,}: choose fewer or "
             "shorter delays, fewer training steps or no GRU."
         )
+    elif key in results:
+        st.info("These settings are already trained (on this server): the result is below.")
     else:
-        key = (tuple(kinds), tuple(delays), steps, mem_fb)
-        results = _memory_results()
-        if key not in results:
-            lock = _memory_lock()
-            if not lock.acquire(blocking=False):
-                st.info("Another run is in progress on this server; waiting for it to finish…")
-                lock.acquire()
-            try:
-                if key not in results:  # another session may have computed it meanwhile
-                    bar = st.progress(0.0, "Training…")
-                    results[key] = memory_curve(
-                        kinds, delays, steps, seed=0, hidden=16, forget_bias=mem_fb,
-                        progress=lambda f, label: bar.progress(f, f"Trained {label}"),
-                    )  # fmt: skip
-                    bar.empty()
-                    while len(results) > 32:
-                        results.pop(next(iter(results)))
-            except MemoryTaskError as err:
-                st.error(str(err))
-                st.stop()
-            finally:
-                lock.release()
-        curves = results[key]
-        st.plotly_chart(
-            rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, 0.25),
-            key="mem_fig",
+        st.session_state["mem_job_key"] = key
+        start_job(st.session_state, job_key, "memory-task", _memory_work(key, results))
+job = get_job(st.session_state, job_key)
+running = job is not None and not job.state().finished
+if job is not None and st.session_state.get("mem_job_key") == key:
+    show_progress(job, _live_memory, key="mem_panel")
+elif running:
+    st.info("A run with other settings is training; change the settings back to follow it.")
+curves = results.get(key)
+stopped = None
+if curves is None and job is not None and st.session_state.get("mem_job_key") == key:
+    s = job.state()
+    if s.status == "stopped" and s.result is not None:
+        stopped = s.result
+if curves is not None or stopped is not None:
+    shown = curves if curves is not None else stopped
+    _memory_figure(shown, "mem_fig")
+    notice = (
+        "**What to notice.** Accuracy of at least 90% up to: "
+        + "; ".join(f"{NAMES[k]} {_longest(v)}" for k, v in shown.items())
+        + f". At the longest delay (D = {delays[-1]}): "
+        + "; ".join(
+            f"{NAMES[k]} {v[-1]:.0%}" if np.isfinite(v[-1]) else f"{NAMES[k]} not trained"
+            for k, v in shown.items()
         )
-
-        def _longest(acc: np.ndarray) -> str:
-            ok = [d for d, a in zip(delays, acc, strict=True) if a >= 0.9]
-            return f"D = {max(ok)}" if ok else "no delay tried"
-
-        st.markdown(
-            "**What to notice.** Accuracy of at least 90% up to: "
-            + "; ".join(f"{NAMES[k]} {_longest(v)}" for k, v in curves.items())
-            + f". At the longest delay (D = {delays[-1]}): "
-            + "; ".join(f"{NAMES[k]} {v[-1]:.0%}" for k, v in curves.items())
-            + " (chance 25%)."
-        )
-else:
-    st.caption("Switch on to train; the default settings take a few seconds.")
+        + " (chance 25%)."
+    )
+    if stopped is not None:
+        notice += " The run was stopped: gaps are runs that did not finish."
+    st.markdown(notice)
+elif not running:
+    st.caption(
+        "Press **Train the networks** to train; the default settings take a few seconds when "
+        "the machine is quiet. Results are kept for everyone on this server."
+    )

@@ -70,11 +70,13 @@ def memory_task(
     batch: int = 64,
     lr: float = 1e-2,
     forget_bias: float = 3.0,
+    should_stop: Callable[[], bool] | None = None,
 ) -> float:
     """Return test accuracy (0..1) of a `kind` net trained `steps` Adam steps at this delay.
 
     The LSTM's forget-gate bias starts at forget_bias (σ(3) ≈ 0.95: start by remembering; Gers et
-    al. 2000). At 0 the LSTM forgets half its cell each step and fails like the RNN.
+    al. 2000). At 0 the LSTM forgets half its cell each step and fails like the RNN. If
+    should_stop() turns True during training, the run is abandoned and NaN returned.
     """
     _check(kind, delay, steps, hidden, symbols, batch)
     if not (0 < lr <= 1 and -10 <= forget_bias <= 10):
@@ -92,6 +94,8 @@ def memory_task(
     # threads made each run ~10x slower (measured 14 s against 0.6 s).
     with torch.enable_grad(), one_thread():
         for _ in range(steps):
+            if should_stop is not None and should_stop():
+                return float("nan")
             x, y = _batch(batch, delay, symbols, generator)
             loss = F.cross_entropy(model(x), y)
             optimizer.zero_grad(set_to_none=True)
@@ -107,21 +111,30 @@ def memory_curve(
     delays: Sequence[int],
     steps: int = 300,
     seed: int = 0,
-    progress: Callable[[float, str], None] | None = None,
+    progress: Callable[[float, str, dict[str, np.ndarray]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     **settings: int | float,
 ) -> dict[str, np.ndarray]:
-    """Return {kind: accuracies (len(delays),)}; progress(fraction done, label) after each run."""
+    """Return {kind: accuracies (len(delays),)}, NaN for runs not finished before should_stop().
+
+    progress(fraction done, label, a copy of the curves so far) is called after each run.
+    """
     kinds, delays = list(kinds), list(delays)
     if not kinds or not delays or len(kinds) * len(delays) > 60:
         raise MemoryTaskError("Choose 1 to 60 runs in all (kinds × delays).")
-    curves = {kind: np.zeros(len(delays)) for kind in kinds}
+    curves = {kind: np.full(len(delays), np.nan) for kind in kinds}
     done, total = 0, len(kinds) * len(delays)
     for j, delay in enumerate(delays):
         for kind in kinds:
-            curves[kind][j] = memory_task(kind, delay, steps, seed, **settings)
+            if should_stop is not None and should_stop():
+                return curves
+            curves[kind][j] = memory_task(
+                kind, delay, steps, seed, should_stop=should_stop, **settings
+            )
             done += 1
             if progress is not None:
-                progress(done / total, f"{kind.upper()}, delay {delay}: {curves[kind][j]:.0%}")
+                label = f"{kind.upper()}, delay {delay}: {curves[kind][j]:.0%}"
+                progress(done / total, label, {k: v.copy() for k, v in curves.items()})
     return curves
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from engine.bptt import gradient_flow
+from engine.memory_task import memory_task
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "rnn_gradients.py")
 
@@ -75,16 +80,75 @@ def test_clipping_off_and_hidden_edges():
     assert "Clipping is off" in _notices(at)[1]
 
 
-def test_a_tiny_memory_run_and_the_work_cap():
+def _memory_notice(at: AppTest) -> str:
+    return next(n for n in _notices(at) if "Accuracy of at least 90%" in n)
+
+
+def test_a_tiny_memory_run_trains_in_the_background_and_matches_the_engine():
     at = _open()
+    assert not any("Accuracy of at least 90%" in n for n in _notices(at))  # nothing trained yet
     at.multiselect(key="mem_delays").set_value([1, 3])
     at.select_slider(key="mem_steps").set_value(20)
-    at.toggle(key="mem_run").set_value(True).run()
+    at.slider(key="mem_fb").set_value(2.5)  # settings no other test uses: a fresh run
+    at.button(key="mem_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert not at.error and not at.warning
-    assert "Accuracy of at least 90% up to" in _notices(at)[-1]
-    at.multiselect(key="mem_delays").set_value([]).run()
+    job = at.session_state["mem_job"]
+    assert job.join(90), "the memory job did not finish"
+    at.run()
+    assert not at.exception and not at.error and not at.warning
+    notice = _memory_notice(at)
+    expected = {k: [memory_task(k, d, 20, 0, hidden=16, forget_bias=2.5) for d in (1, 3)]
+                for k in ("rnn", "lstm")}  # fmt: skip
+    for kind, name in (("rnn", "vanilla RNN"), ("lstm", "LSTM")):
+        assert f"{name} {expected[kind][-1]:.0%}" in notice
+        assert job.state().result[kind].tolist() == expected[kind]
+    # the result is shared: pressing Train again with the same settings does not retrain
+    at.button(key="mem_train").click().run()
+    assert at.session_state["mem_job"] is job
+    assert any("already trained" in i.value for i in at.info)
+
+
+def test_memory_stop_keeps_what_finished():
+    at = _open()
+    at.multiselect(key="mem_delays").set_value([1, 2, 3, 5, 8, 10])
+    at.select_slider(key="mem_steps").set_value(50)
+    at.slider(key="mem_fb").set_value(1.5)
+    at.checkbox(key="mem_gru").check()
+    at.button(key="mem_train").click().run()
+    job = at.session_state["mem_job"]
+    deadline = time.monotonic() + 60
+    while job.state().payload is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the first finished run
+    job.stop()
+    assert job.join(90)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    state = job.state()
+    assert state.status == "stopped"
+    done = np.concatenate(list(state.result.values()))
+    assert np.isfinite(done).any() and np.isnan(done).any()  # some runs finished, not all
+    assert "The run was stopped" in _memory_notice(at)
+
+
+def test_memory_refuses_empty_and_too_much_work():
+    at = _open()
+    at.multiselect(key="mem_delays").set_value([])
+    at.button(key="mem_train").click().run()
     assert at.warning and "at least one delay" in at.warning[0].value
     at.multiselect(key="mem_delays").set_value([60, 80, 100])
-    at.select_slider(key="mem_steps").set_value(600).run()
+    at.select_slider(key="mem_steps").set_value(600)
+    at.button(key="mem_train").click().run()
     assert at.warning and "over the cap" in at.warning[0].value
+    assert "mem_job" not in at.session_state
+
+
+def test_cell_path_note_matches_the_engine_at_zero_radius():
+    at = _open()
+    at.slider(key="grad_rho").set_value(0.0).run()
+    assert not at.exception and not at.error
+    flow = gradient_flow("lstm", 60, 32, 0.0, "tanh", forget_bias=3.0)
+    per_step = float(flow.cell_norms[0] / flow.cell_norms[-1]) ** (1 / 59)
+    lstm_notice = next(n for n in _notices(at) if "cell-state gradient" in n)
+    assert f"factor of {per_step:.3f}, close to σ(b_f) = 0.953" in lstm_notice
+    at.slider(key="grad_rho").set_value(1.0).run()
+    assert "detour grows with ρ" in next(n for n in _notices(at) if "cell-state gradient" in n)

@@ -29,10 +29,29 @@ def test_lstm_without_a_forget_bias_loses_its_advantage() -> None:
     assert memory_task("lstm", 20, forget_bias=0.0, **SMALL) < 0.5
 
 
-def test_progress_is_reported_after_each_run() -> None:
+def test_progress_is_reported_after_each_run_with_the_curves_so_far() -> None:
     calls = []
-    memory_curve(["gru"], [1, 3], steps=5, hidden=4, progress=lambda f, label: calls.append(f))
-    np.testing.assert_allclose(calls, [0.5, 1.0])
+    curves = memory_curve(
+        ["gru"], [1, 3], steps=5, hidden=4, progress=lambda f, label, c: calls.append((f, c))
+    )
+    np.testing.assert_allclose([f for f, _ in calls], [0.5, 1.0])
+    first = calls[0][1]["gru"]
+    assert first[0] == curves["gru"][0] and np.isnan(first[1])  # the second run not yet done
+    np.testing.assert_array_equal(calls[1][1]["gru"], curves["gru"])
+
+
+def test_should_stop_ends_early_and_leaves_nan_for_runs_not_done() -> None:
+    polls = []
+
+    def stop_after_first_run() -> bool:
+        polls.append(1)
+        return len(polls) > 6  # one poll before the run, one per training step (5 steps)
+
+    curves = memory_curve(["rnn", "lstm"], [1, 2], steps=5, hidden=4,
+                          should_stop=stop_after_first_run)  # fmt: skip
+    assert np.isfinite(curves["rnn"][0])
+    assert np.isnan(curves["lstm"][0]) and np.isnan(curves["rnn"][1]).all()
+    assert np.isnan(memory_task("rnn", 1, steps=5, hidden=4, should_stop=lambda: True))
 
 
 @pytest.mark.parametrize(
