@@ -60,6 +60,7 @@ def _read(sha: str, name: str, _text: str) -> dict:
     return {
         "fields": fields,
         "probs": traced.probs.numpy().astype(np.float32),
+        "bits": bits.astype(np.float32),  # (T-1,): surprise at each next character
         "bpc": float(bits.mean()) if bits.size else None,
         "vocab": traced.vocab.chars,
     }
@@ -116,9 +117,11 @@ bpc = runs["lstm"]["bpc"]
 m[1].metric("LSTM bits per character", "—" if bpc is None else f"{bpc:.2f}")
 m[2].metric("Held-out bpc (model card)", f"{card['validation']['bpc']:.2f}")
 m[3].metric("Unknown characters", f"{encoded.unknown_count:,}")
+symbols = len(runs["lstm"]["vocab"])
 st.caption(
     "Bits per character: the average of −log₂ P(next character) over your text; lower means the "
-    "text looked more like what the model learned. A uniform guess over 97 symbols costs 6.6 bits."
+    f"text looked more like what the model learned. A uniform guess over the {symbols} symbols "
+    f"the model knows costs {np.log2(symbols):.1f} bits."
 )
 
 st.header("The gates, character by character")
@@ -192,7 +195,7 @@ else:
 st.header("What comes next?")
 st.markdown(
     "The hidden state is read out by a linear layer and a softmax into a probability for each of "
-    "the 97 symbols: the model's guess of the next character."
+    f"the {symbols} symbols: the model's guess of the next character."
 )
 st.latex(r"P(x_{t+1} = k \mid x_{\le t}) = \operatorname{softmax}(W_y h_t + b_y)_k")
 pos = 0
@@ -217,12 +220,31 @@ with p1:
             f"({-np.log2(max(p_actual, 1e-12)):.2f} bits of surprise)."
         )
 p2.plotly_chart(rf.topk_bars(pairs, actual), key="lstm_topk")
-st.markdown(
-    "**What to notice:** after an opening quote or bracket the model spreads its bets; inside a "
-    "keyword (`retu…`) or after `self.` it is nearly certain. Surprise is highest at the start of "
-    "names it cannot know."
-)
 
+
+def _code(ch: str) -> str:
+    """Return one character as inline code (blanks made visible), safe inside markdown."""
+    label = rf.SHOWN.get(ch, ch)
+    return "`` ` ``" if label == "`" else f"`{label}`"
+
+
+def _prob(bits_: float) -> str:
+    p = 2.0**-bits_
+    return f"{p:.1%}" if p >= 0.001 else f"{p:.1e}"
+
+
+bits = runs["lstm"]["bits"]
+if bits.size:
+    easy, hard = int(np.argmin(bits)), int(np.argmax(bits))
+    st.markdown(
+        f"**What to notice:** on your text the model was surest of {_code(chars[easy + 1])} "
+        f"after character {easy} ({bits[easy]:.3f} bits, P = {_prob(bits[easy])}) and "
+        f"most surprised by {_code(chars[hard + 1])} after character {hard} "
+        f"({bits[hard]:.1f} bits, P = {_prob(bits[hard])}); set the slider to either to see "
+        f"the context. {np.mean(bits < 1):.0%} of your characters cost less than one bit: "
+        "typically the rest of a keyword or a closing bracket, while the first letter of a new "
+        "name is a guess."
+    )
 st.header("Interpretable cells")
 st.markdown(
     "Some cells learn to track a property of the text nobody told them about (Karpathy, Johnson & "
@@ -260,6 +282,16 @@ for tab, (prop, best) in zip(tabs, rank[state].items(), strict=True):
             ),
             key=f"lstm_txt_{prop}",
         )
+found = [(p, best[0]) for p, best in rank[state].items() if best[0][1]]
+strongest = max(found, key=lambda item: abs(item[1][1]), default=None)
+weakest = min(found, key=lambda item: abs(item[1][1]), default=None)
+if strongest is not None:
+    st.markdown(
+        f"On your text the clearest match is unit {strongest[1][0]} with "
+        f"'{strongest[0]}' (r = {strongest[1][1]:+.2f}); the least clear of the five is "
+        f"'{weakest[0]}' (best r = {weakest[1][1]:+.2f}). A negative r is as good as a positive "
+        "one: the cell simply runs the other way."
+    )
 st.markdown(
     "**What to notice:** a good quote cell turns one colour the moment a string opens and back "
     "when it closes; a line-position cell fades along each line and resets at ↵. A property "

@@ -161,7 +161,9 @@ def _load_cached(kind: str, directory: str) -> tuple[CharRNN, str]:
 
 
 def _model(name_or_model: str | CharRNN) -> CharRNN:
-    return name_or_model if isinstance(name_or_model, CharRNN) else load(name_or_model)[0]
+    # a name is a str; anything else is taken as a model (a class check would fail on a model
+    # cached before a dev server re-imported this module)
+    return load(name_or_model)[0] if isinstance(name_or_model, str) else name_or_model
 
 
 def trace_text(

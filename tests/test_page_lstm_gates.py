@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from engine.char_models import load, trace_text
+from engine.interpretable_cells import rank_units, text_properties
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
 
@@ -130,3 +134,28 @@ def test_widget_edges(page):
     at.radio(key="lstm_state").set_value("hidden").run()
     _clean(at)
     assert not at.error
+
+
+def test_surprise_notice_and_symbol_count_match_the_engine():
+    text = "for i in range(10):\n    print(i)\n"
+    at = _typed(_open(), text)
+    model = load("lstm")[0]
+    bits = trace_text(model, text).surprise_bits()
+    easy, hard = int(np.argmin(bits)), int(np.argmax(bits))
+    notice = next(m.value for m in at.markdown if "was surest of" in m.value)
+    assert f"after character {easy} ({bits[easy]:.3f} bits" in notice
+    assert f"after character {hard} ({bits[hard]:.1f} bits" in notice
+    assert f"{np.mean(bits < 1):.0%} of your characters" in notice
+    symbols = len(model.vocab)
+    assert any(f"over the {symbols} symbols" in c.value for c in at.caption)
+    assert any(f"costs {np.log2(symbols):.1f} bits" in c.value for c in at.caption)
+
+
+def test_clearest_cell_sentence_matches_an_independent_ranking(page):
+    at = page
+    at.radio(key="lstm_state").set_value("cell").run()
+    traced = trace_text(load("lstm")[0], at.text_area(key="lstm_text").value)
+    ranking = rank_units(traced.trace.cell, text_properties(traced.encoded.text), top=1)
+    prop, ((unit, r),) = max(ranking.items(), key=lambda item: abs(item[1][0][1]))
+    sentence = next(m.value for m in at.markdown if m.value.startswith("On your text the clearest"))
+    assert f"unit {unit} with '{prop}' (r = {r:+.2f})" in sentence
