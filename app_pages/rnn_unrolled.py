@@ -71,10 +71,16 @@ st.markdown(
 )
 st.plotly_chart(rf.unrolled_values(labels, h, height=240 + 45 * hidden), key="unr_graph")
 params = sum(p.numel() for p in rnn.parameters())
+uses = steps * (U.size + b_ih.size + b_hh.size) + max(steps - 1, 0) * W.size
 g1, g2, g3 = st.columns(3)
 g1.metric("Steps T", steps)
 g2.metric("Distinct weights", params, help="H·H + H·I + 2H (PyTorch keeps two bias vectors)")
-g3.metric("Weight uses in the graph", f"{steps * U.size + max(steps - 1, 0) * W.size:,}")
+g3.metric(
+    "Weight uses in the graph",
+    f"{uses:,}",
+    help="Every step uses all of U and both biases; every step after the first also uses all of "
+    "W (h₀ = 0): T·(H·I + 2H) + (T − 1)·H·H.",
+)
 st.markdown("**The weights every step uses** (the bias shown is $b = b_{ih} + b_{hh}$):")
 st.plotly_chart(
     grids.annotated_grids(
@@ -117,7 +123,7 @@ st.caption(f"with $h_{{{t}}}$ = " + ", ".join(f"{v:.2f}" for v in h_prev) + " (t
 saturated = float(np.mean(np.abs(h) > 0.99)) if act == "tanh" else 0.0
 notes = [
     f"The layer has {params} weights whether the sequence has 1 step or 1,000: the {steps} steps "
-    f"above reuse them {steps * U.size + max(steps - 1, 0) * W.size:,} times.",
+    f"above use them {uses:,} times.",
     f"Step {t + 1}'s state mixes its own input ($U x_{{{t + 1}}}$, size "
     f"{np.linalg.norm(ux):.2f}) with everything before it ($W h_{{{t}}}$, size "
     f"{np.linalg.norm(wh):.2f}).",

@@ -30,6 +30,7 @@ def test_defaults_show_the_graph_and_the_bidirectional_split():
     assert not at.error, [e.value for e in at.error]
     assert at.title[0].value.startswith("Recurrence unrolled")
     assert [m.value for m in at.metric][:2] == ["4", "18"]  # T and 3·3 + 3·1 + 2·3 weights
+    assert at.metric[2].value == str(4 * (3 * 1 + 2 * 3) + 3 * (3 * 3))  # U, biases; W from t=2
     notice = _notice(at)
     # x_3 perturbed: forward moves from step 3 on, backward up to step 3, computed
     assert "forward state at steps 3, 4" in notice
