@@ -1,0 +1,200 @@
+"""The "your sequence through both" page in AppTest: numbers shown vs independent computations,
+bad inputs, text mode, and a tiny synthetic-task run through the background Job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from streamlit.testing.v1 import AppTest
+
+from engine.seq_compare import kmax_over_time, through_both
+from engine.seq_order import swap_sensitivity
+from engine.seq_tasks import TASKS, synthetic_task
+from ui.seq_inputs import EXAMPLES
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "seq_both.py")
+DEFAULT = next(iter(EXAMPLES["numbers"].values()))
+TEXT = next(iter(EXAMPLES["text"].values()))
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _table(at: AppTest, column: str):
+    tables = [d.value for d in at.dataframe if column in d.value.columns]
+    assert tables, f"no table with a column {column!r}"
+    return tables[0]
+
+
+def _row(at: AppTest, index: str):
+    tables = [d.value for d in at.dataframe if index in list(d.value.index)]
+    assert tables, f"no table with a row {index!r}"
+    return tables[0].loc[index]
+
+
+def _notices(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**What to notice.**")]
+
+
+def test_defaults_show_the_engine_numbers_and_start_no_job():
+    at = _open()
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Your sequence through both"
+    assert "seqb_job" not in at.session_state  # nothing trains until asked
+    values = np.array([float(v) for v in DEFAULT.split(",")])
+    out = through_both(values, seed=0, k=3, hidden=4)
+
+    cnn = _row(at, "CNN k-max vector")
+    np.testing.assert_allclose(cnn.to_numpy(float), out["cnn_final"], rtol=1e-12)
+    rnn = _row(at, "RNN last state h_T")
+    np.testing.assert_allclose(rnn.to_numpy(float), out["rnn_final"], rtol=1e-12)
+    # the kept positions, recomputed from the last layer's maps
+    _, positions = kmax_over_time(out["cnn_maps"][-1], 3)
+    shown = _table(at, "kept positions")["kept positions"]
+    assert [[int(p) for p in row.split(", ")] for row in shown] == positions.tolist()
+    assert [f"{v:.3f}" for v in out["cnn_final"][:3]] == _table(at, "kept values")["kept values"][
+        0
+    ].split(", ")
+
+    # one CNN unit checked by hand: layer-1 filters as a weighted sum over the window at t
+    t = int(at.session_state["seqb_t"])
+    x = (values - values.mean()) / values.std()
+    padded = np.concatenate([[0.0], x, [0.0]])
+    window = padded[t : t + 3]  # x_{t-1}, x_t, x_{t+1}
+    weights = {"rise": [-1, 0, 1], "fall": [1, 0, -1], "peak": [-1, 2, -1], "level": [1 / 3] * 3}
+    layer1 = _table(at, "layer-1 filter").set_index("layer-1 filter")["value at t"]
+    for name, w in weights.items():
+        total = 0.0
+        for weight, sample in zip(w, window, strict=True):
+            total += weight * sample
+        assert layer1[name] == pytest.approx(max(total, 0.0), abs=1e-5)
+    # and the whole rise map with F.conv1d
+    rise = F.relu(F.conv1d(torch.tensor(x)[None, None], torch.tensor([[[-1.0, 0, 1]]]).double(),
+                           padding=1))[0, 0].numpy()  # fmt: skip
+    np.testing.assert_allclose(out["cnn_maps"][0][0], rise, atol=1e-5)
+
+    # the swap test's sentence counts what swap_sensitivity finds
+    order = swap_sensitivity(values, seed=0, k=3, hidden=4)
+    assert f"{order.positions.size} swaps" in _notices(at)[2]
+    assert "later the swap, the more it counts" in _notices(at)[2]
+
+
+def test_choosing_a_step_and_settings_moves_the_numbers():
+    at = _open()
+    at.slider(key="seqb_t").set_value(0)
+    at.slider(key="seqb_k").set_value(1)
+    at.select_slider(key="seqb_hidden").set_value(8)
+    at.number_input(key="seqb_seed").set_value(5).run()
+    assert not at.exception and not at.error
+    values = np.array([float(v) for v in DEFAULT.split(",")])
+    out = through_both(values, seed=5, k=1, hidden=8)
+    np.testing.assert_allclose(_row(at, "RNN last state h_T").to_numpy(float), out["rnn_final"])
+    np.testing.assert_allclose(_row(at, "CNN k-max vector").to_numpy(float), out["cnn_final"])
+    np.testing.assert_allclose(out["cnn_final"], out["cnn_maps"][-1].max(axis=1))  # k = 1: max
+    layer1 = _table(at, "layer-1 filter")["value at t"].to_numpy(float)
+    np.testing.assert_allclose(layer1, out["cnn_maps"][0][:, 0])
+
+
+def test_text_mode_maps_letters_and_the_ngram_filters_count_matches():
+    at = _open()
+    at.radio(key="seqb_mode").set_value("text").run()
+    assert not at.exception and not at.error
+    values = np.array([" abcdefghijklmnopqrstuvwxyz".find(c) if c.isalpha() else 0 for c in TEXT])
+    out = through_both(values.astype(float))
+    np.testing.assert_allclose(_row(at, "RNN last state h_T").to_numpy(float), out["rnn_final"])
+    table = _table(at, "fires on (windows)").set_index("filter")
+    occurrences = sum(TEXT[i : i + 3] == "the" for i in range(len(TEXT) - 2))
+    assert table.loc["the", "fires on (windows)"] == occurrences
+    assert table.loc["the", "of"] == len(TEXT) - 2
+    at.radio(key="seqb_unit").set_value("word").run()
+    assert not at.exception and not at.error
+    words = TEXT.replace(".", " .").split()
+    pairs = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
+    table = _table(at, "fires on (windows)").set_index("filter")
+    top = table.index[0]
+    assert table.loc[top, "fires on (windows)"] == pairs.count(top.replace("␣", " "))
+
+
+BAD_NUMBERS = [
+    ("", "empty"),
+    ("1, 2, x, 4", "not a number"),
+    ("1, 2, 3abc", "not a number"),
+    ("1, nan, 3", "NaN"),
+    ("1, inf", "infinity"),
+    ("1, -inf, 2", "infinity"),
+    ("😀, 1, 2", "not a number"),
+    (", ".join(["1"] * 100_000), "the limit is 1,000"),
+]
+
+
+def test_bad_numbers_give_messages_not_tracebacks():
+    at = _open()
+    for raw, words in BAD_NUMBERS:
+        at.text_area(key="seqb_numbers").set_value(raw).run()
+        assert not at.exception, (raw[:30], [e.message for e in at.exception])
+        assert at.error and words in at.error[0].value, (raw[:30], [e.value for e in at.error])
+        assert len(at.error) == 1  # the text CNN and the tasks still work
+    at.text_area(key="seqb_numbers").set_value("42").run()  # one element: drawn, no swaps
+    assert not at.exception and not at.error
+    assert any("no swap changes the order" in i.value for i in at.info)
+    assert _row(at, "RNN last state h_T").size == 4
+
+
+def test_bad_text_gives_messages_or_a_stated_cap():
+    at = _open()
+    at.radio(key="seqb_mode").set_value("text").run()
+    at.text_area(key="seqb_text").set_value("   ").run()
+    assert not at.exception and at.error and "empty" in at.error[0].value
+    at.text_area(key="seqb_text").set_value("😀🎉 👍🏽 ✨").run()
+    assert not at.exception and not at.error
+    assert any("No letter a–z" in w.value for w in at.warning)
+    at.text_area(key="seqb_text").set_value("abc de" * 20_000).run()  # 120,000 characters
+    assert not at.exception and not at.error
+    assert any("120,000 characters; the first 1,000 are used" in w.value for w in at.warning)
+    assert _row(at, "RNN last state h_T").size == 4
+    at.slider(key="seqb_n_char").set_value(8)
+    at.radio(key="seqb_source").set_value("mine").run()
+    assert not at.exception and any("at least one n-gram" in w.value for w in at.warning)
+    at.text_input(key="seqb_targets_char_8").set_value("abc").run()
+    assert not at.exception
+    assert at.error and "every target needs 8" in at.error[0].value
+
+
+def test_a_tiny_task_run_goes_through_the_job_and_is_kept_for_revisits():
+    settings = {"seqb_archs": ["cnn", "gru"], "seqb_steps": 20, "seqb_task_seed": 7}
+    at = _open()
+    at.multiselect(key="seqb_archs").set_value(settings["seqb_archs"])
+    at.select_slider(key="seqb_steps").set_value(20)
+    at.number_input(key="seqb_task_seed").set_value(7).run()
+    at.button(key="seqb_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    job = at.session_state["seqb_job"]
+    assert job.join(90)
+    at.run()
+    assert not at.exception and not at.error
+    table = _table(at, "test accuracy")
+    assert len(table) == 4
+    verdict = _notices(at)[-1]
+    for task in ("motif", "majority"):
+        for arch, name in (("cnn", "CNN"), ("gru", "GRU")):
+            expected = synthetic_task(task, arch, steps=20, seed=7)
+            row = table[(table["model"] == name) & (table["task"] == TASKS[task].title)].iloc[0]
+            assert row["test accuracy"] == pytest.approx(expected.accuracy)
+            assert row["weights"] == expected.n_params and row["steps trained"] == 20
+            if arch == "cnn":  # the verdict quotes the computed accuracies
+                assert f"{TASKS[task].title}** — CNN {expected.accuracy:.1%}" in verdict
+    # a second visitor with the same settings gets the finished runs at once, with no job
+    again = _open()
+    again.multiselect(key="seqb_archs").set_value(settings["seqb_archs"])
+    again.select_slider(key="seqb_steps").set_value(20)
+    again.number_input(key="seqb_task_seed").set_value(7).run()
+    assert "seqb_job" not in again.session_state
+    assert len(_table(again, "test accuracy")) == 4
+    assert again.button(key="seqb_train").disabled
