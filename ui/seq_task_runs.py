@@ -269,7 +269,7 @@ def _live_curves(state) -> None:
 
 def _show_results(results, steps: int, stopped: bool) -> None:
     if stopped:
-        st.warning("Stopped: these are the runs so far (not kept for later).")
+        st.warning("Stopped: these are the runs so far; only the runs that finished are kept.")
     st.plotly_chart(
         tf.task_curves(curves_by_task(results), {t: s.title for t, s in TASKS.items()}, ARCH_NAMES),
         key="seqb_curves",
