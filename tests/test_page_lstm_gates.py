@@ -159,3 +159,17 @@ def test_clearest_cell_sentence_matches_an_independent_ranking(page):
     prop, ((unit, r),) = max(ranking.items(), key=lambda item: abs(item[1][0][1]))
     sentence = next(m.value for m in at.markdown if m.value.startswith("On your text the clearest"))
     assert f"unit {unit} with '{prop}' (r = {r:+.2f})" in sentence
+
+
+def test_rnn_gru_lstm_notice_matches_the_engine():
+    text = "if (a and b):\n    return [x for x in y]\n"
+    at = _typed(_open(), text)
+    moves = {}
+    for name in ("rnn", "gru", "lstm"):
+        hidden = trace_text(load(name)[0], text).trace.hidden.numpy()
+        moves[name] = float(np.mean(np.abs(np.diff(hidden, axis=0))))
+    update = float(trace_text(load("gru")[0], text).trace.update.mean())
+    notice = next(m.value for m in at.markdown if "update gate plays" in m.value)
+    for name, value in moves.items():
+        assert f"{value:.2f} ({name.upper()})" in notice
+    assert f"averages {update:.2f}" in notice
