@@ -1,0 +1,235 @@
+"""The MNIST-1D page in AppTest: defaults, the digits, tiny training runs against the engine, the
+shuffled-time ablation, Stop and per-session jobs, sequential depth, and bad selections.
+
+The page is opened through app.py: AppTest.from_file on app_pages/mnist1d.py would put app_pages/
+on sys.path while the script runs, and `import mnist1d` (the data package) would find the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mnist1d.data import get_templates
+from streamlit.testing.v1 import AppTest
+
+from engine.mnist1d_data import load_mnist1d
+from engine.seq_compare import sequential_steps
+from engine.seq_models import build_model, count_parameters
+from engine.training import PUBLISHED_ACCURACY, PUBLISHED_ACCURACY_SHUFFLED, fit_mnist1d
+from ui.jobs import get_job
+from ui.mnist1d_runs import RunKey, RunStore, _timing_store, plan_work, run_store
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "app_pages/mnist1d.py"
+TINY = 0.02  # × the default steps: linear 20, cnn 40, mlp 30 minibatches
+
+
+@pytest.fixture(autouse=True)
+def _fresh_store():
+    load_mnist1d()  # generated once per process, outside any page run
+    run_store.clear()  # each test trains what it asks for
+    yield
+    run_store.clear()
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _array(v) -> np.ndarray:
+    """Return a Plotly JSON array (a list or a base64 typed array) as numpy."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v, dtype=np.float64)
+
+
+def _notices(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**What to notice.**")]
+
+
+def _train(at: AppTest, button: str, job_key: str) -> AppTest:
+    at.button(key=button).click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    job = get_job(at.session_state, job_key)
+    assert job is not None, [w.value for w in at.warning]
+    assert job.join(90), "the job did not finish in time"
+    assert job.state().status == "done", job.state().error
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _table(at: AppTest, column: str):
+    """Return the first dataframe shown that has this column."""
+    tables = [d.value for d in at.dataframe if column in d.value.columns]
+    assert tables, f"no table with a {column!r} column"
+    return tables[0]
+
+
+def test_defaults_show_templates_samples_and_no_job():
+    at = _open()
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "CNN vs RNN on MNIST-1D"
+    assert get_job(at.session_state, "m1d_train_job") is None
+    assert get_job(at.session_state, "m1d_abl_job") is None
+    charts = _charts(at)
+    templates = get_templates()  # straight from the mnist1d package
+    drawn = np.stack([_array(trace["y"]) for trace in charts[0]["data"]])
+    np.testing.assert_allclose(drawn, templates["x"], atol=1e-6)
+    examples = charts[1]["data"]
+    assert len(examples) == 30  # three samples of each of the ten digits
+    data = load_mnist1d()
+    first_of_each = [data.x_train[np.flatnonzero(data.y_train == d)[0]] for d in range(10)]
+    np.testing.assert_allclose(
+        np.stack([_array(examples[3 * d]["y"]) for d in range(10)]), first_of_each, atol=1e-5
+    )
+    assert any("Train" in i.value for i in at.info)
+    assert len(_notices(at)) >= 4
+    at.slider(key="m1d_k").set_value(1).run()
+    assert not at.exception and len(_charts(at)[1]["data"]) == 10
+
+
+def test_tiny_run_matches_the_engine_and_the_published_numbers():
+    at = _open()
+    at.multiselect(key="m1d_archs").set_value(["linear", "cnn"])
+    at.select_slider(key="m1d_mult").set_value(TINY)
+    at.number_input(key="m1d_seed").set_value(3).run()
+    _train(at, "m1d_train", "m1d_train_job")
+    table = _table(at, "ours − published (points)")
+    assert list(table["model"]) == ["Linear", "CNN"]
+    for row, arch, steps in ((0, "linear", 20), (1, "cnn", 40)):
+        direct = fit_mnist1d(arch, steps=steps, seed=3)  # the same settings, called here
+        assert table["steps"][row] == direct.steps == steps
+        assert table["test accuracy (%)"][row] == pytest.approx(100 * direct.test_accuracy)
+        assert table["train accuracy (%)"][row] == pytest.approx(100 * direct.train_accuracy)
+        assert table["weights"][row] == direct.n_params == count_parameters(build_model(arch))
+        assert table["published (%)"][row] == pytest.approx(100 * PUBLISHED_ACCURACY[arch])
+        assert table["status"][row] == "finished"
+    curves = _charts(at)[2]["data"]
+    assert {t["name"] for t in curves} == {"Linear", "CNN"}
+    assert "Linear reached" in _notices(at)[1]
+    # a revisit with the same settings is served from the shared store: nothing to train
+    again = _open()
+    again.multiselect(key="m1d_archs").set_value(["linear", "cnn"])
+    again.select_slider(key="m1d_mult").set_value(TINY)
+    again.number_input(key="m1d_seed").set_value(3).run()
+    assert list(_table(again, "ours − published (points)")["model"]) == ["Linear", "CNN"]
+    assert get_job(again.session_state, "m1d_train_job") is None
+
+
+def test_shuffled_ablation_matches_the_engine():
+    at = _open()
+    at.select_slider(key="m1d_mult").set_value(TINY)
+    at.multiselect(key="m1d_abl_archs").set_value(["mlp", "cnn"]).run()
+    _train(at, "m1d_abl_train", "m1d_abl_job")
+    table = _table(at, "shuffled (%)")
+    assert list(table["model"]) == ["MLP", "CNN"]
+    for row, arch, steps in ((0, "mlp", 30), (1, "cnn", 40)):
+        ordered = fit_mnist1d(arch, steps=steps, seed=0)
+        shuffled = fit_mnist1d(arch, steps=steps, seed=0, shuffle_time=True)
+        assert table["ordered (%)"][row] == pytest.approx(100 * ordered.test_accuracy)
+        assert table["shuffled (%)"][row] == pytest.approx(100 * shuffled.test_accuracy)
+        drop = 100 * (ordered.test_accuracy - shuffled.test_accuracy)
+        assert table["drop (points)"][row] == pytest.approx(drop, abs=0.051)
+        assert table["published shuffled (%)"][row] == pytest.approx(
+            100 * PUBLISHED_ACCURACY_SHUFFLED[arch]
+        )
+    assert "order-blind models move by at most" in _notices(at)[-3]
+
+
+def test_stop_keeps_a_partial_run_out_of_the_shared_store_and_sessions_are_separate():
+    first = _open()
+    first.multiselect(key="m1d_archs").set_value(["cnn"])
+    first.select_slider(key="m1d_mult").set_value(4.0).run()  # 8,000 steps: a minute or more
+    first.button(key="m1d_train").click().run()
+    job = get_job(first.session_state, "m1d_train_job")
+    assert job is not None
+    deadline = time.monotonic() + 60
+    while job.state().payload is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the first evaluation has been reported
+    _timing_store.clear()
+    second = _open()  # another person: no job, no progress bar, nothing stopped
+    assert get_job(second.session_state, "m1d_train_job") is None
+    assert not second.get("progress")
+    assert any("not kept" in w.value for w in second.warning)  # timed beside a training run
+    assert not _timing_store()
+    job.stop()
+    assert job.join(60)
+    outcome = job.state().result
+    assert job.state().status == "stopped" and outcome.stopped and not outcome.finished
+    key = RunKey("cnn", 8000, 0, False)
+    assert run_store().get(key) is None  # never cached as finished
+    first.run()
+    table = _table(first, "ours − published (points)")
+    assert table["status"][0].startswith("stopped at step")
+    second.run()  # nothing runs now: measured again, and kept
+    assert not second.warning and len(_timing_store()) == 2
+
+
+def test_a_stopped_plan_stores_only_what_finished():
+    store = RunStore()
+    plan = [RunKey("linear", 10, 0, False), RunKey("mlp", 400, 0, False)]
+    reports = []
+
+    def report(fraction, text, payload):
+        reports.append((fraction, text))
+
+    outcome = plan_work(plan, store)(report, lambda: "MLP" in reports[-1][1] if reports else False)
+    assert set(outcome.finished) == {plan[0]} and set(outcome.stopped) == {plan[1]}
+    assert store.get(plan[0]) is outcome.finished[plan[0]] and store.get(plan[1]) is None
+    assert outcome.finished[plan[0]].test_accuracy == fit_mnist1d("linear", 10).test_accuracy
+
+
+@pytest.mark.parametrize("length", [40, 1, 1000])
+def test_sequential_steps_table_is_the_engines(length):
+    at = _open()
+    at.number_input(key="m1d_T").set_value(length).run()
+    assert not at.exception and not at.error
+    table = _table(at, "sequential steps")
+    expected = [sequential_steps(a, length).steps for a in ("rnn", "cnn", "cnn_plain", "tcn")]
+    assert list(table["sequential steps"]) == expected
+    assert expected[0] == length  # an RNN: one step per sample
+    assert f"For T = {length:,} the recurrent models need {length:,}" in _notices(at)[-2]
+
+
+def test_empty_and_oversized_selections_give_messages():
+    at = _open()
+    at.multiselect(key="m1d_archs").set_value([]).run()
+    assert any("at least one model" in i.value for i in at.info)
+    at.button(key="m1d_train").click().run()
+    assert any("at least one model" in w.value for w in at.warning)
+    assert get_job(at.session_state, "m1d_train_job") is None
+    at.multiselect(key="m1d_archs").set_value(["linear", "mlp", "cnn", "gru", "lstm", "rnn", "tcn"])
+    at.select_slider(key="m1d_mult").set_value(4.0).run()
+    at.button(key="m1d_train").click().run()
+    assert any("over the cap" in w.value for w in at.warning)
+    assert get_job(at.session_state, "m1d_train_job") is None
+    at.multiselect(key="m1d_abl_archs").set_value([]).run()
+    assert any("at least one model for the ablation" in i.value for i in at.info)
+    at.multiselect(key="m1d_time_archs").set_value([]).run()
+    assert any("one model and one sequence length" in i.value for i in at.info)
+    assert not at.exception and not at.error
+
+
+def test_timing_table_ratios_are_its_own_columns():
+    at = _open()
+    table = _table(at, "GRU ÷ CNN")
+    assert list(table["T"]) == [40, 100, 400, 1000, 4000]
+    ratio = table["GRU (ms)"] / table["CNN (ms)"]
+    np.testing.assert_allclose(table["GRU ÷ CNN"], ratio, atol=0.06)
+    at.multiselect(key="m1d_time_lengths").set_value([10000, 40]).run()
+    at.button(key="m1d_time_again").click().run()
+    assert not at.exception and not at.error
+    assert list(_table(at, "GRU ÷ CNN")["T"]) == [40, 10000]
