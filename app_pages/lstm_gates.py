@@ -310,14 +310,39 @@ st.latex(
     r"\text{left}(u) = \tfrac{1}{T}\,\#\{t : g_{t,u} < 0.1\},\qquad"
     r"\text{right}(u) = \tfrac{1}{T}\,\#\{t : g_{t,u} > 0.9\}"
 )
+
+
+def _add_clicked_unit(chart_key: str) -> None:
+    """Add the unit of a clicked point or bar to the traced units (the six most recent)."""
+    event = st.session_state.get(chart_key)
+    points = event.selection.points if event and event.selection else []
+    clicked = []
+    for point in points:
+        data = point.get("customdata")
+        data = data[0] if isinstance(data, list | tuple) else data
+        if isinstance(data, int | float) and 0 <= data < lstm["hidden"].shape[1]:
+            clicked.append(int(data))
+    if clicked:
+        chosen = list(st.session_state.get("lstm_units", [])) + clicked
+        st.session_state["lstm_units"] = list(dict.fromkeys(reversed(chosen)))[:6][::-1]
+
+
+st.caption("Click a point or a bar to add that unit to the traces under *Chosen units over time*.")
 s1, s2 = st.columns([3, 2])
-s1.plotly_chart(rf.saturation_scatter(info["saturation"], title="LSTM gates"), key="lstm_sat")
+s1.plotly_chart(
+    rf.saturation_scatter(info["saturation"], title="LSTM gates"),
+    key="lstm_sat",
+    on_select=lambda: _add_clicked_unit("lstm_sat"),
+    selection_mode="points",
+)
 with s2:
     st.plotly_chart(
         rf.sorted_means(
             info["mean_keep"], INTEGRATOR, title="Mean forget gate per cell", y_title="mean f_t"
         ),
         key="lstm_forget_means",
+        on_select=lambda: _add_clicked_unit("lstm_forget_means"),
+        selection_mode="points",
     )
     ints = info["integrators"]
     st.markdown(
