@@ -222,12 +222,6 @@ with p1:
 p2.plotly_chart(rf.topk_bars(pairs, actual), key="lstm_topk")
 
 
-def _code(ch: str) -> str:
-    """Return one character as inline code (blanks made visible), safe inside markdown."""
-    label = rf.SHOWN.get(ch, ch)
-    return "`` ` ``" if label == "`" else f"`{label}`"
-
-
 def _prob(bits_: float) -> str:
     p = 2.0**-bits_
     return f"{p:.1%}" if p >= 0.001 else f"{p:.1e}"
@@ -237,9 +231,9 @@ bits = runs["lstm"]["bits"]
 if bits.size:
     easy, hard = int(np.argmin(bits)), int(np.argmax(bits))
     st.markdown(
-        f"**What to notice:** on your text the model was surest of {_code(chars[easy + 1])} "
+        f"**What to notice:** on your text the model was surest of {rf.char_code(chars[easy + 1])} "
         f"after character {easy} ({bits[easy]:.3f} bits, P = {_prob(bits[easy])}) and "
-        f"most surprised by {_code(chars[hard + 1])} after character {hard} "
+        f"most surprised by {rf.char_code(chars[hard + 1])} after character {hard} "
         f"({bits[hard]:.1f} bits, P = {_prob(bits[hard])}); set the slider to either to see "
         f"the context. {np.mean(bits < 1):.0%} of your characters cost less than one bit: "
         "typically the rest of a keyword or a closing bracket, while the first letter of a new "
@@ -314,14 +308,7 @@ st.latex(
 
 def _add_clicked_unit(chart_key: str) -> None:
     """Add the unit of a clicked point or bar to the traced units (the six most recent)."""
-    event = st.session_state.get(chart_key)
-    points = event.selection.points if event and event.selection else []
-    clicked = []
-    for point in points:
-        data = point.get("customdata")
-        data = data[0] if isinstance(data, list | tuple) else data
-        if isinstance(data, int | float) and 0 <= data < lstm["hidden"].shape[1]:
-            clicked.append(int(data))
+    clicked = rf.clicked_indices(st.session_state.get(chart_key), lstm["hidden"].shape[1])
     if clicked:
         chosen = list(st.session_state.get("lstm_units", [])) + clicked
         st.session_state["lstm_units"] = list(dict.fromkeys(reversed(chosen)))[:6][::-1]

@@ -28,6 +28,25 @@ def char_label(ch: str) -> str:
     return html.escape(SHOWN.get(ch, ch), quote=False)
 
 
+def char_code(ch: str) -> str:
+    """Return one character as markdown inline code (blanks made visible), safe in st.markdown."""
+    label = SHOWN.get(ch, ch)
+    return "`` ` ``" if label == "`" else f"`{label}`"
+
+
+def clicked_indices(event: object, limit: int) -> list[int]:
+    """Return the integer customdata (0 <= value < limit) of the points a chart selection holds."""
+    selection = event.get("selection") if isinstance(event, dict) else None  # st's event is a dict
+    points = selection.get("points") if isinstance(selection, dict) else None
+    found = []
+    for point in points or []:
+        data = point.get("customdata") if isinstance(point, dict) else None
+        data = data[0] if isinstance(data, list | tuple) and data else data
+        if isinstance(data, int | float) and not isinstance(data, bool) and 0 <= data < limit:
+            found.append(int(data))
+    return found
+
+
 def _tick_text(chars: Sequence[str], start: int, every: int) -> tuple[list[int], list[str]]:
     positions = list(range(start, start + len(chars), every))
     return positions, [char_label(chars[p - start]) for p in positions]

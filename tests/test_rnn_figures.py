@@ -1,0 +1,40 @@
+"""Figure helpers of the recurrent pages: safe character labels, clicked units, stacked layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ui import rnn_figures as rf
+
+
+def test_char_code_keeps_markdown_and_html_inert():
+    assert rf.char_code(" ") == "`␣`" and rf.char_code("\n") == "`↵`"
+    assert rf.char_code("*") == "`*`" and rf.char_code("<") == "`<`"
+    assert rf.char_code("`") == "`` ` ``"
+
+
+def test_clicked_indices_reads_streamlit_selection_events():
+    event = {"selection": {"points": [{"customdata": 7}, {"customdata": [3]}, {"x": 1}]}}
+    assert rf.clicked_indices(event, 128) == [7, 3]
+    bad = [{"customdata": 128}, {"customdata": -1}, {"customdata": True}, {"customdata": "5"}]
+    out_of_range = {"selection": {"points": bad}}
+    assert rf.clicked_indices(out_of_range, 128) == []
+    for nothing in (None, {}, {"selection": None}, {"selection": {"points": None}}, "junk"):
+        assert rf.clicked_indices(nothing, 128) == []
+
+
+def test_stacked_heatmaps_share_time_and_label_only_the_bottom_axis():
+    panels = {"a": np.zeros((5, 3)), "b": np.ones((5, 3)), "c": np.full((5, 3), -2.0)}
+    fig = rf.state_heatmaps(panels, list("hello"), 10, bounded={"a": (0.0, 1.0), "b": (-1.0, 1.0)})
+    layout = fig.layout
+    assert [t.xaxis for t in fig.data] == ["x", "x2", "x3"]
+    assert layout.xaxis2.matches == "x" and layout.xaxis3.matches == "x"
+    assert [layout[f"xaxis{s}"].showticklabels for s in ("", "2", "3")] == [False, False, True]
+    assert layout.xaxis3.title.text == "character read at time t"
+    domains = [layout[f"yaxis{s}"].domain for s in ("", "2", "3")]
+    assert domains[0][1] == 1 and domains[2][0] == 0  # rows fill the figure top to bottom
+    below, above = domains[1:], domains[:-1]
+    assert all(hi <= lo for (_, hi), (lo, _) in zip(below, above, strict=True))
+    assert list(fig.data[0].x) == [10, 11, 12, 13, 14]
+    assert fig.data[2].zmin == -2.0 and fig.data[2].zmax == 2.0  # unbounded: symmetric scale
+    assert [a.text for a in layout.annotations] == ["a", "b", "c"]
