@@ -1,4 +1,4 @@
-"""Step-by-step gate traces against torch's fused recurrent layers, and the gates page's work."""
+"""Gate traces against torch's fused layers at equal and default threads; the gates page's work."""
 
 from __future__ import annotations
 
