@@ -10,6 +10,29 @@ from plotly.subplots import make_subplots
 
 from ui.figures import DIVERGING, GRAY
 
+# Values >= 0 (ReLU, max pool): black at zero, brighter as the value grows. Plotly's "Magma" as an
+# explicit list, except that its first stop "#000004" is written "#000000": Streamlit's chart theme
+# replaces the colours #000001..#000010 in a figure's JSON with its own palette (placeholders), so
+# "Magma" by name drew every zero in pink.
+SEQUENTIAL = [[i / 9, c] for i, c in enumerate(
+    ["#000000", "#180f3d", "#440f76", "#721f81", "#9e2f7f", "#cd4071", "#f1605d", "#fd9668",
+     "#feca8d", "#fcfdbf"])]  # fmt: skip
+
+
+def value_scale(maps: np.ndarray | Sequence[np.ndarray]) -> tuple[str | list, float, float]:
+    """Return (colorscale, zmin, zmax) for one array or a list of arrays (NaN ignored).
+
+    Sequential from 0 to the largest value when nothing is negative (ReLU and max-pool outputs),
+    else diverging and centred at 0, so a non-negative map never uses only half of a signed scale.
+    """
+    arrays = maps if isinstance(maps, list | tuple) else [maps]
+    finite = [a[np.isfinite(a)] for a in (np.asarray(m, dtype=np.float64) for m in arrays)]
+    low = min((float(a.min()) for a in finite if a.size), default=0.0)
+    high = max((float(np.abs(a).max()) for a in finite if a.size), default=0.0) or 1.0
+    if low >= 0:
+        return SEQUENTIAL, 0.0, high
+    return DIVERGING, -high, high
+
 
 def _number(value: float, fmt: str) -> str:
     """Return value formatted, without the minus sign of a rounded negative zero ("-0.00")."""
@@ -112,7 +135,11 @@ def map_mosaic(
     height_per_row: int = 220,
     shared_scale: bool = False,
 ) -> go.Figure:
-    """Return several (H, W) maps as a grid of small heatmaps, one colour scale each or shared."""
+    """Return several (H, W) maps as a grid of small heatmaps, one colour scale each or shared.
+
+    signed: colour by value_scale (diverging around 0, or sequential from 0 when no map has a
+    negative value); False: grey from each map's minimum to its maximum (pictures).
+    """
     maps = [np.asarray(m, dtype=np.float32) for m in maps]  # sizes may differ
     n = len(maps)
     cols = max(1, min(cols, n))
@@ -124,21 +151,24 @@ def map_mosaic(
         horizontal_spacing=0.02,
         vertical_spacing=0.08 if rows > 1 else 0.0,
     )
-    shared = max(float(np.abs(m).max()) for m in maps) or 1.0
     low, high = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
+    # Signed data on a diverging scale centred at 0; a mosaic of maps that are all >= 0 (after a
+    # ReLU or a max pool of one) on a sequential scale from 0, so it uses the whole colour range.
+    scale = value_scale(maps)[0] if signed else GRAY
     for i in range(n):
         r, c = divmod(i, cols)
         m = maps[i]
         if signed:
-            bound = shared if shared_scale else (float(np.abs(m).max()) or 1.0)
-            zmin, zmax = -bound, bound
+            _, zmin, zmax = value_scale(maps if shared_scale else [m])
+            if scale == DIVERGING:  # centred at 0 even for a map of the mosaic that is >= 0
+                zmin = -zmax
         else:
             zmin = low if shared_scale else float(m.min())
             zmax = high if shared_scale else float(m.max())
         fig.add_trace(
             go.Heatmap(
                 z=m,
-                colorscale=DIVERGING if signed else GRAY,
+                colorscale=scale,
                 zmin=zmin,
                 zmax=zmax,
                 showscale=False,

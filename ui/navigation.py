@@ -103,6 +103,21 @@ GROUPS: dict[str, list[Topic]] = {
             "architectures",
             "AlexNet to SENet: what each fixed, computed from real network definitions.",
         ),
+        Topic(
+            "app_pages/cnn_overview.py",
+            "A trained CNN on your image",
+            ":material/neurology:",
+            "trained-cnn",
+            "Every layer of a real trained network on your picture, any unit's formula, and "
+            "what made the decision.",
+        ),
+        Topic(
+            "app_pages/cnn_train.py",
+            "Train a CNN yourself",
+            ":material/model_training:",
+            "train-cnn",
+            "Choose classes and layers, watch it learn, and ablate pooling, ReLU and depth.",
+        ),
     ],
     "RNN": [
         Topic(
@@ -134,6 +149,30 @@ GROUPS: dict[str, list[Topic]] = {
             ":material/compare_arrows:",
             "dense-conv-recurrent",
             "Parameter and compute arithmetic of the three layer families.",
+        ),
+        Topic(
+            "app_pages/mnist1d.py",
+            "CNN vs RNN on MNIST-1D",
+            ":material/stacked_line_chart:",
+            "mnist-1d",
+            "Train both live on 1D digits; scramble time; count sequential steps.",
+        ),
+        Topic(
+            "app_pages/seq_both.py",
+            "Your sequence through both",
+            ":material/timeline:",
+            "sequence-both",
+            "A CNN's windows and an RNN's state on numbers or text you type, and tasks each wins.",
+        ),
+    ],
+    "Frameworks": [
+        Topic(
+            "app_pages/autodiff.py",
+            "Differentiable programming",
+            ":material/functions:",
+            "autodiff",
+            "A model's dataflow graph, forward and backward with the numbers, and three ways to "
+            "differentiate.",
         ),
     ],
 }

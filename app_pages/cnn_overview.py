@@ -1,0 +1,277 @@
+"""CNN · A trained CNN on your image: every layer, any unit's arithmetic, what made the decision."""
+
+import numpy as np
+import streamlit as st
+
+from engine.cnn_explain import filter_images, first_layer_filters
+from engine.shapes_data import CLASSES
+from engine.small_cnn import CNNError
+from ui import cnn_detail_figures as details
+from ui import cnn_figures, cnn_page
+from ui import cnn_formula_view as unit_view
+from ui.cnn_page import ensure_choice
+
+SPATIAL = ("conv", "relu", "pool")
+
+st.title("A trained CNN on your image")
+st.markdown(
+    "A small VGG-style network, trained here on ten kinds of drawn shapes and textures, looks at "
+    "a picture. Below: **everything it computes** on the way to its answer, the arithmetic of "
+    "**any single unit**, **which pixels** decided, and **what its filters learned**."
+)
+
+chosen = cnn_page.choose_model()
+model, cfg = chosen.model, chosen.model.config
+st.info(cnn_page.describe(chosen), icon=":material/neurology:")
+picture = cnn_page.choose_input(model)
+run = cnn_page.forward(chosen, picture)
+classes, probs, best = run.classes, run.probs, run.best
+
+# The unit on show goes back to the strongest one when the model or the picture changes.
+if st.session_state.get("tc_context") != (chosen.key, picture.key):
+    st.session_state["tc_context"] = (chosen.key, picture.key)
+    for stale in ("tc_row", "tc_col", "tc_side", "tc_out_class", "tc_unit", "tc_explain"):
+        st.session_state.pop(stale, None)
+
+# --- 1 · the overview
+st.header("1 · The whole network on this picture")
+runner_up = int(np.argsort(-probs)[1])
+m1, m2, m3 = st.columns(3)
+m1.metric("Predicted class", classes[best])
+m2.metric("Its probability", f"{probs[best]:.2%}")
+m3.metric(f"Runner-up: {classes[runner_up]}", f"{probs[runner_up]:.2%}")
+st.markdown(
+    "Left to right, every step of the forward pass: the picture, each layer's feature maps (one "
+    "small map per filter, stacked in a column), the flattened vector and the class "
+    "probabilities. Red/blue maps are signed (a convolution's output: blue below zero); "
+    "black-to-yellow maps are never negative (after a ReLU or a max pool). "
+    "**Click a map** (or a class bar) to open its arithmetic in section 2."
+)
+shared = st.toggle(
+    "One colour scale for every layer",
+    key="tc_shared",
+    help="Off: each layer is scaled to its own largest value, so every map is readable. "
+    "On: all layers share one magnitude, so you can see activations grow or fade with depth.",
+)
+
+
+def _open_clicked(chart_key: str):
+    """Return an on_select callback that opens the clicked map (or class bar) in section 2."""
+
+    def _on_select() -> None:
+        points = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points")
+        data = (points or [{}])[0].get("customdata")  # (column index, channel or class)
+        if isinstance(data, dict):  # a row of a typed array arrives as {"0": …, "1": …}
+            data = [data[str(i)] for i in range(len(data))]
+        if data:
+            name, unit = columns[int(data[0])].name, int(data[1])
+            if name == "softmax":
+                st.session_state.update(tc_layer="softmax", tc_out_class=unit)
+            else:
+                st.session_state.update(tc_layer=name, tc_channel=unit)
+
+    return _on_select
+
+
+columns = [cnn_figures.Column("input", "input", picture.rgb)]
+columns += [
+    cnn_figures.Column(n, run.kinds[n], run.arrays[n]) for n in run.names if run.kinds[n] in SPATIAL
+]
+columns += [
+    cnn_figures.Column("flatten", "flatten", run.arrays["flatten"]),
+    cnn_figures.Column("softmax", "softmax", probs, tuple(classes)),
+]
+for i, fig in enumerate(cnn_figures.overview_figures(columns, shared=shared)):
+    st.plotly_chart(
+        fig,
+        key=f"tc_overview_{i}",
+        on_select=_open_clicked(f"tc_overview_{i}"),
+        selection_mode="points",
+    )
+peaks = {c.name: float(np.abs(c.data).max()) for c in columns if c.kind in SPATIAL}
+loudest = max(peaks, key=peaks.get)
+shrunk = any(cnn_figures.shrink_factor(c.data.shape) > 1 for c in columns if c.kind in SPATIAL)
+size_note = (
+    f"the maps shrink from {cfg.input_size} to {cfg.final_side} px"
+    if cfg.pool
+    else f"without pooling the maps stay {cfg.input_size} px"
+)
+st.caption(
+    f"What to notice: {size_note} while their patterns get more specific to the shapes; the "
+    f"largest magnitude is in {loudest} ({peaks[loudest]:.2f}), and {cfg.flat_features:,} "
+    "numbers reach the classifier."
+    + (
+        " Layers with many large maps are drawn block-averaged (1:f after their name); section 2 "
+        "shows any map at full resolution."
+        if shrunk
+        else ""
+    )
+)
+
+# --- 2 · one unit
+st.header("2 · Click any unit: its arithmetic")
+unit_view.show_unit_section(run)
+
+# --- 3 · attribution
+st.header("3 · What made the decision")
+ensure_choice("tc_explain", list(range(len(classes))), best)
+target = st.selectbox(
+    "Explain the score of",
+    range(len(classes)),
+    key="tc_explain",
+    format_func=lambda i: classes[i] + (" (predicted)" if i == best else ""),
+)
+sal, cam = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
+st.plotly_chart(
+    cnn_figures.attribution_figure(picture.rgb, sal, cam, classes[target]), key="tc_attr"
+)
+left, right = st.columns(2)
+with left:
+    st.markdown(
+        "**Saliency** (Simonyan et al., 2014): how much the class score z would change if one "
+        "pixel changed a little — the gradient, one backward pass to the input. Bright pixels "
+        "are those the score is most sensitive to, whether they push it up or down."
+    )
+    st.latex(
+        r"S(i,j) = \max_{c \in \{R,G,B\}} "
+        r"\left|\frac{\partial z_k}{\partial x_{c,i,j}}\right|"
+    )
+    if float(sal.max()) == 0:
+        st.info(
+            "The gradient is exactly zero at every pixel: no small change of this picture "
+            f"moves the score of “{classes[target]}” (every path to it is switched off)."
+        )
+    elif not cfg.relu and not cfg.pool:
+        st.caption(
+            "This model has neither ReLU nor pooling, so it is linear: its saliency is "
+            "the same map for every picture (the weights decide it, not the picture)."
+        )
+with right:
+    st.markdown(
+        f"**Grad-CAM** (Selvaraju et al., 2017): weigh each map A_c of the last conv layer "
+        f"({model.cam_layer}) by how much the score rises with it on average, add them and keep "
+        "the positive part. Warm regions are where the features that argue *for* the class sit."
+    )
+    st.latex(
+        r"\alpha_c = \frac{1}{hw}\sum_{i,j}\frac{\partial z_k}{\partial A_c(i,j)},\quad "
+        r"L = \frac{\mathrm{ReLU}\left(\sum_c \alpha_c A_c\right)}{\max}"
+    )
+    if float(cam.max()) == 0:
+        st.info(
+            f"Grad-CAM is zero everywhere here: at {model.cam_layer} the weighted sum "
+            "Σ α_c A_c is ≤ 0 at every position, so the map is left at zero rather than divided "
+            "by its maximum (0). This happens with this network's head: after the last conv "
+            "layer comes a linear layer that gives every *position* its own weight, and averaging "
+            "those into one α per map can cancel out. The exact per-position evidence is the "
+            "logit's w·x laid out as maps:"
+        )
+        st.button(
+            f"Show the evidence maps of “{classes[target]}” in section 2",
+            on_click=unit_view.follow,
+            args=("logits", target),
+            key="tc_cam_follow",
+        )
+st.caption(
+    "What to notice: for a drawn shape both maps should light up the strokes or the edges of the "
+    "shape, not the background. Pick a class the network did *not* predict to see what little "
+    "evidence there was for it."
+)
+
+# --- 4 · top activating patches
+st.header("4 · What excites a filter: its strongest patches")
+spatial = [n for n in run.names if run.kinds[n] in SPATIAL]
+ensure_choice("tc_top_layer", spatial, model.cam_layer)
+ensure_choice("tc_top_channel", list(range(cfg.filters)), 0)
+t1, t2, t3 = st.columns([2, 1, 1])
+top_layer = t1.selectbox("Layer", spatial, key="tc_top_layer", format_func=run.label)
+top_channel = t2.number_input("Filter", 0, cfg.filters - 1, key="tc_top_channel")
+in_context = t3.toggle("Show them in their pictures", key="tc_top_context")
+if not all(c in CLASSES for c in classes):
+    st.info("This model's classes are not the drawn ones, so there is no example set to scan.")
+else:
+    per_class = cnn_page.scan_per_class(model, top_layer)
+    k_top = min(12, per_class * len(classes))
+    pics, values, positions, sources = cnn_page.top_patches(
+        chosen.key, top_layer, int(top_channel), k_top, per_class, model
+    )
+    r, jump, start = model.receptive_fields()[top_layer]
+    st.markdown(
+        f"Every picture of a fixed set ({per_class} per class, {per_class * len(classes)} in all, "
+        f"drawn with seed {cnn_page.EXAMPLES_SEED}, never used in training) goes through the "
+        f"network and gives its strongest unit of filter {top_channel} in {top_layer}. The "
+        f"{k_top} strongest are shown as the {r}×{r} input patch that unit sees (its receptive "
+        "field)."
+    )
+    if per_class < cnn_page.EXAMPLES_PER_CLASS:
+        st.caption(
+            f"This model is large, so the scan uses only {per_class} "
+            f"picture{'s' * (per_class > 1)} per class (to keep it near half a second)."
+        )
+    if in_context:
+        images, _ = cnn_page.held_out_images(tuple(classes), cfg.input_size, per_class)
+        pics = details.outlined_sources(images, positions, r, jump, start)
+    titles = [f"{v:.2f} · {s}" for v, s in zip(values, sources, strict=True)]
+    st.plotly_chart(details.picture_tiles(pics, titles, cols=6), key="tc_top")
+    counts = {c: sources.count(c) for c in dict.fromkeys(sources)}
+    summary = ", ".join(f"{c} ×{n}" for c, n in sorted(counts.items(), key=lambda t: -t[1]))
+    st.caption(
+        f"Where the top {k_top} come from: {summary}. Titles: the unit's value · the picture's "
+        "class; black borders are where a field overhangs the picture. Early layers answer to "
+        "small edges and colours anywhere, deep layers to parts of particular shapes."
+    )
+
+# --- 5 · first-layer filters
+st.header("5 · The first layer's filters next to hand-made edge detectors")
+training = chosen.card.get("training") if isinstance(chosen.card.get("training"), dict) else {}
+pictures = details.as_uint8(filter_images(first_layer_filters(model)).numpy())
+filter_names = [f"filter {i}" for i in range(len(pictures))]
+sheet_cols = 10 if cfg.filters <= 10 else 16
+sheet_titles = filter_names if cfg.filters <= 10 else [str(i) for i in range(cfg.filters)]
+st.markdown(
+    f"Each of the {cfg.filters} first-layer filters is a {cfg.kernel}×{cfg.kernel}×3 block of "
+    "weights, drawn as a colour picture: grey is weight 0, bright means positive, dark "
+    "negative, and a colour tint means the filter weighs that colour channel more."
+)
+st.plotly_chart(details.picture_tiles(pictures, sheet_titles, cols=sheet_cols), key="tc_filters")
+try:
+    comparison = cnn_page.filter_comparison(chosen.key, int(training.get("seed", 0)), model)
+except CNNError as err:
+    st.info(f"{err} With 1×1 kernels each filter only mixes the three colours of one pixel.")
+    st.stop()
+st.markdown("The same filters averaged over their three colours (what is compared below):")
+st.plotly_chart(
+    details.kernel_tiles(comparison.grey.numpy(), sheet_titles, cols=sheet_cols),
+    key="tc_filters_grey",
+)
+st.markdown("Classic hand-made kernels of the same size (engine/conv_kernels.py):")
+st.plotly_chart(
+    details.kernel_tiles(comparison.kernels.numpy(), comparison.names, cols=10),
+    key="tc_handmade",
+)
+st.markdown(
+    "How alike are they? For each learned filter averaged over colour, the absolute cosine "
+    "similarity with each hand-made kernel (1: the same pattern up to scale and sign; each "
+    "filter's best match is outlined):"
+)
+st.latex(r"\text{sim}(a, b) = \frac{|\langle a, b\rangle|}{\lVert a\rVert\,\lVert b\rVert}")
+st.plotly_chart(
+    details.similarity_figure(comparison.similarity.numpy(), filter_names, comparison.names),
+    key="tc_similarity",
+)
+now, before = float(np.median(comparison.best)), float(np.median(comparison.start_best))
+colour_now, colour_start = float(comparison.colour.mean()), float(comparison.start_colour.mean())
+c1, c2, c3 = st.columns(3)
+c1.metric("Median best match, trained", f"{now:.2f}", f"{now - before:+.2f} vs before training")
+c2.metric("Median best match, before training", f"{before:.2f}")
+c3.metric(
+    "Weight in colour differences",
+    f"{colour_now:.0%}",
+    f"{100 * (colour_now - colour_start):+.0f} points vs before training",
+    delta_color="off",
+)
+st.markdown(cnn_page.training_summary(comparison))
+st.caption(
+    f"Random {cfg.kernel}×{cfg.kernel} patterns already resemble some kernel of a bank of "
+    f"{len(comparison.names)} by chance, which is why the same numbers are shown for the "
+    "untrained filters: only the difference is training's work."
+)

@@ -1,0 +1,196 @@
+"""The trained-CNN page in AppTest: its numbers are the network's own, for any model and input."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.cnn_explain import grad_cam
+from engine.shapes_data import CLASSES, preprocess, render
+from engine.small_cnn import CNNConfig, SmallCNN, load
+from tests.test_pages import assert_clean, open_page
+from ui.cnn_models import SHIPPED, SHIPPED_PATH, remember_model
+from ui.cnn_page import RENDER_SEED
+
+PAGE = "app_pages/cnn_overview.py"
+
+
+def _metric(at, start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(start))
+
+
+def _png(size=(80, 60), color=(128, 128, 128)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _drawn(cls: str, number: int = 0) -> torch.Tensor:
+    """The page's default input, drawn here from its recipe: (3, 64, 64)."""
+    rng = np.random.default_rng([RENDER_SEED, CLASSES.index(cls), number])
+    return torch.from_numpy(render(cls, rng, 64)).permute(2, 0, 1).contiguous()
+
+
+def _forward(model: SmallCNN, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    with torch.no_grad():
+        return {a.name: a.tensor[0] for a in model.forward_all(x[None])}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load(SHIPPED_PATH)[0]
+
+
+@pytest.fixture(scope="module")
+def default_page():
+    return open_page(PAGE)
+
+
+def _session_model(config: CNNConfig, name: str = "tiny test model"):
+    """Return (AppTest with an untrained model registered as this session's, the model)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import APP, TIMEOUT
+
+    model = SmallCNN(config, seed=3).eval().requires_grad_(False)
+    store: dict = {}
+    label = remember_model(store, name, model, {"validation_accuracy": 0.5})
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    for key, value in store.items():  # AppTest's session state has no setdefault
+        at.session_state[key] = value
+    at.switch_page(PAGE).run()
+    return at, model, label
+
+
+def test_defaults_show_the_networks_own_prediction(default_page, shipped):
+    at = default_page
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "A trained CNN on your image"
+    probs = _forward(shipped, _drawn("star"))["softmax"]
+    k = int(probs.argmax())
+    assert _metric(at, "Predicted class") == CLASSES[k]
+    assert _metric(at, "Its probability") == f"{float(probs[k]):.2%}"
+    assert "97.7%" in at.info[0].value and "ring" in at.info[0].value  # the card, the classes
+    assert at.selectbox(key="tc_layer").value == "conv1_1"  # one model: no model choice
+    assert not [s for s in at.selectbox if s.key == "tc_model"]
+    # Grad-CAM of the predicted class: the page says so exactly when it is zero everywhere.
+    cam_zero = float(grad_cam(shipped, _drawn("star"), k).max()) == 0
+    said = any("Grad-CAM is zero everywhere" in i.value for i in at.info)
+    assert said == cam_zero
+
+
+def test_a_chosen_conv_unit_sums_to_the_activation(default_page, shipped):
+    at = default_page
+    at.selectbox(key="tc_layer").set_value("conv2_1").run()
+    at.number_input(key="tc_channel").set_value(4)
+    at.number_input(key="tc_row").set_value(7)
+    at.number_input(key="tc_col").set_value(0)  # the kernel overhangs the zero padding here
+    at.run()
+    assert_clean(at)
+    expected = float(_forward(shipped, _drawn("star"))["conv2_1"][4, 7, 0])
+    assert at.subheader[0].value == "conv2_1, channel 4, unit (7, 0)"
+    assert abs(float(_metric(at, "Σ products + bias")) - expected) < 1e-5
+    assert abs(float(_metric(at, "The network's value")) - expected) < 1e-5
+    assert float(_metric(at, "Difference")) < 1e-5
+
+
+def test_relu_and_pool_units_follow_the_layer_below(default_page, shipped):
+    at = default_page
+    acts = _forward(shipped, _drawn("star"))
+    at.selectbox(key="tc_layer").set_value("pool1").run()
+    at.number_input(key="tc_channel").set_value(2)
+    at.number_input(key="tc_row").set_value(10)
+    at.number_input(key="tc_col").set_value(11)
+    at.run()
+    assert abs(float(_metric(at, "max of the window")) - float(acts["pool1"][2, 10, 11])) < 1e-6
+    window = acts["relu1_2"][2, 20:22, 22:24]
+    assert float(acts["pool1"][2, 10, 11]) == float(window.max())
+    # "Explain the winner" moves to the ReLU unit below that holds the maximum.
+    at.button(key="tc_follow").click().run()
+    r, c = divmod(int(window.argmax()), 2)
+    assert at.subheader[0].value == f"relu1_2, channel 2, unit ({20 + r}, {22 + c})"
+    assert float(_metric(at, "max(0, x)")) == pytest.approx(float(window.max()), abs=1e-6)
+    assert_clean(at)
+
+
+def test_softmax_view_sums_to_one(default_page, shipped):
+    at = default_page
+    at.selectbox(key="tc_layer").set_value("softmax").run()
+    assert_clean(at)
+    table = next(df.value for df in at.dataframe if "probability" in df.value.columns)
+    assert abs(table["probability"].sum() - 1) < 1e-5
+    assert _metric(at, "Sum of the probabilities") == "1.000000"
+    logits = _forward(shipped, _drawn("star"))["logits"].numpy()
+    assert np.allclose(table["logit z"], logits, atol=1e-4)
+    at.selectbox(key="tc_out_class").set_value(CLASSES.index("ring")).run()
+    assert at.subheader[0].value == "softmax of “ring”"
+    at.selectbox(key="tc_layer").set_value("logits").run()
+    assert abs(float(_metric(at, "w·x + b")) - logits[CLASSES.index("ring")]) < 1e-4
+    assert_clean(at)
+
+
+def test_a_session_trained_model_is_offered_and_the_page_adapts():
+    config = CNNConfig(classes=("circle", "square"), depth_blocks=1, filters=3, pool=False)
+    at, model, label = _session_model(config)
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    choice = at.selectbox(key="tc_model")
+    assert choice.options == [label, SHIPPED] and choice.value == label
+    layers = at.selectbox(key="tc_layer").options
+    assert [o.split(" · ")[0] for o in layers] == [
+        "conv1_1",
+        "relu1_1",
+        "conv1_2",
+        "relu1_2",
+        "flatten",
+        "logits",
+        "softmax",
+    ]
+    assert at.button_group(key="tc_render_class").options == ["circle", "square"]
+    probs = _forward(model, _drawn("circle"))["softmax"]  # a circle: star is not its class
+    k = int(probs.argmax())
+    assert _metric(at, "Predicted class") == config.classes[k]
+    assert _metric(at, "Its probability") == f"{float(probs[k]):.2%}"
+    assert "50.0%" in at.info[0].value
+    # Back to the shipped model: the layer menu gains the pools again.
+    choice.set_value(SHIPPED).run()
+    assert_clean(at)
+    assert any(o.startswith("pool2") for o in at.selectbox(key="tc_layer").options)
+
+
+def test_a_model_without_relu_and_a_one_by_one_kernel():
+    config = CNNConfig(
+        classes=("ring", "dots", "cross"), depth_blocks=2, filters=2, kernel=1, relu=False
+    )
+    at, _, _ = _session_model(config, "linear 1×1")
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    names = [o.split(" · ")[0] for o in at.selectbox(key="tc_layer").options]
+    assert not any(n.startswith("relu") for n in names) and "pool2" in names
+    assert any("1×1" in i.value for i in at.info)  # no hand-made 1×1 kernels to compare
+
+
+def test_uniform_picture_and_a_corrupt_upload(shipped):
+    at = open_page(PAGE)
+    at.button_group(key="tc_source").set_value("Your own picture").run()
+    at.button_group(key="trained_cnn_source").set_value("Upload").run()
+    uniform = _png()
+    at.file_uploader(key="trained_cnn_upload").upload("grey.png", uniform, "image/png").run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    x = preprocess(Image.open(io.BytesIO(uniform)), 64)
+    probs = _forward(shipped, x)["softmax"]
+    k = int(probs.argmax())
+    assert _metric(at, "Predicted class") == CLASSES[k]
+    assert _metric(at, "Its probability") == f"{float(probs[k]):.2%}"
+    at.file_uploader(key="trained_cnn_upload").upload("broken.png", b"not a picture", "image/png")
+    at.run()
+    assert_clean(at)
+    assert any("could not be used" in e.value for e in at.error)
+    assert _metric(at, "Predicted class") == CLASSES[k]  # the previous picture is kept
