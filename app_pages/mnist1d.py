@@ -164,7 +164,9 @@ def _live(state) -> None:
             curves,
             {label(k): mf.ARCH_COLORS[k.arch] for k in state.payload},
             dashed=[label(k) for k in state.payload if k.shuffle],
-            title="Learning as it happens",
+            by_time=False,  # light while it refreshes; wall-clock time is drawn at the end
+            title="Learning as it happens (test accuracy)",
+            height=320,
         ),
         key="m1d_live",
     )
@@ -216,7 +218,7 @@ if st.button(
         _launch(plan, "m1d_train_job", "mnist1d")
 job = get_job(st.session_state, "m1d_train_job")
 if job is not None:
-    show_progress(job, _live, key="m1d_train_panel")
+    show_progress(job, _live, key="m1d_train_panel", every=2.0)
 runs = runs_for(plan, store, job)
 if runs and not _running("m1d_train_job"):
     st.plotly_chart(
@@ -227,8 +229,14 @@ if runs and not _running("m1d_train_job"):
         ),
         key="m1d_curves",
     )
-    st.dataframe(results_table(runs, counts), hide_index=True, key="m1d_results",
-                 column_config={"model": st.column_config.TextColumn(width="medium")})  # fmt: skip
+    st.dataframe(
+        results_table(runs, counts), hide_index=True, key="m1d_results",
+        column_config={
+            "model": st.column_config.TextColumn(width="medium"),
+            "weights": st.column_config.NumberColumn(format="localized"),
+            "steps": st.column_config.NumberColumn(format="localized"),
+        },
+    )  # fmt: skip
     st.caption(
         "Seconds are wall-clock time on this server, which other people's pages share: they "
         f"vary with the load. Published accuracies: {PUBLISHED_SOURCE}."
@@ -291,7 +299,7 @@ if st.button(
         _launch(abl_plan, "m1d_abl_job", "mnist1d-shuffled")
 abl_job = get_job(st.session_state, "m1d_abl_job")
 if abl_job is not None:
-    show_progress(abl_job, _live, key="m1d_abl_panel")
+    show_progress(abl_job, _live, key="m1d_abl_panel", every=2.0)
 abl_runs = runs_for(abl_plan, store, abl_job)
 pairs = [
     a for a in ablation_archs

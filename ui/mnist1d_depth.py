@@ -84,12 +84,18 @@ def depth_section() -> None:
     except SequenceError as err:
         st.error(str(err))
         return
-    st.dataframe(depth_table(depths), hide_index=True, key="m1d_depth_table")
+    st.dataframe(
+        depth_table(depths),
+        hide_index=True,
+        key="m1d_depth_table",
+        column_config={"sequential steps": st.column_config.NumberColumn(format="localized")},
+    )
     st.plotly_chart(
         mf.coverage(
             {DEPTH_NAMES[a]: d.fields for a, d in depths.items()},
             length,
             {DEPTH_NAMES[a]: mf.ARCH_COLORS[a] for a in depths},
+            widths={DEPTH_NAMES["cnn"]: 6.0},  # the TCN often takes the very same path
             title=f"How much of a sequence of {length:,} samples one unit has seen",
         ),
         key="m1d_coverage",
@@ -137,10 +143,17 @@ def timing_section() -> None:
     except SequenceError as err:
         st.error(str(err))
         return
+    if any(m is None for m, _ in pairs.values()):
+        st.info(
+            "A training run is using this server's CPU; timing beside it would mostly time the "
+            "run. The measurement waits until it has finished: come back or press **Measure "
+            "again** then."
+        )
+        return
     measured = {a: m for a, (m, _) in pairs.items()}
     if not all(quiet for _, quiet in pairs.values()):
         st.warning(
-            "A training run was using the CPU while these were measured, so they are noisy and "
+            "A training run started while these were measured, so they may be noisy and are "
             "not kept; press **Measure again** once it has finished."
         )
     st.plotly_chart(
@@ -162,7 +175,12 @@ def timing_section() -> None:
                 round(s / b, 1)
                 for s, b in zip(m["seconds"], measured[base]["seconds"], strict=True)
             ]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="m1d_timing_table")
+    st.dataframe(
+        pd.DataFrame(table),
+        hide_index=True,
+        key="m1d_timing_table",
+        column_config={"T": st.column_config.NumberColumn(format="localized")},
+    )
     notes = []
     for a, m in measured.items():
         growth = m["seconds"][-1] / m["seconds"][0]

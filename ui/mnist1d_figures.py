@@ -99,26 +99,32 @@ def learning_curves(
     colors: dict[str, str],
     *,
     dashed: Sequence[str] = (),
+    by_time: bool = True,
     title: str | None = None,
     height: int = 380,
 ) -> go.Figure:
-    """Return test accuracy vs step (left) and vs wall-clock seconds (right), one line per run.
+    """Return test accuracy vs step (left) and, if by_time, vs wall-clock seconds (right).
 
-    curves: {name: (steps, seconds, test accuracy as a fraction)}.
+    curves: {name: (steps, seconds, test accuracy as a fraction)}, one line per run.
     """
+    panels = [("minibatches of 100 seen", "step %{x:,}", "test accuracy vs training step")]
+    if by_time:
+        panels.append(("seconds since training began", "%{x:.1f} s", "test accuracy vs time"))
     fig = make_subplots(
         rows=1,
-        cols=2,
+        cols=len(panels),
         shared_yaxes=True,
         horizontal_spacing=0.04,
-        subplot_titles=["test accuracy vs training step", "test accuracy vs wall-clock time"],
+        subplot_titles=[p[2] for p in panels] if by_time else None,
     )
     for name, (steps, seconds, acc) in curves.items():
         style = dict(color=colors.get(name, "#334155"), width=2)
         if name in dashed:
             style["dash"] = "dash"
         acc_pct = 100 * np.asarray(acc, dtype=np.float64)
-        for col, x, unit in ((1, steps, "step %{x:,}"), (2, seconds, "%{x:.1f} s")):
+        for col, (x, (_, unit, _)) in enumerate(
+            zip((steps, seconds)[: len(panels)], panels, strict=True), start=1
+        ):
             fig.add_trace(
                 go.Scatter(
                     x=list(x),
@@ -134,8 +140,8 @@ def learning_curves(
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(title_text="minibatches of 100 seen", row=1, col=1)
-    fig.update_xaxes(title_text="seconds since training began", row=1, col=2)
+    for col, (axis_title, _, _) in enumerate(panels, start=1):
+        fig.update_xaxes(title_text=axis_title, row=1, col=col)
     fig.update_yaxes(title_text="test accuracy (%)", range=[0, 100], row=1, col=1)
     fig.update_xaxes(gridcolor="#e5e7eb")
     fig.update_yaxes(gridcolor="#e5e7eb")
@@ -212,6 +218,7 @@ def coverage(
     length: int,
     colors: dict[str, str],
     *,
+    widths: dict[str, float] | None = None,
     title: str | None = None,
     height: int = 360,
     max_points: int = 2_000,
@@ -219,6 +226,7 @@ def coverage(
     """Return the share of the sequence one unit has seen after each sequential step (log x).
 
     fields: {name: samples seen after step 1, 2, …}; long curves are thinned to max_points.
+    widths: line widths by name (a wide line stays visible under a thin one on the same path).
     """
     fig = go.Figure()
     longest = max((len(seen) for seen in fields.values()), default=1)
@@ -234,7 +242,11 @@ def coverage(
                 y=100 * seen / length,
                 mode="lines+markers" if len(steps) <= 60 else "lines",
                 marker=dict(size=6),
-                line=dict(color=colors.get(name, "#334155"), width=2.2, shape="hv"),
+                line=dict(
+                    color=colors.get(name, "#334155"),
+                    width=(widths or {}).get(name, 2.2),
+                    shape="hv",
+                ),
                 name=name,
                 customdata=seen,
                 hovertemplate=f"{name}<br>after step %{{x:,}}: %{{customdata:,.0f}} of {length:,}"

@@ -179,19 +179,20 @@ def _timing_store() -> dict[tuple, dict]:
 
 def timings(
     arch: str, lengths: tuple[int, ...], batch: int, repeat: int, *, fresh: bool = False
-) -> tuple[dict, bool]:
-    """Return (time_per_batch(arch, lengths, batch, repeat), quiet).
+) -> tuple[dict | None, bool]:
+    """Return (time_per_batch(arch, lengths, batch, repeat) or None, quiet).
 
-    A measurement is kept for everyone only if no training job ran on this server meanwhile
-    (quiet=True): one taken beside a training run says more about the run than about the model.
-    fresh=True measures again even if a kept one exists.
+    Timing beside a training run would mostly time the run: while a job runs on this server, a
+    kept measurement is returned if there is one, else (None, False). A measurement is kept for
+    everyone only if no job started meanwhile (quiet=True). fresh=True measures again.
     """
     store, key = _timing_store(), (arch, tuple(lengths), batch, repeat)
     if not fresh and key in store:
         return store[key], True
-    busy = running_jobs() > 0
+    if running_jobs() > 0:
+        return store.get(key), key in store
     measured = time_per_batch(arch, lengths, batch=batch, repeat=repeat)
-    quiet = not busy and running_jobs() == 0
+    quiet = running_jobs() == 0
     if quiet:
         store[key] = measured
     return measured, quiet
