@@ -1,8 +1,8 @@
 """The MNIST-1D page in AppTest: defaults, the digits, tiny training runs against the engine, the
 shuffled-time ablation, Stop and per-session jobs, sequential depth, and bad selections.
 
-The page is opened through app.py: AppTest.from_file on app_pages/mnist1d.py would put app_pages/
-on sys.path while the script runs, and `import mnist1d` (the data package) would find the page.
+The page file is not called mnist1d.py: AppTest.from_file puts app_pages/ on sys.path while a page
+runs, and `import mnist1d` (the data package) would then find the page (see test below).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ui.jobs import get_job
 from ui.mnist1d_runs import RunKey, RunStore, _timing_store, plan_work, run_store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "app_pages/mnist1d.py"
+PAGE = "app_pages/mnist1d_cnn_rnn.py"
 TINY = 0.02  # × the default steps: linear 20, cnn 40, mlp 30 minibatches
 
 
@@ -234,3 +234,10 @@ def test_timing_table_ratios_are_its_own_columns():
     at.button(key="m1d_time_again").click().run()
     assert not at.exception and not at.error
     assert list(_table(at, "GRU ÷ CNN")["T"]) == [40, 10000]
+
+
+def test_no_page_file_shadows_an_installed_package():
+    import importlib.util
+
+    for page in (Path(__file__).resolve().parent.parent / "app_pages").glob("*.py"):
+        assert importlib.util.find_spec(page.stem) is None or page.stem == "__init__", page.name

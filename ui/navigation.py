@@ -151,7 +151,7 @@ GROUPS: dict[str, list[Topic]] = {
             "Parameter and compute arithmetic of the three layer families.",
         ),
         Topic(
-            "app_pages/mnist1d.py",
+            "app_pages/mnist1d_cnn_rnn.py",
             "CNN vs RNN on MNIST-1D",
             ":material/stacked_line_chart:",
             "mnist-1d",
