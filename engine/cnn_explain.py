@@ -1,4 +1,5 @@
-"""Why did the small CNN say that? Any unit's arithmetic, saliency, Grad-CAM, top patches, filters.
+"""Why did the small CNN say that? Any unit's arithmetic, saliency, Grad-CAM, HiResCAM, top patches,
+filters.
 
 `unit_formula` rebuilds one activation from the layer below by explicit indexing (a conv unit's
 patches × kernels + bias, max(0, x), a pool window's max, the flattened index, w·x + b and the
@@ -25,6 +26,8 @@ __all__ = [
     "filter_images",
     "first_layer_filters",
     "grad_cam",
+    "hires_cam",
+    "hires_cam_layer",
     "saliency",
     "top_activating_patches",
     "unit_formula",
@@ -274,6 +277,36 @@ def grad_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor
     cam = cam[0, 0].clamp_min(0)  # (H, W)
     peak = float(cam.max())
     return cam / peak if peak > 0 else cam
+
+
+def hires_cam_layer(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor:
+    """Return (h, w), signed, in logit units: HiResCAM of the class at model.cam_layer.
+
+    Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations" (2020):
+    L(i, j) = Σ_c ∂z/∂A_c(i, j) · A_c(i, j), every position with its own gradient (Grad-CAM
+    averages them per map first). Positive: evidence for the class, negative: against it. Here
+    only max pool, flatten and the linear head follow A, all piecewise linear and positively
+    homogeneous, so the map adds up exactly to the logit minus the class's bias (Euler).
+    """
+    image = _image(model, x).detach().clone().requires_grad_(True)
+    k = _class(model, class_index)
+    with torch.enable_grad():
+        acts = model.forward_all(image)
+        maps = acts[_find(acts, model.cam_layer)].tensor  # (1, C, h, w)
+        score = next(a for a in acts if a.kind == "logits").tensor[0, k]
+        (grad,) = torch.autograd.grad(score, maps)
+    return (grad[0] * maps[0].detach()).sum(0)  # (h, w)
+
+
+def hires_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor:
+    """Return (H, W), signed: hires_cam_layer repeated over the input pixels each unit sits on.
+
+    Nearest-neighbour upsampling (no smoothing, no normalisation): a unit of a layer pooled p
+    times is centred on a 2^p × 2^p pixel block, and that block shows the unit's own value.
+    """
+    cam = hires_cam_layer(model, x, class_index)
+    side = model.config.input_size
+    return F.interpolate(cam[None, None], size=(side, side), mode="nearest")[0, 0]
 
 
 def top_activating_patches(
