@@ -121,9 +121,18 @@ target = st.selectbox(
     key="tc_explain",
     format_func=lambda i: classes[i] + (" (predicted)" if i == best else ""),
 )
-sal, cam = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
+sal, cam, hires = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
+st.markdown(
+    "Three answers to “which part of the picture made this score?”: the gradient at every pixel "
+    f"(saliency), and two maps of the last feature maps ({model.cam_layer}) — Grad-CAM and "
+    "HiResCAM — drawn over the picture."
+)
+lit = st.toggle(
+    "Saliency lighting the image", key="tc_lit", help="Dim the pixels that matter least."
+)
 st.plotly_chart(
-    cnn_figures.attribution_figure(picture.rgb, sal, cam, classes[target]), key="tc_attr"
+    cnn_figures.attribution_figure(picture.rgb, sal, cam, hires, classes[target], lit=lit),
+    key="tc_attr",
 )
 left, right = st.columns(2)
 with left:
@@ -158,23 +167,56 @@ with right:
     )
     if float(cam.max()) == 0:
         st.info(
-            f"Grad-CAM is zero everywhere here: at {model.cam_layer} the weighted sum "
-            "Σ α_c A_c is ≤ 0 at every position, so the map is left at zero rather than divided "
-            "by its maximum (0). This happens with this network's head: after the last conv "
-            "layer comes a linear layer that gives every *position* its own weight, and averaging "
-            "those into one α per map can cancel out. The exact per-position evidence is the "
-            "logit's w·x laid out as maps:"
+            f"Grad-CAM is zero everywhere here: Σ α_c A_c ≤ 0 at every position of "
+            f"{model.cam_layer}, because averaging each map's gradients into one α cancelled "
+            "them. HiResCAM, below, keeps every position's own gradient."
         )
-        st.button(
-            f"Show the evidence maps of “{classes[target]}” in section 2",
-            on_click=unit_view.follow,
-            args=("logits", target),
-            key="tc_cam_follow",
-        )
+
+st.subheader("HiResCAM: every position keeps its own gradient")
+logit = float(run.arrays["logits"][target])
+bias = float(model.fc.bias[target])
+total = float(hires.astype(np.float64).sum())
+st.markdown(
+    "**HiResCAM** (Draelos & Carin, 2020) multiplies each map by its gradient position by "
+    "position and adds over the channels — no averaging, no ReLU. Red is evidence *for* "
+    f"“{classes[target]}”, blue evidence *against* it, in units of its logit."
+)
+st.latex(
+    r"L(i,j) = \sum_c \frac{\partial z_k}{\partial A_c(i,j)}\,A_c(i,j),\qquad "
+    r"\sum_{i,j} L(i,j) = z_k - b_k"
+)
+st.markdown(
+    f"It is exact for this network: after {model.cam_layer} come only "
+    + ("max pooling, " if cfg.pool else "")
+    + "flattening and the linear layer, which are piecewise linear and scale with their input "
+    "(f(λA) = λ f(A) for λ > 0), so by Euler's theorem the map adds up to the logit minus "
+    "its bias — every bit of the score is placed somewhere. Grad-CAM instead gives each map a "
+    "single weight α_c, the average of its gradients, but the linear layer gives every "
+    "position its own weight: positive weights in one place and negative ones elsewhere "
+    "average out, so α_c can be near zero or negative for a map that matters."
+)
+h1, h2, h3 = st.columns(3)
+h1.metric("Σ L(i, j), the whole map", f"{total:.4f}")
+h2.metric(
+    f"logit − bias of “{classes[target]}”",
+    f"{logit - bias:.4f}",
+    help=(f"z = {logit:.4f}, b = {bias:.4f}: the network's logit and its classifier bias."),
+)
+h3.metric("Difference", f"{abs(total - (logit - bias)):.1e}")
+for_, against = float(hires[hires > 0].sum()), float(hires[hires < 0].sum())
+strongest = np.unravel_index(int(np.abs(hires).argmax()), hires.shape)
 st.caption(
-    "What to notice: for a drawn shape both maps should light up the strokes or the edges of the "
-    "shape, not the background. Pick a class the network did *not* predict to see what little "
-    "evidence there was for it."
+    f"**What to notice.** The evidence for “{classes[target]}” adds up to {for_:+.3f} and the "
+    f"evidence against to {against:+.3f}: net {total:+.3f}. The strongest position is unit "
+    f"{tuple(int(v) for v in strongest)} of {model.cam_layer} ({hires[strongest]:+.3f}). "
+    f"Grad-CAM is positive at {int((cam > 0).sum()):,} of {cam.size:,} pixels. Pick a class "
+    "the network did *not* predict to see the evidence against it."
+)
+st.button(
+    f"The same products per channel: the evidence maps of “{classes[target]}” in section 2",
+    on_click=unit_view.follow,
+    args=("logits", target),
+    key="tc_cam_follow",
 )
 
 # --- 4 · top activating patches

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.figures import DIVERGING
 from ui.grids import SEQUENTIAL, value_scale
 
 CHART_WIDTH = 940  # px of the main column at a 1400-px window with the sidebar open
@@ -301,26 +302,35 @@ def _probability_bars(col: Column, index: int, xa: str, ya: str) -> go.Bar:
 
 
 def attribution_figure(
-    image: np.ndarray, saliency: np.ndarray, cam: np.ndarray, class_name: str
+    image: np.ndarray,
+    saliency: np.ndarray,
+    cam: np.ndarray,
+    hires: np.ndarray,
+    class_name: str,
+    *,
+    lit: bool = False,
 ) -> go.Figure:
-    """Return input, saliency, saliency on the image and Grad-CAM on the image, side by side.
+    """Return input, saliency (or the image lit by it), Grad-CAM and HiResCAM, side by side.
 
-    image: (S, S, 3) uint8; saliency: (S, S) ≥ 0; cam: (S, S) in [0, 1].
+    image: (S, S, 3) uint8; saliency: (S, S) ≥ 0; cam: (S, S) in [0, 1]; hires: (h, w) signed,
+    in logit units, drawn over the pixel block each unit is centred on, on a scale symmetric
+    about 0 (red for the class, blue against it) with a colour bar.
     """
     peak = float(saliency.max())
     weight = saliency / peak if peak > 0 else np.zeros_like(saliency)
-    lit = (image * (0.15 + 0.85 * weight[..., None])).astype(np.uint8)  # dim where it matters not
     titles = [
         "what the network sees",
-        f"saliency for “{class_name}”",
-        "saliency lighting the image",
+        "saliency lighting the image" if lit else f"saliency for “{class_name}”",
         f"Grad-CAM for “{class_name}”",
+        f"HiResCAM for “{class_name}”",
     ]
     layout = grid_layout(1, 4, titles=titles, hspace=0.02)
     a = [dict(zip(("xaxis", "yaxis"), axis_names(i), strict=True)) for i in range(4)]
-    data = [
-        go.Image(z=image, hoverinfo="skip", **a[0]),
-        go.Heatmap(
+    if lit:
+        lit_image = (image * (0.15 + 0.85 * weight[..., None])).astype(np.uint8)
+        second = go.Image(z=lit_image, hoverinfo="skip", **a[1])
+    else:
+        second = go.Heatmap(
             z=saliency,
             colorscale=SEQUENTIAL,
             zmin=0,
@@ -328,9 +338,15 @@ def attribution_figure(
             showscale=False,
             hovertemplate="row %{y}, col %{x}<br>|∂z/∂x| %{z:.4f}<extra></extra>",
             **a[1],
-        ),
-        go.Image(z=lit, hoverinfo="skip", **a[2]),
-        go.Image(z=image, hoverinfo="skip", **a[3]),
+        )
+    grey = np.repeat(image.mean(-1, keepdims=True), 3, -1).astype(np.uint8)  # colour-free base
+    side, (h, w) = image.shape[0], hires.shape
+    step = side / h  # input pixels per unit of the CAM layer
+    bound = float(np.abs(hires).max()) or 1.0
+    data = [
+        go.Image(z=image, hoverinfo="skip", **a[0]),
+        second,
+        go.Image(z=image, hoverinfo="skip", **a[2]),
         go.Heatmap(
             z=cam,
             colorscale="Turbo",
@@ -339,7 +355,29 @@ def attribution_figure(
             opacity=0.5,
             showscale=False,
             hovertemplate="row %{y}, col %{x}<br>Grad-CAM %{z:.3f}<extra></extra>",
+            **a[2],
+        ),
+        go.Image(z=grey, hoverinfo="skip", **a[3]),
+        go.Heatmap(
+            z=hires,
+            x0=(step - 1) / 2,
+            dx=step,
+            y0=(step - 1) / 2,
+            dy=step,
+            name="HiResCAM",
+            colorscale=DIVERGING,
+            zmin=-bound,
+            zmax=bound,
+            opacity=0.75,
+            colorbar=dict(
+                thickness=10, len=0.9, x=1.0, xpad=4, title=dict(text="logit", side="right")
+            ),
+            customdata=np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"), -1),
+            hovertemplate="unit (%{customdata[0]}, %{customdata[1]})<br>"
+            "evidence %{z:+.4f}<extra></extra>",
             **a[3],
         ),
     ]
-    return _figure(data, layout, 280, top=35)
+    fig = _figure(data, layout, 280, top=35)
+    fig.update_layout(margin=dict(r=60))
+    return fig

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.cnn_explain import grad_cam, saliency, top_activating_patches
+from engine.cnn_explain import grad_cam, hires_cam_layer, saliency, top_activating_patches
 from engine.filter_compare import FilterComparison, compare_first_layer
 from engine.shapes_data import CLASSES, make_dataset_uint8, preprocess, render
 from engine.small_cnn import Activation, SmallCNN
@@ -265,11 +265,15 @@ def activations(mkey: str, ikey: str, _model: SmallCNN, _x: torch.Tensor) -> lis
 @st.cache_data(max_entries=64, show_spinner=False)
 def attributions(
     mkey: str, ikey: str, class_index: int, _model: SmallCNN, _x: torch.Tensor
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return (saliency (S, S), Grad-CAM (S, S) in [0, 1]) of one class for this input."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return saliency (S, S), Grad-CAM (S, S) in [0, 1] and HiResCAM (h, w) of one class.
+
+    HiResCAM stays signed, in logit units, at the CAM layer's own resolution (h, w).
+    """
     return (
         saliency(_model, _x, class_index).numpy(),
         grad_cam(_model, _x, class_index).numpy(),
+        hires_cam_layer(_model, _x, class_index).numpy(),
     )
 
 
