@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from engine.cnn_explain import grad_cam
+from engine.cnn_explain import grad_cam, hires_cam_layer
 from engine.shapes_data import CLASSES, preprocess, render
 from engine.small_cnn import CNNConfig, SmallCNN, load
 from tests.test_pages import assert_clean, open_page
@@ -194,3 +196,45 @@ def test_uniform_picture_and_a_corrupt_upload(shipped):
     assert_clean(at)
     assert any("could not be used" in e.value for e in at.error)
     assert _metric(at, "Predicted class") == CLASSES[k]  # the previous picture is kept
+
+
+def _hires_trace(at) -> np.ndarray:
+    """Return the z of the page's HiResCAM heatmap, decoding plotly's typed arrays."""
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            if trace.get("name") == "HiResCAM":
+                z = trace["z"]
+                if isinstance(z, dict):  # {"dtype": "f4", "bdata": base64, "shape": "32, 32"}
+                    shape = tuple(int(v) for v in str(z["shape"]).split(","))
+                    raw = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+                    return raw.reshape(shape).astype(np.float64)
+                return np.asarray(z, dtype=np.float64)
+    raise AssertionError("no HiResCAM trace on the page")
+
+
+@pytest.mark.parametrize("cls", [None, "ring"])
+def test_hires_cam_is_the_engines_and_sums_to_logit_minus_bias(default_page, shipped, cls):
+    at = default_page
+    x = _drawn("star")
+    with torch.no_grad():
+        logits = shipped(x[None])[0].double()
+    k = int(logits.argmax()) if cls is None else CLASSES.index(cls)
+    if cls is not None:
+        at.selectbox(key="tc_explain").set_value(k).run()
+        assert_clean(at)
+    assert at.selectbox(key="tc_explain").value == k
+    expected = hires_cam_layer(shipped, x, k).double().numpy()
+    shown = _hires_trace(at)
+    assert shown.shape == expected.shape == (32, 32)
+    assert np.allclose(shown, expected, atol=1e-6)
+    assert float(np.abs(expected).max()) > 0  # a map with something in it, even for the star
+    # Euler's check on the page: Σ L equals the logit minus the bias, computed here directly.
+    independent = float(logits[k]) - float(shipped.fc.bias.double()[k])
+    assert float(_metric(at, "Σ L(i, j)")) == pytest.approx(independent, abs=2e-4)
+    assert float(_metric(at, "logit − bias")) == pytest.approx(independent, abs=1e-4)
+    assert float(_metric(at, "Difference")) < 1e-3
+    # The lighting toggle swaps the saliency panel; HiResCAM stays the same.
+    at.toggle(key="tc_lit").set_value(True).run()
+    assert_clean(at)
+    assert np.allclose(_hires_trace(at), expected, atol=1e-6)
+    at.toggle(key="tc_lit").set_value(False).run()
