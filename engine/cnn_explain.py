@@ -1,5 +1,4 @@
-"""Why did the small CNN say that? Any unit's arithmetic, saliency, Grad-CAM, HiResCAM, top patches,
-filters.
+"""Why did the small CNN say that? Unit arithmetic, saliency, Grad-CAM, HiResCAM, patches, filters.
 
 `unit_formula` rebuilds one activation from the layer below by explicit indexing (a conv unit's
 patches × kernels + bias, max(0, x), a pool window's max, the flattened index, w·x + b and the
