@@ -95,9 +95,14 @@ def token_strip(
 def task_examples(
     xs: np.ndarray, titles: Sequence[str], *, bars: bool, height: int = 220
 ) -> go.Figure:
-    """Return a few example input sequences (n, T) side by side, one titled panel each."""
+    """Return a few example input sequences (n, T) side by side, one titled panel each.
+
+    A title "label 0: more downs" is written on two lines (label, then meaning): four panels in
+    half the page leave about 100 px per title.
+    """
     n, length = xs.shape
-    fig = make_subplots(rows=1, cols=n, shared_yaxes=True, subplot_titles=list(titles),
+    wrapped = [t.replace(": ", "<br>", 1) for t in titles]
+    fig = make_subplots(rows=1, cols=n, shared_yaxes=True, subplot_titles=wrapped,
                         horizontal_spacing=0.04)  # fmt: skip
     for i in range(n):
         steps = np.arange(length)
