@@ -7,6 +7,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
+import ui.jobs as jobs
 from ui.jobs import Job, start_job
 
 
@@ -110,3 +111,25 @@ def test_panel_shows_the_result_without_exceptions():
     assert not at.exception
     assert [s.value for s in at.success] == ["result 42"]
     assert any("payload [1, 2]" in m.value for m in at.markdown)
+
+
+def test_a_job_whose_session_is_gone_stops_itself(monkeypatch):
+    monkeypatch.setattr(jobs, "ABANDON_AFTER", 0.3)
+    connected = {"now": True}
+    job = Job("orphan", _counting(1_000_000), owner_alive=lambda: connected["now"]).start()
+    time.sleep(1.2)
+    assert job.state().status == "running"  # connected: keeps going
+    connected["now"] = False
+    assert job.join(10)
+    assert job.state().status == "stopped"
+    assert 0 < job.state().result < 1_000_000
+
+
+def test_a_blip_shorter_than_the_grace_period_does_not_stop_a_job(monkeypatch):
+    monkeypatch.setattr(jobs, "ABANDON_AFTER", 5.0)
+    gate = threading.Event()
+    job = Job("blip", _counting(3, gate), owner_alive=lambda: False).start()
+    time.sleep(1.5)
+    gate.set()
+    assert job.join(10)
+    assert job.state().status == "done"

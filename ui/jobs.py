@@ -6,7 +6,8 @@ Stop at any time (the work function polls `should_stop`), or leave the page and 
 
 One job runs at a time on the whole server (the machine has two cores shared by everyone); later
 jobs wait in a queue and say so. A job never touches Streamlit: it reports plain values through
-`report(fraction, text, payload)`, and the page reads them.
+`report(fraction, text, payload)`, and the page reads them. A job whose browser session has gone
+(tab closed) for ABANDON_AFTER seconds is stopped, so an abandoned run cannot hold the server.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # One run at a time per server: a second run would halve the speed of both and of every page.
 _SLOT = threading.Lock()
+ABANDON_AFTER = 30.0  # seconds without a connected session before a job stops itself
 _REGISTRY_LOCK = threading.Lock()
 _RUNNING: set[Job] = set()
 
@@ -58,6 +60,7 @@ class Job:
 
     name: str
     work: Work
+    owner_alive: Callable[[], bool] | None = None  # is the session that started it connected?
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _status: str = "queued"
@@ -69,6 +72,8 @@ class Job:
     _started: float = 0.0
     _ended: float = 0.0
     _thread: threading.Thread | None = None
+    _last_alive: float = field(default_factory=time.monotonic)
+    _last_check: float = 0.0
 
     def start(self) -> Job:
         """Start the thread (once) and return self."""
@@ -99,6 +104,24 @@ class Job:
                 self._error, seconds,
             )  # fmt: skip
 
+    def _should_stop(self) -> bool:
+        """Return True once Stop was pressed or the owner's session has been gone too long."""
+        if self._stop.is_set():
+            return True
+        now = time.monotonic()
+        if self.owner_alive is not None and now - self._last_check >= 1.0:
+            self._last_check = now
+            try:
+                alive = self.owner_alive()
+            except Exception:  # a runtime shutting down: treat as gone
+                alive = False
+            if alive:
+                self._last_alive = now
+            elif now - self._last_alive > ABANDON_AFTER:
+                log.info("Job %s stopped: its session is gone", self.name)
+                self._stop.set()
+        return self._stop.is_set()
+
     def _report(self, fraction: float, text: str, payload: Any = None) -> None:
         with self._lock:
             self._fraction = min(max(float(fraction), 0.0), 1.0)
@@ -109,14 +132,14 @@ class Job:
     def _run(self) -> None:
         try:
             while not _SLOT.acquire(timeout=0.2):  # queued: can be cancelled while waiting
-                if self._stop.is_set():
+                if self._should_stop():
                     self._finish("stopped", "Cancelled before it started.", None)
                     return
             try:
                 with self._lock:
                     self._status, self._started = "running", time.perf_counter()
                     self._text = "Starting…"
-                result = self.work(self._report, self._stop.is_set)
+                result = self.work(self._report, self._should_stop)
                 stopped = self._stop.is_set()
                 self._finish("stopped" if stopped else "done", "Stopped." if stopped else "Done.",
                              result)  # fmt: skip
@@ -145,12 +168,27 @@ def running_jobs() -> int:
         return len(_RUNNING)
 
 
+def _session_watch() -> Callable[[], bool] | None:
+    """Return a check that this browser session is still connected (None outside a server)."""
+    try:
+        from streamlit.runtime import Runtime, exists
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None or not exists():
+            return None
+        runtime, session_id = Runtime.instance(), ctx.session_id
+    except Exception:  # AppTest or an older Streamlit: no watch
+        return None
+    return lambda: runtime.is_active_session(session_id)
+
+
 def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job:
     """Start work as a job stored under state[key] (stopping any job already stored there)."""
     old = state.get(key)
     if isinstance(old, Job):
         old.stop()
-    job = Job(name, work).start()
+    job = Job(name, work, owner_alive=_session_watch()).start()
     state[key] = job
     return job
 
