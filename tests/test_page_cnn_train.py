@@ -1,0 +1,220 @@
+"""The training page in AppTest: defaults, a tiny run, Stop, bad settings, queueing, ablations."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from engine.cnn_explain import first_layer_filters
+from engine.cnn_training import accuracy, make_training_data, shift_robustness, train
+from engine.small_cnn import CNNConfig, SmallCNN
+from ui.cnn_models import available_models
+from ui.jobs import Job
+from ui.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "cnn_train.py")
+TWO = ["circle", "square"]
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _tiny(at: AppTest, steps: int) -> AppTest:
+    at.multiselect(key="ct_classes").set_value(TWO)
+    at.slider(key="ct_depth").set_value(1)
+    at.slider(key="ct_filters").set_value(4)
+    at.number_input(key="ct_steps").set_value(steps)
+    return at
+
+
+def _job(at: AppTest, key: str = "ct_job") -> Job:
+    assert key in at.session_state, "no job was started"
+    job = at.session_state[key]
+    assert isinstance(job, Job)
+    return job
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _values(array) -> list[float]:
+    """Return a trace's x or y as a list (Plotly 7 sends numeric arrays base64-encoded)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+@pytest.fixture(scope="module")
+def two_class_data():
+    return make_training_data(tuple(TWO), N_PER_CLASS, N_VAL_PER_CLASS, DATA_SEED)
+
+
+def test_defaults_render_without_starting_a_job():
+    at = _open()
+    assert not at.error and not at.warning, [w.value for w in at.warning]
+    assert at.title[0].value == "Train a CNN yourself"
+    assert "ct_job" not in at.session_state and "ct_ablation_job" not in at.session_state
+    assert not at.button(key="ct_train").disabled
+    assert at.latex, "the loss is written as a formula"
+    # the default network: 2 blocks of 10 3×3 filters, 10 classes
+    assert "**28,620 weights**" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_tiny_run_shows_its_own_curves_and_registers_the_model(two_class_data):
+    at = _tiny(_open(), 20)
+    at.button(key="ct_train").click().run()
+    job = _job(at)
+    assert job.join(120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    s = job.state()
+    assert s.status == "done", s.error
+    outcome = s.result
+    assert isinstance(outcome, RunOutcome)
+    r = outcome.result
+    assert r.steps_done == 20 and not r.stopped
+    # the validation accuracy, recomputed here on independently rendered images
+    val = accuracy(r.model, two_class_data.val_images, two_class_data.val_labels)
+    assert val == pytest.approx(r.val_acc)
+    assert _metric(at, "Validation accuracy") == f"{val:.1%}"
+    assert _metric(at, "Steps done (of 20)") == "20"
+    assert _metric(at, "Parameters") == f"{sum(p.numel() for p in r.model.parameters()):,}"
+    assert _metric(at, "Images per second") == f"{20 * 64 / r.seconds:,.0f}"
+    # the curves drawn are the run's history
+    curves = next(
+        f for f in _figures(at) if any(t.get("name") == "validation accuracy" for t in f["data"])
+    )
+    by_name = {t["name"]: t for t in curves["data"]}
+    assert _values(by_name["validation accuracy"]["y"]) == pytest.approx(
+        [p.val_acc for p in r.history]
+    )
+    assert _values(by_name["training loss"]["y"]) == pytest.approx([p.loss for p in r.history])
+    assert _values(by_name["training loss"]["x"]) == [p.step for p in r.history]
+    # the filters' notice: how far the first layer moved from its (independently rebuilt) start
+    start = first_layer_filters(SmallCNN(CNNConfig(tuple(TWO), 1, 4), seed=0))
+    moved = float((first_layer_filters(r.model) - start).norm() / start.norm())
+    assert any(f"moved by {moved:.0%} of their initial size" in m.value for m in at.markdown)
+    # the model is offered on the overview page, with a card describing it
+    label = at.session_state["ct_label"]
+    models = available_models({"cnn_trained_models": at.session_state["cnn_trained_models"]})
+    model, card = models[label]
+    assert model is r.model
+    assert card["held_out_accuracy"] == r.val_acc and card["classes"] == TWO
+    assert card["config"]["filters"] == 4 and card["training"]["steps"] == 20
+    assert any(label in m.value for m in at.success)
+    # a rerun does not register it twice
+    at.run()
+    assert len(at.session_state["cnn_trained_models"]) == 1
+
+
+def test_stop_mid_run_keeps_a_usable_model_and_a_second_session_queues(two_class_data):
+    at = _tiny(_open(), 3000)
+    other = _open()
+    at.button(key="ct_train").click().run()
+    job = _job(at)
+    assert "ct_job" not in other.session_state, "one session's run is invisible to another"
+    other = _tiny(other, 50)
+    other.button(key="ct_train").click().run()
+    queued = _job(other)
+    assert any("Waiting for another run" in i.value for i in other.info)
+    deadline = time.time() + 60
+    while not isinstance(job.state().payload, Live) and time.time() < deadline:
+        time.sleep(0.1)
+    at.run()  # the panel shows the live curves and a Stop button
+    assert not at.exception, [e.message for e in at.exception]
+    at.button(key="ct_panel__stop").click().run()
+    assert job.join(60)
+    queued.stop()
+    assert queued.join(60)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    s = job.state()
+    assert s.status == "stopped"
+    r = s.result.result
+    assert r.stopped and 0 < r.steps_done < 3000
+    val = accuracy(r.model, two_class_data.val_images, two_class_data.val_labels)
+    assert val == pytest.approx(r.val_acc)
+    assert _metric(at, "Validation accuracy") == f"{val:.1%}"
+    assert any("Stopped after" in i.value for i in at.info)
+    assert at.session_state["ct_label"] in at.session_state["cnn_trained_models"]
+    assert queued.state().status == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda at: at.multiselect(key="ct_classes").set_value(["circle"]), "at least two"),
+        (lambda at: at.multiselect(key="ct_classes").set_value([]), "at least two"),
+        (lambda at: at.number_input(key="ct_lr").set_value(0.0), "learning rate above 0"),
+        (lambda at: at.number_input(key="ct_steps").set_value(0), "at least one training step"),
+        (
+            lambda at: (
+                at.slider(key="ct_filters").set_value(64),
+                at.toggle(key="ct_pool").set_value(False),
+                at.number_input(key="ct_steps").set_value(5000),
+            ),
+            "the cap is",
+        ),
+    ],
+)
+def test_settings_that_make_no_sense_say_so_and_start_nothing(setup, words):
+    at = _open()
+    setup(at)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.button(key="ct_train").disabled  # AppTest, like a browser, cannot press it
+    assert "ct_job" not in at.session_state
+
+
+def test_five_pooled_blocks_end_at_two_by_two():
+    at = _open()
+    at.slider(key="ct_depth").set_value(5).run()
+    assert not at.warning
+    assert any("2×2" in i.value for i in at.info)
+
+
+def test_a_tiny_ablation_run_fills_the_table(two_class_data):
+    st.cache_resource.clear()  # no earlier result for these settings
+    at = _open()
+    at.multiselect(key="ct_classes").set_value(TWO)
+    at.select_slider(key="ct_abl_steps").set_value(20).run()
+    at.button(key="ct_abl_run").click().run()
+    job = _job(at, "ct_ablation_job")
+    assert job.join(180)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["variant"]) == ["baseline", "no pooling", "no ReLU", "1 block", "4 blocks"]
+    # the baseline row, recomputed with the engine alone
+    bf16 = at.session_state["ct_abl_settings"].bf16  # the same precision as the page
+    r = train(CNNConfig(tuple(TWO)), 20, 0.003, 64, 0, two_class_data, progress_every=1,
+              bf16=bf16)  # fmt: skip
+    base = table.iloc[0]
+    assert base["validation"] == pytest.approx(r.val_acc)
+    probe = two_class_data.val_images[:20]
+    kept = shift_robustness(r.model, probe, 8, "edge")
+    assert base["kept, 8 px edge"] == pytest.approx(kept[8])
+    assert base["parameters"] == sum(p.numel() for p in r.model.parameters())
+    assert any("**Pooling.**" in m.value for m in at.markdown)
+    # a second visit with the same settings is instant: no new job, the cached table
+    again = _open()
+    again.multiselect(key="ct_classes").set_value(TWO)
+    again.select_slider(key="ct_abl_steps").set_value(20).run()
+    assert "ct_ablation_job" not in again.session_state
+    assert list(again.dataframe[0].value["variant"]) == list(table["variant"])
