@@ -162,6 +162,11 @@ if config is not None:
         )
 for p in problems:
     st.warning(p)
+if lr > 0.05 and not problems:
+    st.info(
+        f"η = {lr:g} is large for Adam: each weight moves by up to about η per step, so the "
+        "loss will likely jump around or blow up. Try it and watch the curves."
+    )
 
 if classes:
     st.plotly_chart(
@@ -231,7 +236,7 @@ def _render(s: JobState) -> None:
                            chance=1 / k, total_steps=settings.steps),
         key="ct_curves",
     )  # fmt: skip
-    if outcome is not None:
+    if outcome is not None and history[-1].step > 0:
         val = pick("val_acc")
         best = int(val.argmax())
         first_loss, last = history[0], history[-1]
@@ -244,6 +249,12 @@ def _render(s: JobState) -> None:
             f"accuracy over the last {last.step - (history[-2].step if len(history) > 1 else 0)} "
             f"steps was {last.train_acc:.1%}, {abs(gap):.1%} "
             f"{'above' if gap > 0 else 'below'} validation."
+            + (
+                ""
+                if math.isfinite(last.loss)
+                else " The loss is no longer a number: the steps were so large that the weights "
+                "overflowed. Lower η and train again."
+            )
         )
     st.markdown(
         "**First-layer filters.** Each tile is one filter's 3 colour channels as an RGB picture "

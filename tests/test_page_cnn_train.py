@@ -182,6 +182,19 @@ def test_settings_that_make_no_sense_say_so_and_start_nothing(setup, words):
     assert "ct_job" not in at.session_state
 
 
+@pytest.mark.parametrize(("steps", "lr"), [(1, 0.003), (5, 1.0)])
+def test_one_step_and_a_huge_learning_rate_finish_cleanly(steps, lr):
+    at = _tiny(_open(), steps)
+    at.number_input(key="ct_lr").set_value(lr).run()
+    assert (lr > 0.05) == any("is large for Adam" in i.value for i in at.info)
+    at.button(key="ct_train").click().run()
+    assert _job(at).join(120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _job(at).state().status == "done", _job(at).state().error
+    assert _metric(at, f"Steps done (of {steps})") == str(steps)
+
+
 def test_five_pooled_blocks_end_at_two_by_two():
     at = _open()
     at.slider(key="ct_depth").set_value(5).run()
@@ -206,10 +219,10 @@ def test_a_tiny_ablation_run_fills_the_table(two_class_data):
     r = train(CNNConfig(tuple(TWO)), 20, 0.003, 64, 0, two_class_data, progress_every=1,
               bf16=bf16)  # fmt: skip
     base = table.iloc[0]
-    assert base["validation"] == pytest.approx(r.val_acc)
+    assert base["validation"] == pytest.approx(100 * r.val_acc)
     probe = two_class_data.val_images[:20]
     kept = shift_robustness(r.model, probe, 8, "edge")
-    assert base["kept, 8 px edge"] == pytest.approx(kept[8])
+    assert base["kept at 8 px"] == pytest.approx(100 * kept[8])
     assert base["parameters"] == sum(p.numel() for p in r.model.parameters())
     assert any("**Pooling.**" in m.value for m in at.markdown)
     # a second visit with the same settings is instant: no new job, the cached table
