@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -133,3 +134,30 @@ def test_a_blip_shorter_than_the_grace_period_does_not_stop_a_job(monkeypatch):
     gate.set()
     assert job.join(10)
     assert job.state().status == "done"
+
+
+def test_a_reimported_module_keeps_one_slot_and_finds_old_jobs():
+    import importlib.util
+
+    # A second copy of ui/jobs.py, as Streamlit's dev server makes after a source change (loaded
+    # under another name, so ui.jobs itself, which other tests use, stays as it is).
+    spec = importlib.util.spec_from_file_location("ui_jobs_copy", jobs.__file__)
+    fresh = importlib.util.module_from_spec(spec)
+    sys.modules["ui_jobs_copy"] = fresh  # dataclasses look their module up while being built
+    try:
+        spec.loader.exec_module(fresh)
+    finally:
+        del sys.modules["ui_jobs_copy"]
+    state: dict = {}
+    gate = threading.Event()
+    old = start_job(state, "k", "before reload", _counting(2, gate))
+    try:
+        assert fresh._SLOT is jobs._SLOT and fresh.Job is not jobs.Job
+        assert fresh.get_job(state, "k") is old
+        queued = fresh.Job("after reload", _counting(1)).start()
+        time.sleep(0.3)
+        assert queued.state().status == "queued"  # the old job still holds the one slot
+        gate.set()
+        assert old.join(10) and queued.join(10)
+    finally:
+        gate.set()

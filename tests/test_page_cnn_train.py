@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
+import torch
 from streamlit.testing.v1 import AppTest
 
 from engine.cnn_explain import first_layer_filters
@@ -20,6 +21,18 @@ from ui.jobs import Job
 from ui.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "cnn_train.py")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Pin torch to one thread, as the server does: the page's job and the test's own retraining
+    must add up floats in the same order to agree exactly (other tests may leave 1 or 2)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 TWO = ["circle", "square"]
 
 

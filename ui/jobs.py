@@ -13,8 +13,10 @@ jobs wait in a queue and say so. A job never touches Streamlit: it reports plain
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +28,17 @@ __all__ = ["Job", "JobState", "get_job", "running_jobs", "show_progress", "start
 log = logging.getLogger(__name__)
 
 # One run at a time per server: a second run would halve the speed of both and of every page.
-_SLOT = threading.Lock()
+# The lock and the registry live in a module object that survives Streamlit re-importing this file
+# (the dev server reloads local modules when any source changes), so there is only ever one slot.
+_SHARED = sys.modules.setdefault("_explorer_job_slot", types.ModuleType("_explorer_job_slot"))
+if not hasattr(_SHARED, "slot"):
+    _SHARED.slot = threading.Lock()
+    _SHARED.registry_lock = threading.Lock()
+    _SHARED.running = set()
+_SLOT: threading.Lock = _SHARED.slot
 ABANDON_AFTER = 30.0  # seconds without a connected session before a job stops itself
-_REGISTRY_LOCK = threading.Lock()
-_RUNNING: set[Job] = set()
+_REGISTRY_LOCK: threading.Lock = _SHARED.registry_lock
+_RUNNING: set = _SHARED.running
 
 Report = Callable[[float, str, Any], None]
 ShouldStop = Callable[[], bool]
@@ -186,17 +195,22 @@ def _session_watch() -> Callable[[], bool] | None:
 def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job:
     """Start work as a job stored under state[key] (stopping any job already stored there)."""
     old = state.get(key)
-    if isinstance(old, Job):
+    if _is_job(old):
         old.stop()
     job = Job(name, work, owner_alive=_session_watch()).start()
     state[key] = job
     return job
 
 
+def _is_job(obj: object) -> bool:
+    """True for a Job, also one made before Streamlit re-imported this module (dev server)."""
+    return isinstance(obj, Job) or type(obj).__name__ == "Job" and hasattr(obj, "state")
+
+
 def get_job(state: MutableMapping, key: str) -> Job | None:
     """Return the job stored under state[key], if any."""
     job = state.get(key)
-    return job if isinstance(job, Job) else None
+    return job if _is_job(job) else None
 
 
 def show_progress(
