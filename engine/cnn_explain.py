@@ -255,13 +255,10 @@ def saliency(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor
     return grad[0].abs().amax(0)  # (H, W)
 
 
-def grad_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor:
-    """Return (H, W) in [0, 1]: Grad-CAM of the class at model.cam_layer, upsampled bilinearly.
-
-    Selvaraju et al., "Grad-CAM" (2017): weight each map A_c of the last conv layer (after its
-    ReLU) by the spatial mean of ∂ logit / ∂ A_c, sum, keep the positive part, divide by the max
-    (all zeros when nothing is positive).
-    """
+def _cam_layer_and_gradient(
+    model: SmallCNN, x: torch.Tensor, class_index: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (A, ∂ logit_class / ∂A), each (C, h, w), at model.cam_layer for one image."""
     image = _image(model, x).detach().clone().requires_grad_(True)
     k = _class(model, class_index)
     with torch.enable_grad():
@@ -269,8 +266,19 @@ def grad_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor
         maps = acts[_find(acts, model.cam_layer)].tensor  # (1, C, h, w)
         score = next(a for a in acts if a.kind == "logits").tensor[0, k]
         (grad,) = torch.autograd.grad(score, maps)
-    weights = grad[0].mean((1, 2))  # (C,)
-    cam = F.relu((weights[:, None, None] * maps[0].detach()).sum(0))  # (h, w)
+    return maps[0].detach(), grad[0]
+
+
+def grad_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor:
+    """Return (H, W) in [0, 1]: Grad-CAM of the class at model.cam_layer, upsampled bilinearly.
+
+    Selvaraju et al., "Grad-CAM" (2017): weight each map A_c of the last conv layer (after its
+    ReLU) by the spatial mean of ∂ logit / ∂ A_c, sum, keep the positive part, divide by the max
+    (all zeros when nothing is positive).
+    """
+    maps, grad = _cam_layer_and_gradient(model, x, class_index)
+    weights = grad.mean((1, 2))  # (C,)
+    cam = F.relu((weights[:, None, None] * maps).sum(0))  # (h, w)
     side = model.config.input_size
     cam = F.interpolate(cam[None, None], size=(side, side), mode="bilinear", align_corners=False)
     cam = cam[0, 0].clamp_min(0)  # (H, W)
@@ -287,14 +295,8 @@ def hires_cam_layer(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch
     only max pool, flatten and the linear head follow A, all piecewise linear and positively
     homogeneous, so the map adds up exactly to the logit minus the class's bias (Euler).
     """
-    image = _image(model, x).detach().clone().requires_grad_(True)
-    k = _class(model, class_index)
-    with torch.enable_grad():
-        acts = model.forward_all(image)
-        maps = acts[_find(acts, model.cam_layer)].tensor  # (1, C, h, w)
-        score = next(a for a in acts if a.kind == "logits").tensor[0, k]
-        (grad,) = torch.autograd.grad(score, maps)
-    return (grad[0] * maps[0].detach()).sum(0)  # (h, w)
+    maps, grad = _cam_layer_and_gradient(model, x, class_index)
+    return (grad * maps).sum(0)  # (h, w)
 
 
 def hires_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor:
