@@ -15,27 +15,9 @@ from engine.interpretable_cells import (
     text_properties,
 )
 from engine.recurrent import GRUTrace, LSTMTrace
-from engine.sequences import DEFAULT_MAX_CHARS, UNK, SequenceInputError, encode
+from engine.sequences import DEFAULT_MAX_CHARS, SAMPLE_CODE, UNK, SequenceInputError, encode
 from ui import rnn_figures as rf
 
-SAMPLE = '''import os
-
-
-def read_config(path, default=None):
-    """Return the settings in path as a dict (default if missing)."""
-    # skip blank lines and comments
-    settings = {}
-    if not os.path.exists(path):
-        return default or {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, _, value = line.partition("=")
-            settings[key.strip()] = value.strip().strip('"')
-    return settings
-'''
 INTEGRATOR = 0.95  # mean forget gate from which a cell counts as a long-term integrator
 
 st.title("LSTM gates on your text")
@@ -82,7 +64,7 @@ def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
 
 text = st.text_area(
     "Your text (Python reads best: the model learned from Python source)",
-    SAMPLE,
+    SAMPLE_CODE,
     height=260,
     key="lstm_text",
     help=f"Up to {DEFAULT_MAX_CHARS:,} characters are traced; longer text is cut with a note.",
