@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, interleaved
 from engine.convolution import KERNEL_NAMES, feature_maps, make_kernel
 
 SIDE = 512
@@ -24,15 +21,6 @@ def _bank(size: int) -> torch.Tensor:
     return torch.stack(kernels[:N_KERNELS])
 
 
-def _interleaved(ours: Callable[[], object], raw: Callable[[], object], repeat: int):
-    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
-    ours_blocks, raw_blocks = [], []
-    for _ in range(repeat):
-        raw_blocks.append(median_seconds(raw, repeat=3, warmup=1))
-        ours_blocks.append(median_seconds(ours, repeat=3, warmup=1))
-    return statistics.median(ours_blocks), statistics.median(raw_blocks)
-
-
 def _row(size: int, channels: int, repeat: int) -> Row:
     generator = torch.Generator().manual_seed(0)
     shape = (SIDE, SIDE) if channels == 1 else (channels, SIDE, SIDE)
@@ -42,7 +30,7 @@ def _row(size: int, channels: int, repeat: int) -> Row:
     batch = image.reshape(1, channels, SIDE, SIDE)
     weight = kernels[:, None].expand(-1, channels, -1, -1) / channels
     pad = size // 2
-    ours, raw = _interleaved(
+    ours, raw = interleaved(
         lambda: feature_maps(image, kernels, padding="same"),
         lambda: F.conv2d(batch, weight, padding=pad),
         repeat,

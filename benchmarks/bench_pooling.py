@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, interleaved
 from engine.pooling import STABILITY_METHODS, pool2d, shift_stability, stability_kernels
 
 SIDE = 512
 MAX_SHIFT = 8
 
 
-def _interleaved(
-    ours: Callable[[], object], raw: Callable[[], object], repeat: int
-) -> tuple[float, float]:
-    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
-    ours_blocks, raw_blocks = [], []
-    for _ in range(repeat):
-        raw_blocks.append(median_seconds(raw, repeat=3, warmup=1))
-        ours_blocks.append(median_seconds(ours, repeat=3, warmup=1))
-    return statistics.median(ours_blocks), statistics.median(raw_blocks)
-
-
 def _sweep_row(repeat: int) -> Row:
     image = torch.rand(SIDE, SIDE, generator=torch.Generator().manual_seed(0))  # (H, W)
     batch, weight = image[None, None], stability_kernels()  # (1, 1, H, W), (K, 1, 5, 5)
-    ours, raw = _interleaved(
+    ours, raw = interleaved(
         lambda: shift_stability(image, MAX_SHIFT), lambda: F.conv2d(batch, weight), repeat
     )
     return Row(
@@ -44,7 +30,7 @@ def _sweep_row(repeat: int) -> Row:
 
 def _kmax_row(repeat: int) -> Row:
     fmap = torch.rand(16, 256, 256, generator=torch.Generator().manual_seed(1))  # (C, H, W)
-    ours, raw = _interleaved(
+    ours, raw = interleaved(
         lambda: pool2d(fmap, "k-max", 2, k=2), lambda: F.max_pool2d(fmap, 2), repeat
     )
     return Row(

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable
-
 import torch
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, interleaved
 from engine import rf_effective
 from engine.architectures import build
 from engine.receptive_field import effective_receptive_field, receptive_field
 
 SIDE = 224
-
-
-def _interleaved(ours: Callable[[], object], base: Callable[[], object], repeat: int):
-    """Return (ours_s, base_s): medians over blocks timed alternately, so load hits both alike."""
-    ours_blocks, base_blocks = [], []
-    for _ in range(repeat):
-        base_blocks.append(median_seconds(base, repeat=3, warmup=1))
-        ours_blocks.append(median_seconds(ours, repeat=3, warmup=1))
-    return statistics.median(ours_blocks), statistics.median(base_blocks)
 
 
 def run(repeat: int = 5) -> list[Row]:
@@ -36,7 +24,7 @@ def run(repeat: int = 5) -> list[Row]:
     for _ in range(5):  # the first forwards pay for oneDNN's kernel setup and allocations
         forward()
 
-    trace_s, forward_s = _interleaved(lambda: receptive_field(model, SIDE), forward, repeat)
+    trace_s, forward_s = interleaved(lambda: receptive_field(model, SIDE), forward, repeat)
 
     # the default unit is on layer4's last conv (7×7 output): the forward runs almost to the end,
     # then one backward to the input. A page clicking unit after unit reuses the layer lookup
@@ -48,8 +36,8 @@ def run(repeat: int = 5) -> list[Row]:
         rf_effective._TRACES.clear()
         erf()
 
-    erf_s, forward2_s = _interleaved(erf, forward, repeat)
-    first_s, forward3_s = _interleaved(erf_first_click, forward, repeat)
+    erf_s, forward2_s = interleaved(erf, forward, repeat)
+    first_s, forward3_s = interleaved(erf_first_click, forward, repeat)
     return [
         Row(
             name="receptive_field(resnet50), 224×224",

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, interleaved, median_seconds
 from engine.bptt import bptt_problem, gradient_flow, unroll
 from engine.char_models import load, trace_text
 from engine.interpretable_cells import gate_saturation, rank_units, text_properties
@@ -22,17 +22,6 @@ from engine.training import one_thread
 STEPS, INPUT, HIDDEN = 1000, 64, 128
 PAGE_CHARS = 2000
 GATES_PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
-
-
-def _interleaved(
-    ours: Callable[[], object], raw: Callable[[], object], repeat: int
-) -> tuple[float, float]:
-    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
-    ours_blocks, raw_blocks = [], []
-    for _ in range(repeat):
-        raw_blocks.append(median_seconds(raw, repeat=3, warmup=1))
-        ours_blocks.append(median_seconds(ours, repeat=3, warmup=1))
-    return statistics.median(ours_blocks), statistics.median(raw_blocks)
 
 
 def _trace_row(cls: type, tracer: Callable, repeat: int, raw_threads: str) -> Row:
@@ -47,7 +36,7 @@ def _trace_row(cls: type, tracer: Callable, repeat: int, raw_threads: str) -> Ro
                     return module(x)
             return module(x)
 
-    ours, base = _interleaved(lambda: tracer(module, x), raw, repeat)
+    ours, base = interleaved(lambda: tracer(module, x), raw, repeat)
     threads = "1 thread" if raw_threads == "one" else f"{torch.get_num_threads()} threads"
     return Row(
         name=f"{tracer.__name__} T={STEPS}, hidden {HIDDEN} (1 thread)",
@@ -76,7 +65,7 @@ def _page_row(repeat: int) -> Row:
         with torch.inference_mode():
             return model(torch.as_tensor(model.vocab.ids(text))[None])
 
-    ours, base = _interleaved(page, raw, repeat)
+    ours, base = interleaved(page, raw, repeat)
     return Row(
         name=f"gates page work, {PAGE_CHARS} chars (trace+rank+saturation)",
         ours_s=ours,
@@ -122,7 +111,7 @@ def _gradient_row(repeat: int) -> Row:
         with torch.no_grad():
             return unroll("lstm", params, xs, zero, zero)
 
-    ours, base = _interleaved(
+    ours, base = interleaved(
         lambda: gradient_flow("lstm", 200, 64, 1.0, forget_bias=2.0), forward_only, repeat
     )
     return Row("gradient_flow lstm T=200, hidden 64", ours, "its forward pass alone", base,

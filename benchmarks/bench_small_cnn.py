@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, interleaved, median_seconds
 from engine.cnn_training import bf16_supported, make_training_data, train
 from engine.shapes_data import make_dataset_uint8
 from engine.small_cnn import CNNConfig, SmallCNN
@@ -24,24 +23,15 @@ TRAIN_STEPS = 50  # per round; three interleaved rounds, medians
 BATCH = 64
 
 
-def _interleaved(
-    ours: Callable[[], object], raw: Callable[[], object], repeat: int, inner: int = 5
-) -> tuple[float, float]:
-    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
-    ours_blocks, raw_blocks = [], []
-    for _ in range(repeat):
-        raw_blocks.append(median_seconds(raw, repeat=inner, warmup=1))
-        ours_blocks.append(median_seconds(ours, repeat=inner, warmup=1))
-    return statistics.median(ours_blocks), statistics.median(raw_blocks)
-
-
 def _forward_rows(repeat: int) -> list[Row]:
     model = SmallCNN().eval()
     rows = []
     for batch in (1, BATCH):
         x = torch.rand(batch, 3, 64, 64, generator=torch.Generator().manual_seed(batch))
         with torch.inference_mode():
-            ours, raw = _interleaved(lambda x=x: model.forward_all(x), lambda x=x: model(x), repeat)
+            ours, raw = interleaved(
+                lambda x=x: model.forward_all(x), lambda x=x: model(x), repeat, inner=5
+            )
         rows.append(
             Row(
                 name=f"forward_all, batch {batch} (all {len(model.forward_all(x))} activations)",

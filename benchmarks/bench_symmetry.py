@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, interleaved
 from engine.convolution import feature_maps, make_kernel
 from engine.symmetry import rotation_errors
 
@@ -16,15 +13,6 @@ CURVE_SIDE = 256  # the page works on a ≤ 256 px copy
 ANGLES = [float(a) for a in range(0, 360, 30)]  # 12 angles
 CIRCULAR_SIDE = 512
 N_KERNELS = 16
-
-
-def _interleaved(ours: Callable[[], object], raw: Callable[[], object], repeat: int):
-    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
-    ours_blocks, raw_blocks = [], []
-    for _ in range(repeat):
-        raw_blocks.append(median_seconds(raw, repeat=3, warmup=1))
-        ours_blocks.append(median_seconds(ours, repeat=3, warmup=1))
-    return statistics.median(ours_blocks), statistics.median(raw_blocks)
 
 
 def _curves(repeat: int) -> Row:
@@ -36,7 +24,7 @@ def _curves(repeat: int) -> Row:
     }
     weight = torch.stack(list(kernels.values()))[:, None]  # (3, 1, 5, 5)
     batch = image[None, None]  # (1, 1, H, W)
-    ours, raw = _interleaved(
+    ours, raw = interleaved(
         lambda: rotation_errors(image, kernels, ANGLES),
         lambda: F.conv2d(batch, weight, padding=2),
         repeat,
@@ -68,8 +56,8 @@ def _circular(repeat: int) -> list[Row]:
         return feature_maps(image, kernels, padding_mode="circular")
 
     name = f"feature_maps circular {N_KERNELS}×7×7 on gray {CIRCULAR_SIDE}²"
-    ours_s, raw_s = _interleaved(ours, lambda: F.conv2d(batch, weight, padding=3), repeat)
-    ours_t, torch_s = _interleaved(ours, torch_circular, repeat)
+    ours_s, raw_s = interleaved(ours, lambda: F.conv2d(batch, weight, padding=3), repeat)
+    ours_t, torch_s = interleaved(ours, torch_circular, repeat)
     return [
         Row(name, ours_s, "raw F.conv2d (zero padding)", raw_s, "ratio <= 1.5"),
         Row(name, ours_t, "nn.Conv2d(padding_mode=circ)", torch_s, "ratio <= 1.5"),

@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmark modules: medians of repeated runs, ratios to a baseline."""
+"""Timing helpers shared by the benchmarks: medians of repeated runs, ratios to a baseline."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ def median_seconds(fn: Callable[[], object], repeat: int = 7, warmup: int = 1) -
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def interleaved(
+    ours: Callable[[], object], raw: Callable[[], object], repeat: int, inner: int = 3
+) -> tuple[float, float]:
+    """Return (ours_s, raw_s): medians over blocks timed alternately, so load hits both alike."""
+    ours_blocks, raw_blocks = [], []
+    for _ in range(repeat):
+        raw_blocks.append(median_seconds(raw, repeat=inner, warmup=1))
+        ours_blocks.append(median_seconds(ours, repeat=inner, warmup=1))
+    return statistics.median(ours_blocks), statistics.median(raw_blocks)
 
 
 @dataclass
