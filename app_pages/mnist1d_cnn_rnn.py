@@ -154,6 +154,25 @@ def _launch(plan, job_key: str, name: str) -> None:
         start_job(st.session_state, job_key, name, plan_work(plan, store))
 
 
+def _train_controls(plan, keys: tuple[str, str, str], name: str, all_done: str, **button):
+    """Draw a "Train n of m" button and its job's progress; return (untrained keys, job).
+
+    keys: the button's, the job's and the progress panel's session keys.
+    """
+    button_key, job_key, panel_key = keys
+    missing = [key for key in plan if store.get(key) is None]
+    label = f"Train {len(missing)} of {len(plan)}" if plan and missing else "Train"
+    if st.button(label, key=button_key, **button):
+        if plan and not missing:
+            st.info(f"{all_done}: results below.")
+        else:
+            _launch(plan, job_key, name)
+    job = get_job(st.session_state, job_key)
+    if job is not None:
+        show_progress(job, _live, key=panel_key, every=2.0)
+    return missing, job
+
+
 def _live(state) -> None:
     """Draw the curves of the running job (the finished page draws the stored results)."""
     if state.finished or not state.payload:
@@ -207,18 +226,11 @@ def _running(job_key: str) -> bool:
     return job is not None and not job.state().finished
 
 
-missing = [key for key in plan if store.get(key) is None]
-if st.button(
-    f"Train {len(missing)} of {len(plan)}" if plan and missing else "Train",
-    key="m1d_train", type="primary", icon=":material/play_arrow:",
-):  # fmt: skip
-    if plan and not missing:
-        st.info("Every chosen model is already trained with these settings: results below.")
-    else:
-        _launch(plan, "m1d_train_job", "mnist1d")
-job = get_job(st.session_state, "m1d_train_job")
-if job is not None:
-    show_progress(job, _live, key="m1d_train_panel", every=2.0)
+missing, job = _train_controls(
+    plan, ("m1d_train", "m1d_train_job", "m1d_train_panel"), "mnist1d",
+    "Every chosen model is already trained with these settings",
+    type="primary", icon=":material/play_arrow:",
+)  # fmt: skip
 runs = runs_for(plan, store, job)
 if runs and not _running("m1d_train_job"):
     st.plotly_chart(
@@ -287,19 +299,11 @@ ablation_archs = st.multiselect(
     ["mlp", "cnn", "gru"], format_func=arch_name, key="m1d_abl_archs",
 )  # fmt: skip
 abl_plan = make_plan(ablation_archs, mult, seed, (False, True))
-abl_missing = [key for key in abl_plan if store.get(key) is None]
-if st.button(
-    f"Train {len(abl_missing)} of {len(abl_plan)}" if abl_plan and abl_missing else "Train",
-    key="m1d_abl_train", icon=":material/shuffle:",
+abl_missing, abl_job = _train_controls(
+    abl_plan, ("m1d_abl_train", "m1d_abl_job", "m1d_abl_panel"), "mnist1d-shuffled",
+    "Both versions of every chosen model are already trained", icon=":material/shuffle:",
     help="Trains each chosen model on ordered and on shuffled time (runs already done are reused).",
-):  # fmt: skip
-    if abl_plan and not abl_missing:
-        st.info("Both versions of every chosen model are already trained: results below.")
-    else:
-        _launch(abl_plan, "m1d_abl_job", "mnist1d-shuffled")
-abl_job = get_job(st.session_state, "m1d_abl_job")
-if abl_job is not None:
-    show_progress(abl_job, _live, key="m1d_abl_panel", every=2.0)
+)  # fmt: skip
 abl_runs = runs_for(abl_plan, store, abl_job)
 pairs = [
     a for a in ablation_archs
