@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import streamlit as st
 
-from engine import arch_stats
-from engine import degradation as deg
-from engine.architectures import ARCHITECTURES
-from ui import arch_figures, grids
+from engine.architectures import stats as arch_stats
+from engine.architectures.registry import ARCHITECTURES
+from engine.cnn import degradation as deg
+from ui import grids
+from ui.architectures import figures as arch_figures
 from ui.inputs import image_picker, working_tensor
 
 st.title("Classic architectures: what each one fixed")

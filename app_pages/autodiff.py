@@ -18,8 +18,8 @@ from engine.autodiff import (
     forward_steps,
     gradient_table,
 )
-from ui import autodiff_figures as af
-from ui import autodiff_steps as ad_steps
+from ui.autodiff import figures as af
+from ui.autodiff import steps as ad_steps
 
 MORE_X, MORE_T = (2.0, -0.3), (-0.5, 0.4)  # examples 3 and 4, when asked for
 STEPS_H = tuple(float(h) for h in 10.0 ** -np.arange(1.0, 14.01, 0.5))  # 1e-1 … 1e-14

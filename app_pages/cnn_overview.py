@@ -3,13 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from engine.cnn_explain import filter_images, first_layer_filters
-from engine.shapes_data import CLASSES
-from engine.small_cnn import CNNError
-from ui import cnn_detail_figures as details
-from ui import cnn_figures, cnn_page
-from ui import cnn_formula_view as unit_view
-from ui.cnn_page import ensure_choice
+from engine.cnn.explain import filter_images, first_layer_filters
+from engine.cnn.shapes_data import CLASSES
+from engine.cnn.small_cnn import CNNError
+from ui.cnn import detail_figures as details
+from ui.cnn import formula_view as unit_view
+from ui.cnn import overview_figures as cnn_figures
+from ui.cnn import overview_inputs as cnn_page
+from ui.cnn.overview_inputs import ensure_choice
 
 SPATIAL = ("conv", "relu", "pool")
 

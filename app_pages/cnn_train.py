@@ -8,18 +8,17 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitAPIException
 
-from engine.cnn_explain import filter_images, first_layer_filters
-from engine.cnn_training import MAX_STEPS as ENGINE_MAX_STEPS
-from engine.cnn_training import bf16_supported
-from engine.conv_kernels import KERNEL_SIZES
-from engine.filter_compare import abs_cosine, colour_share, handmade_kernels
-from engine.shapes_data import CLASSES, make_dataset_uint8
-from engine.small_cnn import MAX_DEPTH, MAX_FILTERS, CNNConfig, CNNError, SmallCNN
-from ui import train_figures as tf
-from ui.cnn_models import remember_model
-from ui.jobs import JobState, show_progress, start_job
-from ui.train_ablation_view import ablation_section
-from ui.train_runs import (
+from engine.cnn.explain import filter_images, first_layer_filters
+from engine.cnn.filter_compare import abs_cosine, colour_share, handmade_kernels
+from engine.cnn.shapes_data import CLASSES, make_dataset_uint8
+from engine.cnn.small_cnn import MAX_DEPTH, MAX_FILTERS, CNNConfig, CNNError, SmallCNN
+from engine.cnn.training import MAX_STEPS as ENGINE_MAX_STEPS
+from engine.cnn.training import bf16_supported
+from engine.conv.kernel_bank import KERNEL_SIZES
+from ui.cnn import train_figures as tf
+from ui.cnn.ablation_view import ablation_section
+from ui.cnn.models import remember_model
+from ui.cnn.train_runs import (
     BATCH,
     DATA_SEED,
     N_PER_CLASS,
@@ -35,6 +34,7 @@ from ui.train_runs import (
     session_job,
     training_work,
 )
+from ui.jobs import JobState, show_progress, start_job
 
 MAX_STEPS = min(5000, ENGINE_MAX_STEPS)
 WORK_CAP = 6  # a run may cost at most this many default runs (1,000 steps of the default network)

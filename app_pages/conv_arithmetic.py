@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv_arithmetic import accumulated_stamps, small_kernel
-from engine.convolution import (
+from engine.conv.arithmetic import accumulated_stamps, small_kernel
+from engine.conv.operation import (
     ConvConfigError,
     conv_matrix_2d,
     conv_output_size,

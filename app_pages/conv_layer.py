@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from engine.convolution import (
+from engine.conv.operation import (
     KERNEL_NAMES,
     NONLINEARITIES,
     POOLS,

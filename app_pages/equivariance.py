@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.convolution import KERNEL_NAMES, ConvConfigError, make_kernel
-from engine.symmetry import (
+from engine.conv.operation import KERNEL_NAMES, ConvConfigError, make_kernel
+from engine.conv.symmetry import (
     edge_map_everywhere,
     rotation_errors,
     scale_errors,

@@ -7,11 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine import kernel_design as kd
-from engine.convolution import KERNEL_NAMES, ConvConfigError, feature_maps, make_kernel
+from engine.conv.operation import KERNEL_NAMES, ConvConfigError, feature_maps, make_kernel
+from engine.kernels import design as kd
 from ui import figures, grids
-from ui import kernel_figures as kf
 from ui.inputs import image_picker, working_tensor
+from ui.kernels import figures as kf
 
 st.title("Kernel sizes: 3×3, odd, 1×1 and 1×n")
 st.markdown(

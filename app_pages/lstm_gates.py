@@ -7,16 +7,22 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.char_models import CharModelError, load, trace_text
-from engine.interpretable_cells import (
+from engine.recurrent.char_models import CharModelError, load, trace_text
+from engine.recurrent.interpretable_cells import (
     gate_saturation,
     integrator_cells,
     rank_units,
     text_properties,
 )
-from engine.recurrent import GRUTrace, LSTMTrace
-from engine.sequences import DEFAULT_MAX_CHARS, SAMPLE_CODE, UNK, SequenceInputError, encode
-from ui import rnn_figures as rf
+from engine.recurrent.text_input import (
+    DEFAULT_MAX_CHARS,
+    SAMPLE_CODE,
+    UNK,
+    SequenceInputError,
+    encode,
+)
+from engine.recurrent.traces import GRUTrace, LSTMTrace
+from ui.recurrent import figures as rf
 
 INTEGRATOR = 0.95  # mean forget gate from which a cell counts as a long-term integrator
 

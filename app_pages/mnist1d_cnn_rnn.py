@@ -4,18 +4,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.mnist1d_data import SEQ_LEN, examples_per_class, load_mnist1d, time_permutation
-from engine.seq_models import ARCH_TITLES, ARCHS
-from engine.training import (
+from engine.sequence.mnist1d_data import SEQ_LEN, examples_per_class, load_mnist1d, time_permutation
+from engine.sequence.mnist1d_training import (
     DEFAULT_STEPS,
     PUBLISHED_ACCURACY,
     PUBLISHED_ACCURACY_SHUFFLED,
     PUBLISHED_SOURCE,
 )
-from ui import mnist1d_figures as mf
+from engine.sequence.models import ARCH_TITLES, ARCHS
 from ui.jobs import get_job, show_progress, start_job
-from ui.mnist1d_depth import depth_section, timing_section
-from ui.mnist1d_runs import (
+from ui.sequence import mnist1d_figures as mf
+from ui.sequence.mnist1d_depth import depth_section, timing_section
+from ui.sequence.mnist1d_runs import (
     MAX_PLAN_STEPS,
     arch_name,
     label,

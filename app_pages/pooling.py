@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.between_layers import batchnorm_demo, dropout_demo
-from engine.convolution import KERNEL_NAMES, ConvConfigError, layer_stages, make_kernel
-from engine.pooling import (
+from engine.conv.operation import KERNEL_NAMES, ConvConfigError, layer_stages, make_kernel
+from engine.pooling.between_layers import batchnorm_demo, dropout_demo
+from engine.pooling.operations import (
     COMPARISONS,
     POOL_METHODS,
     SHIFT_DIRECTIONS,

@@ -7,8 +7,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.convolution import ConvConfigError, feature_maps, make_kernel
-from engine.receptive_field import (
+from engine.cnn.shapes_data import preprocess
+from engine.cnn.small_cnn import SmallCNN
+from engine.cnn.small_cnn import load as load_cnn
+from engine.conv.operation import ConvConfigError, feature_maps, make_kernel
+from engine.receptive_field.network import (
     ReceptiveFieldError,
     effective_receptive_field,
     erf_growth,
@@ -17,9 +20,6 @@ from engine.receptive_field import (
     stack_model,
     stack_rf,
 )
-from engine.shapes_data import preprocess
-from engine.small_cnn import SmallCNN
-from engine.small_cnn import load as load_cnn
 from ui import diagrams, figures, grids
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 

@@ -3,10 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from engine.bptt import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow
-from engine.memory_task import memory_curve
-from ui import rnn_dynamics_figures as rf
+from engine.recurrent.bptt import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow
+from engine.recurrent.memory_task import memory_curve
 from ui.jobs import get_job, show_progress, start_job
+from ui.recurrent import dynamics_figures as rf
 
 VANISHED, EXPLODED = 1e-6, 1e6
 WORK_CAP = 250_000  # training steps × time steps × networks: about 30 s on two busy cores

@@ -4,10 +4,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.recurrent import RecurrentConfigError, bidirectional_trace, make_rnn, rnn_trace
-from engine.sequences import SequenceInputError, one_hot_chars, parse_numbers
+from engine.recurrent.text_input import SequenceInputError, one_hot_chars, parse_numbers
+from engine.recurrent.traces import RecurrentConfigError, bidirectional_trace, make_rnn, rnn_trace
 from ui import grids
-from ui import rnn_dynamics_figures as rf
+from ui.recurrent import dynamics_figures as rf
 
 MAX_STEPS = 12  # an unrolled graph wider than this no longer fits numbers you can read
 TOL = 1e-6  # a state "changed" when some unit moved by more than this

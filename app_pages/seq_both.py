@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.seq_compare import SequenceError, ngram_filters, through_both
-from engine.seq_order import swap_sensitivity
-from ui import seq_figures as sf
-from ui import seq_text_figures as tf
-from ui.rnn_figures import SHOWN
-from ui.seq_inputs import sequence_box, text_for_ngrams
-from ui.seq_task_runs import tasks_section
+from engine.sequence.compare import SequenceError, ngram_filters, through_both
+from engine.sequence.order import swap_sensitivity
+from ui.recurrent.figures import SHOWN
+from ui.sequence import figures as sf
+from ui.sequence import text_figures as tf
+from ui.sequence.inputs import sequence_box, text_for_ngrams
+from ui.sequence.task_runs import tasks_section
 
-LAYER1 = {  # the designed first layer (engine.seq_compare): the sum, then with numbers put in
+LAYER1 = {  # the designed first layer (engine.sequence.compare): the sum, then with numbers put in
     "rise": (r"x_{t+1} - x_{t-1}", r"%(c)s - %(a)s"),
     "fall": (r"x_{t-1} - x_{t+1}", r"%(a)s - %(c)s"),
     "peak": (r"2x_t - x_{t-1} - x_{t+1}", r"2 \cdot %(b)s - %(a)s - %(c)s"),

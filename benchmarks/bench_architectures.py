@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, median_seconds
-from engine import degradation as deg
-from engine.arch_stats import arch_table
-from engine.architectures import build
+from engine.architectures.registry import build
+from engine.architectures.stats import arch_table
+from engine.cnn import degradation as deg
 
 STEPS = 30
 

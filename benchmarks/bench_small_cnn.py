@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, interleaved, median_seconds
-from engine.cnn_training import bf16_supported, make_training_data, train
-from engine.shapes_data import make_dataset_uint8
-from engine.small_cnn import CNNConfig, SmallCNN
+from engine.cnn.shapes_data import make_dataset_uint8
+from engine.cnn.small_cnn import CNNConfig, SmallCNN
+from engine.cnn.training import bf16_supported, make_training_data, train
 
 TRAIN_STEPS = 50  # per round; three interleaved rounds, medians
 BATCH = 64

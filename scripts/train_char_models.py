@@ -3,7 +3,7 @@
     python scripts/train_char_models.py               # all three → assets/char_*.safetensors, .json
     python scripts/train_char_models.py --kinds lstm  # one of them
 
-The text is the running interpreter's own standard library (engine.char_models.stdlib_corpus: the
+The text is the running interpreter's own standard library (engine.recurrent.char_models.stdlib_corpus: the
 top-level *.py files sorted by name; every 10th is held out for validation). It is read at training
 time and never copied into the repository. All three models are trained the same way: the same
 vocabulary, seed, batches, steps and schedule; truncated backpropagation through time over
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.char_models import (  # noqa: E402
+from engine.recurrent.char_models import (  # noqa: E402
     ASSETS,
     CHAR_MODELS,
     CharRNN,
@@ -37,7 +37,7 @@ from engine.char_models import (  # noqa: E402
     save,
     stdlib_corpus,
 )
-from engine.sequences import Vocabulary  # noqa: E402
+from engine.recurrent.text_input import Vocabulary  # noqa: E402
 
 SEED = 0
 EMBED, HIDDEN = 32, 128

@@ -2,8 +2,8 @@
 
     python scripts/train_small_cnn.py     # → assets/small_cnn.safetensors, assets/small_cnn.json
 
-The default network (engine.small_cnn.CNNConfig()) learns from N_PER_CLASS rendered images per
-class (engine.shapes_data, seed SEED) with random flips, Adam and a cosine learning-rate decay,
+The default network (engine.cnn.small_cnn.CNNConfig()) learns from N_PER_CLASS rendered images per
+class (engine.cnn.shapes_data, seed SEED) with random flips, Adam and a cosine learning-rate decay,
 then is scored on a FRESH held-out set rendered from HELD_OUT_SEED, which training never saw. The
 card holds no date or timing, so a rerun on the same machine, Python, torch and thread count
 writes the same bytes.
@@ -21,9 +21,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.cnn_training import accuracy, make_training_data, predict, train  # noqa: E402
-from engine.shapes_data import make_dataset_uint8  # noqa: E402
-from engine.small_cnn import CNNConfig, save  # noqa: E402
+from engine.cnn.shapes_data import make_dataset_uint8  # noqa: E402
+from engine.cnn.small_cnn import CNNConfig, save  # noqa: E402
+from engine.cnn.training import accuracy, make_training_data, predict, train  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "small_cnn.safetensors"
 SEED = 0
@@ -67,10 +67,10 @@ def main() -> None:
     card = {
         "name": "small_cnn",
         "description": "VGG-style CNN (2 blocks of conv-ReLU-conv-ReLU-maxpool, 10 filters, "
-        "then flatten → linear → softmax) trained on engine.shapes_data's procedural shapes.",
+        "then flatten → linear → softmax) trained on engine.cnn.shapes_data's procedural shapes.",
         "classes": list(config.classes),
         "input_size": config.input_size,
-        "input": "RGB in [0, 1], 64×64: engine.shapes_data.preprocess (centre square, Lanczos)",
+        "input": "RGB in [0, 1], 64×64: engine.cnn.shapes_data.preprocess (centre square, Lanczos)",
         "parameters": sum(p.numel() for p in model.parameters()),
         "training": {
             "steps": result.steps_done,

@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.cnn_explain import grad_cam, hires_cam_layer
-from engine.shapes_data import CLASSES, preprocess, render
-from engine.small_cnn import CNNConfig, SmallCNN, load
+from engine.cnn.explain import grad_cam, hires_cam_layer
+from engine.cnn.shapes_data import CLASSES, preprocess, render
+from engine.cnn.small_cnn import CNNConfig, SmallCNN, load
 from tests.test_pages import assert_clean, open_page
-from ui.cnn_models import SHIPPED, SHIPPED_PATH, remember_model
-from ui.cnn_page import RENDER_SEED
+from ui.cnn.models import SHIPPED, SHIPPED_PATH, remember_model
+from ui.cnn.overview_inputs import RENDER_SEED
 
 PAGE = "app_pages/cnn_overview.py"
 

@@ -13,12 +13,12 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from engine.cnn_explain import first_layer_filters
-from engine.cnn_training import accuracy, make_training_data, shift_robustness, train
-from engine.small_cnn import CNNConfig, SmallCNN
-from ui.cnn_models import available_models
+from engine.cnn.explain import first_layer_filters
+from engine.cnn.small_cnn import CNNConfig, SmallCNN
+from engine.cnn.training import accuracy, make_training_data, shift_robustness, train
+from ui.cnn.models import available_models
+from ui.cnn.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
 from ui.jobs import Job
-from ui.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "cnn_train.py")
 

@@ -17,12 +17,16 @@ import pytest
 from mnist1d.data import get_templates
 from streamlit.testing.v1 import AppTest
 
-from engine.mnist1d_data import load_mnist1d
-from engine.seq_compare import sequential_steps
-from engine.seq_models import build_model, count_parameters
-from engine.training import PUBLISHED_ACCURACY, PUBLISHED_ACCURACY_SHUFFLED, fit_mnist1d
+from engine.sequence.compare import sequential_steps
+from engine.sequence.mnist1d_data import load_mnist1d
+from engine.sequence.mnist1d_training import (
+    PUBLISHED_ACCURACY,
+    PUBLISHED_ACCURACY_SHUFFLED,
+    fit_mnist1d,
+)
+from engine.sequence.models import build_model, count_parameters
 from ui.jobs import get_job
-from ui.mnist1d_runs import RunKey, RunStore, _timing_store, plan_work, run_store
+from ui.sequence.mnist1d_runs import RunKey, RunStore, _timing_store, plan_work, run_store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/mnist1d_cnn_rnn.py"

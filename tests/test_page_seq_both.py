@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from engine.seq_compare import kmax_over_time, through_both
-from engine.seq_order import swap_sensitivity
-from engine.seq_tasks import TASKS, synthetic_task
-from ui.seq_inputs import EXAMPLES
+from engine.sequence.compare import kmax_over_time, through_both
+from engine.sequence.order import swap_sensitivity
+from engine.sequence.tasks import TASKS, synthetic_task
+from ui.sequence.inputs import EXAMPLES
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "seq_both.py")
 DEFAULT = next(iter(EXAMPLES["numbers"].values()))

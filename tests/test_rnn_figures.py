@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ui import rnn_figures as rf
+from ui.recurrent import figures as rf
 
 
 def test_char_code_keeps_markdown_and_html_inert():

@@ -1,0 +1,129 @@
+"""Did training rediscover the classic edge detectors? Learned first-layer filters against the bank.
+
+Each learned filter (F, 3, k, k) is averaged over its three colour channels, then compared with
+every hand-made kernel of engine/conv_kernels.py of the same size by the absolute cosine
+similarity |⟨a, b⟩| / (‖a‖ ‖b‖): 1 means the same pattern up to scale and sign (a filter and its
+negative detect the same edge, the next layer can flip it), 0 means nothing in common. Because a
+random 3×3 pattern already resembles some kernel of a bank of ten, the same numbers are computed for
+the filters the network started from, so the comparison says how much training added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from engine.cnn.explain import first_layer_filters
+from engine.cnn.small_cnn import CNNError, SmallCNN
+from engine.conv.kernel_bank import KERNEL_SIZES, make_kernel
+
+__all__ = [
+    "HANDMADE",
+    "FilterComparison",
+    "abs_cosine",
+    "colour_share",
+    "compare_first_layer",
+    "handmade_kernels",
+]
+
+# (display name, bank name, angle in degrees): edge, line and blob detectors, and a blur
+HANDMADE: tuple[tuple[str, str, float], ...] = (
+    ("Sobel x", "sobel x", 0.0),
+    ("Sobel y", "sobel y", 0.0),
+    ("Laplacian", "laplacian", 0.0),
+    ("Gabor 0°", "gabor", 0.0),
+    ("Gabor 45°", "gabor", 45.0),
+    ("Gabor 90°", "gabor", 90.0),
+    ("Gabor 135°", "gabor", 135.0),
+    ("Emboss", "emboss", 0.0),
+    ("Sharpen", "sharpen", 0.0),
+    ("Gaussian blur", "gaussian", 0.0),
+)
+
+
+def handmade_kernels(size: int) -> dict[str, torch.Tensor]:
+    """Return {display name: (size, size) float32 kernel} for the HANDMADE bank at this size."""
+    if size not in KERNEL_SIZES:
+        raise CNNError(
+            f"Hand-made kernels come in sizes {KERNEL_SIZES}; a {size}×{size} filter has no "
+            "spatial pattern to compare."
+        )
+    return {name: make_kernel(bank, size, angle) for name, bank, angle in HANDMADE}
+
+
+def abs_cosine(filters: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
+    """Return (F, B) |cos| of each filter (F, k, k) with each kernel (B, k, k); 0 for zero ones."""
+    a = filters.reshape(len(filters), -1).double()  # (F, k²)
+    b = bank.reshape(len(bank), -1).double()  # (B, k²)
+    norms = a.norm(dim=1)[:, None] * b.norm(dim=1)[None]  # (F, B)
+    dots = (a @ b.T).abs()
+    return torch.where(norms > 0, dots / norms.clamp_min(1e-300), torch.zeros_like(dots))
+
+
+def colour_share(weights: torch.Tensor) -> torch.Tensor:
+    """Return (F,) the fraction of each filter's squared weight (F, 3, k, k) that differs by colour.
+
+    0: the three colour channels carry the same pattern (the filter sees brightness only);
+    1: they cancel on average (the filter sees only colour differences, e.g. red against green).
+    """
+    w = weights.double()
+    total = w.pow(2).sum((1, 2, 3))  # (F,)
+    grey = 3 * w.mean(1).pow(2).sum((1, 2))  # the part shared by the channels
+    return torch.where(total > 0, 1 - grey / total.clamp_min(1e-300), torch.zeros_like(total))
+
+
+@dataclass(frozen=True)
+class FilterComparison:
+    """Learned first-layer filters against the hand-made bank, and the same for their start."""
+
+    names: tuple[str, ...]  # the hand-made kernels, columns of the similarities
+    kernels: torch.Tensor  # (B, k, k) the hand-made kernels
+    grey: torch.Tensor  # (F, k, k) each learned filter averaged over colour
+    similarity: torch.Tensor  # (F, B) |cos| between grey and kernels
+    colour: torch.Tensor  # (F,) colour_share of each learned filter
+    start_similarity: torch.Tensor  # (F, B) the same for the filters before training
+    start_colour: torch.Tensor  # (F,)
+    start_seed: int  # the initialisation seed of those starting filters
+
+    @property
+    def best(self) -> torch.Tensor:
+        """Return (F,) each learned filter's highest |cos| over the bank."""
+        return self.similarity.max(1).values
+
+    @property
+    def best_kernel(self) -> list[str]:
+        """Return each learned filter's closest hand-made kernel by name."""
+        return [self.names[int(i)] for i in self.similarity.argmax(1)]
+
+    @property
+    def start_best(self) -> torch.Tensor:
+        """Return (F,) each starting filter's highest |cos| over the bank."""
+        return self.start_similarity.max(1).values
+
+
+def compare_first_layer(model: SmallCNN, start_seed: int = 0) -> FilterComparison:
+    """Return the comparison of model's first conv layer with the bank (kernel sides 3, 5, 7).
+
+    The starting filters are those of SmallCNN(model.config, seed=start_seed): the exact weights
+    a model trained from that seed began with (reset_parameters initialises the first conv first).
+    """
+    if isinstance(start_seed, bool) or not isinstance(start_seed, int) or start_seed < 0:
+        raise CNNError(f"start_seed must be a whole number ≥ 0, got {start_seed!r}.")
+    bank = handmade_kernels(model.config.kernel)
+    kernels = torch.stack(list(bank.values()))  # (B, k, k)
+    learned = first_layer_filters(model)  # (F, 3, k, k)
+    small = dataclasses.replace(model.config, depth_blocks=1)  # same first layer, fewer weights
+    start = first_layer_filters(SmallCNN(small, seed=start_seed))
+    grey = learned.mean(1)  # (F, k, k)
+    return FilterComparison(
+        names=tuple(bank),
+        kernels=kernels,
+        grey=grey,
+        similarity=abs_cosine(grey, kernels).float(),
+        colour=colour_share(learned).float(),
+        start_similarity=abs_cosine(start.mean(1), kernels).float(),
+        start_colour=colour_share(start).float(),
+        start_seed=start_seed,
+    )

@@ -1,0 +1,226 @@
+"""Why 3×3 kernels, why 1×1, why 1×n then n×1? What each design costs, counted from torch modules.
+
+A design is a stack of stride-1, 'same'-padded convolutions, each followed by a ReLU. Its weights
+and biases are counted from real nn.Conv2d modules, its multiply-adds from torch's FlopCounterMode
+on a shape-only (meta) input, and its receptive field by tracing the modules
+(engine.receptive_field.network). The comparisons are the ones from VGG (Simonyan & Zisserman 2015:
+two 3×3 see what one 5×5 sees), GoogLeNet (Szegedy et al. 2015: 1×1 bottlenecks before 5×5) and
+Inception v3 (Szegedy et al. 2016: n×n factorised into 1×n then n×1).
+
+This module is the page's single import: it re-exports what the kernel shapes do to an image
+(engine/kernel_parity.py: odd versus even kernels; engine/kernel_factoring.py: a stack as one
+kernel, 1×1 as a per-pixel linear layer, separable kernels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from engine.kernels.checks import KernelDesignError, whole
+from engine.kernels.factoring import (
+    PixelMLP,
+    Separability,
+    StackOnImage,
+    best_single_kernel,
+    pixel_mlp,
+    random_kernel,
+    separability,
+    stack_on_image,
+)
+from engine.kernels.parity import (
+    DRIFT_KERNELS,
+    STEP_KERNELS,
+    StepResponse,
+    WidthFit,
+    centred_difference_fits,
+    centroid_drift,
+    same_offsets,
+    step_responses,
+)
+from engine.receptive_field.network import receptive_field
+
+__all__ = [
+    "DRIFT_KERNELS",
+    "MAX_CHANNELS",
+    "MAX_KERNEL",
+    "MAX_SIDE",
+    "STEP_KERNELS",
+    "Conv",
+    "DesignCost",
+    "KernelDesignError",
+    "PixelMLP",
+    "Separability",
+    "StackOnImage",
+    "StepResponse",
+    "WidthFit",
+    "best_single_kernel",
+    "bottleneck_branch",
+    "centred_difference_fits",
+    "centroid_drift",
+    "design_cost",
+    "design_model",
+    "factorised_pair",
+    "pixel_mlp",
+    "random_kernel",
+    "same_offsets",
+    "separability",
+    "stack_on_image",
+    "stacked_vs_single",
+    "step_responses",
+]
+
+MAX_CHANNELS = 8192  # more channels than any published layer; the count is shape-only anyway
+MAX_SIDE = 8192  # feature-map side (the FLOP count runs on a meta tensor, nothing is allocated)
+MAX_KERNEL = 31  # largest kernel side in a design
+MAX_LAYERS = 16
+
+
+@dataclass(frozen=True)
+class Conv:
+    """One convolution of a design: its output channels and (rows, cols) kernel, then a ReLU."""
+
+    out_channels: int
+    kernel: tuple[int, int]
+
+    @property
+    def label(self) -> str:
+        return f"{self.kernel[0]}×{self.kernel[1]} → {self.out_channels}"
+
+
+@dataclass(frozen=True)
+class DesignCost:
+    """What one design costs on a C×H×W input: its field, weights, biases, work and ReLUs."""
+
+    name: str
+    layers: tuple[Conv, ...]
+    in_channels: int
+    receptive_field: tuple[int, int]  # (rows, cols) in input pixels, traced from the modules
+    weights: int  # kernel entries, summed over the nn.Conv2d modules
+    biases: int
+    macs: int  # multiply-adds for one image (FlopCounterMode's FLOPs / 2)
+    nonlinearities: int  # ReLU modules in the design
+    out_shape: tuple[int, int, int]  # (C, H, W) of the design's output
+
+    @property
+    def parameters(self) -> int:
+        return self.weights + self.biases
+
+
+def _check_layers(in_channels: object, layers: object) -> tuple[int, tuple[Conv, ...]]:
+    """Return (in_channels, layers) after checking every layer is one torch could build."""
+    c_in = whole("input channels", in_channels, 1, MAX_CHANNELS)
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
+        raise KernelDesignError("A design needs a non-empty list of Conv layers.")
+    if len(layers) > MAX_LAYERS:
+        raise KernelDesignError(f"A design has at most {MAX_LAYERS} layers, got {len(layers)}.")
+    checked = []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Conv):
+            raise KernelDesignError(f"Layer {i + 1} must be a Conv, got {type(layer).__name__}.")
+        c = whole(f"layer {i + 1}'s output channels", layer.out_channels, 1, MAX_CHANNELS)
+        if not isinstance(layer.kernel, tuple) or len(layer.kernel) != 2:
+            raise KernelDesignError(f"Layer {i + 1}'s kernel must be (rows, cols).")
+        kh, kw = (whole(f"layer {i + 1}'s kernel side", k, 1, MAX_KERNEL) for k in layer.kernel)
+        if kh % 2 == 0 or kw % 2 == 0:
+            raise KernelDesignError(
+                f"Layer {i + 1}'s kernel is {kh}×{kw}: 'same' padding needs odd sides (an even "
+                "kernel has no centre pixel). Use 1, 3, 5, 7, …"
+            )
+        checked.append(Conv(c, (kh, kw)))
+    return c_in, tuple(checked)
+
+
+def design_model(in_channels: int, layers: Sequence[Conv], device: str = "meta") -> nn.Sequential:
+    """Return the design as nn.Sequential of Conv2d ('same' padding) and ReLU, built on `device`."""
+    c, layers = _check_layers(in_channels, layers)
+    modules: list[nn.Module] = []
+    # meta by default: an 8192-channel 7×7 layer would otherwise allocate 13 GB of weights
+    with torch.device(device):
+        for layer in layers:
+            kh, kw = layer.kernel
+            modules.append(nn.Conv2d(c, layer.out_channels, (kh, kw), padding=(kh // 2, kw // 2)))
+            modules.append(nn.ReLU())
+            c = layer.out_channels
+    return nn.Sequential(*modules)
+
+
+def design_cost(
+    name: str, in_channels: int, height: int, width: int, layers: Sequence[Conv]
+) -> DesignCost:
+    """Return the DesignCost of `layers` applied to an in_channels × height × width input."""
+    h = whole("height", height, 1, MAX_SIDE)
+    w = whole("width", width, 1, MAX_SIDE)
+    c_in, layers = _check_layers(in_channels, layers)
+    model = design_model(c_in, layers)  # shapes only: nothing is allocated
+    x = torch.empty(1, c_in, h, w, device="meta")  # (1, C, H, W)
+    with FlopCounterMode(display=False) as counter:
+        out = model(x)  # (1, C', H, W)
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    rows = receptive_field(model, max(h, w), in_channels=c_in)
+    return DesignCost(
+        name=name,
+        layers=layers,
+        in_channels=c_in,
+        receptive_field=(int(rows[-1].sizes[0]), int(rows[-1].sizes[1])),
+        weights=sum(m.weight.numel() for m in convs),
+        biases=sum(m.bias.numel() for m in convs),
+        macs=counter.get_total_flops() // 2,  # torch counts a multiply-add as 2 FLOPs
+        nonlinearities=sum(isinstance(m, nn.ReLU) for m in model),
+        out_shape=tuple(out.shape[1:]),
+    )
+
+
+def stacked_vs_single(
+    channels: int, height: int, width: int, depth: int = 2, small: int = 3
+) -> tuple[DesignCost, DesignCost]:
+    """Return (depth stacked small×small convs, one conv with the same field), C → C channels."""
+    depth = whole("number of stacked layers", depth, 1, MAX_LAYERS)
+    small = whole("small kernel side", small, 1, MAX_KERNEL)
+    big = depth * (small - 1) + 1  # r = 1 + L(k - 1): the single kernel that sees as far
+    if big > MAX_KERNEL:
+        raise KernelDesignError(
+            f"{depth} stacked {small}×{small} layers see {big}×{big} pixels; a single kernel "
+            f"is capped at {MAX_KERNEL}×{MAX_KERNEL}. Use fewer layers or a smaller kernel."
+        )
+    stack = [Conv(channels, (small, small))] * depth
+    return (
+        design_cost(f"{depth} × {small}×{small}", channels, height, width, stack),
+        design_cost(f"1 × {big}×{big}", channels, height, width, [Conv(channels, (big, big))]),
+    )
+
+
+def bottleneck_branch(
+    in_channels: int, reduce_channels: int, out_channels: int, height: int, width: int, k: int = 5
+) -> tuple[DesignCost, DesignCost]:
+    """Return (direct k×k conv, 1×1 reduction then k×k), as in a GoogLeNet Inception branch."""
+    direct = design_cost(
+        f"{k}×{k} directly", in_channels, height, width, [Conv(out_channels, (k, k))]
+    )
+    reduced = design_cost(
+        f"1×1 → {reduce_channels}, then {k}×{k}",
+        in_channels,
+        height,
+        width,
+        [Conv(reduce_channels, (1, 1)), Conv(out_channels, (k, k))],
+    )
+    return direct, reduced
+
+
+def factorised_pair(
+    channels: int, height: int, width: int, n: int = 7
+) -> tuple[DesignCost, DesignCost]:
+    """Return (one n×n conv, a 1×n conv then an n×1 conv), C → C channels, as in Inception v3."""
+    square = design_cost(f"{n}×{n}", channels, height, width, [Conv(channels, (n, n))])
+    pair = design_cost(
+        f"1×{n} then {n}×1",
+        channels,
+        height,
+        width,
+        [Conv(channels, (1, n)), Conv(channels, (n, 1))],
+    )
+    return square, pair

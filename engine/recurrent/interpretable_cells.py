@@ -1,0 +1,174 @@
+"""Does any unit track something we can name? Text properties, unit rankings and gate statistics.
+
+After Karpathy, Johnson & Fei-Fei, "Visualizing and Understanding Recurrent Networks" (2015): a few
+cells of a character LSTM follow quotes, bracket depth or the position in a line, and gates spend
+much of their time saturated. Each property below is computed by its own small parser and states
+what holds *after reading* character t, the moment the hidden state h_t is computed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine.recurrent.traces import GRUTrace, LSTMTrace
+
+__all__ = [
+    "PROPERTIES",
+    "bracket_depth",
+    "gate_saturation",
+    "indentation",
+    "inside_comment",
+    "inside_quotes",
+    "integrator_cells",
+    "position_in_line",
+    "rank_units",
+    "text_properties",
+]
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def inside_quotes(text: str) -> np.ndarray:
+    """Return 1.0 where a '...' or "..." string is open after char t (opening quote 1, closing 0).
+
+    A backslash escapes the next character inside a string; a newline closes any open string
+    (Python's one-line strings, and a stray apostrophe in prose stops at the end of its line).
+    Triple quotes read as an empty string followed by an opening quote.
+    """
+    out, quote, escaped = np.zeros(len(text)), "", False
+    for t, ch in enumerate(text):
+        if ch == "\n":
+            quote, escaped = "", False
+        elif quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        out[t] = 1.0 if quote else 0.0
+    return out
+
+
+def bracket_depth(text: str) -> np.ndarray:
+    """Return how many ( [ { are open after char t (a closing bracket counts at itself; ≥ 0)."""
+    out, depth = np.zeros(len(text)), 0
+    for t, ch in enumerate(text):
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        out[t] = depth
+    return out
+
+
+def position_in_line(text: str) -> np.ndarray:
+    """Return the number of characters of the current line read after char t ("\\n" → 0)."""
+    out, column = np.zeros(len(text)), 0
+    for t, ch in enumerate(text):
+        column = 0 if ch == "\n" else column + 1
+        out[t] = column
+    return out
+
+
+def indentation(text: str) -> np.ndarray:
+    """Return the leading spaces of the current line seen so far (a tab counts 4; "\\n" → 0)."""
+    out, indent, leading = np.zeros(len(text)), 0, True
+    for t, ch in enumerate(text):
+        if ch == "\n":
+            indent, leading = 0, True
+        elif leading and ch in " \t":
+            indent += 4 if ch == "\t" else 1
+        else:
+            leading = False
+        out[t] = indent
+    return out
+
+
+def inside_comment(text: str) -> np.ndarray:
+    """Return 1.0 from a '#' outside a string up to the end of its line (the "\\n" itself is 0)."""
+    quotes = inside_quotes(text)
+    out, comment = np.zeros(len(text)), False
+    for t, ch in enumerate(text):
+        if ch == "\n":
+            comment = False
+        elif ch == "#" and (t == 0 or not quotes[t - 1]):
+            comment = True
+        out[t] = 1.0 if comment else 0.0
+    return out
+
+
+PROPERTIES = {
+    "inside quotes": inside_quotes,
+    "bracket depth": bracket_depth,
+    "position in line": position_in_line,
+    "indentation": indentation,
+    "inside a comment": inside_comment,
+}
+
+
+def text_properties(text: str) -> dict[str, np.ndarray]:
+    """Return {property name: (T,) float array} for every entry of PROPERTIES."""
+    return {name: parse(text) for name, parse in PROPERTIES.items()}
+
+
+def rank_units(
+    values: torch.Tensor | np.ndarray, properties: dict[str, np.ndarray], top: int | None = None
+) -> dict[str, list[tuple[int, float]]]:
+    """Return per property the units (index, Pearson r) sorted by |r|, strongest first.
+
+    values: (T, H) activations (a hidden or cell trace). A constant property or a constant unit has
+    r = 0 (nothing to correlate); `top` keeps only the first `top` units of each list.
+    """
+    acts = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, float)
+    if acts.ndim != 2:
+        raise ValueError(f"values must be (T, H), got shape {acts.shape}.")
+    centred = acts - acts.mean(axis=0)  # (T, H)
+    unit_norm = np.linalg.norm(centred, axis=0)  # (H,)
+    ranking: dict[str, list[tuple[int, float]]] = {}
+    for name, prop in properties.items():
+        prop = np.asarray(prop, dtype=float)
+        if prop.shape != (acts.shape[0],):
+            raise ValueError(f"Property {name!r} has shape {prop.shape}; expected ({len(acts)},).")
+        p = prop - prop.mean()
+        denom = unit_norm * np.linalg.norm(p)
+        r = np.divide(p @ centred, denom, out=np.zeros(acts.shape[1]), where=denom > 1e-12)
+        order = np.argsort(-np.abs(r), kind="stable")[:top]
+        ranking[name] = [(int(u), float(r[u])) for u in order]
+    return ranking
+
+
+def gate_saturation(
+    trace: LSTMTrace | GRUTrace, low: float = 0.1, high: float = 0.9
+) -> dict[str, dict[str, np.ndarray]]:
+    """Return {gate: {"left": (H,), "right": (H,)}}: each unit's fraction of steps < low / > high.
+
+    LSTM gates: input, forget, output; GRU gates: reset, update (Karpathy et al. 2015, figure 3).
+    """
+    gates = (
+        {"input": trace.input_gate, "forget": trace.forget_gate, "output": trace.output_gate}
+        if isinstance(trace, LSTMTrace)
+        else {"reset": trace.reset, "update": trace.update}
+    )
+    arrays = {name: g.detach().cpu().numpy() for name, g in gates.items()}  # numpy: no OpenMP
+    return {
+        name: {"left": (g < low).mean(axis=0), "right": (g > high).mean(axis=0)}
+        for name, g in arrays.items()
+    }
+
+
+def integrator_cells(
+    trace: LSTMTrace | GRUTrace, threshold: float = 0.95
+) -> list[tuple[int, float]]:
+    """Return (unit, mean gate) for units whose mean forget (LSTM) / update (GRU) gate ≥ threshold.
+
+    Such a unit keeps nearly all of its previous state at every step: it integrates over time.
+    Sorted by mean gate, largest first.
+    """
+    keep = trace.forget_gate if isinstance(trace, LSTMTrace) else trace.update  # (T, H)
+    mean = keep.detach().cpu().numpy().mean(axis=0, dtype=np.float64)
+    order = np.argsort(-mean, kind="stable")
+    return [(int(u), float(mean[u])) for u in order if mean[u] >= threshold]

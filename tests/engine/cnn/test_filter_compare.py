@@ -1,0 +1,84 @@
+"""Learned first-layer filters against hand-made kernels: checked against plain NumPy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.cnn.filter_compare import (
+    HANDMADE,
+    abs_cosine,
+    colour_share,
+    compare_first_layer,
+    handmade_kernels,
+)
+from engine.cnn.small_cnn import CNNConfig, CNNError, SmallCNN
+from engine.conv.kernel_bank import make_kernel
+
+
+def test_abs_cosine_matches_a_numpy_loop():
+    g = torch.Generator().manual_seed(0)
+    filters = torch.randn(6, 3, 3, generator=g)
+    bank = torch.randn(4, 3, 3, generator=g)
+    filters[2] = 0  # a dead filter: similarity 0, not NaN
+    got = abs_cosine(filters, bank).numpy()
+    for i, f in enumerate(filters.double().numpy().reshape(6, -1)):
+        for j, b in enumerate(bank.double().numpy().reshape(4, -1)):
+            norm = np.linalg.norm(f) * np.linalg.norm(b)
+            want = abs(f @ b) / norm if norm else 0.0
+            assert got[i, j] == pytest.approx(want, abs=1e-12)
+    assert np.allclose(abs_cosine(-3 * filters, bank).numpy(), got)  # sign and scale do not count
+
+
+def test_the_bank_is_the_projects_kernels():
+    bank = handmade_kernels(5)
+    assert list(bank) == [name for name, _, _ in HANDMADE]
+    assert torch.equal(bank["Sobel y"], make_kernel("sobel y", 5))
+    assert torch.equal(bank["Gabor 45°"], make_kernel("gabor", 5, 45.0))
+    with pytest.raises(CNNError, match="1×1"):
+        handmade_kernels(1)
+
+
+def test_colour_share_of_grey_and_of_colour_opponent_filters():
+    g = torch.Generator().manual_seed(1)
+    pattern = torch.randn(3, 3, generator=g)
+    grey = pattern.expand(3, 3, 3)  # the same weights in R, G and B
+    opponent = torch.stack([pattern, -pattern, torch.zeros(3, 3)])  # red minus green
+    mixed = torch.stack([pattern, torch.zeros(3, 3), torch.zeros(3, 3)])  # red only
+    shares = colour_share(torch.stack([grey, opponent, mixed, torch.zeros(3, 3, 3)]))
+    assert shares.tolist() == pytest.approx([0.0, 1.0, 2 / 3, 0.0], abs=1e-12)
+
+
+def test_an_untrained_model_equals_its_own_start():
+    config = CNNConfig(classes=("circle", "ring"), depth_blocks=2, filters=4, kernel=5)
+    model = SmallCNN(config, seed=7)
+    comparison = compare_first_layer(model, start_seed=7)
+    assert torch.equal(comparison.similarity, comparison.start_similarity)
+    other = compare_first_layer(model, start_seed=8)
+    assert not torch.equal(other.similarity, other.start_similarity)
+    assert comparison.kernels.shape == (len(HANDMADE), 5, 5)
+
+
+def test_a_sobel_filter_is_recognised():
+    model = SmallCNN(CNNConfig(classes=("circle", "ring"), depth_blocks=1, filters=3), seed=0)
+    with torch.no_grad():
+        first = next(iter(model.convs.values())).weight  # (3, 3, 3, 3)
+        first[1] = make_kernel("sobel x", 3)  # every colour channel
+        first[2] = -2 * make_kernel("laplacian", 3)
+    comparison = compare_first_layer(model)
+    assert comparison.best_kernel[1:] == ["Sobel x", "Laplacian"]
+    assert comparison.best[1:].tolist() == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert comparison.colour[1:].tolist() == pytest.approx([0.0, 0.0], abs=1e-6)
+
+
+def test_the_start_filters_are_those_a_seeded_model_begins_with():
+    config = CNNConfig(depth_blocks=3, filters=6)
+    trained_from_seed = SmallCNN(config, seed=11)
+    fresh = compare_first_layer(SmallCNN(config, seed=99), start_seed=11)
+    want = abs_cosine(
+        next(iter(trained_from_seed.convs.values())).weight.detach().mean(1), fresh.kernels
+    ).float()
+    assert torch.equal(fresh.start_similarity, want)
+    with pytest.raises(CNNError):
+        compare_first_layer(trained_from_seed, start_seed=-1)

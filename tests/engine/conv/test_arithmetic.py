@@ -1,0 +1,232 @@
+"""Output sizes, step-throughs and transposed convolution checked against what torch produces."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.conv.operation import (
+    ConvConfigError,
+    conv_output_size,
+    conv_steps,
+    resolve_padding,
+    small_grid,
+    transposed_conv2d,
+    transposed_output_size,
+    transposed_steps,
+)
+
+
+def _torch_conv_size(n, k, p, s, d):
+    """Return torch's output length along one axis, or None if torch refuses or gives nothing."""
+    try:  # the other axis is trivially valid (size 1, kernel 1), so only this one can fail
+        out = F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), padding=(p, 0),
+                       stride=(s, 1), dilation=(d, 1))  # fmt: skip
+    except RuntimeError:
+        return None
+    return None if out.numel() == 0 else out.shape[-2]
+
+
+def _torch_transposed_size(n, k, p, s, d, op):
+    try:
+        out = F.conv_transpose2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1),
+                                 padding=(p, 0), stride=(s, 1), dilation=(d, 1),
+                                 output_padding=(op, 0))  # fmt: skip
+    except RuntimeError:
+        return None
+    return None if out.numel() == 0 else out.shape[-2]
+
+
+@settings(max_examples=400, deadline=None)
+@given(n=st.integers(1, 12), k=st.integers(1, 7), p=st.integers(0, 4), s=st.integers(1, 4),
+       d=st.integers(1, 3))  # fmt: skip
+def test_conv_output_size_matches_torch(n, k, p, s, d):
+    expected = _torch_conv_size(n, k, p, s, d)
+    if expected is None:
+        with pytest.raises(ConvConfigError):
+            conv_output_size(n, k, p, s, d)
+    else:
+        assert conv_output_size(n, k, p, s, d) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(n=st.integers(1, 12), k=st.integers(1, 6), p=st.integers(0, 6), s=st.integers(1, 4),
+       d=st.integers(1, 3), op=st.integers(0, 3))  # fmt: skip
+def test_transposed_output_size_matches_torch(n, k, p, s, d, op):
+    expected = _torch_transposed_size(n, k, p, s, d, op)
+    if expected is None:
+        with pytest.raises(ConvConfigError):
+            transposed_output_size(n, k, p, s, d, op)
+    else:
+        assert transposed_output_size(n, k, p, s, d, op) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(0, 3), (5, 0), (5, 3, -1), (5, 3, 0, 0), (5, 3, 0, 1, 0), (5.0, 3), (5, 3, 1.5), (True, 3),
+     ("5", 3), (3, 4), (2, 2, 0, 1, 2)],
+)  # fmt: skip
+def test_conv_output_size_rejects_invalid(args):
+    with pytest.raises(ConvConfigError):
+        conv_output_size(*args)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(output_padding=1), dict(stride=2, output_padding=2), dict(padding=-1),
+     dict(n=1, k=1, padding=1), dict(stride=0)],
+)  # fmt: skip
+def test_transposed_output_size_rejects_invalid(kwargs):
+    args = dict(n=3, k=3) | kwargs
+    with pytest.raises(ConvConfigError):
+        transposed_output_size(**args)
+
+
+def test_resolve_padding_same_keeps_size_and_rejects_even_kernels():
+    for k in (1, 3, 5, 7):
+        for d in (1, 2, 3):
+            ph, pw = resolve_padding("same", (k, k), d)
+            assert ph == pw and _torch_conv_size(20, k, ph, 1, d) == 20
+            torch_same = F.conv2d(torch.zeros(1, 1, 20, 17), torch.zeros(1, 1, k, k),
+                                  padding="same", dilation=d)  # fmt: skip
+            assert torch_same.shape[-2:] == (20, 17)
+    assert resolve_padding("valid", (3, 5), 1) == (0, 0)
+    assert resolve_padding(2, (3, 5), 1) == (2, 2)
+    for bad in ("full", "", -1, 1.0):
+        with pytest.raises(ConvConfigError):
+            resolve_padding(bad, (3, 3), 1)
+    with pytest.raises(ConvConfigError, match="odd"):
+        resolve_padding("same", (4, 3), 1)
+
+
+# --- the small grid and its step-through
+
+
+def test_small_grid_is_seeded_small_integers():
+    a, b, c = small_grid(6, seed=1), small_grid(6, seed=1), small_grid(6, seed=2)
+    assert a.shape == (6, 6) and a.dtype == torch.float32
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert set(a.unique().tolist()) <= {0.0, 1.0, 2.0, 3.0}
+    assert torch.equal(a, a.round())
+    for bad in (0, 33, 2.5):
+        with pytest.raises(ConvConfigError):
+            small_grid(bad)
+
+
+CONFIGS = [(0, 1, 1), (1, 1, 1), (1, 2, 1), (2, 2, 1), (0, 1, 2), (1, 3, 2), (2, 1, 2)]
+
+
+@pytest.mark.parametrize("padding,stride,dilation", CONFIGS)
+@pytest.mark.parametrize("n,k", [(5, 3), (6, 2), (7, 3)])
+def test_conv_steps_values_match_conv2d(n, k, padding, stride, dilation):
+    grid = small_grid(n, seed=n + k)
+    kernel = torch.arange(k * k, dtype=torch.float32).reshape(k, k) - 2
+    expected = F.conv2d(grid[None, None], kernel[None, None], padding=padding, stride=stride,
+                        dilation=dilation)[0, 0]  # fmt: skip
+    steps = conv_steps(grid, kernel, padding, stride, dilation)
+    assert len(steps) == expected.numel()
+    order = [(s.out_row, s.out_col) for s in steps]
+    assert order == [(r, c) for r in range(expected.shape[0]) for c in range(expected.shape[1])]
+    for s in steps:
+        assert s.value == pytest.approx(float(expected[s.out_row, s.out_col]), abs=1e-5)
+
+
+@pytest.mark.parametrize("padding,stride,dilation", CONFIGS)
+def test_conv_steps_taps_are_what_autograd_says_each_output_reads(padding, stride, dilation):
+    # The cells an output reads are those with a nonzero gradient; giving each kernel entry a
+    # distinct value tells which kernel entry multiplied which cell.
+    grid, k = small_grid(6, seed=3), 3
+    kernel = torch.arange(1, k * k + 1, dtype=torch.float32).reshape(k, k)  # no zeros, distinct
+    padded = F.pad(grid, (padding,) * 4).requires_grad_(True)
+    out = F.conv2d(padded[None, None], kernel[None, None], stride=stride, dilation=dilation)[0, 0]
+    for s in conv_steps(grid, kernel, padding, stride, dilation):
+        (grad,) = torch.autograd.grad(out[s.out_row, s.out_col], padded, retain_graph=True)
+        touched = {tuple(ix) for ix in grad.nonzero().tolist()}
+        assert set(s.taps) == touched and len(s.taps) == k * k
+        assert [float(grad[t]) for t in s.taps] == kernel.flatten().tolist()  # kernel order
+
+
+def test_conv_steps_rejects_bad_settings():
+    grid = small_grid(4)
+    with pytest.raises(ConvConfigError):
+        conv_steps(grid, torch.ones(5, 5))  # kernel larger than the grid
+    with pytest.raises(ConvConfigError):
+        conv_steps(torch.zeros(40, 40), torch.ones(3, 3))  # too many steps to list
+    with pytest.raises(ConvConfigError):
+        conv_steps(grid, torch.ones(3))
+    with pytest.raises(ConvConfigError):
+        conv_steps(grid, torch.tensor([[float("nan")]]))
+    with pytest.raises(ConvConfigError):
+        conv_steps(grid, torch.ones(3, 3), stride=0)
+
+
+# --- transposed convolution
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", [0, 1, 2])
+@pytest.mark.parametrize("n,kh,kw", [(3, 3, 3), (4, 2, 2), (2, 3, 4), (1, 2, 3)])
+def test_transposed_conv2d_matches_conv_transpose2d(n, kh, kw, stride, padding):
+    grid = small_grid(n, seed=kh)
+    kernel = torch.randn(kh, kw, generator=torch.Generator().manual_seed(n))
+    try:
+        expected = F.conv_transpose2d(grid[None, None], kernel[None, None], stride=stride,
+                                      padding=padding)[0, 0]  # fmt: skip
+    except RuntimeError:
+        expected = None
+    if expected is None or expected.numel() == 0:
+        with pytest.raises(ConvConfigError):
+            transposed_conv2d(grid, kernel, stride, padding)
+        return
+    torch.testing.assert_close(transposed_conv2d(grid, kernel, stride, padding), expected)
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 0), (2, 1), (3, 1)])
+def test_transposed_steps_stamps_add_up_to_the_full_output(stride, padding):
+    grid = small_grid(3, seed=5)
+    kernel = torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, 1.0]])
+    steps = transposed_steps(grid, kernel, stride, padding)
+    full = F.conv_transpose2d(grid[None, None], kernel[None, None], stride=stride)[0, 0]
+    stamped = torch.zeros_like(full)
+    for s in steps:
+        assert s.value == float(grid[s.in_row, s.in_col])
+        assert len(s.out_cells) == kernel.numel()
+        for (r, c), weight in zip(s.out_cells, kernel.flatten().tolist(), strict=True):
+            stamped[r, c] += s.value * weight
+    torch.testing.assert_close(stamped, full)
+    cropped = stamped[padding : stamped.shape[0] - padding, padding : stamped.shape[1] - padding]
+    torch.testing.assert_close(cropped, transposed_conv2d(grid, kernel, stride, padding))
+    assert [(s.in_row, s.in_col) for s in steps] == [(r, c) for r in range(3) for c in range(3)]
+
+
+@pytest.mark.parametrize("n,k,stride", [(2, 1, 1), (3, 3, 2), (4, 2, 3), (5, 3, 1)])
+def test_accumulated_stamps_end_at_conv_transpose2d(n, k, stride):
+    from engine.conv.arithmetic import accumulated_stamps, small_kernel
+
+    grid, kernel = small_grid(n, seed=3), small_kernel(k, seed=4)
+    steps = transposed_steps(grid, kernel, stride=stride)
+    full = (n - 1) * stride + k
+    frames = accumulated_stamps(steps, (full, full))
+    assert len(frames) == n * n
+    reference = F.conv_transpose2d(
+        grid[None, None].double(), kernel[None, None].double(), stride=stride
+    )[0, 0].numpy()
+    np.testing.assert_allclose(frames[-1], reference, atol=1e-9)
+    # Each frame adds exactly one input cell's stamp: value times the whole kernel.
+    first = F.conv_transpose2d(
+        (grid * (torch.arange(n * n).reshape(n, n) == 0))[None, None].double(),
+        kernel[None, None].double(),
+        stride=stride,
+    )[0, 0].numpy()
+    np.testing.assert_allclose(frames[0], first, atol=1e-9)
+
+
+def test_small_kernel_has_no_zeros_and_is_seeded():
+    from engine.conv.arithmetic import small_kernel
+
+    a, b = small_kernel(5, seed=2), small_kernel(5, seed=2)
+    assert torch.equal(a, b)
+    assert (a != 0).all()
+    assert set(a.unique().tolist()) <= {-1.0, 1.0, 2.0}

@@ -1,0 +1,141 @@
+"""The 1-D spacecraft: age kernels and causal smoothing against brute force and np.convolve."""
+
+import numpy as np
+import pytest
+
+from engine.conv.operation import (
+    AGE_KERNELS,
+    ConvConfigError,
+    age_kernel,
+    causal_smooth,
+    spacecraft_track,
+)
+
+
+def _brute_force_smooth(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """s(t) = sum over a <= t of x(a) w(t-a), scaled so the weights used carry w's total."""
+    s = np.empty(len(x))
+    for t in range(len(x)):
+        acc, used = 0.0, 0.0
+        for a in range(t + 1):
+            age = t - a
+            if age < len(w):
+                acc += x[a] * w[age]
+                used += w[age]
+        s[t] = acc * w.sum() / used if used > 0 else np.nan
+    return s
+
+
+def test_track_is_seeded_smooth_and_noisy_by_the_requested_amount():
+    truth, measured = spacecraft_track(n=4000, noise=0.5, seed=3)
+    again_truth, again_measured = spacecraft_track(n=4000, noise=0.5, seed=3)
+    assert truth.shape == measured.shape == (4000,)
+    np.testing.assert_array_equal(measured, again_measured)
+    np.testing.assert_array_equal(truth, again_truth)
+    assert not np.array_equal(spacecraft_track(4000, 0.5, seed=4)[1], measured)
+    assert np.std(measured - truth) == pytest.approx(0.5, rel=0.05)
+    # smooth: the truth's steps are tiny next to the noise, and its curvature tinier still
+    assert np.abs(np.diff(truth)).max() < 0.05 and np.abs(np.diff(truth, 2)).max() < 1e-3
+    truth0, measured0 = spacecraft_track(n=50, noise=0.0)
+    np.testing.assert_array_equal(truth0, measured0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(n=1), dict(n=2.5), dict(noise=-1.0),
+                                    dict(noise=float("nan")), dict(seed=-1)])  # fmt: skip
+def test_track_rejects_bad_settings(kwargs):
+    with pytest.raises(ConvConfigError):
+        spacecraft_track(**kwargs)
+
+
+@pytest.mark.parametrize("width", [0.3, 1.0, 2.5, 10.0, 1e6])
+@pytest.mark.parametrize("kind", AGE_KERNELS)
+def test_age_kernel_is_a_density_favouring_recent_ages(kind, width):
+    w = age_kernel(kind, width, 25)
+    assert w.shape == (25,)
+    assert (w >= 0).all() and w.sum() == pytest.approx(1.0)
+    assert (np.diff(w) <= 1e-15).all()  # never heavier for older measurements
+    assert w[0] == w.max() > 0
+
+
+def test_age_kernel_closed_forms():
+    ages = np.arange(6)
+    expected = np.exp(-ages / 2.0) / np.exp(-ages / 2.0).sum()
+    np.testing.assert_allclose(age_kernel("exponential", 2.0, 6), expected)
+    half = np.exp(-(ages**2) / 8.0)
+    np.testing.assert_allclose(age_kernel("half-gaussian", 2.0, 6), half / half.sum())
+    np.testing.assert_allclose(age_kernel("uniform", 2.5, 6), [1 / 3] * 3 + [0] * 3)
+    np.testing.assert_allclose(age_kernel("uniform", 0.2, 6), [1, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(age_kernel("uniform", 50, 4), [0.25] * 4)
+    exponential = age_kernel("exponential", 3.0, 30)
+    assert (np.diff(exponential) < 0).all()  # strictly decreasing
+
+
+@pytest.mark.parametrize(
+    "args", [("gaussian", 1.0, 5), ("uniform", 0.0, 5), ("uniform", -1.0, 5),
+             ("uniform", float("inf"), 5), ("uniform", 1.0, 0), ("uniform", 1.0, 2.0)],
+)  # fmt: skip
+def test_age_kernel_rejects_bad_settings(args):
+    with pytest.raises(ConvConfigError):
+        age_kernel(*args)
+
+
+@pytest.mark.parametrize(
+    "n,w",
+    [
+        (30, np.array([0.5, 0.3, 0.2])),
+        (12, np.array([2.0, 1.0, 0.0, 1.0])),  # total 4, not 1; a zero inside
+        (5, np.arange(1.0, 9.0)),  # kernel longer than the signal
+        (40, np.array([1.0])),
+    ],
+)
+def test_causal_smooth_matches_brute_force(n, w):
+    x = np.random.default_rng(n).normal(size=n)
+    np.testing.assert_allclose(causal_smooth(x, w), _brute_force_smooth(x, w), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", AGE_KERNELS)
+def test_causal_smooth_is_np_convolve_once_the_history_is_long_enough(kind):
+    x = np.random.default_rng(0).normal(size=60)
+    w = age_kernel(kind, 3.0, 8)
+    expected = np.convolve(x, w)[:60]
+    s = causal_smooth(x, w)
+    np.testing.assert_allclose(s[len(w) - 1 :], expected[len(w) - 1 :], rtol=1e-12)
+    assert not np.allclose(s[:2], expected[:2])  # renormalised where the history is short
+    np.testing.assert_allclose(causal_smooth(np.full(60, 7.0), w), 7.0)  # an average: no droop
+
+
+def test_causal_smooth_never_looks_ahead():
+    x = np.random.default_rng(1).normal(size=40)
+    w = age_kernel("half-gaussian", 4.0, 10)
+    y = x.copy()
+    y[25:] += 100.0
+    np.testing.assert_array_equal(causal_smooth(x, w)[:25], causal_smooth(y, w)[:25])
+
+
+def test_causal_smooth_has_no_estimate_before_any_weighted_measurement():
+    s = causal_smooth(np.ones(6), np.array([0.0, 0.0, 1.0]))  # a pure two-step delay
+    assert np.isnan(s[:2]).all()
+    np.testing.assert_allclose(s[2:], 1.0)
+
+
+def test_smoothing_brings_the_estimate_closer_to_the_truth():
+    truth, measured = spacecraft_track(n=300, noise=0.5, seed=0)
+    smoothed = causal_smooth(measured, age_kernel("exponential", 3.0, 20))
+    assert np.abs(smoothed - truth).mean() < 0.6 * np.abs(measured - truth).mean()
+
+
+@pytest.mark.parametrize(
+    "x,w",
+    [
+        (np.ones(5), np.array([-0.5, 1.5])),
+        (np.ones(5), np.zeros(3)),
+        (np.ones(5), np.array([])),
+        (np.array([1.0, np.nan]), np.ones(2)),
+        (np.ones((2, 3)), np.ones(2)),
+        (np.array(["a", "b"]), np.ones(2)),
+        ([], np.ones(2)),
+    ],
+)
+def test_causal_smooth_rejects_bad_inputs(x, w):
+    with pytest.raises(ConvConfigError):
+        causal_smooth(x, w)

@@ -1,0 +1,128 @@
+"""Gradients through time against a closed form, central finite differences and torch's modules.
+
+References: a one-unit linear RNN (dL/dh_t = w^(T-1-t)), numerical derivatives of the loss with
+respect to each hidden state, nn.LSTM / nn.GRU / nn.RNN run on the same weights, and clipping's
+definition (torch.nn.utils.clip_grad_norm_ scales by clip / norm).
+"""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from engine.recurrent.bptt import (
+    KINDS,
+    BPTTConfigError,
+    bptt_problem,
+    gradient_flow,
+    gradient_norms,
+    recurrent_params,
+    unroll,
+)
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 1.3])
+def test_one_unit_linear_rnn_is_a_power_of_w(radius: float) -> None:
+    T = 30
+    norms = gradient_norms("rnn", T, 1, radius, nonlinearity="linear")
+    np.testing.assert_allclose(norms, radius ** np.arange(T - 1, -1, -1), rtol=1e-12)
+
+
+def _loss_from(kind: str, params, xs, u, t: int, h: torch.Tensor, c) -> float:
+    """L = u · h_{T-1} when the state after step t is (h, c) and steps t+1.. run as usual."""
+    if t == len(xs) - 1:
+        return float(u @ h)
+    hs, _ = unroll(kind, params, xs[t + 1 :], h, c, nonlinearity="tanh")
+    return float(u @ hs[-1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_autograd_norms_match_finite_differences(kind: str) -> None:
+    T, hidden, eps = 7, 3, 1e-6
+    flow = gradient_flow(kind, T, hidden, 1.2, forget_bias=1.0, seed=4, input_scale=1.0)
+    params, xs, u = bptt_problem(kind, T, hidden, 1.2, forget_bias=1.0, seed=4, input_scale=1.0)
+    zero = torch.zeros(hidden, dtype=torch.float64)
+    hs, cs = unroll(kind, params, xs, zero, zero.clone() if kind == "lstm" else None)
+    for t in range(T):
+        grad = np.zeros(hidden)
+        for j in range(hidden):
+            step = torch.zeros(hidden, dtype=torch.float64)
+            step[j] = eps
+            c = cs[t] if cs else None
+            up = _loss_from(kind, params, xs, u, t, hs[t] + step, c)
+            down = _loss_from(kind, params, xs, u, t, hs[t] - step, c)
+            grad[j] = (up - down) / (2 * eps)
+        assert flow.norms[t] == pytest.approx(np.linalg.norm(grad), rel=1e-6, abs=1e-12)
+    assert flow.norms[-1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unroll_matches_torch_modules(kind: str) -> None:
+    params = recurrent_params(kind, 5, 0.9, forget_bias=2.0, seed=1, input_scale=1.0)
+    module = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](4, 5).double()
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(params["w_ih"])
+        module.weight_hh_l0.copy_(params["w_hh"])
+        module.bias_ih_l0.copy_(params["b"])
+        module.bias_hh_l0.zero_()
+    xs = torch.randn(9, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    zero = torch.zeros(5, dtype=torch.float64)
+    hs, _ = unroll(kind, params, xs, zero, zero if kind == "lstm" else None)
+    torch.testing.assert_close(torch.stack(hs), module(xs)[0].detach())
+
+
+def test_spectral_radius_and_forget_bias_are_what_was_asked() -> None:
+    params = recurrent_params("lstm", 6, 1.7, forget_bias=4.0)
+    for block in params["w_hh"].split(6):
+        assert torch.linalg.eigvals(block).abs().max().item() == pytest.approx(1.7)
+    assert torch.all(params["b"][6:12] == 4.0) and torch.all(params["b"][:6] == 0)
+
+
+def test_vanishing_below_one_and_exploding_above() -> None:
+    small = gradient_norms("rnn", 60, 16, 0.6)
+    large = gradient_norms("rnn", 60, 16, 2.0, nonlinearity="linear")
+    assert small[0] < 1e-8 < 1e8 < large[0]
+
+
+def test_lstm_cell_path_follows_the_forget_bias() -> None:
+    open_path = gradient_flow("lstm", 80, 8, 1.0, forget_bias=6.0)
+    cut_path = gradient_flow("lstm", 80, 8, 1.0, forget_bias=-6.0)
+    assert open_path.cell_norms is not None and open_path.cell_norms.shape == (80,)
+    assert open_path.norms[0] > 1e-3 and cut_path.norms[0] < 1e-30
+    assert gradient_flow("gru", 5, 3, 1.0).cell_norms is None
+
+
+def test_clipping_rescales_every_step_alike() -> None:
+    flow = gradient_flow("rnn", 40, 8, 1.5, nonlinearity="linear", clip=1.0)
+    assert flow.weight_grad_norm > 1.0
+    assert flow.clipped_weight_grad_norm == pytest.approx(1.0)
+    np.testing.assert_allclose(flow.clipped_norms, flow.norms * (1.0 / flow.weight_grad_norm))
+    # the same factor as torch's own clipping of the parameter gradients
+    params, xs, u = bptt_problem("rnn", 40, 8, 1.5)
+    leaves = [p.requires_grad_() for p in params.values()]
+    hs, _ = unroll("rnn", params, xs, torch.zeros(8, dtype=torch.float64), nonlinearity="linear")
+    (u @ hs[-1]).backward()
+    before = torch.nn.utils.clip_grad_norm_(leaves, 1.0)
+    assert float(before) == pytest.approx(flow.weight_grad_norm)
+    unclipped = gradient_flow("rnn", 40, 8, 0.5, clip=1e6)
+    assert unclipped.clip_scale == 1.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "transformer"},
+        {"T": 0},
+        {"T": 10_000},
+        {"hidden": 1.5},
+        {"spectral_radius": -1.0},
+        {"nonlinearity": "sigmoid"},
+        {"forget_bias": 100.0},
+        {"clip": 0.0},
+        {"input_scale": -1.0},
+    ],
+)
+def test_settings_out_of_range_are_person_errors(bad: dict) -> None:
+    args = {"kind": "rnn", "T": 10, "hidden": 4, "spectral_radius": 1.0} | bad
+    with pytest.raises(BPTTConfigError):
+        gradient_flow(**args)

@@ -1,0 +1,93 @@
+"""Text properties against hand-written answers; unit ranking finds a planted unit; gate statistics.
+
+References: per-character expectations written out by hand, numpy's corrcoef, and traces whose
+gate values are set by hand.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.recurrent.interpretable_cells import (
+    PROPERTIES,
+    bracket_depth,
+    gate_saturation,
+    indentation,
+    inside_comment,
+    inside_quotes,
+    integrator_cells,
+    position_in_line,
+    rank_units,
+    text_properties,
+)
+from engine.recurrent.traces import GRUTrace, LSTMTrace
+
+
+def _bits(s: str) -> list[float]:
+    return [float(c) for c in s]
+
+
+def test_inside_quotes_by_hand() -> None:
+    text = """a 'b\\'c' "d#" x\n'open\nz"""
+    # a _ ' b \ ' c ' | _ | " d # | " | _ x \n | ' o p e n | \n | z   (opening 1, closing 0)
+    expected = "00111110" + "0" + "111" + "0" + "000" + "11111" + "0" + "0"
+    assert inside_quotes(text).tolist() == _bits(expected)
+
+
+def test_bracket_depth_by_hand() -> None:
+    assert bracket_depth("f(a[1], {b})) x(").tolist() == [
+        0, 1, 1, 2, 2, 1, 1, 1, 2, 2, 1, 0, 0, 0, 0, 1,
+    ]  # fmt: skip
+
+
+def test_position_and_indentation_by_hand() -> None:
+    text = "ab\n  cd\n\tx y\n"
+    assert position_in_line(text).tolist() == [1, 2, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0]
+    assert indentation(text).tolist() == [0, 0, 0, 1, 2, 2, 2, 0, 4, 4, 4, 4, 0]
+
+
+def test_inside_comment_by_hand() -> None:
+    text = "x = '#no' # yes\ny  # z"
+    expected = "0" * 10 + "1" * 5 + "0" + "000" + "111"
+    assert inside_comment(text).tolist() == _bits(expected)
+    assert set(text_properties(text)) == set(PROPERTIES)
+    assert all(v.shape == (len(text),) for v in text_properties(text).values())
+
+
+def test_rank_units_finds_a_planted_unit() -> None:
+    text = "def f(x):\n    return (x + [1, 2]) # done\n" * 5
+    props = text_properties(text)
+    noise = np.random.default_rng(0).normal(size=(len(text), 16))
+    noise[:, 11] = 0.9 * props["bracket depth"] + 0.1 * noise[:, 11]
+    noise[:, 4] = -props["inside a comment"]
+    noise[:, 7] = 3.0  # a dead unit
+    ranking = rank_units(torch.tensor(noise), props)
+    assert ranking["bracket depth"][0][0] == 11 and ranking["bracket depth"][0][1] > 0.9
+    assert ranking["inside a comment"][0] == (4, pytest.approx(-1.0))
+    r = dict(ranking["position in line"])
+    assert r[7] == 0.0  # constant: nothing to correlate
+    expected = np.corrcoef(noise[:, 2], props["position in line"])[0, 1]
+    assert r[2] == pytest.approx(expected)
+    assert len(rank_units(noise, props, top=3)["indentation"]) == 3
+
+
+def test_rank_units_refuses_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="expected"):
+        rank_units(np.zeros((5, 2)), {"p": np.zeros(4)})
+
+
+def test_gate_saturation_and_integrators() -> None:
+    T = 10
+    forget = torch.full((T, 3), 0.5)
+    forget[:, 0] = 0.99  # an integrator
+    forget[:8, 1] = 0.05  # left-saturated 80% of the time
+    half = torch.full((T, 3), 0.5)
+    trace = LSTMTrace(half, forget, half * 0, half, half, half)
+    stats = gate_saturation(trace)
+    np.testing.assert_allclose(stats["forget"]["right"], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(stats["forget"]["left"], [0.0, 0.8, 0.0])
+    assert set(stats) == {"input", "forget", "output"}
+    assert integrator_cells(trace) == [(0, pytest.approx(0.99))]
+    gru = GRUTrace(half, forget, half, half)
+    assert set(gate_saturation(gru)) == {"reset", "update"}
+    assert [u for u, _ in integrator_cells(gru, threshold=0.4)] == [0, 2]

@@ -1,0 +1,381 @@
+"""The trained-CNN page's unit view: one unit's formula, written out with the network's own numbers.
+
+`show_unit_section` draws the choice of layer, channel and unit (a big clickable map) and the
+formula. Each `show_*` takes a Formula from engine.cnn.explain.unit_formula and writes its
+arithmetic (grids, st.latex with the numbers, the recomputed value next to the network's) and
+offers a button that follows the unit's biggest input one layer down; `follow` is their callback.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engine.cnn.explain import (
+    ConvFormula,
+    FlattenFormula,
+    OutputFormula,
+    PoolFormula,
+    ReluFormula,
+    unit_formula,
+)
+from engine.cnn.small_cnn import CNNError
+from ui import figures, grids
+from ui.cnn.detail_figures import contribution_figure, conv_unit_figure
+from ui.cnn.overview_inputs import Run, ensure_choice
+from ui.grids import value_scale
+from ui.inputs import pick_cell_on_click
+
+SPATIAL = ("conv", "relu", "pool")
+
+TOLERANCE = 1e-5  # the recomputed value and the network's agree within this
+NUMBERS_UP_TO = 700  # cells of the conv figure that get their numbers written in
+
+
+def follow(layer: str, channel: int, row: int = 0, col: int = 0, side: int = 0) -> None:
+    """Callback: make (layer, channel, row, col) the unit on show (side: that layer's map side)."""
+    st.session_state.update(tc_layer=layer, tc_channel=channel, tc_row=row, tc_col=col)
+    st.session_state["tc_side"] = side
+    if layer in ("logits", "softmax"):
+        st.session_state["tc_out_class"] = channel
+    elif layer == "flatten":
+        st.session_state["tc_unit"] = channel
+
+
+def show_unit_section(run: Run) -> None:
+    """Draw the layer/channel/unit choice, the chosen map (click a unit) and the unit's formula."""
+    names = run.names
+    ensure_choice("tc_layer", names, names[0])
+    pick_l, pick_r = st.columns([2, 3])
+    layer = pick_l.selectbox("Layer", names, key="tc_layer", format_func=run.label)
+    kind = run.kinds[layer]
+    model, x, classes = run.chosen.model, run.picture.x, run.classes
+    below = names[names.index(layer) - 1] if names.index(layer) else "input"
+    below_arr = run.arrays[below]
+    try:
+        if kind in SPATIAL:
+            channel, row, col = _pick_unit(run, layer, pick_r)
+            formula = unit_formula(model, x, layer, channel, row, col, acts=run.acts)
+            st.subheader(f"{layer}, channel {channel}, unit ({row}, {col})")
+            below_side = below_arr.shape[-1] if below_arr.ndim == 3 else 0
+            if kind == "conv":
+                below_names = (
+                    ["R", "G", "B"]
+                    if below == "input"
+                    else [f"ch {i}" for i in range(below_arr.shape[0])]
+                )
+                show_conv(formula, below_names, below_side)
+            elif kind == "relu":
+                show_relu(formula, run.arrays[layer].shape[1])
+            else:
+                show_pool(formula, below_side)
+        elif kind == "flatten":
+            flat = run.arrays["flatten"]
+            if not 0 <= st.session_state.get("tc_unit", -1) < len(flat):
+                st.session_state["tc_unit"] = int(np.abs(flat).argmax())
+            unit = pick_r.number_input("Entry of the vector", 0, len(flat) - 1, key="tc_unit")
+            formula = unit_formula(model, x, layer, unit, acts=run.acts)
+            st.subheader(f"flatten, entry {unit}")
+            show_flatten(formula, below_arr[formula.source[0]])
+        else:
+            ensure_choice("tc_out_class", list(range(len(classes))), run.best)
+            k = pick_r.selectbox(
+                "Class", range(len(classes)), key="tc_out_class", format_func=lambda i: classes[i]
+            )
+            formula = unit_formula(model, x, layer, k, acts=run.acts)
+            st.subheader(f"{layer} of “{classes[k]}”")
+            last = next(n for n in reversed(names) if run.kinds[n] in SPATIAL)
+            show_output(formula, run.arrays[last].shape, classes)
+    except CNNError as err:
+        st.error(str(err))
+
+
+def _pick_unit(run: Run, layer: str, pick_col) -> tuple[int, int, int]:
+    """Draw the channel input, the chosen map to click and row/column inputs; return the unit."""
+    maps = run.arrays[layer]  # (C, H, W)
+    n_ch, side = maps.shape[0], maps.shape[1]
+    m = side // 16  # away from the border, where the zero padding makes its own edges
+    inner = maps[:, m : side - m, m : side - m]
+    if not 0 <= st.session_state.get("tc_channel", -1) < n_ch:  # the liveliest filter
+        st.session_state["tc_channel"] = int(np.abs(inner).reshape(n_ch, -1).max(1).argmax())
+    old_side = st.session_state.get("tc_side") or side
+    if old_side != side and "tc_row" in st.session_state:  # the same place at another resolution
+        for key in ("tc_row", "tc_col"):
+            st.session_state[key] = int(st.session_state[key] * side / old_side)
+    st.session_state["tc_side"] = side
+    channel = pick_col.number_input("Channel (filter)", 0, n_ch - 1, key="tc_channel")
+    chmap = maps[channel]
+    r0, c0 = divmod(int(np.abs(inner[channel]).argmax()), inner.shape[2])
+    strongest = (r0 + m, c0 + m)
+    for key, default in (("tc_row", strongest[0]), ("tc_col", strongest[1])):
+        st.session_state[key] = min(max(int(st.session_state.get(key, default)), 0), side - 1)
+    big, side_col = st.columns([3, 1])
+    with side_col:
+        row = st.number_input("Row", 0, side - 1, key="tc_row")
+        col = st.number_input("Column", 0, side - 1, key="tc_col")
+        st.button(
+            "Jump to the strongest unit",
+            key="tc_strongest",
+            on_click=follow,
+            args=(layer, channel, *strongest, side),
+        )
+        st.caption(f"Value here: **{chmap[row, col]:.4f}**")
+    with big:
+        scale, zmin, zmax = value_scale(chmap)
+        st.plotly_chart(
+            figures.heatmap(
+                chmap,
+                f"{layer}, channel {channel}: click a unit",
+                pickable=True,
+                selected=(row, col),
+                colorscale=scale,
+                zmin=zmin,
+                zmax=zmax,
+                height=420,
+            ),
+            key="tc_map",
+            on_select=pick_cell_on_click("tc_map", "tc_row", "tc_col"),
+            selection_mode="points",
+        )
+    return channel, row, col
+
+
+def _n(value: float, digits: int = 4) -> str:
+    """Return value for LaTeX: fixed digits, a real minus sign, no '-0.0000'."""
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", "{-}")
+
+
+def _agreement(total: float, value: float, what: str) -> None:
+    """Show the recomputed number, the network's, their difference, and say whether they agree."""
+    diff = abs(total - value)
+    a, b, c = st.columns(3)
+    a.metric(f"{what} (recomputed here)", f"{total:.6f}")
+    b.metric("The network's value (forward_all)", f"{value:.6f}")
+    c.metric("Difference", f"{diff:.1e}")
+    if diff <= TOLERANCE:
+        st.caption(
+            f"The two agree to {TOLERANCE:g}: the difference, {diff:.1e}, is float32 rounding "
+            "(the network adds the same terms in another order)."
+        )
+    else:
+        st.warning(f"The two differ by {diff:.2e}, more than {TOLERANCE:g}.")
+
+
+def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
+    """Write a conv unit: patches × kernels over every input channel, plus the bias."""
+    c_in, k, _ = f.patches.shape
+    sums = f.products.double().sum((1, 2)).numpy()  # (C_in,)
+    outside = int((~f.inside).sum())
+    st.markdown(
+        f"Unit ({f.row}, {f.col}) of channel {f.channel} looks at the {k}×{k} window of **all "
+        f"{c_in} maps of {f.input_layer}** around the same position, multiplies every value by "
+        f"its weight in kernel {f.channel}, and adds the {c_in * k * k} products and a bias."
+        + (
+            f" {outside} of the {k * k} positions lie in the zero padding (grey)."
+            if outside
+            else ""
+        )
+    )
+    st.latex(
+        r"z_{c}(i,j) = b_c + \sum_{c'=1}^{C_{in}} \sum_{m,n} a_{c'}(i+m,\,j+n)\; w_{c,c'}(m,n)"
+    )
+    numbers = 3 * c_in * k * k <= NUMBERS_UP_TO
+    st.plotly_chart(
+        conv_unit_figure(
+            f.patches.numpy(),
+            f.kernels.numpy(),
+            f.products.numpy(),
+            f.inside.numpy(),
+            below_names,
+            numbers=numbers,
+        ),
+        key="tc_conv_fig",
+    )
+    if not numbers:
+        st.caption("Too many cells to write every number: hover over a cell to read it.")
+    terms = " + ".join(f"({_n(s)})" for s in sums) if c_in <= 6 else r"\textstyle\sum_{c'}"
+    product_sum = float(sums.sum())
+    st.latex(
+        rf"z = {terms} + ({_n(f.bias)}) = {_n(product_sum)} + ({_n(f.bias)}) = {_n(f.total, 6)}"
+    )
+    if c_in > 6:
+        with st.expander(f"The {c_in} per-channel sums"):
+            st.dataframe(
+                pd.DataFrame({"input channel": below_names, "Σ patch × kernel": sums.round(5)}),
+                hide_index=True,
+            )
+    _agreement(f.total, f.value, "Σ products + bias")
+    if f.input_layer != "input":
+        top = int(np.abs(sums).argmax())
+        st.button(
+            f"Follow the biggest contributor: {below_names[top]} of {f.input_layer} at "
+            f"({f.row}, {f.col})",
+            on_click=follow,
+            args=(f.input_layer, top, f.row, f.col, below_side),
+            key="tc_follow",
+        )
+
+
+def show_relu(f: ReluFormula, side: int) -> None:
+    """Write a ReLU unit: max(0, x)."""
+    st.markdown(
+        f"A ReLU unit copies the conv output below it when that is positive and outputs 0 "
+        f"otherwise. Here {f.input_layer} gave {f.x:.4f}, so the unit is "
+        + ("**switched off**." if f.x <= 0 else "**passed through** unchanged.")
+    )
+    st.latex(rf"a = \max(0,\, z) = \max(0,\, {_n(f.x)}) = {_n(f.total)}")
+    _agreement(f.total, f.value, "max(0, x)")
+    st.button(
+        f"Explain the conv unit below: {f.input_layer}, channel {f.channel} at ({f.row}, {f.col})",
+        on_click=follow,
+        args=(f.input_layer, f.channel, f.row, f.col, side),
+        key="tc_follow",
+    )
+
+
+def show_pool(f: PoolFormula, below_side: int) -> None:
+    """Write a max-pool unit: the 2×2 window and its largest value."""
+    (top, left), (ar, ac) = f.top_left, f.argmax
+    st.markdown(
+        f"A 2×2 max-pool unit keeps the largest of four neighbours of {f.input_layer} (rows "
+        f"{top}–{top + 1}, columns {left}–{left + 1}); the other three are dropped."
+    )
+    w = f.window.numpy()
+    scale_signed = value_scale(w)[0] != grids.SEQUENTIAL
+    left_col, right_col = st.columns([1, 2])
+    with left_col:
+        st.plotly_chart(
+            grids.annotated_grid(
+                w,
+                f"{f.input_layer}, channel {f.channel}",
+                fmt=".4f",
+                highlight=[(ar, ac)],
+                signed=scale_signed,
+                height=230,
+            ),
+            key="tc_pool_fig",
+        )
+    with right_col:
+        values = ",\\;".join(_n(v) for v in w.ravel())
+        st.latex(rf"p = \max({values}) = {_n(f.total)}")
+        st.caption(f"The winner (outlined) is at ({top + ar}, {left + ac}) of {f.input_layer}.")
+    _agreement(f.total, f.value, "max of the window")
+    st.button(
+        f"Explain the winner: {f.input_layer}, channel {f.channel} at ({top + ar}, {left + ac})",
+        on_click=follow,
+        args=(f.input_layer, f.channel, top + ar, left + ac, below_side),
+        key="tc_follow",
+    )
+
+
+def show_flatten(f: FlattenFormula, source_map: np.ndarray) -> None:
+    """Write a flattened entry: the copy of one unit of the last feature maps."""
+    c, r, q = f.source
+    h, w = source_map.shape
+    st.markdown(
+        f"Flattening only lays the {f.input_layer} maps end to end (channel by channel, row by "
+        f"row), so entry {f.index} is a copy of one unit: channel {c}, row {r}, column {q}."
+    )
+    st.latex(
+        rf"v_{{{f.index}}} = a_{{{c}}}({r}, {q}), \quad {f.index} = {c}\cdot{h}\cdot{w} + "
+        rf"{r}\cdot{w} + {q}, \quad v_{{{f.index}}} = {_n(f.total)}"
+    )
+    scale, zmin, zmax = value_scale(source_map)
+    st.plotly_chart(
+        figures.heatmap(
+            source_map,
+            f"{f.input_layer}, channel {c}: the copied unit outlined",
+            selected=(r, q),
+            colorscale=scale,
+            zmin=zmin,
+            zmax=zmax,
+            height=320,
+        ),
+        key="tc_flat_fig",
+    )
+    _agreement(f.total, f.value, f"{f.input_layer}[{c}, {r}, {q}]")
+    st.button(
+        f"Explain that unit: {f.input_layer}, channel {c} at ({r}, {q})",
+        on_click=follow,
+        args=(f.input_layer, c, r, q, h),
+        key="tc_follow",
+    )
+
+
+def show_output(f: OutputFormula, maps_shape: tuple[int, int, int], classes: list[str]) -> None:
+    """Write a class score: logit = w·x + b over the flattened vector, then the softmax."""
+    products = f.products.numpy()
+    dot = float(f.products.double().sum())
+    k = f.class_index
+    if f.layer == "logits":
+        st.markdown(
+            f"The logit of **{f.class_name}** weighs every one of the {len(products):,} flattened "
+            "numbers by its own weight and adds them up, with a bias."
+        )
+        st.latex(
+            rf"z_{{\text{{{f.class_name}}}}} = \sum_i w_i x_i + b = {_n(dot)} + ({_n(f.bias)}) "
+            rf"= {_n(f.logit, 6)}"
+        )
+        _agreement(f.logit, f.value, "w·x + b")
+        c, h, w = maps_shape
+        st.markdown(
+            f"**Where the evidence came from**: the products w_i·x_i laid back out as the "
+            f"{c} maps they were flattened from (red pushes “{f.class_name}” up, blue down)."
+        )
+        st.plotly_chart(
+            contribution_figure(
+                products.reshape(c, h, w), [f"channel {i}" for i in range(c)], cols=min(c, 8)
+            ),
+            key="tc_contrib_fig",
+        )
+        top = int(np.abs(products).argmax())
+        st.button(
+            f"Explain the biggest contribution: flattened entry {top}",
+            on_click=follow,
+            args=("flatten", top),
+            key="tc_follow",
+        )
+        return
+    logits = f.logits.numpy().astype(np.float64)
+    m = float(logits.max())
+    exps = np.exp(logits - m)
+    probs = exps / exps.sum()
+    st.markdown(
+        "The softmax turns the logits into probabilities: exponentiate, then divide by the sum. "
+        "Subtracting the largest logit first changes nothing in the ratio and keeps e^z finite."
+    )
+    st.latex(
+        r"p_k = \frac{e^{z_k}}{\sum_j e^{z_j}} = \frac{e^{z_k - m}}{\sum_j e^{z_j - m}},"
+        r"\quad m = \max_j z_j"
+    )
+    st.latex(
+        r"\mathbf{z} = (" + ",\\; ".join(_n(z, 3) for z in logits) + rf"), \quad m = {_n(m, 3)}"
+    )
+    st.latex(
+        rf"p_{{\text{{{f.class_name}}}}} = \frac{{e^{{{_n(logits[k], 3)} - {_n(m, 3)}}}}}"
+        rf"{{{_n(exps.sum())}}} = \frac{{{_n(exps[k])}}}{{{_n(exps.sum())}}} = {_n(probs[k], 6)}"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "class": classes,
+                "logit z": logits.round(4),
+                "e^(z − m)": exps.round(6),
+                "probability": probs.round(6),
+            }
+        ),
+        hide_index=True,
+    )
+    a, b = st.columns(2)
+    a.metric("Sum of the probabilities", f"{probs.sum():.6f}")
+    b.metric(f"p({f.class_name}), the network's softmax", f"{f.value:.6f}")
+    st.button(
+        f"Explain the logit of {f.class_name}",
+        on_click=follow,
+        args=("logits", k),
+        key="tc_follow",
+    )

@@ -1,0 +1,46 @@
+"""Which trained CNNs a person can explore: the shipped one, and those they trained this session.
+
+The shipped model is loaded once per server (st.cache_resource: shared by every session, so it is
+never mutated). Models trained on the "train it yourself" page live in the person's own session
+state and appear on the overview page's model choice; the newest is offered first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from pathlib import Path
+
+import streamlit as st
+
+from engine.cnn.small_cnn import SmallCNN, load
+
+__all__ = ["SHIPPED", "SHIPPED_PATH", "available_models", "remember_model", "shipped_model"]
+
+SHIPPED = "Shipped model (assets/small_cnn.safetensors)"
+SHIPPED_PATH = Path(__file__).resolve().parents[2] / "assets" / "small_cnn.safetensors"
+_SESSION_KEY = "cnn_trained_models"
+MAX_SESSION_MODELS = 5  # a trained model is ~100 kB, but keep the list readable
+
+
+@st.cache_resource(show_spinner="Loading the trained network…")
+def shipped_model() -> tuple[SmallCNN, dict]:
+    """Return the shipped (model, card); frozen and in eval mode."""
+    return load(SHIPPED_PATH)
+
+
+def remember_model(state: MutableMapping, name: str, model: SmallCNN, card: dict) -> str:
+    """Store a model trained in this session under a unique display name; return that name."""
+    models: dict = state.setdefault(_SESSION_KEY, {})
+    label, n = name, 2
+    while label in models or label == SHIPPED:
+        label, n = f"{name} ({n})", n + 1
+    models[label] = (model, card)
+    while len(models) > MAX_SESSION_MODELS:
+        models.pop(next(iter(models)))
+    return label
+
+
+def available_models(state: MutableMapping) -> dict[str, tuple[SmallCNN, dict]]:
+    """Return {display name: (model, card)}: this session's models (newest first), then shipped."""
+    mine = dict(reversed(list(state.get(_SESSION_KEY, {}).items())))
+    return {**mine, SHIPPED: shipped_model()}

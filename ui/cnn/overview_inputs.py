@@ -1,0 +1,363 @@
+"""What the trained-CNN page remembers and caches: the model and input in use, computed results.
+
+Results are cached with st.cache_data keyed on strings only: a model's key is its display name
+plus a hash of its weights (two sessions may both call a model "my model"), an input's key is the
+picked image's sha256 or the recipe of a drawn example. The models and tensors themselves are passed
+as `_`-prefixed arguments, which Streamlit does not hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from engine.cnn.explain import grad_cam, hires_cam_layer, saliency, top_activating_patches
+from engine.cnn.filter_compare import FilterComparison, compare_first_layer
+from engine.cnn.shapes_data import CLASSES, make_dataset_uint8, preprocess, render
+from engine.cnn.small_cnn import Activation, SmallCNN
+from ui.cnn.models import available_models
+from ui.inputs import image_picker
+
+RENDER_SEED = 5150  # drawn examples; training used 0, validation 1_000_003, held-out 2024
+EXAMPLES_SEED = 4242  # the fixed set scanned for top-activating patches, unseen in training too
+EXAMPLES_PER_CLASS = 20
+SCAN_BUDGET = 4e9  # multiply-adds for one top-patch scan (~0.5 s here); fewer images beyond
+SOURCES = ("A drawn example of a class", "Your own picture")
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    """The model in use: its display name, cache key, module and card."""
+
+    name: str
+    key: str
+    model: SmallCNN
+    card: dict
+
+
+@dataclass(frozen=True)
+class ChosenInput:
+    """The picture going in: cache key, a name to show, the model input and what it looks like."""
+
+    key: str
+    name: str
+    x: torch.Tensor  # (3, S, S) float32 in [0, 1]
+    rgb: np.ndarray  # (S, S, 3) uint8: the same pixels, as shown
+
+
+def ensure_choice(key: str, options: list, default) -> None:
+    """Put default in st.session_state[key] unless it already holds one of options."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model → hash of its weights
+
+
+def model_key(name: str, model: SmallCNN) -> str:
+    """Return name + a hash of the weights and config: equal keys mean equal results.
+
+    The hash is remembered per model object (the models here are frozen once trained), which
+    saves ~70 ms per rerun for the largest ones.
+    """
+    if model not in _KEYS:
+        h = hashlib.blake2b(digest_size=12)
+        h.update(repr(model.config).encode())
+        for k, v in model.state_dict().items():
+            h.update(k.encode())
+            h.update(v.detach().contiguous().cpu().numpy().tobytes())
+        _KEYS[model] = h.hexdigest()
+    return f"{name}|{_KEYS[model]}"
+
+
+def choose_model() -> ChosenModel:
+    """Draw the model choice (only when there is more than one) and return the model in use."""
+    models = available_models(st.session_state)
+    names = list(models)
+    if len(names) > 1:
+        ensure_choice("tc_model", names, names[0])
+        name = st.selectbox(
+            "Model",
+            names,
+            key="tc_model",
+            help="Models you trained on “Train a CNN yourself” this session come first.",
+        )
+    else:
+        name = names[0]
+    model, card = models[name]
+    return ChosenModel(name, model_key(name, model), model, card)
+
+
+def card_accuracy(card: dict) -> tuple[float | None, str]:
+    """Return (accuracy, what it was measured on) from a model card, (None, "") if it has none."""
+    training = card.get("training") if isinstance(card.get("training"), dict) else {}
+    for source, key, what in (
+        (card, "held_out_accuracy", "held-out images it never saw"),
+        (card, "validation_accuracy", "validation images it never trained on"),
+        (card, "val_acc", "validation images it never trained on"),
+        (training, "final_validation_accuracy", "validation images it never trained on"),
+        (card, "accuracy", "its card"),
+    ):
+        value = source.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            n = card.get("n_held_out") if key == "held_out_accuracy" else None
+            return float(value), f"{n:,} {what}" if n else what
+    return None, ""
+
+
+def describe(chosen: ChosenModel) -> str:
+    """Return a markdown paragraph: the model's name, layers, classes and measured accuracy."""
+    cfg = chosen.model.config
+    block = (
+        f"conv {cfg.kernel}×{cfg.kernel}{' → ReLU' if cfg.relu else ''}, twice"
+        f"{' → 2×2 max pool' if cfg.pool else ''}"
+    )
+    acc, what = card_accuracy(chosen.card)
+    accuracy = f"accuracy **{acc:.1%}** on {what}" if acc is not None else "no accuracy on its card"
+    ablations = [a for a, on in (("no pooling", not cfg.pool), ("no ReLU", not cfg.relu)) if on]
+    return (
+        f"Using **{chosen.name}**: {cfg.depth_blocks} block{'s' * (cfg.depth_blocks > 1)} of "
+        f"({block}), {cfg.filters} filter{'s' * (cfg.filters > 1)} per layer, then flatten → "
+        f"linear → softmax over **{len(cfg.classes)} classes** ({', '.join(cfg.classes)}); "
+        f"{cfg.input_size}×{cfg.input_size} RGB input; {accuracy}"
+        + (f". Ablated: {', '.join(ablations)}." if ablations else ".")
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _drawn(cls: str, number: int, size: int) -> np.ndarray:
+    """Return drawn example `number` of cls, (3, size, size) float32 in [0, 1]."""
+    rng = np.random.default_rng([RENDER_SEED, CLASSES.index(cls), number])
+    return render(cls, rng, size).transpose(2, 0, 1).copy()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _model_input(sha: str, size: int, _image) -> np.ndarray:
+    """Return preprocess(image, size) as (3, size, size) float32 for the picture with this sha."""
+    return preprocess(_image, size).numpy()
+
+
+def _next_example() -> None:
+    st.session_state["tc_render_n"] = st.session_state.get("tc_render_n", 0) + 1
+
+
+def choose_input(model: SmallCNN) -> ChosenInput:
+    """Draw the input choice (a drawn example of a class, or the shared picker) and return it."""
+    size = model.config.input_size
+    ensure_choice("tc_source", list(SOURCES), SOURCES[0])
+    source = st.segmented_control(
+        "What goes into the network", SOURCES, key="tc_source", required=True
+    )
+    if source == SOURCES[0]:
+        classes = [c for c in model.config.classes if c in CLASSES] or list(CLASSES)
+        ensure_choice("tc_render_class", classes, "star" if "star" in classes else classes[0])
+        with st.container(border=True):
+            left, right = st.columns([1, 3], vertical_alignment="top")
+            with right:
+                cls = st.pills(
+                    "Class to draw",
+                    classes,
+                    key="tc_render_class",
+                    required=True,
+                    width="stretch",
+                    wrap=True,
+                    help="Drawn by the same generator as the training images, with its own "
+                    f"seed ({RENDER_SEED}): pictures the network has never seen.",
+                )
+                st.button(
+                    "Draw another one",
+                    key="tc_render_next",
+                    on_click=_next_example,
+                    icon=":material/refresh:",
+                )
+                n = st.session_state.get("tc_render_n", 0)
+                st.caption(
+                    "Or switch to **Your own picture** and photograph a shape you drew on paper."
+                )
+            x = torch.from_numpy(_drawn(cls, n, size))
+            rgb = (x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+            with left:
+                st.image(rgb, width=160, output_format="PNG")
+                st.caption(f"Using **a drawn {cls}** (example {n + 1}) · {size}×{size} px")
+        return ChosenInput(f"drawn|{cls}|{n}|{size}", f"a drawn {cls}", x, rgb)
+    st.markdown(
+        "Draw one of the shapes on paper with a thick marker — a filled disc, a square, a star, a "
+        "cross, a ring, stripes, dots, a checkerboard — photograph it close up and upload the "
+        "photo or use the camera. The network sees the centre square, shrunk to "
+        f"{size}×{size} pixels."
+    )
+    picked = image_picker("trained_cnn")
+    x = torch.from_numpy(_model_input(picked.sha, size, picked.image))
+    rgb = (x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    return ChosenInput(f"picked|{picked.sha}|{size}", picked.name, x, rgb)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One forward pass on show: the model and input, and every step's output as arrays."""
+
+    chosen: ChosenModel
+    picture: ChosenInput
+    acts: list[Activation]  # forward_all, batch of one
+    arrays: dict[str, np.ndarray]  # name → output without the batch axis
+    kinds: dict[str, str]  # name → "input", "conv", "relu", "pool", "flatten", ...
+
+    @property
+    def probs(self) -> np.ndarray:
+        """Return the class probabilities (K,) as float64."""
+        return self.arrays["softmax"].astype(np.float64)
+
+    @property
+    def best(self) -> int:
+        """Return the predicted class index."""
+        return int(self.probs.argmax())
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.chosen.model.config.classes)
+
+    @property
+    def names(self) -> list[str]:
+        """Return every step after the input, in order."""
+        return [name for name in self.arrays if name != "input"]
+
+    def label(self, name: str) -> str:
+        """Return a menu label for a layer: name · kind · shape."""
+        shape = "×".join(str(s) for s in self.arrays[name].shape)
+        return f"{name} · {KIND_NAMES[self.kinds[name]]} · {shape}"
+
+
+KIND_NAMES = {
+    "conv": "convolution",
+    "relu": "ReLU",
+    "pool": "2×2 max pool",
+    "flatten": "flatten",
+    "logits": "logits (linear)",
+    "softmax": "softmax",
+}
+
+
+def forward(chosen: ChosenModel, picture: ChosenInput) -> Run:
+    """Return the (cached) forward pass of the chosen model on the chosen input."""
+    records = activations(chosen.key, picture.key, chosen.model, picture.x)
+    return Run(
+        chosen,
+        picture,
+        [Activation(name, kind, torch.from_numpy(a)) for name, kind, a in records],
+        {name: a[0] for name, _, a in records},
+        {name: kind for name, kind, _ in records},
+    )
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def activations(mkey: str, ikey: str, _model: SmallCNN, _x: torch.Tensor) -> list[tuple]:
+    """Return [(name, kind, array with the batch axis)] of forward_all for this model and input."""
+    with torch.inference_mode():
+        acts = _model.forward_all(_x[None])
+    return [(a.name, a.kind, a.tensor.numpy()) for a in acts]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def attributions(
+    mkey: str, ikey: str, class_index: int, _model: SmallCNN, _x: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return saliency (S, S), Grad-CAM (S, S) in [0, 1] and HiResCAM (h, w) of one class.
+
+    HiResCAM stays signed, in logit units, at the CAM layer's own resolution (h, w).
+    """
+    return (
+        saliency(_model, _x, class_index).numpy(),
+        grad_cam(_model, _x, class_index).numpy(),
+        hires_cam_layer(_model, _x, class_index).numpy(),
+    )
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing the example images…")
+def held_out_images(
+    classes: tuple[str, ...], size: int, per_class: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (images (N, 3, S, S) uint8, labels (N,)): the fixed set the top patches come from."""
+    return make_dataset_uint8(per_class, EXAMPLES_SEED, classes, size)
+
+
+def scan_per_class(model: SmallCNN, layer: str) -> int:
+    """Return how many images per class to scan for `layer` within SCAN_BUDGET multiply-adds."""
+    cfg = model.config
+    side, channels, macs = cfg.input_size, 3, 0
+    for name, kind in cfg.layers():
+        if kind == "conv":
+            macs += channels * cfg.filters * cfg.kernel**2 * side**2
+            channels = cfg.filters
+        elif kind == "pool":
+            side //= 2
+        if name == layer:
+            break
+    per_class = int(SCAN_BUDGET // max(macs * len(cfg.classes), 1))
+    return max(1, min(EXAMPLES_PER_CLASS, per_class))
+
+
+@st.cache_data(max_entries=64, show_spinner="Scanning the example images…")
+def top_patches(
+    mkey: str, layer: str, channel: int, k: int, per_class: int, _model: SmallCNN
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Return (patches (k, r, r, 3) uint8, values (k,), positions (k, 3), source classes)."""
+    classes = tuple(_model.config.classes)
+    images, labels = held_out_images(classes, _model.config.input_size, per_class)
+    patches, values, positions = top_activating_patches(_model, images, layer, channel, k)
+    pictures = (patches.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    sources = [classes[int(labels[int(i)])] for i in positions[:, 0]]
+    return pictures, values.numpy(), positions.numpy(), sources
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def filter_comparison(mkey: str, start_seed: int, _model: SmallCNN) -> FilterComparison:
+    """Return the learned-vs-hand-made comparison of the first conv layer (kernel 3, 5 or 7)."""
+    return compare_first_layer(_model, start_seed)
+
+
+def training_summary(comparison: FilterComparison) -> str:
+    """Return what training changed in the first layer, in sentences built from the numbers."""
+    best_now, best_start = comparison.best.numpy(), comparison.start_best.numpy()
+    gained = float(np.median(best_now) - np.median(best_start))
+    colour_now, colour_start = (
+        float(comparison.colour.mean()),
+        float(comparison.start_colour.mean()),
+    )
+    tally: dict[str, int] = {}
+    for name in comparison.best_kernel:
+        tally[name] = tally.get(name, 0) + 1
+    closest = int(best_now.argmax())
+    seed = comparison.start_seed
+    text = (
+        f"**What training discovered**: the closest match is filter {closest} (|cos| "
+        f"{best_now[closest]:.2f} with {comparison.best_kernel[closest]}); best matches: "
+        + ", ".join(f"{k} ×{v}" for k, v in sorted(tally.items(), key=lambda t: -t[1]))
+        + ". "
+    )
+    if gained > 0.02:
+        text += (
+            "The trained filters resemble hand-made ones more than the random filters they "
+            f"started from (seed {seed}) did: +{gained:.2f} in median best |cos|. "
+        )
+    else:
+        text += (
+            "The trained filters are no closer to hand-made ones than the random filters they "
+            f"started from (seed {seed}): no clear edge detectors emerged. "
+        )
+    if colour_now < colour_start - 0.02:
+        text += (
+            "They also moved weight from colour differences to brightness patterns "
+            f"({colour_start:.0%} → {colour_now:.0%} of their squared weight): light/dark edges "
+            "work whatever the colours, and the shapes come in every colour."
+        )
+    else:
+        text += (
+            f"{colour_now:.0%} of their squared weight sits in colour differences "
+            f"({colour_start:.0%} before training): colour matters to them."
+        )
+    return text

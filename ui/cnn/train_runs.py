@@ -1,0 +1,299 @@
+"""The training page's background work: shared data, one training run, the five ablations.
+
+Each `*_work` function returns a `work(report, should_stop)` for ui/jobs.py: it calls the engine,
+reports plain values (curves so far, copies of the first-layer filters) and returns a frozen
+result. Nothing here touches Streamlit widgets, so a job thread can run it; the shared stores are
+plain dicts behind locks, handed over by the page from st.cache_resource.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from engine.cnn.explain import first_layer_filters
+from engine.cnn.small_cnn import CNNConfig, SmallCNN
+from engine.cnn.training import (
+    ABLATIONS,
+    TrainingData,
+    TrainPoint,
+    TrainResult,
+    ablation_config,
+    make_training_data,
+    shift_robustness,
+    train,
+)
+from engine.conv.layer_costs import conv2d
+
+__all__ = [
+    "AblationRow",
+    "AblationSettings",
+    "Live",
+    "RunOutcome",
+    "RunSettings",
+    "DataStore",
+    "ablation_work",
+    "conv_macs",
+    "make_card",
+    "of_kind",
+    "session_job",
+    "parameter_count",
+    "training_work",
+]
+
+BATCH = 64
+N_PER_CLASS = 500  # training images per class (rendered once per class set, then shared)
+N_VAL_PER_CLASS = 50  # validation images per class, drawn from another seed: never trained on
+DATA_SEED = 0  # the images are the same for everyone; the seed widget sets weights and batches
+REPORTS = 20  # curve points (and filter snapshots) per run
+MAX_SHIFT = 8  # pixels, for the shift-robustness curves
+ROBUST_PER_CLASS = 10  # validation images per class used for shift robustness (cost: 64 passes)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides one training run."""
+
+    config: CNNConfig
+    steps: int
+    lr: float
+    seed: int
+    bf16: bool
+    batch: int = BATCH
+
+
+@dataclass(frozen=True)
+class Live:
+    """What a running job reports: the curves and filter copies so far."""
+
+    settings: RunSettings
+    history: tuple[TrainPoint, ...]
+    snapshots: tuple[tuple[int, torch.Tensor], ...]  # (step, first-layer weights (F, 3, k, k))
+    seconds: float  # training time so far (data rendering excluded)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished (or stopped) run: the engine's result plus the filter snapshots."""
+
+    settings: RunSettings
+    result: TrainResult
+    snapshots: tuple[tuple[int, torch.Tensor], ...]
+
+
+class AblationSettings(NamedTuple):
+    """Everything that decides the five ablation runs: the cache key (a plain tuple)."""
+
+    classes: tuple[str, ...]
+    steps: int
+    lr: float
+    seed: int
+    bf16: bool
+
+
+@dataclass(frozen=True)
+class AblationRow:
+    """One ablation variant after training: size, accuracy and shift robustness."""
+
+    name: str
+    config: CNNConfig
+    parameters: int
+    field: int  # receptive field side (px) of the last spatial layer
+    val_acc: float
+    train_acc: float  # over the last report interval's minibatches
+    seconds: float
+    history: tuple[TrainPoint, ...]
+    robust: dict[str, np.ndarray]  # mode → (MAX_SHIFT + 1,) fraction of predictions unchanged
+
+
+class DataStore:
+    """Rendered TrainingData per class set, shared by all sessions (a few kept, oldest dropped)."""
+
+    def __init__(self, max_entries: int = 3) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, ...], TrainingData] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, classes: tuple[str, ...]) -> TrainingData:
+        """Return the training data for classes, rendering it on first use (~0.4 ms an image)."""
+        with self._lock:  # one rendering at a time; a second asker waits and reuses it
+            if classes not in self._entries:
+                self._entries[classes] = make_training_data(
+                    classes, N_PER_CLASS, N_VAL_PER_CLASS, DATA_SEED
+                )
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(classes)
+            return self._entries[classes]
+
+
+def of_kind(value: Any, cls: type) -> Any:
+    """Return value if it is a cls, matched by class name, else None.
+
+    Streamlit's development server re-imports every local module when any source file changes;
+    a job started before that holds objects of the old classes, which isinstance would reject.
+    """
+    return value if type(value).__name__ == cls.__name__ else None
+
+
+def session_job(state, key: str) -> Any:
+    """Return the job stored under state[key] (any object with state() and stop()), or None."""
+    job = state.get(key) if hasattr(state, "get") else None
+    return job if hasattr(job, "state") and hasattr(job, "stop") else None
+
+
+def parameter_count(config: CNNConfig) -> int:
+    """Return the number of trainable weights and biases of SmallCNN(config)."""
+    return sum(p.numel() for p in SmallCNN(config).parameters())
+
+
+def conv_macs(config: CNNConfig) -> int:
+    """Return the multiply-adds of the convolutions for one image (the bulk of a step's work)."""
+    total, side, channels = 0, config.input_size, 3
+    for _, kind in config.layers():
+        if kind == "conv":
+            total += conv2d(side, side, channels, config.filters, config.kernel).macs
+            channels = config.filters
+        elif kind == "pool":
+            side //= 2
+    return total
+
+
+def _every(steps: int) -> int:
+    return max(1, steps // REPORTS)
+
+
+def training_work(settings: RunSettings, data_store: DataStore):
+    """Return a job function that trains settings.config and reports Live snapshots."""
+
+    def work(report, should_stop) -> RunOutcome:
+        config = settings.config
+        n = len(config.classes) * (N_PER_CLASS + N_VAL_PER_CLASS)
+        report(
+            0.0,
+            f"Rendering {n:,} images of {len(config.classes)} classes (once per class set)…",
+            None,
+        )
+        data = data_store.get(config.classes)
+        init = first_layer_filters(SmallCNN(config, seed=settings.seed))  # train's own start
+        snapshots: list[tuple[int, torch.Tensor]] = [(0, init)]
+        history: list[TrainPoint] = []
+        start = time.perf_counter()
+
+        def progress(step: int, steps: int, point: TrainPoint, model: SmallCNN) -> None:
+            history.append(point)
+            if snapshots[-1][0] != step:
+                snapshots.append((step, first_layer_filters(model)))
+            text = (
+                f"Step {step:,} of {steps:,}: loss {point.loss:.3f}, "
+                f"validation accuracy {point.val_acc:.1%}"
+            )
+            live = Live(settings, tuple(history), tuple(snapshots), time.perf_counter() - start)
+            report(step / steps, text, live)
+
+        result = train(
+            config, settings.steps, settings.lr, settings.batch, settings.seed, data, progress,
+            should_stop, progress_every=_every(settings.steps), bf16=settings.bf16,
+        )  # fmt: skip
+        return RunOutcome(settings, result, tuple(snapshots))
+
+    return work
+
+
+def make_card(outcome: RunOutcome) -> dict:
+    """Return the JSON-ready card of a trained model, shaped like assets/small_cnn.json."""
+    s, r = outcome.settings, outcome.result
+    c = s.config
+    return {
+        "name": "trained on the training page",
+        "classes": list(c.classes),
+        "config": c.to_dict(),
+        "held_out_accuracy": r.val_acc,
+        "n_held_out": len(c.classes) * N_VAL_PER_CLASS,
+        "parameters": parameter_count(c),
+        "training": {
+            "steps": r.steps_done,
+            "steps_asked": s.steps,
+            "lr": s.lr,
+            "batch": s.batch,
+            "seed": s.seed,
+            "seconds": round(r.seconds, 2),
+            "stopped": r.stopped,
+            "bf16_autocast": s.bf16,
+            "optimizer": "Adam",
+            "images_per_class": N_PER_CLASS,
+            "validation_per_class": N_VAL_PER_CLASS,
+        },  # fmt: skip
+        "description": (
+            f"VGG-style CNN ({c.depth_blocks} block(s) of conv-{'ReLU-' if c.relu else ''}conv"
+            f"{'-ReLU' if c.relu else ''}{'-maxpool' if c.pool else ''}, {c.filters} filters of "
+            f"{c.kernel}×{c.kernel}) trained in this session for {r.steps_done} steps."
+        ),
+    }
+
+
+def _last_field(model: SmallCNN) -> int:
+    return max(r for r, _, _ in model.receptive_fields().values())
+
+
+def ablation_work(settings: AblationSettings, data_store: DataStore, results: dict):
+    """Return a job function training every ABLATIONS variant; complete sets go into results."""
+
+    def work(report, should_stop) -> tuple[AblationRow, ...]:
+        if settings in results:  # another session finished the same set while this one queued
+            return results[settings]
+        report(0.0, "Rendering the images…", None)
+        data = data_store.get(settings.classes)
+        k = len(settings.classes)
+        probe = data.val_images[: k * ROBUST_PER_CLASS]  # classes are interleaved: balanced
+        base = CNNConfig(classes=settings.classes)
+        names = list(ABLATIONS)
+        rows: list[AblationRow] = []
+        for i, name in enumerate(names):
+            config = ablation_config(name, base)
+
+            def progress(step, steps, point, model, i=i, name=name):
+                report(
+                    (i + 0.9 * step / steps) / len(names),
+                    f"{name} ({i + 1} of {len(names)}): step {step:,} of {steps:,}, "
+                    f"validation accuracy {point.val_acc:.1%}",
+                    None,
+                )
+
+            r = train(
+                config, settings.steps, settings.lr, BATCH, settings.seed, data, progress,
+                should_stop, progress_every=_every(settings.steps), bf16=settings.bf16,
+            )  # fmt: skip
+            if r.stopped:
+                return tuple(rows)
+            report((i + 0.9) / len(names), f"{name}: shifting the validation images…", None)
+            robust = {
+                m: shift_robustness(r.model, probe, MAX_SHIFT, m) for m in ("circular", "edge")
+            }
+            rows.append(
+                AblationRow(
+                    name,
+                    config,
+                    parameter_count(config),
+                    _last_field(r.model),
+                    r.val_acc,
+                    r.history[-1].train_acc,
+                    r.seconds,
+                    tuple(r.history),
+                    robust,
+                )  # fmt: skip
+            )
+            if should_stop():
+                return tuple(rows)
+        results[settings] = tuple(rows)
+        while len(results) > 16:
+            results.pop(next(iter(results)))
+        return tuple(rows)
+
+    return work

@@ -1,0 +1,151 @@
+"""Figures and tables for the kernel-sizes page: data in, `go.Figure` or table columns out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from engine.kernels.design import DesignCost, Separability, WidthFit
+from ui.figures import DIVERGING, GRAY, finish_layout
+
+COLORS = ("#dc2626", "#2563eb", "#16a34a", "#9333ea")
+
+
+def tex_int(value: int) -> str:
+    """Return an integer with thousands separators that st.latex keeps tight: 1{,}024."""
+    return f"{value:,}".replace(",", "{,}")
+
+
+def cost_table(costs: Sequence[DesignCost]) -> dict[str, list]:
+    """Return st.dataframe columns comparing designs: field, weights, biases, work, ReLUs."""
+    return {
+        "design": [c.name for c in costs],
+        "receptive field": [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs],
+        "weights": [f"{c.weights:,}" for c in costs],
+        "biases": [f"{c.biases:,}" for c in costs],
+        "multiply-adds": [f"{c.macs:,}" for c in costs],
+        "ReLUs": [c.nonlinearities for c in costs],
+        "output (C × H × W)": [" × ".join(map(str, c.out_shape)) for c in costs],
+    }
+
+
+def _taps(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{round(v, 3) + 0.0:g}" for v in values) + "]"  # + 0.0: no "-0"
+
+
+def width_fit_table(fits: Sequence[WidthFit]) -> dict[str, list]:
+    """Return st.dataframe columns of the centred-difference fits, one row per kernel width."""
+    return {
+        "width": [f.width for f in fits],
+        "input offsets read": [str(list(f.offsets)) for f in fits],
+        "best centred kernel": [_taps(f.antisymmetric_kernel) for f in fits],
+        "error (centred)": [f"{f.antisymmetric_error:.1%}" for f in fits],
+        "best kernel, any weights": [_taps(f.any_kernel) for f in fits],
+        "error (any weights)": [f"{f.any_error:.1%}" for f in fits],
+    }
+
+
+def separability_table(seps: dict[str, Separability]) -> dict[str, list]:
+    """Return st.dataframe columns: each kernel's rank, rank-1 error and measured difference."""
+    return {
+        "kernel": list(seps),
+        "rank": [s.rank for s in seps.values()],
+        "best rank-1 error (SVD)": [f"{s.rank1_error:.1%}" for s in seps.values()],
+        "max |n×n − 1×n·n×1| on your image": [f"{s.max_abs_diff:.1e}" for s in seps.values()],
+    }
+
+
+def compare_maps(
+    first: np.ndarray,
+    second: np.ndarray,
+    difference: np.ndarray,
+    titles: Sequence[str],
+    *,
+    height: int = 300,
+) -> go.Figure:
+    """Return two (H, W) maps on one gray scale and their difference (blue −, red +) beside."""
+    maps = [np.asarray(m, dtype=np.float32) for m in (first, second, difference)]
+    low = float(min(maps[0].min(), maps[1].min()))
+    high = float(max(maps[0].max(), maps[1].max()))
+    bound = float(np.abs(maps[2]).max()) or 1.0
+    fig = make_subplots(rows=1, cols=3, subplot_titles=list(titles), horizontal_spacing=0.03)
+    for i, m in enumerate(maps):
+        last = i == 2
+        fig.add_trace(
+            go.Heatmap(
+                z=m,
+                colorscale=DIVERGING if last else GRAY,
+                zmin=-bound if last else low,
+                zmax=bound if last else high,
+                showscale=last,
+                colorbar=dict(thickness=10, len=0.9),
+                hovertemplate="row %{y}, col %{x}<br>%{z:.4f}<extra></extra>",
+            ),
+            row=1,
+            col=i + 1,
+        )
+        fig.update_yaxes(
+            autorange="reversed",
+            showticklabels=False,
+            scaleanchor=f"x{i + 1 if i else ''}",
+            row=1,
+            col=i + 1,
+        )
+        fig.update_xaxes(showticklabels=False, constrain="domain", row=1, col=i + 1)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
+    return fig
+
+
+def step_profile(
+    signal: np.ndarray,
+    responses: dict[str, np.ndarray],
+    centres: dict[str, float],
+    edge_at: float,
+    *,
+    height: int = 340,
+) -> go.Figure:
+    """Return a 1-D step and kernel responses over pixel index, each response's centre dashed."""
+    x = np.arange(len(signal))
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=signal,
+            name="step (input)",
+            mode="lines+markers",
+            line=dict(color="#6b7280", shape="hvh"),
+            marker=dict(size=6),
+        )
+    )
+    sides = ("right", "left")  # two centres may sit half a pixel apart: label them outwards
+    items = list(zip(COLORS, responses.items(), strict=False))
+    for i, (color, (name, y)) in reversed(list(enumerate(items))):
+        # overlaid on their own pixel, later responses wider and underneath, so all stay visible
+        fig.add_trace(
+            go.Bar(x=x, y=y, name=name, marker_color=color, opacity=0.8, width=0.3 + 0.25 * i)
+        )
+    for i, (color, (name, _)) in enumerate(items):
+        fig.add_vline(
+            x=centres[name],
+            line=dict(color=color, dash="dash", width=2),
+            annotation_text=f"centre {centres[name]:g}",
+            annotation_font_color=color,
+            annotation_position=f"top {sides[i % 2]}",
+        )
+    fig.add_vline(
+        x=edge_at,
+        line=dict(color="black", width=1),
+        annotation_text=f"edge {edge_at:g}",
+        annotation_position="bottom right",
+    )
+    fig.update_layout(
+        barmode="overlay",
+        legend_traceorder="reversed",
+        xaxis=dict(title="pixel", dtick=1),
+        yaxis=dict(range=[-0.1, 1.25]),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return finish_layout(fig, height)

@@ -1,0 +1,355 @@
+"""Figures for one sequence through a small 1D CNN and a small RNN: data in, `go.Figure` out.
+
+Time runs left to right in every figure. The CNN figures mark what a chosen time step t sees (the
+input window of each layer's unit at t) and what k-max pooling keeps; the RNN figure shows the
+hidden state at every step. The heatmaps a person can click carry an invisible scatter overlay
+(Streamlit returns no points for clicks on heatmap traces, see DESIGN.md): its x is the time step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.figures import finish_layout
+from ui.recurrent.figures import UNIT_COLOURS, char_label
+
+CHANNEL_COLOURS = ("#16a34a", "#2563eb", "#9333ea", "#0891b2", "#ea580c", "#ca8a04")
+WINDOW = "#f59e0b"  # the chosen step's windows
+KEPT = "#dc2626"  # positions kept by k-max pooling
+MAP_SCALE = "Blues"  # ReLU outputs: white = silent, dark = firing
+MAX_TICKS = 60
+
+
+def _finish(fig: go.Figure, height: int) -> go.Figure:
+    """Return fig with the shared layout and room above for subplot titles."""
+    finish_layout(fig, height)
+    fig.update_layout(margin=dict(t=44))
+    return fig
+
+
+def time_ticks(labels: Sequence[str] | None, lo: int, hi: int) -> dict:
+    """Return x-axis settings labelling steps lo … hi − 1 with their characters (every few)."""
+    if labels is None:
+        return dict(title_text="time step t")
+    every = max(1, -(-(hi - lo) // MAX_TICKS))
+    ticks = list(range(lo, hi, every))
+    return dict(
+        tickvals=ticks,
+        ticktext=[char_label(labels[i]) for i in ticks],
+        tickangle=0,
+        tickfont=dict(size=10),
+        title_text="time step t (the character read there)",
+    )
+
+
+def _pick_overlay(steps: np.ndarray, z: np.ndarray, row_names: Sequence[str]) -> go.Scatter:
+    """Return invisible markers, one per cell of z (rows, time): a click reports the time as x.
+
+    The markers carry the cell's hover text (the heatmap under them skips its own), because a
+    trace with no hover also sends no click.
+    """
+    length = len(steps)
+    t, r = np.meshgrid(steps, np.arange(z.shape[0]))
+    names = np.repeat(np.asarray(list(row_names), dtype=object), length)
+    return go.Scatter(
+        x=t.ravel(),
+        y=r.ravel(),
+        mode="markers",
+        marker=dict(size=max(6, min(16, int(700 / max(length, 1)))), opacity=0, color="black"),
+        customdata=np.stack([names, z.ravel()], axis=1),
+        hovertemplate="%{customdata[0]}, t %{x}: %{customdata[1]:.3f}"
+        "<extra>click: choose t</extra>",
+        showlegend=False,
+    )
+
+
+def _column_box(fig: go.Figure, a: int, b: int, rows: int, row: int) -> None:
+    fig.add_shape(
+        type="rect", x0=a - 0.5, x1=b + 0.5, y0=-0.5, y1=rows - 0.5,
+        line=dict(color=WINDOW, width=3), row=row, col=1,
+    )  # fmt: skip
+
+
+def cnn_tower(
+    x: np.ndarray,
+    maps: Sequence[np.ndarray],
+    layer_names: Sequence[Sequence[str]],
+    windows: Sequence[np.ndarray],
+    t: int,
+    kept: np.ndarray,
+    labels: Sequence[str] | None = None,
+    height: int = 560,
+    view: tuple[int, int] | None = None,
+) -> go.Figure:
+    """Return the input and each conv layer's (C, T) maps stacked over time, windows of t marked.
+
+    Input row: light band = what layer 2's unit at t sees, dark band = what layer 1's unit at t
+    sees. Layer 1 row: the box holds the layer-1 units feeding layer 2's unit at t. Last row: the
+    box is the unit at t; red rings are the positions kept by k-max pooling (kept: (C, k)).
+    view = (lo, hi) draws only steps lo … hi − 1 (positions stay absolute).
+    """
+    lo, hi = view or (0, len(x))
+    steps = np.arange(lo, hi)
+    x, maps = x[lo:hi], [m[:, lo:hi] for m in maps]
+    labels = None if labels is None else list(labels)
+    titles = ["input x_t (standardised)"] + [
+        f"layer {i + 1}: {'designed' if i == 0 else 'random'} 3-tap filters, after ReLU"
+        for i in range(len(maps))
+    ]
+    fig = make_subplots(
+        rows=1 + len(maps), cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=titles, row_heights=[1.2] + [1.0] * len(maps),
+    )  # fmt: skip
+    hover_t = [f"t {i}" if labels is None else f"t {i} '{char_label(labels[i])}'" for i in steps]
+    fig.add_trace(
+        go.Scatter(
+            x=steps, y=x, mode="lines+markers", line=dict(color="#334155", width=1.5),
+            marker=dict(size=5), customdata=hover_t, showlegend=False,
+            hovertemplate="%{customdata}: x = %{y:.3f}<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    for layer, opacity in ((len(maps) - 1, 0.18), (0, 0.38)):
+        a, b = windows[layer][t]
+        fig.add_vrect(
+            x0=a - 0.5, x1=b + 0.5, fillcolor=WINDOW, opacity=opacity, line_width=0,
+            row=1, col=1,
+        )  # fmt: skip
+    for i, (m, names) in enumerate(zip(maps, layer_names, strict=True)):
+        row = i + 2
+        channels = m.shape[0]
+        low, high = fig.get_subplot(row, 1).yaxis.domain
+        fig.add_trace(
+            go.Heatmap(
+                z=m, x=steps, y=np.arange(channels), colorscale=MAP_SCALE, zmin=0,
+                zmax=max(float(np.max(m)), 1e-9),  # each layer its own scale: layers differ a lot
+                colorbar=dict(thickness=10, len=high - low, y=(low + high) / 2, yanchor="middle"),
+                hoverinfo="skip",
+            ),
+            row=row, col=1,
+        )  # fmt: skip
+        fig.add_trace(_pick_overlay(steps, m, names), row=row, col=1)
+        fig.update_yaxes(
+            tickvals=list(range(channels)), ticktext=list(names), autorange="reversed",
+            row=row, col=1,
+        )  # fmt: skip
+        if i == len(maps) - 1:
+            _column_box(fig, t, t, channels, row)
+            cols = np.asarray(kept)
+            rows = np.repeat(np.arange(channels), cols.shape[1])
+            shown = (cols.ravel() >= lo) & (cols.ravel() < hi)
+            fig.add_trace(
+                go.Scatter(
+                    x=cols.ravel()[shown], y=rows[shown],
+                    mode="markers", name="kept by k-max pooling",
+                    marker=dict(symbol="circle-open", size=13, color=KEPT, line=dict(width=2.5)),
+                    hovertemplate="kept: t %{x}<extra></extra>",
+                ),
+                row=row, col=1,
+            )  # fmt: skip
+        else:
+            a, b = windows[0][t]  # layer-1 units feeding the next layer's unit at t
+            _column_box(fig, a, b, channels, row)
+    fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
+    fig.update_xaxes(**time_ticks(labels, lo, hi), row=1 + len(maps), col=1)
+    fig.update_yaxes(title_text="x", row=1, col=1)
+    fig.update_layout(
+        legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
+        clickmode="event+select", dragmode=False,
+    )  # fmt: skip
+    return _finish(fig, height)
+
+
+def rnn_states(
+    hidden: np.ndarray,
+    t: int,
+    labels: Sequence[str] | None = None,
+    height: int = 560,
+    view: tuple[int, int] | None = None,
+) -> go.Figure:
+    """Return the RNN's (T, H) hidden states as a unit × time heatmap and as lines, t marked.
+
+    view = (lo, hi) draws only steps lo … hi − 1 (positions stay absolute).
+    """
+    lo, hi = view or (0, hidden.shape[0])
+    hidden = hidden[lo:hi]
+    units = hidden.shape[1]
+    steps = np.arange(lo, hi)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+        subplot_titles=["hidden state h_t, unit × time (tanh: −1 … 1)", "the same units as lines"],
+    )  # fmt: skip
+    fig.add_trace(
+        go.Heatmap(
+            z=hidden.T, x=steps, y=np.arange(units), colorscale="RdBu_r", zmin=-1, zmax=1,
+            colorbar=dict(thickness=10, len=0.45, y=0.78, title="h"),
+            hoverinfo="skip",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    unit_names = [f"unit {u}" for u in range(units)]
+    fig.add_trace(_pick_overlay(steps, hidden.T, unit_names), row=1, col=1)
+    _column_box(fig, t, t, units, 1)
+    for u in range(units):
+        fig.add_trace(
+            go.Scatter(
+                x=steps, y=hidden[:, u], mode="lines", name=f"unit {u}",
+                line=dict(color=UNIT_COLOURS[u % len(UNIT_COLOURS)], width=1.6),
+                hovertemplate=f"unit {u}, t %{{x}}: %{{y:.3f}}<extra></extra>",
+            ),
+            row=2, col=1,
+        )  # fmt: skip
+    fig.add_vline(x=t, line=dict(color=WINDOW, width=2), row=2, col=1)
+    fig.update_yaxes(title_text="unit", autorange="reversed", dtick=1, row=1, col=1)
+    fig.update_yaxes(title_text="h", range=[-1.05, 1.05], row=2, col=1)
+    fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
+    fig.update_xaxes(**time_ticks(labels, lo, hi), row=2, col=1)
+    fig.update_layout(
+        legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
+        clickmode="event+select", dragmode=False,
+    )  # fmt: skip
+    return _finish(fig, height)
+
+
+def kmax_figure(
+    x: np.ndarray,
+    last_maps: np.ndarray,
+    names: Sequence[str],
+    kept: np.ndarray,
+    windows: np.ndarray,
+    labels: Sequence[str] | None = None,
+) -> go.Figure:
+    """Return the input with the windows of the kept units shaded, then each channel's map.
+
+    last_maps: (C, T) the last layer; kept: (C, k) kept positions; windows: (T, 2) input window
+    of a last-layer unit. Channel colours match between the shading and the map rows.
+    """
+    channels, length = last_maps.shape
+    steps = np.arange(length)
+    fig = make_subplots(
+        rows=1 + channels, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+        row_heights=[1.6] + [1.0] * channels,
+        subplot_titles=["input: the windows that survive k-max pooling"]
+        + [f"{n}: where it fires, what is kept" for n in names],
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=steps, y=x, mode="lines+markers", line=dict(color="#334155", width=1.5),
+            marker=dict(size=4), showlegend=False, hovertemplate="t %{x}: %{y:.3f}<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    low, high = (float(np.min(x)), float(np.max(x))) if length else (0.0, 1.0)
+    span = (high - low) or 1.0
+    for c in range(channels):
+        colour = CHANNEL_COLOURS[c % len(CHANNEL_COLOURS)]
+        # each channel's kept windows as a thin band at its own height above the input
+        level = high + span * (0.12 + 0.1 * c)
+        for p in kept[c]:
+            a, b = windows[p]
+            fig.add_shape(
+                type="rect", x0=a - 0.5, x1=b + 0.5, y0=level - span * 0.04,
+                y1=level + span * 0.04, fillcolor=colour, opacity=0.55, line_width=0,
+                row=1, col=1,
+            )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=kept[c], y=[level] * len(kept[c]), mode="markers", name=names[c],
+                marker=dict(color=colour, size=7, symbol="diamond"),
+                hovertemplate=f"{names[c]} kept t %{{x}}<extra></extra>",
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+        row = c + 2
+        fig.add_trace(
+            go.Scatter(
+                x=steps, y=last_maps[c], mode="lines", fill="tozeroy", showlegend=False,
+                line=dict(color=colour, width=1.4),
+                hovertemplate=f"{names[c]}, t %{{x}}: %{{y:.3f}}<extra></extra>",
+            ),
+            row=row, col=1,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=kept[c], y=last_maps[c][kept[c]], mode="markers+text", showlegend=False,
+                text=[f"{v:.2f}" for v in last_maps[c][kept[c]]], textposition="top center",
+                textfont=dict(size=10), cliponaxis=False,
+                marker=dict(symbol="circle-open", size=11, color=KEPT, line=dict(width=2.5)),
+                hovertemplate="kept: t %{x}, value %{y:.3f}<extra></extra>",
+            ),
+            row=row, col=1,
+        )  # fmt: skip
+        top = float(np.max(last_maps[c])) or 1.0
+        fig.update_yaxes(range=[0, top * 1.35], nticks=3, row=row, col=1)
+    fig.update_yaxes(range=[low - span * 0.1, high + span * (0.2 + 0.1 * channels)], row=1, col=1)
+    fig.update_yaxes(title_text="x", row=1, col=1)
+    fig.update_xaxes(range=[-0.5, length - 0.5])
+    fig.update_xaxes(**time_ticks(labels, 0, length), row=1 + channels, col=1)
+    fig.update_layout(legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
+    return _finish(fig, 240 + 130 * channels)
+
+
+def final_vectors(
+    cnn_final: np.ndarray, cnn_labels: Sequence[str], cnn_channel: Sequence[int],
+    rnn_final: np.ndarray,
+) -> go.Figure:  # fmt: skip
+    """Return the CNN's and the RNN's final vectors as bars side by side."""
+    n_cnn, n_rnn = len(cnn_final), len(rnn_final)
+    fig = make_subplots(
+        rows=1, cols=2, column_widths=[max(n_cnn, 3), max(n_rnn, 3)], horizontal_spacing=0.08,
+        subplot_titles=[
+            f"CNN: the k-max values ({n_cnn} numbers)", f"RNN: the last state h_T ({n_rnn})",
+        ],
+    )  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            x=list(cnn_labels), y=cnn_final, showlegend=False,
+            marker_color=[CHANNEL_COLOURS[c % len(CHANNEL_COLOURS)] for c in cnn_channel],
+            hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            x=[f"unit {u}" for u in range(n_rnn)], y=rnn_final, showlegend=False,
+            marker_color=[UNIT_COLOURS[u % len(UNIT_COLOURS)] for u in range(n_rnn)],
+            hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        ),
+        row=1, col=2,
+    )  # fmt: skip
+    fig.update_xaxes(type="category", tickangle=-45, tickfont=dict(size=10))
+    fig.update_yaxes(title_text="value", row=1, col=1)
+    fig.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
+    return _finish(fig, 340)
+
+
+def order_sensitivity(
+    positions: np.ndarray, cnn_change: np.ndarray, rnn_change: np.ndarray, length: int,
+    labels: Sequence[str] | None = None,
+) -> go.Figure:  # fmt: skip
+    """Return how far each final vector moves per swapped pair, CNN above, RNN below."""
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+        subplot_titles=["CNN: ‖change of the k-max vector‖", "RNN: ‖change of the last state h_T‖"],
+    )  # fmt: skip
+    for row, change, colour in ((1, cnn_change, CHANNEL_COLOURS[0]), (2, rnn_change, "#2563eb")):
+        fig.add_trace(
+            go.Scatter(
+                x=positions, y=change, mode="markers+lines", showlegend=False,
+                line=dict(color=colour, width=1), marker=dict(size=6, color=colour),
+                hovertemplate="swap t %{x} ↔ t %{x}+1: ‖Δ‖ = %{y:.4f}<extra></extra>",
+            ),
+            row=row, col=1,
+        )  # fmt: skip
+        fig.update_yaxes(title_text="‖Δ‖", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(range=[-0.5, length - 0.5])
+    ticks = time_ticks(labels, 0, length)
+    ticks["title_text"] = "swapped pair: positions s and s + 1" + (
+        " (character at s)" if labels is not None else ""
+    )
+    fig.update_xaxes(**ticks, row=2, col=1)
+    return _finish(fig, 420)

@@ -1,0 +1,154 @@
+"""The sequence box of the "your sequence through both" page: numbers or text, read by stated rules.
+
+Numbers go through engine.sequence.text.parse_sequence (its messages say what to fix). Text keeps its
+first TEXT_CAP characters (with a note), and becomes numbers by one documented rule for the
+CNN/RNN comparison: a letter is its place in the alphabet (a = 1 … z = 26, case and accents
+ignored), every other character (space, digit, punctuation, emoji) is 0. The text CNN section
+reads the text itself, as one-hot characters or words.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from engine.sequence.text import MAX_LENGTH, SequenceError, parse_sequence
+
+__all__ = [
+    "EXAMPLES",
+    "MODES",
+    "TEXT_CAP",
+    "SequenceInput",
+    "letter_number",
+    "read_sequence",
+    "sequence_box",
+    "text_for_ngrams",
+]
+
+MODES = ("numbers", "text")
+TEXT_CAP = MAX_LENGTH  # characters of text used, so the text fits through both networks
+EXAMPLES = {
+    "numbers": {
+        "ramp, flat, spike, zigzag": (
+            "0, 1, 2, 3, 4, 3, 2, 1, 0, 0, 0, 0, 5, 0, 0, 0, 1, 2, 1, 2, 1, 2, 6, 2, 0, 0"
+        ),
+        "slow wave": ", ".join(f"{np.sin(i / 3):.2f}" for i in range(40)),
+        "steps": "1, 1, 1, 1, 4, 4, 4, 4, 2, 2, 2, 2, 7, 7, 7, 7, 0, 0, 0, 0",
+    },
+    "text": {
+        "the cat sat": "the cat sat on the mat. the dog sat on the log.",
+        "to be": "to be, or not to be, that is the question",
+    },
+}
+_KEYS = {"numbers": "seqb_numbers", "text": "seqb_text"}
+
+
+@dataclass(frozen=True)
+class SequenceInput:
+    """What the person typed, ready for the networks."""
+
+    mode: str  # "numbers" or "text"
+    values: np.ndarray  # (T,) float64: the numbers, or the letters' places in the alphabet
+    text: str  # the text used (after the cap); "" for numbers
+    notes: tuple[str, ...]  # things the person should know (cut text, no letters...)
+
+
+def letter_number(ch: str) -> int:
+    """Return a letter's place in the alphabet (a = 1 … z = 26, accents dropped), else 0."""
+    base = unicodedata.normalize("NFKD", ch)[:1].lower()
+    return ord(base) - 96 if "a" <= base <= "z" else 0
+
+
+def read_sequence(mode: str, raw: str) -> SequenceInput:
+    """Return the typed sequence as numbers; raise SequenceError (with a message) if unusable."""
+    if mode not in MODES:
+        raise SequenceError(f"Choose numbers or text, not {mode!r}.")
+    if mode == "numbers":
+        return SequenceInput("numbers", parse_sequence(raw), "", ())
+    # a lone surrogate (a broken paste) cannot be drawn or sent to the browser: make it "?"
+    text = raw.encode("utf-8", "replace").decode("utf-8")
+    if not text.strip():
+        raise SequenceError("The text is empty; type a sentence.")
+    notes = []
+    if len(text) > TEXT_CAP:
+        notes.append(
+            f"Your text has {len(text):,} characters; the first {TEXT_CAP:,} are used "
+            "(more cannot be read on one screen)."
+        )
+        text = text[:TEXT_CAP]
+    values = np.array([letter_number(ch) for ch in text], dtype=np.float64)
+    if not values.any():
+        notes.append(
+            "No letter a–z in the text: every character maps to 0, so both networks see a flat "
+            "line. The text CNN below still reads every character."
+        )
+    return SequenceInput("text", values, text, tuple(notes))
+
+
+def _saved() -> dict[str, str]:
+    """Return this session's last text per mode (kept while the other mode's box is hidden)."""
+    return st.session_state.setdefault(
+        "seqb_saved", {m: next(iter(EXAMPLES[m].values())) for m in MODES}
+    )
+
+
+def _load_example(mode: str) -> None:
+    name = st.session_state.get(f"seqb_example_{mode}")
+    if name in EXAMPLES[mode]:
+        st.session_state[_KEYS[mode]] = EXAMPLES[mode][name]
+
+
+def text_for_ngrams() -> str:
+    """Return the text last typed in text mode (capped), or the first text example if unusable."""
+    try:
+        return read_sequence("text", _saved()["text"]).text
+    except SequenceError:
+        return next(iter(EXAMPLES["text"].values()))
+
+
+def sequence_box() -> SequenceInput | None:
+    """Draw the mode switch, examples and text box; return the reading, or None after an error."""
+    with st.container(border=True):
+        left, right = st.columns([1, 2], vertical_alignment="bottom")
+        mode = left.radio(
+            "Your sequence is", MODES, horizontal=True, key="seqb_mode",
+            help="Text is turned into numbers by a stated rule (below); the text CNN section "
+            "reads the characters or words themselves.",
+        )  # fmt: skip
+        right.selectbox(
+            "Load an example", list(EXAMPLES[mode]), index=None, key=f"seqb_example_{mode}",
+            placeholder="Pick one to replace the box…", on_change=_load_example, args=(mode,),
+        )  # fmt: skip
+        key = _KEYS[mode]
+        if key not in st.session_state:  # the box of the other mode was hidden: restore it
+            st.session_state[key] = _saved()[mode]
+        if mode == "numbers":
+            raw = st.text_area(
+                "Numbers, separated by commas, spaces or semicolons", key=key, height=90,
+                help=f"Up to {MAX_LENGTH:,} numbers, each between −1e12 and 1e12.",
+            )  # fmt: skip
+        else:
+            raw = st.text_area(
+                "Text", key=key, height=90,
+                help=f"The first {TEXT_CAP:,} characters are used.",
+            )  # fmt: skip
+            st.caption(
+                "**How text becomes numbers here:** each letter is its place in the alphabet "
+                "(a = 1, b = 2 … z = 26; capitals and accents count as the plain letter); a "
+                "space, digit, punctuation mark or emoji is 0. This only lets you watch the "
+                "mechanics on text — rises and falls in alphabet position mean nothing. The "
+                "text CNN section further down reads text the way text CNNs really do: one "
+                "position per character or word."
+            )
+        _saved()[mode] = raw
+        try:
+            reading = read_sequence(mode, raw)
+        except SequenceError as err:
+            st.error(str(err))
+            return None
+        for note in reading.notes:
+            st.warning(note)
+        return reading

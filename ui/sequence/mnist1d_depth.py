@@ -1,0 +1,203 @@
+"""The MNIST-1D page's last question: how many steps must each model take one after another, and
+what does that cost in time? Two page sections (widgets, table, figures, text) drawn in order."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine.sequence.compare import (
+    MAX_DEPTH_LENGTH,
+    SequenceError,
+    SequentialDepth,
+    sequential_steps,
+)
+from engine.sequence.mnist1d_data import SEQ_LEN
+from engine.sequence.models import ARCHS
+from ui.sequence import mnist1d_figures as mf
+from ui.sequence.mnist1d_runs import arch_name, timings
+
+__all__ = ["DEPTH_NAMES", "depth_section", "depth_table", "timing_section"]
+
+DEPTH_NAMES = {
+    "rnn": "RNN / GRU / LSTM (one step per sample)",
+    "cnn": "strided CNN (the one above, made deeper)",
+    "cnn_plain": "CNN, 3-wide, stride 1",
+    "tcn": "TCN, dilations 1, 2, 4, …",
+}
+TIMING_LENGTHS = [40, 100, 400, 1000, 2000, 4000, 10000]
+TIMING_BATCH, TIMING_REPEAT = 32, 5
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _depths(length: int) -> dict[str, SequentialDepth]:
+    return {arch: sequential_steps(arch, length) for arch in DEPTH_NAMES}
+
+
+def _fields_text(depth: SequentialDepth, shown: int = 6) -> str:
+    if not depth.parallel_over_time:
+        return f"1, 2, 3, …, {depth.length:,} (one more sample per step)"
+    fields = [f"{f:,}" for f in depth.fields]
+    return ", ".join(fields if len(fields) <= shown else [*fields[:shown], "…", fields[-1]])
+
+
+def depth_table(depths: dict[str, SequentialDepth]) -> pd.DataFrame:
+    """Return one row per model: sequential steps, parallel over time, samples seen per step."""
+    return pd.DataFrame(
+        {
+            "model": [DEPTH_NAMES[a] for a in depths],
+            "sequential steps": [d.steps for d in depths.values()],
+            "each step computes all positions at once": [
+                "yes" if d.parallel_over_time else "no" for d in depths.values()
+            ],
+            "samples one unit has seen after each step": [_fields_text(d) for d in depths.values()],
+        }
+    )
+
+
+def depth_section() -> None:
+    """Draw the sequential-depth section: length input, formulas, table, coverage figure, notice."""
+    st.subheader("Sequential depth: how many steps before a unit has seen everything?")
+    st.markdown(
+        "A recurrent network folds in one sample per step, and step t cannot start before step "
+        "t − 1 has finished. A convolution layer computes every position at once; what has to "
+        "wait is the next *layer*. So the question is how many layers a unit needs before its "
+        "receptive field covers the whole sequence."
+    )
+    st.latex(
+        r"\text{RNN: } h_t = f(h_{t-1}, x_t) \Rightarrow T \text{ steps}"
+        r"\qquad \text{conv: } r_\ell = r_{\ell-1} + (k_\ell - 1)\,d_\ell\,j_{\ell-1},\ "
+        r"j_\ell = j_{\ell-1} s_\ell"
+    )
+    st.caption(
+        "r: samples one unit sees, k: kernel width, d: dilation, s: stride, j: spacing between "
+        "neighbouring units measured in input samples."
+    )
+    length = int(
+        st.number_input(
+            "Sequence length T", 1, MAX_DEPTH_LENGTH, SEQ_LEN, key="m1d_T",
+            help=f"Any whole number from 1 to {MAX_DEPTH_LENGTH:,}.",
+        )
+    )  # fmt: skip
+    try:
+        depths = _depths(length)
+    except SequenceError as err:
+        st.error(str(err))
+        return
+    st.dataframe(
+        depth_table(depths),
+        hide_index=True,
+        key="m1d_depth_table",
+        column_config={"sequential steps": st.column_config.NumberColumn(format="localized")},
+    )
+    st.plotly_chart(
+        mf.coverage(
+            {DEPTH_NAMES[a]: d.fields for a, d in depths.items()},
+            length,
+            {DEPTH_NAMES[a]: mf.ARCH_COLORS[a] for a in depths},
+            widths={DEPTH_NAMES["cnn"]: 6.0},  # the TCN often takes the very same path
+            title=f"How much of a sequence of {length:,} samples one unit has seen",
+        ),
+        key="m1d_coverage",
+    )
+    rnn, cnn, plain, tcn = (depths[a] for a in ("rnn", "cnn", "cnn_plain", "tcn"))
+    trained = sequential_steps("cnn", SEQ_LEN).layers[2].field  # the real CNN has 3 conv layers
+    st.markdown(
+        f"**What to notice.** For T = {length:,} the recurrent models need {rnn.steps:,} "
+        f"dependent steps; the strided CNN {cnn.steps}, the dilated TCN {tcn.steps} and a plain "
+        f"3-wide CNN {plain.steps:,} layers. Strides and dilations double the field per layer, so "
+        f"their depth grows like log₂ T; an RNN's grows like T. The CNN trained above stops after "
+        f"3 conv layers, whose units see {trained} of the {SEQ_LEN} samples; its linear readout "
+        "then combines all positions in one more step."
+    )
+
+
+def timing_section() -> None:
+    """Draw the measured time per batch against sequence length, with the ratios explained."""
+    st.subheader("What that costs: time per batch as sequences grow")
+    st.markdown(
+        f"Each model is rebuilt for sequences of T samples (its readout grows with T) and one "
+        f"forward pass of a batch of {TIMING_BATCH} random sequences is timed (median of "
+        f"{TIMING_REPEAT} after a warm-up, one CPU thread, no gradients). A measurement taken "
+        "while no training runs on this server is kept for everyone."
+    )
+    c1, c2 = st.columns(2)
+    chosen = c1.multiselect(
+        "Models", ARCHS, ["cnn", "gru"], format_func=arch_name, key="m1d_time_archs"
+    )
+    lengths = c2.multiselect(
+        "Sequence lengths T", TIMING_LENGTHS, [40, 100, 400, 1000, 4000], key="m1d_time_lengths",
+        format_func=lambda n: f"{n:,}",
+    )  # fmt: skip
+    if not chosen or not lengths:
+        st.info("Choose at least one model and one sequence length to time.")
+        return
+    lengths = sorted(lengths)
+    fresh = st.button("Measure again", key="m1d_time_again", icon=":material/refresh:")
+    try:
+        with st.spinner("Timing forward passes on one thread…"):
+            pairs = {
+                a: timings(a, tuple(lengths), TIMING_BATCH, TIMING_REPEAT, fresh=fresh)
+                for a in chosen
+            }
+    except SequenceError as err:
+        st.error(str(err))
+        return
+    if any(m is None for m, _ in pairs.values()):
+        st.info(
+            "A training run is using this server's CPU; timing beside it would mostly time the "
+            "run. The measurement waits until it has finished: come back or press **Measure "
+            "again** then."
+        )
+        return
+    measured = {a: m for a, (m, _) in pairs.items()}
+    if not all(quiet for _, quiet in pairs.values()):
+        st.warning(
+            "A training run started while these were measured, so they may be noisy and are "
+            "not kept; press **Measure again** once it has finished."
+        )
+    st.plotly_chart(
+        mf.time_per_batch(
+            {arch_name(a): (m["lengths"], m["seconds"]) for a, m in measured.items()},
+            {arch_name(a): mf.ARCH_COLORS[a] for a in measured},
+            batch=TIMING_BATCH,
+            title="Forward time per batch against sequence length",
+        ),
+        key="m1d_timing",
+    )
+    base = "cnn" if "cnn" in measured else chosen[0]
+    table = {"T": lengths}
+    for a, m in measured.items():
+        table[f"{arch_name(a)} (ms)"] = [round(1000 * s, 3) for s in m["seconds"]]
+    for a, m in measured.items():
+        if a != base:
+            table[f"{arch_name(a)} ÷ {arch_name(base)}"] = [
+                round(s / b, 1)
+                for s, b in zip(m["seconds"], measured[base]["seconds"], strict=True)
+            ]
+    st.dataframe(
+        pd.DataFrame(table),
+        hide_index=True,
+        key="m1d_timing_table",
+        column_config={"T": st.column_config.NumberColumn(format="localized")},
+    )
+    notes = []
+    for a, m in measured.items():
+        growth = m["seconds"][-1] / m["seconds"][0]
+        notes.append(f"{arch_name(a)} {growth:.1f}×")
+        if a != base:
+            first = m["seconds"][0] / measured[base]["seconds"][0]
+            last = m["seconds"][-1] / measured[base]["seconds"][-1]
+            notes[-1] += f" (and {first:.1f}× the {arch_name(base)}'s time at T = {lengths[0]:,}, "
+            notes[-1] += f"{last:.1f}× at T = {lengths[-1]:,})"
+    st.markdown(
+        f"**What to notice.** From T = {lengths[0]:,} to T = {lengths[-1]:,} "
+        f"({lengths[-1] / lengths[0]:.0f}× longer) the time per batch grows: "
+        + "; ".join(notes)
+        + ". On one thread both kinds do work proportional to T. The difference is how it is "
+        "organised: a conv layer is a few large operations over every position at once, which "
+        "vectorise well and could be spread over as many cores as there are positions; a "
+        "recurrent layer is T small matrix products that must run one after another, each paying "
+        "a fixed overhead. Hardware that runs thousands of operations at once (a GPU) can give a "
+        "conv layer all of them, while the RNN still cannot start step t before step t − 1."
+    )

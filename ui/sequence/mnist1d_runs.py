@@ -1,0 +1,245 @@
+"""MNIST-1D training runs for the page: a plan of (arch, steps, seed, shuffle) runs done as one Job.
+
+Finished runs go into one dict shared by every session (st.cache_resource), keyed on all four
+settings, so a revisit or a second person asking for the same run gets it at once. A run that was
+stopped is kept only in the job's own result (it is shown, marked, but never cached as finished).
+The job never touches Streamlit: it reports the learning curves so far as its payload.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import pandas as pd
+import streamlit as st
+
+from engine.sequence.compare import time_per_batch
+from engine.sequence.mnist1d_training import DEFAULT_STEPS, FitResult, fit_mnist1d
+from engine.sequence.models import ARCH_TITLES, build_model, count_parameters
+from ui.jobs import Job, running_jobs
+
+__all__ = [
+    "MAX_PLAN_STEPS",
+    "Curve",
+    "PlanOutcome",
+    "RunKey",
+    "RunStore",
+    "Shown",
+    "arch_name",
+    "label",
+    "make_plan",
+    "parameter_counts",
+    "plan_work",
+    "results_table",
+    "run_store",
+    "runs_for",
+    "timings",
+]
+
+MAX_PLAN_STEPS = 30_000  # minibatches in one press of Train: ~2 min of GRU on a busy core
+MAX_STORED = 200  # finished runs kept for everyone (a FitResult is a few kB)
+
+
+class RunKey(NamedTuple):
+    """Every setting that changes a run's outcome."""
+
+    arch: str
+    steps: int
+    seed: int
+    shuffle: bool
+
+
+class Curve(NamedTuple):
+    """A learning curve so far: parallel tuples, accuracies as fractions."""
+
+    steps: tuple[int, ...]
+    seconds: tuple[float, ...]
+    test_acc: tuple[float, ...]
+
+
+@dataclass
+class RunStore:
+    """Finished runs shared by all sessions, guarded by a lock (jobs write from their threads)."""
+
+    runs: dict[RunKey, FitResult] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: RunKey) -> FitResult | None:
+        with self.lock:
+            return self.runs.get(key)
+
+    def put(self, key: RunKey, result: FitResult) -> None:
+        with self.lock:
+            self.runs[key] = result
+            while len(self.runs) > MAX_STORED:
+                self.runs.pop(next(iter(self.runs)))
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What a plan's job returns: finished runs and, if stopped, the run cut short."""
+
+    finished: dict[RunKey, FitResult]
+    stopped: dict[RunKey, FitResult]
+
+
+@st.cache_resource
+def run_store() -> RunStore:
+    """Return the one RunStore of this server."""
+    return RunStore()
+
+
+def arch_name(arch: str) -> str:
+    """Return a short name for an architecture: 'CNN', 'GRU', 'Linear'."""
+    return {"linear": "Linear", "mlp": "MLP", "rnn": "tanh RNN"}.get(arch, arch.upper())
+
+
+def label(key: RunKey) -> str:
+    """Return a short legend name for a run: 'CNN' or 'CNN, shuffled'."""
+    return f"{arch_name(key.arch)}, shuffled" if key.shuffle else arch_name(key.arch)
+
+
+def make_plan(
+    archs: Sequence[str], multiplier: float, seed: int, shuffles: Sequence[bool] = (False,)
+) -> list[RunKey]:
+    """Return the runs for archs (each at multiplier × its default steps) and each shuffle value."""
+    return [
+        RunKey(arch, max(1, round(DEFAULT_STEPS[arch] * multiplier)), int(seed), shuffle)
+        for arch in archs
+        for shuffle in shuffles
+    ]
+
+
+def plan_work(plan: Sequence[RunKey], store: RunStore) -> Callable:
+    """Return the job's work: run each missing run of plan in order, reporting curves so far."""
+
+    def work(report, should_stop) -> PlanOutcome:
+        total = sum(k.steps for k in plan)
+        finished: dict[RunKey, FitResult] = {}
+        stopped: dict[RunKey, FitResult] = {}
+        curves: dict[RunKey, Curve] = {}
+        done = 0
+        for key in plan:
+            if should_stop():
+                break
+            cached = store.get(key)
+            if cached is not None:  # someone finished it already (maybe while we queued)
+                finished[key] = cached
+                curves[key] = curve_of(cached)
+                done += key.steps
+                report(done / total, f"{label(key)}: already trained", dict(curves))
+                continue
+            points: list[tuple[int, float, float]] = []
+
+            def progress(step, steps, metrics, key=key, points=points, base=done) -> bool:
+                points.append((step, metrics["seconds"], metrics["test_acc"]))
+                curves[key] = Curve(*(tuple(c) for c in zip(*points, strict=True)))
+                report(
+                    (base + step) / total,
+                    f"Training {label(key)}: step {step:,} of {steps:,}, "
+                    f"test accuracy {metrics['test_acc']:.1%}",
+                    dict(curves),
+                )
+                return should_stop()
+
+            result = fit_mnist1d(key.arch, key.steps, key.seed, key.shuffle, progress)
+            if result.stopped_early:
+                stopped[key] = result
+                break
+            store.put(key, result)
+            finished[key] = result
+            done += key.steps
+        return PlanOutcome(finished, stopped)
+
+    return work
+
+
+def curve_of(result: FitResult) -> Curve:
+    """Return a finished run's learning curve."""
+    h = result.history
+    return Curve(
+        tuple(p.step for p in h), tuple(p.seconds for p in h), tuple(p.test_acc for p in h)
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def parameter_counts() -> dict[str, int]:
+    """Return {arch: trainable weights} of each MNIST-1D model (40 samples in, 10 logits out)."""
+    return {arch: count_parameters(build_model(arch, 40)) for arch in ARCH_TITLES}
+
+
+@st.cache_resource
+def _timing_store() -> dict[tuple, dict]:
+    """Return the server's measured timings, keyed on (arch, lengths, batch, repeat)."""
+    return {}
+
+
+def timings(
+    arch: str, lengths: tuple[int, ...], batch: int, repeat: int, *, fresh: bool = False
+) -> tuple[dict | None, bool]:
+    """Return (time_per_batch(arch, lengths, batch, repeat) or None, quiet).
+
+    Timing beside a training run would mostly time the run: while a job runs on this server, a
+    kept measurement is returned if there is one, else (None, False). A measurement is kept for
+    everyone only if no job started meanwhile (quiet=True). fresh=True measures again.
+    """
+    store, key = _timing_store(), (arch, tuple(lengths), batch, repeat)
+    if not fresh and key in store:
+        return store[key], True
+    if running_jobs() > 0:
+        return store.get(key), key in store
+    measured = time_per_batch(arch, lengths, batch=batch, repeat=repeat)
+    quiet = running_jobs() == 0
+    if quiet:
+        store[key] = measured
+    return measured, quiet
+
+
+class Shown(NamedTuple):
+    """A run to show: its result, its curve, and whether it was stopped before the end."""
+
+    result: FitResult
+    curve: Curve
+    stopped: bool
+
+
+def runs_for(plan: Sequence[RunKey], store: RunStore, job: Job | None) -> dict[RunKey, Shown]:
+    """Return the runs of plan that exist: finished ones from the store, a stopped one from job."""
+    outcome = job.state().result if job is not None else None
+    stopped = outcome.stopped if isinstance(outcome, PlanOutcome) else {}
+    shown = {}
+    for key in plan:
+        result = store.get(key)
+        if result is not None:
+            shown[key] = Shown(result, curve_of(result), False)
+        elif key in stopped:
+            shown[key] = Shown(stopped[key], curve_of(stopped[key]), True)
+    return shown
+
+
+def results_table(runs: dict[RunKey, Shown], counts: dict[str, int]) -> pd.DataFrame:
+    """Return one row per run: weights, steps, seconds, our and the published accuracy (in %)."""
+    rows = []
+    for key, (result, _, stopped) in runs.items():
+        published = result.published_accuracy
+        rows.append(
+            {
+                "model": label(key),
+                "weights": counts[key.arch],
+                "steps": result.steps,
+                "seconds": round(result.seconds, 1),
+                "test accuracy (%)": round(100 * result.test_accuracy, 1),
+                "train accuracy (%)": round(100 * result.train_accuracy, 1),
+                "published (%)": None if published is None else round(100 * published, 1),
+                "ours − published (points)": None
+                if published is None
+                else round(100 * (result.test_accuracy - published), 1),
+                "status": f"stopped at step {result.steps:,} of {key.steps:,}"
+                if stopped
+                else "finished",
+            }
+        )
+    return pd.DataFrame(rows)

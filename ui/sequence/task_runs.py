@@ -1,0 +1,291 @@
+"""Where each one wins: the sequence page's live synthetic-task section and its Job.
+
+Finished runs are the same for everyone with the same settings, so they go into one
+`st.cache_resource` dict keyed on (task, model, steps, seed): a revisit, or another person asking
+for the same run, is instant. A stopped run is shown to its person but never stored. The work
+function never touches Streamlit; it reports curves so far through the Job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from engine.sequence.tasks import TASK_ARCHS, TASKS, TaskResult, make_batch, synthetic_task
+from ui.jobs import Report, ShouldStop, Work, get_job, show_progress, start_job
+from ui.sequence import text_figures as tf
+
+__all__ = [
+    "ARCH_NAMES",
+    "JOB_KEY",
+    "finished_runs",
+    "make_work",
+    "reached",
+    "results_table",
+    "tasks_section",
+    "verdicts",
+]
+
+ARCH_NAMES = {"cnn": "CNN", "gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}
+GOOD = 0.9  # accuracy we call "learned"
+TIE = 0.005  # accuracies closer than half a point are a tie
+NEAR_CHANCE = 0.55
+MAX_STORED = 400  # finished runs kept for everyone (each a few kB)
+TASK_STEPS = [20, 50, 100, 200, 300, 500, 1000]
+JOB_KEY = "seqb_job"
+_STORE_LOCK = threading.Lock()
+
+Pair = tuple[str, str]  # (task, arch)
+
+
+@st.cache_resource
+def finished_runs() -> dict[tuple[str, str, int, int], TaskResult]:
+    """Return the shared dict of finished runs, keyed on (task, arch, steps, seed)."""
+    return {}
+
+
+def make_work(pairs: Sequence[Pair], steps: int, seed: int, store: dict) -> Work:
+    """Return a Job work function training each pair in turn (reusing stored runs).
+
+    It reports {"curves": {(task, arch): ([steps], [accuracies])}} as it goes and returns
+    {(task, arch): TaskResult} for every pair it finished or stopped.
+    """
+    pairs = list(pairs)
+
+    def work(report: Report, should_stop: ShouldStop) -> dict[Pair, TaskResult]:
+        done: dict[Pair, TaskResult] = {}
+        curves: dict[Pair, tuple[list[int], list[float]]] = {}
+        for i, (task, arch) in enumerate(pairs):
+            if should_stop():
+                break
+            stored = store.get((task, arch, steps, seed))
+            if stored is not None:
+                done[(task, arch)] = stored
+                curves[(task, arch)] = _curve(stored)
+                continue
+            curves[(task, arch)] = ([], [])
+
+            def progress(step: int, total: int, metrics: dict, i=i, pair=(task, arch)) -> bool:
+                curves[pair][0].append(step)
+                curves[pair][1].append(metrics["accuracy"])
+                text = f"{TASKS[pair[0]].title}: {ARCH_NAMES[pair[1]]}, step {step} of {total}"
+                snapshot = {k: (list(s), list(a)) for k, (s, a) in curves.items()}
+                report((i + step / total) / len(pairs), text, {"curves": snapshot})
+                return should_stop()
+
+            result = synthetic_task(task, arch, steps, seed, progress)
+            done[(task, arch)] = result
+            if not result.stopped_early:
+                with _STORE_LOCK:
+                    store[(task, arch, steps, seed)] = result
+                    while len(store) > MAX_STORED:
+                        store.pop(next(iter(store)))
+        return done
+
+    return work
+
+
+def _curve(result: TaskResult) -> tuple[list[int], list[float]]:
+    return [p.step for p in result.history], [p.accuracy for p in result.history]
+
+
+def curves_by_task(
+    results: Mapping[Pair, TaskResult] | Mapping[Pair, tuple[list[int], list[float]]],
+) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
+    """Return {task: {arch: (steps, accuracies)}} for every task (empty until it has runs)."""
+    out: dict[str, dict[str, tuple[list[int], list[float]]]] = {task: {} for task in TASKS}
+    for (task, arch), value in results.items():
+        out[task][arch] = _curve(value) if isinstance(value, TaskResult) else value
+    return out
+
+
+def reached(result: TaskResult, level: float = GOOD) -> int | None:
+    """Return the first evaluated step with test accuracy ≥ level, or None."""
+    return next((p.step for p in result.history if p.accuracy >= level), None)
+
+
+def results_table(results: Mapping[Pair, TaskResult]) -> pd.DataFrame:
+    """Return one row per run: task, model, weights, steps, test accuracy, seconds, step to 90%."""
+    rows = []
+    for (task, arch), r in results.items():
+        at = reached(r)
+        rows.append(
+            {
+                "task": TASKS[task].title,
+                "model": ARCH_NAMES[arch],
+                "weights": r.n_params,
+                "steps trained": r.steps,
+                "test accuracy": r.accuracy,
+                f"first step ≥ {GOOD:.0%}": "never" if at is None else str(at),
+                "seconds": r.seconds,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def verdicts(results: Mapping[Pair, TaskResult], steps: int) -> list[str]:
+    """Return one sentence per task: who won, by how many points, and how fast."""
+    out = []
+    for task, spec in TASKS.items():
+        mine = {arch: r for (t, arch), r in results.items() if t == task}
+        cnn, recurrent = mine.get("cnn"), {a: r for a, r in mine.items() if a != "cnn"}
+        if cnn is None or not recurrent:
+            out.append(
+                f"**{spec.title}** — train the CNN and at least one recurrent model to compare."
+            )
+            continue
+        best = max(recurrent, key=lambda a: recurrent[a].accuracy)
+        rec = recurrent[best]
+        lead = cnn.accuracy - rec.accuracy
+        sentence = (
+            f"**{spec.title}** — CNN {cnn.accuracy:.1%}, best recurrent ({ARCH_NAMES[best]}) "
+            f"{rec.accuracy:.1%}"
+        )
+        if abs(lead) >= TIE:
+            winner = "cnn" if lead > 0 else "rnn"
+            name = "the CNN" if lead > 0 else f"the {ARCH_NAMES[best]}"
+            sentence += f": {name} leads by {abs(lead) * 100:.1f} points."
+        else:
+            first = {"cnn": reached(cnn), "rnn": reached(rec)}
+            if (
+                first["cnn"] is not None
+                and first["rnn"] is not None
+                and first["cnn"] != first["rnn"]
+            ):
+                winner = min(first, key=lambda k: first[k])
+                fast, slow = sorted(first.values())
+                who = "the CNN" if winner == "cnn" else f"the {ARCH_NAMES[best]}"
+                sentence += (
+                    f": a tie on accuracy, but {who} reached {GOOD:.0%} first (step {fast} "
+                    f"against {slow}, {slow / max(fast, 1):.1f}× sooner)."
+                )
+            else:
+                winner = ""
+                sentence += ": a tie."
+        speeds = [
+            f"{ARCH_NAMES[a]} at step {reached(r)}"
+            for a, r in mine.items()
+            if reached(r) is not None
+        ]
+        sentence += (
+            f" Reached {GOOD:.0%}: " + ", ".join(speeds) + "."
+            if speeds
+            else f" No model reached {GOOD:.0%}."
+        )
+        worst = min(mine, key=lambda a: mine[a].accuracy)
+        if mine[worst].accuracy < NEAR_CHANCE:
+            sentence += f" The {ARCH_NAMES[worst]} stayed near chance ({mine[worst].accuracy:.1%})."
+        if winner != spec.winner:
+            expected = "the CNN" if spec.winner == "cnn" else "a recurrent model"
+            sentence += (
+                f" The expected winner, {expected}, did not come out ahead with {steps} steps: "
+                "try more steps or another seed."
+            )
+        out.append(sentence)
+    return out
+
+
+def tasks_section() -> None:
+    st.header("Where each one wins: two tasks, trained live")
+    st.markdown(
+        "Two small tasks, each built so that one kind of network has the right structure. "
+        "Every model has a few hundred weights and trains on fresh batches of 64 with Adam; "
+        "accuracy is measured on 1,000 held-out sequences (chance is 50%)."
+    )
+    gen = torch.Generator().manual_seed(1)
+    cols = st.columns(len(TASKS))
+    for col, (task, spec) in zip(cols, TASKS.items(), strict=True):
+        xs, ys = make_batch(task, 4, gen)
+        meaning = {"motif": ("decoy", "motif"), "majority": ("more downs", "more ups")}.get(
+            task, ("0", "1")
+        )
+        with col:
+            favours = "the CNN" if spec.winner == "cnn" else "recurrent nets"
+            st.markdown(f"**{spec.title}** — favours {favours}. {spec.idea}")
+            st.plotly_chart(
+                tf.task_examples(
+                    xs.numpy(), [f"label {int(y)}: {meaning[int(y)]}" for y in ys],
+                    bars=task == "majority",
+                ),
+                key=f"seqb_examples_{task}",
+            )  # fmt: skip
+    c1, c2, c3 = st.columns([2, 2, 1])
+    archs = c1.multiselect(
+        "Models", list(TASK_ARCHS), list(TASK_ARCHS), key="seqb_archs", format_func=ARCH_NAMES.get
+    )
+    steps = c2.select_slider("Training steps per model", TASK_STEPS, 300, key="seqb_steps")
+    seed = int(c3.number_input("Seed", 0, 10_000, 0, key="seqb_task_seed"))
+    if not archs:
+        st.warning("Choose at least one model.")
+        return
+    pairs = [(task, arch) for task in TASKS for arch in archs]
+    store = finished_runs()
+    cached = {p: store.get((*p, steps, seed)) for p in pairs}
+    have = bool(pairs) and all(r is not None for r in cached.values())
+    job = get_job(st.session_state, JOB_KEY)
+    running = job is not None and not job.state().finished
+    mine = st.session_state.get("seqb_job_settings") == (tuple(archs), steps, seed)
+    label = (
+        "Already trained with these settings (shown below)"
+        if have
+        else "Training…"
+        if running and mine
+        else "Train"
+    )
+    if st.button(
+        label, key="seqb_train", disabled=have or (running and mine), type="primary",
+        icon=":material/play_arrow:",
+    ):  # fmt: skip
+        st.session_state["seqb_job_settings"] = (tuple(archs), steps, seed)
+        start_job(st.session_state, JOB_KEY, "sequence tasks", make_work(pairs, steps, seed, store))
+        st.rerun()  # redraw the whole section with the run in progress
+    if not have and not running:
+        st.caption(
+            f"{len(pairs)} runs of {steps} steps, one after the other, one run per server at a "
+            "time; the defaults take about 10–20 s. Finished runs are kept for everyone."
+        )
+    if job is not None and (running or mine):
+        state = show_progress(job, _live_curves, key="seqb_progress")
+        if state.finished and state.result and mine and not have:
+            _show_results(state.result, steps, stopped=state.status == "stopped")
+            return
+    if have:
+        _show_results(cached, steps, stopped=False)
+
+
+def _live_curves(state) -> None:
+    if state.finished or not state.payload:
+        return
+    curves = curves_by_task(state.payload["curves"])
+    st.plotly_chart(
+        tf.task_curves(curves, {t: s.title for t, s in TASKS.items()}, ARCH_NAMES),
+        key="seqb_live",
+    )
+
+
+def _show_results(results, steps: int, stopped: bool) -> None:
+    if stopped:
+        st.warning("Stopped: these are the runs so far; only the runs that finished are kept.")
+    st.plotly_chart(
+        tf.task_curves(curves_by_task(results), {t: s.title for t, s in TASKS.items()}, ARCH_NAMES),
+        key="seqb_curves",
+    )
+    st.dataframe(
+        results_table(results),
+        hide_index=True,
+        column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "seconds": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    st.markdown("**What to notice.** " + " ".join(verdicts(results, steps)))
+    st.caption(
+        "The CNN slides one filter over every window and max-pools, so a 3-sample motif is found "
+        "wherever it is; but a max keeps the strongest window, not a total, so a one-step "
+        "difference in a count is invisible to it. A recurrent state can add one per up and "
+        "compare at the end — if its gates let it hold that count for 31 steps."
+    )
