@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from engine.architectures import stats as arch_stats
-from engine.architectures.registry import ARCHITECTURES
-from engine.cnn import degradation as deg
+from engine import architectures as arch
+from engine import cnn as deg
+from engine.architectures import ARCHITECTURES
 from ui import grids
 from ui.architectures import figures as arch_figures
 from ui.inputs import image_picker, working_tensor
@@ -112,9 +112,9 @@ for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
 
 
 _table = st.cache_resource(show_spinner="Measuring the nine nets (once per server)…")(
-    arch_stats.arch_table
+    arch.arch_table
 )
-_rows = st.cache_data(max_entries=32, show_spinner=False)(arch_stats.layer_rows)
+_rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
 
 
 st.header("2 · Depth, size, cost and field, measured")
@@ -174,7 +174,7 @@ side = c2.number_input(
 )
 try:
     rows = _rows(name, int(side))
-except arch_stats.ArchStatsError as err:
+except arch.ArchStatsError as err:
     st.error(str(err))
     rows = []
 if rows:
@@ -228,18 +228,18 @@ st.latex(
 @st.cache_data(max_entries=16, show_spinner=False)
 def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
     """Return (branches without maps, maps as arrays, GoogLeNet's inception3a branches)."""
-    branches = arch_stats.inception_on_image(
+    branches = arch.inception_on_image(
         working_tensor(_picked, side, gray=False)
     )  # (3, H, W) in
     maps = [m.numpy() for b in branches for m in b.maps]
-    return [replace(b, maps=None) for b in branches], maps, arch_stats.googlenet_branches()
+    return [replace(b, maps=None) for b in branches], maps, arch.googlenet_branches()
 
 
 picked = image_picker("arch")
 w_side = st.slider("Working size (longest side, px)", 48, 256, 128, 16, key="arch_work")
 try:
     branches, maps, g3a = _inception(picked.sha, w_side, picked)
-except arch_stats.ArchStatsError as err:
+except arch.ArchStatsError as err:
     st.error(f"{err} Try a larger working size or another image.")
 else:
     titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
@@ -272,8 +272,8 @@ st.markdown(
 )
 kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
 try:
-    scaled = arch_stats.dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
-except arch_stats.ArchStatsError as err:
+    scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
+except arch.ArchStatsError as err:
     st.error(str(err))
 else:
     st.plotly_chart(

@@ -3,9 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from engine.cnn.explain import filter_images, first_layer_filters
-from engine.cnn.shapes_data import CLASSES
-from engine.cnn.small_cnn import CNNError
+from engine.cnn import CLASSES, CNNError, filter_images, first_layer_filters
 from ui.cnn import detail_figures as details
 from ui.cnn import formula_view as unit_view
 from ui.cnn import overview_figures as cnn_figures
@@ -286,7 +284,7 @@ st.plotly_chart(
     details.kernel_tiles(comparison.grey.numpy(), sheet_titles, cols=sheet_cols),
     key="tc_filters_grey",
 )
-st.markdown("Classic hand-made kernels of the same size (engine/conv_kernels.py):")
+st.markdown("Classic hand-made kernels of the same size (engine/conv/kernel_bank.py):")
 st.plotly_chart(
     details.kernel_tiles(comparison.kernels.numpy(), comparison.names, cols=10),
     key="tc_handmade",

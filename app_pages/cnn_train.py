@@ -8,13 +8,23 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitAPIException
 
-from engine.cnn.explain import filter_images, first_layer_filters
-from engine.cnn.filter_compare import abs_cosine, colour_share, handmade_kernels
-from engine.cnn.shapes_data import CLASSES, make_dataset_uint8
-from engine.cnn.small_cnn import MAX_DEPTH, MAX_FILTERS, CNNConfig, CNNError, SmallCNN
-from engine.cnn.training import MAX_STEPS as ENGINE_MAX_STEPS
-from engine.cnn.training import bf16_supported
-from engine.conv.kernel_bank import KERNEL_SIZES
+from engine import cnn as ENGINE_MAX_STEPS
+from engine.cnn import (
+    CLASSES,
+    MAX_DEPTH,
+    MAX_FILTERS,
+    CNNConfig,
+    CNNError,
+    SmallCNN,
+    abs_cosine,
+    bf16_supported,
+    colour_share,
+    filter_images,
+    first_layer_filters,
+    handmade_kernels,
+    make_dataset_uint8,
+)
+from engine.conv import KERNEL_SIZES
 from ui.cnn import train_figures as tf
 from ui.cnn.ablation_view import ablation_section
 from ui.cnn.models import remember_model

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from engine.conv.operation import AGE_KERNELS, age_kernel, causal_smooth, spacecraft_track
+from engine.conv import AGE_KERNELS, age_kernel, causal_smooth, spacecraft_track
 from ui import figures
 
 st.title("Convolution in one dimension")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.conv.operation import (
+from engine.conv import (
     KERNEL_NAMES,
     ConvConfigError,
     feature_maps,

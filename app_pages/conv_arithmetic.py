@@ -4,15 +4,16 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv.arithmetic import accumulated_stamps, small_kernel
-from engine.conv.operation import (
+from engine.conv import (
     ConvConfigError,
+    accumulated_stamps,
     conv_matrix_2d,
     conv_output_size,
     conv_steps,
     dense_matrix,
     matrix_stats,
     small_grid,
+    small_kernel,
     transposed_conv2d,
     transposed_output_size,
     transposed_steps,

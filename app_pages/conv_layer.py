@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from engine.conv.operation import (
+from engine.conv import (
     KERNEL_NAMES,
     NONLINEARITIES,
     POOLS,

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv import layer_costs as lc
-from engine.conv.operation import conv_matrix_1d, dense_matrix, matrix_stats
+from engine import conv as lc
+from engine.conv import conv_matrix_1d, dense_matrix, matrix_stats
 from ui import diagrams, figures
 
 st.title("Dense vs convolutional vs recurrent")

@@ -4,9 +4,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv.operation import KERNEL_NAMES, ConvConfigError, make_kernel
-from engine.conv.symmetry import (
+from engine.conv import (
+    KERNEL_NAMES,
+    ConvConfigError,
     edge_map_everywhere,
+    make_kernel,
     rotation_errors,
     scale_errors,
     translation_equivariance,

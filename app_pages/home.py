@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engine.conv import layer_costs as lc
+from engine import conv as lc
 from ui.navigation import GROUPS
 
 st.title("CNN & RNN Visual Explorer")

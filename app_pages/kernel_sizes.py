@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine.conv.operation import KERNEL_NAMES, ConvConfigError, feature_maps, make_kernel
-from engine.kernels import design as kd
+from engine import kernels as kd
+from engine.conv import KERNEL_NAMES, ConvConfigError, feature_maps, make_kernel
 from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf

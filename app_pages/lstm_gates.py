@@ -7,21 +7,22 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.recurrent.char_models import CharModelError, load, trace_text
-from engine.recurrent.interpretable_cells import (
-    gate_saturation,
-    integrator_cells,
-    rank_units,
-    text_properties,
-)
-from engine.recurrent.text_input import (
+from engine.recurrent import (
     DEFAULT_MAX_CHARS,
     SAMPLE_CODE,
     UNK,
+    CharModelError,
+    GRUTrace,
+    LSTMTrace,
     SequenceInputError,
     encode,
+    gate_saturation,
+    integrator_cells,
+    load,
+    rank_units,
+    text_properties,
+    trace_text,
 )
-from engine.recurrent.traces import GRUTrace, LSTMTrace
 from ui.recurrent import figures as rf
 
 INTEGRATOR = 0.95  # mean forget gate from which a cell counts as a long-term integrator

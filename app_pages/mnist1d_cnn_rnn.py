@@ -4,14 +4,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.sequence.mnist1d_data import SEQ_LEN, examples_per_class, load_mnist1d, time_permutation
-from engine.sequence.mnist1d_training import (
+from engine.sequence import (
+    ARCH_TITLES,
+    ARCHS,
     DEFAULT_STEPS,
     PUBLISHED_ACCURACY,
     PUBLISHED_ACCURACY_SHUFFLED,
     PUBLISHED_SOURCE,
+    SEQ_LEN,
+    examples_per_class,
+    load_mnist1d,
+    time_permutation,
 )
-from engine.sequence.models import ARCH_TITLES, ARCHS
 from ui.jobs import get_job, show_progress, start_job
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_depth import depth_section, timing_section

@@ -4,14 +4,15 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv.operation import KERNEL_NAMES, ConvConfigError, layer_stages, make_kernel
-from engine.pooling.between_layers import batchnorm_demo, dropout_demo
-from engine.pooling.operations import (
+from engine.conv import KERNEL_NAMES, ConvConfigError, layer_stages, make_kernel
+from engine.pooling import (
     COMPARISONS,
     POOL_METHODS,
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
+    batchnorm_demo,
     consistency,
+    dropout_demo,
     global_pool,
     moving_dot,
     pool2d,

@@ -7,11 +7,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.cnn.shapes_data import preprocess
-from engine.cnn.small_cnn import SmallCNN
-from engine.cnn.small_cnn import load as load_cnn
-from engine.conv.operation import ConvConfigError, feature_maps, make_kernel
-from engine.receptive_field.network import (
+from engine import cnn as load_cnn
+from engine.cnn import SmallCNN, preprocess
+from engine.conv import ConvConfigError, feature_maps, make_kernel
+from engine.receptive_field import (
     ReceptiveFieldError,
     effective_receptive_field,
     erf_growth,

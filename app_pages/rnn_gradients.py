@@ -3,8 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from engine.recurrent.bptt import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow
-from engine.recurrent.memory_task import memory_curve
+from engine.recurrent import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow, memory_curve
 from ui.jobs import get_job, show_progress, start_job
 from ui.recurrent import dynamics_figures as rf
 

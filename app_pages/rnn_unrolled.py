@@ -4,8 +4,15 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.recurrent.text_input import SequenceInputError, one_hot_chars, parse_numbers
-from engine.recurrent.traces import RecurrentConfigError, bidirectional_trace, make_rnn, rnn_trace
+from engine.recurrent import (
+    RecurrentConfigError,
+    SequenceInputError,
+    bidirectional_trace,
+    make_rnn,
+    one_hot_chars,
+    parse_numbers,
+    rnn_trace,
+)
 from ui import grids
 from ui.recurrent import dynamics_figures as rf
 

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.sequence.compare import SequenceError, ngram_filters, through_both
-from engine.sequence.order import swap_sensitivity
+from engine.sequence import SequenceError, ngram_filters, swap_sensitivity, through_both
 from ui.recurrent.figures import SHOWN
 from ui.sequence import figures as sf
 from ui.sequence import text_figures as tf

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import streamlit as st
 
-from engine.conv import layer_costs as lc
-from engine.conv.sparse_interactions import affected_outputs_1d, influence_1d, time_layers
+from engine import conv as lc
+from engine.conv import affected_outputs_1d, influence_1d, time_layers
 from ui import diagrams, figures
 from ui.inputs import samples
 

@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, median_seconds
-from engine.architectures.registry import build
-from engine.architectures.stats import arch_table
-from engine.cnn import degradation as deg
+from engine import cnn as deg
+from engine.architectures import arch_table, build
 
 STEPS = 30
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, interleaved
-from engine.conv.operation import KERNEL_NAMES, feature_maps, make_kernel
+from engine.conv import KERNEL_NAMES, feature_maps, make_kernel
 
 SIDE = 512
 N_KERNELS = 16

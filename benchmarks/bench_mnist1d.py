@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.common import Row
-from engine.sequence.compare import time_per_batch
-from engine.sequence.mnist1d_training import fit_mnist1d
+from engine.sequence import fit_mnist1d, time_per_batch
 
 LENGTHS = (40, 100, 400, 1000, 4000)
 TARGETS = {"cnn": (0.90, 20.0), "gru": (0.85, 90.0)}  # (test accuracy, seconds) from issue 7

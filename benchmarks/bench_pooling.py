@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, interleaved
-from engine.pooling.operations import STABILITY_METHODS, pool2d, shift_stability, stability_kernels
+from engine.pooling import STABILITY_METHODS, pool2d, shift_stability, stability_kernels
 
 SIDE = 512
 MAX_SHIFT = 8

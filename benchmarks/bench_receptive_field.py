@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from benchmarks.common import Row, interleaved
-from engine.architectures.registry import build
+from engine.architectures import build
 from engine.receptive_field import effective as rf_effective
-from engine.receptive_field.network import effective_receptive_field, receptive_field
+from engine.receptive_field import effective_receptive_field, receptive_field
 
 SIDE = 224
 

@@ -12,12 +12,21 @@ import torch
 from torch import nn
 
 from benchmarks.common import Row, interleaved, median_seconds
-from engine.recurrent.bptt import bptt_problem, gradient_flow, unroll
-from engine.recurrent.char_models import load, trace_text
-from engine.recurrent.interpretable_cells import gate_saturation, rank_units, text_properties
-from engine.recurrent.memory_task import memory_task
-from engine.recurrent.traces import gru_trace, lstm_trace, rnn_trace
-from engine.sequence.mnist1d_training import one_thread
+from engine.recurrent import (
+    bptt_problem,
+    gate_saturation,
+    gradient_flow,
+    gru_trace,
+    load,
+    lstm_trace,
+    memory_task,
+    rank_units,
+    rnn_trace,
+    text_properties,
+    trace_text,
+    unroll,
+)
+from engine.sequence import one_thread
 
 STEPS, INPUT, HIDDEN = 1000, 64, 128
 PAGE_CHARS = 2000

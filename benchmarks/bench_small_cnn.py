@@ -15,9 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, interleaved, median_seconds
-from engine.cnn.shapes_data import make_dataset_uint8
-from engine.cnn.small_cnn import CNNConfig, SmallCNN
-from engine.cnn.training import bf16_supported, make_training_data, train
+from engine.cnn import (
+    CNNConfig,
+    SmallCNN,
+    bf16_supported,
+    make_dataset_uint8,
+    make_training_data,
+    train,
+)
 
 TRAIN_STEPS = 50  # per round; three interleaved rounds, medians
 BATCH = 64

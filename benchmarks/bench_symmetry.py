@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, interleaved
-from engine.conv.operation import feature_maps, make_kernel
-from engine.conv.symmetry import rotation_errors
+from engine.conv import feature_maps, make_kernel, rotation_errors
 
 CURVE_SIDE = 256  # the page works on a ≤ 256 px copy
 ANGLES = [float(a) for a in range(0, 360, 30)]  # 12 angles

@@ -28,16 +28,16 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.recurrent.char_models import (  # noqa: E402
+from engine.recurrent import (
     ASSETS,
     CHAR_MODELS,
     CharRNN,
+    Vocabulary,
     bits_per_char,
     build,
     save,
     stdlib_corpus,
 )
-from engine.recurrent.text_input import Vocabulary  # noqa: E402
 
 SEED = 0
 EMBED, HIDDEN = 32, 128

@@ -21,9 +21,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.cnn.shapes_data import make_dataset_uint8  # noqa: E402
-from engine.cnn.small_cnn import CNNConfig, save  # noqa: E402
-from engine.cnn.training import accuracy, make_training_data, predict, train  # noqa: E402
+from engine.cnn import (
+    CNNConfig,
+    accuracy,
+    make_dataset_uint8,
+    make_training_data,
+    predict,
+    save,
+    train,
+)
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "small_cnn.safetensors"
 SEED = 0

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from engine.architectures.stats import arch_stats
+from engine.architectures import arch_stats
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/architectures.py"

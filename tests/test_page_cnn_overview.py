@@ -11,9 +11,16 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.cnn.explain import grad_cam, hires_cam_layer
-from engine.cnn.shapes_data import CLASSES, preprocess, render
-from engine.cnn.small_cnn import CNNConfig, SmallCNN, load
+from engine.cnn import (
+    CLASSES,
+    CNNConfig,
+    SmallCNN,
+    grad_cam,
+    hires_cam_layer,
+    load,
+    preprocess,
+    render,
+)
 from tests.test_pages import assert_clean, open_page
 from ui.cnn.models import SHIPPED, SHIPPED_PATH, remember_model
 from ui.cnn.overview_inputs import RENDER_SEED

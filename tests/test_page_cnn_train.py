@@ -13,9 +13,15 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from engine.cnn.explain import first_layer_filters
-from engine.cnn.small_cnn import CNNConfig, SmallCNN
-from engine.cnn.training import accuracy, make_training_data, shift_robustness, train
+from engine.cnn import (
+    CNNConfig,
+    SmallCNN,
+    accuracy,
+    first_layer_filters,
+    make_training_data,
+    shift_robustness,
+    train,
+)
 from ui.cnn.models import available_models
 from ui.cnn.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
 from ui.jobs import Job

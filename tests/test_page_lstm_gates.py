@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.recurrent.char_models import load, trace_text
-from engine.recurrent.interpretable_cells import rank_units, text_properties
+from engine.recurrent import load, rank_units, text_properties, trace_text
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
 

@@ -17,14 +17,15 @@ import pytest
 from mnist1d.data import get_templates
 from streamlit.testing.v1 import AppTest
 
-from engine.sequence.compare import sequential_steps
-from engine.sequence.mnist1d_data import load_mnist1d
-from engine.sequence.mnist1d_training import (
+from engine.sequence import (
     PUBLISHED_ACCURACY,
     PUBLISHED_ACCURACY_SHUFFLED,
+    build_model,
+    count_parameters,
     fit_mnist1d,
+    load_mnist1d,
+    sequential_steps,
 )
-from engine.sequence.models import build_model, count_parameters
 from ui.jobs import get_job
 from ui.sequence.mnist1d_runs import RunKey, RunStore, _timing_store, plan_work, run_store
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.recurrent.bptt import gradient_flow
-from engine.recurrent.memory_task import memory_task
+from engine.recurrent import gradient_flow, memory_task
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "rnn_gradients.py")
 

@@ -11,9 +11,7 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from engine.sequence.compare import kmax_over_time, through_both
-from engine.sequence.order import swap_sensitivity
-from engine.sequence.tasks import TASKS, synthetic_task
+from engine.sequence import TASKS, kmax_over_time, swap_sensitivity, synthetic_task, through_both
 from ui.sequence.inputs import EXAMPLES
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "seq_both.py")

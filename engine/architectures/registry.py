@@ -3,7 +3,7 @@
 `build(name)` returns a randomly initialised network with the layer layout of the reference
 PyTorch implementation (torchvision's, or for SE-ResNet-50 the `pretrainedmodels`/timm port of
 Hu et al.'s models), 1000 classes and no auxiliary heads. The definitions live one family per file:
-arch_alexnet_vgg, arch_inception, arch_resnet, arch_senet, arch_densenet.
+alexnet_vgg, inception, resnet, senet, densenet.
 """
 
 from __future__ import annotations
@@ -14,13 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.architectures import alexnet_vgg as arch_alexnet_vgg
-from engine.architectures import densenet as arch_densenet
-from engine.architectures import inception as arch_inception
-from engine.architectures import resnet as arch_resnet
-from engine.architectures import senet as arch_senet
+from engine.architectures import alexnet_vgg, densenet, inception, resnet, senet
 from engine.architectures.init import materialise
-from engine.conv.arithmetic import check_int
+from engine.conv import check_int
 
 
 class UnknownArchitectureError(ValueError):
@@ -135,15 +131,15 @@ ARCHITECTURES: dict[str, Info] = {
 # name -> (constructor, the family's reference initialisation)
 _FACTORIES: dict[str, tuple[Callable[[], nn.Module], Callable[[nn.Module, torch.Generator], None]]]
 _FACTORIES = {
-    "alexnet": (arch_alexnet_vgg.alexnet, arch_alexnet_vgg.init_weights),
-    "vgg16": (arch_alexnet_vgg.vgg16, arch_alexnet_vgg.init_weights),
-    "googlenet": (arch_inception.googlenet, arch_inception.init_weights),
-    "inception_v3": (arch_inception.inception_v3, arch_inception.init_weights),
-    "resnet18": (arch_resnet.resnet18, arch_resnet.init_weights),
-    "resnet50": (arch_resnet.resnet50, arch_resnet.init_weights),
-    "resnext50_32x4d": (arch_resnet.resnext50_32x4d, arch_resnet.init_weights),
-    "densenet121": (arch_densenet.densenet121, arch_densenet.init_weights),
-    "se_resnet50": (arch_senet.se_resnet50, arch_senet.init_weights),
+    "alexnet": (alexnet_vgg.alexnet, alexnet_vgg.init_weights),
+    "vgg16": (alexnet_vgg.vgg16, alexnet_vgg.init_weights),
+    "googlenet": (inception.googlenet, inception.init_weights),
+    "inception_v3": (inception.inception_v3, inception.init_weights),
+    "resnet18": (resnet.resnet18, resnet.init_weights),
+    "resnet50": (resnet.resnet50, resnet.init_weights),
+    "resnext50_32x4d": (resnet.resnext50_32x4d, resnet.init_weights),
+    "densenet121": (densenet.densenet121, densenet.init_weights),
+    "se_resnet50": (senet.se_resnet50, senet.init_weights),
 }
 
 

@@ -23,8 +23,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.architectures.registry import ARCHITECTURES, build
-from engine.conv.kernel_bank import make_kernel
-from engine.receptive_field.network import LayerRF, ReceptiveFieldError, receptive_field
+from engine.conv import make_kernel
+from engine.receptive_field import LayerRF, ReceptiveFieldError, receptive_field
 
 MIN_SIDE, MAX_SIDE = 32, 1024  # input sides the drill-down accepts
 WEIGHT_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.sequence.mnist1d_training import one_thread  # reference-counted: safe across sessions
+from engine.sequence import one_thread
 
 ARMS = 4  # classes: one per spiral arm
 CHANCE = math.log(ARMS)  # cross-entropy of a uniform guess

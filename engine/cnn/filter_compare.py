@@ -1,7 +1,7 @@
 """Did training rediscover the classic edge detectors? Learned first-layer filters against the bank.
 
 Each learned filter (F, 3, k, k) is averaged over its three colour channels, then compared with
-every hand-made kernel of engine/conv_kernels.py of the same size by the absolute cosine
+every hand-made kernel of engine/conv/kernel_bank.py of the same size by the absolute cosine
 similarity |⟨a, b⟩| / (‖a‖ ‖b‖): 1 means the same pattern up to scale and sign (a filter and its
 negative detect the same edge, the next layer can flip it), 0 means nothing in common. Because a
 random 3×3 pattern already resembles some kernel of a bank of ten, the same numbers are computed for
@@ -17,7 +17,7 @@ import torch
 
 from engine.cnn.explain import first_layer_filters
 from engine.cnn.small_cnn import CNNError, SmallCNN
-from engine.conv.kernel_bank import KERNEL_SIZES, make_kernel
+from engine.conv import KERNEL_SIZES, make_kernel
 
 __all__ = [
     "HANDMADE",

@@ -9,7 +9,7 @@ numbers reach the classifier.
 
 `forward_all` returns every intermediate without hooks and without touching the module, so one
 model can be shared by every session (st.cache_resource). Weights load from .safetensors (never
-pickle) beside a JSON card; analyses of a model live in engine/cnn_explain.py.
+pickle) beside a JSON card; analyses of a model live in engine/cnn/explain.py.
 """
 
 from __future__ import annotations

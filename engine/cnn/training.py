@@ -1,6 +1,6 @@
 """How is the small CNN trained, and what do pooling, ReLU and depth buy? Training and ablations.
 
-`train` runs Adam on minibatches drawn from a pre-rendered pool of shapes (engine/shapes_data.py),
+`train` runs Adam on minibatches drawn from a pre-rendered pool of shapes (engine/cnn/shapes_data.py),
 with random horizontal and vertical flips (every class keeps its name when flipped), and reports
 to a callback so a page can draw curves and filters while it runs, or stop it. Everything random
 comes from one seeded torch.Generator; the thread count is whatever torch was given.

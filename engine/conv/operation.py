@@ -4,8 +4,6 @@ Feature maps from a bank of kernels (one F.conv2d call), the arithmetic behind o
 convolution versus cross-correlation, resizing for variable-size input, and the three stages of a
 convolutional layer: convolution, detector nonlinearity, pooling (Goodfellow et al. fig. 9.7).
 
-This module is the page's single import: it re-exports the companions that answer the other
-questions (output sizes and step-throughs, the kernel bank, the 1-D spacecraft, the matrix view).
 Images are float tensors in [0, 1], gray (H, W) or colour (C, H, W).
 """
 
@@ -18,57 +16,25 @@ import torch.nn.functional as F
 
 from engine.conv.arithmetic import (
     ConvConfigError,
-    Step,
-    TransposedStep,
     check_int,
     check_number,
     check_tensor,
     conv_output_size,
-    conv_steps,
     resolve_padding,
-    small_grid,
-    transposed_conv2d,
-    transposed_output_size,
-    transposed_steps,
 )
-from engine.conv.kernel_bank import KERNEL_NAMES, KERNEL_SIZES, kernel_description, make_kernel
-from engine.conv.matrix import conv_matrix_1d, conv_matrix_2d, dense_matrix, matrix_stats
-from engine.conv.smoothing_1d import AGE_KERNELS, age_kernel, causal_smooth, spacecraft_track
 
 __all__ = [
-    "AGE_KERNELS",
-    "KERNEL_NAMES",
-    "KERNEL_SIZES",
     "NONLINEARITIES",
     "PADDING_MODES",
     "POOLS",
-    "ConvConfigError",
     "LayerStages",
     "PatchArithmetic",
-    "Step",
-    "TransposedStep",
-    "age_kernel",
-    "causal_smooth",
-    "conv_matrix_1d",
-    "conv_matrix_2d",
-    "conv_output_size",
-    "conv_steps",
     "convolve2d_direct",
-    "dense_matrix",
     "feature_maps",
     "flip_kernel",
-    "kernel_description",
     "layer_stages",
-    "make_kernel",
-    "matrix_stats",
     "patch_arithmetic",
     "resize_image",
-    "resolve_padding",
-    "small_grid",
-    "spacecraft_track",
-    "transposed_conv2d",
-    "transposed_output_size",
-    "transposed_steps",
 ]
 
 MAX_KERNEL = 31  # largest kernel side accepted

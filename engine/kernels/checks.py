@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_tensor
+from engine.conv import ConvConfigError, check_int, check_tensor
 
 MAX_IMAGE_SIDE = 1024  # side of the largest image the image demonstrations accept
 

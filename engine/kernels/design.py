@@ -3,13 +3,12 @@
 A design is a stack of stride-1, 'same'-padded convolutions, each followed by a ReLU. Its weights
 and biases are counted from real nn.Conv2d modules, its multiply-adds from torch's FlopCounterMode
 on a shape-only (meta) input, and its receptive field by tracing the modules
-(engine.receptive_field.network). The comparisons are the ones from VGG (Simonyan & Zisserman 2015:
+(engine.receptive_field). The comparisons are the ones from VGG (Simonyan & Zisserman 2015:
 two 3×3 see what one 5×5 sees), GoogLeNet (Szegedy et al. 2015: 1×1 bottlenecks before 5×5) and
 Inception v3 (Szegedy et al. 2016: n×n factorised into 1×n then n×1).
 
-This module is the page's single import: it re-exports what the kernel shapes do to an image
-(engine/kernel_parity.py: odd versus even kernels; engine/kernel_factoring.py: a stack as one
-kernel, 1×1 as a per-pixel linear layer, separable kernels).
+What kernel shapes do to an image is in parity.py (odd versus even kernels) and factoring.py (a
+stack as one kernel, 1×1 as a per-pixel linear layer, separable kernels).
 """
 
 from __future__ import annotations
@@ -22,56 +21,19 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.kernels.checks import KernelDesignError, whole
-from engine.kernels.factoring import (
-    PixelMLP,
-    Separability,
-    StackOnImage,
-    best_single_kernel,
-    pixel_mlp,
-    random_kernel,
-    separability,
-    stack_on_image,
-)
-from engine.kernels.parity import (
-    DRIFT_KERNELS,
-    STEP_KERNELS,
-    StepResponse,
-    WidthFit,
-    centred_difference_fits,
-    centroid_drift,
-    same_offsets,
-    step_responses,
-)
-from engine.receptive_field.network import receptive_field
+from engine.receptive_field import receptive_field
 
 __all__ = [
-    "DRIFT_KERNELS",
     "MAX_CHANNELS",
     "MAX_KERNEL",
     "MAX_SIDE",
-    "STEP_KERNELS",
     "Conv",
     "DesignCost",
-    "KernelDesignError",
-    "PixelMLP",
-    "Separability",
-    "StackOnImage",
-    "StepResponse",
-    "WidthFit",
-    "best_single_kernel",
     "bottleneck_branch",
-    "centred_difference_fits",
-    "centroid_drift",
     "design_cost",
     "design_model",
     "factorised_pair",
-    "pixel_mlp",
-    "random_kernel",
-    "same_offsets",
-    "separability",
-    "stack_on_image",
     "stacked_vs_single",
-    "step_responses",
 ]
 
 MAX_CHANNELS = 8192  # more channels than any published layer; the count is shape-only anyway

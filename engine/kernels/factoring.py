@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.conv.arithmetic import ConvConfigError, check_tensor
+from engine.conv import ConvConfigError, check_tensor
 from engine.kernels.checks import KernelDesignError, gray_image, whole
 
 MAX_FIT_SIDE = 320  # the least-squares fit holds side² × r² float64 values (≈ 40 MB at 7×7)

@@ -1,0 +1,50 @@
+"""Pooling and the operations between layers: what they keep and what they forgive.
+
+operations.py pools a feature map (max, average, L2, k-max) and computes the book's examples;
+stability.py measures how pooled maps survive shifts, warps.py rotations and rescaling;
+between_layers.py shows dropout and normalization.
+"""
+
+from __future__ import annotations
+
+from engine.pooling.between_layers import NormDemo, batchnorm_demo, dropout_demo, layernorm_demo
+from engine.pooling.operations import (
+    POOL_METHODS,
+    global_pool,
+    kmax_positions,
+    moving_dot,
+    pool2d,
+    worked_examples,
+)
+from engine.pooling.stability import (
+    COMPARISONS,
+    SHIFT_DIRECTIONS,
+    STABILITY_METHODS,
+    consistency,
+    shift_stability,
+    stability_kernels,
+    stability_pipeline,
+)
+from engine.pooling.warps import rotation_stability, scale_stability
+
+__all__ = [
+    "COMPARISONS",
+    "NormDemo",
+    "POOL_METHODS",
+    "SHIFT_DIRECTIONS",
+    "STABILITY_METHODS",
+    "batchnorm_demo",
+    "consistency",
+    "dropout_demo",
+    "global_pool",
+    "kmax_positions",
+    "layernorm_demo",
+    "moving_dot",
+    "pool2d",
+    "rotation_stability",
+    "scale_stability",
+    "shift_stability",
+    "stability_kernels",
+    "stability_pipeline",
+    "worked_examples",
+]

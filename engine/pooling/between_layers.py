@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_number, check_tensor
+from engine.conv import ConvConfigError, check_int, check_number, check_tensor
 
 EPS = 1e-5  # added to the variance before the square root, as in torch's normalization layers
 MAX_ELEMENTS = 1 << 24  # 64 maps of 512×512

@@ -3,8 +3,8 @@
 Max, average, L2 and k-max pooling of a feature map (Goodfellow et al., Deep Learning, section 9.3;
 k-max from Kalchbrenner et al. 2014, "A Convolutional Neural Network for Modelling Sentences"), the
 book's small worked examples computed live, and a single bright dot moved under a pooling grid.
-How stable pooled outputs stay under shifts is in engine/pool_stability.py, under rotations and
-rescaling in engine/pool_warps.py; both are re-exported here so a page needs this one import.
+How stable pooled outputs stay under shifts is in engine/pooling/stability.py, under rotations and
+rescaling in engine/pooling/warps.py.
 
 Windows are size×size, laid without padding from the top-left corner every `stride` cells, and
 windows that would overhang the right or bottom edge are dropped (torch's floor mode). Feature maps
@@ -18,36 +18,14 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_tensor
-from engine.pooling.stability import (
-    COMPARISONS,
-    SHIFT_DIRECTIONS,
-    STABILITY_BANK,
-    STABILITY_METHODS,
-    consistency,
-    shift_stability,
-    stability_kernels,
-    stability_pipeline,
-)
-from engine.pooling.warps import rotation_stability, scale_stability
+from engine.conv import ConvConfigError, check_int, check_tensor
 
 __all__ = [
-    "COMPARISONS",
     "POOL_METHODS",
-    "SHIFT_DIRECTIONS",
-    "STABILITY_BANK",
-    "STABILITY_METHODS",
-    "ConvConfigError",
-    "consistency",
     "global_pool",
     "kmax_positions",
     "moving_dot",
     "pool2d",
-    "rotation_stability",
-    "scale_stability",
-    "shift_stability",
-    "stability_kernels",
-    "stability_pipeline",
     "worked_examples",
 ]
 

@@ -25,8 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_number, check_tensor
-from engine.conv.kernel_bank import make_kernel
+from engine.conv import ConvConfigError, check_int, check_number, check_tensor, make_kernel
 
 STABILITY_METHODS = ("max pool", "average pool", "strided convolution", "anti-aliased max pool")
 STABILITY_BANK = (("sobel x", 0.0), ("sobel y", 0.0), ("laplacian", 0.0), ("gabor", 45.0))

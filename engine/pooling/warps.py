@@ -1,6 +1,6 @@
 """Does a pooled feature map also forgive small rotations and zooms of the input?
 
-The stability measurement of engine/pool_stability.py (same four methods, same kernel bank, same
+The stability measurement of engine/pooling/stability.py (same four methods, same kernel bank, same
 "stays the same" rule) for an input turned or rescaled about its centre with bilinear resampling
 (affine_grid / grid_sample, all angles or scales in one batch). The comparison is made inside the
 central square of the pooled maps, side half the smaller side, which stays inside the image.
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.conv.arithmetic import ConvConfigError, check_number
+from engine.conv import ConvConfigError, check_number
 from engine.pooling.stability import (
     CHUNK,
     STABILITY_METHODS,

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from engine.conv.arithmetic import ConvConfigError, check_tensor
+from engine.conv import ConvConfigError, check_tensor
 from engine.receptive_field.fields import ReceptiveFieldError, check_whole, stack_model
 from engine.receptive_field.ops import SPATIAL_OPS
 from engine.receptive_field.trace import spatial_rank_and_channels, trace

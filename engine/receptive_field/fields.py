@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.conv.arithmetic import ConvConfigError, check_int, conv_output_size
+from engine.conv import ConvConfigError, check_int, conv_output_size
 
 
 class ReceptiveFieldError(ConvConfigError):

@@ -1,10 +1,10 @@
 """How much of the input does one unit of a layer see, and where does that patch sit?
 
 `stack_rf` applies the receptive-field recurrence to a list of layers, as the page's stack
-builder describes them, and `stack_model` builds the same stack in torch (engine/rf_fields.py).
-`receptive_field` traces a real network (engine/rf_trace.py): the largest field over paths at
+builder describes them, and `stack_model` builds the same stack in torch (engine/receptive_field/fields.py).
+`receptive_field` traces a real network (engine/receptive_field/trace.py): the largest field over paths at
 every conv/pool layer, through residual adds and Inception/DenseNet concatenations.
-`effective_receptive_field` and `erf_growth` (engine/rf_effective.py) measure how much of that
+`effective_receptive_field` and `erf_growth` (engine/receptive_field/effective.py) measure how much of that
 field a unit actually uses.
 """
 
@@ -13,27 +13,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.receptive_field.effective import effective_receptive_field, erf_growth
 from engine.receptive_field.fields import (
     LayerRF,
     ReceptiveFieldError,
     check_whole,
-    stack_model,
-    stack_rf,
 )
 from engine.receptive_field.trace import spatial_rank_and_channels, trace
 
 MAX_INPUT = 8192  # side of the largest traced input (the trace is shape-only, so this is generous)
 
 __all__ = [
-    "LayerRF",
-    "ReceptiveFieldError",
-    "effective_receptive_field",
-    "erf_growth",
     "layer_output",
     "receptive_field",
-    "stack_model",
-    "stack_rf",
 ]
 
 

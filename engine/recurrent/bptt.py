@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.sequence.mnist1d_training import one_thread
+from engine.sequence import one_thread
 
 __all__ = [
     "INPUT_SCALE",

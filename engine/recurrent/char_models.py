@@ -5,7 +5,7 @@ Karpathy's char-rnn ("The Unreasonable Effectiveness of Recurrent Neural Network
 shipped weights (assets/char_{lstm,gru,rnn}.safetensors, each with a JSON card) are trained by
 scripts/train_char_models.py on the Python standard library's own source, read from the running
 interpreter (`stdlib_corpus`). `trace_text` runs a person's text through a model with the gate
-traces of engine/recurrent.py and the next-character distribution after every character.
+traces of engine/recurrent/traces.py and the next-character distribution after every character.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from engine.recurrent.text_input import DEFAULT_MAX_CHARS, EncodedText, Vocabulary, encode
 from engine.recurrent.traces import GRUTrace, LSTMTrace, RNNTrace, gru_trace, lstm_trace, rnn_trace
-from engine.sequence.mnist1d_training import one_thread
+from engine.sequence import one_thread
 
 __all__ = [
     "ASSETS",

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from engine.sequence.mnist1d_training import one_thread
+from engine.sequence import one_thread
 
 __all__ = [
     "KINDS",

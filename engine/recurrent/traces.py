@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from engine.sequence.mnist1d_training import one_thread
+from engine.sequence import one_thread
 
 __all__ = [
     "BidirectionalTrace",

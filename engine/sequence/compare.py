@@ -8,8 +8,8 @@ layers and plain 3-wide stacks in (T − 1)/2. `sequential_steps` counts this fr
 the real modules; `time_per_batch` measures it; `through_both` shows a person's sequence as a small
 CNN's feature maps (with each unit's window and k-max pooling over time) and as an RNN's states.
 
-The typed-sequence parser and the text CNN live in engine/seq_text.py, the synthetic tasks in
-engine/seq_tasks.py; both are re-exported here so a page needs one import.
+The typed-sequence parser and the text CNN live in engine/sequence/text.py, the synthetic tasks in
+engine/sequence/tasks.py.
 """
 
 from __future__ import annotations
@@ -26,25 +26,14 @@ from torch import nn
 
 from engine.sequence.mnist1d_training import one_thread
 from engine.sequence.models import ARCHS, ConvBase, build_model, init_parameters_, tcn_dilations
-from engine.sequence.tasks import TASKS, TaskResult, synthetic_task
 from engine.sequence.text import (
     MAX_LENGTH,
     MAX_MAGNITUDE,
-    NgramResult,
     SequenceError,
-    ngram_filters,
-    parse_sequence,
 )
 
 __all__ = [
     "DEPTH_ARCHS",
-    "TASKS",
-    "NgramResult",
-    "SequenceError",
-    "TaskResult",
-    "ngram_filters",
-    "parse_sequence",
-    "synthetic_task",
     "MAX_TIMING_LENGTH",
     "LayerField",
     "SequentialDepth",
@@ -156,7 +145,7 @@ def time_per_batch(
 ) -> dict:
     """Return {"arch", "lengths", "seconds", "n_params", "batch", "repeat"}: forward time per batch.
 
-    Each length builds arch's MNIST-1D model for that length (engine/seq_models.py: the CNN's and
+    Each length builds arch's MNIST-1D model for that length (engine/sequence/models.py: the CNN's and
     RNN's readouts grow with T) and times `repeat` forward passes of a random batch (the median,
     after one warm-up) on one thread without autograd. Work is capped: lengths ≤ 10,000, at most
     12 lengths, and batch × longest length × repeat ≤ 2,000,000 samples (a few seconds).

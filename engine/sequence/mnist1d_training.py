@@ -1,7 +1,7 @@
 """How well, and how fast, does each kind of network learn MNIST-1D on this machine?
 
-`fit_mnist1d` trains one of seven ~5k-weight classifiers (engine/seq_models.py) on MNIST-1D
-(engine/mnist1d_data.py) with Adam (lr 1e-2, batch 100: the settings of Greydanus & Kobak's
+`fit_mnist1d` trains one of seven ~5k-weight classifiers (engine/sequence/models.py) on MNIST-1D
+(engine/sequence/mnist1d_data.py) with Adam (lr 1e-2, batch 100: the settings of Greydanus & Kobak's
 notebooks/train.py) and reports test accuracy, wall-clock seconds and a learning curve. Everything
 random (the initial weights, the order of the minibatches) comes from torch.Generators seeded with
 `seed`; the global generators are never drawn from.
@@ -28,7 +28,6 @@ from engine.sequence.mnist1d_data import arrays
 from engine.sequence.models import ARCHS, UnknownArchError, build_model, count_parameters
 
 __all__ = [
-    "ARCHS",
     "DEFAULT_STEPS",
     "PUBLISHED_ACCURACY",
     "PUBLISHED_ACCURACY_SHUFFLED",
@@ -36,7 +35,6 @@ __all__ = [
     "FitResult",
     "HistoryPoint",
     "TrainingConfigError",
-    "UnknownArchError",
     "default_device",
     "fit_mnist1d",
     "one_thread",

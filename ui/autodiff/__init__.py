@@ -1,0 +1,1 @@
+"""Figures and step views of the differentiable-programming page."""

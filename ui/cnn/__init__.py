@@ -1,0 +1,1 @@
+"""The trained-CNN and train-a-CNN pages: their inputs, figures, runs and model registry."""

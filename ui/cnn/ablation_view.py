@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.cnn.small_cnn import CNNConfig
-from engine.cnn.training import ABLATIONS
+from engine.cnn import ABLATIONS, CNNConfig
 from ui.cnn import train_figures as tf
 from ui.cnn.train_runs import (
     MAX_SHIFT,

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.cnn.explain import (
+from engine.cnn import (
+    CNNError,
     ConvFormula,
     FlattenFormula,
     OutputFormula,
@@ -20,7 +21,6 @@ from engine.cnn.explain import (
     ReluFormula,
     unit_formula,
 )
-from engine.cnn.small_cnn import CNNError
 from ui import figures, grids
 from ui.cnn.detail_figures import contribution_figure, conv_unit_figure
 from ui.cnn.overview_inputs import Run, ensure_choice

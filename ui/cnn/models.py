@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.cnn.small_cnn import SmallCNN, load
+from engine.cnn import SmallCNN, load
 
 __all__ = ["SHIPPED", "SHIPPED_PATH", "available_models", "remember_model", "shipped_model"]
 

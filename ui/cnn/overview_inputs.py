@@ -16,10 +16,20 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.cnn.explain import grad_cam, hires_cam_layer, saliency, top_activating_patches
-from engine.cnn.filter_compare import FilterComparison, compare_first_layer
-from engine.cnn.shapes_data import CLASSES, make_dataset_uint8, preprocess, render
-from engine.cnn.small_cnn import Activation, SmallCNN
+from engine.cnn import (
+    CLASSES,
+    Activation,
+    FilterComparison,
+    SmallCNN,
+    compare_first_layer,
+    grad_cam,
+    hires_cam_layer,
+    make_dataset_uint8,
+    preprocess,
+    render,
+    saliency,
+    top_activating_patches,
+)
 from ui.cnn.models import available_models
 from ui.inputs import image_picker
 

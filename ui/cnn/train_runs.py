@@ -17,19 +17,20 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from engine.cnn.explain import first_layer_filters
-from engine.cnn.small_cnn import CNNConfig, SmallCNN
-from engine.cnn.training import (
+from engine.cnn import (
     ABLATIONS,
+    CNNConfig,
+    SmallCNN,
     TrainingData,
     TrainPoint,
     TrainResult,
     ablation_config,
+    first_layer_filters,
     make_training_data,
     shift_robustness,
     train,
 )
-from engine.conv.layer_costs import conv2d
+from engine.conv import conv2d
 
 __all__ = [
     "AblationRow",

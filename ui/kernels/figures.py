@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.kernels.design import DesignCost, Separability, WidthFit
+from engine.kernels import DesignCost, Separability, WidthFit
 from ui.figures import DIVERGING, GRAY, finish_layout
 
 COLORS = ("#dc2626", "#2563eb", "#16a34a", "#9333ea")

@@ -1,0 +1,1 @@
+"""Figures of the RNN pages (unrolled, LSTM gates, gradients through time)."""

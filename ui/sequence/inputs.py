@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from engine.sequence.text import MAX_LENGTH, SequenceError, parse_sequence
+from engine.sequence import MAX_LENGTH, SequenceError, parse_sequence
 
 __all__ = [
     "EXAMPLES",

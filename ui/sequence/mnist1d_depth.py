@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.sequence.compare import (
+from engine.sequence import (
+    ARCHS,
     MAX_DEPTH_LENGTH,
+    SEQ_LEN,
     SequenceError,
     SequentialDepth,
     sequential_steps,
 )
-from engine.sequence.mnist1d_data import SEQ_LEN
-from engine.sequence.models import ARCHS
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_runs import arch_name, timings
 

@@ -16,9 +16,15 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from engine.sequence.compare import time_per_batch
-from engine.sequence.mnist1d_training import DEFAULT_STEPS, FitResult, fit_mnist1d
-from engine.sequence.models import ARCH_TITLES, build_model, count_parameters
+from engine.sequence import (
+    ARCH_TITLES,
+    DEFAULT_STEPS,
+    FitResult,
+    build_model,
+    count_parameters,
+    fit_mnist1d,
+    time_per_batch,
+)
 from ui.jobs import Job, running_jobs
 
 __all__ = [

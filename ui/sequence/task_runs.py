@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.sequence.tasks import TASK_ARCHS, TASKS, TaskResult, make_batch, synthetic_task
+from engine.sequence import TASK_ARCHS, TASKS, TaskResult, make_batch, synthetic_task
 from ui.jobs import Report, ShouldStop, Work, get_job, show_progress, start_job
 from ui.sequence import text_figures as tf
 

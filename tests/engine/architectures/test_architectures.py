@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+from engine.architectures import ARCHITECTURES, UnknownArchitectureError, build
 from engine.architectures import inception as arch_inception
-from engine.architectures.registry import ARCHITECTURES, UnknownArchitectureError, build
 
 # Parameter counts of the reference implementations: torchvision's model documentation tables
 # (GoogLeNet and Inception v3 there count the model without auxiliary heads), and for SE-ResNet-50

@@ -7,15 +7,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.architectures.registry import ARCHITECTURES, UnknownArchitectureError, build
-from engine.architectures.stats import (
+from engine.architectures import (
+    ARCHITECTURES,
     BRANCH_NAMES,
     COLOUR_MIXES,
     EDGE_KERNELS,
     ArchStatsError,
     HandSetInception,
+    UnknownArchitectureError,
     arch_stats,
     arch_table,
+    build,
     dilated_scales,
     final_field,
     googlenet_branches,
@@ -23,8 +25,8 @@ from engine.architectures.stats import (
     layer_rows,
     longest_weight_path,
 )
-from engine.conv.kernel_bank import make_kernel
-from engine.receptive_field.network import receptive_field
+from engine.conv import make_kernel
+from engine.receptive_field import receptive_field
 
 # torchvision's model documentation: parameters and "GFLOPS" (which there are multiply-adds, 1e9)
 PUBLISHED = {

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.cnn.degradation import (
+from engine.cnn import (
     ARMS,
     BATCH,
     Block,

@@ -6,15 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from engine.cnn.filter_compare import (
+from engine.cnn import (
     HANDMADE,
+    CNNConfig,
+    CNNError,
+    SmallCNN,
     abs_cosine,
     colour_share,
     compare_first_layer,
     handmade_kernels,
 )
-from engine.cnn.small_cnn import CNNConfig, CNNError, SmallCNN
-from engine.conv.kernel_bank import make_kernel
+from engine.conv import make_kernel
 
 
 def test_abs_cosine_matches_a_numpy_loop():

@@ -13,9 +13,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.cnn.explain import grad_cam, hires_cam, hires_cam_layer
-from engine.cnn.shapes_data import CLASSES, render
-from engine.cnn.small_cnn import CNNConfig, CNNError, SmallCNN, load
+from engine.cnn import (
+    CLASSES,
+    CNNConfig,
+    CNNError,
+    SmallCNN,
+    grad_cam,
+    hires_cam,
+    hires_cam_layer,
+    load,
+    render,
+)
 
 ASSET = "assets/small_cnn.safetensors"
 RENDER_SEED = 5150  # the trained-CNN page's drawn examples (ui.cnn.overview_inputs.RENDER_SEED)

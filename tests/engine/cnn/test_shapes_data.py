@@ -10,14 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.cnn.shapes_data import (
-    CLASSES,
-    DatasetError,
-    make_dataset,
-    make_dataset_uint8,
-    preprocess,
-    render,
-)
+from engine.cnn import CLASSES, DatasetError, make_dataset, make_dataset_uint8, preprocess, render
 
 
 def test_same_seed_same_images_other_seed_other_images():

@@ -18,23 +18,30 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine.cnn.explain import (
+from engine.cnn import (
+    CNNConfig,
+    CNNError,
     ConvFormula,
     FlattenFormula,
+    ModelLoadError,
     OutputFormula,
     PoolFormula,
     ReluFormula,
+    SmallCNN,
+    accuracy,
     filter_images,
     first_layer_filters,
     grad_cam,
+    load,
+    make_dataset,
+    make_dataset_uint8,
+    preprocess,
     saliency,
+    save,
     top_activating_patches,
     unit_formula,
 )
-from engine.cnn.shapes_data import make_dataset, make_dataset_uint8, preprocess
-from engine.cnn.small_cnn import CNNConfig, CNNError, ModelLoadError, SmallCNN, load, save
-from engine.cnn.training import accuracy
-from engine.receptive_field.network import receptive_field
+from engine.receptive_field import receptive_field
 
 ASSET = Path(__file__).resolve().parents[3] / "assets" / "small_cnn.safetensors"
 

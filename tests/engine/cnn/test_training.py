@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine.cnn.small_cnn import CNNConfig, CNNError, SmallCNN
-from engine.cnn.training import (
+from engine.cnn import (
     ABLATIONS,
+    CNNConfig,
+    CNNError,
+    SmallCNN,
     TrainPoint,
-    _augment,
-    _shift,
-    _transpose_labels,
     ablation_config,
     accuracy,
     bf16_supported,
@@ -24,6 +23,7 @@ from engine.cnn.training import (
     shift_robustness,
     train,
 )
+from engine.cnn.training import _augment, _shift, _transpose_labels
 
 STRIPES = ("horizontal stripes", "vertical stripes")
 SMALL = CNNConfig(classes=STRIPES, depth_blocks=1, filters=6)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.conv.operation import (
+from engine.conv import (
     ConvConfigError,
     conv_output_size,
     conv_steps,
@@ -203,7 +203,7 @@ def test_transposed_steps_stamps_add_up_to_the_full_output(stride, padding):
 
 @pytest.mark.parametrize("n,k,stride", [(2, 1, 1), (3, 3, 2), (4, 2, 3), (5, 3, 1)])
 def test_accumulated_stamps_end_at_conv_transpose2d(n, k, stride):
-    from engine.conv.arithmetic import accumulated_stamps, small_kernel
+    from engine.conv import accumulated_stamps, small_kernel
 
     grid, kernel = small_grid(n, seed=3), small_kernel(k, seed=4)
     steps = transposed_steps(grid, kernel, stride=stride)
@@ -224,7 +224,7 @@ def test_accumulated_stamps_end_at_conv_transpose2d(n, k, stride):
 
 
 def test_small_kernel_has_no_zeros_and_is_seeded():
-    from engine.conv.arithmetic import small_kernel
+    from engine.conv import small_kernel
 
     a, b = small_kernel(5, seed=2), small_kernel(5, seed=2)
     assert torch.equal(a, b)

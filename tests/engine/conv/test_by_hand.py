@@ -4,7 +4,7 @@ scipy.signal and a direct loop."""
 import pytest
 import torch
 
-from engine.conv.operation import (
+from engine.conv import (
     ConvConfigError,
     convolve2d_direct,
     feature_maps,

@@ -8,13 +8,7 @@ import scipy.signal
 import torch
 import torch.nn.functional as F
 
-from engine.conv.operation import (
-    KERNEL_NAMES,
-    KERNEL_SIZES,
-    ConvConfigError,
-    kernel_description,
-    make_kernel,
-)
+from engine.conv import KERNEL_NAMES, KERNEL_SIZES, ConvConfigError, kernel_description, make_kernel
 
 TEXTBOOK_3X3 = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],

@@ -4,13 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.conv.operation import (
-    ConvConfigError,
-    conv_matrix_1d,
-    conv_matrix_2d,
-    dense_matrix,
-    matrix_stats,
-)
+from engine.conv import ConvConfigError, conv_matrix_1d, conv_matrix_2d, dense_matrix, matrix_stats
 
 gen = torch.Generator().manual_seed(0)
 

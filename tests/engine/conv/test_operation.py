@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import engine.conv.operation as conv
-from engine.conv.operation import (
+from engine.conv import (
     NONLINEARITIES,
     POOLS,
     ConvConfigError,

@@ -3,13 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.conv.operation import (
-    AGE_KERNELS,
-    ConvConfigError,
-    age_kernel,
-    causal_smooth,
-    spacecraft_track,
-)
+from engine.conv import AGE_KERNELS, ConvConfigError, age_kernel, causal_smooth, spacecraft_track
 
 
 def _brute_force_smooth(x: np.ndarray, w: np.ndarray) -> np.ndarray:

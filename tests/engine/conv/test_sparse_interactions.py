@@ -6,15 +6,15 @@ import pytest
 import torch
 from torch import nn
 
-from engine.conv import layer_costs
-from engine.conv.arithmetic import ConvConfigError
-from engine.conv.sparse_interactions import (
+from engine.conv import (
     KINDS,
     WEIGHT_BUDGET,
+    ConvConfigError,
     LocallyConnected2d,
     TimingRow,
     affected_outputs_1d,
     influence_1d,
+    layer_costs,
     time_layers,
 )
 

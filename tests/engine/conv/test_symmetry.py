@@ -10,13 +10,15 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.conv.arithmetic import ConvConfigError
-from engine.conv.operation import PADDING_MODES, feature_maps, make_kernel
-from engine.conv.symmetry import (
+from engine.conv import (
     MAX_KERNELS,
+    PADDING_MODES,
+    ConvConfigError,
     EquivarianceCheck,
     comparison_disk,
     edge_map_everywhere,
+    feature_maps,
+    make_kernel,
     rescale,
     rotate,
     rotation_errors,

@@ -16,8 +16,7 @@ from scipy import signal
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from engine.conv.arithmetic import ConvConfigError
-from engine.conv.kernel_bank import make_kernel
+from engine.conv import ConvConfigError, make_kernel
 from engine.images import to_gray_tensor
 from engine.kernels import design as kd
 

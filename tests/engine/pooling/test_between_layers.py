@@ -6,13 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from engine.pooling.between_layers import (
-    ConvConfigError,
-    NormDemo,
-    batchnorm_demo,
-    dropout_demo,
-    layernorm_demo,
-)
+from engine.conv import ConvConfigError
+from engine.pooling import NormDemo, batchnorm_demo, dropout_demo, layernorm_demo
 
 
 def _randn(*shape: int, seed: int = 0) -> torch.Tensor:

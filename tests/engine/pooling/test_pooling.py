@@ -14,14 +14,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.pooling.operations import (
-    ConvConfigError,
-    global_pool,
-    kmax_positions,
-    moving_dot,
-    pool2d,
-    worked_examples,
-)
+from engine.conv import ConvConfigError
+from engine.pooling import global_pool, kmax_positions, moving_dot, pool2d, worked_examples
 
 
 def _randn(*shape: int, seed: int = 0) -> torch.Tensor:

@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 
 import engine.pooling.warps as warps
-from engine.pooling.operations import (
+from engine.conv import ConvConfigError
+from engine.pooling import (
     COMPARISONS,
     POOL_METHODS,
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
-    ConvConfigError,
     consistency,
     rotation_stability,
     scale_stability,

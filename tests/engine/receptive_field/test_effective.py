@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from engine.architectures.registry import build
-from engine.receptive_field.network import (
+from engine.architectures import build
+from engine.receptive_field import (
     ReceptiveFieldError,
     effective_receptive_field,
     erf_growth,
@@ -134,7 +134,7 @@ def test_functional_se_gates_give_global_context_but_keep_the_local_field(linear
 
 
 def test_layer_output_matches_running_the_stack_by_hand():
-    from engine.receptive_field.network import layer_output
+    from engine.receptive_field import layer_output
 
     layers = [
         dict(kind="conv", k=3, s=1, p=1),

@@ -8,14 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from engine.architectures.registry import ARCHITECTURES, build
-from engine.architectures.resnet import Bottleneck, conv1x1
-from engine.receptive_field.network import (
-    ReceptiveFieldError,
-    receptive_field,
-    stack_model,
-    stack_rf,
-)
+from engine.architectures import ARCHITECTURES, Bottleneck, build, conv1x1
+from engine.receptive_field import ReceptiveFieldError, receptive_field, stack_model, stack_rf
 from tests.engine.receptive_field.checks import row_named, theory
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.recurrent.bptt import (
+from engine.recurrent import (
     KINDS,
     BPTTConfigError,
     bptt_problem,

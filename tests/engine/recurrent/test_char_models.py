@@ -11,10 +11,15 @@ import platform
 import pytest
 import torch
 
-from engine.recurrent.char_models import (
+from engine.recurrent import (
     ASSETS,
     CHAR_MODELS,
     CharModelError,
+    GRUTrace,
+    LSTMTrace,
+    RNNTrace,
+    TextInputError,
+    Vocabulary,
     bits_per_char,
     build,
     load,
@@ -23,8 +28,6 @@ from engine.recurrent.char_models import (
     stdlib_corpus,
     trace_text,
 )
-from engine.recurrent.text_input import TextInputError, Vocabulary
-from engine.recurrent.traces import GRUTrace, LSTMTrace, RNNTrace
 
 SAMPLE = 'def greet(name):\n    # say hello\n    return f"Hello, {name}!"  # 你好 😀\n'
 

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine.recurrent.interpretable_cells import (
+from engine.recurrent import (
     PROPERTIES,
+    GRUTrace,
+    LSTMTrace,
     bracket_depth,
     gate_saturation,
     indentation,
@@ -20,7 +22,6 @@ from engine.recurrent.interpretable_cells import (
     rank_units,
     text_properties,
 )
-from engine.recurrent.traces import GRUTrace, LSTMTrace
 
 
 def _bits(s: str) -> list[float]:

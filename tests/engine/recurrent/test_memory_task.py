@@ -8,7 +8,7 @@ second.
 import numpy as np
 import pytest
 
-from engine.recurrent.memory_task import MemoryTaskError, memory_curve, memory_task
+from engine.recurrent import MemoryTaskError, memory_curve, memory_task
 
 SMALL = {"steps": 150, "hidden": 16}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.recurrent.text_input import (
+from engine.recurrent import (
     UNK,
     NumberParseError,
     SequenceInputError,

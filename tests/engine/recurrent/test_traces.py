@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.recurrent.traces import (
+from engine.recurrent import (
     BidirectionalTrace,
     GRUTrace,
     LSTMTrace,

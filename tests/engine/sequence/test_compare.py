@@ -9,16 +9,23 @@ import numpy as np
 import pytest
 import torch
 
-from engine.sequence.compare import (
+from engine.sequence import (
+    MAX_LENGTH,
+    TASKS,
+    ConvBase,
+    SequenceError,
+    build_model,
     conv_stack,
+    count_parameters,
     kmax_over_time,
+    make_batch,
+    ngram_filters,
+    parse_sequence,
     sequential_steps,
+    synthetic_task,
     through_both,
     time_per_batch,
 )
-from engine.sequence.models import ConvBase, build_model, count_parameters
-from engine.sequence.tasks import TASKS, make_batch, synthetic_task
-from engine.sequence.text import MAX_LENGTH, SequenceError, ngram_filters, parse_sequence
 
 
 def _positive(module: torch.nn.Module) -> torch.nn.Module:

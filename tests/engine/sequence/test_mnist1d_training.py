@@ -11,16 +11,22 @@ import numpy as np
 import pytest
 import torch
 
-from engine.sequence import mnist1d_data
-from engine.sequence.mnist1d_data import arrays, examples_per_class, load_mnist1d, time_permutation
-from engine.sequence.mnist1d_training import (
+from engine.sequence import (
+    ARCHS,
     PUBLISHED_ACCURACY,
     TrainingConfigError,
     UnknownArchError,
+    arrays,
+    build_model,
+    count_parameters,
+    examples_per_class,
     fit_mnist1d,
+    load_mnist1d,
+    mnist1d_data,
     one_thread,
+    tcn_dilations,
+    time_permutation,
 )
-from engine.sequence.models import ARCHS, build_model, count_parameters, tcn_dilations
 
 
 def _no_network(*args: object, **kwargs: object) -> None:

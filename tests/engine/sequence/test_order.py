@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.sequence.compare import SequenceError, through_both
-from engine.sequence.order import swap_sensitivity
+from engine.sequence import SequenceError, swap_sensitivity, through_both
 
 
 def test_changes_match_swapping_by_hand_and_skip_equal_neighbours():
