@@ -143,9 +143,11 @@ st.dataframe(
         "whole image via a gate": ["yes" if s.global_context else "" for s in table],
     },
     hide_index=True,
-    column_config={k: st.column_config.NumberColumn(format=f) for k, f in
-                   (("parameters (M)", "%.2f"), ("GFLOPs", "%.2f"), ("jump j (px)", "%d"))},
-)  # fmt: skip
+    column_config={
+        k: st.column_config.NumberColumn(format=f)
+        for k, f in (("parameters (M)", "%.2f"), ("GFLOPs", "%.2f"), ("jump j (px)", "%d"))
+    },
+)
 deepest = max(table, key=lambda s: s.depth)
 st.caption(
     f"What to notice: depth went from {table[0].depth} to {deepest.depth} ({deepest.title}), "
@@ -202,9 +204,11 @@ if rows:
         },
         hide_index=True,
         height=320,
-        column_config={"MFLOPs": st.column_config.NumberColumn(format="%.1f"),
-                       "params": st.column_config.NumberColumn(format="localized")},
-    )  # fmt: skip
+        column_config={
+            "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
+            "params": st.column_config.NumberColumn(format="localized"),
+        },
+    )
     st.caption(
         f"{len(spatial)} convolution and pooling layers, then {len(rows) - len(spatial)} dense "
         "layer(s), whose field is the whole input. Batch-norm parameters are not in the "
@@ -228,9 +232,7 @@ st.latex(
 @st.cache_data(max_entries=16, show_spinner=False)
 def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
     """Return (branches without maps, maps as arrays, GoogLeNet's inception3a branches)."""
-    branches = arch.inception_on_image(
-        working_tensor(_picked, side, gray=False)
-    )  # (3, H, W) in
+    branches = arch.inception_on_image(working_tensor(_picked, side, gray=False))  # (3, H, W) in
     maps = [m.numpy() for b in branches for m in b.maps]
     return [replace(b, maps=None) for b in branches], maps, arch.googlenet_branches()
 
@@ -254,9 +256,11 @@ else:
             "multiply-adds (3a, 28×28)": [g.macs for g in g3a],
         },
         hide_index=True,
-        column_config={k: st.column_config.NumberColumn(format="localized") for k in
-                       ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")},
-    )  # fmt: skip
+        column_config={
+            k: st.column_config.NumberColumn(format="localized")
+            for k in ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")
+        },
+    )
     st.caption(
         "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
         "What to notice: the 5×5 edges are thicker and smoother than the 3×3 ones, and the "
@@ -376,10 +380,15 @@ if st.toggle(
             "seconds": [curves.seconds[n] for n in curves.labels],
         },
         hide_index=True,
-        column_config={k: st.column_config.NumberColumn(format=f) for k, f in
-                       (("final training loss", "%.3f"), ("training accuracy (%)", "%.1f"),
-                        ("seconds", "%.1f"))},
-    )  # fmt: skip
+        column_config={
+            k: st.column_config.NumberColumn(format=f)
+            for k, f in (
+                ("final training loss", "%.3f"),
+                ("training accuracy (%)", "%.1f"),
+                ("seconds", "%.1f"),
+            )
+        },
+    )
     end = {n: f"{curves.final_loss[n]:.2f}" for n in curves.labels}
     st.caption(
         "What to notice: these are *training* losses, so a gap is not overfitting. Here "

@@ -106,9 +106,15 @@ pool = c4.toggle("2×2 max pooling", value=True, key="ct_pool")
 relu = c5.toggle("ReLU", value=True, key="ct_relu")
 c1, c2, c3 = st.columns(3)
 lr = c1.number_input(
-    "Learning rate η", 0.0, 1.0, 0.003, 0.001, format="%.4f", key="ct_lr",
+    "Learning rate η",
+    0.0,
+    1.0,
+    0.003,
+    0.001,
+    format="%.4f",
+    key="ct_lr",
     help="Adam's step size. 0.001–0.01 suit this network; above ~0.05 training usually diverges.",
-)  # fmt: skip
+)
 steps = int(c2.number_input("Training steps", 0, MAX_STEPS, 1000, 100, key="ct_steps"))
 seed = int(
     c3.number_input(
@@ -119,7 +125,7 @@ seed = int(
         key="ct_seed",
         help="Sets the initial weights and the order of the minibatches and mirrors. The images "
         "are the same for everyone.",
-    )  # fmt: skip
+    )
 )
 
 problems: list[str] = []
@@ -200,8 +206,9 @@ precision = (
     "float32 (emulated bfloat16 would be slower)."
 )
 st.caption(precision)
-if st.button("Train", type="primary", icon=":material/play_arrow:", key="ct_train",
-             disabled=bool(problems)):  # fmt: skip
+if st.button(
+    "Train", type="primary", icon=":material/play_arrow:", key="ct_train", disabled=bool(problems)
+):
     if not problems and config is not None:
         settings = RunSettings(config, steps, float(lr), seed, BF16)
         start_job(st.session_state, JOB_KEY, "train", training_work(settings, _data_store()))
@@ -242,10 +249,16 @@ def _render(s: JobState) -> None:
     steps_ = np.array([p.step for p in history])
     pick = lambda f: np.array([getattr(p, f) for p in history])  # noqa: E731
     st.plotly_chart(
-        tf.training_curves(steps_, pick("loss"), pick("train_acc"), pick("val_acc"),
-                           chance=1 / k, total_steps=settings.steps),
+        tf.training_curves(
+            steps_,
+            pick("loss"),
+            pick("train_acc"),
+            pick("val_acc"),
+            chance=1 / k,
+            total_steps=settings.steps,
+        ),
         key="ct_curves",
-    )  # fmt: skip
+    )
     if outcome is not None and history[-1].step > 0:
         val = pick("val_acc")
         best = int(val.argmax())
@@ -304,9 +317,12 @@ def _filters_notice(w0, w, step: int, kernel: int) -> str:
     text += (
         f"The share of a filter's weight that differs between the colour channels went from "
         f"{colour0:.0%} to {colour1:.0%} on average ("
-        + ("more of them now respond to brightness, as outlines and stripes do)"
-           if colour1 < colour0 else "more of them now respond to colour differences)")
-    )  # fmt: skip
+        + (
+            "more of them now respond to brightness, as outlines and stripes do)"
+            if colour1 < colour0
+            else "more of them now respond to colour differences)"
+        )
+    )
     if kernel not in KERNEL_SIZES:
         return text + ". With 1×1 kernels a filter has no extent: it can only weigh colours."
     bank = handmade_kernels(kernel)
@@ -365,10 +381,13 @@ else:
     if config is not None:
         left, right = st.columns([1, 1])
         left.plotly_chart(
-            tf.filter_grid(filter_images(first_layer_filters(model0)).numpy(),
-                           "Your first-layer filters before training (step 0)", 300),
+            tf.filter_grid(
+                filter_images(first_layer_filters(model0)).numpy(),
+                "Your first-layer filters before training (step 0)",
+                300,
+            ),
             key="ct_filters_init",
-        )  # fmt: skip
+        )
         right.markdown(
             f"{config.filters} random filters of {config.kernel}×{config.kernel} pixels × 3 "
             f"colours (He-normal initialisation, seed {seed}), each drawn as an RGB picture: "

@@ -148,9 +148,15 @@ panels = {label: lstm[field][start:stop] for label, field in names.items()}
 bounds = dict.fromkeys(list(names)[:3], (0.0, 1.0))
 bounds.update({"candidate g_t": (-1.0, 1.0), "hidden state h_t": (-1.0, 1.0)})
 st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
-share = {k: float(np.mean(v)) for k, v in (
-    ("f", lstm["forget_gate"] > 0.9), ("i", lstm["input_gate"] < 0.1),
-    ("g", np.abs(lstm["candidate"]) > 0.9), ("c", np.abs(lstm["cell"]) > 1))}  # fmt: skip
+share = {
+    k: float(np.mean(v))
+    for k, v in (
+        ("f", lstm["forget_gate"] > 0.9),
+        ("i", lstm["input_gate"] < 0.1),
+        ("g", np.abs(lstm["candidate"]) > 0.9),
+        ("c", np.abs(lstm["cell"]) > 1),
+    )
+}
 st.markdown(
     f"**What to notice:** over your whole text, {share['f']:.0%} of forget-gate values are above "
     f"0.9 (memory kept), {share['i']:.0%} of input-gate values are below 0.1 (nothing written) "
@@ -244,12 +250,16 @@ state = st.radio(
 )
 table = pd.DataFrame(
     [
-        (p, str(best[0][0]) if best[0][1] else "—", f"{best[0][1]:+.2f}",
-         ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]) if best[0][1] else "constant here")
+        (
+            p,
+            str(best[0][0]) if best[0][1] else "—",
+            f"{best[0][1]:+.2f}",
+            ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]) if best[0][1] else "constant here",
+        )
         for p, best in rank[state].items()
     ],
     columns=["property", "best unit", "r", "runners-up"],
-)  # fmt: skip
+)
 st.dataframe(table, hide_index=True, width="stretch")
 tabs = st.tabs(list(rank[state]))
 for tab, (prop, best) in zip(tabs, rank[state].items(), strict=True):

@@ -72,20 +72,24 @@ st.markdown(
     f"{len(data.y_test):,} for testing."
 )
 st.plotly_chart(
-    mf.digit_grid(data.template_t, data.templates, x_title="template t",
-                  title="The ten templates", height=320),
+    mf.digit_grid(
+        data.template_t, data.templates, x_title="template t", title="The ten templates", height=320
+    ),
     key="m1d_templates",
-)  # fmt: skip
+)
 k = st.slider("Training samples per digit", 1, 5, 3, key="m1d_k")
 examples, rows = examples_per_class(k, "train")  # (10, k, 40), (10, k)
 st.plotly_chart(
     mf.digit_grid(
-        np.arange(SEQ_LEN), examples, x_title="time step", height=380,
+        np.arange(SEQ_LEN),
+        examples,
+        x_title="time step",
+        height=380,
         title=f"The first {examples.shape[1]} training samples of each digit (one colour each)",
         names=[f"digit {d}, training row {r}" for d in range(10) for r in rows[d]],
     ),
     key="m1d_examples",
-)  # fmt: skip
+)
 peak_at = data.x_train.argmax(axis=1)  # (4000,) time step of each sample's highest point
 peak_sd = np.array([peak_at[data.y_train == d].std() for d in range(10)])
 st.markdown(
@@ -127,9 +131,12 @@ archs = c1.multiselect(
     "Models", ARCHS, ["linear", "mlp", "cnn", "gru"], format_func=arch_name, key="m1d_archs"
 )
 mult = c2.select_slider(
-    "Training length (× each model's default steps)", MULTIPLIERS, 1.0, key="m1d_mult",
+    "Training length (× each model's default steps)",
+    MULTIPLIERS,
+    1.0,
+    key="m1d_mult",
     format_func=lambda m: f"{m:g}×",
-)  # fmt: skip
+)
 seed = int(c3.number_input("Seed", 0, 10_000, 0, key="m1d_seed"))
 plan = make_plan(archs, mult, seed)
 store = run_store()
@@ -137,10 +144,15 @@ if plan:
     st.caption(
         "Minibatches per model: "
         + ", ".join(f"{label(key)} {key.steps:,}" for key in plan)
-        + ("" if mult == 1 else f" ({mult:g}× the defaults: "
-           + ", ".join(f"{DEFAULT_STEPS[key.arch]:,}" for key in plan) + ")")
+        + (
+            ""
+            if mult == 1
+            else f" ({mult:g}× the defaults: "
+            + ", ".join(f"{DEFAULT_STEPS[key.arch]:,}" for key in plan)
+            + ")"
+        )
         + "."
-    )  # fmt: skip
+    )
 
 
 def _launch(plan, job_key: str, name: str) -> None:
@@ -200,10 +212,13 @@ def _notice(runs) -> str:
     parts = [
         f"{label(key)} reached {r.result.test_accuracy:.1%} in {r.result.seconds:.1f} s "
         f"({1000 * r.result.seconds / max(r.result.steps, 1):.1f} ms per step"
-        + (f", published {r.result.published_accuracy:.0%})" if r.result.published_accuracy
-           else ")")
+        + (
+            f", published {r.result.published_accuracy:.0%})"
+            if r.result.published_accuracy
+            else ")"
+        )
         for key, r in runs.items()
-    ]  # fmt: skip
+    ]
     text = "**What to notice.** " + "; ".join(parts) + "."
     by_arch = {key.arch: r.result for key, r in runs.items()}
     if "cnn" in by_arch and "gru" in by_arch:
@@ -231,10 +246,13 @@ def _running(job_key: str) -> bool:
 
 
 missing, job = _train_controls(
-    plan, ("m1d_train", "m1d_train_job", "m1d_train_panel"), "mnist1d",
+    plan,
+    ("m1d_train", "m1d_train_job", "m1d_train_panel"),
+    "mnist1d",
     "Every chosen model is already trained with these settings",
-    type="primary", icon=":material/play_arrow:",
-)  # fmt: skip
+    type="primary",
+    icon=":material/play_arrow:",
+)
 runs = runs_for(plan, store, job)
 if runs and not _running("m1d_train_job"):
     st.plotly_chart(
@@ -246,13 +264,15 @@ if runs and not _running("m1d_train_job"):
         key="m1d_curves",
     )
     st.dataframe(
-        results_table(runs, counts), hide_index=True, key="m1d_results",
+        results_table(runs, counts),
+        hide_index=True,
+        key="m1d_results",
         column_config={
             "model": st.column_config.TextColumn(width="medium"),
             "weights": st.column_config.NumberColumn(format="localized"),
             "steps": st.column_config.NumberColumn(format="localized"),
         },
-    )  # fmt: skip
+    )
     st.caption(
         "Seconds are wall-clock time on this server, which other people's pages share: they "
         f"vary with the load. Published accuracies: {PUBLISHED_SOURCE}."
@@ -277,10 +297,14 @@ st.markdown(
 pick = st.number_input("Test sequence to show", 0, len(data.y_test) - 1, 0, key="m1d_pick")
 x_seq = data.x_test[pick]
 st.plotly_chart(
-    mf.before_after(np.arange(SEQ_LEN), x_seq, x_seq[order],
-                    title=f"Test sequence {pick} (digit {data.y_test[pick]}) before and after"),
+    mf.before_after(
+        np.arange(SEQ_LEN),
+        x_seq,
+        x_seq[order],
+        title=f"Test sequence {pick} (digit {data.y_test[pick]}) before and after",
+    ),
     key="m1d_perm",
-)  # fmt: skip
+)
 jump = np.abs(np.diff(data.x_train, axis=1)).mean()
 jump_shuffled = np.abs(np.diff(data.x_train[:, order], axis=1)).mean()
 st.markdown(
@@ -299,20 +323,27 @@ st.markdown(
     "learn the scrambled task as well as the original."
 )
 ablation_archs = st.multiselect(
-    "Models for the ablation (same training length and seed as above)", ARCHS,
-    ["mlp", "cnn", "gru"], format_func=arch_name, key="m1d_abl_archs",
-)  # fmt: skip
+    "Models for the ablation (same training length and seed as above)",
+    ARCHS,
+    ["mlp", "cnn", "gru"],
+    format_func=arch_name,
+    key="m1d_abl_archs",
+)
 abl_plan = make_plan(ablation_archs, mult, seed, (False, True))
 abl_missing, abl_job = _train_controls(
-    abl_plan, ("m1d_abl_train", "m1d_abl_job", "m1d_abl_panel"), "mnist1d-shuffled",
-    "Both versions of every chosen model are already trained", icon=":material/shuffle:",
+    abl_plan,
+    ("m1d_abl_train", "m1d_abl_job", "m1d_abl_panel"),
+    "mnist1d-shuffled",
+    "Both versions of every chosen model are already trained",
+    icon=":material/shuffle:",
     help="Trains each chosen model on ordered and on shuffled time (runs already done are reused).",
-)  # fmt: skip
+)
 abl_runs = runs_for(abl_plan, store, abl_job)
 pairs = [
-    a for a in ablation_archs
+    a
+    for a in ablation_archs
     if all(any(k.arch == a and k.shuffle == s for k in abl_runs) for s in (False, True))
-]  # fmt: skip
+]
 if pairs and not _running("m1d_abl_job"):
     acc = {(k.arch, k.shuffle): r.result.test_accuracy for k, r in abl_runs.items()}
     names = [label(k) for k in abl_plan if not k.shuffle and k.arch in pairs]
@@ -324,14 +355,19 @@ if pairs and not _running("m1d_abl_job"):
     }
     st.plotly_chart(
         mf.ablation_bars(
-            names, series,
-            {"ours, ordered": "#2563eb", "ours, shuffled": "#dc2626",
-             "published, ordered": "#93c5fd", "published, shuffled": "#fca5a5"},
+            names,
+            series,
+            {
+                "ours, ordered": "#2563eb",
+                "ours, shuffled": "#dc2626",
+                "published, ordered": "#93c5fd",
+                "published, shuffled": "#fca5a5",
+            },
             {"published, ordered": "/", "published, shuffled": "/"},
             title="Test accuracy with time in order and shuffled",
         ),
         key="m1d_abl_bars",
-    )  # fmt: skip
+    )
     drop = {a: 100 * (acc[a, False] - acc[a, True]) for a in pairs}
 
     def _pct(v):
@@ -348,15 +384,20 @@ if pairs and not _running("m1d_abl_job"):
                 "published shuffled (%)": [_pct(v) for v in series["published, shuffled"]],
             }
         ),
-        hide_index=True, key="m1d_abl_table",
-    )  # fmt: skip
+        hide_index=True,
+        key="m1d_abl_table",
+    )
     st.caption(f"Published accuracies: {PUBLISHED_SOURCE}.")
     biased = [a for a in pairs if a not in ("linear", "mlp")]
     blind = [a for a in pairs if a in ("linear", "mlp")]
-    text = "**What to notice.** " + "; ".join(
-        f"{arch_name(a)}: {acc[a, False]:.1%} → {acc[a, True]:.1%} "
-        f"({-drop[a]:+.1f} points)" for a in pairs
-    ) + "."  # fmt: skip
+    text = (
+        "**What to notice.** "
+        + "; ".join(
+            f"{arch_name(a)}: {acc[a, False]:.1%} → {acc[a, True]:.1%} ({-drop[a]:+.1f} points)"
+            for a in pairs
+        )
+        + "."
+    )
     if biased and blind:
         worst_blind = max(abs(drop[a]) for a in blind)
         least_biased = min(drop[a] for a in biased)
@@ -371,10 +412,14 @@ if pairs and not _running("m1d_abl_job"):
         text += " Add the MLP to see a model that does not care about order."
     pub = [a for a in pairs if a in PUBLISHED_ACCURACY_SHUFFLED and a in PUBLISHED_ACCURACY]
     if pub:
-        text += " Published: " + "; ".join(
-            f"{arch_name(a)} {PUBLISHED_ACCURACY[a]:.0%} → {PUBLISHED_ACCURACY_SHUFFLED[a]:.0%}"
-            for a in pub
-        ) + "."  # fmt: skip
+        text += (
+            " Published: "
+            + "; ".join(
+                f"{arch_name(a)} {PUBLISHED_ACCURACY[a]:.0%} → {PUBLISHED_ACCURACY_SHUFFLED[a]:.0%}"
+                for a in pub
+            )
+            + "."
+        )
     st.markdown(text)
 if not abl_plan:
     st.info("Choose at least one model for the ablation.")

@@ -23,15 +23,25 @@ st.markdown(
 c1, c2, c3, c4, c5 = st.columns(5)
 T = c1.slider("Sequence length T", 2, MAX_STEPS, 60, key="grad_T")
 radius = c2.slider(
-    "Spectral radius ρ of W", 0.0, MAX_RADIUS, 1.0, 0.05, key="grad_rho",
+    "Spectral radius ρ of W",
+    0.0,
+    MAX_RADIUS,
+    1.0,
+    0.05,
+    key="grad_rho",
     help="The largest |eigenvalue| of each recurrent weight matrix (of each gate block).",
-)  # fmt: skip
+)
 act = c3.selectbox("RNN nonlinearity", ["tanh", "relu", "linear"], key="grad_act")
 hidden = c4.select_slider("Hidden units", [4, 8, 16, 32, 64], 32, key="grad_hidden")
 fb = c5.slider(
-    "Forget bias b_f", -8.0, 8.0, 3.0, 0.5, key="grad_fb",
+    "Forget bias b_f",
+    -8.0,
+    8.0,
+    3.0,
+    0.5,
+    key="grad_fb",
     help="The LSTM's forget-gate bias (the GRU's update-gate bias): high = keep the old state.",
-)  # fmt: skip
+)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -219,8 +229,10 @@ st.markdown(
     "distractors; after the last one the network must name the first symbol. It can only learn "
     "this if a gradient survives D steps back. Chance is 25%."
 )
-st.latex(r"x_0 = (\text{symbol}, \text{flag}),\ x_1 \dots x_D = \text{distractors} \quad\to\quad "
-         r"\hat y = \mathrm{softmax}(V h_D) \approx \text{symbol}")  # fmt: skip
+st.latex(
+    r"x_0 = (\text{symbol}, \text{flag}),\ x_1 \dots x_D = \text{distractors} \quad\to\quad "
+    r"\hat y = \mathrm{softmax}(V h_D) \approx \text{symbol}"
+)
 c1, c2, c3 = st.columns([3, 1, 1])
 delays = c1.multiselect("Delays D", DELAYS, [2, 5, 10, 20, 40], key="mem_delays")
 steps = c2.select_slider("Training steps", [20, 50, 100, 150, 300, 600], 150, key="mem_steps")
@@ -247,10 +259,15 @@ def _memory_work(key: tuple, results: dict):
 
     def train(report, should_stop):
         curves = memory_curve(
-            kinds_, delays_, steps_, seed=0, hidden=16, forget_bias=fb_,
+            kinds_,
+            delays_,
+            steps_,
+            seed=0,
+            hidden=16,
+            forget_bias=fb_,
             progress=lambda f, label, so_far: report(f, f"Trained {label}", so_far),
             should_stop=should_stop,
-        )  # fmt: skip
+        )
         if not should_stop():
             results[key] = curves  # only complete curves are shared
             while len(results) > 32:

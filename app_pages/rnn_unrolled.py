@@ -96,7 +96,7 @@ st.plotly_chart(
             f"W ({hidden}×{hidden}), state → state",
             f"U ({hidden}×{U.shape[1]}), input → state",
             "b",
-        ],  # fmt: skip
+        ],
         height=80 + 45 * hidden,
     ),
     key="unr_weights",

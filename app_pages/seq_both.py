@@ -89,9 +89,12 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
     st.session_state["seqb_t"] = min(max(int(st.session_state["seqb_t"]), 0), length - 1)
     if length > 1:
         st.slider(
-            "Time step t (or click a cell in either chart)", 0, length - 1, key="seqb_t",
+            "Time step t (or click a cell in either chart)",
+            0,
+            length - 1,
+            key="seqb_t",
             help="Highlights the window of the input that the units at t see, layer by layer.",
-        )  # fmt: skip
+        )
     t = int(st.session_state["seqb_t"])
     view = None
     if length > VIEW:  # a few hundred steps are unreadable side by side: follow t instead
@@ -111,8 +114,10 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
         )
         st.plotly_chart(
             sf.cnn_tower(x, maps, names, windows, t, out["kmax_positions"], labels, view=view),
-            key="seqb_cnn", on_select=_pick_time("seqb_cnn"), selection_mode="points",
-        )  # fmt: skip
+            key="seqb_cnn",
+            on_select=_pick_time("seqb_cnn"),
+            selection_mode="points",
+        )
     with right:
         st.subheader("RNN: hidden state per step")
         st.caption(
@@ -121,8 +126,10 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
         )
         st.plotly_chart(
             sf.rnn_states(out["rnn_hidden"], t, labels, view=view),
-            key="seqb_rnn", on_select=_pick_time("seqb_rnn"), selection_mode="points",
-        )  # fmt: skip
+            key="seqb_rnn",
+            on_select=_pick_time("seqb_rnn"),
+            selection_mode="points",
+        )
 
     padded = np.pad(x, 1)  # the zero padding the convolution uses at both ends
     st.markdown(
@@ -313,30 +320,45 @@ def text_cnn_section(text: str, own: bool) -> None:
         )
     c1, c2, c3, c4 = st.columns([1.2, 1, 1.4, 1])
     unit = c1.radio(
-        "Tokens", ["char", "word"], horizontal=True, key="seqb_unit",
+        "Tokens",
+        ["char", "word"],
+        horizontal=True,
+        key="seqb_unit",
         format_func={"char": "characters", "word": "words"}.get,
-    )  # fmt: skip
+    )
     n = c2.slider("Width n", 1, 8, 3 if unit == "char" else 2, key=f"seqb_n_{unit}")
     source = c3.radio(
-        "Filters", ["frequent", "mine", "random"], horizontal=True, key="seqb_source",
-        format_func={"frequent": "most frequent n-grams", "mine": "my n-grams",
-                     "random": "random"}.get,
-    )  # fmt: skip
+        "Filters",
+        ["frequent", "mine", "random"],
+        horizontal=True,
+        key="seqb_source",
+        format_func={
+            "frequent": "most frequent n-grams",
+            "mine": "my n-grams",
+            "random": "random",
+        }.get,
+    )
     count = c4.slider("How many filters", 1, 8, 4, key="seqb_nfilters")
     targets = None
     if source == "mine":
         typed = st.text_input(
             f"n-grams to detect, separated by “|” (each exactly {n} {unit}s)",
-            "the| sa|at " if unit == "char" and n == 3 else "", key=f"seqb_targets_{unit}_{n}",
-        )  # fmt: skip
+            "the| sa|at " if unit == "char" and n == 3 else "",
+            key=f"seqb_targets_{unit}_{n}",
+        )
         targets = tuple(t for t in typed.split("|") if t) or None
         if targets is None:
             st.warning("Type at least one n-gram; until then the most frequent ones are used.")
     try:
         res = ngram_filters(
-            text, n=n, unit=unit, targets=targets, n_filters=count,
-            random_filters=source == "random", seed=0,
-        )  # fmt: skip
+            text,
+            n=n,
+            unit=unit,
+            targets=targets,
+            n_filters=count,
+            random_filters=source == "random",
+            seed=0,
+        )
     except SequenceError as err:
         st.error(str(err))
         return
@@ -348,7 +370,7 @@ def text_cnn_section(text: str, own: bool) -> None:
         range(len(res.filter_names)),
         key=f"seqb_filter_{'|'.join(res.filter_names)}",  # a new filter set starts at its first
         format_func=lambda i: f"“{_visible(res.filter_names[i])}”",
-    )  # fmt: skip
+    )
     pick = min(pick or 0, len(res.filter_names) - 1)
     covering = np.zeros(len(res.tokens))  # each token: the strongest window over it
     for i, a in enumerate(res.activations[pick]):

@@ -123,8 +123,9 @@ def _gradient_row(repeat: int) -> Row:
     ours, base = interleaved(
         lambda: gradient_flow("lstm", 200, 64, 1.0, forget_bias=2.0), forward_only, repeat
     )
-    return Row("gradient_flow lstm T=200, hidden 64", ours, "its forward pass alone", base,
-               "ours < 1 s")  # fmt: skip
+    return Row(
+        "gradient_flow lstm T=200, hidden 64", ours, "its forward pass alone", base, "ours < 1 s"
+    )
 
 
 def _memory_row() -> Row:

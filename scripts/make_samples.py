@@ -50,11 +50,30 @@ def shapes() -> Image.Image:
     """Return circles, squares and triangles in varied colours on a soft background."""
     img, draw = canvas((236, 232, 222))
     rng = np.random.default_rng(1)
-    palette = [(220, 60, 50), (40, 110, 200), (250, 190, 40), (60, 160, 90), (140, 70, 170),
-               (30, 30, 40), (240, 120, 30), (90, 200, 210)]  # fmt: skip
-    kinds = ["circle", "square", "triangle", "circle",
-             "triangle", "circle", "square", "ring",
-             "outline", "triangle", "circle", "square"]  # fmt: skip
+    palette = [
+        (220, 60, 50),
+        (40, 110, 200),
+        (250, 190, 40),
+        (60, 160, 90),
+        (140, 70, 170),
+        (30, 30, 40),
+        (240, 120, 30),
+        (90, 200, 210),
+    ]
+    kinds = [
+        "circle",
+        "square",
+        "triangle",
+        "circle",
+        "triangle",
+        "circle",
+        "square",
+        "ring",
+        "outline",
+        "triangle",
+        "circle",
+        "square",
+    ]
     for k, kind in enumerate(kinds):
         row, col = divmod(k, 4)
         cx = 64 + col * 128 + rng.uniform(-12, 12)
@@ -95,8 +114,15 @@ def textures() -> Image.Image:
     diagonal = Image.new("RGB", (half_w * SS, half_h * SS), (255, 255, 255))
     d2 = ImageDraw.Draw(diagonal)
     for k in range(-half_h, half_w + half_h, 20):  # 45° stripes, bottom-right
-        d2.polygon([tuple(s(k, 0)), tuple(s(k + 10, 0)), tuple(s(k + 10 - half_h, half_h)),
-                    tuple(s(k - half_h, half_h))], fill=(30, 120, 60))  # fmt: skip
+        d2.polygon(
+            [
+                tuple(s(k, 0)),
+                tuple(s(k + 10, 0)),
+                tuple(s(k + 10 - half_h, half_h)),
+                tuple(s(k - half_h, half_h)),
+            ],
+            fill=(30, 120, 60),
+        )
     img.paste(diagonal, (half_w * SS, half_h * SS))
     draw.line(s(half_w, 0, half_w, H), fill=(120, 120, 120), width=2 * SS)  # quadrant borders
     draw.line(s(0, half_h, W, half_h), fill=(120, 120, 120), width=2 * SS)
@@ -114,8 +140,9 @@ def house() -> Image.Image:
     draw.polygon([tuple(s(100, 172)), tuple(s(240, 80)), tuple(s(380, 172))], fill=(150, 50, 40))
     draw.rectangle(s(300, 96, 324, 140), fill=(110, 60, 50))  # chimney
     for x in (140, 280):  # windows with crossbars
-        draw.rectangle(s(x, 195, x + 60, 245), fill=(235, 245, 255), outline=(60, 40, 30),
-                       width=3 * SS)  # fmt: skip
+        draw.rectangle(
+            s(x, 195, x + 60, 245), fill=(235, 245, 255), outline=(60, 40, 30), width=3 * SS
+        )
         draw.line(s(x + 30, 195, x + 30, 245), fill=(60, 40, 30), width=3 * SS)
         draw.line(s(x, 220, x + 60, 220), fill=(60, 40, 30), width=3 * SS)
     draw.rectangle(s(220, 230, 260, 300), fill=(90, 55, 40))  # door
@@ -136,8 +163,13 @@ def text() -> Image.Image:
     big = ImageFont.load_default(size=150 * SS)
     small = ImageFont.load_default(size=30 * SS)
     draw.text(tuple(s(W / 2, 150)), "CNN", font=big, fill=(20, 20, 30), anchor="mm")
-    draw.text(tuple(s(W / 2, 270)), "edges · strokes · corners", font=small, fill=(40, 80, 160),
-              anchor="mm")  # fmt: skip
+    draw.text(
+        tuple(s(W / 2, 270)),
+        "edges · strokes · corners",
+        font=small,
+        fill=(40, 80, 160),
+        anchor="mm",
+    )
     draw.text(tuple(s(W / 2, 330)), "Aa Bb Cc 123", font=small, fill=(170, 40, 40), anchor="mm")
     return finish(img)
 
@@ -160,8 +192,9 @@ def portrait() -> Image.Image:
         inner, outer = ex - side * 22, ex + side * 24  # brows rise towards the temples
         draw.line(s(inner, 134, outer, 130), fill=(60, 40, 25), width=5 * SS)
         draw.ellipse(s(cx + side * 95 - 12, 165, cx + side * 95 + 12, 205), fill=(230, 185, 150))
-    draw.polygon([tuple(s(cx, 180)), tuple(s(cx - 14, 222)), tuple(s(cx + 10, 224))],
-                 fill=(215, 160, 130))  # fmt: skip
+    draw.polygon(
+        [tuple(s(cx, 180)), tuple(s(cx - 14, 222)), tuple(s(cx + 10, 224))], fill=(215, 160, 130)
+    )
     draw.arc(s(cx - 45, 205, cx + 45, 255), 20, 160, fill=(170, 60, 60), width=5 * SS)  # smile
     return finish(img)
 
@@ -189,25 +222,49 @@ def noise_gradients() -> Image.Image:
 
 
 SAMPLES: list[tuple[str, str, str, Callable[[], Image.Image]]] = [
-    ("shapes.png", "Shapes",
-     "Flat colour regions: edge filters light up only on the outlines, and each colour channel "
-     "sees a different set of shapes.", shapes),
-    ("textures.png", "Checkerboard & stripes",
-     "One stripe orientation per quadrant (the checkerboard has two): a vertical-edge kernel "
-     "fires on the vertical stripes and stays dark on the horizontal ones.", textures),
-    ("house.png", "House",
-     "Long horizontal and vertical edges (walls, windows, fence) next to the slanted roof: "
-     "compare Sobel x with Sobel y.", house),
-    ("text.png", "Text",
-     "Strokes of a fixed width: watch which kernel sizes keep the letters readable and which "
-     "blur them away.", text),
-    ("portrait.png", "Portrait",
-     "A centred cartoon face: eyes, brows and mouth are small high-contrast parts on a smooth "
-     "background.", portrait),
-    ("noise_gradients.png", "Noise & gradients",
-     "Smooth ramps give weak, wide gradients; the noisy step edge shows why blurring before "
-     "edge detection helps.", noise_gradients),
-]  # fmt: skip
+    (
+        "shapes.png",
+        "Shapes",
+        "Flat colour regions: edge filters light up only on the outlines, and each colour channel "
+        "sees a different set of shapes.",
+        shapes,
+    ),
+    (
+        "textures.png",
+        "Checkerboard & stripes",
+        "One stripe orientation per quadrant (the checkerboard has two): a vertical-edge kernel "
+        "fires on the vertical stripes and stays dark on the horizontal ones.",
+        textures,
+    ),
+    (
+        "house.png",
+        "House",
+        "Long horizontal and vertical edges (walls, windows, fence) next to the slanted roof: "
+        "compare Sobel x with Sobel y.",
+        house,
+    ),
+    (
+        "text.png",
+        "Text",
+        "Strokes of a fixed width: watch which kernel sizes keep the letters readable and which "
+        "blur them away.",
+        text,
+    ),
+    (
+        "portrait.png",
+        "Portrait",
+        "A centred cartoon face: eyes, brows and mouth are small high-contrast parts on a smooth "
+        "background.",
+        portrait,
+    ),
+    (
+        "noise_gradients.png",
+        "Noise & gradients",
+        "Smooth ramps give weak, wide gradients; the noisy step edge shows why blurring before "
+        "edge detection helps.",
+        noise_gradients,
+    ),
+]
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python scripts/train_char_models.py               # all three → assets/char_*.safetensors, .json
     python scripts/train_char_models.py --kinds lstm  # one of them
 
-The text is the running interpreter's own standard library (engine.recurrent.char_models.stdlib_corpus: the
+The text is the running interpreter's own standard library (engine.recurrent.stdlib_corpus: the
 top-level *.py files sorted by name; every 10th is held out for validation). It is read at training
 time and never copied into the repository. All three models are trained the same way: the same
 vocabulary, seed, batches, steps and schedule; truncated backpropagation through time over

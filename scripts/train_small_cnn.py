@@ -51,15 +51,22 @@ def main() -> None:
     t0 = time.perf_counter()
     data = make_training_data(config.classes, N_PER_CLASS, N_VAL_PER_CLASS, seed=SEED)
     held_x, held_y = make_dataset_uint8(HELD_OUT_PER_CLASS, HELD_OUT_SEED, config.classes)
-    print(f"rendered {len(data.train_images) + len(held_x)} images in "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
+    print(
+        f"rendered {len(data.train_images) + len(held_x)} images in "
+        f"{time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
 
     def report(step: int, total: int, point, _model) -> None:
-        print(f"step {step:5d}/{total}  loss {point.loss:.3f}  train {point.train_acc:.3f}  "
-              f"val {point.val_acc:.3f}", flush=True)  # fmt: skip
+        print(
+            f"step {step:5d}/{total}  loss {point.loss:.3f}  train {point.train_acc:.3f}  "
+            f"val {point.val_acc:.3f}",
+            flush=True,
+        )
 
-    result = train(config, args.steps, LR, BATCH, SEED, data, report, progress_every=250,
-                   cosine=True)  # fmt: skip
+    result = train(
+        config, args.steps, LR, BATCH, SEED, data, report, progress_every=250, cosine=True
+    )
     model = result.model
     held_acc = accuracy(model, held_x, held_y)
     pred = predict(model, held_x)
@@ -100,8 +107,10 @@ def main() -> None:
     }
     save(model, card, args.out)
     ms = result.seconds / max(result.steps_done, 1) * 1e3
-    print(f"trained {result.steps_done} steps in {result.seconds:.0f} s ({ms:.0f} ms/step, "
-          f"{args.threads} thread(s)); held-out accuracy {held_acc:.4f}")  # fmt: skip
+    print(
+        f"trained {result.steps_done} steps in {result.seconds:.0f} s ({ms:.0f} ms/step, "
+        f"{args.threads} thread(s)); held-out accuracy {held_acc:.4f}"
+    )
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes) and {args.out.with_suffix('.json')}")
 
 

@@ -203,9 +203,15 @@ def test_changing_parameters_and_examples_updates_the_numbers():
 
 @pytest.mark.parametrize(
     "query",
-    [{"w1": "1e9"}, {"x": "nan,1"}, {"w2": "abc"}, {"x": "1,2,3,4,5", "t": "0,0,0,0,0"},
-     {"x": "1,2", "t": "0.5"}, {"b2": "inf"}],
-)  # fmt: skip
+    [
+        {"w1": "1e9"},
+        {"x": "nan,1"},
+        {"w2": "abc"},
+        {"x": "1,2,3,4,5", "t": "0,0,0,0,0"},
+        {"x": "1,2", "t": "0.5"},
+        {"b2": "inf"},
+    ],
+)
 def test_bad_values_in_a_link_give_a_message_and_the_defaults(query):
     at = _open(**query)
     assert at.warning and "not used" in at.warning[0].value

@@ -235,8 +235,7 @@ def test_a_tiny_ablation_run_fills_the_table(two_class_data):
     assert list(table["variant"]) == ["baseline", "no pooling", "no ReLU", "1 block", "4 blocks"]
     # the baseline row, recomputed with the engine alone
     bf16 = at.session_state["ct_abl_settings"].bf16  # the same precision as the page
-    r = train(CNNConfig(tuple(TWO)), 20, 0.003, 64, 0, two_class_data, progress_every=1,
-              bf16=bf16)  # fmt: skip
+    r = train(CNNConfig(tuple(TWO)), 20, 0.003, 64, 0, two_class_data, progress_every=1, bf16=bf16)
     base = table.iloc[0]
     assert base["validation"] == pytest.approx(100 * r.val_acc)
     probe = two_class_data.val_images[:20]

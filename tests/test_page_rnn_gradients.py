@@ -58,9 +58,15 @@ def test_spectral_radius_makes_gradients_vanish_or_explode(rho, act, word):
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("grad_T", 2), ("grad_T", 500), ("grad_rho", 4.0), ("grad_fb", -8.0), ("grad_fb", 8.0),
-     ("grad_tau", 10.0)],
-)  # fmt: skip
+    [
+        ("grad_T", 2),
+        ("grad_T", 500),
+        ("grad_rho", 4.0),
+        ("grad_fb", -8.0),
+        ("grad_fb", 8.0),
+        ("grad_tau", 10.0),
+    ],
+)
 def test_slider_edges(key, value):
     at = _open()
     if key == "grad_T" and value == 500:
@@ -96,8 +102,10 @@ def test_a_tiny_memory_run_trains_in_the_background_and_matches_the_engine():
     at.run()
     assert not at.exception and not at.error and not at.warning
     notice = _memory_notice(at)
-    expected = {k: [memory_task(k, d, 20, 0, hidden=16, forget_bias=2.5) for d in (1, 3)]
-                for k in ("rnn", "lstm")}  # fmt: skip
+    expected = {
+        k: [memory_task(k, d, 20, 0, hidden=16, forget_bias=2.5) for d in (1, 3)]
+        for k in ("rnn", "lstm")
+    }
     for kind, name in (("rnn", "vanilla RNN"), ("lstm", "LSTM")):
         assert f"{name} {expected[kind][-1]:.0%}" in notice
         assert job.state().result[kind].tolist() == expected[kind]

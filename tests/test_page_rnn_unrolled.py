@@ -85,9 +85,16 @@ def test_long_text_is_cut_with_a_note_and_emoji_are_symbols():
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("unr_hidden", 2), ("unr_hidden", 4), ("unr_scale", 0.0), ("unr_scale", 3.0),
-     ("unr_act", "relu"), ("unr_delta", 0.0), ("unr_seed", 9999)],
-)  # fmt: skip
+    [
+        ("unr_hidden", 2),
+        ("unr_hidden", 4),
+        ("unr_scale", 0.0),
+        ("unr_scale", 3.0),
+        ("unr_act", "relu"),
+        ("unr_delta", 0.0),
+        ("unr_seed", 9999),
+    ],
+)
 def test_widget_edges(key, value):
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     widget = at.selectbox(key=key) if key == "unr_act" else None

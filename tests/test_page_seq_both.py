@@ -74,8 +74,9 @@ def test_defaults_show_the_engine_numbers_and_start_no_job():
             total += weight * sample
         assert layer1[name] == pytest.approx(max(total, 0.0), abs=1e-5)
     # and the whole rise map with F.conv1d
-    rise = F.relu(F.conv1d(torch.tensor(x)[None, None], torch.tensor([[[-1.0, 0, 1]]]).double(),
-                           padding=1))[0, 0].numpy()  # fmt: skip
+    rise = F.relu(
+        F.conv1d(torch.tensor(x)[None, None], torch.tensor([[[-1.0, 0, 1]]]).double(), padding=1)
+    )[0, 0].numpy()
     np.testing.assert_allclose(out["cnn_maps"][0][0], rise, atol=1e-5)
 
     # the swap test's sentence counts what swap_sensitivity finds

@@ -14,9 +14,23 @@ from ui.figures import DIVERGING, GRAY
 # explicit list, except that its first stop "#000004" is written "#000000": Streamlit's chart theme
 # replaces the colours #000001..#000010 in a figure's JSON with its own palette (placeholders), so
 # "Magma" by name drew every zero in pink.
-SEQUENTIAL = [[i / 9, c] for i, c in enumerate(
-    ["#000000", "#180f3d", "#440f76", "#721f81", "#9e2f7f", "#cd4071", "#f1605d", "#fd9668",
-     "#feca8d", "#fcfdbf"])]  # fmt: skip
+SEQUENTIAL = [
+    [i / 9, c]
+    for i, c in enumerate(
+        [
+            "#000000",
+            "#180f3d",
+            "#440f76",
+            "#721f81",
+            "#9e2f7f",
+            "#cd4071",
+            "#f1605d",
+            "#fd9668",
+            "#feca8d",
+            "#fcfdbf",
+        ]
+    )
+]
 
 
 def value_scale(maps: np.ndarray | Sequence[np.ndarray]) -> tuple[str | list, float, float]:

@@ -109,9 +109,14 @@ class Job:
             now = self._ended or time.perf_counter()
             seconds = now - self._started if self._started else 0.0
             return JobState(
-                self._status, self._fraction, self._text, self._payload, self._result,
-                self._error, seconds,
-            )  # fmt: skip
+                self._status,
+                self._fraction,
+                self._text,
+                self._payload,
+                self._result,
+                self._error,
+                seconds,
+            )
 
     def _should_stop(self) -> bool:
         """Return True once Stop was pressed or the owner's session has been gone too long."""
@@ -150,8 +155,9 @@ class Job:
                     self._text = "Starting…"
                 result = self.work(self._report, self._should_stop)
                 stopped = self._stop.is_set()
-                self._finish("stopped" if stopped else "done", "Stopped." if stopped else "Done.",
-                             result)  # fmt: skip
+                self._finish(
+                    "stopped" if stopped else "done", "Stopped." if stopped else "Done.", result
+                )
             finally:
                 _SLOT.release()
         except ValueError as err:  # the engine's own, person-readable errors

@@ -185,8 +185,9 @@ def unit_formula(
         window = src[c, 2 * r : 2 * r + 2, 2 * q : 2 * q + 2].clone()  # (2, 2)
         flat = int(torch.argmax(window))  # first maximum in row-major order, as torch picks
         win = (flat // 2, flat % 2)
-        return PoolFormula(act.name, below.name, c, r, q, (2 * r, 2 * q), window, win,
-                           float(window.max()), value)  # fmt: skip
+        return PoolFormula(
+            act.name, below.name, c, r, q, (2 * r, 2 * q), window, win, float(window.max()), value
+        )
     return _conv_formula(model, act, below, c, r, q, value)
 
 
@@ -209,8 +210,21 @@ def _conv_formula(
     bias = float(conv.bias.detach()[c])
     products = patches * kernels
     total = float(products.double().sum()) + bias
-    return ConvFormula(act.name, below.name, c, r, q, (top, left), inside, patches, kernels,
-                       products, bias, total, value)  # fmt: skip
+    return ConvFormula(
+        act.name,
+        below.name,
+        c,
+        r,
+        q,
+        (top, left),
+        inside,
+        patches,
+        kernels,
+        products,
+        bias,
+        total,
+        value,
+    )
 
 
 def _vector_formula(model: SmallCNN, acts: list[Activation], i: int, unit: int) -> Formula:
@@ -221,8 +235,9 @@ def _vector_formula(model: SmallCNN, acts: list[Activation], i: int, unit: int) 
         maps = acts[i - 1].tensor[0]  # (C, h, w)
         _, h, w = maps.shape
         c, r, q = unit // (h * w), unit // w % h, unit % w
-        return FlattenFormula(act.name, acts[i - 1].name, unit, (c, r, q), float(maps[c, r, q]),
-                              value)  # fmt: skip
+        return FlattenFormula(
+            act.name, acts[i - 1].name, unit, (c, r, q), float(maps[c, r, q]), value
+        )
     flat = next(a for a in acts if a.kind == "flatten")
     logits = next(a for a in acts if a.kind == "logits").tensor[0].clone()  # (K,)
     inputs = flat.tensor[0].clone()  # (F,)
@@ -233,8 +248,22 @@ def _vector_formula(model: SmallCNN, acts: list[Activation], i: int, unit: int) 
     exps = torch.exp(logits - logits.max())  # (K,)
     probs = exps / exps.sum()
     total = logit if act.kind == "logits" else float(probs[unit])
-    return OutputFormula(act.name, flat.name, unit, model.config.classes[unit], inputs, weights,
-                         products, bias, logit, logits, exps, probs, total, value)  # fmt: skip
+    return OutputFormula(
+        act.name,
+        flat.name,
+        unit,
+        model.config.classes[unit],
+        inputs,
+        weights,
+        products,
+        bias,
+        logit,
+        logits,
+        exps,
+        probs,
+        total,
+        value,
+    )
 
 
 def _class(model: SmallCNN, class_index: int) -> int:
@@ -348,8 +377,7 @@ def top_activating_patches(
     r, jump, start = fields[layer]
     positions = torch.stack([top, flat[top] // width, flat[top] % width], 1)  # (k, 3)
     margin = r  # enough padding for any field that overhangs
-    padded = F.pad(images[top].float() / (255 if images.dtype == torch.uint8 else 1),
-                   (margin,) * 4)  # fmt: skip
+    padded = F.pad(images[top].float() / (255 if images.dtype == torch.uint8 else 1), (margin,) * 4)
     patches = torch.empty(k, 3, r, r)
     for j, (_, row, col) in enumerate(positions.tolist()):
         y0 = round(start + jump * row - (r - 1) / 2) + margin  # whole: (r - 1)/2 - start is

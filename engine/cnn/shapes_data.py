@@ -166,16 +166,30 @@ def _draw_mask(cls: str, rng: np.random.Generator, side: int) -> Image.Image:
         points = 5  # six-pointed stars at 64 px were too often read as crosses
         inner = rng.uniform(0.36, 0.5)
         pts = [
-            (radius * (1 if i % 2 == 0 else inner) * math.cos(math.pi * i / points),
-             radius * (1 if i % 2 == 0 else inner) * math.sin(math.pi * i / points))
+            (
+                radius * (1 if i % 2 == 0 else inner) * math.cos(math.pi * i / points),
+                radius * (1 if i % 2 == 0 else inner) * math.sin(math.pi * i / points),
+            )
             for i in range(2 * points)
-        ]  # fmt: skip
+        ]
         _polygon(draw, _rotate(_jitter(pts, rng, wobble * 0.5), angle, centre), filled, width)
     elif cls == "cross":
         arm = radius * rng.uniform(0.14, 0.26)
         r = radius
-        pts = [(-arm, -r), (arm, -r), (arm, -arm), (r, -arm), (r, arm), (arm, arm),
-               (arm, r), (-arm, r), (-arm, arm), (-r, arm), (-r, -arm), (-arm, -arm)]  # fmt: skip
+        pts = [
+            (-arm, -r),
+            (arm, -r),
+            (arm, -arm),
+            (r, -arm),
+            (r, arm),
+            (arm, arm),
+            (arm, r),
+            (-arm, r),
+            (-arm, arm),
+            (-r, arm),
+            (-r, -arm),
+            (-arm, -arm),
+        ]
         _polygon(draw, _rotate(pts, angle, centre), filled or rng.random() < 0.5, width)
     elif cls in ("horizontal stripes", "vertical stripes"):
         tilt = rng.uniform(-0.26, 0.26)  # ±15°

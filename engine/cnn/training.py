@@ -1,6 +1,6 @@
 """How is the small CNN trained, and what do pooling, ReLU and depth buy? Training and ablations.
 
-`train` runs Adam on minibatches drawn from a pre-rendered pool of shapes (engine/cnn/shapes_data.py),
+`train` runs Adam on minibatches drawn from a pre-rendered pool of shapes (shapes_data.py),
 with random horizontal and vertical flips (every class keeps its name when flipped), and reports
 to a callback so a page can draw curves and filters while it runs, or stop it. Everything random
 comes from one seeded torch.Generator; the thread count is whatever torch was given.
@@ -84,9 +84,11 @@ class TrainResult:
 
 
 def make_training_data(
-    classes: tuple[str, ...] = CLASSES, n_per_class: int = 500, n_val_per_class: int = 50,
+    classes: tuple[str, ...] = CLASSES,
+    n_per_class: int = 500,
+    n_val_per_class: int = 50,
     seed: int = 0,
-) -> TrainingData:  # fmt: skip
+) -> TrainingData:
     """Return TrainingData: n_per_class training and n_val_per_class validation images per class.
 
     Rendering costs about 0.4 ms per image on one core: cache the result (st.cache_resource).
@@ -122,9 +124,11 @@ def _check_train_args(config: CNNConfig, steps, lr, batch, seed, every) -> None:
     if not isinstance(config, CNNConfig):
         raise CNNError("config must be a CNNConfig.")
     for name, value, low, high in (
-        ("steps", steps, 1, MAX_STEPS), ("batch", batch, 1, 1024), ("seed", seed, 0, 2**63 - 1),
+        ("steps", steps, 1, MAX_STEPS),
+        ("batch", batch, 1, 1024),
+        ("seed", seed, 0, 2**63 - 1),
         ("progress_every", every, 1, MAX_STEPS),
-    ):  # fmt: skip
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise CNNError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:

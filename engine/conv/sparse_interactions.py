@@ -161,8 +161,14 @@ class LocallyConnected2d(nn.Module):
             raise ConvConfigError("from_conv needs a plain stride-1, undilated, ungrouped conv.")
         if conv.kernel_size[0] != conv.kernel_size[1]:
             raise ConvConfigError(f"from_conv needs a square kernel, got {conv.kernel_size}.")
-        layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size[0], height, width,
-                    bias=conv.bias is not None)  # fmt: skip
+        layer = cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size[0],
+            height,
+            width,
+            bias=conv.bias is not None,
+        )
         with torch.no_grad():
             layer.weight.copy_(conv.weight.reshape(conv.out_channels, -1).expand_as(layer.weight))
             if layer.bias is not None:

@@ -1,10 +1,10 @@
 """How much of the input does one unit of a layer see, and where does that patch sit?
 
 `stack_rf` applies the receptive-field recurrence to a list of layers, as the page's stack
-builder describes them, and `stack_model` builds the same stack in torch (engine/receptive_field/fields.py).
-`receptive_field` traces a real network (engine/receptive_field/trace.py): the largest field over paths at
+builder describes them, and `stack_model` builds the same stack in torch (fields.py).
+`receptive_field` traces a real network (trace.py): the largest field over paths at
 every conv/pool layer, through residual adds and Inception/DenseNet concatenations.
-`effective_receptive_field` and `erf_growth` (engine/receptive_field/effective.py) measure how much of that
+`effective_receptive_field` and `erf_growth` (effective.py) measure how much of that
 field a unit actually uses.
 """
 

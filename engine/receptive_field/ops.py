@@ -1,6 +1,6 @@
 """Which torch calls are spatial layers, and how are their kernel, stride, padding, dilation read?
 
-The trace (engine/receptive_field/trace.py) sees torch functions, not modules: this table maps each conv, pool
+The trace (trace.py) sees torch functions, not modules: this table maps each conv, pool
 and pad function to a signature that binds its arguments, and `spatial_settings` turns one call's
 arguments into the per-axis numbers the receptive-field recurrence needs.
 """

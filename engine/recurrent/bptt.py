@@ -163,19 +163,29 @@ def gradient_flow(
     """Return the GradientFlow of L = u · h_{T-1} back to every step t (see module docstring)."""
     _check(kind, T, hidden, spectral_radius, nonlinearity, forget_bias, clip)
     with one_thread():  # tiny ops: a second thread only waits
-        return _flow(kind, T, hidden, spectral_radius, nonlinearity, forget_bias, clip, seed,
-                     input_scale)  # fmt: skip
+        return _flow(
+            kind, T, hidden, spectral_radius, nonlinearity, forget_bias, clip, seed, input_scale
+        )
 
 
-def _flow(kind: str, T: int, hidden: int, spectral_radius: float, nonlinearity: str,
-          forget_bias: float | None, clip: float | None, seed: int,
-          input_scale: float) -> GradientFlow:  # fmt: skip
+def _flow(
+    kind: str,
+    T: int,
+    hidden: int,
+    spectral_radius: float,
+    nonlinearity: str,
+    forget_bias: float | None,
+    clip: float | None,
+    seed: int,
+    input_scale: float,
+) -> GradientFlow:
     params, xs, u = bptt_problem(kind, T, hidden, spectral_radius, forget_bias, seed, input_scale)
     leaves = [p.requires_grad_() for p in params.values()]
     zero = torch.zeros(hidden, dtype=torch.float64)
     with torch.enable_grad():
-        hs, cs = unroll(kind, params, xs, zero, zero.clone() if kind == "lstm" else None,
-                        nonlinearity)  # fmt: skip
+        hs, cs = unroll(
+            kind, params, xs, zero, zero.clone() if kind == "lstm" else None, nonlinearity
+        )
         loss = u @ hs[-1]
         grads = torch.autograd.grad(loss, [*hs, *cs, *leaves])
     norms = torch.stack([gr.norm() for gr in grads[:T]]).numpy()
@@ -207,8 +217,15 @@ def gradient_norms(
     return flow.clipped_norms
 
 
-def _check(kind: str, T: int, hidden: int, radius: float, nonlinearity: str,
-           forget_bias: float | None, clip: float | None) -> None:  # fmt: skip
+def _check(
+    kind: str,
+    T: int,
+    hidden: int,
+    radius: float,
+    nonlinearity: str,
+    forget_bias: float | None,
+    clip: float | None,
+) -> None:
     if kind not in KINDS:
         raise BPTTConfigError(f"Unknown kind {kind!r}: choose one of {', '.join(KINDS)}.")
     for name, value, top in (("T", T, MAX_STEPS), ("hidden", hidden, MAX_HIDDEN)):

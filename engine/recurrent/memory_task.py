@@ -141,9 +141,13 @@ def memory_curve(
 def _check(kind: str, delay: int, steps: int, hidden: int, symbols: int, batch: int) -> None:
     if kind not in KINDS:
         raise MemoryTaskError(f"Unknown kind {kind!r}: choose one of {', '.join(KINDS)}.")
-    limits = {"delay": (delay, 0, MAX_DELAY), "steps": (steps, 1, MAX_STEPS),
-              "hidden": (hidden, 1, MAX_HIDDEN), "symbols": (symbols, 2, 16),
-              "batch": (batch, 1, 512)}  # fmt: skip
+    limits = {
+        "delay": (delay, 0, MAX_DELAY),
+        "steps": (steps, 1, MAX_STEPS),
+        "hidden": (hidden, 1, MAX_HIDDEN),
+        "symbols": (symbols, 2, 16),
+        "batch": (batch, 1, 512),
+    }
     for name, (value, low, high) in limits.items():
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise MemoryTaskError(f"{name} must be a whole number from {low} to {high}.")

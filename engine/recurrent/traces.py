@@ -148,8 +148,10 @@ def bidirectional_trace(module: Recurrent, x: Tensor) -> BidirectionalTrace:
         both = _run(module, xs, zero, zero if isinstance(module, nn.LSTM) else None)  # (T, 2H)
         runs = []
         # the backward direction is a forward pass over the reversed sequence
-        for suffix, seq, h_all in (("", xs, both[:, :hidden]),
-                                   ("_reverse", xs.flip(0), both[:, hidden:].flip(0))):  # fmt: skip
+        for suffix, seq, h_all in (
+            ("", xs, both[:, :hidden]),
+            ("_reverse", xs.flip(0), both[:, hidden:].flip(0)),
+        ):
             w = _weights(module, suffix)
             if isinstance(module, nn.LSTM):
                 runs.append(_lstm(*w, seq, h_all, zero, zero))
@@ -195,8 +197,16 @@ def make_rnn(
 # recurrence, and c_t = f_t c_{t-1} + i_t g_t is linear in c: a parallel scan solves it (below).
 
 
-def _lstm(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor,
-          h0: Tensor, c0: Tensor) -> LSTMTrace:  # fmt: skip
+def _lstm(
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor,
+    b_hh: Tensor,
+    x: Tensor,
+    h_all: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+) -> LSTMTrace:
     hidden = w_hh.shape[1]
     with torch.inference_mode():
         pre = _pre_activations(w_ih, w_hh, b_ih + b_hh, x, h_all, h0)  # (T, 4H): i, f, g, o
@@ -207,8 +217,9 @@ def _lstm(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_a
         return LSTMTrace(i, f, g, o, cell, h_all)
 
 
-def _gru(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor,
-         h0: Tensor) -> GRUTrace:  # fmt: skip
+def _gru(
+    w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor, h0: Tensor
+) -> GRUTrace:
     hidden = w_hh.shape[1]
     with torch.inference_mode():
         h_prev = _previous(h_all, h0)  # (T, H)
@@ -220,8 +231,9 @@ def _gru(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_al
         return GRUTrace(reset, update, cand, h_all)
 
 
-def _rnn(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor,
-         h0: Tensor) -> RNNTrace:  # fmt: skip
+def _rnn(
+    w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, x: Tensor, h_all: Tensor, h0: Tensor
+) -> RNNTrace:
     with torch.inference_mode():
         inp = torch.addmm(b_ih, x, w_ih.t())  # (T, H)
         rec = torch.addmm(b_hh, _previous(h_all, h0), w_hh.t())  # (T, H)
@@ -233,8 +245,9 @@ def _previous(h_all: Tensor, h0: Tensor) -> Tensor:
     return torch.cat([h0.reshape(1, -1), h_all[:-1]])
 
 
-def _pre_activations(w_ih: Tensor, w_hh: Tensor, bias: Tensor, x: Tensor, h_all: Tensor,
-                     h0: Tensor) -> Tensor:  # fmt: skip
+def _pre_activations(
+    w_ih: Tensor, w_hh: Tensor, bias: Tensor, x: Tensor, h_all: Tensor, h0: Tensor
+) -> Tensor:
     """Return (T, G): W_ih x_t + W_hh h_{t-1} + bias for every t, one multiply each side."""
     pre = torch.addmm(bias, x, w_ih.t())  # (T, G)
     pre[1:].addmm_(h_all[:-1], w_hh.t())  # step t reads h_{t-1} ...

@@ -145,7 +145,7 @@ def time_per_batch(
 ) -> dict:
     """Return {"arch", "lengths", "seconds", "n_params", "batch", "repeat"}: forward time per batch.
 
-    Each length builds arch's MNIST-1D model for that length (engine/sequence/models.py: the CNN's and
+    Each length builds arch's MNIST-1D model for that length (models.py: the CNN's and
     RNN's readouts grow with T) and times `repeat` forward passes of a random batch (the median,
     after one warm-up) on one thread without autograd. Work is capped: lengths ≤ 10,000, at most
     12 lengths, and batch × longest length × repeat ≤ 2,000,000 samples (a few seconds).

@@ -1,7 +1,7 @@
 """Does the order of a sequence matter to a CNN's summary and to an RNN's last state?
 
 `swap_sensitivity` swaps one neighbouring pair of numbers at a time and measures how far each
-model's final vector (engine.sequence.compare.through_both) moves. A swap keeps the mean and the standard
+model's final vector (compare.through_both) moves. A swap keeps the mean and the standard
 deviation of the sequence, so the standardised input changes only at those two places: any change
 in the output comes from order alone. The CNN's k-max summary moves only when the swap touches a
 window that survived pooling, wherever it sits in time; the RNN's last state moves more the later

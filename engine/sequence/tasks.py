@@ -62,14 +62,18 @@ class TaskSpec:
 
 TASKS = {
     "motif": TaskSpec(
-        "Find a local pattern anywhere", 64, "cnn",
+        "Find a local pattern anywhere",
+        64,
+        "cnn",
         "One 3-sample motif (up, down, up) hides in noise; a decoy uses the same values reordered.",
     ),
     "majority": TaskSpec(
-        "Are there more ups than downs?", 31, "rnn",
+        "Are there more ups than downs?",
+        31,
+        "rnn",
         "Counting over the whole sequence: 15 or 16 of the 31 steps go up.",
     ),
-}  # fmt: skip
+}
 MOTIF = torch.tensor([3.0, -3.0, 3.0])
 DECOY = torch.tensor([3.0, 3.0, -3.0])
 

@@ -40,14 +40,29 @@ def test_graph_holds_the_recorded_ops_and_the_actual_numbers():
     ops = {n.id: n.op for n in graph.nodes}
     assert {ops[k] for k in PARAMETERS} == {"AccumulateGrad"}
     assert [ops[k] for k in "uzavyrsL"] == [
-        "MulBackward0", "AddBackward0", "TanhBackward0", "MulBackward0",
-        "AddBackward0", "SubBackward0", "PowBackward0", "MeanBackward0",
-    ]  # fmt: skip
+        "MulBackward0",
+        "AddBackward0",
+        "TanhBackward0",
+        "MulBackward0",
+        "AddBackward0",
+        "SubBackward0",
+        "PowBackward0",
+        "MeanBackward0",
+    ]
     recorded = {(e.source, e.target) for e in graph.edges if e.from_autograd}
     assert recorded == {
-        ("w1", "u"), ("u", "z"), ("b1", "z"), ("z", "a"), ("a", "v"), ("w2", "v"),
-        ("v", "y"), ("b2", "y"), ("y", "r"), ("r", "s"), ("s", "L"),
-    }  # fmt: skip
+        ("w1", "u"),
+        ("u", "z"),
+        ("b1", "z"),
+        ("z", "a"),
+        ("a", "v"),
+        ("w2", "v"),
+        ("v", "y"),
+        ("b2", "y"),
+        ("y", "r"),
+        ("r", "s"),
+        ("s", "L"),
+    }
     assert {(e.source, e.target) for e in graph.edges if not e.from_autograd} == {
         ("x", "u"),
         ("t", "r"),
@@ -93,10 +108,15 @@ def test_finite_differences_trade_truncation_for_rounding():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"params": {"w1": float("nan"), "b1": 0, "w2": 1, "b2": 0}}, {"params": {"w1": 1}},
-     {"x": (1, 2), "t": (1,)}, {"x": (1,) * 5, "t": (1,) * 5}, {"x": (), "t": ()},
-     {"x": (1e6,), "t": (0,)}],
-)  # fmt: skip
+    [
+        {"params": {"w1": float("nan"), "b1": 0, "w2": 1, "b2": 0}},
+        {"params": {"w1": 1}},
+        {"x": (1, 2), "t": (1,)},
+        {"x": (1,) * 5, "t": (1,) * 5},
+        {"x": (), "t": ()},
+        {"x": (1e6,), "t": (0,)},
+    ],
+)
 def test_bad_inputs_raise(kwargs):
     with pytest.raises(AutodiffInputError):
         dataflow_graph(**kwargs)

@@ -43,9 +43,18 @@ def test_local_derivatives_are_the_textbook_ones(params, x, t):
     r = params["w2"] * a + params["b2"] - ts
     ones = np.ones_like(xs)
     expected = {
-        "s": ones / xs.size, "r": 2 * r, "y": ones, "b2": ones, "v": ones, "w2": a,
-        "a": params["w2"] * ones, "z": 1 - a**2, "u": ones, "b1": ones, "w1": xs,
-    }  # fmt: skip
+        "s": ones / xs.size,
+        "r": 2 * r,
+        "y": ones,
+        "b2": ones,
+        "v": ones,
+        "w2": a,
+        "a": params["w2"] * ones,
+        "z": 1 - a**2,
+        "u": ones,
+        "b1": ones,
+        "w1": xs,
+    }
     steps = {s.node: s for s in backward_steps(params, x, t)}
     assert steps["L"].via is None and steps["L"].local is None and steps["L"].value == (1.0,)
     for name, local in expected.items():

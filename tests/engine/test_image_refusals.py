@@ -181,8 +181,13 @@ def seeds() -> list[bytes]:
 
 SEEDS = seeds()
 # Derandomized and without an example database: the same inputs on every machine and run.
-FUZZ = settings(max_examples=600, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+FUZZ = settings(
+    max_examples=600,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 # Byte patches (seed index in SEEDS, [(offset, new byte)]) that made Pillow raise something other

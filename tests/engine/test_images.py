@@ -270,8 +270,12 @@ def test_orientation_then_downscale_with_jpeg_draft(orientation):
 
 # --- animations, multi-page -----------------------------------------------------------------------
 
-SEEKERS = [GifImagePlugin.GifImageFile, PngImagePlugin.PngImageFile, WebPImagePlugin.WebPImageFile,
-           TiffImagePlugin.TiffImageFile]  # fmt: skip
+SEEKERS = [
+    GifImagePlugin.GifImageFile,
+    PngImagePlugin.PngImageFile,
+    WebPImagePlugin.WebPImageFile,
+    TiffImagePlugin.TiffImageFile,
+]
 
 
 @pytest.fixture

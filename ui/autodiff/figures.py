@@ -90,9 +90,21 @@ def _clip(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]
 def _arrow(fig: go.Figure, start, end, colour: str, width: float) -> None:
     tail, head = _clip(start, end), _clip(end, start)
     fig.add_annotation(
-        x=head[0], y=head[1], ax=tail[0], ay=tail[1], xref="x", yref="y", axref="x", ayref="y",
-        text="", showarrow=True, arrowhead=2, arrowsize=1.1, arrowwidth=width, arrowcolor=colour,
-    )  # fmt: skip
+        x=head[0],
+        y=head[1],
+        ax=tail[0],
+        ay=tail[1],
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=2,
+        arrowsize=1.1,
+        arrowwidth=width,
+        arrowcolor=colour,
+    )
 
 
 def dataflow_figure(
@@ -117,11 +129,15 @@ def dataflow_figure(
         cx, cy = pos[n.id]
         current = n.id == view.current
         fig.add_shape(
-            type="rect", x0=cx - HALF_W, x1=cx + HALF_W, y0=cy - HALF_H, y1=cy + HALF_H,
+            type="rect",
+            x0=cx - HALF_W,
+            x1=cx + HALF_W,
+            y0=cy - HALF_H,
+            y1=cy + HALF_H,
             fillcolor="#fef3c7" if current else FILL[n.kind],
             line=dict(color=CURRENT if current else LINE[n.kind], width=3.5 if current else 1.2),
             layer="below",
-        )  # fmt: skip
+        )
         op = n.op if n.kind != "input" else "data, no grad_fn"
         text = [f"<b>{n.label}</b>", f"<span style='font-size:10px;color:#475569'>{op}</span>"]
         text.append(_numbers(n.value) if n.id in view.values else "?")
@@ -130,9 +146,13 @@ def dataflow_figure(
             text.append(f"<span style='color:{GRAD}'>∂L/∂{n.id} =</span>")
             text.append(f"<span style='color:{GRAD}'>{grad}</span>")
         fig.add_annotation(
-            x=cx, y=cy, text="<br>".join(text), showarrow=False, align="center",
+            x=cx,
+            y=cy,
+            text="<br>".join(text),
+            showarrow=False,
+            align="center",
             font=dict(size=11, color="#0f172a"),
-        )  # fmt: skip
+        )
         full = ", ".join(f"{v:.10g}" for v in n.value) if n.id in view.values else "not yet"
         grad = (
             "needs none (data)"
@@ -156,29 +176,46 @@ def dataflow_figure(
     for kind, name in KIND_NAME.items():  # legend entries only
         fig.add_trace(
             go.Scatter(
-                x=[None], y=[None], mode="markers", name=name,
-                marker=dict(symbol="square", size=13, color=FILL[kind],
-                            line=dict(color=LINE[kind], width=1.5)),
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                marker=dict(
+                    symbol="square",
+                    size=13,
+                    color=FILL[kind],
+                    line=dict(color=LINE[kind], width=1.5),
+                ),
             )
-        )  # fmt: skip
+        )
     fig.add_trace(
         go.Scatter(
-            x=[None], y=[None], mode="markers", name="this step",
-            marker=dict(symbol="square", size=13, color="#fef3c7",
-                        line=dict(color=CURRENT, width=2.5)),
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="this step",
+            marker=dict(
+                symbol="square", size=13, color="#fef3c7", line=dict(color=CURRENT, width=2.5)
+            ),
         )
-    )  # fmt: skip
+    )
     fig.add_trace(
-        go.Scatter(x=[None], y=[None], mode="lines", name="gradient flowing back",
-                   line=dict(color=GRAD, width=3))
-    )  # fmt: skip
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name="gradient flowing back",
+            line=dict(color=GRAD, width=3),
+        )
+    )
     columns = max(p[0] for p in pos.values())
     fig.update_xaxes(visible=False, range=[-0.5, columns + 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1.5, 1.5], fixedrange=True)
     fig.update_layout(
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), dragmode=False,
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
+        dragmode=False,
         hoverlabel=dict(align="left"),
-    )  # fmt: skip
+    )
     return finish_layout(fig, height, title)
 
 
@@ -194,29 +231,42 @@ def error_vs_step(
     """Return |central difference − autodiff| over step size h on log-log axes, with guides."""
     fig = go.Figure(
         go.Scatter(
-            x=h, y=error, mode="lines+markers", name="measured error", line=dict(color="#2563eb"),
+            x=h,
+            y=error,
+            mode="lines+markers",
+            name="measured error",
+            line=dict(color="#2563eb"),
             hovertemplate="h = %{x:.1e}<br>error = %{y:.2e}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     for (name, values), colour in zip(guides.items(), ("#16a34a", "#9333ea"), strict=False):
         fig.add_trace(
             go.Scatter(
-                x=h, y=values, mode="lines", name=name, line=dict(color=colour, dash="dash"),
+                x=h,
+                y=values,
+                mode="lines",
+                name=name,
+                line=dict(color=colour, dash="dash"),
                 hoverinfo="skip",
             )
-        )  # fmt: skip
+        )
     fig.add_trace(
         go.Scatter(
-            x=[best[0]], y=[best[1]], mode="markers", name=f"smallest error (h = {power(best[0])})",
+            x=[best[0]],
+            y=[best[1]],
+            mode="markers",
+            name=f"smallest error (h = {power(best[0])})",
             marker=dict(symbol="star", size=15, color=CURRENT, line=dict(color="#92400e", width=1)),
             hovertemplate="h = %{x:.1e}<br>error = %{y:.2e}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     low, high = float(np.min(error)), float(np.max(error))
     fig.update_xaxes(
-        type="log", title="step size h (log scale, shrinking to the right)",
-        exponentformat="power", autorange="reversed",
-    )  # fmt: skip
+        type="log",
+        title="step size h (log scale, shrinking to the right)",
+        exponentformat="power",
+        autorange="reversed",
+    )
     fig.update_yaxes(
         type="log",
         title="|central difference − autodiff| (log)",

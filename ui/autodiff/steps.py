@@ -32,9 +32,18 @@ SAVED_WHY = {  # why a backward node keeps what it keeps, by autograd class
     "MeanBackward0": "only the input's size, because each entry gets 1/N",
 }
 LOCAL = {  # ∂(consumer)/∂(value) in symbols: the rule the consumer's backward node applies
-    "s": r"\tfrac{1}{N}", "r": "2r", "y": "1", "v": "1", "b2": "1", "a": "w_2",
-    "w2": "a_i", "z": "1 - a^2", "u": "1", "b1": "1", "w1": "x_i",
-}  # fmt: skip
+    "s": r"\tfrac{1}{N}",
+    "r": "2r",
+    "y": "1",
+    "v": "1",
+    "b2": "1",
+    "a": "w_2",
+    "w2": "a_i",
+    "z": "1 - a^2",
+    "u": "1",
+    "b1": "1",
+    "w1": "x_i",
+}
 
 
 @dataclass(frozen=True)

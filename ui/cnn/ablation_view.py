@@ -169,12 +169,14 @@ def _show(rows: tuple[AblationRow, ...], settings: AblationSettings) -> None:
     names = [r.name for r in rows]
     st.plotly_chart(
         tf.ablation_bars(
-            names, [r.val_acc for r in rows],
+            names,
+            [r.val_acc for r in rows],
             {m: [float(r.robust[m][SHOWN_SHIFT]) for r in rows] for m in ("circular", "edge")},
-            shift=SHOWN_SHIFT, chance=1 / k,
+            shift=SHOWN_SHIFT,
+            chance=1 / k,
         ),
         key="ct_abl_bars",
-    )  # fmt: skip
+    )
     st.markdown("The whole curve, from no shift (every prediction kept) to 8 px:")
     st.plotly_chart(
         tf.robustness_curves(np.arange(MAX_SHIFT + 1), {r.name: r.robust for r in rows}),

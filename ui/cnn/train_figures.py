@@ -116,27 +116,51 @@ def training_curves(
 ) -> go.Figure:
     """Return loss (left) and training/validation accuracy (right) against the step."""
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("Cross-entropy loss (training batches)", "Accuracy"),
+        rows=1,
+        cols=2,
+        subplot_titles=("Cross-entropy loss (training batches)", "Accuracy"),
         horizontal_spacing=0.1,
-    )  # fmt: skip
+    )
     marker = dict(size=5)
     fig.add_trace(
-        go.Scatter(x=steps, y=loss, name="training loss", mode="lines+markers", marker=marker,
-                   line=dict(color=COLOURS[4])),
-        row=1, col=1,
-    )  # fmt: skip
-    for y, name, colour in ((train_acc, "training accuracy", COLOURS[0]),
-                            (val_acc, "validation accuracy", COLOURS[2])):  # fmt: skip
+        go.Scatter(
+            x=steps,
+            y=loss,
+            name="training loss",
+            mode="lines+markers",
+            marker=marker,
+            line=dict(color=COLOURS[4]),
+        ),
+        row=1,
+        col=1,
+    )
+    for y, name, colour in (
+        (train_acc, "training accuracy", COLOURS[0]),
+        (val_acc, "validation accuracy", COLOURS[2]),
+    ):
         fig.add_trace(
-            go.Scatter(x=steps, y=y, name=name, mode="lines+markers", marker=marker,
-                       line=dict(color=colour)),
-            row=1, col=2,
-        )  # fmt: skip
+            go.Scatter(
+                x=steps,
+                y=y,
+                name=name,
+                mode="lines+markers",
+                marker=marker,
+                line=dict(color=colour),
+            ),
+            row=1,
+            col=2,
+        )
     fig.add_trace(
-        go.Scatter(x=[0, total_steps], y=[chance, chance], name=f"chance (1/{round(1 / chance)})",
-                   mode="lines", line=dict(color="gray", dash="dot")),
-        row=1, col=2,
-    )  # fmt: skip
+        go.Scatter(
+            x=[0, total_steps],
+            y=[chance, chance],
+            name=f"chance (1/{round(1 / chance)})",
+            mode="lines",
+            line=dict(color="gray", dash="dot"),
+        ),
+        row=1,
+        col=2,
+    )
     fig.update_xaxes(title_text="training step", range=[0, total_steps * 1.02])
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="fraction right", range=[0, 1.02], tickformat=".0%", row=1, col=2)
@@ -158,25 +182,48 @@ def ablation_bars(
 ) -> go.Figure:
     """Return validation accuracy (left) and predictions kept at `shift` px per mode (right)."""
     fig = make_subplots(
-        rows=1, cols=2, horizontal_spacing=0.1,
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
         subplot_titles=("Validation accuracy", f"Predictions unchanged after a {shift}-px shift"),
-    )  # fmt: skip
+    )
     fig.add_trace(
-        go.Bar(x=list(names), y=list(val_acc), marker_color=COLOURS[0], showlegend=False,
-               text=[f"{v:.1%}" for v in val_acc], textposition="outside", name="validation"),
-        row=1, col=1,
-    )  # fmt: skip
+        go.Bar(
+            x=list(names),
+            y=list(val_acc),
+            marker_color=COLOURS[0],
+            showlegend=False,
+            text=[f"{v:.1%}" for v in val_acc],
+            textposition="outside",
+            name="validation",
+        ),
+        row=1,
+        col=1,
+    )
     fig.add_trace(
-        go.Scatter(x=list(names), y=[chance] * len(names), mode="lines", name="chance",
-                   line=dict(color="gray", dash="dot")),
-        row=1, col=1,
-    )  # fmt: skip
+        go.Scatter(
+            x=list(names),
+            y=[chance] * len(names),
+            mode="lines",
+            name="chance",
+            line=dict(color="gray", dash="dot"),
+        ),
+        row=1,
+        col=1,
+    )
     for j, (mode, values) in enumerate(robust.items()):
         fig.add_trace(
-            go.Bar(x=list(names), y=list(values), name=f"{mode} shift", marker_color=COLOURS[j + 2],
-                   text=[f"{v:.0%}" for v in values], textposition="outside"),
-            row=1, col=2,
-        )  # fmt: skip
+            go.Bar(
+                x=list(names),
+                y=list(values),
+                name=f"{mode} shift",
+                marker_color=COLOURS[j + 2],
+                text=[f"{v:.0%}" for v in values],
+                textposition="outside",
+            ),
+            row=1,
+            col=2,
+        )
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="fraction")
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
     fig.update_annotations(font_size=13)
@@ -191,17 +238,28 @@ def robustness_curves(
     """Return, per shift mode, each variant's fraction of unchanged predictions against shift."""
     modes = list(next(iter(curves.values())))
     fig = make_subplots(
-        rows=1, cols=len(modes), shared_yaxes=True, horizontal_spacing=0.05,
+        rows=1,
+        cols=len(modes),
+        shared_yaxes=True,
+        horizontal_spacing=0.05,
         subplot_titles=[f"{m} shift" for m in modes],
-    )  # fmt: skip
+    )
     for i, (name, by_mode) in enumerate(curves.items()):
         for j, mode in enumerate(modes):
             fig.add_trace(
-                go.Scatter(x=shifts, y=by_mode[mode], name=name, legendgroup=name,
-                           showlegend=j == 0, mode="lines+markers", marker=dict(size=5),
-                           line=dict(color=COLOURS[i % len(COLOURS)])),
-                row=1, col=j + 1,
-            )  # fmt: skip
+                go.Scatter(
+                    x=shifts,
+                    y=by_mode[mode],
+                    name=name,
+                    legendgroup=name,
+                    showlegend=j == 0,
+                    mode="lines+markers",
+                    marker=dict(size=5),
+                    line=dict(color=COLOURS[i % len(COLOURS)]),
+                ),
+                row=1,
+                col=j + 1,
+            )
     fig.update_xaxes(title_text="shift (pixels, mean of right, left, down, up)", dtick=1)
     fig.update_yaxes(title_text="predictions unchanged", tickformat=".0%", row=1, col=1)
     fig.update_annotations(font_size=13)

@@ -199,9 +199,17 @@ def training_work(settings: RunSettings, data_store: DataStore):
             report(step / steps, text, live)
 
         result = train(
-            config, settings.steps, settings.lr, settings.batch, settings.seed, data, progress,
-            should_stop, progress_every=_every(settings.steps), bf16=settings.bf16,
-        )  # fmt: skip
+            config,
+            settings.steps,
+            settings.lr,
+            settings.batch,
+            settings.seed,
+            data,
+            progress,
+            should_stop,
+            progress_every=_every(settings.steps),
+            bf16=settings.bf16,
+        )
         return RunOutcome(settings, result, tuple(snapshots))
 
     return work
@@ -230,7 +238,7 @@ def make_card(outcome: RunOutcome) -> dict:
             "optimizer": "Adam",
             "images_per_class": N_PER_CLASS,
             "validation_per_class": N_VAL_PER_CLASS,
-        },  # fmt: skip
+        },
         "description": (
             f"VGG-style CNN ({c.depth_blocks} block(s) of conv-{'ReLU-' if c.relu else ''}conv"
             f"{'-ReLU' if c.relu else ''}{'-maxpool' if c.pool else ''}, {c.filters} filters of "
@@ -268,9 +276,17 @@ def ablation_work(settings: AblationSettings, data_store: DataStore, results: di
                 )
 
             r = train(
-                config, settings.steps, settings.lr, BATCH, settings.seed, data, progress,
-                should_stop, progress_every=_every(settings.steps), bf16=settings.bf16,
-            )  # fmt: skip
+                config,
+                settings.steps,
+                settings.lr,
+                BATCH,
+                settings.seed,
+                data,
+                progress,
+                should_stop,
+                progress_every=_every(settings.steps),
+                bf16=settings.bf16,
+            )
             if r.stopped:
                 return tuple(rows)
             report((i + 0.9) / len(names), f"{name}: shifting the validation images…", None)
@@ -288,7 +304,7 @@ def ablation_work(settings: AblationSettings, data_store: DataStore, results: di
                     r.seconds,
                     tuple(r.history),
                     robust,
-                )  # fmt: skip
+                )
             )
             if should_stop():
                 return tuple(rows)

@@ -98,29 +98,55 @@ def unrolled_values(
     )
     for t in range(steps):
         fig.add_annotation(
-            x=t, y=base - gap * 0.7, ax=t, ay=0.45, xref="x", yref="y", axref="x", ayref="y",
-            showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor=U_COLOR,
-        )  # fmt: skip
+            x=t,
+            y=base - gap * 0.7,
+            ax=t,
+            ay=0.45,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowwidth=2,
+            arrowcolor=U_COLOR,
+        )
         fig.add_annotation(
             x=t + 0.12, y=0.8, text="<b>U</b>", showarrow=False, font=dict(color=U_COLOR)
         )
         fig.add_annotation(
-            x=t, y=top + gap * 0.9, text=f"h<sub>{t + 1}</sub>", showarrow=False,
+            x=t,
+            y=top + gap * 0.9,
+            text=f"h<sub>{t + 1}</sub>",
+            showarrow=False,
             font=dict(size=13),
-        )  # fmt: skip
+        )
         fig.add_annotation(
             x=t, y=-0.6, text=f"x<sub>{t + 1}</sub>", showarrow=False, font=dict(size=13)
         )
         if t > 0:
             mid = (base + top) / 2
             fig.add_annotation(
-                x=t - 0.3, y=mid, ax=t - 0.7, ay=mid, xref="x", yref="y", axref="x", ayref="y",
-                showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor=W_COLOR,
-            )  # fmt: skip
+                x=t - 0.3,
+                y=mid,
+                ax=t - 0.7,
+                ay=mid,
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                showarrow=True,
+                arrowhead=2,
+                arrowwidth=2,
+                arrowcolor=W_COLOR,
+            )
             fig.add_annotation(
-                x=t - 0.5, y=mid + 0.22, text="<b>W</b>", showarrow=False,
+                x=t - 0.5,
+                y=mid + 0.22,
+                text="<b>W</b>",
+                showarrow=False,
                 font=dict(color=W_COLOR),
-            )  # fmt: skip
+            )
     fig.update_xaxes(visible=False, range=[-0.6, steps - 0.4])
     fig.update_yaxes(visible=False, range=[-0.9, top + gap * 1.4])
     return finish_layout(fig, height, title)
@@ -163,9 +189,13 @@ def bidirectional_states(
     if changed is not None:
         for r, c in zip(*np.nonzero(changed), strict=True):
             fig.add_shape(
-                type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                type="rect",
+                x0=c - 0.5,
+                x1=c + 0.5,
+                y0=r - 0.5,
+                y1=r + 0.5,
                 line=dict(color="#f59e0b", width=3),
-            )  # fmt: skip
+            )
     fig.update_yaxes(autorange="reversed", tickfont=dict(color="#334155"))
     fig.update_xaxes(type="category")
     return finish_layout(fig, height, title)

@@ -66,8 +66,9 @@ def _stacked(
         top = 1 - r * (height + spacing)
         sfx = "" if r == 0 else str(r + 1)
         last = r == rows - 1
-        layout[f"yaxis{sfx}"] = dict(domain=[max(0.0, top - height), min(1.0, top)],
-                                     anchor=f"x{sfx}")  # fmt: skip
+        layout[f"yaxis{sfx}"] = dict(
+            domain=[max(0.0, top - height), min(1.0, top)], anchor=f"x{sfx}"
+        )
         layout[f"xaxis{sfx}"] = dict(
             anchor=f"y{sfx}",
             matches=None if r == 0 else "x",
@@ -79,9 +80,18 @@ def _stacked(
             title=dict(text=x_title) if last and x_title else None,
         )
         layout["annotations"].append(
-            dict(text=title, x=0.5, y=min(1.0, top), xref="paper", yref="paper",
-                 xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14))
-        )  # fmt: skip
+            dict(
+                text=title,
+                x=0.5,
+                y=min(1.0, top),
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=14),
+            )
+        )
     return layout
 
 
@@ -125,8 +135,12 @@ def state_heatmaps(
                 **_axes(r),
             )
         )
-    layout = _stacked(names, spacing, _tick_text(chars, start, max(1, -(-width // 150))),
-                      "character read at time t")  # fmt: skip
+    layout = _stacked(
+        names,
+        spacing,
+        _tick_text(chars, start, max(1, -(-width // 150))),
+        "character read at time t",
+    )
     for r in range(rows):
         layout[f"yaxis{'' if r == 0 else r + 1}"].update(title="unit", autorange="reversed")
     return finish_layout(go.Figure(data=traces, layout=layout), row_height * rows + 60)

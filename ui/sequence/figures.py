@@ -69,9 +69,15 @@ def _pick_overlay(steps: np.ndarray, z: np.ndarray, row_names: Sequence[str]) ->
 
 def _column_box(fig: go.Figure, a: int, b: int, rows: int, row: int) -> None:
     fig.add_shape(
-        type="rect", x0=a - 0.5, x1=b + 0.5, y0=-0.5, y1=rows - 0.5,
-        line=dict(color=WINDOW, width=3), row=row, col=1,
-    )  # fmt: skip
+        type="rect",
+        x0=a - 0.5,
+        x1=b + 0.5,
+        y0=-0.5,
+        y1=rows - 0.5,
+        line=dict(color=WINDOW, width=3),
+        row=row,
+        col=1,
+    )
 
 
 def cnn_tower(
@@ -101,42 +107,65 @@ def cnn_tower(
         for i in range(len(maps))
     ]
     fig = make_subplots(
-        rows=1 + len(maps), cols=1, shared_xaxes=True, vertical_spacing=0.08,
-        subplot_titles=titles, row_heights=[1.2] + [1.0] * len(maps),
-    )  # fmt: skip
+        rows=1 + len(maps),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=titles,
+        row_heights=[1.2] + [1.0] * len(maps),
+    )
     hover_t = [f"t {i}" if labels is None else f"t {i} '{char_label(labels[i])}'" for i in steps]
     fig.add_trace(
         go.Scatter(
-            x=steps, y=x, mode="lines+markers", line=dict(color="#334155", width=1.5),
-            marker=dict(size=5), customdata=hover_t, showlegend=False,
+            x=steps,
+            y=x,
+            mode="lines+markers",
+            line=dict(color="#334155", width=1.5),
+            marker=dict(size=5),
+            customdata=hover_t,
+            showlegend=False,
             hovertemplate="%{customdata}: x = %{y:.3f}<extra></extra>",
         ),
-        row=1, col=1,
-    )  # fmt: skip
+        row=1,
+        col=1,
+    )
     for layer, opacity in ((len(maps) - 1, 0.18), (0, 0.38)):
         a, b = windows[layer][t]
         fig.add_vrect(
-            x0=a - 0.5, x1=b + 0.5, fillcolor=WINDOW, opacity=opacity, line_width=0,
-            row=1, col=1,
-        )  # fmt: skip
+            x0=a - 0.5,
+            x1=b + 0.5,
+            fillcolor=WINDOW,
+            opacity=opacity,
+            line_width=0,
+            row=1,
+            col=1,
+        )
     for i, (m, names) in enumerate(zip(maps, layer_names, strict=True)):
         row = i + 2
         channels = m.shape[0]
         low, high = fig.get_subplot(row, 1).yaxis.domain
         fig.add_trace(
             go.Heatmap(
-                z=m, x=steps, y=np.arange(channels), colorscale=MAP_SCALE, zmin=0,
+                z=m,
+                x=steps,
+                y=np.arange(channels),
+                colorscale=MAP_SCALE,
+                zmin=0,
                 zmax=max(float(np.max(m)), 1e-9),  # each layer its own scale: layers differ a lot
                 colorbar=dict(thickness=10, len=high - low, y=(low + high) / 2, yanchor="middle"),
                 hoverinfo="skip",
             ),
-            row=row, col=1,
-        )  # fmt: skip
+            row=row,
+            col=1,
+        )
         fig.add_trace(_pick_overlay(steps, m, names), row=row, col=1)
         fig.update_yaxes(
-            tickvals=list(range(channels)), ticktext=list(names), autorange="reversed",
-            row=row, col=1,
-        )  # fmt: skip
+            tickvals=list(range(channels)),
+            ticktext=list(names),
+            autorange="reversed",
+            row=row,
+            col=1,
+        )
         if i == len(maps) - 1:
             _column_box(fig, t, t, channels, row)
             cols = np.asarray(kept)
@@ -144,13 +173,16 @@ def cnn_tower(
             shown = (cols.ravel() >= lo) & (cols.ravel() < hi)
             fig.add_trace(
                 go.Scatter(
-                    x=cols.ravel()[shown], y=rows[shown],
-                    mode="markers", name="kept by k-max pooling",
+                    x=cols.ravel()[shown],
+                    y=rows[shown],
+                    mode="markers",
+                    name="kept by k-max pooling",
                     marker=dict(symbol="circle-open", size=13, color=KEPT, line=dict(width=2.5)),
                     hovertemplate="kept: t %{x}<extra></extra>",
                 ),
-                row=row, col=1,
-            )  # fmt: skip
+                row=row,
+                col=1,
+            )
         else:
             a, b = windows[0][t]  # layer-1 units feeding the next layer's unit at t
             _column_box(fig, a, b, channels, row)
@@ -159,8 +191,9 @@ def cnn_tower(
     fig.update_yaxes(title_text="x", row=1, col=1)
     fig.update_layout(
         legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
-        clickmode="event+select", dragmode=False,
-    )  # fmt: skip
+        clickmode="event+select",
+        dragmode=False,
+    )
     return _finish(fig, height)
 
 
@@ -180,29 +213,42 @@ def rnn_states(
     units = hidden.shape[1]
     steps = np.arange(lo, hi)
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
         subplot_titles=["hidden state h_t, unit × time (tanh: −1 … 1)", "the same units as lines"],
-    )  # fmt: skip
+    )
     fig.add_trace(
         go.Heatmap(
-            z=hidden.T, x=steps, y=np.arange(units), colorscale="RdBu_r", zmin=-1, zmax=1,
+            z=hidden.T,
+            x=steps,
+            y=np.arange(units),
+            colorscale="RdBu_r",
+            zmin=-1,
+            zmax=1,
             colorbar=dict(thickness=10, len=0.45, y=0.78, title="h"),
             hoverinfo="skip",
         ),
-        row=1, col=1,
-    )  # fmt: skip
+        row=1,
+        col=1,
+    )
     unit_names = [f"unit {u}" for u in range(units)]
     fig.add_trace(_pick_overlay(steps, hidden.T, unit_names), row=1, col=1)
     _column_box(fig, t, t, units, 1)
     for u in range(units):
         fig.add_trace(
             go.Scatter(
-                x=steps, y=hidden[:, u], mode="lines", name=f"unit {u}",
+                x=steps,
+                y=hidden[:, u],
+                mode="lines",
+                name=f"unit {u}",
                 line=dict(color=UNIT_COLOURS[u % len(UNIT_COLOURS)], width=1.6),
                 hovertemplate=f"unit {u}, t %{{x}}: %{{y:.3f}}<extra></extra>",
             ),
-            row=2, col=1,
-        )  # fmt: skip
+            row=2,
+            col=1,
+        )
     fig.add_vline(x=t, line=dict(color=WINDOW, width=2), row=2, col=1)
     fig.update_yaxes(title_text="unit", autorange="reversed", dtick=1, row=1, col=1)
     fig.update_yaxes(title_text="h", range=[-1.05, 1.05], row=2, col=1)
@@ -210,8 +256,9 @@ def rnn_states(
     fig.update_xaxes(**time_ticks(labels, lo, hi), row=2, col=1)
     fig.update_layout(
         legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
-        clickmode="event+select", dragmode=False,
-    )  # fmt: skip
+        clickmode="event+select",
+        dragmode=False,
+    )
     return _finish(fig, height)
 
 
@@ -231,18 +278,27 @@ def kmax_figure(
     channels, length = last_maps.shape
     steps = np.arange(length)
     fig = make_subplots(
-        rows=1 + channels, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+        rows=1 + channels,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
         row_heights=[1.6] + [1.0] * channels,
         subplot_titles=["input: the windows that survive k-max pooling"]
         + [f"{n}: where it fires, what is kept" for n in names],
-    )  # fmt: skip
+    )
     fig.add_trace(
         go.Scatter(
-            x=steps, y=x, mode="lines+markers", line=dict(color="#334155", width=1.5),
-            marker=dict(size=4), showlegend=False, hovertemplate="t %{x}: %{y:.3f}<extra></extra>",
+            x=steps,
+            y=x,
+            mode="lines+markers",
+            line=dict(color="#334155", width=1.5),
+            marker=dict(size=4),
+            showlegend=False,
+            hovertemplate="t %{x}: %{y:.3f}<extra></extra>",
         ),
-        row=1, col=1,
-    )  # fmt: skip
+        row=1,
+        col=1,
+    )
     low, high = (float(np.min(x)), float(np.max(x))) if length else (0.0, 1.0)
     span = (high - low) or 1.0
     for c in range(channels):
@@ -252,37 +308,59 @@ def kmax_figure(
         for p in kept[c]:
             a, b = windows[p]
             fig.add_shape(
-                type="rect", x0=a - 0.5, x1=b + 0.5, y0=level - span * 0.04,
-                y1=level + span * 0.04, fillcolor=colour, opacity=0.55, line_width=0,
-                row=1, col=1,
-            )  # fmt: skip
+                type="rect",
+                x0=a - 0.5,
+                x1=b + 0.5,
+                y0=level - span * 0.04,
+                y1=level + span * 0.04,
+                fillcolor=colour,
+                opacity=0.55,
+                line_width=0,
+                row=1,
+                col=1,
+            )
         fig.add_trace(
             go.Scatter(
-                x=kept[c], y=[level] * len(kept[c]), mode="markers", name=names[c],
+                x=kept[c],
+                y=[level] * len(kept[c]),
+                mode="markers",
+                name=names[c],
                 marker=dict(color=colour, size=7, symbol="diamond"),
                 hovertemplate=f"{names[c]} kept t %{{x}}<extra></extra>",
             ),
-            row=1, col=1,
-        )  # fmt: skip
+            row=1,
+            col=1,
+        )
         row = c + 2
         fig.add_trace(
             go.Scatter(
-                x=steps, y=last_maps[c], mode="lines", fill="tozeroy", showlegend=False,
+                x=steps,
+                y=last_maps[c],
+                mode="lines",
+                fill="tozeroy",
+                showlegend=False,
                 line=dict(color=colour, width=1.4),
                 hovertemplate=f"{names[c]}, t %{{x}}: %{{y:.3f}}<extra></extra>",
             ),
-            row=row, col=1,
-        )  # fmt: skip
+            row=row,
+            col=1,
+        )
         fig.add_trace(
             go.Scatter(
-                x=kept[c], y=last_maps[c][kept[c]], mode="markers+text", showlegend=False,
-                text=[f"{v:.2f}" for v in last_maps[c][kept[c]]], textposition="top center",
-                textfont=dict(size=10), cliponaxis=False,
+                x=kept[c],
+                y=last_maps[c][kept[c]],
+                mode="markers+text",
+                showlegend=False,
+                text=[f"{v:.2f}" for v in last_maps[c][kept[c]]],
+                textposition="top center",
+                textfont=dict(size=10),
+                cliponaxis=False,
                 marker=dict(symbol="circle-open", size=11, color=KEPT, line=dict(width=2.5)),
                 hovertemplate="kept: t %{x}, value %{y:.3f}<extra></extra>",
             ),
-            row=row, col=1,
-        )  # fmt: skip
+            row=row,
+            col=1,
+        )
         top = float(np.max(last_maps[c])) or 1.0
         fig.update_yaxes(range=[0, top * 1.35], nticks=3, row=row, col=1)
     fig.update_yaxes(range=[low - span * 0.1, high + span * (0.2 + 0.1 * channels)], row=1, col=1)
@@ -294,33 +372,45 @@ def kmax_figure(
 
 
 def final_vectors(
-    cnn_final: np.ndarray, cnn_labels: Sequence[str], cnn_channel: Sequence[int],
+    cnn_final: np.ndarray,
+    cnn_labels: Sequence[str],
+    cnn_channel: Sequence[int],
     rnn_final: np.ndarray,
-) -> go.Figure:  # fmt: skip
+) -> go.Figure:
     """Return the CNN's and the RNN's final vectors as bars side by side."""
     n_cnn, n_rnn = len(cnn_final), len(rnn_final)
     fig = make_subplots(
-        rows=1, cols=2, column_widths=[max(n_cnn, 3), max(n_rnn, 3)], horizontal_spacing=0.08,
+        rows=1,
+        cols=2,
+        column_widths=[max(n_cnn, 3), max(n_rnn, 3)],
+        horizontal_spacing=0.08,
         subplot_titles=[
-            f"CNN: the k-max values ({n_cnn} numbers)", f"RNN: the last state h_T ({n_rnn})",
+            f"CNN: the k-max values ({n_cnn} numbers)",
+            f"RNN: the last state h_T ({n_rnn})",
         ],
-    )  # fmt: skip
+    )
     fig.add_trace(
         go.Bar(
-            x=list(cnn_labels), y=cnn_final, showlegend=False,
+            x=list(cnn_labels),
+            y=cnn_final,
+            showlegend=False,
             marker_color=[CHANNEL_COLOURS[c % len(CHANNEL_COLOURS)] for c in cnn_channel],
             hovertemplate="%{x}: %{y:.3f}<extra></extra>",
         ),
-        row=1, col=1,
-    )  # fmt: skip
+        row=1,
+        col=1,
+    )
     fig.add_trace(
         go.Bar(
-            x=[f"unit {u}" for u in range(n_rnn)], y=rnn_final, showlegend=False,
+            x=[f"unit {u}" for u in range(n_rnn)],
+            y=rnn_final,
+            showlegend=False,
             marker_color=[UNIT_COLOURS[u % len(UNIT_COLOURS)] for u in range(n_rnn)],
             hovertemplate="%{x}: %{y:.3f}<extra></extra>",
         ),
-        row=1, col=2,
-    )  # fmt: skip
+        row=1,
+        col=2,
+    )
     fig.update_xaxes(type="category", tickangle=-45, tickfont=dict(size=10))
     fig.update_yaxes(title_text="value", row=1, col=1)
     fig.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
@@ -328,23 +418,34 @@ def final_vectors(
 
 
 def order_sensitivity(
-    positions: np.ndarray, cnn_change: np.ndarray, rnn_change: np.ndarray, length: int,
+    positions: np.ndarray,
+    cnn_change: np.ndarray,
+    rnn_change: np.ndarray,
+    length: int,
     labels: Sequence[str] | None = None,
-) -> go.Figure:  # fmt: skip
+) -> go.Figure:
     """Return how far each final vector moves per swapped pair, CNN above, RNN below."""
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
         subplot_titles=["CNN: ‖change of the k-max vector‖", "RNN: ‖change of the last state h_T‖"],
-    )  # fmt: skip
+    )
     for row, change, colour in ((1, cnn_change, CHANNEL_COLOURS[0]), (2, rnn_change, "#2563eb")):
         fig.add_trace(
             go.Scatter(
-                x=positions, y=change, mode="markers+lines", showlegend=False,
-                line=dict(color=colour, width=1), marker=dict(size=6, color=colour),
+                x=positions,
+                y=change,
+                mode="markers+lines",
+                showlegend=False,
+                line=dict(color=colour, width=1),
+                marker=dict(size=6, color=colour),
                 hovertemplate="swap t %{x} ↔ t %{x}+1: ‖Δ‖ = %{y:.4f}<extra></extra>",
             ),
-            row=row, col=1,
-        )  # fmt: skip
+            row=row,
+            col=1,
+        )
         fig.update_yaxes(title_text="‖Δ‖", rangemode="tozero", row=row, col=1)
     fig.update_xaxes(range=[-0.5, length - 0.5])
     ticks = time_ticks(labels, 0, length)

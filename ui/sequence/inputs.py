@@ -1,6 +1,6 @@
 """The sequence box of the "your sequence through both" page: numbers or text, read by stated rules.
 
-Numbers go through engine.sequence.text.parse_sequence (its messages say what to fix). Text keeps its
+Numbers go through engine.sequence.parse_sequence (its messages say what to fix). Text keeps its
 first TEXT_CAP characters (with a note), and becomes numbers by one documented rule for the
 CNN/RNN comparison: a letter is its place in the alphabet (a = 1 … z = 26, case and accents
 ignored), every other character (space, digit, punctuation, emoji) is 0. The text CNN section
@@ -114,27 +114,39 @@ def sequence_box() -> SequenceInput | None:
     with st.container(border=True):
         left, right = st.columns([1, 2], vertical_alignment="bottom")
         mode = left.radio(
-            "Your sequence is", MODES, horizontal=True, key="seqb_mode",
+            "Your sequence is",
+            MODES,
+            horizontal=True,
+            key="seqb_mode",
             help="Text is turned into numbers by a stated rule (below); the text CNN section "
             "reads the characters or words themselves.",
-        )  # fmt: skip
+        )
         right.selectbox(
-            "Load an example", list(EXAMPLES[mode]), index=None, key=f"seqb_example_{mode}",
-            placeholder="Pick one to replace the box…", on_change=_load_example, args=(mode,),
-        )  # fmt: skip
+            "Load an example",
+            list(EXAMPLES[mode]),
+            index=None,
+            key=f"seqb_example_{mode}",
+            placeholder="Pick one to replace the box…",
+            on_change=_load_example,
+            args=(mode,),
+        )
         key = _KEYS[mode]
         if key not in st.session_state:  # the box of the other mode was hidden: restore it
             st.session_state[key] = _saved()[mode]
         if mode == "numbers":
             raw = st.text_area(
-                "Numbers, separated by commas, spaces or semicolons", key=key, height=90,
+                "Numbers, separated by commas, spaces or semicolons",
+                key=key,
+                height=90,
                 help=f"Up to {MAX_LENGTH:,} numbers, each between −1e12 and 1e12.",
-            )  # fmt: skip
+            )
         else:
             raw = st.text_area(
-                "Text", key=key, height=90,
+                "Text",
+                key=key,
+                height=90,
                 help=f"The first {TEXT_CAP:,} characters are used.",
-            )  # fmt: skip
+            )
             st.caption(
                 "**How text becomes numbers here:** each letter is its place in the alphabet "
                 "(a = 1, b = 2 … z = 26; capitals and accents count as the plain letter); a "

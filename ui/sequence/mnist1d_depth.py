@@ -75,10 +75,14 @@ def depth_section() -> None:
     )
     length = int(
         st.number_input(
-            "Sequence length T", 1, MAX_DEPTH_LENGTH, SEQ_LEN, key="m1d_T",
+            "Sequence length T",
+            1,
+            MAX_DEPTH_LENGTH,
+            SEQ_LEN,
+            key="m1d_T",
             help=f"Any whole number from 1 to {MAX_DEPTH_LENGTH:,}.",
         )
-    )  # fmt: skip
+    )
     try:
         depths = _depths(length)
     except SequenceError as err:
@@ -126,9 +130,12 @@ def timing_section() -> None:
         "Models", ARCHS, ["cnn", "gru"], format_func=arch_name, key="m1d_time_archs"
     )
     lengths = c2.multiselect(
-        "Sequence lengths T", TIMING_LENGTHS, [40, 100, 400, 1000, 4000], key="m1d_time_lengths",
+        "Sequence lengths T",
+        TIMING_LENGTHS,
+        [40, 100, 400, 1000, 4000],
+        key="m1d_time_lengths",
         format_func=lambda n: f"{n:,}",
-    )  # fmt: skip
+    )
     if not chosen or not lengths:
         st.info("Choose at least one model and one sequence length to time.")
         return

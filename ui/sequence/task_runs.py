@@ -208,11 +208,12 @@ def tasks_section() -> None:
             st.markdown(f"**{spec.title}** — favours {favours}. {spec.idea}")
             st.plotly_chart(
                 tf.task_examples(
-                    xs.numpy(), [f"label {int(y)}: {meaning[int(y)]}" for y in ys],
+                    xs.numpy(),
+                    [f"label {int(y)}: {meaning[int(y)]}" for y in ys],
                     bars=task == "majority",
                 ),
                 key=f"seqb_examples_{task}",
-            )  # fmt: skip
+            )
     c1, c2, c3 = st.columns([2, 2, 1])
     archs = c1.multiselect(
         "Models", list(TASK_ARCHS), list(TASK_ARCHS), key="seqb_archs", format_func=ARCH_NAMES.get
@@ -237,9 +238,12 @@ def tasks_section() -> None:
         else "Train"
     )
     if st.button(
-        label, key="seqb_train", disabled=have or (running and mine), type="primary",
+        label,
+        key="seqb_train",
+        disabled=have or (running and mine),
+        type="primary",
         icon=":material/play_arrow:",
-    ):  # fmt: skip
+    ):
         st.session_state["seqb_job_settings"] = (tuple(archs), steps, seed)
         start_job(st.session_state, JOB_KEY, "sequence tasks", make_work(pairs, steps, seed, store))
         st.rerun()  # redraw the whole section with the run in progress

@@ -46,21 +46,32 @@ def ngram_heatmap(
     hover = np.array([[token_label(w, 40) for w in windows]] * n_filters, dtype=object)
     fig = go.Figure(
         go.Heatmap(
-            z=activations, x=np.arange(n_windows), y=np.arange(n_filters),
-            colorscale=FIRE_SCALE, zmin=0, zmax=max(float(activations.max()), 1e-9),
-            customdata=hover, xgap=1 if n_windows <= 150 else 0, ygap=2,
+            z=activations,
+            x=np.arange(n_windows),
+            y=np.arange(n_filters),
+            colorscale=FIRE_SCALE,
+            zmin=0,
+            zmax=max(float(activations.max()), 1e-9),
+            customdata=hover,
+            xgap=1 if n_windows <= 150 else 0,
+            ygap=2,
             colorbar=dict(thickness=10, title="ReLU"),
             hovertemplate="window %{x} “%{customdata}”: %{z:.3f}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_yaxes(
-        tickvals=list(range(n_filters)), ticktext=[f"“{token_label(n, 24)}”" for n in names],
-        autorange="reversed", title_text="filter (the n-gram it detects)",
-    )  # fmt: skip
+        tickvals=list(range(n_filters)),
+        ticktext=[f"“{token_label(n, 24)}”" for n in names],
+        autorange="reversed",
+        title_text="filter (the n-gram it detects)",
+    )
     fig.update_xaxes(
-        tickvals=ticks, ticktext=[token_label(windows[i], 16) for i in ticks], tickangle=-60,
-        tickfont=dict(family="monospace", size=10), title_text="window (where the filter sits)",
-    )  # fmt: skip
+        tickvals=ticks,
+        ticktext=[token_label(windows[i], 16) for i in ticks],
+        tickangle=-60,
+        tickfont=dict(family="monospace", size=10),
+        title_text="window (where the filter sits)",
+    )
     return finish_layout(fig, height or 150 + 34 * n_filters)
 
 
@@ -76,17 +87,25 @@ def token_strip(
     idx = np.arange(n)
     z[idx // columns, idx % columns] = values
     text[idx // columns, idx % columns] = [token_label(t) for t in tokens]
-    hover[idx // columns, idx % columns] = [f"{i}: “{token_label(t, 40)}”" for i, t in
-                                            enumerate(tokens)]  # fmt: skip
+    hover[idx // columns, idx % columns] = [
+        f"{i}: “{token_label(t, 40)}”" for i, t in enumerate(tokens)
+    ]
     fig = go.Figure(
         go.Heatmap(
-            z=z, text=text, customdata=hover, texttemplate="%{text}",
-            textfont=dict(family="monospace", size=12), colorscale=FIRE_SCALE, zmin=0,
-            zmax=max(float(np.max(values)) if n else 0.0, 1e-9), xgap=1, ygap=3,
+            z=z,
+            text=text,
+            customdata=hover,
+            texttemplate="%{text}",
+            textfont=dict(family="monospace", size=12),
+            colorscale=FIRE_SCALE,
+            zmin=0,
+            zmax=max(float(np.max(values)) if n else 0.0, 1e-9),
+            xgap=1,
+            ygap=3,
             showscale=False,
             hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False)
     return finish_layout(fig, min(900, 30 + 32 * rows) + (30 if title else 0), title)
@@ -102,8 +121,9 @@ def task_examples(
     """
     n, length = xs.shape
     wrapped = [t.replace(": ", "<br>", 1) for t in titles]
-    fig = make_subplots(rows=1, cols=n, shared_yaxes=True, subplot_titles=wrapped,
-                        horizontal_spacing=0.04)  # fmt: skip
+    fig = make_subplots(
+        rows=1, cols=n, shared_yaxes=True, subplot_titles=wrapped, horizontal_spacing=0.04
+    )
     for i in range(n):
         steps = np.arange(length)
         if bars:
@@ -134,22 +154,31 @@ def task_curves(
     """
     tasks = list(curves)
     fig = make_subplots(
-        rows=1, cols=max(1, len(tasks)), shared_yaxes=True, horizontal_spacing=0.05,
+        rows=1,
+        cols=max(1, len(tasks)),
+        shared_yaxes=True,
+        horizontal_spacing=0.05,
         subplot_titles=[titles[t] for t in tasks],
-    )  # fmt: skip
+    )
     seen: set[str] = set()
     for col, task in enumerate(tasks, start=1):
         for k, (arch, (steps, acc)) in enumerate(curves[task].items()):
             colour = ARCH_COLOURS.get(arch, UNIT_COLOURS[k % len(UNIT_COLOURS)])
             fig.add_trace(
                 go.Scatter(
-                    x=list(steps), y=list(acc), mode="lines+markers", name=names[arch],
-                    legendgroup=arch, showlegend=arch not in seen,
-                    line=dict(color=colour, width=2), marker=dict(size=4),
+                    x=list(steps),
+                    y=list(acc),
+                    mode="lines+markers",
+                    name=names[arch],
+                    legendgroup=arch,
+                    showlegend=arch not in seen,
+                    line=dict(color=colour, width=2),
+                    marker=dict(size=4),
                     hovertemplate=f"{names[arch]}, step %{{x}}: %{{y:.1%}}<extra></extra>",
                 ),
-                row=1, col=col,
-            )  # fmt: skip
+                row=1,
+                col=col,
+            )
             seen.add(arch)
         fig.add_hline(y=chance, line=dict(color="#64748b", dash="dot", width=1), row=1, col=col)
         fig.update_xaxes(title_text="training step", row=1, col=col)

@@ -283,9 +283,13 @@ def test_dilated_scales_equal_a_brute_force_loop():
 
 @pytest.mark.parametrize(
     "args",
-    [(torch.rand(4, 4), "laplacian", (1, 2)), (torch.rand(9, 9), "laplacian", (0,)),
-     (torch.rand(3, 9, 9), "laplacian", (1,)), (torch.rand(9, 9), "nope", (1,))],
-)  # fmt: skip
+    [
+        (torch.rand(4, 4), "laplacian", (1, 2)),
+        (torch.rand(9, 9), "laplacian", (0,)),
+        (torch.rand(3, 9, 9), "laplacian", (1,)),
+        (torch.rand(9, 9), "nope", (1,)),
+    ],
+)
 def test_dilated_scales_bad_input_is_a_value_error(args):
     with pytest.raises(ValueError):
         dilated_scales(*args)

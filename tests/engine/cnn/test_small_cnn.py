@@ -2,7 +2,7 @@
 
 References: forward_all against forward and against F.conv2d/F.max_pool2d run by hand; unit
 formulas (explicit indexing) against forward_all's activations for random units of every kind; a
-central finite difference in float64 for saliency; engine.receptive_field.network's traced fields; the
+central finite difference in float64 for saliency; engine.receptive_field's traced fields; the
 shipped weights against a freshly rendered held-out set.
 """
 
@@ -151,8 +151,14 @@ def test_pool_formula_names_the_winner_and_output_formula_is_a_softmax():
 def test_formula_person_errors():
     model = SmallCNN()
     x = _image()
-    for args in [("conv9_9", 0, 0, 0), ("conv1_1", 10, 0, 0), ("pool2", 0, 16, 0),
-                 ("logits", 10), ("input", 0, 0, 0), ("conv1_1", 0, -1, 0)]:  # fmt: skip
+    for args in [
+        ("conv9_9", 0, 0, 0),
+        ("conv1_1", 10, 0, 0),
+        ("pool2", 0, 16, 0),
+        ("logits", 10),
+        ("input", 0, 0, 0),
+        ("conv1_1", 0, -1, 0),
+    ]:
         with pytest.raises(CNNError):
             unit_formula(model, x, *args)
     with pytest.raises(CNNError, match="must be"):
@@ -244,8 +250,10 @@ def test_save_load_round_trip(tmp_path):
     path = save(model, {"note": "test"}, tmp_path / "m.safetensors")
     loaded, card = load(path)
     assert loaded.config == config and card["note"] == "test"
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-               loaded.state_dict().values(), strict=True))  # fmt: skip
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True)
+    )
     x = torch.rand(2, 3, 64, 64)
     assert torch.equal(model(x), loaded(x))
     assert not any(p.requires_grad for p in loaded.parameters())
@@ -267,8 +275,14 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_config_person_errors():
-    for kwargs in [{"kernel": 4}, {"depth_blocks": 0}, {"depth_blocks": 7}, {"filters": 0},
-                   {"classes": ("circle",)}, {"input_size": 8, "depth_blocks": 4}]:  # fmt: skip
+    for kwargs in [
+        {"kernel": 4},
+        {"depth_blocks": 0},
+        {"depth_blocks": 7},
+        {"filters": 0},
+        {"classes": ("circle",)},
+        {"input_size": 8, "depth_blocks": 4},
+    ]:
         with pytest.raises(CNNError):
             CNNConfig(**kwargs)
     assert CNNConfig.from_dict(CNNConfig().to_dict()) == CNNConfig()
@@ -304,9 +318,13 @@ def _marker_drawing(kind: str) -> Image.Image:
     d = ImageDraw.Draw(img)
     cx, cy, r, ink = 450, 600, 300, (25, 25, 30)
     if kind == "star":
-        pts = [(cx + r * (1 if i % 2 == 0 else 0.42) * math.cos(math.pi * i / 5 - math.pi / 2),
-                cy + r * (1 if i % 2 == 0 else 0.42) * math.sin(math.pi * i / 5 - math.pi / 2))
-               for i in range(10)]  # fmt: skip
+        pts = [
+            (
+                cx + r * (1 if i % 2 == 0 else 0.42) * math.cos(math.pi * i / 5 - math.pi / 2),
+                cy + r * (1 if i % 2 == 0 else 0.42) * math.sin(math.pi * i / 5 - math.pi / 2),
+            )
+            for i in range(10)
+        ]
         d.line([*pts, pts[0], pts[1]], fill=ink, width=28, joint="curve")
     elif kind == "cross":
         d.line([(cx - r, cy), (cx + r, cy)], fill=ink, width=90)
@@ -324,8 +342,9 @@ def _marker_drawing(kind: str) -> Image.Image:
     elif kind == "square":
         d.rectangle([cx - 260, cy - 260, cx + 260, cy + 260], outline=ink, width=28)
     elif kind == "triangle":
-        d.polygon([(cx, cy - r), (cx + r, cy + 0.6 * r), (cx - r, cy + 0.6 * r)], outline=ink,
-                  width=28)  # fmt: skip
+        d.polygon(
+            [(cx, cy - r), (cx + r, cy + 0.6 * r), (cx - r, cy + 0.6 * r)], outline=ink, width=28
+        )
     elif kind == "dots":
         for i in range(5):
             for j in range(5):

@@ -36,8 +36,15 @@ def stripes():
 
 def test_training_learns_an_easy_pair_and_reports_progress(stripes):
     calls = []
-    result = train(SMALL, 40, 3e-3, batch=16, data=stripes, progress_every=10,
-                   progress=lambda s, n, p, m: calls.append((s, n, p)))  # fmt: skip
+    result = train(
+        SMALL,
+        40,
+        3e-3,
+        batch=16,
+        data=stripes,
+        progress_every=10,
+        progress=lambda s, n, p, m: calls.append((s, n, p)),
+    )
     assert [c[0] for c in calls] == [10, 20, 30, 40] and all(c[1] == 40 for c in calls)
     assert all(isinstance(c[2], TrainPoint) for c in calls)
     assert [p.step for p in result.history] == [10, 20, 30, 40]

@@ -22,8 +22,13 @@ from engine.conv import (
 def _torch_conv_size(n, k, p, s, d):
     """Return torch's output length along one axis, or None if torch refuses or gives nothing."""
     try:  # the other axis is trivially valid (size 1, kernel 1), so only this one can fail
-        out = F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), padding=(p, 0),
-                       stride=(s, 1), dilation=(d, 1))  # fmt: skip
+        out = F.conv2d(
+            torch.zeros(1, 1, n, 1),
+            torch.zeros(1, 1, k, 1),
+            padding=(p, 0),
+            stride=(s, 1),
+            dilation=(d, 1),
+        )
     except RuntimeError:
         return None
     return None if out.numel() == 0 else out.shape[-2]
@@ -31,17 +36,27 @@ def _torch_conv_size(n, k, p, s, d):
 
 def _torch_transposed_size(n, k, p, s, d, op):
     try:
-        out = F.conv_transpose2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1),
-                                 padding=(p, 0), stride=(s, 1), dilation=(d, 1),
-                                 output_padding=(op, 0))  # fmt: skip
+        out = F.conv_transpose2d(
+            torch.zeros(1, 1, n, 1),
+            torch.zeros(1, 1, k, 1),
+            padding=(p, 0),
+            stride=(s, 1),
+            dilation=(d, 1),
+            output_padding=(op, 0),
+        )
     except RuntimeError:
         return None
     return None if out.numel() == 0 else out.shape[-2]
 
 
 @settings(max_examples=400, deadline=None)
-@given(n=st.integers(1, 12), k=st.integers(1, 7), p=st.integers(0, 4), s=st.integers(1, 4),
-       d=st.integers(1, 3))  # fmt: skip
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 7),
+    p=st.integers(0, 4),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+)
 def test_conv_output_size_matches_torch(n, k, p, s, d):
     expected = _torch_conv_size(n, k, p, s, d)
     if expected is None:
@@ -52,8 +67,14 @@ def test_conv_output_size_matches_torch(n, k, p, s, d):
 
 
 @settings(max_examples=400, deadline=None)
-@given(n=st.integers(1, 12), k=st.integers(1, 6), p=st.integers(0, 6), s=st.integers(1, 4),
-       d=st.integers(1, 3), op=st.integers(0, 3))  # fmt: skip
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 6),
+    p=st.integers(0, 6),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+    op=st.integers(0, 3),
+)
 def test_transposed_output_size_matches_torch(n, k, p, s, d, op):
     expected = _torch_transposed_size(n, k, p, s, d, op)
     if expected is None:
@@ -65,9 +86,20 @@ def test_transposed_output_size_matches_torch(n, k, p, s, d, op):
 
 @pytest.mark.parametrize(
     "args",
-    [(0, 3), (5, 0), (5, 3, -1), (5, 3, 0, 0), (5, 3, 0, 1, 0), (5.0, 3), (5, 3, 1.5), (True, 3),
-     ("5", 3), (3, 4), (2, 2, 0, 1, 2)],
-)  # fmt: skip
+    [
+        (0, 3),
+        (5, 0),
+        (5, 3, -1),
+        (5, 3, 0, 0),
+        (5, 3, 0, 1, 0),
+        (5.0, 3),
+        (5, 3, 1.5),
+        (True, 3),
+        ("5", 3),
+        (3, 4),
+        (2, 2, 0, 1, 2),
+    ],
+)
 def test_conv_output_size_rejects_invalid(args):
     with pytest.raises(ConvConfigError):
         conv_output_size(*args)
@@ -75,9 +107,14 @@ def test_conv_output_size_rejects_invalid(args):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(output_padding=1), dict(stride=2, output_padding=2), dict(padding=-1),
-     dict(n=1, k=1, padding=1), dict(stride=0)],
-)  # fmt: skip
+    [
+        dict(output_padding=1),
+        dict(stride=2, output_padding=2),
+        dict(padding=-1),
+        dict(n=1, k=1, padding=1),
+        dict(stride=0),
+    ],
+)
 def test_transposed_output_size_rejects_invalid(kwargs):
     args = dict(n=3, k=3) | kwargs
     with pytest.raises(ConvConfigError):
@@ -89,8 +126,9 @@ def test_resolve_padding_same_keeps_size_and_rejects_even_kernels():
         for d in (1, 2, 3):
             ph, pw = resolve_padding("same", (k, k), d)
             assert ph == pw and _torch_conv_size(20, k, ph, 1, d) == 20
-            torch_same = F.conv2d(torch.zeros(1, 1, 20, 17), torch.zeros(1, 1, k, k),
-                                  padding="same", dilation=d)  # fmt: skip
+            torch_same = F.conv2d(
+                torch.zeros(1, 1, 20, 17), torch.zeros(1, 1, k, k), padding="same", dilation=d
+            )
             assert torch_same.shape[-2:] == (20, 17)
     assert resolve_padding("valid", (3, 5), 1) == (0, 0)
     assert resolve_padding(2, (3, 5), 1) == (2, 2)
@@ -123,8 +161,9 @@ CONFIGS = [(0, 1, 1), (1, 1, 1), (1, 2, 1), (2, 2, 1), (0, 1, 2), (1, 3, 2), (2,
 def test_conv_steps_values_match_conv2d(n, k, padding, stride, dilation):
     grid = small_grid(n, seed=n + k)
     kernel = torch.arange(k * k, dtype=torch.float32).reshape(k, k) - 2
-    expected = F.conv2d(grid[None, None], kernel[None, None], padding=padding, stride=stride,
-                        dilation=dilation)[0, 0]  # fmt: skip
+    expected = F.conv2d(
+        grid[None, None], kernel[None, None], padding=padding, stride=stride, dilation=dilation
+    )[0, 0]
     steps = conv_steps(grid, kernel, padding, stride, dilation)
     assert len(steps) == expected.numel()
     order = [(s.out_row, s.out_col) for s in steps]
@@ -172,8 +211,9 @@ def test_transposed_conv2d_matches_conv_transpose2d(n, kh, kw, stride, padding):
     grid = small_grid(n, seed=kh)
     kernel = torch.randn(kh, kw, generator=torch.Generator().manual_seed(n))
     try:
-        expected = F.conv_transpose2d(grid[None, None], kernel[None, None], stride=stride,
-                                      padding=padding)[0, 0]  # fmt: skip
+        expected = F.conv_transpose2d(
+            grid[None, None], kernel[None, None], stride=stride, padding=padding
+        )[0, 0]
     except RuntimeError:
         expected = None
     if expected is None or expected.numel() == 0:

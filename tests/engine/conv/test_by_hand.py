@@ -61,9 +61,16 @@ def test_patch_arithmetic_adds_the_bias():
 
 @pytest.mark.parametrize(
     "row,col,kwargs",
-    [(5, 0, {}), (0, 5, {}), (-1, 0, {}), (0, 0.5, {}), (3, 0, dict(stride=2)),
-     (0, 0, dict(padding="full")), (0, 0, dict(bias=float("nan")))],
-)  # fmt: skip
+    [
+        (5, 0, {}),
+        (0, 5, {}),
+        (-1, 0, {}),
+        (0, 0.5, {}),
+        (3, 0, dict(stride=2)),
+        (0, 0, dict(padding="full")),
+        (0, 0, dict(bias=float("nan"))),
+    ],
+)
 def test_patch_arithmetic_rejects_pixels_outside_the_output(row, col, kwargs):
     with pytest.raises(ConvConfigError):
         patch_arithmetic(rand(5, 5), randn(3, 3), row, col, **kwargs)

@@ -79,8 +79,9 @@ def test_sobel_x_on_a_rightward_ramp_gives_a_positive_constant(size):
     assert (response > 0).all()
     torch.testing.assert_close(response, torch.full_like(response, 8 * slope))  # 3×3: 2+4+2 = 8
     # and it ignores a ramp that rises downwards
-    torch.testing.assert_close(_respond(ramp.T, make_kernel("sobel x", size)).abs().max().item(),
-                               0.0, atol=1e-9, rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        _respond(ramp.T, make_kernel("sobel x", size)).abs().max().item(), 0.0, atol=1e-9, rtol=0
+    )
 
 
 @pytest.mark.parametrize("size", KERNEL_SIZES)
@@ -139,8 +140,9 @@ def test_gabor_rotates_with_its_angle(size):
     g0 = make_kernel("gabor", size, 0.0)
     torch.testing.assert_close(make_kernel("gabor", size, 90.0), torch.rot90(g0), atol=1e-6, rtol=0)
     g30 = make_kernel("gabor", size, 30.0)
-    torch.testing.assert_close(make_kernel("gabor", size, 120.0), torch.rot90(g30),
-                               atol=1e-6, rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        make_kernel("gabor", size, 120.0), torch.rot90(g30), atol=1e-6, rtol=0
+    )
     torch.testing.assert_close(make_kernel("gabor", size, 210.0), g30, atol=1e-6, rtol=0)
     assert not torch.allclose(g30, g0, atol=1e-3)
 

@@ -22,9 +22,16 @@ def test_conv_matrix_1d_times_x_is_conv1d(n, k, padding, stride):
     torch.testing.assert_close(m @ x, expected)
 
 
-@pytest.mark.parametrize("h,w,kh,kw,padding,stride", [(6, 6, 3, 3, 0, 1), (6, 5, 3, 3, 1, 1),
-                                                      (7, 8, 2, 3, 1, 2), (4, 4, 4, 4, 2, 3),
-                                                      (32, 32, 3, 3, 1, 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "h,w,kh,kw,padding,stride",
+    [
+        (6, 6, 3, 3, 0, 1),
+        (6, 5, 3, 3, 1, 1),
+        (7, 8, 2, 3, 1, 2),
+        (4, 4, 4, 4, 2, 3),
+        (32, 32, 3, 3, 1, 1),
+    ],
+)
 def test_conv_matrix_2d_times_flat_image_is_conv2d(h, w, kh, kw, padding, stride):
     kernel = torch.randn(kh, kw, generator=gen)
     image = torch.randn(h, w, generator=gen)
@@ -71,8 +78,12 @@ def test_dense_matrix_is_seeded_dense_and_scaled():
 
 def test_matrix_stats_counts_by_hand():
     m = torch.tensor([[0.0, 2.0, 2.0], [0.0, 0.0, -1.0]])
-    assert matrix_stats(m) == {"entries": 6, "nonzero": 3, "distinct_nonzero_values": 2,
-                               "sparsity": 0.5}  # fmt: skip
+    assert matrix_stats(m) == {
+        "entries": 6,
+        "nonzero": 3,
+        "distinct_nonzero_values": 2,
+        "sparsity": 0.5,
+    }
 
 
 @pytest.mark.parametrize(

@@ -48,8 +48,13 @@ def test_feature_maps_matchbrute_force(layout, padding, stride, dilation, flip):
     if flip:
         weight = weight.flip((-1, -2))
     pad = {"same": dilation * (k - 1) // 2, "valid": 0}.get(padding, padding)
-    expected = brute_force(image.reshape(channels, 9, 11).double().numpy(),
-                            weight.double().numpy(), pad, stride, dilation)  # fmt: skip
+    expected = brute_force(
+        image.reshape(channels, 9, 11).double().numpy(),
+        weight.double().numpy(),
+        pad,
+        stride,
+        dilation,
+    )
     got = feature_maps(image, kernels, padding=padding, stride=stride, dilation=dilation, flip=flip)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-5)
@@ -62,8 +67,9 @@ def test_feature_maps_match_scipy_correlate_and_convolve(k):
     correlation = scipy.signal.correlate2d(im, ke, mode="same", boundary="fill")
     convolution = scipy.signal.convolve2d(im, ke, mode="same", boundary="fill")
     np.testing.assert_allclose(feature_maps(image, kernel)[0].numpy(), correlation, atol=1e-5)
-    np.testing.assert_allclose(feature_maps(image, kernel, flip=True)[0].numpy(), convolution,
-                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        feature_maps(image, kernel, flip=True)[0].numpy(), convolution, atol=1e-5
+    )
     np.testing.assert_allclose(convolve2d_direct(image, kernel).numpy(), convolution, atol=1e-5)
 
 
@@ -87,17 +93,32 @@ def test_feature_maps_of_a_batch_are_the_maps_of_each_kernel():
 
 @pytest.mark.parametrize("mode", conv.PADDING_MODES)
 @pytest.mark.parametrize(
-    "padding,stride,dilation,kh,kw", [("same", 1, 1, 3, 3), ("same", 1, 1, 5, 7), (2, 1, 1, 3, 3),
-                                      (2, 2, 1, 5, 5), (1, 3, 2, 3, 3), ("valid", 1, 1, 3, 3)]
-)  # fmt: skip
+    "padding,stride,dilation,kh,kw",
+    [
+        ("same", 1, 1, 3, 3),
+        ("same", 1, 1, 5, 7),
+        (2, 1, 1, 3, 3),
+        (2, 2, 1, 5, 5),
+        (1, 3, 2, 3, 3),
+        ("valid", 1, 1, 3, 3),
+    ],
+)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_padding_modes_match_nn_conv2d_with_the_same_weights(
     mode, padding, stride, dilation, kh, kw, channels
 ):
     image = rand(channels, 11, 9, seed=kh + kw) if channels > 1 else rand(11, 9, seed=kh)
     kernels = randn(4, channels, kh, kw, seed=kw)  # full weights: no channel averaging involved
-    layer = torch.nn.Conv2d(channels, 4, (kh, kw), stride=stride, padding=padding,
-                            dilation=dilation, bias=False, padding_mode=mode)  # fmt: skip
+    layer = torch.nn.Conv2d(
+        channels,
+        4,
+        (kh, kw),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        bias=False,
+        padding_mode=mode,
+    )
     with torch.no_grad():
         layer.weight.copy_(kernels)
         expected = layer(image.reshape(1, channels, 11, 9))[0]
@@ -110,8 +131,9 @@ def test_padding_modes_fill_the_border_with_what_their_names_say():
     image = torch.arange(12.0).reshape(3, 4) / 12  # (3, 4), every pixel distinct
     identity = torch.zeros(3, 3)
     identity[0, 0] = 1.0  # reads the pixel up-left of centre: row -1, col -1 at output (0, 0)
-    corner = {m: float(feature_maps(image, identity, padding_mode=m)[0, 0, 0])
-              for m in conv.PADDING_MODES}  # fmt: skip
+    corner = {
+        m: float(feature_maps(image, identity, padding_mode=m)[0, 0, 0]) for m in conv.PADDING_MODES
+    }
     assert corner["zeros"] == 0.0
     assert corner["replicate"] == pytest.approx(float(image[0, 0]))
     assert corner["reflect"] == pytest.approx(float(image[1, 1]))  # mirror without the edge
@@ -198,8 +220,13 @@ def test_layer_stages_compose_conv_nonlinearity_and_pool(nonlinearity, pool):
     stages = layer_stages(image, kernels, bias, nonlinearity, pool, pool_size=3, pool_stride=2)
     weight = kernels[:, None].repeat(1, 3, 1, 1) / 3
     expected_conv = F.conv2d(image[None], weight, bias, padding=1)[0]
-    activation = {"relu": F.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-                  "abs": torch.abs, "none": lambda t: t}[nonlinearity]  # fmt: skip
+    activation = {
+        "relu": F.relu,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "abs": torch.abs,
+        "none": lambda t: t,
+    }[nonlinearity]
     expected_detector = activation(expected_conv)
     pooling = F.max_pool2d if pool == "max" else F.avg_pool2d
     expected_pooled = pooling(expected_detector[None], 3, 2)[0]
@@ -217,10 +244,17 @@ def test_layer_stages_default_pool_stride_is_the_pool_size():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(nonlinearity="softmax"), dict(pool="min"), dict(pool_size=0), dict(pool_size=9),
-     dict(pool_stride=0), dict(bias=torch.zeros(3)), dict(bias=torch.tensor([[0.0, 1.0]])),
-     dict(bias=torch.tensor([0.0, float("nan")]))],
-)  # fmt: skip
+    [
+        dict(nonlinearity="softmax"),
+        dict(pool="min"),
+        dict(pool_size=0),
+        dict(pool_size=9),
+        dict(pool_stride=0),
+        dict(bias=torch.zeros(3)),
+        dict(bias=torch.tensor([[0.0, 1.0]])),
+        dict(bias=torch.tensor([0.0, float("nan")])),
+    ],
+)
 def test_layer_stages_rejects_bad_settings(kwargs):
     with pytest.raises(ConvConfigError):
         layer_stages(rand(8, 8), randn(2, 3, 3), **kwargs)
@@ -261,10 +295,16 @@ def test_feature_maps_errors_are_conv_config_errors(image, kernels, kwargs):
 
 
 @settings(max_examples=150, deadline=None)
-@given(h=st.integers(1, 9), w=st.integers(1, 9), k=st.integers(1, 8),
-       padding=st.one_of(st.integers(-2, 5), st.sampled_from(["same", "valid", "SAME", "x"])),
-       stride=st.integers(-1, 4), dilation=st.integers(-1, 4), flip=st.booleans(),
-       mode=st.sampled_from(conv.PADDING_MODES + ("Reflect", "wrap")))  # fmt: skip
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    k=st.integers(1, 8),
+    padding=st.one_of(st.integers(-2, 5), st.sampled_from(["same", "valid", "SAME", "x"])),
+    stride=st.integers(-1, 4),
+    dilation=st.integers(-1, 4),
+    flip=st.booleans(),
+    mode=st.sampled_from(conv.PADDING_MODES + ("Reflect", "wrap")),
+)
 def test_feature_maps_either_works_or_raises_conv_config_error(
     h, w, k, padding, stride, dilation, flip, mode
 ):

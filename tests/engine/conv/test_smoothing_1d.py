@@ -34,8 +34,9 @@ def test_track_is_seeded_smooth_and_noisy_by_the_requested_amount():
     np.testing.assert_array_equal(truth0, measured0)
 
 
-@pytest.mark.parametrize("kwargs", [dict(n=1), dict(n=2.5), dict(noise=-1.0),
-                                    dict(noise=float("nan")), dict(seed=-1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs", [dict(n=1), dict(n=2.5), dict(noise=-1.0), dict(noise=float("nan")), dict(seed=-1)]
+)
 def test_track_rejects_bad_settings(kwargs):
     with pytest.raises(ConvConfigError):
         spacecraft_track(**kwargs)
@@ -65,9 +66,16 @@ def test_age_kernel_closed_forms():
 
 
 @pytest.mark.parametrize(
-    "args", [("gaussian", 1.0, 5), ("uniform", 0.0, 5), ("uniform", -1.0, 5),
-             ("uniform", float("inf"), 5), ("uniform", 1.0, 0), ("uniform", 1.0, 2.0)],
-)  # fmt: skip
+    "args",
+    [
+        ("gaussian", 1.0, 5),
+        ("uniform", 0.0, 5),
+        ("uniform", -1.0, 5),
+        ("uniform", float("inf"), 5),
+        ("uniform", 1.0, 0),
+        ("uniform", 1.0, 2.0),
+    ],
+)
 def test_age_kernel_rejects_bad_settings(args):
     with pytest.raises(ConvConfigError):
         age_kernel(*args)

@@ -1,5 +1,5 @@
 """Sparse interactions and parameter sharing against references: the gradient pattern through real
-stacks of Conv1d / Linear layers, nn.Conv2d, a brute-force patch sum, and engine.conv.layer_costs."""
+stacks of Conv1d / Linear layers, nn.Conv2d, a brute-force patch sum, and engine.conv."""
 
 import numpy as np
 import pytest
@@ -52,9 +52,19 @@ def _gradient_influence(n: int, k: int, depth: int, unit: int, dense: bool) -> n
 
 
 CASES = [  # n, k, depth, unit: borders, middles, even widths, kernels wider than the layer
-    (12, 3, 3, 0), (12, 3, 3, 11), (12, 3, 3, 6), (20, 5, 4, 2), (20, 5, 1, 17), (9, 4, 2, 4),
-    (9, 2, 5, 0), (16, 6, 3, 15), (7, 1, 3, 3), (5, 9, 2, 2), (30, 3, 0, 14), (31, 7, 4, 15),
-]  # fmt: skip
+    (12, 3, 3, 0),
+    (12, 3, 3, 11),
+    (12, 3, 3, 6),
+    (20, 5, 4, 2),
+    (20, 5, 1, 17),
+    (9, 4, 2, 4),
+    (9, 2, 5, 0),
+    (16, 6, 3, 15),
+    (7, 1, 3, 3),
+    (5, 9, 2, 2),
+    (30, 3, 0, 14),
+    (31, 7, 4, 15),
+]
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -89,8 +99,10 @@ def test_dense_layers_connect_everything_after_one_layer():
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("dense", [False, True])
-@pytest.mark.parametrize("n,k,index", [(10, 3, 0), (10, 3, 9), (10, 3, 4), (11, 4, 5),
-                                       (11, 4, 0), (6, 5, 5), (8, 1, 3), (4, 9, 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "n,k,index",
+    [(10, 3, 0), (10, 3, 9), (10, 3, 4), (11, 4, 5), (11, 4, 0), (6, 5, 5), (8, 1, 3), (4, 9, 1)],
+)
 def test_affected_outputs_are_the_nonzero_column_of_the_jacobian(n, k, index, dense):
     (layer,) = _ones_stack(n, k, 1, dense)
     x = torch.ones(1, 1, n, dtype=torch.float64)
@@ -108,9 +120,20 @@ def test_affected_outputs_and_influence_are_two_views_of_one_connection_pattern(
 
 
 @pytest.mark.parametrize(
-    "args", [(0, 3, 1, 0), (10, 0, 1, 0), (10, 3, -1, 0), (10, 3, 1, 10), (10, 3, 1, -1),
-             (10.0, 3, 1, 0), (2000, 3, 1, 0), (10, 3, 100, 0), (10, 64, 1, 0), (True, 3, 1, 0)],
-)  # fmt: skip
+    "args",
+    [
+        (0, 3, 1, 0),
+        (10, 0, 1, 0),
+        (10, 3, -1, 0),
+        (10, 3, 1, 10),
+        (10, 3, 1, -1),
+        (10.0, 3, 1, 0),
+        (2000, 3, 1, 0),
+        (10, 3, 100, 0),
+        (10, 64, 1, 0),
+        (True, 3, 1, 0),
+    ],
+)
 def test_influence_refuses_bad_sizes(args):
     with pytest.raises(ConvConfigError):
         influence_1d(*args)
@@ -145,8 +168,9 @@ def test_the_same_kernel_at_every_position_is_a_convolution(c_in, c_out, k, h, w
     x = torch.rand(2, c_in, h, w, generator=_generator(5))
     expected = conv(x)
     torch.testing.assert_close(layer(x), expected, atol=1e-5, rtol=0)
-    torch.testing.assert_close(LocallyConnected2d.from_conv(conv, h, w)(x), expected,
-                               atol=1e-5, rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        LocallyConnected2d.from_conv(conv, h, w)(x), expected, atol=1e-5, rtol=0
+    )
 
 
 def test_each_position_uses_its_own_kernels_in_row_major_order():
@@ -196,9 +220,15 @@ def test_parameter_counts_equal_the_closed_forms(h, w, c_in, c_out, k):
 
 @pytest.mark.parametrize(
     "args,kwargs",
-    [((3, 4, 2, 8, 8), {}), ((0, 4, 3, 8, 8), {}), ((3, 4, 3, 0, 8), {}), ((3, 4, 3, 8, 129), {}),
-     ((3, 4, 3, 8, 8), dict(seed=-1)), ((64, 64, 31, 128, 128), {})],
-)  # fmt: skip
+    [
+        ((3, 4, 2, 8, 8), {}),
+        ((0, 4, 3, 8, 8), {}),
+        ((3, 4, 3, 0, 8), {}),
+        ((3, 4, 3, 8, 129), {}),
+        ((3, 4, 3, 8, 8), dict(seed=-1)),
+        ((64, 64, 31, 128, 128), {}),
+    ],
+)
 def test_locally_connected_refuses_bad_settings(args, kwargs):
     with pytest.raises(ConvConfigError):
         LocallyConnected2d(*args, **kwargs)
@@ -233,10 +263,20 @@ def test_time_layers_measures_what_fits_and_explains_what_does_not():
 
 @pytest.mark.parametrize(
     "args,kwargs",
-    [(([],), {}), (([129],), {}), (([0],), {}), (("8",), {}), ((8,), {}), (([8] * 9,), {}),
-     (([8],), dict(k=2)), (([8],), dict(k=9)), (([8],), dict(repeat=0)), (([8],), dict(c_in=0)),
-     (([8.0],), {})],
-)  # fmt: skip
+    [
+        (([],), {}),
+        (([129],), {}),
+        (([0],), {}),
+        (("8",), {}),
+        ((8,), {}),
+        (([8] * 9,), {}),
+        (([8],), dict(k=2)),
+        (([8],), dict(k=9)),
+        (([8],), dict(repeat=0)),
+        (([8],), dict(c_in=0)),
+        (([8.0],), {}),
+    ],
+)
 def test_time_layers_refuses_bad_settings(args, kwargs):
     with pytest.raises(ConvConfigError):
         time_layers(*args, **kwargs)

@@ -157,10 +157,14 @@ def test_translation_equivariance_of_a_colour_image_uses_the_channel_mean():
 
 @pytest.mark.parametrize(
     "kernel,dy,padding_mode",
-    [(torch.ones(4, 4), 0, "circular"), (torch.ones(3, 3), 9, "zeros"),
-     (torch.ones(3, 3), 0, "mirror"), (torch.ones(3, 3), 0, None),
-     (torch.ones(13, 13), 0, "reflect")],
-)  # fmt: skip
+    [
+        (torch.ones(4, 4), 0, "circular"),
+        (torch.ones(3, 3), 9, "zeros"),
+        (torch.ones(3, 3), 0, "mirror"),
+        (torch.ones(3, 3), 0, None),
+        (torch.ones(13, 13), 0, "reflect"),
+    ],
+)
 def test_translation_equivariance_refuses_impossible_settings(kernel, dy, padding_mode):
     with pytest.raises(ConvConfigError):
         translation_equivariance(_rand(6, 6), kernel, dy, 0, padding_mode)
@@ -174,8 +178,9 @@ def test_rotating_a_square_image_by_90_degrees_is_rot90():
     for quarter in (1, 2, 3):
         expected = torch.rot90(image, quarter, dims=(-2, -1))  # counter-clockwise on screen
         torch.testing.assert_close(rotate(image, 90.0 * quarter), expected, atol=1e-4, rtol=0)
-    torch.testing.assert_close(rotate(image, -90.0), torch.rot90(image, -1, (-2, -1)),
-                               atol=1e-4, rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        rotate(image, -90.0), torch.rot90(image, -1, (-2, -1)), atol=1e-4, rtol=0
+    )
 
 
 def test_rotating_a_wide_image_keeps_pixels_square():
@@ -203,8 +208,9 @@ def test_rescaling_by_two_is_the_centre_of_a_bilinear_upsampling():
 def test_rescaling_by_one_half_averages_pixel_pairs_and_pads_with_zeros():
     image = _rand(16, 24, seed=10)
     small = rescale(image, 0.5)
-    torch.testing.assert_close(small[4:12, 6:18], F.avg_pool2d(image[None], 2)[0],
-                               atol=1e-5, rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        small[4:12, 6:18], F.avg_pool2d(image[None], 2)[0], atol=1e-5, rtol=0
+    )
     assert small[:3].abs().max() == 0 and small[:, :5].abs().max() == 0
 
 
@@ -275,8 +281,9 @@ def test_scale_errors_by_hand_and_the_identity_kernel_commutes_with_everything()
         kernel = kernels["gaussian"]
         got = feature_maps(rescale(image, s), kernel)[0]
         expected = rescale(feature_maps(image, kernel)[0], s)
-        assert errors["gaussian"][i] == pytest.approx(_masked_relative(got, expected, disk),
-                                                      rel=1e-4, abs=1e-6)  # fmt: skip
+        assert errors["gaussian"][i] == pytest.approx(
+            _masked_relative(got, expected, disk), rel=1e-4, abs=1e-6
+        )
     identity_rotations = rotation_errors(image, {"id": make_kernel("identity")}, [17.0, 90.0])
     assert identity_rotations["id"].max() <= 1e-5
 
@@ -295,12 +302,19 @@ def test_colour_images_are_compared_on_their_channel_mean():
 
 @pytest.mark.parametrize(
     "kernels,values",
-    [({}, [0.0]), ({"even": torch.ones(4, 4)}, [0.0]), ({"flat": torch.ones(3, 5)}, [0.0]),
-     ({f"k{i}": torch.ones(3, 3) for i in range(MAX_KERNELS + 1)}, [0.0]),
-     ({"k": torch.ones(3, 3)}, []), ({"k": torch.ones(3, 3)}, [float("nan")]),
-     ({"k": torch.ones(3, 3)}, list(range(100))), ({"k": torch.ones(3, 3)}, "45"),
-     ([torch.ones(3, 3)], [0.0]), ({"k": [[1.0]]}, [0.0])],
-)  # fmt: skip
+    [
+        ({}, [0.0]),
+        ({"even": torch.ones(4, 4)}, [0.0]),
+        ({"flat": torch.ones(3, 5)}, [0.0]),
+        ({f"k{i}": torch.ones(3, 3) for i in range(MAX_KERNELS + 1)}, [0.0]),
+        ({"k": torch.ones(3, 3)}, []),
+        ({"k": torch.ones(3, 3)}, [float("nan")]),
+        ({"k": torch.ones(3, 3)}, list(range(100))),
+        ({"k": torch.ones(3, 3)}, "45"),
+        ([torch.ones(3, 3)], [0.0]),
+        ({"k": [[1.0]]}, [0.0]),
+    ],
+)
 def test_error_curves_refuse_bad_inputs(kernels, values):
     with pytest.raises(ConvConfigError):
         rotation_errors(_rand(32, 32), kernels, values)

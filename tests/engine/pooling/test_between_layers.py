@@ -110,9 +110,13 @@ def test_dropout_rejects_bad_p(p):
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [(dict(momentum=0.0), "momentum"), (dict(momentum=1.5), "momentum"),
-     (dict(steps=0), "steps"), (dict(steps=10_000), "steps")],
-)  # fmt: skip
+    [
+        (dict(momentum=0.0), "momentum"),
+        (dict(momentum=1.5), "momentum"),
+        (dict(steps=0), "steps"),
+        (dict(steps=10_000), "steps"),
+    ],
+)
 def test_batchnorm_rejects_bad_settings(kwargs, match):
     with pytest.raises(ConvConfigError, match=match):
         batchnorm_demo(_randn(2, 3, 4, 4), **kwargs)

@@ -227,9 +227,17 @@ def test_bad_maps_are_rejected_with_messages():
 
 @pytest.mark.parametrize(
     "size,positions",
-    [(0, [(0, 0)]), (4, [(4, 0)]), (4, [(0, -1)]), (4, []), (4, [(1, 2, 3)]), (4, "ab"),
-     (4, [(0.5, 1)]), (2, [(0, 0)] * 300)],
-)  # fmt: skip
+    [
+        (0, [(0, 0)]),
+        (4, [(4, 0)]),
+        (4, [(0, -1)]),
+        (4, []),
+        (4, [(1, 2, 3)]),
+        (4, "ab"),
+        (4, [(0.5, 1)]),
+        (2, [(0, 0)] * 300),
+    ],
+)
 def test_moving_dot_rejects_bad_positions(size, positions):
     with pytest.raises(ConvConfigError):
         moving_dot(size, positions)

@@ -37,8 +37,23 @@ def test_inside_quotes_by_hand() -> None:
 
 def test_bracket_depth_by_hand() -> None:
     assert bracket_depth("f(a[1], {b})) x(").tolist() == [
-        0, 1, 1, 2, 2, 1, 1, 1, 2, 2, 1, 0, 0, 0, 0, 1,
-    ]  # fmt: skip
+        0,
+        1,
+        1,
+        2,
+        2,
+        1,
+        1,
+        1,
+        2,
+        2,
+        1,
+        0,
+        0,
+        0,
+        0,
+        1,
+    ]
 
 
 def test_position_and_indentation_by_hand() -> None:

@@ -47,8 +47,9 @@ def test_should_stop_ends_early_and_leaves_nan_for_runs_not_done() -> None:
         polls.append(1)
         return len(polls) > 6  # one poll before the run, one per training step (5 steps)
 
-    curves = memory_curve(["rnn", "lstm"], [1, 2], steps=5, hidden=4,
-                          should_stop=stop_after_first_run)  # fmt: skip
+    curves = memory_curve(
+        ["rnn", "lstm"], [1, 2], steps=5, hidden=4, should_stop=stop_after_first_run
+    )
     assert np.isfinite(curves["rnn"][0])
     assert np.isnan(curves["lstm"][0]) and np.isnan(curves["rnn"][1]).all()
     assert np.isnan(memory_task("rnn", 1, steps=5, hidden=4, should_stop=lambda: True))

@@ -206,8 +206,9 @@ def test_lstm_trace_equals_a_step_by_step_reference_over_1000_steps(
         assert got.shape == (1000, 16) and got.dtype == torch.float32
         error = float((got - ref[key]).abs().max())
         assert error <= 1e-5 * max(1.0, float(ref[key].abs().max())), (name, error)
-    torch.testing.assert_close(trace.hidden, trace.output_gate * trace.cell.tanh(), atol=1e-5,
-                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        trace.hidden, trace.output_gate * trace.cell.tanh(), atol=1e-5, rtol=0
+    )
     if forget_bias:
         assert float(trace.cell.abs().max()) > 5  # the integrators really integrated
 
@@ -226,8 +227,12 @@ def test_gru_and_rnn_traces_equal_step_by_step_references() -> None:
         update = (gi[6:12] + gh[6:12]).sigmoid()
         cand = (gi[12:] + reset * gh[12:]).tanh()
         h_g = (1 - update) * cand + update * h_g
-        for got, want in ((g.reset[t], reset), (g.update[t], update), (g.candidate[t], cand),
-                          (g.hidden[t], h_g)):  # fmt: skip
+        for got, want in (
+            (g.reset[t], reset),
+            (g.update[t], update),
+            (g.candidate[t], cand),
+            (g.hidden[t], h_g),
+        ):
             torch.testing.assert_close(got, want.float(), atol=1e-5, rtol=0)
         pre = v["weight_ih_l0"] @ x_t + v["bias_ih_l0"] + v["weight_hh_l0"] @ h_r + v["bias_hh_l0"]
         h_r = pre.tanh()

@@ -152,20 +152,36 @@ def test_through_both_tiny_and_flat_sequences():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1, 3, 2, 5", [1, 3, 2, 5]), ("1;2 ;3\n4\t5", [1, 2, 3, 4, 5]),
-     ("  -1.5e1, +.5 ", [-15, 0.5]), ("\u22122, 7", [-2, 7]), ("42", [42]), (",,1,,", [1])],
-)  # fmt: skip
+    [
+        ("1, 3, 2, 5", [1, 3, 2, 5]),
+        ("1;2 ;3\n4\t5", [1, 2, 3, 4, 5]),
+        ("  -1.5e1, +.5 ", [-15, 0.5]),
+        ("\u22122, 7", [-2, 7]),
+        ("42", [42]),
+        (",,1,,", [1]),
+    ],
+)
 def test_parse_sequence_reads_numbers(text, expected):
     np.testing.assert_array_equal(parse_sequence(text), expected)
 
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("", "empty"), (" ,; ", "empty"), ("1, two, 3", "Item 2"), ("1, NaN", "NaN"),
-     ("inf", "infinity"), ("1 😀 2", "“😀”"), (", ".join(["1"] * 100_000), "limit"),
-     ("1e400", "between"), ("1e13", "between"), ("0x10", "Item 1"), ("1_000", "Item 1"),
-     (None, "text")],
-)  # fmt: skip
+    [
+        ("", "empty"),
+        (" ,; ", "empty"),
+        ("1, two, 3", "Item 2"),
+        ("1, NaN", "NaN"),
+        ("inf", "infinity"),
+        ("1 😀 2", "“😀”"),
+        (", ".join(["1"] * 100_000), "limit"),
+        ("1e400", "between"),
+        ("1e13", "between"),
+        ("0x10", "Item 1"),
+        ("1_000", "Item 1"),
+        (None, "text"),
+    ],
+)
 def test_parse_sequence_refuses_with_a_message(text, words):
     with pytest.raises(SequenceError, match=words):
         parse_sequence(text)
@@ -189,8 +205,13 @@ def test_ngram_filters_words_defaults_and_random():
     again = ngram_filters("hello world", n=2, random_filters=True, seed=3)
     np.testing.assert_array_equal(rand.activations, again.activations)
     assert rand.activations.shape == (4, 10) and (rand.activations >= 0).all()
-    for kwargs in [{"text": ""}, {"text": "ab", "n": 3}, {"text": "abc", "unit": "byte"},
-                   {"text": "abc", "n": 2, "targets": ("abc",)}, {"text": "x" * 6000}]:  # fmt: skip
+    for kwargs in [
+        {"text": ""},
+        {"text": "ab", "n": 3},
+        {"text": "abc", "unit": "byte"},
+        {"text": "abc", "n": 2, "targets": ("abc",)},
+        {"text": "x" * 6000},
+    ]:
         with pytest.raises(SequenceError):
             ngram_filters(**kwargs)
 

@@ -162,9 +162,15 @@ def test_threads_restored():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"arch": "transformer"}, {"arch": "cnn", "steps": 0}, {"arch": "cnn", "steps": True},
-     {"arch": "cnn", "steps": 2.5}, {"arch": "cnn", "steps": 10**9}, {"arch": "cnn", "seed": -1}],
-)  # fmt: skip
+    [
+        {"arch": "transformer"},
+        {"arch": "cnn", "steps": 0},
+        {"arch": "cnn", "steps": True},
+        {"arch": "cnn", "steps": 2.5},
+        {"arch": "cnn", "steps": 10**9},
+        {"arch": "cnn", "seed": -1},
+    ],
+)
 def test_bad_settings_raise_value_errors(kwargs):
     with pytest.raises((TrainingConfigError, UnknownArchError)):
         fit_mnist1d(**kwargs)
