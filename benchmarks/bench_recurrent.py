@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from benchmarks.common import Row, interleaved, median_seconds
+from engine.core import one_thread
 from engine.recurrent import (
     bptt_problem,
     gate_saturation,
@@ -26,7 +27,6 @@ from engine.recurrent import (
     trace_text,
     unroll,
 )
-from engine.sequence import one_thread
 
 STEPS, INPUT, HIDDEN = 1000, 64, 128
 PAGE_CHARS = 2000

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.core import ExplorerError
+
 __all__ = [
     "DEFAULT_PARAMS",
     "DEFAULT_TARGETS",
@@ -48,7 +50,7 @@ MAX_ABS = 100.0
 FD_STEP = 1e-6
 
 
-class AutodiffInputError(ValueError):
+class AutodiffInputError(ExplorerError):
     """A parameter, input or target for the tiny model that cannot be used."""
 
 

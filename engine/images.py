@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from engine.core import ExplorerError
+
 __all__ = [
     "MAX_PIXELS",
     "MAX_SIDE",
@@ -55,7 +57,7 @@ _FOREIGN_IMAGES = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"avif": "
 _GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(ExplorerError):
     """An upload that cannot become an image; the message says why and what to do."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from engine.core import seeded
+
 _CONVS_AND_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -48,5 +50,5 @@ def materialise(
     if meta:
         return model
     model = model.to_empty(device="cpu")
-    init_weights(model, torch.Generator().manual_seed(seed))
+    init_weights(model, seeded(seed))
     return model

@@ -16,10 +16,14 @@ from torch import nn
 
 from engine.architectures import alexnet_vgg, densenet, inception, resnet, senet
 from engine.architectures.init import materialise
-from engine.conv import check_int
+from engine.core import ExplorerError, check_int
 
 
-class UnknownArchitectureError(ValueError):
+class ArchitectureError(ExplorerError):
+    """An architecture request that cannot be met; the message says what to change."""
+
+
+class UnknownArchitectureError(ArchitectureError):
     """A network name the explorer does not know; the message lists the names it does."""
 
 
@@ -156,4 +160,6 @@ def build(name: str, *, seed: int = 0, meta: bool = False) -> nn.Module:
             f"Unknown architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}."
         )
     factory, init_weights = _FACTORIES[name]
-    return materialise(factory, init_weights, check_int("seed", seed, 0), meta=bool(meta))
+    return materialise(
+        factory, init_weights, check_int("seed", seed, 0, error=ArchitectureError), meta=bool(meta)
+    )

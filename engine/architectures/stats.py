@@ -22,7 +22,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from engine.architectures.registry import ARCHITECTURES, build
+from engine.architectures.registry import ARCHITECTURES, ArchitectureError, build
 from engine.conv import make_kernel
 from engine.receptive_field import LayerRF, ReceptiveFieldError, receptive_field
 
@@ -31,7 +31,7 @@ WEIGHT_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _WEIGHT_CALLS = {F.conv1d, F.conv2d, F.conv3d, F.linear, torch.conv1d, torch.conv2d, torch.conv3d}
 
 
-class ArchStatsError(ReceptiveFieldError):
+class ArchStatsError(ArchitectureError):
     """An input size or image the statistics cannot be computed for; the message says why."""
 
 

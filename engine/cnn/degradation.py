@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.sequence import one_thread
+from engine.core import ExplorerError, one_thread, seeded
 
 ARMS = 4  # classes: one per spiral arm
 CHANCE = math.log(ARMS)  # cross-entropy of a uniform guess
@@ -31,7 +31,7 @@ MAX_STEPS = 5000
 MAX_WIDTH = 256
 
 
-class DegradationError(ValueError):
+class DegradationError(ExplorerError):
     """A setting of the experiment that cannot work; the message says what to change."""
 
 
@@ -60,7 +60,7 @@ def spirals(
     n: int = POINTS, seed: int = 0, noise: float = 0.05
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (points (n, 2) float32, labels (n,) int64): ARMS interleaved spirals, seeded."""
-    g = torch.Generator().manual_seed(_whole("Seed", seed, 0, 2**31 - 1))
+    g = seeded(_whole("Seed", seed, 0, 2**31 - 1))
     t = torch.rand(n, generator=g)  # position along the arm, 0 at the centre
     arm = torch.randint(0, ARMS, (n,), generator=g)
     angle = 3 * math.pi * t + 2 * math.pi * arm / ARMS  # one and a half turns per arm
@@ -132,7 +132,7 @@ def make_stack(depth: int, residual: bool, seed: int = 0, width: int = 32) -> St
     for m in model.modules():
         if isinstance(m, nn.BatchNorm1d):
             m.reset_parameters()
-    _init(model, torch.Generator().manual_seed(_whole("Seed", seed, 0, 2**31 - 1)))
+    _init(model, seeded(_whole("Seed", seed, 0, 2**31 - 1)))
     return model
 
 
@@ -201,7 +201,7 @@ def train_curves(
 def _train(depths, steps, seed, lr, width, progress) -> Curves:
     """Return the Curves of train_curves' checked settings."""
     x, y = spirals(POINTS, seed)
-    g = torch.Generator().manual_seed(seed + 1)
+    g = seeded(seed + 1)
     batches = torch.randint(0, POINTS, (steps, BATCH), generator=g)  # (steps, BATCH) indices
     runs = [(d, r) for d in depths for r in (False, True)]
     total = sum(d for d, _ in runs) * steps  # the work grows with depth

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
+from engine.core import ExplorerError
+
 __all__ = ["CLASSES", "DatasetError", "make_dataset", "make_dataset_uint8", "preprocess", "render"]
 
 CLASSES: tuple[str, ...] = (
@@ -43,7 +45,7 @@ MAX_IMAGES = 200_000  # a cap on one request: 200k uint8 images are ~2.5 GB
 Point = tuple[float, float]
 
 
-class DatasetError(ValueError):
+class DatasetError(ExplorerError):
     """A dataset request that cannot be met (unknown class, bad count); the message says why."""
 
 

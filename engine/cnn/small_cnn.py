@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from engine.cnn.shapes_data import CLASSES
+from engine.core import ExplorerError, seeded
 
 __all__ = [
     "KINDS",
@@ -44,7 +45,7 @@ KERNELS = (1, 3, 5, 7)
 KINDS = ("input", "conv", "relu", "pool", "flatten", "logits", "softmax")
 
 
-class CNNError(ValueError):
+class CNNError(ExplorerError):
     """A network setting or request that cannot work; the message says what to change."""
 
 
@@ -161,7 +162,7 @@ class SmallCNN(nn.Module):
         He et al. (2015) keep the activations' scale through ReLU layers; with torch's default
         (smaller) init, training sat at chance for hundreds of steps.
         """
-        g = torch.Generator().manual_seed(seed)
+        g = seeded(seed)
         with torch.no_grad():
             for conv in self.convs.values():
                 nn.init.kaiming_normal_(conv.weight, nonlinearity="relu", generator=g)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from engine.cnn.shapes_data import CLASSES, make_dataset_uint8
 from engine.cnn.small_cnn import CNNConfig, CNNError, SmallCNN
+from engine.core import seeded
 
 __all__ = [
     "ABLATIONS",
@@ -198,7 +199,7 @@ def train(
     side = config.input_size
     if data.train_images.shape[1:] != (3, side, side) or len(data.train_images) == 0:
         raise CNNError(f"Training images must be (N, 3, {side}, {side}) with N ≥ 1.")
-    g = torch.Generator().manual_seed(seed)
+    g = seeded(seed)
     swap = _transpose_labels(config.classes)
     model = SmallCNN(config, seed=seed).to(memory_format=torch.channels_last)  # faster oneDNN
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)

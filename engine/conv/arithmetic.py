@@ -8,62 +8,18 @@ Also home of ConvConfigError and the argument checks every convolution module sh
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from engine.core import ExplorerError, check_int, check_tensor
+
 MAX_GRID = 32  # side of the largest grid the step-through functions accept: each step is listed
 
 
-class ConvConfigError(ValueError):
+class ConvConfigError(ExplorerError):
     """A convolution setting that cannot work; the message says what to change."""
-
-
-# --- argument checks shared by the convolution modules
-
-
-def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    """Return value as an int after checking it is a whole number in [minimum, maximum]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ConvConfigError(f"{name} must be a whole number, got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ConvConfigError(f"{name} must be at least {minimum}, got {value}.")
-    if maximum is not None and value > maximum:
-        raise ConvConfigError(f"{name} must be at most {maximum}, got {value}.")
-    return value
-
-
-def check_number(name: str, value: object) -> float:
-    """Return value as a float after checking it is a finite real number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConvConfigError(f"{name} must be a number, got {value!r}.")
-    if not math.isfinite(value):
-        raise ConvConfigError(f"{name} must be a finite number, got {value!r}.")
-    return float(value)
-
-
-def check_tensor(name: str, value: object, ndims: tuple[int, ...]) -> torch.Tensor:
-    """Return value after checking it is a finite floating tensor with one of the allowed ndims."""
-    if not isinstance(value, torch.Tensor):
-        raise ConvConfigError(f"{name} must be a torch tensor, got {type(value).__name__}.")
-    if value.dim() not in ndims:
-        allowed = " or ".join(f"{n}-D" for n in ndims)
-        raise ConvConfigError(f"{name} must be {allowed}, got shape {tuple(value.shape)}.")
-    if value.dtype not in (torch.float16, torch.float32, torch.float64):
-        raise ConvConfigError(f"{name} must hold floats (e.g. float32), got {value.dtype}.")
-    if value.numel() == 0:
-        raise ConvConfigError(f"{name} is empty (shape {tuple(value.shape)}).")
-    # NumPy's single-threaded pass, not torch.isfinite: on a busy server torch's parallel kernel
-    # waits for its worker threads to be scheduled, which can cost several ms on a 512×512 image
-    if not np.isfinite(value.numpy(force=True)).all():
-        raise ConvConfigError(
-            f"{name} contains NaN or infinity; replace those entries with numbers."
-        )
-    return value
 
 
 # --- output-size arithmetic
@@ -71,11 +27,11 @@ def check_tensor(name: str, value: object, ndims: tuple[int, ...]) -> torch.Tens
 
 def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
     """Return the output length floor((n + 2p - d(k-1) - 1)/s) + 1 along one axis."""
-    n = check_int("input size", n, 1)
-    k = check_int("kernel size", k, 1)
-    padding = check_int("padding", padding, 0)
-    stride = check_int("stride", stride, 1)
-    dilation = check_int("dilation", dilation, 1)
+    n = check_int("input size", n, 1, error=ConvConfigError)
+    k = check_int("kernel size", k, 1, error=ConvConfigError)
+    padding = check_int("padding", padding, 0, error=ConvConfigError)
+    stride = check_int("stride", stride, 1, error=ConvConfigError)
+    dilation = check_int("dilation", dilation, 1, error=ConvConfigError)
     span = dilation * (k - 1) + 1  # the dilated kernel's footprint
     if span > n + 2 * padding:
         raise ConvConfigError(
@@ -90,12 +46,12 @@ def transposed_output_size(
     n: int, k: int, padding: int = 0, stride: int = 1, dilation: int = 1, output_padding: int = 0
 ) -> int:
     """Return the output length (n-1)s - 2p + d(k-1) + output_padding + 1 of a transposed conv."""
-    n = check_int("input size", n, 1)
-    k = check_int("kernel size", k, 1)
-    padding = check_int("padding", padding, 0)
-    stride = check_int("stride", stride, 1)
-    dilation = check_int("dilation", dilation, 1)
-    output_padding = check_int("output padding", output_padding, 0)
+    n = check_int("input size", n, 1, error=ConvConfigError)
+    k = check_int("kernel size", k, 1, error=ConvConfigError)
+    padding = check_int("padding", padding, 0, error=ConvConfigError)
+    stride = check_int("stride", stride, 1, error=ConvConfigError)
+    dilation = check_int("dilation", dilation, 1, error=ConvConfigError)
+    output_padding = check_int("output padding", output_padding, 0, error=ConvConfigError)
     if output_padding >= max(stride, dilation):
         raise ConvConfigError(
             f"output padding ({output_padding}) must be smaller than the stride ({stride}) or the "
@@ -132,7 +88,7 @@ def resolve_padding(
         raise ConvConfigError(
             f"padding must be 'same', 'valid' or a whole number, got {padding!r}."
         )
-    p = check_int("padding", padding, 0)
+    p = check_int("padding", padding, 0, error=ConvConfigError)
     return (p, p)
 
 
@@ -141,15 +97,15 @@ def resolve_padding(
 
 def small_grid(n: int, seed: int = 0) -> torch.Tensor:
     """Return an (n, n) float32 grid of small integers 0..3, for arithmetic checkable by hand."""
-    n = check_int("grid size", n, 1, MAX_GRID)
-    rng = np.random.default_rng(check_int("seed", seed, 0))
+    n = check_int("grid size", n, 1, MAX_GRID, error=ConvConfigError)
+    rng = np.random.default_rng(check_int("seed", seed, 0, error=ConvConfigError))
     return torch.from_numpy(rng.integers(0, 4, size=(n, n)).astype(np.float32))
 
 
 def small_kernel(k: int, seed: int = 1) -> torch.Tensor:
     """Return a (k, k) float32 kernel of small nonzero integers (−1, 1, 2), for hand arithmetic."""
-    k = check_int("kernel size", k, 1, MAX_GRID)
-    rng = np.random.default_rng(check_int("seed", seed, 0))
+    k = check_int("kernel size", k, 1, MAX_GRID, error=ConvConfigError)
+    rng = np.random.default_rng(check_int("seed", seed, 0, error=ConvConfigError))
     # No zeros, so every tap shows up in the matrix view and in the arithmetic.
     return torch.from_numpy(rng.choice([-1.0, 1.0, 2.0], size=(k, k)).astype(np.float32))
 
@@ -165,8 +121,8 @@ class Step:
 
 
 def _check_grid_and_kernel(grid: torch.Tensor, kernel: torch.Tensor) -> None:
-    check_tensor("grid", grid, (2,))
-    check_tensor("kernel", kernel, (2,))
+    check_tensor("grid", grid, (2,), error=ConvConfigError)
+    check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     if max(grid.shape) > MAX_GRID:
         raise ConvConfigError(
             f"The step-through lists every step, so the grid is capped at {MAX_GRID}×{MAX_GRID}; "

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import torch
 
-from engine.conv.arithmetic import ConvConfigError, check_number
+from engine.conv.arithmetic import ConvConfigError
+from engine.core import check_number
 
 KERNEL_NAMES: tuple[str, ...] = (
     "identity",
@@ -159,5 +160,5 @@ def make_kernel(name: str, size: int = 3, angle_deg: float = 0.0) -> torch.Tenso
     builder = _builder(name)
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size not in KERNEL_SIZES:
         raise ConvConfigError(f"Kernel size must be one of {KERNEL_SIZES}, got {size!r}.")
-    angle_deg = check_number("angle_deg (degrees)", angle_deg)
+    angle_deg = check_number("angle_deg (degrees)", angle_deg, error=ConvConfigError)
     return builder(int(size), angle_deg).to(torch.float32)

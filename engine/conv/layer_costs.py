@@ -9,8 +9,10 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 
+from engine.conv.arithmetic import ConvConfigError
 
-class LayerSizeError(ValueError):
+
+class LayerSizeError(ConvConfigError):
     """A layer size a person asked for that makes no sense (zero, negative, or absurdly large)."""
 
 

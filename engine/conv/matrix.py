@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_tensor, conv_output_size
+from engine.conv.arithmetic import ConvConfigError, conv_output_size
+from engine.core import check_int, check_tensor, seeded
 
 MAX_MATRIX_INPUTS_1D = 4096
 MAX_MATRIX_INPUTS_2D = 1024  # h*w: the matrix has (h_out*w_out) × (h*w) entries
@@ -19,8 +20,8 @@ MAX_DENSE_ENTRIES = 4_000_000
 
 def conv_matrix_1d(n: int, kernel: torch.Tensor, padding: int = 0, stride: int = 1) -> torch.Tensor:
     """Return M (n_out, n) with y = M @ x equal to conv1d (cross-correlation) of x with kernel."""
-    n = check_int("input length", n, 1, MAX_MATRIX_INPUTS_1D)
-    kernel = check_tensor("kernel", kernel, (1,))
+    n = check_int("input length", n, 1, MAX_MATRIX_INPUTS_1D, error=ConvConfigError)
+    kernel = check_tensor("kernel", kernel, (1,), error=ConvConfigError)
     k = kernel.shape[0]
     n_out = conv_output_size(n, k, padding, stride)
     _check_entries(n_out, n)
@@ -38,14 +39,14 @@ def conv_matrix_2d(
     h: int, w: int, kernel: torch.Tensor, padding: int = 0, stride: int = 1
 ) -> torch.Tensor:
     """Return M (h_out*w_out, h*w), doubly block-Toeplitz, with M @ image.flatten() = conv2d."""
-    h = check_int("input height", h, 1)
-    w = check_int("input width", w, 1)
+    h = check_int("input height", h, 1, error=ConvConfigError)
+    w = check_int("input width", w, 1, error=ConvConfigError)
     if h * w > MAX_MATRIX_INPUTS_2D:
         raise ConvConfigError(
             f"The matrix has a column per input pixel; {h}×{w} = {h * w} is over the cap of "
             f"{MAX_MATRIX_INPUTS_2D} (e.g. 32×32). Use a smaller input."
         )
-    kernel = check_tensor("kernel", kernel, (2,))
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     kh, kw = kernel.shape
     h_out = conv_output_size(h, kh, padding, stride)
     w_out = conv_output_size(w, kw, padding, stride)
@@ -73,10 +74,10 @@ def _check_entries(rows: int, cols: int) -> None:
 
 def dense_matrix(n_out: int, n_in: int, seed: int = 0) -> torch.Tensor:
     """Return a dense layer's (n_out, n_in) float32 weights, N(0, 1/n_in), for comparison."""
-    n_out = check_int("number of outputs", n_out, 1)
-    n_in = check_int("number of inputs", n_in, 1)
+    n_out = check_int("number of outputs", n_out, 1, error=ConvConfigError)
+    n_in = check_int("number of inputs", n_in, 1, error=ConvConfigError)
     _check_entries(n_out, n_in)
-    generator = torch.Generator().manual_seed(check_int("seed", seed, 0, 2**63 - 1))
+    generator = seeded(check_int("seed", seed, 0, 2**63 - 1, error=ConvConfigError))
     return torch.randn(n_out, n_in, generator=generator) / n_in**0.5
 
 

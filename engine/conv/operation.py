@@ -14,14 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.conv.arithmetic import (
-    ConvConfigError,
-    check_int,
-    check_number,
-    check_tensor,
-    conv_output_size,
-    resolve_padding,
-)
+from engine.conv.arithmetic import ConvConfigError, conv_output_size, resolve_padding
+from engine.core import check_int, check_number, check_tensor
 
 __all__ = [
     "NONLINEARITIES",
@@ -59,7 +53,7 @@ def _check_image(image: object, gray_only: bool = False) -> torch.Tensor:
             f"This view needs a gray (H, W) image, got shape {tuple(image.shape)}; "
             "convert the image to gray first."
         )
-    image = check_tensor("image", image, (2,) if gray_only else (2, 3))
+    image = check_tensor("image", image, (2,) if gray_only else (2, 3), error=ConvConfigError)
     if image.dim() == 3 and image.shape[0] > MAX_CHANNELS:
         raise ConvConfigError(
             f"image must be (H, W) or (C, H, W) with at most {MAX_CHANNELS} channels, "
@@ -75,7 +69,7 @@ def _check_kernel_side(kh: int, kw: int) -> None:
 
 def _weight(kernels: object, channels: int, dtype: torch.dtype) -> torch.Tensor:
     """Return the (K, C, kh, kw) conv2d weight for kernels (k, k), (K, k, k) or (K, C, k, k)."""
-    kernels = check_tensor("kernels", kernels, (2, 3, 4))
+    kernels = check_tensor("kernels", kernels, (2, 3, 4), error=ConvConfigError)
     kh, kw = kernels.shape[-2:]
     _check_kernel_side(kh, kw)
     if kernels.dim() == 2:
@@ -121,8 +115,8 @@ def feature_maps(
     image = _check_image(image)
     channels = 1 if image.dim() == 2 else image.shape[0]
     weight = _weight(kernels, channels, image.dtype)  # (K, C, kh, kw)
-    stride = check_int("stride", stride, 1, MAX_STRIDE)
-    dilation = check_int("dilation", dilation, 1, MAX_DILATION)
+    stride = check_int("stride", stride, 1, MAX_STRIDE, error=ConvConfigError)
+    dilation = check_int("dilation", dilation, 1, MAX_DILATION, error=ConvConfigError)
     pad_h, pad_w = resolve_padding(padding, tuple(weight.shape[-2:]), dilation)
     if max(pad_h, pad_w) > MAX_PADDING:
         raise ConvConfigError(f"padding is capped at {MAX_PADDING}, got {max(pad_h, pad_w)}.")
@@ -188,22 +182,25 @@ def patch_arithmetic(
 ) -> PatchArithmetic:
     """Return the arithmetic behind output pixel (row, col) of feature_maps, by plain indexing."""
     image = _check_image(image, gray_only=True)  # (H, W)
-    kernel = check_tensor("kernel", kernel, (2,))  # (kh, kw)
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)  # (kh, kw)
     kh, kw = kernel.shape
     _check_kernel_side(kh, kw)
-    stride = check_int("stride", stride, 1, MAX_STRIDE)
-    dilation = check_int("dilation", dilation, 1, MAX_DILATION)
+    stride = check_int("stride", stride, 1, MAX_STRIDE, error=ConvConfigError)
+    dilation = check_int("dilation", dilation, 1, MAX_DILATION, error=ConvConfigError)
     pad_h, pad_w = resolve_padding(padding, (kh, kw), dilation)
     height, width = image.shape
     out_h = conv_output_size(height, kh, pad_h, stride, dilation)
     out_w = conv_output_size(width, kw, pad_w, stride, dilation)
-    row, col = check_int("output row", row, 0), check_int("output column", col, 0)
+    row, col = (
+        check_int("output row", row, 0, error=ConvConfigError),
+        check_int("output column", col, 0, error=ConvConfigError),
+    )
     if row >= out_h or col >= out_w:
         raise ConvConfigError(
             f"Output pixel ({row}, {col}) is outside the {out_h}×{out_w} feature map; "
             f"pick a row below {out_h} and a column below {out_w}."
         )
-    bias = check_number("bias", bias)
+    bias = check_number("bias", bias, error=ConvConfigError)
 
     applied = flip_kernel(kernel) if flip else kernel.clone()
     # the window's top-left tap sits stride·row cells down the padded image, i.e. at row·s - p
@@ -244,7 +241,7 @@ def convolve2d_direct(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor
     odd kernel. A readable reference written from the formula, for images up to 128×128.
     """
     image = _check_image(image, gray_only=True)  # (H, W)
-    kernel = check_tensor("kernel", kernel, (2,))
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     kh, kw = kernel.shape
     _check_kernel_side(kh, kw)
     if kh % 2 == 0 or kw % 2 == 0:
@@ -273,7 +270,7 @@ def convolve2d_direct(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor
 def resize_image(image: torch.Tensor, scale: float) -> torch.Tensor:
     """Return the image (H, W) or (C, H, W) resized by scale, bilinear with antialiasing."""
     image = _check_image(image)
-    scale = check_number("scale", scale)
+    scale = check_number("scale", scale, error=ConvConfigError)
     low, high = RESIZE_SCALES
     if not low <= scale <= high:
         raise ConvConfigError(f"scale must be between {low} and {high}, got {scale}.")
@@ -333,14 +330,18 @@ def layer_stages(
     conv = feature_maps(image, kernels, padding="same", padding_mode=padding_mode)  # (K, H, W)
     n_maps, height, width = conv.shape
     if bias is not None:
-        bias = check_tensor("bias", bias, (1,))
+        bias = check_tensor("bias", bias, (1,), error=ConvConfigError)
         if bias.shape[0] != n_maps:
             raise ConvConfigError(
                 f"bias needs one value per kernel ({n_maps}), got {bias.shape[0]}."
             )
         conv = conv + bias.to(conv.dtype)[:, None, None]
-    pool_size = check_int("pool size", pool_size, 1, min(height, width))
-    pool_stride = pool_size if pool_stride is None else check_int("pool stride", pool_stride, 1)
+    pool_size = check_int("pool size", pool_size, 1, min(height, width), error=ConvConfigError)
+    pool_stride = (
+        pool_size
+        if pool_stride is None
+        else check_int("pool stride", pool_stride, 1, error=ConvConfigError)
+    )
     activations = {
         "relu": torch.relu,
         "tanh": torch.tanh,

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_number
+from engine.conv.arithmetic import ConvConfigError
+from engine.core import check_int, check_number
 
 MAX_SAMPLES = 100_000
 AGE_KERNELS = ("exponential", "half-gaussian", "uniform")
@@ -22,11 +23,11 @@ def spacecraft_track(
     n: int = 200, noise: float = 0.5, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (true_position (n,), noisy_measurements (n,)): a smooth, coasting, wobbling track."""
-    n = check_int("number of samples", n, 2, MAX_SAMPLES)
-    noise = check_number("noise", noise)
+    n = check_int("number of samples", n, 2, MAX_SAMPLES, error=ConvConfigError)
+    noise = check_number("noise", noise, error=ConvConfigError)
     if noise < 0:
         raise ConvConfigError(f"noise is a standard deviation and cannot be negative, got {noise}.")
-    rng = np.random.default_rng(check_int("seed", seed, 0))
+    rng = np.random.default_rng(check_int("seed", seed, 0, error=ConvConfigError))
     t = np.linspace(0.0, 1.0, n)  # mission time, 0..1
     velocity, wobble, phase = (
         rng.uniform(8.0, 12.0),
@@ -51,8 +52,8 @@ def age_kernel(kind: str, width: float, length: int) -> np.ndarray:
         raise ConvConfigError(
             f"Unknown age kernel {kind!r}; choose one of: {', '.join(AGE_KERNELS)}."
         )
-    length = check_int("kernel length", length, 1, MAX_SAMPLES)
-    width = check_number("width", width)
+    length = check_int("kernel length", length, 1, MAX_SAMPLES, error=ConvConfigError)
+    width = check_number("width", width, error=ConvConfigError)
     if width <= 0:
         raise ConvConfigError(f"width must be positive (it is a time scale), got {width}.")
     ages = np.arange(length, dtype=np.float64)

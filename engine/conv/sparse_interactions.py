@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
-from engine.conv.arithmetic import ConvConfigError, check_int
+from engine.conv.arithmetic import ConvConfigError
+from engine.core import check_int, seeded
 
 MAX_UNITS = 1024  # units per 1-D layer
 MAX_DEPTH = 64  # stacked 1-D layers
@@ -47,8 +48,8 @@ def _window(kernel_width: int) -> tuple[int, int]:
 
 
 def _check_1d(n_inputs: int, kernel_width: int) -> tuple[int, int]:
-    n = check_int("number of units", n_inputs, 1, MAX_UNITS)
-    k = check_int("kernel width", kernel_width, 1, MAX_WIDTH)
+    n = check_int("number of units", n_inputs, 1, MAX_UNITS, error=ConvConfigError)
+    k = check_int("kernel width", kernel_width, 1, MAX_WIDTH, error=ConvConfigError)
     return n, k
 
 
@@ -63,8 +64,8 @@ def influence_1d(
     receptive field by k - 1 per layer: 1 + depth·(k - 1) inputs, clipped at the borders.
     """
     n, k = _check_1d(n_inputs, kernel_width)
-    depth = check_int("depth", depth, 0, MAX_DEPTH)
-    unit = check_int("unit", unit, 0, n - 1)
+    depth = check_int("depth", depth, 0, MAX_DEPTH, error=ConvConfigError)
+    unit = check_int("unit", unit, 0, n - 1, error=ConvConfigError)
     left, right = _window(k)
     mask = np.zeros((depth + 1, n), dtype=bool)
     mask[depth, unit] = True
@@ -87,7 +88,7 @@ def affected_outputs_1d(
     or every output of a dense layer.
     """
     n, k = _check_1d(n_inputs, kernel_width)
-    index = check_int("input index", input_index, 0, n - 1)
+    index = check_int("input index", input_index, 0, n - 1, error=ConvConfigError)
     if dense:
         return np.ones(n, dtype=bool)
     left, right = _window(k)
@@ -127,15 +128,19 @@ class LocallyConnected2d(nn.Module):
         device: str | torch.device | None = None,
     ) -> None:
         super().__init__()
-        self.in_channels = check_int("input channels", in_channels, 1, MAX_CHANNELS)
-        self.out_channels = check_int("output channels", out_channels, 1, MAX_CHANNELS)
-        self.kernel_size = check_int("kernel size", kernel_size, 1, 31)
+        self.in_channels = check_int(
+            "input channels", in_channels, 1, MAX_CHANNELS, error=ConvConfigError
+        )
+        self.out_channels = check_int(
+            "output channels", out_channels, 1, MAX_CHANNELS, error=ConvConfigError
+        )
+        self.kernel_size = check_int("kernel size", kernel_size, 1, 31, error=ConvConfigError)
         if self.kernel_size % 2 == 0:
             raise ConvConfigError(
                 f"'same' padding needs an odd kernel size, got {kernel_size}; use 1, 3, 5, …"
             )
-        self.height = check_int("height", height, 1, MAX_SIDE)
-        self.width = check_int("width", width, 1, MAX_SIDE)
+        self.height = check_int("height", height, 1, MAX_SIDE, error=ConvConfigError)
+        self.width = check_int("width", width, 1, MAX_SIDE, error=ConvConfigError)
         positions = self.height * self.width
         fan_in = self.in_channels * self.kernel_size**2
         n_weights = positions * self.out_channels * (fan_in + int(bias))
@@ -144,7 +149,7 @@ class LocallyConnected2d(nn.Module):
                 f"This layer would need {4 * n_weights / 1e9:.1f} GB of weights (limit "
                 f"{WEIGHT_BUDGET / 1e9:.1f} GB); use a smaller input or fewer channels."
             )
-        generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
+        generator = seeded(check_int("seed", seed, 0, error=ConvConfigError))
         weight = torch.empty(positions, self.out_channels, fan_in, device=device)
         _uniform_(weight, fan_in, generator)
         self.weight = nn.Parameter(weight)  # (H·W, C_out, C_in·k·k)
@@ -213,7 +218,7 @@ class TimingRow:
 
 def _build(kind: str, size: int, c_in: int, c_out: int, k: int, device: str) -> nn.Module:
     """Return the layer of this kind for a (1, c_in, size, size) input, seeded, on device."""
-    generator = torch.Generator().manual_seed(0)
+    generator = seeded(0)
     if kind == "locally connected":
         return LocallyConnected2d(c_in, c_out, k, size, size, device=device)
     if kind == "dense":  # every output pixel and channel reads every input pixel and channel
@@ -254,14 +259,14 @@ def time_layers(
         raise ConvConfigError(f"sizes must be a list of whole numbers, got {sizes!r}.")
     if not 1 <= len(sizes) <= MAX_SIZES:
         raise ConvConfigError(f"Give between 1 and {MAX_SIZES} sizes, got {len(sizes)}.")
-    sizes = [check_int("input side", s, 1, MAX_SIDE) for s in sizes]
-    c_in = check_int("input channels", c_in, 1, MAX_CHANNELS)
-    c_out = check_int("output channels", c_out, 1, MAX_CHANNELS)
-    k = check_int("kernel size", k, 1, 7)
+    sizes = [check_int("input side", s, 1, MAX_SIDE, error=ConvConfigError) for s in sizes]
+    c_in = check_int("input channels", c_in, 1, MAX_CHANNELS, error=ConvConfigError)
+    c_out = check_int("output channels", c_out, 1, MAX_CHANNELS, error=ConvConfigError)
+    k = check_int("kernel size", k, 1, 7, error=ConvConfigError)
     if k % 2 == 0:
         raise ConvConfigError(f"'same' padding needs an odd kernel size, got {k}; use 1, 3, 5, 7.")
-    repeat = check_int("repeat", repeat, 1, MAX_REPEAT)
-    generator = torch.Generator().manual_seed(0)
+    repeat = check_int("repeat", repeat, 1, MAX_REPEAT, error=ConvConfigError)
+    generator = seeded(0)
     rows = []
     for size in sizes:
         x = torch.rand(1, c_in, size, size, generator=generator)  # (1, C_in, s, s)

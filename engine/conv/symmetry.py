@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.conv.arithmetic import ConvConfigError, check_int, check_number, check_tensor
+from engine.conv.arithmetic import ConvConfigError
 from engine.conv.operation import MAX_CHANNELS, MAX_KERNEL, PADDING_MODES, feature_maps
+from engine.core import check_int, check_number, check_tensor
 
 SHIFT_MODES = ("circular", "zeros")
 MAX_SIDE = 1024  # largest image side accepted here
@@ -42,7 +43,7 @@ WEAK_RESPONSE = 1e-6  # responses below this fraction of what the kernel could g
 
 def _checked(image: object) -> torch.Tensor:
     """Return image, unchanged, after checking it is a finite (H, W) or (C, H, W) float tensor."""
-    image = check_tensor("image", image, (2, 3))
+    image = check_tensor("image", image, (2, 3), error=ConvConfigError)
     if image.dim() == 3 and image.shape[0] > MAX_CHANNELS:
         raise ConvConfigError(
             f"image must be (H, W) or (C, H, W) with at most {MAX_CHANNELS} channels, "
@@ -64,7 +65,7 @@ def _image(image: object) -> torch.Tensor:
 
 def _kernel(name: str, kernel: object) -> torch.Tensor:
     """Return the (k, k) float32 kernel after checking it is square, odd and not too big."""
-    kernel = check_tensor(f"kernel {name!r}", kernel, (2,))
+    kernel = check_tensor(f"kernel {name!r}", kernel, (2,), error=ConvConfigError)
     kh, kw = kernel.shape
     if kh != kw or kh % 2 == 0 or kh > MAX_KERNEL:
         raise ConvConfigError(
@@ -94,7 +95,7 @@ def _transforms(kind: str, values: object, low: float | None = None) -> list[flo
         raise ConvConfigError(f"{kind} must be a list of numbers, got {type(values).__name__}.")
     if not 1 <= len(values) <= MAX_TRANSFORMS:
         raise ConvConfigError(f"Give between 1 and {MAX_TRANSFORMS} {kind}, got {len(values)}.")
-    numbers = [check_number(kind, v) for v in values]
+    numbers = [check_number(kind, v, error=ConvConfigError) for v in values]
     if low is not None:
         high = SCALE_RANGE[1]
         for v in numbers:
@@ -114,8 +115,8 @@ def shift(image: torch.Tensor, dy: int, dx: int, mode: str = "circular") -> torc
     """
     image = _checked(image)
     height, width = image.shape[-2:]
-    dy = check_int("row shift dy", dy, -(height - 1), height - 1)
-    dx = check_int("column shift dx", dx, -(width - 1), width - 1)
+    dy = check_int("row shift dy", dy, -(height - 1), height - 1, error=ConvConfigError)
+    dx = check_int("column shift dx", dx, -(width - 1), width - 1, error=ConvConfigError)
     mode = mode.strip().lower() if isinstance(mode, str) else mode
     if mode not in SHIFT_MODES:
         raise ConvConfigError(f"Unknown shift mode {mode!r}; choose one of: circular, zeros.")
@@ -153,7 +154,7 @@ def translation_equivariance(
     one map saw padding or fill and the other saw image).
     """
     gray = _image(image)  # (H, W)
-    kernel = check_tensor("kernel", kernel, (2,))
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     mode = padding_mode.strip().lower() if isinstance(padding_mode, str) else padding_mode
     if mode not in PADDING_MODES:
         raise ConvConfigError(
@@ -229,7 +230,7 @@ def rotate(image: torch.Tensor, angle_deg: float) -> torch.Tensor:
     Bilinear, same H×W; corners that come from outside the image are 0.
     """
     image = _checked(image)
-    angle = check_number("angle_deg", angle_deg)
+    angle = check_number("angle_deg", angle_deg, error=ConvConfigError)
     stack = image[None] if image.dim() == 2 else image  # (C, H, W)
     turned = _warp(stack, _rotation_thetas([angle], *stack.shape[-2:]))[0]
     return turned.reshape(image.shape)
@@ -253,10 +254,10 @@ def comparison_disk(height: int, width: int, kernel_size: int, scale: float = 1.
     Its radius is the inscribed circle's, shrunk with the image when scale < 1, minus a margin of
     k//2 + 2 pixels, so neither the corners lost by rotating nor the zero padding count.
     """
-    height = check_int("image height", height, 1, MAX_SIDE)
-    width = check_int("image width", width, 1, MAX_SIDE)
-    kernel_size = check_int("kernel size", kernel_size, 1, MAX_KERNEL)
-    scale = check_number("scale", scale)
+    height = check_int("image height", height, 1, MAX_SIDE, error=ConvConfigError)
+    width = check_int("image width", width, 1, MAX_SIDE, error=ConvConfigError)
+    kernel_size = check_int("kernel size", kernel_size, 1, MAX_KERNEL, error=ConvConfigError)
+    scale = check_number("scale", scale, error=ConvConfigError)
     radius = min(height, width) / 2 * min(1.0, scale) - (kernel_size // 2 + 2)
     if radius < MIN_RADIUS:
         raise ConvConfigError(
@@ -371,8 +372,8 @@ def edge_map_everywhere(
     padding makes the image's own border look like an edge; "replicate" padding does not.
     """
     gray = _image(image)  # (H, W)
-    kernel = check_tensor("kernel", kernel, (2,))
-    strong = check_number("strong", strong)
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
+    strong = check_number("strong", strong, error=ConvConfigError)
     if not 0.0 < strong <= 1.0:
         raise ConvConfigError(f"strong must be in (0, 1], a fraction of the peak, got {strong}.")
     response = feature_maps(gray, kernel, padding_mode=padding_mode)[0]  # (H, W)

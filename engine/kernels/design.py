@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from engine.kernels.checks import KernelDesignError, whole
+from engine.core import check_int
+from engine.kernels.checks import KernelDesignError
 from engine.receptive_field import receptive_field
 
 __all__ = [
@@ -75,7 +76,7 @@ class DesignCost:
 
 def _check_layers(in_channels: object, layers: object) -> tuple[int, tuple[Conv, ...]]:
     """Return (in_channels, layers) after checking every layer is one torch could build."""
-    c_in = whole("input channels", in_channels, 1, MAX_CHANNELS)
+    c_in = check_int("input channels", in_channels, 1, MAX_CHANNELS, error=KernelDesignError)
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
         raise KernelDesignError("A design needs a non-empty list of Conv layers.")
     if len(layers) > MAX_LAYERS:
@@ -84,10 +85,19 @@ def _check_layers(in_channels: object, layers: object) -> tuple[int, tuple[Conv,
     for i, layer in enumerate(layers):
         if not isinstance(layer, Conv):
             raise KernelDesignError(f"Layer {i + 1} must be a Conv, got {type(layer).__name__}.")
-        c = whole(f"layer {i + 1}'s output channels", layer.out_channels, 1, MAX_CHANNELS)
+        c = check_int(
+            f"layer {i + 1}'s output channels",
+            layer.out_channels,
+            1,
+            MAX_CHANNELS,
+            error=KernelDesignError,
+        )
         if not isinstance(layer.kernel, tuple) or len(layer.kernel) != 2:
             raise KernelDesignError(f"Layer {i + 1}'s kernel must be (rows, cols).")
-        kh, kw = (whole(f"layer {i + 1}'s kernel side", k, 1, MAX_KERNEL) for k in layer.kernel)
+        kh, kw = (
+            check_int(f"layer {i + 1}'s kernel side", k, 1, MAX_KERNEL, error=KernelDesignError)
+            for k in layer.kernel
+        )
         if kh % 2 == 0 or kw % 2 == 0:
             raise KernelDesignError(
                 f"Layer {i + 1}'s kernel is {kh}×{kw}: 'same' padding needs odd sides (an even "
@@ -115,8 +125,8 @@ def design_cost(
     name: str, in_channels: int, height: int, width: int, layers: Sequence[Conv]
 ) -> DesignCost:
     """Return the DesignCost of `layers` applied to an in_channels × height × width input."""
-    h = whole("height", height, 1, MAX_SIDE)
-    w = whole("width", width, 1, MAX_SIDE)
+    h = check_int("height", height, 1, MAX_SIDE, error=KernelDesignError)
+    w = check_int("width", width, 1, MAX_SIDE, error=KernelDesignError)
     c_in, layers = _check_layers(in_channels, layers)
     model = design_model(c_in, layers)  # shapes only: nothing is allocated
     x = torch.empty(1, c_in, h, w, device="meta")  # (1, C, H, W)
@@ -141,8 +151,8 @@ def stacked_vs_single(
     channels: int, height: int, width: int, depth: int = 2, small: int = 3
 ) -> tuple[DesignCost, DesignCost]:
     """Return (depth stacked small×small convs, one conv with the same field), C → C channels."""
-    depth = whole("number of stacked layers", depth, 1, MAX_LAYERS)
-    small = whole("small kernel side", small, 1, MAX_KERNEL)
+    depth = check_int("number of stacked layers", depth, 1, MAX_LAYERS, error=KernelDesignError)
+    small = check_int("small kernel side", small, 1, MAX_KERNEL, error=KernelDesignError)
     big = depth * (small - 1) + 1  # r = 1 + L(k - 1): the single kernel that sees as far
     if big > MAX_KERNEL:
         raise KernelDesignError(

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.conv import ConvConfigError, check_tensor
-from engine.kernels.checks import KernelDesignError, gray_image, whole
+from engine.core import check_int, check_tensor, seeded
+from engine.kernels.checks import KernelDesignError, gray_image
 
 MAX_FIT_SIDE = 320  # the least-squares fit holds side² × r² float64 values (≈ 40 MB at 7×7)
 MAX_STACK_FIELD = 15
@@ -33,8 +33,8 @@ def _he(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) -> torc
 
 def random_kernel(n: int, seed: int = 0) -> torch.Tensor:
     """Return an (n, n) float32 kernel of standard normal weights: a generic, unstructured one."""
-    n = whole("kernel side", n, 1, MAX_SEPARABLE)
-    generator = torch.Generator().manual_seed(whole("seed", seed, 0))
+    n = check_int("kernel side", n, 1, MAX_SEPARABLE, error=KernelDesignError)
+    generator = seeded(check_int("seed", seed, 0, error=KernelDesignError))
     return torch.randn((n, n), generator=generator)
 
 
@@ -91,9 +91,9 @@ def stack_on_image(
     image: torch.Tensor, depth: int = 2, small: int = 3, mid_channels: int = 4, seed: int = 0
 ) -> StackOnImage:
     """Return a StackOnImage: depth random small×small layers (1 → M → … → M → 1 channels)."""
-    depth = whole("number of stacked layers", depth, 1, 8)
-    small = whole("small kernel side", small, 1, MAX_STACK_FIELD)
-    mid = whole("channels between layers", mid_channels, 1, 64)
+    depth = check_int("number of stacked layers", depth, 1, 8, error=KernelDesignError)
+    small = check_int("small kernel side", small, 1, MAX_STACK_FIELD, error=KernelDesignError)
+    mid = check_int("channels between layers", mid_channels, 1, 64, error=KernelDesignError)
     r = depth * (small - 1) + 1
     if r > MAX_STACK_FIELD:
         raise KernelDesignError(
@@ -101,7 +101,7 @@ def stack_on_image(
             f"{MAX_STACK_FIELD}×{MAX_STACK_FIELD}. Use fewer layers or a smaller kernel."
         )
     x = gray_image(image, min_side=r + 1, max_side=MAX_FIT_SIDE).to(torch.float32)
-    generator = torch.Generator().manual_seed(whole("seed", seed, 0))
+    generator = seeded(check_int("seed", seed, 0, error=KernelDesignError))
     channels = [1] + [mid] * (depth - 1) + [1]
     weights = [
         _he((c_out, c_in, small, small), c_in * small * small, generator)
@@ -149,16 +149,15 @@ class PixelMLP:
 
 def pixel_mlp(maps: torch.Tensor, out_channels: int, hidden: int = 0, seed: int = 0) -> PixelMLP:
     """Return a PixelMLP on maps (C, H, W): C → out (hidden = 0) or C → hidden → ReLU → out."""
-    try:
-        maps = check_tensor("feature maps", maps, (3,)).to(torch.float32)  # (C, H, W)
-    except ConvConfigError as err:
-        raise KernelDesignError(str(err)) from None
-    c = whole("input channels", maps.shape[0], 1, MAX_MLP_CHANNELS)
-    out = whole("output channels", out_channels, 1, MAX_MLP_CHANNELS)
-    hidden = whole("hidden channels", hidden, 0, MAX_MLP_CHANNELS)
+    maps = check_tensor("feature maps", maps, (3,), error=KernelDesignError).to(
+        torch.float32
+    )  # (C, H, W)
+    c = check_int("input channels", maps.shape[0], 1, MAX_MLP_CHANNELS, error=KernelDesignError)
+    out = check_int("output channels", out_channels, 1, MAX_MLP_CHANNELS, error=KernelDesignError)
+    hidden = check_int("hidden channels", hidden, 0, MAX_MLP_CHANNELS, error=KernelDesignError)
     if max(maps.shape[1:]) > 1024:
         raise KernelDesignError(f"Feature maps of {tuple(maps.shape[1:])} are over 1024 per side.")
-    generator = torch.Generator().manual_seed(whole("seed", seed, 0))
+    generator = seeded(check_int("seed", seed, 0, error=KernelDesignError))
     dims = [c, hidden, out] if hidden else [c, out]
     layers = []
     for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
@@ -209,10 +208,7 @@ class Separability:
 
 def separability(image: torch.Tensor, kernel: torch.Tensor) -> Separability:
     """Return a Separability: kernel (n, n), n odd, on image (H, W) as n×n and as 1×n then n×1."""
-    try:
-        kernel = check_tensor("kernel", kernel, (2,))
-    except ConvConfigError as err:
-        raise KernelDesignError(str(err)) from None
+    kernel = check_tensor("kernel", kernel, (2,), error=KernelDesignError)
     n = kernel.shape[0]
     if kernel.shape[1] != n or n % 2 == 0 or n > MAX_SEPARABLE:
         raise KernelDesignError(

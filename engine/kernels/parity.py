@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.kernels.checks import KernelDesignError, gray_image, whole
+from engine.core import check_int
+from engine.kernels.checks import KernelDesignError, gray_image
 
 MAX_WIDTH = 15  # widest 1-D kernel fitted
 MAX_STEP_LENGTH = 64
@@ -38,7 +39,7 @@ DRIFT_KERNELS: dict[str, torch.Tensor] = {
 
 def same_offsets(width: int) -> tuple[int, ...]:
     """Return the input offsets a width-w kernel reads under torch's padding='same', e.g. (0, 1)."""
-    w = whole("kernel width", width, 1, MAX_WIDTH)
+    w = check_int("kernel width", width, 1, MAX_WIDTH, error=KernelDesignError)
     before = (w - 1) // 2  # torch pads (w-1)//2 before and the rest after
     return tuple(range(-before, w - before))
 
@@ -75,7 +76,9 @@ def centred_difference_fits(
     """Return one WidthFit per width: how well it reproduces [-1, 0, 1]/2 along the image's rows."""
     if not widths:
         raise KernelDesignError("Pick at least one kernel width.")
-    widths = tuple(whole("kernel width", w, 1, MAX_WIDTH) for w in widths)
+    widths = tuple(
+        check_int("kernel width", w, 1, MAX_WIDTH, error=KernelDesignError) for w in widths
+    )
     reach = max(widths) // 2 + 1  # the farthest offset any fit (or the target) reads
     x = gray_image(image).to(torch.float64)  # (H, W): each row is one signal
     if x.shape[1] < 2 * reach + 2:
@@ -131,8 +134,8 @@ def _correlate_same(signal: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 def step_responses(length: int = 16, step_at: int = 8) -> StepResponse:
     """Return every STEP_KERNELS response to a 0→1 step between pixels step_at-1 and step_at."""
-    n = whole("signal length", length, 4, MAX_STEP_LENGTH)
-    s = whole("step position", step_at, 2, n - 2)
+    n = check_int("signal length", length, 4, MAX_STEP_LENGTH, error=KernelDesignError)
+    s = check_int("step position", step_at, 2, n - 2, error=KernelDesignError)
     signal = (torch.arange(n) >= s).to(torch.float64)  # (L,)
     responses, centroids = {}, {}
     positions = torch.arange(n, dtype=torch.float64)
@@ -155,7 +158,7 @@ def _centroid(image: torch.Tensor) -> torch.Tensor:
 def centroid_drift(image: torch.Tensor, layers: int = 6) -> dict[str, torch.Tensor]:
     """Return, per DRIFT_KERNELS entry, the (layers+1, 2) shift (rows, cols) of the image's centre
     of mass after 0, 1, … layers of that kernel ('same' anchoring, nothing lost off the edge)."""
-    n = whole("number of layers", layers, 1, MAX_DRIFT_LAYERS)
+    n = check_int("number of layers", layers, 1, MAX_DRIFT_LAYERS, error=KernelDesignError)
     x = gray_image(image).to(torch.float64)  # (H, W)
     if float(x.min()) < 0:
         raise KernelDesignError("A centre of mass needs brightness ≥ 0; got negative pixels.")

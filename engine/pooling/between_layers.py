@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.conv import ConvConfigError, check_int, check_number, check_tensor
+from engine.core import check_int, check_number, check_tensor, seeded
+from engine.pooling.errors import PoolingError
 
 EPS = 1e-5  # added to the variance before the square root, as in torch's normalization layers
 MAX_ELEMENTS = 1 << 24  # 64 maps of 512×512
@@ -28,9 +29,9 @@ MAX_STEPS = 1000
 
 
 def _check_maps(name: str, value: object, ndims: tuple[int, ...]) -> torch.Tensor:
-    value = check_tensor(name, value, ndims)
+    value = check_tensor(name, value, ndims, error=PoolingError)
     if value.numel() > MAX_ELEMENTS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"{name} has {value.numel():,} values, more than the {MAX_ELEMENTS:,} handled here; "
             "use fewer channels or a smaller image."
         )
@@ -49,16 +50,16 @@ def dropout_demo(
     same seed drops the same cells.
     """
     fmap = _check_maps("feature map", fmap, (2, 3))
-    p = check_number("dropout probability p", p)
+    p = check_number("dropout probability p", p, error=PoolingError)
     if not 0.0 <= p < 1.0:
-        raise ConvConfigError(
+        raise PoolingError(
             f"The dropout probability p must be at least 0 and below 1, got {p} "
             "(p = 1 would drop everything and divide by zero)."
         )
-    seed = check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0, error=PoolingError)
     if not training or p == 0.0:
         return fmap.clone()
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded(seed)
     keep = torch.rand(fmap.shape, generator=generator) >= p  # (C, H, W): True with prob. 1-p
     # the survivors' scale 1/(1-p) keeps the expected value, so evaluation needs no rescaling
     return fmap * keep.to(fmap.dtype) / (1.0 - p)
@@ -107,14 +108,14 @@ def batchnorm_demo(maps: torch.Tensor, momentum: float = 0.1, steps: int = 1) ->
     batch, channels, height, width = maps.shape
     count = batch * height * width  # values per channel
     if count < 2:
-        raise ConvConfigError(
+        raise PoolingError(
             "Batch norm needs more than one value per channel to measure a variance; "
             f"got shape {tuple(maps.shape)}. Use a batch of at least 2 or larger maps."
         )
-    momentum = check_number("momentum", momentum)
+    momentum = check_number("momentum", momentum, error=PoolingError)
     if not 0.0 < momentum <= 1.0:
-        raise ConvConfigError(f"momentum must be above 0 and at most 1, got {momentum}.")
-    steps = check_int("steps", steps, 1, MAX_STEPS)
+        raise PoolingError(f"momentum must be above 0 and at most 1, got {momentum}.")
+    steps = check_int("steps", steps, 1, MAX_STEPS, error=PoolingError)
     with torch.inference_mode():
         mean, var = _channel_stats(maps)  # (C,), (C,)
         unbiased = var * (count / (count - 1))
@@ -148,7 +149,7 @@ def layernorm_demo(fmap: torch.Tensor) -> torch.Tensor:
     """Return (C, H, W) fmap normalised over all its values: (x - mean) / sqrt(var + eps)."""
     fmap = _check_maps("feature map", fmap, (3,))
     if fmap.numel() < 2:
-        raise ConvConfigError("Layer norm needs more than one value to measure a variance.")
+        raise PoolingError("Layer norm needs more than one value to measure a variance.")
     with torch.inference_mode():
         mean = fmap.mean()
         var = fmap.var(unbiased=False)  # biased, as layer norm uses

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from engine.conv import ConvConfigError, check_int, check_tensor
+from engine.core import check_int, check_tensor
+from engine.pooling.errors import PoolingError
 
 __all__ = [
     "POOL_METHODS",
@@ -45,7 +46,7 @@ MAX_DOTS = 256
 def _method(value: object) -> str:
     key = value.strip().lower() if isinstance(value, str) else value
     if key not in POOL_METHODS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"Unknown pooling method {value!r}; choose one of: {', '.join(POOL_METHODS)}."
         )
     return key
@@ -53,14 +54,14 @@ def _method(value: object) -> str:
 
 def _check_map(fmap: object, name: str = "feature map") -> torch.Tensor:
     """Return fmap as a float32/float64 (C, H, W) or (H, W) tensor after checking it."""
-    fmap = check_tensor(name, fmap, (2, 3))
+    fmap = check_tensor(name, fmap, (2, 3), error=PoolingError)
     if fmap.dim() == 3 and fmap.shape[0] > MAX_CHANNELS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"{name} must be (H, W) or (C, H, W) with at most {MAX_CHANNELS} channels, "
             f"got shape {tuple(fmap.shape)} (channels first?)."
         )
     if fmap.numel() > MAX_ELEMENTS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"{name} has {fmap.numel():,} values, more than the {MAX_ELEMENTS:,} pooled here; "
             "use fewer channels or a smaller image."
         )
@@ -71,19 +72,27 @@ def _check_window(
     height: int, width: int, size: int, stride: int | None
 ) -> tuple[int, int, int, int]:
     """Return (size, stride, H', W') after checking the window fits the map."""
-    size = check_int("pool size", size, 1, MAX_POOL_SIZE)
+    size = check_int("pool size", size, 1, MAX_POOL_SIZE, error=PoolingError)
     if size > min(height, width):
-        raise ConvConfigError(
+        raise PoolingError(
             f"The pooling window ({size}×{size}) is larger than the {height}×{width} map; "
             f"use a window of at most {min(height, width)}."
         )
-    stride = size if stride is None else check_int("pool stride", stride, 1, MAX_POOL_STRIDE)
+    stride = (
+        size
+        if stride is None
+        else check_int("pool stride", stride, 1, MAX_POOL_STRIDE, error=PoolingError)
+    )
     return size, stride, (height - size) // stride + 1, (width - size) // stride + 1
 
 
 def _check_k(k: int, window: int) -> int:
     return check_int(
-        f"k (how many values k-max keeps from each {window}-value window)", k, 1, window
+        f"k (how many values k-max keeps from each {window}-value window)",
+        k,
+        1,
+        window,
+        error=PoolingError,
     )
 
 
@@ -106,7 +115,7 @@ def _windows(fmap: torch.Tensor, size: int, stride: int) -> torch.Tensor:
     channels = fmap.shape[0]
     patches = fmap.unfold(1, size, stride).unfold(2, size, stride)  # (C, H', W', size, size)
     if patches.numel() > MAX_WINDOW_ELEMENTS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"k-max would copy {patches.numel():,} window values (overlapping windows repeat "
             f"cells), more than {MAX_WINDOW_ELEMENTS:,}; use a larger stride or a smaller window."
         )
@@ -233,17 +242,17 @@ def moving_dot(
     not care which" is a move of one column: (r, c) and (r, c+1) land in the same window when c is
     a multiple of the stride and the window is at least 2 wide.
     """
-    size = check_int("image size", size, 1, MAX_DOT_SIDE)
+    size = check_int("image size", size, 1, MAX_DOT_SIDE, error=PoolingError)
     if isinstance(positions, str) or not isinstance(positions, Sequence):
-        raise ConvConfigError("positions must be a list of (row, col) pairs.")
+        raise PoolingError("positions must be a list of (row, col) pairs.")
     if not 1 <= len(positions) <= MAX_DOTS:
-        raise ConvConfigError(f"Give between 1 and {MAX_DOTS} dot positions, got {len(positions)}.")
+        raise PoolingError(f"Give between 1 and {MAX_DOTS} dot positions, got {len(positions)}.")
     cells = []
     for position in positions:
         if isinstance(position, str) or not isinstance(position, Sequence) or len(position) != 2:
-            raise ConvConfigError(f"Each position must be a (row, col) pair, got {position!r}.")
-        row = check_int("dot row", position[0], 0, size - 1)
-        col = check_int("dot column", position[1], 0, size - 1)
+            raise PoolingError(f"Each position must be a (row, col) pair, got {position!r}.")
+        row = check_int("dot row", position[0], 0, size - 1, error=PoolingError)
+        col = check_int("dot column", position[1], 0, size - 1, error=PoolingError)
         cells.append((row, col))
     pool_size, stride, _, _ = _check_window(size, size, pool_size, stride)
     inputs = torch.zeros(len(cells), size, size)  # (P, size, size)

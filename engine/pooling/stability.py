@@ -25,7 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.conv import ConvConfigError, check_int, check_number, check_tensor, make_kernel
+from engine.conv import make_kernel
+from engine.core import check_int, check_number, check_tensor
+from engine.pooling.errors import PoolingError
 
 STABILITY_METHODS = ("max pool", "average pool", "strided convolution", "anti-aliased max pool")
 STABILITY_BANK = (("sobel x", 0.0), ("sobel y", 0.0), ("laplacian", 0.0), ("gabor", 45.0))
@@ -87,12 +89,12 @@ def _check_methods(methods: object) -> tuple[str, ...]:
     if isinstance(methods, str):
         methods = (methods,)
     if not isinstance(methods, Sequence) or len(methods) == 0:
-        raise ConvConfigError(f"Choose at least one method of: {', '.join(STABILITY_METHODS)}.")
+        raise PoolingError(f"Choose at least one method of: {', '.join(STABILITY_METHODS)}.")
     chosen = []
     for method in methods:
         key = method.strip().lower() if isinstance(method, str) else method
         if key not in STABILITY_METHODS:
-            raise ConvConfigError(
+            raise PoolingError(
                 f"Unknown method {method!r}; choose from: {', '.join(STABILITY_METHODS)}."
             )
         if key not in chosen:
@@ -102,13 +104,13 @@ def _check_methods(methods: object) -> tuple[str, ...]:
 
 def _check_image(image: object) -> torch.Tensor:
     if isinstance(image, torch.Tensor) and image.dim() == 3:
-        raise ConvConfigError(
+        raise PoolingError(
             f"The stability measurement needs a gray (H, W) image, got shape "
             f"{tuple(image.shape)}; convert the image to gray first."
         )
-    image = check_tensor("image", image, (2,))
+    image = check_tensor("image", image, (2,), error=PoolingError)
     if min(image.shape) < MIN_SIDE or max(image.shape) > MAX_SIDE:
-        raise ConvConfigError(
+        raise PoolingError(
             f"The stability measurement needs an image between {MIN_SIDE} and {MAX_SIDE} pixels "
             f"a side, got {image.shape[0]}×{image.shape[1]}; resize it first."
         )
@@ -116,9 +118,9 @@ def _check_image(image: object) -> torch.Tensor:
 
 
 def _check_tol(tol: object) -> float:
-    tol = check_number("tol", tol)
+    tol = check_number("tol", tol, error=PoolingError)
     if not 0.0 <= tol <= 1.0:
-        raise ConvConfigError(f"tol is a fraction of each channel's range: 0 to 1, got {tol}.")
+        raise PoolingError(f"tol is a fraction of each channel's range: 0 to 1, got {tol}.")
     return tol
 
 
@@ -132,7 +134,7 @@ def _check_compare(compare: object) -> bool:
     """Return True for "moved", False for "in place"."""
     how = compare.strip().lower() if isinstance(compare, str) else compare
     if how not in COMPARISONS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"Unknown comparison {compare!r}; choose one of: {', '.join(COMPARISONS)}."
         )
     return how == "moved"
@@ -237,7 +239,7 @@ def shift_stability(
     tol = _check_tol(tol)
     key = direction.strip().lower() if isinstance(direction, str) else direction
     if key not in SHIFT_DIRECTIONS:
-        raise ConvConfigError(
+        raise PoolingError(
             f"Unknown shift direction {direction!r}; choose one of: {', '.join(SHIFT_DIRECTIONS)}."
         )
     moved = _check_compare(compare)
@@ -245,9 +247,9 @@ def shift_stability(
     height, width = image.shape
     shifted_side = min(image.shape[axis] for axis in axes)
     largest = min(MAX_SHIFT, shifted_side - MIN_SIDE)
-    max_shift = check_int("max_shift", max_shift, 0)
+    max_shift = check_int("max_shift", max_shift, 0, error=PoolingError)
     if max_shift > largest:
-        raise ConvConfigError(
+        raise PoolingError(
             f"max_shift {max_shift} is too large for a {height}×{width} image: the crops must "
             f"keep {MIN_SIDE} pixels (and shifts stop at {MAX_SHIFT}); "
             f"use max_shift ≤ {max(largest, 0)}."
@@ -282,12 +284,12 @@ def shift_stability(
 def consistency(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """Return one number per method: the mean of its shift curve over shifts s ≥ 1."""
     if not isinstance(curves, dict) or not curves:
-        raise ConvConfigError("consistency needs the curves returned by shift_stability.")
+        raise PoolingError("consistency needs the curves returned by shift_stability.")
     result = {}
     for method, curve in curves.items():
         curve = np.asarray(curve, dtype=np.float64)
         if curve.ndim != 1 or curve.shape[0] < 2:
-            raise ConvConfigError(
+            raise PoolingError(
                 f"The curve for {method!r} has no shift ≥ 1; measure with max_shift ≥ 1."
             )
         result[method] = float(curve[1:].mean())

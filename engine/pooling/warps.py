@@ -15,7 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.conv import ConvConfigError, check_number
+from engine.core import check_number
+from engine.pooling.errors import PoolingError
 from engine.pooling.stability import (
     CHUNK,
     STABILITY_METHODS,
@@ -91,14 +92,14 @@ def _measure(
 
 def _check_values(name: str, values: object, bounds: tuple[float, float]) -> list[float]:
     if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
-        raise ConvConfigError(f"{name} must be a list of numbers.")
+        raise PoolingError(f"{name} must be a list of numbers.")
     if not 1 <= len(values) <= MAX_TRANSFORMS:
-        raise ConvConfigError(f"Give between 1 and {MAX_TRANSFORMS} {name}, got {len(values)}.")
-    checked = [check_number(name, value) for value in values]
+        raise PoolingError(f"Give between 1 and {MAX_TRANSFORMS} {name}, got {len(values)}.")
+    checked = [check_number(name, value, error=PoolingError) for value in values]
     low, high = bounds
     for value in checked:
         if not low <= value <= high:
-            raise ConvConfigError(f"{name} must lie between {low} and {high}, got {value}.")
+            raise PoolingError(f"{name} must lie between {low} and {high}, got {value}.")
     return checked
 
 

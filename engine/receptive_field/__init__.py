@@ -7,14 +7,13 @@ measures the effective receptive field from gradients.
 
 from __future__ import annotations
 
-from engine.receptive_field.effective import _TRACES, effective_receptive_field, erf_growth
+from engine.receptive_field.effective import effective_receptive_field, erf_growth
 from engine.receptive_field.fields import LayerRF, ReceptiveFieldError, stack_model, stack_rf
 from engine.receptive_field.network import layer_output, receptive_field
 
 __all__ = [
     "LayerRF",
     "ReceptiveFieldError",
-    "_TRACES",
     "effective_receptive_field",
     "erf_growth",
     "layer_output",

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from engine.conv import ConvConfigError, check_tensor
-from engine.receptive_field.fields import ReceptiveFieldError, check_whole, stack_model
+from engine.core import check_int, check_tensor, seeded
+from engine.receptive_field.fields import ReceptiveFieldError, stack_model
 from engine.receptive_field.ops import SPATIAL_OPS
 from engine.receptive_field.trace import spatial_rank_and_channels, trace
 
@@ -104,13 +104,10 @@ def _input(model: nn.Module, input_size: int, image: torch.Tensor | None, seed: 
     if nd != 2:
         raise ReceptiveFieldError("The effective receptive field is drawn for 2-D networks only.")
     if image is None:
-        size = check_whole("input size", input_size, 1, MAX_SIDE)
-        generator = torch.Generator().manual_seed(seed)
+        size = check_int("input size", input_size, 1, MAX_SIDE, error=ReceptiveFieldError)
+        generator = seeded(seed)
         return torch.rand((1, channels or 1, size, size), generator=generator)
-    try:
-        image = check_tensor("image", image, (2, 3)).detach().float()
-    except ConvConfigError as err:
-        raise ReceptiveFieldError(str(err)) from None
+    image = check_tensor("image", image, (2, 3), error=ReceptiveFieldError).detach().float()
     image = image[None] if image.dim() == 2 else image  # (C, H, W)
     if max(image.shape[1:]) > MAX_SIDE:
         raise ReceptiveFieldError(
@@ -142,7 +139,7 @@ def effective_receptive_field(
     not changed: no hooks, no .grad, no batch-norm statistics updated. The layer lookup (a trace
     of the network) is remembered per model while its module tree stays the same.
     """
-    seed = check_whole("seed", seed, 0)
+    seed = check_int("seed", seed, 0, error=ReceptiveFieldError)
     if isinstance(model_or_stack, nn.Module):
         model = model_or_stack
     else:
@@ -170,8 +167,8 @@ def effective_receptive_field(
     out_h, out_w = rows[index].out_shape[2:]
     if not isinstance(unit, (tuple, list)) or len(unit) != 2:
         raise ReceptiveFieldError(f"unit must be a (row, column) pair, got {unit!r}.")
-    row = check_whole("unit row", unit[0], 0, out_h - 1)
-    col = check_whole("unit column", unit[1], 0, out_w - 1)
+    row = check_int("unit row", unit[0], 0, out_h - 1, error=ReceptiveFieldError)
+    col = check_int("unit column", unit[1], 0, out_w - 1, error=ReceptiveFieldError)
 
     x.requires_grad_(True)
     counters = {
@@ -218,16 +215,16 @@ def erf_growth(
     """
     if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence) or not depths:
         raise ReceptiveFieldError("depths must be a non-empty list of whole numbers.")
-    depths = [check_whole("depth", d, 1, MAX_DEPTH) for d in depths]
-    k = check_whole("kernel size", k, 1, MAX_KERNEL)
+    depths = [check_int("depth", d, 1, MAX_DEPTH, error=ReceptiveFieldError) for d in depths]
+    k = check_int("kernel size", k, 1, MAX_KERNEL, error=ReceptiveFieldError)
     if k % 2 == 0:
         raise ReceptiveFieldError(f"Use an odd kernel (got {k}): 'same' padding needs a centre.")
-    channels = check_whole("channels", channels, 1, MAX_CHANNELS)
-    seed = check_whole("seed", seed, 0)
-    batch = check_whole("batch", batch, 1, 64)
+    channels = check_int("channels", channels, 1, MAX_CHANNELS, error=ReceptiveFieldError)
+    seed = check_int("seed", seed, 0, error=ReceptiveFieldError)
+    batch = check_int("batch", batch, 1, 64, error=ReceptiveFieldError)
     size = max(depths) * (k - 1) + 3  # every field fits around the centre with a pixel to spare
     centre = size // 2
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded(seed)
     result: dict[str, list] = {"depth": [], "theoretical_rf": [], "uniform_std": [], "erf_std": []}
     for depth in depths:
         layers = [{"kind": "conv", "k": k, "p": k // 2}] * depth

@@ -22,19 +22,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.conv import ConvConfigError, check_int, conv_output_size
+from engine.conv import ConvConfigError, conv_output_size
+from engine.core import ExplorerError, check_int, seeded
 
 
-class ReceptiveFieldError(ConvConfigError):
+class ReceptiveFieldError(ExplorerError):
     """A layer stack or network whose receptive field cannot be computed; the message says why."""
-
-
-def check_whole(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    """Return value as an int in [minimum, maximum], or raise ReceptiveFieldError saying why."""
-    try:
-        return check_int(name, value, minimum, maximum)
-    except ConvConfigError as err:
-        raise ReceptiveFieldError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -153,10 +146,16 @@ def _check_stack_layer(i: int, layer: Mapping) -> tuple[str, int, int, int, int]
         raise ReceptiveFieldError(
             f"{where}: kind must be 'conv' or 'pool', got {layer.get('kind')!r}."
         )
-    k = check_whole(f"{where}'s kernel size", layer.get("k"), 1, MAX_SETTING)
-    s = check_whole(f"{where}'s stride", layer.get("s", 1), 1, MAX_SETTING)
-    p = check_whole(f"{where}'s padding", layer.get("p", 0), 0, MAX_SETTING)
-    d = check_whole(f"{where}'s dilation", layer.get("d", 1), 1, MAX_SETTING)
+    k = check_int(
+        f"{where}'s kernel size", layer.get("k"), 1, MAX_SETTING, error=ReceptiveFieldError
+    )
+    s = check_int(f"{where}'s stride", layer.get("s", 1), 1, MAX_SETTING, error=ReceptiveFieldError)
+    p = check_int(
+        f"{where}'s padding", layer.get("p", 0), 0, MAX_SETTING, error=ReceptiveFieldError
+    )
+    d = check_int(
+        f"{where}'s dilation", layer.get("d", 1), 1, MAX_SETTING, error=ReceptiveFieldError
+    )
     if kind != "conv" and 2 * p > k:
         raise ReceptiveFieldError(
             f"{where}: a {k}×{k} pool can pad at most {k // 2} (half its kernel), got {p}."
@@ -172,7 +171,7 @@ def stack_rf(layers: Sequence[Mapping], input_size: int) -> list[LayerRF]:
     Each layer is a dict: kind "conv" or "pool" (max pool; "avgpool" also accepted), k (kernel),
     s (stride, default 1), p (padding, default 0), d (dilation, default 1).
     """
-    n = check_whole("input size", input_size, 1)
+    n = check_int("input size", input_size, 1, error=ReceptiveFieldError)
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
         raise ReceptiveFieldError("layers must be a list of dicts with kind, k, s, p, d.")
     axis, rows = _Axis(), []
@@ -199,9 +198,9 @@ def stack_model(
     Module names match stack_rf's rows ("conv1", "relu1", "pool2", ...), so the two line up.
     """
     checked = [_check_stack_layer(i, layer) for i, layer in enumerate(layers)]
-    in_channels = check_whole("input channels", in_channels, 1, 64)
-    channels = check_whole("channels", channels, 1, 256)
-    generator = torch.Generator().manual_seed(check_whole("seed", seed, 0))
+    in_channels = check_int("input channels", in_channels, 1, 64, error=ReceptiveFieldError)
+    channels = check_int("channels", channels, 1, 256, error=ReceptiveFieldError)
+    generator = seeded(check_int("seed", seed, 0, error=ReceptiveFieldError))
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     c = in_channels
     for i, (kind, k, s, p, d) in enumerate(checked):

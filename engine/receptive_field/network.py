@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.core import check_int
 from engine.receptive_field.fields import (
     LayerRF,
     ReceptiveFieldError,
-    check_whole,
 )
 from engine.receptive_field.trace import spatial_rank_and_channels, trace
 
@@ -36,7 +36,7 @@ def receptive_field(
     The model itself is not run or changed: a shape-only copy is traced on an input_size-square
     image (input_size samples for 1-D networks).
     """
-    size = check_whole("input size", input_size, 1, MAX_INPUT)
+    size = check_int("input size", input_size, 1, MAX_INPUT, error=ReceptiveFieldError)
     nd, _ = spatial_rank_and_channels(model)
     return trace(model, (size,) * nd, in_channels).rows
 

@@ -24,13 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from engine.core import check_int
 from engine.receptive_field.fields import (
     LayerRF,
     ReceptiveFieldError,
     _Axis,
     _Field,
     _row,
-    check_whole,
 )
 from engine.receptive_field.ops import AXIS_MOVES, CATS, OWNERS, SPATIAL_OPS, spatial_settings
 
@@ -259,7 +259,7 @@ def trace(
         raise ReceptiveFieldError("The network has no convolution: say how many input channels.")
     if len(spatial) != nd:
         raise ReceptiveFieldError(f"The network's convolutions are {nd}-D; give {nd} input sizes.")
-    shape = (1, check_whole("input channels", channels, 1), *spatial)
+    shape = (1, check_int("input channels", channels, 1, error=ReceptiveFieldError), *spatial)
     try:
         tracer = _trace_on(_meta_copy(model), shape, "meta")
     except ReceptiveFieldError:

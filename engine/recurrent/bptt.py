@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.sequence import one_thread
+from engine.core import ExplorerError, one_thread, seeded
 
 __all__ = [
     "INPUT_SCALE",
@@ -44,7 +44,7 @@ INPUT_SCALE = 0.1  # std of each unit's input term: small, so tanh starts near i
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-class BPTTConfigError(ValueError):
+class BPTTConfigError(ExplorerError):
     """A setting outside what the gradient experiment accepts; the message gives the range."""
 
 
@@ -83,7 +83,7 @@ def recurrent_params(
     Gate blocks follow PyTorch's order (LSTM i, f, g, o; GRU r, z, n); forget_bias sets the LSTM
     forget-gate bias or the GRU update-gate bias (high = keep the old state), default 0.
     """
-    g = torch.Generator().manual_seed(seed)
+    g = seeded(seed)
     gates = _GATES[kind]
     blocks = []
     for _ in range(gates):
@@ -112,7 +112,7 @@ def bptt_problem(
     params = recurrent_params(
         kind, hidden, spectral_radius, forget_bias, seed, INPUT_SIZE, input_scale
     )
-    g = torch.Generator().manual_seed(seed + 1)
+    g = seeded(seed + 1)
     xs = torch.randn(T, INPUT_SIZE, generator=g, dtype=torch.float64)
     u = torch.randn(hidden, generator=g, dtype=torch.float64)
     return params, xs, u / u.norm()

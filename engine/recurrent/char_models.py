@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from engine.core import ExplorerError, one_thread, seeded
 from engine.recurrent.text_input import DEFAULT_MAX_CHARS, EncodedText, Vocabulary, encode
 from engine.recurrent.traces import GRUTrace, LSTMTrace, RNNTrace, gru_trace, lstm_trace, rnn_trace
-from engine.sequence import one_thread
 
 __all__ = [
     "ASSETS",
@@ -48,7 +48,7 @@ _MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 VALIDATION_EVERY = 10  # every 10th stdlib file (sorted by name) is held out for validation
 
 
-class CharModelError(ValueError):
+class CharModelError(ExplorerError):
     """A model name or file that cannot be loaded; the message says how to fix it."""
 
 
@@ -99,7 +99,7 @@ def build(
 ) -> CharRNN:
     """Return a CharRNN with seeded weights (PyTorch's default ranges; LSTM forget bias 1)."""
     model = CharRNN(kind, vocab, embed, hidden)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded(seed)
     with torch.no_grad():
         model.embed.weight.normal_(generator=generator)
         for p in [*model.rnn.parameters(), *model.head.parameters()]:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from engine.sequence import one_thread
+from engine.core import ExplorerError, one_thread, seeded
 
 __all__ = [
     "KINDS",
@@ -33,7 +33,7 @@ MAX_DELAY, MAX_STEPS, MAX_HIDDEN = 200, 2000, 128
 EVAL_SEQUENCES = 512
 
 
-class MemoryTaskError(ValueError):
+class MemoryTaskError(ExplorerError):
     """A memory-task setting outside the accepted ranges; the message gives them."""
 
 
@@ -81,14 +81,14 @@ def memory_task(
     _check(kind, delay, steps, hidden, symbols, batch)
     if not (0 < lr <= 1 and -10 <= forget_bias <= 10):
         raise MemoryTaskError("lr must be in (0, 1] and forget_bias between -10 and 10.")
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded(seed)
     model = _Rememberer(kind, symbols, hidden)
     with torch.no_grad():
         for p in model.parameters():  # PyTorch's default range, from our generator
             p.uniform_(-(hidden**-0.5), hidden**-0.5, generator=generator)
         if kind == "lstm":
             model.rnn.bias_ih_l0[hidden : 2 * hidden] += forget_bias
-    test_x, test_y = _batch(EVAL_SEQUENCES, delay, symbols, torch.Generator().manual_seed(seed + 7))
+    test_x, test_y = _batch(EVAL_SEQUENCES, delay, symbols, seeded(seed + 7))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     # One intra-op thread: these ops are too small to split, and on a busy 2-core machine two
     # threads made each run ~10x slower (measured 14 s against 0.6 s).

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.core import ExplorerError
+
 __all__ = [
     "DEFAULT_MAX_CHARS",
     "MAX_NUMBERS",
@@ -42,7 +44,7 @@ MAX_ABS_NUMBER = 1e6
 _NUMBER_SPLIT = re.compile(r"[,;\s]+")
 
 
-class SequenceInputError(ValueError):
+class SequenceInputError(ExplorerError):
     """Typed text or numbers that cannot become a sequence; the message says what to change."""
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from engine.sequence import one_thread
+from engine.core import ExplorerError, one_thread, seeded
 
 __all__ = [
     "BidirectionalTrace",
@@ -48,7 +48,7 @@ MAX_HIDDEN = 4096  # beyond this the (T, H) buffers say nothing a page can show
 MAX_STEPS = 20_000  # an LSTM trace keeps 7 (T, H) tensors: 72 MB at H = 128
 
 
-class RecurrentConfigError(ValueError):
+class RecurrentConfigError(ExplorerError):
     """A module or input the traces cannot follow; the message says what to change."""
 
 
@@ -181,7 +181,7 @@ def make_rnn(
     if not 0.0 <= float(scale) <= 10.0:
         raise RecurrentConfigError("The weight scale must be between 0 and 10.")
     rnn = nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity, bidirectional=bidirectional)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded(seed)
     bound = hidden_size**-0.5
     with torch.no_grad():
         for p in rnn.parameters():

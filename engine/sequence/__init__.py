@@ -32,7 +32,6 @@ from engine.sequence.mnist1d_training import (
     FitResult,
     TrainingConfigError,
     fit_mnist1d,
-    one_thread,
 )
 from engine.sequence.models import (
     ARCH_TITLES,
@@ -76,7 +75,6 @@ __all__ = [
     "load_mnist1d",
     "make_batch",
     "ngram_filters",
-    "one_thread",
     "parse_sequence",
     "sequential_steps",
     "swap_sensitivity",

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.sequence.mnist1d_training import one_thread
+from engine.core import one_thread, seeded
 from engine.sequence.models import ARCHS, ConvBase, build_model, init_parameters_, tcn_dilations
 from engine.sequence.text import (
     MAX_LENGTH,
@@ -162,7 +162,7 @@ def time_per_batch(
             f"batch × length × repeat = {batch * max(lengths) * repeat:,} is over "
             f"{MAX_TIMING_WORK:,}; use a smaller batch, shorter sequences or fewer repeats."
         )
-    generator = torch.Generator().manual_seed(0)
+    generator = seeded(0)
     seconds, n_params = [], []
     with one_thread(), torch.inference_mode():
         for length in lengths:
@@ -239,7 +239,7 @@ def through_both(seq: np.ndarray, seed: int = 0, k: int = 3, hidden: int = 4) ->
         raise SequenceError("k must be between 1 and 50 and hidden between 1 and 64.")
     std = values.std()
     x = (values - values.mean()) / std if std > 0 else values - values.mean()
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = seeded(seed)
     conv1 = nn.Conv1d(1, 4, 3, padding=1, device="meta")
     conv2 = nn.Conv1d(4, 4, 3, padding=1, device="meta")
     rnn = nn.RNN(1, hidden, batch_first=True, device="meta")

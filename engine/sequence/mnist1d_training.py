@@ -8,22 +8,21 @@ random (the initial weights, the order of the minibatches) comes from torch.Gene
 
 Threads: on CPU the training runs on one intra-op thread. These models are tiny; a second thread
 buys little, and when the two cores are shared with other work OpenMP's spinning workers made a GRU
-step 25× slower (measured). The caller's thread count is restored afterwards (see `one_thread`).
+step 25× slower (measured). The caller's thread count is restored afterwards (see engine.core.one_thread).
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.core import ExplorerError, one_thread, seeded
 from engine.sequence.mnist1d_data import arrays
 from engine.sequence.models import ARCHS, UnknownArchError, build_model, count_parameters
 
@@ -37,7 +36,6 @@ __all__ = [
     "TrainingConfigError",
     "default_device",
     "fit_mnist1d",
-    "one_thread",
 ]
 
 # Test accuracies published for MNIST-1D (fractions), from the table in the mnist1d README and
@@ -70,7 +68,7 @@ TRAIN_EVAL = 1_000  # training sequences scored at each evaluation
 Progress = Callable[[int, int, dict[str, float]], bool | None]
 
 
-class TrainingConfigError(ValueError):
+class TrainingConfigError(ExplorerError):
     """A training setting that cannot run (steps out of range, a bad seed)."""
 
 
@@ -102,30 +100,6 @@ class FitResult:
     device: str  # "cpu" or "cuda"
     stopped_early: bool  # progress() returned True
     published_accuracy: float | None  # the paper's figure for this arch and setting, if any
-
-
-_threads_lock = threading.Lock()
-_threads_users = 0
-_threads_saved = 0
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block on one intra-op thread; the caller's count is restored when the last exits."""
-    global _threads_users, _threads_saved
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_saved = torch.get_num_threads()
-        _threads_users += 1
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            restore = _threads_saved if _threads_users == 0 else None
-        if restore is not None:
-            torch.set_num_threads(restore)
 
 
 def default_device() -> torch.device:
@@ -181,7 +155,7 @@ def fit_mnist1d(
     y_test = torch.tensor(y_te, device=device)
 
     model = build_model(arch, x_train.shape[1], seed=int(seed)).to(device)
-    batch_gen = torch.Generator().manual_seed(int(seed))  # minibatch order
+    batch_gen = seeded(seed)  # minibatch order
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     eval_every = max(1, math.ceil(total / EVAL_POINTS))
     published = (PUBLISHED_ACCURACY_SHUFFLED if shuffle_time else PUBLISHED_ACCURACY).get(arch)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.core import ExplorerError, seeded
+
 __all__ = [
     "ARCHS",
     "ARCH_TITLES",
@@ -48,7 +50,7 @@ ARCH_TITLES = {
 N_CLASSES = 10
 
 
-class UnknownArchError(ValueError):
+class UnknownArchError(ExplorerError):
     """An architecture name we do not build; the message lists the ones we do."""
 
 
@@ -203,4 +205,4 @@ def build_model(arch: str, seq_len: int = 40, seed: int = 0) -> nn.Module:
     model = model.to_empty(device="cpu")
     if isinstance(model, RecurrentBase):
         model.rnn.flatten_parameters()
-    return init_parameters_(model, torch.Generator().manual_seed(seed))
+    return init_parameters_(model, seeded(seed))

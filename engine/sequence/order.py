@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.core import one_thread
 from engine.sequence.compare import SequenceError, through_both
-from engine.sequence.mnist1d_training import one_thread
 
 __all__ = ["MAX_SWAPS", "OrderSensitivity", "swap_sensitivity"]
 

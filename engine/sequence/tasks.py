@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.sequence.mnist1d_training import one_thread
+from engine.core import one_thread, seeded
 from engine.sequence.models import count_parameters, init_parameters_
 from engine.sequence.text import SequenceError
 
@@ -148,7 +148,7 @@ class _TaskRNN(nn.Module):
 def _build(arch: str, seed: int) -> nn.Module:
     with torch.device("meta"):
         model = _TaskCNN() if arch == "cnn" else _TaskRNN(arch)
-    return init_parameters_(model.to_empty(device="cpu"), torch.Generator().manual_seed(seed))
+    return init_parameters_(model.to_empty(device="cpu"), seeded(seed))
 
 
 def synthetic_task(
@@ -172,8 +172,8 @@ def synthetic_task(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SequenceError(f"seed must be a whole number ≥ 0, got {seed!r}.")
     model = _build(arch, seed)
-    data_gen = torch.Generator().manual_seed(seed)
-    x_test, y_test = make_batch(task, TEST_SIZE, torch.Generator().manual_seed(10_000 + seed))
+    data_gen = seeded(seed)
+    x_test, y_test = make_batch(task, TEST_SIZE, seeded(10_000 + seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     every = max(1, math.ceil(steps / 20))
     history: list[TaskPoint] = []

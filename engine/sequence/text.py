@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.core import ExplorerError, seeded
+
 __all__ = [
     "MAX_LENGTH",
     "MAX_TEXT",
@@ -34,7 +36,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
-class SequenceError(ValueError):
+class SequenceError(ExplorerError):
     """A typed sequence or sequence setting that cannot be used; the message says what to change."""
 
 
@@ -132,9 +134,7 @@ def ngram_filters(
 
     if random_filters:
         names = [f"random {i + 1}" for i in range(n_filters)]
-        weight = torch.randn(
-            n_filters, len(vocab), n, generator=torch.Generator().manual_seed(seed)
-        )
+        weight = torch.randn(n_filters, len(vocab), n, generator=seeded(seed))
         bias = torch.zeros(n_filters)
     else:
         grams = _designed_targets(targets, windows, tokens, n, unit, n_filters)

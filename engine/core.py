@@ -1,0 +1,117 @@
+"""What every topic shares: the error a person can cause, argument checks, seeds and threads.
+
+`ExplorerError` is the base of every error a person can cause by what they type, upload or pick;
+each topic derives its own (a bad pooling window raises `PoolingError`), and pages catch the base
+around each computation to show its message instead of a traceback. The checks take the error
+class to raise, so a message comes from the topic whose setting was wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ExplorerError",
+    "check_int",
+    "check_number",
+    "check_tensor",
+    "one_thread",
+    "seeded",
+]
+
+
+class ExplorerError(ValueError):
+    """Anything a person can cause (a setting, an upload, typed text); the message says what to do."""
+
+
+def check_int(
+    name: str,
+    value: object,
+    minimum: int,
+    maximum: int | None = None,
+    *,
+    error: type[ExplorerError] = ExplorerError,
+) -> int:
+    """Return value as an int after checking it is a whole number in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise error(f"{name} must be a whole number, got {value!r}.")
+    value = int(value)
+    if value < minimum:
+        raise error(f"{name} must be at least {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise error(f"{name} must be at most {maximum}, got {value}.")
+    return value
+
+
+def check_number(name: str, value: object, *, error: type[ExplorerError] = ExplorerError) -> float:
+    """Return value as a float after checking it is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise error(f"{name} must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise error(f"{name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def check_tensor(
+    name: str,
+    value: object,
+    ndims: tuple[int, ...],
+    *,
+    error: type[ExplorerError] = ExplorerError,
+) -> torch.Tensor:
+    """Return value after checking it is a finite floating tensor with one of the allowed ndims."""
+    if not isinstance(value, torch.Tensor):
+        raise error(f"{name} must be a torch tensor, got {type(value).__name__}.")
+    if value.dim() not in ndims:
+        allowed = " or ".join(f"{n}-D" for n in ndims)
+        raise error(f"{name} must be {allowed}, got shape {tuple(value.shape)}.")
+    if value.dtype not in (torch.float16, torch.float32, torch.float64):
+        raise error(f"{name} must hold floats (e.g. float32), got {value.dtype}.")
+    if value.numel() == 0:
+        raise error(f"{name} is empty (shape {tuple(value.shape)}).")
+    # NumPy's single-threaded pass, not torch.isfinite: on a busy server torch's parallel kernel
+    # waits for its worker threads to be scheduled, which can cost several ms on a 512×512 image
+    if not np.isfinite(value.numpy(force=True)).all():
+        raise error(f"{name} contains NaN or infinity; replace those entries with numbers.")
+    return value
+
+
+def seeded(seed: int) -> torch.Generator:
+    """Return a CPU generator seeded with seed: randomness that never touches the global state."""
+    return torch.Generator().manual_seed(int(seed))
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_saved = 0
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block on one intra-op thread; the caller's count is restored when the last exits.
+
+    Reference-counted, so overlapping blocks in several sessions' threads are safe. The models
+    trained here are tiny: a second thread buys little, and when the two cores are shared,
+    OpenMP's spinning workers made a GRU step 25× slower (measured).
+    """
+    global _threads_users, _threads_saved
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_saved = torch.get_num_threads()
+        _threads_users += 1
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            restore = _threads_saved if _threads_users == 0 else None
+        if restore is not None:
+            torch.set_num_threads(restore)
