@@ -7,44 +7,58 @@ the package's argument checks.
 
 from __future__ import annotations
 
+from engine.kernels.checks import KernelDesignError
 from engine.kernels.design import (
     MAX_CHANNELS,
     MAX_SIDE,
+    Conv,
     DesignCost,
     bottleneck_branch,
+    design_cost,
+    design_model,
     factorised_pair,
     stacked_vs_single,
 )
 from engine.kernels.factoring import (
     Separability,
     StackOnImage,
+    best_single_kernel,
     pixel_mlp,
     random_kernel,
     separability,
     stack_on_image,
 )
 from engine.kernels.parity import (
+    DRIFT_KERNELS,
     STEP_KERNELS,
     WidthFit,
     centred_difference_fits,
     centroid_drift,
+    same_offsets,
     step_responses,
 )
 
 __all__ = [
+    "Conv",
+    "DRIFT_KERNELS",
     "DesignCost",
+    "KernelDesignError",
     "MAX_CHANNELS",
     "MAX_SIDE",
     "STEP_KERNELS",
     "Separability",
     "StackOnImage",
     "WidthFit",
+    "best_single_kernel",
     "bottleneck_branch",
     "centred_difference_fits",
     "centroid_drift",
+    "design_cost",
+    "design_model",
     "factorised_pair",
     "pixel_mlp",
     "random_kernel",
+    "same_offsets",
     "separability",
     "stack_on_image",
     "stacked_vs_single",

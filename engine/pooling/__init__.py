@@ -8,6 +8,7 @@ between_layers.py shows dropout and normalization.
 from __future__ import annotations
 
 from engine.pooling.between_layers import NormDemo, batchnorm_demo, dropout_demo, layernorm_demo
+from engine.pooling.errors import PoolingError
 from engine.pooling.operations import (
     POOL_METHODS,
     global_pool,
@@ -31,6 +32,7 @@ __all__ = [
     "COMPARISONS",
     "NormDemo",
     "POOL_METHODS",
+    "PoolingError",
     "SHIFT_DIRECTIONS",
     "STABILITY_METHODS",
     "batchnorm_demo",

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import engine.conv.operation as conv
+import engine.conv as conv
 from engine.conv import (
     NONLINEARITIES,
     POOLS,

@@ -16,9 +16,9 @@ from scipy import signal
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from engine.conv import ConvConfigError, make_kernel
+from engine import kernels as kd
+from engine.conv import make_kernel
 from engine.images import to_gray_tensor
-from engine.kernels import design as kd
 
 SAMPLES = Path(__file__).resolve().parents[3] / "assets" / "samples"
 
@@ -274,7 +274,7 @@ def test_centroid_drift_matches_torch_same_padding_on_one_layer():
     ],
 )
 def test_person_caused_parity_errors(call):
-    with pytest.raises(ConvConfigError):
+    with pytest.raises(kd.KernelDesignError):
         call()
 
 

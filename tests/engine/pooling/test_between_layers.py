@@ -6,8 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from engine.conv import ConvConfigError
-from engine.pooling import NormDemo, batchnorm_demo, dropout_demo, layernorm_demo
+from engine.pooling import NormDemo, PoolingError, batchnorm_demo, dropout_demo, layernorm_demo
 
 
 def _randn(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -104,7 +103,7 @@ def test_layernorm_matches_f_layer_norm():
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, float("nan"), "half"])
 def test_dropout_rejects_bad_p(p):
-    with pytest.raises(ConvConfigError, match="p"):
+    with pytest.raises(PoolingError, match="p"):
         dropout_demo(_randn(2, 4, 4), p)
 
 
@@ -118,18 +117,18 @@ def test_dropout_rejects_bad_p(p):
     ],
 )
 def test_batchnorm_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ConvConfigError, match=match):
+    with pytest.raises(PoolingError, match=match):
         batchnorm_demo(_randn(2, 3, 4, 4), **kwargs)
 
 
 def test_bad_shapes_are_rejected_with_messages():
-    with pytest.raises(ConvConfigError, match="4-D"):
+    with pytest.raises(PoolingError, match="4-D"):
         batchnorm_demo(_randn(3, 4, 4))
-    with pytest.raises(ConvConfigError, match="more than one value"):
+    with pytest.raises(PoolingError, match="more than one value"):
         batchnorm_demo(_randn(1, 3, 1, 1))
-    with pytest.raises(ConvConfigError, match="3-D"):
+    with pytest.raises(PoolingError, match="3-D"):
         layernorm_demo(_randn(4, 4))
-    with pytest.raises(ConvConfigError, match="NaN"):
+    with pytest.raises(PoolingError, match="NaN"):
         dropout_demo(torch.tensor([[float("inf"), 0.0]]), 0.5)
-    with pytest.raises(ConvConfigError, match="seed"):
+    with pytest.raises(PoolingError, match="seed"):
         dropout_demo(_randn(2, 2), 0.5, seed=-1)

@@ -14,8 +14,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.conv import ConvConfigError
-from engine.pooling import global_pool, kmax_positions, moving_dot, pool2d, worked_examples
+from engine.pooling import (
+    PoolingError,
+    global_pool,
+    kmax_positions,
+    moving_dot,
+    pool2d,
+    worked_examples,
+)
 
 
 def _randn(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -206,22 +212,22 @@ def test_stride_2_max_pool_is_equivariant_to_shifts_by_2():
     ],
 )
 def test_pool2d_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ConvConfigError, match=match):
+    with pytest.raises(PoolingError, match=match):
         pool2d(_randn(2, 8, 8), **kwargs)
 
 
 def test_bad_maps_are_rejected_with_messages():
-    with pytest.raises(ConvConfigError, match="NaN"):
+    with pytest.raises(PoolingError, match="NaN"):
         pool2d(torch.tensor([[1.0, float("nan")], [0.0, 0.0]]), "max", 2)
-    with pytest.raises(ConvConfigError, match="2-D or 3-D"):
+    with pytest.raises(PoolingError, match="2-D or 3-D"):
         pool2d(torch.zeros(1, 1, 4, 4), "max", 2)
-    with pytest.raises(ConvConfigError, match="floats"):
+    with pytest.raises(PoolingError, match="floats"):
         pool2d(torch.zeros(4, 4, dtype=torch.int64), "max", 2)
-    with pytest.raises(ConvConfigError, match="stride"):
+    with pytest.raises(PoolingError, match="stride"):
         pool2d(torch.zeros(64, 64, 64), "k-max", 32, stride=1, k=2)
-    with pytest.raises(ConvConfigError):
+    with pytest.raises(PoolingError):
         global_pool(_randn(2, 3, 3), "k-max", k=10)
-    with pytest.raises(ConvConfigError):
+    with pytest.raises(PoolingError):
         kmax_positions(_randn(4, 4), 2, k=5)
 
 
@@ -239,10 +245,10 @@ def test_bad_maps_are_rejected_with_messages():
     ],
 )
 def test_moving_dot_rejects_bad_positions(size, positions):
-    with pytest.raises(ConvConfigError):
+    with pytest.raises(PoolingError):
         moving_dot(size, positions)
 
 
 def test_moving_dot_rejects_a_window_larger_than_the_image():
-    with pytest.raises(ConvConfigError, match="larger than"):
+    with pytest.raises(PoolingError, match="larger than"):
         moving_dot(3, [(0, 0)], pool_size=4)

@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 
 import engine.pooling.warps as warps
-from engine.conv import ConvConfigError
 from engine.pooling import (
     COMPARISONS,
     POOL_METHODS,
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
+    PoolingError,
     consistency,
     rotation_stability,
     scale_stability,
@@ -127,9 +127,9 @@ def test_anti_aliasing_makes_max_pool_more_shift_consistent():
 def test_consistency_is_the_mean_over_nonzero_shifts():
     curves = {"max pool": np.array([1.0, 0.5, 1.0, 0.6]), "average pool": np.array([1.0, 0.9])}
     assert consistency(curves) == pytest.approx({"max pool": 0.7, "average pool": 0.9})
-    with pytest.raises(ConvConfigError, match="max_shift"):
+    with pytest.raises(PoolingError, match="max_shift"):
         consistency({"max pool": np.array([1.0])})
-    with pytest.raises(ConvConfigError):
+    with pytest.raises(PoolingError):
         consistency({})
 
 
@@ -194,26 +194,26 @@ def test_in_place_and_moved_differ_as_defined():
     ],
 )
 def test_shift_stability_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ConvConfigError, match=match):
+    with pytest.raises(PoolingError, match=match):
         shift_stability(torch.rand(32, 32, generator=torch.Generator().manual_seed(0)), **kwargs)
 
 
 def test_stability_rejects_bad_images_and_transforms():
     image = torch.rand(32, 32, generator=torch.Generator().manual_seed(0))
-    with pytest.raises(ConvConfigError, match="resize"):
+    with pytest.raises(PoolingError, match="resize"):
         shift_stability(torch.zeros(8, 64), 1)
-    with pytest.raises(ConvConfigError, match="gray"):
+    with pytest.raises(PoolingError, match="gray"):
         shift_stability(torch.zeros(3, 32, 32), 1)
-    with pytest.raises(ConvConfigError, match="between"):
+    with pytest.raises(PoolingError, match="between"):
         rotation_stability(image, [0.0, 200.0])
-    with pytest.raises(ConvConfigError, match="between"):
+    with pytest.raises(PoolingError, match="between"):
         rotation_stability(image, [])
-    with pytest.raises(ConvConfigError, match="list"):
+    with pytest.raises(PoolingError, match="list"):
         rotation_stability(image, 5.0)
-    with pytest.raises(ConvConfigError, match="between"):
+    with pytest.raises(PoolingError, match="between"):
         scale_stability(image, [0.1])
-    with pytest.raises(ConvConfigError, match="finite"):
+    with pytest.raises(PoolingError, match="finite"):
         scale_stability(image, [float("nan")])
-    with pytest.raises(ConvConfigError, match="comparison"):
+    with pytest.raises(PoolingError, match="comparison"):
         scale_stability(image, [1.0], compare="")
     assert set(POOL_METHODS) == {"max", "average", "l2", "k-max"}

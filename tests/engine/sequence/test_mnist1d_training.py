@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.core import one_thread
 from engine.sequence import (
     ARCHS,
     PUBLISHED_ACCURACY,
@@ -23,7 +24,6 @@ from engine.sequence import (
     fit_mnist1d,
     load_mnist1d,
     mnist1d_data,
-    one_thread,
     tcn_dilations,
     time_permutation,
 )
