@@ -9,6 +9,7 @@ import streamlit as st
 from engine import architectures as arch
 from engine import cnn as deg
 from engine.architectures import ARCHITECTURES
+from engine.core import ExplorerError
 from ui import grids
 from ui.architectures import figures as arch_figures
 from ui.inputs import image_picker, working_tensor
@@ -176,7 +177,7 @@ side = c2.number_input(
 )
 try:
     rows = _rows(name, int(side))
-except arch.ArchStatsError as err:
+except ExplorerError as err:
     st.error(str(err))
     rows = []
 if rows:
@@ -241,7 +242,7 @@ picked = image_picker("arch")
 w_side = st.slider("Working size (longest side, px)", 48, 256, 128, 16, key="arch_work")
 try:
     branches, maps, g3a = _inception(picked.sha, w_side, picked)
-except arch.ArchStatsError as err:
+except ExplorerError as err:
     st.error(f"{err} Try a larger working size or another image.")
 else:
     titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
@@ -277,7 +278,7 @@ st.markdown(
 kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
 try:
     scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
-except arch.ArchStatsError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     st.plotly_chart(

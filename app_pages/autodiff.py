@@ -18,6 +18,7 @@ from engine.autodiff import (
     forward_steps,
     gradient_table,
 )
+from engine.core import ExplorerError
 from ui.autodiff import figures as af
 from ui.autodiff import steps as ad_steps
 
@@ -104,7 +105,7 @@ t = [cols[i + 1].number_input(f"target $t_{i + 1}$", key=f"ad_t{i}", **bound) fo
 try:
     params, x, t = check_inputs(params, x, t)
     graph, forward, backward, table = _passes(tuple(params.items()), x, t)
-except AutodiffInputError as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 st.query_params.update(
@@ -276,7 +277,7 @@ fd_param = st.segmented_control(
 fd_param = fd_param or "w1"
 try:
     sweep = _sweep(fd_param, tuple(params.items()), x, t)
-except AutodiffInputError as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 h = np.array([s[0] for s in sweep])

@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from engine.cnn import CLASSES, CNNError, filter_images, first_layer_filters
+from engine.cnn import CLASSES, filter_images, first_layer_filters
+from engine.core import ExplorerError
 from ui.cnn import detail_figures as details
 from ui.cnn import formula_view as unit_view
 from ui.cnn import overview_figures as cnn_figures
@@ -276,7 +277,7 @@ st.markdown(
 st.plotly_chart(details.picture_tiles(pictures, sheet_titles, cols=sheet_cols), key="tc_filters")
 try:
     comparison = cnn_page.filter_comparison(chosen.key, int(training.get("seed", 0)), model)
-except CNNError as err:
+except ExplorerError as err:
     st.info(f"{err} With 1×1 kernels each filter only mixes the three colours of one pixel.")
     st.stop()
 st.markdown("The same filters averaged over their three colours (what is compared below):")

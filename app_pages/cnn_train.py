@@ -14,7 +14,6 @@ from engine.cnn import (
     MAX_DEPTH,
     MAX_FILTERS,
     CNNConfig,
-    CNNError,
     SmallCNN,
     abs_cosine,
     bf16_supported,
@@ -25,6 +24,7 @@ from engine.cnn import (
     make_dataset_uint8,
 )
 from engine.conv import KERNEL_SIZES
+from engine.core import ExplorerError
 from ui.cnn import train_figures as tf
 from ui.cnn.ablation_view import ablation_section
 from ui.cnn.models import remember_model
@@ -135,7 +135,7 @@ if len(classes) < 2:
 else:
     try:
         config = CNNConfig(classes, depth, filters, kernel, pool, relu)
-    except CNNError as err:
+    except ExplorerError as err:
         problems.append(str(err))
 if not lr > 0:
     problems.append("Set a learning rate above 0: with η = 0 Adam never moves a weight.")

@@ -6,12 +6,12 @@ import streamlit as st
 
 from engine.conv import (
     KERNEL_NAMES,
-    ConvConfigError,
     feature_maps,
     flip_kernel,
     make_kernel,
     patch_arithmetic,
 )
+from engine.core import ExplorerError
 from ui import figures, grids
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 
@@ -61,7 +61,7 @@ gray = working_tensor(picked, side)  # (H, W)
 
 try:
     out = feature_maps(gray, kernel)[0]  # (H, W), 'same' padding
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 

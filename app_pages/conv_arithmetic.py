@@ -5,7 +5,6 @@ import streamlit as st
 import torch
 
 from engine.conv import (
-    ConvConfigError,
     accumulated_stamps,
     conv_matrix_2d,
     conv_output_size,
@@ -18,6 +17,7 @@ from engine.conv import (
     transposed_output_size,
     transposed_steps,
 )
+from engine.core import ExplorerError
 from ui import diagrams, grids
 
 st.title("Padding, stride and dilation")
@@ -55,7 +55,7 @@ if mode == "convolution":
     try:
         n_out = conv_output_size(n, k, p, s, d)
         steps = conv_steps(grid, kernel, padding=p, stride=s, dilation=d)
-    except ConvConfigError as err:
+    except ExplorerError as err:
         st.error(f"{err} Try more padding, a smaller kernel or less dilation.")
         st.stop()
     st.latex(
@@ -102,7 +102,7 @@ else:
         n_out = transposed_output_size(n, k, p, s)
         tsteps = transposed_steps(grid, kernel, stride=s, padding=p)
         result = transposed_conv2d(grid, kernel, stride=s, padding=p)
-    except ConvConfigError as err:
+    except ExplorerError as err:
         st.error(f"{err} Try less padding or a larger kernel.")
         st.stop()
     st.latex(
@@ -149,7 +149,7 @@ st.markdown(
 if mode == "convolution":
     try:
         m = conv_matrix_2d(n, n, kernel, padding=p, stride=s)
-    except ConvConfigError as err:
+    except ExplorerError as err:
         st.error(str(err))
         st.stop()
     y = m @ grid.flatten()

@@ -7,13 +7,13 @@ from engine.conv import (
     KERNEL_NAMES,
     NONLINEARITIES,
     POOLS,
-    ConvConfigError,
     conv_output_size,
     feature_maps,
     layer_stages,
     make_kernel,
     resize_image,
 )
+from engine.core import ExplorerError
 from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
 
@@ -54,7 +54,7 @@ try:
         pool_size=int(pool_size),
         pool_stride=int(pool_stride),
     )
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(f"{err} Try a smaller pool or a larger working size.")
     st.stop()
 
@@ -107,7 +107,7 @@ for col, scale in zip(cols, sorted(scales), strict=False):
             fmap = feature_maps(img, kernel, padding=0)[0]
             size_h = conv_output_size(img.shape[0], 3)
             size_w = conv_output_size(img.shape[1], 3)
-        except ConvConfigError as err:
+        except ExplorerError as err:
             st.error(f"×{scale}: {err}")
             continue
         st.plotly_chart(

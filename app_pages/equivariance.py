@@ -6,13 +6,13 @@ import torch
 
 from engine.conv import (
     KERNEL_NAMES,
-    ConvConfigError,
     edge_map_everywhere,
     make_kernel,
     rotation_errors,
     scale_errors,
     translation_equivariance,
 )
+from engine.core import ExplorerError
 from ui import figures
 from ui.inputs import image_picker, working_tensor
 
@@ -42,7 +42,7 @@ gray = working_tensor(picked, side)
 kernel = make_kernel(name, 5, angle_deg=30.0)
 try:
     check = translation_equivariance(gray, kernel, int(dy), int(dx), padding_mode=padding)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(f"{err} Try a smaller shift or a larger working size.")
     st.stop()
 

@@ -8,7 +8,8 @@ import streamlit as st
 import torch
 
 from engine import kernels as kd
-from engine.conv import KERNEL_NAMES, ConvConfigError, feature_maps, make_kernel
+from engine.conv import KERNEL_NAMES, feature_maps, make_kernel
+from engine.core import ExplorerError
 from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf
@@ -92,7 +93,7 @@ fh = b.number_input("Feature map H", 1, kd.MAX_SIDE, 56, key="ks_h")
 fw = c.number_input("Feature map W", 1, kd.MAX_SIDE, 56, key="ks_w")
 try:
     costs = _costs("stacks", (int(ch), int(fh), int(fw)))
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     st.dataframe(kf.cost_table(costs), hide_index=True)
@@ -122,7 +123,7 @@ depth = st.radio(
 )
 try:
     demo = _stack_demo(picked.sha, side, int(depth), gray)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     r = demo.field
@@ -191,7 +192,7 @@ st.markdown(
 )
 try:
     st.dataframe(kf.width_fit_table(_fits(picked.sha, side, gray)), hide_index=True)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 st.caption(
     "What to notice: on the step, the odd detector's response is centred on the edge and the "
@@ -208,7 +209,7 @@ st.markdown(
 layers = st.slider("Smoothing layers stacked", 1, 16, 6, key="ks_layers")
 try:
     drift = _drift(picked.sha, side, int(layers), gray)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     series = {name: shifts[:, 1].numpy() for name, shifts in drift.items()}
@@ -255,7 +256,7 @@ if c_mid >= c_in:
 try:
     sizes = (int(c_in), int(c_mid), int(c_out), int(b_side), int(b_side), int(b_k))
     direct, reduced = _costs("branch", sizes)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     st.dataframe(kf.cost_table([direct, reduced]), hide_index=True)
@@ -277,7 +278,7 @@ n_out = a.slider("Output channels", 1, 8, 4, key="ks_nout")
 hidden = b.number_input("Hidden channels (0 = one 1×1 layer)", 0, 64, 0, key="ks_hidden")
 try:
     maps, mlp = _nin(picked.sha, side, int(n_out), int(hidden), gray)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     _chart(
@@ -326,7 +327,7 @@ f_side = b.number_input("Feature map side", 1, kd.MAX_SIDE, 17, key="ks_fside")
 f_n = c.select_slider("n", list(range(3, 16, 2)), 7, key="ks_fn")
 try:
     square, pair = _costs("factor", (int(f_c), int(f_side), int(f_side), int(f_n)))
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     st.dataframe(kf.cost_table([square, pair]), hide_index=True)
@@ -344,7 +345,7 @@ a, b = st.columns([1, 3])
 sep_n = a.radio("Kernel side", [3, 5, 7], index=1, key="ks_sep_n", horizontal=True)
 try:
     seps = _separable(picked.sha, side, int(sep_n), gray)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
 else:
     names = list(seps)

@@ -7,14 +7,13 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from engine.core import ExplorerError
 from engine.recurrent import (
     DEFAULT_MAX_CHARS,
     SAMPLE_CODE,
     UNK,
-    CharModelError,
     GRUTrace,
     LSTMTrace,
-    SequenceInputError,
     encode,
     gate_saturation,
     integrator_cells,
@@ -79,7 +78,7 @@ text = st.text_area(
 try:
     card = _model("lstm")[1]
     encoded = encode(text, _model("lstm")[0].vocab, DEFAULT_MAX_CHARS)
-except (SequenceInputError, CharModelError) as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 except ValueError:  # e.g. a lone surrogate pasted from a broken clipboard

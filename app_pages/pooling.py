@@ -4,7 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv import KERNEL_NAMES, ConvConfigError, layer_stages, make_kernel
+from engine.conv import KERNEL_NAMES, layer_stages, make_kernel
+from engine.core import ExplorerError
 from engine.pooling import (
     COMPARISONS,
     POOL_METHODS,
@@ -49,7 +50,7 @@ kernel = make_kernel(feature, 5, angle_deg=45.0)[None]  # (1, 5, 5)
 fmap = layer_stages(gray, kernel, nonlinearity="relu", pool="max", pool_size=1).detector[0]
 try:
     pooled = {m: pool2d(fmap, m, int(size), int(stride), k=int(k)) for m in POOL_METHODS}
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(f"{err} Try a smaller window or k, or a larger working size.")
     st.stop()
 
@@ -121,7 +122,7 @@ def _shift_curves(
 
 try:
     curves = _shift_curves(picked.sha, side, max_shift, direction, compare, gray)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(f"{err} Increase the working size.")
     curves = None
 if curves:
@@ -161,7 +162,7 @@ ANGLES = [0, 2, 4, 6, 8, 10, 15, 20, 30]
 SCALES = [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.25]
 try:
     rot, sca = _warp_curves(picked.sha, side, compare, gray)
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(f"{err} Increase the working size.")
     rot = sca = None
 if rot:

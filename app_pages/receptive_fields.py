@@ -9,9 +9,9 @@ import torch
 
 from engine import cnn as load_cnn
 from engine.cnn import SmallCNN, preprocess
-from engine.conv import ConvConfigError, feature_maps, make_kernel
+from engine.conv import feature_maps, make_kernel
+from engine.core import ExplorerError
 from engine.receptive_field import (
-    ReceptiveFieldError,
     effective_receptive_field,
     erf_growth,
     layer_output,
@@ -81,7 +81,7 @@ layers = [
 ]
 try:
     rows = stack_rf(layers, side)
-except ReceptiveFieldError as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 with right:
@@ -124,7 +124,7 @@ square = img[top : top + min(h0, w0), left_ : left_ + min(h0, w0)]  # centre cro
 n = square.shape[0]
 try:
     rows_img = stack_rf(layers, n)
-except ReceptiveFieldError as err:
+except ExplorerError as err:
     st.error(f"{err} (your image is {n}×{n} after cropping to a square)")
     st.stop()
 names = [r.name for r in rows_img]
@@ -336,5 +336,5 @@ try:
         "The same nine weights at four rates respond to blobs of four sizes: sharing one "
         "kernel across rates is a way to see the same pattern at several scales."
     )
-except ConvConfigError as err:
+except ExplorerError as err:
     st.error(f"{err} Increase the input size.")

@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from engine.recurrent import MAX_RADIUS, MAX_STEPS, BPTTConfigError, gradient_flow, memory_curve
+from engine.core import ExplorerError
+from engine.recurrent import MAX_RADIUS, MAX_STEPS, gradient_flow, memory_curve
 from ui.jobs import get_job, show_progress, start_job
 from ui.recurrent import dynamics_figures as rf
 
@@ -84,7 +85,7 @@ st.caption(
 )
 try:
     flows = {k: _flow(k, T, hidden, radius, act, fb, None) for k in NAMES}
-except BPTTConfigError as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 guide = radius ** np.arange(T - 1, -1, -1, dtype=np.float64)

@@ -4,9 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
+from engine.core import ExplorerError
 from engine.recurrent import (
-    RecurrentConfigError,
-    SequenceInputError,
     bidirectional_trace,
     make_rnn,
     one_hot_chars,
@@ -59,7 +58,7 @@ try:
     trace = rnn_trace(rnn, x)
     brnn = make_rnn(x.shape[1], hidden, act, bidirectional=True, seed=seed + 1, scale=scale)
     both = bidirectional_trace(brnn, x)
-except (SequenceInputError, RecurrentConfigError) as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.sequence import SequenceError, ngram_filters, swap_sensitivity, through_both
+from engine.core import ExplorerError
+from engine.sequence import ngram_filters, swap_sensitivity, through_both
 from ui.recurrent.figures import SHOWN
 from ui.sequence import figures as sf
 from ui.sequence import text_figures as tf
@@ -359,7 +360,7 @@ def text_cnn_section(text: str, own: bool) -> None:
             random_filters=source == "random",
             seed=0,
         )
-    except SequenceError as err:
+    except ExplorerError as err:
         st.error(str(err))
         return
     st.plotly_chart(

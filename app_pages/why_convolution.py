@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import conv as lc
 from engine.conv import affected_outputs_1d, influence_1d, time_layers
+from engine.core import ExplorerError
 from ui import diagrams, figures
 from ui.inputs import samples
 
@@ -25,7 +26,7 @@ n = b.number_input("Outputs n", 1, 10_000_000, 1000, key="why_n")
 k = c.number_input("Connections per output k", 1, 10_000, 3, key="why_k")
 try:
     rows = [lc.dense(m, n), lc.sparse_1d(m, n, k), lc.shared_1d(m, n, k)]
-except lc.LayerSizeError as err:
+except ExplorerError as err:
     st.error(str(err))
     st.stop()
 st.dataframe(

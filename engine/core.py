@@ -28,7 +28,7 @@ __all__ = [
 
 
 class ExplorerError(ValueError):
-    """Anything a person can cause (a setting, an upload, typed text); the message says what to do."""
+    """Anything a person can cause (a setting, an upload, text); the message says what to do."""
 
 
 def check_int(

@@ -17,7 +17,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from engine.images import ImageLoadError, load_image, to_gray_tensor, to_rgb_tensor
+from engine.core import ExplorerError
+from engine.images import load_image, to_gray_tensor, to_rgb_tensor
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
@@ -73,7 +74,7 @@ def _try_store(name: str, data: bytes) -> str | None:
     """Decode and remember an image; return an error message instead when it cannot be used."""
     try:
         _decode(_sha(data), data)
-    except ImageLoadError as err:
+    except ExplorerError as err:
         return str(err)
     st.session_state[_STATE] = {"sha": _sha(data), "name": name, "data": data}
     return None

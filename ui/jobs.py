@@ -23,6 +23,8 @@ from typing import Any
 
 import streamlit as st
 
+from engine.core import ExplorerError
+
 __all__ = ["Job", "JobState", "get_job", "running_jobs", "show_progress", "start_job"]
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,7 @@ class Job:
                 )
             finally:
                 _SLOT.release()
-        except ValueError as err:  # the engine's own, person-readable errors
+        except ExplorerError as err:  # the engine's own, person-readable errors
             self._finish("failed", "Failed.", None, str(err))
         except Exception:  # never let a thread die silently; the page shows a plain message
             log.exception("Job %s failed", self.name)

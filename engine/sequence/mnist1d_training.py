@@ -8,7 +8,7 @@ random (the initial weights, the order of the minibatches) comes from torch.Gene
 
 Threads: on CPU the training runs on one intra-op thread. These models are tiny; a second thread
 buys little, and when the two cores are shared with other work OpenMP's spinning workers made a GRU
-step 25× slower (measured). The caller's thread count is restored afterwards (see engine.core.one_thread).
+step 25× slower (measured); see engine.core.one_thread.
 """
 
 from __future__ import annotations

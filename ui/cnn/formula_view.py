@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from engine.cnn import (
-    CNNError,
     ConvFormula,
     FlattenFormula,
     OutputFormula,
@@ -21,6 +20,7 @@ from engine.cnn import (
     ReluFormula,
     unit_formula,
 )
+from engine.core import ExplorerError
 from ui import figures, grids
 from ui.cnn.detail_figures import contribution_figure, conv_unit_figure
 from ui.cnn.overview_inputs import Run, ensure_choice
@@ -87,7 +87,7 @@ def show_unit_section(run: Run) -> None:
             st.subheader(f"{layer} of “{classes[k]}”")
             last = next(n for n in reversed(names) if run.kinds[n] in SPATIAL)
             show_output(formula, run.arrays[last].shape, classes)
-    except CNNError as err:
+    except ExplorerError as err:
         st.error(str(err))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from engine.core import ExplorerError
 from engine.sequence import MAX_LENGTH, SequenceError, parse_sequence
 
 __all__ = [
@@ -105,7 +106,7 @@ def text_for_ngrams() -> str:
     """Return the text last typed in text mode (capped), or the first text example if unusable."""
     try:
         return read_sequence("text", _saved()["text"]).text
-    except SequenceError:
+    except ExplorerError:
         return next(iter(EXAMPLES["text"].values()))
 
 
@@ -158,7 +159,7 @@ def sequence_box() -> SequenceInput | None:
         _saved()[mode] = raw
         try:
             reading = read_sequence(mode, raw)
-        except SequenceError as err:
+        except ExplorerError as err:
             st.error(str(err))
             return None
         for note in reading.notes:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from engine.core import ExplorerError
 from engine.sequence import (
     ARCHS,
     MAX_DEPTH_LENGTH,
     SEQ_LEN,
-    SequenceError,
     SequentialDepth,
     sequential_steps,
 )
@@ -85,7 +85,7 @@ def depth_section() -> None:
     )
     try:
         depths = _depths(length)
-    except SequenceError as err:
+    except ExplorerError as err:
         st.error(str(err))
         return
     st.dataframe(
@@ -147,7 +147,7 @@ def timing_section() -> None:
                 a: timings(a, tuple(lengths), TIMING_BATCH, TIMING_REPEAT, fresh=fresh)
                 for a in chosen
             }
-    except SequenceError as err:
+    except ExplorerError as err:
         st.error(str(err))
         return
     if any(m is None for m, _ in pairs.values()):
