@@ -8,7 +8,6 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitAPIException
 
-from engine import cnn as ENGINE_MAX_STEPS
 from engine.cnn import (
     CLASSES,
     MAX_DEPTH,
@@ -23,6 +22,7 @@ from engine.cnn import (
     handmade_kernels,
     make_dataset_uint8,
 )
+from engine.cnn import MAX_STEPS as ENGINE_MAX_STEPS
 from engine.conv import KERNEL_SIZES
 from engine.core import ExplorerError
 from ui.cnn import train_figures as tf

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine import cnn as load_cnn
 from engine.cnn import SmallCNN, preprocess
+from engine.cnn import load as load_cnn
 from engine.conv import feature_maps, make_kernel
 from engine.core import ExplorerError
 from engine.receptive_field import (

@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import Row, median_seconds
-from engine import cnn as deg
 from engine.architectures import arch_table, build
+from engine.cnn import degradation as deg
+from engine.core import one_thread
 
 STEPS = 30
 
@@ -26,7 +27,7 @@ def _steps(depth: int, threads: int | None) -> None:
             opt.step()
 
     if threads == 1:
-        with deg.one_thread():
+        with one_thread():
             run()
     else:
         run()
