@@ -9,6 +9,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 import ui.jobs as jobs
+from engine.core import ExplorerError
 from ui.jobs import Job, start_job
 
 
@@ -64,7 +65,7 @@ def test_one_job_at_a_time_and_a_queued_job_can_be_cancelled():
 
 def test_errors_become_messages_not_dead_threads():
     def person_error(report, should_stop):
-        raise ValueError("Choose at least one class.")
+        raise ExplorerError("Choose at least one class.")
 
     def bug(report, should_stop):
         raise RuntimeError("internal detail")
