@@ -27,7 +27,7 @@ from engine.sequence import (
     sequential_steps,
 )
 from ui.jobs import get_job
-from ui.sequence.mnist1d_runs import RunKey, RunStore, _timing_store, plan_work, run_store
+from ui.sequence.mnist1d_runs import RunKey, RunStore, plan_work, run_store, timing_store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/mnist1d_cnn_rnn.py"
@@ -164,12 +164,12 @@ def test_stop_keeps_a_partial_run_out_of_the_shared_store_and_sessions_are_separ
     deadline = time.monotonic() + 60
     while job.state().payload is None and time.monotonic() < deadline:
         time.sleep(0.1)  # until the first evaluation has been reported
-    _timing_store.clear()
+    timing_store.clear()
     second = _open()  # another person: no job, no progress bar, nothing stopped
     assert get_job(second.session_state, "m1d_train_job") is None
     assert not second.get("progress")
     assert any("timing beside it" in i.value for i in second.info)  # no timing beside a run
-    assert not _timing_store()
+    assert not timing_store()
     job.stop()
     assert job.join(60)
     outcome = job.state().result
@@ -180,7 +180,7 @@ def test_stop_keeps_a_partial_run_out_of_the_shared_store_and_sessions_are_separ
     table = _table(first, "ours − published (points)")
     assert table["status"][0].startswith("stopped at step")
     second.run()  # nothing runs now: measured, and kept
-    assert not second.warning and len(_timing_store()) == 2
+    assert not second.warning and len(timing_store()) == 2
     assert _table(second, "GRU ÷ CNN")["T"].tolist() == [40, 100, 400, 1000, 4000]
 
 

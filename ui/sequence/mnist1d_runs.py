@@ -42,6 +42,7 @@ __all__ = [
     "results_table",
     "run_store",
     "runs_for",
+    "timing_store",
     "timings",
 ]
 
@@ -178,7 +179,7 @@ def parameter_counts() -> dict[str, int]:
 
 
 @st.cache_resource
-def _timing_store() -> dict[tuple, dict]:
+def timing_store() -> dict[tuple, dict]:
     """Return the server's measured timings, keyed on (arch, lengths, batch, repeat)."""
     return {}
 
@@ -192,7 +193,7 @@ def timings(
     kept measurement is returned if there is one, else (None, False). A measurement is kept for
     everyone only if no job started meanwhile (quiet=True). fresh=True measures again.
     """
-    store, key = _timing_store(), (arch, tuple(lengths), batch, repeat)
+    store, key = timing_store(), (arch, tuple(lengths), batch, repeat)
     if not fresh and key in store:
         return store[key], True
     if running_jobs() > 0:

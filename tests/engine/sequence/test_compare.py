@@ -232,7 +232,8 @@ def test_each_model_wins_its_task():
     assert synthetic_task("motif", "rnn", steps=60).accuracy < 0.7
     gru = synthetic_task("majority", "gru", steps=150)
     cnn = synthetic_task("majority", "cnn", steps=150)
-    assert gru.accuracy > 0.9 > 0.8 > cnn.accuracy
+    assert gru.accuracy > 0.9  # the GRU counts the whole sequence
+    assert cnn.accuracy < 0.8  # the CNN's few local windows cannot count it
     assert gru.history[0].step == 0 and gru.history[-1].step == 150
     stopped = synthetic_task("motif", "cnn", steps=100, progress=lambda s, t, m: s >= 10)
     assert stopped.stopped_early and stopped.steps == 10
