@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +27,10 @@ from engine.sequence.mnist1d_data import arrays
 from engine.sequence.models import ARCHS, UnknownArchError, build_model, count_parameters
 
 __all__ = [
+    "BATCH",
     "DEFAULT_STEPS",
+    "EVAL_POINTS",
+    "LEARNING_RATE",
     "PUBLISHED_ACCURACY",
     "PUBLISHED_ACCURACY_SHUFFLED",
     "PUBLISHED_SOURCE",
@@ -147,61 +150,14 @@ def fit_mnist1d(
     except the read-only dataset, so concurrent calls do not disturb one another.
     """
     total = _check(arch, steps, seed)
-    x_tr, y_tr, x_te, y_te = arrays(shuffle_time)
     device = default_device()
-    x_train = torch.tensor(x_tr, device=device)  # (4000, 40)
-    x_test = torch.tensor(x_te, device=device)  # (1000, 40)
-    y_train = torch.tensor(y_tr, device=device)  # (4000,)
-    y_test = torch.tensor(y_te, device=device)
-
-    model = build_model(arch, x_train.shape[1], seed=int(seed)).to(device)
-    batch_gen = seeded(seed)  # minibatch order
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    eval_every = max(1, math.ceil(total / EVAL_POINTS))
-    published = (PUBLISHED_ACCURACY_SHUFFLED if shuffle_time else PUBLISHED_ACCURACY).get(arch)
-
-    history: list[HistoryPoint] = []
-    stopped = False
+    data = _Data(*(torch.tensor(a, device=device) for a in arrays(shuffle_time)))
+    model = build_model(arch, data.x_train.shape[1], seed=int(seed)).to(device)
     with one_thread():
-        start = time.perf_counter()
-
-        def evaluate(step: int, loss: float) -> bool:
-            model.eval()
-            point = HistoryPoint(
-                step=step,
-                seconds=time.perf_counter() - start,
-                loss=loss,
-                train_acc=_accuracy(model, x_train[:TRAIN_EVAL], y_train[:TRAIN_EVAL]),
-                test_acc=_accuracy(model, x_test, y_test),
-            )
-            model.train()
-            history.append(point)
-            if progress is None:
-                return False
-            metrics = {k: getattr(point, k) for k in ("loss", "train_acc", "test_acc", "seconds")}
-            return bool(progress(step, total, metrics))
-
-        with torch.no_grad():
-            initial_loss = F.cross_entropy(model(x_train[:TRAIN_EVAL]), y_train[:TRAIN_EVAL]).item()
-        stopped = evaluate(0, initial_loss)
-        perm, cursor, loss_sum, loss_count, step = torch.empty(0, dtype=torch.long), 0, 0.0, 0, 0
-        while not stopped and step < total:
-            if cursor + BATCH > len(perm):
-                perm, cursor = torch.randperm(len(x_train), generator=batch_gen).to(device), 0
-            idx = perm[cursor : cursor + BATCH]
-            cursor += BATCH
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])  # (B, 10) vs (B,)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
-            if step % eval_every == 0 or step == total:
-                stopped = evaluate(step, loss_sum / loss_count)
-                loss_sum, loss_count = 0.0, 0
-        seconds = time.perf_counter() - start
-
-    last = history[-1]
+        run = _Run(model, data, total, progress)
+        step = run.train(seeded(seed))  # the generator fixes the minibatch order
+        seconds = time.perf_counter() - run.start
+    last = run.history[-1]
     return FitResult(
         arch=arch,
         steps=step,
@@ -212,8 +168,89 @@ def fit_mnist1d(
         train_accuracy=last.train_acc,
         seconds=seconds,
         n_params=count_parameters(model),
-        history=tuple(history),
+        history=tuple(run.history),
         device=device.type,
-        stopped_early=stopped and step < total,
-        published_accuracy=published,
+        stopped_early=run.stopped and step < total,
+        published_accuracy=(
+            PUBLISHED_ACCURACY_SHUFFLED if shuffle_time else PUBLISHED_ACCURACY
+        ).get(arch),
     )
+
+
+@dataclass(frozen=True)
+class _Data:
+    """MNIST-1D as tensors on the training device: (4000, 40), (4000,), (1000, 40), (1000,)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+class _Run:
+    """One training run: the model, its optimizer, the evaluations so far and whether to stop."""
+
+    def __init__(
+        self, model: torch.nn.Module, data: _Data, total: int, progress: Progress | None
+    ) -> None:
+        self.model, self.data, self.total, self.progress = model, data, total, progress
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+        self.eval_every = max(1, math.ceil(total / EVAL_POINTS))
+        self.history: list[HistoryPoint] = []
+        self.stopped = False
+        self.start = time.perf_counter()
+
+    def train(self, batch_gen: torch.Generator) -> int:
+        """Train until total steps or a stop; return the steps trained."""
+        self.evaluate(0, self.initial_loss())
+        loss_sum, loss_count, step = 0.0, 0, 0
+        batches = _minibatches(len(self.data.x_train), batch_gen, self.data.x_train.device)
+        while not self.stopped and step < self.total:
+            loss_sum, loss_count, step = (
+                loss_sum + self.step(next(batches)),
+                loss_count + 1,
+                step + 1,
+            )
+            if step % self.eval_every == 0 or step == self.total:
+                self.evaluate(step, loss_sum / loss_count)
+                loss_sum, loss_count = 0.0, 0
+        return step
+
+    @torch.no_grad()
+    def initial_loss(self) -> float:
+        """Return the untrained model's cross-entropy on the training sequences scored."""
+        x, y = self.data.x_train[:TRAIN_EVAL], self.data.y_train[:TRAIN_EVAL]
+        return F.cross_entropy(self.model(x), y).item()
+
+    def step(self, idx: torch.Tensor) -> float:
+        """Take one Adam step on the minibatch idx; return its loss."""
+        loss = F.cross_entropy(self.model(self.data.x_train[idx]), self.data.y_train[idx])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def evaluate(self, step: int, loss: float) -> None:
+        """Record a HistoryPoint at step and report it; a progress() of True sets stopped."""
+        self.model.eval()
+        d = self.data
+        point = HistoryPoint(
+            step=step,
+            seconds=time.perf_counter() - self.start,
+            loss=loss,
+            train_acc=_accuracy(self.model, d.x_train[:TRAIN_EVAL], d.y_train[:TRAIN_EVAL]),
+            test_acc=_accuracy(self.model, d.x_test, d.y_test),
+        )
+        self.model.train()
+        self.history.append(point)
+        if self.progress is not None:
+            metrics = {k: getattr(point, k) for k in ("loss", "train_acc", "test_acc", "seconds")}
+            self.stopped = bool(self.progress(step, self.total, metrics))
+
+
+def _minibatches(n: int, gen: torch.Generator, device: torch.device) -> Iterator[torch.Tensor]:
+    """Yield index batches of BATCH forever: a fresh permutation of range(n) per epoch."""
+    while True:
+        perm = torch.randperm(n, generator=gen).to(device)
+        for cursor in range(0, n - BATCH + 1, BATCH):
+            yield perm[cursor : cursor + BATCH]

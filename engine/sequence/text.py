@@ -21,16 +21,23 @@ import torch.nn.functional as F
 from engine.core import ExplorerError, seeded
 
 __all__ = [
+    "MAX_FILTERS",
     "MAX_LENGTH",
+    "MAX_NGRAM",
     "MAX_TEXT",
     "NgramResult",
     "SequenceError",
+    "busiest_filter",
     "ngram_filters",
     "parse_sequence",
+    "token_strength",
+    "top_windows",
 ]
 
 MAX_LENGTH = 1_000  # numbers in one typed sequence: more cannot be drawn or read on a page
 MAX_TEXT = 5_000  # characters of text for ngram_filters
+MAX_NGRAM = 8  # widest n-gram filter
+MAX_FILTERS = 16  # filters (or typed n-grams) in one call
 MAX_MAGNITUDE = 1e12
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -112,41 +119,71 @@ def ngram_filters(
     spaces) or else the text's n_filters most frequent n-grams. random_filters=True draws n_filters
     Gaussian filters from `seed` with zero bias: they fire on whatever windows happen to align.
     """
+    _check_ngram_args(text, n, unit, n_filters)
+    tokens = _tokens(text, unit)
+    if len(tokens) < n:
+        raise SequenceError(f"The text has {len(tokens)} {unit}s; a width-{n} filter needs {n}.")
+    glue = "" if unit == "char" else " "
+    windows = [glue.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    index = {tok: i for i, tok in enumerate(sorted(set(tokens)))}
+    if random_filters:
+        names = [f"random {i + 1}" for i in range(n_filters)]
+        weight = torch.randn(n_filters, len(index), n, generator=seeded(seed))
+        bias = torch.zeros(n_filters)
+    else:
+        grams = _designed_targets(targets, windows, tokens, n, unit, n_filters)
+        names = [glue.join(g) for g in grams]
+        weight, bias = _designed_filters(grams, index, n)
+    matches = F.conv1d(_onehot(tokens, index), weight)[0]  # (F, W)
+    activations = F.relu(matches + bias[:, None])
+    return _ngram_result(unit, n, tokens, windows, names, matches, activations)
+
+
+def _check_ngram_args(text: str, n: int, unit: str, n_filters: int) -> None:
+    """Raise SequenceError naming the first setting ngram_filters cannot use."""
     if unit not in ("char", "word"):
         raise SequenceError(f"unit must be 'char' or 'word', got {unit!r}.")
     if not isinstance(text, str) or not text.strip():
         raise SequenceError("The text is empty; type a sentence.")
     if len(text) > MAX_TEXT:
         raise SequenceError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT:,}.")
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 8:
-        raise SequenceError(f"The filter width n must be a whole number from 1 to 8, got {n!r}.")
-    if not 1 <= n_filters <= 16:
-        raise SequenceError("Use between 1 and 16 filters.")
-    tokens = _tokens(text, unit)
-    if len(tokens) < n:
-        raise SequenceError(f"The text has {len(tokens)} {unit}s; a width-{n} filter needs {n}.")
-    glue = "" if unit == "char" else " "
-    windows = [glue.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    vocab = sorted(set(tokens))
-    index = {tok: i for i, tok in enumerate(vocab)}
-    onehot = torch.zeros(1, len(vocab), len(tokens))  # (1, V, L)
-    onehot[0, [index[t] for t in tokens], torch.arange(len(tokens))] = 1.0
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_NGRAM:
+        raise SequenceError(
+            f"The filter width n must be a whole number from 1 to {MAX_NGRAM}, got {n!r}."
+        )
+    if not 1 <= n_filters <= MAX_FILTERS:
+        raise SequenceError(f"Use between 1 and {MAX_FILTERS} filters.")
 
-    if random_filters:
-        names = [f"random {i + 1}" for i in range(n_filters)]
-        weight = torch.randn(n_filters, len(vocab), n, generator=seeded(seed))
-        bias = torch.zeros(n_filters)
-    else:
-        grams = _designed_targets(targets, windows, tokens, n, unit, n_filters)
-        names = [glue.join(g) for g in grams]
-        weight = torch.zeros(len(grams), len(vocab), n)  # (F, V, n)
-        for f, gram in enumerate(grams):
-            for offset, tok in enumerate(gram):
-                if tok in index:  # a token absent from the text can never match
-                    weight[f, index[tok], offset] = 1.0
-        bias = torch.full((len(grams),), -(n - 1.0))
-    matches = F.conv1d(onehot, weight)[0]  # (F, W)
-    activations = F.relu(matches + bias[:, None])
+
+def _onehot(tokens: list[str], index: dict[str, int]) -> torch.Tensor:
+    """Return the tokens as one-hot columns, (1, V, L)."""
+    onehot = torch.zeros(1, len(index), len(tokens))
+    onehot[0, [index[t] for t in tokens], torch.arange(len(tokens))] = 1.0
+    return onehot
+
+
+def _designed_filters(
+    grams: list[tuple[str, ...]], index: dict[str, int], n: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (weight (F, V, n), bias (F,)): weight 1 on each gram's token per offset, −(n − 1)."""
+    weight = torch.zeros(len(grams), len(index), n)
+    for f, gram in enumerate(grams):
+        for offset, tok in enumerate(gram):
+            if tok in index:  # a token absent from the text can never match
+                weight[f, index[tok], offset] = 1.0
+    return weight, torch.full((len(grams),), -(n - 1.0))
+
+
+def _ngram_result(
+    unit: str,
+    n: int,
+    tokens: list[str],
+    windows: list[str],
+    names: list[str],
+    matches: torch.Tensor,
+    activations: torch.Tensor,
+) -> NgramResult:
+    """Return the NgramResult of the filters' matches and activations, (F, W) each."""
     act = activations.numpy().astype(np.float64)
     return NgramResult(
         unit=unit,
@@ -162,6 +199,25 @@ def ngram_filters(
     )
 
 
+def token_strength(result: NgramResult, f: int) -> np.ndarray:
+    """Return (L,): for each token, filter f's strongest activation over the windows holding it."""
+    strength = np.zeros(len(result.tokens))
+    for i, a in enumerate(result.activations[f]):
+        strength[i : i + result.n] = np.maximum(strength[i : i + result.n], a)
+    return strength
+
+
+def top_windows(result: NgramResult, count: int = 3) -> list[np.ndarray]:
+    """Return per filter the indices of its count strongest windows, earliest first on ties."""
+    return [np.argsort(-row, kind="stable")[:count] for row in result.activations]
+
+
+def busiest_filter(result: NgramResult) -> tuple[int, int]:
+    """Return (the filter firing on most windows, earliest on ties; how many filters never fire)."""
+    counts = [len(f) for f in result.fires]
+    return int(np.argmax(counts)), sum(1 for c in counts if c == 0)
+
+
 def _designed_targets(
     targets: tuple[str, ...] | None,
     windows: list[str],
@@ -173,8 +229,8 @@ def _designed_targets(
     if targets is None:
         grams = [tuple(tokens[i : i + n]) for i in range(len(windows))]
         return [g for g, _ in Counter(grams).most_common(n_filters)]  # ties: first seen first
-    if not 1 <= len(targets) <= 16:
-        raise SequenceError("Give between 1 and 16 n-grams to detect.")
+    if not 1 <= len(targets) <= MAX_FILTERS:
+        raise SequenceError(f"Give between 1 and {MAX_FILTERS} n-grams to detect.")
     out = []
     for target in targets:
         gram = tuple(target.lower()) if unit == "char" else tuple(_tokens(target, "word"))

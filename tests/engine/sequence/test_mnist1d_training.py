@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.core import one_thread
+from engine.core import one_thread, seeded
 from engine.sequence import (
     ARCHS,
+    BATCH,
+    LEARNING_RATE,
     PUBLISHED_ACCURACY,
     TrainingConfigError,
     UnknownArchError,
@@ -149,6 +151,29 @@ def test_history_and_progress_stop():
     assert not full.stopped_early and full.history[-1].step == 30
     seconds = [h.seconds for h in full.history]
     assert seconds == sorted(seconds)
+
+
+def test_training_matches_a_hand_written_adam_loop():
+    """Reference: the loop written out, minibatches cut from one permutation per epoch of 4,000."""
+    steps = 45  # crosses the end of the first permutation (40 batches of 100)
+    x_tr, y_tr, x_te, y_te = (torch.tensor(a) for a in arrays())
+    model = build_model("linear", 40, seed=2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    gen, batches = seeded(2), []
+    while len(batches) < steps:
+        perm = torch.randperm(len(x_tr), generator=gen)
+        batches += [perm[i : i + BATCH] for i in range(0, len(x_tr), BATCH)]
+    with one_thread():
+        for idx in batches[:steps]:
+            loss = torch.nn.functional.cross_entropy(model(x_tr[idx]), y_tr[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            expected = int((model(x_te).argmax(1) == y_te).sum()) / len(y_te)
+    result = fit_mnist1d("linear", steps=steps, seed=2)
+    assert result.test_accuracy == pytest.approx(expected, abs=1e-9)
+    assert result.steps == steps and result.history[-1].step == steps
 
 
 def test_threads_restored():
