@@ -7,7 +7,22 @@ import pandas as pd
 import streamlit as st
 
 from engine.core import ExplorerError
-from engine.sequence import ngram_filters, swap_sensitivity, through_both
+from engine.sequence import (
+    CNN_FILTERS,
+    CNN_LAYERS,
+    MAX_NGRAM,
+    TAPS,
+    busiest_filter,
+    firing_at,
+    kmax_coverage,
+    loudest_step,
+    ngram_filters,
+    swap_sensitivity,
+    swap_summary,
+    through_both,
+    token_strength,
+    top_windows,
+)
 from ui.recurrent.figures import SHOWN
 from ui.sequence import figures as sf
 from ui.sequence import text_figures as tf
@@ -65,11 +80,28 @@ def _span(a: int, b: int) -> str:
 
 def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
     st.header("One sequence, two readers")
+    seed, k, hidden = _reader_settings()
+    sha = hashlib.sha256(values.tobytes()).hexdigest()
+    out = _both(sha, seed, k, hidden, values)
+    names = [
+        list(out["cnn_filter_names"]),
+        [f"mix {c + 1}" for c in range(out["cnn_maps"][-1].shape[0])],
+    ]
+    t = _choose_step(out, len(values))
+    _side_by_side(out, names, t, labels, _view_around(t, len(values)))
+    _layer1_at(out, names, t)
+    _step_notice(out, names, t, len(values))
+    _kmax_section(out, names[1], labels, len(values))
+    final_section(out, names[1], values, seed, k, hidden, sha, labels)
+
+
+def _reader_settings() -> tuple[int, int, int]:
+    """Explain both readers and return the chosen (seed, k, hidden)."""
     st.markdown(
         "The sequence is standardised (mean 0, standard deviation 1) and fed to both networks. "
-        "The CNN has two layers of 3-tap filters with ReLU; the first layer's four filters are "
-        "designed so you can read them, the second mixes them with random weights. The RNN is a "
-        "plain tanh RNN with random weights."
+        f"The CNN has {CNN_LAYERS} layers of {TAPS}-tap filters with ReLU; the first layer's "
+        f"{len(CNN_FILTERS)} filters are designed so you can read them, the second mixes them "
+        "with random weights. The RNN is a plain tanh RNN with random weights."
     )
     st.latex(
         r"\text{CNN: } a^{(\ell)}_{c,t} = \mathrm{ReLU}\Big(b_c + \sum_{c'}\sum_{j=-1}^{1}"
@@ -80,13 +112,13 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
     seed = int(c1.number_input("Seed of the random weights", 0, 10_000, 0, key="seqb_seed"))
     k = c2.slider("k of k-max pooling", 1, 5, 3, key="seqb_k")
     hidden = c3.select_slider("RNN hidden units", [2, 4, 8, 16], 4, key="seqb_hidden")
-    sha = hashlib.sha256(values.tobytes()).hexdigest()
-    out = _both(sha, seed, k, hidden, values)
-    length = len(values)
-    maps, windows, x = out["cnn_maps"], out["cnn_windows"], out["x"]
-    names = [list(out["cnn_filter_names"]), [f"mix {c + 1}" for c in range(maps[-1].shape[0])]]
+    return seed, k, hidden
+
+
+def _choose_step(out, length: int) -> int:
+    """Draw the time-step slider (kept inside the sequence) and return the chosen t."""
     if "seqb_t" not in st.session_state:  # start where the first layer fires hardest
-        st.session_state["seqb_t"] = int(np.argmax(maps[0].max(axis=0)))
+        st.session_state["seqb_t"] = loudest_step(out["cnn_maps"][0])
     st.session_state["seqb_t"] = min(max(int(st.session_state["seqb_t"]), 0), length - 1)
     if length > 1:
         st.slider(
@@ -96,16 +128,23 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
             key="seqb_t",
             help="Highlights the window of the input that the units at t see, layer by layer.",
         )
-    t = int(st.session_state["seqb_t"])
-    view = None
-    if length > VIEW:  # a few hundred steps are unreadable side by side: follow t instead
-        lo = min(max(t - VIEW // 2, 0), length - VIEW)
-        view = (lo, lo + VIEW)
-        st.caption(
-            f"The two charts below show steps {lo}–{lo + VIEW - 1} of {length}, around t; move "
-            "t to scroll. The k-max and swap charts further down show the whole sequence."
-        )
+    return int(st.session_state["seqb_t"])
 
+
+def _view_around(t: int, length: int) -> tuple[int, int] | None:
+    """Return the VIEW steps drawn around t for a long sequence (and say so), else None."""
+    if length <= VIEW:
+        return None
+    lo = min(max(t - VIEW // 2, 0), length - VIEW)  # a few hundred steps are unreadable: follow t
+    st.caption(
+        f"The two charts below show steps {lo}–{lo + VIEW - 1} of {length}, around t; move "
+        "t to scroll. The k-max and swap charts further down show the whole sequence."
+    )
+    return lo, lo + VIEW
+
+
+def _side_by_side(out, names, t: int, labels, view) -> None:
+    """Draw the CNN's maps and the RNN's states next to each other, t marked in both."""
     left, right = st.columns(2)
     with left:
         st.subheader("CNN: feature maps over time")
@@ -114,7 +153,16 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
             "what layer 2's unit at t sees. Red rings: the positions k-max pooling keeps."
         )
         st.plotly_chart(
-            sf.cnn_tower(x, maps, names, windows, t, out["kmax_positions"], labels, view=view),
+            sf.cnn_tower(
+                out["x"],
+                out["cnn_maps"],
+                names,
+                out["cnn_windows"],
+                t,
+                out["kmax_positions"],
+                labels,
+                view=view,
+            ),
             key="seqb_cnn",
             on_select=_pick_time("seqb_cnn"),
             selection_mode="points",
@@ -132,12 +180,16 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
             selection_mode="points",
         )
 
-    padded = np.pad(x, 1)  # the zero padding the convolution uses at both ends
+
+def _layer1_at(out, names, t: int) -> None:
+    """Write layer 1's sums at t with the numbers put in, and both layers' values at t."""
+    maps, windows = out["cnn_maps"], out["cnn_windows"]
     st.markdown(
         f"**The layer-1 units at t = {t}**, each a weighted sum over its window "
         f"({_span(*windows[0][t])}), then ReLU; zeros stand in outside the sequence."
     )
-    seen = {k: _num(v) for k, v in zip("abc", padded[t : t + 3], strict=True)}
+    padded = np.pad(out["x"], 1)  # the zero padding the convolution uses at both ends
+    seen = {k: _num(v) for k, v in zip("abc", padded[t : t + TAPS], strict=True)}
     st.latex(
         r"\begin{aligned}"
         + r"\\ ".join(
@@ -161,17 +213,22 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
             c: st.column_config.NumberColumn(format="%.4f") for c in ("value at t", value2)
         },
     )
-    strongest = int(np.argmax(maps[0][:, t]))
-    firing = int((maps[-1][:, t] > 0).sum())
-    steps = out["sequential_steps"]
+
+
+def _step_notice(out, names, t: int, length: int) -> None:
+    """Write what to notice at t: field sizes, the strongest filter, sequential steps."""
+    maps, fields, steps = out["cnn_maps"], out["cnn_fields"], out["sequential_steps"]
+    strongest, _ = firing_at(maps[0], t)
+    _, firing = firing_at(maps[-1], t)
     st.markdown(
-        f"**What to notice.** The window grows by 2 per layer: layer 1 sees "
-        f"{out['cnn_fields'][0]} samples, layer 2 sees {out['cnn_fields'][1]} (cut at the ends "
-        f"of the sequence). At t = {t} "
+        f"**What to notice.** The window grows by {fields[1] - fields[0]} per layer: layer 1 "
+        f"sees {fields[0]} samples, layer 2 sees {fields[1]} (cut at the ends of the sequence). "
+        f"At t = {t} "
         + (
-            f"the strongest layer-1 filter is “{names[0][strongest]}” ({maps[0][strongest, t]:.3f})"
-            if maps[0][strongest, t] > 0
-            else "no layer-1 filter fires"
+            "no layer-1 filter fires"
+            if strongest is None
+            else f"the strongest layer-1 filter is “{names[0][strongest]}” "
+            f"({maps[0][strongest, t]:.3f})"
         )
         + f" and {firing} of {maps[-1].shape[0]} layer-2 channels fire. The CNN computed all "
         f"{length} positions of a layer at once, {steps['cnn']} "
@@ -179,6 +236,9 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
         f"state at t = {t} has read {t + 1} of the {length} samples."
     )
 
+
+def _kmax_section(out, channel_names, labels, length: int) -> None:
+    """Draw k-max pooling over time: formula, figure, kept table and what to notice."""
     st.subheader("k-max pooling over time")
     st.markdown(
         f"To get a fixed-size summary, each channel of the last layer keeps its {out['kmax_k']} "
@@ -189,31 +249,28 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
         r"\text{k-max}(a_{c,\cdot}) = \big(a_{c,t_1}, \dots, a_{c,t_k}\big),\quad "
         r"t_1 < \dots < t_k \text{ the positions of the } k \text{ largest } a_{c,t}"
     )
-    kept, kept_values = out["kmax_positions"], out["kmax_values"]
+    kept, kept_values, last = out["kmax_positions"], out["kmax_values"], out["cnn_maps"][-1]
     st.plotly_chart(
-        sf.kmax_figure(x, maps[-1], names[1], kept, windows[-1], labels), key="seqb_kmax"
+        sf.kmax_figure(out["x"], last, channel_names, kept, out["cnn_windows"][-1], labels),
+        key="seqb_kmax",
     )
     st.dataframe(
         {
-            "channel": names[1],
+            "channel": channel_names,
             "kept positions": [", ".join(map(str, row)) for row in kept],
             "kept values": [", ".join(f"{v:.3f}" for v in row) for row in kept_values],
         },
         hide_index=True,
     )
-    covered = np.zeros(length, bool)
-    for p in np.unique(kept):
-        covered[windows[-1][p][0] : windows[-1][p][1] + 1] = True
-    top_c, top_i = np.unravel_index(int(np.argmax(kept_values)), kept_values.shape)
+    cover = kmax_coverage(kept, kept_values, out["cnn_windows"][-1])
+    top = (cover.top_channel, cover.top_rank)
     st.markdown(
         f"**What to notice.** {kept.size} numbers leave the CNN ({kept.shape[0]} channels × "
-        f"{kept.shape[1]}) out of {maps[-1].size} in its last layer. Their windows cover "
-        f"{covered.sum()} of the {length} input samples ({covered.mean():.0%}); the rest of the "
-        f"sequence does not reach the summary at all. The largest kept value is "
-        f"{kept_values[top_c, top_i]:.3f}, “{names[1][top_c]}” at t = {kept[top_c, top_i]}."
+        f"{kept.shape[1]}) out of {last.size} in its last layer. Their windows cover "
+        f"{cover.covered} of the {length} input samples ({cover.covered / length:.0%}); the rest "
+        "of the sequence does not reach the summary at all. The largest kept value is "
+        f"{kept_values[top]:.3f}, “{channel_names[cover.top_channel]}” at t = {kept[top]}."
     )
-
-    final_section(out, names[1], values, seed, k, hidden, sha, labels)
 
 
 def final_section(out, channel_names, values, seed, k, hidden, sha, labels) -> None:
@@ -222,23 +279,7 @@ def final_section(out, channel_names, values, seed, k, hidden, sha, labels) -> N
         "This is what each network would hand to a classifier: the CNN's k-max values and the "
         "RNN's state after the last step."
     )
-    kept = out["kmax_positions"]
-    cnn_labels = [f"{channel_names[c]} @t{p}" for c in range(kept.shape[0]) for p in kept[c]]
-    cnn_channel = [c for c in range(kept.shape[0]) for _ in kept[c]]
-    st.plotly_chart(
-        sf.final_vectors(out["cnn_final"], cnn_labels, cnn_channel, out["rnn_final"]),
-        key="seqb_final",
-    )
-    fmt = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(
-        pd.DataFrame([out["cnn_final"]], columns=cnn_labels, index=["CNN k-max vector"]),
-        column_config={c: fmt for c in cnn_labels},
-    )
-    rnn_labels = [f"unit {u}" for u in range(len(out["rnn_final"]))]
-    st.dataframe(
-        pd.DataFrame([out["rnn_final"]], columns=rnn_labels, index=["RNN last state h_T"]),
-        column_config={c: fmt for c in rnn_labels},
-    )
+    _final_vectors(out, channel_names)
     st.markdown(
         "**The difference.** The CNN's vector is an order-free summary of local detections: "
         "which patterns fired and how strongly, keeping only the order among the kept values — "
@@ -260,45 +301,67 @@ def final_section(out, channel_names, values, seed, k, hidden, sha, labels) -> N
         ),
         key="seqb_order",
     )
-    tiny = 1e-6 * (1 + order.cnn_norm)
-    still = int((order.cnn_change <= tiny).sum())
-    moved = order.positions[order.cnn_change > tiny]
-    n = order.positions.size
+    kept_windows = out["cnn_windows"][-1][np.unique(out["kmax_positions"])]
+    st.markdown(_swap_notice(order, swap_summary(order, kept_windows, len(values))))
+
+
+def _final_vectors(out, channel_names) -> None:
+    """Draw the CNN's k-max vector and the RNN's last state as bars and as tables."""
+    kept = out["kmax_positions"]
+    cnn_labels = [f"{channel_names[c]} @t{p}" for c in range(kept.shape[0]) for p in kept[c]]
+    cnn_channel = [c for c in range(kept.shape[0]) for _ in kept[c]]
+    st.plotly_chart(
+        sf.final_vectors(out["cnn_final"], cnn_labels, cnn_channel, out["rnn_final"]),
+        key="seqb_final",
+    )
+    fmt = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(
+        pd.DataFrame([out["cnn_final"]], columns=cnn_labels, index=["CNN k-max vector"]),
+        column_config={c: fmt for c in cnn_labels},
+    )
+    rnn_labels = [f"unit {u}" for u in range(len(out["rnn_final"]))]
+    st.dataframe(
+        pd.DataFrame([out["rnn_final"]], columns=rnn_labels, index=["RNN last state h_T"]),
+        column_config={c: fmt for c in rnn_labels},
+    )
+
+
+def _swap_notice(order, summary) -> str:
+    """Return the what-to-notice paragraph of the swaps, every verdict from summary."""
     sampled = (
-        f" ({n} of {order.candidates} possible swaps, evenly spread)"
-        if order.candidates > n
+        f" ({summary.swaps} of {order.candidates} possible swaps, evenly spread)"
+        if order.candidates > summary.swaps
         else ""
     )
-    windows = out["cnn_windows"][-1][np.unique(kept)]  # (m, 2) input spans of the kept units
-    touches = np.array([((windows[:, 0] <= s + 1) & (windows[:, 1] >= s)).any() for s in moved])
-    text = f"**What to notice.** {n} swaps{sampled}. The CNN's vector did not move for {still}"
-    if moved.size:
+    text = (
+        f"**What to notice.** {summary.swaps} swaps{sampled}. The CNN's vector did not move "
+        f"for {summary.still}"
+    )
+    if summary.moved:
+        other = summary.moved - summary.touching
         text += (
-            f"; of the {moved.size} that moved it, {int(touches.sum())} touch a window kept by "
+            f"; of the {summary.moved} that moved it, {summary.touching} touch a window kept by "
             "k-max pooling, wherever it lies in time"
-            + (
-                f" (the other {int((~touches).sum())} change which positions win)."
-                if (~touches).any()
-                else "."
-            )
+            + (f" (the other {other} change which positions win)." if other else ".")
         )
     else:
         text += "."
-    quarter = len(values) / 4
-    early = order.rnn_change[order.positions < quarter]
-    late = order.rnn_change[order.positions >= 3 * quarter]
-    if early.size and late.size:
-        e, m = early.mean(), late.mean()
-        text += (
-            f" The RNN's state moved by {e:.2e} on average for swaps in the first quarter and by "
-            f"{m:.2e} in the last quarter (‖h_T‖ = {order.rnn_norm:.3f})"
-        )
-        if m > e:
-            more = "early swaps left no trace at all" if e == 0 else f"{m / e:.3g}× more"
-            text += f": {more} — the later the swap, the more it counts."
-        else:
-            text += ": here early swaps count as much as late ones."
-    st.markdown(text)
+    return text + _rnn_notice(summary, order.rnn_norm)
+
+
+def _rnn_notice(summary, rnn_norm: float) -> str:
+    """Return the sentence on early against late swaps' effect on h_T ('' if a quarter is empty)."""
+    if summary.later_counts_more is None:
+        return ""
+    e, m = summary.early, summary.late
+    text = (
+        f" The RNN's state moved by {e:.2e} on average for swaps in the first quarter and by "
+        f"{m:.2e} in the last quarter (‖h_T‖ = {rnn_norm:.3f})"
+    )
+    if not summary.later_counts_more:
+        return text + ": here early swaps count as much as late ones."
+    more = "early swaps left no trace at all" if e == 0 else f"{m / e:.3g}× more"
+    return text + f": {more} — the later the swap, the more it counts."
 
 
 def text_cnn_section(text: str, own: bool) -> None:
@@ -319,6 +382,22 @@ def text_cnn_section(text: str, own: bool) -> None:
             "Reading the last text from the box at the top (the example until you change it): "
             "switch the box to “text” to type your own."
         )
+    settings = _filter_settings()
+    try:
+        res = ngram_filters(text, seed=0, **settings)
+    except ExplorerError as err:
+        st.error(str(err))
+        return
+    st.plotly_chart(
+        tf.ngram_heatmap(res.activations, res.filter_names, res.windows), key="seqb_ngram"
+    )
+    _coloured_text(res)
+    _filter_table(res)
+    _filter_notice(res)
+
+
+def _filter_settings() -> dict:
+    """Draw the token, width, filter-source and count inputs; return ngram_filters' arguments."""
     c1, c2, c3, c4 = st.columns([1.2, 1, 1.4, 1])
     unit = c1.radio(
         "Tokens",
@@ -327,7 +406,7 @@ def text_cnn_section(text: str, own: bool) -> None:
         key="seqb_unit",
         format_func={"char": "characters", "word": "words"}.get,
     )
-    n = c2.slider("Width n", 1, 8, 3 if unit == "char" else 2, key=f"seqb_n_{unit}")
+    n = c2.slider("Width n", 1, MAX_NGRAM, 3 if unit == "char" else 2, key=f"seqb_n_{unit}")
     source = c3.radio(
         "Filters",
         ["frequent", "mine", "random"],
@@ -340,32 +419,25 @@ def text_cnn_section(text: str, own: bool) -> None:
         }.get,
     )
     count = c4.slider("How many filters", 1, 8, 4, key="seqb_nfilters")
-    targets = None
-    if source == "mine":
-        typed = st.text_input(
-            f"n-grams to detect, separated by “|” (each exactly {n} {unit}s)",
-            "the| sa|at " if unit == "char" and n == 3 else "",
-            key=f"seqb_targets_{unit}_{n}",
-        )
-        targets = tuple(t for t in typed.split("|") if t) or None
-        if targets is None:
-            st.warning("Type at least one n-gram; until then the most frequent ones are used.")
-    try:
-        res = ngram_filters(
-            text,
-            n=n,
-            unit=unit,
-            targets=targets,
-            n_filters=count,
-            random_filters=source == "random",
-            seed=0,
-        )
-    except ExplorerError as err:
-        st.error(str(err))
-        return
-    st.plotly_chart(
-        tf.ngram_heatmap(res.activations, res.filter_names, res.windows), key="seqb_ngram"
+    targets = _typed_targets(unit, n) if source == "mine" else None
+    return dict(n=n, unit=unit, targets=targets, n_filters=count, random_filters=source == "random")
+
+
+def _typed_targets(unit: str, n: int) -> tuple[str, ...] | None:
+    """Draw the n-gram box; return the typed n-grams, or None (with a warning) if there are none."""
+    typed = st.text_input(
+        f"n-grams to detect, separated by “|” (each exactly {n} {unit}s)",
+        "the| sa|at " if unit == "char" and n == 3 else "",
+        key=f"seqb_targets_{unit}_{n}",
     )
+    targets = tuple(t for t in typed.split("|") if t) or None
+    if targets is None:
+        st.warning("Type at least one n-gram; until then the most frequent ones are used.")
+    return targets
+
+
+def _coloured_text(res) -> None:
+    """Draw the filter picker and the text coloured by the picked filter's strongest window."""
     pick = st.selectbox(
         "Colour the text by one filter (the text is read in lower case)",
         range(len(res.filter_names)),
@@ -373,23 +445,24 @@ def text_cnn_section(text: str, own: bool) -> None:
         format_func=lambda i: f"“{_visible(res.filter_names[i])}”",
     )
     pick = min(pick or 0, len(res.filter_names) - 1)
-    covering = np.zeros(len(res.tokens))  # each token: the strongest window over it
-    for i, a in enumerate(res.activations[pick]):
-        covering[i : i + n] = np.maximum(covering[i : i + n], a)
     st.plotly_chart(
-        tf.token_strip(res.tokens, covering, columns=60 if unit == "char" else 12),
+        tf.token_strip(
+            res.tokens, token_strength(res, pick), columns=60 if res.unit == "char" else 12
+        ),
         key="seqb_strip",
     )
-    top = [np.argsort(-row, kind="stable")[:3] for row in res.activations]
-    shown = [_visible(n) for n in res.filter_names]
+
+
+def _filter_table(res) -> None:
+    """Draw one row per filter: windows fired on, its top windows, the max-pooled value."""
     st.dataframe(
         {
-            "filter": shown,
+            "filter": [_visible(n) for n in res.filter_names],
             "fires on (windows)": [len(f) for f in res.fires],
             "of": [len(res.windows)] * len(res.filter_names),
             "top windows (position: activation)": [
                 "; ".join(f"“{_visible(res.windows[i])}” @{i}: {row[i]:.2f}" for i in idx)
-                for row, idx in zip(res.activations, top, strict=True)
+                for row, idx in zip(res.activations, top_windows(res, 3), strict=True)
             ],
             "max-pooled": res.pooled,
             "at window": res.pooled_at,
@@ -397,10 +470,13 @@ def text_cnn_section(text: str, own: bool) -> None:
         hide_index=True,
         column_config={"max-pooled": st.column_config.NumberColumn(format="%.3f")},
     )
-    busiest = int(np.argmax([len(f) for f in res.fires]))
-    silent = sum(1 for f in res.fires if not f)
+
+
+def _filter_notice(res) -> None:
+    """Write what to notice: the busiest filter hands on one number, and which never fire."""
+    busiest, silent = busiest_filter(res)
     st.markdown(
-        f"**What to notice.** “{shown[busiest]}” fires on "
+        f"**What to notice.** “{_visible(res.filter_names[busiest])}” fires on "
         f"{len(res.fires[busiest])} of {len(res.windows)} windows, yet after max pooling it "
         f"hands on one number, {res.pooled[busiest]:.2f}, taken at window {res.pooled_at[busiest]}"
         " — how often and where are gone, only “it occurred” remains."

@@ -9,7 +9,10 @@ measures how much each reader cares about order.
 from __future__ import annotations
 
 from engine.sequence.compare import (
+    CNN_FILTERS,
+    CNN_LAYERS,
     MAX_DEPTH_LENGTH,
+    TAPS,
     SequentialDepth,
     conv_stack,
     kmax_over_time,
@@ -60,10 +63,20 @@ from engine.sequence.summaries import (
     shuffle_contrast,
     swap_summary,
 )
-from engine.sequence.tasks import TASK_ARCHS, TASKS, TaskResult, make_batch, synthetic_task
+from engine.sequence.tasks import (
+    TASK_ARCHS,
+    TASK_BATCH,
+    TASK_CHANCE,
+    TASK_TEST_SIZE,
+    TASKS,
+    TaskResult,
+    make_batch,
+    synthetic_task,
+)
 from engine.sequence.text import (
     MAX_FILTERS,
     MAX_LENGTH,
+    MAX_MAGNITUDE,
     MAX_NGRAM,
     MAX_TEXT,
     NgramResult,
@@ -79,6 +92,8 @@ __all__ = [
     "ARCHS",
     "ARCH_TITLES",
     "BATCH",
+    "CNN_FILTERS",
+    "CNN_LAYERS",
     "ConvBase",
     "DEFAULT_STEPS",
     "EVAL_POINTS",
@@ -88,6 +103,7 @@ __all__ = [
     "MAX_DEPTH_LENGTH",
     "MAX_FILTERS",
     "MAX_LENGTH",
+    "MAX_MAGNITUDE",
     "MAX_NGRAM",
     "MAX_TEXT",
     "NgramResult",
@@ -100,8 +116,12 @@ __all__ = [
     "SequentialDepth",
     "ShuffleContrast",
     "SwapSummary",
+    "TAPS",
     "TASKS",
     "TASK_ARCHS",
+    "TASK_BATCH",
+    "TASK_CHANCE",
+    "TASK_TEST_SIZE",
     "TaskResult",
     "TrainingConfigError",
     "UnknownArchError",

@@ -33,10 +33,13 @@ from engine.sequence.text import (
 )
 
 __all__ = [
+    "CNN_FILTERS",
+    "CNN_LAYERS",
     "DEPTH_ARCHS",
     "MAX_TIMING_LENGTH",
     "LayerField",
     "SequentialDepth",
+    "TAPS",
     "ThroughBoth",
     "conv_stack",
     "kmax_over_time",
@@ -51,6 +54,8 @@ MAX_DEPTH_LENGTH = 100_000
 MAX_TIMING_LENGTH = 10_000  # longest sequence time_per_batch will run
 MAX_TIMING_WORK = 2_000_000  # batch × length × repeat: caps one call at a few seconds of CPU
 CNN_FILTERS = ("rise", "fall", "peak", "level")  # layer 1 of through_both's CNN, by design
+TAPS = 3  # width of through_both's conv filters (and of _FIRST_LAYER's rows)
+CNN_LAYERS = 2  # conv layers in through_both's CNN: the designed one, then random mixes
 _FIRST_LAYER = torch.tensor([[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 2.0, -1.0], [1, 1, 1]])
 _FIRST_LAYER[3] /= 3  # "level": the local mean
 
@@ -240,10 +245,14 @@ def through_both(seq: np.ndarray, seed: int = 0, k: int = 3, hidden: int = 4) ->
     std = values.std()
     x = (values - values.mean()) / std if std > 0 else values - values.mean()
     generator = seeded(seed)
-    conv1 = nn.Conv1d(1, 4, 3, padding=1, device="meta")
-    conv2 = nn.Conv1d(4, 4, 3, padding=1, device="meta")
+    channels = len(CNN_FILTERS)
+    convs = [
+        nn.Conv1d(1 if i == 0 else channels, channels, TAPS, padding=TAPS // 2, device="meta")
+        for i in range(CNN_LAYERS)
+    ]
     rnn = nn.RNN(1, hidden, batch_first=True, device="meta")
-    convs = [init_parameters_(m.to_empty(device="cpu"), generator) for m in (conv1, conv2)]
+    convs = [init_parameters_(m.to_empty(device="cpu"), generator) for m in convs]
+    conv1 = convs[0]
     rnn = init_parameters_(rnn.to_empty(device="cpu"), generator)
     with torch.no_grad():
         conv1.weight.copy_(_FIRST_LAYER[:, None, :])
@@ -255,7 +264,7 @@ def through_both(seq: np.ndarray, seed: int = 0, k: int = 3, hidden: int = 4) ->
             h = F.relu(conv(h))  # (1, 4, T)
             maps.append(h[0].numpy().astype(np.float64))
         states, _ = rnn(xt[None, :, None])  # (1, T, H)
-    fields = [f.field for f in _fields([(3, 1, 1)] * len(convs))]
+    fields = [f.field for f in _fields([(TAPS, 1, 1)] * len(convs))]
     t = np.arange(values.size)
     windows = [
         np.stack([np.maximum(t - f // 2, 0), np.minimum(t + f // 2, t[-1])], 1) for f in fields

@@ -35,8 +35,12 @@ from engine.sequence.models import count_parameters, init_parameters_
 from engine.sequence.text import SequenceError
 
 __all__ = [
+    "MAX_TASK_STEPS",
     "TASKS",
     "TASK_ARCHS",
+    "TASK_BATCH",
+    "TASK_CHANCE",
+    "TASK_TEST_SIZE",
     "TaskPoint",
     "TaskResult",
     "TaskSpec",
@@ -46,8 +50,9 @@ __all__ = [
 
 TASK_ARCHS = ("cnn", "gru", "lstm", "rnn")
 MAX_TASK_STEPS = 5_000
-BATCH = 64
-TEST_SIZE = 1_000
+TASK_BATCH = 64  # sequences per training step
+TASK_TEST_SIZE = 1_000  # held-out sequences scored
+TASK_CHANCE = 0.5  # both tasks are yes/no questions with balanced answers
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ def synthetic_task(
         raise SequenceError(f"seed must be a whole number ≥ 0, got {seed!r}.")
     model = _build(arch, seed)
     data_gen = seeded(seed)
-    x_test, y_test = make_batch(task, TEST_SIZE, seeded(10_000 + seed))
+    x_test, y_test = make_batch(task, TASK_TEST_SIZE, seeded(10_000 + seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     every = max(1, math.ceil(steps / 20))
     history: list[TaskPoint] = []
@@ -192,7 +197,7 @@ def synthetic_task(
             stopped = evaluate(0, float(F.cross_entropy(model(x_test), y_test)))
         step, loss_sum, count = 0, 0.0, 0
         while not stopped and step < steps:
-            x, y = make_batch(task, BATCH, data_gen)
+            x, y = make_batch(task, TASK_BATCH, data_gen)
             loss = F.cross_entropy(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -23,6 +23,7 @@ from engine.core import ExplorerError, seeded
 __all__ = [
     "MAX_FILTERS",
     "MAX_LENGTH",
+    "MAX_MAGNITUDE",
     "MAX_NGRAM",
     "MAX_TEXT",
     "NgramResult",
