@@ -64,6 +64,7 @@ from engine.sequence.summaries import (
     swap_summary,
 )
 from engine.sequence.tasks import (
+    MOTIF_LENGTH,
     TASK_ARCHS,
     TASK_BATCH,
     TASK_CHANCE,
@@ -106,6 +107,7 @@ __all__ = [
     "MAX_MAGNITUDE",
     "MAX_NGRAM",
     "MAX_TEXT",
+    "MOTIF_LENGTH",
     "NgramResult",
     "ORDER_BLIND",
     "PUBLISHED_ACCURACY",

@@ -36,6 +36,7 @@ from engine.sequence.text import SequenceError
 
 __all__ = [
     "MAX_TASK_STEPS",
+    "MOTIF_LENGTH",
     "TASKS",
     "TASK_ARCHS",
     "TASK_BATCH",
@@ -81,6 +82,7 @@ TASKS = {
 }
 MOTIF = torch.tensor([3.0, -3.0, 3.0])
 DECOY = torch.tensor([3.0, 3.0, -3.0])
+MOTIF_LENGTH = len(MOTIF)  # samples in the motif (and the decoy)
 
 
 @dataclass(frozen=True)

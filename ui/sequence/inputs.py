@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from engine.core import ExplorerError
-from engine.sequence import MAX_LENGTH, SequenceError, parse_sequence
+from engine.sequence import MAX_LENGTH, MAX_MAGNITUDE, SequenceError, parse_sequence
 
 __all__ = [
     "EXAMPLES",
@@ -139,7 +139,8 @@ def sequence_box() -> SequenceInput | None:
                 "Numbers, separated by commas, spaces or semicolons",
                 key=key,
                 height=90,
-                help=f"Up to {MAX_LENGTH:,} numbers, each between −1e12 and 1e12.",
+                help=f"Up to {MAX_LENGTH:,} numbers, each between −{MAX_MAGNITUDE:g} and "
+                f"{MAX_MAGNITUDE:g}.",
             )
         else:
             raw = st.text_area(

@@ -15,7 +15,17 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.sequence import TASK_ARCHS, TASKS, TaskResult, make_batch, synthetic_task
+from engine.sequence import (
+    MOTIF_LENGTH,
+    TASK_ARCHS,
+    TASK_BATCH,
+    TASK_CHANCE,
+    TASK_TEST_SIZE,
+    TASKS,
+    TaskResult,
+    make_batch,
+    synthetic_task,
+)
 from ui.jobs import Report, ShouldStop, Work, get_job, show_progress, start_job
 from ui.sequence import text_figures as tf
 
@@ -193,8 +203,9 @@ def tasks_section() -> None:
     st.header("Where each one wins: two tasks, trained live")
     st.markdown(
         "Two small tasks, each built so that one kind of network has the right structure. "
-        "Every model has a few hundred weights and trains on fresh batches of 64 with Adam; "
-        "accuracy is measured on 1,000 held-out sequences (chance is 50%)."
+        f"Every model has a few hundred weights and trains on fresh batches of {TASK_BATCH} with "
+        f"Adam; accuracy is measured on {TASK_TEST_SIZE:,} held-out sequences (chance is "
+        f"{TASK_CHANCE:.0%})."
     )
     gen = torch.Generator().manual_seed(1)
     cols = st.columns(len(TASKS))
@@ -250,7 +261,7 @@ def tasks_section() -> None:
     if not have and not running:
         st.caption(
             f"{len(pairs)} runs of {steps} steps, one after the other, one run per server at a "
-            "time; the defaults take about 10–20 s. Finished runs are kept for everyone."
+            "time. Finished runs are kept for everyone."
         )
     if job is not None and (running or mine):
         state = show_progress(job, _live_curves, key="seqb_progress")
@@ -288,8 +299,10 @@ def _show_results(results, steps: int, stopped: bool) -> None:
     )
     st.markdown("**What to notice.** " + " ".join(verdicts(results, steps)))
     st.caption(
-        "The CNN slides one filter over every window and max-pools, so a 3-sample motif is found "
-        "wherever it is; but a max keeps the strongest window, not a total, so a one-step "
+        "The CNN slides one filter over every window and max-pools, so a "
+        f"{MOTIF_LENGTH}-sample motif is found wherever it is; but a max keeps the strongest "
+        "window, not a total, so a one-step "
         "difference in a count is invisible to it. A recurrent state can add one per up and "
-        "compare at the end — if its gates let it hold that count for 31 steps."
+        f"compare at the end — if its gates let it hold that count for "
+        f"{TASKS['majority'].length} steps."
     )
