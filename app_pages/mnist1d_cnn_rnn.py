@@ -7,13 +7,25 @@ import streamlit as st
 from engine.sequence import (
     ARCH_TITLES,
     ARCHS,
+    BATCH,
+    CNN_CHANNELS,
+    CNN_LAYERS_SPEC,
     DEFAULT_STEPS,
+    EVAL_POINTS,
+    LEARNING_RATE,
+    MLP_HIDDEN,
+    PAPER_MLP_HIDDEN,
     PUBLISHED_ACCURACY,
     PUBLISHED_ACCURACY_SHUFFLED,
     PUBLISHED_SOURCE,
+    RNN_HIDDEN,
     SEQ_LEN,
     examples_per_class,
     load_mnist1d,
+    neighbour_jump,
+    peak_spread,
+    seconds_per_step,
+    shuffle_contrast,
     time_permutation,
 )
 from ui.jobs import get_job, show_progress, start_job
@@ -35,12 +47,14 @@ MULTIPLIERS = [0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0]
 BLURBS = {
     "linear": "one weight per (time step, digit): a bump that moves by one step meets other "
     "weights, so shifted digits look like different inputs.",
-    "mlp": "two hidden layers of 50 ReLU units over all 40 samples at once; it can learn any "
-    "pattern but has no notion of which samples are neighbours.",
-    "cnn": "three 1D convolutions (25 channels; kernels 5, 3, 3; stride 2) then a linear readout: "
+    "mlp": f"two hidden layers of {MLP_HIDDEN} ReLU units over all {SEQ_LEN} samples at once; it "
+    "can learn any pattern but has no notion of which samples are neighbours.",
+    "cnn": f"{len(CNN_LAYERS_SPEC)} 1D convolutions ({CNN_CHANNELS} channels; kernels "
+    f"{', '.join(str(k) for k, _ in CNN_LAYERS_SPEC)}; strides "
+    f"{', '.join(str(s) for _, s in CNN_LAYERS_SPEC)}) then a linear readout: "
     "the same small detectors slide along time, so a stroke is found wherever it sits.",
-    "gru": "a GRU with 6 hidden units reads left to right, another right to left; the readout "
-    "sees all 40 pairs of states. Each state depends on the previous one.",
+    "gru": f"a GRU with {RNN_HIDDEN} hidden units reads left to right, another right to left; the "
+    f"readout sees all {SEQ_LEN} pairs of states. Each state depends on the previous one.",
     "lstm": "the same bidirectional reader with an LSTM cell (a separate memory and three gates).",
     "rnn": "the same bidirectional reader with a plain tanh cell, no gates.",
     "tcn": "causal convolutions with dilations 1, 2, 4, …: the last time step sees the whole "
@@ -55,8 +69,8 @@ def _data():
 
 st.title("CNN vs RNN on MNIST-1D")
 st.markdown(
-    "MNIST-1D is a tiny stand-in for MNIST: ten digits drawn as 1D curves of 40 samples. It is "
-    "small enough to train a CNN and an RNN live in seconds, yet hard enough to separate models "
+    f"MNIST-1D is a tiny stand-in for MNIST: ten digits drawn as 1D curves of {SEQ_LEN} samples. "
+    "It is small enough to train a CNN and an RNN live, yet hard enough to separate models "
     "that know about *order in time* from models that do not. Here you train them side by side, "
     "scramble time to see which ones care, and count how many steps each must take one after "
     "another."
@@ -90,8 +104,7 @@ st.plotly_chart(
     ),
     key="m1d_examples",
 )
-peak_at = data.x_train.argmax(axis=1)  # (4000,) time step of each sample's highest point
-peak_sd = np.array([peak_at[data.y_train == d].std() for d in range(10)])
+peak_sd = peak_spread(data.x_train, data.y_train)  # (10,) per digit: spread of the peak's step
 st.markdown(
     f"**What to notice.** Samples of one digit share strokes, not positions or exact values: "
     f"over all {len(data.y_train):,} training samples, the time step at which a sample reaches "
@@ -102,8 +115,9 @@ st.markdown(
 )
 
 # ---------------------------------------------------------------------------------------------
-st.subheader("The models: about 5,000 weights each")
 counts = parameter_counts()
+sized = [counts[a] for a in ARCHS if a != "linear"]  # logistic regression is small by nature
+st.subheader(f"The models: {min(sized):,} to {max(sized):,} weights each")
 st.markdown(
     "\n".join(
         f"- **{ARCH_TITLES[a]}** · {counts[a]:,} weights"
@@ -114,15 +128,17 @@ st.markdown(
 )
 st.caption(
     f"Published test accuracies: {PUBLISHED_SOURCE}; human experts reached "
-    f"{PUBLISHED_ACCURACY['human']:.0%}. Our MLP has 50 hidden units (about 5k weights) where the "
-    "paper's has 100 (about 15k); the logistic regression is small by nature."
+    f"{PUBLISHED_ACCURACY['human']:.0%}. Our MLP has {MLP_HIDDEN} hidden units "
+    f"({counts['mlp']:,} weights) where the paper's has {PAPER_MLP_HIDDEN}; the logistic "
+    "regression is small by nature."
 )
 
 # ---------------------------------------------------------------------------------------------
 st.subheader("Train them side by side")
 st.markdown(
-    "Each model trains with Adam (learning rate 0.01, minibatches of 100) on the 4,000 training "
-    "sequences and is scored on the 1,000 test sequences about 25 times along the way. One run "
+    f"Each model trains with Adam (learning rate {LEARNING_RATE:g}, minibatches of {BATCH}) on the "
+    f"{len(data.y_train):,} training sequences and is scored on the {len(data.y_test):,} test "
+    f"sequences about {EVAL_POINTS} times along the way. One run "
     "trains the chosen models one after another on one CPU thread; finished runs are kept for "
     "everyone, so asking again for the same settings is instant."
 )
@@ -162,8 +178,8 @@ def _launch(plan, job_key: str, name: str) -> None:
         st.warning("Choose at least one model to train.")
     elif total > MAX_PLAN_STEPS:
         st.warning(
-            f"That is {total:,} minibatches in one run, over the cap of {MAX_PLAN_STEPS:,} "
-            "(a few minutes of CPU shared with everyone): choose fewer models or a shorter length."
+            f"That is {total:,} minibatches in one run, over the cap of {MAX_PLAN_STEPS:,}: "
+            "choose fewer models or a shorter length."
         )
     else:
         st.session_state[f"{job_key}_plan"] = plan
@@ -211,7 +227,7 @@ def _notice(runs) -> str:
     """Return the what-to-notice paragraph for trained runs, every number from the results."""
     parts = [
         f"{label(key)} reached {r.result.test_accuracy:.1%} in {r.result.seconds:.1f} s "
-        f"({1000 * r.result.seconds / max(r.result.steps, 1):.1f} ms per step"
+        f"({1000 * seconds_per_step(r.result.seconds, r.result.steps):.1f} ms per step"
         + (
             f", published {r.result.published_accuracy:.0%})"
             if r.result.published_accuracy
@@ -223,12 +239,14 @@ def _notice(runs) -> str:
     by_arch = {key.arch: r.result for key, r in runs.items()}
     if "cnn" in by_arch and "gru" in by_arch:
         cnn, gru = by_arch["cnn"], by_arch["gru"]
-        per_step = (gru.seconds / max(gru.steps, 1)) / (cnn.seconds / max(cnn.steps, 1))
+        per_step = seconds_per_step(gru.seconds, gru.steps) / seconds_per_step(
+            cnn.seconds, cnn.steps
+        )
         text += (
             f" With about the same number of weights ({cnn.n_params:,} vs {gru.n_params:,}), a "
-            f"GRU step costs {per_step:.1f}× a CNN step here: it walks through 40 time steps in "
-            "both directions, one after another, where the CNN handles all positions of a layer "
-            "in one operation."
+            f"GRU step costs {per_step:.1f}× a CNN step here: it walks through {SEQ_LEN} time "
+            "steps in both directions, one after another, where the CNN handles all positions "
+            "of a layer in one operation."
         )
     if "linear" in by_arch:
         text += (
@@ -283,16 +301,17 @@ if not plan:
 elif missing and not _running("m1d_train_job"):
     st.info(
         f"{len(missing)} of {len(plan)} chosen models are not trained with these settings yet: "
-        "press **Train**. The defaults take about half a minute when the machine is quiet."
+        "press **Train**."
     )
 
 # ---------------------------------------------------------------------------------------------
 st.subheader("Scramble time: which models care about order?")
 order = time_permutation(SEQ_LEN)
 st.markdown(
-    "Apply one fixed permutation to the 40 time steps of every sequence, training and test "
-    "alike. No information is lost: the same 40 numbers are there, and a model could in "
-    "principle undo the permutation. But neighbours in time are no longer neighbours in the input."
+    f"Apply one fixed permutation to the {SEQ_LEN} time steps of every sequence, training and "
+    f"test alike. No information is lost: the same {SEQ_LEN} numbers are there, and a model "
+    "could in principle undo the permutation. But neighbours in time are no longer neighbours "
+    "in the input."
 )
 pick = st.number_input("Test sequence to show", 0, len(data.y_test) - 1, 0, key="m1d_pick")
 x_seq = data.x_test[pick]
@@ -305,12 +324,12 @@ st.plotly_chart(
     ),
     key="m1d_perm",
 )
-jump = np.abs(np.diff(data.x_train, axis=1)).mean()
-jump_shuffled = np.abs(np.diff(data.x_train[:, order], axis=1)).mean()
+jump, jump_shuffled = neighbour_jump(data.x_train), neighbour_jump(data.x_train[:, order])
 st.markdown(
     f"**What to notice.** Over the training set, neighbouring samples differ by {jump:.2f} on "
     f"average before the permutation and by {jump_shuffled:.2f} after "
-    f"({jump_shuffled / jump:.1f}×): the smooth strokes a 5-wide kernel or a step-by-step reader "
+    f"({jump_shuffled / jump:.1f}×): the smooth strokes a {CNN_LAYERS_SPEC[0][0]}-wide kernel or a "
+    "step-by-step reader "
     f"relies on are gone. Time step 0 now holds what was at step {order[0]}, step 1 what was at "
     f"step {order[1]}."
 )
@@ -344,9 +363,12 @@ pairs = [
     for a in ablation_archs
     if all(any(k.arch == a and k.shuffle == s for k in abl_runs) for s in (False, True))
 ]
-if pairs and not _running("m1d_abl_job"):
-    acc = {(k.arch, k.shuffle): r.result.test_accuracy for k, r in abl_runs.items()}
-    names = [label(k) for k in abl_plan if not k.shuffle and k.arch in pairs]
+
+
+def _ablation_results(pairs: list[str], runs, plan) -> None:
+    """Draw the ordered-against-shuffled bars, table and what to notice for the trained pairs."""
+    acc = {(k.arch, k.shuffle): r.result.test_accuracy for k, r in runs.items()}
+    names = [label(k) for k in plan if not k.shuffle and k.arch in pairs]
     series = {
         "ours, ordered": [acc[a, False] for a in pairs],
         "ours, shuffled": [acc[a, True] for a in pairs],
@@ -368,47 +390,53 @@ if pairs and not _running("m1d_abl_job"):
         ),
         key="m1d_abl_bars",
     )
-    drop = {a: 100 * (acc[a, False] - acc[a, True]) for a in pairs}
-
-    def _pct(v):
-        return None if v is None else round(100 * v, 1)
-
+    contrast = shuffle_contrast(acc, pairs)
     st.dataframe(
-        pd.DataFrame(
-            {
-                "model": names,
-                "ordered (%)": [_pct(acc[a, False]) for a in pairs],
-                "shuffled (%)": [_pct(acc[a, True]) for a in pairs],
-                "drop (points)": [round(drop[a], 1) for a in pairs],
-                "published ordered (%)": [_pct(v) for v in series["published, ordered"]],
-                "published shuffled (%)": [_pct(v) for v in series["published, shuffled"]],
-            }
-        ),
-        hide_index=True,
-        key="m1d_abl_table",
+        _ablation_table(names, pairs, series, contrast.drops), hide_index=True, key="m1d_abl_table"
     )
     st.caption(f"Published accuracies: {PUBLISHED_SOURCE}.")
-    biased = [a for a in pairs if a not in ("linear", "mlp")]
-    blind = [a for a in pairs if a in ("linear", "mlp")]
+    st.markdown(_ablation_notice(pairs, acc, contrast))
+
+
+def _pct(v):
+    return None if v is None else round(100 * v, 1)
+
+
+def _ablation_table(names, pairs, series, drops) -> pd.DataFrame:
+    """Return one row per model: ordered and shuffled accuracy (ours, published) and the drop."""
+    return pd.DataFrame(
+        {
+            "model": names,
+            "ordered (%)": [_pct(v) for v in series["ours, ordered"]],
+            "shuffled (%)": [_pct(v) for v in series["ours, shuffled"]],
+            "drop (points)": [round(drops[a], 1) for a in pairs],
+            "published ordered (%)": [_pct(v) for v in series["published, ordered"]],
+            "published shuffled (%)": [_pct(v) for v in series["published, shuffled"]],
+        }
+    )
+
+
+def _ablation_notice(pairs, acc, contrast) -> str:
+    """Return the what-to-notice paragraph of the ablation, the contrast chosen by its numbers."""
     text = (
         "**What to notice.** "
         + "; ".join(
-            f"{arch_name(a)}: {acc[a, False]:.1%} → {acc[a, True]:.1%} ({-drop[a]:+.1f} points)"
+            f"{arch_name(a)}: {acc[a, False]:.1%} → {acc[a, True]:.1%} "
+            f"({-contrast.drops[a]:+.1f} points)"
             for a in pairs
         )
         + "."
     )
-    if biased and blind:
-        worst_blind = max(abs(drop[a]) for a in blind)
-        least_biased = min(drop[a] for a in biased)
+    if contrast.worst_blind is not None and contrast.least_biased is not None:
         text += (
-            f" The order-blind models move by at most {worst_blind:.1f} points (their first "
-            "layer simply starts from a different random draw relative to the inputs); the models "
-            f"built around locality or order lose at least {least_biased:.1f} points."
+            f" The order-blind models move by at most {contrast.worst_blind:.1f} points (their "
+            "first layer simply starts from a different random draw relative to the inputs); the "
+            "models built around locality or order lose at least "
+            f"{contrast.least_biased:.1f} points."
         )
-    elif blind:
+    elif contrast.worst_blind is not None:
         text += " Add the CNN or the GRU to see a model whose bias depends on order."
-    elif biased:
+    else:
         text += " Add the MLP to see a model that does not care about order."
     pub = [a for a in pairs if a in PUBLISHED_ACCURACY_SHUFFLED and a in PUBLISHED_ACCURACY]
     if pub:
@@ -420,7 +448,11 @@ if pairs and not _running("m1d_abl_job"):
             )
             + "."
         )
-    st.markdown(text)
+    return text
+
+
+if pairs and not _running("m1d_abl_job"):
+    _ablation_results(pairs, abl_runs, abl_plan)
 if not abl_plan:
     st.info("Choose at least one model for the ablation.")
 elif abl_missing and not _running("m1d_abl_job"):

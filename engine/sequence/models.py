@@ -25,6 +25,11 @@ from engine.core import ExplorerError, seeded
 __all__ = [
     "ARCHS",
     "ARCH_TITLES",
+    "CNN_CHANNELS",
+    "CNN_LAYERS_SPEC",
+    "MLP_HIDDEN",
+    "PAPER_MLP_HIDDEN",
+    "RNN_HIDDEN",
     "ConvBase",
     "LinearBase",
     "MLPBase",
@@ -48,6 +53,11 @@ ARCH_TITLES = {
     "tcn": "TCN (dilated causal CNN)",
 }
 N_CLASSES = 10
+MLP_HIDDEN = 50  # units per MLP hidden layer (about 5k weights)
+PAPER_MLP_HIDDEN = 100  # the paper's MLP (about 15k weights)
+CNN_CHANNELS = 25
+CNN_LAYERS_SPEC = ((5, 2), (3, 2), (3, 2))  # (kernel, stride) of ConvBase's conv layers
+RNN_HIDDEN = 6  # hidden units per direction of the recurrent readers
 
 
 class UnknownArchError(ExplorerError):
@@ -68,7 +78,7 @@ class LinearBase(nn.Module):
 class MLPBase(nn.Module):
     """Two ReLU hidden layers, the second residual, as in the paper's MLPBase."""
 
-    def __init__(self, seq_len: int, hidden: int = 50) -> None:
+    def __init__(self, seq_len: int, hidden: int = MLP_HIDDEN) -> None:
         super().__init__()
         self.linear1 = nn.Linear(seq_len, hidden)
         self.linear2 = nn.Linear(hidden, hidden)
@@ -88,13 +98,12 @@ def _conv_out(length: int, conv: nn.Conv1d) -> int:
 class ConvBase(nn.Module):
     """The paper's ConvBase: Conv1d k5/s2, k3/s2, k3/s2 with ReLU, flattened into a linear layer."""
 
-    def __init__(self, seq_len: int, channels: int = 25) -> None:
+    def __init__(self, seq_len: int, channels: int = CNN_CHANNELS) -> None:
         super().__init__()
         self.convs = nn.ModuleList(
             [
-                nn.Conv1d(1, channels, 5, stride=2, padding=1),
-                nn.Conv1d(channels, channels, 3, stride=2, padding=1),
-                nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+                nn.Conv1d(1 if i == 0 else channels, channels, k, stride=st, padding=1)
+                for i, (k, st) in enumerate(CNN_LAYERS_SPEC)
             ]
         )
         length = seq_len
@@ -119,7 +128,7 @@ class ConvBase(nn.Module):
 class RecurrentBase(nn.Module):
     """The paper's GRUBase with any cell: bidirectional, read out from every step's hidden state."""
 
-    def __init__(self, seq_len: int, cell: str = "gru", hidden: int = 6) -> None:
+    def __init__(self, seq_len: int, cell: str = "gru", hidden: int = RNN_HIDDEN) -> None:
         super().__init__()
         module = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cell]
         self.rnn = module(1, hidden, batch_first=True, bidirectional=True)
