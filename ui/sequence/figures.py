@@ -102,18 +102,46 @@ def cnn_tower(
     steps = np.arange(lo, hi)
     x, maps = x[lo:hi], [m[:, lo:hi] for m in maps]
     labels = None if labels is None else list(labels)
+    fig = _tower_grid(len(maps))
+    _input_row(fig, steps, x, labels, windows, t)
+    for i, (m, names) in enumerate(zip(maps, layer_names, strict=True)):
+        row = i + 2
+        _map_row(fig, steps, m, names, row)
+        if i == len(maps) - 1:
+            _column_box(fig, t, t, m.shape[0], row)
+            fig.add_trace(_kept_rings(kept, m.shape[0], lo, hi), row=row, col=1)
+        else:
+            a, b = windows[0][t]  # layer-1 units feeding the next layer's unit at t
+            _column_box(fig, a, b, m.shape[0], row)
+    fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
+    fig.update_xaxes(**time_ticks(labels, lo, hi), row=1 + len(maps), col=1)
+    fig.update_yaxes(title_text="x", row=1, col=1)
+    fig.update_layout(
+        legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return _finish(fig, height)
+
+
+def _tower_grid(layers: int) -> go.Figure:
+    """Return the empty stack: one input row above one row per conv layer, time shared."""
     titles = ["input x_t (standardised)"] + [
         f"layer {i + 1}: {'designed' if i == 0 else 'random'} 3-tap filters, after ReLU"
-        for i in range(len(maps))
+        for i in range(layers)
     ]
-    fig = make_subplots(
-        rows=1 + len(maps),
+    return make_subplots(
+        rows=1 + layers,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
         subplot_titles=titles,
-        row_heights=[1.2] + [1.0] * len(maps),
+        row_heights=[1.2] + [1.0] * layers,
     )
+
+
+def _input_row(fig, steps, x, labels, windows, t: int) -> None:
+    """Draw the input line in row 1 with the windows of t's units shaded, widest palest."""
     hover_t = [f"t {i}" if labels is None else f"t {i} '{char_label(labels[i])}'" for i in steps]
     fig.add_trace(
         go.Scatter(
@@ -129,72 +157,50 @@ def cnn_tower(
         row=1,
         col=1,
     )
-    for layer, opacity in ((len(maps) - 1, 0.18), (0, 0.38)):
+    for layer, opacity in ((len(windows) - 1, 0.18), (0, 0.38)):
         a, b = windows[layer][t]
         fig.add_vrect(
-            x0=a - 0.5,
-            x1=b + 0.5,
-            fillcolor=WINDOW,
-            opacity=opacity,
-            line_width=0,
-            row=1,
-            col=1,
+            x0=a - 0.5, x1=b + 0.5, fillcolor=WINDOW, opacity=opacity, line_width=0, row=1, col=1
         )
-    for i, (m, names) in enumerate(zip(maps, layer_names, strict=True)):
-        row = i + 2
-        channels = m.shape[0]
-        low, high = fig.get_subplot(row, 1).yaxis.domain
-        fig.add_trace(
-            go.Heatmap(
-                z=m,
-                x=steps,
-                y=np.arange(channels),
-                colorscale=MAP_SCALE,
-                zmin=0,
-                zmax=max(float(np.max(m)), 1e-9),  # each layer its own scale: layers differ a lot
-                colorbar=dict(thickness=10, len=high - low, y=(low + high) / 2, yanchor="middle"),
-                hoverinfo="skip",
-            ),
-            row=row,
-            col=1,
-        )
-        fig.add_trace(_pick_overlay(steps, m, names), row=row, col=1)
-        fig.update_yaxes(
-            tickvals=list(range(channels)),
-            ticktext=list(names),
-            autorange="reversed",
-            row=row,
-            col=1,
-        )
-        if i == len(maps) - 1:
-            _column_box(fig, t, t, channels, row)
-            cols = np.asarray(kept)
-            rows = np.repeat(np.arange(channels), cols.shape[1])
-            shown = (cols.ravel() >= lo) & (cols.ravel() < hi)
-            fig.add_trace(
-                go.Scatter(
-                    x=cols.ravel()[shown],
-                    y=rows[shown],
-                    mode="markers",
-                    name="kept by k-max pooling",
-                    marker=dict(symbol="circle-open", size=13, color=KEPT, line=dict(width=2.5)),
-                    hovertemplate="kept: t %{x}<extra></extra>",
-                ),
-                row=row,
-                col=1,
-            )
-        else:
-            a, b = windows[0][t]  # layer-1 units feeding the next layer's unit at t
-            _column_box(fig, a, b, channels, row)
-    fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
-    fig.update_xaxes(**time_ticks(labels, lo, hi), row=1 + len(maps), col=1)
-    fig.update_yaxes(title_text="x", row=1, col=1)
-    fig.update_layout(
-        legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
-        clickmode="event+select",
-        dragmode=False,
+
+
+def _map_row(fig, steps, m: np.ndarray, names: Sequence[str], row: int) -> None:
+    """Draw one layer's (C, T) map as a clickable heatmap in row, channels named on the y axis."""
+    channels = m.shape[0]
+    low, high = fig.get_subplot(row, 1).yaxis.domain
+    fig.add_trace(
+        go.Heatmap(
+            z=m,
+            x=steps,
+            y=np.arange(channels),
+            colorscale=MAP_SCALE,
+            zmin=0,
+            zmax=max(float(np.max(m)), 1e-9),  # each layer its own scale: layers differ a lot
+            colorbar=dict(thickness=10, len=high - low, y=(low + high) / 2, yanchor="middle"),
+            hoverinfo="skip",
+        ),
+        row=row,
+        col=1,
     )
-    return _finish(fig, height)
+    fig.add_trace(_pick_overlay(steps, m, names), row=row, col=1)
+    fig.update_yaxes(
+        tickvals=list(range(channels)), ticktext=list(names), autorange="reversed", row=row, col=1
+    )
+
+
+def _kept_rings(kept: np.ndarray, channels: int, lo: int, hi: int) -> go.Scatter:
+    """Return red rings on the (channel, position) cells k-max pooling keeps, inside lo … hi − 1."""
+    cols = np.asarray(kept)
+    rows = np.repeat(np.arange(channels), cols.shape[1])
+    shown = (cols.ravel() >= lo) & (cols.ravel() < hi)
+    return go.Scatter(
+        x=cols.ravel()[shown],
+        y=rows[shown],
+        mode="markers",
+        name="kept by k-max pooling",
+        marker=dict(symbol="circle-open", size=13, color=KEPT, line=dict(width=2.5)),
+        hovertemplate="kept: t %{x}<extra></extra>",
+    )
 
 
 def rnn_states(
@@ -303,72 +309,80 @@ def kmax_figure(
     span = (high - low) or 1.0
     for c in range(channels):
         colour = CHANNEL_COLOURS[c % len(CHANNEL_COLOURS)]
-        # each channel's kept windows as a thin band at its own height above the input
-        level = high + span * (0.12 + 0.1 * c)
-        for p in kept[c]:
-            a, b = windows[p]
-            fig.add_shape(
-                type="rect",
-                x0=a - 0.5,
-                x1=b + 0.5,
-                y0=level - span * 0.04,
-                y1=level + span * 0.04,
-                fillcolor=colour,
-                opacity=0.55,
-                line_width=0,
-                row=1,
-                col=1,
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=kept[c],
-                y=[level] * len(kept[c]),
-                mode="markers",
-                name=names[c],
-                marker=dict(color=colour, size=7, symbol="diamond"),
-                hovertemplate=f"{names[c]} kept t %{{x}}<extra></extra>",
-            ),
-            row=1,
-            col=1,
-        )
-        row = c + 2
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=last_maps[c],
-                mode="lines",
-                fill="tozeroy",
-                showlegend=False,
-                line=dict(color=colour, width=1.4),
-                hovertemplate=f"{names[c]}, t %{{x}}: %{{y:.3f}}<extra></extra>",
-            ),
-            row=row,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=kept[c],
-                y=last_maps[c][kept[c]],
-                mode="markers+text",
-                showlegend=False,
-                text=[f"{v:.2f}" for v in last_maps[c][kept[c]]],
-                textposition="top center",
-                textfont=dict(size=10),
-                cliponaxis=False,
-                marker=dict(symbol="circle-open", size=11, color=KEPT, line=dict(width=2.5)),
-                hovertemplate="kept: t %{x}, value %{y:.3f}<extra></extra>",
-            ),
-            row=row,
-            col=1,
-        )
-        top = float(np.max(last_maps[c])) or 1.0
-        fig.update_yaxes(range=[0, top * 1.35], nticks=3, row=row, col=1)
+        level = high + span * (0.12 + 0.1 * c)  # each channel's band at its own height above x
+        _kept_band(fig, kept[c], windows, level, span, colour, names[c])
+        _channel_row(fig, steps, last_maps[c], kept[c], colour, names[c], c + 2)
     fig.update_yaxes(range=[low - span * 0.1, high + span * (0.2 + 0.1 * channels)], row=1, col=1)
     fig.update_yaxes(title_text="x", row=1, col=1)
     fig.update_xaxes(range=[-0.5, length - 0.5])
     fig.update_xaxes(**time_ticks(labels, 0, length), row=1 + channels, col=1)
     fig.update_layout(legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
     return _finish(fig, 240 + 130 * channels)
+
+
+def _kept_band(fig, kept_c, windows, level: float, span: float, colour: str, name: str) -> None:
+    """Draw one channel's kept windows as a thin band at level above the input, in row 1."""
+    for p in kept_c:
+        a, b = windows[p]
+        fig.add_shape(
+            type="rect",
+            x0=a - 0.5,
+            x1=b + 0.5,
+            y0=level - span * 0.04,
+            y1=level + span * 0.04,
+            fillcolor=colour,
+            opacity=0.55,
+            line_width=0,
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=kept_c,
+            y=[level] * len(kept_c),
+            mode="markers",
+            name=name,
+            marker=dict(color=colour, size=7, symbol="diamond"),
+            hovertemplate=f"{name} kept t %{{x}}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+
+
+def _channel_row(fig, steps, values, kept_c, colour: str, name: str, row: int) -> None:
+    """Draw one channel's map over time in row, its kept values ringed and labelled."""
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=values,
+            mode="lines",
+            fill="tozeroy",
+            showlegend=False,
+            line=dict(color=colour, width=1.4),
+            hovertemplate=f"{name}, t %{{x}}: %{{y:.3f}}<extra></extra>",
+        ),
+        row=row,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=kept_c,
+            y=values[kept_c],
+            mode="markers+text",
+            showlegend=False,
+            text=[f"{v:.2f}" for v in values[kept_c]],
+            textposition="top center",
+            textfont=dict(size=10),
+            cliponaxis=False,
+            marker=dict(symbol="circle-open", size=11, color=KEPT, line=dict(width=2.5)),
+            hovertemplate="kept: t %{x}, value %{y:.3f}<extra></extra>",
+        ),
+        row=row,
+        col=1,
+    )
+    top = float(np.max(values)) or 1.0
+    fig.update_yaxes(range=[0, top * 1.35], nticks=3, row=row, col=1)
 
 
 def final_vectors(
