@@ -9,6 +9,7 @@ import streamlit as st
 from engine.core import ExplorerError
 from engine.sequence import (
     ARCHS,
+    CNN_LAYERS_SPEC,
     MAX_DEPTH_LENGTH,
     SEQ_LEN,
     SequentialDepth,
@@ -17,7 +18,7 @@ from engine.sequence import (
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_runs import arch_name, timings
 
-__all__ = ["DEPTH_NAMES", "depth_section", "depth_table", "timing_section"]
+__all__ = ["DEPTH_NAMES", "depth_section", "depth_table", "timing_section", "timing_table"]
 
 DEPTH_NAMES = {
     "rnn": "RNN / GRU / LSTM (one step per sample)",
@@ -105,14 +106,14 @@ def depth_section() -> None:
         key="m1d_coverage",
     )
     rnn, cnn, plain, tcn = (depths[a] for a in ("rnn", "cnn", "cnn_plain", "tcn"))
-    trained = sequential_steps("cnn", SEQ_LEN).layers[2].field  # the real CNN has 3 conv layers
+    trained = sequential_steps("cnn", SEQ_LEN).layers[len(CNN_LAYERS_SPEC) - 1].field
     st.markdown(
         f"**What to notice.** For T = {length:,} the recurrent models need {rnn.steps:,} "
         f"dependent steps; the strided CNN {cnn.steps}, the dilated TCN {tcn.steps} and a plain "
         f"3-wide CNN {plain.steps:,} layers. Strides and dilations double the field per layer, so "
         f"their depth grows like log₂ T; an RNN's grows like T. The CNN trained above stops after "
-        f"3 conv layers, whose units see {trained} of the {SEQ_LEN} samples; its linear readout "
-        "then combines all positions in one more step."
+        f"{len(CNN_LAYERS_SPEC)} conv layers, whose units see {trained} of the {SEQ_LEN} samples; "
+        "its linear readout then combines all positions in one more step."
     )
 
 
@@ -125,6 +126,34 @@ def timing_section() -> None:
         f"{TIMING_REPEAT} after a warm-up, one CPU thread, no gradients). A measurement taken "
         "while no training runs on this server is kept for everyone."
     )
+    chosen, lengths = _timing_choices()
+    if not chosen or not lengths:
+        st.info("Choose at least one model and one sequence length to time.")
+        return
+    measured = _measure(chosen, lengths)
+    if measured is None:
+        return
+    st.plotly_chart(
+        mf.time_per_batch(
+            {arch_name(a): (m["lengths"], m["seconds"]) for a, m in measured.items()},
+            {arch_name(a): mf.ARCH_COLORS[a] for a in measured},
+            batch=TIMING_BATCH,
+            title="Forward time per batch against sequence length",
+        ),
+        key="m1d_timing",
+    )
+    base = "cnn" if "cnn" in measured else chosen[0]
+    st.dataframe(
+        timing_table(measured, lengths, base),
+        hide_index=True,
+        key="m1d_timing_table",
+        column_config={"T": st.column_config.NumberColumn(format="localized")},
+    )
+    st.markdown(_timing_notice(measured, lengths, base))
+
+
+def _timing_choices() -> tuple[list[str], list[int]]:
+    """Draw the model and length pickers; return the chosen archs and the lengths, sorted."""
     c1, c2 = st.columns(2)
     chosen = c1.multiselect(
         "Models", ARCHS, ["cnn", "gru"], format_func=arch_name, key="m1d_time_archs"
@@ -136,10 +165,11 @@ def timing_section() -> None:
         key="m1d_time_lengths",
         format_func=lambda n: f"{n:,}",
     )
-    if not chosen or not lengths:
-        st.info("Choose at least one model and one sequence length to time.")
-        return
-    lengths = sorted(lengths)
+    return chosen, sorted(lengths)
+
+
+def _measure(chosen: list[str], lengths: list[int]) -> dict[str, dict] | None:
+    """Return {arch: time_per_batch result}, or None after saying why there is nothing to show."""
     fresh = st.button("Measure again", key="m1d_time_again", icon=":material/refresh:")
     try:
         with st.spinner("Timing forward passes on one thread…"):
@@ -149,30 +179,24 @@ def timing_section() -> None:
             }
     except ExplorerError as err:
         st.error(str(err))
-        return
+        return None
     if any(m is None for m, _ in pairs.values()):
         st.info(
             "A training run is using this server's CPU; timing beside it would mostly time the "
             "run. The measurement waits until it has finished: come back or press **Measure "
             "again** then."
         )
-        return
-    measured = {a: m for a, (m, _) in pairs.items()}
+        return None
     if not all(quiet for _, quiet in pairs.values()):
         st.warning(
             "A training run started while these were measured, so they may be noisy and are "
             "not kept; press **Measure again** once it has finished."
         )
-    st.plotly_chart(
-        mf.time_per_batch(
-            {arch_name(a): (m["lengths"], m["seconds"]) for a, m in measured.items()},
-            {arch_name(a): mf.ARCH_COLORS[a] for a in measured},
-            batch=TIMING_BATCH,
-            title="Forward time per batch against sequence length",
-        ),
-        key="m1d_timing",
-    )
-    base = "cnn" if "cnn" in measured else chosen[0]
+    return {a: m for a, (m, _) in pairs.items()}
+
+
+def timing_table(measured: dict[str, dict], lengths: list[int], base: str) -> pd.DataFrame:
+    """Return one row per T: each model's milliseconds, then each other model ÷ base."""
     table = {"T": lengths}
     for a, m in measured.items():
         table[f"{arch_name(a)} (ms)"] = [round(1000 * s, 3) for s in m["seconds"]]
@@ -182,12 +206,11 @@ def timing_section() -> None:
                 round(s / b, 1)
                 for s, b in zip(m["seconds"], measured[base]["seconds"], strict=True)
             ]
-    st.dataframe(
-        pd.DataFrame(table),
-        hide_index=True,
-        key="m1d_timing_table",
-        column_config={"T": st.column_config.NumberColumn(format="localized")},
-    )
+    return pd.DataFrame(table)
+
+
+def _timing_notice(measured: dict[str, dict], lengths: list[int], base: str) -> str:
+    """Return the what-to-notice paragraph: each model's growth and its ratio to base."""
     notes = []
     for a, m in measured.items():
         growth = m["seconds"][-1] / m["seconds"][0]
@@ -197,7 +220,7 @@ def timing_section() -> None:
             last = m["seconds"][-1] / measured[base]["seconds"][-1]
             notes[-1] += f" (and {first:.1f}× the {arch_name(base)}'s time at T = {lengths[0]:,}, "
             notes[-1] += f"{last:.1f}× at T = {lengths[-1]:,})"
-    st.markdown(
+    return (
         f"**What to notice.** From T = {lengths[0]:,} to T = {lengths[-1]:,} "
         f"({lengths[-1] / lengths[0]:.0f}× longer) the time per batch grows: "
         + "; ".join(notes)
