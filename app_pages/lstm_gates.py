@@ -9,34 +9,56 @@ import torch
 
 from engine.core import ExplorerError
 from engine.recurrent import (
+    CANDIDATE_SATURATED,
+    CELL_BOUND,
     DEFAULT_MAX_CHARS,
-    SAMPLE_CODE,
+    GATE_OPEN,
+    GATE_SHUT,
+    INTEGRATOR,
+    PROPERTIES,
     UNK,
     GRUTrace,
     LSTMTrace,
+    average_keep,
+    best_model,
+    clearest_and_faintest,
     encode,
     gate_saturation,
+    gate_shares,
     integrator_cells,
+    kept_after,
     load,
+    mean_keep,
+    mean_open_share,
+    mean_step_change,
+    probability_of,
     rank_units,
+    surprise,
+    surprise_extremes,
     text_properties,
+    top_next,
     trace_text,
+    uniform_bits,
 )
 from ui.recurrent import figures as rf
+from ui.recurrent.samples import SAMPLE_CODE
 
-INTEGRATOR = 0.95  # mean forget gate from which a cell counts as a long-term integrator
-
-st.title("LSTM gates on your text")
-st.markdown(
-    "A character-level LSTM (128 cells) trained on the Python standard library's own source reads "
-    "your text one character at a time. Below is every gate it opens and closes, its memory, "
-    "and what it expects next — computed live from the model's weights."
-)
+KEPT_GATE, KEPT_STEPS = 0.99, 100  # the worked example of how much a near-1 forget gate keeps
 
 
 @st.cache_resource(show_spinner="Loading the character models…")
 def _model(name: str):
     return load(name)
+
+
+CELLS = _model("lstm")[0].rnn.hidden_size
+
+st.title("LSTM gates on your text")
+st.markdown(
+    f"A character-level LSTM ({CELLS} cells) trained on the Python standard library's own source "
+    "reads your text one character at a time. Below is every gate it opens and closes, its memory, "
+    "and what it expects next — computed live from the model's weights."
+)
 
 
 @st.cache_data(max_entries=24, show_spinner="Reading your text…")
@@ -56,14 +78,16 @@ def _read(sha: str, name: str, _text: str) -> dict:
 
 @st.cache_data(max_entries=24, show_spinner="Ranking units…")
 def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
-    """Return unit rankings (cell and hidden), gate saturation and integrator cells."""
+    """Return unit rankings (cell and hidden), gate statistics and integrator cells."""
     tensors = {k: torch.from_numpy(v) for k, v in _fields.items()}
     trace = (LSTMTrace if name == "lstm" else GRUTrace)(**tensors)
     props = text_properties(_text)
     out = {"saturation": gate_saturation(trace), "integrators": integrator_cells(trace, INTEGRATOR)}
-    keep = trace.forget_gate if name == "lstm" else trace.update
-    out["mean_keep"] = keep.double().mean(0).numpy()
+    out["mean_keep"] = mean_keep(trace)
+    out["average_keep"] = average_keep(trace)
+    out["open_share"] = mean_open_share(out["saturation"])
     if name == "lstm":
+        out["shares"] = gate_shares(trace)
         out["rank"] = {s: rank_units(tensors[s], props, top=5) for s in ("cell", "hidden")}
     return out
 
@@ -109,7 +133,7 @@ symbols = len(runs["lstm"]["vocab"])
 st.caption(
     "Bits per character: the average of −log₂ P(next character) over your text; lower means the "
     f"text looked more like what the model learned. A uniform guess over the {symbols} symbols "
-    f"the model knows costs {np.log2(symbols):.1f} bits."
+    f"the model knows costs {uniform_bits(symbols):.1f} bits."
 )
 
 st.header("The gates, character by character")
@@ -147,22 +171,15 @@ panels = {label: lstm[field][start:stop] for label, field in names.items()}
 bounds = dict.fromkeys(list(names)[:3], (0.0, 1.0))
 bounds.update({"candidate g_t": (-1.0, 1.0), "hidden state h_t": (-1.0, 1.0)})
 st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
-share = {
-    k: float(np.mean(v))
-    for k, v in (
-        ("f", lstm["forget_gate"] > 0.9),
-        ("i", lstm["input_gate"] < 0.1),
-        ("g", np.abs(lstm["candidate"]) > 0.9),
-        ("c", np.abs(lstm["cell"]) > 1),
-    )
-}
+share = info["shares"]
 st.markdown(
-    f"**What to notice:** over your whole text, {share['f']:.0%} of forget-gate values are above "
-    f"0.9 (memory kept), {share['i']:.0%} of input-gate values are below 0.1 (nothing written) "
-    f"and {share['g']:.0%} of candidates are beyond ±0.9 — gates work more like switches than "
-    "dials. Vertical stripes line up with characters such as spaces, newlines and quotes, where "
-    f"many units change at once. The cell state is not bounded ({share['c']:.0%} of values "
-    "beyond ±1; its colours are clipped at the 98th percentile): a cell that keeps counting "
+    f"**What to notice:** over your whole text, {share['forget_open']:.0%} of forget-gate values "
+    f"are above {GATE_OPEN:g} (memory kept), {share['input_shut']:.0%} of input-gate values are "
+    f"below {GATE_SHUT:g} (nothing written) and {share['candidate_saturated']:.0%} of candidates "
+    f"are beyond ±{CANDIDATE_SATURATED:g} — gates work more like switches than dials. Vertical "
+    "stripes line up with characters such as spaces, newlines and quotes, where many units change "
+    f"at once. The cell state is not bounded ({share['cell_beyond']:.0%} of values beyond "
+    f"±{CELL_BOUND:g}; its colours are clipped at the 98th percentile): a cell that keeps counting "
     "drifts far from 0, while $h_t$ stays within (−1, 1)."
 )
 
@@ -170,7 +187,8 @@ st.subheader("Chosen units over time")
 rank = info["rank"]
 suggested = [rank["cell"][p][0][0] for p in ("inside quotes", "position in line")]
 units = st.multiselect(
-    "Units (0–127); the defaults are the best cells for 'inside quotes' and 'position in line'",
+    f"Units (0–{CELLS - 1}); the defaults are the best cells for 'inside quotes' and "
+    "'position in line'",
     list(range(lstm["hidden"].shape[1])),
     default=list(dict.fromkeys(suggested)),
     max_selections=6,
@@ -199,8 +217,7 @@ if steps > 1:
     )
 probs = runs["lstm"]["probs"][pos]
 vocab = runs["lstm"]["vocab"]
-top = np.argsort(-probs, kind="stable")[:5]
-pairs = [(vocab[i], float(probs[i])) for i in top]
+pairs = top_next(probs, vocab)
 actual = chars[pos + 1] if pos + 1 < steps else None
 p1, p2 = st.columns([2, 3])
 with p1:
@@ -211,33 +228,35 @@ with p1:
         p_actual = float(probs[vocab.index(actual)]) if actual in vocab else 0.0
         st.caption(
             f"Actually next: '{rf.char_label(actual)}', given probability {p_actual:.1%} "
-            f"({-np.log2(max(p_actual, 1e-12)):.2f} bits of surprise)."
+            f"({surprise(p_actual):.2f} bits of surprise)."
         )
 p2.plotly_chart(rf.topk_bars(pairs, actual), key="lstm_topk")
 
 
 def _prob(bits_: float) -> str:
-    p = 2.0**-bits_
+    """Return the probability of a surprise in bits, as text."""
+    p = probability_of(bits_)
     return f"{p:.1%}" if p >= 0.001 else f"{p:.1e}"
 
 
 bits = runs["lstm"]["bits"]
 if bits.size:
-    easy, hard = int(np.argmin(bits)), int(np.argmax(bits))
+    easy, hard, under_one_bit = surprise_extremes(bits)
     st.markdown(
         f"**What to notice:** on your text the model was surest of {rf.char_code(chars[easy + 1])} "
         f"after character {easy} ({bits[easy]:.3f} bits, P = {_prob(bits[easy])}) and "
         f"most surprised by {rf.char_code(chars[hard + 1])} after character {hard} "
         f"({bits[hard]:.1f} bits, P = {_prob(bits[hard])}); set the slider to either to see "
-        f"the context. {np.mean(bits < 1):.0%} of your characters cost less than one bit: "
+        f"the context. {under_one_bit:.0%} of your characters cost less than one bit: "
         "typically the rest of a keyword or a closing bracket, while the first letter of a new "
         "name is a guess."
     )
 st.header("Interpretable cells")
 st.markdown(
     "Some cells learn to track a property of the text nobody told them about (Karpathy, Johnson & "
-    "Fei-Fei, 2015). We compute five simple properties after every character and rank cells by "
-    "Pearson correlation $r$ between the property and the cell's activation over your text."
+    f"Fei-Fei, 2015). We compute {len(PROPERTIES)} simple properties after every character and "
+    "rank cells by Pearson correlation $r$ between the property and the cell's activation over "
+    "your text."
 )
 st.latex(
     r"r = \frac{\sum_t (a_t - \bar a)(p_t - \bar p)}{\sqrt{\sum_t (a_t - \bar a)^2}"
@@ -274,15 +293,13 @@ for tab, (prop, best) in zip(tabs, rank[state].items(), strict=True):
             ),
             key=f"lstm_txt_{prop}",
         )
-found = [(p, best[0]) for p, best in rank[state].items() if best[0][1]]
-strongest = max(found, key=lambda item: abs(item[1][1]), default=None)
-weakest = min(found, key=lambda item: abs(item[1][1]), default=None)
-if strongest is not None:
+extremes = clearest_and_faintest(rank[state])
+if extremes is not None:
+    (prop_c, unit_c, r_c), (prop_f, _, r_f) = extremes
     st.markdown(
-        f"On your text the clearest match is unit {strongest[1][0]} with "
-        f"'{strongest[0]}' (r = {strongest[1][1]:+.2f}); the least clear of the five is "
-        f"'{weakest[0]}' (best r = {weakest[1][1]:+.2f}). A negative r is as good as a positive "
-        "one: the cell simply runs the other way."
+        f"On your text the clearest match is unit {unit_c} with '{prop_c}' (r = {r_c:+.2f}); "
+        f"the least clear of the {len(rank[state])} is '{prop_f}' (best r = {r_f:+.2f}). A "
+        "negative r is as good as a positive one: the cell simply runs the other way."
     )
 st.markdown(
     "**What to notice:** a good quote cell turns one colour the moment a string opens and back "
@@ -293,14 +310,15 @@ st.markdown(
 
 st.header("Gate saturation and long-term memory")
 st.markdown(
-    "A gate at 0.1 or below is practically shut, at 0.9 or above practically open. For each "
+    f"A gate at {GATE_SHUT:g} or below is practically shut, at {GATE_OPEN:g} or above practically "
+    "open. For each "
     "unit we count the share of steps spent at each end; a unit near the top-left corner is "
     "almost always open, near the bottom-right almost always shut, on the dotted diagonal it "
     "switches between the two and seldom sits in between."
 )
 st.latex(
-    r"\text{left}(u) = \tfrac{1}{T}\,\#\{t : g_{t,u} < 0.1\},\qquad"
-    r"\text{right}(u) = \tfrac{1}{T}\,\#\{t : g_{t,u} > 0.9\}"
+    rf"\text{{left}}(u) = \tfrac{{1}}{{T}}\,\#\{{t : g_{{t,u}} < {GATE_SHUT:g}\}},\qquad"
+    rf"\text{{right}}(u) = \tfrac{{1}}{{T}}\,\#\{{t : g_{{t,u}} > {GATE_OPEN:g}\}}"
 )
 
 
@@ -335,21 +353,22 @@ with s2:
         f"{INTEGRATOR}): "
         + (", ".join(f"unit {u} ({f:.3f})" for u, f in ints[:12]) or "none on this text.")
     )
-right = {g: float(np.mean(v["right"])) for g, v in info["saturation"].items()}
+right = info["open_share"]
 st.markdown(
-    f"On average a unit's gate sits above 0.9 for {right['forget']:.0%} of the steps (forget), "
-    f"{right['input']:.0%} (input) and {right['output']:.0%} (output). "
+    f"On average a unit's gate sits above {GATE_OPEN:g} for {right['forget']:.0%} of the steps "
+    f"(forget), {right['input']:.0%} (input) and {right['output']:.0%} (output). "
     "**What to notice:** forget gates crowd the top (right-saturated): with $f_t \\approx 1$ the "
     "cell path $c_t = c_{t-1} + i_t g_t$ only adds, so memory and gradients survive many steps. "
     "Input and output gates spread out more. A cell whose forget gate is ~1 on average carries "
-    "information across the whole text: f = 0.99 still keeps 0.99¹⁰⁰ ≈ 37% after 100 characters."
+    f"information across the whole text: f = {KEPT_GATE:g} still keeps {KEPT_GATE:g}^{KEPT_STEPS} "
+    f"≈ {kept_after(KEPT_GATE, KEPT_STEPS):.0%} after {KEPT_STEPS} characters."
 )
 
 st.header("The same text through a vanilla RNN and a GRU")
 st.markdown(
-    "Two cousins with the same 128 units, trained the same way on the same corpus: the vanilla "
-    "RNN has no gates at all, the GRU merges forget and input into one "
-    "update gate $z_t$ and has no separate cell."
+    f"Two cousins with the same {CELLS} units, trained the same way on the same corpus: the "
+    "vanilla RNN has no gates at all, the GRU merges forget and input into one update gate $z_t$ "
+    "and has no separate cell."
 )
 st.latex(r"\text{RNN: } h_t = \tanh(W x_t + U h_{t-1} + b)")
 st.latex(
@@ -362,7 +381,7 @@ for col, name in zip(c, ("rnn", "gru", "lstm"), strict=True):
     col.metric(f"{name.upper()} bits per character", "—" if value is None else f"{value:.2f}")
 gru, rnn = runs["gru"]["fields"], runs["rnn"]["fields"]
 held = "(" + ", ".join(f"{n.upper()} {_model(n)[1]['validation']['bpc']:.2f}" for n in runs) + ")"
-best = min(runs, key=lambda n: runs[n]["bpc"] if runs[n]["bpc"] is not None else 0.0)
+best = best_model({n: runs[n]["bpc"] for n in runs})
 compare = {
     "RNN hidden h_t": rnn["hidden"][start:stop],
     "GRU hidden h_t": gru["hidden"][start:stop],
@@ -378,9 +397,9 @@ gru_info = _analyse(sha, "gru", body, gru)
 st.plotly_chart(
     rf.saturation_scatter(gru_info["saturation"], title="GRU gates", height=340), key="gru_sat"
 )
-keep = (float(np.mean(gru["update"])), float(np.mean(lstm["forget_gate"])))
+keep = (gru_info["average_keep"], info["average_keep"])
 if steps > 1:
-    moves = {n: float(np.mean(np.abs(np.diff(runs[n]["fields"]["hidden"], axis=0)))) for n in runs}
+    moves = {n: mean_step_change(runs[n]["fields"]["hidden"]) for n in runs}
     order = sorted(moves, key=moves.get, reverse=True)
     moved = (
         "from one character to the next a hidden unit moves by "
@@ -395,5 +414,6 @@ st.markdown(
     f"(near 1 = keep): here it averages {keep[0]:.2f}, the forget gate {keep[1]:.2f}. "
     "On held-out stdlib files the gated models predict better "
     + held
-    + f"; on your text the best is the {best.upper()}."
+    + ("" if best is None else f"; on your text the best is the {best.upper()}")
+    + "."
 )

@@ -4,14 +4,36 @@ import numpy as np
 import streamlit as st
 
 from engine.core import ExplorerError
-from engine.recurrent import MAX_RADIUS, MAX_STEPS, gradient_flow, memory_curve
+from engine.recurrent import (
+    EXPLODED,
+    MAX_FORGET_BIAS,
+    MAX_RADIUS,
+    MAX_STEPS,
+    MEMORY_BATCH,
+    MEMORY_FORGET_BIAS,
+    MEMORY_LEARNED,
+    MEMORY_SYMBOLS,
+    MEMORY_WORK_CAP,
+    VANISHED,
+    chance_accuracy,
+    compare_factor,
+    geometric_guide,
+    gradient_flow,
+    longest_learned,
+    memory_curve,
+    memory_work,
+    norm_verdict,
+    per_step_factor,
+    resting_gate,
+)
 from ui.jobs import get_job, show_progress, start_job
 from ui.recurrent import dynamics_figures as rf
 
-VANISHED, EXPLODED = 1e-6, 1e6
-WORK_CAP = 250_000  # training steps × time steps × networks: about 30 s on two busy cores
 DELAYS = [1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 60, 80, 100]
 NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+SHUT = -MAX_FORGET_BIAS  # the forget bias that holds the gate shut (f ≈ 0)
+MEMORY_HIDDEN = 16  # small enough that one live run takes a fraction of a second
+CHANCE = chance_accuracy(MEMORY_SYMBOLS)
 
 st.title("Gradients through time")
 st.markdown(
@@ -51,20 +73,27 @@ def _flow(kind: str, T: int, hidden: int, radius: float, act: str, fb: float | N
 
 
 def _at_zero(v: float) -> str:
-    if not np.isfinite(v):
+    """Return one gradient norm as text, with the engine's verdict on it."""
+    verdict = norm_verdict(v)
+    if verdict == "overflowed":
         return "overflowed (inf/nan in float64)"
-    if v == 0:
+    if verdict == "zero":
         return "exactly 0"
-    word = " — vanished" if v < VANISHED else " — exploded" if v > EXPLODED else ""
-    return f"{v:.2e}{word}"
+    return f"{v:.2e}" + (f" — {verdict}" if verdict else "")
+
+
+def _factor(v: float) -> str:
+    """Return a per-step factor as text (it is undefined once the norms overflow)."""
+    return f"{v:.3f}" if np.isfinite(v) else "undefined (the norms overflowed)"
 
 
 def _rnn_vs_radius(factor: float) -> str:
-    if not np.isfinite(factor):
+    """Return the sentence placing the RNN's per-step factor against ρ."""
+    side = compare_factor(factor, radius)
+    if not side:
         return ""
-    if abs(factor - radius) < 0.01:
+    if side == "matches":
         return "The RNN's factor matches ρ: on the log scale its curve runs along the guide."
-    side = "below" if factor < radius else "above"
     why = " (tanh' ≤ 1, less where saturated)" if act == "tanh" and side == "below" else ""
     return f"The RNN's factor lies {side} ρ{why}."
 
@@ -81,14 +110,14 @@ st.latex(
 )
 st.caption(
     "Steps are numbered t = 0 … T−1 below; the loss L = u·h_{T−1} reads the last one, so the "
-    "gradient there is 1. Below 1e-6 we call it vanished, above 1e6 exploded."
+    f"gradient there is 1. Below {VANISHED:g} we call it vanished, above {EXPLODED:g} exploded."
 )
 try:
     flows = {k: _flow(k, T, hidden, radius, act, fb, None) for k in NAMES}
 except ExplorerError as err:
     st.error(str(err))
     st.stop()
-guide = radius ** np.arange(T - 1, -1, -1, dtype=np.float64)
+guide = geometric_guide(radius, T)
 series = {f"{NAMES[k]}": flows[k].norms for k in NAMES}
 series[f"ρ^(T−1−t), ρ = {radius:g}"] = guide
 st.plotly_chart(
@@ -96,9 +125,7 @@ st.plotly_chart(
     key="grad_curves",
 )
 first = {k: float(flows[k].norms[0]) for k in NAMES}
-per_step = {
-    k: v ** (1 / (T - 1)) if np.isfinite(v) and v > 0 else float("nan") for k, v in first.items()
-}
+per_step = {k: per_step_factor(flows[k].norms) for k in NAMES}
 st.markdown(
     f"**What to notice.** After {T - 1} steps back, the gradient at t = 0 is: "
     + "; ".join(f"{NAMES[k]} {_at_zero(v)}" for k, v in first.items())
@@ -163,25 +190,26 @@ st.latex(
     r"\frac{\partial c_t}{\partial c_{t-1}}\Big|_{\text{direct}} = \mathrm{diag}(f_t)"
     r"\ \Rightarrow\ \prod_{k=t+1}^{T-1} f_k \approx \sigma(b_f)^{T-1-t}"
 )
-sig = 1 / (1 + np.exp(-fb))
+sig = resting_gate(fb)
 st.metric("σ(b_f), the resting forget gate (set b_f at the top)", f"{sig:.4f}")
-lstm = {b: _flow("lstm", T, hidden, radius, act, b, None) for b in (fb, 0.0, -20.0)}
+lstm = {b: _flow("lstm", T, hidden, radius, act, b, None) for b in (fb, 0.0, SHUT)}
 guide = "direct path alone, ∝ σ(b_f)^(T−1−t)"
 left = {
     "cell ‖∂L/∂c_t‖": lstm[fb].cell_norms,
     "hidden ‖∂L/∂h_t‖": lstm[fb].norms,
-    guide: lstm[fb].cell_norms[-1] * sig ** np.arange(T - 1, -1, -1, dtype=np.float64),
+    guide: geometric_guide(sig, T, end=lstm[fb].cell_norms[-1]),
     "vanilla RNN ‖∂L/∂h_t‖": flows["rnn"].norms,
 }
 right = {
     f"cell, b_f = {fb:g}": lstm[fb].cell_norms,
     "cell, b_f = 0": lstm[0.0].cell_norms,
-    "cell, b_f = −20 (f ≈ 0)": lstm[-20.0].cell_norms,
+    f"cell, b_f = {SHUT:g} (f ≈ 0)": lstm[SHUT].cell_norms,
 }
 st.markdown(
     f"Left: the LSTM at your forget bias b_f = {fb:g} against the direct path and the vanilla "
     "RNN. Right: the same cell gradient with the forget gate half open (b_f = 0) and shut "
-    f"(b_f = −20); its own scale spans many more powers of ten. Both at ρ = {radius:g}, T = {T}."
+    f"(b_f = {SHUT:g}); its own scale spans many more powers of ten. Both at ρ = {radius:g}, "
+    f"T = {T}."
 )
 l1, l2 = st.columns(2)
 l1.plotly_chart(
@@ -195,13 +223,12 @@ l2.plotly_chart(
     key="grad_lstm_cut",
 )
 cell0 = {b: float(f.cell_norms[0]) for b, f in lstm.items()}
-cut = lstm[-20.0].cell_norms
-cut_step = float(cut[0] / cut[-1]) ** (1 / (T - 1)) if np.isfinite(cut[0]) and cut[0] > 0 else 0.0
-own = lstm[fb].cell_norms
-own_step = float(own[0] / own[-1]) ** (1 / (T - 1)) if np.isfinite(own[0]) and own[0] > 0 else None
-if own_step is None:
+cut_step = per_step_factor(lstm[SHUT].cell_norms)
+own_step = per_step_factor(lstm[fb].cell_norms)
+own_side = compare_factor(own_step, sig)
+if not own_side:
     path_note = ""
-elif abs(own_step - sig) <= 0.01:
+elif own_side == "matches":
     path_note = (
         f"Per step back the cell gradient changes by a factor of {own_step:.3f}, close to "
         f"σ(b_f) = {sig:.3f}: it follows the direct path (the dashed line). "
@@ -209,7 +236,7 @@ elif abs(own_step - sig) <= 0.01:
 else:
     path_note = (
         f"Per step back the cell gradient changes by a factor of {own_step:.3f}, "
-        f"{'above' if own_step > sig else 'below'} σ(b_f) = {sig:.3f}: besides the direct path, "
+        f"{own_side} σ(b_f) = {sig:.3f}: besides the direct path, "
         "gradient also flows from $c_t$ through $h_{t-1}$ and the gates back to $c_{t-1}$, "
         "and that detour grows with ρ (at ρ = 0 only the direct path is left). "
     )
@@ -217,18 +244,18 @@ st.markdown(
     f"**What to notice.** {path_note}At t = 0 the cell-state gradient is "
     f"{_at_zero(cell0[fb])} with b_f = {fb:g} (σ = {sig:.3f}), {_at_zero(cell0[0.0])} with "
     "b_f = 0 and "
-    f"{_at_zero(cell0[-20.0])} with the forget gate shut (b_f = −20). With f ≈ 0 the direct "
+    f"{_at_zero(cell0[SHUT])} with the forget gate shut (b_f = {SHUT:g}). With f ≈ 0 the direct "
     f"path is cut; what still arrives goes through h and the squashing gates, multiplied by "
-    f"{cut_step:.3f} per step on average (the vanilla RNN at the same ρ: {per_step['rnn']:.3f} "
-    "per step). "
+    f"{_factor(cut_step)} per step on average (the vanilla RNN at the same ρ: "
+    f"{_factor(per_step['rnn'])} per step). "
 )
 
 st.divider()
 st.subheader("A memory task, learned live")
 st.markdown(
-    "Each training sequence starts with a marked symbol (one of 4), followed by D random "
-    "distractors; after the last one the network must name the first symbol. It can only learn "
-    "this if a gradient survives D steps back. Chance is 25%."
+    f"Each training sequence starts with a marked symbol (one of {MEMORY_SYMBOLS}), followed by D "
+    "random distractors; after the last one the network must name the first symbol. It can only "
+    f"learn this if a gradient survives D steps back. Chance is {CHANCE:.0%}."
 )
 st.latex(
     r"x_0 = (\text{symbol}, \text{flag}),\ x_1 \dots x_D = \text{distractors} \quad\to\quad "
@@ -237,14 +264,15 @@ st.latex(
 c1, c2, c3 = st.columns([3, 1, 1])
 delays = c1.multiselect("Delays D", DELAYS, [2, 5, 10, 20, 40], key="mem_delays")
 steps = c2.select_slider("Training steps", [20, 50, 100, 150, 300, 600], 150, key="mem_steps")
-mem_fb = c3.slider("LSTM forget bias", 0.0, 5.0, 3.0, 0.5, key="mem_fb")
+mem_fb = c3.slider("LSTM forget bias", 0.0, 5.0, MEMORY_FORGET_BIAS, 0.5, key="mem_fb")
 with_gru = st.checkbox("Also train a GRU", key="mem_gru")
 kinds = ["rnn", "lstm"] + (["gru"] if with_gru else [])
 delays = sorted(delays)
-work = steps * sum(d + 1 for d in delays) * len(kinds)
+work = memory_work(kinds, delays, steps)
 st.caption(
-    f"{len(kinds) * len(delays)} runs of {steps} Adam steps (batch 64, 16 hidden units, one "
-    f"thread). Work: {work:,} of at most {WORK_CAP:,} (≈ 30 s on two busy cores)."
+    f"{len(kinds) * len(delays)} runs of {steps} Adam steps (batch {MEMORY_BATCH}, "
+    f"{MEMORY_HIDDEN} hidden units, one thread). Work (training steps × sequence steps × "
+    f"networks): {work:,} of at most {MEMORY_WORK_CAP:,}."
 )
 
 
@@ -264,7 +292,7 @@ def _memory_work(key: tuple, results: dict):
             delays_,
             steps_,
             seed=0,
-            hidden=16,
+            hidden=MEMORY_HIDDEN,
             forget_bias=fb_,
             progress=lambda f, label, so_far: report(f, f"Trained {label}", so_far),
             should_stop=should_stop,
@@ -280,7 +308,7 @@ def _memory_work(key: tuple, results: dict):
 
 def _memory_figure(curves: dict, fig_key: str) -> None:
     st.plotly_chart(
-        rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, 0.25), key=fig_key
+        rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, CHANCE), key=fig_key
     )
 
 
@@ -291,8 +319,9 @@ def _live_memory(state) -> None:
 
 
 def _longest(acc: np.ndarray) -> str:
-    ok = [d for d, a in zip(delays, acc, strict=True) if a >= 0.9]
-    return f"D = {max(ok)}" if ok else "no delay tried"
+    """Return the longest delay this network learned, as text."""
+    longest = longest_learned(delays, acc)
+    return "no delay tried" if longest is None else f"D = {longest}"
 
 
 key = (tuple(kinds), tuple(delays), steps, mem_fb)
@@ -301,9 +330,9 @@ job_key = "mem_job"
 if st.button("Train the networks", key="mem_train", type="primary", icon=":material/play_arrow:"):
     if not delays:
         st.warning("Choose at least one delay D.")
-    elif work > WORK_CAP:
+    elif work > MEMORY_WORK_CAP:
         st.warning(
-            f"That is {work:,} units of work, over the cap of {WORK_CAP:,}: choose fewer or "
+            f"That is {work:,} units of work, over the cap of {MEMORY_WORK_CAP:,}: choose fewer or "
             "shorter delays, fewer training steps or no GRU."
         )
     elif key in results:
@@ -327,20 +356,20 @@ if curves is not None or stopped is not None:
     shown = curves if curves is not None else stopped
     _memory_figure(shown, "mem_fig")
     notice = (
-        "**What to notice.** Accuracy of at least 90% up to: "
+        f"**What to notice.** Accuracy of at least {MEMORY_LEARNED:.0%} up to: "
         + "; ".join(f"{NAMES[k]} {_longest(v)}" for k, v in shown.items())
         + f". At the longest delay (D = {delays[-1]}): "
         + "; ".join(
             f"{NAMES[k]} {v[-1]:.0%}" if np.isfinite(v[-1]) else f"{NAMES[k]} not trained"
             for k, v in shown.items()
         )
-        + " (chance 25%)."
+        + f" (chance {CHANCE:.0%})."
     )
     if stopped is not None:
         notice += " The run was stopped: gaps are runs that did not finish."
     st.markdown(notice)
 elif not running:
     st.caption(
-        "Press **Train the networks** to train; the default settings take a few seconds when "
-        "the machine is quiet. Results are kept for everyone on this server."
+        "Press **Train the networks** to train; a bar shows the progress. Results are kept for "
+        "everyone on this server."
     )

@@ -21,18 +21,27 @@ from torch import Tensor
 from engine.core import ExplorerError, one_thread, seeded
 
 __all__ = [
+    "EXPLODED",
+    "FACTOR_TOLERANCE",
     "INPUT_SCALE",
     "KINDS",
+    "MAX_FORGET_BIAS",
     "MAX_HIDDEN",
     "MAX_RADIUS",
     "MAX_STEPS",
     "NONLINEARITIES",
+    "VANISHED",
     "BPTTConfigError",
     "GradientFlow",
     "bptt_problem",
+    "compare_factor",
+    "geometric_guide",
     "gradient_flow",
     "gradient_norms",
+    "norm_verdict",
+    "per_step_factor",
     "recurrent_params",
+    "resting_gate",
     "unroll",
 ]
 
@@ -41,6 +50,9 @@ NONLINEARITIES = ("tanh", "relu", "linear")  # of the vanilla RNN; LSTM/GRU use 
 MAX_STEPS, MAX_HIDDEN, MAX_RADIUS = 500, 128, 4.0  # the largest run (LSTM) takes seconds
 INPUT_SIZE = 4
 INPUT_SCALE = 0.1  # std of each unit's input term: small, so tanh starts near its linear range
+MAX_FORGET_BIAS = 20.0  # σ(±20) is 1 or 0 to 9 digits: a gate held open or shut
+VANISHED, EXPLODED = 1e-6, 1e6  # a gradient norm below / above this is called vanished / exploded
+FACTOR_TOLERANCE = 0.01  # a per-step factor this close to a reference "matches" it
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
@@ -217,6 +229,53 @@ def gradient_norms(
     return flow.clipped_norms
 
 
+def per_step_factor(norms: np.ndarray, start: int = 0, stop: int = -1) -> float:
+    """Return the geometric-mean factor per step back from norms[stop] to norms[start].
+
+    (norms[start] / norms[stop]) ** (1 / (stop - start)): the one ratio that, applied at every
+    step, carries the later norm to the earlier one. 0 when the gradient at start is exactly 0;
+    NaN when it is undefined (a range of no steps, an overflowed or non-positive end).
+    """
+    values = np.asarray(norms, dtype=np.float64)
+    first, last = range(values.size)[start], range(values.size)[stop]
+    if last <= first:
+        return float("nan")
+    early, late = values[first], values[last]
+    if not (np.isfinite(early) and np.isfinite(late) and late > 0 and early >= 0):
+        return float("nan")
+    return float((early / late) ** (1 / (last - first)))
+
+
+def geometric_guide(factor: float, T: int, end: float = 1.0) -> np.ndarray:
+    """Return end · factor^(T−1−t) for t = 0..T−1 ((T,) float64): a constant factor per step."""
+    return end * float(factor) ** np.arange(T - 1, -1, -1, dtype=np.float64)
+
+
+def resting_gate(bias: float) -> float:
+    """Return σ(bias): a sigmoid gate's value when only its bias drives it."""
+    return float(1 / (1 + np.exp(-bias)))
+
+
+def norm_verdict(value: float) -> str:
+    """Return "overflowed", "zero", "vanished", "exploded" or "" for one gradient norm."""
+    if not np.isfinite(value):
+        return "overflowed"
+    if value == 0:
+        return "zero"
+    if value < VANISHED:
+        return "vanished"
+    return "exploded" if value > EXPLODED else ""
+
+
+def compare_factor(factor: float, reference: float, tolerance: float = FACTOR_TOLERANCE) -> str:
+    """Return "matches", "below" or "above" (factor against reference), "" if factor is NaN/inf."""
+    if not np.isfinite(factor):
+        return ""
+    if abs(factor - reference) <= tolerance:
+        return "matches"
+    return "below" if factor < reference else "above"
+
+
 def _check(
     kind: str,
     T: int,
@@ -235,7 +294,9 @@ def _check(
         raise BPTTConfigError(f"The spectral radius must be between 0 and {MAX_RADIUS}.")
     if nonlinearity not in NONLINEARITIES:
         raise BPTTConfigError(f"The nonlinearity must be one of {', '.join(NONLINEARITIES)}.")
-    if forget_bias is not None and not -20 <= forget_bias <= 20:
-        raise BPTTConfigError("The forget bias must be between -20 and 20.")
+    if forget_bias is not None and not -MAX_FORGET_BIAS <= forget_bias <= MAX_FORGET_BIAS:
+        raise BPTTConfigError(
+            f"The forget bias must be between {-MAX_FORGET_BIAS:g} and {MAX_FORGET_BIAS:g}."
+        )
     if clip is not None and not (isinstance(clip, int | float) and 0 < clip < float("inf")):
         raise BPTTConfigError("The clipping threshold must be a positive number (or None).")

@@ -33,18 +33,25 @@ __all__ = [
     "CharModelError",
     "CharRNN",
     "TextTrace",
+    "best_model",
     "bits_per_char",
     "build",
     "load",
     "next_char_topk",
+    "probability_of",
     "save",
     "stdlib_corpus",
+    "surprise",
+    "surprise_extremes",
+    "top_next",
     "trace_text",
+    "uniform_bits",
 ]
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CHAR_MODELS = ("lstm", "gru", "rnn")
 _MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+MIN_PROBABILITY = 1e-12  # a probability floor, so a character given P = 0 costs finite bits
 VALIDATION_EVERY = 10  # every 10th stdlib file (sorted by name) is held out for validation
 
 
@@ -217,3 +224,36 @@ def stdlib_corpus() -> tuple[list[Path], list[Path]]:
         raise CharModelError(f"No Python source files found in {root}.")
     held = [f for i, f in enumerate(files) if i % VALIDATION_EVERY == VALIDATION_EVERY - 1]
     return [f for f in files if f not in held], held
+
+
+def uniform_bits(symbols: int) -> float:
+    """Return the bits per character of a uniform guess over `symbols` characters."""
+    return math.log2(symbols)
+
+
+def surprise(probability: float) -> float:
+    """Return −log₂ probability in bits (probability floored at MIN_PROBABILITY)."""
+    return -math.log2(max(float(probability), MIN_PROBABILITY))
+
+
+def probability_of(bits: float) -> float:
+    """Return the probability whose surprise is `bits`: 2^−bits."""
+    return 2.0 ** -float(bits)
+
+
+def top_next(probs: np.ndarray, chars: tuple[str, ...], k: int = 5) -> list[tuple[str, float]]:
+    """Return the k likeliest (char, probability) of one next-character distribution (V,)."""
+    order = np.argsort(-np.asarray(probs), kind="stable")[:k]
+    return [(chars[i], float(probs[i])) for i in order]
+
+
+def surprise_extremes(bits: np.ndarray) -> tuple[int, int, float]:
+    """Return (step of least surprise, step of most surprise, share of steps under one bit)."""
+    bits = np.asarray(bits, dtype=np.float64)
+    return int(np.argmin(bits)), int(np.argmax(bits)), float(np.mean(bits < 1))
+
+
+def best_model(bpcs: dict[str, float | None]) -> str | None:
+    """Return the name with the lowest bits per character, ignoring None; None if all are None."""
+    known = {name: v for name, v in bpcs.items() if v is not None}
+    return min(known, key=known.get) if known else None

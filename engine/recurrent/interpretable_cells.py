@@ -14,19 +14,35 @@ import torch
 from engine.recurrent.traces import GRUTrace, LSTMTrace
 
 __all__ = [
+    "CANDIDATE_SATURATED",
+    "CELL_BOUND",
+    "GATE_OPEN",
+    "GATE_SHUT",
+    "INTEGRATOR",
     "PROPERTIES",
+    "average_keep",
     "bracket_depth",
+    "clearest_and_faintest",
     "gate_saturation",
+    "gate_shares",
     "indentation",
     "inside_comment",
     "inside_quotes",
     "integrator_cells",
+    "kept_after",
+    "mean_keep",
+    "mean_open_share",
+    "mean_step_change",
     "position_in_line",
     "rank_units",
     "text_properties",
 ]
 
 _OPEN, _CLOSE = "([{", ")]}"
+GATE_SHUT, GATE_OPEN = 0.1, 0.9  # a sigmoid gate below / above this is practically shut / open
+CANDIDATE_SATURATED = 0.9  # a tanh candidate beyond ±this sits at one of its ends
+CELL_BOUND = 1.0  # the range of tanh: h_t stays within ±1, the cell state need not
+INTEGRATOR = 0.95  # mean forget (update) gate from which a unit counts as a long-term integrator
 
 
 def inside_quotes(text: str) -> np.ndarray:
@@ -142,7 +158,7 @@ def rank_units(
 
 
 def gate_saturation(
-    trace: LSTMTrace | GRUTrace, low: float = 0.1, high: float = 0.9
+    trace: LSTMTrace | GRUTrace, low: float = GATE_SHUT, high: float = GATE_OPEN
 ) -> dict[str, dict[str, np.ndarray]]:
     """Return {gate: {"left": (H,), "right": (H,)}}: each unit's fraction of steps < low / > high.
 
@@ -160,15 +176,74 @@ def gate_saturation(
     }
 
 
+def mean_keep(trace: LSTMTrace | GRUTrace) -> np.ndarray:
+    """Return each unit's mean forget (LSTM) / update (GRU) gate over time ((H,) float64)."""
+    keep = trace.forget_gate if isinstance(trace, LSTMTrace) else trace.update  # (T, H)
+    return keep.detach().cpu().numpy().mean(axis=0, dtype=np.float64)
+
+
+def average_keep(trace: LSTMTrace | GRUTrace) -> float:
+    """Return the mean forget (LSTM) / update (GRU) gate over every step and unit."""
+    return float(np.mean(mean_keep(trace)))  # every unit has T steps: the mean of unit means
+
+
 def integrator_cells(
-    trace: LSTMTrace | GRUTrace, threshold: float = 0.95
+    trace: LSTMTrace | GRUTrace, threshold: float = INTEGRATOR
 ) -> list[tuple[int, float]]:
     """Return (unit, mean gate) for units whose mean forget (LSTM) / update (GRU) gate ≥ threshold.
 
     Such a unit keeps nearly all of its previous state at every step: it integrates over time.
     Sorted by mean gate, largest first.
     """
-    keep = trace.forget_gate if isinstance(trace, LSTMTrace) else trace.update  # (T, H)
-    mean = keep.detach().cpu().numpy().mean(axis=0, dtype=np.float64)
+    mean = mean_keep(trace)
     order = np.argsort(-mean, kind="stable")
     return [(int(u), float(mean[u])) for u in order if mean[u] >= threshold]
+
+
+def gate_shares(trace: LSTMTrace) -> dict[str, float]:
+    """Return the shares of all (t, unit) values past each threshold, as fractions 0..1.
+
+    "forget_open": f > GATE_OPEN; "input_shut": i < GATE_SHUT; "candidate_saturated":
+    |g| > CANDIDATE_SATURATED; "cell_beyond": |c| > CELL_BOUND.
+    """
+    f, i, g, c = (
+        t.detach().cpu().numpy()
+        for t in (trace.forget_gate, trace.input_gate, trace.candidate, trace.cell)
+    )
+    return {
+        "forget_open": float(np.mean(f > GATE_OPEN)),
+        "input_shut": float(np.mean(i < GATE_SHUT)),
+        "candidate_saturated": float(np.mean(np.abs(g) > CANDIDATE_SATURATED)),
+        "cell_beyond": float(np.mean(np.abs(c) > CELL_BOUND)),
+    }
+
+
+def mean_open_share(saturation: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+    """Return per gate the mean over units of the share of steps above the open threshold."""
+    return {gate: float(np.mean(shares["right"])) for gate, shares in saturation.items()}
+
+
+def kept_after(gate: float, steps: int) -> float:
+    """Return gate ** steps: the share of a cell's content a constant forget gate keeps."""
+    return float(gate) ** steps
+
+
+def mean_step_change(hidden: torch.Tensor | np.ndarray) -> float:
+    """Return the mean |h_t − h_{t−1}| over all units and steps of a (T, H) trace (NaN if T < 2)."""
+    h = np.asarray(hidden.detach().cpu() if isinstance(hidden, torch.Tensor) else hidden, float)
+    if h.shape[0] < 2:
+        return float("nan")
+    return float(np.mean(np.abs(np.diff(h, axis=0))))
+
+
+def clearest_and_faintest(
+    ranking: dict[str, list[tuple[int, float]]],
+) -> tuple[tuple[str, int, float], tuple[str, int, float]] | None:
+    """Return (property, best unit, r) with the largest and the smallest best |r|, skipping r = 0.
+
+    None when no property varies (every best r is 0). Ties go to the first property listed.
+    """
+    found = [(name, *best[0]) for name, best in ranking.items() if best and best[0][1]]
+    if not found:
+        return None
+    return max(found, key=lambda item: abs(item[2])), min(found, key=lambda item: abs(item[2]))

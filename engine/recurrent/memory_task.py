@@ -23,14 +23,27 @@ __all__ = [
     "MAX_DELAY",
     "MAX_HIDDEN",
     "MAX_STEPS",
+    "MEMORY_BATCH",
+    "MEMORY_FORGET_BIAS",
+    "MEMORY_LEARNED",
+    "MEMORY_SYMBOLS",
+    "MEMORY_WORK_CAP",
     "MemoryTaskError",
+    "chance_accuracy",
+    "longest_learned",
     "memory_curve",
     "memory_task",
+    "memory_work",
 ]
 
 KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 MAX_DELAY, MAX_STEPS, MAX_HIDDEN = 200, 2000, 128
 EVAL_SEQUENCES = 512
+MEMORY_SYMBOLS, MEMORY_BATCH, MEMORY_FORGET_BIAS = 4, 64, 3.0  # memory_task's defaults
+MEMORY_LEARNED = 0.9  # test accuracy from which a delay counts as learned
+# Cap on training steps × sequence steps × networks for one live run (see memory_work); beyond it
+# a shared server is tied up for too long.
+MEMORY_WORK_CAP = 250_000
 
 
 class MemoryTaskError(ExplorerError):
@@ -66,10 +79,10 @@ def memory_task(
     steps: int = 300,
     seed: int = 0,
     hidden: int = 32,
-    symbols: int = 4,
-    batch: int = 64,
+    symbols: int = MEMORY_SYMBOLS,
+    batch: int = MEMORY_BATCH,
     lr: float = 1e-2,
-    forget_bias: float = 3.0,
+    forget_bias: float = MEMORY_FORGET_BIAS,
     should_stop: Callable[[], bool] | None = None,
 ) -> float:
     """Return test accuracy (0..1) of a `kind` net trained `steps` Adam steps at this delay.
@@ -136,6 +149,24 @@ def memory_curve(
                 label = f"{kind.upper()}, delay {delay}: {curves[kind][j]:.0%}"
                 progress(done / total, label, {k: v.copy() for k, v in curves.items()})
     return curves
+
+
+def memory_work(kinds: Sequence[str], delays: Sequence[int], steps: int) -> int:
+    """Return the work of memory_curve(kinds, delays, steps): steps × Σ(D + 1) × networks."""
+    return steps * sum(d + 1 for d in delays) * len(kinds)
+
+
+def chance_accuracy(symbols: int = MEMORY_SYMBOLS) -> float:
+    """Return the accuracy of guessing one of `symbols` at random."""
+    return 1 / symbols
+
+
+def longest_learned(
+    delays: Sequence[int], accuracies: Sequence[float], threshold: float = MEMORY_LEARNED
+) -> int | None:
+    """Return the longest delay whose accuracy reaches threshold, or None if none does."""
+    learned = [d for d, a in zip(delays, accuracies, strict=True) if a >= threshold]
+    return max(learned) if learned else None
 
 
 def _check(kind: str, delay: int, steps: int, hidden: int, symbols: int, batch: int) -> None:

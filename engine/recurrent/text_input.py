@@ -21,7 +21,6 @@ from engine.core import ExplorerError
 __all__ = [
     "DEFAULT_MAX_CHARS",
     "MAX_NUMBERS",
-    "SAMPLE_CODE",
     "UNK",
     "EncodedText",
     "NumberParseError",
@@ -233,25 +232,3 @@ def read_sequence(text: str, mode: str = "auto", max_len: int = MAX_NUMBERS) -> 
             return SequenceInput(x, tuple(f"{v:g}" for v in values), ("value",), "numbers")
     x, alphabet = one_hot_chars(text, max_len)
     return SequenceInput(x, tuple(clean_text(text)), alphabet, "characters")
-
-
-# The text the LSTM page opens with: Python with quotes, brackets, comments and indentation, the
-# properties its interpretable-cell ranking looks for.
-SAMPLE_CODE = '''import os
-
-
-def read_config(path, default=None):
-    """Return the settings in path as a dict (default if missing)."""
-    # skip blank lines and comments
-    settings = {}
-    if not os.path.exists(path):
-        return default or {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, _, value = line.partition("=")
-            settings[key.strip()] = value.strip().strip('"')
-    return settings
-'''

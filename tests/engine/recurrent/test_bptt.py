@@ -11,12 +11,21 @@ import torch
 from torch import nn
 
 from engine.recurrent import (
+    EXPLODED,
+    FACTOR_TOLERANCE,
     KINDS,
+    MAX_FORGET_BIAS,
+    VANISHED,
     BPTTConfigError,
     bptt_problem,
+    compare_factor,
+    geometric_guide,
     gradient_flow,
     gradient_norms,
+    norm_verdict,
+    per_step_factor,
     recurrent_params,
+    resting_gate,
     unroll,
 )
 
@@ -126,3 +135,53 @@ def test_settings_out_of_range_are_person_errors(bad: dict) -> None:
     args = {"kind": "rnn", "T": 10, "hidden": 4, "spectral_radius": 1.0} | bad
     with pytest.raises(BPTTConfigError):
         gradient_flow(**args)
+
+
+@pytest.mark.parametrize("ratio", [0.3, 0.95, 1.0, 1.7])
+def test_per_step_factor_of_a_geometric_sequence_is_its_ratio(ratio: float) -> None:
+    T = 40
+    norms = 2.5 * ratio ** np.arange(T - 1, -1, -1, dtype=np.float64)  # closed form a·r^(T−1−t)
+    assert per_step_factor(norms) == pytest.approx(ratio, rel=1e-12)
+    assert per_step_factor(norms, 5, 20) == pytest.approx(ratio, rel=1e-12)
+    np.testing.assert_allclose(geometric_guide(ratio, T, end=2.5), norms, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, -1), (0, 30), (10, 59), (3, 4)])
+def test_per_step_factor_carries_the_later_norm_back_to_the_earlier_one(start, stop) -> None:
+    norms = gradient_norms("rnn", 60, 8, 1.2, nonlinearity="tanh")  # not geometric
+    factor = per_step_factor(norms, start, stop)
+    last = range(norms.size)[stop]
+    assert norms[last] * factor ** (last - start) == pytest.approx(norms[start], rel=1e-9)
+
+
+def test_per_step_factor_is_zero_or_nan_where_the_curve_is_degenerate() -> None:
+    assert per_step_factor(np.array([0.0, 0.5, 1.0])) == 0.0  # the gradient died completely
+    for bad in ([np.inf, 1.0, 1.0], [1.0, 1.0, np.nan], [1.0, 1.0, 0.0], [1.0]):
+        assert np.isnan(per_step_factor(np.array(bad)))
+    assert np.isnan(per_step_factor(np.ones(5), 3, 2))  # no steps in the range
+
+
+def test_resting_gate_is_the_sigmoid() -> None:
+    for bias in (-MAX_FORGET_BIAS, -1.0, 0.0, 3.0, MAX_FORGET_BIAS):
+        assert resting_gate(bias) == pytest.approx(float(torch.sigmoid(torch.tensor(bias))))
+
+
+def test_norm_verdict_on_both_sides_of_each_threshold() -> None:
+    assert norm_verdict(VANISHED * 0.99) == "vanished" and norm_verdict(VANISHED * 1.01) == ""
+    assert norm_verdict(EXPLODED * 1.01) == "exploded" and norm_verdict(EXPLODED * 0.99) == ""
+    assert norm_verdict(0.0) == "zero"
+    assert norm_verdict(float("inf")) == "overflowed" and norm_verdict(float("nan")) == "overflowed"
+
+
+def test_compare_factor_on_both_sides_of_the_tolerance() -> None:
+    edge = FACTOR_TOLERANCE * 0.99
+    assert compare_factor(0.5 + edge, 0.5) == "matches" == compare_factor(0.5 - edge, 0.5)
+    assert compare_factor(0.5 + 2 * FACTOR_TOLERANCE, 0.5) == "above"
+    assert compare_factor(0.5 - 2 * FACTOR_TOLERANCE, 0.5) == "below"
+    assert compare_factor(float("nan"), 0.5) == ""
+
+
+def test_forget_bias_limit_is_enforced_and_named() -> None:
+    gradient_flow("lstm", 5, 4, 1.0, forget_bias=-MAX_FORGET_BIAS)
+    with pytest.raises(BPTTConfigError, match=f"{MAX_FORGET_BIAS:g}"):
+        gradient_flow("lstm", 5, 4, 1.0, forget_bias=MAX_FORGET_BIAS + 1)

@@ -8,6 +8,7 @@ import hashlib
 import json
 import platform
 
+import numpy as np
 import pytest
 import torch
 
@@ -20,13 +21,19 @@ from engine.recurrent import (
     RNNTrace,
     TextInputError,
     Vocabulary,
+    best_model,
     bits_per_char,
     build,
     load,
     next_char_topk,
+    probability_of,
     save,
     stdlib_corpus,
+    surprise,
+    surprise_extremes,
+    top_next,
     trace_text,
+    uniform_bits,
 )
 
 SAMPLE = 'def greet(name):\n    # say hello\n    return f"Hello, {name}!"  # 你好 😀\n'
@@ -120,3 +127,30 @@ def test_save_then_load_round_trips(tmp_path) -> None:
         assert torch.equal(a, b), name
     again = build("gru", vocab, embed=4, hidden=6, seed=3).state_dict()
     assert all(torch.equal(again[k], v) for k, v in model.state_dict().items())  # seeded
+
+
+def test_surprise_helpers_against_their_definitions() -> None:
+    chars = tuple("abcdefgh")
+    uniform = np.full(8, 1 / 8)
+    entropy = -sum(p * np.log2(p) for p in uniform)  # a uniform guess costs its entropy
+    assert uniform_bits(len(chars)) == pytest.approx(entropy, rel=1e-12)
+    assert surprise(0.25) == pytest.approx(2.0) and probability_of(surprise(0.3)) == 0.3
+    assert np.isfinite(surprise(0.0)) and surprise(0.0) > 30  # floored, never infinite
+
+
+def test_top_next_matches_torch_topk() -> None:
+    model, _ = load("lstm")
+    traced = trace_text(model, SAMPLE)
+    probs = traced.probs.numpy()
+    for t in (0, 5, len(probs) - 1):
+        ours = top_next(probs[t], model.vocab.chars)
+        reference = traced.topk(t)
+        assert [c for c, _ in ours] == [c for c, _ in reference]
+        np.testing.assert_allclose([p for _, p in ours], [p for _, p in reference], rtol=1e-6)
+
+
+def test_surprise_extremes_and_best_model() -> None:
+    bits = np.array([2.0, 0.5, 7.0, 0.9, 1.0])
+    assert surprise_extremes(bits) == (1, 2, 2 / 5)  # 1.0 is not under one bit
+    assert best_model({"lstm": 2.1, "gru": 1.9, "rnn": None}) == "gru"
+    assert best_model({"lstm": None}) is None

@@ -9,15 +9,27 @@ import pytest
 import torch
 
 from engine.recurrent import (
+    CANDIDATE_SATURATED,
+    CELL_BOUND,
+    GATE_OPEN,
+    GATE_SHUT,
+    INTEGRATOR,
     PROPERTIES,
     GRUTrace,
     LSTMTrace,
+    average_keep,
     bracket_depth,
+    clearest_and_faintest,
     gate_saturation,
+    gate_shares,
     indentation,
     inside_comment,
     inside_quotes,
     integrator_cells,
+    kept_after,
+    mean_keep,
+    mean_open_share,
+    mean_step_change,
     position_in_line,
     rank_units,
     text_properties,
@@ -107,3 +119,72 @@ def test_gate_saturation_and_integrators() -> None:
     gru = GRUTrace(half, forget, half, half)
     assert set(gate_saturation(gru)) == {"reset", "update"}
     assert [u for u, _ in integrator_cells(gru, threshold=0.4)] == [0, 2]
+
+
+def _planted_lstm() -> LSTMTrace:
+    """Return a 4-step, 2-unit trace with each value set on one side of its threshold."""
+    e = 0.01
+    i = torch.tensor([[GATE_SHUT - e, GATE_SHUT + e]] * 4)  # half shut
+    f = torch.tensor([[GATE_OPEN + e, GATE_OPEN - e], [GATE_OPEN + e, GATE_OPEN + e]] * 2)
+    g = torch.tensor([[CANDIDATE_SATURATED + e, -CANDIDATE_SATURATED - e]] * 3 + [[0.0, 0.0]])
+    c = torch.tensor([[CELL_BOUND + e, -CELL_BOUND + e]] * 4)
+    return LSTMTrace(i, f, g, torch.full((4, 2), 0.5), c, torch.tanh(c))
+
+
+def test_gate_shares_count_values_on_each_side_of_the_thresholds() -> None:
+    trace = _planted_lstm()
+    shares = gate_shares(trace)
+    assert shares == {
+        "forget_open": 6 / 8,
+        "input_shut": 4 / 8,
+        "candidate_saturated": 6 / 8,
+        "cell_beyond": 4 / 8,
+    }
+    # the shares and the per-unit saturation use the same thresholds: the means agree
+    stats = gate_saturation(trace)
+    assert float(np.mean(stats["forget"]["right"])) == shares["forget_open"]
+    assert float(np.mean(stats["input"]["left"])) == shares["input_shut"]
+    assert mean_open_share(stats)["forget"] == shares["forget_open"]
+
+
+def test_keep_statistics_match_plain_means() -> None:
+    forget = torch.rand(50, 6, generator=torch.Generator().manual_seed(0))
+    half = torch.full((50, 6), 0.5)
+    trace = LSTMTrace(half, forget, half, half, half, half)
+    np.testing.assert_allclose(mean_keep(trace), forget.double().mean(0).numpy(), rtol=1e-12)
+    assert average_keep(trace) == pytest.approx(float(forget.double().mean()), rel=1e-12)
+    gru = GRUTrace(half, forget, half, half)
+    np.testing.assert_allclose(mean_keep(gru), mean_keep(trace))
+
+
+def test_integrator_threshold_on_both_sides() -> None:
+    forget = torch.tensor([[INTEGRATOR + 0.001, INTEGRATOR - 0.001]] * 3, dtype=torch.float64)
+    half = torch.full((3, 2), 0.5, dtype=torch.float64)
+    trace = LSTMTrace(half, forget, half, half, half, half)
+    assert [u for u, _ in integrator_cells(trace)] == [0]
+
+
+def test_kept_after_is_a_repeated_product() -> None:
+    kept = 1.0
+    for _ in range(100):
+        kept *= 0.99
+    assert kept_after(0.99, 100) == pytest.approx(kept, rel=1e-12)
+
+
+def test_mean_step_change_matches_a_loop() -> None:
+    h = np.random.default_rng(1).normal(size=(7, 3))
+    loop = sum(abs(h[t, u] - h[t - 1, u]) for t in range(1, 7) for u in range(3)) / 18
+    assert mean_step_change(h) == pytest.approx(loop, rel=1e-12)
+    assert mean_step_change(torch.from_numpy(h)) == pytest.approx(loop, rel=1e-12)
+    assert np.isnan(mean_step_change(h[:1]))
+
+
+def test_clearest_and_faintest_skip_constant_properties() -> None:
+    ranking = {
+        "a": [(3, -0.8), (1, 0.2)],
+        "b": [(0, 0.0), (1, 0.0)],  # constant in the text: no match at all
+        "c": [(5, 0.3)],
+        "d": [(2, 0.8)],  # ties with a on |r|: the first listed wins
+    }
+    assert clearest_and_faintest(ranking) == (("a", 3, -0.8), ("c", 5, 0.3))
+    assert clearest_and_faintest({"b": [(0, 0.0)]}) is None

@@ -8,7 +8,16 @@ second.
 import numpy as np
 import pytest
 
-from engine.recurrent import MemoryTaskError, memory_curve, memory_task
+from engine.recurrent import (
+    MEMORY_LEARNED,
+    MEMORY_SYMBOLS,
+    MemoryTaskError,
+    chance_accuracy,
+    longest_learned,
+    memory_curve,
+    memory_task,
+    memory_work,
+)
 
 SMALL = {"steps": 150, "hidden": 16}
 
@@ -72,3 +81,23 @@ def test_settings_out_of_range_are_person_errors(bad: dict) -> None:
         memory_task(**({"kind": "rnn", "delay": 3, "steps": 1} | bad))
     with pytest.raises(MemoryTaskError):
         memory_curve([], [3])
+
+
+def test_memory_work_counts_every_sequence_step_of_every_run() -> None:
+    kinds, delays, steps = ["rnn", "lstm", "gru"], [1, 4, 10], 7
+    brute = sum(steps * (d + 1) for _ in kinds for d in delays)  # one term per run
+    assert memory_work(kinds, delays, steps) == brute
+    assert memory_work(kinds, [], steps) == 0
+
+
+def test_chance_is_one_over_the_symbols() -> None:
+    assert chance_accuracy() == 1 / MEMORY_SYMBOLS
+    x = np.random.default_rng(0).integers(0, 5, 200_000)
+    assert chance_accuracy(5) == pytest.approx(np.mean(x == 0), abs=0.01)  # random guessing
+
+
+def test_longest_learned_on_both_sides_of_the_threshold() -> None:
+    below, at = MEMORY_LEARNED - 0.01, MEMORY_LEARNED
+    assert longest_learned([1, 5, 9], [at, below, at]) == 9  # not the last prefix: the longest
+    assert longest_learned([1, 5, 9], [at, at, below]) == 5
+    assert longest_learned([1, 5], [below, float("nan")]) is None
