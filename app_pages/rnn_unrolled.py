@@ -2,21 +2,28 @@
 
 import numpy as np
 import streamlit as st
-import torch
 
 from engine.core import ExplorerError
 from engine.recurrent import (
-    bidirectional_trace,
+    TANH_SATURATED,
     make_rnn,
-    one_hot_chars,
-    parse_numbers,
+    perturbation_response,
+    read_sequence,
     rnn_trace,
+    saturated_share,
+    step_terms,
+    weight_counts,
 )
 from ui import grids
 from ui.recurrent import dynamics_figures as rf
 
 MAX_STEPS = 12  # an unrolled graph wider than this no longer fits numbers you can read
-TOL = 1e-6  # a state "changed" when some unit moved by more than this
+
+
+def _shown(c: str) -> str:
+    """Return a character as it is drawn: space and newline get visible symbols."""
+    return "␣" if c == " " else "↵" if c == "\n" else c
+
 
 st.title("Recurrence unrolled, and bidirectional")
 st.markdown(
@@ -42,22 +49,16 @@ scale = c3.slider("Weight scale", 0.0, 3.0, 1.0, 0.1, key="unr_scale")
 seed = int(c4.number_input("Seed", 0, 9999, 0, key="unr_seed"))
 
 try:
-    if kind == "numbers":
-        values = parse_numbers(text, max_count=MAX_STEPS)
-        x = torch.tensor(values, dtype=torch.float32)[:, None]  # (T, 1)
-        labels = [f"{v:g}" for v in values]
-        columns = ["x"]
-    else:
-        if len(text) > MAX_STEPS:
-            st.info(f"Only the first {MAX_STEPS} of {len(text):,} characters are used.")
-        x, alphabet = one_hot_chars(text[:MAX_STEPS], max_len=MAX_STEPS)  # (T, A)
-        chars = text[:MAX_STEPS].replace("\r\n", "\n").replace("\r", "\n")
-        labels = ["␣" if c == " " else "↵" if c == "\n" else c for c in chars]
-        columns = ["␣" if c == " " else "↵" if c == "\n" else c for c in alphabet]
+    if kind == "characters" and len(text) > MAX_STEPS:
+        st.info(f"Only the first {MAX_STEPS} of {len(text):,} characters are used.")
+    typed = text if kind == "numbers" else text[:MAX_STEPS]
+    sequence = read_sequence(typed, kind, max_len=MAX_STEPS)
+    x = sequence.x  # (T, 1) numbers or (T, A) one-hot characters
+    labels = [_shown(c) for c in sequence.labels]
+    columns = [_shown(c) for c in sequence.features]
     rnn = make_rnn(x.shape[1], hidden, act, seed=seed, scale=scale)
     trace = rnn_trace(rnn, x)
     brnn = make_rnn(x.shape[1], hidden, act, bidirectional=True, seed=seed + 1, scale=scale)
-    both = bidirectional_trace(brnn, x)
 except ExplorerError as err:
     st.error(str(err))
     st.stop()
@@ -65,7 +66,6 @@ except ExplorerError as err:
 steps = x.shape[0]
 W = rnn.weight_hh_l0.detach().numpy()
 U = rnn.weight_ih_l0.detach().numpy()
-b_ih, b_hh = rnn.bias_ih_l0.detach().numpy(), rnn.bias_hh_l0.detach().numpy()
 h = trace.hidden.numpy()  # (T, H)
 
 st.subheader("One layer, unrolled over your sequence")
@@ -76,8 +76,7 @@ st.markdown(
     "the purple arrow always the same $W$."
 )
 st.plotly_chart(rf.unrolled_values(labels, h, height=240 + 45 * hidden), key="unr_graph")
-params = sum(p.numel() for p in rnn.parameters())
-uses = steps * (U.size + b_ih.size + b_hh.size) + max(steps - 1, 0) * W.size
+params, uses = weight_counts(rnn, steps)
 g1, g2, g3 = st.columns(3)
 g1.metric("Steps T", steps)
 g2.metric("Distinct weights", params, help="H·H + H·I + 2H (PyTorch keeps two bias vectors)")
@@ -88,9 +87,10 @@ g3.metric(
     "W (h₀ = 0): T·(H·I + 2H) + (T − 1)·H·H.",
 )
 st.markdown("**The weights every step uses** (the bias shown is $b = b_{ih} + b_{hh}$):")
+terms = step_terms(rnn, trace, 0)
 st.plotly_chart(
     grids.annotated_grids(
-        [W, U, (b_ih + b_hh)[:, None]],
+        [W, U, terms.bias[:, None]],
         [
             f"W ({hidden}×{hidden}), state → state",
             f"U ({hidden}×{U.shape[1]}), input → state",
@@ -111,33 +111,33 @@ t = st.selectbox(
     index=steps - 1,
     key="unr_step",
 )
-h_prev = h[t - 1] if t > 0 else np.zeros(hidden)
-wh = trace.recurrent_part[t].numpy() - b_hh  # W h_{t-1}
-ux = trace.input_part[t].numpy() - b_ih  # U x_t
-pre = trace.pre_activation[t].numpy()
+terms = step_terms(rnn, trace, t)
+wh, ux, pre, b = terms.recurrent, terms.input, terms.pre_activation, terms.bias
 st.latex(
     rf"h_{{{t + 1}}} = \{act}\Big(\underbrace{{{rf.latex_matrix(wh)}}}_{{W h_{{{t}}}}} + "
     rf"\underbrace{{{rf.latex_matrix(ux)}}}_{{U x_{{{t + 1}}}}} + "
-    rf"\underbrace{{{rf.latex_matrix(b_ih + b_hh)}}}_{{b}}\Big) = "
+    rf"\underbrace{{{rf.latex_matrix(b)}}}_{{b}}\Big) = "
     rf"\{act}{rf.latex_matrix(pre)} = {rf.latex_matrix(h[t])}"
     if act == "tanh"
     else rf"h_{{{t + 1}}} = \max\Big(0,\; {rf.latex_matrix(wh)} + {rf.latex_matrix(ux)} + "
-    rf"{rf.latex_matrix(b_ih + b_hh)}\Big) = \max(0, {rf.latex_matrix(pre)}) = "
+    rf"{rf.latex_matrix(b)}\Big) = \max(0, {rf.latex_matrix(pre)}) = "
     rf"{rf.latex_matrix(h[t])}"
 )
-st.caption(f"with $h_{{{t}}}$ = " + ", ".join(f"{v:.2f}" for v in h_prev) + " (the state before).")
-saturated = float(np.mean(np.abs(h) > 0.99)) if act == "tanh" else 0.0
+st.caption(
+    f"with $h_{{{t}}}$ = " + ", ".join(f"{v:.2f}" for v in terms.previous) + " (the state before)."
+)
+saturated = saturated_share(h, act)
 notes = [
     f"The layer has {params} weights whether the sequence has 1 step or 1,000: the {steps} steps "
     f"above use them {uses:,} times.",
     f"Step {t + 1}'s state mixes its own input ($U x_{{{t + 1}}}$, size "
-    f"{np.linalg.norm(ux):.2f}) with everything before it ($W h_{{{t}}}$, size "
-    f"{np.linalg.norm(wh):.2f}).",
+    f"{terms.input_norm:.2f}) with everything before it ($W h_{{{t}}}$, size "
+    f"{terms.recurrent_norm:.2f}).",
 ]
 if saturated > 0:
     notes.append(
-        f"{saturated:.0%} of the state values are beyond ±0.99: tanh is saturated there, so large "
-        "inputs all look alike to the layer."
+        f"{saturated:.0%} of the state values are beyond ±{TANH_SATURATED:g}: tanh is saturated "
+        "there, so large inputs all look alike to the layer."
     )
 st.markdown("**What to notice.** " + " ".join(notes))
 
@@ -164,44 +164,45 @@ pos = c1.selectbox(
     key="unr_pos",
 )
 delta = c2.slider("by adding δ to every entry of x_t", -3.0, 3.0, 1.0, 0.1, key="unr_delta")
-x2 = x.clone()
-x2[pos] += delta
-both2 = bidirectional_trace(brnn, x2)
-fwd, bwd = both.forward.hidden.numpy(), both.backward.hidden.numpy()
-dfwd, dbwd = both2.forward.hidden.numpy() - fwd, both2.backward.hidden.numpy() - bwd
-changed = np.abs(np.concatenate([dfwd.T, dbwd.T])) > TOL  # (2H, T)
+response = perturbation_response(brnn, x, pos, delta)
 st.plotly_chart(
     rf.bidirectional_states(
         labels,
-        fwd,
-        bwd,
-        changed=changed,
+        response.forward,
+        response.backward,
+        changed=response.changed,
         title=f"o_t = [forward ; backward], before the perturbation; outlined: moved after "
         f"x_{pos + 1} += {delta:g}",
         height=120 + 60 * hidden,
     ),
     key="unr_bi",
 )
-nf, nb = np.linalg.norm(dfwd, axis=1), np.linalg.norm(dbwd, axis=1)
 st.plotly_chart(
-    rf.change_bars(labels, nf, nb, pos, title="How far each state moved, ‖Δh_t‖"),
+    rf.change_bars(
+        labels,
+        response.forward_norms,
+        response.backward_norms,
+        pos,
+        title="How far each state moved, ‖Δh_t‖",
+    ),
     key="unr_bars",
 )
 
 
 def _steps(mask: np.ndarray) -> str:
+    """Return the 1-based steps where mask is True, as text."""
     idx = [str(i + 1) for i in np.nonzero(mask)[0]]
     return ", ".join(idx) if idx else "none"
 
 
-moved_f, moved_b = nf > TOL, nb > TOL
-either = moved_f | moved_b
+moved_f, moved_b = response.forward_moved, response.backward_moved
+either = response.moved_anywhere
 st.markdown(
     f"**What to notice.** Changing $x_{{{pos + 1}}}$ moved the forward state at steps "
     f"{_steps(moved_f)} and the backward state at steps {_steps(moved_b)}. "
     f"The forward direction moved at no step before {pos + 1} "
-    f"({'true' if not moved_f[:pos].any() else 'false'}), the backward at no step after it "
-    f"({'true' if not moved_b[pos + 1 :].any() else 'false'}). "
+    f"({str(response.forward_is_causal).lower()}), the backward at no step after it "
+    f"({str(response.backward_is_causal).lower()}). "
     + (
         "Together, the concatenation changed at **every** position: each $o_t$ depends on the "
         "whole sequence."

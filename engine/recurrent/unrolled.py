@@ -54,6 +54,16 @@ class StepTerms:
     hidden: np.ndarray  # h_t
     previous: np.ndarray  # h_{t-1}; zeros at t = 0
 
+    @property
+    def input_norm(self) -> float:
+        """Return ||U x_t||: how much the step's own input contributes."""
+        return float(np.linalg.norm(self.input))
+
+    @property
+    def recurrent_norm(self) -> float:
+        """Return ||W h_{t-1}||: how much everything before the step contributes."""
+        return float(np.linalg.norm(self.recurrent))
+
 
 def step_terms(rnn: nn.RNN, trace: RNNTrace, t: int) -> StepTerms:
     """Return the StepTerms of step t of an rnn_trace of this rnn."""
@@ -114,6 +124,11 @@ class PerturbationResponse:
     def backward_moved(self) -> np.ndarray:
         """Return (T,) bool: the steps where the backward state moved."""
         return self.backward_norms > self.tolerance
+
+    @property
+    def moved_anywhere(self) -> np.ndarray:
+        """Return (T,) bool: the steps where either direction, so o_t, moved."""
+        return self.forward_moved | self.backward_moved
 
     @property
     def forward_is_causal(self) -> bool:
