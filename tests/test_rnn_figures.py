@@ -38,3 +38,19 @@ def test_stacked_heatmaps_share_time_and_label_only_the_bottom_axis():
     assert list(fig.data[0].x) == [10, 11, 12, 13, 14]
     assert fig.data[2].zmin == -2.0 and fig.data[2].zmax == 2.0  # unbounded: symmetric scale
     assert [a.text for a in layout.annotations] == ["a", "b", "c"]
+
+
+def test_unrolled_values_draws_every_cell_arrow_and_label():
+    from ui.recurrent import dynamics_figures as df
+
+    hidden = np.array([[0.5, -1.25, 0.0], [0.1, 0.2, -0.3]])  # T = 2 steps, H = 3 units
+    fig = df.unrolled_values(["a", "b"], hidden)
+    cells, inputs = fig.data
+    assert list(cells.text) == ["0.50", "-1.25", "0.00", "0.10", "0.20", "-0.30"]
+    assert cells.marker.cmin == -1.25 and cells.marker.cmax == 1.25  # symmetric around 0
+    assert list(inputs.text) == ["a", "b"]
+    arrows = [a for a in fig.layout.annotations if a.showarrow]
+    assert [a.arrowcolor for a in arrows].count(df.U_COLOR) == 2  # one U per step
+    assert [a.arrowcolor for a in arrows].count(df.W_COLOR) == 1  # one W between the steps
+    texts = {a.text for a in fig.layout.annotations if not a.showarrow}
+    assert {"h<sub>1</sub>", "h<sub>2</sub>", "x<sub>1</sub>", "x<sub>2</sub>"} <= texts

@@ -296,6 +296,24 @@ def _run(module: Recurrent, x: Tensor, h0: Tensor, c0: Tensor | None = None) -> 
 
 def _check(module: nn.Module, kind: type, x: Tensor, bidirectional: bool) -> Tensor:
     """Return x as a (T, input_size) tensor in the module's dtype, or raise RecurrentConfigError."""
+    _check_module(module, kind, bidirectional)
+    xs = _one_sequence(module, x)
+    if xs.dim() != 2 or xs.shape[1] != module.input_size:
+        raise RecurrentConfigError(
+            f"Expected an input of shape (T, {module.input_size}), got {tuple(xs.shape)}."
+        )
+    if xs.shape[0] == 0:
+        raise RecurrentConfigError("The sequence is empty: give at least one time step.")
+    if xs.shape[0] > MAX_STEPS:
+        raise RecurrentConfigError(
+            f"The sequence has {xs.shape[0]:,} steps; trace at most {MAX_STEPS:,} (cut it first)."
+        )
+    weight = module.weight_hh_l0
+    return xs.detach().to(dtype=weight.dtype, device=weight.device)
+
+
+def _check_module(module: nn.Module, kind: type, bidirectional: bool) -> None:
+    """Raise RecurrentConfigError unless module is a one-layer `kind` the trace can follow."""
     name = kind.__name__
     if not isinstance(module, kind):
         raise RecurrentConfigError(f"Expected a torch.nn.{name}, got {type(module).__name__}.")
@@ -313,26 +331,19 @@ def _check(module: nn.Module, kind: type, x: Tensor, bidirectional: bool) -> Ten
         raise RecurrentConfigError("LSTMs with proj_size > 0 are not supported: set proj_size=0.")
     if module.hidden_size > MAX_HIDDEN:
         raise RecurrentConfigError(f"hidden_size is capped at {MAX_HIDDEN}.")
+
+
+def _one_sequence(module: nn.Module, x: Tensor) -> Tensor:
+    """Return x without its batch axis when it holds one sequence (batch of 1), else x unchanged."""
     if not isinstance(x, Tensor):
         raise RecurrentConfigError(f"The input must be a torch.Tensor, not {type(x).__name__}.")
-    if x.dim() == 3:
-        batch = x.shape[0] if module.batch_first else x.shape[1]
-        if batch != 1:
-            layout = "(1, T, input_size)" if module.batch_first else "(T, 1, input_size)"
-            raise RecurrentConfigError(f"Trace one sequence at a time: expected {layout}.")
-        x = x[0] if module.batch_first else x[:, 0]
-    if x.dim() != 2 or x.shape[1] != module.input_size:
-        raise RecurrentConfigError(
-            f"Expected an input of shape (T, {module.input_size}), got {tuple(x.shape)}."
-        )
-    if x.shape[0] == 0:
-        raise RecurrentConfigError("The sequence is empty: give at least one time step.")
-    if x.shape[0] > MAX_STEPS:
-        raise RecurrentConfigError(
-            f"The sequence has {x.shape[0]:,} steps; trace at most {MAX_STEPS:,} (cut it first)."
-        )
-    weight = module.weight_hh_l0
-    return x.detach().to(dtype=weight.dtype, device=weight.device)
+    if x.dim() != 3:
+        return x
+    batch = x.shape[0] if module.batch_first else x.shape[1]
+    if batch != 1:
+        layout = "(1, T, input_size)" if module.batch_first else "(T, 1, input_size)"
+        raise RecurrentConfigError(f"Trace one sequence at a time: expected {layout}.")
+    return x[0] if module.batch_first else x[:, 0]
 
 
 def _weights(module: nn.Module, suffix: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:

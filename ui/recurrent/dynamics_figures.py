@@ -40,6 +40,10 @@ def _fmt(v: float, fmt: str = ".2f") -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
+GAP = 0.42  # vertical distance between the cells of one state in the unrolled graph
+BASE = 1.6  # y of the lowest cell of a state column (inputs sit at y = 0)
+
+
 def unrolled_values(
     labels: Sequence[str],
     hidden: np.ndarray,
@@ -50,106 +54,97 @@ def unrolled_values(
     """Return the unrolled graph: input x_t under each step, h_t as a column of numbered cells,
     one U arrow from x_t to h_t and one W arrow from h_(t−1) to h_t (the same W, U each step)."""
     steps, units = hidden.shape
-    bound = float(np.nanmax(np.abs(hidden))) if hidden.size else 1.0
-    bound = bound or 1.0
-    gap = 0.42  # vertical distance between the cells of one state
-    base = 1.6  # y of the lowest cell of a state column
-    top = base + gap * (units - 1)
-    cx, cy, cz, ct = [], [], [], []
+    top = BASE + GAP * (units - 1)
+    fig = go.Figure([_state_cells(hidden, top), _input_cells(labels)])
     for t in range(steps):
-        for k in range(units):
-            cx.append(t)
-            cy.append(top - gap * k)  # unit 1 on top, as the column vectors are written
-            cz.append(float(hidden[t, k]))
-            ct.append(_fmt(hidden[t, k]))
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=cx,
-            y=cy,
-            mode="markers+text",
-            text=ct,
-            textfont=dict(size=11, color="black"),
-            marker=dict(
-                symbol="square",
-                size=40,
-                color=cz,
-                colorscale=DIVERGING,
-                cmin=-bound,
-                cmax=bound,
-                line=dict(color="#94a3b8", width=1),
-            ),
-            customdata=[[t + 1, k + 1] for t in range(steps) for k in range(units)],
-            hovertemplate="h%{customdata[0]} unit %{customdata[1]}: %{text}<extra></extra>",
-            showlegend=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=list(range(steps)),
-            y=[0.0] * steps,
-            mode="markers+text",
-            text=[str(s) for s in labels],
-            textfont=dict(size=13, color="white"),
-            marker=dict(symbol="square", size=40, color=INPUT),
-            hovertemplate="x%{x}: %{text}<extra></extra>",
-            showlegend=False,
-        )
-    )
-    for t in range(steps):
-        fig.add_annotation(
-            x=t,
-            y=base - gap * 0.7,
-            ax=t,
-            ay=0.45,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=2,
-            arrowwidth=2,
-            arrowcolor=U_COLOR,
-        )
-        fig.add_annotation(
-            x=t + 0.12, y=0.8, text="<b>U</b>", showarrow=False, font=dict(color=U_COLOR)
-        )
-        fig.add_annotation(
-            x=t,
-            y=top + gap * 0.9,
-            text=f"h<sub>{t + 1}</sub>",
-            showarrow=False,
-            font=dict(size=13),
-        )
-        fig.add_annotation(
-            x=t, y=-0.6, text=f"x<sub>{t + 1}</sub>", showarrow=False, font=dict(size=13)
-        )
+        _add_step_annotations(fig, t, top)
         if t > 0:
-            mid = (base + top) / 2
-            fig.add_annotation(
-                x=t - 0.3,
-                y=mid,
-                ax=t - 0.7,
-                ay=mid,
-                xref="x",
-                yref="y",
-                axref="x",
-                ayref="y",
-                showarrow=True,
-                arrowhead=2,
-                arrowwidth=2,
-                arrowcolor=W_COLOR,
-            )
-            fig.add_annotation(
-                x=t - 0.5,
-                y=mid + 0.22,
-                text="<b>W</b>",
-                showarrow=False,
-                font=dict(color=W_COLOR),
-            )
+            _add_w_arrow(fig, t, (BASE + top) / 2)
     fig.update_xaxes(visible=False, range=[-0.6, steps - 0.4])
-    fig.update_yaxes(visible=False, range=[-0.9, top + gap * 1.4])
+    fig.update_yaxes(visible=False, range=[-0.9, top + GAP * 1.4])
     return finish_layout(fig, height, title)
+
+
+def _state_cells(hidden: np.ndarray, top: float) -> go.Scatter:
+    """Return every h_t as a column of square cells with its value written in, coloured by sign."""
+    steps, units = hidden.shape
+    bound = float(np.nanmax(np.abs(hidden))) if hidden.size else 1.0
+    cells = [(t, k) for t in range(steps) for k in range(units)]
+    return go.Scatter(
+        x=[t for t, _ in cells],
+        y=[top - GAP * k for _, k in cells],  # unit 1 on top, as the column vectors are written
+        mode="markers+text",
+        text=[_fmt(hidden[t, k]) for t, k in cells],
+        textfont=dict(size=11, color="black"),
+        marker=dict(
+            symbol="square",
+            size=40,
+            color=[float(hidden[t, k]) for t, k in cells],
+            colorscale=DIVERGING,
+            cmin=-(bound or 1.0),
+            cmax=bound or 1.0,
+            line=dict(color="#94a3b8", width=1),
+        ),
+        customdata=[[t + 1, k + 1] for t, k in cells],
+        hovertemplate="h%{customdata[0]} unit %{customdata[1]}: %{text}<extra></extra>",
+        showlegend=False,
+    )
+
+
+def _input_cells(labels: Sequence[str]) -> go.Scatter:
+    """Return the inputs x_t as a row of dark cells along y = 0."""
+    return go.Scatter(
+        x=list(range(len(labels))),
+        y=[0.0] * len(labels),
+        mode="markers+text",
+        text=[str(s) for s in labels],
+        textfont=dict(size=13, color="white"),
+        marker=dict(symbol="square", size=40, color=INPUT),
+        hovertemplate="x%{x}: %{text}<extra></extra>",
+        showlegend=False,
+    )
+
+
+def _arrow(
+    fig: go.Figure, tail: tuple[float, float], head: tuple[float, float], color: str
+) -> None:
+    """Add an arrow in data coordinates from tail to head."""
+    fig.add_annotation(
+        x=head[0],
+        y=head[1],
+        ax=tail[0],
+        ay=tail[1],
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=2,
+        arrowwidth=2,
+        arrowcolor=color,
+    )
+
+
+def _add_step_annotations(fig: go.Figure, t: int, top: float) -> None:
+    """Add step t's U arrow (x_t → h_t) and its labels h_t, x_t."""
+    _arrow(fig, (t, 0.45), (t, BASE - GAP * 0.7), U_COLOR)
+    fig.add_annotation(
+        x=t + 0.12, y=0.8, text="<b>U</b>", showarrow=False, font=dict(color=U_COLOR)
+    )
+    fig.add_annotation(
+        x=t, y=top + GAP * 0.9, text=f"h<sub>{t + 1}</sub>", showarrow=False, font=dict(size=13)
+    )
+    fig.add_annotation(
+        x=t, y=-0.6, text=f"x<sub>{t + 1}</sub>", showarrow=False, font=dict(size=13)
+    )
+
+
+def _add_w_arrow(fig: go.Figure, t: int, mid: float) -> None:
+    """Add the W arrow from h_(t−1) to h_t, at height mid."""
+    _arrow(fig, (t - 0.7, mid), (t - 0.3, mid), W_COLOR)
+    fig.add_annotation(
+        x=t - 0.5, y=mid + 0.22, text="<b>W</b>", showarrow=False, font=dict(color=W_COLOR)
+    )
 
 
 def bidirectional_states(

@@ -4,8 +4,6 @@ References: a plain Python dict lookup per character, hand-written expectations 
 Python's float() for numbers.
 """
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -42,11 +40,37 @@ def test_unknown_characters_are_counted_and_named() -> None:
     assert encode("abc", VOCAB).note is None
 
 
-def test_long_text_is_cut_quickly_with_a_note() -> None:
-    text = ("abc de\r\n" * 20_000)[:100_000] + "😀" * 1_000_000
-    start = time.perf_counter()
+class _WatchedText(str):
+    """A str that records every whole-text operation a cleaner or encoder could run on it."""
+
+    calls: list[str]
+
+    def replace(self, *args, **kwargs):  # type: ignore[override]
+        self.calls.append("replace")
+        return str.replace(self, *args, **kwargs)
+
+    def encode(self, *args, **kwargs):  # type: ignore[override]
+        self.calls.append("encode")
+        return str.encode(self, *args, **kwargs)
+
+    def strip(self, *args, **kwargs):  # type: ignore[override]
+        self.calls.append("strip")
+        return str.strip(self, *args, **kwargs)
+
+    def __iter__(self):
+        self.calls.append("iter")
+        return str.__iter__(self)
+
+
+def test_long_text_is_cut_before_any_whole_text_work_and_noted(monkeypatch) -> None:
+    text = _WatchedText(("abc de\r\n" * 20_000)[:100_000] + "😀" * 1_000_000)
+    text.calls = []
+    seen: list[int] = []
+    ids = Vocabulary.ids
+    monkeypatch.setattr(Vocabulary, "ids", lambda self, t: seen.append(len(t)) or ids(self, t))
     encoded = encode(text, VOCAB, max_chars=2_000)
-    assert time.perf_counter() - start < 0.5
+    assert text.calls == []  # the 1.1M characters are sliced first, never cleaned or scanned
+    assert seen == [2_000]  # the vocabulary looks up only what is kept
     assert len(encoded.text) == 2_000 and len(encoded.ids) == 2_000
     assert "\r" not in encoded.text and encoded.truncated
     assert encoded.original_length == 1_100_000
