@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.recurrent import gradient_flow, memory_task
+from engine.recurrent import (
+    EXPLODED,
+    MEMORY_BATCH,
+    MEMORY_WORK_CAP,
+    VANISHED,
+    chance_accuracy,
+    gradient_flow,
+    memory_task,
+)
+from ui.jobs import Job
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "rnn_gradients.py")
 
@@ -115,7 +123,15 @@ def test_a_tiny_memory_run_trains_in_the_background_and_matches_the_engine():
     assert any("already trained" in i.value for i in at.info)
 
 
-def test_memory_stop_keeps_what_finished():
+def test_memory_stop_keeps_what_finished(monkeypatch):
+    report = Job._report
+
+    def stop_after_the_first_run(self, fraction, text, payload=None):
+        report(self, fraction, text, payload)
+        if payload is not None:  # one run has finished: press Stop now, no polling
+            self.stop()
+
+    monkeypatch.setattr(Job, "_report", stop_after_the_first_run)
     at = _open()
     at.multiselect(key="mem_delays").set_value([1, 2, 3, 5, 8, 10])
     at.select_slider(key="mem_steps").set_value(50)
@@ -123,10 +139,6 @@ def test_memory_stop_keeps_what_finished():
     at.checkbox(key="mem_gru").check()
     at.button(key="mem_train").click().run()
     job = at.session_state["mem_job"]
-    deadline = time.monotonic() + 60
-    while job.state().payload is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait for the first finished run
-    job.stop()
     assert job.join(90)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
@@ -159,3 +171,12 @@ def test_cell_path_note_matches_the_engine_at_zero_radius():
     assert f"factor of {per_step:.3f}, close to σ(b_f) = 0.953" in lstm_notice
     at.slider(key="grad_rho").set_value(1.0).run()
     assert "detour grows with ρ" in next(n for n in _notices(at) if "cell-state gradient" in n)
+
+
+def test_numbers_in_the_text_come_from_the_engine():
+    at = _open()
+    texts = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert f"Chance is {chance_accuracy():.0%}" in texts
+    assert f"batch {MEMORY_BATCH}," in texts and f"at most {MEMORY_WORK_CAP:,}" in texts
+    assert f"Below {VANISHED:g} we call it vanished, above {EXPLODED:g} exploded" in texts
+    assert "≈" not in " ".join(c.value for c in at.caption)  # no guessed durations
