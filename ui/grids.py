@@ -204,6 +204,11 @@ def map_mosaic(
     return fig
 
 
+INPUT_OUTLINE = "#f59e0b"  # the cells the kernel reads at this step
+OUTPUT_OUTLINE = "#dc2626"  # the cell (or stamp) it writes
+EMPTY_CELL = "#f1f5f9"
+
+
 def sliding_animation(
     input_grid: np.ndarray,
     output_frames: Sequence[np.ndarray],
@@ -221,6 +226,7 @@ def sliding_animation(
     """
     inp = np.asarray(input_grid, dtype=np.float64)
     first = np.asarray(output_frames[0], dtype=np.float64)
+    top = _largest_output(output_frames)
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -228,163 +234,144 @@ def sliding_animation(
         horizontal_spacing=0.08,
         column_widths=[inp.shape[1], max(first.shape[1], 1)],
     )
-    shade = np.where(padding_mask, 0.5, 0.0) if padding_mask is not None else np.zeros_like(inp)
-    text_in = [[f"{v:g}" for v in row] for row in inp]
-    fig.add_trace(
-        go.Heatmap(
-            z=shade,
-            text=text_in,
-            texttemplate="%{text}",
-            colorscale="Greys",
-            zmin=0,
-            zmax=1.5,
-            showscale=False,
-            xgap=2,
-            ygap=2,
-            hoverinfo="skip",
-        ),
-        row=1,
-        col=1,
-    )
-    finite = np.concatenate([np.asarray(f, dtype=np.float64).ravel() for f in output_frames])
-    finite = finite[np.isfinite(finite)]
-    top = float(np.abs(finite).max()) if finite.size else 1.0
-
-    def out_trace(frame: np.ndarray) -> go.Heatmap:
-        frame = np.asarray(frame, dtype=np.float64)
-        text = [["" if not np.isfinite(v) else f"{v:g}" for v in row] for row in frame]
-        return go.Heatmap(
-            z=frame,
-            text=text,
-            texttemplate="%{text}",
-            colorscale="Blues",
-            zmin=-0.3 * top,
-            zmax=top * 1.3 or 1,
-            showscale=False,
-            xgap=2,
-            ygap=2,
-            hoverinfo="skip",
-        )
-
-    # Pale empty cells behind the output, so the grid's final size is visible from step one.
-    fig.add_trace(
-        go.Heatmap(
-            z=np.zeros(first.shape),
-            colorscale=[[0, "#f1f5f9"], [1, "#f1f5f9"]],
-            showscale=False,
-            xgap=2,
-            ygap=2,
-            hoverinfo="skip",
-        ),
-        row=1,
-        col=2,
-    )
-    fig.add_trace(out_trace(first), row=1, col=2)
-
-    def shapes(i: int) -> list[dict]:
-        out = []
-        for r, c in input_cells[i]:
-            out.append(
-                dict(
-                    type="rect",
-                    xref="x",
-                    yref="y",
-                    x0=c - 0.5,
-                    x1=c + 0.5,
-                    y0=r - 0.5,
-                    y1=r + 0.5,
-                    line=dict(color="#f59e0b", width=3),
-                )
-            )
-        for r, c in output_cells[i]:
-            out.append(
-                dict(
-                    type="rect",
-                    xref="x2",
-                    yref="y2",
-                    x0=c - 0.5,
-                    x1=c + 0.5,
-                    y0=r - 0.5,
-                    y1=r + 0.5,
-                    line=dict(color="#dc2626", width=3),
-                )
-            )
-        return out
-
-    n = len(output_frames)
+    fig.add_trace(_input_trace(inp, padding_mask), row=1, col=1)
+    fig.add_trace(_empty_output_trace(first.shape), row=1, col=2)
+    fig.add_trace(_output_trace(first, top), row=1, col=2)  # trace 1: the one each frame replaces
     fig.frames = [
         go.Frame(
-            data=[out_trace(output_frames[i])],
+            data=[_output_trace(frame, top)],
             traces=[1],
-            layout=dict(shapes=shapes(i)),
+            layout=dict(shapes=_step_outlines(input_cells[i], output_cells[i])),
             name=str(i),
         )
-        for i in range(n)
+        for i, frame in enumerate(output_frames)
     ]
-    fig.update_layout(shapes=shapes(0))
-    play = dict(
-        frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0)
-    )
+    fig.update_layout(shapes=_step_outlines(input_cells[0], output_cells[0]))
     fig.update_layout(
-        updatemenus=[
-            dict(
-                type="buttons",
-                direction="left",
-                x=0,
-                y=-0.06,
-                xanchor="left",
-                yanchor="top",
-                buttons=[
-                    dict(label="▶ play", method="animate", args=[None, play]),
-                    dict(
-                        label="❚❚ pause",
-                        method="animate",
-                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
-                    ),
-                ],
-            )
-        ],
-        sliders=[
-            dict(
-                active=0,
-                x=0.22,
-                len=0.78,
-                y=-0.04,
-                currentvalue=dict(prefix="step "),
-                steps=[
-                    dict(
-                        label=str(i + 1),
-                        method="animate",
-                        args=[
-                            [str(i)],
-                            dict(mode="immediate", frame=dict(duration=0, redraw=True)),
-                        ],
-                    )
-                    for i in range(n)
-                ],
-            )
-        ],
+        updatemenus=[_play_pause_buttons(frame_ms)], sliders=[_step_slider(len(output_frames))]
     )
-    for col, (h, w) in ((1, inp.shape), (2, first.shape)):
-        fig.update_yaxes(
-            range=[h - 0.5, -0.5],
-            showticklabels=False,
-            showgrid=False,
-            zeroline=False,
-            row=1,
-            col=col,
-        )
-        fig.update_xaxes(
-            range=[-0.5, w - 0.5],
-            showticklabels=False,
-            showgrid=False,
-            zeroline=False,
-            constrain="domain",
-            row=1,
-            col=col,
-        )
-    fig.update_yaxes(scaleanchor="x", row=1, col=1)
-    fig.update_yaxes(scaleanchor="x2", row=1, col=2)
+    _fit_axes(fig, inp.shape, first.shape)
     fig.update_layout(plot_bgcolor="white")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=90))
     return fig
+
+
+def _largest_output(output_frames: Sequence[np.ndarray]) -> float:
+    """Return the largest finite |value| over all frames (1.0 if none), to fix one colour range."""
+    values = np.concatenate([np.asarray(f, dtype=np.float64).ravel() for f in output_frames])
+    finite = values[np.isfinite(values)]
+    return float(np.abs(finite).max()) if finite.size else 1.0
+
+
+def _input_trace(inp: np.ndarray, padding_mask: np.ndarray | None) -> go.Heatmap:
+    """Return the input grid, numbers written in, padding cells shaded grey."""
+    shade = np.where(padding_mask, 0.5, 0.0) if padding_mask is not None else np.zeros_like(inp)
+    return go.Heatmap(
+        z=shade,
+        text=[[f"{v:g}" for v in row] for row in inp],
+        texttemplate="%{text}",
+        colorscale="Greys",
+        zmin=0,
+        zmax=1.5,
+        showscale=False,
+        xgap=2,
+        ygap=2,
+        hoverinfo="skip",
+    )
+
+
+def _empty_output_trace(shape: tuple[int, ...]) -> go.Heatmap:
+    """Return pale empty cells, so the output grid's final size is visible from step one."""
+    return go.Heatmap(
+        z=np.zeros(shape),
+        colorscale=[[0, EMPTY_CELL], [1, EMPTY_CELL]],
+        showscale=False,
+        xgap=2,
+        ygap=2,
+        hoverinfo="skip",
+    )
+
+
+def _output_trace(frame: np.ndarray, top: float) -> go.Heatmap:
+    """Return the output as it stands: cells not yet computed (NaN) stay blank."""
+    frame = np.asarray(frame, dtype=np.float64)
+    text = [["" if not np.isfinite(v) else f"{v:g}" for v in row] for row in frame]
+    return go.Heatmap(
+        z=frame,
+        text=text,
+        texttemplate="%{text}",
+        colorscale="Blues",
+        zmin=-0.3 * top,
+        zmax=top * 1.3 or 1,
+        showscale=False,
+        xgap=2,
+        ygap=2,
+        hoverinfo="skip",
+    )
+
+
+def _cell_outline(row: int, col: int, axes: str, color: str) -> dict:
+    """Return a rectangle around one cell of the panel whose axes are x{axes}, y{axes}."""
+    return dict(
+        type="rect",
+        xref=f"x{axes}",
+        yref=f"y{axes}",
+        x0=col - 0.5,
+        x1=col + 0.5,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        line=dict(color=color, width=3),
+    )
+
+
+def _step_outlines(
+    input_cells: Sequence[tuple[int, int]], output_cells: Sequence[tuple[int, int]]
+) -> list[dict]:
+    """Return the outlines of one step: the input cells read (left) and output cells written."""
+    read = [_cell_outline(r, c, "", INPUT_OUTLINE) for r, c in input_cells]
+    return read + [_cell_outline(r, c, "2", OUTPUT_OUTLINE) for r, c in output_cells]
+
+
+def _play_pause_buttons(frame_ms: int) -> dict:
+    """Return the play and pause buttons under the figure; play shows a frame every frame_ms."""
+    play = dict(
+        frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0)
+    )
+    pause = dict(mode="immediate", frame=dict(duration=0, redraw=False))
+    return dict(
+        type="buttons",
+        direction="left",
+        x=0,
+        y=-0.06,
+        xanchor="left",
+        yanchor="top",
+        buttons=[
+            dict(label="▶ play", method="animate", args=[None, play]),
+            dict(label="❚❚ pause", method="animate", args=[[None], pause]),
+        ],
+    )
+
+
+def _step_slider(n_steps: int) -> dict:
+    """Return the slider that jumps to any of n_steps frames, labelled from 1."""
+    jump = dict(mode="immediate", frame=dict(duration=0, redraw=True))
+    return dict(
+        active=0,
+        x=0.22,
+        len=0.78,
+        y=-0.04,
+        currentvalue=dict(prefix="step "),
+        steps=[
+            dict(label=str(i + 1), method="animate", args=[[str(i)], jump]) for i in range(n_steps)
+        ],
+    )
+
+
+def _fit_axes(fig: go.Figure, input_shape: tuple, output_shape: tuple) -> None:
+    """Set both panels' axes to their grid, square cells, rows down, no ticks or grid lines."""
+    for col, (h, w) in ((1, input_shape), (2, output_shape)):
+        hidden = dict(showticklabels=False, showgrid=False, zeroline=False, row=1, col=col)
+        fig.update_yaxes(range=[h - 0.5, -0.5], **hidden)
+        fig.update_xaxes(range=[-0.5, w - 0.5], constrain="domain", **hidden)
+    fig.update_yaxes(scaleanchor="x", row=1, col=1)
+    fig.update_yaxes(scaleanchor="x2", row=1, col=2)
