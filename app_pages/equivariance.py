@@ -6,10 +6,12 @@ import torch
 
 from engine.conv import (
     KERNEL_NAMES,
+    MAX_KERNELS,
     edge_map_everywhere,
     make_kernel,
     rotation_errors,
     scale_errors,
+    scales_that_fit,
     translation_equivariance,
 )
 from engine.core import ExplorerError
@@ -27,6 +29,7 @@ st.latex(r"f(g(x)) = g(f(x)) \qquad f = \text{convolution},\; g = \text{shift}")
 picked = image_picker("equi")
 
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 2, 2])
+KERNEL_SIDE = 5
 name = c1.selectbox("Kernel", KERNEL_NAMES, index=KERNEL_NAMES.index("sobel x"), key="eq_kernel")
 dy = c2.number_input("Shift down (px)", -40, 40, 12, key="eq_dy")
 dx = c3.number_input("Shift right (px)", -40, 40, 20, key="eq_dx")
@@ -39,7 +42,7 @@ padding = c4.selectbox(
 )
 side = c5.slider("Working size (px)", 32, 256, 160, 16, key="eq_side")
 gray = working_tensor(picked, side)
-kernel = make_kernel(name, 5, angle_deg=30.0)
+kernel = make_kernel(name, KERNEL_SIDE, angle_deg=30.0)
 try:
     check = translation_equivariance(gray, kernel, int(dy), int(dx), padding_mode=padding)
 except ExplorerError as err:
@@ -107,7 +110,7 @@ chosen = st.multiselect(
     "Kernels to compare",
     KERNEL_NAMES,
     ["gaussian", "laplacian", "sobel x", "gabor"],
-    max_selections=8,
+    max_selections=MAX_KERNELS,
     key="eq_kernels",
 )
 ANGLES = list(range(0, 181, 10))
@@ -115,13 +118,28 @@ SCALES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0]
 
 
 @st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
-def _curves(sha: str, side: int, names: tuple[str, ...], _gray: torch.Tensor):
-    bank = {n: make_kernel(n, 5, angle_deg=30.0) for n in names}
-    return rotation_errors(_gray, bank, ANGLES), scale_errors(_gray, bank, SCALES)
+def _curves(sha: str, side: int, names: tuple[str, ...], scales: tuple, _gray: torch.Tensor):
+    bank = {n: make_kernel(n, KERNEL_SIDE, angle_deg=30.0) for n in names}
+    scaled = scale_errors(_gray, bank, list(scales)) if scales else {}
+    return rotation_errors(_gray, bank, ANGLES), scaled
 
 
+usable = scales_that_fit(*gray.shape, KERNEL_SIDE, SCALES)
+if len(usable) < len(SCALES):
+    st.info(
+        f"At {gray.shape[0]}×{gray.shape[1]} px the {len(SCALES) - len(usable)} smallest of the "
+        f"{len(SCALES)} scales leave too small a disk to compare the maps in, so they are left "
+        "out. Raise the working size to see them."
+    )
+rot = sca = None
 if chosen:
-    rot, sca = _curves(picked.sha, side, tuple(chosen), gray)
+    try:
+        rot, sca = _curves(picked.sha, side, tuple(chosen), tuple(usable), gray)
+    except ExplorerError as err:
+        st.error(f"{err} Raise the working size.")
+else:
+    st.info("Pick one or more kernels to compare.")
+if rot is not None:
     left, right = st.columns(2)
     left.plotly_chart(
         figures.lines(
@@ -134,23 +152,27 @@ if chosen:
         ),
         key="eq_rot",
     )
-    right.plotly_chart(
-        figures.lines(
-            np.array(SCALES),
-            sca,
-            x_title="scale factor",
-            y_title="relative error",
-            title="Scaling",
-            log_x=True,
-            modes=dict.fromkeys(sca, "lines+markers"),
-        ),
-        key="eq_scale",
-    )
+    if sca:
+        right.plotly_chart(
+            figures.lines(
+                np.array(usable),
+                sca,
+                x_title="scale factor",
+                y_title="relative error",
+                title="Scaling",
+                log_x=True,
+                modes=dict.fromkeys(sca, "lines+markers"),
+            ),
+            key="eq_scale",
+        )
+    else:
+        right.info("No scale leaves a disk large enough at this working size.")
     st.caption(
         "What to notice: the Gaussian and Laplacian are (nearly) round, so rotating the image and "
         "then filtering is almost the same as filtering and then rotating; Sobel and Gabor have a "
         "direction, so turning the image changes which edges they see (at 90° Sobel x sees what "
-        "Sobel y saw). Scaling breaks equivariance too: a 5×5 kernel has a fixed size, so an "
+        "Sobel y saw). Scaling breaks equivariance too: a "
+        f"{KERNEL_SIDE}×{KERNEL_SIDE} kernel has a fixed size, so an "
         "oriented, detailed kernel responds differently to a zoomed pattern; only smooth, round "
         "kernels stay close. Networks get rotation and scale tolerance from data, from several "
         "kernels pooled together, and from pooling, not from convolution itself."

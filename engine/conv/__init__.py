@@ -63,6 +63,7 @@ from engine.conv.symmetry import (
     rotate,
     rotation_errors,
     scale_errors,
+    scales_that_fit,
     shift,
     translation_equivariance,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "rotate",
     "rotation_errors",
     "scale_errors",
+    "scales_that_fit",
     "shared_1d",
     "shift",
     "small_grid",

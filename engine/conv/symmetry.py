@@ -270,6 +270,24 @@ def comparison_disk(height: int, width: int, kernel_size: int, scale: float = 1.
     return rows[:, None] ** 2 + cols[None, :] ** 2 <= radius**2
 
 
+def scales_that_fit(
+    height: int, width: int, kernel_size: int, scales: Sequence[float]
+) -> list[float]:
+    """Return those scales, in order, whose comparison disk is at least MIN_RADIUS pixels wide.
+
+    A small image shrunk below scale 1 leaves too small a disk to compare maps in (comparison_disk
+    refuses it); a page can leave those scales out instead of refusing the whole curve.
+    """
+    fits = []
+    for scale in _transforms("scales", scales, low=SCALE_RANGE[0]):
+        try:
+            comparison_disk(height, width, kernel_size, scale)
+        except ConvConfigError:
+            continue
+        fits.append(scale)
+    return fits
+
+
 def _errors(
     gray: torch.Tensor, bank: torch.Tensor, thetas: torch.Tensor, disks: torch.Tensor
 ) -> np.ndarray:

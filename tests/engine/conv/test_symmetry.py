@@ -23,6 +23,7 @@ from engine.conv import (
     rotate,
     rotation_errors,
     scale_errors,
+    scales_that_fit,
     shift,
     translation_equivariance,
 )
@@ -222,6 +223,30 @@ def test_the_comparison_disk_is_the_inscribed_circle_minus_a_margin():
     assert comparison_disk(40, 60, 5, scale=0.5).sum() == pytest.approx(math.pi * 6**2, rel=0.1)
     with pytest.raises(ConvConfigError, match="larger image"):
         comparison_disk(12, 12, 5)
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "kernel_size"), [(24, 32, 5), (40, 60, 5), (12, 12, 3)]
+)
+def test_scales_that_fit_are_those_whose_disk_radius_reaches_the_minimum(
+    height, width, kernel_size
+):
+    scales = [0.25, 0.5, 0.6, 0.75, 1.0, 2.0]
+    # closed form: radius = min(H, W)/2 · min(1, s) − (k//2 + 2) must reach 4 px
+    expected = [
+        s for s in scales if min(height, width) / 2 * min(1.0, s) - (kernel_size // 2 + 2) >= 4
+    ]
+    assert scales_that_fit(height, width, kernel_size, scales) == expected
+    for s in expected:
+        assert comparison_disk(height, width, kernel_size, s).any()
+
+
+def test_scales_that_fit_at_the_smallest_page_size_drop_only_the_small_scales():
+    fits = scales_that_fit(24, 32, 5, [0.5, 0.7, 1.0, 2.0])  # radius at 0.5: 12·0.5 − 4 = 2
+    assert fits == [0.7, 1.0, 2.0]
+    assert scales_that_fit(12, 12, 5, [0.5, 1.0]) == []  # even scale 1 is too small: radius 2
+    with pytest.raises(ConvConfigError, match="scales"):
+        scales_that_fit(24, 32, 5, [0.1])
 
 
 # --- rotation and scale error curves
