@@ -1,19 +1,22 @@
 """CNN · Padding, stride, dilation: the window stepping over a small grid, and the matrix view."""
 
-import numpy as np
 import streamlit as st
-import torch
 
 from engine.conv import (
+    accumulated_outputs,
     accumulated_stamps,
     conv_matrix_2d,
     conv_output_size,
     conv_steps,
     dense_matrix,
     matrix_stats,
+    matrix_step_error,
+    padded_grid,
     small_grid,
     small_kernel,
+    step_products,
     transposed_conv2d,
+    transposed_full_size,
     transposed_output_size,
     transposed_steps,
 )
@@ -63,12 +66,8 @@ if mode == "convolution":
         rf"\left\lfloor \frac{{{n} + 2\cdot{p} - {d}({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = "
         rf"{n_out}"
     )
-    padded = np.pad(grid.numpy(), p)
-    mask = np.pad(np.zeros((n, n), bool), p, constant_values=True)
-    frames, outputs = [], np.full((n_out, n_out), np.nan)
-    for step in steps:
-        outputs[step.out_row, step.out_col] = step.value
-        frames.append(outputs.copy())
+    padded, mask = padded_grid(grid, p)
+    frames = accumulated_outputs(steps, (n_out, n_out))
     fig = grids.sliding_animation(
         padded,
         frames,
@@ -83,13 +82,15 @@ if mode == "convolution":
         grids.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
         key="arith_kernel",
     )
-    pick = st.slider("Explain step", 1, len(steps), 1, key="arith_step")
+    if len(steps) > 1:
+        pick = st.slider("Explain step", 1, len(steps), 1, key="arith_step")
+    else:  # a slider needs two ends: with one output cell there is nothing to choose
+        pick = 1
+        st.caption("These settings leave only one step, the one explained here.")
     step = steps[pick - 1]
-    vals = [float(padded[r, cc]) for r, cc in step.taps]
-    kv = kernel.flatten().tolist()
     terms = " + ".join(
         f"{a:g}\\cdot{b:g}" if b >= 0 else f"{a:g}\\cdot({b:g})"
-        for a, b in zip(vals, kv, strict=True)
+        for a, b in step_products(step, padded, kernel)
     )
     st.latex(rf"y_{{{step.out_row},{step.out_col}}} = {terms} = {step.value:g}")
     st.caption(
@@ -109,11 +110,8 @@ else:
         r"n_\text{out} = (n-1)s - 2p + d(k-1) + 1 = "
         rf"({n}-1)\cdot{s} - 2\cdot{p} + ({k}-1) + 1 = {n_out}"
     )
-    full = (n - 1) * s + k
+    full = transposed_full_size(n, k, s)
     frames = accumulated_stamps(tsteps, (full, full))
-    mask = np.zeros((full, full), bool)
-    if p:
-        mask[:p, :] = mask[-p:, :] = mask[:, :p] = mask[:, -p:] = True
     fig = grids.sliding_animation(
         grid.numpy(),
         frames,
@@ -152,8 +150,6 @@ if mode == "convolution":
     except ExplorerError as err:
         st.error(str(err))
         st.stop()
-    y = m @ grid.flatten()
-    ref = torch.tensor([x.value for x in steps]) if d == 1 else None
     dense = dense_matrix(m.shape[0], m.shape[1], seed=0)
     left, right = st.columns(2)
     conv_stats, dense_stats = matrix_stats(m), matrix_stats(dense)
@@ -176,8 +172,8 @@ if mode == "convolution":
             f"A dense layer of the same shape: {dense_stats['nonzero']} nonzero entries, "
             f"{dense_stats['distinct_nonzero_values']} distinct values."
         )
-    if ref is not None:
-        st.metric("max |M x − sliding window result|", f"{float((y - ref).abs().max()):.1e}")
+    if d == 1:  # the matrix is built without dilation, so only then are the two comparable
+        st.metric("max |M x − sliding window result|", f"{matrix_step_error(m, grid, steps):.1e}")
     st.caption(
         "What to notice: sparse interactions are the zeros; parameter sharing is the same "
         "colours repeating along the diagonals."

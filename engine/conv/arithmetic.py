@@ -155,6 +155,51 @@ def conv_steps(
     return steps
 
 
+def padded_grid(grid: torch.Tensor, padding: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (n+2p, n+2p) zero-padded grid and the bool mask of its padding cells."""
+    check_tensor("grid", grid, (2,), error=ConvConfigError)
+    padding = check_int("padding", padding, 0, MAX_GRID, error=ConvConfigError)
+    padded = np.pad(grid.numpy(), padding)
+    mask = np.pad(np.zeros(tuple(grid.shape), bool), padding, constant_values=True)
+    return padded, mask
+
+
+def accumulated_outputs(steps: list[Step], out_size: tuple[int, int]) -> list[np.ndarray]:
+    """Return the (H_out, W_out) output as it stands after each step; cells not yet reached: NaN."""
+    out = np.full(out_size, np.nan)
+    frames = []
+    for step in steps:
+        out[step.out_row, step.out_col] = step.value
+        frames.append(out.copy())
+    return frames
+
+
+def step_products(
+    step: Step, padded: np.ndarray, kernel: torch.Tensor
+) -> list[tuple[float, float]]:
+    """Return the (input value, weight) pairs one step multiplies, in kernel row-major order."""
+    weights = kernel.flatten().tolist()
+    return [(float(padded[tap]), w) for tap, w in zip(step.taps, weights, strict=True)]
+
+
+def matrix_step_error(matrix: torch.Tensor, grid: torch.Tensor, steps: list[Step]) -> float:
+    """Return max |M x − the step-through's outputs|: how far the matrix view is from sliding."""
+    if matrix.shape != (len(steps), grid.numel()):
+        raise ConvConfigError(
+            f"The matrix is {tuple(matrix.shape)} but the step-through has {len(steps)} outputs "
+            f"of a {grid.numel()}-cell grid; build both with the same settings."
+        )
+    y = matrix.double() @ grid.double().flatten()
+    return float((y - torch.tensor([x.value for x in steps], dtype=torch.float64)).abs().max())
+
+
+def transposed_full_size(n: int, k: int, stride: int = 1) -> int:
+    """Return the uncropped length (n-1)s + k of a transposed convolution, before padding crops."""
+    n = check_int("input size", n, 1, error=ConvConfigError)
+    k = check_int("kernel size", k, 1, error=ConvConfigError)
+    return (n - 1) * check_int("stride", stride, 1, error=ConvConfigError) + k
+
+
 # --- transposed convolution, as a scatter-add
 
 

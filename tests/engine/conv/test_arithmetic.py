@@ -270,3 +270,74 @@ def test_small_kernel_has_no_zeros_and_is_seeded():
     assert torch.equal(a, b)
     assert (a != 0).all()
     assert set(a.unique().tolist()) <= {-1.0, 1.0, 2.0}
+
+
+# --- helpers of the padding/stride/dilation page
+
+
+@pytest.mark.parametrize("padding", [0, 1, 3])
+def test_padded_grid_is_numpy_pad_and_its_mask_marks_exactly_the_added_ring(padding):
+    from engine.conv import padded_grid
+
+    grid = small_grid(4, seed=2)
+    padded, mask = padded_grid(grid, padding)
+    side = 4 + 2 * padding
+    assert padded.shape == mask.shape == (side, side)
+    inner = padded[padding : padding + 4, padding : padding + 4]
+    np.testing.assert_array_equal(inner, grid.numpy())
+    assert not padded[mask].any()  # zeros around the grid
+    assert int(mask.sum()) == side * side - 16  # brute count of the ring
+    assert not mask[padding : padding + 4, padding : padding + 4].any()
+
+
+@pytest.mark.parametrize(("padding", "stride", "dilation"), [(1, 1, 1), (0, 2, 1), (2, 1, 2)])
+def test_accumulated_outputs_fill_row_major_and_end_at_conv2d(padding, stride, dilation):
+    from engine.conv import accumulated_outputs, small_kernel
+
+    grid, kernel = small_grid(6, seed=3), small_kernel(3, seed=4)
+    steps = conv_steps(grid, kernel, padding=padding, stride=stride, dilation=dilation)
+    ref = (
+        F.conv2d(
+            grid[None, None], kernel[None, None], padding=padding, stride=stride, dilation=dilation
+        )[0, 0]
+        .double()
+        .numpy()
+    )
+    frames = accumulated_outputs(steps, ref.shape)
+    assert len(frames) == ref.size
+    np.testing.assert_allclose(frames[-1], ref, atol=1e-9)
+    for i, frame in enumerate(frames):  # after step i, exactly the first i+1 cells are known
+        assert np.isfinite(frame).ravel().tolist() == [j <= i for j in range(ref.size)]
+
+
+def test_step_products_sum_to_the_steps_value():
+    from engine.conv import padded_grid, small_kernel, step_products
+
+    grid, kernel = small_grid(5, seed=0), small_kernel(3, seed=1)
+    padded, _ = padded_grid(grid, 1)
+    for step in conv_steps(grid, kernel, padding=1, stride=2, dilation=2):
+        pairs = step_products(step, padded, kernel)
+        assert [w for _, w in pairs] == kernel.flatten().tolist()
+        assert sum(a * b for a, b in pairs) == pytest.approx(step.value)
+
+
+def test_matrix_step_error_is_zero_for_the_same_settings_and_refuses_mismatches():
+    from engine.conv import conv_matrix_2d, matrix_step_error, small_kernel
+
+    grid, kernel = small_grid(5, seed=0), small_kernel(3, seed=1)
+    steps = conv_steps(grid, kernel, padding=1, stride=2)
+    m = conv_matrix_2d(5, 5, kernel, padding=1, stride=2)
+    assert matrix_step_error(m, grid, steps) < 1e-9
+    wrong = m.clone()
+    wrong[0, 0] += 5.0  # one entry off by 5 changes output 0 by 5 × grid[0, 0]
+    assert matrix_step_error(wrong, grid, steps) == pytest.approx(5.0 * float(grid[0, 0]))
+    with pytest.raises(ConvConfigError, match="same settings"):
+        matrix_step_error(m, grid, conv_steps(grid, kernel, padding=1))  # 25 outputs, not 9
+
+
+@pytest.mark.parametrize(("n", "k", "stride"), [(1, 1, 1), (3, 2, 2), (5, 3, 4)])
+def test_transposed_full_size_is_conv_transpose2d_without_padding(n, k, stride):
+    from engine.conv import transposed_full_size
+
+    out = F.conv_transpose2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), stride=stride)
+    assert transposed_full_size(n, k, stride) == out.shape[-1]
