@@ -13,18 +13,20 @@ POOL = "app_pages/pooling.py"
 
 def _widget(at, key: str):
     """Return the widget with this key among sliders, number inputs, selects and toggles."""
-    for kind in ("slider", "number_input", "selectbox", "multiselect", "radio", "toggle"):
+    kinds = ("slider", "select_slider", "number_input", "selectbox", "multiselect", "radio")
+    for kind in (*kinds, "toggle"):
         for w in getattr(at, kind):
             if w.key == key:
                 return w
     raise KeyError(key)
 
 
-def _apply(at, settings: dict) -> None:
-    """Set each keyed widget to its value, then run the page once."""
-    for key, value in settings.items():
-        _widget(at, key).set_value(value)
-    at.run()
+def _apply(at, settings: dict | tuple[dict, ...]) -> None:
+    """Set each keyed widget to its value, then run the page; a tuple: one run per dict."""
+    for stage in settings if isinstance(settings, tuple) else (settings,):
+        for key, value in stage.items():
+            _widget(at, key).set_value(value)
+        at.run()
 
 
 def test_equivariance_curves_at_the_smallest_working_size_adapt_with_a_message():
@@ -77,8 +79,8 @@ PAGE_ENDS = {
         dict(layer_side=256, layer_pool_size=1, layer_pool_stride=8),
     ],
     "app_pages/conv_2d.py": [
-        dict(k2d_side=32, k2d_size=7, k2d_name="gabor", k2d_angle=180),
-        dict(k2d_side=256, k2d_size=3, k2d_angle=0),
+        (dict(k2d_name="gabor"), dict(k2d_side=32, k2d_size=7, k2d_angle=180)),
+        (dict(k2d_name="gabor"), dict(k2d_side=256, k2d_size=3, k2d_angle=0)),
     ],
     "app_pages/dense_conv_recurrent.py": [
         dict(cmp_h=1, cmp_w=1, cmp_c=1, cmp_units=1, cmp_k=11, cmp_t=1, cmp_nin=1, cmp_hidden=1),
