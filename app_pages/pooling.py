@@ -7,19 +7,23 @@ import torch
 from engine.conv import KERNEL_NAMES, layer_stages, make_kernel
 from engine.core import ExplorerError
 from engine.pooling import (
+    BN_MOMENTUM,
     COMPARISONS,
     POOL_METHODS,
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
+    STABILITY_TOL,
     batchnorm_demo,
     consistency,
     dropout_demo,
     global_pool,
     moving_dot,
     pool2d,
+    quarters_batch,
     rotation_stability,
     scale_stability,
     shift_stability,
+    survived_fraction,
     worked_examples,
 )
 from ui import figures, grids
@@ -99,8 +103,9 @@ st.subheader("Shift the input: what stays the same?")
 st.markdown(
     "We shift your image by s pixels and push it through four ways of halving the resolution "
     "after a small bank of edge kernels (conv → ReLU → downsample). A pooled output counts as "
-    "*kept* if it changes by less than 5% of that map's range. Anti-aliased pooling takes the max "
-    "with stride 1, then blurs before keeping every second value (Zhang, 2019)."
+    f"*kept* if it changes by less than {STABILITY_TOL:.0%} of that map's range. Anti-aliased "
+    "pooling takes the max with stride 1, then blurs before keeping every second value "
+    "(Zhang, 2019)."
 )
 s1, s2, s3 = st.columns(3)
 direction = s1.selectbox("Shift direction", SHIFT_DIRECTIONS, key="pool_dir")
@@ -233,12 +238,13 @@ st.caption(
 st.subheader("Pooling as downsampling: a dot that moves by one pixel")
 d1, d2 = st.columns([1, 3])
 col = d1.slider("Dot column", 0, 6, 2, key="pool_dot_col")
-inputs, dots = moving_dot(8, [(3, col), (3, col + 1)], pool_size=2)
+DOT_POOL = 2
+inputs, dots = moving_dot(8, [(3, col), (3, col + 1)], pool_size=DOT_POOL)
 same = bool(torch.equal(dots[0], dots[1]))
 d1.metric("Pooled maps identical?", "yes" if same else "no")
 d1.caption(
-    "2×2 max pooling, stride 2: moving the dot inside one window changes nothing; "
-    "crossing a window edge does."
+    f"{DOT_POOL}×{DOT_POOL} max pooling, stride {DOT_POOL}: moving the dot inside one window "
+    "changes nothing; crossing a window edge does."
 )
 d2.plotly_chart(
     grids.map_mosaic(
@@ -268,7 +274,7 @@ st.plotly_chart(
     ),
     key="pool_dropout",
 )
-kept = float((train != 0).sum() / max(int((maps != 0).sum()), 1))
+kept = survived_fraction(maps, train)
 st.caption(
     f"In training, each value is zeroed with probability p and the survivors are scaled by "
     f"1/(1−p) = {1 / (1 - p):.2f} so the expected value is unchanged; here {kept:.0%} of the "
@@ -277,16 +283,9 @@ st.caption(
 
 # Batch norm usually sits between the convolution and the nonlinearity: use the signed maps.
 pre = layer_stages(gray, bank, nonlinearity="none", pool="max", pool_size=1).conv  # (3, H, W)
-h, w = pre.shape[-2:]
-hh, hw = h // 2, w // 2
-quarters = [
-    pre[:, :hh, :hw],
-    pre[:, :hh, hw : 2 * hw],
-    pre[:, hh : 2 * hh, :hw],
-    pre[:, hh : 2 * hh, hw : 2 * hw],
-]
-batch = torch.stack(quarters)  # (4, 3, h/2, w/2): the image's four quarters as a batch
-norm = batchnorm_demo(batch, steps=1)
+batch = quarters_batch(pre)  # (4, 3, h/2, w/2): the image's four quarters as a batch
+BN_STEPS = 1
+norm = batchnorm_demo(batch, steps=BN_STEPS)
 st.plotly_chart(
     figures.histograms(
         {
@@ -308,12 +307,13 @@ n2.metric(
     "Batch variance → after (training)", f"{norm.batch_var[0]:.3f} → {norm.train_out_var[0]:.3f}"
 )
 n3.metric(
-    "Running mean / variance after one step",
+    f"Running mean / variance after {BN_STEPS} step{'s' if BN_STEPS > 1 else ''}",
     f"{norm.running_mean[0]:.3f} / {norm.running_var[0]:.3f}",
 )
 st.caption(
     "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
-    "per channel). Evaluation mode uses running estimates, which after one step with "
-    "momentum 0.1 have moved only 10% of the way from 0 and 1, so its output is barely "
+    f"per channel). Evaluation mode uses running estimates, which after {BN_STEPS} "
+    f"step{'s' if BN_STEPS > 1 else ''} with momentum {BN_MOMENTUM:g} have moved only "
+    f"{norm.moved_fraction:.0%} of the way from 0 and 1, so its output is barely "
     "normalised: the classic train/eval mismatch of a freshly started network."
 )

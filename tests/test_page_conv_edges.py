@@ -97,3 +97,13 @@ def test_widgets_at_their_ends_never_raise(path, settings):
     at = open_page(path)
     _apply(at, settings)
     assert_clean(at)
+
+
+def test_pooling_text_quotes_the_engine_tolerance_and_momentum():
+    from engine.pooling import BN_MOMENTUM, STABILITY_TOL
+
+    at = open_page(POOL)
+    assert_clean(at)
+    texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert any(f"less than {STABILITY_TOL:.0%} of that map" in t for t in texts)
+    assert any(f"momentum {BN_MOMENTUM:g} have moved only {BN_MOMENTUM:.0%}" in t for t in texts)

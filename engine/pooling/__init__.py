@@ -7,7 +7,15 @@ between_layers.py shows dropout and normalization.
 
 from __future__ import annotations
 
-from engine.pooling.between_layers import NormDemo, batchnorm_demo, dropout_demo, layernorm_demo
+from engine.pooling.between_layers import (
+    BN_MOMENTUM,
+    NormDemo,
+    batchnorm_demo,
+    dropout_demo,
+    layernorm_demo,
+    quarters_batch,
+    survived_fraction,
+)
 from engine.pooling.errors import PoolingError
 from engine.pooling.operations import (
     POOL_METHODS,
@@ -21,6 +29,7 @@ from engine.pooling.stability import (
     COMPARISONS,
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
+    STABILITY_TOL,
     consistency,
     shift_stability,
     stability_kernels,
@@ -29,12 +38,14 @@ from engine.pooling.stability import (
 from engine.pooling.warps import rotation_stability, scale_stability
 
 __all__ = [
+    "BN_MOMENTUM",
     "COMPARISONS",
     "NormDemo",
     "POOL_METHODS",
     "PoolingError",
     "SHIFT_DIRECTIONS",
     "STABILITY_METHODS",
+    "STABILITY_TOL",
     "batchnorm_demo",
     "consistency",
     "dropout_demo",
@@ -43,10 +54,12 @@ __all__ = [
     "layernorm_demo",
     "moving_dot",
     "pool2d",
+    "quarters_batch",
     "rotation_stability",
     "scale_stability",
     "shift_stability",
     "stability_kernels",
     "stability_pipeline",
+    "survived_fraction",
     "worked_examples",
 ]

@@ -26,6 +26,7 @@ from engine.pooling.errors import PoolingError
 EPS = 1e-5  # added to the variance before the square root, as in torch's normalization layers
 MAX_ELEMENTS = 1 << 24  # 64 maps of 512×512
 MAX_STEPS = 1000
+BN_MOMENTUM = 0.1  # torch's default: running = (1 - m) × running + m × batch statistic
 
 
 def _check_maps(name: str, value: object, ndims: tuple[int, ...]) -> torch.Tensor:
@@ -65,6 +66,20 @@ def dropout_demo(
     return fmap * keep.to(fmap.dtype) / (1.0 - p)
 
 
+def survived_fraction(before: torch.Tensor, after: torch.Tensor) -> float:
+    """Return the share of before's nonzero values still nonzero after dropout (1.0 if none)."""
+    before = _check_maps("feature map before", before, (2, 3))
+    after = _check_maps("feature map after", after, (2, 3))
+    if before.shape != after.shape:
+        raise PoolingError(
+            f"before and after must have the same shape, got {tuple(before.shape)} and "
+            f"{tuple(after.shape)}."
+        )
+    nonzero = before != 0
+    total = int(nonzero.sum())
+    return float((after != 0).logical_and(nonzero).sum()) / total if total else 1.0
+
+
 # --- batch normalization
 
 
@@ -82,6 +97,7 @@ class NormDemo:
     train_out_var: torch.Tensor  # (C,) per-channel biased variance of train_out: var/(var+eps)
     eval_out_mean: torch.Tensor  # (C,) per-channel mean of eval_out
     eval_out_var: torch.Tensor  # (C,) per-channel biased variance of eval_out
+    moved_fraction: float  # 1 − (1 − momentum)^steps: how far the running estimates have come
 
 
 def _channel_stats(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,7 +110,7 @@ def _normalise(maps: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> tor
     return (maps - mean[:, None, None]) / torch.sqrt(var[:, None, None] + EPS)
 
 
-def batchnorm_demo(maps: torch.Tensor, momentum: float = 0.1, steps: int = 1) -> NormDemo:
+def batchnorm_demo(maps: torch.Tensor, momentum: float = BN_MOMENTUM, steps: int = 1) -> NormDemo:
     """Return batch norm's training and evaluation outputs on maps (B, C, H, W) after `steps`.
 
     Each step is one training forward pass on this same batch: it normalises with the batch's
@@ -139,7 +155,20 @@ def batchnorm_demo(maps: torch.Tensor, momentum: float = 0.1, steps: int = 1) ->
         train_out_var=train_out_var,
         eval_out_mean=eval_out_mean,
         eval_out_var=eval_out_var,
+        moved_fraction=1.0 - (1.0 - momentum) ** steps,
     )
+
+
+def quarters_batch(maps: torch.Tensor) -> torch.Tensor:
+    """Return (4, C, H//2, W//2): the four quarters of (C, H, W) maps, as a batch of four.
+
+    Top-left, top-right, bottom-left, bottom-right; an odd last row or column is left out.
+    """
+    maps = _check_maps("maps", maps, (3,))
+    h, w = maps.shape[-2] // 2, maps.shape[-1] // 2
+    if h < 1 or w < 1:
+        raise PoolingError(f"Maps of {maps.shape[-2]}×{maps.shape[-1]} have no quarters.")
+    return torch.stack([maps[:, r : r + h, c : c + w] for r in (0, h) for c in (0, w)])
 
 
 # --- layer normalization

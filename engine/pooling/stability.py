@@ -34,6 +34,7 @@ STABILITY_BANK = (("sobel x", 0.0), ("sobel y", 0.0), ("laplacian", 0.0), ("gabo
 BANK_KERNEL_SIZE = 5
 SHIFT_DIRECTIONS = ("x", "y", "diagonal")
 COMPARISONS = ("moved", "in place")  # where the content went, or the same output position
+STABILITY_TOL = 0.05  # an output is kept when it moves less than this fraction of its map range
 MIN_SIDE = 16  # smallest image side (after cropping for the shifts) the comparison accepts
 MAX_SIDE = 1024
 MAX_SHIFT = 32
@@ -216,7 +217,7 @@ def shift_stability(
     image: torch.Tensor,
     max_shift: int,
     methods: Sequence[str] = STABILITY_METHODS,
-    tol: float = 0.05,
+    tol: float = STABILITY_TOL,
     direction: str = "x",
     compare: str = "moved",
 ) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ from engine.pooling.errors import PoolingError
 from engine.pooling.stability import (
     CHUNK,
     STABILITY_METHODS,
+    STABILITY_TOL,
     Aligner,
     _check_compare,
     _check_image,
@@ -123,7 +124,7 @@ def rotation_stability(
     image: torch.Tensor,
     angles: Sequence[float],
     methods: Sequence[str] = STABILITY_METHODS,
-    tol: float = 0.05,
+    tol: float = STABILITY_TOL,
     compare: str = "moved",
 ) -> dict[str, np.ndarray]:
     """Return per method a (len(angles),) curve: the share of pooled outputs each rotation keeps.
@@ -156,7 +157,7 @@ def scale_stability(
     image: torch.Tensor,
     scales: Sequence[float],
     methods: Sequence[str] = STABILITY_METHODS,
-    tol: float = 0.05,
+    tol: float = STABILITY_TOL,
     compare: str = "moved",
 ) -> dict[str, np.ndarray]:
     """Return per method a (len(scales),) curve: the share of pooled outputs each rescaling keeps.

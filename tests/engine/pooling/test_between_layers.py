@@ -67,6 +67,19 @@ def test_batchnorm_matches_nn_batchnorm2d(momentum, steps):
     torch.testing.assert_close(demo.eval_out, eval_out.detach())
     torch.testing.assert_close(demo.running_mean, layer.running_mean)
     torch.testing.assert_close(demo.running_var, layer.running_var)
+    # the share of the way from 0 to the batch mean, read off torch's running mean
+    moved = float(layer.running_mean[0] / demo.batch_mean[0])
+    assert demo.moved_fraction == pytest.approx(moved, rel=1e-4)
+
+
+def test_default_momentum_is_torchs_and_is_what_the_demo_uses():
+    from engine.pooling import BN_MOMENTUM
+
+    assert nn.BatchNorm2d(1).momentum == BN_MOMENTUM
+    maps = _randn(2, 1, 4, 4, seed=3) + 1.0
+    demo = batchnorm_demo(maps)
+    torch.testing.assert_close(demo.running_mean, BN_MOMENTUM * demo.batch_mean)
+    assert demo.moved_fraction == pytest.approx(BN_MOMENTUM)
 
 
 def test_batchnorm_statistics_before_and_after():
@@ -132,3 +145,29 @@ def test_bad_shapes_are_rejected_with_messages():
         dropout_demo(torch.tensor([[float("inf"), 0.0]]), 0.5)
     with pytest.raises(PoolingError, match="seed"):
         dropout_demo(_randn(2, 2), 0.5, seed=-1)
+
+
+def test_survived_fraction_counts_by_hand():
+    from engine.pooling import survived_fraction
+
+    before = torch.tensor([[1.0, 0.0, 2.0, 3.0]])
+    after = torch.tensor([[0.0, 0.0, 4.0, 6.0]])  # 2 of the 3 nonzero values survive
+    assert survived_fraction(before, after) == pytest.approx(2 / 3)
+    assert survived_fraction(torch.zeros(2, 2), torch.zeros(2, 2)) == 1.0
+    fmap = _randn(3, 40, 40, seed=9).abs() + 0.1  # no zeros: the share is ≈ 1 − p
+    assert survived_fraction(fmap, dropout_demo(fmap, 0.3, seed=1)) == pytest.approx(0.7, abs=0.03)
+    with pytest.raises(PoolingError, match="same shape"):
+        survived_fraction(fmap, fmap[:2])
+
+
+def test_quarters_batch_is_the_four_corners_in_reading_order():
+    from engine.pooling import quarters_batch
+
+    maps = torch.arange(2 * 5 * 6, dtype=torch.float32).reshape(2, 5, 6)
+    batch = quarters_batch(maps)
+    assert batch.shape == (4, 2, 2, 3)
+    expected = [maps[:, :2, :3], maps[:, :2, 3:6], maps[:, 2:4, :3], maps[:, 2:4, 3:6]]
+    for got, want in zip(batch, expected, strict=True):
+        torch.testing.assert_close(got, want)
+    with pytest.raises(PoolingError, match="no quarters"):
+        quarters_batch(torch.ones(1, 1, 4))

@@ -14,6 +14,7 @@ from engine.pooling import (
     POOL_METHODS,
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
+    STABILITY_TOL,
     PoolingError,
     consistency,
     rotation_stability,
@@ -217,3 +218,13 @@ def test_stability_rejects_bad_images_and_transforms():
     with pytest.raises(PoolingError, match="comparison"):
         scale_stability(image, [1.0], compare="")
     assert set(POOL_METHODS) == {"max", "average", "l2", "k-max"}
+
+
+def test_the_default_tolerance_is_the_exported_one():
+    image = _smooth_noise(7)
+    default = shift_stability(image, 3)
+    explicit = shift_stability(image, 3, tol=STABILITY_TOL)
+    looser = shift_stability(image, 3, tol=0.5)
+    for method, curve in default.items():
+        np.testing.assert_array_equal(curve, explicit[method])
+    assert any(not np.array_equal(c, looser[m]) for m, c in default.items())
