@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from engine import conv as lc
-from engine.conv import affected_outputs_1d, influence_1d, time_layers
+from engine.conv import WEIGHT_BUDGET, affected_outputs_1d, influence_1d, time_layers
 from engine.core import ExplorerError
 from ui import diagrams, figures
 from ui.inputs import samples
@@ -150,9 +150,11 @@ st.caption(
 
 st.divider()
 st.subheader("Measured on this machine")
+TIMED = dict(c_in=3, c_out=8, k=3, repeat=5)  # what _measure passes to time_layers
 st.markdown(
-    "The same input image (3 channels) through a dense layer, a locally connected layer and a "
-    "convolution producing 8 maps of the same size. Times are medians of five forward passes."
+    f"The same input image ({TIMED['c_in']} channels) through a dense layer, a locally connected "
+    f"layer and a {TIMED['k']}×{TIMED['k']} convolution producing {TIMED['c_out']} maps of the "
+    f"same size. Times are medians of {TIMED['repeat']} forward passes."
 )
 
 
@@ -165,11 +167,11 @@ def _timing_lock() -> threading.Lock:
 @st.cache_data(max_entries=4, show_spinner=False)
 def _measure(sizes: tuple[int, ...]) -> list[dict]:
     with _timing_lock():
-        return [vars(row) for row in time_layers(list(sizes))]
+        return [vars(row) for row in time_layers(list(sizes), **TIMED)]
 
 
 SIZES = (8, 16, 32, 64, 128)
-if st.toggle("Measure (takes a few seconds)", key="why_time"):
+if st.toggle("Measure on this server", key="why_time"):
     with st.spinner("Timing the three layers…"):
         rows = _measure(SIZES)
     kinds = ("dense", "locally connected", "convolution")
@@ -208,7 +210,9 @@ if st.toggle("Measure (takes a few seconds)", key="why_time"):
     )
     skipped = [f"{r['kind']} at {r['size']}×{r['size']}: {r['note']}" for r in rows if r["note"]]
     if skipped:
-        st.caption("Not built (over a 200 MB budget): " + "; ".join(skipped) + ".")
+        st.caption(
+            f"Not built (over a {WEIGHT_BUDGET / 1e6:g} MB budget): " + "; ".join(skipped) + "."
+        )
     st.caption(
         "What to notice: the dense layer's cost grows with the square of the number of "
         "pixels and soon cannot even be allocated; the convolution's weights stay constant "
