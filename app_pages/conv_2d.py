@@ -8,8 +8,10 @@ from engine.conv import (
     KERNEL_NAMES,
     feature_maps,
     flip_kernel,
+    is_flip_symmetric,
     make_kernel,
     patch_arithmetic,
+    strongest_pixel,
 )
 from engine.core import ExplorerError
 from ui import figures, grids
@@ -68,11 +70,7 @@ except ExplorerError as err:
 st.latex(r"S(i,j) = (I \star K)(i,j) = \sum_m \sum_n I(i+m,\, j+n)\, K(m,n)")
 h, w = out.shape
 # First visit: explain the most striking pixel away from the zero-padded border.
-m = size // 2 + 1
-inner = out[m:-m, m:-m] if h > 2 * m and w > 2 * m else out
-strongest = divmod(int(inner.abs().argmax()), inner.shape[1])
-if inner is not out:
-    strongest = (strongest[0] + m, strongest[1] + m)
+strongest = strongest_pixel(out, margin=size // 2 + 1)
 if st.session_state.get("k2d_image") != picked.sha:  # a new picture: start on its own best pixel
     st.session_state["k2d_image"] = picked.sha
     st.session_state.pop("k2d_row", None)
@@ -123,9 +121,7 @@ m1, m2, m3 = st.columns(3)
 m1.metric("Sum of the products", f"{arith.total:.6f}")
 m2.metric("Feature map at this pixel (torch conv2d)", f"{computed:.6f}")
 m3.metric("Difference", f"{abs(arith.total - computed):.1e}")
-outside = sum(
-    1 for r in arith.input_rows for c in arith.input_cols if not (0 <= r < h and 0 <= c < w)
-)
+outside = arith.padding_taps
 st.caption(
     "What to notice: the two numbers agree (up to float rounding): the feature map is nothing but "
     "this sum, repeated at every pixel with the same kernel. A bright frame along the edges of "
@@ -173,7 +169,7 @@ k1.metric("max |convolution − cross-correlation|", f"{float(diff.abs().max()):
 k2.metric(
     "max |convolution − cross-corr. with flipped K|", f"{float((conv - via_flip).abs().max()):.1e}"
 )
-symmetric = bool(np.allclose(kernel.numpy(), flip_kernel(kernel).numpy()))
+symmetric = is_flip_symmetric(kernel)
 k3.metric("Kernel symmetric under 180° turn?", "yes" if symmetric else "no")
 st.caption(
     "What to notice: with Sobel or emboss the two outputs have opposite signs or shifted "

@@ -12,6 +12,7 @@ from engine.conv import (
     layer_stages,
     make_kernel,
     resize_image,
+    stage_shares,
 )
 from engine.core import ExplorerError
 from ui import figures, grids
@@ -77,12 +78,11 @@ st.markdown(
 st.plotly_chart(
     grids.map_mosaic(stages.pooled.numpy(), titles, cols=min(K, 4)), key="layer_pool_maps"
 )
-neg = float((stages.conv < 0).float().mean())
-zeroed = float((stages.detector == 0).float().mean())
+shares = stage_shares(stages)
 a, b, c = st.columns(3)
-a.metric("Convolution outputs below zero", f"{neg:.0%}")
-b.metric("Detector outputs exactly zero", f"{zeroed:.0%}")
-c.metric("Values after pooling / before", f"{ph * pw}/{h * w} = {ph * pw / (h * w):.2f}")
+a.metric("Convolution outputs below zero", f"{shares['negative']:.0%}")
+b.metric("Detector outputs exactly zero", f"{shares['zero']:.0%}")
+c.metric("Values after pooling / before", f"{ph * pw}/{h * w} = {shares['kept']:.2f}")
 st.caption(
     "What to notice: ReLU keeps only where a kernel's pattern is present (positive response), so "
     "the maps become sparse; pooling shrinks them while keeping the strongest responses."
@@ -99,14 +99,15 @@ scales = st.multiselect(
     "Input scales", [0.25, 0.5, 0.75, 1.0, 1.5], [0.25, 0.5, 1.0], key="layer_scales"
 )
 kernel = make_kernel("sobel x", 3)
+kside = kernel.shape[0]
 cols = st.columns(max(1, len(scales)))
 for col, scale in zip(cols, sorted(scales), strict=False):
     with col:
         try:
             img = resize_image(gray, scale)
             fmap = feature_maps(img, kernel, padding=0)[0]
-            size_h = conv_output_size(img.shape[0], 3)
-            size_w = conv_output_size(img.shape[1], 3)
+            size_h = conv_output_size(img.shape[0], kside)
+            size_w = conv_output_size(img.shape[1], kside)
         except ExplorerError as err:
             st.error(f"×{scale}: {err}")
             continue
@@ -121,8 +122,8 @@ for col, scale in zip(cols, sorted(scales), strict=False):
             key=f"layer_scale_{scale}",
         )
         st.caption(
-            f"formula: ⌊({img.shape[0]} − 3)/1⌋ + 1 = {size_h}, "
-            f"⌊({img.shape[1]} − 3)/1⌋ + 1 = {size_w}; same 9 weights."
+            f"formula: ⌊({img.shape[0]} − {kside})/1⌋ + 1 = {size_h}, "
+            f"⌊({img.shape[1]} − {kside})/1⌋ + 1 = {size_w}; same {kernel.numel()} weights."
         )
 if not scales:
     st.info("Pick one or more scales.")

@@ -45,9 +45,12 @@ from engine.conv.operation import (
     convolve2d_direct,
     feature_maps,
     flip_kernel,
+    is_flip_symmetric,
     layer_stages,
     patch_arithmetic,
     resize_image,
+    stage_shares,
+    strongest_pixel,
 )
 from engine.conv.smoothing_1d import AGE_KERNELS, age_kernel, causal_smooth, spacecraft_track
 from engine.conv.sparse_interactions import (
@@ -106,6 +109,7 @@ __all__ = [
     "feature_maps",
     "flip_kernel",
     "influence_1d",
+    "is_flip_symmetric",
     "kernel_description",
     "layer_stages",
     "locally_connected",
@@ -128,7 +132,9 @@ __all__ = [
     "small_kernel",
     "spacecraft_track",
     "sparse_1d",
+    "stage_shares",
     "step_products",
+    "strongest_pixel",
     "time_layers",
     "translation_equivariance",
     "transposed_conv2d",

@@ -167,6 +167,7 @@ class PatchArithmetic:
     total: float  # products.sum() + bias
     input_rows: list[int]  # input row of each kernel row; < 0 or >= H means padding
     input_cols: list[int]  # input column of each kernel column; < 0 or >= W means padding
+    padding_taps: int  # taps that hang over the border and read the zero padding
 
 
 def patch_arithmetic(
@@ -221,7 +222,24 @@ def patch_arithmetic(
         total=float(products.double().sum()) + bias,
         input_rows=input_rows,
         input_cols=input_cols,
+        padding_taps=kh * kw
+        - sum(0 <= r < height for r in input_rows) * sum(0 <= c < width for c in input_cols),
     )
+
+
+def strongest_pixel(fmap: torch.Tensor, margin: int = 0) -> tuple[int, int]:
+    """Return (row, col) of the largest |value| at least margin pixels from every edge.
+
+    The whole map is searched when it has no such interior (a map at most 2·margin a side).
+    """
+    fmap = check_tensor("feature map", fmap, (2,), error=ConvConfigError)
+    margin = check_int("margin", margin, 0, error=ConvConfigError)
+    h, w = fmap.shape
+    if h <= 2 * margin or w <= 2 * margin:
+        margin = 0
+    inner = fmap[margin : h - margin, margin : w - margin]
+    r, c = divmod(int(inner.abs().argmax()), inner.shape[1])
+    return r + margin, c + margin
 
 
 # --- convolution versus cross-correlation
@@ -232,6 +250,12 @@ def flip_kernel(kernel: torch.Tensor) -> torch.Tensor:
     if not isinstance(kernel, torch.Tensor) or kernel.dim() < 2:
         raise ConvConfigError("flip_kernel expects a tensor with at least 2 dimensions (…, k, k).")
     return kernel.flip((-2, -1))
+
+
+def is_flip_symmetric(kernel: torch.Tensor) -> bool:
+    """Return True when the kernel equals itself turned 180° (up to float rounding)."""
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
+    return bool(torch.allclose(kernel, flip_kernel(kernel)))
 
 
 def convolve2d_direct(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -305,6 +329,15 @@ class LayerStages:
     conv: torch.Tensor  # (K, H, W) affine transform: feature maps + bias
     detector: torch.Tensor  # (K, H, W) nonlinearity applied elementwise
     pooled: torch.Tensor  # (K, H', W') pooling summarises each neighbourhood
+
+
+def stage_shares(stages: LayerStages) -> dict[str, float]:
+    """Return the shares "negative" (conv < 0), "zero" (detector == 0), "kept" (pooled/before)."""
+    return {
+        "negative": float((stages.conv < 0).double().mean()),
+        "zero": float((stages.detector == 0).double().mean()),
+        "kept": stages.pooled[0].numel() / stages.detector[0].numel(),
+    }
 
 
 def _choice(kind: str, value: object, options: tuple[str, ...]) -> str:

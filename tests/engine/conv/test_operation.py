@@ -320,3 +320,64 @@ def test_the_page_facing_module_exports_everything_it_promises():
     for name in conv.__all__:
         assert hasattr(conv, name), name
     assert issubclass(ConvConfigError, ValueError)
+
+
+# --- helpers of the kernels and layer pages
+
+
+def test_strongest_pixel_is_the_brute_force_argmax_away_from_the_border():
+    from engine.conv import strongest_pixel
+
+    fmap = torch.zeros(8, 10)
+    fmap[0, 0] = -9.0  # the strongest overall, but on the border
+    fmap[4, 6] = 5.0
+    assert strongest_pixel(fmap) == (0, 0)
+    assert strongest_pixel(fmap, margin=2) == (4, 6)
+    rng = torch.Generator().manual_seed(0)
+    noise = torch.randn(9, 7, generator=rng)
+    best = max(
+        ((r, c) for r in range(2, 7) for c in range(2, 5)), key=lambda rc: abs(noise[rc].item())
+    )
+    assert strongest_pixel(noise, margin=2) == best
+    assert strongest_pixel(torch.tensor([[0.0, -3.0], [1.0, 2.0]]), margin=1) == (
+        0,
+        1,
+    )  # no interior
+
+
+def test_padding_taps_count_the_window_cells_outside_the_image():
+    from engine.conv import patch_arithmetic
+
+    image = torch.rand(6, 5, generator=torch.Generator().manual_seed(1))
+    kernel = torch.ones(3, 3)
+    for row, col in [(0, 0), (0, 2), (5, 4), (2, 2)]:
+        arith = patch_arithmetic(image, kernel, row, col)
+        outside = sum(
+            1 for r in arith.input_rows for c in arith.input_cols if not (0 <= r < 6 and 0 <= c < 5)
+        )
+        assert arith.padding_taps == outside
+    assert patch_arithmetic(image, kernel, 0, 0).padding_taps == 5  # a corner: 9 − 2·2
+    assert patch_arithmetic(image, kernel, 2, 2).padding_taps == 0
+
+
+def test_flip_symmetry_of_bank_kernels():
+    from engine.conv import is_flip_symmetric
+
+    assert is_flip_symmetric(make_kernel("gaussian", 5))
+    assert is_flip_symmetric(make_kernel("laplacian", 3))
+    assert not is_flip_symmetric(make_kernel("sobel x", 3))
+    kernel = torch.arange(9.0).reshape(3, 3)
+    assert is_flip_symmetric(kernel + torch.rot90(kernel, 2))  # symmetric by construction
+
+
+def test_stage_shares_match_counting_by_hand():
+    from engine.conv import stage_shares
+
+    image = torch.rand(12, 10, generator=torch.Generator().manual_seed(2))
+    bank = torch.stack([make_kernel("sobel x", 5), make_kernel("laplacian", 5)])
+    stages = layer_stages(image, bank, nonlinearity="relu", pool="max", pool_size=2, pool_stride=2)
+    shares = stage_shares(stages)
+    conv = stages.conv.numpy()
+    assert shares["negative"] == pytest.approx((conv < 0).sum() / conv.size)
+    assert shares["zero"] == pytest.approx((np.maximum(conv, 0) == 0).sum() / conv.size)
+    assert shares["kept"] == pytest.approx((12 // 2) * (10 // 2) / (12 * 10))
