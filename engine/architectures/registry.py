@@ -14,8 +14,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.architectures import alexnet_vgg, densenet, inception, resnet, senet
+from engine.architectures.alexnet_vgg import alexnet, vgg16
+from engine.architectures.alexnet_vgg import init_weights as init_alexnet_vgg
+from engine.architectures.densenet import densenet121
+from engine.architectures.densenet import init_weights as init_densenet
+from engine.architectures.inception import googlenet, inception_v3
+from engine.architectures.inception import init_weights as init_inception
 from engine.architectures.init import materialise
+from engine.architectures.resnet import init_weights as init_resnet
+from engine.architectures.resnet import resnet18, resnet50, resnext50_32x4d
+from engine.architectures.senet import init_weights as init_senet
+from engine.architectures.senet import se_resnet50
 from engine.core import ExplorerError, check_int
 
 
@@ -135,15 +144,15 @@ ARCHITECTURES: dict[str, Info] = {
 # name -> (constructor, the family's reference initialisation)
 _FACTORIES: dict[str, tuple[Callable[[], nn.Module], Callable[[nn.Module, torch.Generator], None]]]
 _FACTORIES = {
-    "alexnet": (alexnet_vgg.alexnet, alexnet_vgg.init_weights),
-    "vgg16": (alexnet_vgg.vgg16, alexnet_vgg.init_weights),
-    "googlenet": (inception.googlenet, inception.init_weights),
-    "inception_v3": (inception.inception_v3, inception.init_weights),
-    "resnet18": (resnet.resnet18, resnet.init_weights),
-    "resnet50": (resnet.resnet50, resnet.init_weights),
-    "resnext50_32x4d": (resnet.resnext50_32x4d, resnet.init_weights),
-    "densenet121": (densenet.densenet121, densenet.init_weights),
-    "se_resnet50": (senet.se_resnet50, senet.init_weights),
+    "alexnet": (alexnet, init_alexnet_vgg),
+    "vgg16": (vgg16, init_alexnet_vgg),
+    "googlenet": (googlenet, init_inception),
+    "inception_v3": (inception_v3, init_inception),
+    "resnet18": (resnet18, init_resnet),
+    "resnet50": (resnet50, init_resnet),
+    "resnext50_32x4d": (resnext50_32x4d, init_resnet),
+    "densenet121": (densenet121, init_densenet),
+    "se_resnet50": (se_resnet50, init_senet),
 }
 
 

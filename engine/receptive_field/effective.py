@@ -140,54 +140,74 @@ def effective_receptive_field(
     of the network) is remembered per model while its module tree stays the same.
     """
     seed = check_int("seed", seed, 0, error=ReceptiveFieldError)
-    if isinstance(model_or_stack, nn.Module):
-        model = model_or_stack
-    else:
-        image_3d = isinstance(image, torch.Tensor) and image.dim() == 3
-        channels = int(image.shape[0]) if image_3d else 1
-        model = stack_model(model_or_stack, in_channels=channels, seed=seed)
+    model = _model_for(model_or_stack, image, seed)
     x = _input(model, input_size, image, seed)  # (1, C, H, W)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), x.dtype)
     device = next((p.device for p in model.parameters()), x.device)
     x = x.to(device=device, dtype=dtype)
     rows, call_indices = _cached_trace(model, tuple(x.shape[2:]), int(x.shape[1]))
+    index = _layer_index(rows, layer)
+    row, col = _checked_unit(unit, rows[index].out_shape[2:])
+    captured = _forward_to(model, x, call_indices[index], rows[index].name)
+    with torch.enable_grad():
+        target = captured[0, :, row, col].sum()  # one position, every channel
+        (grad,) = torch.autograd.grad(target, x)  # (1, C, H, W); weights' gradients not computed
+    return grad[0].abs().sum(0).detach()  # (H, W)
+
+
+def _model_for(model_or_stack, image: torch.Tensor | None, seed: int) -> nn.Module:
+    """Return the network itself, or the layer stack built with as many channels as the image."""
+    if isinstance(model_or_stack, nn.Module):
+        return model_or_stack
+    image_3d = isinstance(image, torch.Tensor) and image.dim() == 3
+    channels = int(image.shape[0]) if image_3d else 1
+    return stack_model(model_or_stack, in_channels=channels, seed=seed)
+
+
+def _layer_index(rows, layer: str | None) -> int:
+    """Return the index of the named row, or of the last row with more than one position."""
     if layer is None:
         spread = [i for i, row in enumerate(rows) if math.prod(row.out_shape[2:]) > 1]
         if not spread:
             raise ReceptiveFieldError("Every layer's output is a single position at this size.")
-        index = spread[-1]
-    else:
-        names = [row.name for row in rows]
-        if layer not in names:
-            shown = names[:3] + ["..."] + names[-3:] if len(names) > 6 else names
-            raise ReceptiveFieldError(
-                f"No spatial layer named {layer!r}; the layers are {', '.join(shown)}."
-            )
-        index = names.index(layer)
-    out_h, out_w = rows[index].out_shape[2:]
+        return spread[-1]
+    names = [row.name for row in rows]
+    if layer not in names:
+        shown = names[:3] + ["..."] + names[-3:] if len(names) > 6 else names
+        raise ReceptiveFieldError(
+            f"No spatial layer named {layer!r}; the layers are {', '.join(shown)}."
+        )
+    return names.index(layer)
+
+
+def _checked_unit(unit, out_shape) -> tuple[int, int]:
+    """Return (row, col) of unit, checked to lie inside an output of out_shape (h, w)."""
+    out_h, out_w = out_shape
     if not isinstance(unit, (tuple, list)) or len(unit) != 2:
         raise ReceptiveFieldError(f"unit must be a (row, column) pair, got {unit!r}.")
     row = check_int("unit row", unit[0], 0, out_h - 1, error=ReceptiveFieldError)
     col = check_int("unit column", unit[1], 0, out_w - 1, error=ReceptiveFieldError)
+    return row, col
 
+
+def _forward_to(model: nn.Module, x: torch.Tensor, call: int, name: str) -> torch.Tensor:
+    """Return the output of spatial call number `call`, run with gradients from x onwards."""
     x.requires_grad_(True)
     counters = {
         id(m.num_batches_tracked)
         for m in model.modules()
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.num_batches_tracked is not None
     }
-    forward = _InferenceForward(call_indices[index], counters)
+    forward = _InferenceForward(call, counters)
     with torch.enable_grad():
         try:
             with forward:
                 model(x)
         except _Stop:
             pass
-        if forward.captured is None:
-            raise ReceptiveFieldError(f"The forward pass never reached {rows[index].name!r}.")
-        target = forward.captured[0, :, row, col].sum()  # one position, every channel
-        (grad,) = torch.autograd.grad(target, x)  # (1, C, H, W); weights' gradients not computed
-    return grad[0].abs().sum(0).detach()  # (H, W)
+    if forward.captured is None:
+        raise ReceptiveFieldError(f"The forward pass never reached {name!r}.")
+    return forward.captured
 
 
 def _spread(weights: torch.Tensor) -> float:

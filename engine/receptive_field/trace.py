@@ -143,43 +143,50 @@ class FieldTracer(TorchFunctionMode):
         inputs = [(t, f) for t in _tensors((args, kwargs)) if (f := self.get(t)) is not None]
         if not inputs:
             return
-        nd = self.nd
         name = getattr(func, "__name__", str(func))
         for y in outs:
-            merged, lost, global_context = None, None, False
-            for x, f in inputs:
-                if x.dim() < nd or y.dim() < nd:
-                    lost = lost or f"{name} removed the spatial axes"
-                    continue
-                xs, ys = tuple(x.shape[-nd:]), tuple(y.shape[-nd:])
-                if isinstance(f, _Lost):
-                    if all(s == 1 for s in xs) and xs != ys:  # broadcast global gate
-                        global_context = True
-                    else:
-                        lost = lost or f.reason
-                    continue
-                if xs == ys:  # position by position (channels may mix, as in a concat)
-                    g = f
-                elif all(s == 1 for s in xs):  # broadcast of a global summary onto the map
-                    global_context = True
-                    continue
-                elif all(s == 1 for s in ys) and y.dim() == x.dim():  # reduction over the map
-                    g = _Field(
-                        tuple(a.through(n, n, 0) for a, n in zip(f.axes, xs, strict=True)),
-                        f.global_context,
-                    )
-                else:
-                    lost = lost or f"{name} changed the spatial shape {xs} → {ys}"
-                    continue
+            self.set(y, self._merged_field(func, name, inputs, args, kwargs, y))
+
+    def _merged_field(self, func, name, inputs, args, kwargs, y) -> _Field | _Lost:
+        """Return the field of output y: the union of its inputs' fields, or why it is lost."""
+        merged, lost, global_context = None, None, False
+        for x, f in inputs:
+            g, why, gate = self._input_field(name, x, f, y)
+            global_context = global_context or gate
+            lost = lost or why
+            if g is not None:
                 merged = g if merged is None else merged.union(g)
-            if func in AXIS_MOVES and _moves_spatial_axis(func, args, kwargs, y.dim(), nd):
-                lost = f"{name} moved a spatial axis"
-            if func in CATS and _cat_dim(args, kwargs, y.dim()) >= y.dim() - nd:
-                lost = f"{name} concatenated along a spatial axis"
-            if lost is not None or merged is None:
-                self.set(y, _Lost(lost or f"{name} mixed the map with non-spatial values"))
-            else:
-                self.set(y, _Field(merged.axes, merged.global_context or global_context))
+        lost = self._layout_change(func, name, args, kwargs, y) or lost
+        if lost is not None or merged is None:
+            return _Lost(lost or f"{name} mixed the map with non-spatial values")
+        return _Field(merged.axes, merged.global_context or global_context)
+
+    def _input_field(self, name, x, f, y) -> tuple[_Field | None, str | None, bool]:
+        """Return (what input x contributes to y's field, why it is lost, is it a global gate)."""
+        nd = self.nd
+        if x.dim() < nd or y.dim() < nd:
+            return None, f"{name} removed the spatial axes", False
+        xs, ys = tuple(x.shape[-nd:]), tuple(y.shape[-nd:])
+        if isinstance(f, _Lost):
+            if all(s == 1 for s in xs) and xs != ys:  # broadcast global gate
+                return None, None, True
+            return None, f.reason, False
+        if xs == ys:  # position by position (channels may mix, as in a concat)
+            return f, None, False
+        if all(s == 1 for s in xs):  # broadcast of a global summary onto the map
+            return None, None, True
+        if all(s == 1 for s in ys) and y.dim() == x.dim():  # reduction over the map
+            axes = tuple(a.through(n, n, 0) for a, n in zip(f.axes, xs, strict=True))
+            return _Field(axes, f.global_context), None, False
+        return None, f"{name} changed the spatial shape {xs} → {ys}", False
+
+    def _layout_change(self, func, name, args, kwargs, y) -> str | None:
+        """Return why a transpose/permute or concat moved y's spatial axes, or None."""
+        if func in AXIS_MOVES and _moves_spatial_axis(func, args, kwargs, y.dim(), self.nd):
+            return f"{name} moved a spatial axis"
+        if func in CATS and _cat_dim(args, kwargs, y.dim()) >= y.dim() - self.nd:
+            return f"{name} concatenated along a spatial axis"
+        return None
 
 
 def _meta_shortcut(func, args, kwargs) -> torch.Tensor | None:

@@ -112,56 +112,9 @@ def dataflow_figure(
 ) -> go.Figure:
     """Return the recorded graph as labelled boxes and arrows, numbers filled in up to `view`."""
     pos = graph_positions(graph)
-    examples = max(len(n.value) for n in graph.nodes)
-    lines = 3 + 2 * -(-examples // 2)  # label, grad_fn, "∂L/∂· =", values and gradients
-    height = int(3 * (15 * lines + 14) / (2 * HALF_H)) + 60  # three rows of boxes + legend
     fig = go.Figure()
-    for edge in graph.edges:
-        start, end = pos[edge.source], pos[edge.target]
-        if view.backward and edge.source == view.current and edge.target == view.via:
-            _arrow(fig, end, start, GRAD, 3.5)  # the gradient arrives from the consumer
-        elif not view.backward and edge.target == view.current:
-            _arrow(fig, start, end, CURRENT, 3.0)
-        else:
-            _arrow(fig, start, end, EDGE if edge.from_autograd else DATA_EDGE, 1.5)
-    hover = []
-    for n in graph.nodes:
-        cx, cy = pos[n.id]
-        current = n.id == view.current
-        fig.add_shape(
-            type="rect",
-            x0=cx - HALF_W,
-            x1=cx + HALF_W,
-            y0=cy - HALF_H,
-            y1=cy + HALF_H,
-            fillcolor="#fef3c7" if current else FILL[n.kind],
-            line=dict(color=CURRENT if current else LINE[n.kind], width=3.5 if current else 1.2),
-            layer="below",
-        )
-        op = n.op if n.kind != "input" else "data, no grad_fn"
-        text = [f"<b>{n.label}</b>", f"<span style='font-size:10px;color:#475569'>{op}</span>"]
-        text.append(_numbers(n.value) if n.id in view.values else "?")
-        if n.grad is not None and n.id in view.grads:
-            grad = _numbers(n.grad).replace("<br>", f"</span><br><span style='color:{GRAD}'>")
-            text.append(f"<span style='color:{GRAD}'>∂L/∂{n.id} =</span>")
-            text.append(f"<span style='color:{GRAD}'>{grad}</span>")
-        fig.add_annotation(
-            x=cx,
-            y=cy,
-            text="<br>".join(text),
-            showarrow=False,
-            align="center",
-            font=dict(size=11, color="#0f172a"),
-        )
-        full = ", ".join(f"{v:.10g}" for v in n.value) if n.id in view.values else "not yet"
-        grad = (
-            "needs none (data)"
-            if n.grad is None
-            else ", ".join(f"{v:.10g}" for v in n.grad)
-            if n.id in view.grads
-            else "not yet"
-        )
-        hover.append(f"<b>{n.label}</b> · {n.op}<br>value: {full}<br>∂L/∂{n.id}: {grad}")
+    _draw_edges(fig, graph, view, pos)
+    hover = [_draw_node(fig, n, view, pos[n.id]) for n in graph.nodes]
     fig.add_trace(
         go.Scatter(
             x=[pos[n.id][0] for n in graph.nodes],
@@ -173,41 +126,7 @@ def dataflow_figure(
             showlegend=False,
         )
     )
-    for kind, name in KIND_NAME.items():  # legend entries only
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                name=name,
-                marker=dict(
-                    symbol="square",
-                    size=13,
-                    color=FILL[kind],
-                    line=dict(color=LINE[kind], width=1.5),
-                ),
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[None],
-            y=[None],
-            mode="markers",
-            name="this step",
-            marker=dict(
-                symbol="square", size=13, color="#fef3c7", line=dict(color=CURRENT, width=2.5)
-            ),
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[None],
-            y=[None],
-            mode="lines",
-            name="gradient flowing back",
-            line=dict(color=GRAD, width=3),
-        )
-    )
+    _add_legend(fig)
     columns = max(p[0] for p in pos.values())
     fig.update_xaxes(visible=False, range=[-0.5, columns + 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1.5, 1.5], fixedrange=True)
@@ -216,7 +135,93 @@ def dataflow_figure(
         dragmode=False,
         hoverlabel=dict(align="left"),
     )
-    return finish_layout(fig, height, title)
+    return finish_layout(fig, _graph_height(graph), title)
+
+
+def _graph_height(graph: DataflowGraph) -> int:
+    """Return the figure height (px) that fits the tallest box's lines in three rows."""
+    examples = max(len(n.value) for n in graph.nodes)
+    lines = 3 + 2 * -(-examples // 2)  # label, grad_fn, "∂L/∂· =", values and gradients
+    return int(3 * (15 * lines + 14) / (2 * HALF_H)) + 60  # three rows of boxes + legend
+
+
+def _draw_edges(fig: go.Figure, graph: DataflowGraph, view: GraphView, pos) -> None:
+    """Draw every edge, highlighting the one(s) the current step uses."""
+    for edge in graph.edges:
+        start, end = pos[edge.source], pos[edge.target]
+        if view.backward and edge.source == view.current and edge.target == view.via:
+            _arrow(fig, end, start, GRAD, 3.5)  # the gradient arrives from the consumer
+        elif not view.backward and edge.target == view.current:
+            _arrow(fig, start, end, CURRENT, 3.0)
+        else:
+            _arrow(fig, start, end, EDGE if edge.from_autograd else DATA_EDGE, 1.5)
+
+
+def _draw_node(fig: go.Figure, n, view: GraphView, centre: tuple[float, float]) -> str:
+    """Draw node n's box and its text; return its hover text."""
+    cx, cy = centre
+    current = n.id == view.current
+    fig.add_shape(
+        type="rect",
+        x0=cx - HALF_W,
+        x1=cx + HALF_W,
+        y0=cy - HALF_H,
+        y1=cy + HALF_H,
+        fillcolor="#fef3c7" if current else FILL[n.kind],
+        line=dict(color=CURRENT if current else LINE[n.kind], width=3.5 if current else 1.2),
+        layer="below",
+    )
+    fig.add_annotation(
+        x=cx,
+        y=cy,
+        text=_node_text(n, view),
+        showarrow=False,
+        align="center",
+        font=dict(size=11, color="#0f172a"),
+    )
+    return _node_hover(n, view)
+
+
+def _node_text(n, view: GraphView) -> str:
+    """Return the box's label, grad_fn, value and (once known) gradient as HTML lines."""
+    op = n.op if n.kind != "input" else "data, no grad_fn"
+    text = [f"<b>{n.label}</b>", f"<span style='font-size:10px;color:#475569'>{op}</span>"]
+    text.append(_numbers(n.value) if n.id in view.values else "?")
+    if n.grad is not None and n.id in view.grads:
+        grad = _numbers(n.grad).replace("<br>", f"</span><br><span style='color:{GRAD}'>")
+        text.append(f"<span style='color:{GRAD}'>∂L/∂{n.id} =</span>")
+        text.append(f"<span style='color:{GRAD}'>{grad}</span>")
+    return "<br>".join(text)
+
+
+def _node_hover(n, view: GraphView) -> str:
+    """Return the hover text: label, op, full-precision value and gradient."""
+    full = ", ".join(f"{v:.10g}" for v in n.value) if n.id in view.values else "not yet"
+    grad = (
+        "needs none (data)"
+        if n.grad is None
+        else ", ".join(f"{v:.10g}" for v in n.grad)
+        if n.id in view.grads
+        else "not yet"
+    )
+    return f"<b>{n.label}</b> · {n.op}<br>value: {full}<br>∂L/∂{n.id}: {grad}"
+
+
+def _legend_entry(name: str, mode: str, **style) -> go.Scatter:
+    """Return an empty trace that only shows up in the legend."""
+    return go.Scatter(x=[None], y=[None], mode=mode, name=name, **style)
+
+
+def _add_legend(fig: go.Figure) -> None:
+    """Add legend entries for the node kinds, the current step and the gradient arrows."""
+    for kind, name in KIND_NAME.items():
+        line = dict(color=LINE[kind], width=1.5)
+        marker = dict(symbol="square", size=13, color=FILL[kind], line=line)
+        fig.add_trace(_legend_entry(name, "markers", marker=marker))
+    line = dict(color=CURRENT, width=2.5)
+    marker = dict(symbol="square", size=13, color="#fef3c7", line=line)
+    fig.add_trace(_legend_entry("this step", "markers", marker=marker))
+    fig.add_trace(_legend_entry("gradient flowing back", "lines", line=dict(color=GRAD, width=3)))
 
 
 def error_vs_step(
