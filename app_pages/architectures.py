@@ -24,8 +24,8 @@ STORIES = {  # (problem, idea, why it works)
     "alexnet": (
         "Recognition ran on hand-designed features (SIFT, HOG) and a shallow classifier; "
         "progress on ImageNet had slowed.",
-        "Learn the features too: eight weight layers trained end to end on 1.2 million images, "
-        "made trainable by ReLU, dropout, data augmentation and two GPUs.",
+        "Learn the features too: {alexnet_layers} weight layers trained end to end on 1.2 million "
+        "images, made trainable by ReLU, dropout, data augmentation and two GPUs.",
         "With enough data, gradient descent finds filters suited to the task: the first layer "
         "learns edge and colour detectors like the hand-made ones, later layers combine them "
         "into parts nobody would design. It beat the best hand-made pipeline by over ten points "
@@ -34,7 +34,8 @@ STORIES = {  # (problem, idea, why it works)
     "vgg16": (
         "AlexNet mixed 11×11, 5×5 and 3×3 kernels with big strides: no simple rule for going "
         "deeper.",
-        "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to 16 layers.",
+        "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to {vgg_depth} "
+        "layers.",
         "Two stacked 3×3 layers see 5×5 and three see 7×7, with 18C² or 27C² weights instead of "
         "25C² or 49C², and a ReLU in between: more nonlinearity per weight. Most of its "
         "parameters sit in the three dense layers at the end (see the drill-down).",
@@ -90,32 +91,40 @@ STORIES = {  # (problem, idea, why it works)
         "layers to reach the loss.",
         "In a dense block every layer reads the concatenation of all earlier maps and adds only "
         "32 channels (the growth rate); 1×1 convolutions and pooling shrink maps between blocks.",
-        "Features are reused instead of recomputed, so layers can be narrow (a third of "
-        "ResNet-50's parameters), and every layer has a short path to the loss.",
+        "Features are reused instead of recomputed, so layers can be narrow ({densenet_share:.0%} "
+        "of ResNet-50's parameters), and every layer has a short path to the loss.",
     ),
     "se_resnet50": (
         "A convolution mixes channels only inside its local window: how much a channel matters "
         "cannot depend on the rest of the image.",
         "Squeeze each channel to its mean over the map (z), excite with two small layers and a "
         "sigmoid, s = σ(W₂ ReLU(W₁ z)), one weight per channel in (0, 1), and rescale.",
-        "Global context re-weights the channels (channel attention) for about a tenth more "
-        "parameters; after the first gate every unit depends on the whole image (see the table).",
+        "Global context re-weights the channels (channel attention) for {se_extra:.0%} more "
+        "parameters than ResNet-50; after the first gate every unit depends on the whole image "
+        "(see the table).",
     ),
 }
-
-st.header("1 · Nine problems, nine ideas")
-tabs = st.tabs([i.title for i in ARCHITECTURES.values()])
-for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
-    problem, idea, why = STORIES[name]
-    with tab:
-        st.markdown(f"**Problem.** {problem}\n\n**Idea.** {idea}\n\n**Why it works.** {why}")
-        st.caption(f"Paper: {info.paper}.")
-
 
 _table = st.cache_resource(show_spinner="Measuring the nine nets (once per server)…")(
     arch.arch_table
 )
 _rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
+table = _table()
+by_name = {s.name: s for s in table}
+numbers = {
+    "alexnet_layers": by_name["alexnet"].weight_layers,
+    "vgg_depth": by_name["vgg16"].depth,
+    "densenet_share": arch.parameter_ratio(table, "densenet121", "resnet50"),
+    "se_extra": arch.parameter_ratio(table, "se_resnet50", "resnet50") - 1,
+}
+
+st.header("1 · Nine problems, nine ideas")
+tabs = st.tabs([i.title for i in ARCHITECTURES.values()])
+for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
+    problem, idea, why = (part.format(**numbers) for part in STORIES[name])
+    with tab:
+        st.markdown(f"**Problem.** {problem}\n\n**Idea.** {idea}\n\n**Why it works.** {why}")
+        st.caption(f"Paper: {info.paper}.")
 
 
 st.header("2 · Depth, size, cost and field, measured")
@@ -128,7 +137,6 @@ st.markdown(
     "many input pixels apart its neighbouring units sit."
 )
 st.latex(r"r_{\ell} = r_{\ell-1} + (k_\ell - 1)\,j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\,s_\ell")
-table = _table()
 st.dataframe(
     {
         "network": [s.title for s in table],
@@ -149,13 +157,20 @@ st.dataframe(
         for k, f in (("parameters (M)", "%.2f"), ("GFLOPs", "%.2f"), ("jump j (px)", "%d"))
     },
 )
-deepest = max(table, key=lambda s: s.depth)
+summary = arch.table_summary(table)
+weight_trend = (
+    f"while parameters went *down* after {summary.heaviest.title}: global pooling replaced the "
+    "huge dense layers"
+    if summary.all_later_lighter
+    else f"while {summary.heaviest.title} stays the heaviest"
+)
 st.caption(
-    f"What to notice: depth went from {table[0].depth} to {deepest.depth} ({deepest.title}), "
-    "while parameters went *down* after VGG: global pooling replaced the huge dense layers. From "
-    "GoogLeNet on, one unit's field is larger than the image itself (padding counts in it), yet "
-    "neighbouring units are a jump apart. Only SE-ResNet's units see the whole image as such, "
-    "through its gates."
+    f"What to notice: depth went from {summary.first_depth} to {summary.deepest.depth} "
+    f"({summary.deepest.title}), {weight_trend}. In {len(summary.field_beyond_image)} of the "
+    f"{len(table)} networks ({', '.join(summary.field_beyond_image)}) one unit's field is larger "
+    "than the image itself (padding counts in it), yet neighbouring units are a jump apart. "
+    f"Units see the whole image as such only in {', '.join(summary.whole_image) or 'none'}, "
+    "through gates."
 )
 
 st.markdown(
@@ -270,28 +285,32 @@ else:
         "their 3×3 reads the reduced channels, not the module's whole input. Its weights "
         "include batch norm's."
     )
+rates, k_d = arch.DILATION_RATES, arch.DILATED_SIDE
 st.markdown(
     "**One filter, several scales.** The Inception branches are *different* filters. Tying the "
-    "weights instead, the same 3×3 kernel at dilation 1, 2 and 4 sees 3, 5 and 9 pixels across "
-    "with the same 9 weights: one detector for a pattern at three sizes."
+    f"weights instead, the same {k_d}×{k_d} kernel at dilation "
+    f"{', '.join(map(str, rates))} sees "
+    f"{', '.join(str(arch.dilated_extent(r)) for r in rates)} pixels across with the same "
+    f"{k_d * k_d} weights: one detector for a pattern at {len(rates)} sizes."
 )
 kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
 try:
-    scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, (1, 2, 4))
+    scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, rates)
 except ExplorerError as err:
     st.error(str(err))
 else:
     st.plotly_chart(
         grids.map_mosaic(
             [m.numpy() for m in scaled],
-            [f"{kernel}, dilation {r} (sees {2 * r + 1}×{2 * r + 1})" for r in (1, 2, 4)],
+            [f"{kernel}, dilation {r} (sees {(e := arch.dilated_extent(r))}×{e})" for r in rates],
             cols=3,
             height_per_row=220,
         ),
         key="arch_dil",
     )
     st.caption(
-        "What to notice: the same nine weights answer to ever wider structure (at dilation 4, "
+        f"What to notice: the same {k_d * k_d} weights answer to ever wider structure (at "
+        f"dilation {max(rates)}, "
         "whole small shapes rather than their outlines), and the spread-out taps leave a faint "
         "grid pattern: the price of skipping pixels."
     )
@@ -299,9 +318,9 @@ else:
 st.header("4 · The degradation problem, live")
 st.markdown(
     "He et al. trained plain networks of 20 and 56 layers and found the deeper one worse *on the "
-    "training data*. Here are small copies: stacks of 32-unit dense layers with batch norm "
-    "(CIFAR ResNets' shape, 2 + 2n weight layers) learning to tell four interleaved spirals "
-    "apart. The residual versions add each block's input back:"
+    f"training data*. Here are small copies: stacks of {deg.WIDTH}-unit dense layers with "
+    "batch norm (CIFAR ResNets' shape, 2 + 2n weight layers) learning to tell "
+    f"{deg.ARMS} interleaved spirals apart. The residual versions add each block's input back:"
 )
 st.latex(
     r"x_{\ell+1} = \mathrm{ReLU}\big(F(x_\ell) + x_\ell\big), \qquad "
@@ -334,7 +353,7 @@ right.plotly_chart(
     arch_figures.gradient_profile(hidden, title="Gradient norm per hidden layer at initialisation"),
     key="deg_grad",
 )
-spread = {k: float(v.max() / v.min()) for k, v in hidden.items()}
+spread = arch.gradient_spread(norms)
 st.caption(
     "What to notice: in the plain stacks the gradient grows by a near-constant factor per layer "
     f"towards the input: across plain-{deep}'s layers it spans a factor of "
@@ -349,9 +368,7 @@ def _trainer() -> tuple[threading.Lock, OrderedDict]:
     return threading.Lock(), OrderedDict()
 
 
-if st.toggle(
-    "Train the four stacks (several seconds; one run at a time per server)", key="deg_train"
-):
+if st.toggle("Train the four stacks (one run at a time per server)", key="deg_train"):
     lock, store = _trainer()
     curves = store.get(key := (depths, steps, lr, seed))
     if curves is None:
@@ -367,9 +384,12 @@ if st.toggle(
                 while len(store) > 16:
                     store.popitem(last=False)
         bar.empty()
+    window = arch.smoothing_steps(deg.EMA_DECAY)
     st.plotly_chart(
         arch_figures.loss_curves(
-            curves.smooth, deg.CHANCE, title="Training loss (moving average over ~20 steps)"
+            curves.smooth,
+            deg.CHANCE,
+            title=f"Training loss (moving average over ~{window:.0f} steps)",
         ),
         key="deg_loss",
     )
@@ -391,13 +411,26 @@ if st.toggle(
         },
     )
     end = {n: f"{curves.final_loss[n]:.2f}" for n in curves.labels}
+    verdict = arch.depth_verdict(
+        (curves.final_loss[deg.label(shallow, False)], curves.final_loss[deg.label(deep, False)]),
+        (curves.final_loss[deg.label(shallow, True)], curves.final_loss[deg.label(deep, True)]),
+    )
+    plain_says = (
+        f"the deeper plain stack ends {verdict.plain_gap:.2f} nats worse"
+        if verdict.plain_degrades
+        else "this time the deeper plain stack does not end worse (try more layers or steps)"
+    )
+    residual_says = (
+        "the deeper residual one keeps up, because its extra blocks can stay close to the identity"
+        if verdict.residual_keeps_up
+        else f"the deeper residual one also ends {verdict.residual_gap:.2f} nats worse"
+    )
     st.caption(
         "What to notice: these are *training* losses, so a gap is not overfitting. Here "
         f"plain-{deep} ends at {end[deg.label(deep, False)]} against plain-{shallow}'s "
         f"{end[deg.label(shallow, False)]}, and residual-{deep} at {end[deg.label(deep, True)]} "
-        f"against residual-{shallow}'s {end[deg.label(shallow, True)]}: the deeper plain stack "
-        "learns slower or not at all, while the deeper residual one keeps up, because its extra "
-        "blocks can stay close to the identity."
+        f"against residual-{shallow}'s {end[deg.label(shallow, True)]}: {plain_says}, while "
+        f"{residual_says}. Gaps under {verdict.tolerance} nats count as level."
     )
 else:
     st.caption("Switch on to train all four stacks on this server; results are kept per setting.")

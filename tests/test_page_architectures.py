@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from engine.architectures import arch_stats
+from engine.architectures import arch_stats, depth_verdict, parameter_ratio
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/architectures.py"
@@ -54,6 +54,17 @@ def test_defaults_show_the_computed_table_without_training(page):
     assert row["field r (px)"] == stats.rf_size
     assert page.toggle(key="deg_train").value is False
     assert "Train" in page.toggle(key="deg_train").label
+
+
+def test_stories_state_ratios_measured_from_the_networks(page):
+    table = [arch_stats(n) for n in ("densenet121", "resnet50", "se_resnet50")]
+    dense = parameter_ratio(table, "densenet121", "resnet50")
+    extra = parameter_ratio(table, "se_resnet50", "resnet50") - 1
+    texts = " ".join(m.value for m in page.markdown)
+    assert f"({dense:.0%} of ResNet-50's parameters)" in texts
+    assert f"for {extra:.0%} more parameters than ResNet-50" in texts
+    assert f"{arch_stats('alexnet').weight_layers} weight layers" in texts
+    assert "a third" not in texts and "a tenth" not in texts
 
 
 def test_drill_down_rows_sum_to_the_tables_flops(page):
@@ -117,6 +128,14 @@ def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
     results = at.dataframe[-1].value
     assert list(results["network"]) == ["plain-8", "residual-8", "plain-32", "residual-32"]
     assert (results["final training loss"] > 0).all()
+    loss = dict(zip(results["network"], results["final training loss"], strict=True))
+    verdict = depth_verdict(
+        (loss["plain-8"], loss["plain-32"]), (loss["residual-8"], loss["residual-32"])
+    )
+    caption = next(c.value for c in at.caption if "*training* losses" in c.value)
+    plain_worse = f"the deeper plain stack ends {verdict.plain_gap:.2f} nats worse"
+    assert (plain_worse in caption) is verdict.plain_degrades
+    assert ("the deeper residual one keeps up" in caption) is verdict.residual_keeps_up
     at.selectbox(key="deg_shallow").set_value(32).run()
     assert_clean(at)
     assert list(at.dataframe[-1].value["network"]) == ["plain-32", "residual-32"]

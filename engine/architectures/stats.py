@@ -367,8 +367,17 @@ def googlenet_branches(block: str = "inception3a") -> list[Branch]:
     return result
 
 
+DILATION_RATES = (1, 2, 4)  # dilated_scales' default rates
+DILATED_SIDE = 3  # dilated_scales' kernel side
+
+
+def dilated_extent(rate: int, k: int = DILATED_SIDE) -> int:
+    """Return how many pixels across a k-tap kernel at dilation `rate` reads: rate·(k − 1) + 1."""
+    return rate * (k - 1) + 1
+
+
 def dilated_scales(
-    gray: torch.Tensor, kernel: str = "laplacian", rates: tuple[int, ...] = (1, 2, 4)
+    gray: torch.Tensor, kernel: str = "laplacian", rates: tuple[int, ...] = DILATION_RATES
 ) -> torch.Tensor:
     """Return (len(rates), H, W): one 3×3 kernel at each dilation rate, edge-replicate padded."""
     if not isinstance(gray, torch.Tensor) or gray.dim() != 2:
@@ -379,7 +388,9 @@ def dilated_scales(
         raise ArchStatsError(
             f"The image ({tuple(gray.shape)}) is too small for dilation {max(rates)}."
         )
-    weight = make_kernel(kernel, 3)[None, None]  # (1, 1, 3, 3): the same 9 weights at every rate
+    weight = make_kernel(kernel, DILATED_SIDE)[
+        None, None
+    ]  # (1, 1, 3, 3): the same 9 weights at every rate
     x = gray.float()[None, None]  # (1, 1, H, W)
     maps = [F.conv2d(F.pad(x, (r,) * 4, mode="replicate"), weight, dilation=r)[0, 0] for r in rates]
     return torch.stack(maps)  # (R, H, W)

@@ -29,6 +29,8 @@ BATCH = 256
 MAX_DEPTH = 200
 MAX_STEPS = 5000
 MAX_WIDTH = 256
+WIDTH = 32  # units per dense layer unless asked otherwise
+EMA_DECAY = 0.95  # train_curves' smoothing: averages over about 1 / (1 - EMA_DECAY) steps
 
 
 class DegradationError(ExplorerError):
@@ -122,7 +124,7 @@ def _init(model: Stack, generator: torch.Generator) -> None:
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu", generator=generator)
 
 
-def make_stack(depth: int, residual: bool, seed: int = 0, width: int = 32) -> Stack:
+def make_stack(depth: int, residual: bool, seed: int = 0, width: int = WIDTH) -> Stack:
     """Return a seeded plain or residual stack with `depth` weight layers (train mode)."""
     depth = check_depth(depth)
     width = _whole("Width", width, 2, MAX_WIDTH)
@@ -139,7 +141,7 @@ def make_stack(depth: int, residual: bool, seed: int = 0, width: int = 32) -> St
 # --- gradients at initialisation
 
 
-def gradient_norms(depth: int, residual: bool, seed: int = 0, width: int = 32) -> np.ndarray:
+def gradient_norms(depth: int, residual: bool, seed: int = 0, width: int = WIDTH) -> np.ndarray:
     """Return (depth,) ‖∂loss/∂W‖ of each weight layer, input to output, at initialisation.
 
     One batch of BATCH spiral points, cross-entropy loss, batch norm in training mode.
@@ -178,7 +180,7 @@ def train_curves(
     seed: int = 0,
     *,
     lr: float = 0.02,
-    width: int = 32,
+    width: int = WIDTH,
     progress: Callable[[float, str], None] | None = None,
 ) -> Curves:
     """Return loss curves of plain and residual stacks of each depth, trained by SGD + momentum.
@@ -235,7 +237,7 @@ def _train(depths, steps, seed, lr, width, progress) -> Curves:
     return Curves(list(loss), loss, smooth, final, acc, secs)
 
 
-def ema(values: np.ndarray, decay: float = 0.95) -> np.ndarray:
+def ema(values: np.ndarray, decay: float = EMA_DECAY) -> np.ndarray:
     """Return the bias-corrected exponential moving average of a 1-D series, same length."""
     out = np.empty(len(values))
     avg = 0.0
