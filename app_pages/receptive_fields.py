@@ -7,17 +7,26 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.cnn import SmallCNN, preprocess
+from engine.cnn import CLASSES, CNNConfig, SmallCNN, preprocess
 from engine.cnn import load as load_cnn
 from engine.conv import feature_maps, make_kernel
 from engine.core import ExplorerError
 from engine.receptive_field import (
+    ERF_LEVEL,
+    WIDE_SIDE,
+    centre_crop,
+    doubling_dilations,
     effective_receptive_field,
     erf_growth,
+    erf_share,
     layer_output,
+    middle_spans,
+    middle_unit,
     receptive_field,
+    sqrt_guide,
     stack_model,
     stack_rf,
+    unit_box,
 )
 from ui import diagrams, figures, grids
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
@@ -95,9 +104,7 @@ with right:
         },
         hide_index=True,
     )
-centre = [(r.out_shape[0] - 1) // 2 for r in rows]  # the middle unit of each layer
-lows = [r.start + c * r.jump - (r.size - 1) / 2 for r, c in zip(rows, centre, strict=True)]
-highs = [lo + r.size - 1 for lo, r in zip(lows, rows, strict=True)]
+lows, highs = middle_spans(rows)
 st.plotly_chart(
     diagrams.field_growth(
         ["input"] + [r.name for r in rows],
@@ -118,9 +125,7 @@ st.divider()
 st.subheader("On your image: click a unit")
 picked = image_picker("rf")
 img = working_tensor(picked, side)
-h0, w0 = img.shape
-top, left_ = (h0 - min(h0, w0)) // 2, (w0 - min(h0, w0)) // 2
-square = img[top : top + min(h0, w0), left_ : left_ + min(h0, w0)]  # centre crop
+square = centre_crop(img)
 n = square.shape[0]
 try:
     rows_img = stack_rf(layers, n)
@@ -130,14 +135,12 @@ except ExplorerError as err:
 names = [r.name for r in rows_img]
 layer = st.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
 info = rows_img[names.index(layer)]
-model = stack_model(layers, in_channels=1, channels=16, seed=0)
+model = stack_model(layers, in_channels=1)
 fmap = layer_output(model, square, layer)  # (C, h, w)
 h, w = fmap.shape[-2:]
 row = clamp_state("rf_row", 0, h - 1, h // 2)
 col = clamp_state("rf_col", 0, w - 1, w // 2)
-cy, cx = info.starts[0] + row * info.jumps[0], info.starts[1] + col * info.jumps[1]
-half = (info.size - 1) / 2
-box = (cy - half, cx - half, cy + half, cx + half, "#f59e0b")
+box = (*unit_box(info, (row, col)), "#f59e0b")
 
 
 @st.cache_data(max_entries=64, show_spinner="One backward pass…")
@@ -195,17 +198,20 @@ st.caption(
     "one. Below, the same comparison for a trained network."
 )
 
-st.subheader("Random weights against trained weights")
-st.markdown(
-    "The same small VGG-style network (two blocks of conv-ReLU-conv-ReLU-pool, 64×64 input), "
-    "once freshly initialised and once as trained on the app's ten shape classes. Both maps are "
-    "the gradient of the centre unit of the last conv layer with respect to your image."
-)
-
 
 @st.cache_resource(show_spinner=False)
 def _trained_cnn():
     return load_cnn(TRAINED) if TRAINED.exists() else None
+
+
+cnn_side = _trained_cnn()[0].config.input_size if _trained_cnn() else CNNConfig().input_size
+st.subheader("Random weights against trained weights")
+st.markdown(
+    "The same small VGG-style network (two blocks of conv-ReLU-conv-ReLU-pool, "
+    f"{cnn_side}×{cnn_side} input), once freshly initialised and once as trained on the app's "
+    f"{len(CLASSES)} shape classes. Both maps are the gradient of the centre unit of the last "
+    "conv layer with respect to your image."
+)
 
 
 @st.cache_data(max_entries=32, show_spinner="Two backward passes…")
@@ -213,29 +219,26 @@ def _trained_vs_random(sha: str, _x: torch.Tensor) -> dict:
     trained, _ = _trained_cnn()
     fresh = SmallCNN(trained.config, seed=0)
     layer = "convs." + [n for n, k in trained.config.layers() if k == "conv"][-1]
-    rows = {r.name: r for r in receptive_field(trained, 64)}
-    side = rows[layer].out_shape[-1]
-    unit = (side // 2, side // 2)
-    out = {"layer": layer, "unit": unit, "r": rows[layer].size}
+    side = _x.shape[-1]
+    row = {r.name: r for r in receptive_field(trained, side)}[layer]
+    unit = middle_unit(row)
+    out = {"layer": layer, "unit": unit, "r": row.size, "box": unit_box(row, unit)}
     for name, model in (("trained", trained), ("random", fresh)):
-        out[name] = effective_receptive_field(model, unit, 64, layer=layer, image=_x).numpy()
-    centre = rows[layer].start + unit[0] * rows[layer].jump
-    out["box"] = (centre - (rows[layer].size - 1) / 2, centre + (rows[layer].size - 1) / 2)
+        out[name] = effective_receptive_field(model, unit, side, layer=layer, image=_x).numpy()
     return out
 
 
 if _trained_cnn() is None:
     st.info("The trained network (assets/small_cnn.safetensors) is not in this checkout yet.")
 else:
-    x = preprocess(picked.image)  # (3, 64, 64), as the trained network sees your picture
+    x = preprocess(picked.image, cnn_side)  # (3, side, side), as the trained network sees it
     cmp = _trained_vs_random(picked.sha, x)
-    lo, hi = cmp["box"]
-    field_box = [(lo, lo, hi, hi, "#f59e0b")]
+    field_box = [(*cmp["box"], "#f59e0b")]
     t1, t2, t3 = st.columns(3)
     t1.plotly_chart(
         figures.rgb_image(
             (x.permute(1, 2, 0).numpy() * 255).astype("uint8"),
-            "what the network sees (64×64)",
+            f"what the network sees ({cnn_side}×{cnn_side})",
             height=300,
         ),
         key="rf_cnn_input",
@@ -253,11 +256,12 @@ else:
             ),
             key=f"rf_cnn_{name}",
         )
-    share = {k: float((cmp[k] > 0.1 * cmp[k].max()).mean()) for k in ("random", "trained")}
+    share = {k: erf_share(cmp[k]) for k in ("random", "trained")}
     st.caption(
         f"The orange square is the theoretical field (r = {cmp['r']}, {cmp['r'] ** 2} pixels). "
-        f"Pixels carrying more than a tenth of the peak gradient: {share['random']:.1%} of the "
-        f"image with random weights, {share['trained']:.1%} after training. What to notice: "
+        f"Pixels carrying more than {ERF_LEVEL:.0%} of the peak gradient: "
+        f"{share['random']:.1%} of the image with random weights, {share['trained']:.1%} after "
+        "training. What to notice: "
         "both effective fields are small blobs inside the theoretical square; training changes "
         "which of those pixels the unit leans on, not how far it can see."
     )
@@ -282,7 +286,7 @@ st.plotly_chart(
         {
             "theoretical field (uniform spread)": np.array(g["uniform_std"]),
             "effective field (measured spread)": np.array(g["erf_std"]),
-            "√depth, scaled": np.sqrt(d) * g["erf_std"][2] / np.sqrt(d[2]),
+            "√depth, scaled": sqrt_guide(d, g["erf_std"], anchor=2),
         },
         x_title="depth (layers)",
         y_title="spread of the field (std, px)",
@@ -302,8 +306,8 @@ st.markdown(
     "the field at each layer, with no pooling and no extra weights."
 )
 depth_d = st.slider("Layers", 1, 8, 5, key="rf_dil_depth")
-plain = stack_rf([dict(kind="conv", k=3, p=1)] * depth_d, 1024)
-dilated = stack_rf([dict(kind="conv", k=3, p=2**i, d=2**i) for i in range(depth_d)], 1024)
+plain = stack_rf(doubling_dilations(depth_d)[:1] * depth_d, WIDE_SIDE)  # dilation 1 throughout
+dilated = stack_rf(doubling_dilations(depth_d), WIDE_SIDE)
 x = np.arange(1, depth_d + 1)
 st.plotly_chart(
     figures.lines(

@@ -2,7 +2,8 @@
 
 fields.py is the layer-by-layer recurrence for a stack of layers; network.py traces a real
 network (trace.py follows its torch calls, ops.py reads each spatial op's settings); effective.py
-measures the effective receptive field from gradients.
+measures the effective receptive field from gradients; views.py gives the geometry and
+summaries a page draws (a unit's box, the middle unit, the share of a map above a level).
 """
 
 from __future__ import annotations
@@ -10,14 +11,34 @@ from __future__ import annotations
 from engine.receptive_field.effective import effective_receptive_field, erf_growth
 from engine.receptive_field.fields import LayerRF, ReceptiveFieldError, stack_model, stack_rf
 from engine.receptive_field.network import layer_output, receptive_field
+from engine.receptive_field.views import (
+    ERF_LEVEL,
+    WIDE_SIDE,
+    centre_crop,
+    doubling_dilations,
+    erf_share,
+    middle_spans,
+    middle_unit,
+    sqrt_guide,
+    unit_box,
+)
 
 __all__ = [
+    "ERF_LEVEL",
     "LayerRF",
     "ReceptiveFieldError",
+    "WIDE_SIDE",
+    "centre_crop",
+    "doubling_dilations",
     "effective_receptive_field",
     "erf_growth",
+    "erf_share",
     "layer_output",
+    "middle_spans",
+    "middle_unit",
     "receptive_field",
+    "sqrt_guide",
     "stack_model",
     "stack_rf",
+    "unit_box",
 ]
