@@ -45,7 +45,7 @@ def _costs(kind: str, sizes: tuple[int, ...]) -> list[kd.DesignCost]:
 
 @st.cache_data(max_entries=32, show_spinner="Running the stacks on your image…")
 def _stack_demo(sha: str, side: int, depth: int, _gray: torch.Tensor) -> kd.StackOnImage:
-    return kd.stack_on_image(_gray, depth=depth, mid_channels=4, seed=0)
+    return kd.stack_on_image(_gray, depth=depth)
 
 
 @st.cache_data(max_entries=32, show_spinner="Fitting kernels of every width…")
@@ -64,7 +64,7 @@ NIN_KERNELS = [n for n in KERNEL_NAMES if n != "identity"][:8]
 @st.cache_data(max_entries=32, show_spinner="Applying the 1×1 layer…")
 def _nin(sha: str, side: int, out: int, hidden: int, _gray: torch.Tensor):
     maps = feature_maps(_gray, torch.stack([make_kernel(n, 3) for n in NIN_KERNELS]))
-    return maps, kd.pixel_mlp(maps, out, hidden=hidden, seed=0)
+    return maps, kd.pixel_mlp(maps, out, hidden=hidden)
 
 
 @st.cache_data(max_entries=32, show_spinner="Factorising every kernel…")
@@ -98,23 +98,27 @@ except ExplorerError as err:
 else:
     st.dataframe(kf.cost_table(costs), hide_index=True)
     two, five, three, seven = costs
+    (w2, m2), (w3, m3) = two.share_of(five), three.share_of(seven)
     st.latex(
-        rf"2\cdot 9\cdot {ch}^2 = {kf.tex_int(two.weights)} \;\text{{vs}}\; 25\cdot {ch}^2 = "
-        rf"{kf.tex_int(five.weights)} \;({100 * two.weights / five.weights:.0f}\%) \qquad "
-        rf"3\cdot 9\cdot {ch}^2 = {kf.tex_int(three.weights)} \;\text{{vs}}\; 49\cdot {ch}^2 = "
-        rf"{kf.tex_int(seven.weights)} \;({100 * three.weights / seven.weights:.0f}\%)"
+        rf"{len(two.layers)}\cdot {two.layers[0].taps}\cdot {ch}^2 = {kf.tex_int(two.weights)} "
+        rf"\;\text{{vs}}\; {five.layers[0].taps}\cdot {ch}^2 = {kf.tex_int(five.weights)} "
+        rf"\;({w2:.0%}) \qquad "
+        rf"{len(three.layers)}\cdot {three.layers[0].taps}\cdot {ch}^2 = "
+        rf"{kf.tex_int(three.weights)} \;\text{{vs}}\; {seven.layers[0].taps}\cdot {ch}^2 = "
+        rf"{kf.tex_int(seven.weights)} \;({w3:.0%})".replace("%", r"\%")
     )
     st.caption(
         f"What to notice: the fields match ({two.receptive_field[0]}×{two.receptive_field[1]} "
         f"and {three.receptive_field[0]}×{three.receptive_field[1]}), yet the stacks need "
-        f"{1 - two.macs / five.macs:.0%} and {1 - three.macs / seven.macs:.0%} less work and "
+        f"{1 - m2:.0%} and {1 - m3:.0%} less work and "
         f"have {two.nonlinearities} and {three.nonlinearities} ReLUs instead of one. The ratios "
         "do not depend on C, H or W: all of them scale both sides alike."
     )
 
 st.markdown(
-    "**On your image.** A random two- or three-layer stack of 3×3 kernels (4 channels between "
-    "layers, no padding). Without ReLU the stack *is* one bigger kernel (its composition); with "
+    "**On your image.** A random two- or three-layer stack of 3×3 kernels "
+    f"({kd.STACK_MID_CHANNELS} channels between layers, no padding). Without ReLU the stack "
+    "*is* one bigger kernel (its composition); with "
     "ReLU between the layers, even the best-fitting single kernel (least squares over every "
     "pixel) cannot reproduce it."
 )
@@ -223,13 +227,14 @@ else:
         ),
         key="ks_drift",
     )
-    down, right = (float(v) for v in drift[list(drift)[1]][-1])
-    odd_moved = float(drift[list(drift)[0]][-1].abs().max())
+    moved = kd.drift_summary(drift)
+    (down, right), (per_down, per_right) = moved.even_shift, moved.even_per_layer
     st.caption(
         f"What to notice: after {layers} even 2×2 averages your image's centre of mass has moved "
         f"{abs(down):.2f} px {'up' if down < 0 else 'down'} and {abs(right):.2f} px "
-        f"{'left' if right < 0 else 'right'}: half a pixel per layer, and it adds up in a deep "
-        f"network. After the odd 3×3 kernels it stays put (largest shift {odd_moved:.1g} px)."
+        f"{'left' if right < 0 else 'right'}: {abs(per_down):.2f} and {abs(per_right):.2f} px "
+        "per layer, and it adds up in a deep network. After the odd 3×3 kernels it stays put "
+        f"(largest shift {moved.odd_largest:.1g} px)."
     )
 
 
@@ -261,15 +266,16 @@ except ExplorerError as err:
 else:
     st.dataframe(kf.cost_table([direct, reduced]), hide_index=True)
     st.caption(
-        f"What to notice: the bottleneck needs {reduced.weights / direct.weights:.1%} of the "
-        f"weights and {reduced.macs / direct.macs:.1%} of the multiply-adds, for the same "
+        f"What to notice: the bottleneck needs {reduced.share_of(direct)[0]:.1%} of the "
+        f"weights and {reduced.share_of(direct)[1]:.1%} of the multiply-adds, for the same "
         f"{direct.receptive_field[0]}×{direct.receptive_field[1]} field and one more ReLU."
     )
 
 st.markdown(
-    "**1×1 convolution = one small linear layer on every pixel** (Network in Network). Below, 8 "
-    "feature maps of your image (one per classic kernel) go through a 1×1 convolution, and, "
-    "separately, each pixel's vector of 8 values goes through `nn.Linear` with the same weights. "
+    "**1×1 convolution = one small linear layer on every pixel** (Network in Network). Below, "
+    f"{len(NIN_KERNELS)} feature maps of your image (one per classic kernel) go through a 1×1 "
+    f"convolution, and, separately, each pixel's vector of {len(NIN_KERNELS)} values goes "
+    "through `nn.Linear` with the same weights. "
     "With hidden channels it is 1×1 → ReLU → 1×1 (the paper's *mlpconv*) against Linear → ReLU "
     "→ Linear."
 )
@@ -332,7 +338,7 @@ except ExplorerError as err:
 else:
     st.dataframe(kf.cost_table([square, pair]), hide_index=True)
     st.caption(
-        f"What to notice: {pair.weights / square.weights:.0%} of the weights (2/n) and of the "
+        f"What to notice: {pair.share_of(square)[0]:.0%} of the weights (2/n) and of the "
         f"work, the same {pair.receptive_field[0]}×{pair.receptive_field[1]} field, and a second "
         "ReLU when, as in Inception v3, each convolution has its own."
     )
@@ -352,7 +358,7 @@ else:
     b.dataframe(kf.separability_table(seps), hide_index=True)
     chosen = st.selectbox("Look at one", names, index=names.index("gabor"), key="ks_sep_k")
     sep = seps[chosen]
-    pair_k = np.outer(sep.column.numpy(), sep.row.numpy())  # the 1×n·n×1 pair as one kernel
+    pair_k = sep.pair_kernel.numpy()
     g1, g2 = st.columns([2, 1])
     _chart(
         "ks_sep_grids",

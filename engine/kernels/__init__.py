@@ -20,6 +20,7 @@ from engine.kernels.design import (
     stacked_vs_single,
 )
 from engine.kernels.factoring import (
+    STACK_MID_CHANNELS,
     Separability,
     StackOnImage,
     best_single_kernel,
@@ -31,9 +32,11 @@ from engine.kernels.factoring import (
 from engine.kernels.parity import (
     DRIFT_KERNELS,
     STEP_KERNELS,
+    DriftSummary,
     WidthFit,
     centred_difference_fits,
     centroid_drift,
+    drift_summary,
     same_offsets,
     step_responses,
 )
@@ -42,9 +45,11 @@ __all__ = [
     "Conv",
     "DRIFT_KERNELS",
     "DesignCost",
+    "DriftSummary",
     "KernelDesignError",
     "MAX_CHANNELS",
     "MAX_SIDE",
+    "STACK_MID_CHANNELS",
     "STEP_KERNELS",
     "Separability",
     "StackOnImage",
@@ -55,6 +60,7 @@ __all__ = [
     "centroid_drift",
     "design_cost",
     "design_model",
+    "drift_summary",
     "factorised_pair",
     "pixel_mlp",
     "random_kernel",

@@ -52,7 +52,13 @@ class Conv:
 
     @property
     def label(self) -> str:
+        """Return e.g. '3×3 → 64'."""
         return f"{self.kernel[0]}×{self.kernel[1]} → {self.out_channels}"
+
+    @property
+    def taps(self) -> int:
+        """Return the kernel's entries per (input, output) channel pair: rows × cols."""
+        return self.kernel[0] * self.kernel[1]
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,12 @@ class DesignCost:
 
     @property
     def parameters(self) -> int:
+        """Return weights plus biases."""
         return self.weights + self.biases
+
+    def share_of(self, other: DesignCost) -> tuple[float, float]:
+        """Return (weights, multiply-adds) of this design as fractions of other's."""
+        return self.weights / other.weights, self.macs / other.macs
 
 
 def _check_layers(in_channels: object, layers: object) -> tuple[int, tuple[Conv, ...]]:

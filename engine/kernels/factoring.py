@@ -22,6 +22,7 @@ from engine.kernels.checks import KernelDesignError, gray_image
 
 MAX_FIT_SIDE = 320  # the least-squares fit holds side² × r² float64 values (≈ 40 MB at 7×7)
 MAX_STACK_FIELD = 15
+STACK_MID_CHANNELS = 4  # stack_on_image: channels between the random layers
 MAX_MLP_CHANNELS = 256
 MAX_SEPARABLE = 31
 
@@ -88,7 +89,11 @@ def best_single_kernel(
 
 
 def stack_on_image(
-    image: torch.Tensor, depth: int = 2, small: int = 3, mid_channels: int = 4, seed: int = 0
+    image: torch.Tensor,
+    depth: int = 2,
+    small: int = 3,
+    mid_channels: int = STACK_MID_CHANNELS,
+    seed: int = 0,
 ) -> StackOnImage:
     """Return a StackOnImage: depth random small×small layers (1 → M → … → M → 1 channels)."""
     depth = check_int("number of stacked layers", depth, 1, 8, error=KernelDesignError)
@@ -197,7 +202,13 @@ class Separability:
 
     @property
     def rank1_error(self) -> float:
+        """Return ||K − best rank-1||_F / ||K||_F."""
         return self.rank_errors[0]
+
+    @property
+    def pair_kernel(self) -> torch.Tensor:
+        """Return the (n, n) kernel the 1×n-then-n×1 pair amounts to: column ⊗ row."""
+        return torch.outer(self.column, self.row)
 
     @property
     def relative_diff(self) -> float:

@@ -176,3 +176,24 @@ def centroid_drift(image: torch.Tensor, layers: int = 6) -> dict[str, torch.Tens
             shifts.append(_centroid(y[0, 0]) - start)
         drift[name] = torch.stack(shifts)  # (layers + 1, 2)
     return drift
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    """Where centroid_drift's layers leave the centre of mass: the even and the odd kernel."""
+
+    layers: int
+    even_shift: tuple[float, float]  # (down, right) px after every even layer
+    odd_largest: float  # largest |shift| (px, either axis) after every odd layer
+
+    @property
+    def even_per_layer(self) -> tuple[float, float]:
+        """Return the even kernel's average (down, right) shift per layer."""
+        return self.even_shift[0] / self.layers, self.even_shift[1] / self.layers
+
+
+def drift_summary(drift: dict[str, torch.Tensor]) -> DriftSummary:
+    """Return the final shifts of centroid_drift's result, even kernel and odd kernel apart."""
+    odd, even = (drift[name] for name in DRIFT_KERNELS)  # DRIFT_KERNELS lists the odd one first
+    down, right = (float(v) for v in even[-1])
+    return DriftSummary(len(even) - 1, (down, right), float(odd[-1].abs().max()))
