@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -139,94 +140,164 @@ def _clip(mask: Image.Image, region: Image.Image) -> Image.Image:
     return Image.fromarray(np.minimum(np.asarray(mask), np.asarray(region)))
 
 
-def _draw_mask(cls: str, rng: np.random.Generator, side: int) -> Image.Image:
-    """Return the (side, side) L coverage mask of one example of cls."""
-    mask = Image.new("L", (side, side), 0)
-    draw = ImageDraw.Draw(mask)
+@dataclass(frozen=True)
+class _Pose:
+    """Where and how one shape is drawn: drawn first for every class, in this order."""
+
+    centre: Point
+    radius: float
+    angle: float  # radians
+    filled: bool
+    width: int  # outline width in canvas pixels
+    wobble: float  # how far a vertex may stray (a hand-drawn line)
+
+
+def _pose(rng: np.random.Generator, side: int) -> _Pose:
+    """Return the placement, rotation, fill and stroke of one drawing (the rng order matters)."""
     centre, radius = _placement(rng, side)
     angle = rng.uniform(0, 2 * math.pi)
     filled = rng.random() < 0.5
     width = _stroke(rng, radius, side)
     wobble = radius * rng.uniform(0, 0.08)
-    if cls == "circle" or cls == "ring":
-        rx, ry = radius, radius * rng.uniform(0.85, 1.15)
-        ts = np.linspace(0, 2 * math.pi, 48)
-        pts = _rotate([(rx * math.cos(t), ry * math.sin(t)) for t in ts], angle, centre)
-        if cls == "circle":
-            draw.polygon(pts, fill=255)
-        else:
-            ring_width = int(max(2, min(rng.uniform(0.06, 0.4) * radius, side * 0.1)))
-            draw.line([*pts, pts[0]], fill=255, width=ring_width, joint="curve")
-    elif cls == "square":
-        a, b = radius * 0.75, radius * 0.75 * rng.uniform(0.88, 1.12)  # half sides, ±12%
-        pts = [(-a, -b), (a, -b), (a, b), (-a, b)]
-        _polygon(draw, _rotate(_jitter(pts, rng, wobble), angle, centre), filled, width)
-    elif cls == "triangle":
-        pts = _jitter(_regular(3, radius), rng, radius * 0.12)
-        _polygon(draw, _rotate(pts, angle, centre), filled, width)
-    elif cls == "star":
-        points = 5  # six-pointed stars at 64 px were too often read as crosses
-        inner = rng.uniform(0.36, 0.5)
-        pts = [
-            (
-                radius * (1 if i % 2 == 0 else inner) * math.cos(math.pi * i / points),
-                radius * (1 if i % 2 == 0 else inner) * math.sin(math.pi * i / points),
-            )
-            for i in range(2 * points)
-        ]
-        _polygon(draw, _rotate(_jitter(pts, rng, wobble * 0.5), angle, centre), filled, width)
-    elif cls == "cross":
-        arm = radius * rng.uniform(0.14, 0.26)
-        r = radius
-        pts = [
-            (-arm, -r),
-            (arm, -r),
-            (arm, -arm),
-            (r, -arm),
-            (r, arm),
-            (arm, arm),
-            (arm, r),
-            (-arm, r),
-            (-arm, arm),
-            (-r, arm),
-            (-r, -arm),
-            (-arm, -arm),
-        ]
-        _polygon(draw, _rotate(pts, angle, centre), filled or rng.random() < 0.5, width)
-    elif cls in ("horizontal stripes", "vertical stripes"):
-        tilt = rng.uniform(-0.26, 0.26)  # ±15°
-        return _stripes(rng, side, tilt + (0 if cls == "horizontal stripes" else math.pi / 2))
-    elif cls == "checkerboard":
-        cells = rng.uniform(3.0, 7.0)
-        cell = side / cells
-        tilt = rng.uniform(-0.4, 0.4)
-        off = rng.uniform(0, 2 * cell, size=2)
-        centre = (side / 2, side / 2)
-        n = int(0.75 * side / cell) + 2  # enough to cover the canvas at any tilt ≤ 0.4 rad
-        for i in range(-n, n + 2):
-            for j in range(-n, n + 2):
-                if (i + j) % 2:
-                    continue
-                x, y = i * cell + off[0], j * cell + off[1]
-                square = [(x, y), (x + cell, y), (x + cell, y + cell), (x, y + cell)]
-                draw.polygon(_rotate(square, tilt, centre), fill=255)
-        return _clip(mask, _region(rng, side))
-    elif cls == "dots":
-        count = int(rng.integers(6, 26))
-        dot = side * rng.uniform(0.03, 0.07)
-        candidates = rng.uniform(dot, side - dot, size=(count * 4, 2))  # (M, 2)
-        apart = ((candidates[:, None] - candidates[None]) ** 2).sum(-1) > (3 * dot) ** 2  # (M, M)
-        chosen: list[int] = []
-        for i in range(len(candidates)):  # greedy: keep a candidate if it is far from the kept
-            if len(chosen) < count and apart[i, chosen].all():
-                chosen.append(i)
-        placed = candidates[chosen]
-        for x, y in placed:
-            r = dot * rng.uniform(0.8, 1.2)
-            draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+    return _Pose(centre, radius, angle, filled, width, wobble)
+
+
+def _oval(cls: str, mask: Image.Image, rng: np.random.Generator, pose: _Pose) -> Image.Image:
+    """Return mask with a filled disc ("circle") or an outlined one ("ring") drawn on it."""
+    r = pose.radius
+    rx, ry = r, r * rng.uniform(0.85, 1.15)
+    ts = np.linspace(0, 2 * math.pi, 48)
+    pts = _rotate([(rx * math.cos(t), ry * math.sin(t)) for t in ts], pose.angle, pose.centre)
+    draw = ImageDraw.Draw(mask)
+    if cls == "circle":
+        draw.polygon(pts, fill=255)
     else:
-        raise DatasetError(f"Unknown class {cls!r}; choose from: {', '.join(CLASSES)}.")
+        ring_width = int(max(2, min(rng.uniform(0.06, 0.4) * r, mask.size[0] * 0.1)))
+        draw.line([*pts, pts[0]], fill=255, width=ring_width, joint="curve")
     return mask
+
+
+def _square(mask: Image.Image, rng: np.random.Generator, pose: _Pose) -> Image.Image:
+    """Return mask with a slightly oblong, wobbly square drawn on it."""
+    a, b = pose.radius * 0.75, pose.radius * 0.75 * rng.uniform(0.88, 1.12)  # half sides, ±12%
+    pts = [(-a, -b), (a, -b), (a, b), (-a, b)]
+    pts = _rotate(_jitter(pts, rng, pose.wobble), pose.angle, pose.centre)
+    _polygon(ImageDraw.Draw(mask), pts, pose.filled, pose.width)
+    return mask
+
+
+def _triangle(mask: Image.Image, rng: np.random.Generator, pose: _Pose) -> Image.Image:
+    """Return mask with a jittered triangle drawn on it."""
+    pts = _jitter(_regular(3, pose.radius), rng, pose.radius * 0.12)
+    _polygon(ImageDraw.Draw(mask), _rotate(pts, pose.angle, pose.centre), pose.filled, pose.width)
+    return mask
+
+
+def _star(mask: Image.Image, rng: np.random.Generator, pose: _Pose) -> Image.Image:
+    """Return mask with a five-pointed star drawn on it."""
+    points = 5  # six-pointed stars at 64 px were too often read as crosses
+    inner = rng.uniform(0.36, 0.5)
+    pts = [
+        (
+            pose.radius * (1 if i % 2 == 0 else inner) * math.cos(math.pi * i / points),
+            pose.radius * (1 if i % 2 == 0 else inner) * math.sin(math.pi * i / points),
+        )
+        for i in range(2 * points)
+    ]
+    pts = _rotate(_jitter(pts, rng, pose.wobble * 0.5), pose.angle, pose.centre)
+    _polygon(ImageDraw.Draw(mask), pts, pose.filled, pose.width)
+    return mask
+
+
+def _cross(mask: Image.Image, rng: np.random.Generator, pose: _Pose) -> Image.Image:
+    """Return mask with a plus-shaped cross drawn on it (filled more often than not)."""
+    arm = pose.radius * rng.uniform(0.14, 0.26)
+    r = pose.radius
+    pts = [
+        (-arm, -r),
+        (arm, -r),
+        (arm, -arm),
+        (r, -arm),
+        (r, arm),
+        (arm, arm),
+        (arm, r),
+        (-arm, r),
+        (-arm, arm),
+        (-r, arm),
+        (-r, -arm),
+        (-arm, -arm),
+    ]
+    filled = pose.filled or rng.random() < 0.5
+    _polygon(ImageDraw.Draw(mask), _rotate(pts, pose.angle, pose.centre), filled, pose.width)
+    return mask
+
+
+def _striped(cls: str, rng: np.random.Generator, side: int) -> Image.Image:
+    """Return a stripes mask within ±15° of cls's orientation."""
+    tilt = rng.uniform(-0.26, 0.26)  # ±15°
+    return _stripes(rng, side, tilt + (0 if cls == "horizontal stripes" else math.pi / 2))
+
+
+def _checkerboard(mask: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Return a tilted checkerboard of 3 to 7 cells across, clipped to a random region."""
+    side = mask.size[0]
+    cell = side / rng.uniform(3.0, 7.0)
+    tilt = rng.uniform(-0.4, 0.4)
+    off = rng.uniform(0, 2 * cell, size=2)
+    centre = (side / 2, side / 2)
+    n = int(0.75 * side / cell) + 2  # enough to cover the canvas at any tilt ≤ 0.4 rad
+    draw = ImageDraw.Draw(mask)
+    for i, j in _dark_cells(n):
+        x, y = i * cell + off[0], j * cell + off[1]
+        square = [(x, y), (x + cell, y), (x + cell, y + cell), (x, y + cell)]
+        draw.polygon(_rotate(square, tilt, centre), fill=255)
+    return _clip(mask, _region(rng, side))
+
+
+def _dark_cells(n: int) -> list[tuple[int, int]]:
+    """Return the (i, j) cells with i + j even, i and j from -n to n + 1, row by row."""
+    return [(i, j) for i in range(-n, n + 2) for j in range(-n, n + 2) if (i + j) % 2 == 0]
+
+
+def _dots(mask: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Return mask with 6 to 25 small discs drawn on it, kept apart from each other."""
+    side = mask.size[0]
+    count = int(rng.integers(6, 26))
+    dot = side * rng.uniform(0.03, 0.07)
+    candidates = rng.uniform(dot, side - dot, size=(count * 4, 2))  # (M, 2)
+    draw = ImageDraw.Draw(mask)
+    for x, y in candidates[_apart(candidates, count, 3 * dot)]:
+        r = dot * rng.uniform(0.8, 1.2)
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+    return mask
+
+
+def _apart(candidates: np.ndarray, count: int, gap: float) -> list[int]:
+    """Return up to count indices of candidates (M, 2), greedily, each > gap from those kept."""
+    apart = ((candidates[:, None] - candidates[None]) ** 2).sum(-1) > gap**2  # (M, M)
+    chosen: list[int] = []
+    for i in range(len(candidates)):  # greedy: keep a candidate if it is far from the kept
+        if len(chosen) < count and apart[i, chosen].all():
+            chosen.append(i)
+    return chosen
+
+
+def _draw_mask(cls: str, rng: np.random.Generator, side: int) -> Image.Image:
+    """Return the (side, side) L coverage mask of one example of cls."""
+    mask = Image.new("L", (side, side), 0)
+    pose = _pose(rng, side)  # drawn for every class, so each class's draws follow the same start
+    if cls in ("circle", "ring"):
+        return _oval(cls, mask, rng, pose)
+    if cls in ("horizontal stripes", "vertical stripes"):
+        return _striped(cls, rng, side)
+    shapes = {"square": _square, "triangle": _triangle, "star": _star, "cross": _cross}
+    if cls in shapes:
+        return shapes[cls](mask, rng, pose)
+    if cls == "checkerboard":
+        return _checkerboard(mask, rng)
+    if cls == "dots":
+        return _dots(mask, rng)
+    raise DatasetError(f"Unknown class {cls!r}; choose from: {', '.join(CLASSES)}.")
 
 
 # --- colours, lighting, noise

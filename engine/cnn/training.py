@@ -190,7 +190,44 @@ def train(
     bf16: run the forward pass under torch.autocast(bfloat16) (weights and optimiser stay
     float32); about 1.6× faster on CPUs with native bfloat16 (see bf16_supported()).
     """
-    _check_train_args(config, steps, lr, batch, seed, progress_every)
+    data = _checked_data(config, steps, lr, batch, seed, progress_every, bf16, data)
+    g = seeded(seed)
+    swap = _transpose_labels(config.classes)
+    model = SmallCNN(config, seed=seed).to(memory_format=torch.channels_last)  # faster oneDNN
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    history: list[TrainPoint] = []
+    tally = _Tally()
+
+    def report(step: int) -> None:
+        history.append(_point(model, data, step, *tally.take()))
+        if progress is not None:
+            progress(step, steps, history[-1], model)
+
+    stopped, step = False, 0
+    start = time.perf_counter()
+    while step < steps:
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        if cosine:
+            _set_lr(optimiser, lr * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        batch_x, batch_y = _minibatch(data, batch, swap, g)
+        tally.add(*_step(model, optimiser, batch_x, batch_y, bf16))
+        step += 1
+        if step % progress_every == 0 or step == steps:
+            report(step)
+    if tally.steps or not history:  # stopped between reports: one last point
+        report(step)
+    seconds = time.perf_counter() - start
+    model = model.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
+    return TrainResult(model, history, seconds, stopped, step, history[-1].val_acc)
+
+
+def _checked_data(
+    config: CNNConfig, steps, lr, batch, seed, every, bf16: bool, data: TrainingData | None
+) -> TrainingData:
+    """Return the data to train on (rendered if None), or raise CNNError saying what to change."""
+    _check_train_args(config, steps, lr, batch, seed, every)
     if bf16 and not bf16_supported():
         raise CNNError("This CPU has no native bfloat16 arithmetic; train in float32.")
     data = data if data is not None else make_training_data(config.classes, seed=seed)
@@ -199,47 +236,59 @@ def train(
     side = config.input_size
     if data.train_images.shape[1:] != (3, side, side) or len(data.train_images) == 0:
         raise CNNError(f"Training images must be (N, 3, {side}, {side}) with N ≥ 1.")
-    g = seeded(seed)
-    swap = _transpose_labels(config.classes)
-    model = SmallCNN(config, seed=seed).to(memory_format=torch.channels_last)  # faster oneDNN
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    history: list[TrainPoint] = []
-    loss_sum, right, seen, since = 0.0, 0, 0, 0
-    stopped, step = False, 0
-    start = time.perf_counter()
-    while step < steps:
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        if cosine:
-            for group in optimiser.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-        idx = torch.randint(len(data.train_images), (batch,), generator=g)
-        x, y = _augment(data.train_images[idx], data.train_labels[idx], swap, g)  # uint8: cheap
-        x = _as_float(x.contiguous(memory_format=torch.channels_last))  # (B, 3, S, S)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(x).float()  # (B, K)
-        loss = F.cross_entropy(logits, y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        step += 1
-        loss_sum += loss.item() * batch
-        right += int((logits.argmax(1) == y).sum())
-        seen, since = seen + batch, since + 1
-        if step % progress_every == 0 or step == steps:
-            history.append(_point(model, data, step, loss_sum / seen, right / seen))
-            loss_sum, right, seen, since = 0.0, 0, 0, 0
-            if progress is not None:
-                progress(step, steps, history[-1], model)
-    if since or not history:  # stopped between reports: one last point
-        loss, acc = (loss_sum / seen, right / seen) if seen else (float("nan"), float("nan"))
-        history.append(_point(model, data, step, loss, acc))
-        if progress is not None:
-            progress(step, steps, history[-1], model)
-    seconds = time.perf_counter() - start
-    model = model.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
-    return TrainResult(model, history, seconds, stopped, step, history[-1].val_acc)
+    return data
+
+
+class _Tally:
+    """Sums of loss and right answers over the training steps since the last report."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.loss_sum, self.right, self.seen, self.steps = 0.0, 0, 0, 0
+
+    def add(self, loss: float, right: int, seen: int) -> None:
+        """Count one step: its mean loss, its right answers and its batch size."""
+        self.loss_sum += loss * seen
+        self.right += right
+        self.seen += seen
+        self.steps += 1
+
+    def take(self) -> tuple[float, float]:
+        """Return (mean loss, accuracy) since the last take (NaN if no image) and start over."""
+        seen = self.seen
+        out = (self.loss_sum / seen, self.right / seen) if seen else (math.nan, math.nan)
+        self._reset()
+        return out
+
+
+def _set_lr(optimiser: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate to lr."""
+    for group in optimiser.param_groups:
+        group["lr"] = lr
+
+
+def _minibatch(
+    data: TrainingData, batch: int, swap: torch.Tensor, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x (B, 3, S, S) float32 channels-last, y (B,)): random, mirrored training images."""
+    idx = torch.randint(len(data.train_images), (batch,), generator=g)
+    x, y = _augment(data.train_images[idx], data.train_labels[idx], swap, g)  # uint8: cheap
+    return _as_float(x.contiguous(memory_format=torch.channels_last)), y
+
+
+def _step(
+    model: SmallCNN, optimiser: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, bf16: bool
+) -> tuple[float, int, int]:
+    """Return (loss, right answers, batch size) after one Adam step on the batch (x, y)."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(x).float()  # (B, K)
+    loss = F.cross_entropy(logits, y)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss.item(), int((logits.argmax(1) == y).sum()), len(y)
 
 
 def bf16_supported() -> bool:

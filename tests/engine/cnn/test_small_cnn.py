@@ -308,6 +308,80 @@ def test_forward_to_stops_at_the_layer():
         model.forward_to(x, "conv3_1")
 
 
+_CX, _CY, _R, _INK = 450, 600, 300, (25, 25, 30)  # the drawing's centre, radius and ink
+
+
+def _star(d: ImageDraw.ImageDraw) -> None:
+    pts = [
+        (
+            _CX + _R * (1 if i % 2 == 0 else 0.42) * math.cos(math.pi * i / 5 - math.pi / 2),
+            _CY + _R * (1 if i % 2 == 0 else 0.42) * math.sin(math.pi * i / 5 - math.pi / 2),
+        )
+        for i in range(10)
+    ]
+    d.line([*pts, pts[0], pts[1]], fill=_INK, width=28, joint="curve")
+
+
+def _cross(d: ImageDraw.ImageDraw) -> None:
+    d.line([(_CX - _R, _CY), (_CX + _R, _CY)], fill=_INK, width=90)
+    d.line([(_CX, _CY - _R), (_CX, _CY + _R)], fill=_INK, width=90)
+
+
+def _horizontal_stripes(d: ImageDraw.ImageDraw) -> None:
+    for y in range(200, 1001, 110):
+        d.line([(40, y), (860, y + 10)], fill=_INK, width=45)
+
+
+def _vertical_stripes(d: ImageDraw.ImageDraw) -> None:
+    for x in range(60, 900, 130):
+        d.line([(x, 160), (x + 12, 1040)], fill=_INK, width=50)
+
+
+def _ring(d: ImageDraw.ImageDraw) -> None:
+    d.ellipse([_CX - _R, _CY - _R, _CX + _R, _CY + _R], outline=_INK, width=28)
+
+
+def _circle(d: ImageDraw.ImageDraw) -> None:
+    d.ellipse([_CX - _R, _CY - _R, _CX + _R, _CY + _R], fill=(200, 30, 40))
+
+
+def _square(d: ImageDraw.ImageDraw) -> None:
+    d.rectangle([_CX - 260, _CY - 260, _CX + 260, _CY + 260], outline=_INK, width=28)
+
+
+def _triangle(d: ImageDraw.ImageDraw) -> None:
+    pts = [(_CX, _CY - _R), (_CX + _R, _CY + 0.6 * _R), (_CX - _R, _CY + 0.6 * _R)]
+    d.polygon(pts, outline=_INK, width=28)
+
+
+def _dots(d: ImageDraw.ImageDraw) -> None:
+    for i in range(5):
+        for j in range(5):
+            x, y = 130 + 160 * i, 280 + 160 * j
+            d.ellipse([x - 30, y - 30, x + 30, y + 30], fill=_INK)
+
+
+def _checkerboard(d: ImageDraw.ImageDraw) -> None:
+    for i in range(6):
+        for j in range(8):
+            if (i + j) % 2 == 0:
+                d.rectangle([i * 150, j * 150, i * 150 + 150, j * 150 + 150], fill=_INK)
+
+
+_MARKER = {
+    "star": _star,
+    "cross": _cross,
+    "horizontal stripes": _horizontal_stripes,
+    "vertical stripes": _vertical_stripes,
+    "ring": _ring,
+    "circle": _circle,
+    "square": _square,
+    "triangle": _triangle,
+    "dots": _dots,
+    "checkerboard": _checkerboard,
+}
+
+
 def _marker_drawing(kind: str) -> Image.Image:
     """Return a 900×1200 'phone photo' of a marker drawing on shaded paper (not shapes_data)."""
     h, w = 1200, 900
@@ -315,46 +389,7 @@ def _marker_drawing(kind: str) -> Image.Image:
     shade = 0.93 - 0.12 * xx - 0.05 * yy  # light from the top left
     paper = np.stack([shade, shade * 0.98, shade * 0.93], -1)  # (H, W, 3), a warm white
     img = Image.fromarray((paper * 255).astype(np.uint8))
-    d = ImageDraw.Draw(img)
-    cx, cy, r, ink = 450, 600, 300, (25, 25, 30)
-    if kind == "star":
-        pts = [
-            (
-                cx + r * (1 if i % 2 == 0 else 0.42) * math.cos(math.pi * i / 5 - math.pi / 2),
-                cy + r * (1 if i % 2 == 0 else 0.42) * math.sin(math.pi * i / 5 - math.pi / 2),
-            )
-            for i in range(10)
-        ]
-        d.line([*pts, pts[0], pts[1]], fill=ink, width=28, joint="curve")
-    elif kind == "cross":
-        d.line([(cx - r, cy), (cx + r, cy)], fill=ink, width=90)
-        d.line([(cx, cy - r), (cx, cy + r)], fill=ink, width=90)
-    elif kind == "horizontal stripes":
-        for y in range(200, 1001, 110):
-            d.line([(40, y), (860, y + 10)], fill=ink, width=45)
-    elif kind == "vertical stripes":
-        for x in range(60, 900, 130):
-            d.line([(x, 160), (x + 12, 1040)], fill=ink, width=50)
-    elif kind == "ring":
-        d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=ink, width=28)
-    elif kind == "circle":
-        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(200, 30, 40))
-    elif kind == "square":
-        d.rectangle([cx - 260, cy - 260, cx + 260, cy + 260], outline=ink, width=28)
-    elif kind == "triangle":
-        d.polygon(
-            [(cx, cy - r), (cx + r, cy + 0.6 * r), (cx - r, cy + 0.6 * r)], outline=ink, width=28
-        )
-    elif kind == "dots":
-        for i in range(5):
-            for j in range(5):
-                x, y = 130 + 160 * i, 280 + 160 * j
-                d.ellipse([x - 30, y - 30, x + 30, y + 30], fill=ink)
-    else:  # checkerboard
-        for i in range(6):
-            for j in range(8):
-                if (i + j) % 2 == 0:
-                    d.rectangle([i * 150, j * 150, i * 150 + 150, j * 150 + 150], fill=ink)
+    _MARKER[kind](ImageDraw.Draw(img))
     img = img.filter(ImageFilter.GaussianBlur(2))
     noise = np.random.default_rng(0).normal(0, 6, (h, w, 3))
     return Image.fromarray(np.clip(np.asarray(img) + noise, 0, 255).astype(np.uint8))
