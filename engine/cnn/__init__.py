@@ -3,11 +3,27 @@
 shapes_data.py draws the ten classes; small_cnn.py is the network and its weights; training.py
 trains it and runs the ablations; explain.py gives unit arithmetic, saliency, Grad-CAM, HiResCAM
 and top patches; filter_compare.py sets learned filters beside the kernel bank; degradation.py
-shows why deep plain networks train worse than residual ones.
+shows why deep plain networks train worse than residual ones; costs.py sizes a network and
+prices a run.
 """
 
 from __future__ import annotations
 
+from engine.cnn.costs import (
+    SCAN_BUDGET,
+    TOP_PATCHES,
+    TOP_PATCHES_PER_CLASS,
+    TOP_PATCHES_SEED,
+    WORK_CAP,
+    ablation_cost,
+    conv_macs,
+    last_field,
+    map_sides,
+    max_steps_within,
+    parameter_count,
+    run_cost,
+    scan_per_class,
+)
 from engine.cnn.degradation import (
     ARMS,
     BATCH,
@@ -42,9 +58,12 @@ from engine.cnn.explain import (
 from engine.cnn.filter_compare import (
     HANDMADE,
     FilterComparison,
+    FilterDrift,
     abs_cosine,
     colour_share,
+    compare_filters,
     compare_first_layer,
+    filter_drift,
     handmade_kernels,
 )
 from engine.cnn.shapes_data import (
@@ -68,7 +87,12 @@ from engine.cnn.small_cnn import (
 )
 from engine.cnn.training import (
     ABLATIONS,
+    DEFAULT_BATCH,
+    DEFAULT_LR,
+    DEFAULT_STEPS,
     MAX_STEPS,
+    TRAIN_PER_CLASS,
+    VAL_PER_CLASS,
     TrainingData,
     TrainPoint,
     TrainResult,
@@ -92,10 +116,14 @@ __all__ = [
     "CNNConfig",
     "CNNError",
     "ConvFormula",
+    "DEFAULT_BATCH",
+    "DEFAULT_LR",
+    "DEFAULT_STEPS",
     "DatasetError",
     "DegradationError",
     "EMA_DECAY",
     "FilterComparison",
+    "FilterDrift",
     "FlattenFormula",
     "HANDMADE",
     "MAX_DEPTH",
@@ -106,18 +134,29 @@ __all__ = [
     "POINTS",
     "PoolFormula",
     "ReluFormula",
+    "SCAN_BUDGET",
     "SmallCNN",
+    "TOP_PATCHES",
+    "TOP_PATCHES_PER_CLASS",
+    "TOP_PATCHES_SEED",
+    "TRAIN_PER_CLASS",
     "TrainPoint",
     "TrainResult",
     "TrainingData",
+    "VAL_PER_CLASS",
     "WIDTH",
+    "WORK_CAP",
     "ablation_config",
+    "ablation_cost",
     "abs_cosine",
     "accuracy",
     "bf16_supported",
     "colour_share",
+    "compare_filters",
     "compare_first_layer",
+    "conv_macs",
     "ema",
+    "filter_drift",
     "filter_images",
     "first_layer_filters",
     "grad_cam",
@@ -126,16 +165,22 @@ __all__ = [
     "hires_cam",
     "hires_cam_layer",
     "label",
+    "last_field",
     "load",
     "make_dataset",
     "make_dataset_uint8",
     "make_stack",
     "make_training_data",
+    "map_sides",
+    "max_steps_within",
+    "parameter_count",
     "predict",
     "preprocess",
     "render",
+    "run_cost",
     "saliency",
     "save",
+    "scan_per_class",
     "shift_robustness",
     "spirals",
     "top_activating_patches",

@@ -11,6 +11,7 @@ the filters the network started from, so the comparison says how much training a
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -22,9 +23,12 @@ from engine.conv import KERNEL_SIZES, make_kernel
 __all__ = [
     "HANDMADE",
     "FilterComparison",
+    "FilterDrift",
     "abs_cosine",
     "colour_share",
+    "compare_filters",
     "compare_first_layer",
+    "filter_drift",
     "handmade_kernels",
 ]
 
@@ -102,6 +106,49 @@ class FilterComparison:
         """Return (F,) each starting filter's highest |cos| over the bank."""
         return self.start_similarity.max(1).values
 
+    @property
+    def median_best(self) -> float:
+        """Return the median over learned filters of their highest |cos|."""
+        return float(self.best.median())
+
+    @property
+    def median_start_best(self) -> float:
+        """Return the median over starting filters of their highest |cos|."""
+        return float(self.start_best.median())
+
+    @property
+    def mean_best(self) -> float:
+        """Return the mean over learned filters of their highest |cos|."""
+        return float(self.best.mean())
+
+    @property
+    def mean_start_best(self) -> float:
+        """Return the mean over starting filters of their highest |cos|."""
+        return float(self.start_best.mean())
+
+    def closest_counts(self) -> list[tuple[str, int]]:
+        """Return (kernel name, how many learned filters it is closest to), most first."""
+        return Counter(self.best_kernel).most_common()
+
+
+@dataclass(frozen=True)
+class FilterDrift:
+    """How far training moved first-layer filters, and towards colour or brightness."""
+
+    moved: float  # ‖W − W₀‖ / ‖W₀‖
+    start_colour: float  # mean colour_share of the starting filters
+    colour: float  # mean colour_share of the filters now
+
+
+def filter_drift(start: torch.Tensor, learned: torch.Tensor) -> FilterDrift:
+    """Return the FilterDrift from start to learned, both (F, 3, k, k) (any kernel size)."""
+    if start.shape != learned.shape or start.dim() != 4:
+        raise CNNError("Compare filters of one layer: both must be (F, 3, k, k) of one shape.")
+    moved = float((learned - start).norm() / start.norm()) if start.norm() > 0 else float("inf")
+    return FilterDrift(
+        moved, float(colour_share(start).mean()), float(colour_share(learned).mean())
+    )
+
 
 def compare_first_layer(model: SmallCNN, start_seed: int = 0) -> FilterComparison:
     """Return the comparison of model's first conv layer with the bank (kernel sides 3, 5, 7).
@@ -111,11 +158,19 @@ def compare_first_layer(model: SmallCNN, start_seed: int = 0) -> FilterCompariso
     """
     if isinstance(start_seed, bool) or not isinstance(start_seed, int) or start_seed < 0:
         raise CNNError(f"start_seed must be a whole number ≥ 0, got {start_seed!r}.")
-    bank = handmade_kernels(model.config.kernel)
-    kernels = torch.stack(list(bank.values()))  # (B, k, k)
     learned = first_layer_filters(model)  # (F, 3, k, k)
     small = dataclasses.replace(model.config, depth_blocks=1)  # same first layer, fewer weights
     start = first_layer_filters(SmallCNN(small, seed=start_seed))
+    return compare_filters(learned, start, start_seed)
+
+
+def compare_filters(
+    learned: torch.Tensor, start: torch.Tensor, start_seed: int = 0
+) -> FilterComparison:
+    """Return the comparison of learned filters (F, 3, k, k) and their start with the bank."""
+    kernel = learned.shape[-1]
+    bank = handmade_kernels(kernel)
+    kernels = torch.stack(list(bank.values()))  # (B, k, k)
     grey = learned.mean(1)  # (F, k, k)
     return FilterComparison(
         names=tuple(bank),

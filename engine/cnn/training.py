@@ -24,6 +24,11 @@ from engine.core import seeded
 
 __all__ = [
     "ABLATIONS",
+    "DEFAULT_BATCH",
+    "DEFAULT_LR",
+    "DEFAULT_STEPS",
+    "TRAIN_PER_CLASS",
+    "VAL_PER_CLASS",
     "VAL_SEED_OFFSET",
     "TrainPoint",
     "TrainResult",
@@ -39,6 +44,11 @@ __all__ = [
 
 VAL_SEED_OFFSET = 1_000_003  # validation images come from seed + this: never the training images
 MAX_STEPS = 100_000
+DEFAULT_STEPS = 1000  # the training page's default run, and the unit its cost cap is counted in
+DEFAULT_LR = 3e-3  # Adam's step size for the default run (the shipped model used it too)
+DEFAULT_BATCH = 64  # training images per Adam step
+TRAIN_PER_CLASS = 500  # training images per class rendered by make_training_data
+VAL_PER_CLASS = 50  # validation images per class, from another seed: never trained on
 EVAL_CHUNK = 256  # images per forward pass when evaluating (bounded memory)
 
 # Ablations: overrides of the baseline config, one click each on the training page.
@@ -86,8 +96,8 @@ class TrainResult:
 
 def make_training_data(
     classes: tuple[str, ...] = CLASSES,
-    n_per_class: int = 500,
-    n_val_per_class: int = 50,
+    n_per_class: int = TRAIN_PER_CLASS,
+    n_val_per_class: int = VAL_PER_CLASS,
     seed: int = 0,
 ) -> TrainingData:
     """Return TrainingData: n_per_class training and n_val_per_class validation images per class.
@@ -168,7 +178,7 @@ def train(
     config: CNNConfig,
     steps: int,
     lr: float,
-    batch: int = 64,
+    batch: int = DEFAULT_BATCH,
     seed: int = 0,
     data: TrainingData | None = None,
     progress: Callable[[int, int, TrainPoint, SmallCNN], None] | None = None,

@@ -18,6 +18,7 @@ import torch
 
 from engine.cnn import (
     CLASSES,
+    TOP_PATCHES_SEED,
     Activation,
     FilterComparison,
     SmallCNN,
@@ -34,9 +35,6 @@ from ui.cnn.models import available_models
 from ui.inputs import image_picker
 
 RENDER_SEED = 5150  # drawn examples; training used 0, validation 1_000_003, held-out 2024
-EXAMPLES_SEED = 4242  # the fixed set scanned for top-activating patches, unseen in training too
-EXAMPLES_PER_CLASS = 20
-SCAN_BUDGET = 4e9  # multiply-adds for one top-patch scan (~0.5 s here); fewer images beyond
 SOURCES = ("A drawn example of a class", "Your own picture")
 
 
@@ -292,23 +290,7 @@ def held_out_images(
     classes: tuple[str, ...], size: int, per_class: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (images (N, 3, S, S) uint8, labels (N,)): the fixed set the top patches come from."""
-    return make_dataset_uint8(per_class, EXAMPLES_SEED, classes, size)
-
-
-def scan_per_class(model: SmallCNN, layer: str) -> int:
-    """Return how many images per class to scan for `layer` within SCAN_BUDGET multiply-adds."""
-    cfg = model.config
-    side, channels, macs = cfg.input_size, 3, 0
-    for name, kind in cfg.layers():
-        if kind == "conv":
-            macs += channels * cfg.filters * cfg.kernel**2 * side**2
-            channels = cfg.filters
-        elif kind == "pool":
-            side //= 2
-        if name == layer:
-            break
-    per_class = int(SCAN_BUDGET // max(macs * len(cfg.classes), 1))
-    return max(1, min(EXAMPLES_PER_CLASS, per_class))
+    return make_dataset_uint8(per_class, TOP_PATCHES_SEED, classes, size)
 
 
 @st.cache_data(max_entries=64, show_spinner="Scanning the example images…")

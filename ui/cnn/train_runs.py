@@ -19,6 +19,9 @@ import torch
 
 from engine.cnn import (
     ABLATIONS,
+    DEFAULT_BATCH,
+    TRAIN_PER_CLASS,
+    VAL_PER_CLASS,
     CNNConfig,
     SmallCNN,
     TrainingData,
@@ -26,11 +29,12 @@ from engine.cnn import (
     TrainResult,
     ablation_config,
     first_layer_filters,
+    last_field,
     make_training_data,
+    parameter_count,
     shift_robustness,
     train,
 )
-from engine.conv import conv2d
 
 __all__ = [
     "AblationRow",
@@ -40,17 +44,15 @@ __all__ = [
     "RunSettings",
     "DataStore",
     "ablation_work",
-    "conv_macs",
     "make_card",
     "of_kind",
     "session_job",
-    "parameter_count",
     "training_work",
 ]
 
-BATCH = 64
-N_PER_CLASS = 500  # training images per class (rendered once per class set, then shared)
-N_VAL_PER_CLASS = 50  # validation images per class, drawn from another seed: never trained on
+BATCH = DEFAULT_BATCH
+N_PER_CLASS = TRAIN_PER_CLASS  # rendered once per class set, then shared
+N_VAL_PER_CLASS = VAL_PER_CLASS  # drawn from another seed: never trained on
 DATA_SEED = 0  # the images are the same for everyone; the seed widget sets weights and batches
 REPORTS = 20  # curve points (and filter snapshots) per run
 MAX_SHIFT = 8  # pixels, for the shift-robustness curves
@@ -149,23 +151,6 @@ def session_job(state, key: str) -> Any:
     return job if hasattr(job, "state") and hasattr(job, "stop") else None
 
 
-def parameter_count(config: CNNConfig) -> int:
-    """Return the number of trainable weights and biases of SmallCNN(config)."""
-    return sum(p.numel() for p in SmallCNN(config).parameters())
-
-
-def conv_macs(config: CNNConfig) -> int:
-    """Return the multiply-adds of the convolutions for one image (the bulk of a step's work)."""
-    total, side, channels = 0, config.input_size, 3
-    for _, kind in config.layers():
-        if kind == "conv":
-            total += conv2d(side, side, channels, config.filters, config.kernel).macs
-            channels = config.filters
-        elif kind == "pool":
-            side //= 2
-    return total
-
-
 def _every(steps: int) -> int:
     return max(1, steps // REPORTS)
 
@@ -247,10 +232,6 @@ def make_card(outcome: RunOutcome) -> dict:
     }
 
 
-def _last_field(model: SmallCNN) -> int:
-    return max(r for r, _, _ in model.receptive_fields().values())
-
-
 def ablation_work(settings: AblationSettings, data_store: DataStore, results: dict):
     """Return a job function training every ABLATIONS variant; complete sets go into results."""
 
@@ -298,7 +279,7 @@ def ablation_work(settings: AblationSettings, data_store: DataStore, results: di
                     name,
                     config,
                     parameter_count(config),
-                    _last_field(r.model),
+                    last_field(config),
                     r.val_acc,
                     r.history[-1].train_acc,
                     r.seconds,

@@ -13,7 +13,10 @@ from engine.cnn import (
     SmallCNN,
     abs_cosine,
     colour_share,
+    compare_filters,
     compare_first_layer,
+    filter_drift,
+    first_layer_filters,
     handmade_kernels,
 )
 from engine.conv import make_kernel
@@ -84,3 +87,48 @@ def test_the_start_filters_are_those_a_seeded_model_begins_with():
     assert torch.equal(fresh.start_similarity, want)
     with pytest.raises(CNNError):
         compare_first_layer(trained_from_seed, start_seed=-1)
+
+
+def test_filter_drift_matches_numpy():
+    g = torch.Generator().manual_seed(3)
+    start = torch.randn(5, 3, 3, 3, generator=g)
+    learned = start + 0.5 * torch.randn(5, 3, 3, 3, generator=g)
+    learned[1] = learned[1].mean(0, keepdim=True)  # a brightness-only filter: colour share 0
+    drift = filter_drift(start, learned)
+    s, w = start.double().numpy(), learned.double().numpy()
+    assert drift.moved == pytest.approx(np.linalg.norm(w - s) / np.linalg.norm(s), rel=1e-6)
+
+    def share(x: np.ndarray) -> float:  # per filter: 1 − (grey part's energy) / energy
+        grey = x.mean(1, keepdims=True)
+        return float(
+            np.mean([1 - 3 * (gf**2).sum() / (f**2).sum() for f, gf in zip(x, grey, strict=True)])
+        )
+
+    assert drift.start_colour == pytest.approx(share(s), rel=1e-6)
+    assert drift.colour == pytest.approx(share(w), rel=1e-6)
+    with pytest.raises(CNNError, match="one shape"):
+        filter_drift(start, learned[:3])
+
+
+def test_compare_filters_is_compare_first_layer_on_the_weights():
+    model = SmallCNN(CNNConfig(kernel=5), seed=11)
+    start = first_layer_filters(SmallCNN(CNNConfig(kernel=5), seed=2))
+    direct = compare_filters(first_layer_filters(model), start, 2)
+    via_model = compare_first_layer(model, 2)
+    assert torch.equal(direct.similarity, via_model.similarity)
+    assert torch.equal(direct.start_similarity, via_model.start_similarity)
+
+
+def test_comparison_summaries_match_numpy_and_a_tally():
+    comparison = compare_first_layer(SmallCNN(CNNConfig(filters=9), seed=5), 1)
+    best = comparison.similarity.numpy().max(1)
+    start_best = comparison.start_similarity.numpy().max(1)
+    assert comparison.median_best == pytest.approx(float(np.median(best)))  # 9: a middle value
+    assert comparison.median_start_best == pytest.approx(float(np.median(start_best)))
+    assert comparison.mean_best == pytest.approx(float(best.mean()), rel=1e-6)
+    assert comparison.mean_start_best == pytest.approx(float(start_best.mean()), rel=1e-6)
+    closest = [comparison.names[j] for j in comparison.similarity.numpy().argmax(1)]
+    counts = comparison.closest_counts()
+    assert sum(n for _, n in counts) == 9
+    assert dict(counts) == {name: closest.count(name) for name in set(closest)}
+    assert [n for _, n in counts] == sorted((n for _, n in counts), reverse=True)
