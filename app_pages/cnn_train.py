@@ -1,29 +1,37 @@
 """CNN · Train it yourself: pick classes and layers, watch it learn, ablate pooling, ReLU, depth."""
 
 import math
-from collections import Counter
 
 import numpy as np
 import streamlit as st
-import torch
 from streamlit.errors import StreamlitAPIException
 
 from engine.cnn import (
+    ADAM_BETAS,
     CLASSES,
+    DEFAULT_LR,
+    DEFAULT_STEPS,
+    KERNELS,
     MAX_DEPTH,
     MAX_FILTERS,
+    WORK_CAP,
     CNNConfig,
     SmallCNN,
-    abs_cosine,
     bf16_supported,
-    colour_share,
+    compare_filters,
+    conv_macs,
+    filter_drift,
     filter_images,
     first_layer_filters,
-    handmade_kernels,
+    last_field,
     make_dataset_uint8,
+    map_sides,
+    max_steps_within,
+    parameter_count,
+    run_cost,
+    summarise_history,
 )
 from engine.cnn import MAX_STEPS as ENGINE_MAX_STEPS
-from engine.conv import KERNEL_SIZES
 from engine.core import ExplorerError
 from ui.cnn import train_figures as tf
 from ui.cnn.ablation_view import ablation_section
@@ -37,17 +45,16 @@ from ui.cnn.train_runs import (
     Live,
     RunOutcome,
     RunSettings,
-    conv_macs,
     make_card,
     of_kind,
-    parameter_count,
     session_job,
     training_work,
 )
 from ui.jobs import JobState, show_progress, start_job
 
 MAX_STEPS = min(5000, ENGINE_MAX_STEPS)
-WORK_CAP = 6  # a run may cost at most this many default runs (1,000 steps of the default network)
+LARGE_LR = 0.05  # above this, Adam's steps of about η usually make the loss jump or blow up
+DEFAULT = CNNConfig()
 JOB_KEY = "ct_job"
 BF16 = bf16_supported()
 
@@ -91,7 +98,7 @@ st.markdown(
 st.latex(
     r"m \leftarrow \beta_1 m + (1-\beta_1)\,g,\quad v \leftarrow \beta_2 v + (1-\beta_2)\,g^2,"
     r"\quad \theta \leftarrow \theta - \eta\,\frac{\hat m}{\sqrt{\hat v}+\epsilon}"
-    r"\quad(\beta_1 = 0.9,\ \beta_2 = 0.999)"
+    rf"\quad(\beta_1 = {ADAM_BETAS[0]:g},\ \beta_2 = {ADAM_BETAS[1]:g})"
 )
 
 st.subheader("Your network")
@@ -99,23 +106,24 @@ classes = tuple(
     st.multiselect("Classes to tell apart", CLASSES, default=list(CLASSES), key="ct_classes")
 )
 c1, c2, c3, c4, c5 = st.columns(5)
-depth = c1.slider("Blocks (conv-conv-pool)", 1, MAX_DEPTH, 2, key="ct_depth")
-filters = c2.slider("Filters per layer", 1, MAX_FILTERS, 10, key="ct_filters")
-kernel = c3.select_slider("Kernel size", [1, 3, 5, 7], 3, key="ct_kernel")
-pool = c4.toggle("2×2 max pooling", value=True, key="ct_pool")
-relu = c5.toggle("ReLU", value=True, key="ct_relu")
+depth = c1.slider("Blocks (conv-conv-pool)", 1, MAX_DEPTH, DEFAULT.depth_blocks, key="ct_depth")
+filters = c2.slider("Filters per layer", 1, MAX_FILTERS, DEFAULT.filters, key="ct_filters")
+kernel = c3.select_slider("Kernel size", list(KERNELS), DEFAULT.kernel, key="ct_kernel")
+pool = c4.toggle("2×2 max pooling", value=DEFAULT.pool, key="ct_pool")
+relu = c5.toggle("ReLU", value=DEFAULT.relu, key="ct_relu")
 c1, c2, c3 = st.columns(3)
 lr = c1.number_input(
     "Learning rate η",
     0.0,
     1.0,
-    0.003,
+    DEFAULT_LR,
     0.001,
     format="%.4f",
     key="ct_lr",
-    help="Adam's step size. 0.001–0.01 suit this network; above ~0.05 training usually diverges.",
+    help=f"Adam's step size; the default run uses {DEFAULT_LR:g}. Above about {LARGE_LR:g} "
+    "training usually diverges.",
 )
-steps = int(c2.number_input("Training steps", 0, MAX_STEPS, 1000, 100, key="ct_steps"))
+steps = int(c2.number_input("Training steps", 0, MAX_STEPS, DEFAULT_STEPS, 100, key="ct_steps"))
 seed = int(
     c3.number_input(
         "Seed",
@@ -141,28 +149,23 @@ if not lr > 0:
     problems.append("Set a learning rate above 0: with η = 0 Adam never moves a weight.")
 if steps < 1:
     problems.append("Choose at least one training step.")
-if config is not None:
-    base_work = conv_macs(CNNConfig(classes)) * 1000
-    ratio = conv_macs(config) * max(steps, 0) / base_work
-    if ratio > WORK_CAP:
-        allowed = int(WORK_CAP * base_work // conv_macs(config))
-        problems.append(
-            f"This run would cost {ratio:.1f}× the default one (1,000 steps of 2 blocks × 10 "
-            f"filters, 3×3); the cap is {WORK_CAP}× so everyone's pages stay fast. Choose at "
-            f"most {allowed:,} steps, or fewer filters or blocks, a smaller kernel, or pooling on."
-        )
+if config is not None and run_cost(config, max(steps, 0)) > WORK_CAP:
+    problems.append(
+        f"This run would cost {run_cost(config, steps):.1f}× the default one ({DEFAULT_STEPS:,} "
+        f"steps of {DEFAULT.depth_blocks} blocks × {DEFAULT.filters} filters, "
+        f"{DEFAULT.kernel}×{DEFAULT.kernel}); the cap is {WORK_CAP}× so everyone's pages stay "
+        f"fast. Choose at most {max_steps_within(config):,} steps, or fewer filters or blocks, a "
+        "smaller kernel, or pooling on."
+    )
 
 if config is not None:
     model0 = SmallCNN(config, seed=seed)
-    fields = model0.receptive_fields()
-    sides = [config.input_size >> b if pool else config.input_size for b in range(depth + 1)]
-    params = parameter_count(config)
     st.markdown(
-        f"Feature maps: {' → '.join(f'{s}×{s}' for s in sides)} "
+        f"Feature maps: {' → '.join(f'{s}×{s}' for s in map_sides(config))} "
         f"({'halved by each pooling' if pool else 'no pooling: the size never changes'}). The "
         f"classifier reads {config.filters}·{config.final_side}² = {config.flat_features:,} "
-        f"numbers; each last-layer unit sees a {max(r for r, _, _ in fields.values())}-px square "
-        f"of the 64-px input. **{params:,} weights** in all, "
+        f"numbers; each last-layer unit sees a {last_field(config)}-px square "
+        f"of the {config.input_size}-px input. **{parameter_count(config):,} weights** in all, "
         f"{conv_macs(config) / 1e6:.1f} million multiply-adds per image in the convolutions."
     )
     if pool and config.final_side <= 4:
@@ -178,7 +181,7 @@ if config is not None:
         )
 for p in problems:
     st.warning(p)
-if lr > 0.05 and not problems:
+if lr > LARGE_LR and not problems:
     st.info(
         f"η = {lr:g} is large for Adam: each weight moves by up to about η per step, so the "
         "loss will likely jump around or blow up. Try it and watch the curves."
@@ -227,9 +230,18 @@ def _render(s: JobState) -> None:
     settings = (outcome or live).settings
     history = outcome.result.history if outcome else live.history
     snaps = outcome.snapshots if outcome else live.snapshots
-    seconds = outcome.result.seconds if outcome else live.seconds
+    _metrics(settings, history, outcome.result.seconds if outcome else live.seconds)
+    if not history:
+        return
+    _curves(settings, history)
+    if outcome is not None and history[-1].step > 0:
+        st.markdown(_loss_notice(history, len(settings.config.classes)))
+    _filters(snaps)
+
+
+def _metrics(settings, history, seconds: float) -> None:
+    """Draw the run's size, progress, speed and accuracies as metrics."""
     done = history[-1].step if history else 0
-    k = len(settings.config.classes)
     m = st.columns(6)
     m[0].metric("Parameters", f"{parameter_count(settings.config):,}")
     m[1].metric(f"Steps done (of {settings.steps:,})", f"{done:,}")
@@ -237,8 +249,10 @@ def _render(s: JobState) -> None:
     m[3].metric("Images per second", f"{done * settings.batch / seconds:,.0f}" if seconds else "–")
     m[4].metric("Validation accuracy", f"{history[-1].val_acc:.1%}" if history else "–")
     m[5].metric("Training accuracy", f"{history[-1].train_acc:.1%}" if history else "–")
-    if not history:
-        return
+
+
+def _curves(settings, history) -> None:
+    """Draw the loss and accuracy curves so far, with what the two accuracies measure."""
     st.markdown(
         "Training accuracy is measured on the minibatches since the previous point, while the "
         "weights were still changing; validation accuracy on the held-out pictures with the "
@@ -246,39 +260,42 @@ def _render(s: JobState) -> None:
         "averages over older, worse weights); later a gap opens when the network starts "
         "memorising its training pictures."
     )
-    steps_ = np.array([p.step for p in history])
     pick = lambda f: np.array([getattr(p, f) for p in history])  # noqa: E731
     st.plotly_chart(
         tf.training_curves(
-            steps_,
+            pick("step"),
             pick("loss"),
             pick("train_acc"),
             pick("val_acc"),
-            chance=1 / k,
+            chance=1 / len(settings.config.classes),
             total_steps=settings.steps,
         ),
         key="ct_curves",
     )
-    if outcome is not None and history[-1].step > 0:
-        val = pick("val_acc")
-        best = int(val.argmax())
-        first_loss, last = history[0], history[-1]
-        gap = last.train_acc - last.val_acc
-        st.markdown(
-            f"**What to notice.** The loss went from {first_loss.loss:.3f} (mean of the first "
-            f"{first_loss.step} steps; guessing scores ln {k} = {math.log(k):.3f}) to "
-            f"{last.loss:.3f}. Validation accuracy ended at {last.val_acc:.1%} (chance "
-            f"{1 / k:.1%}), its best was {val[best]:.1%} at step {history[best].step}. Training "
-            f"accuracy over the last {last.step - (history[-2].step if len(history) > 1 else 0)} "
-            f"steps was {last.train_acc:.1%}, {abs(gap):.1%} "
-            f"{'above' if gap > 0 else 'below'} validation."
-            + (
-                ""
-                if math.isfinite(last.loss)
-                else " The loss is no longer a number: the steps were so large that the weights "
-                "overflowed. Lower η and train again."
-            )
+
+
+def _loss_notice(history, k: int) -> str:
+    """Return the computed "what to notice" of a finished run's curves (k classes)."""
+    h = summarise_history(history)
+    first, last = h.first, h.last
+    return (
+        f"**What to notice.** The loss went from {first.loss:.3f} (mean of the first "
+        f"{first.step} steps; guessing scores ln {k} = {math.log(k):.3f}) to "
+        f"{last.loss:.3f}. Validation accuracy ended at {last.val_acc:.1%} (chance "
+        f"{1 / k:.1%}), its best was {h.best.val_acc:.1%} at step {h.best.step}. Training "
+        f"accuracy over the last {h.last_steps} steps was {last.train_acc:.1%}, {abs(h.gap):.1%} "
+        f"{'above' if h.gap > 0 else 'below'} validation."
+        + (
+            ""
+            if math.isfinite(last.loss)
+            else " The loss is no longer a number: the steps were so large that the weights "
+            "overflowed. Lower η and train again."
         )
+    )
+
+
+def _filters(snaps) -> None:
+    """Draw the first-layer filters now and their film strip from the start."""
     st.markdown(
         "**First-layer filters.** Each tile is one filter's 3 colour channels as an RGB picture "
         "(grey = weight 0; each filter scaled by its own largest weight). They start as random "
@@ -303,38 +320,32 @@ def _render(s: JobState) -> None:
             ),
             key="ct_filmstrip",
         )
-        st.markdown(_filters_notice(snaps[0][1], weights, step, settings.config.kernel))
+        st.markdown(_filters_notice(snaps[0][1], weights, step))
 
 
-def _filters_notice(w0, w, step: int, kernel: int) -> str:
+def _filters_notice(w0, w, step: int) -> str:
     """Return the computed "what to notice" for first-layer weights w0 (step 0) and w (now)."""
-    moved = float((w - w0).norm() / w0.norm())
+    drift = filter_drift(w0, w)
     text = (
         f"**What to notice.** Between step 0 and step {step:,} the first-layer weights moved by "
-        f"{moved:.0%} of their initial size (‖W − W₀‖ / ‖W₀‖). "
-    )
-    colour0, colour1 = float(colour_share(w0).mean()), float(colour_share(w).mean())
-    text += (
+        f"{drift.moved:.0%} of their initial size (‖W − W₀‖ / ‖W₀‖). "
         f"The share of a filter's weight that differs between the colour channels went from "
-        f"{colour0:.0%} to {colour1:.0%} on average ("
+        f"{drift.start_colour:.0%} to {drift.colour:.0%} on average ("
         + (
             "more of them now respond to brightness, as outlines and stripes do)"
-            if colour1 < colour0
+            if drift.colour < drift.start_colour
             else "more of them now respond to colour differences)"
         )
     )
-    if kernel not in KERNEL_SIZES:
+    try:
+        comparison = compare_filters(w, w0)
+    except ExplorerError:  # 1×1 kernels: no spatial pattern to compare
         return text + ". With 1×1 kernels a filter has no extent: it can only weigh colours."
-    bank = handmade_kernels(kernel)
-    kernels = torch.stack(list(bank.values()))  # (B, k, k)
-    sim0 = abs_cosine(w0.mean(1), kernels).max(1).values  # (F,) closest hand-made kernel
-    sim = abs_cosine(w.mean(1), kernels)
-    names = Counter(list(bank)[int(i)] for i in sim.argmax(1))
     return text + (
         f". Averaged over colour, each filter's closest classic kernel (Sobel, Gabor, Laplacian, "
-        f"blur…) now matches it with |cos| {float(sim.max(1).values.mean()):.2f} on average, "
-        f"against {float(sim0.mean()):.2f} for the random start. Closest now: "
-        + ", ".join(f"{name} ×{n}" for name, n in names.most_common(4))
+        f"blur…) now matches it with |cos| {comparison.mean_best:.2f} on average, "
+        f"against {comparison.mean_start_best:.2f} for the random start. Closest now: "
+        + ", ".join(f"{name} ×{n}" for name, n in comparison.closest_counts()[:4])
         + "."
     )
 

@@ -42,10 +42,12 @@ from engine.cnn.degradation import (
 )
 from engine.cnn.explain import (
     ConvFormula,
+    Evidence,
     FlattenFormula,
     OutputFormula,
     PoolFormula,
     ReluFormula,
+    evidence,
     filter_images,
     first_layer_filters,
     grad_cam,
@@ -75,6 +77,7 @@ from engine.cnn.shapes_data import (
     render,
 )
 from engine.cnn.small_cnn import (
+    KERNELS,
     MAX_DEPTH,
     MAX_FILTERS,
     Activation,
@@ -87,12 +90,14 @@ from engine.cnn.small_cnn import (
 )
 from engine.cnn.training import (
     ABLATIONS,
+    ADAM_BETAS,
     DEFAULT_BATCH,
     DEFAULT_LR,
     DEFAULT_STEPS,
     MAX_STEPS,
     TRAIN_PER_CLASS,
     VAL_PER_CLASS,
+    HistorySummary,
     TrainingData,
     TrainPoint,
     TrainResult,
@@ -102,11 +107,13 @@ from engine.cnn.training import (
     make_training_data,
     predict,
     shift_robustness,
+    summarise_history,
     train,
 )
 
 __all__ = [
     "ABLATIONS",
+    "ADAM_BETAS",
     "ARMS",
     "Activation",
     "BATCH",
@@ -122,10 +129,13 @@ __all__ = [
     "DatasetError",
     "DegradationError",
     "EMA_DECAY",
+    "Evidence",
     "FilterComparison",
     "FilterDrift",
     "FlattenFormula",
     "HANDMADE",
+    "HistorySummary",
+    "KERNELS",
     "MAX_DEPTH",
     "MAX_FILTERS",
     "MAX_STEPS",
@@ -156,6 +166,7 @@ __all__ = [
     "compare_first_layer",
     "conv_macs",
     "ema",
+    "evidence",
     "filter_drift",
     "filter_images",
     "first_layer_filters",
@@ -183,6 +194,7 @@ __all__ = [
     "scan_per_class",
     "shift_robustness",
     "spirals",
+    "summarise_history",
     "top_activating_patches",
     "train",
     "train_curves",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -17,11 +18,13 @@ from engine.cnn.small_cnn import Activation, CNNError, SmallCNN
 
 __all__ = [
     "ConvFormula",
+    "Evidence",
     "FlattenFormula",
     "Formula",
     "OutputFormula",
     "PoolFormula",
     "ReluFormula",
+    "evidence",
     "filter_images",
     "first_layer_filters",
     "grad_cam",
@@ -326,6 +329,32 @@ def hires_cam_layer(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch
     """
     maps, grad = _cam_layer_and_gradient(model, x, class_index)
     return (grad * maps).sum(0)  # (h, w)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A signed evidence map (HiResCAM) summed: for, against, net, and its strongest unit."""
+
+    for_: float  # the sum of the positive entries
+    against: float  # the sum of the negative entries (≤ 0)
+    total: float  # for_ + against: the whole map, in float64
+    strongest: tuple[int, int]  # (row, col) of the entry of largest magnitude
+    strongest_value: float
+
+
+def evidence(hires: np.ndarray | torch.Tensor) -> Evidence:
+    """Return the Evidence of a (h, w) signed map (e.g. hires_cam_layer's), summed in float64."""
+    m = np.asarray(hires, dtype=np.float64)
+    if m.ndim != 2 or m.size == 0:
+        raise CNNError(f"An evidence map must be a non-empty (h, w) array, got shape {m.shape}.")
+    row, col = np.unravel_index(int(np.abs(m).argmax()), m.shape)
+    return Evidence(
+        float(m[m > 0].sum()),
+        float(m[m < 0].sum()),
+        float(m.sum()),
+        (int(row), int(col)),
+        float(m[row, col]),
+    )
 
 
 def hires_cam(model: SmallCNN, x: torch.Tensor, class_index: int) -> torch.Tensor:

@@ -28,8 +28,10 @@ from engine.cnn.shapes_data import CLASSES
 from engine.core import ExplorerError, seeded
 
 __all__ = [
+    "KERNELS",
     "KINDS",
     "MAX_DEPTH",
+    "MAX_FILTERS",
     "Activation",
     "CNNConfig",
     "CNNError",

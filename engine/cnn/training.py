@@ -24,6 +24,7 @@ from engine.core import seeded
 
 __all__ = [
     "ABLATIONS",
+    "ADAM_BETAS",
     "DEFAULT_BATCH",
     "DEFAULT_LR",
     "DEFAULT_STEPS",
@@ -31,6 +32,7 @@ __all__ = [
     "VAL_PER_CLASS",
     "VAL_SEED_OFFSET",
     "TrainPoint",
+    "HistorySummary",
     "TrainResult",
     "TrainingData",
     "ablation_config",
@@ -39,6 +41,7 @@ __all__ = [
     "make_training_data",
     "predict",
     "shift_robustness",
+    "summarise_history",
     "train",
 ]
 
@@ -47,6 +50,7 @@ MAX_STEPS = 100_000
 DEFAULT_STEPS = 1000  # the training page's default run, and the unit its cost cap is counted in
 DEFAULT_LR = 3e-3  # Adam's step size for the default run (the shipped model used it too)
 DEFAULT_BATCH = 64  # training images per Adam step
+ADAM_BETAS = (0.9, 0.999)  # Adam's decay rates of its running mean and square of the gradient
 TRAIN_PER_CLASS = 500  # training images per class rendered by make_training_data
 VAL_PER_CLASS = 50  # validation images per class, from another seed: never trained on
 EVAL_CHUNK = 256  # images per forward pass when evaluating (bounded memory)
@@ -92,6 +96,27 @@ class TrainResult:
     stopped: bool  # True if should_stop() ended the run early
     steps_done: int
     val_acc: float  # final validation accuracy (history[-1].val_acc)
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    """The points of a training history worth naming: first, last, best, and the last gap."""
+
+    first: TrainPoint
+    last: TrainPoint
+    best: TrainPoint  # the highest validation accuracy (the earliest of equals)
+    last_steps: int  # steps the last point's training figures cover
+    gap: float  # last training accuracy minus last validation accuracy
+
+
+def summarise_history(history: list[TrainPoint] | tuple[TrainPoint, ...]) -> HistorySummary:
+    """Return the HistorySummary of a non-empty history (TrainPoints in step order)."""
+    if not history:
+        raise CNNError("There is no training history yet: train for at least one step.")
+    first, last = history[0], history[-1]
+    before = history[-2].step if len(history) > 1 else 0
+    best = max(history, key=lambda p: p.val_acc)
+    return HistorySummary(first, last, best, last.step - before, last.train_acc - last.val_acc)
 
 
 def make_training_data(
@@ -204,7 +229,7 @@ def train(
     g = seeded(seed)
     swap = _transpose_labels(config.classes)
     model = SmallCNN(config, seed=seed).to(memory_format=torch.channels_last)  # faster oneDNN
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, betas=ADAM_BETAS)
     history: list[TrainPoint] = []
     tally = _Tally()
 

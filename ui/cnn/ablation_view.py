@@ -1,6 +1,6 @@
 """The training page's "ablations in one click" section: what do pooling, ReLU and depth buy?
 
-Five runs (engine.cnn.training.ABLATIONS) train as one background job; a finished set is kept
+The runs of engine.cnn.training.ABLATIONS train as one background job; a finished set is kept
 in a server-wide dict keyed on every setting, so the same settings show at once for anyone.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.cnn import ABLATIONS, CNNConfig
+from engine.cnn import ABLATIONS, CNNConfig, ablation_cost
 from ui.cnn import train_figures as tf
 from ui.cnn.train_runs import (
     MAX_SHIFT,
@@ -19,10 +19,9 @@ from ui.cnn.train_runs import (
     AblationSettings,
     DataStore,
     ablation_work,
-    conv_macs,
     session_job,
 )
-from ui.jobs import show_progress, start_job
+from ui.jobs import JobState, show_progress, start_job
 
 __all__ = ["ABLATION_STEPS", "DEFAULT_ABLATION_STEPS", "ablation_section"]
 
@@ -30,13 +29,19 @@ ABLATION_STEPS = [20, 50, 100, 200, 300, 500, 1000]
 DEFAULT_ABLATION_STEPS = 300  # all five: ~95 s here (one torch thread, ten classes; measured)
 JOB_KEY = "ct_ablation_job"
 SHOWN_SHIFT = 4  # pixels, for the bar chart
-CHANGES = {
-    "baseline": "2 blocks, pooling, ReLU",
-    "no pooling": "maps stay 64×64",
-    "no ReLU": "only the max pool is nonlinear",
-    "1 block": "one block, 32×32 maps",
-    "4 blocks": "four blocks, 4×4 maps",
-}
+
+
+def _what_changes(name: str, c: CNNConfig) -> str:
+    """Return what a variant's config changes, in words built from the config."""
+    maps = f"{c.final_side}×{c.final_side} maps"
+    blocks = f"{c.depth_blocks} block{'s' * (c.depth_blocks != 1)}"
+    return {
+        "baseline": f"{blocks}, pooling, ReLU",
+        "no pooling": f"maps stay {c.final_side}×{c.final_side}",
+        "no ReLU": "only the max pool is nonlinear",
+        "1 block": f"{blocks}, {maps}",
+        "4 blocks": f"{blocks}, {maps}",
+    }.get(name, "")
 
 
 @st.cache_resource
@@ -50,7 +55,7 @@ def _table(rows: tuple[AblationRow, ...]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "variant": [r.name for r in rows],
-            "what changes": [CHANGES.get(r.name, "") for r in rows],
+            "what changes": [_what_changes(r.name, r.config) for r in rows],
             "parameters": [r.parameters for r in rows],
             "last maps": [f"{r.config.final_side}×{r.config.final_side}" for r in rows],
             "field (px)": [r.field for r in rows],
@@ -87,6 +92,13 @@ def _than(a: float, b: float, tol: float = 0.005) -> str:
     return "about the same as" if abs(a - b) < tol else "above" if a > b else "below"
 
 
+def _than_picture(row: AblationRow) -> str:
+    """Return how a variant's receptive field compares with its input picture, in words."""
+    side = row.config.input_size
+    word = "wider than" if row.field > side else "as wide as" if row.field == side else "within"
+    return f"{word} the {side}-px picture"
+
+
 def _explain(rows: dict[str, AblationRow], k: int) -> None:
     b = rows.get("baseline")
     if b is None:
@@ -105,7 +117,8 @@ def _explain(rows: dict[str, AblationRow], k: int) -> None:
         parts.append(
             "**Pooling.** A 2×2 max pool reports the strongest response in each window, so a "
             "feature that moves inside the window changes nothing downstream; it also shrinks "
-            "the maps, so later 3×3 filters see a wider area. The classifier here is a flatten "
+            f"the maps, so later {b.config.kernel}×{b.config.kernel} filters see a wider area. "
+            "The classifier here is a flatten "
             "followed by a linear layer, which gives every position its own weights: without "
             f"pooling it reads {p.config.flat_features:,} numbers instead of "
             f"{b.config.flat_features:,} ({p.parameters:,} weights against {b.parameters:,}), "
@@ -116,9 +129,11 @@ def _explain(rows: dict[str, AblationRow], k: int) -> None:
         )
     if "no ReLU" in rows:
         r = rows["no ReLU"]
+        k_ = r.config.kernel
         parts.append(
             "**ReLU.** Without it, a convolution after a convolution is just one bigger "
-            "convolution (a 3×3 after a 3×3 is a single 5×5), so depth adds nothing the first "
+            f"convolution (a {k_}×{k_} after a {k_}×{k_} is a single {2 * k_ - 1}×{2 * k_ - 1}), "
+            "so depth adds nothing the first "
             "layer could not do alone. Only the max pools keep the network from being linear; "
             "with pooling off too, every logit would be a weighted sum of the pixels: a linear "
             "classifier that separates two classes by one flat cut through pixel space and "
@@ -139,9 +154,11 @@ def _explain(rows: dict[str, AblationRow], k: int) -> None:
         parts.append(
             f"**Depth.** One block: its last units see {one.field}×{one.field} px and the "
             f"classifier reads {one.config.flat_features:,} numbers; four blocks: "
-            f"{four.field}-px fields (wider than the 64-px picture), 4×4 maps, "
+            f"{four.field}-px fields ({_than_picture(four)}), "
+            f"{four.config.final_side}×{four.config.final_side} maps, "
             f"{four.config.flat_features:,} numbers. Validation accuracy: 1 block "
-            f"{acc('1 block')}, 2 blocks {acc('baseline')}, 4 blocks {acc('4 blocks')}; "
+            f"{acc('1 block')}, {b.config.depth_blocks} blocks {acc('baseline')}, 4 blocks "
+            f"{acc('4 blocks')}; "
             f"predictions kept after an {e}-px shift: {kept('1 block')}, {kept('baseline')}, "
             f"{kept('4 blocks')}. Each extra pooling adds tolerance to shifts, and each extra "
             "block lets a unit combine a wider part of the picture. Depth is not paid for in "
@@ -177,7 +194,7 @@ def _show(rows: tuple[AblationRow, ...], settings: AblationSettings) -> None:
         ),
         key="ct_abl_bars",
     )
-    st.markdown("The whole curve, from no shift (every prediction kept) to 8 px:")
+    st.markdown(f"The whole curve, from no shift (every prediction kept) to {MAX_SHIFT} px:")
     st.plotly_chart(
         tf.robustness_curves(np.arange(MAX_SHIFT + 1), {r.name: r.robust for r in rows}),
         key="ct_abl_curves",
@@ -205,62 +222,89 @@ def ablation_section(
     classes: tuple[str, ...], lr: float, seed: int, bf16: bool, store: DataStore
 ) -> None:
     """Draw the ablation controls, the progress of a run, and the results."""
-    st.subheader("Ablations in one click")
-    st.markdown(
-        "An ablation removes one part and measures what is lost. Five networks train on the "
-        "classes, learning rate and seed chosen above, all from the default architecture (2 "
-        "blocks of 10 filters, 3×3) with one change each, on the same pictures for the same "
-        "number of steps. Each is then tested for accuracy and for how stable its answers are "
-        "when the picture moves."
-    )
+    _intro()
     steps = st.columns(3)[0].select_slider(
         "Steps per variant", ABLATION_STEPS, DEFAULT_ABLATION_STEPS, key="ct_abl_steps"
     )
+    problems = _problems(classes, lr)
+    for p in problems:
+        st.warning(p)
+    if problems:
+        return
+    settings = AblationSettings(classes, steps, lr, seed, bf16)
+    results = _results()
+    cached = results.get(settings)
+    job = session_job(st.session_state, JOB_KEY)
+    if cached is None:
+        started = _offer_run(settings, store, results)
+        job = started if started is not None else job
+    if job is not None and (cached is None or not job.state().finished):
+        state = show_progress(job, lambda s: None, key="ct_abl_panel")
+        if cached is None:
+            _show_finished(state, settings)
+    if cached is not None:
+        _show_cached(cached, settings, mine=job is not None)
+
+
+def _intro() -> None:
+    """Draw the section's title and what an ablation is."""
+    base = CNNConfig()
+    st.subheader("Ablations in one click")
+    st.markdown(
+        f"An ablation removes one part and measures what is lost. {len(ABLATIONS)} networks "
+        "train on the classes, learning rate and seed chosen above, all from the default "
+        f"architecture ({base.depth_blocks} blocks of {base.filters} filters, "
+        f"{base.kernel}×{base.kernel}) with one change each, on the same pictures for the same "
+        "number of steps. Each is then tested for accuracy and for how stable its answers are "
+        "when the picture moves."
+    )
+
+
+def _problems(classes: tuple[str, ...], lr: float) -> list[str]:
+    """Return why the ablations cannot run with these settings (empty if they can)."""
     problems = []
     if len(classes) < 2:
         problems.append("Choose at least two classes above to run the ablations.")
     if not lr > 0:
         problems.append("Set a learning rate above 0 above to run the ablations.")
-    if problems:
-        for p in problems:
-            st.warning(p)
+    return problems
+
+
+def _offer_run(settings: AblationSettings, store: DataStore, results: dict):
+    """Draw the cost and the Run button; return the job it started, or None."""
+    st.caption(
+        f"The {len(ABLATIONS)} runs cost about {ablation_cost(settings.classes):.1f}× one "
+        f"baseline run of {settings.steps:,} steps, plus the shift tests."
+    )
+    if not st.button(
+        f"Run the {len(ABLATIONS)} ablations", icon=":material/science:", key="ct_abl_run"
+    ):
+        return None
+    job = start_job(st.session_state, JOB_KEY, "ablations", ablation_work(settings, store, results))
+    st.session_state["ct_abl_settings"] = settings
+    return job
+
+
+def _show_finished(state: JobState, settings: AblationSettings) -> None:
+    """Draw this session's finished (or stopped) run, which may be for older settings."""
+    ran = st.session_state.get("ct_abl_settings")
+    if state.status == "stopped" and state.result == ():
+        st.info("Stopped before the first variant finished: nothing to compare yet.")
+    if not (state.finished and state.result):
         return
-    settings = AblationSettings(classes, steps, lr, seed, bf16)
-    base = CNNConfig(classes=classes)
-    cost = sum(
-        conv_macs(CNNConfig(classes=classes, **change)) for change in ABLATIONS.values()
-    ) / conv_macs(base)
-    results = _results()
-    cached = results.get(settings)
-    job = session_job(st.session_state, JOB_KEY)
-    if cached is None:
-        st.caption(
-            f"The five runs cost about {cost:.1f}× one baseline run of {steps:,} steps, "
-            "plus the shift tests."
-        )
-        if st.button("Run the five ablations", icon=":material/science:", key="ct_abl_run"):
-            job = start_job(
-                st.session_state, JOB_KEY, "ablations", ablation_work(settings, store, results)
-            )
-            st.session_state["ct_abl_settings"] = settings
-    if job is not None and (cached is None or not job.state().finished):
-        state = show_progress(job, lambda s: None, key="ct_abl_panel")
-        ran = st.session_state.get("ct_abl_settings")
-        if cached is None and state.status == "stopped" and state.result == ():
-            st.info("Stopped before the first variant finished: nothing to compare yet.")
-        if cached is None and state.finished and state.result:
-            if ran != settings:
-                st.caption(
-                    "These results are for the settings of your last run, not the current ones."
-                )
-            if len(state.result) < len(ABLATIONS):
-                st.info(f"Stopped: {len(state.result)} of {len(ABLATIONS)} variants finished.")
-            _show(state.result, ran)
-    if cached is not None:
-        mine = job is not None and st.session_state.get("ct_abl_settings") == settings
-        st.caption(
-            "Your run, kept on this server: anyone choosing the same settings sees it at once."
-            if mine
-            else "Computed before on this server with these settings: shown at once."
-        )
-        _show(cached, settings)
+    if ran != settings:
+        st.caption("These results are for the settings of your last run, not the current ones.")
+    if len(state.result) < len(ABLATIONS):
+        st.info(f"Stopped: {len(state.result)} of {len(ABLATIONS)} variants finished.")
+    _show(state.result, ran)
+
+
+def _show_cached(rows: tuple[AblationRow, ...], settings: AblationSettings, mine: bool) -> None:
+    """Draw a set finished on this server for these settings, saying whose it was."""
+    mine = mine and st.session_state.get("ct_abl_settings") == settings
+    st.caption(
+        "Your run, kept on this server: anyone choosing the same settings sees it at once."
+        if mine
+        else "Computed before on this server with these settings: shown at once."
+    )
+    _show(rows, settings)

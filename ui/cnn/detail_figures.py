@@ -1,7 +1,8 @@
 """Figures of the trained-CNN page's details: one unit's arithmetic, patches and filters as
 pictures, and the learned-vs-hand-made filter comparison.
 
-Data in, `go.Figure` (or uint8 pictures) out; layouts as plain dicts (ui/cnn_figures.py says why).
+Data in, `go.Figure` (or uint8 pictures) out; layouts as plain dicts (ui/cnn/overview_figures.py
+says why).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.cnn.overview_figures import CHART_WIDTH, _figure, axis_names, grid_layout, shrink
+from ui.cnn.overview_figures import CHART_WIDTH, axis_names, grid_layout, make_figure, shrink
 from ui.figures import DIVERGING, finish_layout
 from ui.grids import value_scale
 
@@ -38,8 +39,33 @@ def conv_unit_figure(
     c_in, k, _ = patches.shape
     per_row = min({1: 16, 3: 8, 5: 5, 7: 4}.get(k, 4), c_in)
     block_rows = math.ceil(c_in / per_row)
-    bh, bw = 3 * k + 3, k + 1  # three grids, each with a label gap above; a gap column
-    shape = (block_rows * bh, per_row * bw - 1)
+    bh = 3 * k + 3  # three grids, each with a label gap above
+    layers, pad, notes = _unit_blocks(patches, kernels, products, inside, channel_names, per_row)
+    notes += _row_labels(block_rows, bh, k)
+    data = [_grid_trace(name, z, numbers) for name, z in layers.items()]
+    if np.isfinite(pad).any():
+        data.append(_pad_trace(pad, numbers))
+    shape = pad.shape
+    cell = min(38.0, CHART_WIDTH / (shape[1] + LABEL_CELLS))
+    layout = dict(
+        xaxis=dict(visible=False, range=[-LABEL_CELLS - 0.5, shape[1] - 0.5], constrain="domain"),
+        yaxis=dict(visible=False, range=[shape[0] - 0.5, -1.5], scaleanchor="x"),
+        annotations=[{"showarrow": False, "font": dict(size=11), **n} for n in notes],
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
+    layout.update(height=int(cell * (shape[0] + 1)) + 20, plot_bgcolor="white")
+    return go.Figure(data=data, layout=layout)
+
+
+def _unit_blocks(patches, kernels, products, inside, channel_names, per_row: int):
+    """Return ({patch, kernel, product: mosaic}, padding mosaic, channel titles) of the blocks.
+
+    Each channel's block stacks its patch, kernel and product (k × k each, a label row above
+    each); blocks sit per_row to a row with a gap column; NaN is drawn as nothing.
+    """
+    c_in, k, _ = patches.shape
+    bh, bw = 3 * k + 3, k + 1
+    shape = (math.ceil(c_in / per_row) * bh, per_row * bw - 1)
     layers = {name: np.full(shape, np.nan, np.float32) for name in ("patch", "kernel", "product")}
     pad = np.full(shape, np.nan, np.float32)
     notes = []
@@ -52,61 +78,58 @@ def conv_unit_figure(
             layers[name][y + j * (k + 1) : y + j * (k + 1) + k, x : x + k] = grid[ch]
         pad[y : y + k, x : x + k] = np.where(inside, np.nan, 1.0)
         notes.append(dict(x=x + (k - 1) / 2, y=y - 1, text=f"<b>{channel_names[ch]}</b>"))
-    for r in range(block_rows):
-        for j, text in enumerate(("patch", "× kernel", "= product")):
-            notes.append(
-                dict(
-                    x=-0.7,
-                    y=r * bh + 1 + j * (k + 1) + (k - 1) / 2,
-                    text=text,
-                    xanchor="right",
-                    font=dict(size=11, color="#475569"),
-                )
-            )
-    data = []
-    for name, z in layers.items():
-        scale, zmin, zmax = value_scale(z)
-        if name != "patch":  # weights and products are signed in general
-            scale, zmin = DIVERGING, -zmax
-        text = np.where(np.isnan(z), "", np.char.mod("%.2f", np.nan_to_num(z)))
-        data.append(
-            go.Heatmap(
-                z=z,
-                colorscale=scale,
-                zmin=zmin,
-                zmax=zmax,
-                showscale=False,
-                text=text if numbers else None,
-                texttemplate="%{text}" if numbers else None,
-                textfont=dict(size=10),
-                xgap=1,
-                ygap=1,
-                hovertemplate=f"{name}<br>%{{z:.4f}}<extra></extra>",
-            )
+    return layers, pad, notes
+
+
+def _row_labels(block_rows: int, bh: int, k: int) -> list[dict]:
+    """Return the "patch / × kernel / = product" labels left of every row of blocks."""
+    return [
+        dict(
+            x=-0.7,
+            y=r * bh + 1 + j * (k + 1) + (k - 1) / 2,
+            text=text,
+            xanchor="right",
+            font=dict(size=11, color="#475569"),
         )
-    if np.isfinite(pad).any():
-        data.append(
-            go.Heatmap(
-                z=pad,
-                colorscale=[[0, PAD_GREY], [1, PAD_GREY]],
-                showscale=False,
-                text=np.where(np.isnan(pad), "", "pad"),
-                texttemplate="%{text}" if numbers else None,
-                textfont=dict(size=9, color="#6b7280"),
-                xgap=1,
-                ygap=1,
-                hovertemplate="zero padding<extra></extra>",
-            )
-        )
-    cell = min(38.0, CHART_WIDTH / (shape[1] + LABEL_CELLS))
-    layout = dict(
-        xaxis=dict(visible=False, range=[-LABEL_CELLS - 0.5, shape[1] - 0.5], constrain="domain"),
-        yaxis=dict(visible=False, range=[shape[0] - 0.5, -1.5], scaleanchor="x"),
-        annotations=[{"showarrow": False, "font": dict(size=11), **n} for n in notes],
-        margin=dict(l=10, r=10, t=10, b=10),
+        for r in range(block_rows)
+        for j, text in enumerate(("patch", "× kernel", "= product"))
+    ]
+
+
+def _grid_trace(name: str, z: np.ndarray, numbers: bool) -> go.Heatmap:
+    """Return one mosaic (patches, kernels or products) as a heatmap, values written if numbers."""
+    scale, zmin, zmax = value_scale(z)
+    if name != "patch":  # weights and products are signed in general
+        scale, zmin = DIVERGING, -zmax
+    text = np.where(np.isnan(z), "", np.char.mod("%.2f", np.nan_to_num(z)))
+    return go.Heatmap(
+        z=z,
+        colorscale=scale,
+        zmin=zmin,
+        zmax=zmax,
+        showscale=False,
+        text=text if numbers else None,
+        texttemplate="%{text}" if numbers else None,
+        textfont=dict(size=10),
+        xgap=1,
+        ygap=1,
+        hovertemplate=f"{name}<br>%{{z:.4f}}<extra></extra>",
     )
-    layout.update(height=int(cell * (shape[0] + 1)) + 20, plot_bgcolor="white")
-    return go.Figure(data=data, layout=layout)
+
+
+def _pad_trace(pad: np.ndarray, numbers: bool) -> go.Heatmap:
+    """Return the cells that lie in the zero padding, in grey."""
+    return go.Heatmap(
+        z=pad,
+        colorscale=[[0, PAD_GREY], [1, PAD_GREY]],
+        showscale=False,
+        text=np.where(np.isnan(pad), "", "pad"),
+        texttemplate="%{text}" if numbers else None,
+        textfont=dict(size=9, color="#6b7280"),
+        xgap=1,
+        ygap=1,
+        hovertemplate="zero padding<extra></extra>",
+    )
 
 
 def contribution_figure(products: np.ndarray, titles: Sequence[str], *, cols: int) -> go.Figure:
@@ -131,7 +154,7 @@ def contribution_figure(products: np.ndarray, titles: Sequence[str], *, cols: in
                 hovertemplate="row %{y}, col %{x}<br>w·x %{z:.4f}<extra></extra>",
             )
         )
-    return _figure(data, layout, 150 * rows + 40)
+    return make_figure(data, layout, 150 * rows + 40)
 
 
 def similarity_figure(

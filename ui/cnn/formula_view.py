@@ -308,38 +308,48 @@ def show_flatten(f: FlattenFormula, source_map: np.ndarray) -> None:
 
 def show_output(f: OutputFormula, maps_shape: tuple[int, int, int], classes: list[str]) -> None:
     """Write a class score: logit = w·x + b over the flattened vector, then the softmax."""
+    if f.layer == "logits":
+        _show_logit(f, maps_shape)
+    else:
+        _show_softmax(f, classes)
+
+
+def _show_logit(f: OutputFormula, maps_shape: tuple[int, int, int]) -> None:
+    """Write a logit as w·x + b, and lay its products back out as the maps they came from."""
     products = f.products.numpy()
     dot = float(f.products.double().sum())
+    st.markdown(
+        f"The logit of **{f.class_name}** weighs every one of the {len(products):,} flattened "
+        "numbers by its own weight and adds them up, with a bias."
+    )
+    st.latex(
+        rf"z_{{\text{{{f.class_name}}}}} = \sum_i w_i x_i + b = {_n(dot)} + ({_n(f.bias)}) "
+        rf"= {_n(f.logit, 6)}"
+    )
+    _agreement(f.logit, f.value, "w·x + b")
+    c, h, w = maps_shape
+    st.markdown(
+        f"**Where the evidence came from**: the products w_i·x_i laid back out as the "
+        f"{c} maps they were flattened from (red pushes “{f.class_name}” up, blue down)."
+    )
+    st.plotly_chart(
+        contribution_figure(
+            products.reshape(c, h, w), [f"channel {i}" for i in range(c)], cols=min(c, 8)
+        ),
+        key="tc_contrib_fig",
+    )
+    top = int(np.abs(products).argmax())
+    st.button(
+        f"Explain the biggest contribution: flattened entry {top}",
+        on_click=follow,
+        args=("flatten", top),
+        key="tc_follow",
+    )
+
+
+def _show_softmax(f: OutputFormula, classes: list[str]) -> None:
+    """Write the softmax of every logit, step by step, for one class and as a table."""
     k = f.class_index
-    if f.layer == "logits":
-        st.markdown(
-            f"The logit of **{f.class_name}** weighs every one of the {len(products):,} flattened "
-            "numbers by its own weight and adds them up, with a bias."
-        )
-        st.latex(
-            rf"z_{{\text{{{f.class_name}}}}} = \sum_i w_i x_i + b = {_n(dot)} + ({_n(f.bias)}) "
-            rf"= {_n(f.logit, 6)}"
-        )
-        _agreement(f.logit, f.value, "w·x + b")
-        c, h, w = maps_shape
-        st.markdown(
-            f"**Where the evidence came from**: the products w_i·x_i laid back out as the "
-            f"{c} maps they were flattened from (red pushes “{f.class_name}” up, blue down)."
-        )
-        st.plotly_chart(
-            contribution_figure(
-                products.reshape(c, h, w), [f"channel {i}" for i in range(c)], cols=min(c, 8)
-            ),
-            key="tc_contrib_fig",
-        )
-        top = int(np.abs(products).argmax())
-        st.button(
-            f"Explain the biggest contribution: flattened entry {top}",
-            on_click=follow,
-            args=("flatten", top),
-            key="tc_follow",
-        )
-        return
     logits = f.logits.numpy().astype(np.float64)
     m = float(logits.max())
     exps = np.exp(logits - m)

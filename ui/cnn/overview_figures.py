@@ -95,7 +95,8 @@ def grid_layout(
     return layout
 
 
-def _figure(data: list, layout: dict, height: int, top: int = 30) -> go.Figure:
+def make_figure(data: list, layout: dict, height: int, top: int = 30) -> go.Figure:
+    """Return a white, legend-free figure of data on layout, height px tall with top px margin."""
     layout.update(
         height=height, margin=dict(l=5, r=5, t=top, b=5), plot_bgcolor="white", showlegend=False
     )
@@ -208,72 +209,93 @@ def _overview_line(numbered: list[tuple[int, Column]], shared_top: float | None)
     unit = CHART_WIDTH * (1 - hspace * (len(columns) - 1)) / sum(widths)  # px per unit of width
     height, data = 260, []
     for i, (index, col) in enumerate(numbered):
-        xa, ya = axis_names(i)
-        xaxis, yaxis = layout["xaxis" + xa[1:]], layout["yaxis" + ya[1:]]
+        axes = axis_names(i)
+        xaxis, yaxis = layout["xaxis" + axes[0][1:]], layout["yaxis" + axes[1][1:]]
         if col.kind == "input":
+            data.append(_input_trace(col, axes))
             h, w = col.data.shape[:2]
-            data.append(
-                go.Image(
-                    z=col.data,
-                    xaxis=xa,
-                    yaxis=ya,
-                    hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>",
-                )
-            )
         elif col.kind in ("conv", "relu", "pool"):
-            maps, _ = shrink(np.asarray(col.data, dtype=np.float32))
-            z, centres = tile(maps, tile_grid(len(maps))[1])
-            scale, zmin, zmax = value_scale(col.data)
-            if shared_top is not None:
-                zmin, zmax = (0.0 if scale == SEQUENTIAL else -shared_top), shared_top
-            data.append(
-                go.Heatmap(
-                    z=z,
-                    colorscale=scale,
-                    zmin=zmin,
-                    zmax=zmax,
-                    showscale=False,
-                    hovertemplate=f"{col.name}<br>value %{{z:.3f}}<extra></extra>",
-                    xaxis=xa,
-                    yaxis=ya,
-                )
-            )
-            data.append(_tile_markers(centres, index, col.name, *maps.shape[1:], (xa, ya)))
-            h, w = z.shape
+            traces, (h, w) = _map_traces(col, index, axes, shared_top)
+            data += traces
             height = max(height, round(unit * h / w))
-        elif col.kind == "flatten":
-            flat = col.data
-            step = max(1, math.ceil(len(flat) / MAX_FLAT_SHOWN))
-            scale, zmin, zmax = value_scale(flat)
-            data.append(
-                go.Heatmap(
-                    z=flat[::step, None],
-                    y=np.arange(0, len(flat), step),
-                    colorscale=scale,
-                    zmin=zmin,
-                    zmax=zmax,
-                    showscale=False,
-                    hovertemplate="entry %{y}<br>value %{z:.3f}<extra></extra>",
-                    xaxis=xa,
-                    yaxis=ya,
-                )
-            )
-            yaxis.update(scaleanchor=None)
-            continue
         else:
-            data.append(_probability_bars(col, index, xa, ya))
-            xaxis.update(range=[0, 1.9], constrain=None)
-            yaxis.update(scaleanchor=None)
+            data.append(_vector_trace(col, index, axes))
+            _free_axes(col.kind, xaxis, yaxis)
             continue
         # Fixed ranges: the click markers must not pad the axes (autorange would).
         xaxis.update(range=[-0.5, w - 0.5])
         yaxis.update(range=[h - 0.5, -0.5], autorange=None)
+    _pin_classes_to_top(layout, columns, height)
+    layout.update(clickmode="event+select", dragmode=False, hoverdistance=12)
+    return make_figure(data, layout, height + 60, top=55)
+
+
+def _input_trace(col: Column, axes: tuple[str, str]) -> go.Image:
+    """Return the input picture as an image trace."""
+    return go.Image(
+        z=col.data,
+        xaxis=axes[0],
+        yaxis=axes[1],
+        hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>",
+    )
+
+
+def _map_traces(
+    col: Column, index: int, axes: tuple[str, str], shared_top: float | None
+) -> tuple[list, tuple[int, int]]:
+    """Return ([mosaic heatmap, click markers], mosaic (h, w)) of a layer's feature maps."""
+    maps, _ = shrink(np.asarray(col.data, dtype=np.float32))
+    z, centres = tile(maps, tile_grid(len(maps))[1])
+    scale, zmin, zmax = value_scale(col.data)
+    if shared_top is not None:
+        zmin, zmax = (0.0 if scale == SEQUENTIAL else -shared_top), shared_top
+    heatmap = go.Heatmap(
+        z=z,
+        colorscale=scale,
+        zmin=zmin,
+        zmax=zmax,
+        showscale=False,
+        hovertemplate=f"{col.name}<br>value %{{z:.3f}}<extra></extra>",
+        xaxis=axes[0],
+        yaxis=axes[1],
+    )
+    markers = _tile_markers(centres, index, col.name, *maps.shape[1:], axes)
+    return [heatmap, markers], z.shape
+
+
+def _vector_trace(col: Column, index: int, axes: tuple[str, str]):
+    """Return the flattened vector as a one-column heatmap, or the classes as bars."""
+    if col.kind != "flatten":
+        return _probability_bars(col, index, *axes)
+    flat = col.data
+    step = max(1, math.ceil(len(flat) / MAX_FLAT_SHOWN))
+    scale, zmin, zmax = value_scale(flat)
+    return go.Heatmap(
+        z=flat[::step, None],
+        y=np.arange(0, len(flat), step),
+        colorscale=scale,
+        zmin=zmin,
+        zmax=zmax,
+        showscale=False,
+        hovertemplate="entry %{y}<br>value %{z:.3f}<extra></extra>",
+        xaxis=axes[0],
+        yaxis=axes[1],
+    )
+
+
+def _free_axes(kind: str, xaxis: dict, yaxis: dict) -> None:
+    """Let a vector's cell stretch (no square pixels); bars get room for their labels."""
+    if kind == "softmax":
+        xaxis.update(range=[0, 1.9], constrain=None)
+    yaxis.update(scaleanchor=None)
+
+
+def _pin_classes_to_top(layout: dict, columns: list[Column], height: int) -> None:
+    """Give the class bars about 24 px per class at the top of their cell."""
     for i, c in enumerate(columns):
-        if c.kind == "softmax":  # about 24 px per class, at the top
+        if c.kind == "softmax":
             share = min(1.0, (24 * len(c.data) + 10) / height)
             layout["yaxis" + axis_names(i)[1][1:]].update(domain=[1 - share, 1])
-    layout.update(clickmode="event+select", dragmode=False, hoverdistance=12)
-    return _figure(data, layout, height + 60, top=55)
 
 
 def _probability_bars(col: Column, index: int, xa: str, ya: str) -> go.Bar:
@@ -316,8 +338,6 @@ def attribution_figure(
     in logit units, drawn over the pixel block each unit is centred on, on a scale symmetric
     about 0 (red for the class, blue against it) with a colour bar.
     """
-    peak = float(saliency.max())
-    weight = saliency / peak if peak > 0 else np.zeros_like(saliency)
     titles = [
         "what the network sees",
         "saliency lighting the image" if lit else f"saliency for “{class_name}”",
@@ -326,27 +346,39 @@ def attribution_figure(
     ]
     layout = grid_layout(1, 4, titles=titles, hspace=0.02)
     a = [dict(zip(("xaxis", "yaxis"), axis_names(i), strict=True)) for i in range(4)]
-    if lit:
-        lit_image = (image * (0.15 + 0.85 * weight[..., None])).astype(np.uint8)
-        second = go.Image(z=lit_image, hoverinfo="skip", **a[1])
-    else:
-        second = go.Heatmap(
-            z=saliency,
-            colorscale=SEQUENTIAL,
-            zmin=0,
-            zmax=peak or 1.0,
-            showscale=False,
-            hovertemplate="row %{y}, col %{x}<br>|∂z/∂x| %{z:.4f}<extra></extra>",
-            **a[1],
-        )
-    grey = np.repeat(image.mean(-1, keepdims=True), 3, -1).astype(np.uint8)  # colour-free base
-    side, (h, w) = image.shape[0], hires.shape
-    step = side / h  # input pixels per unit of the CAM layer
-    bound = float(np.abs(hires).max()) or 1.0
     data = [
         go.Image(z=image, hoverinfo="skip", **a[0]),
-        second,
-        go.Image(z=image, hoverinfo="skip", **a[2]),
+        _saliency_trace(image, saliency, lit, a[1]),
+        *_cam_traces(image, cam, a[2]),
+        *_hires_traces(image, hires, a[3]),
+    ]
+    fig = make_figure(data, layout, 280, top=35)
+    fig.update_layout(margin=dict(r=60))
+    return fig
+
+
+def _saliency_trace(image: np.ndarray, saliency: np.ndarray, lit: bool, axes: dict):
+    """Return the saliency map as a heatmap, or the image dimmed where saliency is low."""
+    peak = float(saliency.max())
+    if lit:
+        weight = saliency / peak if peak > 0 else np.zeros_like(saliency)
+        lit_image = (image * (0.15 + 0.85 * weight[..., None])).astype(np.uint8)
+        return go.Image(z=lit_image, hoverinfo="skip", **axes)
+    return go.Heatmap(
+        z=saliency,
+        colorscale=SEQUENTIAL,
+        zmin=0,
+        zmax=peak or 1.0,
+        showscale=False,
+        hovertemplate="row %{y}, col %{x}<br>|∂z/∂x| %{z:.4f}<extra></extra>",
+        **axes,
+    )
+
+
+def _cam_traces(image: np.ndarray, cam: np.ndarray, axes: dict) -> list:
+    """Return the picture with Grad-CAM (in [0, 1]) over it, half transparent."""
+    return [
+        go.Image(z=image, hoverinfo="skip", **axes),
         go.Heatmap(
             z=cam,
             colorscale="Turbo",
@@ -355,9 +387,19 @@ def attribution_figure(
             opacity=0.5,
             showscale=False,
             hovertemplate="row %{y}, col %{x}<br>Grad-CAM %{z:.3f}<extra></extra>",
-            **a[2],
+            **axes,
         ),
-        go.Image(z=grey, hoverinfo="skip", **a[3]),
+    ]
+
+
+def _hires_traces(image: np.ndarray, hires: np.ndarray, axes: dict) -> list:
+    """Return the grey picture with HiResCAM (h, w) over it, each unit over its pixel block."""
+    grey = np.repeat(image.mean(-1, keepdims=True), 3, -1).astype(np.uint8)  # colour-free base
+    side, (h, w) = image.shape[0], hires.shape
+    step = side / h  # input pixels per unit of the CAM layer
+    bound = float(np.abs(hires).max()) or 1.0
+    return [
+        go.Image(z=grey, hoverinfo="skip", **axes),
         go.Heatmap(
             z=hires,
             x0=(step - 1) / 2,
@@ -375,9 +417,6 @@ def attribution_figure(
             customdata=np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"), -1),
             hovertemplate="unit (%{customdata[0]}, %{customdata[1]})<br>"
             "evidence %{z:+.4f}<extra></extra>",
-            **a[3],
+            **axes,
         ),
     ]
-    fig = _figure(data, layout, 280, top=35)
-    fig.update_layout(margin=dict(r=60))
-    return fig

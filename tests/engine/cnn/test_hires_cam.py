@@ -18,6 +18,7 @@ from engine.cnn import (
     CNNConfig,
     CNNError,
     SmallCNN,
+    evidence,
     grad_cam,
     hires_cam,
     hires_cam_layer,
@@ -134,3 +135,13 @@ def test_person_errors(shipped):
         hires_cam_layer(shipped, _drawn("star"), 10)
     with pytest.raises(CNNError, match="must be"):
         hires_cam(shipped, torch.zeros(3, 32, 32), 0)
+
+
+def test_evidence_sums_a_map_by_sign_and_finds_its_strongest_unit():
+    m = np.array([[0.5, -2.0, 0.0], [1.25, 0.25, -0.5]], dtype=np.float32)
+    e = evidence(m)
+    assert e.for_ == 2.0 and e.against == -2.5 and e.total == -0.5  # exact in binary
+    assert e.strongest == (0, 1) and e.strongest_value == -2.0  # largest magnitude, negative
+    assert evidence(torch.from_numpy(-m)).strongest_value == 2.0
+    with pytest.raises(CNNError, match="non-empty"):
+        evidence(np.zeros(4))

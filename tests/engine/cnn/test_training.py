@@ -21,6 +21,7 @@ from engine.cnn import (
     make_training_data,
     predict,
     shift_robustness,
+    summarise_history,
     train,
 )
 from engine.cnn.training import _augment, _shift, _transpose_labels
@@ -168,3 +169,19 @@ def test_bfloat16_training_runs_where_the_cpu_has_it(stripes):
     else:
         with pytest.raises(CNNError, match="bfloat16"):
             train(SMALL, 3, 1e-3, batch=8, data=stripes, bf16=True)
+
+
+def test_summarise_history_names_first_last_best_and_the_gap():
+    points = [
+        TrainPoint(10, 2.0, 0.30, 0.40),
+        TrainPoint(20, 1.0, 0.60, 0.70),  # the best, tied later: the earliest counts
+        TrainPoint(30, 0.8, 0.75, 0.70),
+        TrainPoint(45, 0.5, 0.90, 0.65),
+    ]
+    s = summarise_history(points)
+    assert (s.first, s.last, s.best) == (points[0], points[-1], points[1])
+    assert s.last_steps == 15 and s.gap == pytest.approx(0.25)  # training above validation
+    below = summarise_history([TrainPoint(7, 1.0, 0.5, 0.6)])
+    assert below.last_steps == 7 and below.gap == pytest.approx(-0.1)  # training below
+    with pytest.raises(CNNError, match="no training history"):
+        summarise_history([])
