@@ -3,7 +3,17 @@
 import numpy as np
 import streamlit as st
 
-from engine.cnn import CLASSES, filter_images, first_layer_filters
+from engine.cnn import (
+    CLASSES,
+    SCAN_BUDGET,
+    TOP_PATCHES,
+    TOP_PATCHES_PER_CLASS,
+    TOP_PATCHES_SEED,
+    evidence,
+    filter_images,
+    first_layer_filters,
+    scan_per_class,
+)
 from engine.core import ExplorerError
 from ui.cnn import detail_figures as details
 from ui.cnn import formula_view as unit_view
@@ -175,7 +185,8 @@ with right:
 st.subheader("HiResCAM: every position keeps its own gradient")
 logit = float(run.arrays["logits"][target])
 bias = float(model.fc.bias[target])
-total = float(hires.astype(np.float64).sum())
+ev = evidence(hires)
+total = ev.total
 st.markdown(
     "**HiResCAM** (Draelos & Carin, 2020) multiplies each map by its gradient position by "
     "position and adds over the channels — no averaging, no ReLU. Red is evidence *for* "
@@ -203,12 +214,10 @@ h2.metric(
     help=(f"z = {logit:.4f}, b = {bias:.4f}: the network's logit and its classifier bias."),
 )
 h3.metric("Difference", f"{abs(total - (logit - bias)):.1e}")
-for_, against = float(hires[hires > 0].sum()), float(hires[hires < 0].sum())
-strongest = np.unravel_index(int(np.abs(hires).argmax()), hires.shape)
 st.caption(
-    f"**What to notice.** The evidence for “{classes[target]}” adds up to {for_:+.3f} and the "
-    f"evidence against to {against:+.3f}: net {total:+.3f}. The strongest position is unit "
-    f"{tuple(int(v) for v in strongest)} of {model.cam_layer} ({hires[strongest]:+.3f}). "
+    f"**What to notice.** The evidence for “{classes[target]}” adds up to {ev.for_:+.3f} and the "
+    f"evidence against to {ev.against:+.3f}: net {ev.total:+.3f}. The strongest position is unit "
+    f"{ev.strongest} of {model.cam_layer} ({ev.strongest_value:+.3f}). "
     f"Grad-CAM is positive at {int((cam > 0).sum()):,} of {cam.size:,} pixels. Pick a class "
     "the network did *not* predict to see the evidence against it."
 )
@@ -231,23 +240,24 @@ in_context = t3.toggle("Show them in their pictures", key="tc_top_context")
 if not all(c in CLASSES for c in classes):
     st.info("This model's classes are not the drawn ones, so there is no example set to scan.")
 else:
-    per_class = cnn_page.scan_per_class(model, top_layer)
-    k_top = min(12, per_class * len(classes))
+    per_class = scan_per_class(cfg, top_layer)
+    k_top = min(TOP_PATCHES, per_class * len(classes))
     pics, values, positions, sources = cnn_page.top_patches(
         chosen.key, top_layer, int(top_channel), k_top, per_class, model
     )
     r, jump, start = model.receptive_fields()[top_layer]
     st.markdown(
         f"Every picture of a fixed set ({per_class} per class, {per_class * len(classes)} in all, "
-        f"drawn with seed {cnn_page.EXAMPLES_SEED}, never used in training) goes through the "
+        f"drawn with seed {TOP_PATCHES_SEED}, never used in training) goes through the "
         f"network and gives its strongest unit of filter {top_channel} in {top_layer}. The "
         f"{k_top} strongest are shown as the {r}×{r} input patch that unit sees (its receptive "
         "field)."
     )
-    if per_class < cnn_page.EXAMPLES_PER_CLASS:
+    if per_class < TOP_PATCHES_PER_CLASS:
         st.caption(
             f"This model is large, so the scan uses only {per_class} "
-            f"picture{'s' * (per_class > 1)} per class (to keep it near half a second)."
+            f"picture{'s' * (per_class > 1)} per class (of {TOP_PATCHES_PER_CLASS}), to stay "
+            f"within {SCAN_BUDGET:,.0f} multiply-adds."
         )
     if in_context:
         images, _ = cnn_page.held_out_images(tuple(classes), cfg.input_size, per_class)
@@ -300,7 +310,7 @@ st.plotly_chart(
     details.similarity_figure(comparison.similarity.numpy(), filter_names, comparison.names),
     key="tc_similarity",
 )
-now, before = float(np.median(comparison.best)), float(np.median(comparison.start_best))
+now, before = comparison.median_best, comparison.median_start_best
 colour_now, colour_start = float(comparison.colour.mean()), float(comparison.start_colour.mean())
 c1, c2, c3 = st.columns(3)
 c1.metric("Median best match, trained", f"{now:.2f}", f"{now - before:+.2f} vs before training")

@@ -108,13 +108,13 @@ class FilterComparison:
 
     @property
     def median_best(self) -> float:
-        """Return the median over learned filters of their highest |cos|."""
-        return float(self.best.median())
+        """Return the median over learned filters of their highest |cos| (middle two averaged)."""
+        return float(torch.quantile(self.best.double(), 0.5))
 
     @property
     def median_start_best(self) -> float:
-        """Return the median over starting filters of their highest |cos|."""
-        return float(self.start_best.median())
+        """Return the median over starting filters of their highest |cos| (middle two averaged)."""
+        return float(torch.quantile(self.start_best.double(), 0.5))
 
     @property
     def mean_best(self) -> float:

@@ -119,16 +119,17 @@ def test_compare_filters_is_compare_first_layer_on_the_weights():
     assert torch.equal(direct.start_similarity, via_model.start_similarity)
 
 
-def test_comparison_summaries_match_numpy_and_a_tally():
-    comparison = compare_first_layer(SmallCNN(CNNConfig(filters=9), seed=5), 1)
+@pytest.mark.parametrize("filters", [9, 10])  # an odd and an even count: np.median averages
+def test_comparison_summaries_match_numpy_and_a_tally(filters):
+    comparison = compare_first_layer(SmallCNN(CNNConfig(filters=filters), seed=5), 1)
     best = comparison.similarity.numpy().max(1)
     start_best = comparison.start_similarity.numpy().max(1)
-    assert comparison.median_best == pytest.approx(float(np.median(best)))  # 9: a middle value
+    assert comparison.median_best == pytest.approx(float(np.median(best)))
     assert comparison.median_start_best == pytest.approx(float(np.median(start_best)))
     assert comparison.mean_best == pytest.approx(float(best.mean()), rel=1e-6)
     assert comparison.mean_start_best == pytest.approx(float(start_best.mean()), rel=1e-6)
     closest = [comparison.names[j] for j in comparison.similarity.numpy().argmax(1)]
     counts = comparison.closest_counts()
-    assert sum(n for _, n in counts) == 9
+    assert sum(n for _, n in counts) == filters
     assert dict(counts) == {name: closest.count(name) for name in set(closest)}
     assert [n for _, n in counts] == sorted((n for _, n in counts), reverse=True)
