@@ -25,9 +25,10 @@ SPATIAL = ("conv", "relu", "pool")
 
 st.title("A trained CNN on your image")
 st.markdown(
-    "A small VGG-style network, trained here on ten kinds of drawn shapes and textures, looks at "
-    "a picture. Below: **everything it computes** on the way to its answer, the arithmetic of "
-    "**any single unit**, **which pixels** decided, and **what its filters learned**."
+    f"A small VGG-style network, trained here on {len(CLASSES)} kinds of drawn shapes and "
+    "textures, looks at a picture. Below: **everything it computes** on the way to its answer, "
+    "the arithmetic of **any single unit**, **which pixels** decided, and **what its filters "
+    "learned**."
 )
 
 chosen = cnn_page.choose_model()
