@@ -13,10 +13,8 @@ jobs wait in a queue and say so. A job never touches Streamlit: it reports plain
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,26 +23,57 @@ import streamlit as st
 
 from engine.core import ExplorerError
 
-__all__ = ["Job", "JobState", "get_job", "running_jobs", "show_progress", "start_job"]
+__all__ = [
+    "Job",
+    "JobSlot",
+    "JobState",
+    "get_job",
+    "running_jobs",
+    "shared_slot",
+    "show_progress",
+    "start_job",
+]
 
 log = logging.getLogger(__name__)
 
-# One run at a time per server: a second run would halve the speed of both and of every page.
-# The lock and the registry live in a module object that survives Streamlit re-importing this file
-# (the dev server reloads local modules when any source changes), so there is only ever one slot.
-_SHARED = sys.modules.setdefault("_explorer_job_slot", types.ModuleType("_explorer_job_slot"))
-if not hasattr(_SHARED, "slot"):
-    _SHARED.slot = threading.Lock()
-    _SHARED.registry_lock = threading.Lock()
-    _SHARED.running = set()
-_SLOT: threading.Lock = _SHARED.slot
 ABANDON_AFTER = 30.0  # seconds without a connected session before a job stops itself
-_REGISTRY_LOCK: threading.Lock = _SHARED.registry_lock
-_RUNNING: set = _SHARED.running
 
 Report = Callable[[float, str, Any], None]
 ShouldStop = Callable[[], bool]
 Work = Callable[[Report, ShouldStop], Any]
+
+
+@dataclass(eq=False)
+class JobSlot:
+    """The server's one run slot (a lock) and the jobs queued or running for it."""
+
+    run: threading.Lock = field(default_factory=threading.Lock)
+    guard: threading.Lock = field(default_factory=threading.Lock)  # protects `jobs`
+    jobs: set = field(default_factory=set)
+
+    def enter(self, job: object) -> None:
+        """Count job as queued or running."""
+        with self.guard:
+            self.jobs.add(job)
+
+    def leave(self, job: object) -> None:
+        """Stop counting job."""
+        with self.guard:
+            self.jobs.discard(job)
+
+    def count(self) -> int:
+        """Return how many jobs are queued or running."""
+        with self.guard:
+            return len(self.jobs)
+
+
+# One run at a time per server: a second run would halve the speed of both and of every page.
+# st.cache_resource keeps one JobSlot per server process, also when the dev server re-imports
+# this module after a source change (the cache key is this function's module, name and source).
+@st.cache_resource(show_spinner=False)
+def shared_slot() -> JobSlot:
+    """Return the server's one JobSlot, made on first use."""
+    return JobSlot()
 
 
 @dataclass
@@ -83,15 +112,16 @@ class Job:
     _started: float = 0.0
     _ended: float = 0.0
     _thread: threading.Thread | None = None
+    _slot: JobSlot | None = None  # the slot it was queued for (kept even if caches are cleared)
     _last_alive: float = field(default_factory=time.monotonic)
     _last_check: float = 0.0
 
     def start(self) -> Job:
         """Start the thread (once) and return self."""
         if self._thread is None:
+            self._slot = shared_slot()
             self._thread = threading.Thread(target=self._run, name=f"job-{self.name}", daemon=True)
-            with _REGISTRY_LOCK:
-                _RUNNING.add(self)
+            self._slot.enter(self)
             self._thread.start()
         return self
 
@@ -146,8 +176,9 @@ class Job:
                 self._payload = payload
 
     def _run(self) -> None:
+        slot = self._slot
         try:
-            while not _SLOT.acquire(timeout=0.2):  # queued: can be cancelled while waiting
+            while not slot.run.acquire(timeout=0.2):  # queued: can be cancelled while waiting
                 if self._should_stop():
                     self._finish("stopped", "Cancelled before it started.", None)
                     return
@@ -161,15 +192,14 @@ class Job:
                     "stopped" if stopped else "done", "Stopped." if stopped else "Done.", result
                 )
             finally:
-                _SLOT.release()
+                slot.run.release()
         except ExplorerError as err:  # the engine's own, person-readable errors
             self._finish("failed", "Failed.", None, str(err))
         except Exception:  # never let a thread die silently; the page shows a plain message
             log.exception("Job %s failed", self.name)
             self._finish("failed", "Failed.", None, "The run failed unexpectedly; try again.")
         finally:
-            with _REGISTRY_LOCK:
-                _RUNNING.discard(self)
+            slot.leave(self)
 
     def _finish(self, status: str, text: str, result: Any, error: str = "") -> None:
         with self._lock:
@@ -181,23 +211,30 @@ class Job:
 
 def running_jobs() -> int:
     """Return how many jobs are queued or running on this server."""
-    with _REGISTRY_LOCK:
-        return len(_RUNNING)
+    return shared_slot().count()
 
 
 def _session_watch() -> Callable[[], bool] | None:
-    """Return a check that this browser session is still connected (None outside a server)."""
+    """Return a check that this browser session is still connected (None outside a server).
+
+    The only use of Streamlit's private runtime API in the app (Streamlit has no public way to
+    ask whether a session is still connected). tests/test_jobs.py names each piece used here and
+    fails loudly if an upgrade removes or renames one; the app itself then only loses the
+    abandoned-job stop, with a warning in the log.
+    """
     try:
         from streamlit.runtime import Runtime, exists
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-        ctx = get_script_run_ctx()
-        if ctx is None or not exists():
+        ctx = get_script_run_ctx(suppress_warning=True)
+        if ctx is None or not exists():  # a bare script or AppTest: no server, no sessions
             return None
         runtime, session_id = Runtime.instance(), ctx.session_id
-    except Exception:  # AppTest or an older Streamlit: no watch
+        is_active = runtime.is_active_session
+    except (ImportError, AttributeError, TypeError) as err:  # an API changed under us
+        log.warning("Abandoned jobs will not stop themselves: %s", err)
         return None
-    return lambda: runtime.is_active_session(session_id)
+    return lambda: is_active(session_id)
 
 
 def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job:
