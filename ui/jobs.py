@@ -70,6 +70,8 @@ class JobSlot:
 # One run at a time per server: a second run would halve the speed of both and of every page.
 # st.cache_resource keeps one JobSlot per server process, also when the dev server re-imports
 # this module after a source change (the cache key is this function's module, name and source).
+# Clearing every cache (st.cache_resource.clear(), which the app never does) makes a new slot; jobs
+# already queued keep the one they started with.
 @st.cache_resource(show_spinner=False)
 def shared_slot() -> JobSlot:
     """Return the server's one JobSlot, made on first use."""
