@@ -39,6 +39,8 @@ __all__ = [
     "MAX_TIMING_LENGTH",
     "LayerField",
     "SequentialDepth",
+    "KMAX_K",
+    "RNN_UNITS",
     "TAPS",
     "ThroughBoth",
     "conv_stack",
@@ -55,6 +57,8 @@ MAX_TIMING_LENGTH = 10_000  # longest sequence time_per_batch will run
 MAX_TIMING_WORK = 2_000_000  # batch × length × repeat: caps one call at a few seconds of CPU
 CNN_FILTERS = ("rise", "fall", "peak", "level")  # layer 1 of through_both's CNN, by design
 TAPS = 3  # width of through_both's conv filters (and of _FIRST_LAYER's rows)
+KMAX_K = 3  # through_both's default k of k-max pooling
+RNN_UNITS = 4  # through_both's default RNN hidden units
 CNN_LAYERS = 2  # conv layers in through_both's CNN: the designed one, then random mixes
 _FIRST_LAYER = torch.tensor([[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 2.0, -1.0], [1, 1, 1]])
 _FIRST_LAYER[3] /= 3  # "level": the local mean
@@ -221,7 +225,9 @@ class ThroughBoth(TypedDict):
     sequential_steps: dict[str, int]  # {"cnn": conv layers, "rnn": T}
 
 
-def through_both(seq: np.ndarray, seed: int = 0, k: int = 3, hidden: int = 4) -> ThroughBoth:
+def through_both(
+    seq: np.ndarray, seed: int = 0, k: int = KMAX_K, hidden: int = RNN_UNITS
+) -> ThroughBoth:
     """Return the sequence's trip through a 2-layer 1D CNN with k-max pooling and a tanh RNN.
 
     CNN layer 1 holds four designed 3-tap detectors (rise, fall, peak, level) so its maps read

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.sequence.order import OrderSensitivity
+from engine.sequence.verdicts import ratio_claim
 
 __all__ = [
     "ORDER_BLIND",
@@ -74,13 +75,25 @@ class SwapSummary:
     touching: int  # of those, swaps touching the input window of a unit k-max pooling kept
     early: float | None  # the RNN's mean change for swaps in the first quarter (None: no such swap)
     late: float | None  # ... in the last quarter
+    rnn_floor: float  # changes of h_T below this are rounding: STILL · (1 + ‖h_T‖)
 
     @property
-    def later_counts_more(self) -> bool | None:
-        """Return whether late swaps moved h_T more than early ones (None: a quarter is empty)."""
+    def rnn_trend(self) -> str | None:
+        """Return how late swaps moved h_T against early ones, or None if a quarter is empty.
+
+        "later" / "earlier": that quarter's mean change is ≥ RATIO_FACTOR × the other's (a change
+        below rnn_floor counts as none); "similar": within that factor; "none": neither moved.
+        """
         if self.early is None or self.late is None:
             return None
-        return self.late > self.early
+        early, late = (v if v >= self.rnn_floor else 0.0 for v in (self.early, self.late))
+        if early == late == 0.0:
+            return "none"
+        if early == 0.0 or late == 0.0:
+            return "later" if late else "earlier"
+        return {"higher": "later", "lower": "earlier", "similar": "similar"}[
+            ratio_claim(late / early)
+        ]
 
 
 def swap_summary(order: OrderSensitivity, kept_windows: np.ndarray, length: int) -> SwapSummary:
@@ -99,6 +112,7 @@ def swap_summary(order: OrderSensitivity, kept_windows: np.ndarray, length: int)
         touching=int(sum(touching)),
         early=float(early.mean()) if early.size else None,
         late=float(late.mean()) if late.size else None,
+        rnn_floor=STILL * (1 + order.rnn_norm),
     )
 
 

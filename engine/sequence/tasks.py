@@ -41,6 +41,7 @@ __all__ = [
     "TASK_ARCHS",
     "TASK_BATCH",
     "TASK_CHANCE",
+    "TASK_STEPS",
     "TASK_TEST_SIZE",
     "TaskPoint",
     "TaskResult",
@@ -52,6 +53,7 @@ __all__ = [
 TASK_ARCHS = ("cnn", "gru", "lstm", "rnn")
 MAX_TASK_STEPS = 5_000
 TASK_BATCH = 64  # sequences per training step
+TASK_STEPS = 300  # synthetic_task's default training steps
 TASK_TEST_SIZE = 1_000  # held-out sequences scored
 TASK_CHANCE = 0.5  # both tasks are yes/no questions with balanced answers
 
@@ -161,7 +163,7 @@ def _build(arch: str, seed: int) -> nn.Module:
 def synthetic_task(
     task: str,
     arch: str,
-    steps: int = 300,
+    steps: int = TASK_STEPS,
     seed: int = 0,
     progress: Callable[[int, int, dict[str, float]], bool | None] | None = None,
 ) -> TaskResult:

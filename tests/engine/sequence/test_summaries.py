@@ -7,6 +7,7 @@ import pytest
 
 from engine.sequence import (
     ORDER_BLIND,
+    RATIO_FACTOR,
     busiest_filter,
     firing_at,
     kmax_coverage,
@@ -62,18 +63,29 @@ def test_swap_summary_sorts_swaps_by_hand():
     assert (out.swaps, out.still, out.moved, out.touching) == (5, 2, 3, 2)
     assert out.early == pytest.approx(np.mean([0.0, 0.1]))  # positions 0, 9 < 10
     assert out.late == pytest.approx(np.mean([0.3, 0.4]))  # positions 30, 38 ≥ 30
-    assert out.later_counts_more is True
+    assert out.rnn_trend == "later"  # 0.35 against 0.05: 7× more
 
 
-def test_swap_summary_verdict_on_both_sides_and_empty_quarters():
-    same = swap_summary(_order([0, 39], [0, 0], [0.5, 0.5]), np.zeros((1, 2)), 40)
-    assert same.later_counts_more is False and same.moved == 0
-    early_wins = swap_summary(_order([0, 39], [0, 0], [0.6, 0.5]), np.zeros((1, 2)), 40)
-    assert early_wins.later_counts_more is False
-    late_wins = swap_summary(_order([0, 39], [0, 0], [0.5, 0.6]), np.zeros((1, 2)), 40)
-    assert late_wins.later_counts_more is True
+def test_swap_summary_rnn_trend_on_both_sides_and_empty_quarters():
+    def trend(early, late, rnn_norm=1.0):
+        order = _order([0, 39], [0, 0], [early, late])
+        order = OrderSensitivity(**{**order.__dict__, "rnn_norm": rnn_norm})
+        return swap_summary(order, np.zeros((1, 2)), 40).rnn_trend
+
+    assert trend(0.5, 0.5) == "similar"  # the old "late > early" called 0.5001 "later"
+    assert trend(0.5, 0.5 * RATIO_FACTOR * (1 - 1e-9)) == "similar"
+    assert trend(0.5, 0.5 * RATIO_FACTOR) == "later"
+    assert trend(0.5 * RATIO_FACTOR, 0.5) == "earlier"
+    assert trend(0.5 * RATIO_FACTOR * (1 - 1e-9), 0.5) == "similar"
+    # changes below STILL · (1 + ‖h_T‖) are rounding: no "10⁶× more" from a 1e-12 early change
+    floor = 1e-6 * (1 + 3.0)
+    assert trend(1e-12, 0.1, rnn_norm=3.0) == "later"
+    assert trend(floor * 0.99, floor * 0.999, rnn_norm=3.0) == "none"
+    assert trend(floor, floor * 0.999, rnn_norm=3.0) == "earlier"
+    out = swap_summary(_order([0, 39], [0, 0], [0.5, 0.6]), np.zeros((1, 2)), 40)
+    assert out.moved == 0 and out.rnn_floor == pytest.approx(1e-6 * 2)
     middle = swap_summary(_order([20], [1.0], [0.5]), np.zeros((1, 2)), 40)
-    assert middle.early is None and middle.late is None and middle.later_counts_more is None
+    assert middle.early is None and middle.late is None and middle.rnn_trend is None
 
 
 def test_peak_spread_and_neighbour_jump_match_loops():
