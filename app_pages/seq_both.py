@@ -10,11 +10,16 @@ from engine.core import ExplorerError
 from engine.sequence import (
     CNN_FILTERS,
     CNN_LAYERS,
+    KMAX_K,
     MAX_NGRAM,
+    RATIO_FACTOR,
+    RNN_UNITS,
     TAPS,
     busiest_filter,
     firing_at,
+    kmax_answer,
     kmax_coverage,
+    kmax_seen,
     loudest_step,
     ngram_filters,
     swap_sensitivity,
@@ -104,14 +109,15 @@ def _reader_settings() -> tuple[int, int, int]:
         "with random weights. The RNN is a plain tanh RNN with random weights."
     )
     st.latex(
-        r"\text{CNN: } a^{(\ell)}_{c,t} = \mathrm{ReLU}\Big(b_c + \sum_{c'}\sum_{j=-1}^{1}"
+        r"\text{CNN: } a^{(\ell)}_{c,t} = \mathrm{ReLU}\Big(b_c + \sum_{c'}"
+        rf"\sum_{{j=-{TAPS // 2}}}^{{{TAPS // 2}}}"
         r"w_{c,c',j}\,a^{(\ell-1)}_{c',t+j}\Big) \qquad "
         r"\text{RNN: } h_t = \tanh\big(W_{x} x_t + W_{h} h_{t-1} + b\big),\ h_{-1} = 0"
     )
     c1, c2, c3 = st.columns(3)
     seed = int(c1.number_input("Seed of the random weights", 0, 10_000, 0, key="seqb_seed"))
-    k = c2.slider("k of k-max pooling", 1, 5, 3, key="seqb_k")
-    hidden = c3.select_slider("RNN hidden units", [2, 4, 8, 16], 4, key="seqb_hidden")
+    k = c2.slider("k of k-max pooling", 1, 5, KMAX_K, key="seqb_k")
+    hidden = c3.select_slider("RNN hidden units", [2, 4, 8, 16], RNN_UNITS, key="seqb_hidden")
     return seed, k, hidden
 
 
@@ -264,12 +270,45 @@ def _kmax_section(out, channel_names, labels, length: int) -> None:
     )
     cover = kmax_coverage(kept, kept_values, out["cnn_windows"][-1])
     top = (cover.top_channel, cover.top_rank)
+    answer = kmax_answer(last, kept, kept_values, cover.top_channel)
+    name = channel_names[cover.top_channel]
+    st.markdown(_kmax_question(answer, name, kmax_seen(kept_values), length))
+    rest = (
+        "every input sample reaches the summary through at least one kept window"
+        if cover.covered == length
+        else "the rest of the sequence does not reach the summary at all"
+    )
     st.markdown(
         f"**What to notice.** {kept.size} numbers leave the CNN ({kept.shape[0]} channels × "
         f"{kept.shape[1]}) out of {last.size} in its last layer. Their windows cover "
-        f"{cover.covered} of the {length} input samples ({cover.covered / length:.0%}); the rest "
-        "of the sequence does not reach the summary at all. The largest kept value is "
-        f"{kept_values[top]:.3f}, “{channel_names[cover.top_channel]}” at t = {kept[top]}."
+        f"{cover.covered} of the {length} input samples ({cover.covered / length:.0%}): {rest}. "
+        f"The largest kept value is {kept_values[top]:.3f}, “{channel_names[cover.top_channel]}” "
+        f"at t = {kept[top]}."
+    )
+
+
+def _kmax_question(answer, name: str, seen, length: int) -> str:
+    """Return k-max's question and the answer of the channel holding the largest kept value."""
+    k, at = answer.k, ", ".join(map(str, answer.seen_at))
+    text = (
+        f"**Did you see this feature up to {k} times?** That is what k-max pooling asks each "
+        f"channel, with k = {k}. “{name}” fired at {answer.fired} of its {length} positions and "
+        "answers "
+    )
+    if not answer.seen_at:
+        text += f"“no”: all {k} kept values are 0 (a ReLU unit that never fired)."
+    elif len(answer.seen_at) == k:
+        more = f" (its {k} strongest; the other {answer.fired - k} go unreported)"
+        text += f"“yes, at t {at}”" + (more if answer.fired > k else "") + "."
+    else:
+        text += (
+            f"“only {len(answer.seen_at)} times, at t {at}”: its other kept values are 0, "
+            "which means not seen."
+        )
+    full, never = int((seen == k).sum()), int((seen == 0).sum())
+    return text + (
+        f" Over all {len(seen)} channels, {full} saw their feature {k} or more times and "
+        f"{never} never saw it."
     )
 
 
@@ -285,7 +324,8 @@ def final_section(out, channel_names, values, seed, k, hidden, sha, labels) -> N
         "which patterns fired and how strongly, keeping only the order among the kept values — "
         "not where they happened, nor anything outside their windows. The RNN's last state is "
         "the end of a chain through all the steps, so every sample can shape it, but each step "
-        "squashes and mixes the older state, so the recent samples count most."
+        "squashes and mixes the older state, which tends to make recent samples count most — "
+        "the swap test below checks whether it does on your sequence."
     )
     st.markdown(
         "**Test it: swap two neighbours.** Swapping a pair keeps the mean and the spread, so only "
@@ -351,17 +391,25 @@ def _swap_notice(order, summary) -> str:
 
 def _rnn_notice(summary, rnn_norm: float) -> str:
     """Return the sentence on early against late swaps' effect on h_T ('' if a quarter is empty)."""
-    if summary.later_counts_more is None:
+    trend = summary.rnn_trend
+    if trend is None:
         return ""
-    e, m = summary.early, summary.late
+    e, m, floor = summary.early, summary.late, summary.rnn_floor
     text = (
         f" The RNN's state moved by {e:.2e} on average for swaps in the first quarter and by "
         f"{m:.2e} in the last quarter (‖h_T‖ = {rnn_norm:.3f})"
     )
-    if not summary.later_counts_more:
-        return text + ": here early swaps count as much as late ones."
-    more = "early swaps left no trace at all" if e == 0 else f"{m / e:.3g}× more"
-    return text + f": {more} — the later the swap, the more it counts."
+    rounding = f"below rounding ({floor:.1e})"
+    verdicts = {
+        "none": f": both {rounding}, so neither moved it.",
+        "similar": f": within {RATIO_FACTOR:g}× of each other, so here early and late swaps count "
+        "about the same.",
+        "later": (f": early swaps stayed {rounding}" if e < floor else f": {m / e:.3g}× more")
+        + " — the later the swap, the more it counts.",
+        "earlier": (f": late swaps stayed {rounding}" if m < floor else f": {e / m:.3g}× less")
+        + " — on this sequence early swaps count more, not the recent ones.",
+    }
+    return text + verdicts[trend]
 
 
 def text_cnn_section(text: str, own: bool) -> None:

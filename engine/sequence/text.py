@@ -11,6 +11,7 @@ max pooling over time keeps its best window.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -28,9 +29,12 @@ __all__ = [
     "MAX_TEXT",
     "NgramResult",
     "SequenceError",
+    "TextNumbers",
     "busiest_filter",
     "ngram_filters",
+    "letter_number",
     "parse_sequence",
+    "text_to_numbers",
     "token_strength",
     "top_windows",
 ]
@@ -78,6 +82,39 @@ def parse_sequence(text: str) -> np.ndarray:
     if not np.isfinite(values).all() or np.abs(values).max() > MAX_MAGNITUDE:
         raise SequenceError(f"Keep every number between −{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}.")
     return values
+
+
+def letter_number(ch: str) -> int:
+    """Return a letter's place in the alphabet (a = 1 … z = 26, accents dropped), else 0."""
+    base = unicodedata.normalize("NFKD", ch)[:1].lower()
+    return ord(base) - 96 if "a" <= base <= "z" else 0
+
+
+_KINDS = {"Z": "spaces", "N": "digits", "P": "punctuation marks", "L": "letters of other scripts"}
+
+
+@dataclass(frozen=True)
+class TextNumbers:
+    """A text read by the alphabet rule: the numbers, and what happened to each character."""
+
+    values: np.ndarray  # (L,) float64: a letter's place a = 1 … z = 26, every other character 0
+    mapped: int  # characters that are a letter a–z (after dropping accents): values 1 … 26
+    zeros: dict[str, int]  # the rest by kind ("spaces", "digits", …) -> count; each became 0
+
+
+def text_to_numbers(text: str) -> TextNumbers:
+    """Return the TextNumbers of text: letters a–z (any case, accents dropped) as 1 … 26, else 0.
+
+    The characters that became 0 are counted by Unicode category: spaces (and line breaks),
+    digits, punctuation, letters of other scripts (e.g. Chinese), and "other symbols" (emoji…).
+    """
+    values = np.array([letter_number(ch) for ch in text], dtype=np.float64)
+    zeros: Counter[str] = Counter()
+    for ch, v in zip(text, values, strict=True):
+        if v == 0:
+            kind = "spaces" if ch.isspace() else _KINDS.get(unicodedata.category(ch)[0])
+            zeros[kind or "other symbols (emoji…)"] += 1
+    return TextNumbers(values, int((values > 0).sum()), dict(zeros.most_common()))
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ __all__ = [
     "NOISE_Z",
     "RATIO_FACTOR",
     "Contest",
+    "KmaxAnswer",
     "above_chance",
     "accuracy_noise",
     "contest",
     "differ",
     "first_reached",
+    "kmax_answer",
     "kmax_seen",
     "ratio_claim",
     "shuffle_claim",
@@ -68,6 +70,7 @@ class Contest:
 
     winner: str | None  # "a", "b", or None
     by: str  # "accuracy", "speed", "tie", "chance" (no one clearly above it) or "stopped"
+    margin: float  # the gap in accuracy (a fraction) beyond which a and b differ
 
 
 def contest(
@@ -82,17 +85,17 @@ def contest(
     A stopped run decides nothing; a winner must be clearly above chance; accuracies within noise
     are a tie unless both reached the good level, at different steps (then the sooner wins).
     """
-    if stopped:
-        return Contest(None, "stopped")
     a, b = accuracy
-    best = "a" if a >= b else "b"
+    margin = NOISE_Z * math.hypot(accuracy_noise(a, n), accuracy_noise(b, n))
+    if stopped:
+        return Contest(None, "stopped", margin)
     if not above_chance(max(a, b), chance, n):
-        return Contest(None, "chance")
+        return Contest(None, "chance", margin)
     if differ(a, b, n):
-        return Contest(best, "accuracy")
+        return Contest("a" if a > b else "b", "accuracy", margin)
     if None not in reached and reached[0] != reached[1]:
-        return Contest("a" if reached[0] < reached[1] else "b", "speed")
-    return Contest(None, "tie")
+        return Contest("a" if reached[0] < reached[1] else "b", "speed", margin)
+    return Contest(None, "tie", margin)
 
 
 def shuffle_claim(
@@ -119,6 +122,24 @@ def shuffle_claim(
         for a in biased
     ]
     return "contrast" if all(kept) and all(lost) else None
+
+
+@dataclass(frozen=True)
+class KmaxAnswer:
+    """One channel's answer to k-max's question: did you see this feature up to k times?"""
+
+    k: int
+    fired: int  # positions of the whole map where the channel is > 0
+    seen_at: tuple[int, ...]  # the kept positions whose value is > 0, in time order
+
+
+def kmax_answer(
+    last: np.ndarray, kept: np.ndarray, kept_values: np.ndarray, channel: int
+) -> KmaxAnswer:
+    """Return channel's KmaxAnswer from the (C, T) last map and its (C, k) kept positions/values."""
+    row = np.asarray(kept_values)[channel]
+    seen = np.asarray(kept)[channel][row > 0]
+    return KmaxAnswer(len(row), int((np.asarray(last)[channel] > 0).sum()), tuple(map(int, seen)))
 
 
 def kmax_seen(kept_values: np.ndarray) -> np.ndarray:

@@ -9,21 +9,27 @@ reads the text itself, as one-hot characters or words.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 from engine.core import ExplorerError
-from engine.sequence import MAX_LENGTH, MAX_MAGNITUDE, SequenceError, parse_sequence
+from engine.sequence import (
+    MAX_LENGTH,
+    MAX_MAGNITUDE,
+    SequenceError,
+    TextNumbers,
+    parse_sequence,
+    text_to_numbers,
+)
 
 __all__ = [
     "EXAMPLES",
     "MODES",
     "TEXT_CAP",
     "SequenceInput",
-    "letter_number",
+    "mapping_note",
     "read_sequence",
     "sequence_box",
     "text_for_ngrams",
@@ -55,12 +61,17 @@ class SequenceInput:
     values: np.ndarray  # (T,) float64: the numbers, or the letters' places in the alphabet
     text: str  # the text used (after the cap); "" for numbers
     notes: tuple[str, ...]  # things the person should know (cut text, no letters...)
+    mapping: TextNumbers | None = None  # text only: what the alphabet rule did to each character
 
 
-def letter_number(ch: str) -> int:
-    """Return a letter's place in the alphabet (a = 1 … z = 26, accents dropped), else 0."""
-    base = unicodedata.normalize("NFKD", ch)[:1].lower()
-    return ord(base) - 96 if "a" <= base <= "z" else 0
+def mapping_note(mapping: TextNumbers) -> str:
+    """Return the sentence saying how many characters the alphabet rule mapped, and the rest."""
+    total = len(mapping.values)
+    text = f"Of the {total:,} characters used, {mapping.mapped:,} are letters a–z and became 1–26"
+    if not mapping.zeros:
+        return text + "."
+    rest = ", ".join(f"{n:,} {kind}" for kind, n in mapping.zeros.items())
+    return text + f"; the other {total - mapping.mapped:,} became 0 ({rest})."
 
 
 def read_sequence(mode: str, raw: str) -> SequenceInput:
@@ -80,13 +91,13 @@ def read_sequence(mode: str, raw: str) -> SequenceInput:
             "(more cannot be read on one screen)."
         )
         text = text[:TEXT_CAP]
-    values = np.array([letter_number(ch) for ch in text], dtype=np.float64)
-    if not values.any():
+    mapping = text_to_numbers(text)
+    if not mapping.mapped:
         notes.append(
             "No letter a–z in the text: every character maps to 0, so both networks see a flat "
             "line. The text CNN below still reads every character."
         )
-    return SequenceInput("text", values, text, tuple(notes))
+    return SequenceInput("text", mapping.values, text, tuple(notes), mapping)
 
 
 def _saved() -> dict[str, str]:
@@ -151,8 +162,9 @@ def sequence_box() -> SequenceInput | None:
             )
             st.caption(
                 "**How text becomes numbers here:** each letter is its place in the alphabet "
-                "(a = 1, b = 2 … z = 26; capitals and accents count as the plain letter); a "
-                "space, digit, punctuation mark or emoji is 0. This only lets you watch the "
+                "(a = 1, b = 2 … z = 26; capitals and accents count as the plain letter); any "
+                "other character (space, digit, punctuation, emoji, a letter of another script "
+                "such as Chinese) is 0. This only lets you watch the "
                 "mechanics on text — rises and falls in alphabet position mean nothing. The "
                 "text CNN section further down reads text the way text CNNs really do: one "
                 "position per character or word."
@@ -163,6 +175,8 @@ def sequence_box() -> SequenceInput | None:
         except ExplorerError as err:
             st.error(str(err))
             return None
+        if reading.mapping is not None:
+            st.caption(mapping_note(reading.mapping))
         for note in reading.notes:
             st.warning(note)
         return reading

@@ -20,9 +20,13 @@ from engine.sequence import (
     TASK_ARCHS,
     TASK_BATCH,
     TASK_CHANCE,
+    TASK_STEPS,
     TASK_TEST_SIZE,
     TASKS,
     TaskResult,
+    above_chance,
+    contest,
+    first_reached,
     make_batch,
     synthetic_task,
 )
@@ -42,10 +46,8 @@ __all__ = [
 
 ARCH_NAMES = {"cnn": "CNN", "gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}
 GOOD = 0.9  # accuracy we call "learned"
-TIE = 0.005  # accuracies closer than half a point are a tie
-NEAR_CHANCE = 0.55
 MAX_STORED = 400  # finished runs kept for everyone (each a few kB)
-TASK_STEPS = [20, 50, 100, 200, 300, 500, 1000]
+STEP_CHOICES = sorted({20, 50, 100, 200, 500, 1000, TASK_STEPS})
 JOB_KEY = "seqb_job"
 _STORE_LOCK = threading.Lock()
 
@@ -115,7 +117,8 @@ def curves_by_task(
 
 def reached(result: TaskResult, level: float = GOOD) -> int | None:
     """Return the first evaluated step with test accuracy ≥ level, or None."""
-    return next((p.step for p in result.history if p.accuracy >= level), None)
+    h = result.history
+    return first_reached([p.step for p in h], [p.accuracy for p in h], level)
 
 
 def results_table(results: Mapping[Pair, TaskResult]) -> pd.DataFrame:
@@ -138,68 +141,85 @@ def results_table(results: Mapping[Pair, TaskResult]) -> pd.DataFrame:
 
 
 def verdicts(results: Mapping[Pair, TaskResult], steps: int) -> list[str]:
-    """Return one sentence per task: who won, by how many points, and how fast."""
-    out = []
-    for task, spec in TASKS.items():
-        mine = {arch: r for (t, arch), r in results.items() if t == task}
-        cnn, recurrent = mine.get("cnn"), {a: r for a, r in mine.items() if a != "cnn"}
-        if cnn is None or not recurrent:
-            out.append(
-                f"**{spec.title}** — train the CNN and at least one recurrent model to compare."
-            )
-            continue
-        best = max(recurrent, key=lambda a: recurrent[a].accuracy)
-        rec = recurrent[best]
-        lead = cnn.accuracy - rec.accuracy
-        sentence = (
-            f"**{spec.title}** — CNN {cnn.accuracy:.1%}, best recurrent ({ARCH_NAMES[best]}) "
-            f"{rec.accuracy:.1%}"
-        )
-        if abs(lead) >= TIE:
-            winner = "cnn" if lead > 0 else "rnn"
-            name = "the CNN" if lead > 0 else f"the {ARCH_NAMES[best]}"
-            sentence += f": {name} leads by {abs(lead) * 100:.1f} points."
-        else:
-            first = {"cnn": reached(cnn), "rnn": reached(rec)}
-            if (
-                first["cnn"] is not None
-                and first["rnn"] is not None
-                and first["cnn"] != first["rnn"]
-            ):
-                winner = min(first, key=lambda k: first[k])
-                fast, slow = sorted(first.values())
-                who = "the CNN" if winner == "cnn" else f"the {ARCH_NAMES[best]}"
-                sentence += (
-                    f": a tie on accuracy, but {who} reached {GOOD:.0%} first (step {fast} "
-                    f"against {slow}, {slow / max(fast, 1):.1f}× sooner)."
-                )
-            else:
-                winner = ""
-                sentence += ": a tie."
-        speeds = [
-            f"{ARCH_NAMES[a]} at step {reached(r)}"
-            for a, r in mine.items()
-            if reached(r) is not None
-        ]
+    """Return one sentence per task: who won (if the numbers say so), by how much, how fast."""
+    return [
+        _task_verdict(spec, {a: r for (t, a), r in results.items() if t == task}, steps)
+        for task, spec in TASKS.items()
+    ]
+
+
+def _task_verdict(spec, mine: dict[str, TaskResult], steps: int) -> str:
+    """Return the sentence for one task's runs, its claim chosen by engine.sequence.contest."""
+    cnn, recurrent = mine.get("cnn"), {a: r for a, r in mine.items() if a != "cnn"}
+    if cnn is None or not recurrent:
+        return f"**{spec.title}** — train the CNN and at least one recurrent model to compare."
+    best = max(recurrent, key=lambda a: recurrent[a].accuracy)
+    rec = recurrent[best]
+    stopped = any(r.stopped_early for r in mine.values())
+    result = contest(
+        (cnn.accuracy, rec.accuracy),
+        (reached(cnn), reached(rec)),
+        stopped,
+        TASK_CHANCE,
+        TASK_TEST_SIZE,
+    )
+    names = {"a": "the CNN", "b": f"the {ARCH_NAMES[best]}"}
+    lead = cnn.accuracy - rec.accuracy
+    sentence = (
+        f"**{spec.title}** — CNN {cnn.accuracy:.1%}, best recurrent ({ARCH_NAMES[best]}) "
+        f"{rec.accuracy:.1%}" + _contest_text(result, names, (reached(cnn), reached(rec)), lead)
+    )
+    if stopped:
+        return sentence
+    sentence += _speeds_and_chance(mine)
+    kind = {"a": "cnn", "b": "rnn"}.get(result.winner or "", "")
+    if kind != spec.winner:
+        expected = "the CNN" if spec.winner == "cnn" else "a recurrent model"
         sentence += (
-            f" Reached {GOOD:.0%}: " + ", ".join(speeds) + "."
-            if speeds
-            else f" No model reached {GOOD:.0%}."
+            f" The expected winner, {expected}, did not come out ahead with {steps} steps: "
+            "try more steps or another seed."
         )
-        worst = min(mine, key=lambda a: mine[a].accuracy)
-        if mine[worst].accuracy < NEAR_CHANCE:
-            sentence += f" The {ARCH_NAMES[worst]} stayed near chance ({mine[worst].accuracy:.1%})."
-        if winner != spec.winner:
-            expected = "the CNN" if spec.winner == "cnn" else "a recurrent model"
-            sentence += (
-                f" The expected winner, {expected}, did not come out ahead with {steps} steps: "
-                "try more steps or another seed."
-            )
-        out.append(sentence)
-    return out
+    return sentence
+
+
+def _contest_text(result, names: dict[str, str], first: tuple, gap: float) -> str:
+    """Return the clause stating the contest's outcome, or that the numbers decide nothing."""
+    noise = f"±{100 * result.margin:.1f} points on {TASK_TEST_SIZE:,} test sequences"
+    if result.by == "stopped":
+        return ": a run was stopped before the end, so no verdict."
+    if result.by == "chance":
+        return f": neither is clearly above chance ({TASK_CHANCE:.0%}), so no winner."
+    if result.by == "accuracy":
+        return f": {names[result.winner]} leads by {100 * abs(gap):.1f} points (noise {noise})."
+    if result.by == "speed":
+        fast, slow = sorted(first)
+        return (
+            f": a tie on accuracy ({noise}), but {names[result.winner]} reached {GOOD:.0%} first "
+            f"(step {fast} against {slow})."
+        )
+    return f": a tie, the gap is inside the noise ({noise})."
+
+
+def _speeds_and_chance(mine: dict[str, TaskResult]) -> str:
+    """Return who reached GOOD and when, and which models stayed near chance."""
+    speeds = [f"{ARCH_NAMES[a]} at step {reached(r)}" for a, r in mine.items() if reached(r)]
+    text = (
+        f" Reached {GOOD:.0%}: " + ", ".join(speeds) + "."
+        if speeds
+        else f" No model reached {GOOD:.0%}."
+    )
+    low = [
+        f"{ARCH_NAMES[a]} ({r.accuracy:.1%})"
+        for a, r in mine.items()
+        if not above_chance(r.accuracy, TASK_CHANCE, TASK_TEST_SIZE)
+    ]
+    if low:
+        text += " Not clearly above chance: " + ", ".join(low) + "."
+    return text
 
 
 def tasks_section() -> None:
+    """Draw the two tasks, their settings and training button, and the results when there."""
     st.header("Where each one wins: two tasks, trained live")
     st.markdown(
         "Two small tasks, each built so that one kind of network has the right structure. "
@@ -207,6 +227,29 @@ def tasks_section() -> None:
         f"Adam; accuracy is measured on {TASK_TEST_SIZE:,} held-out sequences (chance is "
         f"{TASK_CHANCE:.0%})."
     )
+    _task_examples()
+    archs, steps, seed = _task_settings()
+    if not archs:
+        st.warning("Choose at least one model.")
+        return
+    pairs = [(task, arch) for task in TASKS for arch in archs]
+    store = finished_runs()
+    cached = {p: store.get((*p, steps, seed)) for p in pairs}
+    have = all(r is not None for r in cached.values())
+    mine = st.session_state.get("seqb_job_settings") == (tuple(archs), steps, seed)
+    running = _train_button(pairs, (tuple(archs), steps, seed), have, mine, store)
+    job = get_job(st.session_state, JOB_KEY)
+    if job is not None and (running or mine):
+        state = show_progress(job, _live_curves, key="seqb_progress")
+        if state.finished and state.result and mine and not have:
+            _show_results(state.result, steps, stopped=state.status == "stopped")
+            return
+    if have:
+        _show_results(cached, steps, stopped=False)
+
+
+def _task_examples() -> None:
+    """Draw each task's idea and four example sequences with their labels."""
     gen = torch.Generator().manual_seed(1)
     cols = st.columns(len(TASKS))
     for col, (task, spec) in zip(cols, TASKS.items(), strict=True):
@@ -225,22 +268,23 @@ def tasks_section() -> None:
                 ),
                 key=f"seqb_examples_{task}",
             )
+
+
+def _task_settings() -> tuple[list[str], int, int]:
+    """Draw the model, steps and seed inputs; return (archs, steps, seed)."""
     c1, c2, c3 = st.columns([2, 2, 1])
     archs = c1.multiselect(
         "Models", list(TASK_ARCHS), list(TASK_ARCHS), key="seqb_archs", format_func=ARCH_NAMES.get
     )
-    steps = c2.select_slider("Training steps per model", TASK_STEPS, 300, key="seqb_steps")
+    steps = c2.select_slider("Training steps per model", STEP_CHOICES, TASK_STEPS, key="seqb_steps")
     seed = int(c3.number_input("Seed", 0, 10_000, 0, key="seqb_task_seed"))
-    if not archs:
-        st.warning("Choose at least one model.")
-        return
-    pairs = [(task, arch) for task in TASKS for arch in archs]
-    store = finished_runs()
-    cached = {p: store.get((*p, steps, seed)) for p in pairs}
-    have = bool(pairs) and all(r is not None for r in cached.values())
+    return archs, steps, seed
+
+
+def _train_button(pairs, settings, have: bool, mine: bool, store) -> bool:
+    """Draw the Train button (starting the job when pressed); return whether a job is running."""
     job = get_job(st.session_state, JOB_KEY)
     running = job is not None and not job.state().finished
-    mine = st.session_state.get("seqb_job_settings") == (tuple(archs), steps, seed)
     label = (
         "Already trained with these settings (shown below)"
         if have
@@ -255,21 +299,16 @@ def tasks_section() -> None:
         type="primary",
         icon=":material/play_arrow:",
     ):
-        st.session_state["seqb_job_settings"] = (tuple(archs), steps, seed)
+        _, steps, seed = settings
+        st.session_state["seqb_job_settings"] = settings
         start_job(st.session_state, JOB_KEY, "sequence tasks", make_work(pairs, steps, seed, store))
         st.rerun()  # redraw the whole section with the run in progress
     if not have and not running:
         st.caption(
-            f"{len(pairs)} runs of {steps} steps, one after the other, one run per server at a "
-            "time. Finished runs are kept for everyone."
+            f"{len(pairs)} runs of {settings[1]} steps, one after the other, one run per server at "
+            "a time. Finished runs are kept for everyone."
         )
-    if job is not None and (running or mine):
-        state = show_progress(job, _live_curves, key="seqb_progress")
-        if state.finished and state.result and mine and not have:
-            _show_results(state.result, steps, stopped=state.status == "stopped")
-            return
-    if have:
-        _show_results(cached, steps, stopped=False)
+    return running
 
 
 def _live_curves(state) -> None:

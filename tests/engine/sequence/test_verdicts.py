@@ -117,3 +117,26 @@ def test_kmax_seen_counts_positive_kept_values_per_channel():
     kept = np.array([[0.5, 0.0, 2.0], [0.0, 0.0, 0.0], [1e-12, 3.0, 4.0]])
     expect = [sum(1 for v in row if v > 0) for row in kept]
     assert kmax_seen(kept).tolist() == expect == [2, 0, 3]
+
+
+def test_kmax_answer_matches_a_loop():
+    from engine.sequence import kmax_answer, kmax_over_time
+
+    rng = np.random.default_rng(3)
+    last = np.maximum(rng.normal(size=(3, 12)) - 0.8, 0.0)  # a ReLU map, mostly silent
+    last[2] = 0.0  # one channel never fires
+    values, kept = kmax_over_time(last, 4)
+    for c in range(3):
+        ans = kmax_answer(last, kept, values, c)
+        assert ans.k == 4
+        assert ans.fired == sum(1 for v in last[c] if v > 0)
+        assert ans.seen_at == tuple(int(p) for p, v in zip(kept[c], values[c]) if v > 0)
+        assert len(ans.seen_at) == min(4, ans.fired)
+    assert kmax_answer(last, kept, values, 2).seen_at == ()
+
+
+def test_contest_margin_is_the_two_proportion_noise():
+    out = contest((0.9, 0.8), (None, None), False, 0.5, N)
+    expect = NOISE_Z * math.sqrt(0.9 * 0.1 / N + 0.8 * 0.2 / N)
+    assert out.margin == pytest.approx(expect)
+    assert (out.winner, out.by) == ("a", "accuracy") and 0.1 > expect
