@@ -11,8 +11,21 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from engine.sequence import TASKS, kmax_over_time, swap_sensitivity, synthetic_task, through_both
+from engine.sequence import (
+    NOISE_Z,
+    TASK_CHANCE,
+    TASK_TEST_SIZE,
+    TASKS,
+    TaskResult,
+    accuracy_noise,
+    kmax_over_time,
+    swap_sensitivity,
+    synthetic_task,
+    through_both,
+)
+from engine.sequence.tasks import TaskPoint
 from ui.sequence.inputs import EXAMPLES
+from ui.sequence.task_runs import verdicts
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "seq_both.py")
 DEFAULT = next(iter(EXAMPLES["numbers"].values()))
@@ -83,6 +96,18 @@ def test_defaults_show_the_engine_numbers_and_start_no_job():
     order = swap_sensitivity(values, seed=0, k=3, hidden=4)
     assert f"{order.positions.size} swaps" in _notices(at)[2]
     assert "later the swap, the more it counts" in _notices(at)[2]
+    # early swaps move h_T by ~1e-7, below rounding: no "10⁶× more" from a rounding error
+    assert "early swaps stayed below rounding" in _notices(at)[2]
+    assert "× more" not in _notices(at)[2]
+
+    # k-max's question, answered from the kept positions of the channel with the largest value
+    values_kept, kept = kmax_over_time(out["cnn_maps"][-1], 3)
+    top = int(np.argmax(values_kept.max(axis=1)))
+    fired = int((out["cnn_maps"][-1][top] > 0).sum())
+    question = next(m.value for m in at.markdown if "up to 3 times?" in m.value)
+    seen = [int(p) for p, v in zip(kept[top], values_kept[top], strict=True) if v > 0]
+    assert f"fired at {fired} of its {len(values)} positions" in question
+    assert f"“yes, at t {', '.join(map(str, seen))}”" in question
 
 
 def test_choosing_a_step_and_settings_moves_the_numbers():
@@ -119,6 +144,68 @@ def test_text_mode_maps_letters_and_the_ngram_filters_count_matches():
     table = _table(at, "fires on (windows)").set_index("filter")
     top = table.index[0]
     assert table.loc[top, "fires on (windows)"] == pairs.count(top.replace("␣", " "))
+
+
+def test_chinese_and_mixed_text_say_how_many_characters_were_mapped():
+    at = _open()
+    at.radio(key="seqb_mode").set_value("text").run()
+    at.text_area(key="seqb_text").set_value("我爱机器学习").run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert any(
+        "Of the 6 characters used, 0 are letters a–z and became 1–26; the other 6 became 0 "
+        "(6 letters of other scripts)." in c
+        for c in captions
+    ), captions
+    assert any("No letter a–z" in w.value for w in at.warning)
+    mixed = "Héllo 中国 2024!"
+    at.text_area(key="seqb_text").set_value(mixed).run()
+    assert not at.exception and not at.error
+    letters = sum(c.isascii() and c.isalpha() for c in mixed) + 1  # é counts as e
+    assert letters == 5
+    expected = (
+        f"Of the {len(mixed)} characters used, {letters} are letters a–z and became 1–26; the "
+        f"other {len(mixed) - letters} became 0 (4 digits, 2 spaces, 2 letters of other scripts, "
+        "1 punctuation mark)."
+    )
+    assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
+    assert not any("No letter a–z" in w.value for w in at.warning)
+
+
+def _run(task, arch, accuracy, reached_at=None, stopped=False):
+    history = [TaskPoint(0, 0.0, 0.7, 0.5)]
+    if reached_at is not None:
+        history.append(TaskPoint(reached_at, 1.0, 0.1, 0.95))
+    history.append(TaskPoint(300, 2.0, 0.1, accuracy))
+    return TaskResult(task, arch, 300, accuracy, 2.0, 100, tuple(history), stopped)
+
+
+def _verdict(cnn, gru, task="motif"):
+    runs = {(task, "cnn"): _run(task, "cnn", *cnn), (task, "gru"): _run(task, "gru", *gru)}
+    return verdicts(runs, 300)[list(TASKS).index(task)]
+
+
+def test_task_verdicts_crown_no_model_at_chance_in_a_tie_or_a_stopped_run():
+    # both near chance, 3 points apart: the old verdict said "the CNN leads by 3.0 points"
+    at_chance = _verdict((0.53, None), (0.50, None))
+    assert "neither is clearly above chance" in at_chance and "leads" not in at_chance
+    assert "Not clearly above chance: CNN (53.0%), GRU (50.0%)" in at_chance
+    # just above the chance edge against 50%: now the CNN is a winner
+    edge = TASK_CHANCE + NOISE_Z * accuracy_noise(TASK_CHANCE, TASK_TEST_SIZE)
+    win = _verdict((edge + 0.02, None), (0.50, None))
+    assert "the CNN leads by" in win and "expected winner" not in win
+    # a gap inside the noise of 1,000 test sequences is a tie (the old rule: > 0.5 points won)
+    tie = _verdict((0.95, None), (0.94, None))
+    assert "a tie, the gap is inside the noise" in tie and "leads" not in tie
+    assert "expected winner, the CNN, did not come out ahead" in tie
+    faster = _verdict((0.95, 40), (0.94, 80))
+    assert "the CNN reached 90% first (step 40 against 80)" in faster
+    # a stopped run decides nothing, however large the gap
+    stopped = _verdict((0.95, None, True), (0.50, None))
+    assert "stopped before the end, so no verdict" in stopped and "leads" not in stopped
+    # the recurrent model winning the majority task, as expected
+    rnn_win = _verdict((0.60, None), (0.97, 60), task="majority")
+    assert "the GRU leads by 37.0 points" in rnn_win and "expected winner" not in rnn_win
 
 
 BAD_NUMBERS = [

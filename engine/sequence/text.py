@@ -90,7 +90,7 @@ def letter_number(ch: str) -> int:
     return ord(base) - 96 if "a" <= base <= "z" else 0
 
 
-_KINDS = {"Z": "spaces", "N": "digits", "P": "punctuation marks", "L": "letters of other scripts"}
+_KINDS = {"Z": "space", "N": "digit", "P": "punctuation mark", "L": "letter of another script"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class TextNumbers:
 
     values: np.ndarray  # (L,) float64: a letter's place a = 1 … z = 26, every other character 0
     mapped: int  # characters that are a letter a–z (after dropping accents): values 1 … 26
-    zeros: dict[str, int]  # the rest by kind ("spaces", "digits", …) -> count; each became 0
+    zeros: dict[str, int]  # the rest by kind ("space", "digit", …) -> count; each became 0
 
 
 def text_to_numbers(text: str) -> TextNumbers:
@@ -112,8 +112,8 @@ def text_to_numbers(text: str) -> TextNumbers:
     zeros: Counter[str] = Counter()
     for ch, v in zip(text, values, strict=True):
         if v == 0:
-            kind = "spaces" if ch.isspace() else _KINDS.get(unicodedata.category(ch)[0])
-            zeros[kind or "other symbols (emoji…)"] += 1
+            kind = "space" if ch.isspace() else _KINDS.get(unicodedata.category(ch)[0])
+            zeros[kind or "other symbol"] += 1
     return TextNumbers(values, int((values > 0).sum()), dict(zeros.most_common()))
 
 

@@ -50,6 +50,13 @@ EXAMPLES = {
         "to be": "to be, or not to be, that is the question",
     },
 }
+PLURAL = {
+    "space": "spaces",
+    "digit": "digits",
+    "punctuation mark": "punctuation marks",
+    "letter of another script": "letters of other scripts",
+    "other symbol": "other symbols (emoji…)",
+}
 _KEYS = {"numbers": "seqb_numbers", "text": "seqb_text"}
 
 
@@ -70,7 +77,9 @@ def mapping_note(mapping: TextNumbers) -> str:
     text = f"Of the {total:,} characters used, {mapping.mapped:,} are letters a–z and became 1–26"
     if not mapping.zeros:
         return text + "."
-    rest = ", ".join(f"{n:,} {kind}" for kind, n in mapping.zeros.items())
+    rest = ", ".join(
+        f"{n:,} {kind if n == 1 else PLURAL[kind]}" for kind, n in mapping.zeros.items()
+    )
     return text + f"; the other {total - mapping.mapped:,} became 0 ({rest})."
 
 

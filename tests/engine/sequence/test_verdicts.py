@@ -130,7 +130,9 @@ def test_kmax_answer_matches_a_loop():
         ans = kmax_answer(last, kept, values, c)
         assert ans.k == 4
         assert ans.fired == sum(1 for v in last[c] if v > 0)
-        assert ans.seen_at == tuple(int(p) for p, v in zip(kept[c], values[c]) if v > 0)
+        assert ans.seen_at == tuple(
+            int(p) for p, v in zip(kept[c], values[c], strict=True) if v > 0
+        )
         assert len(ans.seen_at) == min(4, ans.fired)
     assert kmax_answer(last, kept, values, 2).seen_at == ()
 
