@@ -14,17 +14,24 @@ from engine.sequence import (
     EVAL_POINTS,
     LEARNING_RATE,
     MLP_HIDDEN,
+    N_CLASSES,
+    ORDER_BLIND,
     PAPER_MLP_HIDDEN,
     PUBLISHED_ACCURACY,
     PUBLISHED_ACCURACY_SHUFFLED,
     PUBLISHED_SOURCE,
+    RATIO_FACTOR,
     RNN_HIDDEN,
     SEQ_LEN,
+    above_chance,
+    differ,
     examples_per_class,
     load_mnist1d,
     neighbour_jump,
     peak_spread,
+    ratio_claim,
     seconds_per_step,
+    shuffle_claim,
     shuffle_contrast,
     time_permutation,
 )
@@ -79,6 +86,7 @@ st.markdown(
 # ---------------------------------------------------------------------------------------------
 st.subheader("The data: ten templates, thousands of transformed copies")
 data = _data()
+N_TEST = len(data.y_test)  # test sequences every accuracy is measured on (its noise)
 st.markdown(
     f"Each digit starts as a hand-drawn template of {data.templates.shape[1]} points. The "
     f"generator pads it, stretches, scales, shears and shifts it, adds smooth and random noise "
@@ -224,7 +232,7 @@ def _live(state) -> None:
 
 
 def _notice(runs) -> str:
-    """Return the what-to-notice paragraph for trained runs, every number from the results."""
+    """Return the what-to-notice paragraph for trained runs, every claim chosen by the numbers."""
     parts = [
         f"{label(key)} reached {r.result.test_accuracy:.1%} in {r.result.seconds:.1f} s "
         f"({1000 * seconds_per_step(r.result.seconds, r.result.steps):.1f} ms per step"
@@ -238,24 +246,69 @@ def _notice(runs) -> str:
     text = "**What to notice.** " + "; ".join(parts) + "."
     by_arch = {key.arch: r.result for key, r in runs.items()}
     if "cnn" in by_arch and "gru" in by_arch:
-        cnn, gru = by_arch["cnn"], by_arch["gru"]
-        per_step = seconds_per_step(gru.seconds, gru.steps) / seconds_per_step(
-            cnn.seconds, cnn.steps
-        )
-        text += (
-            f" With about the same number of weights ({cnn.n_params:,} vs {gru.n_params:,}), a "
-            f"GRU step costs {per_step:.1f}× a CNN step here: it walks through {SEQ_LEN} time "
-            "steps in both directions, one after another, where the CNN handles all positions "
-            "of a layer in one operation."
-        )
-    if "linear" in by_arch:
-        text += (
-            f" The linear model stalls at {by_arch['linear'].test_accuracy:.0%}: with one weight "
-            "per position it cannot follow a stroke that moves."
-        )
+        text += _step_cost(by_arch["cnn"], by_arch["gru"])
+    text += _linear_gap(runs) + _at_chance(runs)
     if any(r.stopped for r in runs.values()):
         text += " A stopped run shows the accuracy it had when it was stopped."
     return text
+
+
+def _step_cost(cnn, gru) -> str:
+    """Return the sentence comparing a GRU step's time with a CNN step's, as measured."""
+    per_step = seconds_per_step(gru.seconds, gru.steps) / seconds_per_step(cnn.seconds, cnn.steps)
+    weights = (
+        "With about the same number of weights"
+        if ratio_claim(gru.n_params / cnn.n_params) == "similar"
+        else "With"
+    ) + f" ({cnn.n_params:,} vs {gru.n_params:,})"
+    claim = ratio_claim(per_step)
+    if claim == "higher":
+        return (
+            f" {weights}, a GRU step costs {per_step:.1f}× a CNN step here: it walks through "
+            f"{SEQ_LEN} time steps in both directions, one after another, where the CNN handles "
+            "all positions of a layer in one operation."
+        )
+    return (
+        f" {weights}, a GRU step took {per_step:.2f}× a CNN step here, "
+        + ("less" if claim == "lower" else f"within {RATIO_FACTOR:g}× of it")
+        + ": the server's load, not the models, may dominate these timings."
+    )
+
+
+def _linear_gap(runs) -> str:
+    """Return the linear model's sentence if a finished model beats it beyond noise, else ''."""
+    done = {key.arch: r.result for key, r in runs.items() if not r.stopped and not key.shuffle}
+    if "linear" not in done or len(done) < 2:
+        return ""
+    linear = done.pop("linear")
+    best = max(done, key=lambda a: done[a].test_accuracy)
+    gap = done[best].test_accuracy - linear.test_accuracy
+    if gap <= 0 or not differ(done[best].test_accuracy, linear.test_accuracy, N_TEST):
+        return (
+            f" The linear model ({linear.test_accuracy:.1%}) is within noise of or above the best "
+            f"other model here ({arch_name(best)}, {done[best].test_accuracy:.1%}): too little "
+            "training to tell them apart."
+        )
+    return (
+        f" The linear model ends {100 * gap:.1f} points below the {arch_name(best)}, more than "
+        f"the noise of {N_TEST:,} test sequences: with one weight per position it cannot follow "
+        "a stroke that moves."
+    )
+
+
+def _at_chance(runs) -> str:
+    """Return which runs are not clearly above chance (1 in N_CLASSES), or ''."""
+    low = [
+        f"{label(key)} ({r.result.test_accuracy:.1%})"
+        for key, r in runs.items()
+        if not above_chance(r.result.test_accuracy, 1 / N_CLASSES, N_TEST)
+    ]
+    if not low:
+        return ""
+    return (
+        f" Not clearly above chance ({1 / N_CLASSES:.0%}) yet, so they have learned nothing we "
+        "can compare: " + ", ".join(low) + "."
+    )
 
 
 def _running(job_key: str) -> bool:
@@ -328,10 +381,15 @@ jump, jump_shuffled = neighbour_jump(data.x_train), neighbour_jump(data.x_train[
 st.markdown(
     f"**What to notice.** Over the training set, neighbouring samples differ by {jump:.2f} on "
     f"average before the permutation and by {jump_shuffled:.2f} after "
-    f"({jump_shuffled / jump:.1f}×): the smooth strokes a {CNN_LAYERS_SPEC[0][0]}-wide kernel or a "
-    "step-by-step reader "
-    f"relies on are gone. Time step 0 now holds what was at step {order[0]}, step 1 what was at "
-    f"step {order[1]}."
+    f"({jump_shuffled / jump:.1f}×)"
+    + (
+        f": the smooth strokes a {CNN_LAYERS_SPEC[0][0]}-wide kernel or a step-by-step reader "
+        "relies on are gone."
+        if ratio_claim(jump_shuffled / jump) == "higher"
+        else f", within {RATIO_FACTOR:g}× of each other: this permutation left the curves "
+        "about as smooth."
+    )
+    + f" Time step 0 now holds what was at step {order[0]}, step 1 what was at step {order[1]}."
 )
 st.markdown(
     "A convolution's inductive bias is *locality* (a unit looks at a few neighbouring samples) "
@@ -395,7 +453,8 @@ def _ablation_results(pairs: list[str], runs, plan) -> None:
         _ablation_table(names, pairs, series, contrast.drops), hide_index=True, key="m1d_abl_table"
     )
     st.caption(f"Published accuracies: {PUBLISHED_SOURCE}.")
-    st.markdown(_ablation_notice(pairs, acc, contrast))
+    stopped = any(r.stopped for k, r in runs.items() if k.arch in pairs)
+    st.markdown(_ablation_notice(pairs, acc, contrast, stopped))
 
 
 def _pct(v):
@@ -416,7 +475,7 @@ def _ablation_table(names, pairs, series, drops) -> pd.DataFrame:
     )
 
 
-def _ablation_notice(pairs, acc, contrast) -> str:
+def _ablation_notice(pairs, acc, contrast, stopped: bool) -> str:
     """Return the what-to-notice paragraph of the ablation, the contrast chosen by its numbers."""
     text = (
         "**What to notice.** "
@@ -427,17 +486,40 @@ def _ablation_notice(pairs, acc, contrast) -> str:
         )
         + "."
     )
-    if contrast.worst_blind is not None and contrast.least_biased is not None:
-        text += (
-            f" The order-blind models move by at most {contrast.worst_blind:.1f} points (their "
-            "first layer simply starts from a different random draw relative to the inputs); the "
-            "models built around locality or order lose at least "
-            f"{contrast.least_biased:.1f} points."
+    return text + _contrast_text(pairs, acc, contrast, stopped) + _published_shuffle(pairs)
+
+
+def _contrast_text(pairs, acc, contrast, stopped: bool) -> str:
+    """Return the ablation's conclusion, only where shuffle_claim says the numbers support one."""
+    if contrast.worst_blind is None:
+        return " Add the MLP to see a model that does not care about order."
+    if contrast.least_biased is None:
+        return " Add the CNN or the GRU to see a model whose bias depends on order."
+    if stopped:
+        return " A run was stopped before the end, so these drops support no conclusion."
+    claim = shuffle_claim(acc, pairs, ORDER_BLIND, 1 / N_CLASSES, N_TEST)
+    if claim == "untrained":
+        return (
+            f" A model built on locality or order is not clearly above chance "
+            f"({1 / N_CLASSES:.0%}) with time in order yet, so its drop means nothing: train "
+            "longer before reading the contrast."
         )
-    elif contrast.worst_blind is not None:
-        text += " Add the CNN or the GRU to see a model whose bias depends on order."
-    else:
-        text += " Add the MLP to see a model that does not care about order."
+    if claim == "contrast":
+        return (
+            f" The order-blind models move by at most {contrast.worst_blind:.1f} points, inside "
+            "the noise (their first layer simply starts from a different random draw relative "
+            "to the inputs); the models built around locality or order lose at least "
+            f"{contrast.least_biased:.1f} points, beyond it."
+        )
+    return (
+        " Here the drops do not separate the two kinds beyond the sampling noise of "
+        f"{N_TEST:,} test sequences, so they support no conclusion; try a longer training length."
+    )
+
+
+def _published_shuffle(pairs) -> str:
+    """Return the published ordered → shuffled accuracies of the models shown, or ''."""
+    text = ""
     pub = [a for a in pairs if a in PUBLISHED_ACCURACY_SHUFFLED and a in PUBLISHED_ACCURACY]
     if pub:
         text += (
