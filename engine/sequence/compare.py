@@ -225,14 +225,8 @@ class ThroughBoth(TypedDict):
     sequential_steps: dict[str, int]  # {"cnn": conv layers, "rnn": T}
 
 
-def through_both(
-    seq: np.ndarray, seed: int = 0, k: int = KMAX_K, hidden: int = RNN_UNITS
-) -> ThroughBoth:
-    """Return the sequence's trip through a 2-layer 1D CNN with k-max pooling and a tanh RNN.
-
-    CNN layer 1 holds four designed 3-tap detectors (rise, fall, peak, level) so its maps read
-    directly; layer 2 (4 → 4, 3 taps) and the RNN (hidden units) are drawn from `seed`.
-    """
+def _checked_values(seq, seed, k: int, hidden: int) -> np.ndarray:
+    """Return seq as a (T,) float64 array; raise SequenceError naming the first unusable input."""
     values = np.asarray(seq, dtype=np.float64).reshape(-1)
     if values.size == 0:
         raise SequenceError("The sequence is empty; type at least one number.")
@@ -248,8 +242,11 @@ def through_both(
         raise SequenceError(f"The seed must be a whole number ≥ 0, got {seed!r}.")
     if not 1 <= k <= 50 or not 1 <= hidden <= 64:
         raise SequenceError("k must be between 1 and 50 and hidden between 1 and 64.")
-    std = values.std()
-    x = (values - values.mean()) / std if std > 0 else values - values.mean()
+    return values
+
+
+def _readers(seed: int, hidden: int) -> tuple[list[nn.Conv1d], nn.RNN]:
+    """Return the CNN's convs (layer 1 designed, the rest drawn) and the RNN, drawn from seed."""
     generator = seeded(seed)
     channels = len(CNN_FILTERS)
     convs = [
@@ -258,11 +255,15 @@ def through_both(
     ]
     rnn = nn.RNN(1, hidden, batch_first=True, device="meta")
     convs = [init_parameters_(m.to_empty(device="cpu"), generator) for m in convs]
-    conv1 = convs[0]
     rnn = init_parameters_(rnn.to_empty(device="cpu"), generator)
     with torch.no_grad():
-        conv1.weight.copy_(_FIRST_LAYER[:, None, :])
-        conv1.bias.zero_()
+        convs[0].weight.copy_(_FIRST_LAYER[:, None, :])
+        convs[0].bias.zero_()
+    return convs, rnn
+
+
+def _read(x: np.ndarray, convs, rnn) -> tuple[list[np.ndarray], torch.Tensor]:
+    """Return (each conv layer's (C, T) map after ReLU, the RNN's (1, T, H) states) for x."""
     xt = torch.tensor(x, dtype=torch.float32)  # (T,)
     maps, h = [], xt[None, None, :]  # (1, 1, T)
     with torch.no_grad():
@@ -270,6 +271,22 @@ def through_both(
             h = F.relu(conv(h))  # (1, 4, T)
             maps.append(h[0].numpy().astype(np.float64))
         states, _ = rnn(xt[None, :, None])  # (1, T, H)
+    return maps, states
+
+
+def through_both(
+    seq: np.ndarray, seed: int = 0, k: int = KMAX_K, hidden: int = RNN_UNITS
+) -> ThroughBoth:
+    """Return the sequence's trip through a 2-layer 1D CNN with k-max pooling and a tanh RNN.
+
+    CNN layer 1 holds four designed 3-tap detectors (rise, fall, peak, level) so its maps read
+    directly; layer 2 (4 → 4, 3 taps) and the RNN (hidden units) are drawn from `seed`.
+    """
+    values = _checked_values(seq, seed, k, hidden)
+    std = values.std()
+    x = (values - values.mean()) / std if std > 0 else values - values.mean()
+    convs, rnn = _readers(seed, hidden)
+    maps, states = _read(x, convs, rnn)
     fields = [f.field for f in _fields([(TAPS, 1, 1)] * len(convs))]
     t = np.arange(values.size)
     windows = [

@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.sequence import TAPS
 from ui.figures import finish_layout
 from ui.recurrent.figures import UNIT_COLOURS, char_label
 
@@ -127,7 +128,7 @@ def cnn_tower(
 def _tower_grid(layers: int) -> go.Figure:
     """Return the empty stack: one input row above one row per conv layer, time shared."""
     titles = ["input x_t (standardised)"] + [
-        f"layer {i + 1}: {'designed' if i == 0 else 'random'} 3-tap filters, after ReLU"
+        f"layer {i + 1}: {'designed' if i == 0 else 'random'} {TAPS}-tap filters, after ReLU"
         for i in range(layers)
     ]
     return make_subplots(
@@ -216,7 +217,6 @@ def rnn_states(
     """
     lo, hi = view or (0, hidden.shape[0])
     hidden = hidden[lo:hi]
-    units = hidden.shape[1]
     steps = np.arange(lo, hi)
     fig = make_subplots(
         rows=2,
@@ -225,6 +225,24 @@ def rnn_states(
         vertical_spacing=0.1,
         subplot_titles=["hidden state h_t, unit × time (tanh: −1 … 1)", "the same units as lines"],
     )
+    _state_heatmap(fig, hidden, steps, t)
+    _state_lines(fig, hidden, steps)
+    fig.add_vline(x=t, line=dict(color=WINDOW, width=2), row=2, col=1)
+    fig.update_yaxes(title_text="unit", autorange="reversed", dtick=1, row=1, col=1)
+    fig.update_yaxes(title_text="h", range=[-1.05, 1.05], row=2, col=1)
+    fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
+    fig.update_xaxes(**time_ticks(labels, lo, hi), row=2, col=1)
+    fig.update_layout(
+        legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return _finish(fig, height)
+
+
+def _state_heatmap(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray, t: int) -> None:
+    """Add the (T, H) states as a unit × time heatmap in row 1, clickable, step t boxed."""
+    units = hidden.shape[1]
     fig.add_trace(
         go.Heatmap(
             z=hidden.T,
@@ -242,7 +260,11 @@ def rnn_states(
     unit_names = [f"unit {u}" for u in range(units)]
     fig.add_trace(_pick_overlay(steps, hidden.T, unit_names), row=1, col=1)
     _column_box(fig, t, t, units, 1)
-    for u in range(units):
+
+
+def _state_lines(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray) -> None:
+    """Add one line per hidden unit over time in row 2."""
+    for u in range(hidden.shape[1]):
         fig.add_trace(
             go.Scatter(
                 x=steps,
@@ -255,17 +277,6 @@ def rnn_states(
             row=2,
             col=1,
         )
-    fig.add_vline(x=t, line=dict(color=WINDOW, width=2), row=2, col=1)
-    fig.update_yaxes(title_text="unit", autorange="reversed", dtick=1, row=1, col=1)
-    fig.update_yaxes(title_text="h", range=[-1.05, 1.05], row=2, col=1)
-    fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
-    fig.update_xaxes(**time_ticks(labels, lo, hi), row=2, col=1)
-    fig.update_layout(
-        legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
-        clickmode="event+select",
-        dragmode=False,
-    )
-    return _finish(fig, height)
 
 
 def kmax_figure(
