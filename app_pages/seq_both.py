@@ -399,7 +399,7 @@ def _rnn_notice(summary, rnn_norm: float) -> str:
         f" The RNN's state moved by {e:.2e} on average for swaps in the first quarter and by "
         f"{m:.2e} in the last quarter (‖h_T‖ = {rnn_norm:.3f})"
     )
-    rounding = f"below rounding ({floor:.1e})"
+    rounding = f"below the rounding level ({floor:.1e})"
     verdicts = {
         "none": f": both {rounding}, so neither moved it.",
         "similar": f": within {RATIO_FACTOR:g}× of each other, so here early and late swaps count "

@@ -97,7 +97,7 @@ def test_defaults_show_the_engine_numbers_and_start_no_job():
     assert f"{order.positions.size} swaps" in _notices(at)[2]
     assert "later the swap, the more it counts" in _notices(at)[2]
     # early swaps move h_T by ~1e-7, below rounding: no "10⁶× more" from a rounding error
-    assert "early swaps stayed below rounding" in _notices(at)[2]
+    assert "early swaps stayed below the rounding level" in _notices(at)[2]
     assert "× more" not in _notices(at)[2]
 
     # k-max's question, answered from the kept positions of the channel with the largest value

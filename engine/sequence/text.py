@@ -113,7 +113,7 @@ def text_to_numbers(text: str) -> TextNumbers:
     for ch, v in zip(text, values, strict=True):
         if v == 0:
             kind = "space" if ch.isspace() else _KINDS.get(unicodedata.category(ch)[0])
-            zeros[kind or "other symbol"] += 1
+            zeros[kind or "other symbol (emoji…)"] += 1
     return TextNumbers(values, int((values > 0).sum()), dict(zeros.most_common()))
 
 

@@ -55,7 +55,7 @@ PLURAL = {
     "digit": "digits",
     "punctuation mark": "punctuation marks",
     "letter of another script": "letters of other scripts",
-    "other symbol": "other symbols (emoji…)",
+    "other symbol (emoji…)": "other symbols (emoji…)",
 }
 _KEYS = {"numbers": "seqb_numbers", "text": "seqb_text"}
 

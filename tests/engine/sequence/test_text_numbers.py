@@ -24,7 +24,7 @@ def test_letters_map_to_their_place_and_everything_else_to_zero():
         "digit": 4,
         "letter of another script": 2,
         "punctuation mark": 1,
-        "other symbol": 1,
+        "other symbol (emoji…)": 1,
     }
     assert out.mapped + sum(out.zeros.values()) == len(text)
 
