@@ -15,6 +15,7 @@ from engine.pooling import (
     STABILITY_TOL,
     batchnorm_demo,
     consistency,
+    detector_map,
     dropout_demo,
     global_pool,
     moving_dot,
@@ -50,9 +51,9 @@ k = c4.number_input("k (k-max)", 1, 16, 2, key="pool_k")
 side = c5.slider("Working size (px)", 32, 256, 128, 16, key="pool_side")
 
 gray = working_tensor(picked, side)
-kernel = make_kernel(feature, 5, angle_deg=45.0)[None]  # (1, 5, 5)
-fmap = layer_stages(gray, kernel, nonlinearity="relu", pool="max", pool_size=1).detector[0]
+kernel = make_kernel(feature, 5, angle_deg=45.0)
 try:
+    fmap = detector_map(gray, kernel)  # valid positions only: no padding is pooled
     pooled = {m: pool2d(fmap, m, int(size), int(stride), k=int(k)) for m in POOL_METHODS}
 except ExplorerError as err:
     st.error(f"{err} Try a smaller window or k, or a larger working size.")
@@ -67,19 +68,29 @@ kmax = pooled["k-max"]  # (k, H', W')
 maps = [fmap, pooled["max"], pooled["average"], pooled["l2"], *kmax]
 titles = [
     f"{feature} after ReLU {tuple(fmap.shape)}",
-    "max",
+    f"max {tuple(pooled['max'].shape)}",
     "average",
     "L2",
     *[f"k-max #{i + 1} (by position)" for i in range(kmax.shape[0])],
 ]
-cols = st.columns(4)
-for i, (m, t) in enumerate(zip(maps[:8], titles[:8], strict=True)):
-    with cols[i % 4]:
-        st.plotly_chart(
-            figures.heatmap(m.numpy(), t, height=230, colorbar=False), key=f"pool_map_{i}"
-        )
-if len(maps) > 8:
-    st.caption(f"Showing the first 4 of k = {int(k)} k-max maps.")
+SHOWN = 9  # three rows of three maps
+for first in range(0, min(len(maps), SHOWN), 3):
+    cols = st.columns(3)
+    for i, col in enumerate(cols, start=first):
+        if i < min(len(maps), SHOWN):
+            m = maps[i].numpy()
+            scale, low, high = grids.value_scale(m)
+            col.plotly_chart(
+                figures.heatmap(m, titles[i], height=300, colorscale=scale, zmin=low, zmax=high),
+                key=f"pool_map_{i}",
+            )
+if len(maps) > SHOWN:
+    st.caption(f"Showing the first {SHOWN - 4} of k = {int(k)} k-max maps.")
+st.caption(
+    f"The feature map is computed only where the 5×5 kernel fits inside the image "
+    f"({gray.shape[0]}×{gray.shape[1]} → {fmap.shape[0]}×{fmap.shape[1]}), so no zero padding "
+    "is pooled: a black frame around a bright picture would otherwise give the largest values."
+)
 st.markdown(
     "How to read them: **max** answers *did the feature appear somewhere in this window?*; "
     "**average** *how strongly, or how often?*; **L2** sits between the two, weighting strong "
@@ -152,7 +163,7 @@ if curves:
         "alias (outputs jump), while blurring before subsampling keeps more of them."
     )
 
-st.subheader("Small rotations and rescaling")
+st.subheader("Rotation and scaling invariance of pooling")
 
 
 @st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
@@ -178,7 +189,7 @@ if rot:
             rot,
             x_title="rotation (degrees)",
             y_title="share kept",
-            title="Rotation",
+            title="Rotation invariance",
             modes=dict.fromkeys(rot, "lines+markers"),
         ),
         key="pool_rot",
@@ -189,7 +200,7 @@ if rot:
             sca,
             x_title="scale factor",
             y_title="share kept",
-            title="Rescaling",
+            title="Scaling invariance",
             modes=dict.fromkeys(sca, "lines+markers"),
         ),
         key="pool_scale",

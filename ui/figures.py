@@ -28,7 +28,7 @@ def finish_layout(fig: go.Figure, height: int, title: str | None = None) -> go.F
     """Return fig with the shared height, margins, title style and white plot background."""
     fig.update_layout(
         height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        margin=dict(l=10, r=10, t=_margins(title)[0], b=_margins(title)[1]),
         title=dict(text=title, x=0, font=dict(size=14)) if title else None,
         plot_bgcolor="white",
     )
@@ -40,6 +40,67 @@ def rgb_image(rgb: np.ndarray, title: str | None = None, height: int = 320) -> g
     fig = go.Figure(go.Image(z=rgb, hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>"))
     square_axes(fig)
     return finish_layout(fig, height, title)
+
+
+def _margins(title: str | None) -> tuple[int, int]:
+    """Return the (top, bottom) margins in pixels that finish_layout gives a figure."""
+    return (40 if title else 10), 10
+
+
+def _cell_pixels(h: int, w: int, height: int, title: str | None) -> int:
+    """Return the side in pixels of one cell when the plot's height sets the scale (at least 1).
+
+    Square cells: a wide map or a narrow column can only make cells smaller, never larger.
+    """
+    top, bottom = _margins(title)
+    return max(1, int((height - top - bottom) / max(h, w)))
+
+
+def _pick_overlay(z: np.ndarray, cell_px: int) -> go.Scattergl:
+    """Return the invisible click overlay: one square marker per cell, centred on it.
+
+    WebGL scatter: its hover (and so its click) picks the marker whose centre is nearest the
+    pointer, which is the cell under it. The SVG scatter instead treats every marker within a few
+    pixels as equally near and picks the last of them, a neighbour down or right on small cells.
+    """
+    h, w = z.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    return go.Scattergl(
+        x=cols.ravel(),
+        y=rows.ravel(),
+        mode="markers",
+        marker=dict(symbol="square", size=cell_px, opacity=0, color="black"),
+        customdata=z.ravel(),
+        hovertemplate="row %{y}, col %{x}<br>value %{customdata:.4f}<extra>click</extra>",
+        showlegend=False,
+    )
+
+
+def selection_marks(row: int, col: int, h: int, w: int) -> list[dict]:
+    """Return the shapes marking a selected cell: its outline and a ring around it.
+
+    The ring (a square about 1/16 of the map's side, at least 2 cells out) keeps the choice
+    visible when a cell is only a pixel or two wide; dark under light outlines show on any colour.
+    """
+    reach = max(2, max(h, w) // 32)
+    return [
+        _square(row, col, 0.5, "#111827", 5),
+        _square(row, col, 0.5, "#f59e0b", 2.5),
+        _square(row, col, reach + 0.5, "#111827", 4),
+        _square(row, col, reach + 0.5, "#f59e0b", 2),
+    ]
+
+
+def _square(row: int, col: int, half: float, color: str, width: float) -> dict:
+    """Return a square outline centred on cell (row, col), reaching `half` cells each way."""
+    return dict(
+        type="rect",
+        x0=col - half,
+        x1=col + half,
+        y0=row - half,
+        y1=row + half,
+        line=dict(color=color, width=width),
+    )
 
 
 def heatmap(
@@ -54,7 +115,7 @@ def heatmap(
     zmin: float | None = None,
     zmax: float | None = None,
     boxes: Sequence[tuple[float, float, float, float, str]] = (),
-    colorscale: str | None = None,
+    colorscale: str | list | None = None,
 ) -> go.Figure:
     """Return a (H, W) map as a heatmap; pickable adds the click overlay, selected draws a box.
 
@@ -77,28 +138,10 @@ def heatmap(
     )
     h, w = z.shape
     if pickable and h * w <= MAX_PICK_CELLS:
-        rows, cols = np.mgrid[0:h, 0:w]
-        fig.add_trace(
-            go.Scatter(
-                x=cols.ravel(),
-                y=rows.ravel(),
-                mode="markers",
-                marker=dict(size=max(2, int(600 / max(h, w))), opacity=0, color="black"),
-                customdata=z.ravel(),
-                hovertemplate="row %{y}, col %{x}<br>value %{customdata:.4f}<extra>click</extra>",
-                showlegend=False,
-            )
-        )
+        fig.add_trace(_pick_overlay(z, _cell_pixels(h, w, height, title)))
     if selected is not None:
-        r, c = selected
-        fig.add_shape(
-            type="rect",
-            x0=c - 0.5,
-            x1=c + 0.5,
-            y0=r - 0.5,
-            y1=r + 0.5,
-            line=dict(color="#f59e0b", width=3),
-        )
+        for shape in selection_marks(*selected, h, w):
+            fig.add_shape(shape)
     for top, left, bottom, right, color in boxes:
         fig.add_shape(
             type="rect",

@@ -19,6 +19,7 @@ from engine.pooling.between_layers import (
 from engine.pooling.errors import PoolingError
 from engine.pooling.operations import (
     POOL_METHODS,
+    detector_map,
     global_pool,
     kmax_positions,
     moving_dot,
@@ -48,6 +49,7 @@ __all__ = [
     "STABILITY_TOL",
     "batchnorm_demo",
     "consistency",
+    "detector_map",
     "dropout_demo",
     "global_pool",
     "kmax_positions",

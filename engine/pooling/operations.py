@@ -18,11 +18,13 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from engine.conv import feature_maps
 from engine.core import check_int, check_tensor
 from engine.pooling.errors import PoolingError
 
 __all__ = [
     "POOL_METHODS",
+    "detector_map",
     "global_pool",
     "kmax_positions",
     "moving_dot",
@@ -192,6 +194,19 @@ def global_pool(fmap: torch.Tensor, method: str, k: int = 2) -> torch.Tensor:
         else:
             out, _ = _kmax(flat, _check_k(k, flat.shape[1]))  # (C, k)
     return out if fmap.dim() == 3 else out[0]
+
+
+# --- the map that is pooled
+
+
+def detector_map(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Return ReLU(image ⋆ kernel) at the valid positions only: (H-k+1, W-k+1) for a (k, k) kernel.
+
+    No padding is read, so a bright image next to an imagined black border cannot produce the
+    largest responses: every value pooled from this map, globally too, comes from real pixels.
+    """
+    with torch.inference_mode():
+        return torch.relu(feature_maps(image, kernel, padding="valid")[0])
 
 
 # --- the book's worked examples

@@ -14,8 +14,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.conv import make_kernel
 from engine.pooling import (
     PoolingError,
+    detector_map,
     global_pool,
     kmax_positions,
     moving_dot,
@@ -252,3 +254,33 @@ def test_moving_dot_rejects_bad_positions(size, positions):
 def test_moving_dot_rejects_a_window_larger_than_the_image():
     with pytest.raises(PoolingError, match="larger than"):
         moving_dot(3, [(0, 0)], pool_size=4)
+
+
+def _brute_valid_relu(image: torch.Tensor, kernel: torch.Tensor) -> np.ndarray:
+    """Return max(0, sum of image·kernel) at every position where the kernel fits inside."""
+    img, ker = image.double().numpy(), kernel.double().numpy()
+    k = ker.shape[0]
+    rows, cols = img.shape[0] - k + 1, img.shape[1] - k + 1
+    out = np.zeros((rows, cols))
+    for r in range(rows):
+        for c in range(cols):
+            out[r, c] = max(0.0, float((img[r : r + k, c : c + k] * ker).sum()))
+    return out
+
+
+def test_global_pooling_of_the_detector_map_never_reads_the_padded_border():
+    # A bright image with one dark square: with zero padding the black frame outside would give
+    # the strongest horizontal-edge responses (all tied along the top row).
+    image = torch.ones(24, 30)
+    image[10:14, 12:18] = 0.2
+    kernel = make_kernel("sobel y", 5, angle_deg=45.0)
+    padded = torch.relu(F.conv2d(image[None, None], kernel[None, None], padding=2))[0, 0]
+    assert float(padded.amax()) > float(padded[3:-3, 3:-3].amax())  # the border would win
+    fmap = detector_map(image, kernel)
+    reference = _brute_valid_relu(image, kernel)
+    assert fmap.shape == reference.shape == (20, 26)
+    np.testing.assert_allclose(fmap.numpy(), reference, atol=1e-5)
+    assert float(global_pool(fmap, "max")) == pytest.approx(reference.max(), abs=1e-5)
+    assert float(global_pool(fmap, "max")) < float(padded.amax()) - 0.5
+    top5 = sorted(global_pool(fmap, "k-max", k=5).tolist(), reverse=True)
+    np.testing.assert_allclose(top5, np.sort(reference.ravel())[::-1][:5], atol=1e-5)
