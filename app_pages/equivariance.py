@@ -7,11 +7,15 @@ import torch
 from engine.conv import (
     KERNEL_NAMES,
     MAX_KERNELS,
+    NEAR_EQUIVARIANT,
+    ErrorVerdict,
     edge_map_everywhere,
+    error_verdict,
     make_kernel,
     rotation_errors,
     scale_errors,
     scales_that_fit,
+    shift_verdict,
     translation_equivariance,
 )
 from engine.core import ExplorerError
@@ -86,25 +90,31 @@ m1.metric("max |difference|", f"{check.max_error:.2e}")
 m2.metric("… inside", f"{check.interior_max_error:.2e}")
 m3.metric("… in the border band", f"{check.border_max_error:.2e}")
 m4.metric("relative error", f"{check.relative_error:.2e}")
-if padding == "circular":
+verdict = shift_verdict(check)
+if verdict == "exact":
     st.caption(
-        "What to notice: on a torus nothing enters or leaves, so the two maps agree to float "
-        "rounding (often exactly, since a whole-pixel shift only reorders the same sums). "
-        "Convolution is exactly shift-equivariant."
+        f"What to notice: the largest difference, {check.max_error:.1e}, is float rounding: "
+        "the two maps agree everywhere. On a torus nothing enters or leaves, so convolution is "
+        "exactly shift-equivariant."
+    )
+elif verdict == "border only":
+    st.caption(
+        f"What to notice: inside, the largest difference is {check.interior_max_error:.1e}; "
+        f"only a band along the edges differs (up to {check.border_max_error:.2f}), as wide as "
+        "the shift plus half the kernel: there one map saw padding or the zero fill, the other "
+        "saw real image. That border effect is the only break."
     )
 else:
     st.caption(
-        "What to notice: inside, the difference is exactly zero. Only a band along the edges "
-        "differs, as wide as the shift plus half the kernel: there one map saw zero padding or "
-        "the zero fill, the other saw real image. That border effect is the only break."
+        f"The maps differ inside too (up to {check.interior_max_error:.2e}), beyond rounding."
     )
-
 st.divider()
-st.subheader("Rotation and scaling: not equivariant, unless the kernel is symmetric")
+st.subheader("Rotation and scaling: which kernels keep up?")
 st.markdown(
     "Now g rotates or rescales the image about its centre. The error below is "
     "‖f(g(x)) − g(f(x))‖ / ‖g(f(x))‖ inside a central disk (the corners lost by rotating do "
-    "not count). A kernel that looks the same after the transformation gives a small error."
+    f"not count). Below the charts, each kernel is sorted by whether its error stayed within "
+    f"{NEAR_EQUIVARIANT:.0%} at every angle or scale."
 )
 chosen = st.multiselect(
     "Kernels to compare",
@@ -115,6 +125,20 @@ chosen = st.multiselect(
 )
 ANGLES = list(range(0, 181, 10))
 SCALES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0]
+
+
+def _verdict_text(kind: str, verdict: ErrorVerdict, where: str) -> str:
+    """Return one line saying which kernels stayed within the tolerance and which did not."""
+    parts = []
+    if verdict.close:
+        names = ", ".join(f"{n} (largest {e:.3f})" for n, e in verdict.close)
+        parts.append(f"within {verdict.tol:.0%} everywhere: {names}")
+    if verdict.far:
+        names = ", ".join(f"{n} ({e:.2f} at {where.format(at)})" for n, e, at in verdict.far)
+        parts.append(f"beyond {verdict.tol:.0%}: {names}")
+    if verdict.unmeasured:
+        parts.append(f"too weak a response to compare: {', '.join(verdict.unmeasured)}")
+    return f"**{kind}**, largest relative error: " + "; ".join(parts) + "."
 
 
 @st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
@@ -167,18 +191,16 @@ if rot is not None:
         )
     else:
         right.info("No scale leaves a disk large enough at this working size.")
+    st.markdown(_verdict_text("Rotation", error_verdict(rot, ANGLES), "{:g}°"))
+    if sca:
+        st.markdown(_verdict_text("Scaling", error_verdict(sca, usable), "×{:g}"))
     st.caption(
-        "What to notice: the Gaussian and Laplacian are (nearly) round, so rotating the image and "
-        "then filtering is almost the same as filtering and then rotating; Sobel and Gabor have a "
-        "direction, so turning the image changes which edges they see (at 90° Sobel x sees what "
-        "Sobel y saw). Scaling breaks equivariance too: a "
-        f"{KERNEL_SIDE}×{KERNEL_SIDE} kernel has a fixed size, so an "
-        "oriented, detailed kernel responds differently to a zoomed pattern; only smooth, round "
-        "kernels stay close. Networks get rotation and scale tolerance from data, from several "
+        "Why: a round kernel (Gaussian) looks the same turned, an oriented one (Sobel, Gabor) "
+        "does not: at 90° Sobel x sees what Sobel y saw. A "
+        f"{KERNEL_SIDE}×{KERNEL_SIDE} kernel has one fixed size, so a zoomed pattern meets it "
+        "at a different size. Networks get rotation and scale tolerance from data, from several "
         "kernels pooled together, and from pooling, not from convolution itself."
     )
-else:
-    st.info("Pick one or more kernels to compare.")
 
 st.divider()
 st.subheader("One detector, every position")
@@ -197,6 +219,6 @@ with right:
     st.metric("Weights for a dense layer of the same size", f"{edges.dense_parameters:,}")
     st.metric("Positions with a strong edge response", f"{edges.strong_fraction:.1%}")
 st.caption(
-    "Nine numbers find horizontal edges across the whole picture: parameter sharing and "
-    "translation equivariance are two views of the same design."
+    f"{edges.parameters} numbers find horizontal edges across the whole picture: parameter "
+    "sharing and translation equivariance are two views of the same design."
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ui.figures import DIVERGING, heatmap
+from ui.figures import DIVERGING, heatmap, lines, log_tick_values
 from ui.grids import SEQUENTIAL, map_mosaic, value_scale
 
 
@@ -95,3 +95,25 @@ def test_selection_box_outlines_the_cell_and_a_ring_visible_on_small_cells():
     rings = [b for b in boxes if b[1] - b[0] > 1]
     assert rings and all(b[1] - b[0] >= 5 for b in rings)  # a ring several cells wide
     assert all((b[0] + b[1]) / 2 == 7 and (b[2] + b[3]) / 2 == 5 for b in boxes)  # centred
+
+
+# --- log axes label clean major ticks only (ui/figures.lines)
+
+
+def test_log_tick_values_are_1_2_5_steps_or_powers_of_ten():
+    assert log_tick_values(0.013, 0.9) == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    assert log_tick_values(0.5, 2.0) == [0.5, 1.0, 2.0]
+    assert log_tick_values(0.02, 3000) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]
+
+
+def test_log_axes_of_a_line_chart_carry_explicit_major_ticks():
+    sizes = np.array([8, 16, 32, 64, 128])
+    times = {"dense": np.array([0.02, 0.1, np.nan, 30.0, 400.0]), "conv": sizes * 0.01}
+    fig = lines(sizes, times, log_x=True, log_y=True)
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert list(fig.layout.xaxis.tickvals) == [8, 16, 32, 64, 128]  # the sample points
+    assert list(fig.layout.xaxis.ticktext) == ["8", "16", "32", "64", "128"]
+    # 0.02 ms .. 400 ms: more than a dozen 1-2-5 steps, so powers of ten only
+    assert list(fig.layout.yaxis.tickvals) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    plain = lines(sizes, times)
+    assert plain.layout.xaxis.type is None and plain.layout.yaxis.tickvals is None

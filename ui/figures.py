@@ -177,10 +177,45 @@ def lines(
         xaxis_title=x_title,
         yaxis_title=y_title,
         legend=dict(orientation="h", y=1.12),
-        yaxis_type="log" if log_y else None,
-        xaxis_type="log" if log_x else None,
     )
+    if log_y:
+        fig.update_yaxes(**_log_ticks(np.concatenate([np.ravel(y) for y in series.values()])))
+    if log_x:
+        fig.update_xaxes(**_log_ticks(np.asarray(x, dtype=np.float64), at_points=True))
     return finish_layout(fig, height, title)
+
+
+MAX_LOG_TICKS = 12  # more labels than this on a log axis crowd it: keep powers of 10 only
+
+
+def _log_ticks(values: np.ndarray, at_points: bool = False) -> dict:
+    """Return the settings of a log axis that labels clean major ticks only.
+
+    Plotly's default also labels minor ticks on a short log range ("2, 10, 5, 2, 1"), which reads
+    as a broken axis. at_points: label the sample points themselves (few x values); otherwise
+    1-2-5 steps across the data's range, or powers of 10 when those would be too many.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        return dict(type="log")
+    if at_points and positive.size <= MAX_LOG_TICKS:
+        points = np.unique(positive)
+        return dict(type="log", tickvals=points.tolist(), ticktext=[f"{v:g}" for v in points])
+    return dict(type="log", tickvals=log_tick_values(positive.min(), positive.max()))
+
+
+def log_tick_values(low: float, high: float) -> list[float]:
+    """Return 1-2-5 tick values covering [low, high] (one step beyond), or powers of 10 only."""
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    steps = [m * 10.0**e for e in range(first, last + 1) for m in (1, 2, 5)]
+    inside = [v for v in steps if low / 5 < v < high * 5]
+    lo = max([v for v in inside if v <= low], default=inside[0])
+    hi = min([v for v in inside if v >= high], default=inside[-1])
+    ticks = [v for v in inside if lo <= v <= hi]
+    if len(ticks) > MAX_LOG_TICKS:
+        ticks = [10.0**e for e in range(first, last + 1)]
+    return [float(f"{v:.12g}") for v in ticks]
 
 
 def stem(values: np.ndarray, *, title: str | None = None, x_title: str = "", height: int = 240):

@@ -36,6 +36,8 @@ MAX_ELEMENTS = 2**24  # transforms × (kernels + 1) × H × W: bounds the work o
 CHUNK_PIXELS = 2**17  # transforms × H × W pushed through grid_sample and conv2d together
 MIN_RADIUS = 4.0  # pixels: a comparison disk smaller than this measures nothing useful
 WEAK_RESPONSE = 1e-6  # responses below this fraction of what the kernel could give are rounding
+NEAR_EQUIVARIANT = 0.05  # a relative error at most this large, at every angle or scale, is "close"
+ROUNDING = 1e-4  # a shift difference below this (on maps of values ~1) is float rounding
 
 
 # --- checks
@@ -362,6 +364,56 @@ def scale_errors(
     disks = torch.stack([comparison_disk(*gray.shape, bank.shape[-1], s) for s in scales])
     errors = _errors(gray, bank, _scale_thetas(scales), disks)  # (S, K)
     return {name: errors[:, i] for i, name in enumerate(names)}
+
+
+@dataclass(frozen=True)
+class ErrorVerdict:
+    """Which kernels stay close to equivariant over a whole curve of angles or scales."""
+
+    close: list[tuple[str, float]]  # (name, largest error) with largest error ≤ tol
+    far: list[tuple[str, float, float]]  # (name, largest error, the angle or scale where) > tol
+    unmeasured: list[str]  # every error nan: nothing to compare
+    tol: float
+
+
+def error_verdict(
+    errors: Mapping[str, np.ndarray], values: Sequence[float], tol: float = NEAR_EQUIVARIANT
+) -> ErrorVerdict:
+    """Return per kernel whether its largest finite error over `values` is within tol, and where.
+
+    errors are the curves of rotation_errors or scale_errors measured at `values`; the transform
+    value 1 (scale) or 0 (angle) has error 0 and so never decides.
+    """
+    tol = check_number("tol", tol, error=ConvConfigError)
+    close, far, unmeasured = [], [], []
+    for name, curve in errors.items():
+        curve = np.asarray(curve, dtype=np.float64)
+        if curve.shape != (len(values),):
+            raise ConvConfigError(
+                f"The curve of {name!r} has {curve.size} errors for {len(values)} values."
+            )
+        if not np.isfinite(curve).any():
+            unmeasured.append(name)
+            continue
+        worst = int(np.nanargmax(curve))
+        if curve[worst] <= tol:
+            close.append((name, float(curve[worst])))
+        else:
+            far.append((name, float(curve[worst]), float(values[worst])))
+    return ErrorVerdict(close=close, far=far, unmeasured=unmeasured, tol=tol)
+
+
+def shift_verdict(check: EquivarianceCheck) -> str:
+    """Return what a shift check shows: "exact", "border only" or "broken".
+
+    exact: the maps agree everywhere up to ROUNDING; border only: they agree inside but differ in
+    the border band; broken: they differ inside too (never for a convolution).
+    """
+    if check.max_error <= ROUNDING:
+        return "exact"
+    if check.interior_max_error <= ROUNDING:
+        return "border only"
+    return "broken"
 
 
 # --- one kernel, every position

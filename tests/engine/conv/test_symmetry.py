@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 
 from engine.conv import (
     MAX_KERNELS,
+    NEAR_EQUIVARIANT,
     PADDING_MODES,
     ConvConfigError,
     EquivarianceCheck,
     comparison_disk,
     edge_map_everywhere,
+    error_verdict,
     feature_maps,
     make_kernel,
     rescale,
@@ -25,8 +27,10 @@ from engine.conv import (
     scale_errors,
     scales_that_fit,
     shift,
+    shift_verdict,
     translation_equivariance,
 )
+from engine.conv.symmetry import ROUNDING
 
 
 def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -422,3 +426,53 @@ def test_every_setting_gives_a_result_or_a_conv_config_error(
             call()
         except ConvConfigError as err:
             assert len(str(err)) > 20
+
+
+# --- which claim the measured errors support
+
+
+def test_error_verdict_sorts_kernels_at_both_sides_of_the_tolerance():
+    values = [0.5, 1.0, 2.0]
+    errors = {
+        "at tol": np.array([NEAR_EQUIVARIANT, 0.0, 0.01]),
+        "just above": np.array([0.0, 0.0, NEAR_EQUIVARIANT * 1.001]),
+        "flat image": np.array([np.nan, np.nan, np.nan]),
+        "one nan": np.array([np.nan, 0.0, 0.02]),
+    }
+    verdict = error_verdict(errors, values)
+    assert verdict.close == [("at tol", NEAR_EQUIVARIANT), ("one nan", 0.02)]
+    assert verdict.far == [("just above", pytest.approx(NEAR_EQUIVARIANT * 1.001), 2.0)]
+    assert verdict.unmeasured == ["flat image"] and verdict.tol == NEAR_EQUIVARIANT
+    with pytest.raises(ConvConfigError, match="3 errors for 2 values"):
+        error_verdict({"k": np.zeros(3)}, [1.0, 2.0])
+
+
+def test_a_symmetric_laplacian_is_far_from_scale_equivariant_though_close_for_rotation():
+    # The old heading said "not equivariant, unless the kernel is symmetric": the Laplacian is
+    # symmetric under 90° turns and stays close for a quarter turn, yet rescaling breaks it.
+    image = _structured(96, seed=11)
+    kernels = {name: make_kernel(name, 5) for name in ("gaussian", "laplacian")}
+    scales = [0.5, 1.0, 2.0]
+    by_scale = error_verdict(scale_errors(image, kernels, scales), scales)
+    assert "laplacian" in [name for name, _, _ in by_scale.far]
+    (worst,) = [(e, at) for name, e, at in by_scale.far if name == "laplacian"]
+    assert worst[0] > 10 * NEAR_EQUIVARIANT and worst[1] != 1.0
+    angles = [0.0, 90.0, 180.0]
+    by_angle = error_verdict(rotation_errors(image, kernels, angles), angles)
+    assert [name for name, _ in by_angle.close] == ["gaussian", "laplacian"]
+
+
+def _check(max_error: float, interior: float) -> EquivarianceCheck:
+    empty = torch.zeros(2, 2)
+    return EquivarianceCheck(empty, empty, empty, empty.bool(), max_error, interior, max_error, 0.0)
+
+
+def test_shift_verdict_at_both_sides_of_rounding():
+    assert shift_verdict(_check(ROUNDING, ROUNDING)) == "exact"
+    assert shift_verdict(_check(ROUNDING * 1.01, ROUNDING)) == "border only"
+    assert shift_verdict(_check(ROUNDING * 1.01, ROUNDING * 1.01)) == "broken"
+    image = _structured(48, seed=3)
+    kernel = make_kernel("sobel x", 5)
+    assert shift_verdict(translation_equivariance(image, kernel, 5, -7, "circular")) == "exact"
+    zeros = translation_equivariance(image, kernel, 5, -7, "zeros")
+    assert shift_verdict(zeros) == "border only"
