@@ -1,0 +1,71 @@
+"""Pooling page: what it pools (real pixels only), how it draws the maps, what it calls things."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.conv import make_kernel
+from engine.images import to_gray_tensor
+from tests.test_pages import assert_clean, open_page
+
+POOL = "app_pages/pooling.py"
+SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "shapes.png"
+
+
+def _metric(at, label: str) -> str:
+    (value,) = [m.value for m in at.metric if m.label == label]
+    return value
+
+
+def _valid_detector_by_hand(side: int, feature: str) -> np.ndarray:
+    """Return max(0, Σ image·kernel) where the 5×5 kernel fits inside the working image."""
+    img = Image.open(SAMPLE).convert("RGB")
+    img.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    gray = to_gray_tensor(img).double().numpy()
+    kernel = make_kernel(feature, 5, angle_deg=45.0).double().numpy()
+    rows, cols = gray.shape[0] - 4, gray.shape[1] - 4
+    out = np.zeros((rows, cols))
+    for u in range(5):
+        for v in range(5):
+            out += kernel[u, v] * gray[u : u + rows, v : v + cols]
+    return np.maximum(out, 0.0)
+
+
+def test_global_max_and_kmax_come_from_real_pixels_not_the_padded_border():
+    at = open_page(POOL)
+    at.number_input(key="pool_k").set_value(5).run()
+    assert_clean(at)
+    reference = _valid_detector_by_hand(128, "sobel y")
+    assert _metric(at, "Global max pooling") == f"{reference.max():.3f}"
+    top = np.sort(reference.ravel())[::-1][:5]
+    shown = sorted(
+        (float(v) for v in _metric(at, "Global k-max pooling").split(", ")), reverse=True
+    )
+    np.testing.assert_allclose(shown, top, atol=6e-4)
+    assert len(set(_metric(at, "Global k-max pooling").split(", "))) > 1  # not five tied maxima
+
+
+def test_pooled_maps_use_a_colour_scale_with_a_bar():
+    at = open_page(POOL)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    maps = [s for s in specs if s["data"] and s["data"][0]["type"] == "heatmap"][:4]
+    assert len(maps) == 4
+    for spec in maps:
+        trace = spec["data"][0]
+        assert trace["showscale"] is True
+        assert isinstance(trace["colorscale"], list) and trace["zmin"] == 0.0
+        assert spec["layout"]["height"] >= 300
+
+
+def test_invariance_charts_are_named_for_what_they_show():
+    at = open_page(POOL)
+    assert any("Rotation and scaling invariance" in s.value for s in at.subheader)
+    titles = [
+        json.loads(c.proto.spec)["layout"].get("title", {}).get("text")
+        for c in at.get("plotly_chart")
+    ]
+    assert "Rotation invariance" in titles and "Scaling invariance" in titles
