@@ -6,7 +6,14 @@ import numpy as np
 import streamlit as st
 
 from engine import conv as lc
-from engine.conv import WEIGHT_BUDGET, affected_outputs_1d, influence_1d, time_layers
+from engine.conv import (
+    WEIGHT_BUDGET,
+    TimingRow,
+    affected_outputs_1d,
+    growth_exponent,
+    influence_1d,
+    time_layers,
+)
 from engine.core import ExplorerError
 from ui import diagrams, figures
 from ui.inputs import samples
@@ -170,6 +177,22 @@ def _measure(sizes: tuple[int, ...]) -> list[dict]:
         return [vars(row) for row in time_layers(list(sizes), **TIMED)]
 
 
+def _growth_text(rows: list, kinds: tuple[str, ...]) -> str:
+    """Return the measured growth of time and weights with the pixel count, kind by kind."""
+    parts = []
+    for kind in kinds:
+        time_exp = growth_exponent(rows, kind)
+        weight_exp = growth_exponent(rows, kind, "parameters")
+        if time_exp is None or weight_exp is None:
+            parts.append(f"{kind}: too few sizes built to fit")
+            continue
+        parts.append(f"{kind}: time ∝ pixels^{time_exp:.2f}, weights ∝ pixels^{weight_exp:.2f}")
+    return (
+        "Measured growth with the number of pixels (a in value ∝ pixels^a, fitted over the "
+        "sizes built): " + "; ".join(parts) + "."
+    )
+
+
 SIZES = (8, 16, 32, 64, 128)
 if st.toggle("Measure on this server", key="why_time"):
     with st.spinner("Timing the three layers…"):
@@ -213,8 +236,4 @@ if st.toggle("Measure on this server", key="why_time"):
         st.caption(
             f"Not built (over a {WEIGHT_BUDGET / 1e6:g} MB budget): " + "; ".join(skipped) + "."
         )
-    st.caption(
-        "What to notice: the dense layer's cost grows with the square of the number of "
-        "pixels and soon cannot even be allocated; the convolution's weights stay constant "
-        "and its time grows only linearly with the pixels."
-    )
+    st.caption(_growth_text([TimingRow(**r) for r in rows], kinds))

@@ -59,6 +59,7 @@ from engine.conv.sparse_interactions import (
     LocallyConnected2d,
     TimingRow,
     affected_outputs_1d,
+    growth_exponent,
     influence_1d,
     time_layers,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "error_verdict",
     "feature_maps",
     "flip_kernel",
+    "growth_exponent",
     "influence_1d",
     "is_flip_symmetric",
     "kernel_description",

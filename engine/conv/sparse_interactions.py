@@ -283,3 +283,20 @@ def time_layers(
             rows.append(TimingRow(size, kind, seconds, parameters, ""))
             del layer  # the dense layer can hold 100+ MB: free it before the next
     return rows
+
+
+def growth_exponent(rows: Sequence[TimingRow], kind: str, field: str = "seconds") -> float | None:
+    """Return a in value ∝ pixels^a, fitted on log-log over this kind's measured rows, or None.
+
+    field is "seconds" or "parameters"; pixels = size². Rows without a value (not built) are left
+    out; fewer than two sizes, or a value ≤ 0, give None: nothing to fit.
+    """
+    if field not in ("seconds", "parameters"):
+        raise ConvConfigError(f"field must be 'seconds' or 'parameters', got {field!r}.")
+    points = [(r.size, getattr(r, field)) for r in rows if r.kind == kind]
+    points = [(s, v) for s, v in points if v is not None]
+    if len({s for s, _ in points}) < 2 or any(v <= 0 for _, v in points):
+        return None
+    pixels = np.log([float(s) ** 2 for s, _ in points])
+    values = np.log([float(v) for _, v in points])
+    return float(np.polyfit(pixels, values, 1)[0])

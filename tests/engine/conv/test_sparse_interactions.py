@@ -13,6 +13,7 @@ from engine.conv import (
     LocallyConnected2d,
     TimingRow,
     affected_outputs_1d,
+    growth_exponent,
     influence_1d,
     layer_costs,
     time_layers,
@@ -280,3 +281,24 @@ def test_time_layers_measures_what_fits_and_explains_what_does_not():
 def test_time_layers_refuses_bad_settings(args, kwargs):
     with pytest.raises(ConvConfigError):
         time_layers(*args, **kwargs)
+
+
+def _rows(kind: str, values: dict[int, float | None]) -> list[TimingRow]:
+    return [TimingRow(s, kind, v, 1, "" if v else "not built") for s, v in values.items()]
+
+
+def test_growth_exponent_recovers_power_laws_in_the_pixel_count():
+    sides = [8, 16, 32, 64]
+    linear = _rows("convolution", {s: 3e-6 * s**2 for s in sides})
+    square = _rows("dense", {s: 1e-9 * s**4 for s in sides})
+    assert growth_exponent(linear + square, "convolution") == pytest.approx(1.0)
+    assert growth_exponent(linear + square, "dense") == pytest.approx(2.0)
+    # a row not built is left out; one size or none left: nothing to fit
+    partial = _rows("dense", {8: 1e-5, 16: 1.6e-4, 32: None})
+    assert growth_exponent(partial, "dense") == pytest.approx(2.0)
+    assert growth_exponent(_rows("dense", {8: 1.0, 16: None}), "dense") is None
+    assert growth_exponent(linear, "dense") is None
+    constant = [TimingRow(s, "convolution", 1.0, 224, "") for s in sides]
+    assert growth_exponent(constant, "convolution", "parameters") == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ConvConfigError, match="field"):
+        growth_exponent(linear, "convolution", "weights")
