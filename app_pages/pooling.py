@@ -13,6 +13,7 @@ from engine.pooling import (
     SHIFT_DIRECTIONS,
     STABILITY_METHODS,
     STABILITY_TOL,
+    ShiftFindings,
     batchnorm_demo,
     consistency,
     detector_map,
@@ -23,6 +24,7 @@ from engine.pooling import (
     quarters_batch,
     rotation_stability,
     scale_stability,
+    shift_findings,
     shift_stability,
     survived_fraction,
     worked_examples,
@@ -129,6 +131,26 @@ compare = s2.selectbox(
 max_shift = s3.slider("Largest shift (px)", 1, 8, 6, key="pool_max_shift")
 
 
+def _shift_text(found: ShiftFindings) -> str:
+    """Return what the shift curves show about even and odd shifts, only where measured."""
+    parts = []
+    if found.even_kept is True:
+        parts.append(
+            "even shifts move the content by whole output cells, and every method kept all "
+            "its outputs"
+        )
+    elif found.even_kept is False:
+        parts.append("even shifts did not keep every output of every method here")
+    if found.odd_means:
+        means = ", ".join(f"{m} {v:.0%}" for m, v in found.odd_means.items())
+        parts.append(f"odd shifts fall between cells; share kept on average: {means}")
+    if found.blur_best:
+        parts.append("blurring before subsampling kept the most")
+    elif found.blur_best is False:
+        parts.append("blurring before subsampling did not keep the most on this image")
+    return "What the curves show: " + "; ".join(parts) + "."
+
+
 @st.cache_data(max_entries=32, show_spinner="Shifting and pooling…")
 def _shift_curves(
     sha: str, side: int, max_shift: int, direction: str, compare: str, _gray: torch.Tensor
@@ -157,11 +179,7 @@ if curves:
     m = st.columns(len(score))
     for col, name in zip(m, STABILITY_METHODS, strict=True):
         col.metric(f"{name}: consistency", f"{score[name]:.2f}")
-    st.caption(
-        "What to notice: even shifts move the content by whole output cells and every method "
-        "follows; odd shifts fall between cells, and strided convolution and plain max pooling "
-        "alias (outputs jump), while blurring before subsampling keeps more of them."
-    )
+    st.caption(_shift_text(shift_findings(curves)))
 
 st.subheader("Rotation and scaling invariance of pooling")
 
@@ -205,10 +223,13 @@ if rot:
         ),
         key="pool_scale",
     )
+    near, far = SCALES.index(1.0) + 1, len(SCALES) - 1  # the smallest and largest zoom in
     st.caption(
-        "What to notice: pooling buys a little tolerance to small rotations and scale "
-        "changes, but it falls off quickly: larger changes have to be learned (for example "
-        "with several kernels for several orientations, pooled together)."
+        f"Max pooling kept {rot['max pool'][1]:.0%} of its outputs at {ANGLES[1]}° and "
+        f"{rot['max pool'][-1]:.0%} at {ANGLES[-1]}°; zooming in ×{SCALES[near]:g} kept "
+        f"{sca['max pool'][near]:.0%}, ×{SCALES[far]:g} kept {sca['max pool'][far]:.0%}. "
+        "Tolerance to larger changes has to be learned, for example with several kernels for "
+        "several orientations, pooled together."
     )
 
 st.divider()

@@ -20,6 +20,7 @@ which stay the same; silent units are left out. Images are float (H, W) gray map
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -295,3 +296,27 @@ def consistency(curves: dict[str, np.ndarray]) -> dict[str, float]:
             )
         result[method] = float(curve[1:].mean())
     return result
+
+
+@dataclass(frozen=True)
+class ShiftFindings:
+    """What shift curves support: None where the shifts needed were not measured."""
+
+    even_kept: bool | None  # every method kept every output at every even shift s ≥ 2
+    odd_means: dict[str, float]  # per method, the mean share kept over odd shifts (empty if none)
+    blur_best: bool | None  # anti-aliased max pool kept more at odd shifts than every other method
+
+
+def shift_findings(curves: dict[str, np.ndarray]) -> ShiftFindings:
+    """Return which claims about even and odd shifts the curves of shift_stability support."""
+    consistency(curves)  # the same checks: a dict of curves with a shift ≥ 1
+    arrays = {m: np.asarray(c, dtype=np.float64) for m, c in curves.items()}
+    length = min(len(c) for c in arrays.values())
+    even = list(range(2, length, 2))
+    odd = list(range(1, length, 2))
+    even_kept = all(bool((c[even] >= 1.0).all()) for c in arrays.values()) if even else None
+    odd_means = {m: float(c[odd].mean()) for m, c in arrays.items()}
+    blur = "anti-aliased max pool"
+    others = [v for m, v in odd_means.items() if m != blur]
+    blur_best = odd_means[blur] > max(others) if blur in odd_means and others else None
+    return ShiftFindings(even_kept=even_kept, odd_means=odd_means, blur_best=blur_best)

@@ -19,6 +19,7 @@ from engine.pooling import (
     consistency,
     rotation_stability,
     scale_stability,
+    shift_findings,
     shift_stability,
     stability_kernels,
     stability_pipeline,
@@ -228,3 +229,25 @@ def test_the_default_tolerance_is_the_exported_one():
     for method, curve in default.items():
         np.testing.assert_array_equal(curve, explicit[method])
     assert any(not np.array_equal(c, looser[m]) for m, c in default.items())
+
+
+def test_shift_findings_at_both_sides_of_each_claim():
+    kept_even = {
+        "max pool": np.array([1.0, 0.5, 1.0, 0.4]),
+        "anti-aliased max pool": np.array([1.0, 0.8, 1.0, 0.6]),
+    }
+    found = shift_findings(kept_even)
+    assert found.even_kept is True and found.blur_best is True
+    assert found.odd_means == pytest.approx({"max pool": 0.45, "anti-aliased max pool": 0.7})
+    one_short = {**kept_even, "max pool": np.array([1.0, 0.5, 0.999, 0.4])}
+    assert shift_findings(one_short).even_kept is False
+    tie = {**kept_even, "max pool": np.array([1.0, 0.8, 1.0, 0.6])}
+    assert shift_findings(tie).blur_best is False  # equal is not "kept the most"
+    assert shift_findings({m: c[:2] for m, c in kept_even.items()}).even_kept is None
+    assert shift_findings({"max pool": kept_even["max pool"]}).blur_best is None
+
+
+def test_shift_findings_on_an_image_moved_vs_in_place():
+    image = _smooth_noise(7)
+    assert shift_findings(shift_stability(image, 4, compare="moved")).even_kept is True
+    assert shift_findings(shift_stability(image, 4, compare="in place")).even_kept is False
