@@ -172,7 +172,13 @@ k2.metric(
 symmetric = is_flip_symmetric(kernel)
 k3.metric("Kernel symmetric under 180° turn?", "yes" if symmetric else "no")
 st.caption(
-    "What to notice: with Sobel or emboss the two outputs have opposite signs or shifted "
-    "responses; with a Gaussian, box blur or Laplacian they are identical. The middle number is "
-    "zero up to rounding: flipping the kernel turns one operation into the other."
+    (
+        "What to notice: this kernel is the same after a 180° turn, so the two outputs are "
+        "identical (a Gaussian, box blur or Laplacian). "
+        if symmetric
+        else "What to notice: this kernel changes under a 180° turn, so the two outputs differ "
+        f"by up to {float(diff.abs().max()):.3g} (Sobel and emboss give opposite signs). "
+    )
+    + "The middle number is zero up to rounding: flipping the kernel turns one operation into "
+    "the other."
 )

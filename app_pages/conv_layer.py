@@ -9,6 +9,7 @@ from engine.conv import (
     POOLS,
     conv_output_size,
     feature_maps,
+    is_sparse,
     layer_stages,
     make_kernel,
     resize_image,
@@ -83,9 +84,11 @@ a, b, c = st.columns(3)
 a.metric("Convolution outputs below zero", f"{shares['negative']:.0%}")
 b.metric("Detector outputs exactly zero", f"{shares['zero']:.0%}")
 c.metric("Values after pooling / before", f"{ph * pw}/{h * w} = {shares['kept']:.2f}")
+POOL_KEEPS = {"max": "the strongest response", "average": "the mean response"}
 st.caption(
-    "What to notice: ReLU keeps only where a kernel's pattern is present (positive response), so "
-    "the maps become sparse; pooling shrinks them while keeping the strongest responses."
+    f"What to notice: {nonlin} left {shares['zero']:.0%} of the values exactly zero"
+    + (", so the maps are sparse" if is_sparse(shares) else "")
+    + f"; {pool} pooling keeps one value per window, {POOL_KEEPS[pool]}."
 )
 
 st.divider()

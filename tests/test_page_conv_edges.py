@@ -107,3 +107,23 @@ def test_pooling_text_quotes_the_engine_tolerance_and_momentum():
     texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert any(f"less than {STABILITY_TOL:.0%} of that map" in t for t in texts)
     assert any(f"momentum {BN_MOMENTUM:g} have moved only {BN_MOMENTUM:.0%}" in t for t in texts)
+
+
+def test_layer_caption_calls_maps_sparse_only_when_most_values_are_zero():
+    at = open_page("app_pages/conv_layer.py")
+    caption = " ".join(c.value for c in at.caption)
+    zero = [m.value for m in at.metric if m.label == "Detector outputs exactly zero"][0]
+    assert f"relu left {zero} of the values exactly zero" in caption
+    assert ("so the maps are sparse" in caption) == (int(zero.rstrip("%")) >= 50)
+    _apply(at, dict(layer_nonlin="tanh", layer_pool="average"))
+    caption = " ".join(c.value for c in at.caption)
+    assert "tanh left 0% of the values exactly zero" in caption and "sparse" not in caption
+    assert "average pooling keeps one value per window, the mean response" in caption
+
+
+def test_flip_caption_follows_the_kernels_symmetry():
+    at = open_page("app_pages/conv_2d.py")
+    assert any("the two outputs differ by up to" in c.value for c in at.caption)
+    _apply(at, dict(k2d_name="gaussian"))
+    captions = " ".join(c.value for c in at.caption)
+    assert "the two outputs are identical" in captions and "differ by up to" not in captions

@@ -340,6 +340,14 @@ def stage_shares(stages: LayerStages) -> dict[str, float]:
     }
 
 
+SPARSE_SHARE = 0.5  # maps with at least this share of exact zeros are called sparse
+
+
+def is_sparse(shares: dict[str, float]) -> bool:
+    """Return True when the detector stage zeroed at least SPARSE_SHARE of the values."""
+    return shares["zero"] >= SPARSE_SHARE
+
+
 def _choice(kind: str, value: object, options: tuple[str, ...]) -> str:
     key = value.strip().lower() if isinstance(value, str) else value
     if key not in options:

@@ -381,3 +381,16 @@ def test_stage_shares_match_counting_by_hand():
     assert shares["negative"] == pytest.approx((conv < 0).sum() / conv.size)
     assert shares["zero"] == pytest.approx((np.maximum(conv, 0) == 0).sum() / conv.size)
     assert shares["kept"] == pytest.approx((12 // 2) * (10 // 2) / (12 * 10))
+
+
+def test_is_sparse_at_both_sides_of_the_share():
+    from engine.conv import SPARSE_SHARE, is_sparse, layer_stages, stage_shares
+
+    assert is_sparse({"zero": SPARSE_SHARE})
+    assert not is_sparse({"zero": SPARSE_SHARE - 1e-9})
+    image = torch.linspace(0, 1, 16)[None].expand(16, 16).contiguous()  # brightens to the right
+    kernel = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, -1.0], [0.0, 0.0, 0.0]])  # left − right
+    relu = stage_shares(layer_stages(image, kernel[None], nonlinearity="relu", pool_size=1))
+    tanh = stage_shares(layer_stages(image, kernel[None], nonlinearity="tanh", pool_size=1))
+    assert is_sparse(relu) and relu["zero"] == (16 * 15) / 256  # all but the right edge column
+    assert not is_sparse(tanh) and tanh["zero"] == 0.0
