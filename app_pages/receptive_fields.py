@@ -14,12 +14,17 @@ from engine.core import ExplorerError
 from engine.receptive_field import (
     ERF_LEVEL,
     WIDE_SIDE,
+    carry_unit,
     centre_crop,
     doubling_dilations,
     effective_receptive_field,
+    erf_change_words,
+    erf_extent,
+    erf_extent_words,
     erf_growth,
     erf_share,
     layer_output,
+    layers_beyond_image,
     middle_spans,
     middle_unit,
     receptive_field,
@@ -59,24 +64,30 @@ DEFAULT = pd.DataFrame(
     columns=["kind", "k", "s", "p", "d"],
 )
 st.subheader("Build a stack")
-left, right = st.columns([2, 3])
-with left:
-    table = st.data_editor(
-        DEFAULT,
-        num_rows="dynamic",
-        key="rf_stack",
-        column_config={
-            "kind": st.column_config.SelectboxColumn(
-                "kind", options=["conv", "pool", "avgpool"], required=True
-            ),
-            "k": st.column_config.NumberColumn("kernel k", min_value=1, max_value=15, step=1),
-            "s": st.column_config.NumberColumn("stride s", min_value=1, max_value=8, step=1),
-            "p": st.column_config.NumberColumn("padding p", min_value=0, max_value=8, step=1),
-            "d": st.column_config.NumberColumn("dilation d", min_value=1, max_value=8, step=1),
+table = st.data_editor(
+    DEFAULT,
+    num_rows="dynamic",
+    key="rf_stack",
+    column_config={
+        "kind": st.column_config.SelectboxColumn(
+            "kind", options=["conv", "pool", "avgpool"], required=True, width="small"
+        ),
+        **{
+            col: st.column_config.NumberColumn(
+                label, min_value=low, max_value=high, step=1, width="small"
+            )
+            for col, label, low, high in (
+                ("k", "kernel k", 1, 15),
+                ("s", "stride s", 1, 8),
+                ("p", "padding p", 0, 8),
+                ("d", "dilation d", 1, 8),
+            )
         },
-        hide_index=True,
-    )
-    side = st.slider("Input size (px, square)", 32, 256, 128, 16, key="rf_side")
+    },
+    hide_index=True,
+    width="stretch",
+)
+side = st.slider("Input size (px, square)", 32, 256, 128, 16, key="rf_side")
 clean = table.dropna(how="all")
 if clean.empty:
     st.warning("Add at least one layer.")
@@ -93,32 +104,39 @@ try:
 except ExplorerError as err:
     st.error(str(err))
     st.stop()
-with right:
-    st.dataframe(
-        {
-            "layer": [r.name for r in rows],
-            "output": [f"{r.out_shape[0]}×{r.out_shape[1]}" for r in rows],
-            "r": [r.size for r in rows],
-            "jump": [f"{r.jump:g}" for r in rows],
-            "start": [f"{r.start:g}" for r in rows],
-        },
-        hide_index=True,
-    )
+left, right = st.columns([2, 3])
+left.dataframe(
+    {
+        "layer": [r.name for r in rows],
+        "output": [f"{r.out_shape[0]}×{r.out_shape[1]}" for r in rows],
+        "r": [r.size for r in rows],
+        "jump": [f"{r.jump:g}" for r in rows],
+        "start": [f"{r.start:g}" for r in rows],
+    },
+    hide_index=True,
+)
 lows, highs = middle_spans(rows)
-st.plotly_chart(
+right.plotly_chart(
     diagrams.field_growth(
         ["input"] + [r.name for r in rows],
         [0] + lows,
         [side - 1] + highs,
         side,
         title="What the middle unit of each layer sees",
+        height=120 + 34 * len(rows),
     ),
     key="rf_growth",
 )
+beyond = layers_beyond_image(rows, side)
 st.caption(
-    "What to notice: each 3×3 conv adds 2·jump pixels; each 2×2 pool doubles the jump, so "
-    "the next convs widen the field twice as fast. Past the grey band the field covers "
-    "padding, not image."
+    "What to notice: each layer adds (k_eff − 1)·jump pixels to the field and each stride "
+    "multiplies the jump, so layers after a pool widen the field faster. "
+    + (
+        f"From {beyond[0]} on, the middle unit's field runs past the grey band: it covers "
+        "padding, not image."
+        if beyond
+        else "Every field here stays inside the image (the grey band)."
+    )
 )
 
 st.divider()
@@ -135,6 +153,15 @@ except ExplorerError as err:
 names = [r.name for r in rows_img]
 layer = st.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
 info = rows_img[names.index(layer)]
+before = st.session_state.get("rf_shown_layer")
+if before in names and before != layer and "rf_row" in st.session_state:
+    # keep the unit's place in the image, not its row and column numbers
+    old_unit = (int(st.session_state["rf_row"]), int(st.session_state["rf_col"]))
+    old_h, old_w = rows_img[names.index(before)].out_shape[-2:]
+    old_unit = (min(old_unit[0], old_h - 1), min(old_unit[1], old_w - 1))
+    carried = carry_unit(rows_img[names.index(before)], old_unit, info)
+    st.session_state["rf_row"], st.session_state["rf_col"] = carried
+st.session_state["rf_shown_layer"] = layer
 model = stack_model(layers, in_channels=1)
 fmap = layer_output(model, square, layer)  # (C, h, w)
 h, w = fmap.shape[-2:]
@@ -191,11 +218,13 @@ c.plotly_chart(
 r1, r2 = st.columns(2)
 r1.number_input("Unit row", 0, h - 1, key="rf_row")
 r2.number_input("Unit column", 0, w - 1, key="rf_col")
+extent = erf_extent(erf, box[:4])
 st.caption(
-    "What to notice: the unit's output can only depend on pixels inside the orange square, but "
-    "the gradient (one backward pass through this randomly initialised stack) shows that it "
-    "leans mostly on the centre: the effective field is a blob much smaller than the theoretical "
-    "one. Below, the same comparison for a trained network."
+    "What to notice: the unit's output can only depend on pixels inside the orange square. The "
+    "gradient (one backward pass through this randomly initialised stack) is above "
+    f"{ERF_LEVEL:.0%} of its peak on {extent:.0%} of the square's pixels in the image: the "
+    f"effective field covers {erf_extent_words(extent)} the theoretical square. Below, the "
+    "same comparison for a trained network."
 )
 
 
@@ -257,13 +286,17 @@ else:
             key=f"rf_cnn_{name}",
         )
     share = {k: erf_share(cmp[k]) for k in ("random", "trained")}
+    fill = {k: erf_extent(cmp[k], cmp["box"]) for k in ("random", "trained")}
     st.caption(
         f"The orange square is the theoretical field (r = {cmp['r']}, {cmp['r'] ** 2} pixels). "
-        f"Pixels carrying more than {ERF_LEVEL:.0%} of the peak gradient: "
-        f"{share['random']:.1%} of the image with random weights, {share['trained']:.1%} after "
-        "training. What to notice: "
-        "both effective fields are small blobs inside the theoretical square; training changes "
-        "which of those pixels the unit leans on, not how far it can see."
+        f"Pixels carrying more than {ERF_LEVEL:.0%} of the peak gradient: {fill['random']:.0%} "
+        f"of the square ({share['random']:.1%} of the image) with random weights, "
+        f"{fill['trained']:.0%} of the square ({share['trained']:.1%} of the image) after "
+        f"training. What to notice: with random weights the effective field covers "
+        f"{erf_extent_words(fill['random'])} the theoretical square, after training "
+        f"{erf_extent_words(fill['trained'])} it; training made it "
+        f"{erf_change_words(fill['random'], fill['trained'])}. Neither can reach past the "
+        "square: training changes which pixels the unit leans on, not how far it can see."
     )
 
 st.subheader("Effective field against depth")

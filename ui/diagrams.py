@@ -241,7 +241,9 @@ def field_growth(
             marker_color="#f59e0b",
             opacity=0.85,
             text=[f"r = {h - lo + 1:g}" for lo, h in zip(lows, highs, strict=True)],
-            textposition="inside",
+            textposition="auto",  # outside a bar too short to hold it at a readable size
+            textfont=dict(size=13),
+            cliponaxis=False,
             hovertemplate="input pixels %{base} … %{x}<extra></extra>",
         )
     )

@@ -16,6 +16,9 @@ from engine.receptive_field.fields import LayerRF, ReceptiveFieldError
 
 ERF_LEVEL = 0.1  # erf_share: a pixel counts when its gradient exceeds this fraction of the peak
 WIDE_SIDE = 1024  # an input wide enough that no stack of the dilation demo runs out of image
+SMALL_EXTENT = 0.25  # erf_extent_words: below this share of the square, "a small blob"
+MOST_EXTENT = 0.5  # erf_extent_words: at or above this share, "most of the square"
+EXTENT_TOLERANCE = 0.1  # erf_change_words: shares closer than this count as the same
 
 
 def centre_crop(image: torch.Tensor) -> torch.Tensor:
@@ -67,3 +70,70 @@ def sqrt_guide(depths: Sequence[float], spreads: Sequence[float], anchor: int) -
 def doubling_dilations(layers: int, k: int = 3) -> list[dict]:
     """Return a stack of k×k 'same' convolutions whose dilation doubles: 1, 2, 4, ..."""
     return [dict(kind="conv", k=k, p=2**i * (k - 1) // 2, d=2**i) for i in range(layers)]
+
+
+def carry_unit(source: LayerRF, unit: tuple[int, int], target: LayerRF) -> tuple[int, int]:
+    """Return the unit of `target` whose field centre is nearest the centre of `unit`'s field.
+
+    A unit (i, j) is centred at start + (i, j)·jump in input pixels; the nearest target unit is
+    that centre mapped back through the target's own start and jump, kept inside its output.
+    """
+    top, left, bottom, right = unit_box(source, unit)
+    centre = ((top + bottom) / 2, (left + right) / 2)
+    picked = []
+    for axis, c in enumerate(centre):
+        n = target.out_shape[-2 + axis]
+        index = math.floor((c - target.starts[axis]) / target.jumps[axis] + 0.5)
+        picked.append(min(max(index, 0), n - 1))
+    return picked[0], picked[1]
+
+
+def erf_extent(
+    erf: np.ndarray | torch.Tensor,
+    box: tuple[float, float, float, float],
+    level: float = ERF_LEVEL,
+) -> float:
+    """Return the share of the theoretical square's in-image pixels above `level` of the peak.
+
+    The square is `box` (top, left, bottom, right) clipped to the image; the peak is the
+    largest gradient anywhere (outside the square it is zero by construction).
+    """
+    values = np.asarray(erf, dtype=float)
+    if values.ndim != 2 or values.size == 0 or not 0 < level < 1:
+        raise ReceptiveFieldError("erf_extent needs a 2-D map and a level in (0, 1).")
+    top, left = max(math.ceil(box[0]), 0), max(math.ceil(box[1]), 0)
+    bottom = min(math.floor(box[2]), values.shape[0] - 1)
+    right = min(math.floor(box[3]), values.shape[1] - 1)
+    if bottom < top or right < left or values.max() <= 0:
+        return 0.0
+    inside = values[top : bottom + 1, left : right + 1]
+    return float((inside > level * values.max()).mean())
+
+
+def erf_extent_words(share: float) -> str:
+    """Return how much of the theoretical square an effective field of this share covers.
+
+    The words complete "the effective field covers … the theoretical square".
+    """
+    if not 0 <= share <= 1:
+        raise ReceptiveFieldError(f"A share lies in [0, 1], got {share!r}.")
+    if share < SMALL_EXTENT:
+        return "only a small central blob of"
+    if share < MOST_EXTENT:
+        return "part of"
+    return "most of"
+
+
+def erf_change_words(before: float, after: float) -> str:
+    """Return how an effective field's share of its square changed (narrower, wider or not)."""
+    if after < before - EXTENT_TOLERANCE:
+        return "narrower"
+    if after > before + EXTENT_TOLERANCE:
+        return "wider"
+    return "about as wide"
+
+
+def layers_beyond_image(rows: Sequence[LayerRF], side: int) -> list[str]:
+    """Return the names of the layers whose middle unit's field runs past a side×side image."""
+    lows, highs = middle_spans(rows)
+    return [r.name for r, lo, hi in zip(rows, lows, highs, strict=True) if lo < 0 or hi > side - 1]

@@ -9,10 +9,18 @@ from torch import nn
 
 from engine.receptive_field import (
     ERF_LEVEL,
+    EXTENT_TOLERANCE,
+    MOST_EXTENT,
+    SMALL_EXTENT,
     ReceptiveFieldError,
+    carry_unit,
     centre_crop,
     doubling_dilations,
+    erf_change_words,
+    erf_extent,
+    erf_extent_words,
     erf_share,
+    layers_beyond_image,
     middle_spans,
     middle_unit,
     sqrt_guide,
@@ -105,3 +113,118 @@ def test_doubling_dilations_reach_the_closed_form(layers):
     assert rows[-1].size == 2 ** (layers + 1) - 1
     assert [r.out_shape for r in rows] == [(1024, 1024)] * layers  # 'same' padding throughout
     assert math.isclose(rows[-1].jump, 1)
+
+
+# --- carrying a unit to another layer, and the effective field's extent in words
+
+STACK = [
+    {"kind": "conv", "k": 3, "p": 1},
+    {"kind": "conv", "k": 3, "p": 1},
+    {"kind": "pool", "k": 2, "s": 2},
+    {"kind": "conv", "k": 3, "p": 1},
+    {"kind": "pool", "k": 2, "s": 2},
+    {"kind": "conv", "k": 3, "p": 1},
+]
+
+
+def _centre(row, unit):
+    top, left, bottom, right = unit_box(row, unit)
+    return (top + bottom) / 2, (left + right) / 2
+
+
+@pytest.mark.parametrize("pair", [(0, 5), (5, 0), (2, 4), (4, 1), (1, 3)])
+@pytest.mark.parametrize("unit", [(0, 0), (3, 7), (10, 2), (15, 15)])
+def test_carry_unit_picks_the_nearest_centre_by_brute_force(pair, unit):
+    rows = stack_rf(STACK, 64)
+    source, target = rows[pair[0]], rows[pair[1]]
+    h, w = source.out_shape[-2:]
+    unit = (min(unit[0], h - 1), min(unit[1], w - 1))
+    c = _centre(source, unit)
+    got = carry_unit(source, unit, target)
+    th, tw = target.out_shape[-2:]
+    # every axis on its own: no target unit's centre is nearer than the chosen one's
+    for axis, n in ((0, th), (1, tw)):
+        dist = [abs(_centre(target, (i, i))[axis] - c[axis]) for i in range(n)]
+        assert dist[got[axis]] == pytest.approx(min(dist))
+
+
+def test_carry_unit_keeps_the_place_where_the_old_page_kept_the_index():
+    rows = stack_rf(STACK, 64)
+    fine, coarse = rows[1], rows[-1]  # 64×64 and 16×16
+    unit = (40, 12)
+    carried = carry_unit(fine, unit, coarse)
+    old = (min(unit[0], 15), min(unit[1], 15))  # the old page kept row and column, clamped
+    c = np.array(_centre(fine, unit))
+    assert np.abs(np.array(_centre(coarse, carried)) - c).max() <= coarse.jump / 2
+    assert np.abs(np.array(_centre(coarse, old)) - c).max() > coarse.jump  # jumped elsewhere
+
+
+def test_carry_unit_round_trip_through_a_finer_layer_returns_the_unit():
+    rows = stack_rf(STACK, 64)
+    for unit in [(0, 0), (7, 3), (15, 15)]:
+        there = carry_unit(rows[-1], unit, rows[0])
+        assert carry_unit(rows[0], there, rows[-1]) == unit
+
+
+def test_erf_extent_counts_the_square_by_brute_force():
+    rng = np.random.default_rng(0)
+    erf = rng.random((20, 20))
+    box = (3.0, -2.0, 12.0, 6.0)  # runs off the left edge: only columns 0..6 count
+    peak = erf.max()
+    inside = [
+        erf[i, j] > ERF_LEVEL * peak
+        for i in range(20)
+        for j in range(20)
+        if 3 <= i <= 12 and j <= 6
+    ]
+    assert erf_extent(erf, box) == pytest.approx(sum(inside) / len(inside))
+
+
+def test_erf_extent_is_zero_for_a_map_with_no_gradient():
+    assert erf_extent(np.zeros((5, 5)), (0, 0, 4, 4)) == 0.0
+    with pytest.raises(ReceptiveFieldError):
+        erf_extent(np.ones(5), (0, 0, 4, 4))
+
+
+@pytest.mark.parametrize(
+    ("share", "words"),
+    [
+        (0.0, "small central blob"),
+        (SMALL_EXTENT - 0.01, "small central blob"),
+        (SMALL_EXTENT, "part of"),
+        (MOST_EXTENT - 0.01, "part of"),
+        (MOST_EXTENT, "most of"),
+        (0.54, "most of"),  # the trained network on the page: never "a small blob"
+        (0.73, "most of"),  # the random one
+    ],
+)
+def test_erf_extent_words_follow_the_share_on_both_sides(share, words):
+    assert words in erf_extent_words(share)
+
+
+def test_erf_extent_words_refuse_a_share_outside_0_1():
+    with pytest.raises(ReceptiveFieldError):
+        erf_extent_words(1.5)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "words"),
+    [
+        (0.73, 0.54, "narrower"),
+        (0.5, 0.5 - EXTENT_TOLERANCE + 0.01, "about as wide"),
+        (0.5, 0.5 + EXTENT_TOLERANCE - 0.01, "about as wide"),
+        (0.3, 0.5, "wider"),
+    ],
+)
+def test_erf_change_words_on_both_sides_of_the_tolerance(before, after, words):
+    assert erf_change_words(before, after) == words
+
+
+def test_layers_beyond_image_are_those_whose_middle_field_leaves_it():
+    rows = stack_rf(STACK, 16)
+    names = layers_beyond_image(rows, 16)
+    for r in rows:
+        top, _, bottom, _ = unit_box(r, middle_unit(r))
+        assert (r.name in names) == (top < 0 or bottom > 15)
+    assert names  # at 16 px the last 3×3 after two pools sees past the image
+    assert layers_beyond_image(stack_rf(STACK[:1], 64), 64) == []
