@@ -81,8 +81,9 @@ STORIES = {  # (problem, idea, why it works)
     "resnext50_32x4d": (
         "Deeper or wider gives diminishing returns; Inception's hand-tuned branches are hard to "
         "adapt.",
-        "Split each bottleneck's 3×3 into 32 parallel paths of 4 channels, all of the same shape "
-        "(cardinality), summed: exactly a grouped convolution.",
+        "Split each bottleneck's 3×3 into {resnext_groups} parallel paths of {resnext_width} "
+        "channels (in the first stage), all of the same shape (cardinality), summed: exactly a "
+        "grouped convolution.",
         "Many small transforms of low-dimensional slices are more expressive per parameter than "
         "one wide transform: at ResNet-50's cost it is more accurate.",
     ),
@@ -90,7 +91,8 @@ STORIES = {  # (problem, idea, why it works)
         "Deep networks relearn similar features layer after layer, and a signal must cross many "
         "layers to reach the loss.",
         "In a dense block every layer reads the concatenation of all earlier maps and adds only "
-        "32 channels (the growth rate); 1×1 convolutions and pooling shrink maps between blocks.",
+        "{densenet_growth} channels (the growth rate); 1×1 convolutions and pooling shrink maps "
+        "between blocks.",
         "Features are reused instead of recomputed, so layers can be narrow ({densenet_share:.0%} "
         "of ResNet-50's parameters), and every layer has a short path to the loss.",
     ),
@@ -111,7 +113,7 @@ _table = st.cache_resource(show_spinner="Measuring the nine nets (once per serve
 _rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
 table = _table()
 by_name = {s.name: s for s in table}
-numbers = {
+numbers = st.cache_resource(show_spinner=False)(arch.design_constants)() | {
     "alexnet_layers": by_name["alexnet"].weight_layers,
     "vgg_depth": by_name["vgg16"].depth,
     "densenet_share": arch.parameter_ratio(table, "densenet121", "resnet50"),
@@ -130,11 +132,12 @@ for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
 st.header("2 · Depth, size, cost and field, measured")
 st.markdown(
     "**Depth** is the most convolution and dense layers on one path from input to output (the "
-    "number in the papers' names); **weight layers** counts every such layer once, parallel "
-    "branches and shortcut projections included. **FLOPs** are torch's `FlopCounterMode` count "
-    "for one image, two per multiply-add. The **receptive field** is that of one unit of the "
-    "last feature map (the one the classifier or the global pool reads), and the **jump** is how "
-    "many input pixels apart its neighbouring units sit."
+    "number in the papers' names); a squeeze-and-excitation gate scales that path without "
+    "lengthening it, so its two 1×1 layers are not counted. **Weight layers** counts every such "
+    "layer once, parallel branches, gates and shortcut projections included. **FLOPs** are "
+    "torch's `FlopCounterMode` count for one image, two per multiply-add. The **receptive "
+    "field** is that of one unit of the last feature map (the one the classifier or the global "
+    "pool reads), and the **jump** is how many input pixels apart its neighbouring units sit."
 )
 st.latex(r"r_{\ell} = r_{\ell-1} + (k_\ell - 1)\,j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\,s_\ell")
 st.dataframe(
@@ -150,6 +153,7 @@ st.dataframe(
         "field r (px)": [s.rf_size for s in table],
         "jump j (px)": [s.rf_jump for s in table],
         "whole image via a gate": ["yes" if s.global_context else "" for s in table],
+        "bottleneck strides on": [s.bottleneck_stride or "" for s in table],
     },
     hide_index=True,
     column_config={
@@ -158,6 +162,23 @@ st.dataframe(
     },
 )
 summary = arch.table_summary(table)
+
+
+def _layout_note(cost: arch.CostComparison) -> str:
+    """Return the sentence on why two bottleneck networks' FLOPs differ, or "" if layouts match."""
+    if not cost.layouts_differ:
+        return ""
+    return (
+        f" {cost.name} needs {'fewer' if cost.cheaper else 'more'} GFLOPs "
+        f"({cost.flops / 1e9:.2f}) than {cost.reference} ({cost.reference_flops / 1e9:.2f})"
+        f"{' despite its gates' if cost.cheaper else ''}: its bottlenecks stride on the "
+        f"{cost.stride} convolution (ResNet {arch.RESNET_VERSION[cost.stride]}), "
+        f"{cost.reference}'s here on the {cost.reference_stride} (ResNet "
+        f"{arch.RESNET_VERSION[cost.reference_stride]}), so the latter's 1×1 reads the "
+        "full-resolution map in the first block of each stage."
+    )
+
+
 weight_trend = (
     f"while parameters went *down* after {summary.heaviest.title}: global pooling replaced the "
     "huge dense layers"
@@ -170,7 +191,7 @@ st.caption(
     f"{len(table)} networks ({', '.join(summary.field_beyond_image)}) one unit's field is larger "
     "than the image itself (padding counts in it), yet neighbouring units are a jump apart. "
     f"Units see the whole image as such only in {', '.join(summary.whole_image) or 'none'}, "
-    "through gates."
+    "through gates." + _layout_note(arch.cost_comparison(table, "se_resnet50", "resnet50"))
 )
 
 st.markdown(
@@ -341,6 +362,23 @@ def _norms(depth: int, residual: bool, seed: int):
     return deg.gradient_norms(depth, residual, seed)
 
 
+_TREND_MEANS = {  # what the plain stack's trend toward the input is called
+    "grows": ": an exploding gradient, not a vanishing one.",
+    "shrinks": ": a vanishing gradient.",
+    "stays": ": neither vanishing nor exploding.",
+}
+_SHORTCUTS = {
+    "narrow": "narrow the spread",
+    "keep": "leave the spread about as it is",
+    "widen": "widen the spread",
+}
+
+
+def _times(ratio: float) -> str:
+    """Return a ratio as "29,206" (large) or "0.42" (small)."""
+    return f"{ratio:,.0f}" if ratio >= 10 else f"{ratio:.2g}"
+
+
 norms = {deg.label(d, r): _norms(d, r, seed) for d in dict.fromkeys(depths) for r in (False, True)}
 left, right = st.columns([1, 2])
 xy, arm = deg.spirals(deg.POINTS, seed)  # 2048 points: cheaper to draw again than to cache
@@ -353,12 +391,16 @@ right.plotly_chart(
     arch_figures.gradient_profile(hidden, title="Gradient norm per hidden layer at initialisation"),
     key="deg_grad",
 )
-spread = arch.gradient_spread(norms)
+trend = {r: arch.gradient_trend(norms[deg.label(deep, r)]) for r in (False, True)}
 st.caption(
-    "What to notice: in the plain stacks the gradient grows by a near-constant factor per layer "
-    f"towards the input: across plain-{deep}'s layers it spans a factor of "
-    f"{spread[deg.label(deep, False)]:,.0f}, so no one step size suits them all. The shortcuts "
-    f"keep residual-{deep}'s within a factor of {spread[deg.label(deep, True)]:,.0f}."
+    f"What to notice: toward the input, plain-{deep}'s gradient {trend[False].words} "
+    f"(the first hidden layer's norm is {_times(trend[False].ratio)} times the last's)"
+    + _TREND_MEANS[trend[False].words.split()[0]]
+    + f" Across its layers the norms span a factor of {_times(trend[False].spread)}, so no one "
+    f"step size suits them all. Residual-{deep}'s {trend[True].words} "
+    f"({_times(trend[True].ratio)} times) and spans a factor of {_times(trend[True].spread)}: the "
+    f"shortcuts {_SHORTCUTS[arch.shortcut_effect(trend[False], trend[True])]}. Differences "
+    f"within a factor of {arch.TREND_FACTOR:g} count as level."
 )
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from engine.architectures import arch_stats, depth_verdict, parameter_ratio
+from engine.architectures import (
+    arch_stats,
+    depth_verdict,
+    design_constants,
+    gradient_trend,
+    parameter_ratio,
+)
+from engine.cnn import gradient_norms
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/architectures.py"
@@ -65,6 +73,42 @@ def test_stories_state_ratios_measured_from_the_networks(page):
     assert f"for {extra:.0%} more parameters than ResNet-50" in texts
     assert f"{arch_stats('alexnet').weight_layers} weight layers" in texts
     assert "a third" not in texts and "a tenth" not in texts
+
+
+def test_table_depths_are_the_numbers_in_the_names(page):
+    table = page.dataframe[0].value
+    for title, depth in zip(table["network"], table["depth"], strict=True):
+        match = re.search(r"-(\d+)", title)
+        if match:
+            assert depth == int(match.group(1)), title  # SE-ResNet-50 once showed 82
+    se = table[table["network"] == "SE-ResNet-50"].iloc[0]
+    assert se["bottleneck strides on"] == "1×1"
+    assert table[table["network"] == "ResNet-50"].iloc[0]["bottleneck strides on"] == "3×3"
+
+
+def test_cheaper_se_resnet_is_explained_by_its_stride_layout(page):
+    caption = next(c.value for c in page.caption if "depth went from" in c.value)
+    se, r50 = arch_stats("se_resnet50"), arch_stats("resnet50")
+    assert se.flops < r50.flops
+    assert f"SE-ResNet-50 needs fewer GFLOPs ({se.flops / 1e9:.2f})" in caption
+    assert "ResNet v1)" in caption and "ResNet v1.5)" in caption
+
+
+def test_story_constants_come_from_the_built_models(page):
+    texts = " ".join(m.value for m in page.markdown)
+    got = design_constants()
+    assert f"{got['resnext_groups']} parallel paths of {got['resnext_width']} channels" in texts
+    assert f"adds only {got['densenet_growth']} channels (the growth rate)" in texts
+
+
+def test_gradient_caption_follows_the_measured_trend(page):
+    caption = next(c.value for c in page.caption if "toward the input, plain-" in c.value)
+    deep = page.selectbox(key="deg_shallow").value, page.selectbox(key="deg_deep").value
+    seed = int(page.number_input(key="deg_seed").value)
+    trend = gradient_trend(gradient_norms(deep[1], False, seed))
+    assert f"plain-{deep[1]}'s gradient {trend.words} " in caption
+    assert trend.words == "grows"
+    assert "exploding gradient, not a vanishing one" in caption
 
 
 def test_drill_down_rows_sum_to_the_tables_flops(page):

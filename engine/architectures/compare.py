@@ -15,6 +15,7 @@ import numpy as np
 from engine.architectures.stats import ArchStats, ArchStatsError
 
 LOSS_TOLERANCE = 0.05  # nats: final losses closer than this count as level (run-to-run noise)
+TREND_FACTOR = 2.0  # gradient_trend: first over last hidden layer beyond this factor is a trend
 
 
 def parameter_ratio(table: Sequence[ArchStats], name: str, reference: str) -> float:
@@ -24,6 +25,45 @@ def parameter_ratio(table: Sequence[ArchStats], name: str, reference: str) -> fl
         if key not in by_name:
             raise ArchStatsError(f"No network named {key!r} in the table.")
     return by_name[name].params / by_name[reference].params
+
+
+RESNET_VERSION = {"1×1": "v1", "3×3": "v1.5"}  # which bottleneck conv strides, by layout name
+
+
+@dataclass(frozen=True)
+class CostComparison:
+    """Two networks' FLOPs side by side, and where each one's bottlenecks stride."""
+
+    name: str  # title of the first network
+    reference: str  # title of the second
+    flops: float
+    reference_flops: float
+    stride: str | None  # "1×1", "3×3" or None (no bottlenecks)
+    reference_stride: str | None
+
+    @property
+    def cheaper(self) -> bool:
+        """Return True when the first network needs fewer FLOPs than the reference."""
+        return self.flops < self.reference_flops
+
+    @property
+    def layouts_differ(self) -> bool:
+        """Return True when both have bottlenecks that stride on different convolutions."""
+        return None not in (self.stride, self.reference_stride) and (
+            self.stride != self.reference_stride
+        )
+
+
+def cost_comparison(table: Sequence[ArchStats], name: str, reference: str) -> CostComparison:
+    """Return the FLOPs and bottleneck stride layouts of two networks of the table."""
+    by_name = {s.name: s for s in table}
+    for key in (name, reference):
+        if key not in by_name:
+            raise ArchStatsError(f"No network named {key!r} in the table.")
+    a, b = by_name[name], by_name[reference]
+    return CostComparison(
+        a.title, b.title, a.flops, b.flops, a.bottleneck_stride, b.bottleneck_stride
+    )
 
 
 @dataclass(frozen=True)
@@ -109,3 +149,48 @@ def smoothing_steps(decay: float) -> float:
     if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
         raise ArchStatsError(f"The decay must be in (0, 1), got {decay!r}.")
     return -1 / math.log(decay)
+
+
+@dataclass(frozen=True)
+class GradientTrend:
+    """How one stack's gradient norm changes from its last hidden layer back to its first."""
+
+    ratio: float  # first hidden layer's norm over the last hidden layer's
+    spread: float  # largest over smallest norm across the hidden layers
+    factor: float  # the threshold TREND_FACTOR the words were chosen with
+
+    @property
+    def words(self) -> str:
+        """Return "grows", "shrinks" or "stays within a factor of …" toward the input."""
+        if self.ratio > self.factor:
+            return "grows"
+        if self.ratio < 1 / self.factor:
+            return "shrinks"
+        return f"stays within a factor of {self.factor:g}"
+
+
+def gradient_trend(norms: np.ndarray, factor: float = TREND_FACTOR) -> GradientTrend:
+    """Return the trend of one stack's per-layer gradient norms (input first, output layer last).
+
+    The output layer, last, starts small by design and is left out, as in gradient_spread.
+    """
+    hidden = np.asarray(norms, dtype=float)[:-1]
+    if hidden.size < 2 or not np.all(hidden > 0):
+        raise ArchStatsError("A trend needs positive gradient norms on two hidden layers or more.")
+    if not factor > 1:
+        raise ArchStatsError(f"The factor must exceed 1, got {factor!r}.")
+    return GradientTrend(
+        float(hidden[0] / hidden[-1]), float(hidden.max() / hidden.min()), float(factor)
+    )
+
+
+def shortcut_effect(plain: GradientTrend, residual: GradientTrend) -> str:
+    """Return what shortcuts do to the spread of gradient norms: "narrow", "widen" or "keep".
+
+    Spreads within the trend factor of each other count as kept.
+    """
+    if residual.spread * plain.factor < plain.spread:
+        return "narrow"
+    if residual.spread > plain.spread * plain.factor:
+        return "widen"
+    return "keep"

@@ -55,15 +55,27 @@ class _DepthTracer(TorchFunctionMode):
             out = torch.empty_like(args[0])
         else:
             out = func(*args, **kwargs)
-        ins = [self.get(t) for t in _flat((args, kwargs))]
+        outs = _flat(out)
+        ins = [self.get(t) for t in _flat((args, kwargs)) if not _is_gate(t, outs)]
         depth = max(ins, default=-1)
         if depth < 0:  # not derived from the input (weights, constants)
             return out
         if func in _WEIGHT_CALLS:
             depth = self.get(args[0]) + 1  # the weight layer's own input, not its weight
-        for t in _flat(out):
+        for t in outs:
             self.depths[id(t)] = (weakref.ref(t), max(depth, self.get(t)))
         return out
+
+
+def _is_gate(t: torch.Tensor, outs: list[torch.Tensor]) -> bool:
+    """Return True for a 1×1 map broadcast onto a larger output (a squeeze-and-excitation gate).
+
+    A gate scales the main path's channels; it does not lengthen that path, so its own layers
+    (two per SE module) are not counted in the depth, as the name SE-ResNet-50 does not.
+    """
+    if t.dim() < 3 or any(s != 1 for s in t.shape[-2:]):
+        return False
+    return any(o.dim() == t.dim() and any(s != 1 for s in o.shape[-2:]) for o in outs)
 
 
 def _flat(obj) -> list[torch.Tensor]:
@@ -111,6 +123,7 @@ class ArchStats:
     rf_jump: float  # input pixels between neighbouring units of that map
     grid: tuple[int, int]  # (H, W) of the last feature map
     global_context: bool  # units also see the whole image through a global gate (SE)
+    bottleneck_stride: str | None = None  # "1×1" (ResNet v1) or "3×3" (v1.5); None: no bottleneck
 
     @property
     def macs(self) -> int:
@@ -176,7 +189,52 @@ def arch_stats(name: str) -> ArchStats:
         rf_jump=jump,
         grid=grid,
         global_context=global_context,
+        bottleneck_stride=bottleneck_stride(model),
     )
+
+
+def _bottlenecks(model: nn.Module) -> list[nn.Module]:
+    """Return the modules shaped as bottlenecks: a 1×1, a 3×3 and a 1×1 conv named conv1..3."""
+    found = []
+    for m in model.modules():
+        convs = [getattr(m, f"conv{i}", None) for i in (1, 2, 3)]
+        if all(isinstance(c, nn.Conv2d) for c in convs):
+            if [c.kernel_size for c in convs] == [(1, 1), (3, 3), (1, 1)]:
+                found.append(m)
+    return found
+
+
+def bottleneck_stride(model: nn.Module) -> str | None:
+    """Return which conv of a downsampling bottleneck strides ("1×1" or "3×3"), or None.
+
+    ResNet v1 (He et al. 2016, and the SE-ResNet port) strides on the first 1×1, skipping three
+    of every four positions before any 3×3 reads them; v1.5 (torchvision) strides on the 3×3,
+    which reads every position and costs more multiply-adds in the first block of a stage.
+    """
+    for block in _bottlenecks(model):
+        for name in ("conv1", "conv2"):
+            conv = getattr(block, name)
+            if max(conv.stride) > 1:
+                return f"{conv.kernel_size[0]}×{conv.kernel_size[1]}"
+    return None
+
+
+def design_constants() -> dict[str, int]:
+    """Return ResNeXt-50's groups and width per group and DenseNet-121's growth rate, as built.
+
+    Read from the first bottleneck's grouped 3×3 and the first dense layer's 3×3 output.
+    """
+    resnext = _bottlenecks(build("resnext50_32x4d", meta=True))[0].conv2
+    dense = next(
+        m.conv2
+        for m in build("densenet121", meta=True).modules()
+        if type(m).__name__ == "_DenseLayer"
+    )
+    return {
+        "resnext_groups": resnext.groups,
+        "resnext_width": resnext.in_channels // resnext.groups,
+        "densenet_growth": dense.out_channels,
+    }
 
 
 def arch_table() -> list[ArchStats]:

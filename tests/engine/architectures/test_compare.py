@@ -9,13 +9,16 @@ import torch.nn.functional as F
 
 from engine.architectures import (
     LOSS_TOLERANCE,
+    TREND_FACTOR,
     ArchStatsError,
     arch_stats,
     build,
     depth_verdict,
     dilated_extent,
     gradient_spread,
+    gradient_trend,
     parameter_ratio,
+    shortcut_effect,
     smoothing_steps,
     table_summary,
 )
@@ -119,3 +122,56 @@ def test_dilated_extent_matches_the_nonzero_span_of_an_impulse_response(rate):
     y = F.conv2d(x, torch.ones(1, 1, 1, k), dilation=(1, rate), padding=(0, rate * (k - 1) // 2))
     hit = torch.nonzero(y[0, 0, 0]).flatten()
     assert dilated_extent(rate, k) == int(hit.max() - hit.min()) + 1
+
+
+def _profile(first_over_last: float, layers: int = 6) -> np.ndarray:
+    """Return geometric norms from input to last hidden layer, plus a small output layer."""
+    hidden = first_over_last ** (np.arange(layers - 1, -1, -1) / (layers - 1))
+    return np.append(hidden, 1e-3)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "words"),
+    [
+        (TREND_FACTOR * 1.01, "grows"),
+        (TREND_FACTOR * 0.99, "stays within"),
+        (1 / TREND_FACTOR * 1.01, "stays within"),
+        (1 / TREND_FACTOR * 0.99, "shrinks"),
+        (29_000.0, "grows"),  # the plain-56 stack at its defaults: exploding, not vanishing
+    ],
+)
+def test_gradient_trend_words_on_both_sides_of_the_factor(ratio, words):
+    trend = gradient_trend(_profile(ratio))
+    assert trend.ratio == pytest.approx(ratio)
+    assert trend.words.startswith(words)
+
+
+def test_gradient_trend_reads_the_measured_plain_stack_as_growing():
+    from engine.cnn import gradient_norms
+
+    norms = gradient_norms(20, False, 0)
+    trend = gradient_trend(norms)
+    assert trend.ratio == pytest.approx(norms[0] / norms[-2])
+    assert trend.spread == pytest.approx(gradient_spread({"p": norms})["p"])
+    assert trend.words == "grows"  # the old text's "vanishing" would contradict this
+
+
+def test_gradient_trend_refuses_too_few_or_non_positive_norms():
+    with pytest.raises(ArchStatsError):
+        gradient_trend(np.array([1.0, 0.1]))
+    with pytest.raises(ArchStatsError):
+        gradient_trend(np.array([1.0, 0.0, 2.0, 0.1]))
+
+
+@pytest.mark.parametrize(
+    ("plain", "residual", "effect"),
+    [
+        (1000.0, 1000.0 / TREND_FACTOR * 0.99, "narrow"),
+        (1000.0, 1000.0 / TREND_FACTOR * 1.01, "keep"),
+        (1000.0, 1000.0 * TREND_FACTOR * 0.99, "keep"),
+        (1000.0, 1000.0 * TREND_FACTOR * 1.01, "widen"),
+    ],
+)
+def test_shortcut_effect_on_both_sides_of_the_factor(plain, residual, effect):
+    a, b = gradient_trend(_profile(plain)), gradient_trend(_profile(residual))
+    assert shortcut_effect(a, b) == effect

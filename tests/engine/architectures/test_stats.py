@@ -1,6 +1,7 @@
 """The architecture table against published numbers, closed forms and brute-force probes."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -17,7 +18,9 @@ from engine.architectures import (
     UnknownArchitectureError,
     arch_stats,
     arch_table,
+    bottleneck_stride,
     build,
+    design_constants,
     dilated_scales,
     final_field,
     googlenet_branches,
@@ -40,8 +43,8 @@ PUBLISHED = {
     "densenet121": (7_978_856, 2.83),
 }
 # the depth in the papers' names (layers with weights on the longest path); Inception v3 is
-# "48 layers deep" (Szegedy et al.'s count as quoted by Keras and MATLAB); SE-ResNet-50 is
-# ResNet-50 plus the two 1×1 layers of each of its 16 squeeze-and-excitation gates.
+# "48 layers deep" (Szegedy et al.'s count as quoted by Keras and MATLAB); SE-ResNet-50 is 50:
+# the two 1×1 layers of each squeeze-and-excitation gate scale the main path, not lengthen it.
 NAMED_DEPTH = {
     "alexnet": 8,
     "vgg16": 16,
@@ -51,7 +54,7 @@ NAMED_DEPTH = {
     "resnet50": 50,
     "resnext50_32x4d": 50,
     "densenet121": 121,
-    "se_resnet50": 50 + 2 * 16,
+    "se_resnet50": 50,
 }
 # receptive fields of the last feature map: Araujo, Norris & Sim (Distill 2019), table 1, for
 # the layouts that match theirs; torchvision's ResNet-50 strides in the 3×3, giving 427
@@ -107,6 +110,34 @@ def test_flops_equal_the_closed_form_over_every_layer(table, name):
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_depth_is_the_number_in_the_papers_name(table, name):
     assert table[name].depth == NAMED_DEPTH[name]
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_depth_is_the_number_in_the_title_where_the_title_has_one(table, name):
+    match = re.search(r"-(\d+)", ARCHITECTURES[name].title)  # VGG-16, ResNet-50, SE-ResNet-50…
+    assert match is not None or name in ("alexnet", "googlenet", "inception_v3")
+    if match:
+        assert table[name].depth == int(match.group(1))
+
+
+class _Gated(nn.Module):
+    """conv → conv, scaled by a gate of two 1×1 convs on the pooled map: depth 2, not 4."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.g1, self.g2 = nn.Conv2d(4, 2, 1), nn.Conv2d(2, 4, 1)
+
+    def forward(self, x):
+        y = self.b(self.a(x))
+        gate = torch.sigmoid(self.g2(self.g1(F.adaptive_avg_pool2d(y, 1))))  # (B, 4, 1, 1)
+        return y * gate
+
+
+def test_a_gate_scales_the_path_without_lengthening_it():
+    assert longest_weight_path(_Gated(), (1, 3, 8, 8)) == 2
+    # on a map that is itself 1×1 the "gate" is an ordinary operand: the path runs through it
+    assert longest_weight_path(_Gated(), (1, 3, 1, 1)) == 4
 
 
 def test_weight_layers_count_every_branch_and_shortcut(table):
@@ -299,3 +330,47 @@ def test_dilated_scales_bad_input_is_a_value_error(args):
 def test_inception_bad_image_is_a_clear_error(image):
     with pytest.raises(ArchStatsError):
         inception_on_image(image)
+
+
+def test_bottleneck_stride_names_the_conv_that_strides(table):
+    # by hand: the first block of layer2 strides; which of its convs carries the stride
+    for name in ("resnet50", "resnext50_32x4d", "se_resnet50"):
+        block = build(name, meta=True).layer2[0]
+        conv = block.conv1 if block.conv1.stride == (2, 2) else block.conv2
+        assert conv.stride == (2, 2)
+        assert table[name].bottleneck_stride == f"{conv.kernel_size[0]}×{conv.kernel_size[1]}"
+    assert table["resnet50"].bottleneck_stride == "3×3"  # torchvision: v1.5
+    assert table["se_resnet50"].bottleneck_stride == "1×1"  # the Caffe port: v1
+    assert bottleneck_stride(build("vgg16", meta=True)) is None
+    assert [n for n, s in table.items() if s.bottleneck_stride] == [
+        "resnet50",
+        "resnext50_32x4d",
+        "se_resnet50",
+    ]
+
+
+def test_striding_the_1x1_is_why_se_resnet50_costs_less_than_resnet50(table):
+    # the SE gates add FLOPs; moving the stride from the 1×1 to the 3×3 in the four first
+    # blocks of stages 2-4 adds more: the 3×3 then reads the full-resolution map
+    se, plain = table["se_resnet50"], table["resnet50"]
+    assert se.flops < plain.flops
+    extra_3x3 = 0
+    model = build("resnet50", meta=True)
+    side = 224 // 4  # after the stem
+    for stage in (model.layer2, model.layer3, model.layer4):
+        conv1 = stage[0].conv1
+        out = side // 2
+        # v1.5 against v1: the 1×1 runs at full rather than half resolution; the 3×3's output
+        # is the same size either way
+        extra_3x3 += 2 * conv1.in_channels * conv1.out_channels * (side * side - out * out)
+        side = out
+    assert extra_3x3 > plain.flops - se.flops > 0
+
+
+def test_design_constants_match_the_names_and_the_paper():
+    got = design_constants()
+    groups, width = map(int, re.search(r"(\d+)x(\d+)d", "resnext50_32x4d").groups())
+    assert (got["resnext_groups"], got["resnext_width"]) == (groups, width)
+    first = build("densenet121", meta=True).features.denseblock1
+    layer1, layer2 = list(first.children())[:2]
+    assert layer2.conv1.in_channels - layer1.conv1.in_channels == got["densenet_growth"] == 32
