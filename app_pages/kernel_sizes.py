@@ -53,6 +53,34 @@ def _fits(sha: str, side: int, _gray: torch.Tensor) -> list[kd.WidthFit]:
     return kd.centred_difference_fits(_gray)
 
 
+def _names(names: list[str]) -> str:
+    """Return "a, b and c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _widths(widths: tuple[int, ...]) -> str:
+    """Return "width 3" or "widths 1, 2, 4 and 6"."""
+    return f"width {widths[0]}" if len(widths) == 1 else f"widths {_names(list(map(str, widths)))}"
+
+
+def _width_words(fit: kd.WidthFitSummary) -> str:
+    """Return the sentences on which widths reproduce the centred detector, and how."""
+    text = "Along your image's rows, centred kernels reproduce the detector " + (
+        f"exactly at {_widths(fit.centred_exact)}" if fit.centred_exact else "at no width"
+    )
+    if fit.centred_missed:
+        text += f" and never at {_widths(fit.centred_missed)}"
+    text += " (a relative error under " + f"{kd.EXACT_FIT:g} counts as exact). "
+    for width, used in fit.free_only:
+        text += (
+            f"Width {width} manages it only with free weights, using the taps at offsets "
+            f"{', '.join(f'{o:+d}' for o in used)} and leaving {width - len(used)} empty: a "
+            f"{max(used) - min(used) + 1}-tap detector that does not sit on its kernel's own "
+            "centre. "
+        )
+    return text
+
+
 @st.cache_data(max_entries=32, show_spinner="Stacking smoothing kernels…")
 def _drift(sha: str, side: int, layers: int, _gray: torch.Tensor) -> dict[str, torch.Tensor]:
     return kd.centroid_drift(_gray, layers)
@@ -195,16 +223,16 @@ st.markdown(
     "about their own middle, as an edge detector should be."
 )
 try:
-    st.dataframe(kf.width_fit_table(_fits(picked.sha, side, gray)), hide_index=True)
+    fits = _fits(picked.sha, side, gray)
 except ExplorerError as err:
     st.error(str(err))
-st.caption(
-    "What to notice: on the step, the odd detector's response is centred on the edge and the "
-    "even one's half a pixel to its left. Along your image's rows, odd widths reproduce the "
-    "centred detector exactly and even ones never do. "
-    "Width 4 manages it only with free weights, by leaving its last tap empty: it is then a "
-    "3-tap kernel sitting off its own centre."
-)
+else:
+    st.dataframe(kf.width_fit_table(fits), hide_index=True)
+    st.caption(
+        f"What to notice: on the step, the odd detector's response is "
+        f"{kd.shift_words(step.shift(odd_name))} and the even one's "
+        f"{kd.shift_words(step.shift(even_name))}. " + _width_words(kd.width_fit_summary(fits))
+    )
 st.markdown(
     "**Stacking even kernels.** Smooth your image again and again with a 2×2 average and with "
     "a 3×3 binomial kernel (both sum to 1, nothing falls off the edge) and follow its centre of "
@@ -394,9 +422,21 @@ else:
         ),
         key="ks_sep_sv",
     )
+    ones, others = kd.rank_one_split(seps)
     st.caption(
-        "What to notice: Gaussian, box blur and Sobel are rank 1, so the thin pair reproduces "
-        "them to float rounding. Laplacian, Gabor, emboss, sharpen and a random kernel are not: "
-        f"the best pair is off by {sep.rank1_error:.0%} of {chosen}'s size (Frobenius norm: the "
-        "singular values after the first), and the difference map shows where on your image."
+        "What to notice: "
+        + (
+            f"{_names(ones)} {'is' if len(ones) == 1 else 'are'} rank 1, so the thin pair "
+            "reproduces them to float rounding. "
+            if ones
+            else "no kernel here is rank 1. "
+        )
+        + (f"{_names(others)} {'is' if len(others) == 1 else 'are'} not. " if others else "")
+        + (
+            f"{chosen} is rank {sep.rank}: the best pair is off by {sep.rank1_error:.0%} of its "
+            "size (Frobenius norm: the singular values after the first), and the difference map "
+            "shows where on your image."
+            if sep.rank > 1
+            else f"{chosen} is rank 1: the difference map is rounding noise."
+        )
     )

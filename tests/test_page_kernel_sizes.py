@@ -137,3 +137,18 @@ def test_odd_images_explain_themselves(size, color):
     assert at.session_state["picked_image"]["name"] == "upload: odd.png"
     assert at.error, "an image the demonstrations cannot use must be explained on screen"
     assert at.metric, "the sections that can still run do run"
+
+
+def test_rank_and_width_sentences_follow_the_computed_results(default_page):
+    at = default_page
+    rank = next(c.value for c in at.caption if "rank 1, so the thin pair" in c.value)
+    # the separability table lists each kernel's rank: the sentence names the rank-1 ones
+    kernels, ranks = _table(at, "kernel"), _table(at, "rank")
+    ones = [str(n) for n, r in zip(kernels, ranks, strict=True) if r == 1]
+    assert len(ones) > 1
+    assert rank.startswith("What to notice: " + ", ".join(ones[:-1]) + " and " + ones[-1])
+    assert "Gaussian, box blur and Sobel are rank 1" not in rank  # the old fixed sentence
+    width = next(c.value for c in at.caption if "centred kernels reproduce" in c.value)
+    assert "odd widths reproduce" not in width  # width 1 is odd and does not
+    assert "exactly at widths 3 and 5 and never at widths 1, 2, 4 and 6" in width
+    assert "Width 4 manages it only with free weights, using the taps at offsets -1, +1" in width

@@ -11,6 +11,7 @@ its singular values predict (Eckart–Young).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -254,3 +255,9 @@ def separability(image: torch.Tensor, kernel: torch.Tensor) -> Separability:
         factorised_out=factorised,
         max_abs_diff=float((full - factorised).abs().max()),
     )
+
+
+def rank_one_split(seps: Mapping[str, Separability]) -> tuple[list[str], list[str]]:
+    """Return (names of the rank-1 kernels, names of the others), in the mapping's order."""
+    ones = [name for name, sep in seps.items() if sep.rank == 1]
+    return ones, [name for name in seps if name not in ones]

@@ -197,3 +197,44 @@ def drift_summary(drift: dict[str, torch.Tensor]) -> DriftSummary:
     odd, even = (drift[name] for name in DRIFT_KERNELS)  # DRIFT_KERNELS lists the odd one first
     down, right = (float(v) for v in even[-1])
     return DriftSummary(len(even) - 1, (down, right), float(odd[-1].abs().max()))
+
+
+EXACT_FIT = 1e-6  # width_fit_summary: relative errors and weights below this count as zero
+CENTRED_SHIFT = 0.05  # shift_words: a response centre within this many pixels of the edge is on it
+
+
+@dataclass(frozen=True)
+class WidthFitSummary:
+    """Which widths reproduce the centred difference, and how the free-only ones do it."""
+
+    centred_exact: tuple[int, ...]  # widths whose centred (antisymmetric) fit is exact
+    centred_missed: tuple[int, ...]  # widths whose centred fit is not
+    free_only: tuple[tuple[int, tuple[int, ...]], ...]  # (width, offsets of its nonzero taps)
+
+
+def width_fit_summary(fits: list[WidthFit], tol: float = EXACT_FIT) -> WidthFitSummary:
+    """Return which widths fit the centred difference exactly, centred or only with free weights.
+
+    A free-only width is one whose unconstrained fit is exact but whose centred one is not; its
+    nonzero taps are those above tol times its largest weight.
+    """
+    free = []
+    for f in fits:
+        if f.any_error < tol <= f.antisymmetric_error:
+            peak = max(abs(v) for v in f.any_kernel)
+            used = tuple(
+                o for o, v in zip(f.offsets, f.any_kernel, strict=True) if abs(v) > tol * peak
+            )
+            free.append((f.width, used))
+    return WidthFitSummary(
+        centred_exact=tuple(f.width for f in fits if f.antisymmetric_error < tol),
+        centred_missed=tuple(f.width for f in fits if f.antisymmetric_error >= tol),
+        free_only=tuple(free),
+    )
+
+
+def shift_words(shift: float, tol: float = CENTRED_SHIFT) -> str:
+    """Return where a response centre sits relative to the edge: on it, or how far left/right."""
+    if abs(shift) < tol:
+        return "centred on the edge"
+    return f"{abs(shift):.2g} px to its {'left' if shift < 0 else 'right'}"

@@ -62,3 +62,82 @@ def test_drift_summary_takes_the_even_kernel_by_name_not_position():
     moved = kd.drift_summary(shifts)
     assert moved.even_shift == (-1.0, -1.0)
     assert moved.odd_largest == 0.5
+
+
+# --- sentences the page chooses from the fits, the step and the ranks
+
+
+def _fit(width, any_error, anti_error, any_kernel=None):
+    offsets = kd.same_offsets(width)
+    kernel = any_kernel or tuple(1.0 for _ in offsets)
+    return kd.WidthFit(width, offsets, kernel, any_error, kernel, anti_error)
+
+
+def test_width_fit_summary_sorts_widths_on_both_sides_of_the_tolerance():
+    tol = kd.EXACT_FIT
+    fits = [
+        _fit(3, 0.0, tol * 0.99),  # centred, just exact
+        _fit(5, 0.0, tol),  # centred fit just misses; free one exact: free only
+        _fit(2, 0.5, 0.6),  # neither
+        _fit(4, tol, 0.7),  # the free fit just misses too
+    ]
+    got = kd.width_fit_summary(fits)
+    assert got.centred_exact == (3,)
+    assert got.centred_missed == (5, 2, 4)
+    assert [w for w, _ in got.free_only] == [5]
+
+
+def test_width_fit_summary_on_an_image_matches_the_fits_and_finds_the_empty_taps():
+    fits = kd.centred_difference_fits(
+        torch.rand(30, 40, generator=torch.Generator().manual_seed(1))
+    )
+    got = kd.width_fit_summary(fits)
+    assert got.centred_exact == (3, 5)  # width 1 cannot reach either neighbour
+    assert 1 in got.centred_missed and 3 not in got.centred_missed
+    by_width = dict(got.free_only)
+    assert set(by_width) == {4, 6}
+    for width, used in by_width.items():
+        fit = next(f for f in fits if f.width == width)
+        # brute force: the taps that carry weight are the centred detector's, at −1 and +1
+        weights = dict(zip(fit.offsets, fit.any_kernel, strict=True))
+        assert used == (-1, 1)
+        assert weights[-1] == pytest.approx(-0.5) and weights[1] == pytest.approx(0.5)
+        assert all(abs(weights[o]) < 1e-6 for o in fit.offsets if o not in used)
+
+
+@pytest.mark.parametrize(
+    ("shift", "words"),
+    [
+        (0.0, "centred on the edge"),
+        (kd.CENTRED_SHIFT * 0.99, "centred on the edge"),
+        (-kd.CENTRED_SHIFT * 1.01, "to its left"),
+        (-0.5, "0.5 px to its left"),
+        (0.5, "0.5 px to its right"),
+    ],
+)
+def test_shift_words_on_both_sides_of_the_tolerance(shift, words):
+    assert words in kd.shift_words(shift)
+
+
+def test_step_shifts_are_what_the_page_words_them():
+    step = kd.step_responses(16, 8)
+    odd, even = kd.STEP_KERNELS
+    assert kd.shift_words(step.shift(odd)) == "centred on the edge"
+    assert kd.shift_words(step.shift(even)) == "0.5 px to its left"
+
+
+def test_rank_one_split_agrees_with_numpys_matrix_rank():
+    import numpy as np
+
+    image = torch.rand(24, 24, generator=torch.Generator().manual_seed(0))
+    bank = {name: make_kernel(name, 5, 30.0) for name in ("box blur", "gaussian", "sobel x")}
+    bank |= {"laplacian": make_kernel("laplacian", 5), "random": kd.random_kernel(5)}
+    seps = {k: kd.separability(image, v) for k, v in bank.items()}
+    ones, others = kd.rank_one_split(seps)
+    for name, kernel in bank.items():
+        rank = np.linalg.matrix_rank(
+            kernel.double().numpy(), tol=1e-6 * float(seps[name].singular_values[0])
+        )
+        assert (name in ones) == (rank == 1)
+    assert ones + others == list(bank)  # every kernel once, in order
+    assert "laplacian" in others and "gaussian" in ones
