@@ -4,19 +4,26 @@ import numpy as np
 import streamlit as st
 
 from engine.autodiff import (
+    ANCHOR_STEP,
     DEFAULT_PARAMS,
     DEFAULT_TARGETS,
     DEFAULT_X,
+    EPS,
     FD_STEP,
     MAX_ABS,
     PARAMETERS,
+    SATURATED,
     AutodiffInputError,
     backward_steps,
     check_inputs,
     dataflow_graph,
+    error_sweep,
     finite_difference_errors,
     forward_steps,
     gradient_table,
+    same_operations,
+    saturation,
+    static_graph,
 )
 from engine.core import ExplorerError
 from ui.autodiff import figures as af
@@ -24,8 +31,6 @@ from ui.autodiff import steps as ad_steps
 
 MORE_X, MORE_T = (2.0, -0.3), (-0.5, 0.4)  # examples 3 and 4, when asked for
 STEPS_H = tuple(float(h) for h in 10.0 ** -np.arange(1.0, 14.01, 0.5))  # 1e-1 … 1e-14
-EPS = float(np.finfo(np.float64).eps)
-SATURATED = 0.99  # |tanh z| above this: 1 − a² < 0.02
 
 
 def _link_settings() -> tuple[dict, str | None]:
@@ -173,7 +178,7 @@ st.markdown(
     + ". Every gradient above is a product of local derivatives along the one path from L, "
     "and the shared factors (∂L/∂y, ∂L/∂z) are computed once and reused."
 )
-a = np.abs(node["a"].value)
+saturated = saturation(node["a"].value)
 notes = []
 if graph.loss == 0:
     notes.append("The model fits the targets exactly (L = 0), so every gradient is 0.")
@@ -182,12 +187,13 @@ if params["w2"] == 0:
         "With w2 = 0 the product v = w2·a passes no gradient back to a (∂v/∂a = w2 = 0): "
         "w1 and b1 get gradient 0 whatever their values."
     )
-if (a > SATURATED).any():
-    worst = float(np.max(1 - np.square(a[a > SATURATED])))
-    which = [str(i + 1) for i in np.nonzero(a > SATURATED)[0]]
+if saturated is not None:
+    which = [str(i) for i in saturated.examples]
     label = f"example {which[0]}" if len(which) == 1 else "examples " + ", ".join(which)
     size = (
-        "is exactly 0 in float64 (tanh rounds to ±1)" if worst == 0 else f"is at most {worst:.2g}"
+        "is exactly 0 in float64 (tanh rounds to ±1)"
+        if saturated.largest_slope == 0
+        else f"is at most {saturated.largest_slope:.2g}"
     )
     notes.append(
         f"tanh is saturated for {label} (|a| > {SATURATED}): there its local derivative 1 − a² "
@@ -197,6 +203,40 @@ if (a > SATURATED).any():
     )
 for note in notes:
     st.info(note)
+
+# ---- static and dynamic graphs ---------------------------------------------------------------
+st.divider()
+st.subheader("Static and dynamic graphs: the same graph, built at different times")
+st.markdown(
+    "PyTorch's eager mode builds the graph above *while the code runs* (a **dynamic** graph, "
+    "define-by-run): a new graph on every forward pass, so an ordinary Python `if` or loop can "
+    "change it from one call to the next. TensorFlow 1, `torch.jit.trace` and `torch.fx` build "
+    "it *ahead*, by running the program once on placeholders before any data arrives (a "
+    "**static** dataflow graph), then run that fixed graph many times; it can be optimised and "
+    "shipped without Python. Either way the framework differentiates the graph, not the source "
+    "text. Below, `torch.fx.symbolic_trace` traces the same model ahead of time."
+)
+static = static_graph()
+st.dataframe(
+    {
+        "value": [nd.id for nd in static],
+        "torch.fx (static, traced ahead)": [
+            f"{nd.target}({', '.join(nd.inputs)})" for nd in static
+        ],
+        "autograd (dynamic, recorded while running)": [node[nd.id].op for nd in static],
+    },
+    hide_index=True,
+)
+st.caption(
+    f"What to notice: the trace lists {len(static)} operations and autograd recorded "
+    f"{len(ops)}; "
+    + (
+        "they are the same operations on the same inputs in the same order. The static graph "
+        "knows only the program; the dynamic one also holds this run's numbers."
+        if same_operations(static, graph)
+        else "they differ, so the two graphs are not the same program here."
+    )
+)
 
 # ---- three ways to a derivative ------------------------------------------------------------
 st.divider()
@@ -280,28 +320,21 @@ try:
 except ExplorerError as err:
     st.error(str(err))
     st.stop()
-h = np.array([s[0] for s in sweep])
-err = np.array([s[1] for s in sweep])
-shown = err > 0
-if not shown.any():
+view = error_sweep(sweep, graph.loss)
+if view is None:
     st.info(
         f"The central difference equals the autodiff gradient of {fd_param} exactly at every h "
-        f"from {h[0]:g} down to {af.power(h[-1])}: the loss does not change with {fd_param} here "
-        f"(∂L/∂{fd_param} = {grads[fd_param]:g}), so there is no error to plot. Pick another "
-        "parameter."
+        f"from {STEPS_H[0]:g} down to {af.power(STEPS_H[-1])}: the loss does not change with "
+        f"{fd_param} here (∂L/∂{fd_param} = {grads[fd_param]:g}), so there is no error to plot. "
+        "Pick another parameter."
     )
 else:
-    hs, es = h[shown], err[shown]
-    best = int(np.argmin(es))
-    rounding = EPS * graph.loss / hs if graph.loss > 0 else None
-    anchor = int(np.argmin(np.abs(hs - 1e-2)))
-    truncating = rounding is None or es[anchor] > 100 * rounding[anchor]
+    hs, es, best = view.h, view.error, view.best
     guides = {}
-    if truncating:
-        c = es[anchor] / hs[anchor] ** 2
-        guides["truncation ∝ h² (through h = 10⁻²)"] = c * hs**2
-    if rounding is not None:
-        guides["rounding ≈ ε·|L|/h"] = rounding
+    if view.truncation is not None:
+        guides[f"truncation ∝ h² (through h = {af.power(ANCHOR_STEP)})"] = view.truncation
+    if view.rounding is not None:
+        guides["rounding ≈ ε·|L|/h"] = view.rounding
     st.plotly_chart(
         af.error_vs_step(
             hs,
@@ -312,18 +345,20 @@ else:
         ),
         key="ad_fd_chart",
     )
-    dropped = int((~shown).sum())
+    dropped = view.dropped
     gap = (
-        f" At {dropped} of the {len(h)} step sizes the difference was exactly 0 (not drawn)."
+        f" At {dropped} of the {len(STEPS_H)} step sizes the difference was exactly 0 (not drawn)."
         if dropped
         else ""
     )
-    if truncating and rounding is not None:
-        cross = (EPS * graph.loss / c) ** (1 / 3)
+    if view.crossing is not None:
+        cross = view.crossing
         why = (
             f"From h = {hs[0]:g}, as h shrinks, the error falls like h² (the dashed green line: "
             "10× smaller h, 100× smaller error) until rounding takes over (purple); the two "
-            f"guides cross at h ≈ {af.power(cross)}, close to ∛ε ≈ {af.power(EPS ** (1 / 3))}. "
+            f"guides cross at h ≈ {af.power(cross)}, "
+            + ("close to" if view.crossing_near_cube_root else "far from")
+            + f" ∛ε ≈ {af.power(EPS ** (1 / 3))}. "
         )
     else:
         why = (
@@ -337,8 +372,13 @@ else:
         f"**What to notice.** The smallest error, {af.power(es[best], 1)}, is at "
         f"h = {af.power(hs[best])}. "
         + why
-        + f"At the smallest step, h = {af.power(hs[-1])}, the error is back up to "
-        f"{af.power(es[-1], 1)}: the two losses agree in almost all their digits and the "
-        "difference keeps only the noise. "
-        f"The table above used h = {af.power(FD_STEP)}; autodiff has neither error." + gap
+        + (
+            f"At the smallest step, h = {af.power(hs[-1])}, the error is back up to "
+            f"{af.power(es[-1], 1)}: the two losses agree in almost all their digits and the "
+            "difference keeps only the noise. "
+            if view.rises_again
+            else ""
+        )
+        + f"The table above used h = {af.power(FD_STEP)}; autodiff has neither error."
+        + gap
     )

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.fx
+from torch import nn
 
 from engine.core import ExplorerError
 
@@ -34,12 +36,23 @@ __all__ = [
     "GraphEdge",
     "GraphNode",
     "Step",
+    "ANCHOR_STEP",
+    "CLOSE_FACTOR",
+    "EPS",
+    "SATURATED",
+    "ErrorSweep",
+    "Saturation",
+    "StaticNode",
     "backward_steps",
     "check_inputs",
     "dataflow_graph",
+    "error_sweep",
     "finite_difference_errors",
     "forward_steps",
     "gradient_table",
+    "same_operations",
+    "saturation",
+    "static_graph",
 ]
 
 PARAMETERS = ("w1", "b1", "w2", "b2")
@@ -379,3 +392,146 @@ def finite_difference_errors(
     env, _ = _run(params, xs, ts)
     auto = float(env[parameter].grad)
     return [(h, abs(_central(params, xs, ts, parameter, h) - auto)) for h in steps]
+
+
+# --- the same program as a static graph, traced before any number flows (torch.fx)
+
+
+@dataclass(frozen=True)
+class StaticNode:
+    """One operation of the program as torch.fx records it ahead of running."""
+
+    id: str  # the program's name for the value it makes (u, z, a, ...)
+    target: str  # what fx calls: "mul", "add", "tanh", ..., "mean"
+    inputs: tuple[str, ...]  # the program's names of its inputs (parameters, x, t or values)
+
+
+class _Program(nn.Module):
+    """The page's model as an nn.Module: parameters as attributes, x and t as arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for k in PARAMETERS:
+            self.register_parameter(k, nn.Parameter(torch.zeros((), dtype=torch.float64)))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        env = {"x": x, "t": t} | {k: getattr(self, k) for k in PARAMETERS}
+        for op in _PROGRAM:
+            env[op.id] = op.fn(*(env[i] for i in op.inputs))
+        return env["L"]
+
+
+def static_graph() -> list[StaticNode]:
+    """Return the program's operations as torch.fx.symbolic_trace records them, in order.
+
+    The trace runs the forward once on placeholders (no numbers), the way a static-graph
+    framework builds its graph before any data arrives.
+    """
+    traced = torch.fx.symbolic_trace(_Program())
+    names: dict[str, str] = {}
+    calls = iter(_PROGRAM)
+    nodes = []
+    for node in traced.graph.nodes:
+        if node.op in ("placeholder", "get_attr"):
+            names[node.name] = str(node.target)
+        elif node.op in ("call_function", "call_method"):
+            op = next(calls)
+            names[node.name] = op.id
+            target = node.target if isinstance(node.target, str) else node.target.__name__
+            inputs = tuple(names[a.name] for a in node.args if isinstance(a, torch.fx.Node))
+            nodes.append(StaticNode(op.id, target, inputs))
+    return nodes
+
+
+def same_operations(static: list[StaticNode], graph: DataflowGraph) -> bool:
+    """Return True when the static trace and autograd's graph list the same operations.
+
+    Same values in the same order, the same operation (MulBackward0 is fx's mul) and the same
+    inputs (autograd's recorded edges plus the data edges it leaves out).
+    """
+    ops = [n for n in graph.nodes if n.kind == "op"]
+    if [n.id for n in static] != [n.id for n in ops]:
+        return False
+    for node, op in zip(static, ops, strict=True):
+        if op.op.removesuffix("Backward0").lower() != node.target:
+            return False
+        incoming = {e.source for e in graph.edges if e.target == node.id}
+        if incoming != set(node.inputs):
+            return False
+    return True
+
+
+# --- what the page says about the error sweep and about saturation
+
+EPS = float(np.finfo(np.float64).eps)
+ANCHOR_STEP = 1e-2  # error_sweep: the truncation guide passes through the error at this h
+TRUNCATION_MARGIN = 100  # truncation shows when the error there is this far above rounding
+CLOSE_FACTOR = 10  # ErrorSweep: a crossing within this factor of ∛ε is "close to" it
+SATURATED = 0.99  # saturation: |tanh z| above this has local derivative 1 − a² < 0.02
+
+
+@dataclass(frozen=True)
+class ErrorSweep:
+    """The finite-difference errors worth drawing, their guides and where they cross."""
+
+    h: np.ndarray  # step sizes with a nonzero error, largest first
+    error: np.ndarray
+    dropped: int  # step sizes whose error was exactly 0 (not drawn on a log axis)
+    best: int  # index into h of the smallest error
+    truncation: np.ndarray | None  # c·h² through the error at ANCHOR_STEP, when truncation shows
+    rounding: np.ndarray | None  # ε·|L|/h, when the loss is not zero
+    crossing: float | None  # h where the two guides meet: (ε|L|/c)^(1/3)
+
+    @property
+    def crossing_near_cube_root(self) -> bool:
+        """Return True when the guides cross within a factor CLOSE_FACTOR of ∛ε."""
+        if self.crossing is None:
+            return False
+        return 1 / CLOSE_FACTOR <= self.crossing / EPS ** (1 / 3) <= CLOSE_FACTOR
+
+    @property
+    def rises_again(self) -> bool:
+        """Return True when the error at the smallest step is above the smallest error."""
+        return self.best < len(self.h) - 1 and self.error[-1] > self.error[self.best]
+
+
+def error_sweep(sweep: list[tuple[float, float]], loss: float) -> ErrorSweep | None:
+    """Return what to draw of (h, error) pairs at this loss, or None when every error is 0."""
+    h = np.array([p[0] for p in sweep], dtype=float)
+    err = np.array([p[1] for p in sweep], dtype=float)
+    shown = err > 0
+    if not shown.any():
+        return None
+    hs, es = h[shown], err[shown]
+    rounding = EPS * loss / hs if loss > 0 else None
+    anchor = int(np.argmin(np.abs(hs - ANCHOR_STEP)))
+    truncating = rounding is None or es[anchor] > TRUNCATION_MARGIN * rounding[anchor]
+    c = es[anchor] / hs[anchor] ** 2
+    return ErrorSweep(
+        h=hs,
+        error=es,
+        dropped=int((~shown).sum()),
+        best=int(np.argmin(es)),
+        truncation=c * hs**2 if truncating else None,
+        rounding=rounding,
+        crossing=(EPS * loss / c) ** (1 / 3) if truncating and rounding is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """Which examples drive tanh into saturation, and the largest local derivative among them."""
+
+    examples: tuple[int, ...]  # 1-based example numbers with |a| > SATURATED
+    largest_slope: float  # max 1 − a² over those examples (0.0 when tanh rounds to ±1)
+
+
+def saturation(a: tuple[float, ...] | np.ndarray, level: float = SATURATED) -> Saturation | None:
+    """Return the saturated examples of tanh outputs a, or None when none is saturated."""
+    values = np.abs(np.asarray(a, dtype=float))
+    hit = values > level
+    if not hit.any():
+        return None
+    return Saturation(
+        tuple(int(i) + 1 for i in np.nonzero(hit)[0]), float(np.max(1 - values[hit] ** 2))
+    )

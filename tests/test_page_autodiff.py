@@ -101,7 +101,7 @@ def _hover_grads(at: AppTest) -> dict[str, float]:
 
 
 def _table(at: AppTest) -> dict[str, dict[str, float]]:
-    df = at.dataframe[0].value
+    df = next(f.value for f in at.dataframe if "parameter" in f.value.columns)
     return {row["parameter"]: row for _, row in df.iterrows()}
 
 
@@ -270,3 +270,18 @@ def test_error_vs_h_chart_is_the_central_difference_error():
     assert shown[0] > 1e3 * shown[best] and shown[-1] > 1e3 * shown[best]
     notice = next(m.value for m in at.markdown if "The smallest error" in m.value)
     assert "falls like h²" in notice
+
+
+def test_static_and_dynamic_graphs_section_lists_the_traced_ops():
+    from engine.autodiff import static_graph
+    from tests.test_pages import open_page as open_any
+
+    at = open_any("app_pages/autodiff.py")
+    assert any("Static and dynamic graphs" in h.value for h in at.subheader)
+    frame = next(f.value for f in at.dataframe if "torch.fx (static, traced ahead)" in f.value)
+    static = static_graph()
+    assert list(frame["value"]) == [n.id for n in static]
+    assert list(frame["autograd (dynamic, recorded while running)"])[0] == "MulBackward0"
+    caption = next(c.value for c in at.caption if "the trace lists" in c.value)
+    assert f"lists {len(static)} operations" in caption
+    assert "same operations on the same inputs in the same order" in caption
