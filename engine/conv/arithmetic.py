@@ -265,3 +265,60 @@ def transposed_conv2d(
         for c in range(grid.shape[1]):
             full[r * stride : r * stride + kh, c * stride : c * stride + kw] += grid[r, c] * kernel
     return full[padding : padding + out_h, padding : padding + out_w]
+
+
+def transposed_crop_mask(full: int, padding: int) -> np.ndarray:
+    """Return the (full, full) bool mask of the border that padding crops off a transposed conv."""
+    full = check_int("full output size", full, 1, error=ConvConfigError)
+    padding = check_int("padding", padding, 0, error=ConvConfigError)
+    if 2 * padding >= full:
+        raise ConvConfigError(
+            f"Cropping {padding} from each side of {full} cells leaves nothing; use less padding."
+        )
+    mask = np.ones((full, full), dtype=bool)
+    mask[padding : full - padding, padding : full - padding] = False
+    return mask
+
+
+def stamp_counts(steps: list[TransposedStep], full_size: tuple[int, int]) -> np.ndarray:
+    """Return the (H_full, W_full) number of stamps that land on each uncropped output cell."""
+    counts = np.zeros(full_size, dtype=np.int64)
+    for step in steps:
+        for cell in step.out_cells:
+            counts[cell] += 1
+    return counts
+
+
+# --- what the settings did, for the sentences beside the numbers
+
+
+def size_change(n_in: int, n_out: int) -> str:
+    """Return "keeps", "shrinks" or "grows": how an output of n_out compares with n_in."""
+    n_in = check_int("input size", n_in, 1, error=ConvConfigError)
+    n_out = check_int("output size", n_out, 1, error=ConvConfigError)
+    if n_out == n_in:
+        return "keeps"
+    return "shrinks" if n_out < n_in else "grows"
+
+
+def knob_sizes(n: int, k: int, padding: int, stride: int, dilation: int) -> dict[str, int | None]:
+    """Return, per setting away from its neutral value, the output size with it reset.
+
+    Keys among "padding" (p = 0), "stride" (s = 1), "dilation" (d = 1); the value is None when the
+    kernel would then not fit the input.
+    """
+    neutral = {"padding": 0, "stride": 1, "dilation": 1}
+    settings = {"padding": padding, "stride": stride, "dilation": dilation}
+    conv_output_size(n, k, padding, stride, dilation)  # the settings themselves must work
+    sizes = {}
+    for name, value in settings.items():
+        if value == neutral[name]:
+            continue
+        changed = settings | {name: neutral[name]}
+        try:
+            sizes[name] = conv_output_size(
+                n, k, changed["padding"], changed["stride"], changed["dilation"]
+            )
+        except ConvConfigError:
+            sizes[name] = None
+    return sizes

@@ -18,25 +18,27 @@ MAX_MATRIX_INPUTS_2D = 1024  # h*w: the matrix has (h_out*w_out) × (h*w) entrie
 MAX_DENSE_ENTRIES = 4_000_000
 
 
-def conv_matrix_1d(n: int, kernel: torch.Tensor, padding: int = 0, stride: int = 1) -> torch.Tensor:
+def conv_matrix_1d(
+    n: int, kernel: torch.Tensor, padding: int = 0, stride: int = 1, dilation: int = 1
+) -> torch.Tensor:
     """Return M (n_out, n) with y = M @ x equal to conv1d (cross-correlation) of x with kernel."""
     n = check_int("input length", n, 1, MAX_MATRIX_INPUTS_1D, error=ConvConfigError)
     kernel = check_tensor("kernel", kernel, (1,), error=ConvConfigError)
     k = kernel.shape[0]
-    n_out = conv_output_size(n, k, padding, stride)
+    n_out = conv_output_size(n, k, padding, stride, dilation)
     _check_entries(n_out, n)
     weights = kernel.numpy(force=True)
     matrix = np.zeros((n_out, n), dtype=weights.dtype)  # (n_out, n)
     for i in range(n_out):
         for j in range(k):
-            col = i * stride - padding + j  # taps on the zero padding have no column
+            col = i * stride - padding + j * dilation  # taps on the zero padding have no column
             if 0 <= col < n:
                 matrix[i, col] = weights[j]
     return torch.from_numpy(matrix)
 
 
 def conv_matrix_2d(
-    h: int, w: int, kernel: torch.Tensor, padding: int = 0, stride: int = 1
+    h: int, w: int, kernel: torch.Tensor, padding: int = 0, stride: int = 1, dilation: int = 1
 ) -> torch.Tensor:
     """Return M (h_out*w_out, h*w), doubly block-Toeplitz, with M @ image.flatten() = conv2d."""
     h = check_int("input height", h, 1, error=ConvConfigError)
@@ -48,8 +50,8 @@ def conv_matrix_2d(
         )
     kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     kh, kw = kernel.shape
-    h_out = conv_output_size(h, kh, padding, stride)
-    w_out = conv_output_size(w, kw, padding, stride)
+    h_out = conv_output_size(h, kh, padding, stride, dilation)
+    w_out = conv_output_size(w, kw, padding, stride, dilation)
     _check_entries(h_out * w_out, h * w)
     weights = kernel.numpy(force=True)
     matrix = np.zeros((h_out * w_out, h * w), dtype=weights.dtype)  # (h_out*w_out, h*w)
@@ -57,7 +59,8 @@ def conv_matrix_2d(
         for c in range(w_out):
             for i in range(kh):
                 for j in range(kw):
-                    row, col = r * stride - padding + i, c * stride - padding + j
+                    row = r * stride - padding + i * dilation
+                    col = c * stride - padding + j * dilation
                     if 0 <= row < h and 0 <= col < w:  # taps on the zero padding have no column
                         matrix[r * w_out + c, row * w + col] = weights[i, j]
     return torch.from_numpy(matrix)

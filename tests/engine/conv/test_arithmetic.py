@@ -341,3 +341,72 @@ def test_transposed_full_size_is_conv_transpose2d_without_padding(n, k, stride):
 
     out = F.conv_transpose2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), stride=stride)
     assert transposed_full_size(n, k, stride) == out.shape[-1]
+
+
+# --- the drawn crop, stamp overlaps and the sentences' choices
+
+
+@pytest.mark.parametrize(
+    "n,k,stride,padding", [(3, 3, 1, 1), (4, 2, 2, 0), (5, 3, 2, 2), (2, 5, 1, 2)]
+)
+def test_crop_mask_marks_what_conv_transpose2d_crops_away(n, k, stride, padding):
+    from engine.conv import small_kernel, transposed_crop_mask, transposed_full_size
+
+    grid, kernel = small_grid(n, seed=2), small_kernel(k, seed=3)
+    full = transposed_full_size(n, k, stride)
+    mask = transposed_crop_mask(full, padding)
+    uncropped = F.conv_transpose2d(grid[None, None], kernel[None, None], stride=stride)[0, 0]
+    cropped = F.conv_transpose2d(
+        grid[None, None], kernel[None, None], stride=stride, padding=padding
+    )[0, 0]
+    n_out = cropped.shape[-1]
+    assert int(mask.sum()) == full * full - n_out * n_out
+    kept = uncropped.numpy()[~mask].reshape(n_out, n_out)
+    np.testing.assert_array_equal(kept, cropped.numpy())
+
+
+def test_crop_mask_refuses_a_crop_that_leaves_nothing():
+    from engine.conv import transposed_crop_mask
+
+    assert transposed_crop_mask(3, 1).sum() == 8
+    with pytest.raises(ConvConfigError):
+        transposed_crop_mask(4, 2)
+
+
+@pytest.mark.parametrize("n,k,stride", [(3, 3, 1), (3, 3, 2), (3, 2, 2), (4, 2, 3), (2, 1, 4)])
+def test_stamp_counts_are_conv_transpose2d_of_ones(n, k, stride):
+    from engine.conv import stamp_counts
+
+    grid = small_grid(n, seed=1)
+    steps = transposed_steps(grid, torch.ones(k, k), stride=stride)
+    full = (n - 1) * stride + k
+    counts = stamp_counts(steps, (full, full))
+    ones = F.conv_transpose2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), stride=stride)
+    np.testing.assert_array_equal(counts, ones[0, 0].numpy().astype(np.int64))
+    assert (counts.max() > 1) == (stride < k)  # stamps overlap exactly when the stride is shorter
+
+
+def test_size_change_at_both_sides_of_equal():
+    from engine.conv import size_change
+
+    assert size_change(5, 4) == "shrinks"
+    assert size_change(5, 5) == "keeps"
+    assert size_change(5, 6) == "grows"
+    with pytest.raises(ConvConfigError):
+        size_change(0, 3)
+
+
+def test_knob_sizes_reset_one_setting_at_a_time():
+    from engine.conv import knob_sizes
+
+    assert knob_sizes(5, 3, 0, 1, 1) == {}  # nothing away from neutral, nothing to compare
+    sizes = knob_sizes(7, 3, 1, 2, 2)
+    assert sizes == {
+        "padding": _torch_conv_size(7, 3, 0, 2, 2),
+        "stride": _torch_conv_size(7, 3, 1, 1, 2),
+        "dilation": _torch_conv_size(7, 3, 1, 2, 1),
+    }
+    # at n = 5, k = 3, p = 1, d = 3 the kernel spans 7 cells: only the padding makes it fit
+    assert knob_sizes(5, 3, 1, 1, 3) == {"padding": None, "dilation": 5}
+    with pytest.raises(ConvConfigError):
+        knob_sizes(3, 3, 0, 1, 2)

@@ -1,10 +1,19 @@
 """Convolution as a matrix: M @ x against F.conv1d / F.conv2d, counts against closed forms."""
 
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.conv import ConvConfigError, conv_matrix_1d, conv_matrix_2d, dense_matrix, matrix_stats
+from engine.conv import (
+    ConvConfigError,
+    conv_matrix_1d,
+    conv_matrix_2d,
+    conv_output_size,
+    dense_matrix,
+    matrix_stats,
+)
 
 gen = torch.Generator().manual_seed(0)
 
@@ -39,6 +48,48 @@ def test_conv_matrix_2d_times_flat_image_is_conv2d(h, w, kh, kw, padding, stride
     expected = F.conv2d(image[None, None], kernel[None, None], padding=padding, stride=stride)
     assert m.shape == (expected.numel(), h * w)
     torch.testing.assert_close(m @ image.flatten(), expected.flatten(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n,k,padding,stride,dilation", [(9, 3, 0, 1, 2), (10, 3, 2, 2, 3)])
+def test_dilated_conv_matrix_1d_times_x_is_conv1d(n, k, padding, stride, dilation):
+    kernel = torch.randn(k, generator=gen)
+    x = torch.randn(n, generator=gen)
+    m = conv_matrix_1d(n, kernel, padding, stride, dilation)
+    expected = F.conv1d(
+        x[None, None], kernel[None, None], padding=padding, stride=stride, dilation=dilation
+    )[0, 0]
+    assert m.shape == (expected.numel(), n)
+    torch.testing.assert_close(m @ x, expected)
+
+
+def _page_settings():
+    """Yield every (n, k, p, s, d) the padding/stride/dilation page offers that fits the input."""
+    for n, k, p, s, d in itertools.product(
+        range(2, 10), range(1, 6), range(5), range(1, 5), range(1, 4)
+    ):
+        if d * (k - 1) + 1 <= n + 2 * p:
+            yield n, k, p, s, d
+
+
+def test_conv_matrix_2d_matches_conv2d_at_every_page_setting_including_dilation():
+    settings = list(_page_settings())
+    assert sum(d > 1 for *_, d in settings) > 1000  # the sweep really covers dilation
+    for n, k, p, s, d in settings:
+        kernel = torch.randn(k, k, generator=gen)
+        image = torch.randn(n, n, generator=gen)
+        m = conv_matrix_2d(n, n, kernel, p, s, d)
+        expected = F.conv2d(
+            image[None, None], kernel[None, None], padding=p, stride=s, dilation=d
+        ).flatten()
+        assert m.shape == (expected.numel(), n * n), (n, k, p, s, d)
+        torch.testing.assert_close(m @ image.flatten(), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_the_reported_dilated_case_has_one_row_per_output_cell():
+    # n = 7, k = 3, p = 0, d = 2, s = 2: a 2×2 output, so 4 rows (the old matrix ignored d: 9 rows)
+    n_out = conv_output_size(7, 3, 0, 2, 2)
+    assert n_out == 2
+    assert conv_matrix_2d(7, 7, torch.ones(3, 3), 0, 2, 2).shape == (4, 49)
 
 
 def test_stats_of_a_valid_1d_conv_matrix_follow_the_closed_form():
