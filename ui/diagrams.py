@@ -44,19 +44,11 @@ def connection_graph(
     fig = go.Figure()
     xs_in = np.linspace(0, 1, n_in)
     xs_out = np.linspace(0, 1, n_out) if n_out > 1 else np.array([0.5])
-    # Group edges by value so shared weights get one colour and one legend-free trace each.
-    values = np.unique(np.round(w[w != 0], 6))
-    palette = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04"]
-    for idx, v in enumerate(values):
+    for value, color in edge_colours(w).items():
         ex, ey = [], []
-        for o, i in zip(*np.nonzero(np.isclose(w, v, atol=1e-6)), strict=True):
+        for o, i in zip(*np.nonzero(w == value), strict=True):
             ex += [xs_in[i], xs_out[o], None]
             ey += [0, 1, None]
-        color = (
-            palette[idx % len(palette)]
-            if len(values) <= len(palette)
-            else ("#dc2626" if v > 0 else "#2563eb")
-        )
         fig.add_trace(
             go.Scatter(
                 x=ex,
@@ -64,8 +56,9 @@ def connection_graph(
                 mode="lines",
                 hoverinfo="skip",
                 showlegend=False,
-                line=dict(color=color, width=1 + 2.5 * abs(v) / bound),
+                line=dict(color=color, width=1 + 2.5 * abs(value) / bound),
                 opacity=0.75,
+                meta=dict(weight=float(value)),
             )
         )
     fig.add_trace(
@@ -91,7 +84,33 @@ def connection_graph(
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, range=[-0.2, 1.2])
     fig.update_layout(showlegend=False)
-    return finish_layout(fig, height, title)
+    return _fit_title(finish_layout(fig, height, title), title)
+
+
+def _fit_title(fig: go.Figure, title: str | None) -> go.Figure:
+    """Return fig with a top margin tall enough for every line of a title broken with <br>."""
+    lines = (title or "").count("<br>") + 1
+    if lines > 1:
+        fig.update_layout(margin=dict(t=22 + 18 * lines))
+    return fig
+
+
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04")
+
+
+def edge_colours(weights: np.ndarray) -> dict[float, str]:
+    """Return one colour per distinct nonzero weight, every colour different from the others.
+
+    A short list uses PALETTE; a longer one spreads hues evenly around the colour wheel, so lines
+    of the same colour are always the same number and different numbers never share a colour.
+    """
+    values = np.unique(np.asarray(weights, dtype=np.float64))
+    values = values[values != 0]
+    if len(values) <= len(PALETTE):
+        return {float(v): c for v, c in zip(values, PALETTE, strict=False)}
+    return {
+        float(v): f"hsl({round(360 * i / len(values))}, 70%, 45%)" for i, v in enumerate(values)
+    }
 
 
 def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> go.Figure:
@@ -145,7 +164,7 @@ def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> 
     fig.update_xaxes(visible=False, range=[-0.5, steps - 0.5])
     fig.update_yaxes(visible=False, range=[-0.5, 1.5])
     fig.update_layout(legend=dict(orientation="h", y=-0.05))
-    return finish_layout(fig, height, title)
+    return _fit_title(finish_layout(fig, height, title), title)
 
 
 def unit_layers(
@@ -254,3 +273,45 @@ def field_growth(
     )
     fig.update_layout(showlegend=False, bargap=0.35)
     return finish_layout(fig, height, title)
+
+
+CROPPED_SHADE = "rgba(100, 116, 139, 0.55)"  # slate, see-through: the numbers stay readable
+
+
+def mark_cropped(fig: go.Figure, mask: np.ndarray, *, axes: str = "2") -> go.Figure:
+    """Return fig with the cells where mask is True shaded and the kept block outlined (dashed).
+
+    Drawn as traces on the panel whose axes are x{axes}, y{axes}, so an animation's frames (which
+    replace the layout's shapes) leave them in place.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    kept_rows, kept_cols = np.nonzero(~mask)
+    top, bottom = kept_rows.min() - 0.5, kept_rows.max() + 0.5
+    left, right = kept_cols.min() - 0.5, kept_cols.max() + 0.5
+    fig.add_trace(
+        go.Heatmap(
+            z=np.where(mask, 1.0, np.nan),
+            colorscale=[[0, CROPPED_SHADE], [1, CROPPED_SHADE]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+            name="cropped",
+            xaxis=f"x{axes}",
+            yaxis=f"y{axes}",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[left, right, right, left, left],
+            y=[top, top, bottom, bottom, top],
+            mode="lines",
+            line=dict(color="#0f172a", width=2, dash="dash"),
+            hoverinfo="skip",
+            showlegend=False,
+            name="kept",
+            xaxis=f"x{axes}",
+            yaxis=f"y{axes}",
+        )
+    )
+    return fig

@@ -35,13 +35,20 @@ from engine.conv.layer_costs import (
     LayerSizeError,
     conv2d,
     dense,
+    growth_factor,
     locally_connected,
     rnn,
     shared_1d,
     sparse_1d,
     unshared_recurrent,
 )
-from engine.conv.matrix import conv_matrix_1d, conv_matrix_2d, dense_matrix, matrix_stats
+from engine.conv.matrix import (
+    conv_matrix_1d,
+    conv_matrix_2d,
+    dense_matrix,
+    matrix_claims,
+    matrix_stats,
+)
 from engine.conv.operation import (
     NONLINEARITIES,
     PADDING_MODES,
@@ -124,6 +131,7 @@ __all__ = [
     "feature_maps",
     "flip_kernel",
     "growth_exponent",
+    "growth_factor",
     "influence_1d",
     "is_flip_symmetric",
     "is_sparse",
@@ -132,6 +140,7 @@ __all__ = [
     "layer_stages",
     "locally_connected",
     "make_kernel",
+    "matrix_claims",
     "matrix_stats",
     "matrix_step_error",
     "padded_grid",

@@ -109,3 +109,10 @@ def shared_1d(n_in: int, n_out: int, k: int) -> LayerCost:
     """Return the cost of a 1-D convolution: sparse like sparse_1d, but one set of k weights."""
     sparse = sparse_1d(n_in, n_out, k)
     return LayerCost("convolution", weights=k, biases=1, macs=sparse.macs, fan_in=k)
+
+
+def growth_factor(counts: list[int]) -> float:
+    """Return counts[-1] / counts[0]: how many times a count grows along a sweep (1.0: flat)."""
+    if len(counts) < 2 or any(not isinstance(c, int) or c < 1 for c in counts):
+        raise LayerSizeError("growth_factor needs two or more positive whole counts.")
+    return counts[-1] / counts[0]

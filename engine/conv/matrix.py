@@ -97,3 +97,19 @@ def matrix_stats(m: torch.Tensor) -> dict:
         "distinct_nonzero_values": int(torch.unique(nonzero_values).numel()),
         "sparsity": 1.0 - nonzero / entries if entries else 0.0,
     }
+
+
+def matrix_claims(m: torch.Tensor) -> dict:
+    """Return {"sparse", "shared", "most_uses"}: which claims about M's entries hold.
+
+    sparse: some entry is zero (an output does not read every input); shared: fewer distinct
+    nonzero values than nonzero entries (some weight is used twice); most_uses: how many entries
+    the most repeated nonzero value fills (0 for an all-zero matrix).
+    """
+    stats = matrix_stats(m)
+    _, counts = torch.unique(m[m != 0], return_counts=True)
+    return {
+        "sparse": stats["nonzero"] < stats["entries"],
+        "shared": stats["distinct_nonzero_values"] < stats["nonzero"],
+        "most_uses": int(counts.max()) if counts.numel() else 0,
+    }

@@ -104,3 +104,16 @@ def test_sparse_and_shared_1d_match_the_conv1d_and_its_unshared_matrix(n_in, k):
 def test_sparse_refuses_more_taps_than_inputs():
     with pytest.raises(lc.LayerSizeError, match="cannot read"):
         lc.sparse_1d(3, 3, 4)
+
+
+def test_growth_factor_is_flat_for_a_convolution_and_grows_for_dense():
+    sides = [8, 16, 512]
+    conv = [lc.conv2d(s, s, 3, 16, 3).parameters for s in sides]
+    dense = [lc.dense(s * s * 3, s * s * 16).parameters for s in sides]
+    assert lc.growth_factor(conv) == 1.0
+    closed = [48 * s**4 + 16 * s**2 for s in sides]  # (3HW)(16HW) weights + 16HW biases
+    assert lc.growth_factor(dense) == pytest.approx(closed[-1] / closed[0])
+    assert lc.growth_factor([2, 3]) == 1.5 and lc.growth_factor([3, 3]) == 1.0
+    for bad in ([], [5], [0, 3], [2, 2.5]):
+        with pytest.raises(lc.LayerSizeError):
+            lc.growth_factor(bad)

@@ -156,3 +156,36 @@ def test_matrix_stats_counts_by_hand():
 def test_bad_matrix_requests_raise_conv_config_error(call):
     with pytest.raises(ConvConfigError):
         call()
+
+
+def test_matrix_claims_at_both_sides_of_each_threshold():
+    from engine.conv import matrix_claims
+
+    # all distinct, no zeros: neither sparse nor shared
+    assert matrix_claims(torch.tensor([[1.0, 2.0], [3.0, 4.0]])) == {
+        "sparse": False,
+        "shared": False,
+        "most_uses": 1,
+    }
+    # one zero and one repeat: both claims hold, and 2.0 fills two entries
+    assert matrix_claims(torch.tensor([[0.0, 2.0], [2.0, 4.0]])) == {
+        "sparse": True,
+        "shared": True,
+        "most_uses": 2,
+    }
+    assert matrix_claims(torch.zeros(2, 2)) == {"sparse": True, "shared": False, "most_uses": 0}
+
+
+def test_matrix_claims_of_conv_and_dense_count_reuse_by_brute_force():
+    from engine.conv import matrix_claims
+
+    kernel = torch.tensor([0.5, -1.0, 1.5])
+    conv = conv_matrix_1d(8, kernel)
+    uses = max(int((conv == v).sum()) for v in kernel)
+    assert uses == 8 - 3 + 1  # each weight once per output
+    assert matrix_claims(conv) == {"sparse": True, "shared": True, "most_uses": uses}
+    assert matrix_claims(dense_matrix(6, 8, seed=0)) == {
+        "sparse": False,
+        "shared": False,
+        "most_uses": 1,
+    }
