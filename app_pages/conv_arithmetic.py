@@ -9,13 +9,18 @@ from engine.conv import (
     conv_output_size,
     conv_steps,
     dense_matrix,
+    knob_sizes,
+    matrix_claims,
     matrix_stats,
     matrix_step_error,
     padded_grid,
+    size_change,
     small_grid,
     small_kernel,
+    stamp_counts,
     step_products,
     transposed_conv2d,
+    transposed_crop_mask,
     transposed_full_size,
     transposed_output_size,
     transposed_steps,
@@ -41,16 +46,26 @@ n = c[1].number_input("Input size n", 2, 9, 5, key="arith_n")
 k = c[2].number_input("Kernel size k", 1, 5, 3, key="arith_k")
 p = c[3].number_input("Padding p", 0, 4, 1 if mode == "convolution" else 0, key="arith_p")
 s = c[4].number_input("Stride s", 1, 4, 1, key="arith_s")
-d = c[5].number_input(
-    "Dilation d",
-    1,
-    3,
-    1,
-    key="arith_d",
-    disabled=mode == "transposed",
-    help="Gaps between the kernel's taps (convolution only here).",
-)
+if mode == "convolution":
+    d = c[5].number_input(
+        "Dilation d", 1, 3, 1, key="arith_d", help="Gaps between the kernel's taps."
+    )
+else:  # the transposed view here stamps dense kernels: show the dilation it really uses
+    d = c[5].number_input(
+        "Dilation d",
+        1,
+        1,
+        1,
+        key="arith_d_transposed",
+        disabled=True,
+        help="The transposed view here always uses dilation 1.",
+    )
 
+SIZE_WORDS = {
+    "keeps": "keeps the input's size",
+    "shrinks": "is smaller than the input",
+    "grows": "is larger than the input",
+}
 grid = small_grid(n, seed=0)
 kernel = small_kernel(k, seed=1)
 
@@ -93,11 +108,28 @@ if mode == "convolution":
         for a, b in step_products(step, padded, kernel)
     )
     st.latex(rf"y_{{{step.out_row},{step.out_col}}} = {terms} = {step.value:g}")
-    st.caption(
-        "What to notice: padding lets the window sit over the border, so the output keeps its "
-        "size; stride skips positions and shrinks the output; dilation spreads the taps apart, "
-        "seeing a wider area with the same number of weights."
-    )
+    reset_words = {
+        "padding": f"Without the padding of {p}",
+        "stride": f"At stride 1 instead of {s}",
+        "dilation": f"At dilation 1 instead of {d}",
+    }
+    notes = [
+        f"Here the {n}×{n} input gives a {n_out}×{n_out} output, which "
+        f"{SIZE_WORDS[size_change(n, n_out)]}."
+    ]
+    for name, size in knob_sizes(n, k, p, s, d).items():
+        notes.append(
+            f"{reset_words[name]} it would be {size}×{size}."
+            if size is not None
+            else f"{reset_words[name]} the kernel would not fit."
+        )
+    if d > 1:
+        span = d * (k - 1) + 1
+        notes.append(
+            f"Dilation {d} spreads the {k}×{k} taps over {span}×{span} cells with the same "
+            f"{k * k} weights."
+        )
+    st.caption("What to notice: " + " ".join(notes))
 else:
     try:
         n_out = transposed_output_size(n, k, p, s)
@@ -108,10 +140,11 @@ else:
         st.stop()
     st.latex(
         r"n_\text{out} = (n-1)s - 2p + d(k-1) + 1 = "
-        rf"({n}-1)\cdot{s} - 2\cdot{p} + ({k}-1) + 1 = {n_out}"
+        rf"({n}-1)\cdot{s} - 2\cdot{p} + {d}\cdot({k}-1) + 1 = {n_out}"
     )
     full = transposed_full_size(n, k, s)
     frames = accumulated_stamps(tsteps, (full, full))
+    crop = transposed_crop_mask(full, p)
     fig = grids.sliding_animation(
         grid.numpy(),
         frames,
@@ -119,9 +152,11 @@ else:
         [t.out_cells for t in tsteps],
         titles=(
             f"input {n}×{n}",
-            f"output {full}×{full} before cropping p = {p} → {n_out}×{n_out}",
+            f"output {full}×{full}; shaded: cropped by p = {p} → {n_out}×{n_out}",
         ),
     )
+    if p > 0:
+        diagrams.mark_cropped(fig, crop)
     left, right = st.columns([4, 1])
     left.plotly_chart(fig, key="arith_tanim")
     right.plotly_chart(
@@ -129,24 +164,41 @@ else:
         key="arith_tkernel",
     )
     st.plotly_chart(
-        grids.annotated_grid(result.numpy(), "Cropped result", fmt="g", signed=False),
+        grids.annotated_grid(result.numpy(), f"Cropped result {n_out}×{n_out}", fmt="g"),
         key="arith_tresult",
     )
+    counts = stamp_counts(tsteps, (full, full))
+    most, empty = int(counts.max()), int((counts == 0).sum())
+    if most > 1:
+        overlap = (
+            f"Stride {s} is shorter than the kernel ({k}), so stamps overlap and their values "
+            f"add: up to {most} stamps land on one cell."
+        )
+    else:
+        overlap = f"Stride {s} is not shorter than the kernel ({k}), so no two stamps overlap."
+    if empty:
+        overlap += f" {empty} of the {full * full} cells get no stamp at all and stay 0."
+    crop_note = (
+        f"Padding {p} crops a border {p} cell{'s' if p > 1 else ''} wide (shaded) off the "
+        f"{full}×{full} stamped output."
+        if p > 0
+        else "Padding 0 crops nothing."
+    )
     st.caption(
-        "What to notice: where stamps overlap, their values add. With stride s the stamps are s "
-        "cells apart, so the output grows by a factor of about s: this is how decoders and "
-        "segmentation networks upsample."
+        f"What to notice: {overlap} {crop_note} The {n}×{n} input becomes {n_out}×{n_out}, "
+        f"which {SIZE_WORDS[size_change(n, n_out)]}."
     )
 
 st.divider()
 st.subheader("The same convolution as one matrix multiplication")
 st.markdown(
-    "Flatten the input into a vector x. The convolution is then y = M x for a matrix M whose rows "
-    "hold the kernel at shifted positions and zeros elsewhere (dilation 1 shown)."
+    "Flatten the input into a vector x. The convolution is then y = M x for a matrix M with one "
+    "row per output cell: it holds the kernel's weights at the input cells that output reads "
+    "(d columns apart when dilated, none for taps on the padding) and zeros elsewhere."
 )
 if mode == "convolution":
     try:
-        m = conv_matrix_2d(n, n, kernel, padding=p, stride=s)
+        m = conv_matrix_2d(n, n, kernel, padding=p, stride=s, dilation=d)
     except ExplorerError as err:
         st.error(str(err))
         st.stop()
@@ -172,12 +224,21 @@ if mode == "convolution":
             f"A dense layer of the same shape: {dense_stats['nonzero']} nonzero entries, "
             f"{dense_stats['distinct_nonzero_values']} distinct values."
         )
-    if d == 1:  # the matrix is built without dilation, so only then are the two comparable
-        st.metric("max |M x − sliding window result|", f"{matrix_step_error(m, grid, steps):.1e}")
-    st.caption(
-        "What to notice: sparse interactions are the zeros; parameter sharing is the same "
-        "colours repeating along the diagonals."
+    st.metric("max |M x − sliding window result|", f"{matrix_step_error(m, grid, steps):.1e}")
+    claims = matrix_claims(m)
+    sparse_note = (
+        f"each output reads only some inputs: {conv_stats['entries'] - conv_stats['nonzero']} "
+        "zeros (sparse interactions)"
+        if claims["sparse"]
+        else "no zeros: with these settings every output reads every input"
     )
+    shared_note = (
+        f"the same colours repeat from row to row, one weight filling up to "
+        f"{claims['most_uses']} entries (parameter sharing)"
+        if claims["shared"]
+        else "no weight is used twice"
+    )
+    st.caption(f"What to notice: {sparse_note}; {shared_note}.")
 else:
     st.info(
         "Switch the operation to convolution to see its matrix. (The transposed convolution "

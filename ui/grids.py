@@ -236,11 +236,11 @@ def sliding_animation(
     )
     fig.add_trace(_input_trace(inp, padding_mask), row=1, col=1)
     fig.add_trace(_empty_output_trace(first.shape), row=1, col=2)
-    fig.add_trace(_output_trace(first, top), row=1, col=2)  # trace 1: the one each frame replaces
+    fig.add_trace(_output_trace(first, top), row=1, col=2)  # trace 2: the one each frame replaces
     fig.frames = [
         go.Frame(
             data=[_output_trace(frame, top)],
-            traces=[1],
+            traces=[2],  # the output trace; 0 is the input, 1 the empty cells under it
             layout=dict(shapes=_step_outlines(input_cells[i], output_cells[i])),
             name=str(i),
         )
@@ -300,9 +300,9 @@ def _output_trace(frame: np.ndarray, top: float) -> go.Heatmap:
         z=frame,
         text=text,
         texttemplate="%{text}",
-        colorscale="Blues",
-        zmin=-0.3 * top,
-        zmax=top * 1.3 or 1,
+        colorscale=DIVERGING,  # centred at 0, so a negative value never looks smaller than 0
+        zmin=-top,
+        zmax=top,
         showscale=False,
         xgap=2,
         ygap=2,
