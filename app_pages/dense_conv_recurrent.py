@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 
 from engine import conv as lc
-from engine.conv import conv_matrix_1d, dense_matrix, matrix_stats
+from engine.conv import conv_matrix_1d, dense_matrix, growth_factor, matrix_claims, matrix_stats
 from ui import diagrams, figures
 
 st.title("Dense vs convolutional vs recurrent")
@@ -72,9 +72,17 @@ st.plotly_chart(
     ),
     key="cmp_sweep",
 )
+conv_growth = growth_factor(sweep["convolution"])
+dense_growth = growth_factor(sweep["dense (one neuron per output)"])
+conv_note = (
+    f"the convolution's line is flat at {sweep['convolution'][0]:,} parameters: its size does "
+    "not depend on the image, which is also why one network can read images of any size"
+    if conv_growth == 1
+    else f"the convolution's parameters grow {conv_growth:,.1f}-fold"
+)
 st.caption(
-    "What to notice: the convolution's line is flat: its parameter count does not depend on the "
-    "image size at all, which is also why one network can read images of any size."
+    f"What to notice: {conv_note}. From side {sides[0]} to {sides[-1]} the dense layer's "
+    f"parameters grow {dense_growth:,.0f}-fold."
 )
 
 st.subheader("On a sequence")
@@ -102,41 +110,61 @@ st.dataframe(
     width="stretch",
 )
 st.latex(r"h_t = \tanh(W h_{t-1} + U x_t + b)\qquad |W| + |U| = h^2 + h\,n")
+longer = [lc.dense(2 * steps * n_in, hidden), lc.rnn(n_in, hidden, 2 * steps)]
+rnn_tied = longer[1].parameters != seq_costs[1].parameters
 st.caption(
-    "What to notice: the dense layer's size is tied to T (it cannot read a longer sequence), the "
-    "recurrent layer's is not. The price is T sequential steps that cannot run in parallel."
+    f"What to notice: at twice the length ({2 * steps:,} steps) the dense layer would need "
+    f"{longer[0].parameters:,} parameters instead of {seq_costs[0].parameters:,}, so it cannot "
+    "read a longer sequence with the weights it has; the recurrent layer "
+    + (
+        f"would need {longer[1].parameters:,}."
+        if rnn_tied
+        else f"keeps its {seq_costs[1].parameters:,}."
+    )
+    + f" The price: {steps:,} sequential steps that cannot run in parallel."
 )
 
 st.subheader("The connection patterns, drawn from real weight matrices")
 st.markdown(
-    "Eight inputs, six outputs. Each line is one nonzero weight of the layer's matrix; lines of "
-    "the same colour are the same number."
+    "Eight inputs, six outputs. Each line is one nonzero weight of the layer's matrix; each "
+    "distinct number gets its own colour, so lines of the same colour are the same number."
 )
 kernel = torch.tensor([0.5, -1.0, 1.5])
+dense_w, conv_w = dense_matrix(6, 8, seed=0), conv_matrix_1d(8, kernel)
 col1, col2, col3 = st.columns(3)
-with col1:
-    dense_w = dense_matrix(6, 8, seed=0)
-    stats = matrix_stats(dense_w)
+for column, name, m, key in (
+    (col1, "Dense", dense_w, "cmp_dense_graph"),
+    (col2, f"Convolution (k = {kernel.numel()})", conv_w, "cmp_conv_graph"),
+):
+    stats, claims = matrix_stats(m), matrix_claims(m)
     title = (
-        f"Dense: {stats['nonzero']} connections, "
+        f"{name}: {stats['nonzero']} connections,<br>"
         f"{stats['distinct_nonzero_values']} distinct weights"
     )
-    st.plotly_chart(diagrams.connection_graph(dense_w.numpy(), title), key="cmp_dense_graph")
-with col2:
-    conv_w = conv_matrix_1d(8, kernel)
-    stats = matrix_stats(conv_w)
-    title = (
-        f"Convolution (k = 3): {stats['nonzero']} connections, "
-        f"{stats['distinct_nonzero_values']} distinct weights"
+    column.plotly_chart(diagrams.connection_graph(m.numpy(), title), key=key)
+    column.caption(
+        f"{stats['nonzero']} lines in {stats['distinct_nonzero_values']} colours: "
+        + (
+            f"a weight is reused up to {claims['most_uses']} times (parameter sharing)."
+            if claims["shared"]
+            else "no weight is shared, every line has its own colour."
+        )
+        + (
+            f" {stats['entries'] - stats['nonzero']} of the {stats['entries']} possible "
+            "connections are missing (sparse interactions)."
+            if claims["sparse"]
+            else f" All {stats['entries']} possible connections are there."
+        )
     )
-    st.plotly_chart(diagrams.connection_graph(conv_w.numpy(), title), key="cmp_conv_graph")
 with col3:
+    rnn_steps = 6
     st.plotly_chart(
-        diagrams.unrolled_rnn(6, "Recurrent, unrolled over 6 steps: 2 weight matrices"),
+        diagrams.unrolled_rnn(
+            rnn_steps, f"Recurrent, unrolled over {rnn_steps} steps:<br>2 weight matrices"
+        ),
         key="cmp_rnn_graph",
     )
-st.caption(
-    "What to notice: each convolution output reads three neighbours (sparse interactions) and "
-    "every output uses the same three numbers (parameter sharing). The recurrent layer shares "
-    "along time instead: every green edge is the same U, every purple edge the same W."
-)
+    st.caption(
+        f"{rnn_steps} green edges are the same U and {rnn_steps - 1} purple edges the same W: "
+        "the recurrent layer shares along time."
+    )

@@ -108,9 +108,7 @@ def edge_colours(weights: np.ndarray) -> dict[float, str]:
     values = values[values != 0]
     if len(values) <= len(PALETTE):
         return {float(v): c for v, c in zip(values, PALETTE, strict=False)}
-    return {
-        float(v): f"hsl({round(360 * i / len(values))}, 70%, 45%)" for i, v in enumerate(values)
-    }
+    return {float(v): f"hsl({360 * i / len(values):.2f}, 70%, 45%)" for i, v in enumerate(values)}
 
 
 def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> go.Figure:

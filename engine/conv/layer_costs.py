@@ -113,6 +113,10 @@ def shared_1d(n_in: int, n_out: int, k: int) -> LayerCost:
 
 def growth_factor(counts: list[int]) -> float:
     """Return counts[-1] / counts[0]: how many times a count grows along a sweep (1.0: flat)."""
-    if len(counts) < 2 or any(not isinstance(c, int) or c < 1 for c in counts):
+    try:
+        whole = [operator.index(c) for c in counts]  # ints and numpy integers, never floats
+    except TypeError:
+        whole = []
+    if len(whole) < 2 or min(whole) < 1:
         raise LayerSizeError("growth_factor needs two or more positive whole counts.")
-    return counts[-1] / counts[0]
+    return whole[-1] / whole[0]

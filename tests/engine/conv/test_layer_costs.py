@@ -1,5 +1,6 @@
 """Closed-form layer costs checked against torch modules and torch's FLOP counter."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -114,6 +115,7 @@ def test_growth_factor_is_flat_for_a_convolution_and_grows_for_dense():
     closed = [48 * s**4 + 16 * s**2 for s in sides]  # (3HW)(16HW) weights + 16HW biases
     assert lc.growth_factor(dense) == pytest.approx(closed[-1] / closed[0])
     assert lc.growth_factor([2, 3]) == 1.5 and lc.growth_factor([3, 3]) == 1.0
+    assert lc.growth_factor([np.int64(4), np.int64(8)]) == 2.0  # counts from a numpy sweep
     for bad in ([], [5], [0, 3], [2, 2.5]):
         with pytest.raises(lc.LayerSizeError):
             lc.growth_factor(bad)
