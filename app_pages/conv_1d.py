@@ -3,8 +3,21 @@
 import numpy as np
 import streamlit as st
 
-from engine.conv import AGE_KERNELS, age_kernel, causal_smooth, spacecraft_track
+from engine.conv import (
+    AGE_KERNELS,
+    age_kernel,
+    causal_smooth,
+    error_change,
+    renormalised_until,
+    rmse,
+    smoothing_terms,
+    spacecraft_track,
+)
+from engine.core import ExplorerError
 from ui import figures
+
+SHOWN_TERMS = 6  # terms written out in the formula; the table lists them all
+COLOURS = {"measurements x(t)": "#94a3b8", "true position": "#16a34a", "smoothed s(t)": "#dc2626"}
 
 st.title("Convolution in one dimension")
 st.markdown(
@@ -20,31 +33,82 @@ kind = c2.selectbox("Weighting w(age)", AGE_KERNELS, key="c1d_kind")
 width = c3.slider("Width (how far back it looks)", 0.5, 20.0, 4.0, 0.5, key="c1d_width")
 length = c4.slider("Kernel length (samples)", 1, 60, 20, key="c1d_length")
 
-true, noisy = spacecraft_track(n=200, noise=noise, seed=0)
-w = age_kernel(kind, width, length)
-smooth = causal_smooth(noisy, w)
+try:
+    true, noisy = spacecraft_track(n=200, noise=noise, seed=0)
+    w = age_kernel(kind, width, length)
+    smooth = causal_smooth(noisy, w)
+    until = renormalised_until(w)
+except ExplorerError as err:
+    st.error(str(err))
+    st.stop()
 t = np.arange(len(true))
+pick = st.slider("Explain time step t", 0, len(t) - 1, min(2, len(t) - 1), key="c1d_t")
 
-st.plotly_chart(
-    figures.lines(
-        t,
-        {"measurements x(t)": noisy, "true position": true, "smoothed s(t)": smooth},
-        title="Position over time",
-        x_title="time step t",
-        y_title="position",
-        modes={"measurements x(t)": "markers"},
-    ),
-    key="c1d_track",
+fig = figures.lines(
+    t,
+    {"measurements x(t)": noisy, "true position": true, "smoothed s(t)": smooth},
+    title="Position over time",
+    x_title="time step t",
+    y_title="position",
+    modes={"measurements x(t)": "markers"},
 )
+for name, colour in COLOURS.items():  # measurements and truth must never share a colour
+    fig.update_traces(marker_color=colour, line_color=colour, selector=dict(name=name))
+fig.add_vline(x=pick, line=dict(color="#f59e0b", dash="dot"))
+if until:
+    fig.add_vrect(x0=-0.5, x1=until - 0.5, fillcolor="#f59e0b", opacity=0.12, line_width=0)
+st.plotly_chart(fig, key="c1d_track")
+if until:
+    st.caption(
+        f"Shaded: t = 0 … {until - 1}. The oldest weighted age is {until}, so before t = {until} "
+        "some of w's weight falls on measurements that do not exist yet; the weights of those "
+        "that do are scaled up to sum to 1 (renormalised). From t = "
+        f"{until} on, s is the plain convolution."
+    )
+else:
+    st.caption("w has a single weight (age 0), so no time step needs renormalising.")
+
+st.subheader(f"s({pick}), term by term")
+terms = smoothing_terms(noisy, w, pick)
+written = " + ".join(
+    f"{x:.2f}\\cdot{wa:.3f}" if x >= 0 else f"({x:.2f})\\cdot{wa:.3f}"
+    for _, x, wa in terms[:SHOWN_TERMS]
+)
+more = rf" + \dots\ ({len(terms) - SHOWN_TERMS}\text{{ more}})" if len(terms) > SHOWN_TERMS else ""
+total = sum(x * wa for _, x, wa in terms)
+st.latex(rf"s({pick}) = {written}{more} = {total:.4f}")
+left, right = st.columns([2, 1])
+left.dataframe(
+    {
+        "time a": [a for a, _, _ in terms],
+        "age t − a": [pick - a for a, _, _ in terms],
+        "x(a)": [round(x, 4) for _, x, _ in terms],
+        "weight used": [round(wa, 4) for *_, wa in terms],
+        "x(a) × weight": [round(x * wa, 4) for _, x, wa in terms],
+    },
+    hide_index=True,
+    height=220,
+)
+right.metric("Sum of the terms", f"{total:.6f}")
+right.metric("s(t) from the engine", f"{smooth[pick]:.6f}")
+right.caption(
+    f"Weights used sum to {sum(wa for *_, wa in terms):.6f}; "
+    + (
+        f"t = {pick} is renormalised: each w(t − a) is scaled by the same factor."
+        if pick < until
+        else f"t = {pick} uses w as it is."
+    )
+)
+
 left, right = st.columns([1, 2])
 with left:
     st.plotly_chart(
-        figures.stem(w, title="w(age): weights sum to 1", x_title="age t − a"), key="c1d_kernel"
+        figures.stem(w, title=f"w(age): weights sum to {float(w.sum()):.6f}", x_title="age t − a"),
+        key="c1d_kernel",
     )
 with right:
-    rmse_noisy = float(np.sqrt(np.mean((noisy - true) ** 2)))
-    rmse_smooth = float(np.sqrt(np.mean((smooth - true) ** 2)))
-    a, b, c = st.columns(3)
+    rmse_noisy, rmse_smooth = rmse(noisy, true), rmse(smooth, true)
+    a, b = st.columns(2)
     a.metric("Error of raw readings (RMSE)", f"{rmse_noisy:.3f}")
     b.metric(
         "Error after smoothing (RMSE)",
@@ -52,14 +116,23 @@ with right:
         delta=f"{rmse_smooth - rmse_noisy:+.3f}",
         delta_color="inverse",
     )
-    c.metric("Weights sum to", f"{float(w.sum()):.6f}")
     st.markdown(
         "For s to be a weighted average, w must be a probability density: non-negative and "
         "summing to one. It is zero for negative ages, so the estimate never uses the future. "
         "In convolutional-network terms, x is the **input**, w the **kernel** and s the "
         "**feature map**."
     )
+verdict = {
+    "lower": f"smoothing lowers the error from {rmse_noisy:.3f} to {rmse_smooth:.3f}",
+    "higher": f"smoothing raises the error from {rmse_noisy:.3f} to {rmse_smooth:.3f}",
+    "equal": f"smoothing leaves the error at {rmse_noisy:.3f}",
+}[error_change(rmse_noisy, rmse_smooth)]
+reason = (
+    ": with σ = 0 the readings are already exact, and averaging can only blur them."
+    if noise == 0 and rmse_smooth > 0
+    else "."
+)
 st.caption(
-    "What to notice: a wider kernel averages away more noise but lags behind when the craft "
-    "changes course, because old readings still weigh in. With σ = 0 smoothing can only hurt."
+    f"What to notice: here {verdict}{reason} Try a wider kernel: it averages more readings, "
+    "but old readings lag behind when the craft changes course; the error shows which wins."
 )

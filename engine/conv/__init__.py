@@ -65,7 +65,16 @@ from engine.conv.operation import (
     stage_shares,
     strongest_pixel,
 )
-from engine.conv.smoothing_1d import AGE_KERNELS, age_kernel, causal_smooth, spacecraft_track
+from engine.conv.smoothing_1d import (
+    AGE_KERNELS,
+    age_kernel,
+    causal_smooth,
+    error_change,
+    renormalised_until,
+    rmse,
+    smoothing_terms,
+    spacecraft_track,
+)
 from engine.conv.sparse_interactions import (
     KINDS,
     WEIGHT_BUDGET,
@@ -127,6 +136,7 @@ __all__ = [
     "dense",
     "dense_matrix",
     "edge_map_everywhere",
+    "error_change",
     "error_verdict",
     "feature_maps",
     "flip_kernel",
@@ -145,9 +155,11 @@ __all__ = [
     "matrix_step_error",
     "padded_grid",
     "patch_arithmetic",
+    "renormalised_until",
     "rescale",
     "resize_image",
     "resolve_padding",
+    "rmse",
     "rnn",
     "rotate",
     "rotation_errors",
@@ -159,6 +171,7 @@ __all__ = [
     "size_change",
     "small_grid",
     "small_kernel",
+    "smoothing_terms",
     "spacecraft_track",
     "sparse_1d",
     "stage_shares",

@@ -84,8 +84,57 @@ def causal_smooth(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     n = len(x)
     raw = np.convolve(x, w)[:n]  # sum over the ages that exist at each t
     available = np.cumsum(w)[np.minimum(np.arange(n), len(w) - 1)]  # weight of those ages
+    # Only the steps renormalised_until names are rescaled; from there on s is exactly convolve.
+    short = np.arange(n) < renormalised_until(w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(available > 0, raw * (total / available), np.nan)
+        scaled = np.where(short, raw * (total / available), raw)
+        return np.where(available > 0, scaled, np.nan)
+
+
+def renormalised_until(w: np.ndarray) -> int:
+    """Return the first t at which no weight of w falls before the record starts.
+
+    That is the age of w's oldest nonzero weight: at every earlier t, causal_smooth rescales the
+    weights of the measurements that exist; from it on, s(t) is the plain convolution.
+    """
+    w = _check_signal("kernel w", w)
+    nonzero = np.nonzero(w)[0]
+    return int(nonzero[-1]) if nonzero.size else 0
+
+
+def smoothing_terms(x: np.ndarray, w: np.ndarray, t: int) -> list[tuple[int, float, float]]:
+    """Return s(t)'s terms as (time a, measurement x(a), weight used), newest first.
+
+    Only nonzero weights of existing measurements appear; the weights are the ones causal_smooth
+    uses, rescaled near the start, so x(a) times weight summed over the terms is s(t).
+    """
+    x, w = _check_signal("measurements x", x), _check_signal("kernel w", w)
+    t = check_int("time step t", t, 0, len(x) - 1, error=ConvConfigError)
+    ages = [age for age in range(min(t + 1, len(w))) if w[age] > 0]
+    used = float(sum(w[age] for age in ages))
+    if used <= 0:
+        raise ConvConfigError(f"No measurement before t = {t} has any weight yet.")
+    scale = w.sum() / used if t < renormalised_until(w) else 1.0
+    return [(t - age, float(x[t - age]), float(w[age] * scale)) for age in ages]
+
+
+def rmse(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """Return the root-mean-square distance between an estimate and the truth (NaN ignored)."""
+    estimate, truth = np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if estimate.shape != truth.shape or estimate.size == 0:
+        raise ConvConfigError(
+            f"rmse needs two equal non-empty shapes, got {estimate.shape}, {truth.shape}."
+        )
+    return float(np.sqrt(np.nanmean((estimate - truth) ** 2)))
+
+
+def error_change(before: float, after: float) -> str:
+    """Return "lower", "higher" or "equal": how the error after smoothing compares with before."""
+    before = check_number("error before", before, error=ConvConfigError)
+    after = check_number("error after", after, error=ConvConfigError)
+    if after == before:
+        return "equal"
+    return "lower" if after < before else "higher"
 
 
 def _check_signal(name: str, values: object) -> np.ndarray:

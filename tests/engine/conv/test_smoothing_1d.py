@@ -141,3 +141,64 @@ def test_smoothing_brings_the_estimate_closer_to_the_truth():
 def test_causal_smooth_rejects_bad_inputs(x, w):
     with pytest.raises(ConvConfigError):
         causal_smooth(x, w)
+
+
+@pytest.mark.parametrize(
+    "w",
+    [
+        np.array([0.5, 0.3, 0.2]),
+        np.array([0.6, 0.4, 0.0, 0.0]),  # a uniform kernel cut short: zeros at the old end
+        np.array([1.0]),
+        np.array([0.0, 0.7, 0.3]),
+    ],
+)
+def test_renormalised_until_is_where_the_brute_force_stops_rescaling(w):
+    from engine.conv import renormalised_until
+
+    until = renormalised_until(w)
+    for t in range(len(w) + 3):  # brute force: does some weight fall before the record starts?
+        used = sum(w[age] for age in range(min(t + 1, len(w))))
+        assert (used < w.sum() - 1e-15) == (t < until), t
+    x = np.random.default_rng(0).normal(size=12)
+    s = causal_smooth(x, w)
+    plain = np.convolve(x, w)[: len(x)]
+    np.testing.assert_array_equal(s[until:], plain[until:])  # exactly, not just close
+    rescaled = np.isfinite(s[:until])
+    assert not np.allclose(s[:until][rescaled], plain[:until][rescaled]) or not rescaled.any()
+
+
+@pytest.mark.parametrize("kind", AGE_KERNELS)
+@pytest.mark.parametrize("t", [0, 1, 3, 19, 20, 150])
+def test_smoothing_terms_sum_to_the_smoothed_value(kind, t):
+    from engine.conv import smoothing_terms
+
+    _, x = spacecraft_track(n=200, noise=0.8, seed=0)
+    w = age_kernel(kind, 4.0, 20)
+    terms = smoothing_terms(x, w, t)
+    assert sum(xa * wa for _, xa, wa in terms) == pytest.approx(causal_smooth(x, w)[t])
+    assert sum(wa for *_, wa in terms) == pytest.approx(1.0)  # the weights used carry w's total
+    used = {t - age: w[age] for age in range(min(t + 1, len(w))) if w[age] > 0}
+    assert [a for a, *_ in terms] == sorted(used, reverse=True)
+    for a, xa, wa in terms:  # brute force: w(t - a), scaled by total over the weight that exists
+        assert xa == x[a] and wa == pytest.approx(used[a] * w.sum() / sum(used.values()))
+
+
+def test_smoothing_terms_rejects_bad_times():
+    from engine.conv import smoothing_terms
+
+    with pytest.raises(ConvConfigError):
+        smoothing_terms(np.ones(5), np.ones(2) / 2, 5)
+    with pytest.raises(ConvConfigError):
+        smoothing_terms(np.ones(5), np.array([0.0, 1.0]), 0)  # nothing weighted yet
+
+
+def test_rmse_and_error_change_at_both_sides():
+    from engine.conv import error_change, rmse
+
+    assert rmse(np.array([1.0, 3.0]), np.array([0.0, 0.0])) == pytest.approx(np.sqrt(5))
+    assert rmse(np.zeros(3), np.zeros(3)) == 0.0
+    with pytest.raises(ConvConfigError):
+        rmse(np.zeros(3), np.zeros(4))
+    assert error_change(0.8, 0.3) == "lower"
+    assert error_change(0.3, 0.3) == "equal"
+    assert error_change(0.0, 0.1) == "higher"
