@@ -114,7 +114,7 @@ if mode == "convolution":
         "dilation": f"At dilation 1 instead of {d}",
     }
     notes = [
-        f"Here the {n}×{n} input gives a {n_out}×{n_out} output, which "
+        f"here the {n}×{n} input gives a {n_out}×{n_out} output, which "
         f"{SIZE_WORDS[size_change(n, n_out)]}."
     ]
     for name, size in knob_sizes(n, k, p, s, d).items():
