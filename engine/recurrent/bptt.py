@@ -21,6 +21,7 @@ from torch import Tensor
 from engine.core import ExplorerError, one_thread, seeded
 
 __all__ = [
+    "CARRY_BAND",
     "EXPLODED",
     "FACTOR_TOLERANCE",
     "INPUT_SCALE",
@@ -34,6 +35,8 @@ __all__ = [
     "BPTTConfigError",
     "GradientFlow",
     "bptt_problem",
+    "carry_verdict",
+    "clip_effect",
     "compare_factor",
     "geometric_guide",
     "gradient_flow",
@@ -53,6 +56,7 @@ INPUT_SCALE = 0.1  # std of each unit's input term: small, so tanh starts near i
 MAX_FORGET_BIAS = 20.0  # σ(±20) is 1 or 0 to 9 digits: a gate held open or shut
 VANISHED, EXPLODED = 1e-6, 1e6  # a gradient norm below / above this is called vanished / exploded
 FACTOR_TOLERANCE = 0.01  # a per-step factor this close to a reference "matches" it
+CARRY_BAND = 0.01  # a per-step factor within 1 ± this neither vanishes nor explodes (≈ T = 60)
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
@@ -274,6 +278,22 @@ def compare_factor(factor: float, reference: float, tolerance: float = FACTOR_TO
     if abs(factor - reference) <= tolerance:
         return "matches"
     return "below" if factor < reference else "above"
+
+
+def carry_verdict(factor: float, band: float = CARRY_BAND) -> str:
+    """Return "carries" (|factor − 1| ≤ band), "shrinks", "grows" or "" (factor NaN/inf)."""
+    if not np.isfinite(factor):
+        return ""
+    if abs(factor - 1.0) <= band:
+        return "carries"
+    return "shrinks" if factor < 1.0 else "grows"
+
+
+def clip_effect(scale: float) -> str:
+    """Return "overflowed" (NaN scale), "unchanged" (scale 1: under the threshold) or "rescaled"."""
+    if not np.isfinite(scale):
+        return "overflowed"
+    return "unchanged" if scale >= 1.0 else "rescaled"
 
 
 def _check(

@@ -36,6 +36,7 @@ __all__ = [
     "best_model",
     "bits_per_char",
     "build",
+    "gated_beat_vanilla",
     "load",
     "next_char_topk",
     "probability_of",
@@ -257,3 +258,10 @@ def best_model(bpcs: dict[str, float | None]) -> str | None:
     """Return the name with the lowest bits per character, ignoring None; None if all are None."""
     known = {name: v for name, v in bpcs.items() if v is not None}
     return min(known, key=known.get) if known else None
+
+
+def gated_beat_vanilla(bpcs: dict[str, float | None]) -> bool:
+    """Return True when every known gated model ("gru", "lstm") has lower bpc than the "rnn"."""
+    vanilla = bpcs.get("rnn")
+    gated = [bpcs[n] for n in ("gru", "lstm") if bpcs.get(n) is not None]
+    return vanilla is not None and bool(gated) and all(v < vanilla for v in gated)

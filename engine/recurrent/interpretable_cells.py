@@ -16,13 +16,20 @@ from engine.recurrent.traces import GRUTrace, LSTMTrace
 __all__ = [
     "CANDIDATE_SATURATED",
     "CELL_BOUND",
+    "DIALS",
     "GATE_OPEN",
     "GATE_SHUT",
     "INTEGRATOR",
+    "MIN_CHANGES",
+    "MOVE_MARGIN",
+    "OPEN_MARGIN",
     "PROPERTIES",
+    "SWITCHES",
+    "TIME_LOCKED",
     "average_keep",
     "bracket_depth",
     "clearest_and_faintest",
+    "forget_open_claim",
     "gate_saturation",
     "gate_shares",
     "indentation",
@@ -33,9 +40,14 @@ __all__ = [
     "mean_keep",
     "mean_open_share",
     "mean_step_change",
+    "most_changing",
     "position_in_line",
     "rank_units",
+    "saturated_gate_share",
+    "scorable_ranking",
+    "switch_claim",
     "text_properties",
+    "unscorable_reason",
 ]
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -43,6 +55,11 @@ GATE_SHUT, GATE_OPEN = 0.1, 0.9  # a sigmoid gate below / above this is practica
 CANDIDATE_SATURATED = 0.9  # a tanh candidate beyond ±this sits at one of its ends
 CELL_BOUND = 1.0  # the range of tanh: h_t stays within ±1, the cell state need not
 INTEGRATOR = 0.95  # mean forget (update) gate from which a unit counts as a long-term integrator
+TIME_LOCKED = 0.9  # |r(property, t)| from which a property is just the clock: any drift matches it
+MIN_CHANGES = 2  # a property must change at least this often (one on-off episode) to be scored
+SWITCHES, DIALS = 0.5, 0.2  # share of gate values at an end from / below which gates act as ...
+OPEN_MARGIN = 0.05  # forget gates count as "open more often" when ahead of both others by this
+MOVE_MARGIN = 0.1  # a model's state "changes most" when it moves 10 % more than the runner-up
 
 
 def inside_quotes(text: str) -> np.ndarray:
@@ -129,6 +146,39 @@ PROPERTIES = {
 def text_properties(text: str) -> dict[str, np.ndarray]:
     """Return {property name: (T,) float array} for every entry of PROPERTIES."""
     return {name: parse(text) for name, parse in PROPERTIES.items()}
+
+
+def unscorable_reason(prop: np.ndarray) -> str | None:
+    """Return why a property cannot be scored on this text (None when it can).
+
+    A property that never changes, changes fewer than MIN_CHANGES times, or moves in lockstep
+    with time (|r(property, t)| ≥ TIME_LOCKED) is matched by any cell that drifts: a high r
+    would say nothing about what the cell tracks.
+    """
+    p = np.asarray(prop, dtype=float)
+    changes = int(np.count_nonzero(np.diff(p)))
+    if changes == 0:
+        return "never changes in this text"
+    if changes < MIN_CHANGES:
+        return f"changes only {changes} time{'s' if changes != 1 else ''} in this text"
+    time_r = float(np.corrcoef(p, np.arange(p.size))[0, 1])
+    if abs(time_r) >= TIME_LOCKED:
+        way = "rises" if time_r > 0 else "falls"
+        return (
+            f"{way} with time here (r = {time_r:+.2f} with the character's position in the "
+            "text), so any cell that drifts would match it"
+        )
+    return None
+
+
+def scorable_ranking(
+    values: torch.Tensor | np.ndarray, properties: dict[str, np.ndarray], top: int | None = None
+) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str]]:
+    """Return (rank_units of the scorable properties, {unscorable property: reason})."""
+    reasons = {name: unscorable_reason(p) for name, p in properties.items()}
+    kept = {name: p for name, p in properties.items() if reasons[name] is None}
+    ranking = rank_units(values, kept, top) if kept else {}
+    return ranking, {name: why for name, why in reasons.items() if why is not None}
 
 
 def rank_units(
@@ -238,12 +288,47 @@ def mean_step_change(hidden: torch.Tensor | np.ndarray) -> float:
 
 def clearest_and_faintest(
     ranking: dict[str, list[tuple[int, float]]],
-) -> tuple[tuple[str, int, float], tuple[str, int, float]] | None:
-    """Return (property, best unit, r) with the largest and the smallest best |r|, skipping r = 0.
+) -> tuple[tuple[str, int, float], tuple[str, int, float] | None] | None:
+    """Return ((property, best unit, r) with the largest best |r|, the one with the smallest).
 
-    None when no property varies (every best r is 0). Ties go to the first property listed.
+    Properties whose best r is 0 are skipped. None when none is left; the second item is None
+    when only one property is left, so one property is never both clearest and least clear.
+    Ties go to the first property listed.
     """
     found = [(name, *best[0]) for name, best in ranking.items() if best and best[0][1]]
     if not found:
         return None
-    return max(found, key=lambda item: abs(item[2])), min(found, key=lambda item: abs(item[2]))
+    clearest = max(found, key=lambda item: abs(item[2]))
+    faintest = min(found, key=lambda item: abs(item[2]))
+    return clearest, (faintest if faintest[0] != clearest[0] else None)
+
+
+def saturated_gate_share(trace: LSTMTrace) -> float:
+    """Return the share of all input, forget and output gate values below GATE_SHUT or above
+    GATE_OPEN."""
+    gates = (trace.input_gate, trace.forget_gate, trace.output_gate)
+    values = np.concatenate([g.detach().cpu().numpy().ravel() for g in gates])
+    return float(np.mean((values < GATE_SHUT) | (values > GATE_OPEN)))
+
+
+def switch_claim(saturated: float) -> str | None:
+    """Return "switches" (share ≥ SWITCHES), "dials" (share < DIALS) or None in between."""
+    if saturated >= SWITCHES:
+        return "switches"
+    return "dials" if saturated < DIALS else None
+
+
+def forget_open_claim(open_share: dict[str, float]) -> bool:
+    """Return True when forget gates sit open more often than input and output gates, by at least
+    OPEN_MARGIN each (shares from mean_open_share)."""
+    others = max(open_share["input"], open_share["output"])
+    return open_share["forget"] - others >= OPEN_MARGIN
+
+
+def most_changing(moves: dict[str, float], margin: float = MOVE_MARGIN) -> str | None:
+    """Return the name with the largest mean step change when it leads the runner-up by at least
+    `margin` (relative), else None (NaN values are ignored)."""
+    known = sorted(((v, name) for name, v in moves.items() if np.isfinite(v)), reverse=True)
+    if not known or (len(known) > 1 and known[0][0] < known[1][0] * (1 + margin)):
+        return None
+    return known[0][1]

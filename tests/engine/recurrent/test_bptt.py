@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from engine.recurrent import (
+    CARRY_BAND,
     EXPLODED,
     FACTOR_TOLERANCE,
     KINDS,
@@ -18,6 +19,8 @@ from engine.recurrent import (
     VANISHED,
     BPTTConfigError,
     bptt_problem,
+    carry_verdict,
+    clip_effect,
     compare_factor,
     geometric_guide,
     gradient_flow,
@@ -185,3 +188,19 @@ def test_forget_bias_limit_is_enforced_and_named() -> None:
     gradient_flow("lstm", 5, 4, 1.0, forget_bias=-MAX_FORGET_BIAS)
     with pytest.raises(BPTTConfigError, match=f"{MAX_FORGET_BIAS:g}"):
         gradient_flow("lstm", 5, 4, 1.0, forget_bias=MAX_FORGET_BIAS + 1)
+
+
+def test_carry_verdict_on_both_sides_of_the_band() -> None:
+    e = CARRY_BAND * 0.01
+    assert carry_verdict(1 + CARRY_BAND - e) == "carries" == carry_verdict(1 - CARRY_BAND + e)
+    assert carry_verdict(1 + CARRY_BAND + e) == "grows"
+    assert carry_verdict(1 - CARRY_BAND - e) == "shrinks"
+    assert carry_verdict(float("nan")) == "" == carry_verdict(float("inf"))
+
+
+def test_clip_effect_follows_the_scale() -> None:
+    flow = gradient_flow("rnn", 30, 8, 1.5, "linear", clip=1e-3)
+    assert flow.clip_scale < 1 and clip_effect(flow.clip_scale) == "rescaled"
+    loose = gradient_flow("rnn", 30, 8, 1.5, "linear", clip=flow.weight_grad_norm * 1.01)
+    assert loose.clip_scale == 1.0 and clip_effect(loose.clip_scale) == "unchanged"
+    assert clip_effect(float("nan")) == "overflowed"

@@ -24,6 +24,7 @@ from engine.recurrent import (
     best_model,
     bits_per_char,
     build,
+    gated_beat_vanilla,
     load,
     next_char_topk,
     probability_of,
@@ -154,3 +155,12 @@ def test_surprise_extremes_and_best_model() -> None:
     assert surprise_extremes(bits) == (1, 2, 2 / 5)  # 1.0 is not under one bit
     assert best_model({"lstm": 2.1, "gru": 1.9, "rnn": None}) == "gru"
     assert best_model({"lstm": None}) is None
+
+
+def test_gated_beat_vanilla_only_when_every_gated_model_is_lower() -> None:
+    assert gated_beat_vanilla({"rnn": 2.0, "gru": 1.9, "lstm": 1.8})
+    assert not gated_beat_vanilla({"rnn": 2.0, "gru": 2.1, "lstm": 1.8})  # one gated is worse
+    assert not gated_beat_vanilla({"rnn": 2.0, "gru": 2.0, "lstm": 1.8})  # a tie is not better
+    assert not gated_beat_vanilla({"rnn": None, "gru": 1.0, "lstm": 1.0})
+    assert gated_beat_vanilla({"rnn": 2.0, "gru": None, "lstm": 1.8})
+    assert not gated_beat_vanilla({"rnn": 2.0, "gru": None, "lstm": None})

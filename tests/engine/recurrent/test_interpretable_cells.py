@@ -11,15 +11,22 @@ import torch
 from engine.recurrent import (
     CANDIDATE_SATURATED,
     CELL_BOUND,
+    DIALS,
     GATE_OPEN,
     GATE_SHUT,
     INTEGRATOR,
+    MIN_CHANGES,
+    MOVE_MARGIN,
+    OPEN_MARGIN,
     PROPERTIES,
+    SWITCHES,
+    TIME_LOCKED,
     GRUTrace,
     LSTMTrace,
     average_keep,
     bracket_depth,
     clearest_and_faintest,
+    forget_open_claim,
     gate_saturation,
     gate_shares,
     indentation,
@@ -30,9 +37,14 @@ from engine.recurrent import (
     mean_keep,
     mean_open_share,
     mean_step_change,
+    most_changing,
     position_in_line,
     rank_units,
+    saturated_gate_share,
+    scorable_ranking,
+    switch_claim,
     text_properties,
+    unscorable_reason,
 )
 
 
@@ -188,3 +200,82 @@ def test_clearest_and_faintest_skip_constant_properties() -> None:
     }
     assert clearest_and_faintest(ranking) == (("a", 3, -0.8), ("c", 5, 0.3))
     assert clearest_and_faintest({"b": [(0, 0.0)]}) is None
+
+
+def test_one_property_is_never_both_clearest_and_least_clear() -> None:
+    # the old answer named "a" as both the clearest and the least clear match
+    assert clearest_and_faintest({"a": [(3, 0.9)], "b": [(0, 0.0)]}) == (("a", 3, 0.9), None)
+
+
+def _with_time_correlation(r: float, steps: int = 200) -> np.ndarray:
+    """Return a (steps,) property whose Pearson r with t = 0..steps-1 is exactly r."""
+    t = np.arange(steps, dtype=float)
+    t = (t - t.mean()) / t.std()
+    wiggle = np.sin(np.arange(steps) * 1.7)
+    wiggle -= wiggle.mean() + (wiggle @ t) / (t @ t) * t  # orthogonal to t and to constants
+    wiggle /= wiggle.std()
+    return r * t + np.sqrt(1 - r**2) * wiggle
+
+
+def test_a_property_that_is_just_time_is_not_scored() -> None:
+    single_line = "x = compute(a, b) + other_value * 3"
+    assert "rises with time" in unscorable_reason(position_in_line(single_line))
+    chinese = "深度学习是机器学习的一个分支" * 5  # all unknown symbols, one line: still the clock
+    assert "rises with time" in unscorable_reason(position_in_line(chinese))
+    code = "def f(x):\n    return x  # hi\n" * 10  # lines reset the count: not the clock
+    for name, prop in text_properties(code).items():
+        assert unscorable_reason(prop) is None or name == "inside quotes", name
+    above, below = TIME_LOCKED + 0.01, TIME_LOCKED - 0.01
+    assert np.corrcoef(_with_time_correlation(above), np.arange(200))[0, 1] == pytest.approx(above)
+    assert "rises with time" in unscorable_reason(_with_time_correlation(above))
+    assert "falls with time" in unscorable_reason(-_with_time_correlation(above))
+    assert unscorable_reason(_with_time_correlation(below)) is None
+
+
+def test_a_constant_or_once_changed_property_is_not_scored() -> None:
+    assert unscorable_reason(np.full(50, 3.0)) == "never changes in this text"
+    step = np.r_[np.zeros(25), np.ones(25)]  # MIN_CHANGES - 1 changes
+    assert MIN_CHANGES == 2 and unscorable_reason(step) == "changes only 1 time in this text"
+    pulse = np.r_[np.zeros(20), np.ones(10), np.zeros(20)]  # MIN_CHANGES changes, not time
+    assert unscorable_reason(pulse) is None
+
+
+def test_scorable_ranking_ranks_only_what_can_be_scored() -> None:
+    rng = np.random.default_rng(0)
+    acts = rng.normal(size=(50, 4))
+    props = {"pulse": np.r_[np.zeros(20), np.ones(10), np.zeros(20)], "clock": np.arange(50.0)}
+    ranking, reasons = scorable_ranking(acts, props, top=2)
+    assert ranking == rank_units(acts, {"pulse": props["pulse"]}, top=2)
+    assert list(reasons) == ["clock"] and "with time" in reasons["clock"]
+    assert scorable_ranking(acts, {"flat": np.ones(50)}) == (
+        {},
+        {"flat": "never changes in this text"},
+    )
+
+
+def test_saturated_gate_share_counts_values_at_either_end() -> None:
+    trace = _planted_lstm()
+    gates = torch.cat([trace.input_gate, trace.forget_gate, trace.output_gate]).numpy()
+    brute = sum(1 for v in gates.ravel() if v < GATE_SHUT or v > GATE_OPEN) / gates.size
+    assert saturated_gate_share(trace) == pytest.approx(brute)
+
+
+def test_switch_claim_on_both_sides_of_each_threshold() -> None:
+    e = 1e-3
+    assert switch_claim(SWITCHES) == "switches" and switch_claim(SWITCHES - e) is None
+    assert switch_claim(DIALS - e) == "dials" and switch_claim(DIALS) is None
+
+
+def test_forget_open_claim_on_both_sides_of_the_margin() -> None:
+    e = 1e-3
+    ahead = {"forget": 0.6, "input": 0.6 - OPEN_MARGIN - e, "output": 0.1}
+    level = {"forget": 0.6, "input": 0.1, "output": 0.6 - OPEN_MARGIN + e}
+    assert forget_open_claim(ahead) and not forget_open_claim(level)
+
+
+def test_most_changing_needs_a_clear_lead() -> None:
+    e = 1e-3
+    assert most_changing({"rnn": 0.5 * (1 + MOVE_MARGIN + e), "gru": 0.5, "lstm": 0.1}) == "rnn"
+    assert most_changing({"rnn": 0.5 * (1 + MOVE_MARGIN - e), "gru": 0.5, "lstm": 0.1}) is None
+    assert most_changing({"rnn": float("nan"), "gru": 0.3}) == "gru"
+    assert most_changing({"rnn": float("nan")}) is None
