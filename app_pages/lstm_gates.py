@@ -15,7 +15,9 @@ from engine.recurrent import (
     GATE_OPEN,
     GATE_SHUT,
     INTEGRATOR,
+    MIN_CHANGES,
     PROPERTIES,
+    TIME_LOCKED,
     UNK,
     GRUTrace,
     LSTMTrace,
@@ -23,18 +25,23 @@ from engine.recurrent import (
     best_model,
     clearest_and_faintest,
     encode,
+    forget_open_claim,
     gate_saturation,
     gate_shares,
+    gated_beat_vanilla,
     integrator_cells,
     kept_after,
     load,
     mean_keep,
     mean_open_share,
     mean_step_change,
+    most_changing,
     probability_of,
-    rank_units,
+    saturated_gate_share,
+    scorable_ranking,
     surprise,
     surprise_extremes,
+    switch_claim,
     text_properties,
     top_next,
     trace_text,
@@ -78,7 +85,8 @@ def _read(sha: str, name: str, _text: str) -> dict:
 
 @st.cache_data(max_entries=24, show_spinner="Ranking units…")
 def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
-    """Return unit rankings (cell and hidden), gate statistics and integrator cells."""
+    """Return unit rankings (cell and hidden) with unscorable properties, gate statistics and
+    integrator cells."""
     tensors = {k: torch.from_numpy(v) for k, v in _fields.items()}
     trace = (LSTMTrace if name == "lstm" else GRUTrace)(**tensors)
     props = text_properties(_text)
@@ -88,7 +96,8 @@ def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
     out["open_share"] = mean_open_share(out["saturation"])
     if name == "lstm":
         out["shares"] = gate_shares(trace)
-        out["rank"] = {s: rank_units(tensors[s], props, top=5) for s in ("cell", "hidden")}
+        out["switched"] = saturated_gate_share(trace)
+        out["rank"] = {s: scorable_ranking(tensors[s], props, top=5) for s in ("cell", "hidden")}
     return out
 
 
@@ -172,25 +181,34 @@ bounds = dict.fromkeys(list(names)[:3], (0.0, 1.0))
 bounds.update({"candidate g_t": (-1.0, 1.0), "hidden state h_t": (-1.0, 1.0)})
 st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
 share = info["shares"]
+switched = info["switched"]
+SWITCH_NOTES = {
+    "switches": " — more than half sit at an end, so here the gates work more like switches than "
+    "dials.",
+    "dials": " — most sit in between, so here the gates work more like dials than switches.",
+    None: ".",
+}
 st.markdown(
     f"**What to notice:** over your whole text, {share['forget_open']:.0%} of forget-gate values "
     f"are above {GATE_OPEN:g} (memory kept), {share['input_shut']:.0%} of input-gate values are "
     f"below {GATE_SHUT:g} (nothing written) and {share['candidate_saturated']:.0%} of candidates "
-    f"are beyond ±{CANDIDATE_SATURATED:g} — gates work more like switches than dials. Vertical "
-    "stripes line up with characters such as spaces, newlines and quotes, where many units change "
-    f"at once. The cell state is not bounded ({share['cell_beyond']:.0%} of values beyond "
-    f"±{CELL_BOUND:g}; its colours are clipped at the 98th percentile): a cell that keeps counting "
-    "drifts far from 0, while $h_t$ stays within (−1, 1)."
+    f"are beyond ±{CANDIDATE_SATURATED:g}. Of all input, forget and output gate values, "
+    f"{switched:.0%} are below {GATE_SHUT:g} or above {GATE_OPEN:g}"
+    + SWITCH_NOTES[switch_claim(switched)]
+    + f" The cell state has no bound: {share['cell_beyond']:.0%} of its values lie beyond "
+    f"±{CELL_BOUND:g} (its colours are clipped at the 98th percentile), where $h_t$, within "
+    "(−1, 1), can never go."
 )
 
 st.subheader("Chosen units over time")
-rank = info["rank"]
-suggested = [rank["cell"][p][0][0] for p in ("inside quotes", "position in line")]
+rank = {s: ranked for s, (ranked, _) in info["rank"].items()}
+unscored = {s: reasons for s, (_, reasons) in info["rank"].items()}
+picks = [p for p in ("inside quotes", "position in line") if p in rank["cell"]]
 units = st.multiselect(
-    f"Units (0–{CELLS - 1}); the defaults are the best cells for 'inside quotes' and "
-    "'position in line'",
+    f"Units (0–{CELLS - 1}); the defaults are the best cells for "
+    + (" and ".join(f"'{p}'" for p in picks) if picks else "no property (none scores here)"),
     list(range(lstm["hidden"].shape[1])),
-    default=list(dict.fromkeys(suggested)),
+    default=list(dict.fromkeys(rank["cell"][p][0][0] for p in picks)),
     max_selections=6,
     key="lstm_units",
 )
@@ -247,9 +265,7 @@ if bits.size:
         f"after character {easy} ({bits[easy]:.3f} bits, P = {_prob(bits[easy])}) and "
         f"most surprised by {rf.char_code(chars[hard + 1])} after character {hard} "
         f"({bits[hard]:.1f} bits, P = {_prob(bits[hard])}); set the slider to either to see "
-        f"the context. {under_one_bit:.0%} of your characters cost less than one bit: "
-        "typically the rest of a keyword or a closing bracket, while the first letter of a new "
-        "name is a guess."
+        f"the context. {under_one_bit:.0%} of your characters cost less than one bit."
     )
 st.header("Interpretable cells")
 st.markdown(
@@ -266,26 +282,39 @@ STATES = {"cell": "cell state c_t", "hidden": "hidden h_t"}
 state = st.radio(
     "Activation", list(STATES), horizontal=True, key="lstm_state", format_func=STATES.get
 )
+
+
+def _row(prop: str) -> tuple[str, str, str, str]:
+    """Return one table row: the best unit, its r and the runners-up, or why none is scored."""
+    best = rank[state].get(prop)
+    if best is None or not best[0][1]:
+        why = unscored[state].get(prop, "no unit varies on this text")
+        return prop, "—", "—", f"not scored: {why}"
+    return (
+        prop,
+        str(best[0][0]),
+        f"{best[0][1]:+.2f}",
+        ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]),
+    )
+
+
 table = pd.DataFrame(
-    [
-        (
-            p,
-            str(best[0][0]) if best[0][1] else "—",
-            f"{best[0][1]:+.2f}",
-            ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]) if best[0][1] else "constant here",
-        )
-        for p, best in rank[state].items()
-    ],
-    columns=["property", "best unit", "r", "runners-up"],
+    [_row(p) for p in PROPERTIES], columns=["property", "best unit", "r", "runners-up"]
 )
 st.dataframe(table, hide_index=True, width="stretch")
-tabs = st.tabs(list(rank[state]))
-for tab, (prop, best) in zip(tabs, rank[state].items(), strict=True):
-    unit, r = best[0]
+tabs = st.tabs(list(PROPERTIES))
+for tab, prop in zip(tabs, PROPERTIES, strict=True):
     with tab:
-        if not r:
-            st.info(f"'{prop}' never changes in this text, so no unit can follow it: add some.")
+        best = rank[state].get(prop)
+        if best is None or not best[0][1]:
+            why = unscored[state].get(prop)
+            st.info(
+                f"'{prop}' is not scored: "
+                + (f"it {why}" if why else "no unit varies on this text")
+                + ". Paste text where it varies on its own."
+            )
             continue
+        unit, r = best[0]
         values = lstm[state][:, unit]
         st.plotly_chart(
             rf.text_colored(
@@ -295,17 +324,24 @@ for tab, (prop, best) in zip(tabs, rank[state].items(), strict=True):
         )
 extremes = clearest_and_faintest(rank[state])
 if extremes is not None:
-    (prop_c, unit_c, r_c), (prop_f, _, r_f) = extremes
+    (prop_c, unit_c, r_c), faintest = extremes
+    least = (
+        ""
+        if faintest is None
+        else f"; the least clear of the {len(rank[state])} scored is '{faintest[0]}' "
+        f"(best r = {faintest[2]:+.2f})"
+    )
     st.markdown(
-        f"On your text the clearest match is unit {unit_c} with '{prop_c}' (r = {r_c:+.2f}); "
-        f"the least clear of the {len(rank[state])} is '{prop_f}' (best r = {r_f:+.2f}). A "
-        "negative r is as good as a positive one: the cell simply runs the other way."
+        f"On your text the clearest match is unit {unit_c} with '{prop_c}' (r = {r_c:+.2f})"
+        f"{least}. A negative r is as good as a positive one: the cell simply runs the other way."
     )
 st.markdown(
     "**What to notice:** a good quote cell turns one colour the moment a string opens and back "
-    "when it closes; a line-position cell fades along each line and resets at ↵. A property "
-    "that never changes in your text (no comments, no brackets) gives r = 0: paste text that has "
-    "it. With a few hundred characters, a high r can still be chance."
+    "when it closes; a line-position cell fades along each line and resets at ↵. A property is "
+    f"not scored when it changes fewer than {MIN_CHANGES} times or moves with time "
+    f"(|r| ≥ {TIME_LOCKED:g} with the character's position in the text, as 'position in line' "
+    "does on a single line): any cell that slowly drifts would match it. With a few hundred "
+    "characters, a high r can still be chance."
 )
 
 st.header("Gate saturation and long-term memory")
@@ -354,13 +390,17 @@ with s2:
         + (", ".join(f"unit {u} ({f:.3f})" for u, f in ints[:12]) or "none on this text.")
     )
 right = info["open_share"]
+FORGET_NOTE = (
+    "Here forget gates sit open more often than the other two: where $f_t \\approx 1$ the cell "
+    "path $c_t = c_{t-1} + i_t g_t$ only adds, so memory and gradients survive many steps. "
+)
 st.markdown(
     f"On average a unit's gate sits above {GATE_OPEN:g} for {right['forget']:.0%} of the steps "
     f"(forget), {right['input']:.0%} (input) and {right['output']:.0%} (output). "
-    "**What to notice:** forget gates crowd the top (right-saturated): with $f_t \\approx 1$ the "
-    "cell path $c_t = c_{t-1} + i_t g_t$ only adds, so memory and gradients survive many steps. "
-    "Input and output gates spread out more. A cell whose forget gate is ~1 on average carries "
-    f"information across the whole text: f = {KEPT_GATE:g} still keeps {KEPT_GATE:g}^{KEPT_STEPS} "
+    "**What to notice:** "
+    + (FORGET_NOTE if forget_open_claim(right) else "")
+    + "A cell whose forget gate stays near 1 carries information far: f = "
+    f"{KEPT_GATE:g} still keeps {KEPT_GATE:g}^{KEPT_STEPS} "
     f"≈ {kept_after(KEPT_GATE, KEPT_STEPS):.0%} after {KEPT_STEPS} characters."
 )
 
@@ -398,21 +438,27 @@ st.plotly_chart(
     rf.saturation_scatter(gru_info["saturation"], title="GRU gates", height=340), key="gru_sat"
 )
 keep = (gru_info["average_keep"], info["average_keep"])
+moved = ""
 if steps > 1:
     moves = {n: mean_step_change(runs[n]["fields"]["hidden"]) for n in runs}
     order = sorted(moves, key=moves.get, reverse=True)
+    most = most_changing(moves)
     moved = (
         "from one character to the next a hidden unit moves by "
         + ", ".join(f"{moves[n]:.2f} ({n.upper()})" for n in order)
-        + f" on average: the {order[0].upper()}'s state changes most"
-        + (", since without gates every step rewrites it. " if order[0] == "rnn" else ". ")
+        + " on average"
+        + ("" if most is None else f": the {most.upper()}'s state changes most")
+        + (", since without gates every step rewrites it. " if most == "rnn" else ". ")
     )
-else:
-    moved = ""
+cards = {n: _model(n)[1]["validation"]["bpc"] for n in runs}
 st.markdown(
     f"**What to notice:** {moved}The GRU's update gate plays the LSTM forget gate's role "
     f"(near 1 = keep): here it averages {keep[0]:.2f}, the forget gate {keep[1]:.2f}. "
-    "On held-out stdlib files the gated models predict better "
+    + (
+        "On held-out stdlib files the gated models predict better "
+        if gated_beat_vanilla(cards)
+        else "Bits per character on held-out stdlib files "
+    )
     + held
     + ("" if best is None else f"; on your text the best is the {best.upper()}")
     + "."

@@ -8,7 +8,21 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.recurrent import load, rank_units, text_properties, trace_text
+from engine.recurrent import (
+    GATE_OPEN,
+    GATE_SHUT,
+    TIME_LOCKED,
+    forget_open_claim,
+    gate_saturation,
+    gated_beat_vanilla,
+    load,
+    mean_open_share,
+    most_changing,
+    rank_units,
+    switch_claim,
+    text_properties,
+    trace_text,
+)
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
 
@@ -78,7 +92,8 @@ def test_emoji_and_cjk_become_unknown_with_a_count():
     assert _metric(at, "Unknown characters") == "4"
     table = at.dataframe[0].value.set_index("property")
     assert table.loc["indentation", "best unit"] == "—"  # one flat line: nothing to follow
-    assert any("'indentation' never changes" in i.value for i in at.info)
+    assert "never changes" in table.loc["indentation", "runners-up"]
+    assert any("'indentation' is not scored: it never changes" in i.value for i in at.info)
 
 
 def test_only_unknown_characters_still_runs_with_a_warning():
@@ -172,3 +187,80 @@ def test_rnn_gru_lstm_notice_matches_the_engine():
     for name, value in moves.items():
         assert f"{value:.2f} ({name.upper()})" in notice
     assert f"averages {update:.2f}" in notice
+    most = most_changing(moves)  # the claim appears exactly when the numbers give it
+    assert ("changes most" in notice) == (most is not None)
+    if most is not None:
+        assert f"the {most.upper()}'s state changes most" in notice
+    cards = {name: load(name)[1]["validation"]["bpc"] for name in ("rnn", "gru", "lstm")}
+    assert ("gated models predict better" in notice) == gated_beat_vanilla(cards)
+
+
+def _table(at: AppTest):
+    return at.dataframe[0].value.set_index("property")
+
+
+def _cells_sentence(at: AppTest) -> str:
+    return next(
+        (m.value for m in at.markdown if m.value.startswith("On your text the clearest")), ""
+    )
+
+
+def _switched_share(text: str) -> float:
+    trace = trace_text(load("lstm")[0], text).trace
+    gates = np.concatenate(
+        [g.numpy().ravel() for g in (trace.input_gate, trace.forget_gate, trace.output_gate)]
+    )
+    return float(np.mean((gates < GATE_SHUT) | (gates > GATE_OPEN)))
+
+
+def test_single_line_position_is_time_and_is_not_scored():
+    at = _typed(_open(), "total = compute(alpha, beta) + other_value * 3 + another_one(gamma)")
+    row = _table(at).loc["position in line"]
+    assert row["r"] == "—" and "rises with time" in row["runners-up"]
+    assert "position in line" not in _cells_sentence(at)
+    assert any("'position in line' is not scored: it rises with time" in i.value for i in at.info)
+    assert not any("+1.00" in m.value or "-1.00" in m.value for m in at.markdown)
+
+
+def test_all_chinese_text_scores_nothing_and_claims_nothing():
+    text = "深度学习是机器学习的一个分支" * 5
+    at = _typed(_open(), text)
+    table = _table(at)
+    assert (table["r"] == "—").all()  # one line of one unknown symbol: nothing varies on its own
+    assert "rises with time" in table.loc["position in line", "runners-up"]
+    assert "never changes" in table.loc["inside quotes", "runners-up"]  # a constant property
+    assert _cells_sentence(at) == ""  # no clearest, no least clear
+    assert "none scores here" in at.multiselect(key="lstm_units").label
+    notes = " ".join(m.value for m in at.markdown)
+    # the gate notes follow the numbers: here neither switches nor dials, forget gates not ahead
+    assert switch_claim(_switched_share(text)) is None
+    assert "more like switches" not in notes and "more like dials" not in notes
+    trace = trace_text(load("lstm")[0], text).trace
+    assert not forget_open_claim(mean_open_share(gate_saturation(trace)))
+    assert "forget gates sit open more often" not in notes
+
+
+def test_multi_line_code_is_scored_and_clearest_differs_from_least_clear(page):
+    at = page
+    at.radio(key="lstm_state").set_value("cell").run()
+    table = _table(at)
+    assert table.loc["position in line", "r"] != "—"  # lines reset the count: not the clock
+    sentence = _cells_sentence(at)
+    clearest = sentence.split("with '", 1)[1].split("'", 1)[0]
+    least = sentence.split("least clear of the 5 scored is '", 1)[1].split("'", 1)[0]
+    assert clearest != least
+    assert f"|r| ≥ {TIME_LOCKED:g}" in " ".join(m.value for m in at.markdown)
+
+
+def test_gate_notes_at_the_defaults_follow_their_numbers(page):
+    at = page
+    notes = " ".join(m.value for m in at.markdown)
+    text = at.text_area(key="lstm_text").value
+    share = _switched_share(text)
+    assert switch_claim(share) == "switches"
+    assert f"{share:.0%} are below {GATE_SHUT:g} or above {GATE_OPEN:g}" in notes
+    assert "more like switches than dials" in notes
+    trace = trace_text(load("lstm")[0], text).trace
+    assert forget_open_claim(mean_open_share(gate_saturation(trace)))
+    assert "forget gates sit open more often than the other two" in notes
+    assert "crowd the top" not in notes and "Vertical stripes" not in notes
