@@ -5,6 +5,9 @@ import streamlit as st
 
 from engine.core import ExplorerError
 from engine.recurrent import (
+    CARRY_BAND,
+    CARRY_FORGET_BIAS,
+    CARRY_RADIUS,
     EXPLODED,
     MAX_FORGET_BIAS,
     MAX_RADIUS,
@@ -15,7 +18,9 @@ from engine.recurrent import (
     MEMORY_SYMBOLS,
     MEMORY_WORK_CAP,
     VANISHED,
+    carry_verdict,
     chance_accuracy,
+    clip_effect,
     compare_factor,
     geometric_guide,
     gradient_flow,
@@ -49,7 +54,7 @@ radius = c2.slider(
     "Spectral radius ρ of W",
     0.0,
     MAX_RADIUS,
-    1.0,
+    CARRY_RADIUS,
     0.05,
     key="grad_rho",
     help="The largest |eigenvalue| of each recurrent weight matrix (of each gate block).",
@@ -60,7 +65,7 @@ fb = c5.slider(
     "Forget bias b_f",
     -8.0,
     8.0,
-    3.0,
+    CARRY_FORGET_BIAS,
     0.5,
     key="grad_fb",
     help="The LSTM's forget-gate bias (the GRU's update-gate bias): high = keep the old state.",
@@ -160,20 +165,27 @@ st.plotly_chart(
     ),
     key="grad_clip_fig",
 )
-scale = rnn_c.clip_scale
-st.markdown(
-    "**What to notice.** "
-    + (
-        "Clipping is off."
-        if not use_clip
-        else "The RNN's gradient could not be rescaled: it overflowed."
-        if not np.isfinite(scale)
-        else f"The RNN's parameter gradient had norm {rnn_c.weight_grad_norm:.3g}; clipping "
-        f"multiplied it by {scale:.3g}, the same factor at every t. The shape of the curve, and "
-        "so the ratio between early and late steps, is unchanged: clipping stops one huge update "
-        "from throwing the weights away, but it cannot bring back a gradient that vanished."
+
+
+def _clip_note(flow) -> str:
+    """Return what clipping did to the RNN's gradient, chosen by the scale it applied."""
+    if not use_clip:
+        return "Clipping is off."
+    effect = clip_effect(flow.clip_scale)
+    if effect == "overflowed":
+        return "The RNN's gradient could not be rescaled: it overflowed."
+    norm = f"The RNN's parameter gradient had norm {flow.weight_grad_norm:.3g}"
+    if effect == "unchanged":
+        return f"{norm}, not above τ = {tau:g}: clipping left it unchanged (the curves coincide)."
+    return (
+        f"{norm}, above τ = {tau:g}; clipping multiplied it by {flow.clip_scale:.3g}, the same "
+        "factor at every t. The shape of the curve, and so the ratio between early and late "
+        "steps, is unchanged: clipping stops one huge update from throwing the weights away, but "
+        "it cannot bring back a gradient that vanished."
     )
-)
+
+
+st.markdown("**What to notice.** " + _clip_note(rnn_c))
 
 st.divider()
 st.subheader("Why the LSTM helps, and why it is not a full cure")
@@ -208,8 +220,7 @@ right = {
 st.markdown(
     f"Left: the LSTM at your forget bias b_f = {fb:g} against the direct path and the vanilla "
     "RNN. Right: the same cell gradient with the forget gate half open (b_f = 0) and shut "
-    f"(b_f = {SHUT:g}); its own scale spans many more powers of ten. Both at ρ = {radius:g}, "
-    f"T = {T}."
+    f"(b_f = {SHUT:g}). Both at ρ = {radius:g}, T = {T}."
 )
 l1, l2 = st.columns(2)
 l1.plotly_chart(
@@ -225,21 +236,35 @@ l2.plotly_chart(
 cell0 = {b: float(f.cell_norms[0]) for b, f in lstm.items()}
 cut_step = per_step_factor(lstm[SHUT].cell_norms)
 own_step = per_step_factor(lstm[fb].cell_norms)
-own_side = compare_factor(own_step, sig)
-if not own_side:
-    path_note = ""
-elif own_side == "matches":
-    path_note = (
-        f"Per step back the cell gradient changes by a factor of {own_step:.3f}, close to "
-        f"σ(b_f) = {sig:.3f}: it follows the direct path (the dashed line). "
+CARRY_NOTES = {
+    "carries": f"within 1 ± {CARRY_BAND:g}: the cell path carries the gradient, it neither "
+    "vanishes nor explodes",
+    "shrinks": f"below 1 − {CARRY_BAND:g}: the cell gradient shrinks at every step back",
+    "grows": f"above 1 + {CARRY_BAND:g}: the cell gradient grows at every step back, so the "
+    "LSTM explodes here",
+}
+PATH_NOTES = {
+    "matches": "close to σ(b_f) = {sig:.3f}, so it follows the direct path (the dashed line). ",
+    "above": "above σ(b_f) = {sig:.3f}: besides the direct path, gradient also flows from $c_t$ "
+    "through $h_{{t-1}}$ and the gates back to $c_{{t-1}}$ (at ρ = 0 only the direct path is "
+    "left). ",
+    "below": "below σ(b_f) = {sig:.3f}, the direct path alone. ",
+}
+
+
+def _path_note(factor: float) -> str:
+    """Return the sentence on the cell gradient's per-step factor, chosen by the engine."""
+    verdict = carry_verdict(factor)
+    if not verdict:
+        return ""
+    side = PATH_NOTES[compare_factor(factor, sig)].format(sig=sig)
+    return (
+        f"Per step back the cell gradient changes by a factor of {factor:.3f}, "
+        f"{CARRY_NOTES[verdict]}; the factor is {side}"
     )
-else:
-    path_note = (
-        f"Per step back the cell gradient changes by a factor of {own_step:.3f}, "
-        f"{own_side} σ(b_f) = {sig:.3f}: besides the direct path, "
-        "gradient also flows from $c_t$ through $h_{t-1}$ and the gates back to $c_{t-1}$, "
-        "and that detour grows with ρ (at ρ = 0 only the direct path is left). "
-    )
+
+
+path_note = _path_note(own_step)
 st.markdown(
     f"**What to notice.** {path_note}At t = 0 the cell-state gradient is "
     f"{_at_zero(cell0[fb])} with b_f = {fb:g} (σ = {sig:.3f}), {_at_zero(cell0[0.0])} with "

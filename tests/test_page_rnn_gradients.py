@@ -9,13 +9,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.recurrent import (
+    CARRY_BAND,
+    CARRY_FORGET_BIAS,
+    CARRY_RADIUS,
     EXPLODED,
+    FACTOR_TOLERANCE,
     MEMORY_BATCH,
     MEMORY_WORK_CAP,
     VANISHED,
     chance_accuracy,
     gradient_flow,
     memory_task,
+    per_step_factor,
+    resting_gate,
 )
 from ui.jobs import Job
 
@@ -45,7 +51,7 @@ def test_defaults_show_all_three_networks_and_clipping():
     before = [float(v) for v in table["‖∇θ L‖ before"]]
     assert all(a <= min(b, 1.0) * 1.001 for a, b in zip(after, before, strict=True))
     assert "clipping multiplied it by" in _notices(at)[1]
-    assert at.metric[0].value == "0.9526"  # σ(3)
+    assert at.metric[0].value == f"{resting_gate(CARRY_FORGET_BIAS):.4f}"
     assert not any("Train" in p.value for p in at.get("progress"))
 
 
@@ -161,16 +167,74 @@ def test_memory_refuses_empty_and_too_much_work():
     assert "mem_job" not in at.session_state
 
 
+def _lstm_notice(at: AppTest) -> str:
+    return next(n for n in _notices(at) if "cell-state gradient" in n)
+
+
+def _cell_factor(radius: float, forget_bias: float) -> float:
+    """Return the LSTM cell gradient's per-step factor, computed by hand from the norms."""
+    flow = gradient_flow("lstm", 60, 32, radius, "tanh", forget_bias=forget_bias)
+    return float(flow.cell_norms[0] / flow.cell_norms[-1]) ** (1 / 59)
+
+
 def test_cell_path_note_matches_the_engine_at_zero_radius():
     at = _open()
+    at.slider(key="grad_fb").set_value(3.0)
     at.slider(key="grad_rho").set_value(0.0).run()
     assert not at.exception and not at.error
-    flow = gradient_flow("lstm", 60, 32, 0.0, "tanh", forget_bias=3.0)
-    per_step = float(flow.cell_norms[0] / flow.cell_norms[-1]) ** (1 / 59)
-    lstm_notice = next(n for n in _notices(at) if "cell-state gradient" in n)
-    assert f"factor of {per_step:.3f}, close to σ(b_f) = 0.953" in lstm_notice
+    per_step = _cell_factor(0.0, 3.0)
+    assert f"factor of {per_step:.3f}, below 1 − {CARRY_BAND:g}" in _lstm_notice(at)
+    assert "close to σ(b_f) = 0.953" in _lstm_notice(at)
     at.slider(key="grad_rho").set_value(1.0).run()
-    assert "detour grows with ρ" in next(n for n in _notices(at) if "cell-state gradient" in n)
+    assert "above σ(b_f) = 0.953: besides the direct path" in _lstm_notice(at)
+
+
+def test_at_the_defaults_the_lstm_cell_path_carries_and_the_controls_break_it():
+    at = _open()
+    assert at.slider(key="grad_rho").value == CARRY_RADIUS
+    assert at.slider(key="grad_fb").value == CARRY_FORGET_BIAS
+    factor = _cell_factor(CARRY_RADIUS, CARRY_FORGET_BIAS)
+    assert abs(factor - 1) <= CARRY_BAND  # the old defaults (ρ = 1, b_f = 3) gave 1.065
+    notice = _lstm_notice(at)
+    assert f"factor of {factor:.3f}, within 1 ± {CARRY_BAND:g}" in notice
+    assert "neither vanishes nor explodes" in notice and "follows the direct path" in notice
+    at.slider(key="grad_rho").set_value(1.0).run()  # strong recurrent weights: the detour grows
+    factor = _cell_factor(1.0, CARRY_FORGET_BIAS)
+    assert factor > 1 + CARRY_BAND
+    assert f"factor of {factor:.3f}, above 1 + {CARRY_BAND:g}" in _lstm_notice(at)
+    assert "explodes here" in _lstm_notice(at) and "neither" not in _lstm_notice(at)
+    at.slider(key="grad_rho").set_value(CARRY_RADIUS)
+    at.slider(key="grad_fb").set_value(0.0).run()  # the forget gate half shut: it fades
+    factor = _cell_factor(CARRY_RADIUS, 0.0)
+    assert f"factor of {factor:.3f}, below 1 − {CARRY_BAND:g}" in _lstm_notice(at)
+    assert "shrinks at every step back" in _lstm_notice(at)
+
+
+def test_clipping_note_follows_the_scale_it_applied():
+    at = _open()
+    rnn = gradient_flow("rnn", 60, 32, CARRY_RADIUS, "tanh", clip=1.0)
+    assert rnn.clip_scale < 1
+    assert f"clipping multiplied it by {rnn.clip_scale:.3g}" in _notices(at)[1]
+    at.slider(key="grad_tau").set_value(10.0).run()  # above the norm: nothing to clip
+    assert rnn.weight_grad_norm < 10
+    assert "left it unchanged" in _notices(at)[1]
+    assert "multiplied" not in _notices(at)[1]
+
+
+def test_rnn_factor_against_rho_is_chosen_by_the_numbers():
+    at = _open()
+    rnn = per_step_factor(gradient_flow("rnn", 60, 32, CARRY_RADIUS, "tanh").norms)
+    first = _notices(at)[0]
+    side = "below" if rnn < CARRY_RADIUS * 0.99 else "matches"
+    assert ("lies below ρ" in first) == (side == "below")
+    assert side == "below" and "(tanh' ≤ 1, less where saturated)" in first
+    # a linear RNN with 4 units: its factor is within the tolerance of ρ
+    at.selectbox(key="grad_act").set_value("linear")
+    at.select_slider(key="grad_hidden").set_value(4)
+    at.slider(key="grad_rho").set_value(1.0).run()
+    linear = per_step_factor(gradient_flow("rnn", 60, 4, 1.0, "linear").norms)
+    assert abs(linear - 1.0) <= FACTOR_TOLERANCE
+    assert "The RNN's factor matches ρ" in _notices(at)[0]
 
 
 def test_numbers_in_the_text_come_from_the_engine():

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from engine.recurrent.bptt import (
     CARRY_BAND,
+    CARRY_FORGET_BIAS,
+    CARRY_RADIUS,
     EXPLODED,
     FACTOR_TOLERANCE,
     KINDS,
@@ -140,6 +142,8 @@ __all__ = [
     "ASSETS",
     "CANDIDATE_SATURATED",
     "CARRY_BAND",
+    "CARRY_FORGET_BIAS",
+    "CARRY_RADIUS",
     "CELL_BOUND",
     "CHAR_MODELS",
     "DEFAULT_MAX_CHARS",

@@ -22,6 +22,8 @@ from engine.core import ExplorerError, one_thread, seeded
 
 __all__ = [
     "CARRY_BAND",
+    "CARRY_FORGET_BIAS",
+    "CARRY_RADIUS",
     "EXPLODED",
     "FACTOR_TOLERANCE",
     "INPUT_SCALE",
@@ -55,8 +57,11 @@ INPUT_SIZE = 4
 INPUT_SCALE = 0.1  # std of each unit's input term: small, so tanh starts near its linear range
 MAX_FORGET_BIAS = 20.0  # σ(±20) is 1 or 0 to 9 digits: a gate held open or shut
 VANISHED, EXPLODED = 1e-6, 1e6  # a gradient norm below / above this is called vanished / exploded
-FACTOR_TOLERANCE = 0.01  # a per-step factor this close to a reference "matches" it
+FACTOR_TOLERANCE = 0.01  # a per-step factor within this share of a reference "matches" it
 CARRY_BAND = 0.01  # a per-step factor within 1 ± this neither vanishes nor explodes (≈ T = 60)
+# Settings where the LSTM's cell path carries the gradient: forget gates near 1 (σ(5) ≈ 0.993) and
+# weak recurrent weights, so the detour through h and the gates hardly adds to the direct path.
+CARRY_RADIUS, CARRY_FORGET_BIAS = 0.05, 5.0
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
@@ -272,10 +277,14 @@ def norm_verdict(value: float) -> str:
 
 
 def compare_factor(factor: float, reference: float, tolerance: float = FACTOR_TOLERANCE) -> str:
-    """Return "matches", "below" or "above" (factor against reference), "" if factor is NaN/inf."""
+    """Return "matches", "below" or "above" (factor against reference), "" if factor is NaN/inf.
+
+    "matches" means within `tolerance` of the reference *relatively*: over many steps a factor
+    0.8× a small ρ drifts as far from ρ's curve as 0.8 does from 1.
+    """
     if not np.isfinite(factor):
         return ""
-    if abs(factor - reference) <= tolerance:
+    if abs(factor - reference) <= tolerance * abs(reference):
         return "matches"
     return "below" if factor < reference else "above"
 

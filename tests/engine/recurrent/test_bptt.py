@@ -12,6 +12,8 @@ from torch import nn
 
 from engine.recurrent import (
     CARRY_BAND,
+    CARRY_FORGET_BIAS,
+    CARRY_RADIUS,
     EXPLODED,
     FACTOR_TOLERANCE,
     KINDS,
@@ -177,11 +179,13 @@ def test_norm_verdict_on_both_sides_of_each_threshold() -> None:
 
 
 def test_compare_factor_on_both_sides_of_the_tolerance() -> None:
-    edge = FACTOR_TOLERANCE * 0.99
+    edge = 0.5 * FACTOR_TOLERANCE * 0.99  # the tolerance is relative to the reference
     assert compare_factor(0.5 + edge, 0.5) == "matches" == compare_factor(0.5 - edge, 0.5)
-    assert compare_factor(0.5 + 2 * FACTOR_TOLERANCE, 0.5) == "above"
-    assert compare_factor(0.5 - 2 * FACTOR_TOLERANCE, 0.5) == "below"
+    assert compare_factor(0.5 + 2 * edge, 0.5) == "above"
+    assert compare_factor(0.5 - 2 * edge, 0.5) == "below"
     assert compare_factor(float("nan"), 0.5) == ""
+    # a small ρ: 0.041 per step is 0.82 × 0.05, far off ρ's curve after a few dozen steps
+    assert compare_factor(0.041, 0.05) == "below" and compare_factor(0.0, 0.0) == "matches"
 
 
 def test_forget_bias_limit_is_enforced_and_named() -> None:
@@ -204,3 +208,15 @@ def test_clip_effect_follows_the_scale() -> None:
     loose = gradient_flow("rnn", 30, 8, 1.5, "linear", clip=flow.weight_grad_norm * 1.01)
     assert loose.clip_scale == 1.0 and clip_effect(loose.clip_scale) == "unchanged"
     assert clip_effect(float("nan")) == "overflowed"
+
+
+def test_the_carry_settings_carry_and_leaving_them_breaks_it() -> None:
+    flow = gradient_flow("lstm", 60, 32, CARRY_RADIUS, forget_bias=CARRY_FORGET_BIAS)
+    factor = per_step_factor(flow.cell_norms)
+    assert abs(factor - 1) <= CARRY_BAND and carry_verdict(factor) == "carries"
+    # close to the direct path: the forget gates' own product
+    assert compare_factor(factor, resting_gate(CARRY_FORGET_BIAS)) == "matches"
+    strong = gradient_flow("lstm", 60, 32, 1.0, forget_bias=CARRY_FORGET_BIAS)
+    assert carry_verdict(per_step_factor(strong.cell_norms)) == "grows"  # the detour through h
+    shut = gradient_flow("lstm", 60, 32, CARRY_RADIUS, forget_bias=0.0)
+    assert carry_verdict(per_step_factor(shut.cell_norms)) == "shrinks"  # f ≈ 0.5 per step
