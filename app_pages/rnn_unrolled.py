@@ -12,6 +12,7 @@ from engine.recurrent import (
     rnn_trace,
     saturated_share,
     step_terms,
+    unmoved_reason,
     weight_counts,
 )
 from ui import grids
@@ -132,7 +133,10 @@ notes = [
     f"above use them {uses:,} times.",
     f"Step {t + 1}'s state mixes its own input ($U x_{{{t + 1}}}$, size "
     f"{terms.input_norm:.2f}) with everything before it ($W h_{{{t}}}$, size "
-    f"{terms.recurrent_norm:.2f}).",
+    f"{terms.recurrent_norm:.2f})."
+    if terms.has_past
+    else f"Nothing from before reaches step {t + 1} ($W h_{{{t}}}$ = 0): only its own input "
+    f"($U x_{{{t + 1}}}$, size {terms.input_norm:.2f}) and the bias set its state.",
 ]
 if saturated > 0:
     notes.append(
@@ -197,17 +201,29 @@ def _steps(mask: np.ndarray) -> str:
 
 moved_f, moved_b = response.forward_moved, response.backward_moved
 either = response.moved_anywhere
+
+
+def _direction_note() -> str:
+    """Return which direction stayed on its own side of the change, as the response shows."""
+    f_ok, b_ok = response.forward_is_causal, response.backward_is_causal
+    if f_ok and b_ok:
+        return (
+            f"As the arrows promise, the forward direction moved at no step before {pos + 1} and "
+            "the backward direction at no step after it. "
+        )
+    broken = [n for n, ok in (("forward", f_ok), ("backward", b_ok)) if not ok]
+    return f"Unexpectedly, the {' and '.join(broken)} direction moved on the wrong side. "
+
+
 st.markdown(
     f"**What to notice.** Changing $x_{{{pos + 1}}}$ moved the forward state at steps "
     f"{_steps(moved_f)} and the backward state at steps {_steps(moved_b)}. "
-    f"The forward direction moved at no step before {pos + 1} "
-    f"({str(response.forward_is_causal).lower()}), the backward at no step after it "
-    f"({str(response.backward_is_causal).lower()}). "
+    + _direction_note()
     + (
         "Together, the concatenation changed at **every** position: each $o_t$ depends on the "
         "whole sequence."
         if either.all()
-        else f"The concatenation changed at {int(either.sum())} of {steps} positions "
-        "(a unit can stay put when the nonlinearity clips it, e.g. ReLU at 0, or δ = 0)."
+        else f"The concatenation changed at {int(either.sum())} of {steps} positions: "
+        f"{unmoved_reason(brnn, delta)}."
     )
 )

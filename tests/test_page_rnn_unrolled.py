@@ -35,7 +35,8 @@ def test_defaults_show_the_graph_and_the_bidirectional_split():
     # x_3 perturbed: forward moves from step 3 on, backward up to step 3, computed
     assert "forward state at steps 3, 4" in notice
     assert "backward state at steps 1, 2, 3" in notice
-    assert "(true)" in notice and "(false)" not in notice
+    assert "As the arrows promise, the forward direction moved at no step before 3" in notice
+    assert "Unexpectedly" not in notice
     assert len(at.get("plotly_chart")) == 4
 
 
@@ -104,7 +105,9 @@ def test_widget_edges(key, value):
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error
     if key == "unr_delta":
-        assert "steps none" in _notice(at)
+        assert "steps none" in _notice(at) and "δ = 0 changes nothing" in _notice(at)
+    if key == "unr_scale" and value == 0.0:  # U = W = 0: only the bias sets the states
+        assert "0 of 4 positions: with U = 0 the input never reaches the state" in _notice(at)
 
 
 def test_step_and_position_pickers_cover_the_ends():
@@ -115,3 +118,12 @@ def test_step_and_position_pickers_cover_the_ends():
     notice = _notice(at)
     assert "forward state at steps 4 " in notice
     assert "backward state at steps 1, 2, 3, 4" in notice
+
+
+def test_step_note_says_when_nothing_comes_from_before():
+    at = _run()
+    notes = " ".join(m.value for m in at.markdown)
+    assert "Step 4's state mixes its own input" in notes  # the default step, with a past
+    at.selectbox(key="unr_step").set_value(0).run()
+    notes = " ".join(m.value for m in at.markdown)
+    assert "Nothing from before reaches step 1" in notes and "mixes" not in notes

@@ -135,6 +135,7 @@ from engine.recurrent.unrolled import (
     perturbation_response,
     saturated_share,
     step_terms,
+    unmoved_reason,
     weight_counts,
 )
 
@@ -250,6 +251,7 @@ __all__ = [
     "top_next",
     "trace_text",
     "uniform_bits",
+    "unmoved_reason",
     "unroll",
     "unscorable_reason",
     "weight_counts",

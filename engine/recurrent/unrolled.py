@@ -23,6 +23,7 @@ __all__ = [
     "perturbation_response",
     "saturated_share",
     "step_terms",
+    "unmoved_reason",
     "weight_counts",
 ]
 
@@ -63,6 +64,11 @@ class StepTerms:
     def recurrent_norm(self) -> float:
         """Return ||W h_{t-1}||: how much everything before the step contributes."""
         return float(np.linalg.norm(self.recurrent))
+
+    @property
+    def has_past(self) -> bool:
+        """Return True when W h_{t-1} is not zero: something before the step reaches it."""
+        return self.recurrent_norm > 0
 
 
 def step_terms(rnn: nn.RNN, trace: RNNTrace, t: int) -> StepTerms:
@@ -160,3 +166,27 @@ def perturbation_response(
         backward_change=after.backward.hidden.numpy() - bwd,
         tolerance=tolerance,
     )
+
+
+def unmoved_reason(module: nn.RNN, delta: float) -> str:
+    """Return why some position of o_t did not move after x_t += delta (the first that applies).
+
+    δ = 0 moves nothing; U = 0 lets no input in; W = 0 passes nothing between steps; ReLU stops
+    a change at a unit whose pre-activation stays negative; otherwise tanh, flat where saturated,
+    shrank it below MOVED.
+    """
+    if delta == 0:
+        return "δ = 0 changes nothing"
+    if _all_zero(module, "weight_ih_l0"):
+        return "with U = 0 the input never reaches the state"
+    if _all_zero(module, "weight_hh_l0"):
+        return "with W = 0 nothing passes from one step to the next"
+    if module.nonlinearity == "relu":
+        return "ReLU outputs 0 wherever the pre-activation stays negative: the change stops there"
+    return f"where tanh is saturated it flattens the change below {MOVED:g}"
+
+
+def _all_zero(module: nn.RNN, name: str) -> bool:
+    """Return True when the weight `name` is zero in every direction of the module."""
+    weights = [getattr(module, name), getattr(module, f"{name}_reverse", getattr(module, name))]
+    return all(not w.detach().any() for w in weights)

@@ -13,12 +13,14 @@ from torch import nn
 from engine.recurrent import (
     MOVED,
     TANH_SATURATED,
+    PerturbationResponse,
     RecurrentConfigError,
     make_rnn,
     perturbation_response,
     rnn_trace,
     saturated_share,
     step_terms,
+    unmoved_reason,
     weight_counts,
 )
 
@@ -96,3 +98,42 @@ def test_no_change_moves_nothing_and_bad_positions_are_refused() -> None:
     for bad in (-1, 4, True, 1.0):
         with pytest.raises(RecurrentConfigError):
             perturbation_response(brnn, x, bad, 1.0)
+
+
+def test_has_past_is_false_only_without_a_recurrent_term() -> None:
+    rnn = make_rnn(1, 3, seed=0)
+    x = torch.ones(3, 1)
+    trace = rnn_trace(rnn, x)
+    assert not step_terms(rnn, trace, 0).has_past  # h_0 = 0
+    assert step_terms(rnn, trace, 1).has_past
+    still = make_rnn(1, 3, seed=0, scale=0.0)  # W = 0: nothing from before
+    assert not step_terms(still, rnn_trace(still, x), 2).has_past
+
+
+def test_unmoved_reason_names_the_cause_that_applies() -> None:
+    tanh = make_rnn(1, 2, bidirectional=True, seed=0)
+    relu = make_rnn(1, 2, "relu", bidirectional=True, seed=0)
+    still = make_rnn(1, 2, "relu", bidirectional=True, seed=0, scale=0.0)  # U = W = 0
+    cut = make_rnn(1, 2, bidirectional=True, seed=0)
+    with torch.no_grad():
+        cut.weight_hh_l0.zero_()
+        cut.weight_hh_l0_reverse.zero_()
+    assert unmoved_reason(tanh, 0.0) == "δ = 0 changes nothing"
+    assert unmoved_reason(still, 1.0).startswith("with U = 0")
+    assert unmoved_reason(cut, 1.0).startswith("with W = 0")
+    assert unmoved_reason(relu, 1.0).startswith("ReLU outputs 0")
+    assert unmoved_reason(tanh, 1.0).startswith("where tanh is saturated")
+    # and the causes really hold: U = 0 moves nothing, W = 0 moves only the changed step
+    x = torch.ones(5, 1)
+    assert not perturbation_response(still, x, 2, 1.0).moved_anywhere.any()
+    moved = perturbation_response(cut, x, 2, 1.0).moved_anywhere.tolist()
+    assert moved == [False, False, True, False, False]
+
+
+def test_causality_flags_catch_a_move_on_the_wrong_side() -> None:
+    still, moved = np.zeros((4, 2)), np.zeros((4, 2))
+    moved[0] = 1.0  # a change at step 0, before the perturbed step 2
+    early = PerturbationResponse(2, still, still, moved, still, MOVED)
+    assert not early.forward_is_causal and early.backward_is_causal
+    late = PerturbationResponse(2, still, still, still, moved[::-1], MOVED)  # step 3, after it
+    assert early.backward_is_causal and not late.backward_is_causal and late.forward_is_causal
