@@ -301,7 +301,17 @@ def _row(prop: str) -> tuple[str, str, str, str]:
 table = pd.DataFrame(
     [_row(p) for p in PROPERTIES], columns=["property", "best unit", "r", "runners-up"]
 )
-st.dataframe(table, hide_index=True, width="stretch")
+WIDTHS = {"property": 130, "best unit": 80, "r": 60}  # px: the reasons need the room
+narrow = {name: st.column_config.TextColumn(width=px) for name, px in WIDTHS.items()}
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        **narrow,
+        "runners-up": st.column_config.TextColumn("runners-up (or why not)", width=560),
+    },
+)
 tabs = st.tabs(list(PROPERTIES))
 for tab, prop in zip(tabs, PROPERTIES, strict=True):
     with tab:

@@ -225,12 +225,23 @@ st.markdown(
 l1, l2 = st.columns(2)
 l1.plotly_chart(
     rf.gradient_curves(
-        left, dashed=[guide], y_title="gradient norm", title=f"LSTM at b_f = {fb:g}", height=380
+        left,
+        dashed=[guide],
+        y_title="gradient norm",
+        title=f"LSTM at b_f = {fb:g}",
+        height=440,
+        legend_rows=len(left),  # one entry per row in half a page
     ),
     key="grad_lstm",
 )
 l2.plotly_chart(
-    rf.gradient_curves(right, y_title="‖∂L/∂c_t‖", title="The forget gate decides", height=380),
+    rf.gradient_curves(
+        right,
+        y_title="‖∂L/∂c_t‖",
+        title="The forget gate decides",
+        height=440,
+        legend_rows=len(left),  # the same top margin: the two plots line up
+    ),
     key="grad_lstm_cut",
 )
 cell0 = {b: float(f.cell_norms[0]) for b, f in lstm.items()}

@@ -208,8 +208,8 @@ def _direction_note() -> str:
     f_ok, b_ok = response.forward_is_causal, response.backward_is_causal
     if f_ok and b_ok:
         return (
-            f"As the arrows promise, the forward direction moved at no step before {pos + 1} and "
-            "the backward direction at no step after it. "
+            "As the equations promise, the forward direction moved at no step before "
+            f"{pos + 1} and the backward direction at no step after it. "
         )
     broken = [n for n, ok in (("forward", f_ok), ("backward", b_ok)) if not ok]
     return f"Unexpectedly, the {' and '.join(broken)} direction moved on the wrong side. "

@@ -35,7 +35,7 @@ def test_defaults_show_the_graph_and_the_bidirectional_split():
     # x_3 perturbed: forward moves from step 3 on, backward up to step 3, computed
     assert "forward state at steps 3, 4" in notice
     assert "backward state at steps 1, 2, 3" in notice
-    assert "As the arrows promise, the forward direction moved at no step before 3" in notice
+    assert "As the equations promise, the forward direction moved at no step before 3" in notice
     assert "Unexpectedly" not in notice
     assert len(at.get("plotly_chart")) == 4
 

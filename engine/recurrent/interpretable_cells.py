@@ -165,8 +165,8 @@ def unscorable_reason(prop: np.ndarray) -> str | None:
     if abs(time_r) >= TIME_LOCKED:
         way = "rises" if time_r > 0 else "falls"
         return (
-            f"{way} with time here (r = {time_r:+.2f} with the character's position in the "
-            "text), so any cell that drifts would match it"
+            f"{way} with time (r = {time_r:+.2f} with the position in the text): any cell that "
+            "drifts would match it"
         )
     return None
 

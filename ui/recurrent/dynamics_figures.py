@@ -15,11 +15,16 @@ U_COLOR, W_COLOR = "#16a34a", "#9333ea"
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#f59e0b", "#64748b", "#0891b2")
 
 
-def _legend_on_top(fig: go.Figure, title: str | None, height: int) -> go.Figure:
-    """Return fig finished with its legend in a row of its own between the title and the plot."""
+LEGEND_ROW = 20  # px per extra legend row: a legend that wraps must not run into the title
+
+
+def _legend_on_top(
+    fig: go.Figure, title: str | None, height: int, legend_rows: int = 1
+) -> go.Figure:
+    """Return fig finished with its legend (legend_rows rows) between the title and the plot."""
     finish_layout(fig, height, title)
     fig.update_layout(
-        margin=dict(t=95 if title else 50),
+        margin=dict(t=(95 if title else 50) + LEGEND_ROW * (legend_rows - 1)),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left"),
     )
     if title:
@@ -236,8 +241,12 @@ def gradient_curves(
     title: str | None = None,
     y_title: str = "‖∂L/∂h_t‖",
     height: int = 360,
+    legend_rows: int = 1,
 ) -> go.Figure:
-    """Return gradient norms against step t (log y); inf/nan and non-positive values are gaps."""
+    """Return gradient norms against step t (log y); inf/nan and non-positive values are gaps.
+
+    legend_rows: how many rows the legend wraps into where the figure is narrow (a half column).
+    """
     fig = go.Figure()
     for i, (name, values) in enumerate(series.items()):
         v = np.asarray(values, dtype=np.float64)
@@ -262,7 +271,7 @@ def gradient_curves(
         yaxis_type="log",
         yaxis_exponentformat="power",
     )
-    return _legend_on_top(fig, title, height)
+    return _legend_on_top(fig, title, height, legend_rows)
 
 
 def memory_accuracy(
