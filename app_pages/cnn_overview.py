@@ -1,6 +1,5 @@
 """CNN · A trained CNN on your image: every layer, any unit's arithmetic, what made the decision."""
 
-import numpy as np
 import streamlit as st
 
 from engine.cnn import (
@@ -9,9 +8,13 @@ from engine.cnn import (
     TOP_PATCHES,
     TOP_PATCHES_PER_CLASS,
     TOP_PATCHES_SEED,
+    cam_is_blank,
     evidence,
+    familiarity,
     filter_images,
     first_layer_filters,
+    loudest_layer,
+    runner_up,
     scan_per_class,
 )
 from engine.core import ExplorerError
@@ -46,11 +49,15 @@ if st.session_state.get("tc_context") != (chosen.key, picture.key):
 
 # --- 1 · the overview
 st.header("1 · The whole network on this picture")
-runner_up = int(np.argsort(-probs)[1])
+second = runner_up(probs)
 m1, m2, m3 = st.columns(3)
 m1.metric("Predicted class", classes[best])
 m2.metric("Its probability", f"{probs[best]:.2%}")
-m3.metric(f"Runner-up: {classes[runner_up]}", f"{probs[runner_up]:.2%}")
+m3.metric(f"Runner-up: {classes[second]}", f"{probs[second]:.2%}")
+drawings = cnn_page.drawings_of(tuple(classes), cfg.input_size)
+if drawings is not None:
+    seen = familiarity(picture.x, drawings)
+    cnn_page.show_familiarity(seen, drawings, classes[best], probs[best], len(classes))
 st.markdown(
     "Left to right, every step of the forward pass: the picture, each layer's feature maps (one "
     "small map per filter, stacked in a column), the flattened vector and the class "
@@ -99,8 +106,7 @@ for i, fig in enumerate(cnn_figures.overview_figures(columns, shared=shared)):
         on_select=_open_clicked(f"tc_overview_{i}"),
         selection_mode="points",
     )
-peaks = {c.name: float(np.abs(c.data).max()) for c in columns if c.kind in SPATIAL}
-loudest = max(peaks, key=peaks.get)
+loudest, loudest_value = loudest_layer({c.name: c.data for c in columns if c.kind in SPATIAL})
 shrunk = any(cnn_figures.shrink_factor(c.data.shape) > 1 for c in columns if c.kind in SPATIAL)
 size_note = (
     f"the maps shrink from {cfg.input_size} to {cfg.final_side} px"
@@ -109,7 +115,7 @@ size_note = (
 )
 st.caption(
     f"What to notice: {size_note} while their patterns get more specific to the shapes; the "
-    f"largest magnitude is in {loudest} ({peaks[loudest]:.2f}), and {cfg.flat_features:,} "
+    f"largest magnitude is in {loudest} ({loudest_value:.2f}), and {cfg.flat_features:,} "
     "numbers reach the classifier."
     + (
         " Layers with many large maps are drawn block-averaged (1:f after their name); section 2 "
@@ -135,8 +141,8 @@ target = st.selectbox(
 sal, cam, hires = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
 st.markdown(
     "Three answers to “which part of the picture made this score?”: the gradient at every pixel "
-    f"(saliency), and two maps of the last feature maps ({model.cam_layer}) — Grad-CAM and "
-    "HiResCAM — drawn over the picture."
+    f"(saliency), and two maps of the last feature maps ({model.cam_layer}) — HiResCAM and "
+    "Grad-CAM — drawn over the picture."
 )
 lit = st.toggle(
     "Saliency lighting the image", key="tc_lit", help="Dim the pixels that matter least."
@@ -168,44 +174,27 @@ with left:
         )
 with right:
     st.markdown(
-        f"**Grad-CAM** (Selvaraju et al., 2017): weigh each map A_c of the last conv layer "
-        f"({model.cam_layer}) by how much the score rises with it on average, add them and keep "
-        "the positive part. Warm regions are where the features that argue *for* the class sit."
+        "**HiResCAM** (Draelos & Carin, 2020) multiplies each map A_c of the last conv layer "
+        f"({model.cam_layer}) by its gradient position by position and adds over the channels — "
+        f"no averaging, no ReLU. Red is evidence *for* “{classes[target]}”, blue evidence "
+        "*against* it, in units of its logit."
     )
     st.latex(
-        r"\alpha_c = \frac{1}{hw}\sum_{i,j}\frac{\partial z_k}{\partial A_c(i,j)},\quad "
-        r"L = \frac{\mathrm{ReLU}\left(\sum_c \alpha_c A_c\right)}{\max}"
+        r"L(i,j) = \sum_c \frac{\partial z_k}{\partial A_c(i,j)}\,A_c(i,j),\qquad "
+        r"\sum_{i,j} L(i,j) = z_k - b_k"
     )
-    if float(cam.max()) == 0:
-        st.info(
-            f"Grad-CAM is zero everywhere here: Σ α_c A_c ≤ 0 at every position of "
-            f"{model.cam_layer}, because averaging each map's gradients into one α cancelled "
-            "them. HiResCAM, below, keeps every position's own gradient."
-        )
 
-st.subheader("HiResCAM: every position keeps its own gradient")
+st.subheader("HiResCAM is exact here: the map adds up to the score")
 logit = float(run.arrays["logits"][target])
 bias = float(model.fc.bias[target])
 ev = evidence(hires)
 total = ev.total
 st.markdown(
-    "**HiResCAM** (Draelos & Carin, 2020) multiplies each map by its gradient position by "
-    "position and adds over the channels — no averaging, no ReLU. Red is evidence *for* "
-    f"“{classes[target]}”, blue evidence *against* it, in units of its logit."
-)
-st.latex(
-    r"L(i,j) = \sum_c \frac{\partial z_k}{\partial A_c(i,j)}\,A_c(i,j),\qquad "
-    r"\sum_{i,j} L(i,j) = z_k - b_k"
-)
-st.markdown(
-    f"It is exact for this network: after {model.cam_layer} come only "
+    f"After {model.cam_layer} come only "
     + ("max pooling, " if cfg.pool else "")
     + "flattening and the linear layer, which are piecewise linear and scale with their input "
     "(f(λA) = λ f(A) for λ > 0), so by Euler's theorem the map adds up to the logit minus "
-    "its bias — every bit of the score is placed somewhere. Grad-CAM instead gives each map a "
-    "single weight α_c, the average of its gradients, but the linear layer gives every "
-    "position its own weight: positive weights in one place and negative ones elsewhere "
-    "average out, so α_c can be near zero or negative for a map that matters."
+    "its bias — every bit of the score is placed somewhere."
 )
 h1, h2, h3 = st.columns(3)
 h1.metric("Σ L(i, j), the whole map", f"{total:.4f}")
@@ -218,10 +207,22 @@ h3.metric("Difference", f"{abs(total - (logit - bias)):.1e}")
 st.caption(
     f"**What to notice.** The evidence for “{classes[target]}” adds up to {ev.for_:+.3f} and the "
     f"evidence against to {ev.against:+.3f}: net {ev.total:+.3f}. The strongest position is unit "
-    f"{ev.strongest} of {model.cam_layer} ({ev.strongest_value:+.3f}). "
-    f"Grad-CAM is positive at {int((cam > 0).sum()):,} of {cam.size:,} pixels. Pick a class "
-    "the network did *not* predict to see the evidence against it."
+    f"{ev.strongest} of {model.cam_layer} ({ev.strongest_value:+.3f}). Pick a class the network "
+    "did *not* predict to see the evidence against it."
 )
+
+st.subheader("Grad-CAM: one weight per map")
+st.markdown(
+    f"**Grad-CAM** (Selvaraju et al., 2017) weighs each map A_c of {model.cam_layer} by the "
+    "*average* of its gradients, adds them and keeps the positive part. The linear layer gives "
+    "every position its own weight, so positive weights in one place and negative ones "
+    "elsewhere average out: α_c can be near zero or negative for a map that matters."
+)
+st.latex(
+    r"\alpha_c = \frac{1}{hw}\sum_{i,j}\frac{\partial z_k}{\partial A_c(i,j)},\quad "
+    r"L = \frac{\mathrm{ReLU}\left(\sum_c \alpha_c A_c\right)}{\max}"
+)
+st.markdown(cnn_page.grad_cam_notice(cam_is_blank(cam), cam, ev, classes[target], model.cam_layer))
 st.button(
     f"The same products per channel: the evidence maps of “{classes[target]}” in section 2",
     on_click=unit_view.follow,

@@ -24,6 +24,7 @@ from engine.cnn import (
 from tests.test_pages import assert_clean, open_page
 from ui.cnn.models import SHIPPED, SHIPPED_PATH, remember_model
 from ui.cnn.overview_inputs import RENDER_SEED
+from ui.inputs import SAMPLES_DIR
 
 PAGE = "app_pages/cnn_overview.py"
 
@@ -90,8 +91,43 @@ def test_defaults_show_the_networks_own_prediction(default_page, shipped):
     assert not [s for s in at.selectbox if s.key == "tc_model"]
     # Grad-CAM of the predicted class: the page says so exactly when it is zero everywhere.
     cam_zero = float(grad_cam(shipped, _drawn("star"), k).max()) == 0
-    said = any("Grad-CAM is zero everywhere" in i.value for i in at.info)
+    said = any("Grad-CAM is zero everywhere" in m.value for m in at.markdown)
     assert said == cam_zero
+
+
+def _class_index(name: str) -> int:
+    return CLASSES.index(name)
+
+
+@pytest.mark.parametrize("cls", ["star", "circle"])
+def test_the_grad_cam_sentence_follows_the_map(shipped, cls):
+    """On the drawn star, Grad-CAM of "star" is blank and that of "circle" is not (measured)."""
+    at = open_page(PAGE)
+    k = _class_index(cls)
+    at.selectbox(key="tc_explain").set_value(k).run()
+    assert_clean(at)
+    cam = grad_cam(shipped, _drawn("star"), k).numpy()
+    blank = not (cam > 0).any()
+    assert blank == (cls == "star")  # the two sides of the sentence, as measured here
+    text = " ".join(m.value for m in at.markdown)
+    assert ("Grad-CAM is zero everywhere" in text) == blank
+    positive = f"Grad-CAM is positive at {int((cam > 0).sum()):,} of {cam.size:,} pixels"
+    assert (positive in text) == (not blank)
+
+
+def test_a_drawing_is_called_like_the_drawings_and_a_sample_photo_is_not():
+    at = open_page(PAGE)
+    assert not [w for w in at.warning if "unlike the drawings" in w.value]
+    assert any("like a drawing" in c.value for c in at.caption)
+    at.button_group(key="tc_source").set_value("Your own picture").run()
+    at.button_group(key="trained_cnn_source").set_value("Upload").run()
+    portrait = (SAMPLES_DIR / "portrait.png").read_bytes()
+    at.file_uploader(key="trained_cnn_upload").upload("portrait.png", portrait, "image/png").run()
+    assert_clean(at)
+    warned = [w.value for w in at.warning if "unlike the drawings" in w.value]
+    assert warned and "none of these" in warned[0]
+    predicted = _metric(at, "Predicted class")
+    assert f"“{predicted} {_metric(at, 'Its probability')}”" in warned[0]
 
 
 def test_a_chosen_conv_unit_sums_to_the_activation(default_page, shipped):

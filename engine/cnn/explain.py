@@ -427,3 +427,25 @@ def filter_images(weights: torch.Tensor) -> torch.Tensor:
     """
     peak = weights.abs().amax((1, 2, 3), keepdim=True).clamp_min(1e-12)  # (F, 1, 1, 1)
     return (0.5 + 0.5 * weights / peak).permute(0, 2, 3, 1)
+
+
+def runner_up(probs: np.ndarray | torch.Tensor) -> int:
+    """Return the index of the second-largest probability (the first of equals wins)."""
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if p.size < 2:
+        raise CNNError(f"A runner-up needs at least two classes, got {p.size}.")
+    return int(np.argsort(-p, kind="stable")[1])
+
+
+def loudest_layer(maps: dict[str, np.ndarray]) -> tuple[str, float]:
+    """Return (name, value): the layer holding the largest magnitude, and that magnitude."""
+    if not maps:
+        raise CNNError("No layers to compare.")
+    peaks = {name: float(np.abs(np.asarray(a)).max()) for name, a in maps.items()}
+    name = max(peaks, key=peaks.get)
+    return name, peaks[name]
+
+
+def cam_is_blank(cam: np.ndarray | torch.Tensor) -> bool:
+    """Return True when a Grad-CAM map is zero everywhere (nothing positive survived its ReLU)."""
+    return not bool((np.asarray(cam) > 0).any())

@@ -332,7 +332,7 @@ def attribution_figure(
     *,
     lit: bool = False,
 ) -> go.Figure:
-    """Return input, saliency (or the image lit by it), Grad-CAM and HiResCAM, side by side.
+    """Return input, saliency (or the image lit by it), HiResCAM and Grad-CAM, side by side.
 
     image: (S, S, 3) uint8; saliency: (S, S) ≥ 0; cam: (S, S) in [0, 1]; hires: (h, w) signed,
     in logit units, drawn over the pixel block each unit is centred on, on a scale symmetric
@@ -341,20 +341,19 @@ def attribution_figure(
     titles = [
         "what the network sees",
         "saliency lighting the image" if lit else f"saliency for “{class_name}”",
-        f"Grad-CAM for “{class_name}”",
         f"HiResCAM for “{class_name}”",
+        f"Grad-CAM for “{class_name}”",
     ]
-    layout = grid_layout(1, 4, titles=titles, hspace=0.02)
+    layout = grid_layout(1, 4, titles=titles, hspace=0.06)  # room for HiResCAM's colour bar
     a = [dict(zip(("xaxis", "yaxis"), axis_names(i), strict=True)) for i in range(4)]
+    bar_x = layout["xaxis3"]["domain"][1] + 0.004
     data = [
         go.Image(z=image, hoverinfo="skip", **a[0]),
         _saliency_trace(image, saliency, lit, a[1]),
-        *_cam_traces(image, cam, a[2]),
-        *_hires_traces(image, hires, a[3]),
+        *_hires_traces(image, hires, a[2], bar_x),
+        *_cam_traces(image, cam, a[3]),
     ]
-    fig = make_figure(data, layout, 280, top=35)
-    fig.update_layout(margin=dict(r=60))
-    return fig
+    return make_figure(data, layout, 280, top=35)
 
 
 def _saliency_trace(image: np.ndarray, saliency: np.ndarray, lit: bool, axes: dict):
@@ -392,8 +391,11 @@ def _cam_traces(image: np.ndarray, cam: np.ndarray, axes: dict) -> list:
     ]
 
 
-def _hires_traces(image: np.ndarray, hires: np.ndarray, axes: dict) -> list:
-    """Return the grey picture with HiResCAM (h, w) over it, each unit over its pixel block."""
+def _hires_traces(image: np.ndarray, hires: np.ndarray, axes: dict, bar_x: float) -> list:
+    """Return the grey picture with HiResCAM (h, w) over it, each unit over its pixel block.
+
+    bar_x: where the colour bar starts, in paper coordinates (just right of the panel).
+    """
     grey = np.repeat(image.mean(-1, keepdims=True), 3, -1).astype(np.uint8)  # colour-free base
     side, (h, w) = image.shape[0], hires.shape
     step = side / h  # input pixels per unit of the CAM layer
@@ -412,7 +414,12 @@ def _hires_traces(image: np.ndarray, hires: np.ndarray, axes: dict) -> list:
             zmax=bound,
             opacity=0.75,
             colorbar=dict(
-                thickness=10, len=0.9, x=1.0, xpad=4, title=dict(text="logit", side="right")
+                thickness=10,
+                len=0.9,
+                x=bar_x,
+                xanchor="left",
+                xpad=2,
+                title=dict(text="logit", side="right"),
             ),
             customdata=np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"), -1),
             hovertemplate="unit (%{customdata[0]}, %{customdata[1]})<br>"

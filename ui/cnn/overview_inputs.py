@@ -20,9 +20,13 @@ from engine.cnn import (
     CLASSES,
     TOP_PATCHES_SEED,
     Activation,
+    DrawingReference,
+    Evidence,
+    Familiarity,
     FilterComparison,
     SmallCNN,
     compare_first_layer,
+    drawing_reference,
     grad_cam,
     hires_cam_layer,
     make_dataset_uint8,
@@ -285,6 +289,17 @@ def attributions(
     )
 
 
+@st.cache_resource(max_entries=8, show_spinner="Scoring a fixed set of drawings…")
+def drawings_of(classes: tuple[str, ...], size: int) -> DrawingReference | None:
+    """Return the two-colour scores of generated drawings of these classes (None: not drawn ones).
+
+    Computed once per class set and picture size, shared by every session and model.
+    """
+    if not all(c in CLASSES for c in classes):
+        return None
+    return drawing_reference(classes, size)
+
+
 @st.cache_resource(max_entries=4, show_spinner="Drawing the example images…")
 def held_out_images(
     classes: tuple[str, ...], size: int, per_class: int
@@ -353,3 +368,46 @@ def training_summary(comparison: FilterComparison) -> str:
             f"({colour_start:.0%} before training): colour matters to them."
         )
     return text
+
+
+def show_familiarity(
+    seen: Familiarity, drawings: DrawingReference, predicted: str, p: float, k: int
+) -> None:
+    """Say, from the measured two-colour score, whether the picture is like the drawings."""
+    score = (
+        f"Two-colour score {seen.score:.3f}: the RMS distance of its pixels to the nearer of the "
+        f"two colours that fit it best. Every training drawing is one shape in one colour on a "
+        f"background of another; {drawings.count:,} generated drawings score up to "
+        f"{drawings.threshold:.3f} ({drawings.percentile:g}th percentile)"
+    )
+    if seen.unlike:
+        st.warning(
+            f"**This picture is unlike the drawings the network was trained on.** {score}, this "
+            f"one scores more than {seen.share_below:.1%} of them. The network cannot answer "
+            f"“none of these”: its softmax shares 100 % among its {k} drawn classes, so "
+            f"“{predicted} {p:.2%}” only says which of them this picture is least unlike, not "
+            "what it shows.",
+            icon=":material/warning:",
+        )
+    else:
+        st.caption(
+            f"{score}; this picture scores {seen.score:.3f}, like a drawing "
+            f"({seen.share_below:.0%} of them score at most as much). Even so, the network can "
+            f"only choose among its {k} classes: the probabilities always add up to 1."
+        )
+
+
+def grad_cam_notice(blank: bool, cam: np.ndarray, ev: Evidence, name: str, layer: str) -> str:
+    """Return what the Grad-CAM map shows here, chosen by whether it is blank."""
+    if blank:
+        return (
+            f"**Grad-CAM is zero everywhere here**: Σ α_c A_c ≤ 0 at every position of {layer}, "
+            "because averaging each map's gradients into one α cancelled them — while HiResCAM "
+            f"places {ev.for_:+.3f} of evidence for “{name}”. A blank Grad-CAM does not mean "
+            "that nothing in the picture mattered."
+        )
+    return (
+        f"**Grad-CAM is positive at {int((cam > 0).sum()):,} of {cam.size:,} pixels here.** "
+        "Where it is warm, the maps whose average gradient favours the class are active; "
+        "compare with HiResCAM's red, which keeps each position's own gradient."
+    )
