@@ -249,3 +249,49 @@ def test_a_tiny_ablation_run_fills_the_table(two_class_data):
     again.select_slider(key="ct_abl_steps").set_value(20).run()
     assert "ct_ablation_job" not in again.session_state
     assert list(again.dataframe[0].value["variant"]) == list(table["variant"])
+
+
+def _row(name: str, val_acc: float, kept: float):
+    from engine.cnn import ablation_config, last_field, parameter_count
+    from ui.cnn.train_runs import AblationRow
+
+    config = ablation_config(name)
+    curve = np.linspace(1, kept, 9)
+    robust = {"edge": curve, "circular": curve}
+    return AblationRow(
+        name, config, parameter_count(config), last_field(config), val_acc, val_acc, 1.0, (), robust
+    )
+
+
+def test_a_variant_at_chance_is_flagged_and_not_called_the_most_stable():
+    """The learner's case: "no pooling" at 8.8 % (below 10 % chance) kept 95 % of its answers."""
+    from ui.cnn.ablation_view import DEFAULT_ABLATION_STEPS, _results
+    from ui.cnn.train_runs import AblationSettings
+
+    at = _open()
+    lr, seed = float(at.number_input(key="ct_lr").value), int(at.number_input(key="ct_seed").value)
+    classes = tuple(at.multiselect(key="ct_classes").value)
+    bf16 = "natively" in " ".join(c.value for c in at.caption)
+    settings = AblationSettings(classes, DEFAULT_ABLATION_STEPS, lr, seed, bf16)
+    rows = (
+        _row("baseline", 0.62, 0.62),
+        _row("no pooling", 0.088, 0.95),
+        _row("no ReLU", 0.50, 0.70),
+        _row("1 block", 0.55, 0.50),
+        _row("4 blocks", 0.60, 0.80),
+    )
+    _results()[settings] = rows
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert list(at.dataframe[0].value["learned"]) == [True, False, True, True, True]
+    warned = [w.value for w in at.warning if "Not learned" in w.value]
+    assert warned and "no pooling (8.8%)" in warned[0]
+    text = " ".join(m.value for m in at.markdown)
+    assert "edge shift is 4 blocks (80% kept)" in text
+    assert "is no pooling" not in text
+    assert "it did not learn" in text
+    # the other side: when every variant learned, the steadiest is named as measured
+    _results()[settings] = (_row("no pooling", 0.5, 0.95), *rows[2:])
+    at.run()
+    assert not [w for w in at.warning if "Not learned" in w.value]
+    assert "edge shift is no pooling (95% kept)" in " ".join(m.value for m in at.markdown)

@@ -9,6 +9,14 @@ prices a run.
 
 from __future__ import annotations
 
+from engine.cnn.claims import (
+    CHANCE_Z,
+    SAME_WITHIN,
+    above_chance,
+    chance_margin,
+    compare,
+    steadiest,
+)
 from engine.cnn.costs import (
     SCAN_BUDGET,
     TOP_PATCHES,
@@ -132,6 +140,7 @@ __all__ = [
     "BATCH",
     "Block",
     "CHANCE",
+    "CHANCE_Z",
     "CLASSES",
     "CNNConfig",
     "CNNError",
@@ -162,6 +171,7 @@ __all__ = [
     "REFERENCE_PER_CLASS",
     "REFERENCE_SEED",
     "ReluFormula",
+    "SAME_WITHIN",
     "SCAN_BUDGET",
     "SmallCNN",
     "TOP_PATCHES",
@@ -176,11 +186,14 @@ __all__ = [
     "WORK_CAP",
     "ablation_config",
     "ablation_cost",
+    "above_chance",
     "abs_cosine",
     "accuracy",
     "bf16_supported",
     "cam_is_blank",
+    "chance_margin",
     "colour_share",
+    "compare",
     "compare_filters",
     "compare_first_layer",
     "conv_macs",
@@ -217,6 +230,7 @@ __all__ = [
     "scan_per_class",
     "shift_robustness",
     "spirals",
+    "steadiest",
     "summarise_history",
     "top_activating_patches",
     "train",

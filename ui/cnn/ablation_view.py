@@ -10,10 +10,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.cnn import ABLATIONS, CNNConfig, ablation_cost
+from engine.cnn import (
+    ABLATIONS,
+    CHANCE_Z,
+    CNNConfig,
+    ablation_cost,
+    above_chance,
+    chance_margin,
+    compare,
+    steadiest,
+)
 from ui.cnn import train_figures as tf
 from ui.cnn.train_runs import (
     MAX_SHIFT,
+    N_VAL_PER_CLASS,
     ROBUST_PER_CLASS,
     AblationRow,
     AblationSettings,
@@ -50,11 +60,12 @@ def _results() -> dict:
     return {}
 
 
-def _table(rows: tuple[AblationRow, ...]) -> pd.DataFrame:
+def _table(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> pd.DataFrame:
     """Return one row per variant; accuracies and shares in percent."""
     return pd.DataFrame(
         {
             "variant": [r.name for r in rows],
+            "learned": [learned[r.name] for r in rows],
             "what changes": [_what_changes(r.name, r.config) for r in rows],
             "parameters": [r.parameters for r in rows],
             "last maps": [f"{r.config.final_side}×{r.config.final_side}" for r in rows],
@@ -73,6 +84,10 @@ def _column_config() -> dict:
     pct = "%.1f%%"
     return {
         "parameters": st.column_config.NumberColumn(format="localized"),
+        "learned": st.column_config.CheckboxColumn(
+            help=f"Validation accuracy clearly above chance: by more than {CHANCE_Z:g} binomial "
+            "standard errors of a uniform guesser's accuracy"
+        ),
         "field (px)": st.column_config.NumberColumn(
             help="Receptive field of the last conv/pool layer: the input square one unit sees"
         ),
@@ -88,8 +103,12 @@ def _column_config() -> dict:
     }
 
 
-def _than(a: float, b: float, tol: float = 0.005) -> str:
-    return "about the same as" if abs(a - b) < tol else "above" if a > b else "below"
+_THAN = {"same": "about the same as", "above": "above", "below": "below"}
+
+
+def _than(a: float, b: float) -> str:
+    """Return how share a compares with share b, in words chosen by engine.cnn.compare."""
+    return _THAN[compare(a, b)]
 
 
 def _than_picture(row: AblationRow) -> str:
@@ -99,94 +118,140 @@ def _than_picture(row: AblationRow) -> str:
     return f"{word} the {side}-px picture"
 
 
-def _explain(rows: dict[str, AblationRow], k: int) -> None:
+def _acc(row: AblationRow) -> str:
+    return f"{row.val_acc:.1%}"
+
+
+def _kept(row: AblationRow) -> str:
+    return f"{row.robust['edge'][MAX_SHIFT]:.0%}"
+
+
+def _stability(row: AblationRow, b: AblationRow, learned: dict[str, bool]) -> str:
+    """Return how row's shift stability compares with the baseline's, or why it is not compared."""
+    e = MAX_SHIFT
+    if not learned[row.name]:
+        return (
+            f"it did not learn (its accuracy is within chance's margin), so its "
+            f"{_kept(row)} of predictions kept after an {e}-px shift says nothing: a network "
+            "that gives (almost) the same answer to everything keeps it under any shift"
+        )
+    if not learned[b.name]:
+        return f"it keeps {_kept(row)} of its predictions after an {e}-px shift"
+    return (
+        f"after an {e}-px shift it keeps {_kept(row)} of its predictions, "
+        f"{_than(row.robust['edge'][e], b.robust['edge'][e])} the baseline's {_kept(b)}"
+    )
+
+
+def _pooling_part(p: AblationRow, b: AblationRow, learned: dict[str, bool]) -> str:
+    """Return the paragraph on what pooling buys, from the no-pooling and baseline rows."""
+    return (
+        "**Pooling.** A 2×2 max pool reports the strongest response in each window, so a "
+        "feature that moves inside the window changes nothing downstream; it also shrinks "
+        f"the maps, so later {b.config.kernel}×{b.config.kernel} filters see a wider area. "
+        "The classifier here is a flatten followed by a linear layer, which gives every "
+        f"position its own weights: without pooling it reads {p.config.flat_features:,} numbers "
+        f"instead of {b.config.flat_features:,} ({p.parameters:,} weights against "
+        f"{b.parameters:,}), and a feature that moves lands on other weights. Measured: "
+        f"validation accuracy {_acc(p)} against the baseline's {_acc(b)}; "
+        f"{_stability(p, b, learned)}."
+    )
+
+
+def _relu_part(r: AblationRow, b: AblationRow, learned: dict[str, bool], k: int) -> str:
+    """Return the paragraph on what ReLU buys, from the no-ReLU and baseline rows."""
+    k_ = r.config.kernel
+    fits_less = compare(r.train_acc, b.train_acc, 0.02) == "below"
+    return (
+        "**ReLU.** Without it, a convolution after a convolution is just one bigger "
+        f"convolution (a {k_}×{k_} after a {k_}×{k_} is a single {2 * k_ - 1}×{2 * k_ - 1}), "
+        "so depth adds nothing the first layer could not do alone. Only the max pools keep the "
+        "network from being linear; with pooling off too, every logit would be a weighted sum "
+        "of the pixels: a linear classifier that separates two classes by one flat cut through "
+        "pixel space and cannot build “edge here *and* no fill inside” from its parts. "
+        f"Measured: {_acc(r)} against {_acc(b)} with ReLU (chance accuracy {1 / k:.1%}); "
+        f"{_stability(r, b, learned)}."
+        + (
+            f" On its own training batches it scores only {r.train_acc:.1%} (the baseline "
+            f"{b.train_acc:.1%}): it is not memorising, it fits the training pictures less "
+            "well too."
+            if fits_less
+            else ""
+        )
+    )
+
+
+def _depth_part(one: AblationRow, four: AblationRow, b: AblationRow) -> str:
+    """Return the paragraph on what depth buys, from the 1-block, baseline and 4-block rows."""
+    return (
+        f"**Depth.** One block: its last units see {one.field}×{one.field} px and the "
+        f"classifier reads {one.config.flat_features:,} numbers; four blocks: "
+        f"{four.field}-px fields ({_than_picture(four)}), "
+        f"{four.config.final_side}×{four.config.final_side} maps, "
+        f"{four.config.flat_features:,} numbers. Validation accuracy: 1 block {_acc(one)}, "
+        f"{b.config.depth_blocks} blocks {_acc(b)}, 4 blocks {_acc(four)}; predictions kept "
+        f"after an {MAX_SHIFT}-px shift: {_kept(one)}, {_kept(b)}, {_kept(four)}. Each extra "
+        "pooling adds tolerance to shifts, and each extra block lets a unit combine a wider part "
+        "of the picture. Depth is not paid for in weights here: the classifier shrinks so much "
+        f"that the 4-block network has {four.parameters:,} weights in all, the 1-block one "
+        f"{one.parameters:,}."
+    )
+
+
+def _explain(rows: dict[str, AblationRow], k: int, learned: dict[str, bool]) -> None:
+    """Draw one paragraph per ablation, each from its measured rows."""
     b = rows.get("baseline")
     if b is None:
         return
-    e = MAX_SHIFT
-
-    def acc(name: str) -> str:
-        return f"{rows[name].val_acc:.1%}"
-
-    def kept(name: str) -> str:
-        return f"{rows[name].robust['edge'][e]:.0%}"
-
     parts = []
     if "no pooling" in rows:
-        p = rows["no pooling"]
-        parts.append(
-            "**Pooling.** A 2×2 max pool reports the strongest response in each window, so a "
-            "feature that moves inside the window changes nothing downstream; it also shrinks "
-            f"the maps, so later {b.config.kernel}×{b.config.kernel} filters see a wider area. "
-            "The classifier here is a flatten "
-            "followed by a linear layer, which gives every position its own weights: without "
-            f"pooling it reads {p.config.flat_features:,} numbers instead of "
-            f"{b.config.flat_features:,} ({p.parameters:,} weights against {b.parameters:,}), "
-            f"and a feature that moves lands on other weights. Measured: validation accuracy "
-            f"{acc('no pooling')} against the baseline's {acc('baseline')}; after an {e}-px "
-            f"shift it keeps {kept('no pooling')} of its predictions, "
-            f"{_than(p.robust['edge'][e], b.robust['edge'][e])} the baseline's {kept('baseline')}."
-        )
+        parts.append(_pooling_part(rows["no pooling"], b, learned))
     if "no ReLU" in rows:
-        r = rows["no ReLU"]
-        k_ = r.config.kernel
-        parts.append(
-            "**ReLU.** Without it, a convolution after a convolution is just one bigger "
-            f"convolution (a {k_}×{k_} after a {k_}×{k_} is a single {2 * k_ - 1}×{2 * k_ - 1}), "
-            "so depth adds nothing the first "
-            "layer could not do alone. Only the max pools keep the network from being linear; "
-            "with pooling off too, every logit would be a weighted sum of the pixels: a linear "
-            "classifier that separates two classes by one flat cut through pixel space and "
-            "cannot build “edge here *and* no fill inside” from its parts. Measured: "
-            f"{acc('no ReLU')} against {acc('baseline')} with ReLU, and it keeps "
-            f"{kept('no ReLU')} of its predictions after an {e}-px shift "
-            f"(chance accuracy {1 / k:.1%})."
-            + (
-                f" On its own training batches it scores only {r.train_acc:.1%} (the baseline "
-                f"{b.train_acc:.1%}): it is not memorising, it fits the training pictures less "
-                "well too."
-                if r.train_acc < b.train_acc - 0.02
-                else ""
-            )
-        )
+        parts.append(_relu_part(rows["no ReLU"], b, learned, k))
     if "1 block" in rows and "4 blocks" in rows:
-        one, four = rows["1 block"], rows["4 blocks"]
-        parts.append(
-            f"**Depth.** One block: its last units see {one.field}×{one.field} px and the "
-            f"classifier reads {one.config.flat_features:,} numbers; four blocks: "
-            f"{four.field}-px fields ({_than_picture(four)}), "
-            f"{four.config.final_side}×{four.config.final_side} maps, "
-            f"{four.config.flat_features:,} numbers. Validation accuracy: 1 block "
-            f"{acc('1 block')}, {b.config.depth_blocks} blocks {acc('baseline')}, 4 blocks "
-            f"{acc('4 blocks')}; "
-            f"predictions kept after an {e}-px shift: {kept('1 block')}, {kept('baseline')}, "
-            f"{kept('4 blocks')}. Each extra pooling adds tolerance to shifts, and each extra "
-            "block lets a unit combine a wider part of the picture. Depth is not paid for in "
-            f"weights here: the classifier shrinks so much that the 4-block network has "
-            f"{four.parameters:,} weights in all, the 1-block one {one.parameters:,}."
-        )
+        parts.append(_depth_part(rows["1 block"], rows["4 blocks"], b))
     st.markdown("\n\n".join(parts))
 
 
+def _learned(rows: tuple[AblationRow, ...], k: int) -> dict[str, bool]:
+    """Return, per variant, whether its validation accuracy is clearly above chance."""
+    n = k * N_VAL_PER_CLASS
+    return {r.name: above_chance(r.val_acc, n, k) for r in rows}
+
+
 def _show(rows: tuple[AblationRow, ...], settings: AblationSettings) -> None:
+    """Draw the table, the two charts and the computed findings of a finished set."""
     k = len(settings.classes)
-    n_probe = k * ROBUST_PER_CLASS
-    st.dataframe(_table(rows), hide_index=True, key="ct_abl_table", column_config=_column_config())
+    learned = _learned(rows, k)
+    st.dataframe(
+        _table(rows, learned), hide_index=True, key="ct_abl_table", column_config=_column_config()
+    )
+    _table_caption(settings, k)
+    _charts(rows, k)
+    _chance_notice(rows, learned, k)
+    st.markdown(_notice(rows, learned))
+    _explain({r.name: r for r in rows}, k, learned)
+
+
+def _table_caption(settings: AblationSettings, k: int) -> None:
     st.caption(
         f"{settings.steps:,} steps each, η = {settings.lr:g}, seed {settings.seed}, {k} classes. "
-        f"Validation and training: accuracy. “Kept”: share of {n_probe} validation pictures "
-        f"({ROBUST_PER_CLASS} per class) whose predicted class stays the same when the picture "
-        "moves that far (mean of right, left, down and up; border pixels repeated)."
+        f"Validation and training: accuracy. “Kept”: share of {k * ROBUST_PER_CLASS} validation "
+        f"pictures ({ROBUST_PER_CLASS} per class) whose predicted class stays the same when the "
+        "picture moves that far (mean of right, left, down and up; border pixels repeated)."
     )
+
+
+def _charts(rows: tuple[AblationRow, ...], k: int) -> None:
+    """Draw accuracy and stability bars, then the stability curves."""
     st.markdown(
         "Left: how often each variant is right on pictures it never saw. Right: how often its "
         f"answer survives moving the picture {SHOWN_SHIFT} px, with the picture wrapped around "
         "(circular) or its border pixels repeated into the gap (edge, no new edge appears)."
     )
-    names = [r.name for r in rows]
     st.plotly_chart(
         tf.ablation_bars(
-            names,
+            [r.name for r in rows],
             [r.val_acc for r in rows],
             {m: [float(r.robust[m][SHOWN_SHIFT]) for r in rows] for m in ("circular", "edge")},
             shift=SHOWN_SHIFT,
@@ -199,23 +264,50 @@ def _show(rows: tuple[AblationRow, ...], settings: AblationSettings) -> None:
         tf.robustness_curves(np.arange(MAX_SHIFT + 1), {r.name: r.robust for r in rows}),
         key="ct_abl_curves",
     )
+
+
+def _chance_notice(rows: tuple[AblationRow, ...], learned: dict[str, bool], k: int) -> None:
+    """Warn about variants whose accuracy is within chance's margin (their stability is moot)."""
+    idle = [r for r in rows if not learned[r.name]]
+    if not idle:
+        return
+    n = k * N_VAL_PER_CLASS
+    st.warning(
+        "**Not learned:** "
+        + ", ".join(f"{r.name} ({r.val_acc:.1%})" for r in idle)
+        + f". Chance is {1 / k:.1%} and a guesser on {n:,} validation pictures lands within "
+        f"±{chance_margin(n, k):.1%} of it, so these are no better than guessing. A network that "
+        "gives (almost) the same answer to every picture keeps it under any shift: their "
+        "“kept” shares are not compared below. More steps may help.",
+        icon=":material/warning:",
+    )
+
+
+def _notice(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> str:
+    """Return the "what to notice" of the set: most accurate, steadiest learner, border effect."""
     best = max(rows, key=lambda r: r.val_acc)
-    steady = max(rows, key=lambda r: r.robust["edge"][MAX_SHIFT])
+    kept = [float(r.robust["edge"][MAX_SHIFT]) for r in rows]
+    steady = steadiest([r.name for r in rows], kept, [learned[r.name] for r in rows])
     gaps = [float(r.robust["circular"][MAX_SHIFT] - r.robust["edge"][MAX_SHIFT]) for r in rows]
     widest = max(gaps, key=abs)
-    st.markdown(
-        f"**What to notice.** The most accurate variant is {best.name} ({best.val_acc:.1%}); the "
-        f"one whose answers move least under an {MAX_SHIFT}-px edge shift is {steady.name} "
-        f"({steady.robust['edge'][MAX_SHIFT]:.0%} kept). Wrapping the picture around "
-        f"(circular) instead of repeating its border (edge) changes the share kept at "
-        f"{MAX_SHIFT} px by at most {abs(widest):.0%} "
+    text = f"**What to notice.** The most accurate variant is {best.name} ({best.val_acc:.1%}); "
+    if steady is None:
+        text += "none learned, so there is no stability to compare. "
+    else:
+        share = kept[[r.name for r in rows].index(steady)]
+        text += (
+            f"of those that learned, the one whose answers move least under an {MAX_SHIFT}-px "
+            f"edge shift is {steady} ({share:.0%} kept). "
+        )
+    return text + (
+        f"Wrapping the picture around (circular) instead of repeating its border (edge) changes "
+        f"the share kept at {MAX_SHIFT} px by at most {abs(widest):.0%} "
         + (
             "here: what changes the answers is the move itself, not the new border."
-            if abs(widest) < 0.05
+            if compare(abs(widest), 0.0, 0.05) == "same"
             else f"here ({'more' if widest > 0 else 'fewer'} answers kept when wrapped)."
         )
     )
-    _explain({r.name: r for r in rows}, k)
 
 
 def ablation_section(
