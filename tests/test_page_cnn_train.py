@@ -265,7 +265,7 @@ def _row(name: str, val_acc: float, kept: float):
 
 def test_a_variant_at_chance_is_flagged_and_not_called_the_most_stable():
     """The learner's case: "no pooling" at 8.8 % (below 10 % chance) kept 95 % of its answers."""
-    from ui.cnn.ablation_view import DEFAULT_ABLATION_STEPS, _results
+    from ui.cnn.ablation_view import DEFAULT_ABLATION_STEPS, finished_sets
     from ui.cnn.train_runs import AblationSettings
 
     at = _open()
@@ -280,7 +280,7 @@ def test_a_variant_at_chance_is_flagged_and_not_called_the_most_stable():
         _row("1 block", 0.55, 0.50),
         _row("4 blocks", 0.60, 0.80),
     )
-    _results()[settings] = rows
+    finished_sets()[settings] = rows
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert list(at.dataframe[0].value["learned"]) == [True, False, True, True, True]
@@ -291,7 +291,7 @@ def test_a_variant_at_chance_is_flagged_and_not_called_the_most_stable():
     assert "is no pooling" not in text
     assert "it did not learn" in text
     # the other side: when every variant learned, the steadiest is named as measured
-    _results()[settings] = (_row("no pooling", 0.5, 0.95), *rows[2:])
+    finished_sets()[settings] = (_row("no pooling", 0.5, 0.95), *rows[2:])
     at.run()
     assert not [w for w in at.warning if "Not learned" in w.value]
     assert "edge shift is no pooling (95% kept)" in " ".join(m.value for m in at.markdown)

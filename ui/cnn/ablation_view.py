@@ -33,7 +33,7 @@ from ui.cnn.train_runs import (
 )
 from ui.jobs import JobState, show_progress, start_job
 
-__all__ = ["ABLATION_STEPS", "DEFAULT_ABLATION_STEPS", "ablation_section"]
+__all__ = ["ABLATION_STEPS", "DEFAULT_ABLATION_STEPS", "ablation_section", "finished_sets"]
 
 ABLATION_STEPS = [20, 50, 100, 200, 300, 500, 1000]
 DEFAULT_ABLATION_STEPS = 300  # all five: ~95 s here (one torch thread, ten classes; measured)
@@ -55,7 +55,7 @@ def _what_changes(name: str, c: CNNConfig) -> str:
 
 
 @st.cache_resource
-def _results() -> dict:
+def finished_sets() -> dict:
     """Finished ablation sets, shared by all sessions: AblationSettings → rows."""
     return {}
 
@@ -324,7 +324,7 @@ def ablation_section(
     if problems:
         return
     settings = AblationSettings(classes, steps, lr, seed, bf16)
-    results = _results()
+    results = finished_sets()
     cached = results.get(settings)
     job = session_job(st.session_state, JOB_KEY)
     if cached is None:

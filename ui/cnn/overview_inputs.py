@@ -375,15 +375,21 @@ def show_familiarity(
 ) -> None:
     """Say, from the measured two-colour score, whether the picture is like the drawings."""
     score = (
-        f"Two-colour score {seen.score:.3f}: the RMS distance of its pixels to the nearer of the "
+        "Two-colour score: the RMS distance of a picture's pixels to the nearer of the "
         f"two colours that fit it best. Every training drawing is one shape in one colour on a "
-        f"background of another; {drawings.count:,} generated drawings score up to "
-        f"{drawings.threshold:.3f} ({drawings.percentile:g}th percentile)"
+        f"background of another; {drawings.percentile:g} % of {drawings.count:,} generated "
+        f"drawings score at most {drawings.threshold:.3f}"
     )
     if seen.unlike:
         st.warning(
-            f"**This picture is unlike the drawings the network was trained on.** {score}, this "
-            f"one scores more than {seen.share_below:.1%} of them. The network cannot answer "
+            f"**This picture is unlike the drawings the network was trained on.** {score}; this "
+            f"one scores {seen.score:.3f}, "
+            + (
+                "higher than every one of them"
+                if seen.share_below == 1
+                else f"at least as much as {seen.share_below:.1%} of them"
+            )
+            + ". The network cannot answer "
             f"“none of these”: its softmax shares 100 % among its {k} drawn classes, so "
             f"“{predicted} {p:.2%}” only says which of them this picture is least unlike, not "
             "what it shows.",
