@@ -13,7 +13,9 @@ from engine.conv import feature_maps, make_kernel
 from engine.core import ExplorerError
 from engine.receptive_field import (
     ERF_LEVEL,
+    POWER_TOLERANCE,
     WIDE_SIDE,
+    WIDER_FACTOR,
     carry_unit,
     centre_crop,
     doubling_dilations,
@@ -23,15 +25,19 @@ from engine.receptive_field import (
     erf_extent_words,
     erf_growth,
     erf_share,
+    growth_exponent,
     layer_output,
     layers_beyond_image,
     middle_spans,
     middle_unit,
+    power_words,
     receptive_field,
+    response_width,
     sqrt_guide,
     stack_model,
     stack_rf,
     unit_box,
+    widths_grow,
 )
 from ui import diagrams, figures, grids
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
@@ -301,8 +307,9 @@ else:
 
 st.subheader("Effective field against depth")
 st.markdown(
-    "Stacks of 3×3 conv + ReLU, random He initialisation, averaged over a few inputs: "
-    "the theoretical field grows like n, the effective one like √n (Luo et al., 2016)."
+    "Stacks of 3×3 conv + ReLU, random He initialisation, averaged over a few inputs. Luo et "
+    "al. (2016) found the effective field's spread grows like √n in a stack of n layers, while "
+    "the theoretical field grows like n. Here is the measurement."
 )
 
 
@@ -332,15 +339,42 @@ st.plotly_chart(
     key="rf_depth",
 )
 
+
+def _growth_words(label: str, spreads: list[float]) -> str:
+    """Return "the <label> spread grows like n^e (close to √n)" from the fitted exponent."""
+    e = growth_exponent(g["depth"], spreads)
+    like = power_words(e)
+    return f"the {label} spread grows like n^{e:.2f}" + (
+        f" (close to {like})" if like else " (neither n nor √n)"
+    )
+
+
+st.caption(
+    "What to notice: fitted on log–log axes, "
+    + _growth_words("theoretical", g["uniform_std"])
+    + " and "
+    + _growth_words("effective", g["erf_std"])
+    + f"; exponents within {POWER_TOLERANCE:g} of 1 or ½ count as n or √n. At depth "
+    f"{g['depth'][-1]} the effective spread is {g['erf_std'][-1] / g['uniform_std'][-1]:.0%} of "
+    "the theoretical one."
+)
+
 st.divider()
 st.subheader("Dilated convolution: exponential growth without losing resolution")
 st.markdown(
-    "Dilation spreads a kernel's taps d pixels apart. Doubling d at each layer doubles "
-    "the field at each layer, with no pooling and no extra weights."
+    "Dilation spreads a kernel's taps d pixels apart. Doubling d at each layer makes the "
+    "field grow exponentially with depth, with no pooling and no extra weights."
 )
 depth_d = st.slider("Layers", 1, 8, 5, key="rf_dil_depth")
 plain = stack_rf(doubling_dilations(depth_d)[:1] * depth_d, WIDE_SIDE)  # dilation 1 throughout
 dilated = stack_rf(doubling_dilations(depth_d), WIDE_SIDE)
+st.caption(
+    "Field per layer with doubling dilation: "
+    + ", ".join(str(r.size) for r in dilated)
+    + "; with dilation 1: "
+    + ", ".join(str(r.size) for r in plain)
+    + "."
+)
 x = np.arange(1, depth_d + 1)
 st.plotly_chart(
     figures.lines(
@@ -369,9 +403,19 @@ try:
         ),
         key="rf_rates",
     )
+    widths = [response_width(m) for m in maps]
     st.caption(
-        "The same nine weights at four rates respond to blobs of four sizes: sharing one "
-        "kernel across rates is a way to see the same pattern at several scales."
+        f"The same {kernel.numel()} weights at {len(rates)} rates. Typical width of a response "
+        "blob (half-width of each map's autocorrelation): "
+        + ", ".join(f"{w:.1f} px at d = {r}" for w, r in zip(widths, rates, strict=True))
+        + ". What to notice: "
+        + (
+            "the blobs widen with the rate, so one shared kernel sees the same pattern at "
+            "several scales."
+            if widths_grow(widths)
+            else f"on this image the blobs do not widen steadily (by {WIDER_FACTOR:g}× from "
+            "first to last), so the rates do not separate scales cleanly here."
+        )
     )
 except ExplorerError as err:
     st.error(f"{err} Increase the input size.")

@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from engine.receptive_field import MOST_EXTENT, SMALL_EXTENT, carry_unit, stack_rf
+from engine.receptive_field import (
+    MOST_EXTENT,
+    SMALL_EXTENT,
+    WIDE_SIDE,
+    carry_unit,
+    doubling_dilations,
+    power_words,
+    stack_rf,
+    widths_grow,
+)
 from tests.test_pages import assert_clean, open_page
 
 PAGE = "app_pages/receptive_fields.py"
@@ -81,3 +90,35 @@ DEFAULT_STACK = [
     + [("pool", 2, 2, 0)]
     + [("conv", 3, 1, 1)] * 2
 ]
+
+
+def test_growth_caption_names_only_the_power_law_the_fit_supports(page):
+    text = _caption(page, "fitted on log–log axes")
+    fits = re.findall(r"the (\w+) spread grows like n\^([\d.]+) \(([^)]+)\)", text)
+    assert [name for name, _, _ in fits] == ["theoretical", "effective"], text
+    for _, exponent, words in fits:
+        assert words == (
+            f"close to {power_words(float(exponent))}"
+            if power_words(float(exponent))
+            else "neither n nor √n"
+        )
+    # the old text asserted √n before any number was measured
+    assert not any("the effective one like √n" in m.value for m in page.markdown)
+
+
+def test_dilation_caption_claims_wider_blobs_only_when_they_widen(page):
+    text = _caption(page, "Typical width of a response blob")
+    widths = [float(w) for w in re.findall(r"([\d.]+) px at d = \d+", text)]
+    assert len(widths) == 4
+    if widths_grow(widths):
+        assert "the blobs widen with the rate" in text
+    else:
+        assert "do not widen steadily" in text
+    assert "blobs of four sizes" not in text  # the old, unmeasured claim
+
+
+def test_doubling_dilation_fields_are_listed_from_the_stack(page):
+    text = _caption(page, "Field per layer with doubling dilation")
+    depth = page.slider(key="rf_dil_depth").value
+    sizes = [r.size for r in stack_rf(doubling_dilations(depth), WIDE_SIDE)]
+    assert ", ".join(map(str, sizes)) in text
