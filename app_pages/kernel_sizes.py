@@ -105,11 +105,12 @@ def _separable(sha: str, side: int, n: int, _gray: torch.Tensor) -> dict[str, kd
 
 # --- 1 · stacked 3×3 versus one big kernel
 st.divider()
-st.subheader("1 · Two 3×3 layers see what one 5×5 sees")
+r2, r3 = kd.stacked_field(2), kd.stacked_field(3)
+st.subheader(f"1 · Two 3×3 layers see what one {r2}×{r2} sees")
 st.markdown(
-    "Stack two 3×3 convolutions and each output depends on a 5×5 patch of the input; three "
-    "see 7×7. VGG used only 3×3 kernels for this reason: the same view as a big kernel, with "
-    "fewer weights, less work and a ReLU after every layer instead of one."
+    f"Stack two 3×3 convolutions and each output depends on a {r2}×{r2} patch of the input; "
+    f"three see {r3}×{r3}. VGG used only 3×3 kernels for this reason: the same view as a big "
+    "kernel, with a ReLU after every layer. What that costs is counted below."
 )
 st.latex(
     r"r = 1 + L(k-1) \qquad L\cdot k^2 C^2 \;\text{vs}\; r^2 C^2 \text{ weights} \qquad "
@@ -126,7 +127,8 @@ except ExplorerError as err:
 else:
     st.dataframe(kf.cost_table(costs), hide_index=True)
     two, five, three, seven = costs
-    (w2, m2), (w3, m3) = two.share_of(five), three.share_of(seven)
+    (w2, _), (w3, _) = two.share_of(five), three.share_of(seven)
+    v2, v3 = kd.design_verdict(two, five), kd.design_verdict(three, seven)
     st.latex(
         rf"{len(two.layers)}\cdot {two.layers[0].taps}\cdot {ch}^2 = {kf.tex_int(two.weights)} "
         rf"\;\text{{vs}}\; {five.layers[0].taps}\cdot {ch}^2 = {kf.tex_int(five.weights)} "
@@ -135,12 +137,18 @@ else:
         rf"{kf.tex_int(three.weights)} \;\text{{vs}}\; {seven.layers[0].taps}\cdot {ch}^2 = "
         rf"{kf.tex_int(seven.weights)} \;({w3:.0%})".replace("%", r"\%")
     )
+    fields = [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs]
     st.caption(
-        f"What to notice: the fields match ({two.receptive_field[0]}×{two.receptive_field[1]} "
-        f"and {three.receptive_field[0]}×{three.receptive_field[1]}), yet the stacks need "
-        f"{1 - m2:.0%} and {1 - m3:.0%} less work and "
-        f"have {two.nonlinearities} and {three.nonlinearities} ReLUs instead of one. The ratios "
-        "do not depend on C, H or W: all of them scale both sides alike."
+        "What to notice: "
+        + (
+            f"the fields match ({fields[0]} and {fields[2]})"
+            if v2.same_field and v3.same_field
+            else f"the fields differ ({', '.join(fields)})"
+        )
+        + f"; the stacks need {kd.share_words(v2.work_share, 'work')} and "
+        f"{kd.share_words(v3.work_share, 'work')}, with {kd.relu_words(v2.extra_relus)} and "
+        f"{kd.relu_words(v3.extra_relus)} than the single kernels. The ratios do not depend on "
+        "C, H or W: in the formula above C² and HW appear on both sides."
     )
 
 st.markdown(
@@ -186,9 +194,22 @@ else:
         ),
     )
     st.caption(
-        "What to notice: the first number is rounding error, so without a nonlinearity depth "
-        "buys nothing a bigger kernel could not do. The second is what the ReLU adds: part of "
-        "the stacked response lies outside everything a single linear kernel can express."
+        "What to notice: "
+        + (
+            "the first number is rounding error (under "
+            f"{kd.ROUNDING:g} of the output's size), so without a nonlinearity depth buys "
+            "nothing a bigger kernel could not do. "
+            if kd.within_rounding(demo.linear_error, demo.linear)
+            else "the first number is more than rounding error: the linear stack and its "
+            "composed kernel disagree here. "
+        )
+        + (
+            f"The second is what the ReLU adds: {demo.unexplained:.1%} of the stacked response "
+            "lies outside everything a single linear kernel can express."
+            if kd.relu_matters(demo)
+            else f"On this image the best single kernel misses under {kd.RELU_GAIN:.0%} of the "
+            "ReLU stack: the ReLUs barely cut anything here."
+        )
     )
 
 # --- 2 · odd versus even
@@ -261,8 +282,12 @@ else:
         f"What to notice: after {layers} even 2×2 averages your image's centre of mass has moved "
         f"{abs(down):.2f} px {'up' if down < 0 else 'down'} and {abs(right):.2f} px "
         f"{'left' if right < 0 else 'right'}: {abs(per_down):.2f} and {abs(per_right):.2f} px "
-        "per layer, and it adds up in a deep network. After the odd 3×3 kernels it stays put "
-        f"(largest shift {moved.odd_largest:.1g} px)."
+        + ("per layer, and it adds up in a deep network. " if moved.even_moves else "per layer. ")
+        + (
+            f"After the odd 3×3 kernels it stays put (largest shift {moved.odd_largest:.1g} px)."
+            if moved.odd_stays
+            else f"The odd 3×3 kernels moved it too (up to {moved.odd_largest:.2f} px)."
+        )
     )
 
 
@@ -293,10 +318,13 @@ except ExplorerError as err:
     st.error(str(err))
 else:
     st.dataframe(kf.cost_table([direct, reduced]), hide_index=True)
+    verdict = kd.design_verdict(reduced, direct)
+    field = f"{direct.receptive_field[0]}×{direct.receptive_field[1]}"
     st.caption(
-        f"What to notice: the bottleneck needs {reduced.share_of(direct)[0]:.1%} of the "
-        f"weights and {reduced.share_of(direct)[1]:.1%} of the multiply-adds, for the same "
-        f"{direct.receptive_field[0]}×{direct.receptive_field[1]} field and one more ReLU."
+        f"What to notice: the bottleneck needs {verdict.weight_share:.1%} of the weights and "
+        f"{verdict.work_share:.1%} of the multiply-adds"
+        + (f", for the same {field} field" if verdict.same_field else ", for a different field")
+        + f" and {kd.relu_words(verdict.extra_relus)}."
     )
 
 st.markdown(
@@ -341,9 +369,15 @@ else:
         ),
     )
     st.caption(
-        "What to notice: the difference is float rounding. A 1×1 kernel has no spatial extent, "
-        "so it is exactly a fully connected layer across channels, shared by every pixel; "
-        "stacking two with a ReLU between makes a tiny per-pixel MLP."
+        "What to notice: "
+        + (
+            f"the difference is float rounding (under {kd.ROUNDING:g} of the output's size). "
+            if kd.within_rounding(mlp.max_abs_diff, mlp.conv_out)
+            else "the difference is more than float rounding here. "
+        )
+        + "A 1×1 kernel has no spatial extent, so it is exactly a fully connected layer across "
+        "channels, shared by every pixel; stacking two with a ReLU between makes a tiny "
+        "per-pixel MLP."
     )
 
 # --- 4 · factorised
@@ -365,10 +399,17 @@ except ExplorerError as err:
     st.error(str(err))
 else:
     st.dataframe(kf.cost_table([square, pair]), hide_index=True)
+    verdict = kd.design_verdict(pair, square)
     st.caption(
-        f"What to notice: {pair.share_of(square)[0]:.0%} of the weights (2/n) and of the "
-        f"work, the same {pair.receptive_field[0]}×{pair.receptive_field[1]} field, and a second "
-        "ReLU when, as in Inception v3, each convolution has its own."
+        f"What to notice: the pair needs {verdict.weight_share:.0%} of the weights (2/n = "
+        f"2/{f_n}) and {verdict.work_share:.0%} of the work, "
+        + (
+            f"sees the same {pair.receptive_field[0]}×{pair.receptive_field[1]} field"
+            if verdict.same_field
+            else "sees a different field"
+        )
+        + f", and has {kd.relu_words(verdict.extra_relus)} (as in Inception v3, where each "
+        "convolution has its own)."
     )
 
 st.markdown(

@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image
 
+from engine import kernels as kd
 from tests.test_pages import assert_clean, open_page
 
 PAGE = "app_pages/kernel_sizes.py"
@@ -152,3 +153,61 @@ def test_rank_and_width_sentences_follow_the_computed_results(default_page):
     assert "odd widths reproduce" not in width  # width 1 is odd and does not
     assert "exactly at widths 3 and 5 and never at widths 1, 2, 4 and 6" in width
     assert "Width 4 manages it only with free weights, using the taps at offsets -1, +1" in width
+
+
+def _caption(at, part: str) -> str:
+    return next(c.value for c in at.caption if part in c.value)
+
+
+def test_cost_captions_follow_the_counted_designs(default_page):
+    at = default_page
+    stacks = _caption(at, "the stacks need")
+    two, five, three, seven = kd.stacked_vs_single(64, 56, 56, 2) + kd.stacked_vs_single(
+        64, 56, 56, 3
+    )
+    for small, big in ((two, five), (three, seven)):
+        v = kd.design_verdict(small, big)
+        assert kd.share_words(v.work_share, "work") in stacks
+    assert "ReLUs instead of one" not in stacks  # the old fixed count
+    assert "one more ReLU and 2 more ReLUs" in stacks
+    bottleneck = _caption(at, "the bottleneck needs")
+    direct, reduced = kd.bottleneck_branch(256, 32, 64, 28, 28, 5)
+    v = kd.design_verdict(reduced, direct)
+    assert f"{v.weight_share:.1%} of the weights" in bottleneck
+    assert "the same 5×5 field and one more ReLU." in bottleneck
+    pair = _caption(at, "the pair needs")
+    square, thin = kd.factorised_pair(192, 17, 17, 7)
+    v = kd.design_verdict(thin, square)
+    assert f"{v.weight_share:.0%} of the weights (2/n = 2/7) and {v.work_share:.0%}" in pair
+    assert "a second ReLU" not in pair and "one more ReLU" in pair
+
+
+def test_a_widening_bottleneck_is_not_called_a_saving():
+    at = open_page(PAGE)
+    at.number_input(key="ks_cmid").set_value(512).run()
+    assert_clean(at)
+    text = _caption(at, "the bottleneck needs")
+    direct, reduced = kd.bottleneck_branch(256, 512, 64, 28, 28, 5)
+    share = kd.design_verdict(reduced, direct).weight_share
+    assert share > 1 and f"{share:.1%} of the weights" in text
+
+
+def test_rounding_and_relu_sentences_follow_their_metrics(default_page):
+    at = default_page
+    text = _caption(at, "the first number is")
+    unexplained = float(_metric(at, "With ReLU").rstrip("%")) / 100
+    assert "rounding error (under" in text  # the metric beside it is ~1e-7
+    if unexplained >= kd.RELU_GAIN:
+        assert f"{unexplained:.1%} of the stacked response lies outside" in text
+    else:
+        assert "barely cut anything" in text
+    nin = _caption(at, "A 1×1 kernel has no spatial extent")
+    assert float(_metric(at, "max |1×1 conv")) < 1e-4 and "is float rounding" in nin
+    drift = _caption(at, "even 2×2 averages")
+    assert "it adds up in a deep network" in drift and "stays put" in drift
+
+
+def test_headings_state_the_computed_fields(default_page):
+    r = kd.stacked_field(2)
+    heading = f"1 · Two 3×3 layers see what one {r}×{r} sees"
+    assert any(s.value == heading for s in default_page.subheader)

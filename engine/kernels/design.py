@@ -30,10 +30,15 @@ __all__ = [
     "MAX_SIDE",
     "Conv",
     "DesignCost",
+    "DesignVerdict",
     "bottleneck_branch",
     "design_cost",
+    "design_verdict",
     "design_model",
     "factorised_pair",
+    "relu_words",
+    "share_words",
+    "stacked_field",
     "stacked_vs_single",
 ]
 
@@ -158,13 +163,18 @@ def design_cost(
     )
 
 
+def stacked_field(depth: int, small: int = 3) -> int:
+    """Return the side r = 1 + depth·(small − 1) that depth stacked small×small convs see."""
+    depth = check_int("number of stacked layers", depth, 1, MAX_LAYERS, error=KernelDesignError)
+    small = check_int("small kernel side", small, 1, MAX_KERNEL, error=KernelDesignError)
+    return depth * (small - 1) + 1
+
+
 def stacked_vs_single(
     channels: int, height: int, width: int, depth: int = 2, small: int = 3
 ) -> tuple[DesignCost, DesignCost]:
     """Return (depth stacked small×small convs, one conv with the same field), C → C channels."""
-    depth = check_int("number of stacked layers", depth, 1, MAX_LAYERS, error=KernelDesignError)
-    small = check_int("small kernel side", small, 1, MAX_KERNEL, error=KernelDesignError)
-    big = depth * (small - 1) + 1  # r = 1 + L(k - 1): the single kernel that sees as far
+    big = stacked_field(depth, small)  # the single kernel that sees as far
     if big > MAX_KERNEL:
         raise KernelDesignError(
             f"{depth} stacked {small}×{small} layers see {big}×{big} pixels; a single kernel "
@@ -207,3 +217,46 @@ def factorised_pair(
         [Conv(channels, (1, n)), Conv(channels, (n, 1))],
     )
     return square, pair
+
+
+@dataclass(frozen=True)
+class DesignVerdict:
+    """How one design compares with a reference: field, shares of cost and ReLUs."""
+
+    same_field: bool  # both see the same (rows, cols) patch
+    weight_share: float  # design's weights over the reference's
+    work_share: float  # design's multiply-adds over the reference's
+    extra_relus: int  # design's ReLUs minus the reference's
+
+    @property
+    def cheaper(self) -> bool:
+        """Return True when the design needs fewer weights and fewer multiply-adds."""
+        return self.weight_share < 1 and self.work_share < 1
+
+
+def design_verdict(design: DesignCost, reference: DesignCost) -> DesignVerdict:
+    """Return the DesignVerdict of design against reference (both on the same input)."""
+    weights, work = design.share_of(reference)
+    return DesignVerdict(
+        same_field=design.receptive_field == reference.receptive_field,
+        weight_share=weights,
+        work_share=work,
+        extra_relus=design.nonlinearities - reference.nonlinearities,
+    )
+
+
+def share_words(share: float, what: str) -> str:
+    """Return e.g. "28% less work", "15% more work" or "the same work" for a cost share."""
+    if share < 1:
+        return f"{1 - share:.0%} less {what}"
+    if share > 1:
+        return f"{share - 1:.0%} more {what}"
+    return f"the same {what}"
+
+
+def relu_words(extra: int) -> str:
+    """Return "one more ReLU", "2 more ReLUs", "as many ReLUs" or "one fewer ReLU"."""
+    if extra == 0:
+        return "as many ReLUs"
+    count = "one" if abs(extra) == 1 else str(abs(extra))
+    return f"{count} {'more' if extra > 0 else 'fewer'} ReLU{'' if abs(extra) == 1 else 's'}"

@@ -26,6 +26,8 @@ MAX_STACK_FIELD = 15
 STACK_MID_CHANNELS = 4  # stack_on_image: channels between the random layers
 MAX_MLP_CHANNELS = 256
 MAX_SEPARABLE = 31
+ROUNDING = 1e-5  # within_rounding: a difference below this share of the values' size is rounding
+RELU_GAIN = 0.01  # relu_matters: the best single kernel must miss at least this share
 
 
 def _he(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) -> torch.Tensor:
@@ -134,6 +136,17 @@ def stack_on_image(
         best_out=best_out,
         unexplained=unexplained,
     )
+
+
+def within_rounding(difference: float, values: torch.Tensor, rel: float = ROUNDING) -> bool:
+    """Return True when a max |difference| is under rel times the largest |value| (or zero)."""
+    top = float(values.abs().max()) if values.numel() else 0.0
+    return difference <= rel * top if top > 0 else difference == 0
+
+
+def relu_matters(demo: StackOnImage, gain: float = RELU_GAIN) -> bool:
+    """Return True when no single kernel reproduces the ReLU stack: it misses ≥ gain of it."""
+    return demo.unexplained >= gain
 
 
 # --- 1×1 convolution as a per-pixel linear layer

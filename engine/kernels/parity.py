@@ -21,6 +21,7 @@ from engine.kernels.checks import KernelDesignError, gray_image
 MAX_WIDTH = 15  # widest 1-D kernel fitted
 MAX_STEP_LENGTH = 64
 MAX_DRIFT_LAYERS = 32
+DRIFT_STILL = 0.01  # DriftSummary: a centre of mass that moved less than this (px) stayed put
 
 # 1-D detectors applied to a step edge: a centred difference and the even one next to it
 STEP_KERNELS: dict[str, tuple[float, ...]] = {
@@ -185,6 +186,16 @@ class DriftSummary:
     layers: int
     even_shift: tuple[float, float]  # (down, right) px after every even layer
     odd_largest: float  # largest |shift| (px, either axis) after every odd layer
+
+    @property
+    def even_moves(self) -> bool:
+        """Return True when the even kernels moved the centre by DRIFT_STILL px or more."""
+        return max(abs(v) for v in self.even_shift) >= DRIFT_STILL
+
+    @property
+    def odd_stays(self) -> bool:
+        """Return True when the odd kernels left the centre within DRIFT_STILL px."""
+        return self.odd_largest < DRIFT_STILL
 
     @property
     def even_per_layer(self) -> tuple[float, float]:

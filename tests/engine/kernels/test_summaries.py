@@ -141,3 +141,75 @@ def test_rank_one_split_agrees_with_numpys_matrix_rank():
         assert (name in ones) == (rank == 1)
     assert ones + others == list(bank)  # every kernel once, in order
     assert "laplacian" in others and "gaussian" in ones
+
+
+# --- verdicts and words the captions of sections 1, 3 and 4 are chosen by
+
+
+@pytest.mark.parametrize("depth, small", [(1, 3), (2, 3), (3, 3), (2, 5), (4, 1)])
+def test_stacked_field_is_one_plus_depth_times_k_minus_one(depth, small):
+    assert kd.stacked_field(depth, small) == 1 + depth * (small - 1)
+    assert (
+        kd.stacked_vs_single(4, 6, 6, depth, small)[0].receptive_field
+        == (kd.stacked_field(depth, small),) * 2
+    )
+
+
+def test_design_verdicts_against_hand_counts():
+    two, five = kd.stacked_vs_single(8, 10, 10, 2)
+    v = kd.design_verdict(two, five)
+    assert (v.same_field, v.extra_relus, v.cheaper) == (True, 1, True)
+    assert v.weight_share == pytest.approx(18 / 25) and v.work_share == pytest.approx(18 / 25)
+    # the other way round: the big kernel is dearer and has one ReLU fewer
+    back = kd.design_verdict(five, two)
+    assert (back.cheaper, back.extra_relus) == (False, -1)
+    # a bottleneck that widens (16 → 64 → 8) is no saving: weights 16·64 + 25·64·8 vs 25·16·8
+    direct, reduced = kd.bottleneck_branch(16, 64, 8, 9, 9, 5)
+    wide = kd.design_verdict(reduced, direct)
+    assert wide.weight_share == pytest.approx((16 * 64 + 25 * 64 * 8) / (25 * 16 * 8))
+    assert not wide.cheaper and wide.same_field
+    # a 3×3 against a 5×5 sees a different field
+    three = kd.design_cost("3×3", 4, 8, 8, [kd.Conv(4, (3, 3))])
+    assert not kd.design_verdict(three, kd.stacked_vs_single(4, 8, 8, 2)[1]).same_field
+
+
+@pytest.mark.parametrize(
+    "share, words",
+    [(0.72, "28% less work"), (1.25, "25% more work"), (1.0, "the same work")],
+)
+def test_share_words_on_both_sides_of_one(share, words):
+    assert kd.share_words(share, "work") == words
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [(1, "one more ReLU"), (2, "2 more ReLUs"), (0, "as many ReLUs"), (-1, "one fewer ReLU")],
+)
+def test_relu_words_count_the_difference(extra, words):
+    assert kd.relu_words(extra) == words
+
+
+def test_within_rounding_on_both_sides_of_the_threshold():
+    values = torch.tensor([2.0, -4.0])
+    assert kd.within_rounding(4.0 * kd.ROUNDING * 0.99, values)
+    assert not kd.within_rounding(4.0 * kd.ROUNDING * 1.01, values)
+    assert kd.within_rounding(0.0, torch.zeros(3))
+    assert not kd.within_rounding(1e-9, torch.zeros(3))
+
+
+def test_relu_matters_on_both_sides_of_the_gain():
+    demo = kd.stack_on_image(_noise(24, 24), depth=2)
+    assert kd.relu_matters(demo) == (demo.unexplained >= kd.RELU_GAIN)
+    assert kd.relu_matters(demo, gain=demo.unexplained)
+    assert not kd.relu_matters(demo, gain=demo.unexplained * 1.001)
+    # on the page's numbers: the linear stack is its composed kernel to rounding
+    assert kd.within_rounding(demo.linear_error, demo.linear)
+
+
+def test_drift_moves_and_stays_on_both_sides_of_the_still_threshold():
+    def summary(even: float, odd: float) -> kd.DriftSummary:
+        return kd.DriftSummary(layers=2, even_shift=(even, 0.0), odd_largest=odd)
+
+    still = kd.DRIFT_STILL
+    assert summary(-still, 0.0).even_moves and not summary(-0.99 * still, 0.0).even_moves
+    assert summary(1.0, 0.99 * still).odd_stays and not summary(1.0, still).odd_stays
