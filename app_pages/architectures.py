@@ -8,8 +8,10 @@ import streamlit as st
 
 from engine import architectures as arch
 from engine import cnn as deg
+from engine import kernels as kd
 from engine.architectures import ARCHITECTURES
 from engine.core import ExplorerError
+from engine.receptive_field import WIDER_FACTOR, response_width, widths_grow
 from ui import grids
 from ui.architectures import figures as arch_figures
 from ui.inputs import image_picker, working_tensor
@@ -36,9 +38,10 @@ STORIES = {  # (problem, idea, why it works)
         "deeper.",
         "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to {vgg_depth} "
         "layers.",
-        "Two stacked 3×3 layers see 5×5 and three see 7×7, with 18C² or 27C² weights instead of "
-        "25C² or 49C², and a ReLU in between: more nonlinearity per weight. Most of its "
-        "parameters sit in the three dense layers at the end (see the drill-down).",
+        "Two stacked 3×3 layers see {r2}×{r2} and three see {r3}×{r3}, with {w2}C² or {w3}C² "
+        "weights instead of {w5}C² or {w7}C², and a ReLU in between: more nonlinearity per "
+        "weight. {vgg_dense_share:.0%} of its parameters sit in the {vgg_dense} dense layers at "
+        "the end (see the drill-down).",
     ),
     "googlenet": (
         "Which filter size should a layer use? And a bigger network costs more than it gains.",
@@ -55,10 +58,10 @@ STORIES = {  # (problem, idea, why it works)
         "and the large object. Section 3 shows both kinds on your image.",
     ),
     "inception_v3": (
-        "Large filters are expensive (a 5×5 costs 25/9 ≈ 2.8 times a 3×3), and pooling to shrink "
-        "the grid squeezes information through a bottleneck.",
-        "Factorise: a 5×5 becomes two 3×3, an n×n a 1×n followed by an n×1 (n = 7), and the grid "
-        "shrinks with stride-2 convolution and pooling branches side by side.",
+        "Large filters are expensive (a 5×5 costs {w5}/{w1} ≈ {five_vs_three:.1f} times a 3×3), "
+        "and pooling to shrink the grid squeezes information through a bottleneck.",
+        "Factorise: a 5×5 becomes two 3×3, an n×n a 1×n followed by an n×1 (n = {inception_n}), "
+        "and the grid shrinks with stride-2 convolution and pooling branches side by side.",
         "The factorised stack has the same receptive field with fewer weights and an extra "
         "nonlinearity, so the same budget buys a deeper, wider network.",
     ),
@@ -75,8 +78,9 @@ STORIES = {  # (problem, idea, why it works)
         "Residual networks train at any depth, but 3×3 layers on wide maps make depth expensive.",
         "Bottleneck blocks: a 1×1 shrinks the channels, a 3×3 works on the thin map, a 1×1 widens "
         "it back, around the identity shortcut.",
-        "Three cheap layers replace two expensive ones: 50 layers cost about what ResNet-34's 34 "
-        "do, and the extra depth buys accuracy.",
+        "Three cheap layers replace two expensive ones: ResNet-50 is {r50_deeper:.1f} times as "
+        "deep as ResNet-18 for {r50_flops:.1f} times its FLOPs (see the table), and the extra "
+        "depth buys accuracy.",
     ),
     "resnext50_32x4d": (
         "Deeper or wider gives diminishing returns; Inception's hand-tuned branches are hard to "
@@ -85,7 +89,9 @@ STORIES = {  # (problem, idea, why it works)
         "channels (in the first stage), all of the same shape (cardinality), summed: exactly a "
         "grouped convolution.",
         "Many small transforms of low-dimensional slices are more expressive per parameter than "
-        "one wide transform: at ResNet-50's cost it is more accurate.",
+        "one wide transform: at {resnext_flops:.2f} times ResNet-50's FLOPs and "
+        "{resnext_params:.2f} times its parameters it is more accurate (in the paper's ImageNet "
+        "results).",
     ),
     "densenet121": (
         "Deep networks relearn similar features layer after layer, and a signal must cross many "
@@ -113,7 +119,23 @@ _table = st.cache_resource(show_spinner="Measuring the nine nets (once per serve
 _rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
 table = _table()
 by_name = {s.name: s for s in table}
+stack = {L: kd.stacked_vs_single(1, 1, 1, L) for L in (2, 3)}  # C = 1: weights in units of C²
+vgg_dense = arch.dense_part(_rows("vgg16", None), by_name["vgg16"].params)
 numbers = st.cache_resource(show_spinner=False)(arch.design_constants)() | {
+    "r2": stack[2][0].receptive_field[0],
+    "r3": stack[3][0].receptive_field[0],
+    "w2": stack[2][0].weights,
+    "w3": stack[3][0].weights,
+    "w5": stack[2][1].weights,
+    "w7": stack[3][1].weights,
+    "w1": stack[2][0].layers[0].taps,
+    "five_vs_three": stack[2][1].weights / stack[2][0].layers[0].taps,
+    "vgg_dense": vgg_dense[0],
+    "vgg_dense_share": vgg_dense[1],
+    "r50_deeper": by_name["resnet50"].depth / by_name["resnet18"].depth,
+    "r50_flops": arch.flops_ratio(table, "resnet50", "resnet18"),
+    "resnext_flops": arch.flops_ratio(table, "resnext50_32x4d", "resnet50"),
+    "resnext_params": arch.parameter_ratio(table, "resnext50_32x4d", "resnet50"),
     "alexnet_layers": by_name["alexnet"].weight_layers,
     "vgg_depth": by_name["vgg16"].depth,
     "densenet_share": arch.parameter_ratio(table, "densenet121", "resnet50"),
@@ -148,12 +170,12 @@ st.dataframe(
         "weight layers": [s.weight_layers for s in table],
         "parameters (M)": [s.params / 1e6 for s in table],
         "GFLOPs": [s.flops / 1e9 for s in table],
+        "bottleneck strides on": [s.bottleneck_stride or "" for s in table],
         "input": [f"{s.input_size}²" for s in table],
         "last map": [f"{s.grid[0]}×{s.grid[1]}" for s in table],
         "field r (px)": [s.rf_size for s in table],
         "jump j (px)": [s.rf_jump for s in table],
         "whole image via a gate": ["yes" if s.global_context else "" for s in table],
-        "bottleneck strides on": [s.bottleneck_stride or "" for s in table],
     },
     hide_index=True,
     column_config={
@@ -329,11 +351,17 @@ else:
         ),
         key="arch_dil",
     )
+    widths = [response_width(m) for m in scaled]
     st.caption(
-        f"What to notice: the same {k_d * k_d} weights answer to ever wider structure (at "
-        f"dilation {max(rates)}, "
-        "whole small shapes rather than their outlines), and the spread-out taps leave a faint "
-        "grid pattern: the price of skipping pixels."
+        "Typical width of a response blob (half-width of each map's autocorrelation): "
+        + ", ".join(f"{w:.1f} px at dilation {r}" for w, r in zip(widths, rates, strict=True))
+        + ". What to notice: "
+        + (
+            f"the same {k_d * k_d} weights answer to ever wider structure as the dilation grows."
+            if widths_grow(widths)
+            else f"on this image the responses do not widen steadily (by {WIDER_FACTOR:g}× from "
+            "first to last), so the rates do not separate scales cleanly here."
+        )
     )
 
 st.header("4 · The degradation problem, live")

@@ -11,13 +11,19 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from engine.architectures import (
+    DILATION_RATES,
     arch_stats,
+    dense_part,
     depth_verdict,
     design_constants,
+    flops_ratio,
     gradient_trend,
+    layer_rows,
     parameter_ratio,
 )
 from engine.cnn import gradient_norms
+from engine.kernels import stacked_vs_single
+from engine.receptive_field import widths_grow
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/architectures.py"
@@ -183,3 +189,36 @@ def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
     at.selectbox(key="deg_shallow").set_value(32).run()
     assert_clean(at)
     assert list(at.dataframe[-1].value["network"]) == ["plain-32", "residual-32"]
+
+
+def test_story_numbers_are_computed_from_the_built_models(page):
+    texts = " ".join(m.value for m in page.markdown)
+    two, five = stacked_vs_single(1, 1, 1, 2)
+    three, seven = stacked_vs_single(1, 1, 1, 3)
+    assert (
+        f"with {two.weights}C² or {three.weights}C² weights instead of {five.weights}C² or "
+        f"{seven.weights}C²" in texts
+    )
+    count, share = dense_part(layer_rows("vgg16"), arch_stats("vgg16").params)
+    assert f"{share:.0%} of its parameters sit in the {count} dense layers" in texts
+    assert f"(n = {design_constants()['inception_n']})" in texts
+    table = [arch_stats(n) for n in ("resnet18", "resnet50", "resnext50_32x4d")]
+    assert f"for {flops_ratio(table, 'resnet50', 'resnet18'):.1f} times its FLOPs" in texts
+    assert f"at {flops_ratio(table, 'resnext50_32x4d', 'resnet50'):.2f} times ResNet-50's" in texts
+    assert "ResNet-34" not in texts  # not built here: nothing on the page could support it
+
+
+def test_bottleneck_stride_column_sits_next_to_gflops(page):
+    columns = list(page.dataframe[0].value.columns)
+    assert columns.index("bottleneck strides on") == columns.index("GFLOPs") + 1
+
+
+def test_dilation_caption_claims_wider_structure_only_when_widths_grow(page):
+    text = next(c.value for c in page.caption if "Typical width of a response blob" in c.value)
+    widths = [float(w) for w in re.findall(r"([\d.]+) px at dilation \d+", text)]
+    assert len(widths) == len(DILATION_RATES)
+    if widths_grow(widths):
+        assert "answer to ever wider structure" in text
+    else:
+        assert "do not widen steadily" in text
+    assert "grid pattern" not in text  # the old, unmeasured claim

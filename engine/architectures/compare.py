@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.architectures.stats import ArchStats, ArchStatsError
+from engine.architectures.stats import ArchStats, ArchStatsError, LayerRow
 
 LOSS_TOLERANCE = 0.05  # nats: final losses closer than this count as level (run-to-run noise)
 TREND_FACTOR = 2.0  # gradient_trend: first over last hidden layer beyond this factor is a trend
@@ -52,6 +52,23 @@ class CostComparison:
         return None not in (self.stride, self.reference_stride) and (
             self.stride != self.reference_stride
         )
+
+
+def dense_part(rows: Sequence[LayerRow], params: int) -> tuple[int, float]:
+    """Return (number of dense layers, their share of `params`) from a network's layer rows."""
+    if params <= 0:
+        raise ArchStatsError("A network's parameter count must be positive.")
+    dense = [r for r in rows if r.kind == "linear"]
+    return len(dense), sum(r.params for r in dense) / params
+
+
+def flops_ratio(table: Sequence[ArchStats], name: str, reference: str) -> float:
+    """Return name's FLOPs over reference's, both from the table."""
+    rows = {s.name: s for s in table}
+    for key in (name, reference):
+        if key not in rows:
+            raise ArchStatsError(f"No network named {key!r} in the table.")
+    return rows[name].flops / rows[reference].flops
 
 
 def cost_comparison(table: Sequence[ArchStats], name: str, reference: str) -> CostComparison:

@@ -220,9 +220,11 @@ def bottleneck_stride(model: nn.Module) -> str | None:
 
 
 def design_constants() -> dict[str, int]:
-    """Return ResNeXt-50's groups and width per group and DenseNet-121's growth rate, as built.
+    """Return ResNeXt-50's groups and width per group, DenseNet-121's growth rate and the n of
+    Inception v3's 1×n convolutions, as built.
 
-    Read from the first bottleneck's grouped 3×3 and the first dense layer's 3×3 output.
+    Read from the first bottleneck's grouped 3×3, the first dense layer's 3×3 output and the
+    widest 1×n kernel in Inception v3.
     """
     resnext = _bottlenecks(build("resnext50_32x4d", meta=True))[0].conv2
     dense = next(
@@ -230,7 +232,13 @@ def design_constants() -> dict[str, int]:
         for m in build("densenet121", meta=True).modules()
         if type(m).__name__ == "_DenseLayer"
     )
+    thin = [
+        m.kernel_size[1]
+        for m in build("inception_v3", meta=True).modules()
+        if isinstance(m, nn.Conv2d) and m.kernel_size[0] == 1 and m.kernel_size[1] > 1
+    ]
     return {
+        "inception_n": max(thin),
         "resnext_groups": resnext.groups,
         "resnext_width": resnext.in_channels // resnext.groups,
         "densenet_growth": dense.out_channels,

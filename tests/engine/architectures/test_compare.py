@@ -1,6 +1,7 @@
 """The page's comparisons against hand-built tables, brute force and closed forms."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,10 +14,13 @@ from engine.architectures import (
     ArchStatsError,
     arch_stats,
     build,
+    dense_part,
     depth_verdict,
     dilated_extent,
+    flops_ratio,
     gradient_spread,
     gradient_trend,
+    layer_rows,
     parameter_ratio,
     shortcut_effect,
     smoothing_steps,
@@ -175,3 +179,22 @@ def test_gradient_trend_refuses_too_few_or_non_positive_norms():
 def test_shortcut_effect_on_both_sides_of_the_factor(plain, residual, effect):
     a, b = gradient_trend(_profile(plain)), gradient_trend(_profile(residual))
     assert shortcut_effect(a, b) == effect
+
+
+def test_dense_part_counts_vggs_three_dense_layers_from_their_modules():
+    model = build("vgg16", meta=True)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    total = sum(p.numel() for p in model.parameters())
+    count, share = dense_part(layer_rows("vgg16"), arch_stats("vgg16").params)
+    assert count == len(linears) == 3
+    assert share == pytest.approx(sum(p.numel() for m in linears for p in m.parameters()) / total)
+    with pytest.raises(ArchStatsError):
+        dense_part([], 0)
+
+
+def test_flops_ratio_divides_the_two_counts():
+    toy = [replace(s, flops=f) for s, f in zip(TOY, (10, 40, 5, 20), strict=True)]
+    assert flops_ratio(toy, "b", "a") == 4.0
+    assert flops_ratio(toy, "c", "d") == 0.25
+    with pytest.raises(ArchStatsError, match="'z'"):
+        flops_ratio(toy, "z", "a")

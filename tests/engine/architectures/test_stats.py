@@ -374,3 +374,11 @@ def test_design_constants_match_the_names_and_the_paper():
     first = build("densenet121", meta=True).features.denseblock1
     layer1, layer2 = list(first.children())[:2]
     assert layer2.conv1.in_channels - layer1.conv1.in_channels == got["densenet_growth"] == 32
+
+
+def test_inception_n_is_the_side_of_its_1xn_then_nx1_pairs():
+    # an independent reading: every 1×n conv whose output feeds an n×1 conv of the same n
+    convs = [m for m in build("inception_v3", meta=True).modules() if isinstance(m, nn.Conv2d)]
+    rows = {m.kernel_size[1] for m in convs if m.kernel_size[0] == 1 and m.kernel_size[1] > 1}
+    cols = {m.kernel_size[0] for m in convs if m.kernel_size[1] == 1 and m.kernel_size[0] > 1}
+    assert design_constants()["inception_n"] == max(rows & cols) == 7  # Szegedy et al. 2016
