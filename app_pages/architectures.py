@@ -320,13 +320,29 @@ else:
             for k in ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")
         },
     )
+    starts = [0]  # maps come branch by branch: where each branch's maps begin
+    for b in branches:
+        starts.append(starts[-1] + len(b.channels))
+    three_maps, five_maps = (maps[starts[i] : starts[i + 1]] for i in (1, 2))
+    edge = [
+        (c, response_width(a), response_width(b))
+        for c, a, b in zip(branches[1].channels, three_maps, five_maps, strict=True)
+    ]
+    thicker = all(widths_grow([a, b], factor=1.0) for _, a, b in edge)
     st.caption(
         "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
-        "What to notice: the 5×5 edges are thicker and smoother than the 3×3 ones, and the "
-        "pooled colours spread bright regions by a pixel. In GoogLeNet (torchvision's layout, "
-        "whose '5×5' branch uses a 3×3 kernel) the 1×1 reductions make the wide branches cheap: "
-        "their 3×3 reads the reduced channels, not the module's whole input. Its weights "
-        "include batch norm's."
+        "Response half-width, 3×3 → 5×5: "
+        + ", ".join(f"{c} {a:.1f} → {b:.1f} px" for c, a, b in edge)
+        + ". What to notice: "
+        + (
+            "every 5×5 edge response is wider than its 3×3 twin"
+            if thicker
+            else "not every 5×5 response is wider than its 3×3 twin on this image"
+        )
+        + ", and the 3×3 max pool spreads bright regions by a pixel. In GoogLeNet "
+        "(torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the 1×1 reductions make "
+        "the wide branches cheap: their 3×3 reads the reduced channels, not the module's whole "
+        "input. Its weights include batch norm's."
     )
 rates, k_d = arch.DILATION_RATES, arch.DILATED_SIDE
 st.markdown(

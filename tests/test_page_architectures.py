@@ -222,3 +222,12 @@ def test_dilation_caption_claims_wider_structure_only_when_widths_grow(page):
     else:
         assert "do not widen steadily" in text
     assert "grid pattern" not in text  # the old, unmeasured claim
+
+
+def test_inception_caption_calls_the_5x5_wider_only_when_measured_wider(page):
+    text = next(c.value for c in page.caption if "Response half-width, 3×3 → 5×5" in c.value)
+    pairs = re.findall(r"([\d.]+) → ([\d.]+) px", text)
+    assert len(pairs) == 3  # one per edge filter
+    wider = all(float(b) > float(a) for a, b in pairs)
+    assert ("every 5×5 edge response is wider" in text) == wider
+    assert "thicker and smoother" not in text  # the old, unmeasured claim
