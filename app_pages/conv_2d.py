@@ -6,11 +6,11 @@ import streamlit as st
 
 from engine.conv import (
     KERNEL_NAMES,
+    compare_flip,
     feature_maps,
-    flip_kernel,
-    is_flip_symmetric,
     make_kernel,
     patch_arithmetic,
+    pixel_check,
     strongest_pixel,
 )
 from engine.core import ExplorerError
@@ -116,16 +116,22 @@ st.plotly_chart(
     ),
     key="k2d_arith",
 )
-computed = float(out[row, col])
+check = pixel_check(arith.total, float(out[row, col]))
 m1, m2, m3 = st.columns(3)
-m1.metric("Sum of the products", f"{arith.total:.6f}")
-m2.metric("Feature map at this pixel (torch conv2d)", f"{computed:.6f}")
-m3.metric("Difference", f"{abs(arith.total - computed):.1e}")
+m1.metric("Sum of the products", f"{check.by_hand:.6f}")
+m2.metric("Feature map at this pixel (torch conv2d)", f"{check.from_torch:.6f}")
+m3.metric("Difference", f"{check.difference:.1e}")
 outside = arith.padding_taps
 st.caption(
-    "What to notice: the two numbers agree (up to float rounding): the feature map is nothing but "
-    "this sum, repeated at every pixel with the same kernel. A bright frame along the edges of "
-    "the map comes from the zero padding: just outside the image the kernel sees black."
+    (
+        "What to notice: the two numbers agree (up to float rounding): the feature map is "
+        "nothing but this sum, repeated at every pixel with the same kernel. "
+        if check.agrees
+        else f"What to notice: the two numbers differ by {check.difference:.1e}, more than float "
+        "rounding explains. "
+    )
+    + "A bright frame along the edges of the map comes from the zero padding: just outside the "
+    "image the kernel sees black."
     + (f" Here {outside} taps hang over the border and read the zero padding." if outside else "")
 )
 
@@ -138,21 +144,23 @@ st.markdown(
     "kernel the two outputs differ unless the kernel is symmetric under a 180° turn."
 )
 st.latex(r"(I * K)(i,j) = \sum_m \sum_n I(i-m,\, j-n)\, K(m,n) = (I \star \mathrm{flip}(K))(i,j)")
-conv = feature_maps(gray, kernel, flip=True)[0]
-via_flip = feature_maps(gray, flip_kernel(kernel))[0]
-diff = conv - out
+flipped = compare_flip(gray, kernel)
 a, b, c = st.columns(3)
 with a:
     st.plotly_chart(
         figures.heatmap(
-            out.numpy(), "Cross-correlation (conv2d)", signed=True, colorbar=False, height=300
+            flipped.correlation.numpy(),
+            "Cross-correlation (conv2d)",
+            signed=True,
+            colorbar=False,
+            height=300,
         ),
         key="k2d_xcorr",
     )
 with b:
     st.plotly_chart(
         figures.heatmap(
-            conv.numpy(),
+            flipped.convolution.numpy(),
             "True convolution (kernel flipped)",
             signed=True,
             colorbar=False,
@@ -162,23 +170,38 @@ with b:
     )
 with c:
     st.plotly_chart(
-        figures.heatmap(diff.numpy(), "Difference", signed=True, height=300), key="k2d_diff"
+        figures.heatmap(flipped.difference.numpy(), "Difference", signed=True, height=300),
+        key="k2d_diff",
     )
 k1, k2, k3 = st.columns(3)
-k1.metric("max |convolution − cross-correlation|", f"{float(diff.abs().max()):.4g}")
-k2.metric(
-    "max |convolution − cross-corr. with flipped K|", f"{float((conv - via_flip).abs().max()):.1e}"
-)
-symmetric = is_flip_symmetric(kernel)
-k3.metric("Kernel symmetric under 180° turn?", "yes" if symmetric else "no")
-st.caption(
-    (
-        "What to notice: this kernel is the same after a 180° turn, so the two outputs are "
-        "identical (a Gaussian, box blur or Laplacian). "
-        if symmetric
-        else "What to notice: this kernel changes under a 180° turn, so the two outputs differ "
-        f"by up to {float(diff.abs().max()):.3g} (Sobel and emboss give opposite signs). "
+k1.metric("max |convolution − cross-correlation|", f"{flipped.max_difference:.4g}")
+k2.metric("max |convolution − cross-corr. with flipped K|", f"{flipped.max_flip_error:.1e}")
+k3.metric("Kernel symmetric under 180° turn?", "yes" if flipped.symmetric else "no")
+
+
+def _flip_text() -> str:
+    """Return the what-to-notice caption, each clause chosen by the measured differences."""
+    turn = "is the same" if flipped.symmetric else "changes"
+    if flipped.outputs_equal:
+        first = (
+            "What to notice: this kernel is the same after a 180° turn, so the two outputs are "
+            "identical (a Gaussian, box blur or Laplacian). "
+            if flipped.symmetric
+            else f"What to notice: this kernel {turn} under a 180° turn, yet on this image the "
+            "two outputs agree up to rounding. "
+        )
+    else:
+        first = (
+            f"What to notice: this kernel {turn} under a 180° turn, and the two outputs differ "
+            f"by up to {flipped.max_difference:.3g} (Sobel and emboss give opposite signs). "
+        )
+    last = (
+        "The middle number is zero up to rounding: flipping the kernel turns one operation "
+        "into the other."
+        if flipped.flip_identity_holds
+        else f"The middle number, {flipped.max_flip_error:.1e}, is more than rounding."
     )
-    + "The middle number is zero up to rounding: flipping the kernel turns one operation into "
-    "the other."
-)
+    return first + last
+
+
+st.caption(_flip_text())

@@ -23,12 +23,18 @@ __all__ = [
     "POOLS",
     "LayerStages",
     "PatchArithmetic",
+    "FlipComparison",
+    "PixelCheck",
+    "ROUNDING",
+    "compare_flip",
     "convolve2d_direct",
     "feature_maps",
     "flip_kernel",
     "layer_stages",
     "patch_arithmetic",
+    "pixel_check",
     "resize_image",
+    "within_rounding",
 ]
 
 MAX_KERNEL = 31  # largest kernel side accepted
@@ -256,6 +262,71 @@ def is_flip_symmetric(kernel: torch.Tensor) -> bool:
     """Return True when the kernel equals itself turned 180° (up to float rounding)."""
     kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     return bool(torch.allclose(kernel, flip_kernel(kernel)))
+
+
+ROUNDING = 1e-5  # differences below this share of the values' size (at least 1) are float rounding
+
+
+def within_rounding(difference: float, scale: float, rel: float = ROUNDING) -> bool:
+    """Return True when |difference| is at most rel × max(|scale|, 1): float rounding, not a gap."""
+    difference = check_number("difference", difference, error=ConvConfigError)
+    scale = check_number("scale", scale, error=ConvConfigError)
+    return abs(difference) <= rel * max(abs(scale), 1.0)
+
+
+@dataclass
+class PixelCheck:
+    """One output pixel summed by hand beside torch's value for it."""
+
+    by_hand: float
+    from_torch: float
+    difference: float  # |by_hand - from_torch|
+    agrees: bool  # the difference is float rounding (within_rounding)
+
+
+def pixel_check(by_hand: float, from_torch: float) -> PixelCheck:
+    """Return the by-hand sum and torch's value side by side, with whether they agree."""
+    by_hand = check_number("sum by hand", by_hand, error=ConvConfigError)
+    from_torch = check_number("torch value", from_torch, error=ConvConfigError)
+    difference = abs(by_hand - from_torch)
+    scale = max(abs(by_hand), abs(from_torch))
+    return PixelCheck(by_hand, from_torch, difference, within_rounding(difference, scale))
+
+
+@dataclass
+class FlipComparison:
+    """Convolution against cross-correlation on one image, and the flip that links them."""
+
+    correlation: torch.Tensor  # (H, W) image ⋆ K, what conv2d computes ('same' padding)
+    convolution: torch.Tensor  # (H, W) image * K, the kernel flipped first
+    difference: torch.Tensor  # (H, W) convolution - correlation
+    max_difference: float  # max |convolution - correlation|
+    max_flip_error: float  # max |convolution - (image ⋆ flip(K))|: rounding only
+    symmetric: bool  # K equals itself turned 180°
+    outputs_equal: bool  # max_difference is float rounding
+    flip_identity_holds: bool  # max_flip_error is float rounding
+
+
+def compare_flip(image: torch.Tensor, kernel: torch.Tensor) -> FlipComparison:
+    """Return convolution and cross-correlation of a gray image with kernel, and how they differ."""
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
+    correlation = feature_maps(image, kernel)[0]  # (H, W)
+    convolution = feature_maps(image, kernel, flip=True)[0]
+    via_flip = feature_maps(image, flip_kernel(kernel))[0]
+    difference = convolution - correlation
+    scale = float(torch.maximum(correlation.abs().max(), convolution.abs().max()))
+    max_difference = float(difference.abs().max())
+    max_flip_error = float((convolution - via_flip).abs().max())
+    return FlipComparison(
+        correlation=correlation,
+        convolution=convolution,
+        difference=difference,
+        max_difference=max_difference,
+        max_flip_error=max_flip_error,
+        symmetric=is_flip_symmetric(kernel),
+        outputs_equal=within_rounding(max_difference, scale),
+        flip_identity_holds=within_rounding(max_flip_error, scale),
+    )
 
 
 def convolve2d_direct(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

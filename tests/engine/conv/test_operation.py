@@ -370,6 +370,59 @@ def test_flip_symmetry_of_bank_kernels():
     assert is_flip_symmetric(kernel + torch.rot90(kernel, 2))  # symmetric by construction
 
 
+def test_within_rounding_on_both_sides_of_its_threshold():
+    from engine.conv.operation import ROUNDING, within_rounding
+
+    assert within_rounding(ROUNDING * 0.99, 0.5)  # small values: the threshold is ROUNDING × 1
+    assert not within_rounding(ROUNDING * 1.01, 0.5)
+    assert within_rounding(-ROUNDING * 9.9, 10.0)  # large values: ROUNDING × their size
+    assert not within_rounding(ROUNDING * 10.1, 10.0)
+
+
+def test_pixel_check_agrees_with_rounding_and_not_with_a_real_gap():
+    from engine.conv import patch_arithmetic, pixel_check
+
+    image = rand(9, 8, seed=3)
+    kernel = make_kernel("sobel x", 3)
+    total = patch_arithmetic(image, kernel, 4, 5).total
+    check = pixel_check(total, float(feature_maps(image, kernel)[0, 4, 5]))
+    assert check.agrees and check.difference == abs(check.by_hand - check.from_torch)
+    assert check.difference < 1e-5
+    off = pixel_check(total, total + 1e-3)  # a real gap, far above rounding
+    assert not off.agrees and math.isclose(off.difference, 1e-3, rel_tol=1e-6)
+
+
+def test_compare_flip_matches_the_direct_convolution_and_brute_force():
+    from engine.conv import compare_flip
+
+    image = rand(14, 12, seed=4)
+    kernel = make_kernel("sobel x", 5)
+    got = compare_flip(image, kernel)
+    reference = convolve2d_direct(image, kernel).numpy()  # written from the formula
+    np.testing.assert_allclose(got.convolution.numpy(), reference, atol=1e-5)
+    padded = np.pad(image.numpy().astype(np.float64), 2)
+    correlation = scipy.signal.correlate2d(padded, kernel.numpy(), mode="valid")
+    np.testing.assert_allclose(got.correlation.numpy(), correlation, atol=1e-5)
+    gap = np.abs(reference - correlation).max()
+    assert math.isclose(got.max_difference, gap, rel_tol=1e-4, abs_tol=1e-6)
+    assert not got.symmetric and not got.outputs_equal  # sobel flips sign under a 180° turn
+    assert got.flip_identity_holds and got.max_flip_error < 1e-5
+
+
+def test_compare_flip_calls_symmetric_kernels_equal_and_a_blank_image_equal_too():
+    from engine.conv import compare_flip
+
+    image = rand(10, 10, seed=5)
+    gaussian = compare_flip(image, make_kernel("gaussian", 5))
+    assert gaussian.symmetric and gaussian.outputs_equal and gaussian.max_difference < 1e-5
+    blank = compare_flip(torch.full((10, 10), 0.0), make_kernel("sobel x", 3))
+    assert not blank.symmetric and blank.outputs_equal  # nothing to tell them apart on black
+    nudged = make_kernel("gaussian", 3).clone()
+    nudged[0, 0] += 1e-2  # no longer symmetric: the outputs now differ by more than rounding
+    tilted = compare_flip(image, nudged)
+    assert not tilted.symmetric and not tilted.outputs_equal
+
+
 def test_stage_shares_match_counting_by_hand():
     from engine.conv import stage_shares
 
