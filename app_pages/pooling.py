@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from engine.conv import KERNEL_NAMES, layer_stages, make_kernel
+from engine.conv import KERNEL_NAMES, make_kernel
 from engine.core import ExplorerError
 from engine.pooling import (
     BN_MOMENTUM,
@@ -17,9 +17,10 @@ from engine.pooling import (
     batchnorm_demo,
     consistency,
     detector_map,
+    dot_move,
     dropout_demo,
+    eval_variance_claim,
     global_pool,
-    moving_dot,
     pool2d,
     quarters_batch,
     rotation_stability,
@@ -27,6 +28,7 @@ from engine.pooling import (
     shift_findings,
     shift_stability,
     survived_fraction,
+    valid_maps,
     worked_examples,
 )
 from ui import figures, grids
@@ -271,16 +273,33 @@ st.subheader("Pooling as downsampling: a dot that moves by one pixel")
 d1, d2 = st.columns([1, 3])
 col = d1.slider("Dot column", 0, 6, 2, key="pool_dot_col")
 DOT_POOL = 2
-inputs, dots = moving_dot(8, [(3, col), (3, col + 1)], pool_size=DOT_POOL)
-same = bool(torch.equal(dots[0], dots[1]))
-d1.metric("Pooled maps identical?", "yes" if same else "no")
-d1.caption(
-    f"{DOT_POOL}×{DOT_POOL} max pooling, stride {DOT_POOL}: moving the dot inside one window "
-    "changes nothing; crossing a window edge does."
-)
+dot = dot_move(8, 3, col, pool_size=DOT_POOL)
+d1.metric("Pooled maps identical?", "yes" if dot.identical else "no")
+
+
+def _dot_text() -> str:
+    """Return the rule, then what happened here, from the windows each dot fell in."""
+    first, second = dot.windows
+    here = (
+        f"both dots lie in window column {first}, so the pooled maps are identical."
+        if dot.identical
+        else f"the dot moves from window column {first} to {second}, so the pooled 1 moves too."
+    )
+    return (
+        f"{DOT_POOL}×{DOT_POOL} max pooling, stride {DOT_POOL}: moving the dot inside one window "
+        f"changes nothing; crossing a window edge does. Here {here}"
+    )
+
+
+d1.caption(_dot_text())
 d2.plotly_chart(
     grids.map_mosaic(
-        [inputs[0].numpy(), inputs[1].numpy(), dots[0].numpy(), dots[1].numpy()],
+        [
+            dot.inputs[0].numpy(),
+            dot.inputs[1].numpy(),
+            dot.pooled[0].numpy(),
+            dot.pooled[1].numpy(),
+        ],
         [f"dot at column {col}", f"dot at column {col + 1}", "pooled", "pooled"],
         cols=4,
         signed=False,
@@ -293,7 +312,7 @@ st.divider()
 st.subheader("The other layers between convolutions: dropout and normalization")
 p = st.slider("Dropout probability p", 0.0, 0.9, 0.5, 0.05, key="pool_p")
 bank = torch.stack([make_kernel(n, 5, angle_deg=45.0) for n in ("sobel x", "sobel y", "laplacian")])
-maps = layer_stages(gray, bank, nonlinearity="relu", pool="max", pool_size=1).detector  # (3, H, W)
+maps = valid_maps(gray, bank)  # (3, H-4, W-4): where the kernels fit, as above
 train = dropout_demo(maps, p, seed=0, training=True)
 evaluate = dropout_demo(maps, p, training=False)
 st.plotly_chart(
@@ -310,11 +329,13 @@ kept = survived_fraction(maps, train)
 st.caption(
     f"In training, each value is zeroed with probability p and the survivors are scaled by "
     f"1/(1−p) = {1 / (1 - p):.2f} so the expected value is unchanged; here {kept:.0%} of the "
-    "nonzero values survived. In evaluation dropout does nothing."
+    "nonzero values survived. In evaluation dropout does nothing. The maps here, like the ones "
+    f"below, are computed only where the 5×5 kernels fit ({gray.shape[0]}×{gray.shape[1]} → "
+    f"{maps.shape[1]}×{maps.shape[2]}): no zero padding."
 )
 
 # Batch norm usually sits between the convolution and the nonlinearity: use the signed maps.
-pre = layer_stages(gray, bank, nonlinearity="none", pool="max", pool_size=1).conv  # (3, H, W)
+pre = valid_maps(gray, bank, rectify=False)  # (3, H-4, W-4), signed
 batch = quarters_batch(pre)  # (4, 3, h/2, w/2): the image's four quarters as a batch
 BN_STEPS = 1
 norm = batchnorm_demo(batch, steps=BN_STEPS)
@@ -342,10 +363,18 @@ n3.metric(
     f"Running mean / variance after {BN_STEPS} step{'s' if BN_STEPS > 1 else ''}",
     f"{norm.running_mean[0]:.3f} / {norm.running_var[0]:.3f}",
 )
+eval_var = float(norm.eval_out_var[0])
+plural = "s" if BN_STEPS > 1 else ""
+after_eval = (
+    f"so its output is far from normalised (variance {eval_var:.3f} instead of 1): the classic "
+    "train/eval mismatch of a freshly started network."
+    if eval_variance_claim(eval_var) == "far"
+    else f"yet its output's variance, {eval_var:.3f}, is close to 1 anyway: this batch's own "
+    f"variance, {norm.batch_var[0]:.3f}, was already near 1."
+)
 st.caption(
     "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
     f"per channel). Evaluation mode uses running estimates, which after {BN_STEPS} "
-    f"step{'s' if BN_STEPS > 1 else ''} with momentum {BN_MOMENTUM:g} have moved only "
-    f"{norm.moved_fraction:.0%} of the way from 0 and 1, so its output is barely "
-    "normalised: the classic train/eval mismatch of a freshly started network."
+    f"step{plural} with momentum {BN_MOMENTUM:g} have moved only "
+    f"{norm.moved_fraction:.0%} of the way from 0 and 1, " + after_eval
 )

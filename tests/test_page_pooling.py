@@ -21,8 +21,8 @@ def _metric(at, label: str) -> str:
     return value
 
 
-def _valid_detector_by_hand(side: int, feature: str) -> np.ndarray:
-    """Return max(0, Σ image·kernel) where the 5×5 kernel fits inside the working image."""
+def _valid_conv_by_hand(side: int, feature: str) -> np.ndarray:
+    """Return Σ image·kernel where the 5×5 kernel fits inside the working image (signed)."""
     img = Image.open(SAMPLE).convert("RGB")
     img.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     gray = to_gray_tensor(img).double().numpy()
@@ -32,7 +32,12 @@ def _valid_detector_by_hand(side: int, feature: str) -> np.ndarray:
     for u in range(5):
         for v in range(5):
             out += kernel[u, v] * gray[u : u + rows, v : v + cols]
-    return np.maximum(out, 0.0)
+    return out
+
+
+def _valid_detector_by_hand(side: int, feature: str) -> np.ndarray:
+    """Return max(0, Σ image·kernel) where the 5×5 kernel fits inside the working image."""
+    return np.maximum(_valid_conv_by_hand(side, feature), 0.0)
 
 
 def test_global_max_and_kmax_come_from_real_pixels_not_the_padded_border():
@@ -69,3 +74,36 @@ def test_invariance_charts_are_named_for_what_they_show():
         for c in at.get("plotly_chart")
     ]
     assert "Rotation invariance" in titles and "Scaling invariance" in titles
+
+
+def test_dot_caption_says_which_windows_the_dot_fell_in():
+    at = open_page(POOL)
+    assert _metric(at, "Pooled maps identical?") == "yes"  # column 2 → 3: one window
+    assert any("both dots lie in window column 1" in c.value for c in at.caption)
+    at.slider(key="pool_dot_col").set_value(3).run()
+    assert _metric(at, "Pooled maps identical?") == "no"
+    assert any("moves from window column 1 to 2" in c.value for c in at.caption)
+
+
+def test_batch_norm_reads_the_valid_region_not_zero_padding():
+    at = open_page(POOL)
+    assert_clean(at)
+    pre = _valid_conv_by_hand(128, "sobel x")  # what batch norm sees, before any ReLU
+    h, w = pre.shape[0] // 2, pre.shape[1] // 2
+    quarters = np.stack([pre[r : r + h, c : c + w] for r in (0, h) for c in (0, w)])
+    assert _metric(at, "Batch mean → after (training)").startswith(f"{quarters.mean():.3f} →")
+    assert _metric(at, "Batch variance → after (training)").startswith(f"{quarters.var():.3f} →")
+    caption = " ".join(c.value for c in at.caption)
+    assert f"→ {pre.shape[0]}×{pre.shape[1]}): no zero padding" in caption
+
+
+def test_batch_norm_mismatch_sentence_follows_the_eval_variance():
+    from engine.pooling import eval_variance_claim
+
+    at = open_page(POOL)
+    caption = " ".join(c.value for c in at.caption)
+    pre = _valid_conv_by_hand(128, "sobel x")
+    claim = "far" if "far from normalised" in caption else "close"
+    assert ("close to 1 anyway" in caption) == (claim == "close")
+    variance = pre.var() / (0.9 + 0.1 * pre.var() * pre.size / (pre.size - 1))
+    assert eval_variance_claim(variance) == claim

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from engine.pooling.between_layers import (
     BN_MOMENTUM,
+    NORMALISED_BAND,
     NormDemo,
     batchnorm_demo,
     dropout_demo,
+    eval_variance_claim,
     layernorm_demo,
     quarters_batch,
     survived_fraction,
@@ -19,11 +21,14 @@ from engine.pooling.between_layers import (
 from engine.pooling.errors import PoolingError
 from engine.pooling.operations import (
     POOL_METHODS,
+    DotMove,
     detector_map,
+    dot_move,
     global_pool,
     kmax_positions,
     moving_dot,
     pool2d,
+    valid_maps,
     worked_examples,
 )
 from engine.pooling.stability import (
@@ -43,6 +48,8 @@ from engine.pooling.warps import rotation_stability, scale_stability
 __all__ = [
     "BN_MOMENTUM",
     "COMPARISONS",
+    "DotMove",
+    "NORMALISED_BAND",
     "NormDemo",
     "POOL_METHODS",
     "PoolingError",
@@ -53,7 +60,9 @@ __all__ = [
     "batchnorm_demo",
     "consistency",
     "detector_map",
+    "dot_move",
     "dropout_demo",
+    "eval_variance_claim",
     "global_pool",
     "kmax_positions",
     "layernorm_demo",
@@ -67,5 +76,6 @@ __all__ = [
     "stability_kernels",
     "stability_pipeline",
     "survived_fraction",
+    "valid_maps",
     "worked_examples",
 ]

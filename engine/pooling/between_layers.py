@@ -159,6 +159,17 @@ def batchnorm_demo(maps: torch.Tensor, momentum: float = BN_MOMENTUM, steps: int
     )
 
 
+NORMALISED_BAND = 2.0  # a variance within this factor of 1 counts as normalised
+
+
+def eval_variance_claim(variance: float, band: float = NORMALISED_BAND) -> str:
+    """Return "close" when variance lies within band× of 1 (normalised), else "far"."""
+    variance = check_number("variance", variance, error=PoolingError)
+    if variance < 0:
+        raise PoolingError(f"A variance cannot be negative, got {variance}.")
+    return "close" if 1.0 / band <= variance <= band else "far"
+
+
 def quarters_batch(maps: torch.Tensor) -> torch.Tensor:
     """Return (4, C, H//2, W//2): the four quarters of (C, H, W) maps, as a batch of four.
 

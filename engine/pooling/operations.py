@@ -14,6 +14,7 @@ are float tensors (C, H, W) or (H, W); a 2-D map gives 2-D results (no channel a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -24,11 +25,14 @@ from engine.pooling.errors import PoolingError
 
 __all__ = [
     "POOL_METHODS",
+    "DotMove",
     "detector_map",
+    "dot_move",
     "global_pool",
     "kmax_positions",
     "moving_dot",
     "pool2d",
+    "valid_maps",
     "worked_examples",
 ]
 
@@ -199,14 +203,23 @@ def global_pool(fmap: torch.Tensor, method: str, k: int = 2) -> torch.Tensor:
 # --- the map that is pooled
 
 
+def valid_maps(image: torch.Tensor, kernels: torch.Tensor, rectify: bool = True) -> torch.Tensor:
+    """Return (K, H-k+1, W-k+1) maps image ⋆ kernel at the valid positions, ReLU'd if rectify.
+
+    kernels is (k, k) or (K, k, k). No padding is read, so every value comes from real pixels.
+    """
+    with torch.inference_mode():
+        maps = feature_maps(image, kernels, padding="valid")  # (K, H', W')
+        return torch.relu(maps) if rectify else maps
+
+
 def detector_map(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """Return ReLU(image ⋆ kernel) at the valid positions only: (H-k+1, W-k+1) for a (k, k) kernel.
 
     No padding is read, so a bright image next to an imagined black border cannot produce the
     largest responses: every value pooled from this map, globally too, comes from real pixels.
     """
-    with torch.inference_mode():
-        return torch.relu(feature_maps(image, kernel, padding="valid")[0])
+    return valid_maps(image, kernel)[0]
 
 
 # --- the book's worked examples
@@ -275,3 +288,30 @@ def moving_dot(
     inputs[index, torch.tensor([r for r, _ in cells]), torch.tensor([c for _, c in cells])] = 1.0
     pooled = F.max_pool2d(inputs, pool_size, stride)  # (P, H', W'): the dots are the channels
     return inputs, pooled
+
+
+@dataclass(frozen=True)
+class DotMove:
+    """A dot moved one column right under a max-pooling grid, and what the pooled maps show."""
+
+    inputs: torch.Tensor  # (2, size, size): the dot at (row, col), then at (row, col + 1)
+    pooled: torch.Tensor  # (2, H', W') max-pooled
+    identical: bool  # the two pooled maps are equal, value for value
+    windows: tuple[int | None, int | None]  # window column holding each dot (None: in none)
+
+
+def _window_column(col: int, size: int, stride: int, count: int) -> int | None:
+    """Return the first window column (of count) whose columns include col, or None."""
+    for w in range(count):
+        if w * stride <= col < w * stride + size:
+            return w
+    return None
+
+
+def dot_move(size: int, row: int, col: int, pool_size: int = 2) -> DotMove:
+    """Return the dot at (row, col) and at (row, col + 1), max-pooled with stride pool_size."""
+    col = check_int("dot column", col, 0, error=PoolingError)  # col + 1 is checked as a dot
+    inputs, pooled = moving_dot(size, [(row, col), (row, col + 1)], pool_size=pool_size)
+    count = pooled.shape[-1]
+    windows = tuple(_window_column(c, pool_size, pool_size, count) for c in (col, col + 1))
+    return DotMove(inputs, pooled, bool(torch.equal(pooled[0], pooled[1])), windows)

@@ -171,3 +171,24 @@ def test_quarters_batch_is_the_four_corners_in_reading_order():
         torch.testing.assert_close(got, want)
     with pytest.raises(PoolingError, match="no quarters"):
         quarters_batch(torch.ones(1, 1, 4))
+
+
+def test_eval_variance_claim_on_both_sides_of_the_band():
+    from engine.pooling import NORMALISED_BAND, eval_variance_claim
+
+    assert eval_variance_claim(1.0) == "close"
+    assert eval_variance_claim(NORMALISED_BAND * 0.99) == "close"
+    assert eval_variance_claim(NORMALISED_BAND * 1.01) == "far"
+    assert eval_variance_claim(1 / NORMALISED_BAND * 1.01) == "close"
+    assert eval_variance_claim(1 / NORMALISED_BAND * 0.99) == "far"
+    with pytest.raises(PoolingError):
+        eval_variance_claim(-0.1)
+
+
+def test_one_step_leaves_eval_far_from_normalised_only_when_the_batch_variance_is():
+    from engine.pooling import eval_variance_claim
+
+    quiet = batchnorm_demo(0.1 * _randn(4, 1, 8, 8, seed=3))  # variance ≈ 0.01
+    assert eval_variance_claim(float(quiet.eval_out_var[0])) == "far"
+    loud = batchnorm_demo(_randn(4, 1, 8, 8, seed=3))  # variance ≈ 1 already
+    assert eval_variance_claim(float(loud.eval_out_var[0])) == "close"

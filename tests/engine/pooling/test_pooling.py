@@ -284,3 +284,47 @@ def test_global_pooling_of_the_detector_map_never_reads_the_padded_border():
     assert float(global_pool(fmap, "max")) < float(padded.amax()) - 0.5
     top5 = sorted(global_pool(fmap, "k-max", k=5).tolist(), reverse=True)
     np.testing.assert_allclose(top5, np.sort(reference.ravel())[::-1][:5], atol=1e-5)
+
+
+def test_valid_maps_of_a_bank_match_brute_force_with_and_without_relu():
+    from engine.pooling import valid_maps
+
+    image = torch.rand(14, 11, generator=torch.Generator().manual_seed(7))
+    bank = torch.stack([make_kernel(n, 5, angle_deg=45.0) for n in ("sobel x", "laplacian")])
+    rectified, signed = valid_maps(image, bank), valid_maps(image, bank, rectify=False)
+    assert rectified.shape == signed.shape == (2, 10, 7)
+    for i in range(2):
+        reference = _brute_valid_relu(image, bank[i])
+        np.testing.assert_allclose(rectified[i].numpy(), reference, atol=1e-5)
+        np.testing.assert_allclose(np.maximum(signed[i].numpy(), 0), reference, atol=1e-5)
+    assert float(signed.min()) < 0  # the signed maps keep their negative responses
+
+
+def _pooled_dot_by_hand(size: int, row: int, col: int, pool: int) -> torch.Tensor:
+    """Return the max-pooled map of one dot: 1 in the window holding it, if a whole one does."""
+    out = torch.zeros(size // pool, size // pool)
+    if row < out.shape[0] * pool and col < out.shape[1] * pool:
+        out[row // pool, col // pool] = 1.0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("col", "identical", "windows"),
+    [(2, True, (1, 1)), (3, False, (1, 2)), (4, True, (2, 2)), (5, False, (2, 3))],
+)
+def test_dot_move_is_identical_exactly_when_both_dots_share_a_window(col, identical, windows):
+    from engine.pooling import dot_move
+
+    move = dot_move(8, 3, col, pool_size=2)
+    assert move.identical is identical and move.windows == windows
+    for i, c in enumerate((col, col + 1)):
+        torch.testing.assert_close(move.pooled[i], _pooled_dot_by_hand(8, 3, c, 2))
+
+
+def test_dot_move_past_the_last_whole_window_is_in_no_window():
+    from engine.pooling import PoolingError, dot_move
+
+    move = dot_move(7, 0, 5, pool_size=2)  # column 6 of a 7-wide map is never pooled
+    assert move.windows == (2, None) and not move.identical
+    with pytest.raises(PoolingError):
+        dot_move(8, 3, 7)  # col + 1 would leave the image
