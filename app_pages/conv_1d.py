@@ -5,6 +5,7 @@ import streamlit as st
 
 from engine.conv import (
     AGE_KERNELS,
+    WIDER,
     age_kernel,
     causal_smooth,
     error_change,
@@ -12,6 +13,8 @@ from engine.conv import (
     rmse,
     smoothing_terms,
     spacecraft_track,
+    tradeoff_verdict,
+    width_tradeoff,
 )
 from engine.core import ExplorerError
 from ui import figures
@@ -132,7 +135,48 @@ reason = (
     if noise == 0 and rmse_smooth > 0
     else "."
 )
-st.caption(
-    f"What to notice: here {verdict}{reason} Try a wider kernel: it averages more readings, "
-    "but old readings lag behind when the craft changes course; the error shows which wins."
+st.caption(f"What to notice: here {verdict}{reason}")
+
+st.subheader("A wider kernel: less noise, more lag?")
+st.markdown(
+    "Because smoothing is linear, s splits into the smoothed truth and the smoothed noise. "
+    "**Leftover noise** is the RMSE of the smoothed noise alone; **lag error** the RMSE of "
+    "smoothing the noise-free track against the truth; **mean delay** the weights' average age."
 )
+st.latex(r"\bar a = \sum_a a\, w(a)")
+tradeoff = width_tradeoff(true, noisy, kind, width, length)
+now, wide = tradeoff.current, tradeoff.wider
+st.dataframe(
+    {
+        "kernel": [f"width {now.width:g} (chosen)", f"width {wide.width:g} ({WIDER:g}× as wide)"],
+        "leftover noise (RMSE)": [round(now.noise, 3), round(wide.noise, 3)],
+        "lag error (RMSE)": [round(now.lag, 3), round(wide.lag, 3)],
+        "mean delay (samples)": [round(now.delay, 2), round(wide.delay, 2)],
+        "total error (RMSE)": [round(now.total, 3), round(wide.total, 3)],
+    },
+    hide_index=True,
+    key="c1d_wider",
+)
+WIDER_TEXT = {
+    "averaging": "it averages away more noise than its extra lag costs, so here wider wins.",
+    "lag": "it averages away some noise, but lags further behind the craft's course changes, "
+    "and here the lag costs more: wider loses.",
+    "balance": "it averages away some noise and lags further behind, and the two about cancel.",
+}
+claim = tradeoff_verdict(tradeoff)
+if tradeoff.same_kernel:
+    st.caption(
+        f"Width {wide.width:g} gives the very same weights here: the kernel length of {length} "
+        "samples (or a single weight) caps how far back it can look."
+    )
+elif claim is None:
+    st.caption(
+        f"Total error {now.total:.3f} → {wide.total:.3f}. Here the wider kernel does not both "
+        "remove noise and add lag, so there is no trade-off to weigh."
+    )
+else:
+    st.caption(
+        f"With the kernel {WIDER:g}× as wide, leftover noise goes {now.noise:.3f} → "
+        f"{wide.noise:.3f}, lag error {now.lag:.3f} → {wide.lag:.3f} and the total "
+        f"{now.total:.3f} → {wide.total:.3f}: {WIDER_TEXT[claim]}"
+    )

@@ -84,3 +84,31 @@ def test_error_sentence_follows_the_two_errors(settings, expected):
     text = _text(_page(**settings))
     assert expected in text
     assert ("with σ = 0 the readings are already exact" in text) == (settings["c1d_noise"] == 0)
+
+
+@pytest.mark.parametrize(
+    ("noise", "kind", "width", "length", "phrase"),
+    [
+        (2.0, "uniform", 1.0, 20, "so here wider wins"),
+        (0.8, "exponential", 4.0, 20, "here the lag costs more: wider loses"),
+        (0.8, "uniform", 4.0, 20, "the two about cancel"),
+        (0.0, "exponential", 4.0, 20, "there is no trade-off to weigh"),
+        (0.8, "exponential", 4.0, 1, "gives the very same weights here"),
+    ],
+)
+def test_wider_kernel_sentence_follows_the_measured_noise_and_lag(
+    noise, kind, width, length, phrase
+):
+    from engine.conv import WIDER, width_tradeoff
+
+    at = _page(c1d_noise=noise, c1d_kind=kind, c1d_width=width, c1d_length=length)
+    assert phrase in _text(at), _text(at)
+    assert "Try a wider kernel" not in _text(at)  # no advice the numbers have not checked
+    (table,) = [d.value for d in at.dataframe if "lag error (RMSE)" in d.value.columns]
+    true, noisy = spacecraft_track(n=200, noise=noise, seed=0)
+    tradeoff = width_tradeoff(true, noisy, kind, width, length)
+    assert list(table["lag error (RMSE)"]) == [
+        round(tradeoff.current.lag, 3),
+        round(tradeoff.wider.lag, 3),
+    ]
+    assert table["kernel"][1] == f"width {width * WIDER:g} ({WIDER:g}× as wide)"

@@ -71,6 +71,7 @@ from engine.conv.operation import (
 )
 from engine.conv.smoothing_1d import (
     AGE_KERNELS,
+    WIDER,
     age_kernel,
     causal_smooth,
     error_change,
@@ -78,6 +79,8 @@ from engine.conv.smoothing_1d import (
     rmse,
     smoothing_terms,
     spacecraft_track,
+    tradeoff_verdict,
+    width_tradeoff,
 )
 from engine.conv.sparse_interactions import (
     KINDS,
@@ -127,6 +130,7 @@ __all__ = [
     "SPARSE_SHARE",
     "TimingRow",
     "WEIGHT_BUDGET",
+    "WIDER",
     "accumulated_outputs",
     "accumulated_stamps",
     "affected_outputs_1d",
@@ -187,6 +191,7 @@ __all__ = [
     "step_products",
     "strongest_pixel",
     "time_layers",
+    "tradeoff_verdict",
     "translation_equivariance",
     "transposed_conv2d",
     "transposed_crop_mask",
@@ -194,4 +199,5 @@ __all__ = [
     "transposed_output_size",
     "transposed_steps",
     "unshared_recurrent",
+    "width_tradeoff",
 ]

@@ -9,6 +9,7 @@ s(t) = sum_a x(a) w(t - a): a convolution, written s = x * w. Weights for future
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from engine.core import check_int, check_number
 
 MAX_SAMPLES = 100_000
 AGE_KERNELS = ("exponential", "half-gaussian", "uniform")
+WIDER = 2.0  # the wider kernel compared on the page is this many times as wide
+CHANGE_TOL = 0.02  # a change within 2 % of the larger value counts as "about the same"
 
 
 def spacecraft_track(
@@ -135,6 +138,93 @@ def error_change(before: float, after: float) -> str:
     if after == before:
         return "equal"
     return "lower" if after < before else "higher"
+
+
+def relative_change(before: float, after: float, tol: float = CHANGE_TOL) -> str:
+    """Return "lower", "higher" or "similar" (|after - before| ≤ tol × the larger of the two)."""
+    before = check_number("value before", before, error=ConvConfigError)
+    after = check_number("value after", after, error=ConvConfigError)
+    if abs(after - before) <= tol * max(abs(before), abs(after)):
+        return "similar"
+    return "lower" if after < before else "higher"
+
+
+@dataclass(frozen=True)
+class SmoothingParts:
+    """One kernel's error on the track, split into what noise leaves and what lag costs."""
+
+    width: float
+    noise: float  # RMSE of the smoothed noise alone: s(noisy) - s(true)
+    lag: float  # RMSE of smoothing the noise-free track: s(true) - true
+    total: float  # RMSE of s(noisy) against the truth
+    delay: float  # mean age of the weights, Σ a·w(a), in samples
+
+
+def smoothing_parts(true: np.ndarray, noisy: np.ndarray, w: np.ndarray) -> SmoothingParts:
+    """Return w's leftover noise, lag error, total error and mean delay on this track.
+
+    The width field is left at 0; width_tradeoff fills it in.
+    """
+    true, noisy = _check_signal("true track", true), _check_signal("measurements x", noisy)
+    w = _check_signal("kernel w", w)
+    clean = causal_smooth(true, w)  # smoothing is linear: s(noisy) = s(true) + s(noise)
+    smoothed = causal_smooth(noisy, w)
+    ages = np.arange(len(w))
+    return SmoothingParts(
+        width=0.0,
+        noise=rmse(smoothed - clean, np.zeros_like(clean)),
+        lag=rmse(clean, true),
+        total=rmse(smoothed, true),
+        delay=float((ages * w).sum() / w.sum()),
+    )
+
+
+@dataclass(frozen=True)
+class WidthTradeoff:
+    """The chosen kernel against one WIDER times as wide: which error part moves which way."""
+
+    current: SmoothingParts
+    wider: SmoothingParts
+    same_kernel: bool  # the wider width gives the same weights (the length caps it)
+    noise: str  # relative_change of the leftover noise: "lower", "higher" or "similar"
+    lag: str  # ... of the lag error
+    total: str  # ... of the total error
+
+
+def width_tradeoff(
+    true: np.ndarray, noisy: np.ndarray, kind: str, width: float, length: int, factor: float = WIDER
+) -> WidthTradeoff:
+    """Return the error parts of age_kernel(kind, width, length) and of factor × the width."""
+    factor = check_number("width factor", factor, error=ConvConfigError)
+    if factor <= 1:
+        raise ConvConfigError(f"The width factor must be above 1, got {factor}.")
+    w, w_wide = age_kernel(kind, width, length), age_kernel(kind, width * factor, length)
+    current = _with_width(smoothing_parts(true, noisy, w), width)
+    wider = _with_width(smoothing_parts(true, noisy, w_wide), width * factor)
+    return WidthTradeoff(
+        current=current,
+        wider=wider,
+        same_kernel=bool(np.allclose(w, w_wide, rtol=0, atol=1e-12)),
+        noise=relative_change(current.noise, wider.noise),
+        lag=relative_change(current.lag, wider.lag),
+        total=relative_change(current.total, wider.total),
+    )
+
+
+def _with_width(parts: SmoothingParts, width: float) -> SmoothingParts:
+    return SmoothingParts(width, parts.noise, parts.lag, parts.total, parts.delay)
+
+
+def tradeoff_verdict(tradeoff: WidthTradeoff) -> str | None:
+    """Return which side of "averages more but lags more" wins, or None when that is not the case.
+
+    "averaging" (less noise, more lag, lower total), "lag" (less noise, more lag, higher total),
+    "balance" (less noise, more lag, total about the same); None when the wider kernel does not
+    both average away noise and lag more here (e.g. σ = 0, or the length caps the width).
+    """
+    if tradeoff.same_kernel or (tradeoff.noise, tradeoff.lag) != ("lower", "higher"):
+        return None
+    return {"lower": "averaging", "higher": "lag", "similar": "balance"}[tradeoff.total]
 
 
 def _check_signal(name: str, values: object) -> np.ndarray:

@@ -202,3 +202,78 @@ def test_rmse_and_error_change_at_both_sides():
     assert error_change(0.8, 0.3) == "lower"
     assert error_change(0.3, 0.3) == "equal"
     assert error_change(0.0, 0.1) == "higher"
+
+
+def test_relative_change_on_both_sides_of_its_tolerance():
+    from engine.conv.smoothing_1d import CHANGE_TOL, relative_change
+
+    assert relative_change(1.0, 1.0 - 0.99 * CHANGE_TOL) == "similar"
+    assert relative_change(1.0, 1.0 - 1.01 * CHANGE_TOL) == "lower"
+    assert relative_change(1.0, 1.0 / (1 - 0.99 * CHANGE_TOL)) == "similar"
+    assert relative_change(1.0, 1.0 / (1 - 1.01 * CHANGE_TOL)) == "higher"
+    assert relative_change(0.0, 0.0) == "similar"
+    assert relative_change(0.0, 1e-9) == "higher"
+
+
+def test_smoothing_parts_match_brute_force_and_the_mean_age():
+    from engine.conv.smoothing_1d import smoothing_parts
+
+    true, noisy = spacecraft_track(n=120, noise=0.7, seed=2)
+    w = age_kernel("exponential", 3.0, 12)
+    parts = smoothing_parts(true, noisy, w)
+    clean = _brute_force_smooth(true, w)
+    smoothed = _brute_force_smooth(noisy, w)
+    noise_alone = _brute_force_smooth(noisy - true, w)  # linearity: s(noisy) − s(true)
+    assert parts.lag == pytest.approx(np.sqrt(np.mean((clean - true) ** 2)), rel=1e-9)
+    assert parts.noise == pytest.approx(np.sqrt(np.mean(noise_alone**2)), rel=1e-9)
+    assert parts.total == pytest.approx(np.sqrt(np.mean((smoothed - true) ** 2)), rel=1e-9)
+    assert parts.delay == pytest.approx(np.average(np.arange(12), weights=w))
+
+
+@pytest.mark.parametrize(
+    ("noise", "kind", "width", "verdict"),
+    [
+        (2.0, "uniform", 1.0, "averaging"),  # much noise, little lag: wider wins
+        (0.05, "exponential", 4.0, "lag"),  # little noise: the extra lag costs more
+        (0.8, "uniform", 4.0, "balance"),  # the two about cancel
+        (0.0, "exponential", 4.0, None),  # no noise to average away: no trade-off
+        (0.8, "uniform", 20.0, None),  # the 20-sample length caps the wider kernel
+    ],
+)
+def test_width_tradeoff_verdicts_follow_the_measured_parts(noise, kind, width, verdict):
+    from engine.conv.smoothing_1d import WIDER, relative_change, tradeoff_verdict, width_tradeoff
+
+    true, noisy = spacecraft_track(n=200, noise=noise, seed=0)
+    tradeoff = width_tradeoff(true, noisy, kind, width, 20)
+    assert tradeoff_verdict(tradeoff) == verdict
+    assert tradeoff.wider.width == width * WIDER
+    wide = causal_smooth(noisy, age_kernel(kind, width * WIDER, 20))
+    assert tradeoff.wider.total == pytest.approx(np.sqrt(np.mean((wide - true) ** 2)))
+    assert tradeoff.total == relative_change(tradeoff.current.total, tradeoff.wider.total)
+    assert tradeoff.same_kernel == (verdict is None and noise > 0)
+
+
+def _tradeoff(noise: float, lag: float, total: float):
+    from engine.conv.smoothing_1d import SmoothingParts, WidthTradeoff, relative_change
+
+    before = SmoothingParts(4.0, 1.0, 1.0, 1.0, 2.0)
+    after = SmoothingParts(8.0, noise, lag, total, 4.0)
+    return WidthTradeoff(
+        before,
+        after,
+        False,
+        relative_change(1.0, noise),
+        relative_change(1.0, lag),
+        relative_change(1.0, total),
+    )
+
+
+def test_tradeoff_verdict_on_both_sides_of_each_threshold():
+    from engine.conv.smoothing_1d import CHANGE_TOL, tradeoff_verdict
+
+    step = 1.5 * CHANGE_TOL
+    assert tradeoff_verdict(_tradeoff(1 - step, 1 + step, 1 - step)) == "averaging"
+    assert tradeoff_verdict(_tradeoff(1 - step, 1 + step, 1 + step)) == "lag"
+    assert tradeoff_verdict(_tradeoff(1 - step, 1 + step, 1.0)) == "balance"
+    assert tradeoff_verdict(_tradeoff(1 - step / 3, 1 + step, 1 + step)) is None  # noise same
+    assert tradeoff_verdict(_tradeoff(1 - step, 1 + step / 3, 1 - step)) is None  # lag same
