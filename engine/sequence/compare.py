@@ -37,6 +37,7 @@ __all__ = [
     "CNN_LAYERS",
     "DEPTH_ARCHS",
     "MAX_TIMING_LENGTH",
+    "PLAIN_KERNEL",
     "LayerField",
     "SequentialDepth",
     "KMAX_K",
@@ -53,6 +54,7 @@ __all__ = [
 
 DEPTH_ARCHS = ("rnn", "gru", "lstm", "cnn", "cnn_plain", "tcn")
 MAX_DEPTH_LENGTH = 100_000
+PLAIN_KERNEL = 3  # width of each layer of the plain stride-1 CNN (cnn_plain) of the depth table
 MAX_TIMING_LENGTH = 10_000  # longest sequence time_per_batch will run
 MAX_TIMING_WORK = 2_000_000  # batch × length × repeat: caps one call at a few seconds of CPU
 CNN_FILTERS = ("rise", "fall", "peak", "level")  # layer 1 of through_both's CNN, by design
@@ -101,7 +103,8 @@ def layer_specs(arch: str, length: int) -> list[tuple[int, int, int, int]]:
     if arch == "tcn":
         return [(3, 1, d, 0) for d in tcn_dilations(length)]  # causal: left-padded in forward
     if arch == "cnn_plain":
-        return [(3, 1, 1, 1)] * max(1, math.ceil((length - 1) / 2))
+        layers = max(1, math.ceil((length - 1) / (PLAIN_KERNEL - 1)))  # each adds k - 1 samples
+        return [(PLAIN_KERNEL, 1, 1, PLAIN_KERNEL // 2)] * layers
     if arch != "cnn":
         raise SequenceError(f"{arch!r} has no conv stack; pick cnn, cnn_plain or tcn.")
     with torch.device("meta"):

@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "NOISE_Z",
+    "PROPORTIONAL_BAND",
     "RATIO_FACTOR",
     "Contest",
     "KmaxAnswer",
@@ -24,6 +25,8 @@ __all__ = [
     "contest",
     "differ",
     "first_reached",
+    "growth_claim",
+    "growth_exponent",
     "kmax_answer",
     "kmax_seen",
     "ratio_claim",
@@ -32,6 +35,7 @@ __all__ = [
 
 NOISE_Z = 2.0  # a gap of two standard errors of the measured accuracy is more than noise
 RATIO_FACTOR = 1.5  # a ratio within 1.5× either way is "about the same"
+PROPORTIONAL_BAND = 0.2  # a growth exponent within 1 ± 0.2 counts as "in proportion to T"
 
 
 def accuracy_noise(p: float, n: int) -> float:
@@ -48,6 +52,22 @@ def differ(a: float, b: float, n: int) -> bool:
     """Return whether accuracies a and b (each on n test items) differ by more than noise."""
     noise = math.hypot(accuracy_noise(a, n), accuracy_noise(b, n))
     return abs(a - b) > NOISE_Z * noise
+
+
+def growth_exponent(lengths: Sequence[float], seconds: Sequence[float]) -> float | None:
+    """Return a in seconds ∝ T^a, fitted on log-log; None with < 2 lengths or a time ≤ 0."""
+    points = [(float(n), float(t)) for n, t in zip(lengths, seconds, strict=True)]
+    if len({n for n, _ in points}) < 2 or any(n <= 0 or t <= 0 for n, t in points):
+        return None
+    logs = np.log(np.array(points))  # (P, 2): log T, log seconds
+    return float(np.polyfit(logs[:, 0], logs[:, 1], 1)[0])
+
+
+def growth_claim(exponent: float, band: float = PROPORTIONAL_BAND) -> str:
+    """Return "slower" (exponent < 1 - band), "proportional" (within 1 ± band) or "faster"."""
+    if exponent < 1 - band:
+        return "slower"
+    return "faster" if exponent > 1 + band else "proportional"
 
 
 def ratio_claim(ratio: float, factor: float = RATIO_FACTOR) -> str:

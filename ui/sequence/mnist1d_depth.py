@@ -11,8 +11,12 @@ from engine.sequence import (
     ARCHS,
     CNN_LAYERS_SPEC,
     MAX_DEPTH_LENGTH,
+    PLAIN_KERNEL,
+    PROPORTIONAL_BAND,
     SEQ_LEN,
     SequentialDepth,
+    growth_claim,
+    growth_exponent,
     sequential_steps,
 )
 from ui.sequence import mnist1d_figures as mf
@@ -23,7 +27,7 @@ __all__ = ["DEPTH_NAMES", "depth_section", "depth_table", "timing_section", "tim
 DEPTH_NAMES = {
     "rnn": "RNN / GRU / LSTM (one step per sample)",
     "cnn": "strided CNN (the one above, made deeper)",
-    "cnn_plain": "CNN, 3-wide, stride 1",
+    "cnn_plain": f"CNN, {PLAIN_KERNEL}-wide, stride 1",
     "tcn": "TCN, dilations 1, 2, 4, …",
 }
 TIMING_LENGTHS = [40, 100, 400, 1000, 2000, 4000, 10000]
@@ -110,10 +114,10 @@ def depth_section() -> None:
     st.markdown(
         f"**What to notice.** For T = {length:,} the recurrent models need {rnn.steps:,} "
         f"dependent steps; the strided CNN {cnn.steps}, the dilated TCN {tcn.steps} and a plain "
-        f"3-wide CNN {plain.steps:,} layers. Strides and dilations double the field per layer, so "
-        f"their depth grows like log₂ T; an RNN's grows like T. The CNN trained above stops after "
-        f"{len(CNN_LAYERS_SPEC)} conv layers, whose units see {trained} of the {SEQ_LEN} samples; "
-        "its linear readout then combines all positions in one more step."
+        f"{PLAIN_KERNEL}-wide CNN {plain.steps:,} layers. Strides and dilations double the field "
+        "per layer, so their depth grows like log₂ T; an RNN's grows like T. The CNN trained "
+        f"above stops after {len(CNN_LAYERS_SPEC)} conv layers, whose units see {trained} of the "
+        f"{SEQ_LEN} samples; its linear readout then combines all positions in one more step."
     )
 
 
@@ -209,6 +213,30 @@ def timing_table(measured: dict[str, dict], lengths: list[int], base: str) -> pd
     return pd.DataFrame(table)
 
 
+GROWTH_TEXT = {
+    "slower": "more slowly than T",
+    "proportional": "about in proportion to T",
+    "faster": "faster than T",
+}
+
+
+def _growth_text(measured: dict[str, dict]) -> str:
+    """Return how each model's measured time grew with T, from its fitted exponent."""
+    parts = []
+    for a, m in measured.items():
+        exponent = growth_exponent(m["lengths"], m["seconds"])
+        if exponent is not None:
+            claim = GROWTH_TEXT[growth_claim(exponent)]
+            parts.append(f"the {arch_name(a)}'s {claim} (time ∝ T^{exponent:.2f})")
+    if not parts:
+        return ""
+    return (
+        "Fitted on a log-log scale, the time grew "
+        + "; ".join(parts)
+        + f" (within 1 ± {PROPORTIONAL_BAND:g} counts as in proportion). "
+    )
+
+
 def _timing_notice(measured: dict[str, dict], lengths: list[int], base: str) -> str:
     """Return the what-to-notice paragraph: each model's growth and its ratio to base."""
     notes = []
@@ -222,12 +250,13 @@ def _timing_notice(measured: dict[str, dict], lengths: list[int], base: str) -> 
             notes[-1] += f"{last:.1f}× at T = {lengths[-1]:,})"
     return (
         f"**What to notice.** From T = {lengths[0]:,} to T = {lengths[-1]:,} "
-        f"({lengths[-1] / lengths[0]:.0f}× longer) the time per batch grows: "
+        f"({lengths[-1] / lengths[0]:.0f}× longer) the time per batch changes: "
         + "; ".join(notes)
-        + ". On one thread both kinds do work proportional to T. The difference is how it is "
-        "organised: a conv layer is a few large operations over every position at once, which "
-        "vectorise well and could be spread over as many cores as there are positions; a "
-        "recurrent layer is T small matrix products that must run one after another, each paying "
-        "a fixed overhead. Hardware that runs thousands of operations at once (a GPU) can give a "
-        "conv layer all of them, while the RNN still cannot start step t before step t − 1."
+        + ". "
+        + _growth_text(measured)
+        + "The difference is how the work is organised: a conv layer is a few large operations "
+        "over every position at once, which vectorise well and could be spread over as many "
+        "cores as there are positions; a recurrent layer is T small matrix products that must "
+        "run one after another. Hardware that runs thousands of operations at once (a GPU) can "
+        "give a conv layer all of them, while the RNN still cannot start step t before step t − 1."
     )

@@ -89,6 +89,16 @@ def test_recurrent_depth_is_the_length():
             sequential_steps(*bad)
 
 
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 40, 41, 1000])
+def test_plain_cnn_layers_are_plain_kernel_wide_and_just_enough(length):
+    from engine.sequence import PLAIN_KERNEL
+
+    depth = sequential_steps("cnn_plain", length)
+    assert all(layer.kernel == PLAIN_KERNEL for layer in depth.layers)
+    fewest = next(n for n in range(1, length + 2) if 1 + n * (PLAIN_KERNEL - 1) >= length)
+    assert depth.steps == fewest  # by counting: each layer widens the field by k - 1
+
+
 def test_time_per_batch_reports_each_length():
     for arch in ("cnn", "gru"):
         out = time_per_batch(arch, (40, 200), batch=4, repeat=1)

@@ -142,3 +142,29 @@ def test_contest_margin_is_the_two_proportion_noise():
     expect = NOISE_Z * math.sqrt(0.9 * 0.1 / N + 0.8 * 0.2 / N)
     assert out.margin == pytest.approx(expect)
     assert (out.winner, out.by) == ("a", "accuracy") and 0.1 > expect
+
+
+def test_growth_exponent_recovers_a_power_law_and_refuses_too_little():
+    from engine.sequence import growth_exponent
+
+    lengths = [40, 100, 400, 1000, 4000]
+    for a in (0.5, 1.0, 1.7):
+        seconds = [2e-4 * n**a for n in lengths]
+        assert growth_exponent(lengths, seconds) == pytest.approx(a, abs=1e-9)
+    noisy = [1e-3 * n * f for n, f in zip(lengths, (1.1, 0.9, 1.05, 0.95, 1.0), strict=True)]
+    slope = np.polyfit(np.log(lengths), np.log(noisy), 1)[0]  # the least-squares line by numpy
+    assert growth_exponent(lengths, noisy) == pytest.approx(slope)
+    assert growth_exponent([40], [1e-3]) is None
+    assert growth_exponent([40, 40], [1e-3, 2e-3]) is None
+    assert growth_exponent([40, 100], [0.0, 1e-3]) is None
+
+
+def test_growth_claim_on_both_sides_of_each_edge_of_the_band():
+    from engine.sequence import PROPORTIONAL_BAND, growth_claim
+
+    low, high = 1 - PROPORTIONAL_BAND, 1 + PROPORTIONAL_BAND
+    assert growth_claim(low - 0.01) == "slower"
+    assert growth_claim(low + 0.01) == "proportional"
+    assert growth_claim(1.0) == "proportional"
+    assert growth_claim(high - 0.01) == "proportional"
+    assert growth_claim(high + 0.01) == "faster"
