@@ -286,7 +286,7 @@ def test_timing_growth_sentence_follows_the_fitted_exponents():
     words = {"slower": "more slowly than T", "proportional": "about in proportion to T"}
     words["faster"] = "faster than T"
     for name in ("CNN", "GRU"):
-        found = re.search(rf"the {name}'s ([a-z ]+T) \(time ∝ T\^([0-9.-]+)\)", notice)
+        found = re.search(rf"the {name}'s time grew ([a-z ]+T) \(∝ T\^([0-9.-]+)\)", notice)
         assert found, notice
         shown = float(found.group(2))
         fitted = growth_exponent(list(table["T"]), list(table[f"{name} (ms)"]))

@@ -227,13 +227,13 @@ def _growth_text(measured: dict[str, dict]) -> str:
         exponent = growth_exponent(m["lengths"], m["seconds"])
         if exponent is not None:
             claim = GROWTH_TEXT[growth_claim(exponent)]
-            parts.append(f"the {arch_name(a)}'s {claim} (time ∝ T^{exponent:.2f})")
+            parts.append(f"the {arch_name(a)}'s time grew {claim} (∝ T^{exponent:.2f})")
     if not parts:
         return ""
     return (
-        "Fitted on a log-log scale, the time grew "
+        "Fitted on a log-log scale, "
         + "; ".join(parts)
-        + f" (within 1 ± {PROPORTIONAL_BAND:g} counts as in proportion). "
+        + f". An exponent within 1 ± {PROPORTIONAL_BAND:g} counts as in proportion. "
     )
 
 
