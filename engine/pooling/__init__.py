@@ -2,7 +2,8 @@
 
 operations.py pools a feature map (max, average, L2, k-max) and computes the book's examples;
 stability.py measures how pooled maps survive shifts, warps.py rotations and rescaling;
-between_layers.py shows dropout and normalization.
+between_layers.py shows dropout and normalization; errors.py holds PoolingError, the
+package's own error.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 fields.py is the layer-by-layer recurrence for a stack of layers; network.py traces a real
 network (trace.py follows its torch calls, ops.py reads each spatial op's settings); effective.py
 measures the effective receptive field from gradients; claims.py says which growth sentences the
-measurements support; views.py gives the geometry and
-summaries a page draws (a unit's box, the middle unit, the share of a map above a level).
+measurements support; views.py gives the geometry and summaries a page draws (a unit's box, the
+middle unit, the share of a map above a level).
 """
 
 from __future__ import annotations

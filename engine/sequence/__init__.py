@@ -3,7 +3,8 @@
 mnist1d_data.py and mnist1d_training.py train the seven models of models.py on MNIST-1D;
 compare.py measures sequential depth and time, and runs one sequence through both; text.py reads
 typed sequences and slides n-gram filters; tasks.py trains the motif and majority tasks; order.py
-measures how much each reader cares about order.
+measures how much each reader cares about order; summaries.py reduces results to the numbers a
+page states, and verdicts.py says which claims those numbers support.
 """
 
 from __future__ import annotations
