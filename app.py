@@ -3,10 +3,12 @@
 import streamlit as st
 
 from runtime_tuning import limit_torch_threads, tune_allocator
+from ui import warmup
 from ui.navigation import GROUPS
 
 tune_allocator()  # once per run is cheap; see runtime_tuning.py for why
 limit_torch_threads()  # one intra-op thread per request: sessions and jobs share two cores
+warmup.maybe_start()  # once per server: shared models and tables load before a learner asks
 
 st.set_page_config(
     page_title="CNN & RNN Visual Explorer",
@@ -31,4 +33,5 @@ with st.sidebar:
         "Nothing is downloaded; the app runs offline."
     )
 
-page.run()
+with warmup.request():  # the warm-up waits while any script run is in progress
+    page.run()

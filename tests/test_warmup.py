@@ -1,0 +1,104 @@
+"""The background warm-up: it covers every page's shared loaders, fills the pages' own cache
+entries, runs to the end without raising, and starts one thread per process however often asked."""
+
+from __future__ import annotations
+
+import ast
+import logging
+import threading
+from pathlib import Path
+
+from streamlit.runtime.caching.cache_resource_api import _resource_caches
+from streamlit.runtime.caching.cache_type import CacheType
+from streamlit.runtime.caching.cache_utils import _make_function_key
+from streamlit.testing.v1 import AppTest
+
+from tests.pages_list import PAGES
+from ui import warmup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _decorated_resource_loaders() -> set[str]:
+    """Return the names of every function decorated with st.cache_resource in pages and ui/."""
+    names = set()
+    for path in [*ROOT.glob("app_pages/*.py"), *ROOT.glob("ui/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and any(
+                "cache_resource" in ast.unparse(d) for d in node.decorator_list
+            ):
+                names.add(node.name)
+    return names
+
+
+def test_every_page_is_imported_and_every_shared_loader_is_warmed_or_excused():
+    imported = {item.page for item in warmup.ITEMS if item.what == "imports"}
+    assert imported == {path for path, _ in PAGES}
+    warmed = {item.loader for item in warmup.ITEMS if item.loader}
+    assert warmed.isdisjoint(warmup.NOT_WARMED)
+    assert _decorated_resource_loaders() - warmed - set(warmup.NOT_WARMED) == set()
+    assert {"arch_table", "_data", "shipped_model", "_trained_cnn", "_model"} <= warmed
+
+
+def test_a_page_loader_fills_the_pages_own_cache_entry():
+    page = "app_pages/receptive_fields.py"
+    loader = warmup.page_loader(page, "_trained_cnn", needs=("TRAINED",))
+    key = _make_function_key(CacheType.RESOURCE, loader._info.func)
+    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert key in _resource_caches._function_caches[None]
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(
+            f"{record.getMessage()} {record.exc_info[1] if record.exc_info else ''}"
+        )
+
+
+def test_a_subset_runs_to_the_end_and_a_failure_is_logged_not_raised():
+    def broken():
+        raise RuntimeError("no such model")
+
+    chosen = [i for i in warmup.ITEMS if i.loader in {"_trained_cnn", "shipped_model", "samples"}]
+    chosen += [warmup.Item("app_pages/home.py", "broken", broken)]
+    w = warmup.WarmUp(chosen, patience=0)
+    records = _Records()
+    warmup.LOG.addHandler(records)  # Streamlit's loggers do not propagate to pytest's
+    try:
+        w.start().join()
+    finally:
+        warmup.LOG.removeHandler(records)
+    assert w.done == [f"{i.page}: {i.what}" for i in chosen[:-1]]
+    assert w.failed == ["app_pages/home.py: broken"]
+    assert records.messages == ["warm-up item failed: app_pages/home.py: broken no such model"]
+
+
+def test_starting_twice_starts_one_thread():
+    started = threading.Event()
+    w = warmup.WarmUp([warmup.Item("app_pages/home.py", "mark", started.set)], patience=0)
+    first, second = w.start(), w.start()
+    assert first is not None and second is None
+    first.join()
+    assert started.is_set() and w.done == ["app_pages/home.py: mark"]
+
+
+def test_outside_a_real_server_nothing_starts(monkeypatch):
+    monkeypatch.delenv("EXPLORER_WARMUP", raising=False)
+    assert warmup.maybe_start() is None  # no runtime in a plain test process
+    assert warmup.server_warmup().thread is None
+
+
+def test_the_warm_up_waits_for_a_running_request():
+    ran = threading.Event()
+    w = warmup.WarmUp([warmup.Item("app_pages/home.py", "mark", ran.set)], patience=60)
+    with warmup.request():
+        thread = w.start()
+        assert not ran.wait(0.2)  # still inside the request: the item has not run
+    thread.join()
+    assert ran.is_set()

@@ -1,0 +1,260 @@
+"""Warm every page's shared work in the background once a server has started (issue 13).
+
+A page's first visit pays for imports and for the models and tables that every session shares
+(st.cache_resource). app.py starts one daemon thread per server process that pays for them before a
+learner asks: it imports what every page imports, then calls the pages' own cached loaders with the
+inputs the pages use, so the caches hold exactly the values the pages would compute themselves
+(caching changes no value).
+
+A loader defined inside a page script is rebuilt from that page's own source lines: Streamlit keys a
+cached function on its module ("__main__" for a page), qualified name and source text, so the copy
+fills the very cache entry the page reads.
+
+The thread must not slow the first learner: it runs at the lowest CPU priority (on Linux a thread
+has its own nice value), inherits the one torch thread app.py sets, waits before each item until no
+script run is in progress (app.py counts them with `request()`), and logs, never raises, a failure.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+from streamlit.logger import get_logger
+
+from ui.navigation import all_topics
+
+__all__ = [
+    "ITEMS",
+    "NOT_WARMED",
+    "Item",
+    "WarmUp",
+    "maybe_start",
+    "page_imports",
+    "page_loader",
+    "request",
+    "server_warmup",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG = get_logger(__name__)
+PATIENCE_S = 5.0  # the longest an item waits for a quiet moment before it runs anyway
+_runs = 0  # script runs in progress in this process
+_quiet = threading.Condition()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of shared work: the page it serves, a name for the log, the call, and the name of
+    the cached loader it fills ("" for imports and inline wrappers)."""
+
+    page: str
+    what: str
+    call: Callable[[], object]
+    loader: str = ""
+
+
+@contextlib.contextmanager
+def request() -> Iterator[None]:
+    """Count a script run as in progress while the block runs (the warm-up waits for none)."""
+    global _runs
+    with _quiet:
+        _runs += 1
+    try:
+        yield
+    finally:
+        with _quiet:
+            _runs -= 1
+            _quiet.notify_all()
+
+
+def _wait_quiet(patience: float) -> None:
+    """Return once no script run is in progress, or after `patience` seconds."""
+    with _quiet:
+        _quiet.wait_for(lambda: _runs == 0, timeout=patience)
+
+
+def _top_level(page: str) -> tuple[Path, list[ast.stmt]]:
+    """Return the page's path and its top-level statements."""
+    path = ROOT / page
+    return path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body
+
+
+def _defines(node: ast.stmt, names: set[str]) -> bool:
+    """Return True if the statement is a def of, or an assignment to, one of the names."""
+    if isinstance(node, ast.FunctionDef):
+        return node.name in names
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id in names for t in node.targets)
+    return False
+
+
+def _run_statements(path: Path, body: list[ast.stmt]) -> dict:
+    """Return the namespace after running the statements as the page would (module __main__)."""
+    namespace = {"__name__": "__main__", "__file__": str(path)}
+    code = compile(ast.Module(body=body, type_ignores=[]), str(path), "exec")
+    exec(code, namespace)  # the page's own lines, compiled at their own line numbers
+    return namespace
+
+
+def page_imports(page: str) -> None:
+    """Import every module the page imports."""
+    path, body = _top_level(page)
+    _run_statements(path, [n for n in body if isinstance(n, ast.Import | ast.ImportFrom)])
+
+
+def page_loader(page: str, name: str, needs: Sequence[str] = ()) -> Callable:
+    """Return the page's cached function `name`, built from the page's imports and its definition
+    (plus the top-level constants in `needs`), so that its cache key is the page's own."""
+    path, body = _top_level(page)
+    wanted = {name, *needs}
+    kept = [n for n in body if isinstance(n, ast.Import | ast.ImportFrom) or _defines(n, wanted)]
+    return _run_statements(path, kept)[name]
+
+
+def _page_item(page: str, name: str, *args, needs: Sequence[str] = ()) -> Item:
+    """Return an item calling the page's own loader `name` with the page's arguments."""
+    shown = ", ".join(map(repr, args))
+    return Item(page, f"{name}({shown})", lambda: page_loader(page, name, needs)(*args), name)
+
+
+def _ui_item(page: str, module: str, name: str) -> Item:
+    """Return an item calling the shared loader `name` of a ui module, without arguments."""
+    return Item(page, f"{module}.{name}()", lambda: getattr(import_module(module), name)(), name)
+
+
+def _architecture_tables() -> object:
+    # The page wraps these engine functions inline; the key is the wrapped function's, so the
+    # same wrapping here fills the page's entries.
+    import streamlit as st
+
+    from engine import architectures as arch
+
+    st.cache_resource(show_spinner="Measuring the nine nets (once per server)…")(arch.arch_table)()
+    return st.cache_resource(show_spinner=False)(arch.design_constants)()
+
+
+LSTM = "app_pages/lstm_gates.py"
+MNIST1D = "app_pages/mnist1d_cnn_rnn.py"
+# Shared loaders the warm-up leaves alone, and why: each returns an empty store or a lock (nothing
+# to compute), or depends on what a learner chooses.
+NOT_WARMED = {
+    "_trainer": "a lock and an empty store",
+    "_data_store": "an empty store",
+    "_timing_lock": "a lock",
+    "_memory_results": "an empty store",
+    "finished_runs": "an empty store",
+    "run_store": "an empty store",
+    "timing_store": "an empty store",
+    "shared_slot": "an empty job slot",
+    "_results": "an empty store",
+    "held_out_images": "its classes and size are the learner's choice of model",
+}
+
+
+def _items() -> list[Item]:
+    """Return the warm-up's work: every page's imports, then the shared loaders, costly first."""
+    imports = [Item(t.path, "imports", lambda p=t.path: page_imports(p)) for t in all_topics()]
+    loaders = [
+        Item(
+            "app_pages/architectures.py", "architecture tables", _architecture_tables, "arch_table"
+        ),
+        _page_item(MNIST1D, "_data"),
+        _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "parameter_counts"),
+        _ui_item("app_pages/cnn_overview.py", "ui.cnn.models", "shipped_model"),
+        _page_item("app_pages/receptive_fields.py", "_trained_cnn", needs=("TRAINED",)),
+        *(_page_item(LSTM, "_model", name) for name in ("lstm", "gru", "rnn")),
+        _ui_item("app_pages/conv_2d.py", "ui.inputs", "samples"),
+    ]
+    return imports + loaders
+
+
+ITEMS = _items()
+
+
+class WarmUp:
+    """A warm-up that runs its items on one low-priority daemon thread, started at most once."""
+
+    def __init__(self, items: Sequence[Item], patience: float = PATIENCE_S) -> None:
+        self.items = list(items)
+        self.patience = patience
+        self.done: list[str] = []  # "page: what" of every item that finished
+        self.failed: list[str] = []
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> threading.Thread | None:
+        """Start the thread; return it, or None if this warm-up was started before."""
+        with self._lock:
+            if self.thread is not None:
+                return None
+            self.thread = threading.Thread(target=self._run, name="explorer-warmup", daemon=True)
+            self.thread.start()
+            return self.thread
+
+    def _run(self) -> None:
+        _lowest_priority()
+        t0 = time.perf_counter()
+        for item in self.items:
+            _wait_quiet(self.patience)
+            self._one(item)
+        LOG.info(
+            "warm-up done in %.1f s: %d items, %d failed",
+            time.perf_counter() - t0,
+            len(self.done),
+            len(self.failed),
+        )
+
+    def _one(self, item: Item) -> None:
+        label = f"{item.page}: {item.what}"
+        try:
+            item.call()
+        except Exception:  # a warm-up failure must never reach a learner; the page will retry
+            LOG.exception("warm-up item failed: %s", label)
+            self.failed.append(label)
+        else:
+            self.done.append(label)
+
+
+def _lowest_priority() -> None:
+    """Give this thread the lowest CPU priority (Linux: per thread); ignore where unsupported."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
+
+
+_SERVER: WarmUp | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def server_warmup() -> WarmUp:
+    """Return this process's one WarmUp over ITEMS."""
+    global _SERVER
+    with _SERVER_LOCK:
+        if _SERVER is None:
+            _SERVER = WarmUp(ITEMS)
+        return _SERVER
+
+
+def _real_server() -> bool:
+    """Return True inside a real Streamlit server (not AppTest, whose runtime is a mock)."""
+    from streamlit import runtime
+    from streamlit.runtime import Runtime
+
+    return runtime.exists() and type(runtime.get_instance()) is Runtime
+
+
+def maybe_start() -> threading.Thread | None:
+    """Start the server's warm-up unless EXPLORER_WARMUP=0 or outside a real server; return it
+    when this call started it."""
+    if os.environ.get("EXPLORER_WARMUP", "1") == "0" or not _real_server():
+        return None
+    return server_warmup().start()
