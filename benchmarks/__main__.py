@@ -10,6 +10,7 @@ import torch
 
 from benchmarks import (
     bench_architectures,
+    bench_browser,
     bench_convolution,
     bench_images,
     bench_mnist1d,
@@ -33,13 +34,19 @@ SUITES = {
     "recurrent": bench_recurrent,
     "mnist1d": bench_mnist1d,
     "pages": bench_pages,
+    "browser": bench_browser,
 }
+OPT_IN = {"browser"}  # starts its own servers and Chromium for minutes: only when named
 
 
 def main() -> None:
     tuned = tune_allocator()  # as app.py does, so the figures are the server's
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)} (default: all)")
+    parser.add_argument(
+        "suites",
+        nargs="*",
+        help=f"any of {', '.join(SUITES)} (default: all but {', '.join(sorted(OPT_IN))})",
+    )
     args = parser.parse_args()
     unknown = set(args.suites) - set(SUITES)
     if unknown:
@@ -49,7 +56,7 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"malloc thresholds {'fixed as in app.py' if tuned else 'left to glibc'}"
     )
-    for name in args.suites or SUITES:
+    for name in args.suites or [s for s in SUITES if s not in OPT_IN]:
         print(f"\n## {name}")
         for row in SUITES[name].run():
             print(row.line())
