@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -102,3 +103,16 @@ def test_the_warm_up_waits_for_a_running_request():
         assert not ran.wait(0.2)  # still inside the request: the item has not run
     thread.join()
     assert ran.is_set()
+
+
+def test_only_the_warm_up_thread_runs_at_the_lowest_priority():
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+    mark = warmup.Item(
+        "app_pages/home.py",
+        "priority",
+        lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())),
+    )
+    warmup.WarmUp([mark], patience=0).start().join()
+    assert seen == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
