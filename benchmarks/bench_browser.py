@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -243,7 +244,7 @@ def _commit_action(page, key: str, action: str):
         return None
     box.scroll_into_view_if_needed()
     if action == "slider":
-        box.locator('[role="slider"]').first.focus()
+        box.locator('input[type="range"], [role="slider"]').first.focus()
         return lambda: page.keyboard.press("ArrowRight")
     if action == "select":
         box.locator("input").first.click(timeout=5000)
@@ -371,6 +372,7 @@ def run() -> list[Line]:
     """Return the table, medians and maxima with their targets, and the load before and after."""
     from playwright.sync_api import sync_playwright
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop our servers on the way out
     passes = os.environ.get("BENCH_BROWSER_PASSES", "racing,warmed").split(",")
     results = {url: PageResult(url) for url in _pages()}
     lines = [Line(f"load average at start (1, 5, 15 min): {_load()}; {os.cpu_count()} cores")]
