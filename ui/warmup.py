@@ -53,7 +53,7 @@ _quiet = threading.Condition()
 @dataclass(frozen=True)
 class Item:
     """One piece of shared work: the page it serves, a name for the log, the call, and the name of
-    the cached loader it fills ("" for imports and inline wrappers)."""
+    the cached loader it fills ("" for imports)."""
 
     page: str
     what: str
