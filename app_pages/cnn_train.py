@@ -1,7 +1,5 @@
 """CNN · Train it yourself: pick classes and layers, watch it learn, ablate pooling, ReLU, depth."""
 
-import math
-
 import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -18,9 +16,7 @@ from engine.cnn import (
     CNNConfig,
     SmallCNN,
     bf16_supported,
-    compare_filters,
     conv_macs,
-    filter_drift,
     filter_images,
     first_layer_filters,
     last_field,
@@ -29,13 +25,13 @@ from engine.cnn import (
     max_steps_within,
     parameter_count,
     run_cost,
-    summarise_history,
 )
 from engine.cnn import MAX_STEPS as ENGINE_MAX_STEPS
 from engine.core import ExplorerError
 from ui.cnn import train_figures as tf
 from ui.cnn.ablation_view import ablation_section
 from ui.cnn.models import remember_model
+from ui.cnn.train_notes import filters_notice, loss_notice
 from ui.cnn.train_runs import (
     BATCH,
     DATA_SEED,
@@ -235,7 +231,7 @@ def _render(s: JobState) -> None:
         return
     _curves(settings, history)
     if outcome is not None and history[-1].step > 0:
-        st.markdown(_loss_notice(history, len(settings.config.classes)))
+        st.markdown(loss_notice(history, len(settings.config.classes)))
     _filters(snaps)
 
 
@@ -274,26 +270,6 @@ def _curves(settings, history) -> None:
     )
 
 
-def _loss_notice(history, k: int) -> str:
-    """Return the computed "what to notice" of a finished run's curves (k classes)."""
-    h = summarise_history(history)
-    first, last = h.first, h.last
-    return (
-        f"**What to notice.** The loss went from {first.loss:.3f} (mean of the first "
-        f"{first.step} steps; guessing scores ln {k} = {math.log(k):.3f}) to "
-        f"{last.loss:.3f}. Validation accuracy ended at {last.val_acc:.1%} (chance "
-        f"{1 / k:.1%}), its best was {h.best.val_acc:.1%} at step {h.best.step}. Training "
-        f"accuracy over the last {h.last_steps} steps was {last.train_acc:.1%}, {abs(h.gap):.1%} "
-        f"{'above' if h.gap > 0 else 'below'} validation."
-        + (
-            ""
-            if math.isfinite(last.loss)
-            else " The loss is no longer a number: the steps were so large that the weights "
-            "overflowed. Lower η and train again."
-        )
-    )
-
-
 def _filters(snaps) -> None:
     """Draw the first-layer filters now and their film strip from the start."""
     st.markdown(
@@ -320,34 +296,7 @@ def _filters(snaps) -> None:
             ),
             key="ct_filmstrip",
         )
-        st.markdown(_filters_notice(snaps[0][1], weights, step))
-
-
-def _filters_notice(w0, w, step: int) -> str:
-    """Return the computed "what to notice" for first-layer weights w0 (step 0) and w (now)."""
-    drift = filter_drift(w0, w)
-    text = (
-        f"**What to notice.** Between step 0 and step {step:,} the first-layer weights moved by "
-        f"{drift.moved:.0%} of their initial size (‖W − W₀‖ / ‖W₀‖). "
-        f"The share of a filter's weight that differs between the colour channels went from "
-        f"{drift.start_colour:.0%} to {drift.colour:.0%} on average ("
-        + (
-            "more of them now respond to brightness, as outlines and stripes do)"
-            if drift.colour < drift.start_colour
-            else "more of them now respond to colour differences)"
-        )
-    )
-    try:
-        comparison = compare_filters(w, w0)
-    except ExplorerError:  # 1×1 kernels: no spatial pattern to compare
-        return text + ". With 1×1 kernels a filter has no extent: it can only weigh colours."
-    return text + (
-        f". Averaged over colour, each filter's closest classic kernel (Sobel, Gabor, Laplacian, "
-        f"blur…) now matches it with |cos| {comparison.mean_best:.2f} on average, "
-        f"against {comparison.mean_start_best:.2f} for the random start. Closest now: "
-        + ", ".join(f"{name} ×{n}" for name, n in comparison.closest_counts()[:4])
-        + "."
-    )
+        st.markdown(filters_notice(snaps[0][1], weights, step))
 
 
 job = session_job(st.session_state, JOB_KEY)

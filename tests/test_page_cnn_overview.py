@@ -13,9 +13,13 @@ from PIL import Image
 
 from engine.cnn import (
     CLASSES,
+    CLASSIC_BY,
+    COLOUR_BY,
     CNNConfig,
     SmallCNN,
+    compare_filters,
     grad_cam,
+    handmade_kernels,
     hires_cam_layer,
     load,
     preprocess,
@@ -23,7 +27,7 @@ from engine.cnn import (
 )
 from tests.test_pages import assert_clean, open_page
 from ui.cnn.models import SHIPPED, SHIPPED_PATH, remember_model
-from ui.cnn.overview_inputs import RENDER_SEED
+from ui.cnn.overview_inputs import RENDER_SEED, training_summary
 from ui.inputs import SAMPLES_DIR
 
 PAGE = "app_pages/cnn_overview.py"
@@ -281,3 +285,30 @@ def test_hires_cam_is_the_engines_and_sums_to_logit_minus_bias(default_page, shi
     assert_clean(at)
     assert np.allclose(_hires_trace(at), expected, atol=1e-6)
     at.toggle(key="tc_lit").set_value(False).run()
+
+
+def _filters(kind: str) -> torch.Tensor:
+    """Return (8, 3, 3, 3) first-layer filters: random, or Sobel x in grey (all channels)."""
+    if kind == "sobel":
+        return handmade_kernels(3)["Sobel x"].expand(8, 3, 3, 3).clone()
+    return torch.randn(8, 3, 3, 3, generator=torch.Generator().manual_seed(3))
+
+
+def test_the_first_layer_summary_claims_only_what_its_numbers_show():
+    """Filters that barely moved are called unchanged (the old text said 'colour matters');
+    grey Sobel filters from a random start are closer to the bank and moved to brightness."""
+    start = _filters("random")
+    same = training_summary(compare_filters(start * 1.001, start, 3))
+    assert "no closer to hand-made ones" in same and f"within {CLASSIC_BY:.2f}" in same
+    assert "as before training" in same and f"within {COLOUR_BY:.0%}" in same
+    assert "colour matters" not in same
+
+    c = compare_filters(_filters("sobel"), start, 3)
+    grey = training_summary(c)
+    assert f"median best |cos| {c.median_best:.2f} against {c.median_start_best:.2f}" in grey
+    assert "resemble hand-made ones more" in grey
+    assert "from colour differences to brightness patterns" in grey
+
+    back = training_summary(compare_filters(start, _filters("sobel"), 3))
+    assert "resemble hand-made ones less" in back
+    assert "towards colour differences" in back

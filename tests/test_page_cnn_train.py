@@ -14,8 +14,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from engine.cnn import (
+    COLOUR_BY,
+    SAME_WITHIN,
     CNNConfig,
     SmallCNN,
+    TrainPoint,
     accuracy,
     first_layer_filters,
     make_training_data,
@@ -23,6 +26,7 @@ from engine.cnn import (
     train,
 )
 from ui.cnn.models import available_models
+from ui.cnn.train_notes import filters_notice, loss_notice
 from ui.cnn.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
 from ui.jobs import Job
 
@@ -295,3 +299,25 @@ def test_a_variant_at_chance_is_flagged_and_not_called_the_most_stable():
     at.run()
     assert not [w for w in at.warning if "Not learned" in w.value]
     assert "edge shift is no pooling (95% kept)" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_training_gap_that_rounds_to_zero_is_called_the_same():
+    """The old notice printed "0.0% above validation" for a 0.03-point gap."""
+    first = TrainPoint(10, 0.69, 0.5, 0.5)
+    same = loss_notice([first, TrainPoint(20, 0.3, 0.8003, 0.8)], 2)
+    assert ", 0.0% above" not in same
+    assert f"the same as validation to within {SAME_WITHIN:.1%}" in same
+    assert "10.0% above validation" in loss_notice([first, TrainPoint(20, 0.3, 0.9, 0.8)], 2)
+    assert "5.0% below validation" in loss_notice([first, TrainPoint(20, 0.3, 0.75, 0.8)], 2)
+
+
+def test_the_filter_notice_names_a_colour_shift_only_beyond_its_margin():
+    """Weights scaled by 1.001 keep their colour share: the old notice still said "more of them
+    now respond to colour differences"."""
+    w0 = torch.randn(8, 3, 3, 3, generator=torch.Generator().manual_seed(0))
+    same = filters_notice(w0, w0 * 1.001, 50)
+    assert "respond to colour" not in same
+    assert f"within {COLOUR_BY:.0%} of each other" in same
+    grey = w0.mean(1, keepdim=True)
+    assert "towards brightness" in filters_notice(w0, grey + 0.5 * (w0 - grey), 50)
+    assert "towards colour differences" in filters_notice(w0, grey + 2 * (w0 - grey), 50)

@@ -12,12 +12,15 @@ import streamlit as st
 
 from engine.cnn import (
     ABLATIONS,
+    BORDER_SAME,
     CHANCE_Z,
     CNNConfig,
     ablation_cost,
     above_chance,
+    border_effect,
     chance_margin,
     compare,
+    fits_less,
     steadiest,
 )
 from ui.cnn import train_figures as tf
@@ -161,7 +164,6 @@ def _pooling_part(p: AblationRow, b: AblationRow, learned: dict[str, bool]) -> s
 def _relu_part(r: AblationRow, b: AblationRow, learned: dict[str, bool], k: int) -> str:
     """Return the paragraph on what ReLU buys, from the no-ReLU and baseline rows."""
     k_ = r.config.kernel
-    fits_less = compare(r.train_acc, b.train_acc, 0.02) == "below"
     return (
         "**ReLU.** Without it, a convolution after a convolution is just one bigger "
         f"convolution (a {k_}×{k_} after a {k_}×{k_} is a single {2 * k_ - 1}×{2 * k_ - 1}), "
@@ -175,7 +177,7 @@ def _relu_part(r: AblationRow, b: AblationRow, learned: dict[str, bool], k: int)
             f" On its own training batches it scores only {r.train_acc:.1%} (the baseline "
             f"{b.train_acc:.1%}): it is not memorising, it fits the training pictures less "
             "well too."
-            if fits_less
+            if fits_less(r.train_acc, b.train_acc)
             else ""
         )
     )
@@ -299,13 +301,15 @@ def _notice(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> str:
             f"of those that learned, the one whose answers move least under an {MAX_SHIFT}-px "
             f"edge shift is {steady} ({share:.0%} kept). "
         )
+    effect = border_effect(widest)
     return text + (
         f"Wrapping the picture around (circular) instead of repeating its border (edge) changes "
         f"the share kept at {MAX_SHIFT} px by at most {abs(widest):.0%} "
         + (
-            "here: what changes the answers is the move itself, not the new border."
-            if compare(abs(widest), 0.0, 0.05) == "same"
-            else f"here ({'more' if widest > 0 else 'fewer'} answers kept when wrapped)."
+            f"here (within {BORDER_SAME:.0%}): what changes the answers is the move itself, "
+            "not the new border."
+            if effect is None
+            else f"here ({effect} answers kept when wrapped)."
         )
     )
 

@@ -18,6 +18,8 @@ import torch
 
 from engine.cnn import (
     CLASSES,
+    CLASSIC_BY,
+    COLOUR_BY,
     TOP_PATCHES_SEED,
     Activation,
     DrawingReference,
@@ -25,6 +27,8 @@ from engine.cnn import (
     Familiarity,
     FilterComparison,
     SmallCNN,
+    classic_likeness,
+    colour_shift,
     compare_first_layer,
     drawing_reference,
     grad_cam,
@@ -327,47 +331,46 @@ def filter_comparison(mkey: str, start_seed: int, _model: SmallCNN) -> FilterCom
     return compare_first_layer(_model, start_seed)
 
 
+_LIKENESS = {
+    "closer": "The trained filters resemble hand-made ones more than the random filters they "
+    "started from (seed {seed}) did: median best |cos| {now:.2f} against {start:.2f}. ",
+    "further": "The trained filters resemble hand-made ones less than the random filters they "
+    "started from (seed {seed}) did: median best |cos| {now:.2f} against {start:.2f}. ",
+    None: "The trained filters are no closer to hand-made ones than the random filters they "
+    "started from (seed {seed}): median best |cos| {now:.2f} against {start:.2f}, within "
+    "{by:.2f}. ",
+}
+_COLOUR = {
+    "brightness": "They also moved weight from colour differences to brightness patterns "
+    "({start:.0%} → {now:.0%} of their squared weight): light/dark edges work whatever the "
+    "colours, and the shapes come in every colour.",
+    "colour": "They also moved weight towards colour differences ({start:.0%} → {now:.0%} of "
+    "their squared weight): telling colours apart helped the loss.",
+    None: "{now:.0%} of their squared weight sits in colour differences, as before training "
+    "({start:.0%}; within {by:.0%}).",
+}
+
+
 def training_summary(comparison: FilterComparison) -> str:
-    """Return what training changed in the first layer, in sentences built from the numbers."""
-    best_now, best_start = comparison.best.numpy(), comparison.start_best.numpy()
-    gained = float(np.median(best_now) - np.median(best_start))
-    colour_now, colour_start = (
-        float(comparison.colour.mean()),
-        float(comparison.start_colour.mean()),
-    )
-    tally: dict[str, int] = {}
-    for name in comparison.best_kernel:
-        tally[name] = tally.get(name, 0) + 1
+    """Return what training changed in the first layer, in sentences chosen by engine claims."""
+    best_now = comparison.best.numpy()
+    tally = comparison.closest_counts()
     closest = int(best_now.argmax())
-    seed = comparison.start_seed
-    text = (
+    now, start = comparison.median_best, comparison.median_start_best
+    colour_now = float(comparison.colour.mean())
+    colour_start = float(comparison.start_colour.mean())
+    return (
         f"**What training discovered**: the closest match is filter {closest} (|cos| "
         f"{best_now[closest]:.2f} with {comparison.best_kernel[closest]}); best matches: "
-        + ", ".join(f"{k} ×{v}" for k, v in sorted(tally.items(), key=lambda t: -t[1]))
+        + ", ".join(f"{k} ×{v}" for k, v in tally)
         + ". "
+        + _LIKENESS[classic_likeness(start, now)].format(
+            seed=comparison.start_seed, now=now, start=start, by=CLASSIC_BY
+        )
+        + _COLOUR[colour_shift(colour_start, colour_now)].format(
+            now=colour_now, start=colour_start, by=COLOUR_BY
+        )
     )
-    if gained > 0.02:
-        text += (
-            "The trained filters resemble hand-made ones more than the random filters they "
-            f"started from (seed {seed}) did: +{gained:.2f} in median best |cos|. "
-        )
-    else:
-        text += (
-            "The trained filters are no closer to hand-made ones than the random filters they "
-            f"started from (seed {seed}): no clear edge detectors emerged. "
-        )
-    if colour_now < colour_start - 0.02:
-        text += (
-            "They also moved weight from colour differences to brightness patterns "
-            f"({colour_start:.0%} → {colour_now:.0%} of their squared weight): light/dark edges "
-            "work whatever the colours, and the shapes come in every colour."
-        )
-    else:
-        text += (
-            f"{colour_now:.0%} of their squared weight sits in colour differences "
-            f"({colour_start:.0%} before training): colour matters to them."
-        )
-    return text
 
 
 def show_familiarity(

@@ -7,7 +7,24 @@ import math
 import numpy as np
 import pytest
 
-from engine.cnn import CHANCE_Z, CNNError, above_chance, chance_margin, compare, steadiest
+from engine.cnn import (
+    BORDER_SAME,
+    CHANCE_Z,
+    CLASSIC_BY,
+    COLOUR_BY,
+    FITS_LESS_BY,
+    SAME_WITHIN,
+    CNNError,
+    above_chance,
+    accuracy_gap,
+    border_effect,
+    chance_margin,
+    classic_likeness,
+    colour_shift,
+    compare,
+    fits_less,
+    steadiest,
+)
 
 
 def test_the_margin_is_z_binomial_standard_errors():
@@ -50,3 +67,57 @@ def test_compare_both_sides_of_same():
     assert compare(0.5, 0.5049) == "same"
     assert compare(0.5, 0.506) == "below"
     assert compare(0.506, 0.5) == "above"
+
+
+def test_colour_shift_both_sides_of_its_margin():
+    assert colour_shift(0.40, 0.40 - COLOUR_BY - 1e-6) == "brightness"
+    assert colour_shift(0.40, 0.40 + COLOUR_BY + 1e-6) == "colour"
+    assert colour_shift(0.40, 0.40 - COLOUR_BY + 1e-6) is None
+    assert colour_shift(0.40, 0.40 + COLOUR_BY - 1e-6) is None
+    assert colour_shift(0.400, 0.401) is None  # the learner's report: 40 % → 40 % called a change
+
+
+def test_classic_likeness_both_sides_of_its_margin():
+    assert classic_likeness(0.50, 0.50 + CLASSIC_BY + 1e-6) == "closer"
+    assert classic_likeness(0.50, 0.50 - CLASSIC_BY - 1e-6) == "further"
+    assert classic_likeness(0.50, 0.50 + CLASSIC_BY - 1e-6) is None
+    assert classic_likeness(0.50, 0.50 - CLASSIC_BY + 1e-6) is None
+
+
+def test_accuracy_gap_both_sides_of_same():
+    assert accuracy_gap(0.62, 0.62 + SAME_WITHIN + 1e-6) == "below"
+    assert accuracy_gap(0.62 + SAME_WITHIN + 1e-6, 0.62) == "above"
+    assert accuracy_gap(0.6203, 0.62) is None  # the learner's report: "0.0% above validation"
+    assert accuracy_gap(float("nan"), 0.62) is None
+
+
+def test_fits_less_both_sides_of_its_margin():
+    assert fits_less(0.70 - FITS_LESS_BY - 1e-6, 0.70)
+    assert not fits_less(0.70 - FITS_LESS_BY + 1e-6, 0.70)
+    assert not fits_less(0.90, 0.70)
+
+
+def test_border_effect_both_sides_of_its_margin():
+    assert border_effect(BORDER_SAME + 1e-6) == "more"
+    assert border_effect(-BORDER_SAME - 1e-6) == "fewer"
+    assert border_effect(BORDER_SAME - 1e-6) is None
+    assert border_effect(-BORDER_SAME + 1e-6) is None
+
+
+@pytest.mark.parametrize(
+    ("claim", "fmt"),
+    [
+        (colour_shift, "{:.0%}"),
+        (classic_likeness, "{:.2f}"),
+        (accuracy_gap, "{:.1%}"),
+        (fits_less, "{:.1%}"),
+    ],
+)
+def test_a_named_change_never_prints_as_no_change(claim, fmt):
+    """Whenever a claim is made, the two numbers as shown differ (random pairs, 0..1)."""
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0, 1, 20_000)
+    b = a + rng.uniform(-0.06, 0.06, a.size)
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        if claim(x, y):
+            assert fmt.format(x) != fmt.format(y), (x, y)
