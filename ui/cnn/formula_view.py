@@ -167,8 +167,25 @@ def _agreement(total: float, value: float, what: str) -> None:
 
 def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
     """Write a conv unit: patches × kernels over every input channel, plus the bias."""
-    c_in, k, _ = f.patches.shape
     sums = f.products.double().sum((1, 2)).numpy()  # (C_in,)
+    _conv_intro(f)
+    _conv_figure(f, below_names)
+    _conv_sum(f, sums, below_names)
+    _agreement(f.total, f.value, "Σ products + bias")
+    if f.input_layer != "input":
+        top = int(np.abs(sums).argmax())
+        st.button(
+            f"Follow the biggest contributor: {below_names[top]} of {f.input_layer} at "
+            f"({f.row}, {f.col})",
+            on_click=follow,
+            args=(f.input_layer, top, f.row, f.col, below_side),
+            key="tc_follow",
+        )
+
+
+def _conv_intro(f: ConvFormula) -> None:
+    """Say what the unit computes, with its padding, and write the formula."""
+    c_in, k, _ = f.patches.shape
     outside = int((~f.inside).sum())
     st.markdown(
         f"Unit ({f.row}, {f.col}) of channel {f.channel} looks at the {k}×{k} window of **all "
@@ -183,6 +200,11 @@ def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
     st.latex(
         r"z_{c}(i,j) = b_c + \sum_{c'=1}^{C_{in}} \sum_{m,n} a_{c'}(i+m,\,j+n)\; w_{c,c'}(m,n)"
     )
+
+
+def _conv_figure(f: ConvFormula, below_names: list[str]) -> None:
+    """Draw patches, kernels and products, with numbers in the cells when they fit."""
+    c_in, k, _ = f.patches.shape
     numbers = 3 * c_in * k * k <= NUMBERS_UP_TO
     st.plotly_chart(
         conv_unit_figure(
@@ -197,6 +219,11 @@ def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
     )
     if not numbers:
         st.caption("Too many cells to write every number: hover over a cell to read it.")
+
+
+def _conv_sum(f: ConvFormula, sums: np.ndarray, below_names: list[str]) -> None:
+    """Write the per-channel sums plus the bias; list them in a table when there are many."""
+    c_in = len(sums)
     terms = " + ".join(f"({_n(s)})" for s in sums) if c_in <= 6 else r"\textstyle\sum_{c'}"
     product_sum = float(sums.sum())
     st.latex(
@@ -208,16 +235,6 @@ def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
                 pd.DataFrame({"input channel": below_names, "Σ patch × kernel": sums.round(5)}),
                 hide_index=True,
             )
-    _agreement(f.total, f.value, "Σ products + bias")
-    if f.input_layer != "input":
-        top = int(np.abs(sums).argmax())
-        st.button(
-            f"Follow the biggest contributor: {below_names[top]} of {f.input_layer} at "
-            f"({f.row}, {f.col})",
-            on_click=follow,
-            args=(f.input_layer, top, f.row, f.col, below_side),
-            key="tc_follow",
-        )
 
 
 def show_relu(f: ReluFormula, side: int) -> None:

@@ -121,54 +121,41 @@ def training_curves(
         subplot_titles=("Cross-entropy loss (training batches)", "Accuracy"),
         horizontal_spacing=0.1,
     )
-    marker = dict(size=5)
-    fig.add_trace(
-        go.Scatter(
-            x=steps,
-            y=loss,
-            name="training loss",
-            mode="lines+markers",
-            marker=marker,
-            line=dict(color=COLOURS[4]),
-        ),
-        row=1,
-        col=1,
-    )
-    for y, name, colour in (
-        (train_acc, "training accuracy", COLOURS[0]),
-        (val_acc, "validation accuracy", COLOURS[2]),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=y,
-                name=name,
-                mode="lines+markers",
-                marker=marker,
-                line=dict(color=colour),
-            ),
-            row=1,
-            col=2,
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[0, total_steps],
-            y=[chance, chance],
-            name=f"chance (1/{round(1 / chance)})",
-            mode="lines",
-            line=dict(color="gray", dash="dot"),
-        ),
-        row=1,
-        col=2,
-    )
+    fig.add_trace(_curve(steps, loss, "training loss", COLOURS[4]), row=1, col=1)
+    fig.add_trace(_curve(steps, train_acc, "training accuracy", COLOURS[0]), row=1, col=2)
+    fig.add_trace(_curve(steps, val_acc, "validation accuracy", COLOURS[2]), row=1, col=2)
+    fig.add_trace(_chance_line(chance, total_steps), row=1, col=2)
     fig.update_xaxes(title_text="training step", range=[0, total_steps * 1.02])
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="fraction right", range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_annotations(font_size=13)
-    fig.update_layout(legend=dict(orientation="h", y=-0.25))
-    finish_layout(fig, height)
-    fig.update_layout(margin=dict(t=40))
+    _finish_pair(fig, height, legend_y=-0.25)
     return fig
+
+
+def _curve(x: np.ndarray, y: np.ndarray, name: str, colour: str) -> go.Scatter:
+    """Return one training curve, lines with small markers."""
+    return go.Scatter(
+        x=x, y=y, name=name, mode="lines+markers", marker=dict(size=5), line=dict(color=colour)
+    )
+
+
+def _chance_line(chance: float, total_steps: int) -> go.Scatter:
+    """Return the dotted line at a uniform guesser's accuracy, over the whole run."""
+    return go.Scatter(
+        x=[0, total_steps],
+        y=[chance, chance],
+        name=f"chance (1/{round(1 / chance)})",
+        mode="lines",
+        line=dict(color="gray", dash="dot"),
+    )
+
+
+def _finish_pair(fig: go.Figure, height: int, legend_y: float) -> None:
+    """Give a two-panel figure its legend below, title fonts, height and room for the titles."""
+    fig.update_annotations(font_size=13)
+    fig.update_layout(legend=dict(orientation="h", y=legend_y))
+    finish_layout(fig, height)
+    fig.update_layout(margin=dict(t=40))  # room for the subplot titles
 
 
 def ablation_bars(
@@ -188,17 +175,7 @@ def ablation_bars(
         subplot_titles=("Validation accuracy", f"Predictions unchanged after a {shift}-px shift"),
     )
     fig.add_trace(
-        go.Bar(
-            x=list(names),
-            y=list(val_acc),
-            marker_color=COLOURS[0],
-            showlegend=False,
-            text=[f"{v:.1%}" for v in val_acc],
-            textposition="outside",
-            name="validation",
-        ),
-        row=1,
-        col=1,
+        _bars(names, val_acc, "validation", COLOURS[0], ".1%", legend=False), row=1, col=1
     )
     fig.add_trace(
         go.Scatter(
@@ -212,24 +189,31 @@ def ablation_bars(
         col=1,
     )
     for j, (mode, values) in enumerate(robust.items()):
-        fig.add_trace(
-            go.Bar(
-                x=list(names),
-                y=list(values),
-                name=f"{mode} shift",
-                marker_color=COLOURS[j + 2],
-                text=[f"{v:.0%}" for v in values],
-                textposition="outside",
-            ),
-            row=1,
-            col=2,
-        )
+        fig.add_trace(_bars(names, values, f"{mode} shift", COLOURS[j + 2], ".0%"), row=1, col=2)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="fraction")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
-    fig.update_annotations(font_size=13)
-    finish_layout(fig, height)
-    fig.update_layout(margin=dict(t=40))  # room for the subplot titles
+    fig.update_layout(barmode="group")
+    _finish_pair(fig, height, legend_y=-0.2)
     return fig
+
+
+def _bars(
+    names: Sequence[str],
+    values: Sequence[float],
+    name: str,
+    colour: str,
+    fmt: str,
+    legend: bool | None = None,
+) -> go.Bar:
+    """Return one bar trace with each value written above its bar."""
+    return go.Bar(
+        x=list(names),
+        y=list(values),
+        name=name,
+        showlegend=legend,
+        marker_color=colour,
+        text=[format(v, fmt) for v in values],
+        textposition="outside",
+    )
 
 
 def robustness_curves(

@@ -240,58 +240,65 @@ def ablation_work(settings: AblationSettings, data_store: DataStore, results: di
             return results[settings]
         report(0.0, "Rendering the images…", None)
         data = data_store.get(settings.classes)
-        k = len(settings.classes)
-        probe = data.val_images[: k * ROBUST_PER_CLASS]  # classes are interleaved: balanced
-        base = CNNConfig(classes=settings.classes)
-        names = list(ABLATIONS)
+        probe = data.val_images[: len(settings.classes) * ROBUST_PER_CLASS]  # interleaved
         rows: list[AblationRow] = []
-        for i, name in enumerate(names):
-            config = ablation_config(name, base)
-
-            def progress(step, steps, point, model, i=i, name=name):
-                report(
-                    (i + 0.9 * step / steps) / len(names),
-                    f"{name} ({i + 1} of {len(names)}): step {step:,} of {steps:,}, "
-                    f"validation accuracy {point.val_acc:.1%}",
-                    None,
-                )
-
-            r = train(
-                config,
-                settings.steps,
-                settings.lr,
-                BATCH,
-                settings.seed,
-                data,
-                progress,
-                should_stop,
-                progress_every=_every(settings.steps),
-                bf16=settings.bf16,
-            )
-            if r.stopped:
+        for i, name in enumerate(ABLATIONS):
+            row = _ablation_row(settings, data, probe, i, name, report, should_stop)
+            if row is None:
                 return tuple(rows)
-            report((i + 0.9) / len(names), f"{name}: shifting the validation images…", None)
-            robust = {
-                m: shift_robustness(r.model, probe, MAX_SHIFT, m) for m in ("circular", "edge")
-            }
-            rows.append(
-                AblationRow(
-                    name,
-                    config,
-                    parameter_count(config),
-                    last_field(config),
-                    r.val_acc,
-                    r.history[-1].train_acc,
-                    r.seconds,
-                    tuple(r.history),
-                    robust,
-                )
-            )
+            rows.append(row)
             if should_stop():
                 return tuple(rows)
-        results[settings] = tuple(rows)
-        while len(results) > 16:
-            results.pop(next(iter(results)))
+        _keep(results, settings, tuple(rows))
         return tuple(rows)
 
     return work
+
+
+def _ablation_row(settings, data, probe, i: int, name: str, report, should_stop):
+    """Return variant i's AblationRow (trained, then shifted), or None if it was stopped."""
+    n = len(ABLATIONS)
+    config = ablation_config(name, CNNConfig(classes=settings.classes))
+
+    def progress(step, steps, point, model):
+        report(
+            (i + 0.9 * step / steps) / n,
+            f"{name} ({i + 1} of {n}): step {step:,} of {steps:,}, "
+            f"validation accuracy {point.val_acc:.1%}",
+            None,
+        )
+
+    r = train(
+        config,
+        settings.steps,
+        settings.lr,
+        BATCH,
+        settings.seed,
+        data,
+        progress,
+        should_stop,
+        progress_every=_every(settings.steps),
+        bf16=settings.bf16,
+    )
+    if r.stopped:
+        return None
+    report((i + 0.9) / n, f"{name}: shifting the validation images…", None)
+    robust = {m: shift_robustness(r.model, probe, MAX_SHIFT, m) for m in ("circular", "edge")}
+    return AblationRow(
+        name,
+        config,
+        parameter_count(config),
+        last_field(config),
+        r.val_acc,
+        r.history[-1].train_acc,
+        r.seconds,
+        tuple(r.history),
+        robust,
+    )
+
+
+def _keep(results: dict, settings: AblationSettings, rows: tuple[AblationRow, ...]) -> None:
+    """Store a complete set under its settings, keeping the 16 newest."""
+    results[settings] = rows
+    while len(results) > 16:
+        results.pop(next(iter(results)))
