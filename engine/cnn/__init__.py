@@ -16,6 +16,7 @@ from engine.cnn.claims import (
     COLOUR_BY,
     FITS_LESS_BY,
     SAME_WITHIN,
+    TREND_BY,
     above_chance,
     accuracy_gap,
     border_effect,
@@ -25,6 +26,7 @@ from engine.cnn.claims import (
     compare,
     fits_less,
     steadiest,
+    trend,
 )
 from engine.cnn.costs import (
     SCAN_BUDGET,
@@ -191,6 +193,7 @@ __all__ = [
     "TOP_PATCHES_PER_CLASS",
     "TOP_PATCHES_SEED",
     "TRAIN_PER_CLASS",
+    "TREND_BY",
     "TrainPoint",
     "TrainResult",
     "TrainingData",
@@ -253,6 +256,7 @@ __all__ = [
     "top_activating_patches",
     "train",
     "train_curves",
+    "trend",
     "two_colour_residual",
     "unit_formula",
 ]

@@ -17,6 +17,7 @@ __all__ = [
     "COLOUR_BY",
     "FITS_LESS_BY",
     "SAME_WITHIN",
+    "TREND_BY",
     "above_chance",
     "accuracy_gap",
     "border_effect",
@@ -26,6 +27,7 @@ __all__ = [
     "compare",
     "fits_less",
     "steadiest",
+    "trend",
 ]
 
 CHANCE_Z = 3.0  # standard errors above 1/K before an accuracy counts as "learned"
@@ -35,6 +37,7 @@ SAME_WITHIN = 0.005  # two shares closer than this are "about the same" (shown t
 COLOUR_BY = 0.02  # mean colour share of the filters: change named beyond this
 CLASSIC_BY = 0.02  # median best |cos| with the hand-made kernels: change named beyond this
 FITS_LESS_BY = 0.02  # training accuracy this far below the baseline's "fits less well"
+TREND_BY = 0.02  # each step of a series must move this far for it to "rise" or "fall"
 BORDER_SAME = 0.05  # circular and edge shifts keeping shares this close: the border is moot
 
 
@@ -98,3 +101,11 @@ def border_effect(circular_minus_edge: float, within: float = BORDER_SAME) -> st
     return {"above": "more", "below": "fewer", None: None}[
         _beyond(circular_minus_edge, 0.0, within)
     ]
+
+
+def trend(values: Sequence[float], by: float = TREND_BY) -> str | None:
+    """Return "rises" or "falls" when every step of values moves that way by more than by."""
+    if len(values) < 2:
+        raise CNNError("A trend needs at least two values.")
+    steps = {_beyond(b, a, by) for a, b in zip(values[:-1], values[1:], strict=True)}
+    return {"above": "rises", "below": "falls"}.get(steps.pop()) if len(steps) == 1 else None

@@ -14,6 +14,7 @@ from engine.cnn import (
     ABLATIONS,
     BORDER_SAME,
     CHANCE_Z,
+    TREND_BY,
     CNNConfig,
     ablation_cost,
     above_chance,
@@ -22,6 +23,7 @@ from engine.cnn import (
     compare,
     fits_less,
     steadiest,
+    trend,
 )
 from ui.cnn import train_figures as tf
 from ui.cnn.train_runs import (
@@ -183,7 +185,9 @@ def _relu_part(r: AblationRow, b: AblationRow, learned: dict[str, bool], k: int)
     )
 
 
-def _depth_part(one: AblationRow, four: AblationRow, b: AblationRow) -> str:
+def _depth_part(
+    one: AblationRow, four: AblationRow, b: AblationRow, learned: dict[str, bool]
+) -> str:
     """Return the paragraph on what depth buys, from the 1-block, baseline and 4-block rows."""
     return (
         f"**Depth.** One block: its last units see {one.field}×{one.field} px and the "
@@ -192,12 +196,29 @@ def _depth_part(one: AblationRow, four: AblationRow, b: AblationRow) -> str:
         f"{four.config.final_side}×{four.config.final_side} maps, "
         f"{four.config.flat_features:,} numbers. Validation accuracy: 1 block {_acc(one)}, "
         f"{b.config.depth_blocks} blocks {_acc(b)}, 4 blocks {_acc(four)}; predictions kept "
-        f"after an {MAX_SHIFT}-px shift: {_kept(one)}, {_kept(b)}, {_kept(four)}. Each extra "
-        "pooling adds tolerance to shifts, and each extra block lets a unit combine a wider part "
-        "of the picture. Depth is not paid for in weights here: the classifier shrinks so much "
-        f"that the 4-block network has {four.parameters:,} weights in all, the 1-block one "
-        f"{one.parameters:,}."
+        f"after an {MAX_SHIFT}-px shift: {_kept(one)}, {_kept(b)}, {_kept(four)}. "
+        + _depth_trend((one, b, four), learned)
+        + "Each extra block lets a unit combine a wider part of the picture. Depth is not paid "
+        "for in weights here: the classifier shrinks so much that the 4-block network has "
+        f"{four.parameters:,} weights in all, the 1-block one {one.parameters:,}."
     )
+
+
+_TREND = {
+    "rises": "Each extra pooling added tolerance to shifts here: the share kept rises with "
+    "depth by more than {by:.0%} a step. ",
+    "falls": "Pooling is meant to add tolerance to shifts, yet here the share kept falls with "
+    "depth, by more than {by:.0%} a step. ",
+    None: "Pooling is meant to add tolerance to shifts, but the share kept does not move one way "
+    "with depth here (by more than {by:.0%} a step), so these runs do not show it. ",
+}
+
+
+def _depth_trend(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> str:
+    """Return whether shift tolerance grows with depth, when every depth learned, else ''."""
+    if not all(learned[r.name] for r in rows):
+        return ""  # a network at chance keeps its answers under any shift: nothing to compare
+    return _TREND[trend([float(r.robust["edge"][MAX_SHIFT]) for r in rows])].format(by=TREND_BY)
 
 
 def _explain(rows: dict[str, AblationRow], k: int, learned: dict[str, bool]) -> None:
@@ -211,7 +232,7 @@ def _explain(rows: dict[str, AblationRow], k: int, learned: dict[str, bool]) -> 
     if "no ReLU" in rows:
         parts.append(_relu_part(rows["no ReLU"], b, learned, k))
     if "1 block" in rows and "4 blocks" in rows:
-        parts.append(_depth_part(rows["1 block"], rows["4 blocks"], b))
+        parts.append(_depth_part(rows["1 block"], rows["4 blocks"], b, learned))
     st.markdown("\n\n".join(parts))
 
 

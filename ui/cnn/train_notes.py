@@ -25,7 +25,7 @@ _GAP = {
     None: "the same as validation to within {within:.1%}",
 }
 _COLOUR = {
-    "brightness": "their weight moved towards brightness patterns, as outlines and stripes are",
+    "brightness": "their weight moved towards brightness patterns, such as outlines and stripes",
     "colour": "their weight moved towards colour differences",
     None: "within {by:.0%} of each other, so no clear shift towards colour or brightness",
 }

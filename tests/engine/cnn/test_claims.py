@@ -14,6 +14,7 @@ from engine.cnn import (
     COLOUR_BY,
     FITS_LESS_BY,
     SAME_WITHIN,
+    TREND_BY,
     CNNError,
     above_chance,
     accuracy_gap,
@@ -24,6 +25,7 @@ from engine.cnn import (
     compare,
     fits_less,
     steadiest,
+    trend,
 )
 
 
@@ -121,3 +123,14 @@ def test_a_named_change_never_prints_as_no_change(claim, fmt):
     for x, y in zip(a.tolist(), b.tolist(), strict=True):
         if claim(x, y):
             assert fmt.format(x) != fmt.format(y), (x, y)
+
+
+def test_trend_needs_every_step_beyond_its_margin():
+    up = TREND_BY + 1e-6
+    assert trend([0.5, 0.5 + up, 0.5 + 2 * up]) == "rises"
+    assert trend([0.5, 0.5 - up, 0.5 - 2 * up]) == "falls"
+    assert trend([0.64, 0.55, 0.65]) is None  # the learner's depth run: down, then up
+    assert trend([0.5, 0.5 + up, 0.5 + up + TREND_BY - 1e-6]) is None  # one step too small
+    assert trend([0.5, 0.5 + TREND_BY - 1e-6]) is None
+    with pytest.raises(CNNError):
+        trend([0.5])
