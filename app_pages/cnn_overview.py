@@ -9,6 +9,8 @@ from engine.cnn import (
     TOP_PATCHES_PER_CLASS,
     TOP_PATCHES_SEED,
     cam_is_blank,
+    classic_likeness,
+    colour_shift,
     evidence,
     familiarity,
     filter_images,
@@ -315,12 +317,19 @@ st.plotly_chart(
 now, before = comparison.median_best, comparison.median_start_best
 colour_now, colour_start = float(comparison.colour.mean()), float(comparison.start_colour.mean())
 c1, c2, c3 = st.columns(3)
-c1.metric("Median best match, trained", f"{now:.2f}", f"{now - before:+.2f} vs before training")
+# an arrow only where the summary below names a change: "+0.00" is no change
+c1.metric(
+    "Median best match, trained",
+    f"{now:.2f}",
+    f"{now - before:+.2f} vs before training" if classic_likeness(before, now) else None,
+)
 c2.metric("Median best match, before training", f"{before:.2f}")
 c3.metric(
     "Weight in colour differences",
     f"{colour_now:.0%}",
-    f"{100 * (colour_now - colour_start):+.0f} points vs before training",
+    f"{100 * (colour_now - colour_start):+.0f} points vs before training"
+    if colour_shift(colour_start, colour_now)
+    else None,
     delta_color="off",
 )
 st.markdown(cnn_page.training_summary(comparison))

@@ -64,15 +64,16 @@ def default_page():
     return open_page(PAGE)
 
 
-def _session_model(config: CNNConfig, name: str = "tiny test model"):
+def _session_model(config: CNNConfig, name: str = "tiny test model", seed: int = 3):
     """Return (AppTest with an untrained model registered as this session's, the model)."""
     from streamlit.testing.v1 import AppTest
 
     from tests.test_pages import APP, TIMEOUT
 
-    model = SmallCNN(config, seed=3).eval().requires_grad_(False)
+    model = SmallCNN(config, seed=seed).eval().requires_grad_(False)
     store: dict = {}
-    label = remember_model(store, name, model, {"validation_accuracy": 0.5})
+    card = {"validation_accuracy": 0.5, "training": {"seed": seed}}
+    label = remember_model(store, name, model, card)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     for key, value in store.items():  # AppTest's session state has no setdefault
@@ -312,3 +313,15 @@ def test_the_first_layer_summary_claims_only_what_its_numbers_show():
     back = training_summary(compare_filters(start, _filters("sobel"), 3))
     assert "resemble hand-made ones less" in back
     assert "towards colour differences" in back
+
+
+def test_an_untrained_model_shows_no_change_in_its_filters():
+    """Filters still at their start: the old metrics showed "+0.00" and "+0 points" arrows."""
+    config = CNNConfig(classes=("circle", "square"), depth_blocks=1, filters=4)
+    at, _, _ = _session_model(config, "untrained", seed=0)
+    assert_clean(at)
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert deltas["Median best match, trained"] == ""
+    assert deltas["Weight in colour differences"] == ""
+    summary = next(m.value for m in at.markdown if "What training discovered" in m.value)
+    assert "no closer to hand-made ones" in summary and "as before training" in summary
