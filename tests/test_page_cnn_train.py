@@ -326,17 +326,21 @@ def test_the_filter_notice_names_a_colour_shift_only_beyond_its_margin():
 def test_the_depth_paragraph_says_pooling_helps_only_when_the_shares_rise():
     """The learner's run: kept 64 %, 55 %, 65 % for 1, 2, 4 blocks, yet the old paragraph said
     "each extra pooling adds tolerance to shifts"."""
-    from ui.cnn.ablation_view import _depth_part
+    from ui.cnn.ablation_view import depth_paragraph
 
     learned = dict.fromkeys(["baseline", "1 block", "4 blocks"], True)
     base = _row("baseline", 0.456, 0.55)
-    mixed = _depth_part(_row("1 block", 0.294, 0.64), _row("4 blocks", 0.318, 0.65), base, learned)
+    mixed = depth_paragraph(
+        _row("1 block", 0.294, 0.64), _row("4 blocks", 0.318, 0.65), base, learned
+    )
     assert "64%, 55%, 65%" in mixed and "these runs do not show it" in mixed
     assert "added tolerance" not in mixed
-    rising = _depth_part(_row("1 block", 0.5, 0.40), _row("4 blocks", 0.6, 0.80), base, learned)
+    rising = depth_paragraph(_row("1 block", 0.5, 0.40), _row("4 blocks", 0.6, 0.80), base, learned)
     assert "Each extra pooling added tolerance to shifts here" in rising
-    falling = _depth_part(_row("1 block", 0.5, 0.80), _row("4 blocks", 0.6, 0.30), base, learned)
+    falling = depth_paragraph(
+        _row("1 block", 0.5, 0.80), _row("4 blocks", 0.6, 0.30), base, learned
+    )
     assert "falls with depth" in falling
     learned["1 block"] = False  # a network at chance keeps its answers under any shift
-    idle = _depth_part(_row("1 block", 0.1, 0.99), _row("4 blocks", 0.6, 0.30), base, learned)
+    idle = depth_paragraph(_row("1 block", 0.1, 0.99), _row("4 blocks", 0.6, 0.30), base, learned)
     assert "tolerance" not in idle

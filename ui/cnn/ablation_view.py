@@ -38,7 +38,13 @@ from ui.cnn.train_runs import (
 )
 from ui.jobs import JobState, show_progress, start_job
 
-__all__ = ["ABLATION_STEPS", "DEFAULT_ABLATION_STEPS", "ablation_section", "finished_sets"]
+__all__ = [
+    "ABLATION_STEPS",
+    "DEFAULT_ABLATION_STEPS",
+    "ablation_section",
+    "depth_paragraph",
+    "finished_sets",
+]
 
 ABLATION_STEPS = [20, 50, 100, 200, 300, 500, 1000]
 DEFAULT_ABLATION_STEPS = 300  # all five: ~95 s here (one torch thread, ten classes; measured)
@@ -185,7 +191,7 @@ def _relu_part(r: AblationRow, b: AblationRow, learned: dict[str, bool], k: int)
     )
 
 
-def _depth_part(
+def depth_paragraph(
     one: AblationRow, four: AblationRow, b: AblationRow, learned: dict[str, bool]
 ) -> str:
     """Return the paragraph on what depth buys, from the 1-block, baseline and 4-block rows."""
@@ -232,7 +238,7 @@ def _explain(rows: dict[str, AblationRow], k: int, learned: dict[str, bool]) -> 
     if "no ReLU" in rows:
         parts.append(_relu_part(rows["no ReLU"], b, learned, k))
     if "1 block" in rows and "4 blocks" in rows:
-        parts.append(_depth_part(rows["1 block"], rows["4 blocks"], b, learned))
+        parts.append(depth_paragraph(rows["1 block"], rows["4 blocks"], b, learned))
     st.markdown("\n\n".join(parts))
 
 
