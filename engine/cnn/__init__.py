@@ -4,7 +4,8 @@ shapes_data.py draws the ten classes; small_cnn.py is the network and its weight
 trains it and runs the ablations; explain.py gives unit arithmetic, saliency, Grad-CAM, HiResCAM
 and top patches; filter_compare.py sets learned filters beside the kernel bank; degradation.py
 shows why deep plain networks train worse than residual ones; costs.py sizes a network and
-prices a run.
+prices a run; ood.py scores how unlike the training drawings a picture is; claims.py says which
+sentences the numbers support.
 """
 
 from __future__ import annotations

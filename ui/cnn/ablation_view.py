@@ -374,8 +374,9 @@ def _intro() -> None:
     base = CNNConfig()
     st.subheader("Ablations in one click")
     st.markdown(
-        f"An ablation removes one part and measures what is lost. {len(ABLATIONS)} networks "
-        "train on the classes, learning rate and seed chosen above, all from the default "
+        "An ablation removes one part and measures what is lost. Here "
+        f"{len(ABLATIONS)} networks train on the classes, learning rate and seed chosen above, "
+        "all from the default "
         f"architecture ({base.depth_blocks} blocks of {base.filters} filters, "
         f"{base.kernel}×{base.kernel}) with one change each, on the same pictures for the same "
         "number of steps. Each is then tested for accuracy and for how stable its answers are "
