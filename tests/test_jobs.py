@@ -289,7 +289,7 @@ def test_a_reimported_module_keeps_one_slot_and_finds_old_jobs():
 
 # --- Streamlit's private runtime API: used in one function, checked here by name -------------
 
-PRIVATE_API = [  # (module, attribute path) as ui.jobs._session_watch uses them
+PRIVATE_API = [  # (module, attribute path) as ui.jobs.runtime_view uses them
     ("streamlit.runtime", "exists"),
     ("streamlit.runtime", "Runtime.instance"),
     ("streamlit.runtime", "Runtime.is_active_session"),
@@ -302,11 +302,11 @@ def _resolve(module: str, path: str):
     try:
         obj = importlib.import_module(module)
     except ImportError as err:
-        pytest.fail(f"Streamlit no longer has module {module} (ui.jobs._session_watch): {err}")
+        pytest.fail(f"Streamlit no longer has module {module} (ui.jobs.runtime_view): {err}")
     for part in path.split("."):
         assert hasattr(obj, part), (
             f"Streamlit no longer provides {module}.{path} ({part!r} is missing); "
-            "ui.jobs._session_watch needs it to stop jobs whose browser tab has closed"
+            "ui.jobs.runtime_view needs it to stop jobs whose browser tab has closed"
         )
         obj = getattr(obj, part)
     return obj
@@ -320,15 +320,15 @@ def test_the_private_runtime_api_still_exists(module, path):
 def test_the_private_runtime_api_keeps_its_signatures():
     get_ctx = _resolve("streamlit.runtime.scriptrunner", "get_script_run_ctx")
     assert "suppress_warning" in inspect.signature(get_ctx).parameters, (
-        "get_script_run_ctx lost its suppress_warning parameter (ui.jobs._session_watch)"
+        "get_script_run_ctx lost its suppress_warning parameter (ui.jobs.runtime_view)"
     )
     is_active = _resolve("streamlit.runtime", "Runtime.is_active_session")
     assert list(inspect.signature(is_active).parameters) == ["self", "session_id"], (
-        "Runtime.is_active_session(session_id) changed its parameters (ui.jobs._session_watch)"
+        "Runtime.is_active_session(session_id) changed its parameters (ui.jobs.runtime_view)"
     )
     ctx_type = _resolve("streamlit.runtime.scriptrunner", "ScriptRunContext")
     fields = {f.name for f in dataclasses.fields(ctx_type)}
-    assert "session_id" in fields, "ScriptRunContext lost session_id (ui.jobs._session_watch)"
+    assert "session_id" in fields, "ScriptRunContext lost session_id (ui.jobs.runtime_view)"
 
 
 def test_session_watch_asks_the_runtime_about_this_session(monkeypatch):
@@ -381,8 +381,8 @@ def test_the_private_runtime_api_is_used_in_one_function_only():
         tree = ast.parse(path.read_text())
         hits = _uses_private_runtime(tree)
         if path.name == "jobs.py" and path.parent.name == "ui":
-            watch = next(f for f in ast.walk(tree) if getattr(f, "name", "") == "_session_watch")
+            watch = next(f for f in ast.walk(tree) if getattr(f, "name", "") == "runtime_view")
             inside = {id(n) for n in ast.walk(watch)}
             hits = [n for n in hits if id(n) not in inside]
         where = [f"{path.relative_to(ROOT)}:{n.lineno}" for n in hits]
-        assert not where, f"Streamlit's private runtime API outside ui.jobs._session_watch: {where}"
+        assert not where, f"Streamlit's private runtime API outside ui.jobs.runtime_view: {where}"

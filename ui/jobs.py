@@ -27,8 +27,10 @@ __all__ = [
     "Job",
     "JobSlot",
     "JobState",
+    "RuntimeView",
     "get_job",
     "running_jobs",
+    "runtime_view",
     "shared_slot",
     "show_progress",
     "start_job",
@@ -216,26 +218,47 @@ def running_jobs() -> int:
     return shared_slot().count()
 
 
-def _session_watch() -> Callable[[], bool] | None:
-    """Return a check that this browser session is still connected (None outside a server).
+@dataclass(frozen=True)
+class RuntimeView:
+    """What the app asks Streamlit's runtime: is this a real server, which session is running."""
+
+    real_server: bool  # a `streamlit run` server (not AppTest's stand-in, not a bare script)
+    session_id: str | None  # the browser session of the running script, if any
+    is_active: Callable[[str], bool] | None  # is a session still connected?
+
+
+NO_RUNTIME = RuntimeView(False, None, None)
+
+
+def runtime_view() -> RuntimeView:
+    """Return what Streamlit's runtime says about this process and the running session.
 
     The only use of Streamlit's private runtime API in the app (Streamlit has no public way to
-    ask whether a session is still connected). tests/test_jobs.py names each piece used here and
-    fails loudly if an upgrade removes or renames one; the app itself then only loses the
-    abandoned-job stop, with a warning in the log.
+    ask whether a session is still connected, or whether a real server runs). tests/test_jobs.py
+    names each piece used here and fails loudly if an upgrade removes or renames one; the app
+    itself then only loses the abandoned-job stop and the warm-up, with a warning in the log.
     """
     try:
         from streamlit.runtime import Runtime, exists
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+        if not exists():  # a bare script: no server, no sessions
+            return NO_RUNTIME
+        runtime = Runtime.instance()
         ctx = get_script_run_ctx(suppress_warning=True)
-        if ctx is None or not exists():  # a bare script or AppTest: no server, no sessions
-            return None
-        runtime, session_id = Runtime.instance(), ctx.session_id
-        is_active = runtime.is_active_session
+        session_id = ctx.session_id if ctx is not None else None
+        return RuntimeView(type(runtime) is Runtime, session_id, runtime.is_active_session)
     except (ImportError, AttributeError, TypeError) as err:  # an API changed under us
-        log.warning("Abandoned jobs will not stop themselves: %s", err)
+        log.warning("Streamlit's runtime could not be asked: %s", err)
+        return NO_RUNTIME
+
+
+def _session_watch() -> Callable[[], bool] | None:
+    """Return a check that this browser session is still connected (None outside a server)."""
+    view = runtime_view()
+    if view.session_id is None or view.is_active is None:
         return None
+    is_active, session_id = view.is_active, view.session_id
     return lambda: is_active(session_id)
 
 

@@ -130,6 +130,15 @@ def _ui_item(page: str, module: str, name: str) -> Item:
     return Item(page, f"{module}.{name}()", lambda: getattr(import_module(module), name)(), name)
 
 
+def _shipped_drawings() -> object:
+    # The trained-CNN page scores a picture against drawings of the shipped model's classes.
+    from ui.cnn.models import shipped_model
+    from ui.cnn.overview_inputs import drawings_of
+
+    model, _ = shipped_model()
+    return drawings_of(tuple(model.config.classes), model.config.input_size)
+
+
 def _architecture_tables() -> object:
     # The page wraps these engine functions inline; the key is the wrapped function's, so the
     # same wrapping here fills the page's entries.
@@ -156,6 +165,7 @@ NOT_WARMED = {
     "shared_slot": "an empty job slot",
     "_results": "an empty store",
     "held_out_images": "its classes and size are the learner's choice of model",
+    "finished_sets": "an empty store",
 }
 
 
@@ -169,6 +179,9 @@ def _items() -> list[Item]:
         _page_item(MNIST1D, "_data"),
         _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "parameter_counts"),
         _ui_item("app_pages/cnn_overview.py", "ui.cnn.models", "shipped_model"),
+        Item(
+            "app_pages/cnn_overview.py", "drawings of its classes", _shipped_drawings, "drawings_of"
+        ),
         _page_item("app_pages/receptive_fields.py", "_trained_cnn", needs=("TRAINED",)),
         *(_page_item(LSTM, "_model", name) for name in ("lstm", "gru", "rnn")),
         _ui_item("app_pages/conv_2d.py", "ui.inputs", "samples"),
@@ -245,11 +258,10 @@ def server_warmup() -> WarmUp:
 
 
 def _real_server() -> bool:
-    """Return True inside a real Streamlit server (not AppTest, whose runtime is a mock)."""
-    from streamlit import runtime
-    from streamlit.runtime import Runtime
+    """Return True inside a real Streamlit server (not AppTest, whose runtime is a stand-in)."""
+    from ui.jobs import runtime_view
 
-    return runtime.exists() and type(runtime.get_instance()) is Runtime
+    return runtime_view().real_server
 
 
 def maybe_start() -> threading.Thread | None:
