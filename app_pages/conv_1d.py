@@ -45,63 +45,73 @@ except ExplorerError as err:
     st.error(str(err))
     st.stop()
 t = np.arange(len(true))
-pick = st.slider("Explain time step t", 0, len(t) - 1, min(2, len(t) - 1), key="c1d_t")
 
-fig = figures.lines(
-    t,
-    {"measurements x(t)": noisy, "true position": true, "smoothed s(t)": smooth},
-    title="Position over time",
-    x_title="time step t",
-    y_title="position",
-    modes={"measurements x(t)": "markers"},
-)
-for name, colour in COLOURS.items():  # measurements and truth must never share a colour
-    fig.update_traces(marker_color=colour, line_color=colour, selector=dict(name=name))
-fig.add_vline(x=pick, line=dict(color="#f59e0b", dash="dot"))
-if until:
-    fig.add_vrect(x0=-0.5, x1=until - 0.5, fillcolor="#f59e0b", opacity=0.12, line_width=0)
-st.plotly_chart(fig, key="c1d_track")
-if until:
-    st.caption(
-        f"Shaded: t = 0 … {until - 1}. The oldest weighted age is {until}, so before t = {until} "
-        "some of w's weight falls on measurements that do not exist yet; the weights of those "
-        "that do are scaled up to sum to 1 (renormalised). From t = "
-        f"{until} on, s is the plain convolution."
-    )
-else:
-    st.caption("w has a single weight (age 0), so no time step needs renormalising.")
 
-st.subheader(f"s({pick}), term by term")
-terms = smoothing_terms(noisy, w, pick)
-written = " + ".join(
-    f"{x:.2f}\\cdot{wa:.3f}" if x >= 0 else f"({x:.2f})\\cdot{wa:.3f}"
-    for _, x, wa in terms[:SHOWN_TERMS]
-)
-more = rf" + \dots\ ({len(terms) - SHOWN_TERMS}\text{{ more}})" if len(terms) > SHOWN_TERMS else ""
-total = sum(x * wa for _, x, wa in terms)
-st.latex(rf"s({pick}) = {written}{more} = {total:.4f}")
-left, right = st.columns([2, 1])
-left.dataframe(
-    {
-        "time a": [a for a, _, _ in terms],
-        "age t − a": [pick - a for a, _, _ in terms],
-        "x(a)": [round(x, 4) for _, x, _ in terms],
-        "weight used": [round(wa, 4) for *_, wa in terms],
-        "x(a) × weight": [round(x * wa, 4) for _, x, wa in terms],
-    },
-    hide_index=True,
-    height=220,
-)
-right.metric("Sum of the terms", f"{total:.6f}")
-right.metric("s(t) from the engine", f"{smooth[pick]:.6f}")
-right.caption(
-    f"Weights used sum to {sum(wa for *_, wa in terms):.6f}; "
-    + (
-        f"t = {pick} is renormalised: each w(t − a) is scaled by the same factor."
-        if pick < until
-        else f"t = {pick} uses w as it is."
+@st.fragment
+def explain_step() -> None:
+    """Draw the track with step t marked and s(t) term by term; its slider reruns only this."""
+    pick = st.slider("Explain time step t", 0, len(t) - 1, min(2, len(t) - 1), key="c1d_t")
+
+    fig = figures.lines(
+        t,
+        {"measurements x(t)": noisy, "true position": true, "smoothed s(t)": smooth},
+        title="Position over time",
+        x_title="time step t",
+        y_title="position",
+        modes={"measurements x(t)": "markers"},
     )
-)
+    for name, colour in COLOURS.items():  # measurements and truth must never share a colour
+        fig.update_traces(marker_color=colour, line_color=colour, selector=dict(name=name))
+    fig.add_vline(x=pick, line=dict(color="#f59e0b", dash="dot"))
+    if until:
+        fig.add_vrect(x0=-0.5, x1=until - 0.5, fillcolor="#f59e0b", opacity=0.12, line_width=0)
+    st.plotly_chart(fig, key="c1d_track")
+    if until:
+        st.caption(
+            f"Shaded: t = 0 … {until - 1}. The oldest weighted age is {until}, so before "
+            f"t = {until} some of w's weight falls on measurements that do not exist yet; the "
+            "weights of those that do are scaled up to sum to 1 (renormalised). From t = "
+            f"{until} on, s is the plain convolution."
+        )
+    else:
+        st.caption("w has a single weight (age 0), so no time step needs renormalising.")
+
+    st.subheader(f"s({pick}), term by term")
+    terms = smoothing_terms(noisy, w, pick)
+    written = " + ".join(
+        f"{x:.2f}\\cdot{wa:.3f}" if x >= 0 else f"({x:.2f})\\cdot{wa:.3f}"
+        for _, x, wa in terms[:SHOWN_TERMS]
+    )
+    more = (
+        rf" + \dots\ ({len(terms) - SHOWN_TERMS}\text{{ more}})" if len(terms) > SHOWN_TERMS else ""
+    )
+    total = sum(x * wa for _, x, wa in terms)
+    st.latex(rf"s({pick}) = {written}{more} = {total:.4f}")
+    left, right = st.columns([2, 1])
+    left.dataframe(
+        {
+            "time a": [a for a, _, _ in terms],
+            "age t − a": [pick - a for a, _, _ in terms],
+            "x(a)": [round(x, 4) for _, x, _ in terms],
+            "weight used": [round(wa, 4) for *_, wa in terms],
+            "x(a) × weight": [round(x * wa, 4) for _, x, wa in terms],
+        },
+        hide_index=True,
+        height=220,
+    )
+    right.metric("Sum of the terms", f"{total:.6f}")
+    right.metric("s(t) from the engine", f"{smooth[pick]:.6f}")
+    right.caption(
+        f"Weights used sum to {sum(wa for *_, wa in terms):.6f}; "
+        + (
+            f"t = {pick} is renormalised: each w(t − a) is scaled by the same factor."
+            if pick < until
+            else f"t = {pick} uses w as it is."
+        )
+    )
+
+
+explain_step()
 
 left, right = st.columns([1, 2])
 with left:

@@ -75,65 +75,77 @@ if st.session_state.get("k2d_image") != picked.sha:  # a new picture: start on i
     st.session_state["k2d_image"] = picked.sha
     st.session_state.pop("k2d_row", None)
     st.session_state.pop("k2d_col", None)
-row = clamp_state("k2d_row", 0, h - 1, strongest[0])
-col = clamp_state("k2d_col", 0, w - 1, strongest[1])
 
-left, mid, right = st.columns([2, 2, 1])
-with left:
-    st.plotly_chart(
-        figures.heatmap(
-            gray.numpy(), "Input (grey levels 0–1)", selected=(row, col), colorbar=False
-        ),
-        key="k2d_input",
-    )
-with mid:
-    st.plotly_chart(
-        figures.heatmap(
-            out.numpy(),
-            f"Feature map: {name} {size}×{size} — click a pixel",
-            signed=True,
-            pickable=True,
-            selected=(row, col),
-        ),
-        key="k2d_output",
-        on_select=pick_cell_on_click("k2d_output", "k2d_row", "k2d_col"),
-        selection_mode="points",
-    )
-with right:
-    st.plotly_chart(grids.annotated_grid(kernel.numpy(), "Kernel K"), key="k2d_kernel")
-    st.number_input("Row i", 0, h - 1, key="k2d_row")
-    st.number_input("Column j", 0, w - 1, key="k2d_col")
 
-st.subheader(f"Output pixel ({row}, {col}), one multiply-add at a time")
-arith = patch_arithmetic(gray, kernel, row, col)
-st.plotly_chart(
-    grids.annotated_grids(
-        [arith.patch.numpy(), arith.kernel.numpy(), arith.products.numpy()],
-        ["input patch I", "kernel K", "products I·K"],
-        fmt=".3f",
-        height=240 + 25 * size,
-        operators=["×", "="],
-    ),
-    key="k2d_arith",
-)
-check = pixel_check(arith.total, float(out[row, col]))
-m1, m2, m3 = st.columns(3)
-m1.metric("Sum of the products", f"{check.by_hand:.6f}")
-m2.metric("Feature map at this pixel (torch conv2d)", f"{check.from_torch:.6f}")
-m3.metric("Difference", f"{check.difference:.1e}")
-outside = arith.padding_taps
-st.caption(
-    (
-        "What to notice: the two numbers agree (up to float rounding): the feature map is "
-        "nothing but this sum, repeated at every pixel with the same kernel. "
-        if check.agrees
-        else f"What to notice: the two numbers differ by {check.difference:.1e}, more than float "
-        "rounding explains. "
+@st.fragment
+def explain_pixel() -> None:
+    """Draw the maps with the chosen pixel marked and its arithmetic; a click reruns only this."""
+    row = clamp_state("k2d_row", 0, h - 1, strongest[0])
+    col = clamp_state("k2d_col", 0, w - 1, strongest[1])
+
+    left, mid, right = st.columns([2, 2, 1])
+    with left:
+        st.plotly_chart(
+            figures.heatmap(
+                gray.numpy(), "Input (grey levels 0–1)", selected=(row, col), colorbar=False
+            ),
+            key="k2d_input",
+        )
+    with mid:
+        st.plotly_chart(
+            figures.heatmap(
+                out.numpy(),
+                f"Feature map: {name} {size}×{size} — click a pixel",
+                signed=True,
+                pickable=True,
+                selected=(row, col),
+            ),
+            key="k2d_output",
+            on_select=pick_cell_on_click("k2d_output", "k2d_row", "k2d_col"),
+            selection_mode="points",
+        )
+    with right:
+        st.plotly_chart(grids.annotated_grid(kernel.numpy(), "Kernel K"), key="k2d_kernel")
+        st.number_input("Row i", 0, h - 1, key="k2d_row")
+        st.number_input("Column j", 0, w - 1, key="k2d_col")
+
+    st.subheader(f"Output pixel ({row}, {col}), one multiply-add at a time")
+    arith = patch_arithmetic(gray, kernel, row, col)
+    st.plotly_chart(
+        grids.annotated_grids(
+            [arith.patch.numpy(), arith.kernel.numpy(), arith.products.numpy()],
+            ["input patch I", "kernel K", "products I·K"],
+            fmt=".3f",
+            height=240 + 25 * size,
+            operators=["×", "="],
+        ),
+        key="k2d_arith",
     )
-    + "A bright frame along the edges of the map comes from the zero padding: just outside the "
-    "image the kernel sees black."
-    + (f" Here {outside} taps hang over the border and read the zero padding." if outside else "")
-)
+    check = pixel_check(arith.total, float(out[row, col]))
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Sum of the products", f"{check.by_hand:.6f}")
+    m2.metric("Feature map at this pixel (torch conv2d)", f"{check.from_torch:.6f}")
+    m3.metric("Difference", f"{check.difference:.1e}")
+    outside = arith.padding_taps
+    st.caption(
+        (
+            "What to notice: the two numbers agree (up to float rounding): the feature map is "
+            "nothing but this sum, repeated at every pixel with the same kernel. "
+            if check.agrees
+            else f"What to notice: the two numbers differ by {check.difference:.1e}, more than "
+            "float rounding explains. "
+        )
+        + "A bright frame along the edges of the map comes from the zero padding: just outside the "
+        "image the kernel sees black."
+        + (
+            f" Here {outside} taps hang over the border and read the zero padding."
+            if outside
+            else ""
+        )
+    )
+
+
+explain_pixel()
 
 st.divider()
 st.subheader("Convolution or cross-correlation?")

@@ -57,11 +57,10 @@ with r:
         f"U (1×{C}) and W (1×1) are reused at each of the {H * W:,} steps; the count does not grow "
         "with the length of the sequence."
     )
-st.latex(
-    r"\underbrace{H\,W\,C}_{\text{dense, per neuron}} = "
-    + f"{H}\\cdot{W}\\cdot{C} = {dense_one.weights:,}".replace(",", "{,}")
-    + r"\qquad \underbrace{k^2 C}_{\text{conv, per filter}} = 3^2\cdot 3 = "
-    + f"{conv_one.weights}"
+# Plain text, not st.latex: the home page is the one page that would load KaTeX for one line.
+st.markdown(
+    f"**Dense, per neuron:** H·W·C = {H}·{W}·{C} = {dense_one.weights:,}"
+    f"\u2003·\u2003**Conv, per filter:** k²·C = 3²·{C} = {conv_one.weights:,}"
 )
 st.caption(
     "Try other sizes on the Compare page; the counts there are checked against the "

@@ -270,69 +270,85 @@ st.caption(
 )
 
 st.subheader("Pooling as downsampling: a dot that moves by one pixel")
-d1, d2 = st.columns([1, 3])
-col = d1.slider("Dot column", 0, 6, 2, key="pool_dot_col")
 DOT_POOL = 2
-dot = dot_move(8, 3, col, pool_size=DOT_POOL)
-d1.metric("Pooled maps identical?", "yes" if dot.identical else "no")
 
 
-def _dot_text() -> str:
-    """Return the rule, then what happened here, from the windows each dot fell in."""
-    first, second = dot.windows
-    here = (
-        f"both dots lie in window column {first}, so the pooled maps are identical."
-        if dot.identical
-        else f"the dot moves from window column {first} to {second}, so the pooled 1 moves too."
+@st.fragment
+def dot_section() -> None:
+    """Draw the moving dot and its pooled maps; its slider reruns only this section."""
+    d1, d2 = st.columns([1, 3])
+    col = d1.slider("Dot column", 0, 6, 2, key="pool_dot_col")
+    dot = dot_move(8, 3, col, pool_size=DOT_POOL)
+    d1.metric("Pooled maps identical?", "yes" if dot.identical else "no")
+
+    def _dot_text() -> str:
+        """Return the rule, then what happened here, from the windows each dot fell in."""
+        first, second = dot.windows
+        here = (
+            f"both dots lie in window column {first}, so the pooled maps are identical."
+            if dot.identical
+            else f"the dot moves from window column {first} to {second}, so the pooled 1 moves too."
+        )
+        return (
+            f"{DOT_POOL}×{DOT_POOL} max pooling, stride {DOT_POOL}: moving the dot inside one "
+            f"window changes nothing; crossing a window edge does. Here {here}"
+        )
+
+    d1.caption(_dot_text())
+    d2.plotly_chart(
+        grids.map_mosaic(
+            [
+                dot.inputs[0].numpy(),
+                dot.inputs[1].numpy(),
+                dot.pooled[0].numpy(),
+                dot.pooled[1].numpy(),
+            ],
+            [f"dot at column {col}", f"dot at column {col + 1}", "pooled", "pooled"],
+            cols=4,
+            signed=False,
+            height_per_row=200,
+        ),
+        key="pool_dots",
     )
-    return (
-        f"{DOT_POOL}×{DOT_POOL} max pooling, stride {DOT_POOL}: moving the dot inside one window "
-        f"changes nothing; crossing a window edge does. Here {here}"
-    )
 
 
-d1.caption(_dot_text())
-d2.plotly_chart(
-    grids.map_mosaic(
-        [
-            dot.inputs[0].numpy(),
-            dot.inputs[1].numpy(),
-            dot.pooled[0].numpy(),
-            dot.pooled[1].numpy(),
-        ],
-        [f"dot at column {col}", f"dot at column {col + 1}", "pooled", "pooled"],
-        cols=4,
-        signed=False,
-        height_per_row=200,
-    ),
-    key="pool_dots",
-)
+dot_section()
 
 st.divider()
 st.subheader("The other layers between convolutions: dropout and normalization")
-p = st.slider("Dropout probability p", 0.0, 0.9, 0.5, 0.05, key="pool_p")
+
+
 bank = torch.stack([make_kernel(n, 5, angle_deg=45.0) for n in ("sobel x", "sobel y", "laplacian")])
-maps = valid_maps(gray, bank)  # (3, H-4, W-4): where the kernels fit, as above
-train = dropout_demo(maps, p, seed=0, training=True)
-evaluate = dropout_demo(maps, p, training=False)
-st.plotly_chart(
-    grids.map_mosaic(
-        np.stack([maps[0].numpy(), train[0].numpy(), evaluate[0].numpy()]),
-        ["feature map", f"training: dropout p = {p:.2f}", "evaluation: unchanged"],
-        cols=3,
-        signed=False,
-        height_per_row=230,
-    ),
-    key="pool_dropout",
-)
-kept = survived_fraction(maps, train)
-st.caption(
-    f"In training, each value is zeroed with probability p and the survivors are scaled by "
-    f"1/(1−p) = {1 / (1 - p):.2f} so the expected value is unchanged; here {kept:.0%} of the "
-    "nonzero values survived. In evaluation dropout does nothing. The maps here, like the ones "
-    f"below, are computed only where the 5×5 kernels fit ({gray.shape[0]}×{gray.shape[1]} → "
-    f"{maps.shape[1]}×{maps.shape[2]}): no zero padding."
-)
+
+
+@st.fragment
+def dropout_section() -> None:
+    """Draw dropout in training and evaluation; its slider reruns only this section."""
+    p = st.slider("Dropout probability p", 0.0, 0.9, 0.5, 0.05, key="pool_p")
+    maps = valid_maps(gray, bank)  # (3, H-4, W-4): where the kernels fit, as above
+    train = dropout_demo(maps, p, seed=0, training=True)
+    evaluate = dropout_demo(maps, p, training=False)
+    st.plotly_chart(
+        grids.map_mosaic(
+            np.stack([maps[0].numpy(), train[0].numpy(), evaluate[0].numpy()]),
+            ["feature map", f"training: dropout p = {p:.2f}", "evaluation: unchanged"],
+            cols=3,
+            signed=False,
+            height_per_row=230,
+        ),
+        key="pool_dropout",
+    )
+    kept = survived_fraction(maps, train)
+    st.caption(
+        f"In training, each value is zeroed with probability p and the survivors are scaled by "
+        f"1/(1−p) = {1 / (1 - p):.2f} so the expected value is unchanged; here {kept:.0%} of the "
+        "nonzero values survived. In evaluation dropout does nothing. The maps here, like the ones "
+        f"below, are computed only where the 5×5 kernels fit ({gray.shape[0]}×{gray.shape[1]} → "
+        f"{maps.shape[1]}×{maps.shape[2]}): no zero padding."
+    )
+
+
+dropout_section()
 
 # Batch norm usually sits between the convolution and the nonlinearity: use the signed maps.
 pre = valid_maps(gray, bank, rectify=False)  # (3, H-4, W-4), signed

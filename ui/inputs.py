@@ -8,6 +8,7 @@ so two browser sessions never see each other's pictures. Decoding is cached on t
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from engine.images import load_image, to_gray_tensor, to_rgb_tensor
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 MAX_SIDE = 1024  # every picked image is downscaled to this longest side once, at load
+PREVIEW_SIDE = 480  # the picker's preview column is about 300 px wide; room for a 1.5x display
+THUMB_SIDE = 256  # a gallery button's picture is about 150 px wide
 SOURCES = ("Sample", "Upload", "Camera")
 
 _STATE = "picked_image"  # {"sha": str, "name": str, "data": bytes}
@@ -64,6 +67,29 @@ def samples() -> list[Sample]:
 def _decode(sha: str, _data: bytes) -> np.ndarray:
     """Return the decoded (H, W, 3) uint8 array for bytes whose sha256 is `sha`."""
     return np.asarray(load_image(_data, max_side=MAX_SIDE))
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _preview_png(sha: str, side: int, _data: bytes) -> bytes:
+    """Return the picked image shrunk to `side` and encoded as PNG, once per picture and size.
+
+    Streamlit would otherwise re-encode the full decoded image on every run of every page, and the
+    browser would download and scale it down again in every session."""
+    img = Image.fromarray(_decode(sha, _data))
+    img.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+@st.cache_resource(show_spinner=False)
+def sample_thumbnails() -> dict[str, bytes]:
+    """Return each gallery picture (by file name) shrunk for its button, encoded once per server."""
+    shrunk = {}
+    for sample in samples():
+        data = sample.path.read_bytes()
+        shrunk[sample.file] = _preview_png(_sha(data), THUMB_SIDE, data)
+    return shrunk
 
 
 def _sha(data: bytes) -> str:
@@ -126,10 +152,11 @@ def image_picker(key: str = "image") -> PickedImage:
             st.session_state[_SOURCE] = source
             if source == "Sample":
                 gallery = samples()
+                thumbnails = sample_thumbnails()
                 cols = st.columns(len(gallery))
                 for col, sample in zip(cols, gallery, strict=True):
                     with col:
-                        st.image(str(sample.path), width="stretch")
+                        st.image(thumbnails[sample.file], width="stretch")
                         if st.button(
                             sample.title, key=f"{key}_sample_{sample.file}", width="stretch"
                         ):
@@ -146,7 +173,7 @@ def image_picker(key: str = "image") -> PickedImage:
                 _take_upload(photo, "camera")
         picked = current_image()
         with left:
-            st.image(picked.image, width="stretch")
+            st.image(_preview_png(picked.sha, PREVIEW_SIDE, picked.data), width="stretch")
             w, h = picked.image.size
             st.caption(f"Using **{picked.name}** · {w}×{h} px")
     return picked

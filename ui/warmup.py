@@ -185,6 +185,7 @@ def _items() -> list[Item]:
         _page_item("app_pages/receptive_fields.py", "_trained_cnn", needs=("TRAINED",)),
         *(_page_item(LSTM, "_model", name) for name in ("lstm", "gru", "rnn")),
         _ui_item("app_pages/conv_2d.py", "ui.inputs", "samples"),
+        _ui_item("app_pages/conv_2d.py", "ui.inputs", "sample_thumbnails"),
     ]
     return imports + loaders
 
