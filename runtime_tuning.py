@@ -18,21 +18,29 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 
 
-def tune_allocator(mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20) -> bool:
-    """Return True if glibc's malloc thresholds were fixed (False on other C libraries)."""
+@functools.cache
+def _mallopt():
+    """Return glibc's mallopt, or None elsewhere; looked up once (find_library spawns ldconfig)."""
     name = ctypes.util.find_library("c")
     if not name:
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        return ctypes.CDLL(name).mallopt
     except (OSError, AttributeError):
+        return None
+
+
+def tune_allocator(mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20) -> bool:
+    """Return True if glibc's malloc thresholds were fixed (False on other C libraries)."""
+    mallopt = _mallopt()
+    if mallopt is None:
         return False
     ok_mmap = mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1
     ok_trim = mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1
