@@ -204,23 +204,32 @@ st.subheader("Chosen units over time")
 rank = {s: ranked for s, (ranked, _) in info["rank"].items()}
 unscored = {s: reasons for s, (_, reasons) in info["rank"].items()}
 picks = [p for p in ("inside quotes", "position in line") if p in rank["cell"]]
-units = st.multiselect(
-    f"Units (0–{CELLS - 1}); the defaults are the best cells for "
-    + (" and ".join(f"'{p}'" for p in picks) if picks else "no property (none scores here)"),
-    list(range(lstm["hidden"].shape[1])),
-    default=list(dict.fromkeys(rank["cell"][p][0][0] for p in picks)),
-    max_selections=6,
-    key="lstm_units",
-)
-if units:
-    st.plotly_chart(rf.unit_traces(panels, units, window, start), key="lstm_traces")
-    st.markdown(
-        "**What to notice:** when $f_t$ stays near 1 and $i_t$ near 0 the cell holds its value "
-        "(flat $c_t$); a jump in $c_t$ needs both a forget gate dip or an open input gate *and* a "
-        "strong candidate. $h_t$ follows $\\tanh(c_t)$ only where the output gate is open."
+
+
+@st.fragment
+def _chosen_units() -> None:
+    """Draw the unit picker and the chosen units' traces (a fragment: reruns alone)."""
+    units = st.multiselect(
+        f"Units (0–{CELLS - 1}); the defaults are the best cells for "
+        + (" and ".join(f"'{p}'" for p in picks) if picks else "no property (none scores here)"),
+        list(range(lstm["hidden"].shape[1])),
+        default=list(dict.fromkeys(rank["cell"][p][0][0] for p in picks)),
+        max_selections=6,
+        key="lstm_units",
     )
-else:
-    st.info("Pick at least one unit to draw its gates and states.")
+    if units:
+        st.plotly_chart(rf.unit_traces(panels, units, window, start), key="lstm_traces")
+        st.markdown(
+            "**What to notice:** when $f_t$ stays near 1 and $i_t$ near 0 the cell holds its "
+            "value (flat $c_t$); a jump in $c_t$ needs both a forget gate dip or an open input "
+            "gate *and* a strong candidate. $h_t$ follows $\\tanh(c_t)$ only where the output "
+            "gate is open."
+        )
+    else:
+        st.info("Pick at least one unit to draw its gates and states.")
+
+
+_chosen_units()
 
 st.header("What comes next?")
 st.markdown(
@@ -228,27 +237,34 @@ st.markdown(
     f"the {symbols} symbols: the model's guess of the next character."
 )
 st.latex(r"P(x_{t+1} = k \mid x_{\le t}) = \operatorname{softmax}(W_y h_t + b_y)_k")
-pos = 0
-if steps > 1:
-    pos = st.slider(
-        "After reading character number", 0, steps - 1, min(40, steps - 1), key="lstm_pos"
-    )
-probs = runs["lstm"]["probs"][pos]
-vocab = runs["lstm"]["vocab"]
-pairs = top_next(probs, vocab)
-actual = chars[pos + 1] if pos + 1 < steps else None
-p1, p2 = st.columns([2, 3])
-with p1:
-    st.code(body[max(0, pos - 60) : pos + 1] + "▌", language=None)
-    if actual is None:
-        st.caption("This is the last character: nothing follows to compare with.")
-    else:
-        p_actual = float(probs[vocab.index(actual)]) if actual in vocab else 0.0
-        st.caption(
-            f"Actually next: '{rf.char_label(actual)}', given probability {p_actual:.1%} "
-            f"({surprise(p_actual):.2f} bits of surprise)."
+
+
+@st.fragment
+def _next_character() -> None:
+    """Draw the next-character slider, its context and the top-5 bars (a fragment: reruns alone)."""
+    pos = 0
+    if steps > 1:
+        pos = st.slider(
+            "After reading character number", 0, steps - 1, min(40, steps - 1), key="lstm_pos"
         )
-p2.plotly_chart(rf.topk_bars(pairs, actual), key="lstm_topk")
+    probs = runs["lstm"]["probs"][pos]
+    vocab = runs["lstm"]["vocab"]
+    actual = chars[pos + 1] if pos + 1 < steps else None
+    p1, p2 = st.columns([2, 3])
+    with p1:
+        st.code(body[max(0, pos - 60) : pos + 1] + "▌", language=None)
+        if actual is None:
+            st.caption("This is the last character: nothing follows to compare with.")
+        else:
+            p_actual = float(probs[vocab.index(actual)]) if actual in vocab else 0.0
+            st.caption(
+                f"Actually next: '{rf.char_label(actual)}', given probability {p_actual:.1%} "
+                f"({surprise(p_actual):.2f} bits of surprise)."
+            )
+    p2.plotly_chart(rf.topk_bars(top_next(probs, vocab), actual), key="lstm_topk")
+
+
+_next_character()
 
 
 def _prob(bits_: float) -> str:
@@ -279,12 +295,9 @@ st.latex(
     r"\sqrt{\sum_t (p_t - \bar p)^2}}"
 )
 STATES = {"cell": "cell state c_t", "hidden": "hidden h_t"}
-state = st.radio(
-    "Activation", list(STATES), horizontal=True, key="lstm_state", format_func=STATES.get
-)
 
 
-def _row(prop: str) -> tuple[str, str, str, str]:
+def _row(prop: str, state: str) -> tuple[str, str, str, str]:
     """Return one table row: the best unit, its r and the runners-up, or why none is scored."""
     best = rank[state].get(prop)
     if best is None or not best[0][1]:
@@ -298,42 +311,53 @@ def _row(prop: str) -> tuple[str, str, str, str]:
     )
 
 
-table = pd.DataFrame(
-    [_row(p) for p in PROPERTIES], columns=["property", "best unit", "r", "runners-up"]
-)
-WIDTHS = {"property": 130, "best unit": 80, "r": 60}  # px: the reasons need the room
-narrow = {name: st.column_config.TextColumn(width=px) for name, px in WIDTHS.items()}
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        **narrow,
-        "runners-up": st.column_config.TextColumn("runners-up (or why not)", width=560),
-    },
-)
-tabs = st.tabs(list(PROPERTIES))
-for tab, prop in zip(tabs, PROPERTIES, strict=True):
-    with tab:
-        best = rank[state].get(prop)
-        if best is None or not best[0][1]:
-            why = unscored[state].get(prop)
-            st.info(
-                f"'{prop}' is not scored: "
-                + (f"it {why}" if why else "no unit varies on this text")
-                + ". Paste text where it varies on its own."
-            )
-            continue
-        unit, r = best[0]
-        values = lstm[state][:, unit]
-        st.plotly_chart(
-            rf.text_colored(
-                encoded.shown, values, title=f"unit {unit} ({state}), r = {r:+.2f} with {prop}"
-            ),
-            key=f"lstm_txt_{prop}",
+def _ranking_table(state: str) -> None:
+    """Draw the best unit per property as a table."""
+    table = pd.DataFrame(
+        [_row(p, state) for p in PROPERTIES], columns=["property", "best unit", "r", "runners-up"]
+    )
+    widths = {"property": 130, "best unit": 80, "r": 60}  # px: the reasons need the room
+    narrow = {name: st.column_config.TextColumn(width=px) for name, px in widths.items()}
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **narrow,
+            "runners-up": st.column_config.TextColumn("runners-up (or why not)", width=560),
+        },
+    )
+
+
+def _property_text(prop: str, state: str, is_open: bool) -> None:
+    """Draw why a property is not scored, or (open tab only) the text coloured by its best unit."""
+    best = rank[state].get(prop)
+    if best is None or not best[0][1]:
+        why = unscored[state].get(prop)
+        st.info(
+            f"'{prop}' is not scored: "
+            + (f"it {why}" if why else "no unit varies on this text")
+            + ". Paste text where it varies on its own."
         )
-extremes = clearest_and_faintest(rank[state])
-if extremes is not None:
+        return
+    if not is_open:  # a closed tab's text map would be sent and drawn unseen
+        return
+    unit, r = best[0]
+    st.plotly_chart(
+        rf.text_colored(
+            encoded.shown,
+            lstm[state][:, unit],
+            title=f"unit {unit} ({state}), r = {r:+.2f} with {prop}",
+        ),
+        key=f"lstm_txt_{prop}",
+    )
+
+
+def _clearest_sentence(state: str) -> None:
+    """Write which property the clearest unit matches and which is least clear."""
+    extremes = clearest_and_faintest(rank[state])
+    if extremes is None:
+        return
     (prop_c, unit_c, r_c), faintest = extremes
     least = (
         ""
@@ -345,6 +369,23 @@ if extremes is not None:
         f"On your text the clearest match is unit {unit_c} with '{prop_c}' (r = {r_c:+.2f})"
         f"{least}. A negative r is as good as a positive one: the cell simply runs the other way."
     )
+
+
+@st.fragment
+def _interpretable_cells() -> None:
+    """Draw the activation choice, ranking table, property tabs and clearest match (a fragment)."""
+    state = st.radio(
+        "Activation", list(STATES), horizontal=True, key="lstm_state", format_func=STATES.get
+    )
+    _ranking_table(state)
+    tabs = st.tabs(list(PROPERTIES), key="lstm_prop_tab", on_change="rerun")
+    for tab, prop in zip(tabs, PROPERTIES, strict=True):
+        with tab:
+            _property_text(prop, state, bool(tab.open))
+    _clearest_sentence(state)
+
+
+_interpretable_cells()
 st.markdown(
     "**What to notice:** a good quote cell turns one colour the moment a string opens and back "
     "when it closes; a line-position cell fades along each line and resets at ↵. A property is "

@@ -142,7 +142,11 @@ def state_heatmaps(
         "character read at time t",
     )
     for r in range(rows):
-        layout[f"yaxis{'' if r == 0 else r + 1}"].update(title="unit", autorange="reversed")
+        sfx = "" if r == 0 else str(r + 1)
+        layout[f"yaxis{sfx}"].update(title="unit", autorange="reversed", showgrid=False)
+        layout[f"xaxis{sfx}"]["showgrid"] = False  # the cells hide grid lines: only DOM weight
+        if r < rows - 1:  # unlabelled rows need no per-character ticks (they share x's range)
+            layout[f"xaxis{sfx}"].update(tickvals=None, ticktext=None)
     return finish_layout(go.Figure(data=traces, layout=layout), row_height * rows + 60)
 
 
