@@ -17,6 +17,10 @@ from ui.figures import DIVERGING, finish_layout
 
 GATE_SCALE = "Viridis"  # values in (0, 1): dark = closed, yellow = open
 SHOWN = {" ": "␣", "\n": "↵", "\t": "⇥"}  # visible stand-ins for blank characters
+# Plotly measures every tick label's box to hide any that overflow the figure; inside a long
+# Streamlit page each measurement forces a page layout, and with a label per character this took
+# seconds per redraw (profiled in Chromium, issue 13). Labels here never overflow: skip the check.
+NO_OVERFLOW_CHECK = {"ticklabeloverflow": "allow"}
 UNIT_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 
 
@@ -67,7 +71,7 @@ def _stacked(
         sfx = "" if r == 0 else str(r + 1)
         last = r == rows - 1
         layout[f"yaxis{sfx}"] = dict(
-            domain=[max(0.0, top - height), min(1.0, top)], anchor=f"x{sfx}"
+            domain=[max(0.0, top - height), min(1.0, top)], anchor=f"x{sfx}", **NO_OVERFLOW_CHECK
         )
         layout[f"xaxis{sfx}"] = dict(
             anchor=f"y{sfx}",
@@ -78,6 +82,7 @@ def _stacked(
             tickfont=dict(size=9),
             showticklabels=last,
             title=dict(text=x_title) if last and x_title else None,
+            **NO_OVERFLOW_CHECK,
         )
         layout["annotations"].append(
             dict(
