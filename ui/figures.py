@@ -270,6 +270,7 @@ def histograms(
         barmode="overlay",
         xaxis_title=x_title,
         yaxis_title="count",
-        legend=dict(orientation="h", y=1.15),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom"),
     )
-    return finish_layout(fig, height, title)
+    fig = finish_layout(fig, height, title)
+    return fig.update_layout(margin_t=fig.layout.margin.t + 24)  # the legend sits under the title
