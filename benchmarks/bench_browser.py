@@ -29,18 +29,16 @@ import os
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app
 from tests.pages_list import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,45 +154,10 @@ class FrameTally:
 @contextmanager
 def server(warmup: bool):
     """Yield (url, log path) of a fresh `streamlit run app.py` on a free port; stop it after."""
-    port = _free_port()
     log = Path(tempfile.mkstemp(prefix="bench-browser-", suffix=".log")[1])
     env = {**os.environ, "EXPLORER_WARMUP": "1" if warmup else "0"}
-    args = ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    args += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    args += ["--browser.gatherUsageStats", "false"]
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with serve_app(log, env) as url:
         yield url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, limit: float = 90) -> None:
-    """Return once the server answers its health check; raise if it exits or never answers."""
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited early")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy")
 
 
 def _wait_warmup_done(log: Path, limit: float = 300) -> float | None:

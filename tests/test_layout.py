@@ -3,7 +3,7 @@
 The engine never imports Streamlit, Plotly or ui; pages reach a topic through its package's public
 face (engine/<topic>/__init__.py), never a module inside it; no module imports another topic's
 private (underscore) names; every error a person can cause derives from engine.core.ExplorerError;
-no line is hand-packed with `# fmt: skip`.
+no line carries ruff's format-skip comment (code is split by its questions, not packed).
 """
 
 from __future__ import annotations

@@ -22,9 +22,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from tests.pages_list import PAGES
+from tests.test_pages import open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT = 60
 LONG_TEXT = 2000  # characters in the "long" end of a text box without max_chars
 
 # (page stem, widget key): why it is not moved. Only widgets that start heavy work.
@@ -76,15 +75,6 @@ def full_error_details():
 def _stem(path: str) -> str:
     """Return the page's file stem (app_pages/x.py -> x)."""
     return Path(path).stem
-
-
-def open_page(path: str) -> AppTest:
-    """Return an AppTest showing the page with its defaults."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    if path != "app_pages/home.py":
-        at.switch_page(path).run()
-    return at
 
 
 def _widget(at: AppTest, kind: str, key: str):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,54 +33,54 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
+@contextmanager
+def serve_app(log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the URL of a fresh `streamlit run app.py` on a free port (output to log); stop it
+    after. Shared by the browser tests and `python -m benchmarks browser`."""
     port = _free_port()
-    log = OUT / "streamlit.log"
-    OUT.mkdir(parents=True, exist_ok=True)
+    args = ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    args += ["--server.headless", "true", "--server.fileWatcherType", "none"]
+    args += ["--browser.gatherUsageStats", "false"]
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
+            [sys.executable, "-m", "streamlit", "run", "app.py", *args],
             cwd=ROOT,
+            env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early; see {log}")
-        else:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not become healthy; see {log}")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
         yield url
+    finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, limit: float = 90) -> None:
+    """Return once the server answers its health check; raise if it exits or never answers."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early; see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy; see {log}")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    OUT.mkdir(parents=True, exist_ok=True)
+    with serve_app(OUT / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
