@@ -31,7 +31,6 @@ from engine.recurrent import (
     gated_beat_vanilla,
     integrator_cells,
     kept_after,
-    load,
     mean_keep,
     mean_open_share,
     mean_step_change,
@@ -48,17 +47,13 @@ from engine.recurrent import (
     uniform_bits,
 )
 from ui.recurrent import figures as rf
+from ui.recurrent.models import char_model
 from ui.recurrent.samples import SAMPLE_CODE
 
 KEPT_GATE, KEPT_STEPS = 0.99, 100  # the worked example of how much a near-1 forget gate keeps
 
 
-@st.cache_resource(show_spinner="Loading the character models…")
-def _model(name: str):
-    return load(name)
-
-
-CELLS = _model("lstm")[0].rnn.hidden_size
+CELLS = char_model("lstm")[0].rnn.hidden_size
 
 st.title("LSTM gates on your text")
 st.markdown(
@@ -71,7 +66,7 @@ st.markdown(
 @st.cache_data(max_entries=24, show_spinner="Reading your text…")
 def _read(sha: str, name: str, _text: str) -> dict:
     """Return the trace of one model on the text as compact numpy arrays, plus surprise bits."""
-    traced = trace_text(_model(name)[0], _text, max_chars=DEFAULT_MAX_CHARS)
+    traced = trace_text(char_model(name)[0], _text, max_chars=DEFAULT_MAX_CHARS)
     fields = {k: v.numpy().astype(np.float32) for k, v in traced.trace.as_dict().items()}
     bits = traced.surprise_bits()
     return {
@@ -109,8 +104,8 @@ text = st.text_area(
     help=f"Up to {DEFAULT_MAX_CHARS:,} characters are traced; longer text is cut with a note.",
 )
 try:
-    card = _model("lstm")[1]
-    encoded = encode(text, _model("lstm")[0].vocab, DEFAULT_MAX_CHARS)
+    card = char_model("lstm")[1]
+    encoded = encode(text, char_model("lstm")[0].vocab, DEFAULT_MAX_CHARS)
 except ExplorerError as err:
     st.error(str(err))
     st.stop()
@@ -471,7 +466,9 @@ for col, name in zip(c, ("rnn", "gru", "lstm"), strict=True):
     value = runs[name]["bpc"]
     col.metric(f"{name.upper()} bits per character", "—" if value is None else f"{value:.2f}")
 gru, rnn = runs["gru"]["fields"], runs["rnn"]["fields"]
-held = "(" + ", ".join(f"{n.upper()} {_model(n)[1]['validation']['bpc']:.2f}" for n in runs) + ")"
+held = (
+    "(" + ", ".join(f"{n.upper()} {char_model(n)[1]['validation']['bpc']:.2f}" for n in runs) + ")"
+)
 best = best_model({n: runs[n]["bpc"] for n in runs})
 compare = {
     "RNN hidden h_t": rnn["hidden"][start:stop],
@@ -501,7 +498,7 @@ if steps > 1:
         + ("" if most is None else f": the {most.upper()}'s state changes most")
         + (", since without gates every step rewrites it. " if most == "rnn" else ". ")
     )
-cards = {n: _model(n)[1]["validation"]["bpc"] for n in runs}
+cards = {n: char_model(n)[1]["validation"]["bpc"] for n in runs}
 st.markdown(
     f"**What to notice:** {moved}The GRU's update gate plays the LSTM forget gate's role "
     f"(near 1 = keep): here it averages {keep[0]:.2f}, the forget gate {keep[1]:.2f}. "

@@ -26,7 +26,6 @@ from engine.sequence import (
     above_chance,
     differ,
     examples_per_class,
-    load_mnist1d,
     neighbour_jump,
     peak_spread,
     ratio_claim,
@@ -43,6 +42,7 @@ from ui.sequence.mnist1d_runs import (
     arch_name,
     label,
     make_plan,
+    mnist1d_data,
     parameter_counts,
     plan_work,
     results_table,
@@ -69,11 +69,6 @@ BLURBS = {
 }
 
 
-@st.cache_resource(show_spinner="Generating MNIST-1D (once per server)…")
-def _data():
-    return load_mnist1d()
-
-
 st.title("CNN vs RNN on MNIST-1D")
 st.markdown(
     f"MNIST-1D is a tiny stand-in for MNIST: ten digits drawn as 1D curves of {SEQ_LEN} samples. "
@@ -85,7 +80,7 @@ st.markdown(
 
 # ---------------------------------------------------------------------------------------------
 st.subheader("The data: ten templates, thousands of transformed copies")
-data = _data()
+data = mnist1d_data()
 N_TEST = len(data.y_test)  # test sequences every accuracy is measured on (its noise)
 st.markdown(
     f"Each digit starts as a hand-drawn template of {data.templates.shape[1]} points. The "

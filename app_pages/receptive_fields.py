@@ -1,14 +1,11 @@
 """CNN · Receptive fields: how much of the image one unit sees, in theory and in effect."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
 from engine.cnn import CLASSES, CNNConfig, SmallCNN, preprocess
-from engine.cnn import load as load_cnn
 from engine.conv import feature_maps, make_kernel
 from engine.core import ExplorerError
 from engine.receptive_field import (
@@ -40,6 +37,7 @@ from engine.receptive_field import (
     widths_grow,
 )
 from ui import diagrams, figures, grids
+from ui.cnn.models import SHIPPED_PATH, shipped_model
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 
 st.title("Receptive fields")
@@ -55,7 +53,6 @@ st.latex(
     r"\right) j_{\ell-1},\quad k^{\text{eff}} = d\,(k-1) + 1"
 )
 
-TRAINED = Path(__file__).resolve().parent.parent / "assets" / "small_cnn.safetensors"
 DEFAULT = pd.DataFrame(
     [
         ("conv", 3, 1, 1, 1),
@@ -234,9 +231,8 @@ st.caption(
 )
 
 
-@st.cache_resource(show_spinner=False)
 def _trained_cnn():
-    return load_cnn(TRAINED) if TRAINED.exists() else None
+    return shipped_model() if SHIPPED_PATH.exists() else None
 
 
 cnn_side = _trained_cnn()[0].config.input_size if _trained_cnn() else CNNConfig().input_size

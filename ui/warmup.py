@@ -6,9 +6,8 @@ learner asks: it imports what every page imports, then calls the pages' own cach
 inputs the pages use, so the caches hold exactly the values the pages would compute themselves
 (caching changes no value).
 
-A loader defined inside a page script is rebuilt from that page's own source lines: Streamlit keys a
-cached function on its module ("__main__" for a page), qualified name and source text, so the copy
-fills the very cache entry the page reads.
+Shared loaders live in ui/ modules, never inside a page script: the page and the warm-up then call
+the same cached function, so the warm-up fills the very entry the page reads.
 
 The thread must not slow the first learner: it runs at the lowest CPU priority (on Linux a thread
 has its own nice value), inherits the one torch thread app.py sets, waits before each item until no
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from streamlit.logger import get_logger
 
+from engine.recurrent import CHAR_MODELS
 from ui.navigation import all_topics
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "WarmUp",
     "maybe_start",
     "page_imports",
-    "page_loader",
     "request",
     "server_warmup",
 ]
@@ -87,15 +86,6 @@ def _top_level(page: str) -> tuple[Path, list[ast.stmt]]:
     return path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body
 
 
-def _defines(node: ast.stmt, names: set[str]) -> bool:
-    """Return True if the statement is a def of, or an assignment to, one of the names."""
-    if isinstance(node, ast.FunctionDef):
-        return node.name in names
-    if isinstance(node, ast.Assign):
-        return any(isinstance(t, ast.Name) and t.id in names for t in node.targets)
-    return False
-
-
 def _run_statements(path: Path, body: list[ast.stmt]) -> dict:
     """Return the namespace after running the statements as the page would (module __main__)."""
     namespace = {"__name__": "__main__", "__file__": str(path)}
@@ -110,24 +100,14 @@ def page_imports(page: str) -> None:
     _run_statements(path, [n for n in body if isinstance(n, ast.Import | ast.ImportFrom)])
 
 
-def page_loader(page: str, name: str, needs: Sequence[str] = ()) -> Callable:
-    """Return the page's cached function `name`, built from the page's imports and its definition
-    (plus the top-level constants in `needs`), so that its cache key is the page's own."""
-    path, body = _top_level(page)
-    wanted = {name, *needs}
-    kept = [n for n in body if isinstance(n, ast.Import | ast.ImportFrom) or _defines(n, wanted)]
-    return _run_statements(path, kept)[name]
-
-
-def _page_item(page: str, name: str, *args, needs: Sequence[str] = ()) -> Item:
-    """Return an item calling the page's own loader `name` with the page's arguments."""
+def _ui_item(page: str, module: str, name: str, *args: object) -> Item:
+    """Return an item calling the shared loader `name` of a ui module with the page's arguments."""
     shown = ", ".join(map(repr, args))
-    return Item(page, f"{name}({shown})", lambda: page_loader(page, name, needs)(*args), name)
 
+    def call() -> object:
+        return getattr(import_module(module), name)(*args)
 
-def _ui_item(page: str, module: str, name: str) -> Item:
-    """Return an item calling the shared loader `name` of a ui module, without arguments."""
-    return Item(page, f"{module}.{name}()", lambda: getattr(import_module(module), name)(), name)
+    return Item(page, f"{module}.{name}({shown})", call, name)
 
 
 def _shipped_drawings() -> object:
@@ -176,14 +156,13 @@ def _items() -> list[Item]:
         Item(
             "app_pages/architectures.py", "architecture tables", _architecture_tables, "arch_table"
         ),
-        _page_item(MNIST1D, "_data"),
+        _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "mnist1d_data"),
         _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "parameter_counts"),
         _ui_item("app_pages/cnn_overview.py", "ui.cnn.models", "shipped_model"),
         Item(
             "app_pages/cnn_overview.py", "drawings of its classes", _shipped_drawings, "drawings_of"
         ),
-        _page_item("app_pages/receptive_fields.py", "_trained_cnn", needs=("TRAINED",)),
-        *(_page_item(LSTM, "_model", name) for name in ("lstm", "gru", "rnn")),
+        *(_ui_item(LSTM, "ui.recurrent.models", "char_model", name) for name in CHAR_MODELS),
         _ui_item("app_pages/conv_2d.py", "ui.inputs", "samples"),
         _ui_item("app_pages/conv_2d.py", "ui.inputs", "sample_thumbnails"),
     ]

@@ -23,9 +23,17 @@ from engine.sequence import (
     build_model,
     count_parameters,
     fit_mnist1d,
+    load_mnist1d,
     time_per_batch,
 )
 from ui.jobs import Job, running_jobs
+
+
+@st.cache_resource(show_spinner="Generating MNIST-1D (once per server)…")
+def mnist1d_data():
+    """Return the MNIST-1D dataset, generated once per server and shared by every session."""
+    return load_mnist1d()
+
 
 __all__ = [
     "MAX_PLAN_STEPS",
