@@ -22,6 +22,8 @@ __all__ = [
     "check_int",
     "check_number",
     "check_tensor",
+    "default_device",
+    "intra_op_threads",
     "one_thread",
     "seeded",
 ]
@@ -115,3 +117,34 @@ def one_thread() -> Iterator[None]:
             restore = _threads_saved if _threads_users == 0 else None
         if restore is not None:
             torch.set_num_threads(restore)
+
+
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """Run the block on n intra-op threads in the calling thread only; restore its count after.
+
+    For a long job on its own thread (training a CNN), while request threads keep one. torch
+    keeps the count per thread once a thread has used it, but set_num_threads also changes the
+    default a new thread starts from; that default is put back at once from a short-lived thread,
+    so scripts and fragments started meanwhile still begin with the old count.
+    """
+    n = max(1, int(n))
+    before = torch.get_num_threads()  # also fixes this thread's own count before it is changed
+    torch.set_num_threads(n)
+    _set_new_thread_default(before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _set_new_thread_default(n: int) -> None:
+    """Make n the intra-op count a new thread starts with, leaving running threads' counts alone."""
+    helper = threading.Thread(target=torch.set_num_threads, args=(n,), name="torch-threads")
+    helper.start()
+    helper.join()
+
+
+def default_device() -> torch.device:
+    """Return the device training runs on: cuda if the server has a GPU, else cpu."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import threading
 from pathlib import Path
@@ -386,3 +387,40 @@ def test_the_private_runtime_api_is_used_in_one_function_only():
             hits = [n for n in hits if id(n) not in inside]
         where = [f"{path.relative_to(ROOT)}:{n.lineno}" for n in hits]
         assert not where, f"Streamlit's private runtime API outside ui.jobs.runtime_view: {where}"
+
+
+@pytest.mark.parametrize(
+    ("fraction", "seconds", "left"),
+    [
+        (0.5, 10.0, 10.0),  # half done in 10 s: 10 s more at that pace
+        (0.25, 30.0, 90.0),
+        (1.0, 12.0, 0.0),
+        (0.019, 50.0, None),  # under 2 % done: no pace to go on yet
+        (0.02, 50.0, 2450.0),  # at 2 %: estimated
+        (0.5, 0.9, None),  # under a second run
+        (0.5, 1.0, 1.0),
+        (0.0, 0.0, None),
+    ],
+)
+def test_seconds_left_extrapolates_the_pace_so_far(fraction, seconds, left):
+    got = jobs.seconds_left(fraction, seconds)
+    assert got == (None if left is None else pytest.approx(left))
+
+
+def test_the_clock_line_says_time_so_far_and_left_only_once_it_can():
+    assert jobs.clock_line(0.01, 3.0) == "3 s so far"
+    assert jobs.clock_line(0.5, 20.0) == "20 s so far, about 20 s left"
+    assert jobs.clock_line(0.1, 14.0) == "14 s so far, about 2 min 06 s left"
+
+
+def test_a_job_runs_at_a_lower_cpu_priority_than_the_page():
+    if not hasattr(os, "getpriority"):
+        return
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    job = Job(
+        "nice",
+        lambda report, stop: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+    ).start()
+    assert job.join(WAIT)
+    assert job.state().result == max(own, jobs.JOB_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own

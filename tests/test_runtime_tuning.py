@@ -2,10 +2,16 @@
 
 import os
 import platform
+import threading
 
 import torch
 
-from runtime_tuning import limit_torch_threads, tune_allocator
+from runtime_tuning import (
+    limit_torch_threads,
+    lower_thread_priority,
+    training_threads,
+    tune_allocator,
+)
 
 
 def test_tune_allocator_fixes_glibc_thresholds_and_is_idempotent():
@@ -30,3 +36,32 @@ def test_limit_torch_threads_honours_the_environment_and_restores(monkeypatch):
         assert limit_torch_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_training_threads_default_to_every_core_and_honour_the_environment(monkeypatch):
+    cores = os.cpu_count() or 1
+    monkeypatch.delenv("EXPLORER_TRAIN_THREADS", raising=False)
+    assert training_threads() == cores
+    monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "1")
+    assert training_threads() == 1
+    monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "999")
+    assert training_threads() == cores
+    monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "many")
+    assert training_threads() == cores
+
+
+def test_lower_thread_priority_changes_the_calling_thread_only():
+    if not hasattr(os, "getpriority"):
+        return
+    seen = {}
+
+    def lowered():
+        seen["ok"] = lower_thread_priority(7)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t = threading.Thread(target=lowered)
+    t.start()
+    t.join(30)
+    assert seen == {"ok": True, "nice": max(own, 7)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own

@@ -22,6 +22,7 @@ from typing import Any
 import streamlit as st
 
 from engine.core import ExplorerError
+from runtime_tuning import lower_thread_priority
 
 __all__ = [
     "Job",
@@ -29,8 +30,10 @@ __all__ = [
     "JobState",
     "RuntimeView",
     "get_job",
+    "clock_line",
     "running_jobs",
     "runtime_view",
+    "seconds_left",
     "shared_slot",
     "show_progress",
     "start_job",
@@ -39,6 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ABANDON_AFTER = 30.0  # seconds without a connected session before a job stops itself
+JOB_NICE = 10  # a job's CPU priority: a page's script (0) runs first, the warm-up (19) last
 
 Report = Callable[[float, str, Any], None]
 ShouldStop = Callable[[], bool]
@@ -181,6 +185,7 @@ class Job:
 
     def _run(self) -> None:
         slot = self._slot
+        lower_thread_priority(JOB_NICE)  # before torch starts any worker from this thread
         try:
             while not slot.run.acquire(timeout=0.2):  # queued: can be cancelled while waiting
                 if self._should_stop():
@@ -283,6 +288,34 @@ def get_job(state: MutableMapping, key: str) -> Job | None:
     return job if _is_job(job) else None
 
 
+MIN_FRACTION_TO_ESTIMATE = 0.02  # below this, a job has shown too little of its pace to extrapolate
+MIN_SECONDS_TO_ESTIMATE = 1.0
+
+
+def seconds_left(fraction: float, seconds: float) -> float | None:
+    """Return the seconds a job still needs at its pace so far, or None before it can be told.
+
+    A job `fraction` done after `seconds` needs seconds × (1 − fraction) / fraction more if it
+    keeps its pace; with under 2 % done or under a second run there is no pace to go on.
+    """
+    if fraction < MIN_FRACTION_TO_ESTIMATE or seconds < MIN_SECONDS_TO_ESTIMATE:
+        return None
+    return seconds * (1.0 - min(fraction, 1.0)) / fraction
+
+
+def _duration(seconds: float) -> str:
+    """Return seconds as "42 s" or "3 min 05 s"."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
+
+
+def clock_line(fraction: float, seconds: float) -> str:
+    """Return "12 s so far, about 30 s left" (or just the time so far when no estimate yet)."""
+    left = seconds_left(fraction, seconds)
+    so_far = f"{_duration(seconds)} so far"
+    return so_far if left is None else f"{so_far}, about {_duration(left)} left"
+
+
 def show_progress(
     job: Job, render: Callable[[JobState], None], *, key: str, every: float = 1.0
 ) -> JobState:
@@ -299,7 +332,7 @@ def show_progress(
         if s.status == "queued":
             st.info(s.text)
         elif not s.finished:
-            st.progress(s.fraction, f"{s.text}  ({s.seconds:.0f} s)")
+            st.progress(s.fraction, f"{s.text}  ({clock_line(s.fraction, s.seconds)})")
         if not s.finished:
             st.button("Stop", key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
         elif s.status == "failed":

@@ -29,6 +29,7 @@ from pathlib import Path
 from streamlit.logger import get_logger
 
 from engine.recurrent import CHAR_MODELS
+from runtime_tuning import lower_thread_priority
 from ui.navigation import all_topics
 
 __all__ = [
@@ -193,7 +194,7 @@ class WarmUp:
             return self.thread
 
     def _run(self) -> None:
-        _lowest_priority()
+        lower_thread_priority(19)
         t0 = time.perf_counter()
         for item in self.items:
             _wait_quiet(self.patience)
@@ -214,14 +215,6 @@ class WarmUp:
             self.failed.append(label)
         else:
             self.done.append(label)
-
-
-def _lowest_priority() -> None:
-    """Give this thread the lowest CPU priority (Linux: per thread); ignore where unsupported."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError):
-        pass
 
 
 _SERVER: WarmUp | None = None

@@ -8,6 +8,7 @@ comes from one seeded torch.Generator; the thread count is whatever torch was gi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 
 from engine.cnn.shapes_data import CLASSES, make_dataset_uint8
 from engine.cnn.small_cnn import CNNConfig, CNNError, SmallCNN
-from engine.core import seeded
+from engine.core import default_device, intra_op_threads, seeded
 
 __all__ = [
     "ABLATIONS",
@@ -53,7 +54,8 @@ DEFAULT_BATCH = 64  # training images per Adam step
 ADAM_BETAS = (0.9, 0.999)  # Adam's decay rates of its running mean and square of the gradient
 TRAIN_PER_CLASS = 500  # training images per class rendered by make_training_data
 VAL_PER_CLASS = 50  # validation images per class, from another seed: never trained on
-EVAL_CHUNK = 256  # images per forward pass when evaluating (bounded memory)
+EVAL_CHUNK = 64  # images per forward pass when evaluating: bounded memory, and cache-sized
+# (500 validation images: 0.50 s in one pass, 0.14 s in chunks of 64 laid out channels-last)
 
 # Ablations: overrides of the baseline config, one click each on the training page.
 ABLATIONS: dict[str, dict[str, object]] = {
@@ -142,9 +144,11 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
 def predict(model: SmallCNN, images: torch.Tensor) -> torch.Tensor:
     """Return the predicted class index (N,) long for images (N, 3, S, S), uint8 or float."""
     out = []
+    device = next(model.parameters()).device
     with torch.inference_mode():
         for i in range(0, len(images), EVAL_CHUNK):
-            out.append(model(_as_float(images[i : i + EVAL_CHUNK])).argmax(1))
+            chunk = _as_float(images[i : i + EVAL_CHUNK].to(device))
+            out.append(model(chunk.contiguous(memory_format=torch.channels_last)).argmax(1).cpu())
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
@@ -212,10 +216,13 @@ def train(
     progress_every: int = 50,
     cosine: bool = False,
     bf16: bool = False,
+    threads: int | None = None,
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Return a TrainResult after `steps` Adam steps (fewer if should_stop() returns True).
 
-    The returned model is frozen and in eval mode, like load()'s: ready for the analyses.
+    The returned model is frozen, in eval mode and on the CPU, like load()'s: ready for the
+    analyses.
 
     data: TrainingData for config.classes (None renders make_training_data(config.classes,
     seed=seed) first, a few seconds). progress(step, steps, point, model) is called every
@@ -224,46 +231,69 @@ def train(
     cosine: decay the learning rate along a half cosine to 0 (used for the shipped model).
     bf16: run the forward pass under torch.autocast(bfloat16) (weights and optimiser stay
     float32); about 1.6× faster on CPUs with native bfloat16 (see bf16_supported()).
+    threads: intra-op threads for this run, in this thread only (None: as the caller has them).
+    device: where to train (None: default_device(), a GPU if the machine has one).
     """
-    data = _checked_data(config, steps, lr, batch, seed, progress_every, bf16, data)
-    g = seeded(seed)
-    swap = _transpose_labels(config.classes)
-    model = SmallCNN(config, seed=seed).to(memory_format=torch.channels_last)  # faster oneDNN
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, betas=ADAM_BETAS)
-    history: list[TrainPoint] = []
-    tally = _Tally()
+    device = torch.device(device) if device is not None else default_device()
+    data = _checked_data(config, steps, lr, batch, seed, progress_every, bf16, data, device)
+    run = _Run(config, data, steps, lr, seed, device, bf16, progress, progress_every)
+    with intra_op_threads(threads) if threads else contextlib.nullcontext():
+        stopped = run.steps(batch, cosine, should_stop)
+    model = run.model.to("cpu", memory_format=torch.contiguous_format)
+    model = model.eval().requires_grad_(False)
+    return TrainResult(model, run.history, run.seconds, stopped, run.step, run.history[-1].val_acc)
 
-    def report(step: int) -> None:
-        history.append(_point(model, data, step, *tally.take()))
-        if progress is not None:
-            progress(step, steps, history[-1], model)
 
-    stopped, step = False, 0
-    start = time.perf_counter()
-    while step < steps:
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        if cosine:
-            _set_lr(optimiser, lr * 0.5 * (1 + math.cos(math.pi * step / steps)))
-        batch_x, batch_y = _minibatch(data, batch, swap, g)
-        tally.add(*_step(model, optimiser, batch_x, batch_y, bf16))
-        step += 1
-        if step % progress_every == 0 or step == steps:
-            report(step)
-    if tally.steps or not history:  # stopped between reports: one last point
-        report(step)
-    seconds = time.perf_counter() - start
-    model = model.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
-    return TrainResult(model, history, seconds, stopped, step, history[-1].val_acc)
+class _Run:
+    """One training run: the live model, its optimiser, the history and the step counter."""
+
+    def __init__(self, config, data, total, lr, seed, device, bf16, progress, every) -> None:
+        self.data, self.total, self.lr, self.device, self.bf16 = data, total, lr, device, bf16
+        self.progress, self.every = progress, every
+        self.g, self.swap = seeded(seed), _transpose_labels(config.classes)
+        model = SmallCNN(config, seed=seed)  # channels-last: faster oneDNN convolutions
+        self.model = model.to(device, memory_format=torch.channels_last)
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=lr, betas=ADAM_BETAS)
+        self.history: list[TrainPoint] = []
+        self.tally = _Tally()
+        self.step, self.seconds = 0, 0.0
+
+    def steps(self, batch: int, cosine: bool, should_stop: Callable[[], bool] | None) -> bool:
+        """Train until the last step or should_stop(); return True if it was stopped."""
+        stopped = False
+        start = time.perf_counter()
+        while self.step < self.total:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            if cosine:
+                _set_lr(
+                    self.optimiser, self.lr * 0.5 * (1 + math.cos(math.pi * self.step / self.total))
+                )
+            x, y = _minibatch(self.data, batch, self.swap, self.g)
+            x, y = x.to(self.device), y.to(self.device)
+            self.tally.add(*_step(self.model, self.optimiser, x, y, self.bf16))
+            self.step += 1
+            if self.step % self.every == 0 or self.step == self.total:
+                self.report()
+        if self.tally.steps or not self.history:  # stopped between reports: one last point
+            self.report()
+        self.seconds = time.perf_counter() - start
+        return stopped
+
+    def report(self) -> None:
+        """Measure validation accuracy now, keep the point and pass it to progress."""
+        self.history.append(_point(self.model, self.data, self.step, *self.tally.take()))
+        if self.progress is not None:
+            self.progress(self.step, self.total, self.history[-1], self.model)
 
 
 def _checked_data(
-    config: CNNConfig, steps, lr, batch, seed, every, bf16: bool, data: TrainingData | None
+    config: CNNConfig, steps, lr, batch, seed, every, bf16: bool, data, device: torch.device
 ) -> TrainingData:
     """Return the data to train on (rendered if None), or raise CNNError saying what to change."""
     _check_train_args(config, steps, lr, batch, seed, every)
-    if bf16 and not bf16_supported():
+    if bf16 and device.type == "cpu" and not bf16_supported():
         raise CNNError("This CPU has no native bfloat16 arithmetic; train in float32.")
     data = data if data is not None else make_training_data(config.classes, seed=seed)
     if tuple(data.classes) != config.classes:
@@ -317,7 +347,7 @@ def _step(
     model: SmallCNN, optimiser: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, bf16: bool
 ) -> tuple[float, int, int]:
     """Return (loss, right answers, batch size) after one Adam step on the batch (x, y)."""
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(x).float()  # (B, K)
     loss = F.cross_entropy(logits, y)
     optimiser.zero_grad(set_to_none=True)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.core import ExplorerError, one_thread, seeded
+from engine.core import ExplorerError, default_device, one_thread, seeded
 from engine.sequence.mnist1d_data import arrays
 from engine.sequence.models import ARCHS, UnknownArchError, build_model, count_parameters
 
@@ -37,7 +37,6 @@ __all__ = [
     "FitResult",
     "HistoryPoint",
     "TrainingConfigError",
-    "default_device",
     "fit_mnist1d",
 ]
 
@@ -103,11 +102,6 @@ class FitResult:
     device: str  # "cpu" or "cuda"
     stopped_early: bool  # progress() returned True
     published_accuracy: float | None  # the paper's figure for this arch and setting, if any
-
-
-def default_device() -> torch.device:
-    """Return cuda if a GPU is present, else cpu."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _check(arch: str, steps: int | None, seed: int) -> int:

@@ -35,6 +35,7 @@ from engine.cnn import (
     shift_robustness,
     train,
 )
+from runtime_tuning import training_threads
 
 __all__ = [
     "AblationRow",
@@ -194,6 +195,7 @@ def training_work(settings: RunSettings, data_store: DataStore):
             should_stop,
             progress_every=_every(settings.steps),
             bf16=settings.bf16,
+            threads=training_threads(),
         )
         return RunOutcome(settings, result, tuple(snapshots))
 
@@ -279,6 +281,7 @@ def _ablation_row(settings, data, probe, i: int, name: str, report, should_stop)
         should_stop,
         progress_every=_every(settings.steps),
         bf16=settings.bf16,
+        threads=training_threads(),
     )
     if r.stopped:
         return None

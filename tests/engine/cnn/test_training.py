@@ -185,3 +185,32 @@ def test_summarise_history_names_first_last_best_and_the_gap():
     assert below.last_steps == 7 and below.gap == pytest.approx(-0.1)  # training below
     with pytest.raises(CNNError, match="no training history"):
         summarise_history([])
+
+
+def test_predict_matches_the_argmax_of_one_plain_forward_pass(stripes):
+    model = SmallCNN(SMALL, seed=1).eval()
+    images = torch.cat([stripes.val_images] * 4)  # 160 images: more than one evaluation chunk
+    with torch.no_grad():
+        plain = model(images.float() / 255).argmax(1)
+    assert torch.equal(predict(model, images), plain)
+
+
+def test_training_on_more_threads_learns_and_hands_back_a_cpu_model(stripes):
+    before = torch.get_num_threads()
+    seen = []
+    result = train(
+        SMALL,
+        40,
+        3e-3,
+        batch=16,
+        data=stripes,
+        progress_every=20,
+        progress=lambda s, n, p, m: seen.append(torch.get_num_threads()),
+        threads=2,
+        device="cpu",
+    )
+    assert seen == [2, 2]  # the run's own thread count while it trains
+    assert torch.get_num_threads() == before  # and the caller's afterwards
+    assert result.val_acc >= 0.75  # the same easy pair as above
+    assert next(result.model.parameters()).device.type == "cpu"
+    assert result.model.convs["conv1_1"].weight.is_contiguous()
