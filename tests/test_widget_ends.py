@@ -2,7 +2,8 @@
 
 Each page opens with its defaults; then every widget in turn goes to one end (min and max, first
 and last option, on and off, none and all, empty and long text), the page reruns, and no
-exception may appear. Buttons are never clicked (they start training or measuring runs), nor are
+exception may appear. Lazy sections (ui.sections) are opened first, so their widgets are moved too.
+Buttons are never clicked (they start training or measuring runs), nor are
 the toggles listed in HEAVY, nor widgets disabled in the default render (a person cannot move
 them there either). The two ends that raised when this test was written (the equivariance page's
 smallest working size, the largest dilation on the padding/stride/dilation page) now show a
@@ -23,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.pages_list import PAGES
 from tests.test_pages import open_page
+from ui.sections import OPEN_PREFIX
 
 LONG_TEXT = 2000  # characters in the "long" end of a text box without max_chars
 
@@ -217,10 +219,18 @@ def _unhandled_widgets(at: AppTest) -> list[str]:
     return sorted(seen - set(KINDS) - NOT_MOVED)
 
 
+def open_lazy_sections(at: AppTest) -> AppTest:
+    """Open every lazy section of the page (ui.sections), so the widgets inside are moved too."""
+    keys = [k for k in at.session_state.keys() if str(k).startswith(OPEN_PREFIX)]
+    for key in keys:
+        at.session_state[key] = True
+    return at.run() if keys else at
+
+
 @pytest.mark.parametrize("path", [p for p, _ in PAGES], ids=[_stem(p) for p, _ in PAGES])
 def test_every_widget_end_reruns_cleanly(path):
     page = _stem(path)
-    at = open_page(path)
+    at = open_lazy_sections(open_page(path))
     assert not at.exception, [e.message for e in at.exception]
     assert not _unhandled_widgets(at), f"widget kinds without ends: {_unhandled_widgets(at)}"
     keyless = [w.label for kind in KINDS for w in getattr(at, kind) if w.key is None]
