@@ -4,6 +4,7 @@ import streamlit as st
 
 from runtime_tuning import limit_torch_threads, tune_allocator
 from ui import warmup
+from ui.i18n import language_switch, t
 from ui.navigation import GROUPS
 
 tune_allocator()  # once per run is cheap; see runtime_tuning.py for why
@@ -11,16 +12,23 @@ limit_torch_threads()  # one intra-op thread per request: sessions and jobs shar
 warmup.maybe_start()  # once per server: shared models and tables load before a learner asks
 
 st.set_page_config(
-    page_title="CNN & RNN Visual Explorer",
+    page_title=t("CNN & RNN Visual Explorer"),
     page_icon=":material/blur_on:",
     layout="wide",
     initial_sidebar_state="expanded",
 )
 
+language_switch()  # before the menu: its titles are in the session's language
 pages = {
-    group: [
-        st.Page(t.path, title=t.title, icon=t.icon, url_path=t.url or None, default=not t.url)
-        for t in topics
+    t(group): [
+        st.Page(
+            topic.path,
+            title=t(topic.title),
+            icon=topic.icon,
+            url_path=topic.url or None,
+            default=not topic.url,
+        )
+        for topic in topics
     ]
     for group, topics in GROUPS.items()
     if topics
@@ -29,8 +37,10 @@ page = st.navigation(pages, expanded=True)
 
 with st.sidebar:
     st.caption(
-        "Every number on these pages is computed live by PyTorch on your own input. "
-        "Nothing is downloaded; the app runs offline."
+        t(
+            "Every number on these pages is computed live by PyTorch on your own input. "
+            "Nothing is downloaded; the app runs offline."
+        )
     )
 
 with warmup.request():  # the warm-up waits while any script run is in progress

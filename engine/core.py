@@ -19,6 +19,8 @@ import torch
 
 __all__ = [
     "ExplorerError",
+    "Msg",
+    "N_",
     "check_int",
     "check_number",
     "check_tensor",
@@ -29,8 +31,33 @@ __all__ = [
 ]
 
 
+class Msg(str):
+    """A string that is a message id of the catalog: a page shows it translated (ui.i18n)."""
+
+
+def N_(text: str) -> Msg:
+    """Return text marked as a message id: extracted into the catalog, translated where shown.
+
+    The usual gettext marker for a string defined in one place and translated in another (a
+    setting's name in the engine, a menu title); as a parameter of an ExplorerError it is
+    translated too, so "{name} must be at least {minimum}" reads in one language.
+    """
+    return Msg(text)
+
+
 class ExplorerError(ValueError):
-    """Anything a person can cause (a setting, an upload, text); the message says what to do."""
+    """Anything a person can cause (a setting, an upload, text); the message says what to do.
+
+    Raised as `SomeError("noise must be at least {minimum}, got {value}.", minimum=0, value=v)`:
+    the template is the message's id in the catalog and the parameters fill it in, so a page
+    can show it in the learner's language (ui.i18n.error_text); str(err) is the English text.
+    A message without parameters is its own id, used as it is (braces and all).
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params) if params else template)
 
 
 def check_int(
@@ -43,21 +70,31 @@ def check_int(
 ) -> int:
     """Return value as an int after checking it is a whole number in [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise error(f"{name} must be a whole number, got {value!r}.")
+        raise error(N_("{name} must be a whole number, got {value!r}."), name=name, value=value)
     value = int(value)
     if value < minimum:
-        raise error(f"{name} must be at least {minimum}, got {value}.")
+        raise error(
+            N_("{name} must be at least {minimum}, got {value}."),
+            name=name,
+            minimum=minimum,
+            value=value,
+        )
     if maximum is not None and value > maximum:
-        raise error(f"{name} must be at most {maximum}, got {value}.")
+        raise error(
+            N_("{name} must be at most {maximum}, got {value}."),
+            name=name,
+            maximum=maximum,
+            value=value,
+        )
     return value
 
 
 def check_number(name: str, value: object, *, error: type[ExplorerError] = ExplorerError) -> float:
     """Return value as a float after checking it is a finite real number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise error(f"{name} must be a number, got {value!r}.")
+        raise error(N_("{name} must be a number, got {value!r}."), name=name, value=value)
     if not math.isfinite(value):
-        raise error(f"{name} must be a finite number, got {value!r}.")
+        raise error(N_("{name} must be a finite number, got {value!r}."), name=name, value=value)
     return float(value)
 
 

@@ -3,16 +3,20 @@
 app.py builds the navigation from it, the home page its map of topics, and the tests their list of
 pages to open. Page scripts live in app_pages/, not pages/: a folder named pages/ makes Streamlit
 fall back to its old file-based navigation for the first deep link after a server start.
+Group names, titles and blurbs are message ids (N_): shown through ui.i18n.t in the session's
+language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.core import N_
+
 
 @dataclass(frozen=True)
 class Topic:
-    """One page: its script, menu title, icon, URL path and a one-line description."""
+    """One page: its script, menu title, icon, URL path and a one-line description (English ids)."""
 
     path: str
     title: str
@@ -22,157 +26,169 @@ class Topic:
 
 
 GROUPS: dict[str, list[Topic]] = {
-    "Start": [
+    N_("Start"): [
         Topic(
             "app_pages/home.py",
-            "Home",
+            N_("Home"),
             ":material/home:",
             "",
-            "What the explorer is and where to go.",
+            N_("What the explorer is and where to go."),
         ),
     ],
-    "CNN": [
+    N_("CNN"): [
         Topic(
             "app_pages/conv_1d.py",
-            "Convolution in 1D",
+            N_("Convolution in 1D"),
             ":material/show_chart:",
             "conv-1d",
-            "Smoothing a noisy track with a weighted average: s = x * w.",
+            N_("Smoothing a noisy track with a weighted average: s = x * w."),
         ),
         Topic(
             "app_pages/conv_2d.py",
-            "Kernels on your image",
+            N_("Kernels on your image"),
             ":material/grid_on:",
             "kernels",
-            "A kernel bank on your picture, the arithmetic of any pixel you click, and "
-            "convolution vs cross-correlation.",
+            N_(
+                "A kernel bank on your picture, the arithmetic of any pixel you click, and "
+                "convolution vs cross-correlation."
+            ),
         ),
         Topic(
             "app_pages/conv_arithmetic.py",
-            "Padding, stride, dilation",
+            N_("Padding, stride, dilation"),
             ":material/animation:",
             "conv-arithmetic",
-            "The window stepping over a small grid, transposed convolution, and the matrix view.",
+            N_(
+                "The window stepping over a small grid, transposed convolution, and the matrix "
+                "view."
+            ),
         ),
         Topic(
             "app_pages/conv_layer.py",
-            "A convolutional layer",
+            N_("A convolutional layer"),
             ":material/layers:",
             "conv-layer",
-            "Convolution → detector → pooling, on inputs of any size.",
+            N_("Convolution → detector → pooling, on inputs of any size."),
         ),
         Topic(
             "app_pages/why_convolution.py",
-            "Why convolution",
+            N_("Why convolution"),
             ":material/hub:",
             "why-convolution",
-            "Sparse interactions and shared weights, counted and timed on this machine.",
+            N_("Sparse interactions and shared weights, counted and timed on this machine."),
         ),
         Topic(
             "app_pages/equivariance.py",
-            "Equivariance",
+            N_("Equivariance"),
             ":material/open_with:",
             "equivariance",
-            "Convolution commutes with shifts, not with rotations or zooms.",
+            N_("Convolution commutes with shifts, not with rotations or zooms."),
         ),
         Topic(
             "app_pages/pooling.py",
-            "Pooling and invariance",
+            N_("Pooling and invariance"),
             ":material/filter_center_focus:",
             "pooling",
-            "What max, average, L2 and k-max pooling keep, and how stable they stay.",
+            N_("What max, average, L2 and k-max pooling keep, and how stable they stay."),
         ),
         Topic(
             "app_pages/receptive_fields.py",
-            "Receptive fields",
+            N_("Receptive fields"),
             ":material/center_focus_strong:",
             "receptive-fields",
-            "How much of the image a unit sees, in theory and in effect.",
+            N_("How much of the image a unit sees, in theory and in effect."),
         ),
         Topic(
             "app_pages/kernel_sizes.py",
-            "Kernel sizes",
+            N_("Kernel sizes"),
             ":material/view_module:",
             "kernel-sizes",
-            "Why 3×3, why odd, why 1×1, why 1×n followed by n×1.",
+            N_("Why 3×3, why odd, why 1×1, why 1×n followed by n×1."),
         ),
         Topic(
             "app_pages/architectures.py",
-            "Classic architectures",
+            N_("Classic architectures"),
             ":material/account_tree:",
             "architectures",
-            "AlexNet to SENet: what each fixed, computed from real network definitions.",
+            N_("AlexNet to SENet: what each fixed, computed from real network definitions."),
         ),
         Topic(
             "app_pages/cnn_overview.py",
-            "A trained CNN on your image",
+            N_("A trained CNN on your image"),
             ":material/neurology:",
             "trained-cnn",
-            "Every layer of a real trained network on your picture, any unit's formula, and "
-            "what made the decision.",
+            N_(
+                "Every layer of a real trained network on your picture, any unit's formula, and "
+                "what made the decision."
+            ),
         ),
         Topic(
             "app_pages/cnn_train.py",
-            "Train a CNN yourself",
+            N_("Train a CNN yourself"),
             ":material/model_training:",
             "train-cnn",
-            "Choose classes and layers, watch it learn, and ablate pooling, ReLU and depth.",
+            N_("Choose classes and layers, watch it learn, and ablate pooling, ReLU and depth."),
         ),
     ],
-    "RNN": [
+    N_("RNN"): [
         Topic(
             "app_pages/rnn_unrolled.py",
-            "Recurrence unrolled",
+            N_("Recurrence unrolled"),
             ":material/repeat:",
             "rnn-unrolled",
-            "h_t = f(W h_(t−1) + U x_t + b) step by step, and a bidirectional RNN.",
+            N_("h_t = f(W h_(t−1) + U x_t + b) step by step, and a bidirectional RNN."),
         ),
         Topic(
             "app_pages/lstm_gates.py",
-            "LSTM gates on your text",
+            N_("LSTM gates on your text"),
             ":material/text_fields:",
             "lstm-gates",
-            "Gates, cell and hidden states of a trained character LSTM on what you type.",
+            N_("Gates, cell and hidden states of a trained character LSTM on what you type."),
         ),
         Topic(
             "app_pages/rnn_gradients.py",
-            "Gradients through time",
+            N_("Gradients through time"),
             ":material/trending_down:",
             "rnn-gradients",
-            "Vanishing and exploding gradients, and why the LSTM helps.",
+            N_("Vanishing and exploding gradients, and why the LSTM helps."),
         ),
     ],
-    "Compare": [
+    N_("Compare"): [
         Topic(
             "app_pages/dense_conv_recurrent.py",
-            "Dense vs convolutional vs recurrent",
+            N_("Dense vs convolutional vs recurrent"),
             ":material/compare_arrows:",
             "dense-conv-recurrent",
-            "Parameter and compute arithmetic of the three layer families.",
+            N_("Parameter and compute arithmetic of the three layer families."),
         ),
         Topic(
             "app_pages/mnist1d_cnn_rnn.py",
-            "CNN vs RNN on MNIST-1D",
+            N_("CNN vs RNN on MNIST-1D"),
             ":material/stacked_line_chart:",
             "mnist-1d",
-            "Train both live on 1D digits; scramble time; count sequential steps.",
+            N_("Train both live on 1D digits; scramble time; count sequential steps."),
         ),
         Topic(
             "app_pages/seq_both.py",
-            "Your sequence through both",
+            N_("Your sequence through both"),
             ":material/timeline:",
             "sequence-both",
-            "A CNN's windows and an RNN's state on numbers or text you type, and tasks each wins.",
+            N_(
+                "A CNN's windows and an RNN's state on numbers or text you type, and tasks each "
+                "wins."
+            ),
         ),
     ],
-    "Frameworks": [
+    N_("Frameworks"): [
         Topic(
             "app_pages/autodiff.py",
-            "Differentiable programming",
+            N_("Differentiable programming"),
             ":material/functions:",
             "autodiff",
-            "A model's dataflow graph, forward and backward with the numbers, and three ways to "
-            "differentiate.",
+            N_(
+                "A model's dataflow graph, forward and backward with the numbers, and three ways "
+                "to differentiate."
+            ),
         ),
     ],
 }

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.conv.arithmetic import ConvConfigError
-from engine.core import check_int, check_number
+from engine.core import N_, check_int, check_number
 
 MAX_SAMPLES = 100_000
-AGE_KERNELS = ("exponential", "half-gaussian", "uniform")
+AGE_KERNELS = (N_("exponential"), N_("half-gaussian"), N_("uniform"))  # ids: shown translated
 WIDER = 2.0  # the wider kernel compared on the page is this many times as wide
 CHANGE_TOL = 0.02  # a change within 2 % of the larger value counts as "about the same"
 
@@ -26,11 +26,13 @@ def spacecraft_track(
     n: int = 200, noise: float = 0.5, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (true_position (n,), noisy_measurements (n,)): a smooth, coasting, wobbling track."""
-    n = check_int("number of samples", n, 2, MAX_SAMPLES, error=ConvConfigError)
-    noise = check_number("noise", noise, error=ConvConfigError)
+    n = check_int(N_("number of samples"), n, 2, MAX_SAMPLES, error=ConvConfigError)
+    noise = check_number(N_("noise"), noise, error=ConvConfigError)
     if noise < 0:
-        raise ConvConfigError(f"noise is a standard deviation and cannot be negative, got {noise}.")
-    rng = np.random.default_rng(check_int("seed", seed, 0, error=ConvConfigError))
+        raise ConvConfigError(
+            "noise is a standard deviation and cannot be negative, got {noise}.", noise=noise
+        )
+    rng = np.random.default_rng(check_int(N_("seed"), seed, 0, error=ConvConfigError))
     t = np.linspace(0.0, 1.0, n)  # mission time, 0..1
     velocity, wobble, phase = (
         rng.uniform(8.0, 12.0),
@@ -53,12 +55,16 @@ def age_kernel(kind: str, width: float, length: int) -> np.ndarray:
     key = kind.strip().lower() if isinstance(kind, str) else kind
     if key not in AGE_KERNELS:
         raise ConvConfigError(
-            f"Unknown age kernel {kind!r}; choose one of: {', '.join(AGE_KERNELS)}."
+            "Unknown age kernel {kind!r}; choose one of: {choices}.",
+            kind=kind,
+            choices=", ".join(AGE_KERNELS),
         )
-    length = check_int("kernel length", length, 1, MAX_SAMPLES, error=ConvConfigError)
-    width = check_number("width", width, error=ConvConfigError)
+    length = check_int(N_("kernel length"), length, 1, MAX_SAMPLES, error=ConvConfigError)
+    width = check_number(N_("width"), width, error=ConvConfigError)
     if width <= 0:
-        raise ConvConfigError(f"width must be positive (it is a time scale), got {width}.")
+        raise ConvConfigError(
+            "width must be positive (it is a time scale), got {width}.", width=width
+        )
     ages = np.arange(length, dtype=np.float64)
     if key == "exponential":
         w = np.exp(-ages / width)
@@ -77,8 +83,8 @@ def causal_smooth(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     len(w) - 1 nothing is rescaled and s equals np.convolve(x, w)[:n]. If every available weight is
     zero (w starts with zeros), s(t) is NaN: there is no estimate yet.
     """
-    x = _check_signal("measurements x", x)
-    w = _check_signal("kernel w", w)
+    x = _check_signal(N_("measurements x"), x)
+    w = _check_signal(N_("kernel w"), w)
     if (w < 0).any():
         raise ConvConfigError("kernel w must be non-negative: it weights measurements by age.")
     total = w.sum()
@@ -100,7 +106,7 @@ def renormalised_until(w: np.ndarray) -> int:
     That is the age of w's oldest nonzero weight: at every earlier t, causal_smooth rescales the
     weights of the measurements that exist; from it on, s(t) is the plain convolution.
     """
-    w = _check_signal("kernel w", w)
+    w = _check_signal(N_("kernel w"), w)
     nonzero = np.nonzero(w)[0]
     return int(nonzero[-1]) if nonzero.size else 0
 
@@ -111,12 +117,12 @@ def smoothing_terms(x: np.ndarray, w: np.ndarray, t: int) -> list[tuple[int, flo
     Only nonzero weights of existing measurements appear; the weights are the ones causal_smooth
     uses, rescaled near the start, so x(a) times weight summed over the terms is s(t).
     """
-    x, w = _check_signal("measurements x", x), _check_signal("kernel w", w)
-    t = check_int("time step t", t, 0, len(x) - 1, error=ConvConfigError)
+    x, w = _check_signal(N_("measurements x"), x), _check_signal(N_("kernel w"), w)
+    t = check_int(N_("time step t"), t, 0, len(x) - 1, error=ConvConfigError)
     ages = [age for age in range(min(t + 1, len(w))) if w[age] > 0]
     used = float(sum(w[age] for age in ages))
     if used <= 0:
-        raise ConvConfigError(f"No measurement before t = {t} has any weight yet.")
+        raise ConvConfigError("No measurement before t = {t} has any weight yet.", t=t)
     scale = w.sum() / used if t < renormalised_until(w) else 1.0
     return [(t - age, float(x[t - age]), float(w[age] * scale)) for age in ages]
 
@@ -126,15 +132,17 @@ def rmse(estimate: np.ndarray, truth: np.ndarray) -> float:
     estimate, truth = np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64)
     if estimate.shape != truth.shape or estimate.size == 0:
         raise ConvConfigError(
-            f"rmse needs two equal non-empty shapes, got {estimate.shape}, {truth.shape}."
+            "rmse needs two equal non-empty shapes, got {first}, {second}.",
+            first=estimate.shape,
+            second=truth.shape,
         )
     return float(np.sqrt(np.nanmean((estimate - truth) ** 2)))
 
 
 def error_change(before: float, after: float) -> str:
     """Return "lower", "higher" or "equal": how the error after smoothing compares with before."""
-    before = check_number("error before", before, error=ConvConfigError)
-    after = check_number("error after", after, error=ConvConfigError)
+    before = check_number(N_("error before"), before, error=ConvConfigError)
+    after = check_number(N_("error after"), after, error=ConvConfigError)
     if after == before:
         return "equal"
     return "lower" if after < before else "higher"
@@ -142,8 +150,8 @@ def error_change(before: float, after: float) -> str:
 
 def relative_change(before: float, after: float, tol: float = CHANGE_TOL) -> str:
     """Return "lower", "higher" or "similar" (|after - before| ≤ tol × the larger of the two)."""
-    before = check_number("value before", before, error=ConvConfigError)
-    after = check_number("value after", after, error=ConvConfigError)
+    before = check_number(N_("value before"), before, error=ConvConfigError)
+    after = check_number(N_("value after"), after, error=ConvConfigError)
     if abs(after - before) <= tol * max(abs(before), abs(after)):
         return "similar"
     return "lower" if after < before else "higher"
@@ -165,8 +173,8 @@ def smoothing_parts(true: np.ndarray, noisy: np.ndarray, w: np.ndarray) -> Smoot
 
     The width field is left at 0; width_tradeoff fills it in.
     """
-    true, noisy = _check_signal("true track", true), _check_signal("measurements x", noisy)
-    w = _check_signal("kernel w", w)
+    true, noisy = _check_signal(N_("true track"), true), _check_signal(N_("measurements x"), noisy)
+    w = _check_signal(N_("kernel w"), w)
     clean = causal_smooth(true, w)  # smoothing is linear: s(noisy) = s(true) + s(noise)
     smoothed = causal_smooth(noisy, w)
     ages = np.arange(len(w))
@@ -195,9 +203,9 @@ def width_tradeoff(
     true: np.ndarray, noisy: np.ndarray, kind: str, width: float, length: int, factor: float = WIDER
 ) -> WidthTradeoff:
     """Return the error parts of age_kernel(kind, width, length) and of factor × the width."""
-    factor = check_number("width factor", factor, error=ConvConfigError)
+    factor = check_number(N_("width factor"), factor, error=ConvConfigError)
     if factor <= 1:
-        raise ConvConfigError(f"The width factor must be above 1, got {factor}.")
+        raise ConvConfigError("The width factor must be above 1, got {factor}.", factor=factor)
     w, w_wide = age_kernel(kind, width, length), age_kernel(kind, width * factor, length)
     current = _with_width(smoothing_parts(true, noisy, w), width)
     wider = _with_width(smoothing_parts(true, noisy, w_wide), width * factor)
@@ -231,12 +239,21 @@ def _check_signal(name: str, values: object) -> np.ndarray:
     """Return values as a finite 1-D float64 array, or raise ConvConfigError."""
     array = np.asarray(values)
     if array.ndim != 1 or array.size == 0:
-        raise ConvConfigError(f"{name} must be a non-empty 1-D array, got shape {array.shape}.")
+        raise ConvConfigError(
+            "{name} must be a non-empty 1-D array, got shape {shape}.", name=name, shape=array.shape
+        )
     if array.size > MAX_SAMPLES:
-        raise ConvConfigError(f"{name} is capped at {MAX_SAMPLES} samples, got {array.size}.")
+        raise ConvConfigError(
+            "{name} is capped at {cap} samples, got {size}.",
+            name=name,
+            cap=MAX_SAMPLES,
+            size=array.size,
+        )
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        raise ConvConfigError(f"{name} must hold real numbers, got dtype {array.dtype}.")
+        raise ConvConfigError(
+            "{name} must hold real numbers, got dtype {dtype}.", name=name, dtype=array.dtype
+        )
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
-        raise ConvConfigError(f"{name} contains NaN or infinity.")
+        raise ConvConfigError("{name} contains NaN or infinity.", name=name)
     return array
