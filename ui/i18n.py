@@ -31,7 +31,7 @@ SWITCH_KEY = "lang_switch"  # widget key of the sidebar switch
 
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
-    """Return the catalog of lang, loaded once per process (English: no catalog, ids as they are)."""
+    """Return the catalog of lang, loaded once per process (English: none, ids as they are)."""
     if lang == DEFAULT:
         return gettext.NullTranslations()
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
