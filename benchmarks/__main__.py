@@ -20,6 +20,7 @@ from benchmarks import (
     bench_recurrent,
     bench_small_cnn,
     bench_symmetry,
+    bench_training,
 )
 from runtime_tuning import tune_allocator
 
@@ -33,6 +34,7 @@ SUITES = {
     "small_cnn": bench_small_cnn,
     "recurrent": bench_recurrent,
     "mnist1d": bench_mnist1d,
+    "training": bench_training,
     "pages": bench_pages,
     "browser": bench_browser,
 }

@@ -2,7 +2,10 @@
 
 import os
 import platform
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import torch
 
@@ -65,3 +68,28 @@ def test_lower_thread_priority_changes_the_calling_thread_only():
     t.join(30)
     assert seen == {"ok": True, "nice": max(own, 7)}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+def test_the_app_sets_a_passive_openmp_wait_before_torch_loads():
+    """libgomp reads OMP_WAIT_POLICY once, when torch loads it: app.py must import runtime_tuning
+    before anything imports torch, and runtime_tuning must set it (unless the operator did)."""
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('OMP_WAIT_POLICY', None)\n"
+        "import streamlit\n"
+        "assert 'torch' not in sys.modules\n"
+        "import runtime_tuning\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(os.environ['OMP_WAIT_POLICY'])\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "PASSIVE"
+    imports = [
+        line
+        for line in (root / "app.py").read_text().splitlines()
+        if line.startswith(("import ", "from "))
+    ]
+    assert imports[0] == "import streamlit as st"  # checked above: it loads no torch
+    assert imports[1].startswith("from runtime_tuning import")
