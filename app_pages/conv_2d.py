@@ -16,6 +16,7 @@ from engine.conv import (
 from engine.core import ExplorerError
 from ui import figures, grids
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
+from ui.sections import lazy_section
 
 st.title("Kernels on your image")
 st.markdown(
@@ -156,42 +157,41 @@ st.markdown(
     "kernel the two outputs differ unless the kernel is symmetric under a 180° turn."
 )
 st.latex(r"(I * K)(i,j) = \sum_m \sum_n I(i-m,\, j-n)\, K(m,n) = (I \star \mathrm{flip}(K))(i,j)")
-flipped = compare_flip(gray, kernel)
-a, b, c = st.columns(3)
-with a:
-    st.plotly_chart(
-        figures.heatmap(
-            flipped.correlation.numpy(),
-            "Cross-correlation (conv2d)",
-            signed=True,
-            colorbar=False,
-            height=300,
-        ),
-        key="k2d_xcorr",
-    )
-with b:
-    st.plotly_chart(
-        figures.heatmap(
-            flipped.convolution.numpy(),
-            "True convolution (kernel flipped)",
-            signed=True,
-            colorbar=False,
-            height=300,
-        ),
-        key="k2d_true",
-    )
-with c:
-    st.plotly_chart(
-        figures.heatmap(flipped.difference.numpy(), "Difference", signed=True, height=300),
-        key="k2d_diff",
-    )
-k1, k2, k3 = st.columns(3)
-k1.metric("max |convolution − cross-correlation|", f"{flipped.max_difference:.4g}")
-k2.metric("max |convolution − cross-corr. with flipped K|", f"{flipped.max_flip_error:.1e}")
-k3.metric("Kernel symmetric under 180° turn?", "yes" if flipped.symmetric else "no")
 
 
-def _flip_text() -> str:
+def _flip_maps(flipped) -> None:
+    """Draw cross-correlation, true convolution and their difference side by side."""
+    a, b, c = st.columns(3)
+    with a:
+        st.plotly_chart(
+            figures.heatmap(
+                flipped.correlation.numpy(),
+                "Cross-correlation (conv2d)",
+                signed=True,
+                colorbar=False,
+                height=300,
+            ),
+            key="k2d_xcorr",
+        )
+    with b:
+        st.plotly_chart(
+            figures.heatmap(
+                flipped.convolution.numpy(),
+                "True convolution (kernel flipped)",
+                signed=True,
+                colorbar=False,
+                height=300,
+            ),
+            key="k2d_true",
+        )
+    with c:
+        st.plotly_chart(
+            figures.heatmap(flipped.difference.numpy(), "Difference", signed=True, height=300),
+            key="k2d_diff",
+        )
+
+
+def _flip_text(flipped) -> str:
     """Return the what-to-notice caption, each clause chosen by the measured differences."""
     turn = "is the same" if flipped.symmetric else "changes"
     if flipped.outputs_equal:
@@ -216,4 +216,19 @@ def _flip_text() -> str:
     return first + last
 
 
-st.caption(_flip_text())
+def _flip_section() -> None:
+    """Draw both outputs, their difference, the checks and the caption, for the current kernel."""
+    flipped = compare_flip(gray, kernel)
+    _flip_maps(flipped)
+    k1, k2, k3 = st.columns(3)
+    k1.metric("max |convolution − cross-correlation|", f"{flipped.max_difference:.4g}")
+    k2.metric("max |convolution − cross-corr. with flipped K|", f"{flipped.max_flip_error:.1e}")
+    k3.metric("Kernel symmetric under 180° turn?", "yes" if flipped.symmetric else "no")
+    st.caption(_flip_text(flipped))
+
+
+lazy_section(
+    "Both outputs on your image, their difference and the flip check (3 maps)",
+    "open_k2d_flip",
+    _flip_section,
+)

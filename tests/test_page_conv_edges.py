@@ -121,8 +121,27 @@ def test_layer_caption_calls_maps_sparse_only_when_most_values_are_zero():
     assert "average pooling keeps one value per window, the mean response" in caption
 
 
+def _chart_keys(at) -> set[str]:
+    """Return the keys of the Plotly charts on screen."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_flip_maps_are_drawn_only_once_opened():
+    at = open_page("app_pages/conv_2d.py")
+    assert not any("the two outputs" in c.value for c in at.caption)
+    assert not [m for m in at.metric if m.label.startswith("max |convolution")]
+    assert _chart_keys(at) == {"k2d_input", "k2d_output", "k2d_kernel", "k2d_arith"}
+    at.session_state["open_k2d_flip"] = True
+    at.run()
+    assert_clean(at)
+    assert {"k2d_xcorr", "k2d_true", "k2d_diff"} <= _chart_keys(at)
+    assert any(m.label.startswith("max |convolution") for m in at.metric)
+
+
 def test_flip_caption_follows_the_kernels_symmetry():
     at = open_page("app_pages/conv_2d.py")
+    at.session_state["open_k2d_flip"] = True
+    at.run()
     assert any("the two outputs differ by up to" in c.value for c in at.caption)
     _apply(at, dict(k2d_name="gaussian"))
     captions = " ".join(c.value for c in at.caption)
