@@ -13,6 +13,7 @@ from engine.core import ExplorerError
 from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf
+from ui.sections import lazy_section
 
 st.title("Kernel sizes: 3×3, odd, 1×1 and 1×n")
 st.markdown(
@@ -79,6 +80,22 @@ def _width_words(fit: kd.WidthFitSummary) -> str:
             "centre. "
         )
     return text
+
+
+def _drift_words(layers: int, moved: kd.DriftSummary) -> str:
+    """Return the caption on how far the even stack moved the centre of mass, and the odd one."""
+    (down, right), (per_down, per_right) = moved.even_shift, moved.even_per_layer
+    return (
+        f"What to notice: after {layers} even 2×2 averages your image's centre of mass has moved "
+        f"{abs(down):.2f} px {'up' if down < 0 else 'down'} and {abs(right):.2f} px "
+        f"{'left' if right < 0 else 'right'}: {abs(per_down):.2f} and {abs(per_right):.2f} px "
+        + ("per layer, and it adds up in a deep network. " if moved.even_moves else "per layer. ")
+        + (
+            f"After the odd 3×3 kernels it stays put (largest shift {moved.odd_largest:.1g} px)."
+            if moved.odd_stays
+            else f"The odd 3×3 kernels moved it too (up to {moved.odd_largest:.2f} px)."
+        )
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner="Stacking smoothing kernels…")
@@ -151,66 +168,76 @@ else:
         "C, H or W: in the formula above C² and HW appear on both sides."
     )
 
-st.markdown(
-    "**On your image.** A random two- or three-layer stack of 3×3 kernels "
-    f"({kd.STACK_MID_CHANNELS} channels between layers, no padding). Without ReLU the stack "
-    "*is* one bigger kernel (its composition); with "
-    "ReLU between the layers, even the best-fitting single kernel (least squares over every "
-    "pixel) cannot reproduce it."
-)
-depth = st.radio(
-    "Stack", [2, 3], format_func=lambda d: f"{d} × 3×3", key="ks_depth", horizontal=True
-)
-try:
-    demo = _stack_demo(picked.sha, side, int(depth), gray)
-except ExplorerError as err:
-    st.error(str(err))
-else:
-    r = demo.field
-    _chart(
-        "ks_stack_maps",
-        (picked.sha, side, depth),
-        lambda: kf.compare_maps(
-            demo.stacked.numpy(),
-            demo.best_out.numpy(),
-            (demo.stacked - demo.best_out).numpy(),
-            [f"{depth} × 3×3 with ReLU", f"best single {r}×{r} kernel", "what it misses"],
-        ),
+
+def _stack_section() -> None:
+    """Draw the stack-against-one-kernel demonstration on the learner's image."""
+    st.markdown(
+        "**On your image.** A random two- or three-layer stack of 3×3 kernels "
+        f"({kd.STACK_MID_CHANNELS} channels between layers, no padding). Without ReLU the stack "
+        "*is* one bigger kernel (its composition); with "
+        "ReLU between the layers, even the best-fitting single kernel (least squares over every "
+        "pixel) cannot reproduce it."
     )
-    m1, m2 = st.columns(2)
-    m1.metric(f"No ReLU: stack vs one {r}×{r}, max |difference|", f"{demo.linear_error:.1e}")
-    m2.metric(
-        f"With ReLU: what the best {r}×{r} misses",
-        f"{demo.unexplained:.1%}",
-        help="Root-mean-square of the miss over that of the stack's output (about its mean).",
+    depth = st.radio(
+        "Stack", [2, 3], format_func=lambda d: f"{d} × 3×3", key="ks_depth", horizontal=True
     )
-    _chart(
-        "ks_stack_kernels",
-        (picked.sha, side, depth),
-        lambda: grids.annotated_grids(
-            [demo.composed.numpy(), demo.best_kernel.numpy()],
-            [f"the linear stack as one {r}×{r} kernel", f"best {r}×{r} for the ReLU stack"],
-            height=300 if r == 5 else 360,
-        ),
-    )
-    st.caption(
-        "What to notice: "
-        + (
-            "the first number is rounding error (under "
-            f"{kd.ROUNDING:g} of the output's size), so without a nonlinearity depth buys "
-            "nothing a bigger kernel could not do. "
-            if kd.within_rounding(demo.linear_error, demo.linear)
-            else "the first number is more than rounding error: the linear stack and its "
-            "composed kernel disagree here. "
+    try:
+        demo = _stack_demo(picked.sha, side, int(depth), gray)
+    except ExplorerError as err:
+        st.error(str(err))
+    else:
+        r = demo.field
+        _chart(
+            "ks_stack_maps",
+            (picked.sha, side, depth),
+            lambda: kf.compare_maps(
+                demo.stacked.numpy(),
+                demo.best_out.numpy(),
+                (demo.stacked - demo.best_out).numpy(),
+                [f"{depth} × 3×3 with ReLU", f"best single {r}×{r} kernel", "what it misses"],
+            ),
         )
-        + (
-            f"The second is what the ReLU adds: {demo.unexplained:.1%} of the stacked response "
-            "lies outside everything a single linear kernel can express."
-            if kd.relu_matters(demo)
-            else f"On this image the best single kernel misses under {kd.RELU_GAIN:.0%} of the "
-            "ReLU stack: the ReLUs barely cut anything here."
+        m1, m2 = st.columns(2)
+        m1.metric(f"No ReLU: stack vs one {r}×{r}, max |difference|", f"{demo.linear_error:.1e}")
+        m2.metric(
+            f"With ReLU: what the best {r}×{r} misses",
+            f"{demo.unexplained:.1%}",
+            help="Root-mean-square of the miss over that of the stack's output (about its mean).",
         )
-    )
+        _chart(
+            "ks_stack_kernels",
+            (picked.sha, side, depth),
+            lambda: grids.annotated_grids(
+                [demo.composed.numpy(), demo.best_kernel.numpy()],
+                [f"the linear stack as one {r}×{r} kernel", f"best {r}×{r} for the ReLU stack"],
+                height=300 if r == 5 else 360,
+            ),
+        )
+        st.caption(
+            "What to notice: "
+            + (
+                "the first number is rounding error (under "
+                f"{kd.ROUNDING:g} of the output's size), so without a nonlinearity depth buys "
+                "nothing a bigger kernel could not do. "
+                if kd.within_rounding(demo.linear_error, demo.linear)
+                else "the first number is more than rounding error: the linear stack and its "
+                "composed kernel disagree here. "
+            )
+            + (
+                f"The second is what the ReLU adds: {demo.unexplained:.1%} of the stacked response "
+                "lies outside everything a single linear kernel can express."
+                if kd.relu_matters(demo)
+                else f"On this image the best single kernel misses under {kd.RELU_GAIN:.0%} of the "
+                "ReLU stack: the ReLUs barely cut anything here."
+            )
+        )
+
+
+lazy_section(
+    "On your image: a 3×3 stack with ReLU against the best single kernel (maps, metrics)",
+    "open_ks_stack",
+    _stack_section,
+)
 
 # --- 2 · odd versus even
 st.divider()
@@ -238,58 +265,66 @@ odd_name, even_name = kd.STEP_KERNELS
 s1, s2 = st.columns(2)
 s1.metric(f"{odd_name}: response centre − edge", f"{step.shift(odd_name):+.2f} px")
 s2.metric(f"{even_name}: response centre − edge", f"{step.shift(even_name):+.2f} px")
-st.markdown(
-    "**Every width, fitted to the centred difference along your image's rows** (least "
-    "squares). *Any weights* may use the taps freely; *centred* kernels are antisymmetric "
-    "about their own middle, as an edge detector should be."
+st.caption(
+    f"What to notice: on the step, the odd detector's response is "
+    f"{kd.shift_words(step.shift(odd_name))} and the even one's "
+    f"{kd.shift_words(step.shift(even_name))}."
 )
-try:
-    fits = _fits(picked.sha, side, gray)
-except ExplorerError as err:
-    st.error(str(err))
-else:
-    st.dataframe(kf.width_fit_table(fits), hide_index=True)
-    st.caption(
-        f"What to notice: on the step, the odd detector's response is "
-        f"{kd.shift_words(step.shift(odd_name))} and the even one's "
-        f"{kd.shift_words(step.shift(even_name))}. " + _width_words(kd.width_fit_summary(fits))
-    )
-st.markdown(
-    "**Stacking even kernels.** Smooth your image again and again with a 2×2 average and with "
-    "a 3×3 binomial kernel (both sum to 1, nothing falls off the edge) and follow its centre of "
-    "mass."
-)
-layers = st.slider("Smoothing layers stacked", 1, 16, 6, key="ks_layers")
-try:
-    drift = _drift(picked.sha, side, int(layers), gray)
-except ExplorerError as err:
-    st.error(str(err))
-else:
-    series = {name: shifts[:, 1].numpy() for name, shifts in drift.items()}
-    st.plotly_chart(
-        figures.lines(
-            np.arange(layers + 1),
-            series,
-            title="Left–right shift of your image's centre of mass (px)",
-            x_title="layers",
-            modes=dict.fromkeys(series, "lines+markers"),
-        ),
-        key="ks_drift",
-    )
-    moved = kd.drift_summary(drift)
-    (down, right), (per_down, per_right) = moved.even_shift, moved.even_per_layer
-    st.caption(
-        f"What to notice: after {layers} even 2×2 averages your image's centre of mass has moved "
-        f"{abs(down):.2f} px {'up' if down < 0 else 'down'} and {abs(right):.2f} px "
-        f"{'left' if right < 0 else 'right'}: {abs(per_down):.2f} and {abs(per_right):.2f} px "
-        + ("per layer, and it adds up in a deep network. " if moved.even_moves else "per layer. ")
-        + (
-            f"After the odd 3×3 kernels it stays put (largest shift {moved.odd_largest:.1g} px)."
-            if moved.odd_stays
-            else f"The odd 3×3 kernels moved it too (up to {moved.odd_largest:.2f} px)."
-        )
-    )
 
+
+def _fit_section() -> None:
+    """Draw every width's fit to the centred difference along the learner's image."""
+    st.markdown(
+        "**Every width, fitted to the centred difference along your image's rows** (least "
+        "squares). *Any weights* may use the taps freely; *centred* kernels are antisymmetric "
+        "about their own middle, as an edge detector should be."
+    )
+    try:
+        fits = _fits(picked.sha, side, gray)
+    except ExplorerError as err:
+        st.error(str(err))
+    else:
+        st.dataframe(kf.width_fit_table(fits), hide_index=True)
+        st.caption("What to notice: " + _width_words(kd.width_fit_summary(fits)))
+
+
+def _drift_section() -> None:
+    """Draw how stacked even and odd smoothing kernels move the image's centre of mass."""
+    st.markdown(
+        "**Stacking even kernels.** Smooth your image again and again with a 2×2 average and "
+        "with a 3×3 binomial kernel (both sum to 1, nothing falls off the edge) and follow its "
+        "centre of mass."
+    )
+    layers = st.slider("Smoothing layers stacked", 1, 16, 6, key="ks_layers")
+    try:
+        drift = _drift(picked.sha, side, int(layers), gray)
+    except ExplorerError as err:
+        st.error(str(err))
+    else:
+        series = {name: shifts[:, 1].numpy() for name, shifts in drift.items()}
+        st.plotly_chart(
+            figures.lines(
+                np.arange(layers + 1),
+                series,
+                title="Left–right shift of your image's centre of mass (px)",
+                x_title="layers",
+                modes=dict.fromkeys(series, "lines+markers"),
+            ),
+            key="ks_drift",
+        )
+        st.caption(_drift_words(int(layers), kd.drift_summary(drift)))
+
+
+lazy_section(
+    "On your image: every kernel width fitted to the centred difference (table)",
+    "open_ks_widths",
+    _fit_section,
+)
+lazy_section(
+    "On your image: even and odd smoothing kernels stacked, and where the centre of mass goes",
+    "open_ks_drift",
+    _drift_section,
+)
 
 # --- 3 · 1×1
 st.divider()
@@ -327,58 +362,68 @@ else:
         + f" and {kd.relu_words(verdict.extra_relus)}."
     )
 
-st.markdown(
-    "**1×1 convolution = one small linear layer on every pixel** (Network in Network). Below, "
-    f"{len(NIN_KERNELS)} feature maps of your image (one per classic kernel) go through a 1×1 "
-    f"convolution, and, separately, each pixel's vector of {len(NIN_KERNELS)} values goes "
-    "through `nn.Linear` with the same weights. "
-    "With hidden channels it is 1×1 → ReLU → 1×1 (the paper's *mlpconv*) against Linear → ReLU "
-    "→ Linear."
-)
-a, b = st.columns(2)
-n_out = a.slider("Output channels", 1, 8, 4, key="ks_nout")
-hidden = b.number_input("Hidden channels (0 = one 1×1 layer)", 0, 64, 0, key="ks_hidden")
-try:
-    maps, mlp = _nin(picked.sha, side, int(n_out), int(hidden), gray)
-except ExplorerError as err:
-    st.error(str(err))
-else:
-    _chart(
-        "ks_nin_in",
-        (picked.sha, side),
-        lambda: grids.map_mosaic(maps.numpy(), NIN_KERNELS, cols=8, height_per_row=150),
+
+def _nin_section() -> None:
+    """Draw the 1×1 convolution against nn.Linear per pixel on the learner's image."""
+    st.markdown(
+        "**1×1 convolution = one small linear layer on every pixel** (Network in Network). Below, "
+        f"{len(NIN_KERNELS)} feature maps of your image (one per classic kernel) go through a 1×1 "
+        f"convolution, and, separately, each pixel's vector of {len(NIN_KERNELS)} values goes "
+        "through `nn.Linear` with the same weights. "
+        "With hidden channels it is 1×1 → ReLU → 1×1 (the paper's *mlpconv*) against Linear → ReLU "
+        "→ Linear."
     )
-    _chart(
-        "ks_nin_out",
-        (picked.sha, side, n_out, hidden),
-        lambda: grids.map_mosaic(
-            mlp.conv_out.numpy(), [f"1×1 output {i}" for i in range(n_out)], cols=4
-        ),
-    )
-    m1, m2 = st.columns(2)
-    m1.metric("max |1×1 conv − Linear per pixel|", f"{mlp.max_abs_diff:.1e}")
-    m2.metric("Parameters (either way)", f"{mlp.parameters:,}")
-    first = mlp.layers[0].weight.detach().numpy()
-    _chart(
-        "ks_nin_w",
-        (n_out, hidden),
-        lambda: grids.annotated_grid(
-            first,
-            "first layer's weights: a row per 1×1 kernel, a column per map above (same order)",
-            height=60 + 34 * first.shape[0],
-        ),
-    )
-    st.caption(
-        "What to notice: "
-        + (
-            f"the difference is float rounding (under {kd.ROUNDING:g} of the output's size). "
-            if kd.within_rounding(mlp.max_abs_diff, mlp.conv_out)
-            else "the difference is more than float rounding here. "
+    a, b = st.columns(2)
+    n_out = a.slider("Output channels", 1, 8, 4, key="ks_nout")
+    hidden = b.number_input("Hidden channels (0 = one 1×1 layer)", 0, 64, 0, key="ks_hidden")
+    try:
+        maps, mlp = _nin(picked.sha, side, int(n_out), int(hidden), gray)
+    except ExplorerError as err:
+        st.error(str(err))
+    else:
+        _chart(
+            "ks_nin_in",
+            (picked.sha, side),
+            lambda: grids.map_mosaic(maps.numpy(), NIN_KERNELS, cols=8, height_per_row=150),
         )
-        + "A 1×1 kernel has no spatial extent, so it is exactly a fully connected layer across "
-        "channels, shared by every pixel; stacking two with a ReLU between makes a tiny "
-        "per-pixel MLP."
-    )
+        _chart(
+            "ks_nin_out",
+            (picked.sha, side, n_out, hidden),
+            lambda: grids.map_mosaic(
+                mlp.conv_out.numpy(), [f"1×1 output {i}" for i in range(n_out)], cols=4
+            ),
+        )
+        m1, m2 = st.columns(2)
+        m1.metric("max |1×1 conv − Linear per pixel|", f"{mlp.max_abs_diff:.1e}")
+        m2.metric("Parameters (either way)", f"{mlp.parameters:,}")
+        first = mlp.layers[0].weight.detach().numpy()
+        _chart(
+            "ks_nin_w",
+            (n_out, hidden),
+            lambda: grids.annotated_grid(
+                first,
+                "first layer's weights: a row per 1×1 kernel, a column per map above (same order)",
+                height=60 + 34 * first.shape[0],
+            ),
+        )
+        st.caption(
+            "What to notice: "
+            + (
+                f"the difference is float rounding (under {kd.ROUNDING:g} of the output's size). "
+                if kd.within_rounding(mlp.max_abs_diff, mlp.conv_out)
+                else "the difference is more than float rounding here. "
+            )
+            + "A 1×1 kernel has no spatial extent, so it is exactly a fully connected layer across "
+            "channels, shared by every pixel; stacking two with a ReLU between makes a tiny "
+            "per-pixel MLP."
+        )
+
+
+lazy_section(
+    "On your image: a 1×1 convolution is nn.Linear on every pixel (maps, weights, check)",
+    "open_ks_nin",
+    _nin_section,
+)
 
 # --- 4 · factorised
 st.divider()
@@ -412,21 +457,32 @@ else:
         "convolution has its own)."
     )
 
-st.markdown(
-    "**On your image.** Each kernel of the bank, and a random one, as one n×n convolution and "
-    "as its best 1×n-then-n×1 pair (from the SVD)."
-)
-a, b = st.columns([1, 3])
-sep_n = a.radio("Kernel side", [3, 5, 7], index=1, key="ks_sep_n", horizontal=True)
-try:
-    seps = _separable(picked.sha, side, int(sep_n), gray)
-except ExplorerError as err:
-    st.error(str(err))
-else:
-    names = list(seps)
-    b.dataframe(kf.separability_table(seps), hide_index=True)
-    chosen = st.selectbox("Look at one", names, index=names.index("gabor"), key="ks_sep_k")
+
+def _rank_words(seps: dict[str, kd.Separability], chosen: str) -> str:
+    """Return the caption naming the rank-1 kernels and how far the chosen one is from rank 1."""
+    ones, others = kd.rank_one_split(seps)
     sep = seps[chosen]
+    return (
+        "What to notice: "
+        + (
+            f"{_names(ones)} {'is' if len(ones) == 1 else 'are'} rank 1, so the thin pair "
+            "reproduces them to float rounding. "
+            if ones
+            else "no kernel here is rank 1. "
+        )
+        + (f"{_names(others)} {'is' if len(others) == 1 else 'are'} not. " if others else "")
+        + (
+            f"{chosen} is rank {sep.rank}: the best pair is off by {sep.rank1_error:.0%} of its "
+            "size (Frobenius norm: the singular values after the first), and the difference map "
+            "shows where on your image."
+            if sep.rank > 1
+            else f"{chosen} is rank 1: the difference map is rounding noise."
+        )
+    )
+
+
+def _one_kernel(sep: kd.Separability, chosen: str, sep_n: int) -> None:
+    """Draw one kernel against its best pair: grids, the pair's numbers, maps, singular values."""
     pair_k = sep.pair_kernel.numpy()
     g1, g2 = st.columns([2, 1])
     _chart(
@@ -463,21 +519,31 @@ else:
         ),
         key="ks_sep_sv",
     )
-    ones, others = kd.rank_one_split(seps)
-    st.caption(
-        "What to notice: "
-        + (
-            f"{_names(ones)} {'is' if len(ones) == 1 else 'are'} rank 1, so the thin pair "
-            "reproduces them to float rounding. "
-            if ones
-            else "no kernel here is rank 1. "
-        )
-        + (f"{_names(others)} {'is' if len(others) == 1 else 'are'} not. " if others else "")
-        + (
-            f"{chosen} is rank {sep.rank}: the best pair is off by {sep.rank1_error:.0%} of its "
-            "size (Frobenius norm: the singular values after the first), and the difference map "
-            "shows where on your image."
-            if sep.rank > 1
-            else f"{chosen} is rank 1: the difference map is rounding noise."
-        )
+
+
+def _separable_section() -> None:
+    """Draw every bank kernel against its best 1×n-then-n×1 pair on the learner's image."""
+    st.markdown(
+        "**On your image.** Each kernel of the bank, and a random one, as one n×n convolution and "
+        "as its best 1×n-then-n×1 pair (from the SVD)."
     )
+    a, b = st.columns([1, 3])
+    sep_n = a.radio("Kernel side", [3, 5, 7], index=1, key="ks_sep_n", horizontal=True)
+    try:
+        seps = _separable(picked.sha, side, int(sep_n), gray)
+    except ExplorerError as err:
+        st.error(str(err))
+        return
+    names = list(seps)
+    b.dataframe(kf.separability_table(seps), hide_index=True)
+    chosen = st.selectbox("Look at one", names, index=names.index("gabor"), key="ks_sep_k")
+    _one_kernel(seps[chosen], chosen, int(sep_n))
+    st.caption(_rank_words(seps, chosen))
+
+
+lazy_section(
+    "On your image: every kernel as n×n and as its best 1×n then n×1 pair (table, maps, "
+    "singular values)",
+    "open_ks_sep",
+    _separable_section,
+)

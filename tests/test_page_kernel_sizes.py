@@ -6,11 +6,30 @@ import io
 
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from engine import kernels as kd
 from tests.test_pages import assert_clean, open_page
+from tests.test_widget_ends import open_lazy_sections
 
 PAGE = "app_pages/kernel_sizes.py"
+LAZY = {  # each lazy section's key and the charts it alone draws
+    "open_ks_stack": {"ks_stack_maps", "ks_stack_kernels"},
+    "open_ks_widths": set(),
+    "open_ks_drift": {"ks_drift"},
+    "open_ks_nin": {"ks_nin_in", "ks_nin_out", "ks_nin_w"},
+    "open_ks_sep": {"ks_sep_grids", "ks_sep_maps", "ks_sep_sv"},
+}
+
+
+def _opened() -> AppTest:
+    """Return the page at its defaults with every lazy section open."""
+    return open_lazy_sections(open_page(PAGE))
+
+
+def _chart_keys(at) -> set[str]:
+    """Return the keys of the Plotly charts on screen."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
 
 
 def _png(size=(40, 30), color=(200, 30, 30)) -> bytes:
@@ -32,7 +51,23 @@ def _table(at, column: str, which: int = 0) -> list:
 
 @pytest.fixture(scope="module")
 def default_page():
-    return open_page(PAGE)
+    return _opened()
+
+
+def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
+    at = open_page(PAGE)
+    assert_clean(at)
+    assert _chart_keys(at) == {"ks_step"}
+    assert set(LAZY) <= set(at.session_state.keys())
+    assert not at.metric or all(not m.label.startswith("No ReLU") for m in at.metric)
+    assert not [c for c in at.caption if "centred kernels reproduce" in c.value]
+    for key, charts in LAZY.items():
+        at.session_state[key] = True
+        at.run()
+        assert_clean(at)
+        assert not at.error, [e.value for e in at.error]
+        assert _chart_keys(at) == {"ks_step"} | charts, key
+        at.session_state[key] = False
 
 
 def test_defaults_show_computed_results(default_page):
@@ -82,7 +117,7 @@ def test_default_tables_of_the_other_sections(default_page):
     ],
 )
 def test_number_inputs_at_their_limits(values):
-    at = open_page(PAGE)
+    at = _opened()
     for key, value in values.items():
         at.number_input(key=key).set_value(value)
     at.run()
@@ -96,7 +131,7 @@ def test_number_inputs_at_their_limits(values):
     "side,depth,layers,n_out,b_k,f_n,sep_n", [(32, 3, 1, 1, 1, 3, 7), (256, 2, 16, 8, 9, 15, 3)]
 )
 def test_sliders_and_radios_at_their_limits(side, depth, layers, n_out, b_k, f_n, sep_n):
-    at = open_page(PAGE)
+    at = _opened()
     at.slider(key="ks_side").set_value(side)
     at.radio(key="ks_depth").set_value(depth)
     at.slider(key="ks_layers").set_value(layers)
@@ -112,7 +147,7 @@ def test_sliders_and_radios_at_their_limits(side, depth, layers, n_out, b_k, f_n
 
 
 def test_every_kernel_can_be_inspected():
-    at = open_page(PAGE)
+    at = _opened()
     for name in at.selectbox(key="ks_sep_k").options:
         at.selectbox(key="ks_sep_k").set_value(name)
         at.run()
@@ -129,7 +164,7 @@ def test_every_kernel_can_be_inspected():
     ],
 )
 def test_odd_images_explain_themselves(size, color):
-    at = open_page(PAGE)
+    at = _opened()
     at.segmented_control(key="ks_source").set_value("Upload")
     at.run()
     at.file_uploader(key="ks_upload").upload("odd.png", _png(size, color), "image/png")
