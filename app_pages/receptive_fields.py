@@ -39,6 +39,7 @@ from engine.receptive_field import (
 from ui import diagrams, figures, grids
 from ui.cnn.models import SHIPPED_PATH, shipped_model
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
+from ui.sections import lazy_section
 
 st.title("Receptive fields")
 st.markdown(
@@ -259,47 +260,56 @@ def _trained_vs_random(sha: str, _x: torch.Tensor) -> dict:
     return out
 
 
-if _trained_cnn() is None:
-    st.info("The trained network (assets/small_cnn.safetensors) is not in this checkout yet.")
-else:
-    x = preprocess(picked.image, cnn_side)  # (3, side, side), as the trained network sees it
-    cmp = _trained_vs_random(picked.sha, x)
-    field_box = [(*cmp["box"], "#f59e0b")]
-    t1, t2, t3 = st.columns(3)
-    t1.plotly_chart(
-        figures.rgb_image(
-            (x.permute(1, 2, 0).numpy() * 255).astype("uint8"),
-            f"what the network sees ({cnn_side}×{cnn_side})",
-            height=300,
-        ),
-        key="rf_cnn_input",
-    )
-    for col, name in ((t2, "random"), (t3, "trained")):
-        m = cmp[name]
-        col.plotly_chart(
-            figures.heatmap(
-                m / (m.max() or 1.0),
-                f"{name} weights: {cmp['layer']} unit {cmp['unit']}",
-                boxes=field_box,
-                colorbar=False,
+def _trained_section() -> None:
+    """Draw the input and both effective fields, random and trained, with their caption."""
+    if _trained_cnn() is None:
+        st.info("The trained network (assets/small_cnn.safetensors) is not in this checkout yet.")
+    else:
+        x = preprocess(picked.image, cnn_side)  # (3, side, side), as the trained network sees it
+        cmp = _trained_vs_random(picked.sha, x)
+        field_box = [(*cmp["box"], "#f59e0b")]
+        t1, t2, t3 = st.columns(3)
+        t1.plotly_chart(
+            figures.rgb_image(
+                (x.permute(1, 2, 0).numpy() * 255).astype("uint8"),
+                f"what the network sees ({cnn_side}×{cnn_side})",
                 height=300,
-                colorscale="Hot",
             ),
-            key=f"rf_cnn_{name}",
+            key="rf_cnn_input",
         )
-    share = {k: erf_share(cmp[k]) for k in ("random", "trained")}
-    fill = {k: erf_extent(cmp[k], cmp["box"]) for k in ("random", "trained")}
-    st.caption(
-        f"The orange square is the theoretical field (r = {cmp['r']}, {cmp['r'] ** 2} pixels). "
-        f"Pixels carrying more than {ERF_LEVEL:.0%} of the peak gradient: {fill['random']:.0%} "
-        f"of the square ({share['random']:.1%} of the image) with random weights, "
-        f"{fill['trained']:.0%} of the square ({share['trained']:.1%} of the image) after "
-        f"training. What to notice: with random weights the effective field covers "
-        f"{erf_extent_words(fill['random'])} the theoretical square, after training "
-        f"{erf_extent_words(fill['trained'])} it; training made it "
-        f"{erf_change_words(fill['random'], fill['trained'])}. Neither can reach past the "
-        "square: training changes which pixels the unit leans on, not how far it can see."
-    )
+        for col, name in ((t2, "random"), (t3, "trained")):
+            m = cmp[name]
+            col.plotly_chart(
+                figures.heatmap(
+                    m / (m.max() or 1.0),
+                    f"{name} weights: {cmp['layer']} unit {cmp['unit']}",
+                    boxes=field_box,
+                    colorbar=False,
+                    height=300,
+                    colorscale="Hot",
+                ),
+                key=f"rf_cnn_{name}",
+            )
+        share = {k: erf_share(cmp[k]) for k in ("random", "trained")}
+        fill = {k: erf_extent(cmp[k], cmp["box"]) for k in ("random", "trained")}
+        st.caption(
+            f"The orange square is the theoretical field (r = {cmp['r']}, {cmp['r'] ** 2} pixels). "
+            f"Pixels carrying more than {ERF_LEVEL:.0%} of the peak gradient: {fill['random']:.0%} "
+            f"of the square ({share['random']:.1%} of the image) with random weights, "
+            f"{fill['trained']:.0%} of the square ({share['trained']:.1%} of the image) after "
+            f"training. What to notice: with random weights the effective field covers "
+            f"{erf_extent_words(fill['random'])} the theoretical square, after training "
+            f"{erf_extent_words(fill['trained'])} it; training made it "
+            f"{erf_change_words(fill['random'], fill['trained'])}. Neither can reach past the "
+            "square: training changes which pixels the unit leans on, not how far it can see."
+        )
+
+
+lazy_section(
+    "Both effective fields on your image, random and trained weights (3 maps, shares)",
+    "open_rf_trained",
+    _trained_section,
+)
 
 st.subheader("Effective field against depth")
 st.markdown(
@@ -314,29 +324,7 @@ def _growth(depths: tuple[int, ...]) -> dict:
     return erf_growth(list(depths))
 
 
-g = _growth((1, 2, 4, 8, 12, 16))
-d = np.array(g["depth"], dtype=float)
-st.plotly_chart(
-    figures.lines(
-        d,
-        {
-            "theoretical field (uniform spread)": np.array(g["uniform_std"]),
-            "effective field (measured spread)": np.array(g["erf_std"]),
-            "√depth, scaled": sqrt_guide(d, g["erf_std"], anchor=2),
-        },
-        x_title="depth (layers)",
-        y_title="spread of the field (std, px)",
-        modes={
-            "theoretical field (uniform spread)": "lines+markers",
-            "effective field (measured spread)": "lines+markers",
-            "√depth, scaled": "lines",
-        },
-    ),
-    key="rf_depth",
-)
-
-
-def _growth_words(label: str, spreads: list[float]) -> str:
+def _growth_words(g: dict, label: str, spreads: list[float]) -> str:
     """Return "the <label> spread grows like n^e (close to √n)" from the fitted exponent."""
     e = growth_exponent(g["depth"], spreads)
     like = power_words(e)
@@ -345,14 +333,43 @@ def _growth_words(label: str, spreads: list[float]) -> str:
     )
 
 
-st.caption(
-    "What to notice: fitted on log–log axes, "
-    + _growth_words("theoretical", g["uniform_std"])
-    + " and "
-    + _growth_words("effective", g["erf_std"])
-    + f"; exponents within {POWER_TOLERANCE:g} of 1 or ½ count as n or √n. At depth "
-    f"{g['depth'][-1]} the effective spread is {g['erf_std'][-1] / g['uniform_std'][-1]:.0%} of "
-    "the theoretical one."
+def _depth_section() -> None:
+    """Draw the measured spread of random stacks' effective fields against depth."""
+    g = _growth((1, 2, 4, 8, 12, 16))
+    d = np.array(g["depth"], dtype=float)
+    st.plotly_chart(
+        figures.lines(
+            d,
+            {
+                "theoretical field (uniform spread)": np.array(g["uniform_std"]),
+                "effective field (measured spread)": np.array(g["erf_std"]),
+                "√depth, scaled": sqrt_guide(d, g["erf_std"], anchor=2),
+            },
+            x_title="depth (layers)",
+            y_title="spread of the field (std, px)",
+            modes={
+                "theoretical field (uniform spread)": "lines+markers",
+                "effective field (measured spread)": "lines+markers",
+                "√depth, scaled": "lines",
+            },
+        ),
+        key="rf_depth",
+    )
+    ratio = g["erf_std"][-1] / g["uniform_std"][-1]
+    st.caption(
+        "What to notice: fitted on log–log axes, "
+        + _growth_words(g, "theoretical", g["uniform_std"])
+        + " and "
+        + _growth_words(g, "effective", g["erf_std"])
+        + f"; exponents within {POWER_TOLERANCE:g} of 1 or ½ count as n or √n. At depth "
+        f"{g['depth'][-1]} the effective spread is {ratio:.0%} of the theoretical one."
+    )
+
+
+lazy_section(
+    "The measurement: field spread at depths 1 to 16 (chart, fitted exponents)",
+    "open_rf_depth",
+    _depth_section,
 )
 
 st.divider()
@@ -361,57 +378,71 @@ st.markdown(
     "Dilation spreads a kernel's taps d pixels apart. Doubling d at each layer makes the "
     "field grow exponentially with depth, with no pooling and no extra weights."
 )
-depth_d = st.slider("Layers", 1, 8, 5, key="rf_dil_depth")
-plain = stack_rf(doubling_dilations(depth_d)[:1] * depth_d, WIDE_SIDE)  # dilation 1 throughout
-dilated = stack_rf(doubling_dilations(depth_d), WIDE_SIDE)
-st.caption(
-    "Field per layer with doubling dilation: "
-    + ", ".join(str(r.size) for r in dilated)
-    + "; with dilation 1: "
-    + ", ".join(str(r.size) for r in plain)
-    + "."
-)
-x = np.arange(1, depth_d + 1)
-st.plotly_chart(
-    figures.lines(
-        x,
-        {
-            "3×3, dilation 1": np.array([r.size for r in plain]),
-            "3×3, dilation 1, 2, 4, …": np.array([r.size for r in dilated]),
-        },
-        x_title="layer",
-        y_title="receptive field r (px)",
-        modes={"3×3, dilation 1": "lines+markers", "3×3, dilation 1, 2, 4, …": "lines+markers"},
-    ),
-    key="rf_dil",
-)
-st.latex(rf"r = 2^{{L+1}} - 1 = {dilated[-1].size} \quad\text{{vs}}\quad 2L + 1 = {plain[-1].size}")
-kernel = make_kernel("laplacian", 3)
-rates = [1, 2, 4, 8]
-try:
-    maps = torch.stack([feature_maps(img, kernel, dilation=r)[0] for r in rates])
-    st.plotly_chart(
-        grids.map_mosaic(
-            maps.abs().numpy(),
-            [f"same 3×3 Laplacian, d = {r}" for r in rates],
-            cols=4,
-            signed=False,
-        ),
-        key="rf_rates",
-    )
-    widths = [response_width(m) for m in maps]
+
+
+def _dilated_section() -> None:
+    """Draw the field per layer with and without doubling dilation, and one kernel at 4 rates."""
+    depth_d = st.slider("Layers", 1, 8, 5, key="rf_dil_depth")
+    plain = stack_rf(doubling_dilations(depth_d)[:1] * depth_d, WIDE_SIDE)  # dilation 1 throughout
+    dilated = stack_rf(doubling_dilations(depth_d), WIDE_SIDE)
     st.caption(
-        f"The same {kernel.numel()} weights at {len(rates)} rates. Typical width of a response "
-        "blob (half-width of each map's autocorrelation): "
-        + ", ".join(f"{w:.1f} px at d = {r}" for w, r in zip(widths, rates, strict=True))
-        + ". What to notice: "
-        + (
-            "the blobs widen with the rate, so one shared kernel sees the same pattern at "
-            "several scales."
-            if widths_grow(widths)
-            else f"on this image the blobs do not widen steadily (by {WIDER_FACTOR:g}× from "
-            "first to last), so the rates do not separate scales cleanly here."
-        )
+        "Field per layer with doubling dilation: "
+        + ", ".join(str(r.size) for r in dilated)
+        + "; with dilation 1: "
+        + ", ".join(str(r.size) for r in plain)
+        + "."
     )
-except ExplorerError as err:
-    st.error(f"{err} Increase the input size.")
+    x = np.arange(1, depth_d + 1)
+    st.plotly_chart(
+        figures.lines(
+            x,
+            {
+                "3×3, dilation 1": np.array([r.size for r in plain]),
+                "3×3, dilation 1, 2, 4, …": np.array([r.size for r in dilated]),
+            },
+            x_title="layer",
+            y_title="receptive field r (px)",
+            modes={"3×3, dilation 1": "lines+markers", "3×3, dilation 1, 2, 4, …": "lines+markers"},
+        ),
+        key="rf_dil",
+    )
+    st.latex(
+        rf"r = 2^{{L+1}} - 1 = {dilated[-1].size} \quad\text{{vs}}\quad 2L + 1 = {plain[-1].size}"
+    )
+    kernel = make_kernel("laplacian", 3)
+    rates = [1, 2, 4, 8]
+    try:
+        maps = torch.stack([feature_maps(img, kernel, dilation=r)[0] for r in rates])
+        st.plotly_chart(
+            grids.map_mosaic(
+                maps.abs().numpy(),
+                [f"same 3×3 Laplacian, d = {r}" for r in rates],
+                cols=4,
+                signed=False,
+            ),
+            key="rf_rates",
+        )
+        widths = [response_width(m) for m in maps]
+        st.caption(
+            f"The same {kernel.numel()} weights at {len(rates)} rates. Typical width of a response "
+            "blob (half-width of each map's autocorrelation): "
+            + ", ".join(f"{w:.1f} px at d = {r}" for w, r in zip(widths, rates, strict=True))
+            + ". What to notice: "
+            + (
+                "the blobs widen with the rate, so one shared kernel sees the same pattern at "
+                "several scales."
+                if widths_grow(widths)
+                else f"on this image the blobs do not widen steadily (by {WIDER_FACTOR:g}× from "
+                "first to last), so the rates do not separate scales cleanly here."
+            )
+        )
+    except ExplorerError as err:
+        st.error(f"{err} Increase the input size.")
+
+
+lazy_section(
+    "Field per layer with doubling dilation, and one Laplacian at four rates on your image "
+    "(chart, 4 maps)",
+    "open_rf_dilated",
+    _dilated_section,
+)

@@ -17,15 +17,42 @@ from engine.receptive_field import (
     widths_grow,
 )
 from tests.test_pages import assert_clean, open_page
+from tests.test_widget_ends import open_lazy_sections
 
 PAGE = "app_pages/receptive_fields.py"
+VISIBLE = {"rf_growth", "rf_map", "rf_image", "rf_erf"}
+LAZY = {  # each lazy section's key and the charts it alone draws
+    "open_rf_trained": {"rf_cnn_input", "rf_cnn_random", "rf_cnn_trained"},
+    "open_rf_depth": {"rf_depth"},
+    "open_rf_dilated": {"rf_dil", "rf_rates"},
+}
 
 
 @pytest.fixture(scope="module")
 def page():
-    at = open_page(PAGE)
+    at = open_lazy_sections(open_page(PAGE))
     assert_clean(at)
     return at
+
+
+def _chart_keys(at) -> set[str]:
+    """Return the keys of the Plotly charts on screen."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
+    at = open_page(PAGE)
+    assert_clean(at)
+    assert _chart_keys(at) == VISIBLE
+    assert set(LAZY) <= set(at.session_state.keys())
+    assert not [c for c in at.caption if "fitted on log–log axes" in c.value]
+    for key, charts in LAZY.items():
+        at.session_state[key] = True
+        at.run()
+        assert_clean(at)
+        assert not at.error, [e.value for e in at.error]
+        assert _chart_keys(at) == VISIBLE | charts, key
+        at.session_state[key] = False
 
 
 def _caption(at, start: str) -> str:

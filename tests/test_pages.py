@@ -331,6 +331,9 @@ def test_equivariance_circular_error_is_rounding_only():
 
 def test_receptive_fields_defaults_click_and_every_layer():
     at = open_page("app_pages/receptive_fields.py")
+    for key in ("open_rf_trained", "open_rf_depth", "open_rf_dilated"):  # its lazy sections
+        at.session_state[key] = True
+    at.run()
     assert_clean(at)
     # The shipped trained network's effective field is on the page, beside the random one.
     assert any("after training" in c.value for c in at.caption)
