@@ -88,6 +88,7 @@ def test_conv_1d_edges(kind):
 @pytest.mark.parametrize("size", [3, 5, 7])
 def test_conv_2d_every_kernel_and_size(size):
     at = open_page("app_pages/conv_2d.py")
+    at.session_state["open_k2d_flip"] = True  # the flip maps too, for every kernel
     for name in at.selectbox(key="k2d_name").options:
         at.selectbox(key="k2d_name").set_value(name)
         at.radio(key="k2d_size").set_value(size)
