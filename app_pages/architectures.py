@@ -15,6 +15,7 @@ from engine.receptive_field import WIDER_FACTOR, response_width, widths_grow
 from ui import grids
 from ui.architectures import figures as arch_figures
 from ui.inputs import image_picker, working_tensor
+from ui.sections import lazy_section
 
 st.title("Classic architectures: what each one fixed")
 st.markdown(
@@ -220,60 +221,69 @@ st.markdown(
     "**Inside one network**: every convolution and pooling layer in forward order, what it "
     "outputs, weighs and costs, and how far into the image its units see."
 )
-names, asked = list(ARCHITECTURES), st.query_params.get("arch")
-c1, c2 = st.columns([2, 1])
-name = c1.selectbox(
-    "Look inside",
-    names,
-    index=names.index(asked) if asked in names else names.index("resnet50"),
-    format_func=lambda n: ARCHITECTURES[n].title,
-    key="arch_pick",
-)
-st.query_params["arch"] = name
-side = c2.number_input(
-    "Input side (px)", 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
-)
-try:
-    rows = _rows(name, int(side))
-except ExplorerError as err:
-    st.error(str(err))
-    rows = []
-if rows:
-    spatial = [r for r in rows if r.rf_size is not None]
-    st.plotly_chart(
-        arch_figures.rf_growth(
-            [f"{r.name} ({r.kind})" for r in spatial],
-            [r.rf_size for r in spatial],
-            [r.jump for r in spatial],
-            int(side),
-            title=f"{ARCHITECTURES[name].title}: field and jump, layer by layer",
-        ),
-        key="arch_rf",
+
+
+@st.fragment
+def _drill_down() -> None:
+    """Draw one network's layers, field and jump; picking another reruns only this part."""
+    names, asked = list(ARCHITECTURES), st.query_params.get("arch")
+    c1, c2 = st.columns([2, 1])
+    name = c1.selectbox(
+        "Look inside",
+        names,
+        index=names.index(asked) if asked in names else names.index("resnet50"),
+        format_func=lambda n: ARCHITECTURES[n].title,
+        key="arch_pick",
     )
-    st.dataframe(
-        {
-            "#": [r.index for r in rows],
-            "layer": [r.name for r in rows],
-            "kind": [r.kind for r in rows],
-            "output": ["×".join(map(str, r.out_shape)) for r in rows],
-            "params": [r.params for r in rows],
-            "MFLOPs": [r.flops / 1e6 for r in rows],
-            "field r (px)": [r.rf_size for r in rows],
-            "jump j (px)": [r.jump for r in rows],
-        },
-        hide_index=True,
-        height=320,
-        column_config={
-            "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
-            "params": st.column_config.NumberColumn(format="localized"),
-        },
+    st.query_params["arch"] = name
+    side = c2.number_input(
+        "Input side (px)", 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
     )
-    st.caption(
-        f"{len(spatial)} convolution and pooling layers, then {len(rows) - len(spatial)} dense "
-        "layer(s), whose field is the whole input. Batch-norm parameters are not in the "
-        "params column. What to notice: r grows by (k − 1)·j at each layer, so a layer adds the "
-        "more the later it comes; strides multiply j, and a global pool jumps r to the whole map."
-    )
+    try:
+        rows = _rows(name, int(side))
+    except ExplorerError as err:
+        st.error(str(err))
+        rows = []
+    if rows:
+        spatial = [r for r in rows if r.rf_size is not None]
+        st.plotly_chart(
+            arch_figures.rf_growth(
+                [f"{r.name} ({r.kind})" for r in spatial],
+                [r.rf_size for r in spatial],
+                [r.jump for r in spatial],
+                int(side),
+                title=f"{ARCHITECTURES[name].title}: field and jump, layer by layer",
+            ),
+            key="arch_rf",
+        )
+        st.dataframe(
+            {
+                "#": [r.index for r in rows],
+                "layer": [r.name for r in rows],
+                "kind": [r.kind for r in rows],
+                "output": ["×".join(map(str, r.out_shape)) for r in rows],
+                "params": [r.params for r in rows],
+                "MFLOPs": [r.flops / 1e6 for r in rows],
+                "field r (px)": [r.rf_size for r in rows],
+                "jump j (px)": [r.jump for r in rows],
+            },
+            hide_index=True,
+            height=320,
+            column_config={
+                "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
+                "params": st.column_config.NumberColumn(format="localized"),
+            },
+        )
+        st.caption(
+            f"{len(spatial)} convolution and pooling layers, then {len(rows) - len(spatial)} "
+            "dense layer(s), whose field is the whole input. Batch-norm parameters are not in "
+            "the params column. What to notice: r grows by (k − 1)·j at each layer, so a layer "
+            "adds the more the later it comes; strides multiply j, and a global pool jumps r to "
+            "the whole map."
+        )
+
+
+_drill_down()
 
 st.header("3 · An Inception module on your image")
 st.markdown(
@@ -298,52 +308,65 @@ def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
 
 picked = image_picker("arch")
 w_side = st.slider("Working size (longest side, px)", 48, 256, 128, 16, key="arch_work")
-try:
-    branches, maps, g3a = _inception(picked.sha, w_side, picked)
-except ExplorerError as err:
-    st.error(f"{err} Try a larger working size or another image.")
-else:
-    titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
-    st.plotly_chart(grids.map_mosaic(maps, titles, cols=3, height_per_row=200), key="arch_incep")
-    st.dataframe(
-        {
-            "branch": [b.name for b in branches],
-            "weights (here)": [b.params for b in branches],
-            "multiply-adds (here)": [b.macs for b in branches],
-            "GoogLeNet inception3a": [g.channels[0] for g in g3a],
-            "weights (3a)": [g.params for g in g3a],
-            "multiply-adds (3a, 28×28)": [g.macs for g in g3a],
-        },
-        hide_index=True,
-        column_config={
-            k: st.column_config.NumberColumn(format="localized")
-            for k in ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")
-        },
-    )
-    starts = [0]  # maps come branch by branch: where each branch's maps begin
-    for b in branches:
-        starts.append(starts[-1] + len(b.channels))
-    three_maps, five_maps = (maps[starts[i] : starts[i + 1]] for i in (1, 2))
-    edge = [
-        (c, response_width(a), response_width(b))
-        for c, a, b in zip(branches[1].channels, three_maps, five_maps, strict=True)
-    ]
-    thicker = all(widths_grow([a, b], factor=1.0) for _, a, b in edge)
-    st.caption(
-        "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
-        "Response half-width, 3×3 → 5×5: "
-        + ", ".join(f"{c} {a:.1f} → {b:.1f} px" for c, a, b in edge)
-        + ". What to notice: "
-        + (
-            "every 5×5 edge response is wider than its 3×3 twin"
-            if thicker
-            else "not every 5×5 response is wider than its 3×3 twin on this image"
+
+
+def _inception_section() -> None:
+    """Draw the module's maps on the learner's image and its costs beside GoogLeNet's."""
+    try:
+        branches, maps, g3a = _inception(picked.sha, w_side, picked)
+    except ExplorerError as err:
+        st.error(f"{err} Try a larger working size or another image.")
+    else:
+        titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
+        st.plotly_chart(
+            grids.map_mosaic(maps, titles, cols=3, height_per_row=200), key="arch_incep"
         )
-        + ", and the 3×3 max pool spreads bright regions by a pixel. In GoogLeNet "
-        "(torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the 1×1 reductions make "
-        "the wide branches cheap: their 3×3 reads the reduced channels, not the module's whole "
-        "input. Its weights include batch norm's."
-    )
+        st.dataframe(
+            {
+                "branch": [b.name for b in branches],
+                "weights (here)": [b.params for b in branches],
+                "multiply-adds (here)": [b.macs for b in branches],
+                "GoogLeNet inception3a": [g.channels[0] for g in g3a],
+                "weights (3a)": [g.params for g in g3a],
+                "multiply-adds (3a, 28×28)": [g.macs for g in g3a],
+            },
+            hide_index=True,
+            column_config={
+                k: st.column_config.NumberColumn(format="localized")
+                for k in ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")
+            },
+        )
+        starts = [0]  # maps come branch by branch: where each branch's maps begin
+        for b in branches:
+            starts.append(starts[-1] + len(b.channels))
+        three_maps, five_maps = (maps[starts[i] : starts[i + 1]] for i in (1, 2))
+        edge = [
+            (c, response_width(a), response_width(b))
+            for c, a, b in zip(branches[1].channels, three_maps, five_maps, strict=True)
+        ]
+        thicker = all(widths_grow([a, b], factor=1.0) for _, a, b in edge)
+        st.caption(
+            "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
+            "Response half-width, 3×3 → 5×5: "
+            + ", ".join(f"{c} {a:.1f} → {b:.1f} px" for c, a, b in edge)
+            + ". What to notice: "
+            + (
+                "every 5×5 edge response is wider than its 3×3 twin"
+                if thicker
+                else "not every 5×5 response is wider than its 3×3 twin on this image"
+            )
+            + ", and the 3×3 max pool spreads bright regions by a pixel. In GoogLeNet "
+            "(torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the 1×1 reductions make "
+            "the wide branches cheap: their 3×3 reads the reduced channels, not the module's whole "
+            "input. Its weights include batch norm's."
+        )
+
+
+lazy_section(
+    "The module's maps on your image, and its costs beside GoogLeNet's (maps, table)",
+    "open_arch_incep",
+    _inception_section,
+)
 rates, k_d = arch.DILATION_RATES, arch.DILATED_SIDE
 st.markdown(
     "**One filter, several scales.** The Inception branches are *different* filters. Tying the "
@@ -352,33 +375,49 @@ st.markdown(
     f"{', '.join(str(arch.dilated_extent(r)) for r in rates)} pixels across with the same "
     f"{k_d * k_d} weights: one detector for a pattern at {len(rates)} sizes."
 )
-kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
-try:
-    scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, rates)
-except ExplorerError as err:
-    st.error(str(err))
-else:
-    st.plotly_chart(
-        grids.map_mosaic(
-            [m.numpy() for m in scaled],
-            [f"{kernel}, dilation {r} (sees {(e := arch.dilated_extent(r))}×{e})" for r in rates],
-            cols=3,
-            height_per_row=220,
-        ),
-        key="arch_dil",
-    )
-    widths = [response_width(m) for m in scaled]
-    st.caption(
-        "Typical width of a response blob (half-width of each map's autocorrelation): "
-        + ", ".join(f"{w:.1f} px at dilation {r}" for w, r in zip(widths, rates, strict=True))
-        + ". What to notice: "
-        + (
-            f"the same {k_d * k_d} weights answer to ever wider structure as the dilation grows."
-            if widths_grow(widths)
-            else f"on this image the responses do not widen steadily (by {WIDER_FACTOR:g}× from "
-            "first to last), so the rates do not separate scales cleanly here."
+
+
+def _dilation_section() -> None:
+    """Draw one kernel at every dilation rate on the learner's image, with blob widths."""
+    kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
+    try:
+        scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, rates)
+    except ExplorerError as err:
+        st.error(str(err))
+    else:
+        st.plotly_chart(
+            grids.map_mosaic(
+                [m.numpy() for m in scaled],
+                [
+                    f"{kernel}, dilation {r} (sees {(e := arch.dilated_extent(r))}×{e})"
+                    for r in rates
+                ],
+                cols=3,
+                height_per_row=220,
+            ),
+            key="arch_dil",
         )
-    )
+        widths = [response_width(m) for m in scaled]
+        st.caption(
+            "Typical width of a response blob (half-width of each map's autocorrelation): "
+            + ", ".join(f"{w:.1f} px at dilation {r}" for w, r in zip(widths, rates, strict=True))
+            + ". What to notice: "
+            + (
+                f"the same {k_d * k_d} weights answer to ever wider structure as the dilation "
+                "grows."
+                if widths_grow(widths)
+                else "on this image the responses do not widen steadily (by "
+                f"{WIDER_FACTOR:g}× from first to last), so the rates do not separate scales "
+                "cleanly here."
+            )
+        )
+
+
+lazy_section(
+    f"One kernel at dilation {', '.join(map(str, rates))} on your image (maps, blob widths)",
+    "open_arch_dil",
+    _dilation_section,
+)
 
 st.header("4 · The degradation problem, live")
 st.markdown(
@@ -392,13 +431,6 @@ st.latex(
     r"\frac{\partial x_{\ell+1}}{\partial x_\ell} = I + \frac{\partial F}{\partial x_\ell}"
     r"\;\;\text{(on the units the ReLU passes)}"
 )
-c1, c2, c3, c4, c5 = st.columns(5)
-shallow = c1.selectbox("Shallow depth", [8, 14, 20, 32], 2, key="deg_shallow")
-deep = c2.selectbox("Deep depth", [32, 44, 56, 110], 2, key="deg_deep")
-steps = c3.select_slider("Steps", [50, 100, 200, 300, 500, 1000], 200, key="deg_steps")
-lr = c4.select_slider("Learning rate", [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
-seed = int(c5.number_input("Seed", 0, 9999, 0, key="deg_seed"))
-depths = (shallow, deep)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -423,38 +455,47 @@ def _times(ratio: float) -> str:
     return f"{ratio:,.0f}" if ratio >= 10 else f"{ratio:.2g}"
 
 
-norms = {deg.label(d, r): _norms(d, r, seed) for d in dict.fromkeys(depths) for r in (False, True)}
-left, right = st.columns([1, 2])
-xy, arm = deg.spirals(deg.POINTS, seed)  # 2048 points: cheaper to draw again than to cache
-left.plotly_chart(
-    arch_figures.points_by_class(xy.numpy(), arm.numpy(), title="The task: which arm?"),
-    key="deg_data",
-)
-hidden = {k: v[:-1] for k, v in norms.items()}  # the output layer starts small: its own scale
-right.plotly_chart(
-    arch_figures.gradient_profile(hidden, title="Gradient norm per hidden layer at initialisation"),
-    key="deg_grad",
-)
-trend = {r: arch.gradient_trend(norms[deg.label(deep, r)]) for r in (False, True)}
-st.caption(
-    f"What to notice: toward the input, plain-{deep}'s gradient {trend[False].words} "
-    f"(the first hidden layer's norm is {_times(trend[False].ratio)} times the last's)"
-    + _TREND_MEANS[trend[False].words.split()[0]]
-    + f" Across its layers the norms span a factor of {_times(trend[False].spread)}, so no one "
-    f"step size suits them all. Residual-{deep}'s {trend[True].words} "
-    f"({_times(trend[True].ratio)} times) and spans a factor of {_times(trend[True].spread)}: the "
-    f"shortcuts {_SHORTCUTS[arch.shortcut_effect(trend[False], trend[True])]}. Differences "
-    f"within a factor of {arch.TREND_FACTOR:g} count as level."
-)
-
-
 @st.cache_resource
 def _trainer() -> tuple[threading.Lock, OrderedDict]:
     """One run at a time for the whole server (two would share two cores), and the last 16 runs."""
     return threading.Lock(), OrderedDict()
 
 
-if st.toggle("Train the four stacks (one run at a time per server)", key="deg_train"):
+def _gradients(depths: tuple[int, int], seed: int) -> None:
+    """Draw the spiral task and every stack's gradient norms at initialisation, with a caption."""
+    deep = depths[1]
+    norms = {
+        deg.label(d, r): _norms(d, r, seed) for d in dict.fromkeys(depths) for r in (False, True)
+    }
+    left, right = st.columns([1, 2])
+    xy, arm = deg.spirals(deg.POINTS, seed)  # 2048 points: cheaper to draw again than to cache
+    left.plotly_chart(
+        arch_figures.points_by_class(xy.numpy(), arm.numpy(), title="The task: which arm?"),
+        key="deg_data",
+    )
+    hidden = {k: v[:-1] for k, v in norms.items()}  # the output layer starts small: its own scale
+    right.plotly_chart(
+        arch_figures.gradient_profile(
+            hidden, title="Gradient norm per hidden layer at initialisation"
+        ),
+        key="deg_grad",
+    )
+    trend = {r: arch.gradient_trend(norms[deg.label(deep, r)]) for r in (False, True)}
+    effect = _SHORTCUTS[arch.shortcut_effect(trend[False], trend[True])]
+    st.caption(
+        f"What to notice: toward the input, plain-{deep}'s gradient {trend[False].words} "
+        f"(the first hidden layer's norm is {_times(trend[False].ratio)} times the last's)"
+        + _TREND_MEANS[trend[False].words.split()[0]]
+        + f" Across its layers the norms span a factor of {_times(trend[False].spread)}, so no one "
+        f"step size suits them all. Residual-{deep}'s {trend[True].words} "
+        f"({_times(trend[True].ratio)} times) and spans a factor of "
+        f"{_times(trend[True].spread)}: the shortcuts {effect}. Differences within a factor of "
+        f"{arch.TREND_FACTOR:g} count as level."
+    )
+
+
+def _curves(depths: tuple[int, int], steps: int, lr: float, seed: int):
+    """Return the four stacks' training curves: kept per setting, trained one run at a time."""
     lock, store = _trainer()
     curves = store.get(key := (depths, steps, lr, seed))
     if curves is None:
@@ -470,6 +511,38 @@ if st.toggle("Train the four stacks (one run at a time per server)", key="deg_tr
                 while len(store) > 16:
                     store.popitem(last=False)
         bar.empty()
+    return curves
+
+
+def _training_words(curves, shallow: int, deep: int) -> str:
+    """Return the what-to-notice sentence on the four final training losses."""
+    end = {n: f"{curves.final_loss[n]:.2f}" for n in curves.labels}
+    verdict = arch.depth_verdict(
+        (curves.final_loss[deg.label(shallow, False)], curves.final_loss[deg.label(deep, False)]),
+        (curves.final_loss[deg.label(shallow, True)], curves.final_loss[deg.label(deep, True)]),
+    )
+    plain_says = (
+        f"the deeper plain stack ends {verdict.plain_gap:.2f} nats worse"
+        if verdict.plain_degrades
+        else "this time the deeper plain stack does not end worse (try more layers or steps)"
+    )
+    residual_says = (
+        "the deeper residual one keeps up, because its extra blocks can stay close to the identity"
+        if verdict.residual_keeps_up
+        else f"the deeper residual one also ends {verdict.residual_gap:.2f} nats worse"
+    )
+    return (
+        "What to notice: these are *training* losses, so a gap is not overfitting. Here "
+        f"plain-{deep} ends at {end[deg.label(deep, False)]} against plain-{shallow}'s "
+        f"{end[deg.label(shallow, False)]}, and residual-{deep} at {end[deg.label(deep, True)]} "
+        f"against residual-{shallow}'s {end[deg.label(shallow, True)]}: {plain_says}, while "
+        f"{residual_says}. Gaps under {verdict.tolerance} nats count as level."
+    )
+
+
+def _training(depths: tuple[int, int], steps: int, lr: float, seed: int) -> None:
+    """Draw the four stacks' loss curves, their final numbers and what to notice."""
+    curves = _curves(depths, steps, lr, seed)
     window = arch.smoothing_steps(deg.EMA_DECAY)
     st.plotly_chart(
         arch_figures.loss_curves(
@@ -496,27 +569,30 @@ if st.toggle("Train the four stacks (one run at a time per server)", key="deg_tr
             )
         },
     )
-    end = {n: f"{curves.final_loss[n]:.2f}" for n in curves.labels}
-    verdict = arch.depth_verdict(
-        (curves.final_loss[deg.label(shallow, False)], curves.final_loss[deg.label(deep, False)]),
-        (curves.final_loss[deg.label(shallow, True)], curves.final_loss[deg.label(deep, True)]),
-    )
-    plain_says = (
-        f"the deeper plain stack ends {verdict.plain_gap:.2f} nats worse"
-        if verdict.plain_degrades
-        else "this time the deeper plain stack does not end worse (try more layers or steps)"
-    )
-    residual_says = (
-        "the deeper residual one keeps up, because its extra blocks can stay close to the identity"
-        if verdict.residual_keeps_up
-        else f"the deeper residual one also ends {verdict.residual_gap:.2f} nats worse"
-    )
-    st.caption(
-        "What to notice: these are *training* losses, so a gap is not overfitting. Here "
-        f"plain-{deep} ends at {end[deg.label(deep, False)]} against plain-{shallow}'s "
-        f"{end[deg.label(shallow, False)]}, and residual-{deep} at {end[deg.label(deep, True)]} "
-        f"against residual-{shallow}'s {end[deg.label(shallow, True)]}: {plain_says}, while "
-        f"{residual_says}. Gaps under {verdict.tolerance} nats count as level."
-    )
-else:
-    st.caption("Switch on to train all four stacks on this server; results are kept per setting.")
+    st.caption(_training_words(curves, *depths))
+
+
+def _degradation_section() -> None:
+    """Draw the depth controls, the gradients at initialisation and, when asked, the training."""
+    c1, c2, c3, c4, c5 = st.columns(5)
+    shallow = c1.selectbox("Shallow depth", [8, 14, 20, 32], 2, key="deg_shallow")
+    deep = c2.selectbox("Deep depth", [32, 44, 56, 110], 2, key="deg_deep")
+    steps = c3.select_slider("Steps", [50, 100, 200, 300, 500, 1000], 200, key="deg_steps")
+    lr = c4.select_slider("Learning rate", [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
+    seed = int(c5.number_input("Seed", 0, 9999, 0, key="deg_seed"))
+    depths = (shallow, deep)
+    _gradients(depths, seed)
+    if st.toggle("Train the four stacks (one run at a time per server)", key="deg_train"):
+        _training(depths, steps, lr, seed)
+    else:
+        st.caption(
+            "Switch on to train all four stacks on this server; results are kept per setting."
+        )
+
+
+lazy_section(
+    "The experiment: gradients at initialisation of plain and residual stacks, then training "
+    "them (charts, your settings)",
+    "open_arch_degradation",
+    _degradation_section,
+)

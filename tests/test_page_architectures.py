@@ -24,6 +24,7 @@ from engine.architectures import (
 from engine.cnn import gradient_norms
 from engine.kernels import stacked_vs_single
 from engine.receptive_field import widths_grow
+from tests.test_widget_ends import open_lazy_sections
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/architectures.py"
@@ -42,11 +43,38 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
 
 
+LAZY = {  # each lazy section's key and the charts it alone draws
+    "open_arch_incep": {"arch_incep"},
+    "open_arch_dil": {"arch_dil"},
+    "open_arch_degradation": {"deg_data", "deg_grad"},
+}
+
+
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = open_page()
+    at = open_lazy_sections(open_page())
     assert_clean(at)
     return at
+
+
+def _chart_keys(at) -> set[str]:
+    """Return the keys of the Plotly charts on screen."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
+    at = open_page()
+    assert_clean(at)
+    assert _chart_keys(at) == {"arch_rf"}
+    assert set(LAZY) <= set(at.session_state.keys())
+    assert not at.toggle and not [c for c in at.caption if "Typical width" in c.value]
+    for key, charts in LAZY.items():
+        at.session_state[key] = True
+        at.run()
+        assert_clean(at)
+        assert not at.error, [e.value for e in at.error]
+        assert _chart_keys(at) == {"arch_rf"} | charts, key
+        at.session_state[key] = False
 
 
 def _png(size, color=(30, 120, 200)) -> bytes:
@@ -152,7 +180,7 @@ def test_input_sides_too_small_or_large_are_messages_not_tracebacks():
 
 
 def test_working_sizes_kernels_and_a_thin_upload():
-    at = open_page()
+    at = open_lazy_sections(open_page())
     for side in (48, 256):
         at.slider(key="arch_work").set_value(side)
         for kernel in at.selectbox(key="arch_dil_kernel").options:
@@ -168,7 +196,7 @@ def test_working_sizes_kernels_and_a_thin_upload():
 
 
 def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
-    at = open_page()
+    at = open_lazy_sections(open_page())
     at.selectbox(key="deg_shallow").set_value(8)
     at.selectbox(key="deg_deep").set_value(32)
     at.select_slider(key="deg_steps").set_value(50)
