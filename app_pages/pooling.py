@@ -33,6 +33,7 @@ from engine.pooling import (
 )
 from ui import figures, grids
 from ui.inputs import image_picker, working_tensor
+from ui.sections import lazy_section
 
 st.title("Pooling and invariance")
 st.markdown(
@@ -113,24 +114,8 @@ st.caption(
     "feature map, whatever the image size, which is how networks end in a fixed-size vector."
 )
 
-st.divider()
-st.subheader("Shift the input: what stays the same?")
-st.markdown(
-    "We shift your image by s pixels and push it through four ways of halving the resolution "
-    "after a small bank of edge kernels (conv → ReLU → downsample). A pooled output counts as "
-    f"*kept* if it changes by less than {STABILITY_TOL:.0%} of that map's range. Anti-aliased "
-    "pooling takes the max with stride 1, then blurs before keeping every second value "
-    "(Zhang, 2019)."
-)
-s1, s2, s3 = st.columns(3)
-direction = s1.selectbox("Shift direction", SHIFT_DIRECTIONS, key="pool_dir")
-compare = s2.selectbox(
-    "Compare with",
-    COMPARISONS,
-    key="pool_cmp",
-    help="moved: the output where the content went (shift/2 cells); in place: the same cell.",
-)
-max_shift = s3.slider("Largest shift (px)", 1, 8, 6, key="pool_max_shift")
+ANGLES = [0, 2, 4, 6, 8, 10, 15, 20, 30]
+SCALES = [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.25]
 
 
 def _shift_text(found: ShiftFindings) -> str:
@@ -160,12 +145,45 @@ def _shift_curves(
     return shift_stability(_gray, max_shift, direction=direction, compare=compare)
 
 
-try:
-    curves = _shift_curves(picked.sha, side, max_shift, direction, compare, gray)
-except ExplorerError as err:
-    st.error(f"{err} Increase the working size.")
-    curves = None
-if curves:
+@st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
+def _warp_curves(sha: str, side: int, compare: str, _gray: torch.Tensor) -> tuple[dict, dict]:
+    return (
+        rotation_stability(_gray, ANGLES, compare=compare),
+        scale_stability(_gray, SCALES, compare=compare),
+    )
+
+
+def stability_section() -> None:
+    """Draw the shift curves, then the rotation and scaling curves, for the chosen comparison."""
+    st.subheader("Shift the input: what stays the same?")
+    st.markdown(
+        "We shift your image by s pixels and push it through four ways of halving the resolution "
+        "after a small bank of edge kernels (conv → ReLU → downsample). A pooled output counts as "
+        f"*kept* if it changes by less than {STABILITY_TOL:.0%} of that map's range. Anti-aliased "
+        "pooling takes the max with stride 1, then blurs before keeping every second value "
+        "(Zhang, 2019)."
+    )
+    s1, s2, s3 = st.columns(3)
+    direction = s1.selectbox("Shift direction", SHIFT_DIRECTIONS, key="pool_dir")
+    compare = s2.selectbox(
+        "Compare with",
+        COMPARISONS,
+        key="pool_cmp",
+        help="moved: the output where the content went (shift/2 cells); in place: the same cell.",
+    )
+    max_shift = s3.slider("Largest shift (px)", 1, 8, 6, key="pool_max_shift")
+    _shift_curves_shown(direction, compare, max_shift)
+    st.subheader("Rotation and scaling invariance of pooling")
+    _warp_curves_shown(compare)
+
+
+def _shift_curves_shown(direction: str, compare: str, max_shift: int) -> None:
+    """Draw the shift-stability curves, consistency metrics and what they show."""
+    try:
+        curves = _shift_curves(picked.sha, side, max_shift, direction, compare, gray)
+    except ExplorerError as err:
+        st.error(f"{err} Increase the working size.")
+        return
     st.plotly_chart(
         figures.lines(
             np.arange(max_shift + 1),
@@ -183,25 +201,14 @@ if curves:
         col.metric(f"{name}: consistency", f"{score[name]:.2f}")
     st.caption(_shift_text(shift_findings(curves)))
 
-st.subheader("Rotation and scaling invariance of pooling")
 
-
-@st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
-def _warp_curves(sha: str, side: int, compare: str, _gray: torch.Tensor) -> tuple[dict, dict]:
-    return (
-        rotation_stability(_gray, ANGLES, compare=compare),
-        scale_stability(_gray, SCALES, compare=compare),
-    )
-
-
-ANGLES = [0, 2, 4, 6, 8, 10, 15, 20, 30]
-SCALES = [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.25]
-try:
-    rot, sca = _warp_curves(picked.sha, side, compare, gray)
-except ExplorerError as err:
-    st.error(f"{err} Increase the working size.")
-    rot = sca = None
-if rot:
+def _warp_curves_shown(compare: str) -> None:
+    """Draw the rotation and scaling curves side by side and what max pooling kept."""
+    try:
+        rot, sca = _warp_curves(picked.sha, side, compare, gray)
+    except ExplorerError as err:
+        st.error(f"{err} Increase the working size.")
+        return
     a, b = st.columns(2)
     a.plotly_chart(
         figures.lines(
@@ -234,9 +241,22 @@ if rot:
         "several orientations, pooled together."
     )
 
-st.divider()
-st.subheader("What max pooling hides")
-for ex in worked_examples():
+
+def hidden_section() -> None:
+    """Draw the worked pairs max pooling cannot tell apart, then the moving dot."""
+    st.subheader("What max pooling hides")
+    for ex in worked_examples():
+        _worked_example(ex)
+    st.caption(
+        "Max pooling answers both pairs identically: it keeps *that* the feature fired, not "
+        "where in the window or how many times."
+    )
+    st.subheader("Pooling as downsampling: a dot that moves by one pixel")
+    dot_section()
+
+
+def _worked_example(ex: dict) -> None:
+    """Draw one pair of regions and what each pooling answers for them."""
     a, b = ex["a"].numpy(), ex["b"].numpy()
     left, right = st.columns([2, 3])
     left.plotly_chart(
@@ -264,12 +284,8 @@ for ex in worked_examples():
         },
         hide_index=True,
     )
-st.caption(
-    "Max pooling answers both pairs identically: it keeps *that* the feature fired, not "
-    "where in the window or how many times."
-)
 
-st.subheader("Pooling as downsampling: a dot that moves by one pixel")
+
 DOT_POOL = 2
 
 
@@ -312,20 +328,25 @@ def dot_section() -> None:
     )
 
 
-dot_section()
+def _bank() -> torch.Tensor:
+    """Return the three 5×5 kernels (Sobel x, Sobel y, Laplacian) dropout and batch norm see."""
+    return torch.stack(
+        [make_kernel(n, 5, angle_deg=45.0) for n in ("sobel x", "sobel y", "laplacian")]
+    )
 
-st.divider()
-st.subheader("The other layers between convolutions: dropout and normalization")
 
-
-bank = torch.stack([make_kernel(n, 5, angle_deg=45.0) for n in ("sobel x", "sobel y", "laplacian")])
+def layers_section() -> None:
+    """Draw dropout in training and evaluation, then batch normalization of the image quarters."""
+    st.subheader("The other layers between convolutions: dropout and normalization")
+    dropout_section()
+    batchnorm_section()
 
 
 @st.fragment
 def dropout_section() -> None:
     """Draw dropout in training and evaluation; its slider reruns only this section."""
     p = st.slider("Dropout probability p", 0.0, 0.9, 0.5, 0.05, key="pool_p")
-    maps = valid_maps(gray, bank)  # (3, H-4, W-4): where the kernels fit, as above
+    maps = valid_maps(gray, _bank())  # (3, H-4, W-4): where the kernels fit, as above
     train = dropout_demo(maps, p, seed=0, training=True)
     evaluate = dropout_demo(maps, p, training=False)
     st.plotly_chart(
@@ -348,49 +369,83 @@ def dropout_section() -> None:
     )
 
 
-dropout_section()
-
-# Batch norm usually sits between the convolution and the nonlinearity: use the signed maps.
-pre = valid_maps(gray, bank, rectify=False)  # (3, H-4, W-4), signed
-batch = quarters_batch(pre)  # (4, 3, h/2, w/2): the image's four quarters as a batch
 BN_STEPS = 1
-norm = batchnorm_demo(batch, steps=BN_STEPS)
-st.plotly_chart(
-    figures.histograms(
-        {
-            "before": batch[:, 0].numpy(),
-            "training mode": norm.train_out[:, 0].numpy(),
-            "evaluation mode": norm.eval_out[:, 0].numpy(),
-        },
-        title="Batch normalization of the Sobel-x channel (the four image quarters form the batch)",
-        x_title="value",
-        log_y=True,
-    ),
-    key="pool_bn",
+
+
+def batchnorm_section() -> None:
+    """Draw batch norm of the Sobel-x channel in training and evaluation mode, with its numbers."""
+    # Batch norm usually sits between the convolution and the nonlinearity: use the signed maps.
+    pre = valid_maps(gray, _bank(), rectify=False)  # (3, H-4, W-4), signed
+    batch = quarters_batch(pre)  # (4, 3, h/2, w/2): the image's four quarters as a batch
+    norm = batchnorm_demo(batch, steps=BN_STEPS)
+    st.plotly_chart(
+        figures.histograms(
+            {
+                "before": batch[:, 0].numpy(),
+                "training mode": norm.train_out[:, 0].numpy(),
+                "evaluation mode": norm.eval_out[:, 0].numpy(),
+            },
+            title="Batch normalization of the Sobel-x channel "
+            "(the four image quarters form the batch)",
+            x_title="value",
+            log_y=True,
+        ),
+        key="pool_bn",
+    )
+    n1, n2, n3 = st.columns(3)
+    n1.metric(
+        "Batch mean → after (training)", f"{norm.batch_mean[0]:.3f} → {norm.train_out_mean[0]:.1e}"
+    )
+    n2.metric(
+        "Batch variance → after (training)",
+        f"{norm.batch_var[0]:.3f} → {norm.train_out_var[0]:.3f}",
+    )
+    n3.metric(
+        f"Running mean / variance after {BN_STEPS} step{'s' if BN_STEPS > 1 else ''}",
+        f"{norm.running_mean[0]:.3f} / {norm.running_var[0]:.3f}",
+    )
+    st.caption(_batchnorm_text(norm))
+
+
+def _batchnorm_text(norm) -> str:
+    """Return how training and evaluation mode normalise, the verdict chosen by eval variance."""
+    eval_var = float(norm.eval_out_var[0])
+    plural = "s" if BN_STEPS > 1 else ""
+    after_eval = (
+        f"so its output is far from normalised (variance {eval_var:.3f} instead of 1): the "
+        "classic train/eval mismatch of a freshly started network."
+        if eval_variance_claim(eval_var) == "far"
+        else f"yet its output's variance, {eval_var:.3f}, is close to 1 anyway: this batch's own "
+        f"variance, {norm.batch_var[0]:.3f}, was already near 1."
+    )
+    return (
+        "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
+        f"per channel). Evaluation mode uses running estimates, which after {BN_STEPS} "
+        f"step{plural} with momentum {BN_MOMENTUM:g} have moved only "
+        f"{norm.moved_fraction:.0%} of the way from 0 and 1, " + after_eval
+    )
+
+
+st.divider()
+st.markdown(
+    "**More below, computed when you open it:** how pooled outputs hold up when the input moves, "
+    "what max pooling cannot tell apart, and the other layers that sit between convolutions."
 )
-n1, n2, n3 = st.columns(3)
-n1.metric(
-    "Batch mean → after (training)", f"{norm.batch_mean[0]:.3f} → {norm.train_out_mean[0]:.1e}"
+lazy_section(
+    "Shift, rotate and rescale the input: which pooling keeps its outputs? (stability curves)",
+    "open_pool_stability",
+    stability_section,
+    icon=":material/swap_horiz:",
 )
-n2.metric(
-    "Batch variance → after (training)", f"{norm.batch_var[0]:.3f} → {norm.train_out_var[0]:.3f}"
+lazy_section(
+    "What max pooling hides: pairs it cannot tell apart, and a dot that moves by one pixel",
+    "open_pool_hidden",
+    hidden_section,
+    icon=":material/visibility_off:",
 )
-n3.metric(
-    f"Running mean / variance after {BN_STEPS} step{'s' if BN_STEPS > 1 else ''}",
-    f"{norm.running_mean[0]:.3f} / {norm.running_var[0]:.3f}",
-)
-eval_var = float(norm.eval_out_var[0])
-plural = "s" if BN_STEPS > 1 else ""
-after_eval = (
-    f"so its output is far from normalised (variance {eval_var:.3f} instead of 1): the classic "
-    "train/eval mismatch of a freshly started network."
-    if eval_variance_claim(eval_var) == "far"
-    else f"yet its output's variance, {eval_var:.3f}, is close to 1 anyway: this batch's own "
-    f"variance, {norm.batch_var[0]:.3f}, was already near 1."
-)
-st.caption(
-    "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
-    f"per channel). Evaluation mode uses running estimates, which after {BN_STEPS} "
-    f"step{plural} with momentum {BN_MOMENTUM:g} have moved only "
-    f"{norm.moved_fraction:.0%} of the way from 0 and 1, " + after_eval
+lazy_section(
+    "Dropout and batch normalization: the other layers between convolutions",
+    "open_pool_layers",
+    layers_section,
+    icon=":material/layers:",
 )

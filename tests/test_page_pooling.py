@@ -10,10 +10,19 @@ from PIL import Image
 
 from engine.conv import make_kernel
 from engine.images import to_gray_tensor
+from engine.pooling import worked_examples
 from tests.test_pages import assert_clean, open_page
 
 POOL = "app_pages/pooling.py"
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "shapes.png"
+
+
+def _opened(*keys: str):
+    """Return the pooling page with the lazy sections named by keys open."""
+    at = open_page(POOL)
+    for key in keys:
+        at.session_state[key] = True
+    return at.run()
 
 
 def _metric(at, label: str) -> str:
@@ -67,7 +76,7 @@ def test_pooled_maps_use_a_colour_scale_with_a_bar():
 
 
 def test_invariance_charts_are_named_for_what_they_show():
-    at = open_page(POOL)
+    at = _opened("open_pool_stability")
     assert any("Rotation and scaling invariance" in s.value for s in at.subheader)
     titles = [
         json.loads(c.proto.spec)["layout"].get("title", {}).get("text")
@@ -77,7 +86,7 @@ def test_invariance_charts_are_named_for_what_they_show():
 
 
 def test_dot_caption_says_which_windows_the_dot_fell_in():
-    at = open_page(POOL)
+    at = _opened("open_pool_hidden")
     assert _metric(at, "Pooled maps identical?") == "yes"  # column 2 → 3: one window
     assert any("both dots lie in window column 1" in c.value for c in at.caption)
     at.slider(key="pool_dot_col").set_value(3).run()
@@ -86,7 +95,7 @@ def test_dot_caption_says_which_windows_the_dot_fell_in():
 
 
 def test_batch_norm_reads_the_valid_region_not_zero_padding():
-    at = open_page(POOL)
+    at = _opened("open_pool_layers")
     assert_clean(at)
     pre = _valid_conv_by_hand(128, "sobel x")  # what batch norm sees, before any ReLU
     h, w = pre.shape[0] // 2, pre.shape[1] // 2
@@ -100,10 +109,37 @@ def test_batch_norm_reads_the_valid_region_not_zero_padding():
 def test_batch_norm_mismatch_sentence_follows_the_eval_variance():
     from engine.pooling import eval_variance_claim
 
-    at = open_page(POOL)
+    at = _opened("open_pool_layers")
     caption = " ".join(c.value for c in at.caption)
     pre = _valid_conv_by_hand(128, "sobel x")
     claim = "far" if "far from normalised" in caption else "close"
     assert ("close to 1 anyway" in caption) == (claim == "close")
     variance = pre.var() / (0.9 + 0.1 * pre.var() * pre.size / (pre.size - 1))
     assert eval_variance_claim(variance) == claim
+
+
+LAZY = {  # each lazy section's key and the chart keys drawn inside it
+    "open_pool_stability": {"pool_shift_curves", "pool_rot", "pool_scale"},
+    "open_pool_hidden": {"pool_dots", *(f"pool_ex_{ex['hides']}" for ex in worked_examples())},
+    "open_pool_layers": {"pool_dropout", "pool_bn"},
+}
+
+
+def _chart_keys(at) -> set[str]:
+    """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_the_first_visit_draws_the_maps_but_none_of_the_folded_sections():
+    at = open_page(POOL)
+    assert_clean(at)
+    assert _chart_keys(at) == {f"pool_map_{i}" for i in range(6)}  # default k = 2: six maps
+    assert len(at.dataframe) == 0  # the worked pairs' tables wait in their section too
+
+
+def test_each_folded_section_draws_its_charts_when_opened():
+    maps = {f"pool_map_{i}" for i in range(6)}
+    for key, charts in LAZY.items():
+        at = _opened(key)
+        assert_clean(at)
+        assert _chart_keys(at) == maps | charts, key
