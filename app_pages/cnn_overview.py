@@ -25,6 +25,7 @@ from ui.cnn import formula_view as unit_view
 from ui.cnn import overview_figures as cnn_figures
 from ui.cnn import overview_inputs as cnn_page
 from ui.cnn.overview_inputs import ensure_choice
+from ui.sections import lazy_section
 
 SPATIAL = ("conv", "relu", "pool")
 
@@ -133,28 +134,57 @@ unit_view.show_unit_section(run)
 
 # --- 3 · attribution
 st.header("3 · What made the decision")
-ensure_choice("tc_explain", list(range(len(classes))), best)
-target = st.selectbox(
-    "Explain the score of",
-    range(len(classes)),
-    key="tc_explain",
-    format_func=lambda i: classes[i] + (" (predicted)" if i == best else ""),
-)
-sal, cam, hires = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
-st.markdown(
-    "Three answers to “which part of the picture made this score?”: the gradient at every pixel "
-    f"(saliency), and two maps of the last feature maps ({model.cam_layer}) — HiResCAM and "
-    "Grad-CAM — drawn over the picture."
-)
-lit = st.toggle(
-    "Saliency lighting the image", key="tc_lit", help="Dim the pixels that matter least."
-)
-st.plotly_chart(
-    cnn_figures.attribution_figure(picture.rgb, sal, cam, hires, classes[target], lit=lit),
-    key="tc_attr",
-)
-left, right = st.columns(2)
-with left:
+
+
+@st.fragment
+def attribution_section() -> None:
+    """Draw the three attribution maps of the chosen class and their sums; the class picker
+    reruns only this section."""
+    ensure_choice("tc_explain", list(range(len(classes))), best)
+    target = st.selectbox(
+        "Explain the score of",
+        range(len(classes)),
+        key="tc_explain",
+        format_func=lambda i: classes[i] + (" (predicted)" if i == best else ""),
+    )
+    sal, cam, hires = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
+    _attribution_maps(target, sal, cam, hires)
+    ev = _hirescam_sum(target, hires)
+    _grad_cam(target, cam, ev)
+
+
+def _attribution_maps(target: int, sal, cam, hires) -> None:
+    """Draw saliency, HiResCAM and Grad-CAM over the picture, with the first two's formulas."""
+    st.markdown(
+        "Three answers to “which part of the picture made this score?”: the gradient at every "
+        f"pixel (saliency), and two maps of the last feature maps ({model.cam_layer}) — HiResCAM "
+        "and Grad-CAM — drawn over the picture."
+    )
+    lit = st.toggle(
+        "Saliency lighting the image", key="tc_lit", help="Dim the pixels that matter least."
+    )
+    st.plotly_chart(
+        cnn_figures.attribution_figure(picture.rgb, sal, cam, hires, classes[target], lit=lit),
+        key="tc_attr",
+    )
+    left, right = st.columns(2)
+    with left:
+        _saliency_text(target, sal)
+    with right:
+        st.markdown(
+            "**HiResCAM** (Draelos & Carin, 2020) multiplies each map A_c of the last conv layer "
+            f"({model.cam_layer}) by its gradient position by position and adds over the "
+            f"channels — no averaging, no ReLU. Red is evidence *for* “{classes[target]}”, blue "
+            "evidence *against* it, in units of its logit."
+        )
+        st.latex(
+            r"L(i,j) = \sum_c \frac{\partial z_k}{\partial A_c(i,j)}\,A_c(i,j),\qquad "
+            r"\sum_{i,j} L(i,j) = z_k - b_k"
+        )
+
+
+def _saliency_text(target: int, sal) -> None:
+    """Write what saliency is, its formula, and what this picture's saliency says."""
     st.markdown(
         "**Saliency** (Simonyan et al., 2014): how much the class score z would change if one "
         "pixel changed a little — the gradient, one backward pass to the input. Bright pixels "
@@ -174,80 +204,89 @@ with left:
             "This model has neither ReLU nor pooling, so it is linear: its saliency is "
             "the same map for every picture (the weights decide it, not the picture)."
         )
-with right:
+
+
+def _hirescam_sum(target: int, hires):
+    """Show that the HiResCAM map adds up to the logit minus its bias; return its evidence."""
+    st.subheader("HiResCAM is exact here: the map adds up to the score")
+    logit = float(run.arrays["logits"][target])
+    bias = float(model.fc.bias[target])
+    ev = evidence(hires)
+    total = ev.total
     st.markdown(
-        "**HiResCAM** (Draelos & Carin, 2020) multiplies each map A_c of the last conv layer "
-        f"({model.cam_layer}) by its gradient position by position and adds over the channels — "
-        f"no averaging, no ReLU. Red is evidence *for* “{classes[target]}”, blue evidence "
-        "*against* it, in units of its logit."
+        f"After {model.cam_layer} come only "
+        + ("max pooling, " if cfg.pool else "")
+        + "flattening and the linear layer, which are piecewise linear and scale with their input "
+        "(f(λA) = λ f(A) for λ > 0), so by Euler's theorem the map adds up to the logit minus "
+        "its bias — every bit of the score is placed somewhere."
+    )
+    h1, h2, h3 = st.columns(3)
+    h1.metric("Σ L(i, j), the whole map", f"{total:.4f}")
+    h2.metric(
+        f"logit − bias of “{classes[target]}”",
+        f"{logit - bias:.4f}",
+        help=(f"z = {logit:.4f}, b = {bias:.4f}: the network's logit and its classifier bias."),
+    )
+    h3.metric("Difference", f"{abs(total - (logit - bias)):.1e}")
+    st.caption(
+        f"**What to notice.** The evidence for “{classes[target]}” adds up to {ev.for_:+.3f} and "
+        f"the evidence against to {ev.against:+.3f}: net {ev.total:+.3f}. The strongest position "
+        f"is unit {ev.strongest} of {model.cam_layer} ({ev.strongest_value:+.3f}). Pick a class "
+        "the network did *not* predict to see the evidence against it."
+    )
+    return ev
+
+
+def _grad_cam(target: int, cam, ev) -> None:
+    """Explain Grad-CAM, say what its map shows here, and offer the per-channel evidence."""
+    st.subheader("Grad-CAM: one weight per map")
+    st.markdown(
+        f"**Grad-CAM** (Selvaraju et al., 2017) weighs each map A_c of {model.cam_layer} by the "
+        "*average* of its gradients, adds them and keeps the positive part. The linear layer gives "
+        "every position its own weight, so positive weights in one place and negative ones "
+        "elsewhere average out: α_c can be near zero or negative for a map that matters."
     )
     st.latex(
-        r"L(i,j) = \sum_c \frac{\partial z_k}{\partial A_c(i,j)}\,A_c(i,j),\qquad "
-        r"\sum_{i,j} L(i,j) = z_k - b_k"
+        r"\alpha_c = \frac{1}{hw}\sum_{i,j}\frac{\partial z_k}{\partial A_c(i,j)},\quad "
+        r"L = \frac{\mathrm{ReLU}\left(\sum_c \alpha_c A_c\right)}{\max}"
     )
+    st.markdown(
+        cnn_page.grad_cam_notice(cam_is_blank(cam), cam, ev, classes[target], model.cam_layer)
+    )
+    if st.button(
+        f"The same products per channel: the evidence maps of “{classes[target]}” in section 2",
+        on_click=unit_view.follow,
+        args=("logits", target),
+        key="tc_cam_follow",
+    ):
+        st.rerun()  # section 2 lies outside this fragment: the whole page shows the new unit
 
-st.subheader("HiResCAM is exact here: the map adds up to the score")
-logit = float(run.arrays["logits"][target])
-bias = float(model.fc.bias[target])
-ev = evidence(hires)
-total = ev.total
-st.markdown(
-    f"After {model.cam_layer} come only "
-    + ("max pooling, " if cfg.pool else "")
-    + "flattening and the linear layer, which are piecewise linear and scale with their input "
-    "(f(λA) = λ f(A) for λ > 0), so by Euler's theorem the map adds up to the logit minus "
-    "its bias — every bit of the score is placed somewhere."
-)
-h1, h2, h3 = st.columns(3)
-h1.metric("Σ L(i, j), the whole map", f"{total:.4f}")
-h2.metric(
-    f"logit − bias of “{classes[target]}”",
-    f"{logit - bias:.4f}",
-    help=(f"z = {logit:.4f}, b = {bias:.4f}: the network's logit and its classifier bias."),
-)
-h3.metric("Difference", f"{abs(total - (logit - bias)):.1e}")
-st.caption(
-    f"**What to notice.** The evidence for “{classes[target]}” adds up to {ev.for_:+.3f} and the "
-    f"evidence against to {ev.against:+.3f}: net {ev.total:+.3f}. The strongest position is unit "
-    f"{ev.strongest} of {model.cam_layer} ({ev.strongest_value:+.3f}). Pick a class the network "
-    "did *not* predict to see the evidence against it."
-)
 
-st.subheader("Grad-CAM: one weight per map")
-st.markdown(
-    f"**Grad-CAM** (Selvaraju et al., 2017) weighs each map A_c of {model.cam_layer} by the "
-    "*average* of its gradients, adds them and keeps the positive part. The linear layer gives "
-    "every position its own weight, so positive weights in one place and negative ones "
-    "elsewhere average out: α_c can be near zero or negative for a map that matters."
-)
-st.latex(
-    r"\alpha_c = \frac{1}{hw}\sum_{i,j}\frac{\partial z_k}{\partial A_c(i,j)},\quad "
-    r"L = \frac{\mathrm{ReLU}\left(\sum_c \alpha_c A_c\right)}{\max}"
-)
-st.markdown(cnn_page.grad_cam_notice(cam_is_blank(cam), cam, ev, classes[target], model.cam_layer))
-st.button(
-    f"The same products per channel: the evidence maps of “{classes[target]}” in section 2",
-    on_click=unit_view.follow,
-    args=("logits", target),
-    key="tc_cam_follow",
-)
+attribution_section()
+
 
 # --- 4 · top activating patches
-st.header("4 · What excites a filter: its strongest patches")
-spatial = [n for n in run.names if run.kinds[n] in SPATIAL]
-ensure_choice("tc_top_layer", spatial, model.cam_layer)
-ensure_choice("tc_top_channel", list(range(cfg.filters)), 0)
-t1, t2, t3 = st.columns([2, 1, 1])
-top_layer = t1.selectbox("Layer", spatial, key="tc_top_layer", format_func=run.label)
-top_channel = t2.number_input("Filter", 0, cfg.filters - 1, key="tc_top_channel")
-in_context = t3.toggle("Show them in their pictures", key="tc_top_context")
-if not all(c in CLASSES for c in classes):
-    st.info("This model's classes are not the drawn ones, so there is no example set to scan.")
-else:
+def patches_section() -> None:
+    """Draw the chosen filter's strongest patches over a fixed held-out set, and their sources."""
+    spatial = [n for n in run.names if run.kinds[n] in SPATIAL]
+    ensure_choice("tc_top_layer", spatial, model.cam_layer)
+    ensure_choice("tc_top_channel", list(range(cfg.filters)), 0)
+    t1, t2, t3 = st.columns([2, 1, 1])
+    top_layer = t1.selectbox("Layer", spatial, key="tc_top_layer", format_func=run.label)
+    top_channel = t2.number_input("Filter", 0, cfg.filters - 1, key="tc_top_channel")
+    in_context = t3.toggle("Show them in their pictures", key="tc_top_context")
+    if not all(c in CLASSES for c in classes):
+        st.info("This model's classes are not the drawn ones, so there is no example set to scan.")
+        return
+    _patches(top_layer, int(top_channel), in_context)
+
+
+def _patches(top_layer: str, top_channel: int, in_context: bool) -> None:
+    """Draw the strongest patches of one filter and where they come from."""
     per_class = scan_per_class(cfg, top_layer)
     k_top = min(TOP_PATCHES, per_class * len(classes))
     pics, values, positions, sources = cnn_page.top_patches(
-        chosen.key, top_layer, int(top_channel), k_top, per_class, model
+        chosen.key, top_layer, top_channel, k_top, per_class, model
     )
     r, jump, start = model.receptive_fields()[top_layer]
     st.markdown(
@@ -276,65 +315,95 @@ else:
         "small edges and colours anywhere, deep layers to parts of particular shapes."
     )
 
+
 # --- 5 · first-layer filters
-st.header("5 · The first layer's filters next to hand-made edge detectors")
-training = chosen.card.get("training") if isinstance(chosen.card.get("training"), dict) else {}
-pictures = details.as_uint8(filter_images(first_layer_filters(model)).numpy())
-filter_names = [f"filter {i}" for i in range(len(pictures))]
-sheet_cols = 10 if cfg.filters <= 10 else 16
-sheet_titles = filter_names if cfg.filters <= 10 else [str(i) for i in range(cfg.filters)]
-st.markdown(
-    f"Each of the {cfg.filters} first-layer filters is a {cfg.kernel}×{cfg.kernel}×3 block of "
-    "weights, drawn as a colour picture: grey is weight 0, bright means positive, dark "
-    "negative, and a colour tint means the filter weighs that colour channel more."
+def filters_section() -> None:
+    """Draw the first layer's filters, hand-made kernels of the same size and how alike they are."""
+    training = chosen.card.get("training") if isinstance(chosen.card.get("training"), dict) else {}
+    pictures = details.as_uint8(filter_images(first_layer_filters(model)).numpy())
+    filter_names = [f"filter {i}" for i in range(len(pictures))]
+    sheet_cols = 10 if cfg.filters <= 10 else 16
+    sheet_titles = filter_names if cfg.filters <= 10 else [str(i) for i in range(cfg.filters)]
+    st.markdown(
+        f"Each of the {cfg.filters} first-layer filters is a {cfg.kernel}×{cfg.kernel}×3 block of "
+        "weights, drawn as a colour picture: grey is weight 0, bright means positive, dark "
+        "negative, and a colour tint means the filter weighs that colour channel more."
+    )
+    st.plotly_chart(
+        details.picture_tiles(pictures, sheet_titles, cols=sheet_cols), key="tc_filters"
+    )
+    try:
+        comparison = cnn_page.filter_comparison(chosen.key, int(training.get("seed", 0)), model)
+    except ExplorerError as err:
+        st.info(f"{err} With 1×1 kernels each filter only mixes the three colours of one pixel.")
+        return
+    _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols)
+    _likeness(comparison)
+
+
+def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> None:
+    """Draw the grey filters, the hand-made kernels and their similarity matrix."""
+    st.markdown("The same filters averaged over their three colours (what is compared below):")
+    st.plotly_chart(
+        details.kernel_tiles(comparison.grey.numpy(), sheet_titles, cols=sheet_cols),
+        key="tc_filters_grey",
+    )
+    st.markdown("Classic hand-made kernels of the same size (engine/conv/kernel_bank.py):")
+    st.plotly_chart(
+        details.kernel_tiles(comparison.kernels.numpy(), comparison.names, cols=10),
+        key="tc_handmade",
+    )
+    st.markdown(
+        "How alike are they? For each learned filter averaged over colour, the absolute cosine "
+        "similarity with each hand-made kernel (1: the same pattern up to scale and sign; each "
+        "filter's best match is outlined):"
+    )
+    st.latex(r"\text{sim}(a, b) = \frac{|\langle a, b\rangle|}{\lVert a\rVert\,\lVert b\rVert}")
+    st.plotly_chart(
+        details.similarity_figure(comparison.similarity.numpy(), filter_names, comparison.names),
+        key="tc_similarity",
+    )
+
+
+def _likeness(comparison) -> None:
+    """Show how much the filters resemble the hand-made kernels, trained against untrained."""
+    now, before = comparison.median_best, comparison.median_start_best
+    colour_now = float(comparison.colour.mean())
+    colour_start = float(comparison.start_colour.mean())
+    c1, c2, c3 = st.columns(3)
+    # an arrow only where the summary below names a change: "+0.00" is no change
+    c1.metric(
+        "Median best match, trained",
+        f"{now:.2f}",
+        f"{now - before:+.2f} vs before training" if classic_likeness(before, now) else None,
+    )
+    c2.metric("Median best match, before training", f"{before:.2f}")
+    c3.metric(
+        "Weight in colour differences",
+        f"{colour_now:.0%}",
+        f"{100 * (colour_now - colour_start):+.0f} points vs before training"
+        if colour_shift(colour_start, colour_now)
+        else None,
+        delta_color="off",
+    )
+    st.markdown(cnn_page.training_summary(comparison))
+    st.caption(
+        f"Random {cfg.kernel}×{cfg.kernel} patterns already resemble some kernel of a bank of "
+        f"{len(comparison.names)} by chance, which is why the same numbers are shown for the "
+        "untrained filters: only the difference is training's work."
+    )
+
+
+st.header("4 · What the filters learned")
+lazy_section(
+    "What excites a filter: its strongest patches among held-out pictures",
+    "open_tc_patches",
+    patches_section,
+    icon=":material/grid_view:",
 )
-st.plotly_chart(details.picture_tiles(pictures, sheet_titles, cols=sheet_cols), key="tc_filters")
-try:
-    comparison = cnn_page.filter_comparison(chosen.key, int(training.get("seed", 0)), model)
-except ExplorerError as err:
-    st.info(f"{err} With 1×1 kernels each filter only mixes the three colours of one pixel.")
-    st.stop()
-st.markdown("The same filters averaged over their three colours (what is compared below):")
-st.plotly_chart(
-    details.kernel_tiles(comparison.grey.numpy(), sheet_titles, cols=sheet_cols),
-    key="tc_filters_grey",
-)
-st.markdown("Classic hand-made kernels of the same size (engine/conv/kernel_bank.py):")
-st.plotly_chart(
-    details.kernel_tiles(comparison.kernels.numpy(), comparison.names, cols=10),
-    key="tc_handmade",
-)
-st.markdown(
-    "How alike are they? For each learned filter averaged over colour, the absolute cosine "
-    "similarity with each hand-made kernel (1: the same pattern up to scale and sign; each "
-    "filter's best match is outlined):"
-)
-st.latex(r"\text{sim}(a, b) = \frac{|\langle a, b\rangle|}{\lVert a\rVert\,\lVert b\rVert}")
-st.plotly_chart(
-    details.similarity_figure(comparison.similarity.numpy(), filter_names, comparison.names),
-    key="tc_similarity",
-)
-now, before = comparison.median_best, comparison.median_start_best
-colour_now, colour_start = float(comparison.colour.mean()), float(comparison.start_colour.mean())
-c1, c2, c3 = st.columns(3)
-# an arrow only where the summary below names a change: "+0.00" is no change
-c1.metric(
-    "Median best match, trained",
-    f"{now:.2f}",
-    f"{now - before:+.2f} vs before training" if classic_likeness(before, now) else None,
-)
-c2.metric("Median best match, before training", f"{before:.2f}")
-c3.metric(
-    "Weight in colour differences",
-    f"{colour_now:.0%}",
-    f"{100 * (colour_now - colour_start):+.0f} points vs before training"
-    if colour_shift(colour_start, colour_now)
-    else None,
-    delta_color="off",
-)
-st.markdown(cnn_page.training_summary(comparison))
-st.caption(
-    f"Random {cfg.kernel}×{cfg.kernel} patterns already resemble some kernel of a bank of "
-    f"{len(comparison.names)} by chance, which is why the same numbers are shown for the "
-    "untrained filters: only the difference is training's work."
+lazy_section(
+    "The first layer's filters next to hand-made edge detectors, and how alike they are",
+    "open_tc_filters",
+    filters_section,
+    icon=":material/filter_alt:",
 )

@@ -64,8 +64,11 @@ def default_page():
     return open_page(PAGE)
 
 
-def _session_model(config: CNNConfig, name: str = "tiny test model", seed: int = 3):
-    """Return (AppTest with an untrained model registered as this session's, the model)."""
+def _session_model(
+    config: CNNConfig, name: str = "tiny test model", seed: int = 3, opened: tuple[str, ...] = ()
+):
+    """Return (AppTest with an untrained model registered as this session's, the model); the
+    lazy sections named in opened are open."""
     from streamlit.testing.v1 import AppTest
 
     from tests.test_pages import APP, TIMEOUT
@@ -78,6 +81,8 @@ def _session_model(config: CNNConfig, name: str = "tiny test model", seed: int =
     at.run()
     for key, value in store.items():  # AppTest's session state has no setdefault
         at.session_state[key] = value
+    for key in opened:
+        at.session_state[key] = True
     at.switch_page(PAGE).run()
     return at, model, label
 
@@ -218,7 +223,7 @@ def test_a_model_without_relu_and_a_one_by_one_kernel():
     config = CNNConfig(
         classes=("ring", "dots", "cross"), depth_blocks=2, filters=2, kernel=1, relu=False
     )
-    at, _, _ = _session_model(config, "linear 1×1")
+    at, _, _ = _session_model(config, "linear 1×1", opened=("open_tc_filters",))
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     names = [o.split(" · ")[0] for o in at.selectbox(key="tc_layer").options]
@@ -318,10 +323,49 @@ def test_the_first_layer_summary_claims_only_what_its_numbers_show():
 def test_an_untrained_model_shows_no_change_in_its_filters():
     """Filters still at their start: the old metrics showed "+0.00" and "+0 points" arrows."""
     config = CNNConfig(classes=("circle", "square"), depth_blocks=1, filters=4)
-    at, _, _ = _session_model(config, "untrained", seed=0)
+    at, _, _ = _session_model(config, "untrained", seed=0, opened=("open_tc_filters",))
     assert_clean(at)
     deltas = {m.label: m.proto.delta for m in at.metric}
     assert deltas["Median best match, trained"] == ""
     assert deltas["Weight in colour differences"] == ""
     summary = next(m.value for m in at.markdown if "What training discovered" in m.value)
     assert "no closer to hand-made ones" in summary and "as before training" in summary
+
+
+LAZY = {  # each lazy section's key and the chart keys drawn inside it
+    "open_tc_patches": {"tc_top"},
+    "open_tc_filters": {"tc_filters", "tc_filters_grey", "tc_handmade", "tc_similarity"},
+}
+
+
+def _chart_keys(at) -> set[str]:
+    """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_the_first_visit_draws_no_folded_section():
+    at = open_page(PAGE)
+    shown = _chart_keys(at)
+    assert "tc_attr" in shown  # the attribution maps stay on the first visit
+    assert not shown & set().union(*LAZY.values())
+    assert not any(m.label.startswith("Median best match") for m in at.metric)
+
+
+def test_each_folded_section_draws_its_charts_when_opened():
+    first = _chart_keys(open_page(PAGE))
+    for key, charts in LAZY.items():
+        at = open_page(PAGE)
+        at.session_state[key] = True
+        at.run()
+        assert_clean(at)
+        assert _chart_keys(at) == first | charts, key
+
+
+def test_the_evidence_button_shows_its_class_in_section_2(shipped):
+    at = open_page(PAGE)
+    k = CLASSES.index("ring")
+    at.selectbox(key="tc_explain").set_value(k).run()
+    at.button(key="tc_cam_follow").click().run()
+    assert_clean(at)
+    assert at.session_state["tc_layer"] == "logits" and at.session_state["tc_out_class"] == k
+    assert _metric(at, "w·x + b")  # section 2 shows the logit (the browser test checks the rerun)

@@ -51,3 +51,19 @@ def test_click_a_map_of_the_overview_then_a_unit(page, app_url):
     assert abs(metric("(recomputed here)") - metric("The network's value")) < 1e-5
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "trained-cnn-clicked")
+
+
+def test_the_evidence_button_of_the_attribution_section_opens_section_2(page, app_url):
+    """The button sits in the attribution fragment; section 2 lies outside it, so the click
+    must rerun the whole page (AppTest always reruns everything and cannot see this)."""
+    page.goto(f"{app_url}/trained-cnn")
+    wait_idle(page)
+    button = page.locator(".st-key-tc_cam_follow button")
+    label = button.inner_text()  # "… the evidence maps of “<class>” in section 2"
+    cls = re.search(r"“(.+)”", label).group(1)
+    button.scroll_into_view_if_needed()
+    button.click()
+    wait_idle(page)
+    heading = page.locator("h3").filter(has_text=f"logits of “{cls}”")
+    assert heading.count() == 1, label
+    assert page.locator('[data-testid="stException"]').count() == 0
