@@ -29,6 +29,7 @@ from engine.sequence import (
     top_windows,
 )
 from ui.recurrent.figures import SHOWN
+from ui.sections import lazy_section
 from ui.sequence import figures as sf
 from ui.sequence import text_figures as tf
 from ui.sequence.inputs import sequence_box, text_for_ngrams
@@ -96,8 +97,19 @@ def through_both_section(values: np.ndarray, labels: list[str] | None) -> None:
     _side_by_side(out, names, t, labels, _view_around(t, len(values)))
     _layer1_at(out, names, t)
     _step_notice(out, names, t, len(values))
-    _kmax_section(out, names[1], labels, len(values))
-    final_section(out, names[1], values, seed, k, hidden, sha, labels)
+    lazy_section(
+        "What the CNN hands on: k-max pooling over time, both final vectors and a swap test",
+        "open_seqb_summary",
+        lambda: _summaries(out, names[1], values, (seed, k, hidden, sha), labels),
+        icon=":material/compress:",
+    )
+
+
+def _summaries(out, channel_names, values, settings, labels) -> None:
+    """Draw k-max pooling over time, then the two final representations and the swap test."""
+    seed, k, hidden, sha = settings
+    _kmax_section(out, channel_names, labels, len(values))
+    final_section(out, channel_names, values, seed, k, hidden, sha, labels)
 
 
 def _reader_settings() -> tuple[int, int, int]:
@@ -537,6 +549,17 @@ if reading is not None:
     through_both_section(reading.values, labels)
 st.divider()
 is_text = reading is not None and reading.mode == "text"
-text_cnn_section(reading.text if is_text else text_for_ngrams(), own=is_text)
-st.divider()
-tasks_section()
+lazy_section(
+    "A CNN for text: n-gram filters on "
+    + ("your text" if is_text else "an example text")
+    + ", and what max pooling keeps",
+    "open_seqb_ngrams",
+    lambda: text_cnn_section(reading.text if is_text else text_for_ngrams(), own=is_text),
+    icon=":material/text_fields:",
+)
+lazy_section(
+    "Where each one wins: two small tasks, trained live",
+    "open_seqb_tasks",
+    tasks_section,
+    icon=":material/model_training:",
+)

@@ -32,10 +32,36 @@ DEFAULT = next(iter(EXAMPLES["numbers"].values()))
 TEXT = next(iter(EXAMPLES["text"].values()))
 
 
-def _open() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+LAZY = {  # each lazy section's key and the chart keys drawn inside it
+    "open_seqb_summary": {"seqb_kmax", "seqb_final", "seqb_order"},
+    "open_seqb_ngrams": {"seqb_ngram", "seqb_strip"},
+    "open_seqb_tasks": {f"seqb_examples_{task}" for task in TASKS},
+}
+
+
+def _open(opened=tuple(LAZY)) -> AppTest:
+    """Return the page after its first run with the lazy sections in opened open (all of them,
+    unless told otherwise: most tests read what is inside)."""
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key in opened:
+        at.session_state[key] = True
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def _chart_keys(at: AppTest) -> set[str]:
+    """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_the_first_visit_draws_both_readers_and_no_folded_section():
+    at = _open(opened=())
+    assert _chart_keys(at) == {"seqb_cnn", "seqb_rnn"}
+    assert not _notices(at)[1:]  # only the first what-to-notice: the step at t
+    for key, charts in LAZY.items():
+        opened = _open(opened=(key,))
+        assert _chart_keys(opened) == {"seqb_cnn", "seqb_rnn"} | charts, key
 
 
 def _table(at: AppTest, column: str):
