@@ -35,6 +35,7 @@ from engine.sequence import (
     time_permutation,
 )
 from ui.jobs import get_job, show_progress, start_job
+from ui.sections import lazy_section
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_depth import depth_section, timing_section
 from ui.sequence.mnist1d_runs import (
@@ -94,19 +95,27 @@ st.plotly_chart(
     ),
     key="m1d_templates",
 )
-k = st.slider("Training samples per digit", 1, 5, 3, key="m1d_k")
-examples, rows = examples_per_class(k, "train")  # (10, k, 40), (10, k)
-st.plotly_chart(
-    mf.digit_grid(
-        np.arange(SEQ_LEN),
-        examples,
-        x_title="time step",
-        height=380,
-        title=f"The first {examples.shape[1]} training samples of each digit (one colour each)",
-        names=[f"digit {d}, training row {r}" for d in range(10) for r in rows[d]],
-    ),
-    key="m1d_examples",
-)
+
+
+@st.fragment
+def examples_section() -> None:
+    """Draw the first k training samples of each digit; the slider reruns only this chart."""
+    k = st.slider("Training samples per digit", 1, 5, 3, key="m1d_k")
+    examples, rows = examples_per_class(k, "train")  # (10, k, 40), (10, k)
+    st.plotly_chart(
+        mf.digit_grid(
+            np.arange(SEQ_LEN),
+            examples,
+            x_title="time step",
+            height=380,
+            title=f"The first {examples.shape[1]} training samples of each digit (one colour each)",
+            names=[f"digit {d}, training row {r}" for d in range(10) for r in rows[d]],
+        ),
+        key="m1d_examples",
+    )
+
+
+examples_section()
 peak_sd = peak_spread(data.x_train, data.y_train)  # (10,) per digit: spread of the peak's step
 st.markdown(
     f"**What to notice.** Samples of one digit share strokes, not positions or exact values: "
@@ -352,70 +361,99 @@ elif missing and not _running("m1d_train_job"):
         "press **Train**."
     )
 
+
 # ---------------------------------------------------------------------------------------------
-st.subheader("Scramble time: which models care about order?")
-order = time_permutation(SEQ_LEN)
-st.markdown(
-    f"Apply one fixed permutation to the {SEQ_LEN} time steps of every sequence, training and "
-    f"test alike. No information is lost: the same {SEQ_LEN} numbers are there, and a model "
-    "could in principle undo the permutation. But neighbours in time are no longer neighbours "
-    "in the input."
-)
-pick = st.number_input("Test sequence to show", 0, len(data.y_test) - 1, 0, key="m1d_pick")
-x_seq = data.x_test[pick]
-st.plotly_chart(
-    mf.before_after(
-        np.arange(SEQ_LEN),
-        x_seq,
-        x_seq[order],
-        title=f"Test sequence {pick} (digit {data.y_test[pick]}) before and after",
-    ),
-    key="m1d_perm",
-)
-jump, jump_shuffled = neighbour_jump(data.x_train), neighbour_jump(data.x_train[:, order])
-st.markdown(
-    f"**What to notice.** Over the training set, neighbouring samples differ by {jump:.2f} on "
-    f"average before the permutation and by {jump_shuffled:.2f} after "
-    f"({jump_shuffled / jump:.1f}×)"
-    + (
-        f": the smooth strokes a {CNN_LAYERS_SPEC[0][0]}-wide kernel or a step-by-step reader "
-        "relies on are gone."
-        if ratio_claim(jump_shuffled / jump) == "higher"
-        else f", within {RATIO_FACTOR:g}× of each other: this permutation left the curves "
-        "about as smooth."
+def scramble_section() -> None:
+    """Draw one permuted test sequence, why order matters, and the ordered/shuffled ablation."""
+    st.subheader("Scramble time: which models care about order?")
+    _permutation_view()
+    _ablation_view()
+
+
+def _permutation_view() -> None:
+    """Draw a test sequence before and after the fixed time permutation, and how rough it got."""
+    order = time_permutation(SEQ_LEN)
+    st.markdown(
+        f"Apply one fixed permutation to the {SEQ_LEN} time steps of every sequence, training and "
+        f"test alike. No information is lost: the same {SEQ_LEN} numbers are there, and a model "
+        "could in principle undo the permutation. But neighbours in time are no longer neighbours "
+        "in the input."
     )
-    + f" Time step 0 now holds what was at step {order[0]}, step 1 what was at step {order[1]}."
-)
-st.markdown(
-    "A convolution's inductive bias is *locality* (a unit looks at a few neighbouring samples) "
-    "and *weight sharing* (the same detector everywhere); a recurrent network's is *order* (each "
-    "state builds on the previous one). Both biases help only if neighbours belong together. "
-    "The linear model and the MLP connect every input to every unit with its own weight, so a "
-    "permutation of the inputs is just a permutation of their first-layer weights: they can "
-    "learn the scrambled task as well as the original."
-)
-ablation_archs = st.multiselect(
-    "Models for the ablation (same training length and seed as above)",
-    ARCHS,
-    ["mlp", "cnn", "gru"],
-    format_func=arch_name,
-    key="m1d_abl_archs",
-)
-abl_plan = make_plan(ablation_archs, mult, seed, (False, True))
-abl_missing, abl_job = _train_controls(
-    abl_plan,
-    ("m1d_abl_train", "m1d_abl_job", "m1d_abl_panel"),
-    "mnist1d-shuffled",
-    "Both versions of every chosen model are already trained",
-    icon=":material/shuffle:",
-    help="Trains each chosen model on ordered and on shuffled time (runs already done are reused).",
-)
-abl_runs = runs_for(abl_plan, store, abl_job)
-pairs = [
-    a
-    for a in ablation_archs
-    if all(any(k.arch == a and k.shuffle == s for k in abl_runs) for s in (False, True))
-]
+    pick = st.number_input("Test sequence to show", 0, len(data.y_test) - 1, 0, key="m1d_pick")
+    x_seq = data.x_test[pick]
+    st.plotly_chart(
+        mf.before_after(
+            np.arange(SEQ_LEN),
+            x_seq,
+            x_seq[order],
+            title=f"Test sequence {pick} (digit {data.y_test[pick]}) before and after",
+        ),
+        key="m1d_perm",
+    )
+    st.markdown(_roughness_text(order))
+    st.markdown(
+        "A convolution's inductive bias is *locality* (a unit looks at a few neighbouring samples) "
+        "and *weight sharing* (the same detector everywhere); a recurrent network's is *order* "
+        "(each state builds on the previous one). Both biases help only if neighbours belong "
+        "together. The linear model and the MLP connect every input to every unit with its own "
+        "weight, so a permutation of the inputs is just a permutation of their first-layer "
+        "weights: they can learn the scrambled task as well as the original."
+    )
+
+
+def _roughness_text(order) -> str:
+    """Return how much more neighbouring samples differ after the permutation, and what follows."""
+    jump, jump_shuffled = neighbour_jump(data.x_train), neighbour_jump(data.x_train[:, order])
+    return (
+        f"**What to notice.** Over the training set, neighbouring samples differ by {jump:.2f} on "
+        f"average before the permutation and by {jump_shuffled:.2f} after "
+        f"({jump_shuffled / jump:.1f}×)"
+        + (
+            f": the smooth strokes a {CNN_LAYERS_SPEC[0][0]}-wide kernel or a step-by-step reader "
+            "relies on are gone."
+            if ratio_claim(jump_shuffled / jump) == "higher"
+            else f", within {RATIO_FACTOR:g}× of each other: this permutation left the curves "
+            "about as smooth."
+        )
+        + f" Time step 0 now holds what was at step {order[0]}, step 1 what was at step "
+        f"{order[1]}."
+    )
+
+
+def _ablation_view() -> None:
+    """Draw the ablation's model picker, its Train button and, once trained, its results."""
+    ablation_archs = st.multiselect(
+        "Models for the ablation (same training length and seed as above)",
+        ARCHS,
+        ["mlp", "cnn", "gru"],
+        format_func=arch_name,
+        key="m1d_abl_archs",
+    )
+    abl_plan = make_plan(ablation_archs, mult, seed, (False, True))
+    abl_missing, abl_job = _train_controls(
+        abl_plan,
+        ("m1d_abl_train", "m1d_abl_job", "m1d_abl_panel"),
+        "mnist1d-shuffled",
+        "Both versions of every chosen model are already trained",
+        icon=":material/shuffle:",
+        help="Trains each chosen model on ordered and on shuffled time (runs already done are "
+        "reused).",
+    )
+    abl_runs = runs_for(abl_plan, store, abl_job)
+    pairs = [
+        a
+        for a in ablation_archs
+        if all(any(k.arch == a and k.shuffle == s for k in abl_runs) for s in (False, True))
+    ]
+    if pairs and not _running("m1d_abl_job"):
+        _ablation_results(pairs, abl_runs, abl_plan)
+    if not abl_plan:
+        st.info("Choose at least one model for the ablation.")
+    elif abl_missing and not _running("m1d_abl_job"):
+        st.info(
+            f"{len(abl_missing)} of {len(abl_plan)} runs (ordered and shuffled) are not trained "
+            "with these settings yet: press the **Train** button of this section."
+        )
 
 
 def _ablation_results(pairs: list[str], runs, plan) -> None:
@@ -528,17 +566,25 @@ def _published_shuffle(pairs) -> str:
     return text
 
 
-if pairs and not _running("m1d_abl_job"):
-    _ablation_results(pairs, abl_runs, abl_plan)
-if not abl_plan:
-    st.info("Choose at least one model for the ablation.")
-elif abl_missing and not _running("m1d_abl_job"):
-    st.info(
-        f"{len(abl_missing)} of {len(abl_plan)} runs (ordered and shuffled) are not trained with "
-        "these settings yet: press the **Train** button of this section."
-    )
-
 # ---------------------------------------------------------------------------------------------
 st.divider()
-depth_section()
-timing_section()
+lazy_section(
+    "Scramble time: which models care about order? (a permuted sequence and an ablation to train)",
+    "open_m1d_scramble",
+    scramble_section,
+    icon=":material/shuffle:",
+)
+
+
+def depth_and_cost() -> None:
+    """Draw the sequential-depth comparison, then the measured time per batch."""
+    depth_section()
+    timing_section()
+
+
+lazy_section(
+    "Sequential depth: how many steps one after another, and what that costs in time",
+    "open_m1d_depth",
+    depth_and_cost,
+    icon=":material/timeline:",
+)

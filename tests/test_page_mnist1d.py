@@ -47,11 +47,30 @@ def _fresh_store():
     run_store.clear()
 
 
-def _open() -> AppTest:
+LAZY = ("open_m1d_scramble", "open_m1d_depth")
+
+
+def _open(opened=LAZY) -> AppTest:
+    """Return the page after its first run with the lazy sections in opened open (all of them,
+    unless told otherwise: most tests read what is inside)."""
     at = AppTest.from_file(APP, default_timeout=120).run()
+    for key in opened:
+        at.session_state[key] = True
     at.switch_page(PAGE).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def _chart_keys(at: AppTest) -> set[str]:
+    """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
+    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+
+
+def test_the_first_visit_draws_the_data_and_no_folded_section():
+    first = {"m1d_templates", "m1d_examples"}
+    assert _chart_keys(_open(opened=())) == first
+    assert _chart_keys(_open(opened=("open_m1d_scramble",))) == first | {"m1d_perm"}
+    assert _chart_keys(_open(opened=("open_m1d_depth",))) == first | {"m1d_coverage", "m1d_timing"}
 
 
 def _charts(at: AppTest) -> list[dict]:
