@@ -550,9 +550,7 @@ if reading is not None:
 st.divider()
 is_text = reading is not None and reading.mode == "text"
 lazy_section(
-    "A CNN for text: n-gram filters on "
-    + ("your text" if is_text else "an example text")
-    + ", and what max pooling keeps",
+    "A CNN for text: n-gram filters on your text (or an example), and what max pooling keeps",
     "open_seqb_ngrams",
     lambda: text_cnn_section(reading.text if is_text else text_for_ngrams(), own=is_text),
     icon=":material/text_fields:",

@@ -267,6 +267,9 @@ def test_pooling_refuses_k_beyond_the_window_with_a_message():
 
 def test_pooling_stability_controls_and_tiny_image():
     at = open_page("app_pages/pooling.py")
+    for section in ("open_pool_stability", "open_pool_hidden", "open_pool_layers"):
+        at.session_state[section] = True  # the controls below live in these lazy sections
+    at.run()
     for direction in at.selectbox(key="pool_dir").options:
         at.selectbox(key="pool_dir").set_value(direction)
         at.selectbox(key="pool_cmp").set_value("in place")
