@@ -61,8 +61,8 @@ WIDGETS: dict[str, tuple[str, str]] = {
     "equivariance": ("eq_side", "slider"),
     "pooling": ("pool_side", "slider"),
     "receptive-fields": ("rf_side", "slider"),
-    "kernel-sizes": ("ks_side", "slider"),
-    "architectures": ("arch_work", "slider"),
+    "kernel-sizes": ("ks_c", "step"),  # ks_side now only feeds folded sections
+    "architectures": ("arch_pick", "select"),  # arch_work only feeds folded sections
     "trained-cnn": ("tc_explain", "select"),
     "train-cnn": ("ct_filters", "slider"),
     "rnn-unrolled": ("unr_scale", "slider"),
