@@ -25,6 +25,10 @@ st.markdown(
 picked = image_picker("ks")
 side = st.slider("Working size (longest side, px)", 32, 256, 128, 16, key="ks_side")
 gray = working_tensor(picked, side)
+st.caption(
+    "Your picture is used in the folded “On your image” parts of each section below: open one to "
+    "see its maps and measurements. The counts above them need no picture."
+)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
