@@ -25,46 +25,64 @@ from engine.conv import (
     transposed_output_size,
     transposed_steps,
 )
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from ui import diagrams, grids
+from ui.i18n import error_text, t, tn
 
-st.title("Padding, stride and dilation")
+st.title(t("Padding, stride and dilation"))
 st.markdown(
-    "A small grid of whole numbers, so every output can be checked by hand. Pick the settings, "
-    "press play, and watch which input cells each output reads."
+    t(
+        "A small grid of whole numbers, so every output can be checked by hand. Pick the "
+        "settings, press play, and watch which input cells each output reads."
+    )
 )
 
 c = st.columns(6)
+MODES = {"convolution": t("convolution"), "transposed": t("transposed")}
 mode = c[0].radio(
-    "Operation",
-    ["convolution", "transposed"],
+    t("Operation"),
+    list(MODES),
+    format_func=MODES.__getitem__,
     key="arith_mode",
-    help="Transposed convolution runs the pattern backwards: each input cell "
-    "stamps a scaled copy of the kernel into a larger output.",
+    help=t(
+        "Transposed convolution runs the pattern backwards: each input cell "
+        "stamps a scaled copy of the kernel into a larger output."
+    ),
 )
-n = c[1].number_input("Input size n", 2, 9, 5, key="arith_n")
-k = c[2].number_input("Kernel size k", 1, 5, 3, key="arith_k")
-p = c[3].number_input("Padding p", 0, 4, 1 if mode == "convolution" else 0, key="arith_p")
-s = c[4].number_input("Stride s", 1, 4, 1, key="arith_s")
+n = c[1].number_input(t("Input size n"), 2, 9, 5, key="arith_n")
+k = c[2].number_input(t("Kernel size k"), 1, 5, 3, key="arith_k")
+p = c[3].number_input(t("Padding p"), 0, 4, 1 if mode == "convolution" else 0, key="arith_p")
+s = c[4].number_input(t("Stride s"), 1, 4, 1, key="arith_s")
 if mode == "convolution":
     d = c[5].number_input(
-        "Dilation d", 1, 3, 1, key="arith_d", help="Gaps between the kernel's taps."
+        t("Dilation d"), 1, 3, 1, key="arith_d", help=t("Gaps between the kernel's taps.")
     )
 else:  # the transposed view here stamps dense kernels: show the dilation it really uses
     d = c[5].number_input(
-        "Dilation d",
+        t("Dilation d"),
         1,
         1,
         1,
         key="arith_d_transposed",
         disabled=True,
-        help="The transposed view here always uses dilation 1.",
+        help=t("The transposed view here always uses dilation 1."),
     )
 
 SIZE_WORDS = {
-    "keeps": "keeps the input's size",
-    "shrinks": "is smaller than the input",
-    "grows": "is larger than the input",
+    "keeps": t("keeps the input's size"),
+    "shrinks": t("is smaller than the input"),
+    "grows": t("is larger than the input"),
+}
+# what each setting reset to its neutral value would give ({size}: the output side then)
+RESET_FITS = {
+    "padding": N_("Without the padding of {p} it would be {size}×{size}."),
+    "stride": N_("At stride 1 instead of {s} it would be {size}×{size}."),
+    "dilation": N_("At dilation 1 instead of {d} it would be {size}×{size}."),
+}
+RESET_UNFIT = {
+    "padding": N_("Without the padding of {p} the kernel would not fit."),
+    "stride": N_("At stride 1 instead of {s} the kernel would not fit."),
+    "dilation": N_("At dilation 1 instead of {d} the kernel would not fit."),
 }
 grid = small_grid(n, seed=0)
 kernel = small_kernel(k, seed=1)
@@ -74,7 +92,12 @@ if mode == "convolution":
         n_out = conv_output_size(n, k, p, s, d)
         steps = conv_steps(grid, kernel, padding=p, stride=s, dilation=d)
     except ExplorerError as err:
-        st.error(f"{err} Try more padding, a smaller kernel or less dilation.")
+        st.error(
+            t(
+                "{error} Try more padding, a smaller kernel or less dilation.",
+                error=error_text(err),
+            )
+        )
         st.stop()
     st.latex(
         r"n_\text{out} = \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1 = "
@@ -88,55 +111,60 @@ if mode == "convolution":
         frames,
         [st_.taps for st_ in steps],
         [[(x.out_row, x.out_col)] for x in steps],
-        titles=(f"input {n}×{n}, padded by {p} (grey)", f"output {n_out}×{n_out}"),
+        titles=(
+            t("input {n}×{n}, padded by {p} (grey)", n=n, p=p),
+            t("output {n}×{n}", n=n_out),
+        ),
         padding_mask=mask,
     )
     left, right = st.columns([4, 1])
     left.plotly_chart(fig, key="arith_anim")
     right.plotly_chart(
-        grids.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
+        grids.annotated_grid(kernel.numpy(), t("kernel {k}×{k}", k=k), fmt="g", height=220),
         key="arith_kernel",
     )
     if len(steps) > 1:
-        pick = st.slider("Explain step", 1, len(steps), 1, key="arith_step")
+        pick = st.slider(t("Explain step"), 1, len(steps), 1, key="arith_step")
     else:  # a slider needs two ends: with one output cell there is nothing to choose
         pick = 1
-        st.caption("These settings leave only one step, the one explained here.")
+        st.caption(t("These settings leave only one step, the one explained here."))
     step = steps[pick - 1]
     terms = " + ".join(
         f"{a:g}\\cdot{b:g}" if b >= 0 else f"{a:g}\\cdot({b:g})"
         for a, b in step_products(step, padded, kernel)
     )
     st.latex(rf"y_{{{step.out_row},{step.out_col}}} = {terms} = {step.value:g}")
-    reset_words = {
-        "padding": f"Without the padding of {p}",
-        "stride": f"At stride 1 instead of {s}",
-        "dilation": f"At dilation 1 instead of {d}",
-    }
     notes = [
-        f"here the {n}×{n} input gives a {n_out}×{n_out} output, which "
-        f"{SIZE_WORDS[size_change(n, n_out)]}."
+        t(
+            "here the {n}×{n} input gives a {n_out}×{n_out} output, which {size_words}.",
+            n=n,
+            n_out=n_out,
+            size_words=SIZE_WORDS[size_change(n, n_out)],
+        )
     ]
     for name, size in knob_sizes(n, k, p, s, d).items():
-        notes.append(
-            f"{reset_words[name]} it would be {size}×{size}."
-            if size is not None
-            else f"{reset_words[name]} the kernel would not fit."
-        )
+        note = RESET_FITS[name] if size is not None else RESET_UNFIT[name]
+        notes.append(t(note, p=p, s=s, d=d, size=size))
     if d > 1:
         span = d * (k - 1) + 1
         notes.append(
-            f"Dilation {d} spreads the {k}×{k} taps over {span}×{span} cells with the same "
-            f"{k * k} weights."
+            t(
+                "Dilation {d} spreads the {k}×{k} taps over {span}×{span} cells with the same "
+                "{weights} weights.",
+                d=d,
+                k=k,
+                span=span,
+                weights=k * k,
+            )
         )
-    st.caption("What to notice: " + " ".join(notes))
+    st.caption(t("What to notice: {notes}", notes=" ".join(notes)))
 else:
     try:
         n_out = transposed_output_size(n, k, p, s)
         tsteps = transposed_steps(grid, kernel, stride=s, padding=p)
         result = transposed_conv2d(grid, kernel, stride=s, padding=p)
     except ExplorerError as err:
-        st.error(f"{err} Try less padding or a larger kernel.")
+        st.error(t("{error} Try less padding or a larger kernel.", error=error_text(err)))
         st.stop()
     st.latex(
         r"n_\text{out} = (n-1)s - 2p + d(k-1) + 1 = "
@@ -148,11 +176,16 @@ else:
     fig = grids.sliding_animation(
         grid.numpy(),
         frames,
-        [[(t.in_row, t.in_col)] for t in tsteps],
-        [t.out_cells for t in tsteps],
+        [[(ts.in_row, ts.in_col)] for ts in tsteps],
+        [ts.out_cells for ts in tsteps],
         titles=(
-            f"input {n}×{n}",
-            f"output {full}×{full}; shaded: cropped by p = {p} → {n_out}×{n_out}",
+            t("input {n}×{n}", n=n),
+            t(
+                "output {full}×{full}; shaded: cropped by p = {p} → {n_out}×{n_out}",
+                full=full,
+                p=p,
+                n_out=n_out,
+            ),
         ),
     )
     if p > 0:
@@ -160,87 +193,136 @@ else:
     left, right = st.columns([4, 1])
     left.plotly_chart(fig, key="arith_tanim")
     right.plotly_chart(
-        grids.annotated_grid(kernel.numpy(), f"kernel {k}×{k}", fmt="g", height=220),
+        grids.annotated_grid(kernel.numpy(), t("kernel {k}×{k}", k=k), fmt="g", height=220),
         key="arith_tkernel",
     )
     st.plotly_chart(
-        grids.annotated_grid(result.numpy(), f"Cropped result {n_out}×{n_out}", fmt="g"),
+        grids.annotated_grid(result.numpy(), t("Cropped result {n}×{n}", n=n_out), fmt="g"),
         key="arith_tresult",
     )
     counts = stamp_counts(tsteps, (full, full))
     most, empty = int(counts.max()), int((counts == 0).sum())
     if most > 1:
-        overlap = (
-            f"Stride {s} is shorter than the kernel ({k}), so stamps overlap and their values "
-            f"add: up to {most} stamps land on one cell."
+        overlap = t(
+            "Stride {s} is shorter than the kernel ({k}), so stamps overlap and their values "
+            "add: up to {most} stamps land on one cell.",
+            s=s,
+            k=k,
+            most=most,
         )
     else:
-        overlap = f"Stride {s} is not shorter than the kernel ({k}), so no two stamps overlap."
+        overlap = t(
+            "Stride {s} is not shorter than the kernel ({k}), so no two stamps overlap.", s=s, k=k
+        )
     if empty:
-        overlap += f" {empty} of the {full * full} cells get no stamp at all and stay 0."
+        overlap += " " + t(
+            "{empty} of the {cells} cells get no stamp at all and stay 0.",
+            empty=empty,
+            cells=full * full,
+        )
     crop_note = (
-        f"Padding {p} crops a border {p} cell{'s' if p > 1 else ''} wide (shaded) off the "
-        f"{full}×{full} stamped output."
+        tn(
+            "Padding {p} crops a border {n} cell wide (shaded) off the {full}×{full} stamped "
+            "output.",
+            "Padding {p} crops a border {n} cells wide (shaded) off the {full}×{full} stamped "
+            "output.",
+            p,
+            p=p,
+            full=full,
+        )
         if p > 0
-        else "Padding 0 crops nothing."
+        else t("Padding 0 crops nothing.")
     )
     st.caption(
-        f"What to notice: {overlap} {crop_note} The {n}×{n} input becomes {n_out}×{n_out}, "
-        f"which {SIZE_WORDS[size_change(n, n_out)]}."
+        t(
+            "What to notice: {overlap} {crop_note} The {n}×{n} input becomes {n_out}×{n_out}, "
+            "which {size_words}.",
+            overlap=overlap,
+            crop_note=crop_note,
+            n=n,
+            n_out=n_out,
+            size_words=SIZE_WORDS[size_change(n, n_out)],
+        )
     )
 
 st.divider()
-st.subheader("The same convolution as one matrix multiplication")
+st.subheader(t("The same convolution as one matrix multiplication"))
 st.markdown(
-    "Flatten the input into a vector x. The convolution is then y = M x for a matrix M with one "
-    "row per output cell: it holds the kernel's weights at the input cells that output reads "
-    "(d columns apart when dilated, none for taps on the padding) and zeros elsewhere."
+    t(
+        "Flatten the input into a vector x. The convolution is then y = M x for a matrix M with "
+        "one row per output cell: it holds the kernel's weights at the input cells that output "
+        "reads (d columns apart when dilated, none for taps on the padding) and zeros elsewhere."
+    )
 )
 if mode == "convolution":
     try:
         m = conv_matrix_2d(n, n, kernel, padding=p, stride=s, dilation=d)
     except ExplorerError as err:
-        st.error(str(err))
+        st.error(error_text(err))
         st.stop()
     dense = dense_matrix(m.shape[0], m.shape[1], seed=0)
     left, right = st.columns(2)
     conv_stats, dense_stats = matrix_stats(m), matrix_stats(dense)
     with left:
         st.plotly_chart(
-            diagrams.matrix_pattern(m.numpy(), f"Convolution: {tuple(m.shape)}"),
+            diagrams.matrix_pattern(m.numpy(), t("Convolution: {shape}", shape=tuple(m.shape))),
             key="arith_matrix",
         )
         st.caption(
-            f"{conv_stats['nonzero']} of {conv_stats['entries']} entries are nonzero "
-            f"({conv_stats['sparsity']:.0%} zeros), and every one is a copy of one of the "
-            f"kernel's {k * k} weights."
+            t(
+                "{nonzero} of {entries} entries are nonzero ({sparsity} zeros), and every one "
+                "is a copy of one of the kernel's {weights} weights.",
+                nonzero=conv_stats["nonzero"],
+                entries=conv_stats["entries"],
+                sparsity=f"{conv_stats['sparsity']:.0%}",
+                weights=k * k,
+            )
         )
     with right:
         st.plotly_chart(
-            diagrams.matrix_pattern(dense.numpy(), f"Dense layer: {tuple(dense.shape)}"),
+            diagrams.matrix_pattern(
+                dense.numpy(), t("Dense layer: {shape}", shape=tuple(dense.shape))
+            ),
             key="arith_dense",
         )
         st.caption(
-            f"A dense layer of the same shape: {dense_stats['nonzero']} nonzero entries, "
-            f"{dense_stats['distinct_nonzero_values']} distinct values."
+            t(
+                "A dense layer of the same shape: {nonzero} nonzero entries, {distinct} distinct "
+                "values.",
+                nonzero=dense_stats["nonzero"],
+                distinct=dense_stats["distinct_nonzero_values"],
+            )
         )
-    st.metric("max |M x − sliding window result|", f"{matrix_step_error(m, grid, steps):.1e}")
+    st.metric(t("max |M x − sliding window result|"), f"{matrix_step_error(m, grid, steps):.1e}")
     claims = matrix_claims(m)
     sparse_note = (
-        f"each output reads only some inputs: {conv_stats['entries'] - conv_stats['nonzero']} "
-        "zeros (sparse interactions)"
+        t(
+            "each output reads only some inputs: {zeros} zeros (sparse interactions)",
+            zeros=conv_stats["entries"] - conv_stats["nonzero"],
+        )
         if claims["sparse"]
-        else "no zeros: with these settings every output reads every input"
+        else t("no zeros: with these settings every output reads every input")
     )
     shared_note = (
-        f"the same colours repeat from row to row, one weight filling up to "
-        f"{claims['most_uses']} entries (parameter sharing)"
+        t(
+            "the same colours repeat from row to row, one weight filling up to {uses} entries "
+            "(parameter sharing)",
+            uses=claims["most_uses"],
+        )
         if claims["shared"]
-        else "no weight is used twice"
+        else t("no weight is used twice")
     )
-    st.caption(f"What to notice: {sparse_note}; {shared_note}.")
+    st.caption(
+        t(
+            "What to notice: {sparse_note}; {shared_note}.",
+            sparse_note=sparse_note,
+            shared_note=shared_note,
+        )
+    )
 else:
     st.info(
-        "Switch the operation to convolution to see its matrix. (The transposed convolution "
-        "multiplies by the transpose of that matrix, hence the name.)"
+        t(
+            "Switch the operation to convolution to see its matrix. (The transposed convolution "
+            "multiplies by the transpose of that matrix, hence the name.)"
+        )
     )

@@ -15,34 +15,38 @@ from engine.conv import (
     resize_image,
     stage_shares,
 )
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from ui import figures, grids
+from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
 
-st.title("A convolutional layer, stage by stage")
+st.title(t("A convolutional layer, stage by stage"))
 st.markdown(
-    "A convolutional layer is three steps: several kernels convolve the image (**convolution "
-    "stage**), a nonlinearity is applied to every value (**detector stage**), and a pooling "
-    "function summarises each neighbourhood (**pooling stage**)."
+    t(
+        "A convolutional layer is three steps: several kernels convolve the image (**convolution "
+        "stage**), a nonlinearity is applied to every value (**detector stage**), and a pooling "
+        "function summarises each neighbourhood (**pooling stage**)."
+    )
 )
 picked = image_picker("layer")
 
 c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
 chosen = c1.multiselect(
-    "Kernels",
+    t("Kernels"),
     KERNEL_NAMES,
     ["sobel x", "sobel y", "laplacian", "gabor"],
+    format_func=t,
     max_selections=8,
     key="layer_kernels",
 )
-nonlin = c2.selectbox("Detector", NONLINEARITIES, key="layer_nonlin")
-pool = c3.selectbox("Pooling", POOLS, key="layer_pool")
-pool_size = c4.number_input("Pool size", 1, 8, 2, key="layer_pool_size")
-pool_stride = c5.number_input("Pool stride", 1, 8, 2, key="layer_pool_stride")
-side = st.slider("Working size (longest side, px)", 32, 256, 128, 16, key="layer_side")
+nonlin = c2.selectbox(t("Detector"), NONLINEARITIES, format_func=t, key="layer_nonlin")
+pool = c3.selectbox(t("Pooling"), POOLS, format_func=t, key="layer_pool")
+pool_size = c4.number_input(t("Pool size"), 1, 8, 2, key="layer_pool_size")
+pool_stride = c5.number_input(t("Pool stride"), 1, 8, 2, key="layer_pool_stride")
+side = st.slider(t("Working size (longest side, px)"), 32, 256, 128, 16, key="layer_side")
 
 if not chosen:
-    st.warning("Pick at least one kernel.")
+    st.warning(t("Pick at least one kernel."))
     st.stop()
 kernels = [make_kernel(name, 5, angle_deg=45.0) for name in chosen]
 bank = torch.stack(kernels)  # (K, 5, 5)
@@ -57,7 +61,7 @@ try:
         pool_stride=int(pool_stride),
     )
 except ExplorerError as err:
-    st.error(f"{err} Try a smaller pool or a larger working size.")
+    st.error(t("{error} Try a smaller pool or a larger working size.", error=error_text(err)))
     st.stop()
 
 st.latex(
@@ -67,39 +71,69 @@ st.latex(
 K = len(chosen)
 h, w = stages.conv.shape[-2:]
 ph, pw = stages.pooled.shape[-2:]
-titles = [f"{name}" for name in chosen]
-st.markdown(f"**1 · Convolution stage**: {K} kernels (5×5), each map {h}×{w}; blue is negative.")
+titles = [t(name) for name in chosen]
+st.markdown(
+    t(
+        "**1 · Convolution stage**: {count} kernels (5×5), each map {h}×{w}; blue is negative.",
+        count=K,
+        h=h,
+        w=w,
+    )
+)
 st.plotly_chart(grids.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4)), key="layer_conv")
-st.markdown(f"**2 · Detector stage**: {nonlin} applied to every value.")
+st.markdown(t("**2 · Detector stage**: {nonlin} applied to every value.", nonlin=t(nonlin)))
 st.plotly_chart(grids.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4)), key="layer_det")
 st.markdown(
-    f"**3 · Pooling stage**: {pool} over {pool_size}×{pool_size} windows, stride "
-    f"{pool_stride} → {ph}×{pw}."
+    t(
+        "**3 · Pooling stage**: {pool} over {size}×{size} windows, stride {stride} → {ph}×{pw}.",
+        pool=t(pool),
+        size=pool_size,
+        stride=pool_stride,
+        ph=ph,
+        pw=pw,
+    )
 )
 st.plotly_chart(
     grids.map_mosaic(stages.pooled.numpy(), titles, cols=min(K, 4)), key="layer_pool_maps"
 )
 shares = stage_shares(stages)
 a, b, c = st.columns(3)
-a.metric("Convolution outputs below zero", f"{shares['negative']:.0%}")
-b.metric("Detector outputs exactly zero", f"{shares['zero']:.0%}")
-c.metric("Values after pooling / before", f"{ph * pw}/{h * w} = {shares['kept']:.2f}")
-POOL_KEEPS = {"max": "the strongest response", "average": "the mean response"}
+a.metric(t("Convolution outputs below zero"), f"{shares['negative']:.0%}")
+b.metric(t("Detector outputs exactly zero"), f"{shares['zero']:.0%}")
+c.metric(t("Values after pooling / before"), f"{ph * pw}/{h * w} = {shares['kept']:.2f}")
+POOL_KEEPS = {"max": t("the strongest response"), "average": t("the mean response")}
+ZERO_NOTE = (
+    N_(
+        "What to notice: {nonlin} left {zero} of the values exactly zero, so the maps are "
+        "sparse; {pool} pooling keeps one value per window, {keeps}."
+    )
+    if is_sparse(shares)
+    else N_(
+        "What to notice: {nonlin} left {zero} of the values exactly zero; {pool} pooling keeps "
+        "one value per window, {keeps}."
+    )
+)
 st.caption(
-    f"What to notice: {nonlin} left {shares['zero']:.0%} of the values exactly zero"
-    + (", so the maps are sparse" if is_sparse(shares) else "")
-    + f"; {pool} pooling keeps one value per window, {POOL_KEEPS[pool]}."
+    t(
+        ZERO_NOTE,
+        nonlin=t(nonlin),
+        zero=f"{shares['zero']:.0%}",
+        pool=t(pool),
+        keeps=POOL_KEEPS[pool],
+    )
 )
 
 st.divider()
-st.subheader("Any input size")
+st.subheader(t("Any input size"))
 st.markdown(
-    "The kernel does not care how big the image is: it slides over whatever is there. So the same "
-    "layer accepts inputs of any size, and the output size follows the input. A dense layer "
-    "cannot do this: its weight matrix is built for one input length."
+    t(
+        "The kernel does not care how big the image is: it slides over whatever is there. So the "
+        "same layer accepts inputs of any size, and the output size follows the input. A dense "
+        "layer cannot do this: its weight matrix is built for one input length."
+    )
 )
 scales = st.multiselect(
-    "Input scales", [0.25, 0.5, 0.75, 1.0, 1.5], [0.25, 0.5, 1.0], key="layer_scales"
+    t("Input scales"), [0.25, 0.5, 0.75, 1.0, 1.5], [0.25, 0.5, 1.0], key="layer_scales"
 )
 kernel = make_kernel("sobel x", 3)
 kside = kernel.shape[0]
@@ -112,7 +146,7 @@ for col, scale in zip(cols, sorted(scales), strict=False):
             size_h = conv_output_size(img.shape[0], kside)
             size_w = conv_output_size(img.shape[1], kside)
         except ExplorerError as err:
-            st.error(f"×{scale}: {err}")
+            st.error(f"×{scale}: {error_text(err)}")
             continue
         st.plotly_chart(
             figures.heatmap(
@@ -125,8 +159,16 @@ for col, scale in zip(cols, sorted(scales), strict=False):
             key=f"layer_scale_{scale}",
         )
         st.caption(
-            f"formula: ⌊({img.shape[0]} − {kside})/1⌋ + 1 = {size_h}, "
-            f"⌊({img.shape[1]} − {kside})/1⌋ + 1 = {size_w}; same {kernel.numel()} weights."
+            t(
+                "formula: ⌊({h} − {k})/1⌋ + 1 = {size_h}, ⌊({w} − {k})/1⌋ + 1 = {size_w}; same "
+                "{weights} weights.",
+                h=img.shape[0],
+                w=img.shape[1],
+                k=kside,
+                size_h=size_h,
+                size_w=size_w,
+                weights=kernel.numel(),
+            )
         )
 if not scales:
-    st.info("Pick one or more scales.")
+    st.info(t("Pick one or more scales."))

@@ -16,36 +16,39 @@ from engine.conv import (
 )
 from engine.core import ExplorerError
 from ui import diagrams, figures
+from ui.i18n import error_text, t
 from ui.inputs import samples
 
-st.title("Why convolution: sparse interactions and shared weights")
+st.title(t("Why convolution: sparse interactions and shared weights"))
 st.markdown(
-    "A convolutional layer differs from a dense one in two ways. Each output reads only a few "
-    "neighbouring inputs (**sparse interactions**), and every position reuses the same few "
-    "weights (**parameter sharing**). Both cut the number of weights and the work; sharing is "
-    "also what makes the layer find the same pattern anywhere."
+    t(
+        "A convolutional layer differs from a dense one in two ways. Each output reads only a few "
+        "neighbouring inputs (**sparse interactions**), and every position reuses the same few "
+        "weights (**parameter sharing**). Both cut the number of weights and the work; sharing is "
+        "also what makes the layer find the same pattern anywhere."
+    )
 )
 
-st.subheader("The arithmetic")
+st.subheader(t("The arithmetic"))
 a, b, c = st.columns(3)
-m = a.number_input("Inputs m", 1, 10_000_000, 1000, key="why_m")
-n = b.number_input("Outputs n", 1, 10_000_000, 1000, key="why_n")
-k = c.number_input("Connections per output k", 1, 10_000, 3, key="why_k")
+m = a.number_input(t("Inputs m"), 1, 10_000_000, 1000, key="why_m")
+n = b.number_input(t("Outputs n"), 1, 10_000_000, 1000, key="why_n")
+k = c.number_input(t("Connections per output k"), 1, 10_000, 3, key="why_k")
 try:
     rows = [lc.dense(m, n), lc.sparse_1d(m, n, k), lc.shared_1d(m, n, k)]
 except ExplorerError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     st.stop()
 st.dataframe(
     {
-        "layer": [
-            "dense (every output reads every input)",
-            "sparse (k inputs per output)",
-            "sparse + shared (convolution)",
+        t("layer"): [
+            t("dense (every output reads every input)"),
+            t("sparse (k inputs per output)"),
+            t("sparse + shared (convolution)"),
         ],
-        "weights": [f"{r.weights:,}" for r in rows],
-        "multiply-adds per pass": [f"{r.macs:,}" for r in rows],
-        "runtime": ["O(m × n)", "O(k × n)", "O(k × n)"],
+        t("weights"): [f"{r.weights:,}" for r in rows],
+        t("multiply-adds per pass"): [f"{r.macs:,}" for r in rows],
+        t("runtime"): ["O(m × n)", "O(k × n)", "O(k × n)"],
     },
     hide_index=True,
 )
@@ -60,65 +63,69 @@ st.latex(
     rf"k\,n = {_tex(rows[1].weights)} \qquad k = {k}"
 )
 st.caption(
-    "Sharing saves memory, not time: the sparse layer and the convolution do the same "
-    "number of multiply-adds; only the number of distinct weights drops to k."
+    t(
+        "Sharing saves memory, not time: the sparse layer and the convolution do the same "
+        "number of multiply-adds; only the number of distinct weights drops to k."
+    )
 )
 
-st.markdown("**On an image.** One output unit of each kind of layer looking at an H×W×C image:")
+st.markdown(t("**On an image.** One output unit of each kind of layer looking at an H×W×C image:"))
 a, b, c, d = st.columns(4)
 h = a.number_input("H", 1, 4096, 200, key="why_h")
 w = b.number_input("W", 1, 4096, 200, key="why_w")
 ch = c.number_input("C", 1, 64, 3, key="why_c")
-kk = d.select_slider("kernel k×k", [1, 3, 5, 7, 11], 3, key="why_kk")
+kk = d.select_slider(t("kernel k×k"), [1, 3, 5, 7, 11], 3, key="why_kk")
 dense = lc.dense(h * w * ch, 1)
 local = lc.locally_connected(h, w, ch, 1, kk)
 conv = lc.conv2d(h, w, ch, 1, kk)
 x, y, z = st.columns(3)
-x.metric("Dense neuron", f"{dense.weights:,} weights")
+x.metric(t("Dense neuron"), t("{count} weights", count=f"{dense.weights:,}"))
 y.metric(
-    "Locally connected map",
-    f"{local.weights:,} weights",
-    help="k×k×C weights per position, none shared: sparse but not shared.",
+    t("Locally connected map"),
+    t("{count} weights", count=f"{local.weights:,}"),
+    help=t("k×k×C weights per position, none shared: sparse but not shared."),
 )
-z.metric("Convolution map", f"{conv.weights:,} weights")
+z.metric(t("Convolution map"), t("{count} weights", count=f"{conv.weights:,}"))
 portrait = next((s for s in samples() if "ortrait" in s.title), None)
 left, right = st.columns([1, 3])
 if portrait:
-    left.image(str(portrait.path), caption="A centred face", width="stretch")
+    left.image(str(portrait.path), caption=t("A centred face"), width="stretch")
 right.markdown(
-    "**When not to share.** If every image is a face cropped and centred the same way, eyes are "
-    "always near the top and the mouth near the bottom. A locally connected layer can then learn "
-    "an eye detector only where eyes occur and a mouth detector only where mouths occur, instead "
-    "of one kernel that must work everywhere. It costs many more weights (the middle number "
-    "above) but matches data where *position itself* carries meaning."
+    t(
+        "**When not to share.** If every image is a face cropped and centred the same way, eyes "
+        "are always near the top and the mouth near the bottom. A locally connected layer can "
+        "then learn an eye detector only where eyes occur and a mouth detector only where mouths "
+        "occur, instead of one kernel that must work everywhere. It costs many more weights (the "
+        "middle number above) but matches data where *position itself* carries meaning."
+    )
 )
 
 st.divider()
-st.subheader("Which inputs affect an output, and which outputs an input reaches")
+st.subheader(t("Which inputs affect an output, and which outputs an input reaches"))
 a, b, c, d = st.columns(4)
-units = a.slider("Units per layer", 5, 25, 13, key="why_units")
-width = b.slider("Kernel width k", 1, 7, 3, key="why_kw")
-depth = c.slider("Layers", 1, 6, 3, key="why_depth")
-unit = d.slider("Chosen unit", 0, units - 1, units // 2, key="why_unit")
+units = a.slider(t("Units per layer"), 5, 25, 13, key="why_units")
+width = b.slider(t("Kernel width k"), 1, 7, 3, key="why_kw")
+depth = c.slider(t("Layers"), 1, 6, 3, key="why_depth")
+unit = d.slider(t("Chosen unit"), 0, units - 1, units // 2, key="why_unit")
 win = ((width - 1) // 2, width // 2)  # taps to the left and right, as torch's 'same' padding
 sparse_mask = influence_1d(units, width, depth, unit)
 dense_mask = influence_1d(units, width, depth, unit, dense=True)
 l1, r1 = st.columns(2)
 l1.plotly_chart(
     diagrams.unit_layers(
-        sparse_mask, dense=False, window=win, title="Convolution: what the top unit sees"
+        sparse_mask, dense=False, window=win, title=t("Convolution: what the top unit sees")
     ),
     key="why_sparse_up",
 )
 r1.plotly_chart(
-    diagrams.unit_layers(dense_mask, dense=True, title="Dense layers: what the top unit sees"),
+    diagrams.unit_layers(dense_mask, dense=True, title=t("Dense layers: what the top unit sees")),
     key="why_dense_up",
 )
 field = int(sparse_mask[0].sum())
 st.latex(
     rf"r = 1 + L\,(k-1) = 1 + {depth}\cdot({width}-1) = {1 + depth * (width - 1)}"
     + (
-        rf"\;\;\text{{(here {field}, clipped at the border)}}"
+        r"\;\;\text{" + t("(here {field}, clipped at the border)", field=field) + "}"
         if field != 1 + depth * (width - 1)
         else ""
     )
@@ -135,7 +142,11 @@ l2.plotly_chart(
         window=win,
         height=200,
         color="#2563eb",
-        title=f"Convolution: input {unit} reaches {int(reach[1].sum())} outputs",
+        title=t(
+            "Convolution: input {unit} reaches {count} outputs",
+            unit=unit,
+            count=int(reach[1].sum()),
+        ),
     ),
     key="why_sparse_down",
 )
@@ -145,23 +156,28 @@ r2.plotly_chart(
         dense=True,
         height=200,
         color="#2563eb",
-        title=f"Dense: input {unit} reaches all {units} outputs",
+        title=t("Dense: input {unit} reaches all {units} outputs", unit=unit, units=units),
     ),
     key="why_dense_down",
 )
 st.caption(
-    "What to notice: one convolutional layer connects a unit to only k inputs, but stacking "
-    "layers widens the field by k − 1 per layer, so deep units still depend on most of the input, "
-    "indirectly. A dense layer connects everything in one step."
+    t(
+        "What to notice: one convolutional layer connects a unit to only k inputs, but stacking "
+        "layers widens the field by k − 1 per layer, so deep units still depend on most of the "
+        "input, indirectly. A dense layer connects everything in one step."
+    )
 )
 
 st.divider()
-st.subheader("Measured on this machine")
+st.subheader(t("Measured on this machine"))
 TIMED = dict(c_in=3, c_out=8, k=3, repeat=5)  # what _measure passes to time_layers
 st.markdown(
-    f"The same input image ({TIMED['c_in']} channels) through a dense layer, a locally connected "
-    f"layer and a {TIMED['k']}×{TIMED['k']} convolution producing {TIMED['c_out']} maps of the "
-    f"same size. Times are medians of {TIMED['repeat']} forward passes."
+    t(
+        "The same input image ({c_in} channels) through a dense layer, a locally connected layer "
+        "and a {k}×{k} convolution producing {c_out} maps of the same size. Times are medians of "
+        "{repeat} forward passes.",
+        **TIMED,
+    )
 )
 
 
@@ -184,18 +200,26 @@ def _growth_text(rows: list, kinds: tuple[str, ...]) -> str:
         time_exp = growth_exponent(rows, kind)
         weight_exp = growth_exponent(rows, kind, "parameters")
         if time_exp is None or weight_exp is None:
-            parts.append(f"{kind}: too few sizes built to fit")
+            parts.append(t("{kind}: too few sizes built to fit", kind=t(kind)))
             continue
-        parts.append(f"{kind}: time ∝ pixels^{time_exp:.2f}, weights ∝ pixels^{weight_exp:.2f}")
-    return (
+        parts.append(
+            t(
+                "{kind}: time ∝ pixels^{time_exp}, weights ∝ pixels^{weight_exp}",
+                kind=t(kind),
+                time_exp=f"{time_exp:.2f}",
+                weight_exp=f"{weight_exp:.2f}",
+            )
+        )
+    return t(
         "Measured growth with the number of pixels (a in value ∝ pixels^a, fitted over the "
-        "sizes built): " + "; ".join(parts) + "."
+        "sizes built): {parts}.",
+        parts="; ".join(parts),
     )
 
 
 SIZES = (8, 16, 32, 64, 128)
-if st.toggle("Measure on this server", key="why_time"):
-    with st.spinner("Timing the three layers…"):
+if st.toggle(t("Measure on this server"), key="why_time"):
+    with st.spinner(t("Timing the three layers…")):
         rows = _measure(SIZES)
     kinds = ("dense", "locally connected", "convolution")
     secs = {
@@ -206,16 +230,20 @@ if st.toggle("Measure on this server", key="why_time"):
         for kd in kinds
     }
     params = {kd: np.array([r["parameters"] for r in rows if r["kind"] == kd]) for kd in kinds}
+    # the legend shows each kind's name in the reader's language
+    secs = {t(kd): v for kd, v in secs.items()}
+    params = {t(kd): v for kd, v in params.items()}
+    shown = [t(kd) for kd in kinds]
     t1, t2 = st.columns(2)
     t1.plotly_chart(
         figures.lines(
             np.array(SIZES),
             secs,
-            title="Forward time (ms, log)",
-            x_title="image side (px)",
+            title=t("Forward time (ms, log)"),
+            x_title=t("image side (px)"),
             log_y=True,
             log_x=True,
-            modes=dict.fromkeys(kinds, "lines+markers"),
+            modes=dict.fromkeys(shown, "lines+markers"),
         ),
         key="why_t",
     )
@@ -223,17 +251,25 @@ if st.toggle("Measure on this server", key="why_time"):
         figures.lines(
             np.array(SIZES),
             params,
-            title="Parameters (log)",
-            x_title="image side (px)",
+            title=t("Parameters (log)"),
+            x_title=t("image side (px)"),
             log_y=True,
             log_x=True,
-            modes=dict.fromkeys(kinds, "lines+markers"),
+            modes=dict.fromkeys(shown, "lines+markers"),
         ),
         key="why_p",
     )
-    skipped = [f"{r['kind']} at {r['size']}×{r['size']}: {r['note']}" for r in rows if r["note"]]
+    skipped = [
+        t("{kind} at {size}×{size}: {note}", kind=t(r["kind"]), size=r["size"], note=r["note"])
+        for r in rows
+        if r["note"]
+    ]
     if skipped:
         st.caption(
-            f"Not built (over a {WEIGHT_BUDGET / 1e6:g} MB budget): " + "; ".join(skipped) + "."
+            t(
+                "Not built (over a {budget} MB budget): {skipped}.",
+                budget=f"{WEIGHT_BUDGET / 1e6:g}",
+                skipped="; ".join(skipped),
+            )
         )
     st.caption(_growth_text([TimingRow(**r) for r in rows], kinds))

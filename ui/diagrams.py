@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.figures import DIVERGING, finish_layout
+from ui.i18n import t
 
 
 def matrix_pattern(
@@ -26,11 +27,11 @@ def matrix_pattern(
             xgap=1,
             ygap=1,
             showscale=False,
-            hovertemplate="output %{y}, input %{x}<br>weight %{z:.3f}<extra></extra>",
+            hovertemplate=t("output %{y}, input %{x}<br>weight %{z:.3f}") + "<extra></extra>",
         )
     )
-    fig.update_yaxes(autorange="reversed", title="output unit")
-    fig.update_xaxes(title="input unit")
+    fig.update_yaxes(autorange="reversed", title=t("output unit"))
+    fig.update_xaxes(title=t("input unit"))
     return finish_layout(fig, height, title)
 
 
@@ -116,8 +117,12 @@ def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> 
     fig = go.Figure()
     xs = np.arange(steps)
     for name, color, pairs in (
-        ("U (input → state)", "#16a34a", [((t, 0.0), (t, 1.0)) for t in xs]),
-        ("W (state → next state)", "#9333ea", [((t - 1, 1.0), (t, 1.0)) for t in xs[1:]]),
+        (t("U (input → state)"), "#16a34a", [((step, 0.0), (step, 1.0)) for step in xs]),
+        (
+            t("W (state → next state)"),
+            "#9333ea",
+            [((step - 1, 1.0), (step, 1.0)) for step in xs[1:]],
+        ),
     ):
         ex, ey = [], []
         for (x0, y0), (x1, y1) in pairs:
@@ -139,7 +144,7 @@ def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> 
             y=np.zeros(steps),
             mode="markers+text",
             name="inputs",
-            text=[f"x{t + 1}" for t in xs],
+            text=[f"x{step + 1}" for step in xs],
             textposition="bottom center",
             marker=dict(size=12, color="#334155"),
             hoverinfo="skip",
@@ -152,7 +157,7 @@ def unrolled_rnn(steps: int, title: str | None = None, *, height: int = 260) -> 
             y=np.ones(steps),
             mode="markers+text",
             name="states",
-            text=[f"h{t + 1}" for t in xs],
+            text=[f"h{step + 1}" for step in xs],
             textposition="top center",
             marker=dict(size=12, color="#f59e0b"),
             hoverinfo="skip",
@@ -219,7 +224,7 @@ def unit_layers(
     fig.update_xaxes(visible=False)
     fig.update_yaxes(
         tickvals=list(range(levels)),
-        ticktext=["input"] + [f"layer {i}" for i in range(1, levels)],
+        ticktext=[t("input")] + [t("layer {i}", i=i) for i in range(1, levels)],
         range=[-0.5, levels - 0.5],
         showgrid=False,
         zeroline=False,
@@ -261,12 +266,12 @@ def field_growth(
             textposition="auto",  # outside a bar too short to hold it at a readable size
             textfont=dict(size=13),
             cliponaxis=False,
-            hovertemplate="input pixels %{base} … %{x}<extra></extra>",
+            hovertemplate=t("input pixels %{base} … %{x}") + "<extra></extra>",
         )
     )
     fig.update_yaxes(tickvals=levels, ticktext=list(names), autorange="reversed")
     fig.update_xaxes(
-        title="input pixel (grey band: the image)",
+        title=t("input pixel (grey band: the image)"),
         range=[min(-1, min(lows) - 2), max(input_size, max(highs) + 2)],
     )
     fig.update_layout(showlegend=False, bargap=0.35)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.i18n import t
+
 DIVERGING = "RdBu_r"  # signed values: blue negative, white zero, red positive
 GRAY = "gray"
 PICK_CURVE = 1  # index of the invisible overlay trace in a pickable heatmap
@@ -37,7 +39,8 @@ def finish_layout(fig: go.Figure, height: int, title: str | None = None) -> go.F
 
 def rgb_image(rgb: np.ndarray, title: str | None = None, height: int = 320) -> go.Figure:
     """Return an RGB (H, W, 3) uint8 array as a figure with pixel coordinates on the axes."""
-    fig = go.Figure(go.Image(z=rgb, hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>"))
+    hover = t("row %{y}, col %{x}<br>RGB %{z}") + "<extra></extra>"
+    fig = go.Figure(go.Image(z=rgb, hovertemplate=hover))
     square_axes(fig)
     return finish_layout(fig, height, title)
 
@@ -71,7 +74,7 @@ def _pick_overlay(z: np.ndarray, cell_px: int) -> go.Scattergl:
         mode="markers",
         marker=dict(symbol="square", size=cell_px, opacity=0, color="black"),
         customdata=z.ravel(),
-        hovertemplate="row %{y}, col %{x}<br>value %{customdata:.4f}<extra>click</extra>",
+        hovertemplate=t("row %{y}, col %{x}<br>value %{customdata:.4f}<extra>click</extra>"),
         showlegend=False,
     )
 
@@ -133,7 +136,7 @@ def heatmap(
             zmax=zmax,
             showscale=colorbar,
             colorbar=dict(thickness=12),
-            hovertemplate="row %{y}, col %{x}<br>value %{z:.4f}<extra></extra>",
+            hovertemplate=t("row %{y}, col %{x}<br>value %{z:.4f}") + "<extra></extra>",
         )
     )
     h, w = z.shape

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ui.figures import DIVERGING, GRAY
+from ui.i18n import t
 
 # Values >= 0 (ReLU, max pool): black at zero, brighter as the value grows. Plotly's "Magma" as an
 # explicit list, except that its first stop "#000004" is written "#000000": Streamlit's chart theme
@@ -108,7 +109,7 @@ def annotated_grids(
                 showscale=False,
                 xgap=1,
                 ygap=1,
-                hovertemplate="row %{y}, col %{x}<br>%{z:" + fmt + "}<extra></extra>",
+                hovertemplate=t("row %{y}, col %{x}") + "<br>%{z:" + fmt + "}<extra></extra>",
             ),
             row=1,
             col=i,
@@ -186,7 +187,9 @@ def map_mosaic(
                 zmin=zmin,
                 zmax=zmax,
                 showscale=False,
-                hovertemplate=f"{titles[i]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3f}}<extra></extra>",
+                hovertemplate=(
+                    f"{titles[i]}<br>{t('row %{y}, col %{x}')}<br>%{{z:.3f}}<extra></extra>"
+                ),
             ),
             row=r + 1,
             col=c + 1,
@@ -346,8 +349,8 @@ def _play_pause_buttons(frame_ms: int) -> dict:
         xanchor="left",
         yanchor="top",
         buttons=[
-            dict(label="▶ play", method="animate", args=[None, play]),
-            dict(label="❚❚ pause", method="animate", args=[[None], pause]),
+            dict(label=t("▶ play"), method="animate", args=[None, play]),
+            dict(label=t("❚❚ pause"), method="animate", args=[[None], pause]),
         ],
     )
 
@@ -360,7 +363,7 @@ def _step_slider(n_steps: int) -> dict:
         x=0.22,
         len=0.78,
         y=-0.04,
-        currentvalue=dict(prefix="step "),
+        currentvalue=dict(prefix=t("step ")),
         steps=[
             dict(label=str(i + 1), method="animate", args=[[str(i)], jump]) for i in range(n_steps)
         ],

@@ -18,15 +18,31 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from engine.images import load_image, to_gray_tensor, to_rgb_tensor
+from ui.i18n import error_text, t
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 MAX_SIDE = 1024  # every picked image is downscaled to this longest side once, at load
 PREVIEW_SIDE = 480  # the picker's preview column is about 300 px wide; room for a 1.5x display
 THUMB_SIDE = 256  # a gallery button's picture is about 150 px wide
-SOURCES = ("Sample", "Upload", "Camera")
+SOURCES = (N_("Sample"), N_("Upload"), N_("Camera"))  # values kept; labels shown translated
+# The gallery's titles (assets/samples/samples.json), marked here so the catalog has them
+SAMPLE_TITLES = (
+    N_("Shapes"),
+    N_("Checkerboard & stripes"),
+    N_("House"),
+    N_("Text"),
+    N_("Portrait"),
+    N_("Noise & gradients"),
+)
+# How the caption names the image in use, by where it came from
+SHOWN_NAMES = {
+    "sample": N_("sample: {title}"),
+    "upload": N_("upload: {title}"),
+    "camera": N_("camera: {title}"),
+}
 
 _STATE = "picked_image"  # {"sha": str, "name": str, "data": bytes}
 _SOURCE = "picked_image_source"
@@ -96,18 +112,27 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _try_store(name: str, data: bytes) -> str | None:
+def _try_store(source: str, title: str, data: bytes) -> str | None:
     """Decode and remember an image; return an error message instead when it cannot be used."""
     try:
         _decode(_sha(data), data)
     except ExplorerError as err:
-        return str(err)
-    st.session_state[_STATE] = {"sha": _sha(data), "name": name, "data": data}
+        return error_text(err)
+    name = f"{source}: {title}"
+    state = {"sha": _sha(data), "name": name, "source": source, "title": title, "data": data}
+    st.session_state[_STATE] = state
     return None
 
 
 def _use_sample(sample: Sample) -> None:
-    _try_store(f"sample: {sample.title}", sample.path.read_bytes())
+    _try_store("sample", sample.title, sample.path.read_bytes())
+
+
+def _shown_name() -> str:
+    """Return the name of the image in use as the caption shows it, in the reader's language."""
+    state = st.session_state[_STATE]
+    title = t(state["title"]) if state["source"] == "sample" else state["title"]
+    return t(SHOWN_NAMES[state["source"]], title=title)
 
 
 def current_image() -> PickedImage:
@@ -130,10 +155,16 @@ def _take_upload(uploaded, label: str) -> None:
         error = st.session_state[_SEEN_UPLOAD].get("error")
     else:
         data = uploaded.getvalue()
-        error = _try_store(f"{label}: {uploaded.name}", data)
+        error = _try_store(label, uploaded.name, data)
         st.session_state[_SEEN_UPLOAD] = {"id": file_id, "error": error}
     if error:
-        st.error(f"**{uploaded.name}** could not be used. {error} The previous image is kept.")
+        st.error(
+            t(
+                "**{name}** could not be used. {error} The previous image is kept.",
+                name=uploaded.name,
+                error=error,
+            )
+        )
 
 
 def image_picker(key: str = "image") -> PickedImage:
@@ -142,11 +173,12 @@ def image_picker(key: str = "image") -> PickedImage:
         left, right = st.columns([1, 3], vertical_alignment="top")
         with right:
             source = st.segmented_control(
-                "Image source",
+                t("Image source"),
                 SOURCES,
+                format_func=t,
                 default=st.session_state.get(_SOURCE, SOURCES[0]),
                 key=f"{key}_source",
-                help="Your choice follows you to every page that works on an image.",
+                help=t("Your choice follows you to every page that works on an image."),
             )
             source = source or SOURCES[0]
             st.session_state[_SOURCE] = source
@@ -158,24 +190,24 @@ def image_picker(key: str = "image") -> PickedImage:
                     with col:
                         st.image(thumbnails[sample.file], width="stretch")
                         if st.button(
-                            sample.title, key=f"{key}_sample_{sample.file}", width="stretch"
+                            t(sample.title), key=f"{key}_sample_{sample.file}", width="stretch"
                         ):
                             _use_sample(sample)
             elif source == "Upload":
                 uploaded = st.file_uploader(
-                    "Upload a picture (PNG, JPEG, WebP, GIF, BMP or TIFF, up to 16 MB)",
+                    t("Upload a picture (PNG, JPEG, WebP, GIF, BMP or TIFF, up to 16 MB)"),
                     type=UPLOAD_TYPES,
                     key=f"{key}_upload",
                 )
                 _take_upload(uploaded, "upload")
             else:
-                photo = st.camera_input("Take a photo", key=f"{key}_camera")
+                photo = st.camera_input(t("Take a photo"), key=f"{key}_camera")
                 _take_upload(photo, "camera")
         picked = current_image()
         with left:
             st.image(_preview_png(picked.sha, PREVIEW_SIDE, picked.data), width="stretch")
             w, h = picked.image.size
-            st.caption(f"Using **{picked.name}** · {w}×{h} px")
+            st.caption(t("Using **{name}** · {w}×{h} px", name=_shown_name(), w=w, h=h))
     return picked
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from runtime_tuning import lower_thread_priority
 
 __all__ = [
@@ -113,7 +113,7 @@ class Job:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _status: str = "queued"
     _fraction: float = 0.0
-    _text: str = "Waiting for another run on this server to finish…"
+    _text: str = N_("Waiting for another run on this server to finish…")
     _payload: Any = None
     _result: Any = None
     _error: str = ""
@@ -189,24 +189,28 @@ class Job:
         try:
             while not slot.run.acquire(timeout=0.2):  # queued: can be cancelled while waiting
                 if self._should_stop():
-                    self._finish("stopped", "Cancelled before it started.", None)
+                    self._finish("stopped", N_("Cancelled before it started."), None)
                     return
             try:
                 with self._lock:
                     self._status, self._started = "running", time.perf_counter()
-                    self._text = "Starting…"
+                    self._text = N_("Starting…")
                 result = self.work(self._report, self._should_stop)
                 stopped = self._stop.is_set()
                 self._finish(
-                    "stopped" if stopped else "done", "Stopped." if stopped else "Done.", result
+                    "stopped" if stopped else "done",
+                    N_("Stopped.") if stopped else N_("Done."),
+                    result,
                 )
             finally:
                 slot.run.release()
         except ExplorerError as err:  # the engine's own, person-readable errors
-            self._finish("failed", "Failed.", None, str(err))
+            self._finish("failed", N_("Failed."), None, str(err))
         except Exception:  # never let a thread die silently; the page shows a plain message
             log.exception("Job %s failed", self.name)
-            self._finish("failed", "Failed.", None, "The run failed unexpectedly; try again.")
+            self._finish(
+                "failed", N_("Failed."), None, N_("The run failed unexpectedly; try again.")
+            )
         finally:
             slot.leave(self)
 
@@ -309,11 +313,19 @@ def _duration(seconds: float) -> str:
     return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
+def _t(msgid: str, **params: object) -> str:
+    """Return ui.i18n.t(msgid, **params); imported here because ui.i18n imports this module."""
+    from ui.i18n import t
+
+    return t(msgid, **params)
+
+
 def clock_line(fraction: float, seconds: float) -> str:
     """Return "12 s so far, about 30 s left" (or just the time so far when no estimate yet)."""
     left = seconds_left(fraction, seconds)
-    so_far = f"{_duration(seconds)} so far"
-    return so_far if left is None else f"{so_far}, about {_duration(left)} left"
+    if left is None:
+        return _t("{so_far} so far", so_far=_duration(seconds))
+    return _t("{so_far} so far, about {left} left", so_far=_duration(seconds), left=_duration(left))
 
 
 def show_progress(
@@ -330,15 +342,15 @@ def show_progress(
     def _panel() -> None:
         s = job.state()
         if s.status == "queued":
-            st.info(s.text)
+            st.info(_t(s.text))
         elif not s.finished:
-            st.progress(s.fraction, f"{s.text}  ({clock_line(s.fraction, s.seconds)})")
+            st.progress(s.fraction, f"{_t(s.text)}  ({clock_line(s.fraction, s.seconds)})")
         if not s.finished:
-            st.button("Stop", key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
+            st.button(_t("Stop"), key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
         elif s.status == "failed":
-            st.error(s.error)
+            st.error(_t(s.error))
         elif s.status == "stopped" and s.result is None:
-            st.warning(s.text)
+            st.warning(_t(s.text))
         render(s)
         if s.finished and st.session_state.get(done_key) is not job:
             st.session_state[done_key] = job

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.core import ExplorerError, check_int, check_tensor
+from engine.core import N_, ExplorerError, check_int, check_tensor
 
 MAX_GRID = 32  # side of the largest grid the step-through functions accept: each step is listed
 
@@ -27,17 +27,23 @@ class ConvConfigError(ExplorerError):
 
 def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
     """Return the output length floor((n + 2p - d(k-1) - 1)/s) + 1 along one axis."""
-    n = check_int("input size", n, 1, error=ConvConfigError)
-    k = check_int("kernel size", k, 1, error=ConvConfigError)
-    padding = check_int("padding", padding, 0, error=ConvConfigError)
-    stride = check_int("stride", stride, 1, error=ConvConfigError)
-    dilation = check_int("dilation", dilation, 1, error=ConvConfigError)
+    n = check_int(N_("input size"), n, 1, error=ConvConfigError)
+    k = check_int(N_("kernel size"), k, 1, error=ConvConfigError)
+    padding = check_int(N_("padding"), padding, 0, error=ConvConfigError)
+    stride = check_int(N_("stride"), stride, 1, error=ConvConfigError)
+    dilation = check_int(N_("dilation"), dilation, 1, error=ConvConfigError)
     span = dilation * (k - 1) + 1  # the dilated kernel's footprint
     if span > n + 2 * padding:
         raise ConvConfigError(
-            f"The kernel covers {span} cells (size {k}, dilation {dilation}) but the padded input "
-            f"has only {n + 2 * padding} (size {n} + 2×padding {padding}); "
-            "use a smaller kernel or dilation, or more padding."
+            "The kernel covers {span} cells (size {k}, dilation {dilation}) but the padded input "
+            "has only {padded} (size {n} + 2×padding {padding}); "
+            "use a smaller kernel or dilation, or more padding.",
+            span=span,
+            k=k,
+            dilation=dilation,
+            padded=n + 2 * padding,
+            n=n,
+            padding=padding,
         )
     return (n + 2 * padding - span) // stride + 1
 
@@ -46,22 +52,27 @@ def transposed_output_size(
     n: int, k: int, padding: int = 0, stride: int = 1, dilation: int = 1, output_padding: int = 0
 ) -> int:
     """Return the output length (n-1)s - 2p + d(k-1) + output_padding + 1 of a transposed conv."""
-    n = check_int("input size", n, 1, error=ConvConfigError)
-    k = check_int("kernel size", k, 1, error=ConvConfigError)
-    padding = check_int("padding", padding, 0, error=ConvConfigError)
-    stride = check_int("stride", stride, 1, error=ConvConfigError)
-    dilation = check_int("dilation", dilation, 1, error=ConvConfigError)
-    output_padding = check_int("output padding", output_padding, 0, error=ConvConfigError)
+    n = check_int(N_("input size"), n, 1, error=ConvConfigError)
+    k = check_int(N_("kernel size"), k, 1, error=ConvConfigError)
+    padding = check_int(N_("padding"), padding, 0, error=ConvConfigError)
+    stride = check_int(N_("stride"), stride, 1, error=ConvConfigError)
+    dilation = check_int(N_("dilation"), dilation, 1, error=ConvConfigError)
+    output_padding = check_int(N_("output padding"), output_padding, 0, error=ConvConfigError)
     if output_padding >= max(stride, dilation):
         raise ConvConfigError(
-            f"output padding ({output_padding}) must be smaller than the stride ({stride}) or the "
-            f"dilation ({dilation}); it only picks among the sizes a stride can map to."
+            "output padding ({output_padding}) must be smaller than the stride ({stride}) or the "
+            "dilation ({dilation}); it only picks among the sizes a stride can map to.",
+            output_padding=output_padding,
+            stride=stride,
+            dilation=dilation,
         )
     size = (n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
     if size < 1:
         raise ConvConfigError(
-            f"The padding ({padding}) crops away the whole output (full size "
-            f"{size + 2 * padding}); use less padding."
+            "The padding ({padding}) crops away the whole output (full size {full}); use less "
+            "padding.",
+            padding=padding,
+            full=size + 2 * padding,
         )
     return size
 
@@ -88,7 +99,7 @@ def resolve_padding(
         raise ConvConfigError(
             f"padding must be 'same', 'valid' or a whole number, got {padding!r}."
         )
-    p = check_int("padding", padding, 0, error=ConvConfigError)
+    p = check_int(N_("padding"), padding, 0, error=ConvConfigError)
     return (p, p)
 
 
@@ -104,7 +115,7 @@ def small_grid(n: int, seed: int = 0) -> torch.Tensor:
 
 def small_kernel(k: int, seed: int = 1) -> torch.Tensor:
     """Return a (k, k) float32 kernel of small nonzero integers (−1, 1, 2), for hand arithmetic."""
-    k = check_int("kernel size", k, 1, MAX_GRID, error=ConvConfigError)
+    k = check_int(N_("kernel size"), k, 1, MAX_GRID, error=ConvConfigError)
     rng = np.random.default_rng(check_int("seed", seed, 0, error=ConvConfigError))
     # No zeros, so every tap shows up in the matrix view and in the arithmetic.
     return torch.from_numpy(rng.choice([-1.0, 1.0, 2.0], size=(k, k)).astype(np.float32))
@@ -158,7 +169,7 @@ def conv_steps(
 def padded_grid(grid: torch.Tensor, padding: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the (n+2p, n+2p) zero-padded grid and the bool mask of its padding cells."""
     check_tensor("grid", grid, (2,), error=ConvConfigError)
-    padding = check_int("padding", padding, 0, MAX_GRID, error=ConvConfigError)
+    padding = check_int(N_("padding"), padding, 0, MAX_GRID, error=ConvConfigError)
     padded = np.pad(grid.numpy(), padding)
     mask = np.pad(np.zeros(tuple(grid.shape), bool), padding, constant_values=True)
     return padded, mask
@@ -195,9 +206,9 @@ def matrix_step_error(matrix: torch.Tensor, grid: torch.Tensor, steps: list[Step
 
 def transposed_full_size(n: int, k: int, stride: int = 1) -> int:
     """Return the uncropped length (n-1)s + k of a transposed convolution, before padding crops."""
-    n = check_int("input size", n, 1, error=ConvConfigError)
-    k = check_int("kernel size", k, 1, error=ConvConfigError)
-    return (n - 1) * check_int("stride", stride, 1, error=ConvConfigError) + k
+    n = check_int(N_("input size"), n, 1, error=ConvConfigError)
+    k = check_int(N_("kernel size"), k, 1, error=ConvConfigError)
+    return (n - 1) * check_int(N_("stride"), stride, 1, error=ConvConfigError) + k
 
 
 # --- transposed convolution, as a scatter-add
@@ -269,11 +280,13 @@ def transposed_conv2d(
 
 def transposed_crop_mask(full: int, padding: int) -> np.ndarray:
     """Return the (full, full) bool mask of the border that padding crops off a transposed conv."""
-    full = check_int("full output size", full, 1, error=ConvConfigError)
-    padding = check_int("padding", padding, 0, error=ConvConfigError)
+    full = check_int(N_("full output size"), full, 1, error=ConvConfigError)
+    padding = check_int(N_("padding"), padding, 0, error=ConvConfigError)
     if 2 * padding >= full:
         raise ConvConfigError(
-            f"Cropping {padding} from each side of {full} cells leaves nothing; use less padding."
+            "Cropping {padding} from each side of {full} cells leaves nothing; use less padding.",
+            padding=padding,
+            full=full,
         )
     mask = np.ones((full, full), dtype=bool)
     mask[padding : full - padding, padding : full - padding] = False
@@ -294,7 +307,7 @@ def stamp_counts(steps: list[TransposedStep], full_size: tuple[int, int]) -> np.
 
 def size_change(n_in: int, n_out: int) -> str:
     """Return "keeps", "shrinks" or "grows": how an output of n_out compares with n_in."""
-    n_in = check_int("input size", n_in, 1, error=ConvConfigError)
+    n_in = check_int(N_("input size"), n_in, 1, error=ConvConfigError)
     n_out = check_int("output size", n_out, 1, error=ConvConfigError)
     if n_out == n_in:
         return "keeps"

@@ -15,18 +15,18 @@ from collections.abc import Callable
 import torch
 
 from engine.conv.arithmetic import ConvConfigError
-from engine.core import check_number
+from engine.core import N_, check_number
 
 KERNEL_NAMES: tuple[str, ...] = (
-    "identity",
-    "box blur",
-    "gaussian",
-    "sharpen",
-    "sobel x",
-    "sobel y",
-    "laplacian",
-    "gabor",
-    "emboss",
+    N_("identity"),
+    N_("box blur"),
+    N_("gaussian"),
+    N_("sharpen"),
+    N_("sobel x"),
+    N_("sobel y"),
+    N_("laplacian"),
+    N_("gabor"),
+    N_("emboss"),
 )
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7)
 SHARPEN_AMOUNT = 2.0  # how much of the detail (identity - gaussian) the 5×5/7×7 sharpen adds back

@@ -37,16 +37,23 @@ class LayerCost:
 def _check(**sizes: int) -> None:
     for name, value in sizes.items():
         if isinstance(value, bool):
-            raise LayerSizeError(f"{name} must be a whole number, got {value!r}.")
+            raise LayerSizeError(
+                "{name} must be a whole number, got {value!r}.", name=name, value=value
+            )
         try:
             value = operator.index(value)  # ints and NumPy integers; floats are refused
         except TypeError:
-            raise LayerSizeError(f"{name} must be a whole number, got {value!r}.") from None
+            raise LayerSizeError(
+                "{name} must be a whole number, got {value!r}.", name=name, value=value
+            ) from None
         if value < 1:
-            raise LayerSizeError(f"{name} must be at least 1, got {value}.")
+            raise LayerSizeError("{name} must be at least 1, got {value}.", name=name, value=value)
         if value > MAX_DIM:
             raise LayerSizeError(
-                f"{name} = {value:,} is larger than {MAX_DIM:,}; pick a smaller size."
+                "{name} = {value:,} is larger than {limit:,}; pick a smaller size.",
+                name=name,
+                value=value,
+                limit=MAX_DIM,
             )
 
 
@@ -101,7 +108,9 @@ def sparse_1d(n_in: int, n_out: int, k: int) -> LayerCost:
     """Return the cost of a layer whose n_out outputs each read k of the n_in inputs (k·n_out)."""
     _check(n_in=n_in, n_out=n_out, k=k)
     if k > n_in:
-        raise LayerSizeError(f"Each output cannot read k = {k} of only {n_in} inputs.")
+        raise LayerSizeError(
+            "Each output cannot read k = {k} of only {n_in} inputs.", k=k, n_in=n_in
+        )
     return LayerCost("sparse", weights=k * n_out, biases=n_out, macs=k * n_out, fan_in=k)
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.conv.arithmetic import ConvConfigError, conv_output_size, resolve_padding
-from engine.core import check_int, check_number, check_tensor
+from engine.core import N_, check_int, check_number, check_tensor
 
 __all__ = [
     "NONLINEARITIES",
@@ -374,13 +374,25 @@ def resize_image(image: torch.Tensor, scale: float) -> torch.Tensor:
     smallest, largest = RESIZE_SIDES
     if min(size) < smallest:
         raise ConvConfigError(
-            f"Scaling {height}×{width} by {scale} gives {size[0]}×{size[1]}; each side must stay "
-            f"at least {smallest} pixels. Use a larger scale."
+            "Scaling {height}×{width} by {scale} gives {new_h}×{new_w}; each side must stay "
+            "at least {smallest} pixels. Use a larger scale.",
+            height=height,
+            width=width,
+            scale=scale,
+            new_h=size[0],
+            new_w=size[1],
+            smallest=smallest,
         )
     if max(size) > largest:
         raise ConvConfigError(
-            f"Scaling {height}×{width} by {scale} gives {size[0]}×{size[1]}; each side must stay "
-            f"at most {largest} pixels. Use a smaller scale."
+            "Scaling {height}×{width} by {scale} gives {new_h}×{new_w}; each side must stay "
+            "at most {largest} pixels. Use a smaller scale.",
+            height=height,
+            width=width,
+            scale=scale,
+            new_h=size[0],
+            new_w=size[1],
+            largest=largest,
         )
     batch = image[None, None] if image.dim() == 2 else image[None]  # (1, C, H, W)
     resized = F.interpolate(batch, size=size, mode="bilinear", antialias=True, align_corners=False)
@@ -389,8 +401,14 @@ def resize_image(image: torch.Tensor, scale: float) -> torch.Tensor:
 
 # --- the three stages of a convolutional layer
 
-NONLINEARITIES = ("relu", "tanh", "sigmoid", "abs", "none")
-POOLS = ("max", "average")
+NONLINEARITIES = (
+    N_("relu"),
+    N_("tanh"),
+    N_("sigmoid"),
+    N_("abs"),
+    N_("none"),
+)  # ids: shown translated
+POOLS = (N_("max"), N_("average"))
 
 
 @dataclass
@@ -448,11 +466,11 @@ def layer_stages(
                 f"bias needs one value per kernel ({n_maps}), got {bias.shape[0]}."
             )
         conv = conv + bias.to(conv.dtype)[:, None, None]
-    pool_size = check_int("pool size", pool_size, 1, min(height, width), error=ConvConfigError)
+    pool_size = check_int(N_("pool size"), pool_size, 1, min(height, width), error=ConvConfigError)
     pool_stride = (
         pool_size
         if pool_stride is None
-        else check_int("pool stride", pool_stride, 1, error=ConvConfigError)
+        else check_int(N_("pool stride"), pool_stride, 1, error=ConvConfigError)
     )
     activations = {
         "relu": torch.relu,

@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from engine.conv.arithmetic import ConvConfigError
-from engine.core import check_int, seeded
+from engine.core import N_, check_int, seeded
 
 MAX_UNITS = 1024  # units per 1-D layer
 MAX_DEPTH = 64  # stacked 1-D layers
@@ -35,7 +35,11 @@ MAX_SIZES = 8
 MAX_CHANNELS = 64
 MAX_REPEAT = 50
 WEIGHT_BUDGET = 200_000_000  # bytes of float32 weights a layer may allocate (200 MB)
-KINDS = ("dense", "locally connected", "convolution")  # as engine.conv.layer_costs names them
+KINDS = (
+    N_("dense"),
+    N_("locally connected"),
+    N_("convolution"),
+)  # as engine.conv.layer_costs names them
 
 
 # --- which units interact, in 1-D

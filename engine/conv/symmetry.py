@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from engine.conv.arithmetic import ConvConfigError
 from engine.conv.operation import MAX_CHANNELS, MAX_KERNEL, PADDING_MODES, feature_maps
-from engine.core import check_int, check_number, check_tensor
+from engine.core import N_, check_int, check_number, check_tensor
 
 SHIFT_MODES = ("circular", "zeros")
 MAX_SIDE = 1024  # largest image side accepted here
@@ -117,8 +117,8 @@ def shift(image: torch.Tensor, dy: int, dx: int, mode: str = "circular") -> torc
     """
     image = _checked(image)
     height, width = image.shape[-2:]
-    dy = check_int("row shift dy", dy, -(height - 1), height - 1, error=ConvConfigError)
-    dx = check_int("column shift dx", dx, -(width - 1), width - 1, error=ConvConfigError)
+    dy = check_int(N_("row shift dy"), dy, -(height - 1), height - 1, error=ConvConfigError)
+    dx = check_int(N_("column shift dx"), dx, -(width - 1), width - 1, error=ConvConfigError)
     mode = mode.strip().lower() if isinstance(mode, str) else mode
     if mode not in SHIFT_MODES:
         raise ConvConfigError(f"Unknown shift mode {mode!r}; choose one of: circular, zeros.")
@@ -263,9 +263,15 @@ def comparison_disk(height: int, width: int, kernel_size: int, scale: float = 1.
     radius = min(height, width) / 2 * min(1.0, scale) - (kernel_size // 2 + 2)
     if radius < MIN_RADIUS:
         raise ConvConfigError(
-            f"A {height}×{width} image leaves a comparison disk of radius {radius:.1f} px for a "
-            f"{kernel_size}×{kernel_size} kernel at scale {scale:g}; it needs at least "
-            f"{MIN_RADIUS:g} px. Use a larger image, a smaller kernel or a larger scale."
+            "A {height}×{width} image leaves a comparison disk of radius {radius:.1f} px for a "
+            "{k}×{k} kernel at scale {scale:g}; it needs at least {minimum:g} px. Use a larger "
+            "image, a smaller kernel or a larger scale.",
+            height=height,
+            width=width,
+            radius=radius,
+            k=kernel_size,
+            scale=scale,
+            minimum=MIN_RADIUS,
         )
     rows = torch.arange(height, dtype=torch.float64) - (height - 1) / 2
     cols = torch.arange(width, dtype=torch.float64) - (width - 1) / 2
@@ -304,8 +310,12 @@ def _errors(
     height, width = gray.shape
     if n * (k + 1) * height * width > MAX_ELEMENTS:
         raise ConvConfigError(
-            f"{n} transforms × {k + 1} maps of {height}×{width} is more than this server computes "
-            "at once; use fewer angles or scales, fewer kernels, or a smaller image."
+            "{n} transforms × {maps} maps of {height}×{width} is more than this server computes "
+            "at once; use fewer angles or scales, fewer kernels, or a smaller image.",
+            n=n,
+            maps=k + 1,
+            height=height,
+            width=width,
         )
     pad = bank.shape[-1] // 2
     weights = disks.reshape(disks.shape[0], 1, -1).to(gray.dtype)  # (N or 1, 1, H·W)
