@@ -260,8 +260,8 @@ if st.toggle(t("Measure on this server"), key="why_time"):
         key="why_p",
     )
     skipped = [
-        t("{kind} at {size}×{size}: {note}", kind=t(r["kind"]), size=r["size"], note=r["note"])
-        for r in rows
+        t("{kind} at {size}×{size}: {note}", kind=label, size=r["size"], note=r["note"])
+        for r, label in zip(rows, map(t, (r["kind"] for r in rows)), strict=True)
         if r["note"]
     ]
     if skipped:

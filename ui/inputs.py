@@ -131,8 +131,9 @@ def _use_sample(sample: Sample) -> None:
 def _shown_name() -> str:
     """Return the name of the image in use as the caption shows it, in the reader's language."""
     state = st.session_state[_STATE]
-    title = t(state["title"]) if state["source"] == "sample" else state["title"]
-    return t(SHOWN_NAMES[state["source"]], title=title)
+    source, title = state["source"], state["title"]
+    template = SHOWN_NAMES[source]
+    return t(template, title=t(title) if source == "sample" else title)
 
 
 def current_image() -> PickedImage:

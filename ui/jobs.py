@@ -324,8 +324,10 @@ def clock_line(fraction: float, seconds: float) -> str:
     """Return "12 s so far, about 30 s left" (or just the time so far when no estimate yet)."""
     left = seconds_left(fraction, seconds)
     if left is None:
-        return _t("{so_far} so far", so_far=_duration(seconds))
-    return _t("{so_far} so far, about {left} left", so_far=_duration(seconds), left=_duration(left))
+        return _t(N_("{so_far} so far"), so_far=_duration(seconds))
+    return _t(
+        N_("{so_far} so far, about {left} left"), so_far=_duration(seconds), left=_duration(left)
+    )
 
 
 def show_progress(
@@ -346,7 +348,7 @@ def show_progress(
         elif not s.finished:
             st.progress(s.fraction, f"{_t(s.text)}  ({clock_line(s.fraction, s.seconds)})")
         if not s.finished:
-            st.button(_t("Stop"), key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
+            st.button(_t(N_("Stop")), key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
         elif s.status == "failed":
             st.error(_t(s.error))
         elif s.status == "stopped" and s.result is None:
