@@ -15,6 +15,12 @@ HOME_ZH, HOME_EN = "CNN 与 RNN 可视化探索", "CNN & RNN Visual Explorer"
 CONV_ZH, CONV_EN = "一维卷积", "Convolution in one dimension"
 # Pages already translated; later sessions add theirs (url path, Chinese title)
 TRANSLATED = [("", HOME_ZH), ("conv-1d", CONV_ZH)]
+TRANSLATED += [
+    ("conv-arithmetic", "填充、步幅与膨胀"),
+    ("conv-layer", "卷积层，一级一级来看"),
+    ("why-convolution", "为什么用卷积：稀疏交互与权重共享"),
+    ("equivariance", "等变：平移图像，特征随之平移"),
+]
 # Names and terms a Chinese page keeps in Latin letters (each counts as no English word)
 PROPER = ["PyTorch", "Plotly", "Streamlit", "MNIST-1D", "AlexNet", "ResNet", "SENet", "LSTM"]
 PROPER += ["CNN", "RNN", "DNN", "ReLU", "RMSE"]
@@ -138,7 +144,11 @@ def test_chinese_pages_show_no_english_sentence(page, app_url, url_path, title):
     assert not found, found[:10]
 
 
-@pytest.mark.parametrize("url_path,title", [("", HOME_EN), ("conv-1d", CONV_EN)])
+ENGLISH = [("", HOME_EN), ("conv-1d", CONV_EN)]
+ENGLISH += [("equivariance", "Equivariance: shift the image, shift the features")]
+
+
+@pytest.mark.parametrize("url_path,title", ENGLISH)
 def test_english_pages_are_english(page, app_url, url_path, title):
     _open(page, f"{app_url}/{url_path}?lang=en")
     assert _title(page) == title
