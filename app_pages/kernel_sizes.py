@@ -11,6 +11,7 @@ from engine import kernels as kd
 from engine.conv import KERNEL_NAMES, feature_maps, make_kernel
 from engine.core import ExplorerError
 from ui import figures, grids
+from ui.i18n import current_lang
 from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf
 from ui.sections import lazy_section
@@ -32,13 +33,14 @@ st.caption(
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _fig(key: str, inputs: tuple, _build: Callable[[], go.Figure]) -> dict:
+def _fig(key: str, inputs: tuple, lang: str, _build: Callable[[], go.Figure]) -> dict:
     return _build().to_dict()  # building Plotly figures is the slow part of a warm rerun
 
 
 def _chart(key: str, inputs: tuple, build: Callable[[], go.Figure], where=st) -> None:
-    """Draw the figure `build` makes, built once per chart key and inputs it depends on."""
-    where.plotly_chart(_fig(key, inputs, build), key=key)
+    """Draw the figure `build` makes, built once per chart key, inputs and language (its words
+    are in the session's language, so sessions in two languages never share one)."""
+    where.plotly_chart(_fig(key, inputs, current_lang(), build), key=key)
 
 
 @st.cache_data(max_entries=64, show_spinner="Counting weights and multiply-adds…")

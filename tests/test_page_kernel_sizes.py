@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -246,3 +247,21 @@ def test_headings_state_the_computed_fields(default_page):
     r = kd.stacked_field(2)
     heading = f"1 · Two 3×3 layers see what one {r}×{r} sees"
     assert any(s.value == heading for s in default_page.subheader)
+
+
+def _chart_specs(lang: str) -> list[str]:
+    """Return the page's Plotly specs with every lazy section open, in language lang."""
+    at = open_page(PAGE)
+    at.query_params["lang"] = lang
+    at.run()
+    return [c.proto.spec for c in open_lazy_sections(at).get("plotly_chart")]
+
+
+def test_cached_figures_are_kept_per_language():
+    """The page caches built figures for every session: a Chinese session must not get the
+    English figures an earlier session cached (their hover text is translated), nor back."""
+    chinese = re.compile(r"[\u4e00-\u9fff]|\\u[4-9][0-9a-f]{3}")  # raw or JSON-escaped
+    english = _chart_specs("en")
+    assert english and not any(chinese.search(s) for s in english)
+    assert any(chinese.search(s) for s in _chart_specs("zh"))
+    assert not any(chinese.search(s) for s in _chart_specs("en"))
