@@ -34,16 +34,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_app(log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Yield the URL of a fresh `streamlit run app.py` on a free port (output to log); stop it
-    after. Shared by the browser tests and `python -m benchmarks browser`."""
+def serve_app(
+    log: Path, env: dict[str, str] | None = None, script: str = "app.py"
+) -> Iterator[str]:
+    """Yield the URL of a fresh `streamlit run <script>` (the app by default; a path from the
+    repository root) on a free port, output to log; stop it after. Shared by the browser tests
+    and `python -m benchmarks browser`."""
     port = _free_port()
     args = ["--server.port", str(port), "--server.address", "127.0.0.1"]
     args += ["--server.headless", "true", "--server.fileWatcherType", "none"]
     args += ["--browser.gatherUsageStats", "false"]
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", *args],
+            [sys.executable, "-m", "streamlit", "run", script, *args],
             cwd=ROOT,
             env=env,
             stdout=sink,
