@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_pages import assert_clean, open_page
+from tests.test_widget_ends import open_lazy_sections
 
 ARITH = "app_pages/conv_arithmetic.py"
 EQUI = "app_pages/equivariance.py"
@@ -94,7 +95,7 @@ PAGE_ENDS = {
     ids=lambda v: v.split("/")[-1] if isinstance(v, str) else None,
 )
 def test_widgets_at_their_ends_never_raise(path, settings):
-    at = open_page(path)
+    at = open_lazy_sections(open_page(path))  # some widgets sit in folded sections
     _apply(at, settings)
     assert_clean(at)
 
@@ -102,7 +103,7 @@ def test_widgets_at_their_ends_never_raise(path, settings):
 def test_pooling_text_quotes_the_engine_tolerance_and_momentum():
     from engine.pooling import BN_MOMENTUM, STABILITY_TOL
 
-    at = open_page(POOL)
+    at = open_lazy_sections(open_page(POOL))  # the stability and batch-norm sections
     assert_clean(at)
     texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert any(f"less than {STABILITY_TOL:.0%} of that map" in t for t in texts)
