@@ -167,7 +167,9 @@ def _inputs(
 ) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
     params = dict(DEFAULT_PARAMS if params is None else params)
     if set(params) != set(PARAMETERS):
-        raise AutodiffInputError(f"Give exactly the parameters {', '.join(PARAMETERS)}.")
+        raise AutodiffInputError(
+            "Give exactly the parameters {names}.", names=", ".join(PARAMETERS)
+        )
     try:
         xs = np.asarray(DEFAULT_X if x is None else x, dtype=np.float64).reshape(-1)
         ts = np.asarray(DEFAULT_TARGETS if t is None else t, dtype=np.float64).reshape(-1)
@@ -178,7 +180,7 @@ def _inputs(
         raise AutodiffInputError("Give 1 to 4 inputs x and the same number of targets t.")
     if not np.isfinite(values).all() or np.abs(values).max() > MAX_ABS:
         raise AutodiffInputError(
-            f"Keep every number finite and between −{MAX_ABS:g} and {MAX_ABS:g}."
+            "Keep every number finite and between −{top} and {top}.", top=f"{MAX_ABS:g}"
         )
     return {k: float(v) for k, v in params.items()}, xs, ts
 
@@ -385,7 +387,7 @@ def finite_difference_errors(
 ) -> list[tuple[float, float]]:
     """Return (h, |central difference − autodiff|) per step h: truncation vs rounding error."""
     if parameter not in PARAMETERS:
-        raise AutodiffInputError(f"Pick a parameter from {', '.join(PARAMETERS)}.")
+        raise AutodiffInputError("Pick a parameter from {names}.", names=", ".join(PARAMETERS))
     if not steps or any(not (math.isfinite(h) and 0 < h <= 1) for h in steps):
         raise AutodiffInputError("Each step h must be a number in (0, 1].")
     params, xs, ts = _inputs(params, x, t)

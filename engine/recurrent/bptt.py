@@ -315,17 +315,25 @@ def _check(
     clip: float | None,
 ) -> None:
     if kind not in KINDS:
-        raise BPTTConfigError(f"Unknown kind {kind!r}: choose one of {', '.join(KINDS)}.")
+        raise BPTTConfigError(
+            "Unknown kind {kind!r}: choose one of {kinds}.", kind=kind, kinds=", ".join(KINDS)
+        )
     for name, value, top in (("T", T, MAX_STEPS), ("hidden", hidden, MAX_HIDDEN)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
-            raise BPTTConfigError(f"{name} must be a whole number from 1 to {top}.")
+            raise BPTTConfigError(
+                "{name} must be a whole number from 1 to {top}.", name=name, top=top
+            )
     if not isinstance(radius, int | float) or not 0 <= radius <= MAX_RADIUS:
-        raise BPTTConfigError(f"The spectral radius must be between 0 and {MAX_RADIUS}.")
+        raise BPTTConfigError("The spectral radius must be between 0 and {top}.", top=MAX_RADIUS)
     if nonlinearity not in NONLINEARITIES:
-        raise BPTTConfigError(f"The nonlinearity must be one of {', '.join(NONLINEARITIES)}.")
+        raise BPTTConfigError(
+            "The nonlinearity must be one of {names}.", names=", ".join(NONLINEARITIES)
+        )
     if forget_bias is not None and not -MAX_FORGET_BIAS <= forget_bias <= MAX_FORGET_BIAS:
         raise BPTTConfigError(
-            f"The forget bias must be between {-MAX_FORGET_BIAS:g} and {MAX_FORGET_BIAS:g}."
+            "The forget bias must be between {low} and {high}.",
+            low=f"{-MAX_FORGET_BIAS:g}",
+            high=f"{MAX_FORGET_BIAS:g}",
         )
     if clip is not None and not (isinstance(clip, int | float) and 0 < clip < float("inf")):
         raise BPTTConfigError("The clipping threshold must be a positive number (or None).")

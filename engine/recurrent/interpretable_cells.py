@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from engine.core import N_
 from engine.recurrent.traces import GRUTrace, LSTMTrace
 
 __all__ = [
@@ -135,11 +136,11 @@ def inside_comment(text: str) -> np.ndarray:
 
 
 PROPERTIES = {
-    "inside quotes": inside_quotes,
-    "bracket depth": bracket_depth,
-    "position in line": position_in_line,
-    "indentation": indentation,
-    "inside a comment": inside_comment,
+    N_("inside quotes"): inside_quotes,
+    N_("bracket depth"): bracket_depth,
+    N_("position in line"): position_in_line,
+    N_("indentation"): indentation,
+    N_("inside a comment"): inside_comment,
 }
 
 
@@ -158,7 +159,7 @@ def unscorable_reason(prop: np.ndarray) -> str | None:
     p = np.asarray(prop, dtype=float)
     changes = int(np.count_nonzero(np.diff(p)))
     if changes == 0:
-        return "never changes in this text"
+        return N_("never changes in this text")
     if changes < MIN_CHANGES:
         return f"changes only {changes} time{'s' if changes != 1 else ''} in this text"
     time_r = float(np.corrcoef(p, np.arange(p.size))[0, 1])

@@ -171,7 +171,9 @@ def longest_learned(
 
 def _check(kind: str, delay: int, steps: int, hidden: int, symbols: int, batch: int) -> None:
     if kind not in KINDS:
-        raise MemoryTaskError(f"Unknown kind {kind!r}: choose one of {', '.join(KINDS)}.")
+        raise MemoryTaskError(
+            "Unknown kind {kind!r}: choose one of {kinds}.", kind=kind, kinds=", ".join(KINDS)
+        )
     limits = {
         "delay": (delay, 0, MAX_DELAY),
         "steps": (steps, 1, MAX_STEPS),
@@ -181,4 +183,6 @@ def _check(kind: str, delay: int, steps: int, hidden: int, symbols: int, batch: 
     }
     for name, (value, low, high) in limits.items():
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise MemoryTaskError(f"{name} must be a whole number from {low} to {high}.")
+            raise MemoryTaskError(
+                "{name} must be a whole number from {low} to {high}.", name=name, low=low, high=high
+            )

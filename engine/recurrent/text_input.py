@@ -155,7 +155,8 @@ def encode(text: str, vocab: Vocabulary, max_chars: int = DEFAULT_MAX_CHARS) -> 
     if not kept.strip():
         clean_text(text)  # raises the empty / only-whitespace message when that is the case
         raise TextInputError(
-            f"The first {max_chars:,} characters are only whitespace: remove the leading blanks."
+            "The first {n} characters are only whitespace: remove the leading blanks.",
+            n=f"{max_chars:,}",
         )
     ids = vocab.ids(kept)
     unknown = ids == 0
@@ -176,20 +177,26 @@ def parse_numbers(text: str, max_count: int = MAX_NUMBERS) -> np.ndarray:
         raise NumberParseError("Type a few numbers separated by commas or spaces, like 1, 3, 2, 5.")
     tokens = [t for t in _NUMBER_SPLIT.split(text.strip()) if t]
     if len(tokens) > max_count:
-        raise NumberParseError(f"That is {len(tokens)} numbers; use at most {max_count}.")
+        raise NumberParseError(
+            "That is {n} numbers; use at most {top}.", n=len(tokens), top=max_count
+        )
     values = []
     for position, token in enumerate(tokens, start=1):
         try:
             value = float(token.replace("\u2212", "-"))  # a typographic minus is still a minus
         except ValueError:
             raise NumberParseError(
-                f"Entry {position} ({token[:20]!r}) is not a number. Use digits, an optional sign "
-                "and decimal point, separated by commas or spaces."
+                "Entry {position} ({token!r}) is not a number. Use digits, an optional sign "
+                "and decimal point, separated by commas or spaces.",
+                position=position,
+                token=token[:20],
             ) from None
         if not np.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
             raise NumberParseError(
-                f"Entry {position} ({token[:20]!r}) must be a finite number between "
-                f"-{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}."
+                "Entry {position} ({token!r}) must be a finite number between -{top} and {top}.",
+                position=position,
+                token=token[:20],
+                top=f"{MAX_ABS_NUMBER:g}",
             )
         values.append(value)
     return np.asarray(values, dtype=np.float64)
@@ -199,7 +206,7 @@ def one_hot_chars(text: str, max_len: int = MAX_NUMBERS) -> tuple[torch.Tensor, 
     """Return (x (T, A) one-hot float32, alphabet A sorted) for a short character sequence."""
     text = clean_text(text)
     if len(text) > max_len:
-        raise TextInputError(f"That is {len(text)} characters; use at most {max_len}.")
+        raise TextInputError("That is {n} characters; use at most {top}.", n=len(text), top=max_len)
     alphabet = tuple(sorted(set(text)))
     index = {c: i for i, c in enumerate(alphabet)}
     x = torch.zeros(len(text), len(alphabet))

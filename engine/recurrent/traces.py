@@ -175,7 +175,9 @@ def make_rnn(
     """Return an nn.RNN with seeded weights drawn like PyTorch's default, times `scale`."""
     for name, value, top in (("input_size", input_size, 256), ("hidden_size", hidden_size, 256)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
-            raise RecurrentConfigError(f"{name} must be a whole number from 1 to {top}.")
+            raise RecurrentConfigError(
+                "{name} must be a whole number from 1 to {top}.", name=name, top=top
+            )
     if nonlinearity not in ("tanh", "relu"):
         raise RecurrentConfigError("The nonlinearity must be 'tanh' or 'relu'.")
     if not 0.0 <= float(scale) <= 10.0:
@@ -306,7 +308,9 @@ def _check(module: nn.Module, kind: type, x: Tensor, bidirectional: bool) -> Ten
         raise RecurrentConfigError("The sequence is empty: give at least one time step.")
     if xs.shape[0] > MAX_STEPS:
         raise RecurrentConfigError(
-            f"The sequence has {xs.shape[0]:,} steps; trace at most {MAX_STEPS:,} (cut it first)."
+            "The sequence has {n} steps; trace at most {top} (cut it first).",
+            n=f"{xs.shape[0]:,}",
+            top=f"{MAX_STEPS:,}",
         )
     weight = module.weight_hh_l0
     return xs.detach().to(dtype=weight.dtype, device=weight.device)

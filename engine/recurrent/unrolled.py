@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor, nn
 
+from engine.core import N_
 from engine.recurrent.traces import RecurrentConfigError, RNNTrace, bidirectional_trace
 
 __all__ = [
@@ -153,7 +154,7 @@ def perturbation_response(
     """Return how both directions of a bidirectional module move when x[position] += delta."""
     before = bidirectional_trace(module, x)
     if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(x):
-        raise RecurrentConfigError(f"The perturbed step must be from 0 to {len(x) - 1}.")
+        raise RecurrentConfigError("The perturbed step must be from 0 to {last}.", last=len(x) - 1)
     x2 = x.clone()
     x2[position] += delta
     after = bidirectional_trace(module, x2)
@@ -176,13 +177,15 @@ def unmoved_reason(module: nn.RNN, delta: float) -> str:
     shrank it below MOVED.
     """
     if delta == 0:
-        return "δ = 0 changes nothing"
+        return N_("δ = 0 changes nothing")
     if _all_zero(module, "weight_ih_l0"):
-        return "with U = 0 the input never reaches the state"
+        return N_("with U = 0 the input never reaches the state")
     if _all_zero(module, "weight_hh_l0"):
-        return "with W = 0 nothing passes from one step to the next"
+        return N_("with W = 0 nothing passes from one step to the next")
     if module.nonlinearity == "relu":
-        return "ReLU outputs 0 wherever the pre-activation stays negative: the change stops there"
+        return N_(
+            "ReLU outputs 0 wherever the pre-activation stays negative: the change stops there"
+        )
     return f"where tanh is saturated it flattens the change below {MOVED:g}"
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.figures import DIVERGING, finish_layout
+from ui.i18n import t
 
 FORWARD, BACKWARD, INPUT = "#2563eb", "#dc2626", "#334155"
 U_COLOR, W_COLOR = "#16a34a", "#9333ea"
@@ -61,10 +62,10 @@ def unrolled_values(
     steps, units = hidden.shape
     top = BASE + GAP * (units - 1)
     fig = go.Figure([_state_cells(hidden, top), _input_cells(labels)])
-    for t in range(steps):
-        _add_step_annotations(fig, t, top)
-        if t > 0:
-            _add_w_arrow(fig, t, (BASE + top) / 2)
+    for step in range(steps):
+        _add_step_annotations(fig, step, top)
+        if step > 0:
+            _add_w_arrow(fig, step, (BASE + top) / 2)
     fig.update_xaxes(visible=False, range=[-0.6, steps - 0.4])
     fig.update_yaxes(visible=False, range=[-0.9, top + GAP * 1.4])
     return finish_layout(fig, height, title)
@@ -91,7 +92,7 @@ def _state_cells(hidden: np.ndarray, top: float) -> go.Scatter:
             line=dict(color="#94a3b8", width=1),
         ),
         customdata=[[t + 1, k + 1] for t, k in cells],
-        hovertemplate="h%{customdata[0]} unit %{customdata[1]}: %{text}<extra></extra>",
+        hovertemplate=t("h%{customdata[0]} unit %{customdata[1]}: %{text}<extra></extra>"),
         showlegend=False,
     )
 
@@ -166,7 +167,8 @@ def bidirectional_states(
     units = forward.shape[1]
     grid = np.concatenate([forward.T, backward.T])  # (2H, T)
     bound = float(np.nanmax(np.abs(grid))) or 1.0
-    rows = [f"→ unit {k + 1}" for k in range(units)] + [f"← unit {k + 1}" for k in range(units)]
+    rows = [t("→ unit {k}", k=k + 1) for k in range(units)]
+    rows += [t("← unit {k}", k=k + 1) for k in range(units)]
     cols = [f"{t + 1}: {s}" for t, s in enumerate(labels)]
     fig = go.Figure(
         go.Heatmap(
@@ -182,7 +184,7 @@ def bidirectional_states(
             xgap=1,
             ygap=1,
             showscale=False,
-            hovertemplate="%{y}, step %{x}: %{text}<extra></extra>",
+            hovertemplate=t("%{y}, step %{x}: %{text}<extra></extra>"),
         )
     )
     fig.add_hline(y=units - 0.5, line=dict(color="black", width=3))
@@ -214,8 +216,8 @@ def change_bars(
     cols = [f"{t + 1}: {s}" for t, s in enumerate(labels)]
     fig = go.Figure()
     for name, values, color in (
-        ("forward →", forward, FORWARD),
-        ("backward ←", backward, BACKWARD),
+        (t("forward →"), forward, FORWARD),
+        (t("backward ←"), backward, BACKWARD),
     ):
         fig.add_trace(
             go.Bar(
@@ -223,7 +225,7 @@ def change_bars(
                 y=values,
                 name=name,
                 marker_color=color,
-                hovertemplate=name + " step %{x}: %{y:.3g}<extra></extra>",
+                hovertemplate=t("{name} step %{{x}}: %{{y:.3g}}<extra></extra>", name=name),
             )
         )
     fig.add_vrect(
@@ -266,7 +268,7 @@ def gradient_curves(
             )
         )
     fig.update_layout(
-        xaxis_title="step t (the loss reads the last step)",
+        xaxis_title=t("step t (the loss reads the last step)"),
         yaxis_title=y_title,
         yaxis_type="log",
         yaxis_exponentformat="power",
@@ -298,12 +300,12 @@ def memory_accuracy(
     fig.add_hline(
         y=chance * 100,
         line=dict(dash="dot", color="gray"),
-        annotation_text=f"chance {chance:.0%}",
+        annotation_text=t("chance {share}", share=f"{chance:.0%}"),
         annotation_position="bottom right",
     )
     fig.update_layout(
-        xaxis_title="delay D (distractor steps between the symbol and the question)",
-        yaxis_title="test accuracy (%)",
+        xaxis_title=t("delay D (distractor steps between the symbol and the question)"),
+        yaxis_title=t("test accuracy (%)"),
         yaxis_range=[0, 105],
     )
     return _legend_on_top(fig, title, height)

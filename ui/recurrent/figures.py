@@ -13,7 +13,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from engine.core import N_
 from ui.figures import DIVERGING, finish_layout
+from ui.i18n import t
+
+GATE_NAMES = {  # a gate's key in the engine's statistics → its name in a legend (a message id)
+    "input": N_("input gate"),
+    "forget": N_("forget gate"),
+    "output": N_("output gate"),
+    "reset": N_("reset gate"),
+    "update": N_("update gate"),
+}
 
 GATE_SCALE = "Viridis"  # values in (0, 1): dark = closed, yellow = open
 SHOWN = {" ": "␣", "\n": "↵", "\t": "⇥"}  # visible stand-ins for blank characters
@@ -136,7 +146,9 @@ def state_heatmaps(
                 zmax=lim[1],
                 colorscale=GATE_SCALE if lim[0] >= 0 else DIVERGING,
                 colorbar=dict(thickness=10, len=0.9 / rows, y=centre, yanchor="middle"),
-                hovertemplate=f"{name}<br>t %{{x}}, unit %{{y}}<br>%{{z:.3f}}<extra></extra>",
+                hovertemplate=t(
+                    "{name}<br>t %{{x}}, unit %{{y}}<br>%{{z:.3f}}<extra></extra>", name=name
+                ),
                 **_axes(r),
             )
         )
@@ -144,11 +156,11 @@ def state_heatmaps(
         names,
         spacing,
         _tick_text(chars, start, max(1, -(-width // 150))),
-        "character read at time t",
+        t("character read at time t"),
     )
     for r in range(rows):
         sfx = "" if r == 0 else str(r + 1)
-        layout[f"yaxis{sfx}"].update(title="unit", autorange="reversed", showgrid=False)
+        layout[f"yaxis{sfx}"].update(title=t("unit"), autorange="reversed", showgrid=False)
         layout[f"xaxis{sfx}"]["showgrid"] = False  # the cells hide grid lines: only DOM weight
         if r < rows - 1:  # unlabelled rows need no per-character ticks (they share x's range)
             layout[f"xaxis{sfx}"].update(tickvals=None, ticktext=None)
@@ -174,10 +186,12 @@ def unit_traces(
             customdata=hover,
             mode="lines",
             line=dict(color=UNIT_COLOURS[k % len(UNIT_COLOURS)], width=1.6),
-            name=f"unit {unit}",
+            name=t("unit {unit}", unit=unit),
             legendgroup=str(unit),
             showlegend=r == 0,
-            hovertemplate=f"unit {unit}, t %{{x}} '%{{customdata}}': %{{y:.3f}}<extra></extra>",
+            hovertemplate=t(
+                "unit {unit}, t %{{x}} '%{{customdata}}': %{{y:.3f}}<extra></extra>", unit=unit
+            ),
             **_axes(r),
         )
         for r, name in enumerate(names)
@@ -201,8 +215,10 @@ def topk_bars(pairs: Sequence[tuple[str, float]], actual: str | None = None) -> 
             textposition="outside",
         )
     )
-    fig.update_layout(yaxis=dict(range=[0, 1.1], title="P(next character)"), xaxis_type="category")
-    return finish_layout(fig, 280, "Top-5 next characters (red: the one that actually follows)")
+    fig.update_layout(
+        yaxis=dict(range=[0, 1.1], title=t("P(next character)")), xaxis_type="category"
+    )
+    return finish_layout(fig, 280, t("Top-5 next characters (red: the one that actually follows)"))
 
 
 def text_colored(
@@ -261,11 +277,14 @@ def saturation_scatter(
                 x=frac["left"],
                 y=frac["right"],
                 mode="markers",
-                name=f"{gate} gate",
+                name=t(GATE_NAMES.get(gate, gate)),
                 marker=dict(size=7, opacity=0.7, color=UNIT_COLOURS[k % len(UNIT_COLOURS)]),
                 customdata=np.arange(len(frac["left"])),
-                hovertemplate=f"{gate} gate, unit %{{customdata}}<br>"
-                "< 0.1: %{x:.0%} of steps<br>> 0.9: %{y:.0%}<extra></extra>",
+                hovertemplate=t(
+                    "{gate}, unit %{{customdata}}<br>< 0.1: %{{x:.0%}} of steps<br>> 0.9: "
+                    "%{{y:.0%}}<extra></extra>",
+                    gate=t(GATE_NAMES.get(gate, gate)),
+                ),
             )
         )
     fig.add_trace(
@@ -279,8 +298,8 @@ def saturation_scatter(
         )
     )
     fig.update_layout(
-        xaxis=dict(title="fraction of steps left-saturated (< 0.1)", range=[-0.03, 1.03]),
-        yaxis=dict(title="fraction right-saturated (> 0.9)", range=[-0.03, 1.03]),
+        xaxis=dict(title=t("fraction of steps left-saturated (< 0.1)"), range=[-0.03, 1.03]),
+        yaxis=dict(title=t("fraction right-saturated (> 0.9)"), range=[-0.03, 1.03]),
         legend=dict(orientation="h", y=1.1),
     )
     return finish_layout(fig, height, title)
@@ -297,11 +316,11 @@ def sorted_means(
             y=np.asarray(means)[order],
             customdata=order,
             marker_color=np.where(np.asarray(means)[order] >= threshold, "#dc2626", "#2563eb"),
-            hovertemplate="unit %{customdata}: %{y:.3f}<extra></extra>",
+            hovertemplate=t("unit %{customdata}: %{y:.3f}<extra></extra>"),
         )
     )
     fig.add_hline(y=threshold, line=dict(dash="dash", color="#444", width=1))
     fig.update_layout(
-        xaxis_title="units, sorted by mean", yaxis=dict(title=y_title, range=[0, 1]), bargap=0.1
+        xaxis_title=t("units, sorted by mean"), yaxis=dict(title=y_title, range=[0, 1]), bargap=0.1
     )
     return finish_layout(fig, 280, title)
