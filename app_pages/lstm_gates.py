@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from engine.recurrent import (
     CANDIDATE_SATURATED,
     CELL_BOUND,
@@ -46,8 +46,10 @@ from engine.recurrent import (
     trace_text,
     uniform_bits,
 )
+from ui.i18n import error_text, t, tn
 from ui.recurrent import figures as rf
 from ui.recurrent.models import char_model
+from ui.recurrent.reasons import input_note, unscored_text
 from ui.recurrent.samples import SAMPLE_CODE
 
 KEPT_GATE, KEPT_STEPS = 0.99, 100  # the worked example of how much a near-1 forget gate keeps
@@ -55,15 +57,18 @@ KEPT_GATE, KEPT_STEPS = 0.99, 100  # the worked example of how much a near-1 for
 
 CELLS = char_model("lstm")[0].rnn.hidden_size
 
-st.title("LSTM gates on your text")
+st.title(t("LSTM gates on your text"))
 st.markdown(
-    f"A character-level LSTM ({CELLS} cells) trained on the Python standard library's own source "
-    "reads your text one character at a time. Below is every gate it opens and closes, its memory, "
-    "and what it expects next — computed live from the model's weights."
+    t(
+        "A character-level LSTM ({cells} cells) trained on the Python standard library's own "
+        "source reads your text one character at a time. Below is every gate it opens and closes, "
+        "its memory, and what it expects next — computed live from the model's weights.",
+        cells=CELLS,
+    )
 )
 
 
-@st.cache_data(max_entries=24, show_spinner="Reading your text…")
+@st.cache_data(max_entries=24, show_spinner=False)
 def _read(sha: str, name: str, _text: str) -> dict:
     """Return the trace of one model on the text as compact numpy arrays, plus surprise bits."""
     traced = trace_text(char_model(name)[0], _text, max_chars=DEFAULT_MAX_CHARS)
@@ -78,7 +83,7 @@ def _read(sha: str, name: str, _text: str) -> dict:
     }
 
 
-@st.cache_data(max_entries=24, show_spinner="Ranking units…")
+@st.cache_data(max_entries=24, show_spinner=False)
 def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
     """Return unit rankings (cell and hidden) with unscorable properties, gate statistics and
     integrator cells."""
@@ -97,55 +102,78 @@ def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
 
 
 text = st.text_area(
-    "Your text (Python reads best: the model learned from Python source)",
+    t("Your text (Python reads best: the model learned from Python source)"),
     SAMPLE_CODE,
     height=260,
     key="lstm_text",
-    help=f"Up to {DEFAULT_MAX_CHARS:,} characters are traced; longer text is cut with a note.",
+    help=t(
+        "Up to {n} characters are traced; longer text is cut with a note.",
+        n=f"{DEFAULT_MAX_CHARS:,}",
+    ),
 )
 try:
     card = char_model("lstm")[1]
     encoded = encode(text, char_model("lstm")[0].vocab, DEFAULT_MAX_CHARS)
 except ExplorerError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     st.stop()
 except ValueError:  # e.g. a lone surrogate pasted from a broken clipboard
-    st.error("The text holds characters that cannot be read; retype or paste it again.")
+    st.error(t("The text holds characters that cannot be read; retype or paste it again."))
     st.stop()
 if encoded.note:
-    st.warning(encoded.note)
+    st.warning(input_note(encoded))
 if encoded.unknown_count == len(encoded.ids):
     st.warning(
-        f"Every character is outside the vocabulary, so the model sees only {UNK} repeated: the "
-        "gates below show how it reacts to one unknown symbol, not to your text. Try some code."
+        t(
+            "Every character is outside the vocabulary, so the model sees only {unk} repeated: "
+            "the gates below show how it reacts to one unknown symbol, not to your text. Try some "
+            "code.",
+            unk=UNK,
+        )
+    )
+elif not encoded.unknown_count:
+    st.caption(
+        t(
+            "Every character of your text is in the model's vocabulary: none is read as the "
+            "unknown symbol {unk}.",
+            unk=UNK,
+        )
     )
 body = encoded.text
 sha = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 chars = list(encoded.shown)
 steps = len(chars)
-runs = {name: _read(sha, name, body) for name in ("lstm", "gru", "rnn")}
+with st.spinner(t("Reading your text…")):  # cached functions' own spinners cannot translate
+    runs = {name: _read(sha, name, body) for name in ("lstm", "gru", "rnn")}
 lstm = runs["lstm"]["fields"]
-info = _analyse(sha, "lstm", body, lstm)
+with st.spinner(t("Ranking units…")):
+    info = _analyse(sha, "lstm", body, lstm)
 
 m = st.columns(4)
-m[0].metric("Characters traced", f"{steps:,}")
+m[0].metric(t("Characters traced"), f"{steps:,}")
 bpc = runs["lstm"]["bpc"]
-m[1].metric("LSTM bits per character", "—" if bpc is None else f"{bpc:.2f}")
-m[2].metric("Held-out bpc (model card)", f"{card['validation']['bpc']:.2f}")
-m[3].metric("Unknown characters", f"{encoded.unknown_count:,}")
+m[1].metric(t("LSTM bits per character"), "—" if bpc is None else f"{bpc:.2f}")
+m[2].metric(t("Held-out bpc (model card)"), f"{card['validation']['bpc']:.2f}")
+m[3].metric(t("Unknown characters"), f"{encoded.unknown_count:,}")
 symbols = len(runs["lstm"]["vocab"])
 st.caption(
-    "Bits per character: the average of −log₂ P(next character) over your text; lower means the "
-    f"text looked more like what the model learned. A uniform guess over the {symbols} symbols "
-    f"the model knows costs {uniform_bits(symbols):.1f} bits."
+    t(
+        "Bits per character: the average of −log₂ P(next character) over your text; lower means "
+        "the text looked more like what the model learned. A uniform guess over the {symbols} "
+        "symbols the model knows costs {bits} bits.",
+        symbols=symbols,
+        bits=f"{uniform_bits(symbols):.1f}",
+    )
 )
 
-st.header("The gates, character by character")
+st.header(t("The gates, character by character"))
 st.markdown(
-    "At every step the LSTM computes three gates between 0 and 1 and a candidate between −1 and "
-    "1 from the current character $x_t$ and its previous output $h_{t-1}$. The forget gate decides "
-    "how much of the old memory $c_{t-1}$ to keep, the input gate how much of the candidate to "
-    "write, the output gate how much of the memory to show."
+    t(
+        "At every step the LSTM computes three gates between 0 and 1 and a candidate between −1 "
+        "and 1 from the current character $x_t$ and its previous output $h_{t-1}$. The forget "
+        "gate decides how much of the old memory $c_{t-1}$ to keep, the input gate how much of "
+        "the candidate to write, the output gate how much of the memory to show."
+    )
 )
 st.latex(
     r"\begin{aligned} i_t &= \sigma(W_i x_t + U_i h_{t-1} + b_i) & "
@@ -154,59 +182,90 @@ st.latex(
     r"h_t &= o_t \odot \tanh(c_t) \end{aligned}"
 )
 w1, w2 = st.columns([1, 3])
-width = w1.slider("Window (characters)", 20, 300, 120, 10, key="lstm_window")
+width = w1.slider(t("Window (characters)"), 20, 300, 120, 10, key="lstm_window")
 width = min(width, steps)
 start = 0
 if steps > width:
-    start = w2.slider("Window starts at character", 0, steps - width, 0, key="lstm_start")
+    start = w2.slider(t("Window starts at character"), 0, steps - width, 0, key="lstm_start")
 else:
-    w2.caption(f"The whole text ({steps} characters) fits in the window.")
+    w2.caption(t("The whole text ({steps} characters) fits in the window.", steps=steps))
 stop = start + width
 window = chars[start:stop]
 names = {
-    "input gate i_t": "input_gate",
-    "forget gate f_t": "forget_gate",
-    "output gate o_t": "output_gate",
-    "candidate g_t": "candidate",
-    "cell state c_t": "cell",
-    "hidden state h_t": "hidden",
+    t("input gate i_t"): "input_gate",
+    t("forget gate f_t"): "forget_gate",
+    t("output gate o_t"): "output_gate",
+    t("candidate g_t"): "candidate",
+    t("cell state c_t"): "cell",
+    t("hidden state h_t"): "hidden",
 }
 panels = {label: lstm[field][start:stop] for label, field in names.items()}
-bounds = dict.fromkeys(list(names)[:3], (0.0, 1.0))
-bounds.update({"candidate g_t": (-1.0, 1.0), "hidden state h_t": (-1.0, 1.0)})
+RANGES = {"candidate": (-1.0, 1.0), "hidden": (-1.0, 1.0), "cell": None}  # gates: (0, 1)
+bounds = {label: RANGES.get(field, (0.0, 1.0)) for label, field in names.items()}
+bounds = {label: span for label, span in bounds.items() if span is not None}
 st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
 share = info["shares"]
 switched = info["switched"]
 SWITCH_NOTES = {
-    "switches": " — more than half sit at an end, so here the gates work more like switches than "
-    "dials.",
-    "dials": " — most sit in between, so here the gates work more like dials than switches.",
-    None: ".",
+    "switches": t(
+        " — more than half sit at an end, so here the gates work more like switches than dials."
+    ),
+    "dials": t(" — most sit in between, so here the gates work more like dials than switches."),
+    None: t("."),
 }
 st.markdown(
-    f"**What to notice:** over your whole text, {share['forget_open']:.0%} of forget-gate values "
-    f"are above {GATE_OPEN:g} (memory kept), {share['input_shut']:.0%} of input-gate values are "
-    f"below {GATE_SHUT:g} (nothing written) and {share['candidate_saturated']:.0%} of candidates "
-    f"are beyond ±{CANDIDATE_SATURATED:g}. Of all input, forget and output gate values, "
-    f"{switched:.0%} are below {GATE_SHUT:g} or above {GATE_OPEN:g}"
-    + SWITCH_NOTES[switch_claim(switched)]
-    + f" The cell state has no bound: {share['cell_beyond']:.0%} of its values lie beyond "
-    f"±{CELL_BOUND:g} (its colours are clipped at the 98th percentile), where $h_t$, within "
-    "(−1, 1), can never go."
+    t(
+        "**What to notice:** over your whole text, {forget_open} of forget-gate values are above "
+        "{open} (memory kept), {input_shut} of input-gate values are below {shut} (nothing "
+        "written) and {candidates} of candidates are beyond ±{saturated}. Of all input, forget and "
+        "output gate values, {switched} are below {shut} or above {open}{switch_note} The cell "
+        "state has no bound: {cell_beyond} of its values lie beyond ±{cell_bound} (its colours "
+        "are clipped at the 98th percentile), where $h_t$, within (−1, 1), can never go.",
+        forget_open=f"{share['forget_open']:.0%}",
+        open=f"{GATE_OPEN:g}",
+        input_shut=f"{share['input_shut']:.0%}",
+        shut=f"{GATE_SHUT:g}",
+        candidates=f"{share['candidate_saturated']:.0%}",
+        saturated=f"{CANDIDATE_SATURATED:g}",
+        switched=f"{switched:.0%}",
+        switch_note=SWITCH_NOTES[switch_claim(switched)],
+        cell_beyond=f"{share['cell_beyond']:.0%}",
+        cell_bound=f"{CELL_BOUND:g}",
+    )
 )
 
-st.subheader("Chosen units over time")
+st.subheader(t("Chosen units over time"))
 rank = {s: ranked for s, (ranked, _) in info["rank"].items()}
 unscored = {s: reasons for s, (_, reasons) in info["rank"].items()}
 picks = [p for p in ("inside quotes", "position in line") if p in rank["cell"]]
+
+
+def _units_label() -> str:
+    """Return the unit picker's label, naming the properties whose best cells are the defaults."""
+    if not picks:
+        return t(
+            "Units (0–{last}); the defaults are the best cells for no property (none scores here)",
+            last=CELLS - 1,
+        )
+    if len(picks) == 1:
+        return t(
+            "Units (0–{last}); the defaults are the best cells for '{a}'",
+            last=CELLS - 1,
+            a=t(picks[0]),
+        )
+    return t(
+        "Units (0–{last}); the defaults are the best cells for '{a}' and '{b}'",
+        last=CELLS - 1,
+        a=t(picks[0]),
+        b=t(picks[1]),
+    )
 
 
 @st.fragment
 def _chosen_units() -> None:
     """Draw the unit picker and the chosen units' traces (a fragment: reruns alone)."""
     units = st.multiselect(
-        f"Units (0–{CELLS - 1}); the defaults are the best cells for "
-        + (" and ".join(f"'{p}'" for p in picks) if picks else "no property (none scores here)"),
+        _units_label(),
         list(range(lstm["hidden"].shape[1])),
         default=list(dict.fromkeys(rank["cell"][p][0][0] for p in picks)),
         max_selections=6,
@@ -215,21 +274,26 @@ def _chosen_units() -> None:
     if units:
         st.plotly_chart(rf.unit_traces(panels, units, window, start), key="lstm_traces")
         st.markdown(
-            "**What to notice:** when $f_t$ stays near 1 and $i_t$ near 0 the cell holds its "
-            "value (flat $c_t$); a jump in $c_t$ needs both a forget gate dip or an open input "
-            "gate *and* a strong candidate. $h_t$ follows $\\tanh(c_t)$ only where the output "
-            "gate is open."
+            t(
+                "**What to notice:** when $f_t$ stays near 1 and $i_t$ near 0 the cell holds its "
+                "value (flat $c_t$); a jump in $c_t$ needs both a forget gate dip or an open input "
+                "gate *and* a strong candidate. $h_t$ follows $\\tanh(c_t)$ only where the output "
+                "gate is open."
+            )
         )
     else:
-        st.info("Pick at least one unit to draw its gates and states.")
+        st.info(t("Pick at least one unit to draw its gates and states."))
 
 
 _chosen_units()
 
-st.header("What comes next?")
+st.header(t("What comes next?"))
 st.markdown(
-    "The hidden state is read out by a linear layer and a softmax into a probability for each of "
-    f"the {symbols} symbols: the model's guess of the next character."
+    t(
+        "The hidden state is read out by a linear layer and a softmax into a probability for each "
+        "of the {symbols} symbols: the model's guess of the next character.",
+        symbols=symbols,
+    )
 )
 st.latex(r"P(x_{t+1} = k \mid x_{\le t}) = \operatorname{softmax}(W_y h_t + b_y)_k")
 
@@ -240,7 +304,7 @@ def _next_character() -> None:
     pos = 0
     if steps > 1:
         pos = st.slider(
-            "After reading character number", 0, steps - 1, min(40, steps - 1), key="lstm_pos"
+            t("After reading character number"), 0, steps - 1, min(40, steps - 1), key="lstm_pos"
         )
     probs = runs["lstm"]["probs"][pos]
     vocab = runs["lstm"]["vocab"]
@@ -249,12 +313,16 @@ def _next_character() -> None:
     with p1:
         st.code(body[max(0, pos - 60) : pos + 1] + "▌", language=None)
         if actual is None:
-            st.caption("This is the last character: nothing follows to compare with.")
+            st.caption(t("This is the last character: nothing follows to compare with."))
         else:
             p_actual = float(probs[vocab.index(actual)]) if actual in vocab else 0.0
             st.caption(
-                f"Actually next: '{rf.char_label(actual)}', given probability {p_actual:.1%} "
-                f"({surprise(p_actual):.2f} bits of surprise)."
+                t(
+                    "Actually next: '{char}', given probability {p} ({bits} bits of surprise).",
+                    char=rf.char_label(actual),
+                    p=f"{p_actual:.1%}",
+                    bits=f"{surprise(p_actual):.2f}",
+                )
             )
     p2.plotly_chart(rf.topk_bars(top_next(probs, vocab), actual), key="lstm_topk")
 
@@ -272,34 +340,49 @@ bits = runs["lstm"]["bits"]
 if bits.size:
     easy, hard, under_one_bit = surprise_extremes(bits)
     st.markdown(
-        f"**What to notice:** on your text the model was surest of {rf.char_code(chars[easy + 1])} "
-        f"after character {easy} ({bits[easy]:.3f} bits, P = {_prob(bits[easy])}) and "
-        f"most surprised by {rf.char_code(chars[hard + 1])} after character {hard} "
-        f"({bits[hard]:.1f} bits, P = {_prob(bits[hard])}); set the slider to either to see "
-        f"the context. {under_one_bit:.0%} of your characters cost less than one bit."
+        t(
+            "**What to notice:** on your text the model was surest of {easy_char} after character "
+            "{easy} ({easy_bits} bits, P = {easy_p}) and most surprised by {hard_char} after "
+            "character {hard} ({hard_bits} bits, P = {hard_p}); set the slider to either to see "
+            "the context. {cheap} of your characters cost less than one bit.",
+            easy_char=rf.char_code(chars[easy + 1]),
+            easy=easy,
+            easy_bits=f"{bits[easy]:.3f}",
+            easy_p=_prob(bits[easy]),
+            hard_char=rf.char_code(chars[hard + 1]),
+            hard=hard,
+            hard_bits=f"{bits[hard]:.1f}",
+            hard_p=_prob(bits[hard]),
+            cheap=f"{under_one_bit:.0%}",
+        )
     )
-st.header("Interpretable cells")
+st.header(t("Interpretable cells"))
 st.markdown(
-    "Some cells learn to track a property of the text nobody told them about (Karpathy, Johnson & "
-    f"Fei-Fei, 2015). We compute {len(PROPERTIES)} simple properties after every character and "
-    "rank cells by Pearson correlation $r$ between the property and the cell's activation over "
-    "your text."
+    t(
+        "Some cells learn to track a property of the text nobody told them about (Karpathy, "
+        "Johnson & Fei-Fei, 2015). We compute {n} simple properties after every character and "
+        "rank cells by Pearson correlation $r$ between the property and the cell's activation "
+        "over your text.",
+        n=len(PROPERTIES),
+    )
 )
 st.latex(
     r"r = \frac{\sum_t (a_t - \bar a)(p_t - \bar p)}{\sqrt{\sum_t (a_t - \bar a)^2}"
     r"\sqrt{\sum_t (p_t - \bar p)^2}}"
 )
-STATES = {"cell": "cell state c_t", "hidden": "hidden h_t"}
+STATES = {"cell": N_("cell state c_t"), "hidden": N_("hidden h_t")}
+STATE_WORDS = {"cell": N_("cell"), "hidden": N_("hidden")}  # in a figure title
 
 
 def _row(prop: str, state: str) -> tuple[str, str, str, str]:
     """Return one table row: the best unit, its r and the runners-up, or why none is scored."""
     best = rank[state].get(prop)
     if best is None or not best[0][1]:
-        why = unscored[state].get(prop, "no unit varies on this text")
-        return prop, "—", "—", f"not scored: {why}"
+        why = unscored[state].get(prop)
+        why = unscored_text(why) if why else t("no unit varies on this text")
+        return t(prop), "—", "—", t("not scored: {why}", why=why)
     return (
-        prop,
+        t(prop),
         str(best[0][0]),
         f"{best[0][1]:+.2f}",
         ", ".join(f"{u} ({r:+.2f})" for u, r in best[1:4]),
@@ -308,10 +391,9 @@ def _row(prop: str, state: str) -> tuple[str, str, str, str]:
 
 def _ranking_table(state: str) -> None:
     """Draw the best unit per property as a table."""
-    table = pd.DataFrame(
-        [_row(p, state) for p in PROPERTIES], columns=["property", "best unit", "r", "runners-up"]
-    )
-    widths = {"property": 130, "best unit": 80, "r": 60}  # px: the reasons need the room
+    columns = [t("property"), t("best unit"), "r", t("runners-up")]
+    table = pd.DataFrame([_row(p, state) for p in PROPERTIES], columns=columns)
+    widths = dict(zip(columns[:3], (130, 80, 60), strict=True))  # px: the reasons need the room
     narrow = {name: st.column_config.TextColumn(width=px) for name, px in widths.items()}
     st.dataframe(
         table,
@@ -319,7 +401,7 @@ def _ranking_table(state: str) -> None:
         width="stretch",
         column_config={
             **narrow,
-            "runners-up": st.column_config.TextColumn("runners-up (or why not)", width=560),
+            columns[3]: st.column_config.TextColumn(t("runners-up (or why not)"), width=560),
         },
     )
 
@@ -330,9 +412,17 @@ def _property_text(prop: str, state: str, is_open: bool) -> None:
     if best is None or not best[0][1]:
         why = unscored[state].get(prop)
         st.info(
-            f"'{prop}' is not scored: "
-            + (f"it {why}" if why else "no unit varies on this text")
-            + ". Paste text where it varies on its own."
+            t(
+                "'{prop}' is not scored: it {why}. Paste text where it varies on its own.",
+                prop=t(prop),
+                why=unscored_text(why),
+            )
+            if why
+            else t(
+                "'{prop}' is not scored: no unit varies on this text. Paste text where it varies "
+                "on its own.",
+                prop=t(prop),
+            )
         )
         return
     if not is_open:  # a closed tab's text map would be sent and drawn unseen
@@ -342,7 +432,13 @@ def _property_text(prop: str, state: str, is_open: bool) -> None:
         rf.text_colored(
             encoded.shown,
             lstm[state][:, unit],
-            title=f"unit {unit} ({state}), r = {r:+.2f} with {prop}",
+            title=t(
+                "unit {unit} ({state}), r = {r} with {prop}",
+                unit=unit,
+                state=t(STATE_WORDS[state]),
+                r=f"{r:+.2f}",
+                prop=t(prop),
+            ),
         ),
         key=f"lstm_txt_{prop}",
     )
@@ -357,12 +453,22 @@ def _clearest_sentence(state: str) -> None:
     least = (
         ""
         if faintest is None
-        else f"; the least clear of the {len(rank[state])} scored is '{faintest[0]}' "
-        f"(best r = {faintest[2]:+.2f})"
+        else t(
+            "; the least clear of the {n} scored is '{prop}' (best r = {r})",
+            n=len(rank[state]),
+            prop=t(faintest[0]),
+            r=f"{faintest[2]:+.2f}",
+        )
     )
     st.markdown(
-        f"On your text the clearest match is unit {unit_c} with '{prop_c}' (r = {r_c:+.2f})"
-        f"{least}. A negative r is as good as a positive one: the cell simply runs the other way."
+        t(
+            "On your text the clearest match is unit {unit} with '{prop}' (r = {r}){least}. A "
+            "negative r is as good as a positive one: the cell simply runs the other way.",
+            unit=unit_c,
+            prop=t(prop_c),
+            r=f"{r_c:+.2f}",
+            least=least,
+        )
     )
 
 
@@ -370,10 +476,14 @@ def _clearest_sentence(state: str) -> None:
 def _interpretable_cells() -> None:
     """Draw the activation choice, ranking table, property tabs and clearest match (a fragment)."""
     state = st.radio(
-        "Activation", list(STATES), horizontal=True, key="lstm_state", format_func=STATES.get
+        t("Activation"),
+        list(STATES),
+        horizontal=True,
+        key="lstm_state",
+        format_func=lambda s: t(STATES[s]),
     )
     _ranking_table(state)
-    tabs = st.tabs(list(PROPERTIES), key="lstm_prop_tab", on_change="rerun")
+    tabs = st.tabs([t(p) for p in PROPERTIES], key="lstm_prop_tab", on_change="rerun")
     for tab, prop in zip(tabs, PROPERTIES, strict=True):
         with tab:
             _property_text(prop, state, bool(tab.open))
@@ -382,25 +492,34 @@ def _interpretable_cells() -> None:
 
 _interpretable_cells()
 st.markdown(
-    "**What to notice:** a good quote cell turns one colour the moment a string opens and back "
-    "when it closes; a line-position cell fades along each line and resets at ↵. A property is "
-    f"not scored when it changes fewer than {MIN_CHANGES} times or moves with time "
-    f"(|r| ≥ {TIME_LOCKED:g} with the character's position in the text, as 'position in line' "
-    "does on a single line): any cell that slowly drifts would match it. With a few hundred "
-    "characters, a high r can still be chance."
+    t(
+        "**What to notice:** a good quote cell turns one colour the moment a string opens and back "
+        "when it closes; a line-position cell fades along each line and resets at ↵. A property "
+        "is not scored when it changes fewer than {min_changes} times or moves with time (|r| ≥ "
+        "{locked} with the character's position in the text, as '{in_line}' does on a single "
+        "line): any cell that slowly drifts would match it. With a few hundred characters, a high "
+        "r can still be chance.",
+        min_changes=MIN_CHANGES,
+        locked=f"{TIME_LOCKED:g}",
+        in_line=t("position in line"),
+    )
 )
 
-st.header("Gate saturation and long-term memory")
+st.header(t("Gate saturation and long-term memory"))
 st.markdown(
-    f"A gate at {GATE_SHUT:g} or below is practically shut, at {GATE_OPEN:g} or above practically "
-    "open. For each "
-    "unit we count the share of steps spent at each end; a unit near the top-left corner is "
-    "almost always open, near the bottom-right almost always shut, on the dotted diagonal it "
-    "switches between the two and seldom sits in between."
+    t(
+        "A gate at {shut} or below is practically shut, at {open} or above practically open. For "
+        "each unit we count the share of steps spent at each end; a unit near the top-left corner "
+        "is almost always open, near the bottom-right almost always shut, on the dotted diagonal "
+        "it switches between the two and seldom sits in between.",
+        shut=f"{GATE_SHUT:g}",
+        open=f"{GATE_OPEN:g}",
+    )
 )
+LEFT, RIGHT = t("left"), t("right")  # i18n: the two ends of a gate's range, in a formula
 st.latex(
-    rf"\text{{left}}(u) = \tfrac{{1}}{{T}}\,\#\{{t : g_{{t,u}} < {GATE_SHUT:g}\}},\qquad"
-    rf"\text{{right}}(u) = \tfrac{{1}}{{T}}\,\#\{{t : g_{{t,u}} > {GATE_OPEN:g}\}}"
+    rf"\text{{{LEFT}}}(u) = \tfrac{{1}}{{T}}\,\#\{{t : g_{{t,u}} < {GATE_SHUT:g}\}},\qquad"
+    rf"\text{{{RIGHT}}}(u) = \tfrac{{1}}{{T}}\,\#\{{t : g_{{t,u}} > {GATE_OPEN:g}\}}"
 )
 
 
@@ -412,10 +531,12 @@ def _add_clicked_unit(chart_key: str) -> None:
         st.session_state["lstm_units"] = list(dict.fromkeys(reversed(chosen)))[:6][::-1]
 
 
-st.caption("Click a point or a bar to add that unit to the traces under *Chosen units over time*.")
+st.caption(
+    t("Click a point or a bar to add that unit to the traces under *Chosen units over time*.")
+)
 s1, s2 = st.columns([3, 2])
 s1.plotly_chart(
-    rf.saturation_scatter(info["saturation"], title="LSTM gates"),
+    rf.saturation_scatter(info["saturation"], title=t("LSTM gates")),
     key="lstm_sat",
     on_select=lambda: _add_clicked_unit("lstm_sat"),
     selection_mode="points",
@@ -423,7 +544,10 @@ s1.plotly_chart(
 with s2:
     st.plotly_chart(
         rf.sorted_means(
-            info["mean_keep"], INTEGRATOR, title="Mean forget gate per cell", y_title="mean f_t"
+            info["mean_keep"],
+            INTEGRATOR,
+            title=t("Mean forget gate per cell"),
+            y_title=t("mean f_t"),
         ),
         key="lstm_forget_means",
         on_select=lambda: _add_clicked_unit("lstm_forget_means"),
@@ -431,30 +555,45 @@ with s2:
     )
     ints = info["integrators"]
     st.markdown(
-        f"**{len(ints)} long-term integrator{'s' if len(ints) != 1 else ''}** (mean $f_t \\ge$ "
-        f"{INTEGRATOR}): "
-        + (", ".join(f"unit {u} ({f:.3f})" for u, f in ints[:12]) or "none on this text.")
+        tn(
+            "**{n} long-term integrator** (mean $f_t \\ge$ {threshold}): {units}",
+            "**{n} long-term integrators** (mean $f_t \\ge$ {threshold}): {units}",
+            len(ints),
+            threshold=INTEGRATOR,
+            units=", ".join(t("unit {u} ({f})", u=u, f=f"{f:.3f}") for u, f in ints[:12])
+            or t("none on this text."),
+        )
     )
 right = info["open_share"]
-FORGET_NOTE = (
+FORGET_NOTE = t(
     "Here forget gates sit open more often than the other two: where $f_t \\approx 1$ the cell "
     "path $c_t = c_{t-1} + i_t g_t$ only adds, so memory and gradients survive many steps. "
 )
 st.markdown(
-    f"On average a unit's gate sits above {GATE_OPEN:g} for {right['forget']:.0%} of the steps "
-    f"(forget), {right['input']:.0%} (input) and {right['output']:.0%} (output). "
-    "**What to notice:** "
-    + (FORGET_NOTE if forget_open_claim(right) else "")
-    + "A cell whose forget gate stays near 1 carries information far: f = "
-    f"{KEPT_GATE:g} still keeps {KEPT_GATE:g}^{KEPT_STEPS} "
-    f"≈ {kept_after(KEPT_GATE, KEPT_STEPS):.0%} after {KEPT_STEPS} characters."
+    t(
+        "On average a unit's gate sits above {open} for {forget} of the steps (forget), {input} "
+        "(input) and {output} (output). **What to notice:** {forget_note}A cell whose forget gate "
+        "stays near 1 carries information far: f = {gate} still keeps {gate}^{steps} ≈ {kept} "
+        "after {steps} characters.",
+        open=f"{GATE_OPEN:g}",
+        forget=f"{right['forget']:.0%}",
+        input=f"{right['input']:.0%}",
+        output=f"{right['output']:.0%}",
+        forget_note=FORGET_NOTE if forget_open_claim(right) else "",
+        gate=f"{KEPT_GATE:g}",
+        steps=KEPT_STEPS,
+        kept=f"{kept_after(KEPT_GATE, KEPT_STEPS):.0%}",
+    )
 )
 
-st.header("The same text through a vanilla RNN and a GRU")
+st.header(t("The same text through a vanilla RNN and a GRU"))
 st.markdown(
-    f"Two cousins with the same {CELLS} units, trained the same way on the same corpus: the "
-    "vanilla RNN has no gates at all, the GRU merges forget and input into one update gate $z_t$ "
-    "and has no separate cell."
+    t(
+        "Two cousins with the same {cells} units, trained the same way on the same corpus: the "
+        "vanilla RNN has no gates at all, the GRU merges forget and input into one update gate "
+        "$z_t$ and has no separate cell.",
+        cells=CELLS,
+    )
 )
 st.latex(r"\text{RNN: } h_t = \tanh(W x_t + U h_{t-1} + b)")
 st.latex(
@@ -464,50 +603,99 @@ st.latex(
 c = st.columns(3)
 for col, name in zip(c, ("rnn", "gru", "lstm"), strict=True):
     value = runs[name]["bpc"]
-    col.metric(f"{name.upper()} bits per character", "—" if value is None else f"{value:.2f}")
+    col.metric(
+        t("{model} bits per character", model=name.upper()),
+        "—" if value is None else f"{value:.2f}",
+    )
 gru, rnn = runs["gru"]["fields"], runs["rnn"]["fields"]
 held = (
     "(" + ", ".join(f"{n.upper()} {char_model(n)[1]['validation']['bpc']:.2f}" for n in runs) + ")"
 )
 best = best_model({n: runs[n]["bpc"] for n in runs})
-compare = {
-    "RNN hidden h_t": rnn["hidden"][start:stop],
-    "GRU hidden h_t": gru["hidden"][start:stop],
-    "LSTM hidden h_t": lstm["hidden"][start:stop],
-    "GRU update gate z_t (1 = keep the old state)": gru["update"][start:stop],
-    "LSTM forget gate f_t": lstm["forget_gate"][start:stop],
+compare = {  # label → (values, colour range)
+    t("RNN hidden h_t"): (rnn["hidden"], (-1.0, 1.0)),
+    t("GRU hidden h_t"): (gru["hidden"], (-1.0, 1.0)),
+    t("LSTM hidden h_t"): (lstm["hidden"], (-1.0, 1.0)),
+    t("GRU update gate z_t (1 = keep the old state)"): (gru["update"], (0.0, 1.0)),
+    t("LSTM forget gate f_t"): (lstm["forget_gate"], (0.0, 1.0)),
 }
-bounds = {k: (0.0, 1.0) if "gate" in k else (-1.0, 1.0) for k in compare}
 st.plotly_chart(
-    rf.state_heatmaps(compare, window, start, bounded=bounds, row_height=150), key="cmp_heat"
+    rf.state_heatmaps(
+        {k: v[start:stop] for k, (v, _) in compare.items()},
+        window,
+        start,
+        bounded={k: span for k, (_, span) in compare.items()},
+        row_height=150,
+    ),
+    key="cmp_heat",
 )
-gru_info = _analyse(sha, "gru", body, gru)
+with st.spinner(t("Ranking units…")):
+    gru_info = _analyse(sha, "gru", body, gru)
 st.plotly_chart(
-    rf.saturation_scatter(gru_info["saturation"], title="GRU gates", height=340), key="gru_sat"
+    rf.saturation_scatter(gru_info["saturation"], title=t("GRU gates"), height=340), key="gru_sat"
 )
 keep = (gru_info["average_keep"], info["average_keep"])
-moved = ""
-if steps > 1:
+
+
+def _moved_note() -> str:
+    """Return how far a hidden unit moves per character in each model, and which moves most."""
+    if steps <= 1:
+        return ""
     moves = {n: mean_step_change(runs[n]["fields"]["hidden"]) for n in runs}
     order = sorted(moves, key=moves.get, reverse=True)
     most = most_changing(moves)
-    moved = (
-        "from one character to the next a hidden unit moves by "
-        + ", ".join(f"{moves[n]:.2f} ({n.upper()})" for n in order)
-        + " on average"
-        + ("" if most is None else f": the {most.upper()}'s state changes most")
-        + (", since without gates every step rewrites it. " if most == "rnn" else ". ")
+    shown = ", ".join(f"{moves[n]:.2f} ({n.upper()})" for n in order)
+    if most is None:
+        return t(
+            "from one character to the next a hidden unit moves by {moves} on average. ",
+            moves=shown,
+        )
+    if most == "rnn":
+        return t(
+            "from one character to the next a hidden unit moves by {moves} on average: the "
+            "{model}'s state changes most, since without gates every step rewrites it. ",
+            moves=shown,
+            model=most.upper(),
+        )
+    return t(
+        "from one character to the next a hidden unit moves by {moves} on average: the "
+        "{model}'s state changes most. ",
+        moves=shown,
+        model=most.upper(),
     )
-cards = {n: char_model(n)[1]["validation"]["bpc"] for n in runs}
+
+
+def _held_note() -> str:
+    """Return the held-out bits per character of the three models, and the best on this text."""
+    cards = {n: char_model(n)[1]["validation"]["bpc"] for n in runs}
+    gated = gated_beat_vanilla(cards)
+    if best is None:
+        return (
+            t("On held-out stdlib files the gated models predict better {held}.", held=held)
+            if gated
+            else t("Bits per character on held-out stdlib files {held}.", held=held)
+        )
+    if gated:
+        return t(
+            "On held-out stdlib files the gated models predict better {held}; on your text the "
+            "best is the {best}.",
+            held=held,
+            best=best.upper(),
+        )
+    return t(
+        "Bits per character on held-out stdlib files {held}; on your text the best is the {best}.",
+        held=held,
+        best=best.upper(),
+    )
+
+
 st.markdown(
-    f"**What to notice:** {moved}The GRU's update gate plays the LSTM forget gate's role "
-    f"(near 1 = keep): here it averages {keep[0]:.2f}, the forget gate {keep[1]:.2f}. "
-    + (
-        "On held-out stdlib files the gated models predict better "
-        if gated_beat_vanilla(cards)
-        else "Bits per character on held-out stdlib files "
+    t(
+        "**What to notice:** {moved}The GRU's update gate plays the LSTM forget gate's role (near "
+        "1 = keep): here it averages {gru}, the forget gate {lstm}. {held}",
+        moved=_moved_note(),
+        gru=f"{keep[0]:.2f}",
+        lstm=f"{keep[1]:.2f}",
+        held=_held_note(),
     )
-    + held
-    + ("" if best is None else f"; on your text the best is the {best.upper()}")
-    + "."
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from engine.recurrent import MOVED
+from engine.recurrent import MOVED, UNK
 from ui.i18n import t, tn
 
 _CHANGES = re.compile(r"changes only (\d+) times? in this text")
@@ -45,3 +45,31 @@ def unscored_text(reason: str) -> str:
             r=match[2],
         )
     return t(reason)
+
+
+def input_note(encoded) -> str | None:
+    """Return engine.recurrent.encode(...).note (cut text, unknown characters) in the session's
+    language, or None when there is nothing to say."""
+    parts = []
+    if encoded.truncated:
+        parts.append(
+            t(
+                "Only the first {kept} of {typed} characters are used.",
+                kept=f"{len(encoded.text):,}",
+                typed=f"{encoded.original_length:,}",
+            )
+        )
+    if encoded.unknown_count:
+        parts.append(
+            tn(
+                "{count} character outside the model's vocabulary ({sample}) is read as the "
+                "unknown symbol {unk}.",
+                "{count} characters outside the model's vocabulary ({sample}) are read as the "
+                "unknown symbol {unk}.",
+                encoded.unknown_count,
+                count=f"{encoded.unknown_count:,}",
+                sample=" ".join(repr(c) for c in encoded.unknown_chars[:5]),
+                unk=UNK,
+            )
+        )
+    return " ".join(parts) or None
