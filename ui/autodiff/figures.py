@@ -14,14 +14,16 @@ import numpy as np
 import plotly.graph_objects as go
 
 from engine.autodiff import DataflowGraph
+from engine.core import N_
 from ui.figures import finish_layout
+from ui.i18n import t
 
 FILL = {"parameter": "#dcfce7", "input": "#f1f5f9", "op": "#dbeafe"}
 LINE = {"parameter": "#16a34a", "input": "#94a3b8", "op": "#2563eb"}
 KIND_NAME = {
-    "parameter": "parameter (leaf: AccumulateGrad)",
-    "input": "data (autograd does not record it)",
-    "op": "operation (its grad_fn)",
+    "parameter": N_("parameter (leaf: AccumulateGrad)"),
+    "input": N_("data (autograd does not record it)"),
+    "op": N_("operation (its grad_fn)"),
 }
 CURRENT = "#f59e0b"  # the step being looked at
 GRAD = "#dc2626"  # gradients, flowing backwards
@@ -184,7 +186,7 @@ def _draw_node(fig: go.Figure, n, view: GraphView, centre: tuple[float, float]) 
 
 def _node_text(n, view: GraphView) -> str:
     """Return the box's label, grad_fn, value and (once known) gradient as HTML lines."""
-    op = n.op if n.kind != "input" else "data, no grad_fn"
+    op = n.op if n.kind != "input" else t("data, no grad_fn")
     text = [f"<b>{n.label}</b>", f"<span style='font-size:10px;color:#475569'>{op}</span>"]
     text.append(_numbers(n.value) if n.id in view.values else "?")
     if n.grad is not None and n.id in view.grads:
@@ -196,15 +198,22 @@ def _node_text(n, view: GraphView) -> str:
 
 def _node_hover(n, view: GraphView) -> str:
     """Return the hover text: label, op, full-precision value and gradient."""
-    full = ", ".join(f"{v:.10g}" for v in n.value) if n.id in view.values else "not yet"
+    full = ", ".join(f"{v:.10g}" for v in n.value) if n.id in view.values else t("not yet")
     grad = (
-        "needs none (data)"
+        t("needs none (data)")
         if n.grad is None
         else ", ".join(f"{v:.10g}" for v in n.grad)
         if n.id in view.grads
-        else "not yet"
+        else t("not yet")
     )
-    return f"<b>{n.label}</b> · {n.op}<br>value: {full}<br>∂L/∂{n.id}: {grad}"
+    return t(
+        "<b>{label}</b> · {op}<br>value: {value}<br>∂L/∂{id}: {grad}",
+        label=n.label,
+        op=n.op,
+        value=full,
+        id=n.id,
+        grad=grad,
+    )
 
 
 def _legend_entry(name: str, mode: str, **style) -> go.Scatter:
@@ -217,11 +226,13 @@ def _add_legend(fig: go.Figure) -> None:
     for kind, name in KIND_NAME.items():
         line = dict(color=LINE[kind], width=1.5)
         marker = dict(symbol="square", size=13, color=FILL[kind], line=line)
-        fig.add_trace(_legend_entry(name, "markers", marker=marker))
+        fig.add_trace(_legend_entry(t(name), "markers", marker=marker))
     line = dict(color=CURRENT, width=2.5)
     marker = dict(symbol="square", size=13, color="#fef3c7", line=line)
-    fig.add_trace(_legend_entry("this step", "markers", marker=marker))
-    fig.add_trace(_legend_entry("gradient flowing back", "lines", line=dict(color=GRAD, width=3)))
+    fig.add_trace(_legend_entry(t("this step"), "markers", marker=marker))
+    fig.add_trace(
+        _legend_entry(t("gradient flowing back"), "lines", line=dict(color=GRAD, width=3))
+    )
 
 
 def error_vs_step(
@@ -239,9 +250,9 @@ def error_vs_step(
             x=h,
             y=error,
             mode="lines+markers",
-            name="measured error",
+            name=t("measured error"),
             line=dict(color="#2563eb"),
-            hovertemplate="h = %{x:.1e}<br>error = %{y:.2e}<extra></extra>",
+            hovertemplate=t("h = %{x:.1e}<br>error = %{y:.2e}<extra></extra>"),
         )
     )
     for (name, values), colour in zip(guides.items(), ("#16a34a", "#9333ea"), strict=False):
@@ -260,21 +271,21 @@ def error_vs_step(
             x=[best[0]],
             y=[best[1]],
             mode="markers",
-            name=f"smallest error (h = {power(best[0])})",
+            name=t("smallest error (h = {h})", h=power(best[0])),
             marker=dict(symbol="star", size=15, color=CURRENT, line=dict(color="#92400e", width=1)),
-            hovertemplate="h = %{x:.1e}<br>error = %{y:.2e}<extra></extra>",
+            hovertemplate=t("h = %{x:.1e}<br>error = %{y:.2e}<extra></extra>"),
         )
     )
     low, high = float(np.min(error)), float(np.max(error))
     fig.update_xaxes(
         type="log",
-        title="step size h (log scale, shrinking to the right)",
+        title=t("step size h (log scale, shrinking to the right)"),
         exponentformat="power",
         autorange="reversed",
     )
     fig.update_yaxes(
         type="log",
-        title="|central difference − autodiff| (log)",
+        title=t("|central difference − autodiff| (log)"),
         exponentformat="power",
         range=[np.log10(low) - 0.5, np.log10(high) + 0.5],
     )

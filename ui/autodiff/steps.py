@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.autodiff import DataflowGraph, Step
+from engine.core import N_
 from ui.autodiff.figures import GraphView
+from ui.i18n import t
 
 SYM = {"w1": "w_1", "b1": "b_1", "w2": "w_2", "b2": "b_2"}
 FORWARD = {  # (the operation in symbols, the same with the inputs' numbers in {placeholders})
@@ -24,12 +26,12 @@ FORWARD = {  # (the operation in symbols, the same with the inputs' numbers in {
     "L": (r"L = \tfrac{1}{N}\textstyle\sum_i s_i", r"\operatorname{{mean}}{s}"),
 }
 SAVED_WHY = {  # why a backward node keeps what it keeps, by autograd class
-    "MulBackward0": "both factors, because ∂(pq)/∂p = q and ∂(pq)/∂q = p",
-    "TanhBackward0": "only its output, because tanh′(z) = 1 − tanh²(z)",
-    "AddBackward0": "no input values, because a sum passes the gradient through unchanged",
-    "SubBackward0": "no input values, because a difference passes the gradient through (±1)",
-    "PowBackward0": "its input and the exponent, because (r²)′ = 2r",
-    "MeanBackward0": "only the input's size, because each entry gets 1/N",
+    "MulBackward0": N_("both factors, because ∂(pq)/∂p = q and ∂(pq)/∂q = p"),
+    "TanhBackward0": N_("only its output, because tanh′(z) = 1 − tanh²(z)"),
+    "AddBackward0": N_("no input values, because a sum passes the gradient through unchanged"),
+    "SubBackward0": N_("no input values, because a difference passes the gradient through (±1)"),
+    "PowBackward0": N_("its input and the exponent, because (r²)′ = 2r"),
+    "MeanBackward0": N_("only the input's size, because each entry gets 1/N"),
 }
 LOCAL = {  # ∂(consumer)/∂(value) in symbols: the rule the consumer's backward node applies
     "s": r"\tfrac{1}{N}",
@@ -95,55 +97,98 @@ def at_step(
     )
 
 
+def _forward_text(graph: DataflowGraph, step: Step, head: str) -> StepText:
+    """Return a forward step: the operation with numbers, and what its node keeps for later."""
+    node = {n.id: n for n in graph.nodes}
+    symbols, numbers = FORWARD[step.node]
+    filled = numbers.format(**{i: tex(n.value, wrap=True) for i, n in node.items()})
+    saved = ", ".join(f"`{s}`" for s in node[step.node].saved) or t("nothing")
+    op = node[step.node].op
+    intro = (
+        t(
+            "{head} torch computes ${symbols}$ and records a `{op}` node. For the backward pass "
+            "it keeps {saved} — {why}.",
+            head=head,
+            symbols=symbols,
+            op=op,
+            saved=saved,
+            why=t(SAVED_WHY[op]),
+        )
+        if op in SAVED_WHY
+        else t(
+            "{head} torch computes ${symbols}$ and records a `{op}` node. For the backward pass "
+            "it keeps {saved}.",
+            head=head,
+            symbols=symbols,
+            op=op,
+            saved=saved,
+        )
+    )
+    return StepText(
+        intro,
+        rf"{symbols} = {filled} = {tex(step.value)}",
+        t("Vectors hold one entry per example; the operations act entry by entry.")
+        if len(step.value) > 1
+        else None,
+    )
+
+
 def describe(graph: DataflowGraph, step: Step, k: int, total: int, *, backward: bool) -> StepText:
     """Return step k written out: the operation, or upstream gradient × local derivative."""
     node = {n.id: n for n in graph.nodes}
-    head = f"**Step {k} of {total} · {'backward' if backward else 'forward'}.**"
     if not backward:
-        symbols, numbers = FORWARD[step.node]
-        filled = numbers.format(**{i: tex(n.value, wrap=True) for i, n in node.items()})
-        saved = ", ".join(f"`{s}`" for s in node[step.node].saved) or "nothing"
-        why = f" — {SAVED_WHY[node[step.node].op]}" if node[step.node].op in SAVED_WHY else ""
-        return StepText(
-            f"{head} torch computes ${symbols}$ and records a `{node[step.node].op}` node. For "
-            f"the backward pass it keeps {saved}{why}.",
-            rf"{symbols} = {filled} = {tex(step.value)}",
-            "Vectors hold one entry per example; the operations act entry by entry."
-            if len(step.value) > 1
-            else None,
-        )
+        return _forward_text(graph, step, t("**Step {k} of {total} · forward.**", k=k, total=total))
+    head = t("**Step {k} of {total} · backward.**", k=k, total=total)
     if step.via is None:
         return StepText(
-            f"{head} The backward pass starts at the loss with the seed "
-            r"$\partial L/\partial L = 1$ and visits the nodes in the order autograd chose: "
-            + " → ".join(graph.backward_order)
-            + ".",
+            t(
+                "{head} The backward pass starts at the loss with the seed "
+                "$\\partial L/\\partial L = 1$ and visits the nodes in the order autograd chose: "
+                "{order}.",
+                head=head,
+                order=" → ".join(graph.backward_order),
+            ),
             r"\frac{\partial L}{\partial L} = 1",
         )
     via, me = sym(step.via), sym(step.node)
-    by = f"`{node[step.via].op}`, the node of ${FORWARD[step.via][0]}$,"
+    by = t("`{op}`, the node of ${formula}$,", op=node[step.via].op, formula=FORWARD[step.via][0])
+    upstream_word, local_word = t("upstream"), t("local")  # i18n: labels under a formula's braces
     local = rf"\underbrace{{\frac{{\partial {via}{'_i' if step.summed else ''}}}{{\partial {me}}}}}"
-    local += rf"_{{\text{{local}}\,=\,{LOCAL[step.node]}}}"
+    local += rf"_{{\text{{{local_word}}}\,=\,{LOCAL[step.node]}}}"
     if step.summed:
         terms = " + ".join(
             rf"{tex_number(u, True)}\cdot{tex_number(v, True)}"
             for u, v in zip(step.upstream, step.local, strict=True)
         )
         return StepText(
-            f"{head} {by} hands back upstream gradient × local derivative for each example; "
-            f"${me}$ was used by all {len(step.local)}, so the products are summed, and "
-            f"`AccumulateGrad` stores the sum in `{step.node}.grad`.",
+            t(
+                "{head} {by} hands back upstream gradient × local derivative for each example; "
+                "${me}$ was used by all {n}, so the products are summed, and `AccumulateGrad` "
+                "stores the sum in `{name}.grad`.",
+                head=head,
+                by=by,
+                me=me,
+                n=len(step.local),
+                name=step.node,
+            ),
             rf"\frac{{\partial L}}{{\partial {me}}} = \sum_i "
-            rf"\underbrace{{\frac{{\partial L}}{{\partial {via}_i}}}}_{{\text{{upstream}}}}{local}"
+            rf"\underbrace{{\frac{{\partial L}}{{\partial {via}_i}}}}"
+            rf"_{{\text{{{upstream_word}}}}}{local}"
             rf" = {terms} = {tex(step.value)}",
         )
     elementwise = len(step.upstream) > 1 and len(step.local) > 1
     times = r"\odot" if elementwise else r"\cdot"
     return StepText(
-        f"{head} {by} multiplies the gradient arriving from the loss by its own local "
-        f"derivative and hands the product back to ${me}$.",
+        t(
+            "{head} {by} multiplies the gradient arriving from the loss by its own local "
+            "derivative and hands the product back to ${me}$.",
+            head=head,
+            by=by,
+            me=me,
+        ),
         rf"\frac{{\partial L}}{{\partial {me}}} = "
-        rf"\underbrace{{\frac{{\partial L}}{{\partial {via}}}}}_{{\text{{upstream}}}}\cdot{local}"
+        rf"\underbrace{{\frac{{\partial L}}{{\partial {via}}}}}_{{\text{{{upstream_word}}}}}"
+        rf"\cdot{local}"
         rf" = {tex(step.upstream)} {times} {tex(step.local)} = {tex(step.value)}",
-        "⊙ multiplies entry by entry: one product per example." if elementwise else None,
+        t("⊙ multiplies entry by entry: one product per example.") if elementwise else None,
     )
