@@ -554,14 +554,14 @@ with s2:
         selection_mode="points",
     )
     ints = info["integrators"]
+    listed = [t("unit {u} ({f})", u=u, f=f"{f:.3f}") for u, f in ints[:12]]
     st.markdown(
         tn(
             "**{n} long-term integrator** (mean $f_t \\ge$ {threshold}): {units}",
             "**{n} long-term integrators** (mean $f_t \\ge$ {threshold}): {units}",
             len(ints),
             threshold=INTEGRATOR,
-            units=", ".join(t("unit {u} ({f})", u=u, f=f"{f:.3f}") for u, f in ints[:12])
-            or t("none on this text."),
+            units=", ".join(listed) or t("none on this text."),
         )
     )
 right = info["open_share"]

@@ -473,18 +473,19 @@ if curves is None and job is not None and st.session_state.get("mem_job_key") ==
 if curves is not None or stopped is not None:
     shown = curves if curves is not None else stopped
     _memory_figure(shown, "mem_fig")
+    last = [
+        f"{NAMES[k]} {v[-1]:.0%}"
+        if np.isfinite(v[-1])
+        else t("{model} not trained", model=NAMES[k])
+        for k, v in shown.items()
+    ]
     notice = t(
         "**What to notice.** Accuracy of at least {learned} up to: {longest}. At the longest delay "
         "(D = {delay}): {last} (chance {chance}).",
         learned=f"{MEMORY_LEARNED:.0%}",
         longest="; ".join(f"{NAMES[k]} {_longest(v)}" for k, v in shown.items()),
         delay=delays[-1],
-        last="; ".join(
-            f"{NAMES[k]} {v[-1]:.0%}"
-            if np.isfinite(v[-1])
-            else t("{model} not trained", model=NAMES[k])
-            for k, v in shown.items()
-        ),
+        last="; ".join(last),
         chance=f"{CHANCE:.0%}",
     )
     if stopped is not None:
