@@ -620,7 +620,7 @@ def _class_bias(model: nn.Module, name: str, class_index: int) -> float:
     """Return the bias of the classifier's last linear layer for the class (0 without a bias)."""
     head = model.get_submodule(_HEADS.get(name, ("avgpool", "fc"))[1])
     last = [m for m in head.modules() if isinstance(m, nn.Linear)][-1]
-    return float(last.bias[class_index]) if last.bias is not None else 0.0
+    return float(last.bias[class_index].detach()) if last.bias is not None else 0.0
 
 
 def grad_cam_classic(
