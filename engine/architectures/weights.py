@@ -280,7 +280,7 @@ def _check_values(
 def load_weights(
     name: str, source: bytes | str | os.PathLike, *, max_bytes: int = MAX_UPLOAD_BYTES
 ) -> LoadedWeights:
-    """Return the named network filled with the file's weights (eval mode), or raise WeightsError.
+    """Return the named network filled from the file (.model, eval mode) and what was adjusted.
 
     source: the bytes of an upload (refused over max_bytes) or a path set by the operator (not
     capped). A file of any of torch's float types loads as float32.
