@@ -57,6 +57,7 @@ ERROR_CLASSES = (
     "TrainingConfigError",
     "UnknownArchError",
     "UnknownArchitectureError",
+    "WeightsError",
 )
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "t": None,
