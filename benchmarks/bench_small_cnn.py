@@ -4,6 +4,14 @@ Training is timed over TRAIN_STEPS steps of the default network and extrapolated
 DEFAULT_STEPS steps (the page's default run: under 60 s), in float32 and (where the CPU has it)
 bfloat16 autocast; the baseline is the same steps as a bare float32 loop (no mirrors, no progress
 reports, no validation), so the float32 ratio is our loop's overhead.
+
+The learner's own classes (issue 15): 200 examples (4 drawn classes × 50, so a held-out split of
+10 per class) trained by fit_examples on ONE core, against the bare loop of the same steps on the
+same 160 training examples (no augmentation, no evaluation). "Stable" means the held-out accuracy
+of the last two evaluations (FIT_STEPS // 10 steps apart) differs by at most STABLE_WITHIN
+examples of the 40 held out (2.5 points each: the finest step 40 examples can measure).
+Prediction: predict_examples on a 640 × 480 photo (downscale included) against a bare forward of
+one 64 × 64 input.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,16 +27,26 @@ from benchmarks.common import Row, interleaved, median_seconds
 from engine.cnn import (
     DEFAULT_BATCH,
     DEFAULT_STEPS,
+    FIT_BATCH,
+    FIT_STEPS,
+    HELD_OUT,
     CNNConfig,
+    ExampleSet,
     SmallCNN,
     bf16_supported,
+    fit_examples,
     make_dataset_uint8,
     make_training_data,
+    predict_examples,
     train,
 )
+from engine.core import one_thread
 
 TRAIN_STEPS = 50  # per round; three interleaved rounds, medians
 BATCH = DEFAULT_BATCH
+LEARNER_CLASSES = ("horizontal stripes", "vertical stripes", "checkerboard", "dots")
+LEARNER_PER_CLASS = 50  # 4 × 50 = 200 examples, as the issue asks
+STABLE_WITHIN = 1  # held-out examples the last two evaluations may differ by
 
 
 def _forward_rows(repeat: int) -> list[Row]:
@@ -113,9 +132,69 @@ def _rendering_row() -> Row:
     )
 
 
+def _bare_fit(images: torch.Tensor, labels: torch.Tensor, classes: tuple[str, ...]) -> None:
+    """Train CNNConfig() on (images, labels) for FIT_STEPS bare Adam steps of FIT_BATCH."""
+    model = SmallCNN(CNNConfig(classes=classes)).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(FIT_STEPS):
+        idx = torch.randint(len(images), (FIT_BATCH,), generator=g)
+        x = (images[idx].float() / 255).contiguous(memory_format=torch.channels_last)
+        loss = F.cross_entropy(model(x), labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def _learner_fit_row() -> tuple[Row, SmallCNN]:
+    """Time fit_examples on 200 examples on one core against the bare loop; return the model too."""
+    examples = ExampleSet.from_drawings(LEARNER_CLASSES, LEARNER_PER_CLASS, seed=0)
+    result = fit_examples(examples, CNNConfig(), threads=1)
+    assert result.method == HELD_OUT
+    trained_on = torch.from_numpy(result.predictions < 0)  # the examples not held out
+    images, labels = (t[trained_on] for t in examples.tensors())
+    with one_thread():
+        t0 = time.perf_counter()
+        _bare_fit(images, labels, examples.names)
+        raw = time.perf_counter() - t0
+    curve = [p.val_acc for p in result.runs[0].history]
+    held_out = result.runs[0].held_out
+    stable = round(abs(curve[-1] - curve[-2]) * held_out) <= STABLE_WITHIN
+    row = Row(
+        name=f"fit 200 examples, 1 core: held-out acc {curve[-1]:.2f} "
+        f"({'stable' if stable else 'NOT stable'}: last two {curve[-2]:.2f}, {curve[-1]:.2f})",
+        ours_s=result.seconds,
+        baseline_name=f"bare loop, {FIT_STEPS} steps",
+        baseline_s=raw,
+        target="<= 30 s, stable",
+    )
+    return row, result.model
+
+
+def _learner_predict_row(model: SmallCNN) -> Row:
+    """Time predict_examples on a 640 × 480 photo against a bare forward of one 64 × 64 input."""
+    photo = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    x = torch.rand(1, 3, 64, 64)
+    with one_thread(), torch.inference_mode():
+        ours, bare = interleaved(lambda: predict_examples(model, photo), lambda: model(x), 5)
+    return Row(
+        name="predict one 640×480 photo (downscale included)",
+        ours_s=ours,
+        baseline_name="bare forward of one 64×64",
+        baseline_s=bare,
+        target="<= 100 ms",
+    )
+
+
+def _learner_rows() -> list[Row]:
+    """Return the rows of the learner's classes: fitting 200 examples, predicting a photo."""
+    fit_row, model = _learner_fit_row()
+    return [fit_row, _learner_predict_row(model)]
+
+
 def run(repeat: int = 5) -> list[Row]:
-    """Return rows: forward_all vs forward (batch 1 and 64), training speed, dataset rendering."""
-    return [*_forward_rows(repeat), *_training_rows(), _rendering_row()]
+    """Return rows: forward_all vs forward, training speed, rendering, the learner's classes."""
+    return [*_forward_rows(repeat), *_training_rows(), _rendering_row(), *_learner_rows()]
 
 
 if __name__ == "__main__":
