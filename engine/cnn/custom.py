@@ -819,11 +819,7 @@ def predict_examples(model: SmallCNN, image: object) -> np.ndarray:
     if not isinstance(model, SmallCNN) or model.config.input_size != EXAMPLE_SIDE:
         raise ExamplesError(N_("Predict with a model trained on 64×64 examples."))
     x = torch.from_numpy(downscale(image)).permute(2, 0, 1)[None]  # (1, 3, 64, 64) uint8
-    was_training = model.training
-    model.eval()
-    probs = _probabilities(model, x)[0]
-    model.train(was_training)
-    return probs
+    return _probabilities(model, x)[0]  # no dropout or batch norm: the mode changes nothing
 
 
 # --- saving and loading
