@@ -41,6 +41,7 @@ ERROR_CLASSES = (
     "ConvConfigError",
     "DatasetError",
     "DegradationError",
+    "ExamplesError",
     "ExplorerError",
     "ImageLoadError",
     "KernelDesignError",
