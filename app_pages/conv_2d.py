@@ -13,39 +13,50 @@ from engine.conv import (
     pixel_check,
     strongest_pixel,
 )
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from ui import figures, grids
+from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 from ui.sections import lazy_section
 
-st.title("Kernels on your image")
+st.title(t("Kernels on your image"))
 st.markdown(
-    "A kernel is a small grid of weights. Sliding it over the image and, at each position, "
-    "multiplying the pixels under it by the weights and adding up gives one output pixel; all "
-    "positions together give a **feature map**."
+    t(
+        "A kernel is a small grid of weights. Sliding it over the image and, at each position, "
+        "multiplying the pixels under it by the weights and adding up gives one output pixel; all "
+        "positions together give a **feature map**."
+    )
 )
 
 picked = image_picker("conv2d")
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
-name = c1.selectbox("Kernel", KERNEL_NAMES, index=KERNEL_NAMES.index("sobel x"), key="k2d_name")
-size = c2.radio("Size", [3, 5, 7], horizontal=True, key="k2d_size")
-angle = c3.slider("Gabor angle (°)", 0, 180, 45, 15, key="k2d_angle", disabled=name != "gabor")
+name = c1.selectbox(
+    t("Kernel"),
+    KERNEL_NAMES,
+    index=KERNEL_NAMES.index("sobel x"),
+    format_func=t,
+    key="k2d_name",
+)
+size = c2.radio(t("Size"), [3, 5, 7], horizontal=True, key="k2d_size")
+angle = c3.slider(t("Gabor angle (°)"), 0, 180, 45, 15, key="k2d_angle", disabled=name != "gabor")
 side = c4.slider(
-    "Working size (longest side, px)",
+    t("Working size (longest side, px)"),
     32,
     256,
     160,
     16,
     key="k2d_side",
-    help="The image is shrunk to this size so every output pixel can be clicked.",
+    help=t("The image is shrunk to this size so every output pixel can be clicked."),
 )
 
 bank_kernel = make_kernel(name, size, angle_deg=float(angle))
-with st.expander("Edit the kernel cell by cell", expanded=False):
+with st.expander(t("Edit the kernel cell by cell"), expanded=False):
     st.caption(
-        "Change any number; the feature map and the arithmetic below follow. Switching the "
-        "kernel above starts again from the bank's values."
+        t(
+            "Change any number; the feature map and the arithmetic below follow. Switching the "
+            "kernel above starts again from the bank's values."
+        )
     )
     edited = st.data_editor(
         pd.DataFrame(bank_kernel.numpy().astype(np.float64)).round(4),
@@ -55,8 +66,10 @@ with st.expander("Edit the kernel cell by cell", expanded=False):
 values = edited.to_numpy(dtype=np.float64, na_value=np.nan)
 if not np.isfinite(values).all():
     st.error(
-        "Every kernel cell needs a number; an empty or non-numeric cell was replaced by the "
-        "bank's value."
+        t(
+            "Every kernel cell needs a number; an empty or non-numeric cell was replaced by the "
+            "bank's value."
+        )
     )
     values = np.where(np.isfinite(values), values, bank_kernel.numpy())
 kernel = bank_kernel.new_tensor(values)
@@ -65,7 +78,7 @@ gray = working_tensor(picked, side)  # (H, W)
 try:
     out = feature_maps(gray, kernel)[0]  # (H, W), 'same' padding
 except ExplorerError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     st.stop()
 
 st.latex(r"S(i,j) = (I \star K)(i,j) = \sum_m \sum_n I(i+m,\, j+n)\, K(m,n)")
@@ -88,7 +101,7 @@ def explain_pixel() -> None:
     with left:
         st.plotly_chart(
             figures.heatmap(
-                gray.numpy(), "Input (grey levels 0–1)", selected=(row, col), colorbar=False
+                gray.numpy(), t("Input (grey levels 0–1)"), selected=(row, col), colorbar=False
             ),
             key="k2d_input",
         )
@@ -96,7 +109,11 @@ def explain_pixel() -> None:
         st.plotly_chart(
             figures.heatmap(
                 out.numpy(),
-                f"Feature map: {name} {size}×{size} — click a pixel",
+                t(
+                    "Feature map: {name} {size}×{size} — click a pixel",
+                    name=t(name),
+                    size=size,
+                ),
                 signed=True,
                 pickable=True,
                 selected=(row, col),
@@ -106,16 +123,16 @@ def explain_pixel() -> None:
             selection_mode="points",
         )
     with right:
-        st.plotly_chart(grids.annotated_grid(kernel.numpy(), "Kernel K"), key="k2d_kernel")
-        st.number_input("Row i", 0, h - 1, key="k2d_row")
-        st.number_input("Column j", 0, w - 1, key="k2d_col")
+        st.plotly_chart(grids.annotated_grid(kernel.numpy(), t("Kernel K")), key="k2d_kernel")
+        st.number_input(t("Row i"), 0, h - 1, key="k2d_row")
+        st.number_input(t("Column j"), 0, w - 1, key="k2d_col")
 
-    st.subheader(f"Output pixel ({row}, {col}), one multiply-add at a time")
+    st.subheader(t("Output pixel ({row}, {col}), one multiply-add at a time", row=row, col=col))
     arith = patch_arithmetic(gray, kernel, row, col)
     st.plotly_chart(
         grids.annotated_grids(
             [arith.patch.numpy(), arith.kernel.numpy(), arith.products.numpy()],
-            ["input patch I", "kernel K", "products I·K"],
+            [t("input patch I"), t("kernel K"), t("products I·K")],
             fmt=".3f",
             height=240 + 25 * size,
             operators=["×", "="],
@@ -124,37 +141,46 @@ def explain_pixel() -> None:
     )
     check = pixel_check(arith.total, float(out[row, col]))
     m1, m2, m3 = st.columns(3)
-    m1.metric("Sum of the products", f"{check.by_hand:.6f}")
-    m2.metric("Feature map at this pixel (torch conv2d)", f"{check.from_torch:.6f}")
-    m3.metric("Difference", f"{check.difference:.1e}")
+    m1.metric(t("Sum of the products"), f"{check.by_hand:.6f}")
+    m2.metric(t("Feature map at this pixel (torch conv2d)"), f"{check.from_torch:.6f}")
+    m3.metric(t("Difference"), f"{check.difference:.1e}")
     outside = arith.padding_taps
-    st.caption(
-        (
+    agree = (
+        t(
             "What to notice: the two numbers agree (up to float rounding): the feature map is "
             "nothing but this sum, repeated at every pixel with the same kernel. "
-            if check.agrees
-            else f"What to notice: the two numbers differ by {check.difference:.1e}, more than "
-            "float rounding explains. "
         )
-        + "A bright frame along the edges of the map comes from the zero padding: just outside the "
-        "image the kernel sees black."
-        + (
-            f" Here {outside} taps hang over the border and read the zero padding."
-            if outside
-            else ""
+        if check.agrees
+        else t(
+            "What to notice: the two numbers differ by {difference}, more than float rounding "
+            "explains. ",
+            difference=f"{check.difference:.1e}",
         )
     )
+    frame = t(
+        "A bright frame along the edges of the map comes from the zero padding: just outside the "
+        "image the kernel sees black."
+    )
+    taps = (
+        t(" Here {outside} taps hang over the border and read the zero padding.", outside=outside)
+        if outside
+        else ""
+    )
+    st.caption(agree + frame + taps)
 
 
 explain_pixel()
 
 st.divider()
-st.subheader("Convolution or cross-correlation?")
+st.subheader(t("Convolution or cross-correlation?"))
 st.markdown(
-    "Mathematically, convolution flips the kernel before sliding it; `torch.nn.functional.conv2d` "
-    "(like most libraries) does **not** flip: it computes cross-correlation. For a learned kernel "
-    "this makes no difference (training would just learn the flipped weights), but for a given "
-    "kernel the two outputs differ unless the kernel is symmetric under a 180° turn."
+    t(
+        "Mathematically, convolution flips the kernel before sliding it; "
+        "`torch.nn.functional.conv2d` (like most libraries) does **not** flip: it computes "
+        "cross-correlation. For a learned kernel "
+        "this makes no difference (training would just learn the flipped weights), but for a given "
+        "kernel the two outputs differ unless the kernel is symmetric under a 180° turn."
+    )
 )
 st.latex(r"(I * K)(i,j) = \sum_m \sum_n I(i-m,\, j-n)\, K(m,n) = (I \star \mathrm{flip}(K))(i,j)")
 
@@ -166,7 +192,7 @@ def _flip_maps(flipped) -> None:
         st.plotly_chart(
             figures.heatmap(
                 flipped.correlation.numpy(),
-                "Cross-correlation (conv2d)",
+                t("Cross-correlation (conv2d)"),
                 signed=True,
                 colorbar=False,
                 height=300,
@@ -177,7 +203,7 @@ def _flip_maps(flipped) -> None:
         st.plotly_chart(
             figures.heatmap(
                 flipped.convolution.numpy(),
-                "True convolution (kernel flipped)",
+                t("True convolution (kernel flipped)"),
                 signed=True,
                 colorbar=False,
                 height=300,
@@ -186,32 +212,48 @@ def _flip_maps(flipped) -> None:
         )
     with c:
         st.plotly_chart(
-            figures.heatmap(flipped.difference.numpy(), "Difference", signed=True, height=300),
+            figures.heatmap(flipped.difference.numpy(), t("Difference"), signed=True, height=300),
             key="k2d_diff",
         )
 
 
 def _flip_text(flipped) -> str:
     """Return the what-to-notice caption, each clause chosen by the measured differences."""
-    turn = "is the same" if flipped.symmetric else "changes"
     if flipped.outputs_equal:
-        first = (
-            "What to notice: this kernel is the same after a 180° turn, so the two outputs are "
-            "identical (a Gaussian, box blur or Laplacian). "
+        first = t(
+            N_(
+                "What to notice: this kernel is the same after a 180° turn, so the two outputs "
+                "are identical (a Gaussian, box blur or Laplacian). "
+            )
             if flipped.symmetric
-            else f"What to notice: this kernel {turn} under a 180° turn, yet on this image the "
-            "two outputs agree up to rounding. "
+            else N_(
+                "What to notice: this kernel changes under a 180° turn, yet on this image the two "
+                "outputs agree up to rounding. "
+            )
         )
     else:
-        first = (
-            f"What to notice: this kernel {turn} under a 180° turn, and the two outputs differ "
-            f"by up to {flipped.max_difference:.3g} (Sobel and emboss give opposite signs). "
+        first = t(
+            N_(
+                "What to notice: this kernel is the same under a 180° turn, and the two outputs "
+                "differ by up to {difference} (Sobel and emboss give opposite signs). "
+            )
+            if flipped.symmetric
+            else N_(
+                "What to notice: this kernel changes under a 180° turn, and the two outputs "
+                "differ by up to {difference} (Sobel and emboss give opposite signs). "
+            ),
+            difference=f"{flipped.max_difference:.3g}",
         )
     last = (
-        "The middle number is zero up to rounding: flipping the kernel turns one operation "
-        "into the other."
+        t(
+            "The middle number is zero up to rounding: flipping the kernel turns one operation "
+            "into the other."
+        )
         if flipped.flip_identity_holds
-        else f"The middle number, {flipped.max_flip_error:.1e}, is more than rounding."
+        else t(
+            "The middle number, {error}, is more than rounding.",
+            error=f"{flipped.max_flip_error:.1e}",
+        )
     )
     return first + last
 
@@ -221,14 +263,14 @@ def _flip_section() -> None:
     flipped = compare_flip(gray, kernel)
     _flip_maps(flipped)
     k1, k2, k3 = st.columns(3)
-    k1.metric("max |convolution − cross-correlation|", f"{flipped.max_difference:.4g}")
-    k2.metric("max |convolution − cross-corr. with flipped K|", f"{flipped.max_flip_error:.1e}")
-    k3.metric("Kernel symmetric under 180° turn?", "yes" if flipped.symmetric else "no")
+    k1.metric(t("max |convolution − cross-correlation|"), f"{flipped.max_difference:.4g}")
+    k2.metric(t("max |convolution − cross-corr. with flipped K|"), f"{flipped.max_flip_error:.1e}")
+    k3.metric(t("Kernel symmetric under 180° turn?"), t("yes") if flipped.symmetric else t("no"))
     st.caption(_flip_text(flipped))
 
 
 lazy_section(
-    "Both outputs on your image, their difference and the flip check (3 maps)",
+    t("Both outputs on your image, their difference and the flip check (3 maps)"),
     "open_k2d_flip",
     _flip_section,
 )
