@@ -32,28 +32,32 @@ from engine.pooling import (
     worked_examples,
 )
 from ui import figures, grids
+from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.sections import lazy_section
 
-st.title("Pooling and invariance")
+st.title(t("Pooling and invariance"))
 st.markdown(
-    "A pooling layer replaces each neighbourhood of a feature map by a summary of it. The summary "
-    "throws away *where exactly* inside the window something happened, which makes the output "
-    "change little when the input moves a little."
+    t(
+        "A pooling layer replaces each neighbourhood of a feature map by a summary of it. The "
+        "summary throws away *where exactly* inside the window something happened, which makes the "
+        "output change little when the input moves a little."
+    )
 )
 picked = image_picker("pool")
 
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2])
 feature = c1.selectbox(
-    "Feature (kernel, then ReLU)",
+    t("Feature (kernel, then ReLU)"),
     KERNEL_NAMES,
     index=KERNEL_NAMES.index("sobel y"),
+    format_func=t,
     key="pool_feature",
 )
-size = c2.number_input("Window", 1, 16, 4, key="pool_size")
-stride = c3.number_input("Stride", 1, 16, 4, key="pool_stride")
-k = c4.number_input("k (k-max)", 1, 16, 2, key="pool_k")
-side = c5.slider("Working size (px)", 32, 256, 128, 16, key="pool_side")
+size = c2.number_input(t("Window"), 1, 16, 4, key="pool_size")
+stride = c3.number_input(t("Stride"), 1, 16, 4, key="pool_stride")
+k = c4.number_input(t("k (k-max)"), 1, 16, 2, key="pool_k")
+side = c5.slider(t("Working size (px)"), 32, 256, 128, 16, key="pool_side")
 
 gray = working_tensor(picked, side)
 kernel = make_kernel(feature, 5, angle_deg=45.0)
@@ -61,7 +65,12 @@ try:
     fmap = detector_map(gray, kernel)  # valid positions only: no padding is pooled
     pooled = {m: pool2d(fmap, m, int(size), int(stride), k=int(k)) for m in POOL_METHODS}
 except ExplorerError as err:
-    st.error(f"{err} Try a smaller window or k, or a larger working size.")
+    st.error(
+        t(
+            "{error} Try a smaller window or k, or a larger working size.",
+            error=error_text(err),
+        )
+    )
     st.stop()
 
 st.latex(
@@ -72,11 +81,11 @@ st.latex(
 kmax = pooled["k-max"]  # (k, H', W')
 maps = [fmap, pooled["max"], pooled["average"], pooled["l2"], *kmax]
 titles = [
-    f"{feature} after ReLU {tuple(fmap.shape)}",
-    f"max {tuple(pooled['max'].shape)}",
-    "average",
+    t("{feature} after ReLU {shape}", feature=t(feature), shape=tuple(fmap.shape)),
+    t("max {shape}", shape=tuple(pooled["max"].shape)),
+    t("average"),
     "L2",
-    *[f"k-max #{i + 1} (by position)" for i in range(kmax.shape[0])],
+    *[t("k-max #{rank} (by position)", rank=i + 1) for i in range(kmax.shape[0])],
 ]
 SHOWN = 9  # three rows of three maps
 for first in range(0, min(len(maps), SHOWN), 3):
@@ -90,17 +99,31 @@ for first in range(0, min(len(maps), SHOWN), 3):
                 key=f"pool_map_{i}",
             )
 if len(maps) > SHOWN:
-    st.caption(f"Showing the first {SHOWN - 4} of k = {int(k)} k-max maps.")
+    st.caption(t("Showing the first {shown} of k = {k} k-max maps.", shown=SHOWN - 4, k=int(k)))
 st.caption(
-    f"The feature map is computed only where the 5×5 kernel fits inside the image "
-    f"({gray.shape[0]}×{gray.shape[1]} → {fmap.shape[0]}×{fmap.shape[1]}), so no zero padding "
-    "is pooled: a black frame around a bright picture would otherwise give the largest values."
+    t(
+        "The feature map is computed only where the 5×5 kernel fits inside the image "
+        "({h}×{w} → {fh}×{fw}), so no zero padding is pooled: a black frame around a bright "
+        "picture would otherwise give the largest values.",
+        h=gray.shape[0],
+        w=gray.shape[1],
+        fh=fmap.shape[0],
+        fw=fmap.shape[1],
+    )
 )
 st.markdown(
-    "How to read them: **max** answers *did the feature appear somewhere in this window?*; "
-    "**average** *how strongly, or how often?*; **L2** sits between the two, weighting strong "
-    "responses more; **k-max** *did it appear up to k times, and in what order?*"
+    t(
+        "How to read them: **max** answers *did the feature appear somewhere in this window?*; "
+        "**average** *how strongly, or how often?*; **L2** sits between the two, weighting strong "
+        "responses more; **k-max** *did it appear up to k times, and in what order?*"
+    )
 )
+GLOBAL_NAMES = {
+    "max": t("Global max pooling"),
+    "average": t("Global average pooling"),
+    "l2": t("Global L2 pooling"),
+    "k-max": t("Global k-max pooling"),
+}
 glob = {m: global_pool(fmap[None], m, k=int(k))[0] for m in POOL_METHODS}
 g = st.columns(4)
 for col, m in zip(g, POOL_METHODS, strict=True):
@@ -108,10 +131,12 @@ for col, m in zip(g, POOL_METHODS, strict=True):
     shown = (
         ", ".join(f"{v:.3f}" for v in value.flatten().tolist()) if value.dim() else f"{value:.3f}"
     )
-    col.metric(f"Global {m.replace('l2', 'L2')} pooling", shown)
+    col.metric(GLOBAL_NAMES[m], shown)
 st.caption(
-    "Global pooling uses one window covering the whole map: one number (k for k-max) per "
-    "feature map, whatever the image size, which is how networks end in a fixed-size vector."
+    t(
+        "Global pooling uses one window covering the whole map: one number (k for k-max) per "
+        "feature map, whatever the image size, which is how networks end in a fixed-size vector."
+    )
 )
 
 ANGLES = [0, 2, 4, 6, 8, 10, 15, 20, 30]
@@ -123,29 +148,33 @@ def _shift_text(found: ShiftFindings) -> str:
     parts = []
     if found.even_kept is True:
         parts.append(
-            "even shifts move the content by whole output cells, and every method kept all "
-            "its outputs"
+            t(
+                "even shifts move the content by whole output cells, and every method kept all "
+                "its outputs"
+            )
         )
     elif found.even_kept is False:
-        parts.append("even shifts did not keep every output of every method here")
+        parts.append(t("even shifts did not keep every output of every method here"))
     if found.odd_means:
-        means = ", ".join(f"{m} {v:.0%}" for m, v in found.odd_means.items())
-        parts.append(f"odd shifts fall between cells; share kept on average: {means}")
+        means = t(", ").join(f"{t(m)} {v:.0%}" for m, v in found.odd_means.items())
+        parts.append(
+            t("odd shifts fall between cells; share kept on average: {means}", means=means)
+        )
     if found.blur_best:
-        parts.append("blurring before subsampling kept the most")
+        parts.append(t("blurring before subsampling kept the most"))
     elif found.blur_best is False:
-        parts.append("blurring before subsampling did not keep the most on this image")
-    return "What the curves show: " + "; ".join(parts) + "."
+        parts.append(t("blurring before subsampling did not keep the most on this image"))
+    return t("What the curves show: {findings}.", findings=t("; ").join(parts))
 
 
-@st.cache_data(max_entries=32, show_spinner="Shifting and pooling…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _shift_curves(
     sha: str, side: int, max_shift: int, direction: str, compare: str, _gray: torch.Tensor
 ) -> dict:
     return shift_stability(_gray, max_shift, direction=direction, compare=compare)
 
 
-@st.cache_data(max_entries=32, show_spinner="Rotating and rescaling…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _warp_curves(sha: str, side: int, compare: str, _gray: torch.Tensor) -> tuple[dict, dict]:
     return (
         rotation_stability(_gray, ANGLES, compare=compare),
@@ -155,103 +184,127 @@ def _warp_curves(sha: str, side: int, compare: str, _gray: torch.Tensor) -> tupl
 
 def stability_section() -> None:
     """Draw the shift curves, then the rotation and scaling curves, for the chosen comparison."""
-    st.subheader("Shift the input: what stays the same?")
+    st.subheader(t("Shift the input: what stays the same?"))
     st.markdown(
-        "We shift your image by s pixels and push it through four ways of halving the resolution "
-        "after a small bank of edge kernels (conv → ReLU → downsample). A pooled output counts as "
-        f"*kept* if it changes by less than {STABILITY_TOL:.0%} of that map's range. Anti-aliased "
-        "pooling takes the max with stride 1, then blurs before keeping every second value "
-        "(Zhang, 2019)."
+        t(
+            "We shift your image by s pixels and push it through four ways of halving the "
+            "resolution after a small bank of edge kernels (conv → ReLU → downsample). A pooled "
+            "output counts as *kept* if it changes by less than {tol} of that map's range. "
+            "Anti-aliased pooling takes the max with stride 1, then blurs before keeping every "
+            "second value (Zhang, 2019).",
+            tol=f"{STABILITY_TOL:.0%}",
+        )
     )
     s1, s2, s3 = st.columns(3)
-    direction = s1.selectbox("Shift direction", SHIFT_DIRECTIONS, key="pool_dir")
+    direction = s1.selectbox(t("Shift direction"), SHIFT_DIRECTIONS, format_func=t, key="pool_dir")
     compare = s2.selectbox(
-        "Compare with",
+        t("Compare with"),
         COMPARISONS,
+        format_func=t,
         key="pool_cmp",
-        help="moved: the output where the content went (shift/2 cells); in place: the same cell.",
+        help=t(
+            "moved: the output where the content went (shift/2 cells); in place: the same cell."
+        ),
     )
-    max_shift = s3.slider("Largest shift (px)", 1, 8, 6, key="pool_max_shift")
+    max_shift = s3.slider(t("Largest shift (px)"), 1, 8, 6, key="pool_max_shift")
     _shift_curves_shown(direction, compare, max_shift)
-    st.subheader("Rotation and scaling invariance of pooling")
+    st.subheader(t("Rotation and scaling invariance of pooling"))
     _warp_curves_shown(compare)
 
 
 def _shift_curves_shown(direction: str, compare: str, max_shift: int) -> None:
     """Draw the shift-stability curves, consistency metrics and what they show."""
     try:
-        curves = _shift_curves(picked.sha, side, max_shift, direction, compare, gray)
+        with st.spinner(t("Shifting and pooling…")):
+            curves = _shift_curves(picked.sha, side, max_shift, direction, compare, gray)
     except ExplorerError as err:
-        st.error(f"{err} Increase the working size.")
+        st.error(t("{error} Increase the working size.", error=error_text(err)))
         return
     st.plotly_chart(
         figures.lines(
             np.arange(max_shift + 1),
-            curves,
-            x_title="shift s (pixels)",
-            y_title="share of outputs kept",
-            modes=dict.fromkeys(curves, "lines+markers"),
-            title="Shift stability",
+            _named(curves),
+            x_title=t("shift s (pixels)"),
+            y_title=t("share of outputs kept"),
+            modes=dict.fromkeys(_named(curves), "lines+markers"),
+            title=t("Shift stability"),
         ),
         key="pool_shift_curves",
     )
     score = consistency(curves)
     m = st.columns(len(score))
     for col, name in zip(m, STABILITY_METHODS, strict=True):
-        col.metric(f"{name}: consistency", f"{score[name]:.2f}")
+        col.metric(t("{method}: consistency", method=t(name)), f"{score[name]:.2f}")
     st.caption(_shift_text(shift_findings(curves)))
+
+
+def _named(curves: dict) -> dict:
+    """Return the curves keyed by their methods' names in the session's language."""
+    return {t(name): values for name, values in curves.items()}
 
 
 def _warp_curves_shown(compare: str) -> None:
     """Draw the rotation and scaling curves side by side and what max pooling kept."""
     try:
-        rot, sca = _warp_curves(picked.sha, side, compare, gray)
+        with st.spinner(t("Rotating and rescaling…")):
+            rot, sca = _warp_curves(picked.sha, side, compare, gray)
     except ExplorerError as err:
-        st.error(f"{err} Increase the working size.")
+        st.error(t("{error} Increase the working size.", error=error_text(err)))
         return
     a, b = st.columns(2)
     a.plotly_chart(
         figures.lines(
             np.array(ANGLES),
-            rot,
-            x_title="rotation (degrees)",
-            y_title="share kept",
-            title="Rotation invariance",
-            modes=dict.fromkeys(rot, "lines+markers"),
+            _named(rot),
+            x_title=t("rotation (degrees)"),
+            y_title=t("share kept"),
+            title=t("Rotation invariance"),
+            modes=dict.fromkeys(_named(rot), "lines+markers"),
         ),
         key="pool_rot",
     )
     b.plotly_chart(
         figures.lines(
             np.array(SCALES),
-            sca,
-            x_title="scale factor",
-            y_title="share kept",
-            title="Scaling invariance",
-            modes=dict.fromkeys(sca, "lines+markers"),
+            _named(sca),
+            x_title=t("scale factor"),
+            y_title=t("share kept"),
+            title=t("Scaling invariance"),
+            modes=dict.fromkeys(_named(sca), "lines+markers"),
         ),
         key="pool_scale",
     )
     near, far = SCALES.index(1.0) + 1, len(SCALES) - 1  # the smallest and largest zoom in
     st.caption(
-        f"Max pooling kept {rot['max pool'][1]:.0%} of its outputs at {ANGLES[1]}° and "
-        f"{rot['max pool'][-1]:.0%} at {ANGLES[-1]}°; zooming in ×{SCALES[near]:g} kept "
-        f"{sca['max pool'][near]:.0%}, ×{SCALES[far]:g} kept {sca['max pool'][far]:.0%}. "
-        "Tolerance to larger changes has to be learned, for example with several kernels for "
-        "several orientations, pooled together."
+        t(
+            "Max pooling kept {rot_small} of its outputs at {small}° and {rot_large} at "
+            "{large}°; zooming in ×{near} kept {near_kept}, ×{far} kept {far_kept}. Tolerance "
+            "to larger changes has to be learned, for example with several kernels for several "
+            "orientations, pooled together.",
+            rot_small=f"{rot['max pool'][1]:.0%}",
+            small=ANGLES[1],
+            rot_large=f"{rot['max pool'][-1]:.0%}",
+            large=ANGLES[-1],
+            near=f"{SCALES[near]:g}",
+            near_kept=f"{sca['max pool'][near]:.0%}",
+            far=f"{SCALES[far]:g}",
+            far_kept=f"{sca['max pool'][far]:.0%}",
+        )
     )
 
 
 def hidden_section() -> None:
     """Draw the worked pairs max pooling cannot tell apart, then the moving dot."""
-    st.subheader("What max pooling hides")
+    st.subheader(t("What max pooling hides"))
     for ex in worked_examples():
         _worked_example(ex)
     st.caption(
-        "Max pooling answers both pairs identically: it keeps *that* the feature fired, not "
-        "where in the window or how many times."
+        t(
+            "Max pooling answers both pairs identically: it keeps *that* the feature fired, not "
+            "where in the window or how many times."
+        )
     )
-    st.subheader("Pooling as downsampling: a dot that moves by one pixel")
+    st.subheader(t("Pooling as downsampling: a dot that moves by one pixel"))
     dot_section()
 
 
@@ -260,13 +313,21 @@ def _worked_example(ex: dict) -> None:
     a, b = ex["a"].numpy(), ex["b"].numpy()
     left, right = st.columns([2, 3])
     left.plotly_chart(
-        grids.annotated_grids([a, b], ["region a", "region b"], signed=False, fmt="g", height=200),
+        grids.annotated_grids(
+            [a, b], [t("region a"), t("region b")], signed=False, fmt="g", height=200
+        ),
         key=f"pool_ex_{ex['hides']}",
     )
-    right.markdown(f"**{ex['hides']}**")
+    right.markdown(f"**{t(ex['hides'])}**")
     right.dataframe(
         {
-            "pooling": ["max", "average", "L2", "k-max (k=2)", "k-max positions"],
+            t("pooling"): [
+                t("max"),
+                t("average"),
+                "L2",
+                "k-max (k=2)",
+                t("k-max positions"),
+            ],
             "a": [
                 f"{ex['max'][0]:g}",
                 f"{ex['average'][0]:g}",
@@ -293,21 +354,30 @@ DOT_POOL = 2
 def dot_section() -> None:
     """Draw the moving dot and its pooled maps; its slider reruns only this section."""
     d1, d2 = st.columns([1, 3])
-    col = d1.slider("Dot column", 0, 6, 2, key="pool_dot_col")
+    col = d1.slider(t("Dot column"), 0, 6, 2, key="pool_dot_col")
     dot = dot_move(8, 3, col, pool_size=DOT_POOL)
-    d1.metric("Pooled maps identical?", "yes" if dot.identical else "no")
+    d1.metric(t("Pooled maps identical?"), t("yes") if dot.identical else t("no"))
 
     def _dot_text() -> str:
         """Return the rule, then what happened here, from the windows each dot fell in."""
         first, second = dot.windows
         here = (
-            f"both dots lie in window column {first}, so the pooled maps are identical."
+            t(
+                "both dots lie in window column {first}, so the pooled maps are identical.",
+                first=first,
+            )
             if dot.identical
-            else f"the dot moves from window column {first} to {second}, so the pooled 1 moves too."
+            else t(
+                "the dot moves from window column {first} to {second}, so the pooled 1 moves too.",
+                first=first,
+                second=second,
+            )
         )
-        return (
-            f"{DOT_POOL}×{DOT_POOL} max pooling, stride {DOT_POOL}: moving the dot inside one "
-            f"window changes nothing; crossing a window edge does. Here {here}"
+        return t(
+            "{size}×{size} max pooling, stride {size}: moving the dot inside one window changes "
+            "nothing; crossing a window edge does. Here {here}",
+            size=DOT_POOL,
+            here=here,
         )
 
     d1.caption(_dot_text())
@@ -319,7 +389,12 @@ def dot_section() -> None:
                 dot.pooled[0].numpy(),
                 dot.pooled[1].numpy(),
             ],
-            [f"dot at column {col}", f"dot at column {col + 1}", "pooled", "pooled"],
+            [
+                t("dot at column {col}", col=col),
+                t("dot at column {col}", col=col + 1),
+                t("pooled"),
+                t("pooled"),
+            ],
             cols=4,
             signed=False,
             height_per_row=200,
@@ -337,7 +412,7 @@ def _bank() -> torch.Tensor:
 
 def layers_section() -> None:
     """Draw dropout in training and evaluation, then batch normalization of the image quarters."""
-    st.subheader("The other layers between convolutions: dropout and normalization")
+    st.subheader(t("The other layers between convolutions: dropout and normalization"))
     dropout_section()
     batchnorm_section()
 
@@ -345,14 +420,18 @@ def layers_section() -> None:
 @st.fragment
 def dropout_section() -> None:
     """Draw dropout in training and evaluation; its slider reruns only this section."""
-    p = st.slider("Dropout probability p", 0.0, 0.9, 0.5, 0.05, key="pool_p")
+    p = st.slider(t("Dropout probability p"), 0.0, 0.9, 0.5, 0.05, key="pool_p")
     maps = valid_maps(gray, _bank())  # (3, H-4, W-4): where the kernels fit, as above
     train = dropout_demo(maps, p, seed=0, training=True)
     evaluate = dropout_demo(maps, p, training=False)
     st.plotly_chart(
         grids.map_mosaic(
             np.stack([maps[0].numpy(), train[0].numpy(), evaluate[0].numpy()]),
-            ["feature map", f"training: dropout p = {p:.2f}", "evaluation: unchanged"],
+            [
+                t("feature map"),
+                t("training: dropout p = {p}", p=f"{p:.2f}"),
+                t("evaluation: unchanged"),
+            ],
             cols=3,
             signed=False,
             height_per_row=230,
@@ -361,11 +440,19 @@ def dropout_section() -> None:
     )
     kept = survived_fraction(maps, train)
     st.caption(
-        f"In training, each value is zeroed with probability p and the survivors are scaled by "
-        f"1/(1−p) = {1 / (1 - p):.2f} so the expected value is unchanged; here {kept:.0%} of the "
-        "nonzero values survived. In evaluation dropout does nothing. The maps here, like the ones "
-        f"below, are computed only where the 5×5 kernels fit ({gray.shape[0]}×{gray.shape[1]} → "
-        f"{maps.shape[1]}×{maps.shape[2]}): no zero padding."
+        t(
+            "In training, each value is zeroed with probability p and the survivors are scaled "
+            "by 1/(1−p) = {scale} so the expected value is unchanged; here {kept} of the nonzero "
+            "values survived. In evaluation dropout does nothing. The maps here, like the ones "
+            "below, are computed only where the 5×5 kernels fit ({h}×{w} → {mh}×{mw}): no zero "
+            "padding.",
+            scale=f"{1 / (1 - p):.2f}",
+            kept=f"{kept:.0%}",
+            h=gray.shape[0],
+            w=gray.shape[1],
+            mh=maps.shape[1],
+            mw=maps.shape[2],
+        )
     )
 
 
@@ -381,27 +468,34 @@ def batchnorm_section() -> None:
     st.plotly_chart(
         figures.histograms(
             {
-                "before": batch[:, 0].numpy(),
-                "training mode": norm.train_out[:, 0].numpy(),
-                "evaluation mode": norm.eval_out[:, 0].numpy(),
+                t("before"): batch[:, 0].numpy(),
+                t("training mode"): norm.train_out[:, 0].numpy(),
+                t("evaluation mode"): norm.eval_out[:, 0].numpy(),
             },
-            title="Batch normalization of the Sobel-x channel "
-            "(the four image quarters form the batch)",
-            x_title="value",
+            title=t(
+                "Batch normalization of the Sobel-x channel (the four image quarters form the "
+                "batch)"
+            ),
+            x_title=t("value"),
             log_y=True,
         ),
         key="pool_bn",
     )
     n1, n2, n3 = st.columns(3)
     n1.metric(
-        "Batch mean → after (training)", f"{norm.batch_mean[0]:.3f} → {norm.train_out_mean[0]:.1e}"
+        t("Batch mean → after (training)"),
+        f"{norm.batch_mean[0]:.3f} → {norm.train_out_mean[0]:.1e}",
     )
     n2.metric(
-        "Batch variance → after (training)",
+        t("Batch variance → after (training)"),
         f"{norm.batch_var[0]:.3f} → {norm.train_out_var[0]:.3f}",
     )
     n3.metric(
-        f"Running mean / variance after {BN_STEPS} step{'s' if BN_STEPS > 1 else ''}",
+        tn(
+            "Running mean / variance after {n} step",
+            "Running mean / variance after {n} steps",
+            BN_STEPS,
+        ),
         f"{norm.running_mean[0]:.3f} / {norm.running_var[0]:.3f}",
     )
     st.caption(_batchnorm_text(norm))
@@ -410,41 +504,56 @@ def batchnorm_section() -> None:
 def _batchnorm_text(norm) -> str:
     """Return how training and evaluation mode normalise, the verdict chosen by eval variance."""
     eval_var = float(norm.eval_out_var[0])
-    plural = "s" if BN_STEPS > 1 else ""
     after_eval = (
-        f"so its output is far from normalised (variance {eval_var:.3f} instead of 1): the "
-        "classic train/eval mismatch of a freshly started network."
+        t(
+            "so its output is far from normalised (variance {variance} instead of 1): the classic "
+            "train/eval mismatch of a freshly started network.",
+            variance=f"{eval_var:.3f}",
+        )
         if eval_variance_claim(eval_var) == "far"
-        else f"yet its output's variance, {eval_var:.3f}, is close to 1 anyway: this batch's own "
-        f"variance, {norm.batch_var[0]:.3f}, was already near 1."
+        else t(
+            "yet its output's variance, {variance}, is close to 1 anyway: this batch's own "
+            "variance, {batch}, was already near 1.",
+            variance=f"{eval_var:.3f}",
+            batch=f"{norm.batch_var[0]:.3f}",
+        )
     )
-    return (
+    return tn(
         "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
-        f"per channel). Evaluation mode uses running estimates, which after {BN_STEPS} "
-        f"step{plural} with momentum {BN_MOMENTUM:g} have moved only "
-        f"{norm.moved_fraction:.0%} of the way from 0 and 1, " + after_eval
+        "per channel). Evaluation mode uses running estimates, which after {n} step with "
+        "momentum {momentum} have moved only {moved} of the way from 0 and 1, {after}",
+        "Training mode normalises with this batch's own mean and variance (mean 0, variance 1 "
+        "per channel). Evaluation mode uses running estimates, which after {n} steps with "
+        "momentum {momentum} have moved only {moved} of the way from 0 and 1, {after}",
+        BN_STEPS,
+        momentum=f"{BN_MOMENTUM:g}",
+        moved=f"{norm.moved_fraction:.0%}",
+        after=after_eval,
     )
 
 
 st.divider()
 st.markdown(
-    "**More below, computed when you open it:** how pooled outputs hold up when the input moves, "
-    "what max pooling cannot tell apart, and the other layers that sit between convolutions."
+    t(
+        "**More below, computed when you open it:** how pooled outputs hold up when the input "
+        "moves, what max pooling cannot tell apart, and the other layers that sit between "
+        "convolutions."
+    )
 )
 lazy_section(
-    "Shift, rotate and rescale the input: which pooling keeps its outputs? (stability curves)",
+    t("Shift, rotate and rescale the input: which pooling keeps its outputs? (stability curves)"),
     "open_pool_stability",
     stability_section,
     icon=":material/swap_horiz:",
 )
 lazy_section(
-    "What max pooling hides: pairs it cannot tell apart, and a dot that moves by one pixel",
+    t("What max pooling hides: pairs it cannot tell apart, and a dot that moves by one pixel"),
     "open_pool_hidden",
     hidden_section,
     icon=":material/visibility_off:",
 )
 lazy_section(
-    "Dropout and batch normalization: the other layers between convolutions",
+    t("Dropout and batch normalization: the other layers between convolutions"),
     "open_pool_layers",
     layers_section,
     icon=":material/layers:",

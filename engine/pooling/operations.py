@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.conv import feature_maps
-from engine.core import check_int, check_tensor
+from engine.core import N_, check_int, check_tensor
 from engine.pooling.errors import PoolingError
 
 __all__ = [
@@ -81,8 +81,12 @@ def _check_window(
     size = check_int("pool size", size, 1, MAX_POOL_SIZE, error=PoolingError)
     if size > min(height, width):
         raise PoolingError(
-            f"The pooling window ({size}×{size}) is larger than the {height}×{width} map; "
-            f"use a window of at most {min(height, width)}."
+            "The pooling window ({size}×{size}) is larger than the {height}×{width} map; "
+            "use a window of at most {most}.",
+            size=size,
+            height=height,
+            width=width,
+            most=min(height, width),
         )
     stride = (
         size
@@ -93,13 +97,21 @@ def _check_window(
 
 
 def _check_k(k: int, window: int) -> int:
-    return check_int(
+    k = check_int(
         f"k (how many values k-max keeps from each {window}-value window)",
         k,
         1,
-        window,
         error=PoolingError,
     )
+    if k > window:
+        raise PoolingError(
+            "k (how many values k-max keeps from each {window}-value window) must be at most "
+            "{maximum}, got {value}.",
+            window=window,
+            maximum=window,
+            value=k,
+        )
+    return k
 
 
 # --- k-max: the k largest values of each window, in their order of position
@@ -122,8 +134,10 @@ def _windows(fmap: torch.Tensor, size: int, stride: int) -> torch.Tensor:
     patches = fmap.unfold(1, size, stride).unfold(2, size, stride)  # (C, H', W', size, size)
     if patches.numel() > MAX_WINDOW_ELEMENTS:
         raise PoolingError(
-            f"k-max would copy {patches.numel():,} window values (overlapping windows repeat "
-            f"cells), more than {MAX_WINDOW_ELEMENTS:,}; use a larger stride or a smaller window."
+            "k-max would copy {count} window values (overlapping windows repeat cells), more "
+            "than {limit}; use a larger stride or a smaller window.",
+            count=f"{patches.numel():,}",
+            limit=f"{MAX_WINDOW_ELEMENTS:,}",
         )
     return patches.reshape(channels, patches.shape[1], patches.shape[2], size * size)
 
@@ -226,8 +240,8 @@ def detector_map(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 
 BOOK_PAIRS = (  # (what max pooling hides, region a, region b)
-    ("same maximum, different place", [[1.5, 0.0], [1.0, 0.0]], [[0.0, 1.5], [1.0, 0.0]]),
-    ("same maximum, different amount", [[1.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 0.0]]),
+    (N_("same maximum, different place"), [[1.5, 0.0], [1.0, 0.0]], [[0.0, 1.5], [1.0, 0.0]]),
+    (N_("same maximum, different amount"), [[1.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 0.0]]),
 )
 
 

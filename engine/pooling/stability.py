@@ -27,14 +27,19 @@ import torch
 import torch.nn.functional as F
 
 from engine.conv import make_kernel
-from engine.core import check_int, check_number, check_tensor
+from engine.core import N_, check_int, check_number, check_tensor
 from engine.pooling.errors import PoolingError
 
-STABILITY_METHODS = ("max pool", "average pool", "strided convolution", "anti-aliased max pool")
+STABILITY_METHODS = (
+    N_("max pool"),
+    N_("average pool"),
+    N_("strided convolution"),
+    N_("anti-aliased max pool"),
+)
 STABILITY_BANK = (("sobel x", 0.0), ("sobel y", 0.0), ("laplacian", 0.0), ("gabor", 45.0))
 BANK_KERNEL_SIZE = 5
-SHIFT_DIRECTIONS = ("x", "y", "diagonal")
-COMPARISONS = ("moved", "in place")  # where the content went, or the same output position
+SHIFT_DIRECTIONS = ("x", "y", N_("diagonal"))
+COMPARISONS = (N_("moved"), N_("in place"))  # where the content went, or the same output position
 STABILITY_TOL = 0.05  # an output is kept when it moves less than this fraction of its map range
 MIN_SIDE = 16  # smallest image side (after cropping for the shifts) the comparison accepts
 MAX_SIDE = 1024
@@ -107,14 +112,19 @@ def _check_methods(methods: object) -> tuple[str, ...]:
 def _check_image(image: object) -> torch.Tensor:
     if isinstance(image, torch.Tensor) and image.dim() == 3:
         raise PoolingError(
-            f"The stability measurement needs a gray (H, W) image, got shape "
-            f"{tuple(image.shape)}; convert the image to gray first."
+            "The stability measurement needs a gray (H, W) image, got shape {shape}; convert "
+            "the image to gray first.",
+            shape=tuple(image.shape),
         )
     image = check_tensor("image", image, (2,), error=PoolingError)
     if min(image.shape) < MIN_SIDE or max(image.shape) > MAX_SIDE:
         raise PoolingError(
-            f"The stability measurement needs an image between {MIN_SIDE} and {MAX_SIDE} pixels "
-            f"a side, got {image.shape[0]}×{image.shape[1]}; resize it first."
+            "The stability measurement needs an image between {low} and {high} pixels a side, "
+            "got {h}×{w}; resize it first.",
+            low=MIN_SIDE,
+            high=MAX_SIDE,
+            h=image.shape[0],
+            w=image.shape[1],
         )
     return image.float()
 
@@ -252,9 +262,14 @@ def shift_stability(
     max_shift = check_int("max_shift", max_shift, 0, error=PoolingError)
     if max_shift > largest:
         raise PoolingError(
-            f"max_shift {max_shift} is too large for a {height}×{width} image: the crops must "
-            f"keep {MIN_SIDE} pixels (and shifts stop at {MAX_SHIFT}); "
-            f"use max_shift ≤ {max(largest, 0)}."
+            "max_shift {max_shift} is too large for a {height}×{width} image: the crops must "
+            "keep {keep} pixels (and shifts stop at {stop}); use max_shift ≤ {most}.",
+            max_shift=max_shift,
+            height=height,
+            width=width,
+            keep=MIN_SIDE,
+            stop=MAX_SHIFT,
+            most=max(largest, 0),
         )
     rows, cols = int(-2 in axes), int(-1 in axes)  # 1 where the axis is shifted
     # the crop image[m-s:, m-s:] is shift(x, s). Its dense maps are the same crop of the whole
