@@ -7,7 +7,7 @@ import torch
 
 from engine.cnn import CLASSES, CNNConfig, SmallCNN, preprocess
 from engine.conv import feature_maps, make_kernel
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from engine.receptive_field import (
     ERF_LEVEL,
     POWER_TOLERANCE,
@@ -38,14 +38,18 @@ from engine.receptive_field import (
 )
 from ui import diagrams, figures, grids
 from ui.cnn.models import SHIPPED_PATH, shipped_model
+from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 from ui.sections import lazy_section
 
-st.title("Receptive fields")
+st.title(t("Receptive fields"))
 st.markdown(
-    "The **receptive field** of a unit is the patch of the input it can possibly see. Each layer "
-    "widens it by (k − 1) times the spacing of its input units, and every stride multiplies "
-    "that spacing (the *jump*). So fields grow linearly with depth and fast after pooling."
+    t(
+        "The **receptive field** of a unit is the patch of the input it can possibly see. Each "
+        "layer widens it by (k − 1) times the spacing of its input units, and every stride "
+        "multiplies that spacing (the *jump*). So fields grow linearly with depth and fast after "
+        "pooling."
+    )
 )
 st.latex(
     r"r_\ell = r_{\ell-1} + (k_\ell^{\text{eff}} - 1)\, j_{\ell-1},\quad "
@@ -67,37 +71,37 @@ DEFAULT = pd.DataFrame(
     ],
     columns=["kind", "k", "s", "p", "d"],
 )
-st.subheader("Build a stack")
+st.subheader(t("Build a stack"))
 table = st.data_editor(
     DEFAULT,
     num_rows="dynamic",
     key="rf_stack",
     column_config={
         "kind": st.column_config.SelectboxColumn(
-            "kind", options=["conv", "pool", "avgpool"], required=True, width="small"
+            t("kind"), options=["conv", "pool", "avgpool"], required=True, width="small"
         ),
         **{
             col: st.column_config.NumberColumn(
-                label, min_value=low, max_value=high, step=1, width="small"
+                t(label), min_value=low, max_value=high, step=1, width="small"
             )
             for col, label, low, high in (
-                ("k", "kernel k", 1, 15),
-                ("s", "stride s", 1, 8),
-                ("p", "padding p", 0, 8),
-                ("d", "dilation d", 1, 8),
+                ("k", N_("kernel k"), 1, 15),
+                ("s", N_("stride s"), 1, 8),
+                ("p", N_("padding p"), 0, 8),
+                ("d", N_("dilation d"), 1, 8),
             )
         },
     },
     hide_index=True,
     width="stretch",
 )
-side = st.slider("Input size (px, square)", 32, 256, 128, 16, key="rf_side")
+side = st.slider(t("Input size (px, square)"), 32, 256, 128, 16, key="rf_side")
 clean = table.dropna(how="all")
 if clean.empty:
-    st.warning("Add at least one layer.")
+    st.warning(t("Add at least one layer."))
     st.stop()
 if clean.isna().any().any():
-    st.error("Every layer needs a kind, k, s, p and d; fill in or delete the incomplete row.")
+    st.error(t("Every layer needs a kind, k, s, p and d; fill in or delete the incomplete row."))
     st.stop()
 layers = [
     dict(kind=str(r.kind), k=int(r.k), s=int(r.s), p=int(r.p), d=int(r.d))
@@ -106,45 +110,50 @@ layers = [
 try:
     rows = stack_rf(layers, side)
 except ExplorerError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     st.stop()
 left, right = st.columns([2, 3])
 left.dataframe(
     {
-        "layer": [r.name for r in rows],
-        "output": [f"{r.out_shape[0]}×{r.out_shape[1]}" for r in rows],
+        t("layer"): [r.name for r in rows],
+        t("output"): [f"{r.out_shape[0]}×{r.out_shape[1]}" for r in rows],
         "r": [r.size for r in rows],
-        "jump": [f"{r.jump:g}" for r in rows],
-        "start": [f"{r.start:g}" for r in rows],
+        t("jump"): [f"{r.jump:g}" for r in rows],
+        t("start"): [f"{r.start:g}" for r in rows],
     },
     hide_index=True,
 )
 lows, highs = middle_spans(rows)
 right.plotly_chart(
     diagrams.field_growth(
-        ["input"] + [r.name for r in rows],
+        [t("input")] + [r.name for r in rows],
         [0] + lows,
         [side - 1] + highs,
         side,
-        title="What the middle unit of each layer sees",
+        title=t("What the middle unit of each layer sees"),
         height=120 + 34 * len(rows),
     ),
     key="rf_growth",
 )
 beyond = layers_beyond_image(rows, side)
 st.caption(
-    "What to notice: each layer adds (k_eff − 1)·jump pixels to the field and each stride "
-    "multiplies the jump, so layers after a pool widen the field faster. "
+    t(
+        "What to notice: each layer adds (k_eff − 1)·jump pixels to the field and each stride "
+        "multiplies the jump, so layers after a pool widen the field faster. "
+    )
     + (
-        f"From {beyond[0]} on, the middle unit's field runs past the grey band: it covers "
-        "padding, not image."
+        t(
+            "From {layer} on, the middle unit's field runs past the grey band: it covers "
+            "padding, not image.",
+            layer=beyond[0],
+        )
         if beyond
-        else "Every field here stays inside the image (the grey band)."
+        else t("Every field here stays inside the image (the grey band).")
     )
 )
 
 st.divider()
-st.subheader("On your image: click a unit")
+st.subheader(t("On your image: click a unit"))
 picked = image_picker("rf")
 img = working_tensor(picked, side)
 square = centre_crop(img)
@@ -152,10 +161,16 @@ n = square.shape[0]
 try:
     rows_img = stack_rf(layers, n)
 except ExplorerError as err:
-    st.error(f"{err} (your image is {n}×{n} after cropping to a square)")
+    st.error(
+        t(
+            "{error} (your image is {n}×{n} after cropping to a square)",
+            error=error_text(err),
+            n=n,
+        )
+    )
     st.stop()
 names = [r.name for r in rows_img]
-layer = st.selectbox("Layer", names, index=len(names) - 1, key="rf_layer")
+layer = st.selectbox(t("Layer"), names, index=len(names) - 1, key="rf_layer")
 info = rows_img[names.index(layer)]
 before = st.session_state.get("rf_shown_layer")
 if before in names and before != layer and "rf_row" in st.session_state:
@@ -174,21 +189,22 @@ col = clamp_state("rf_col", 0, w - 1, w // 2)
 box = (*unit_box(info, (row, col)), "#f59e0b")
 
 
-@st.cache_data(max_entries=64, show_spinner="One backward pass…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _erf(sha: str, stack: tuple, n: int, layer: str, unit: tuple[int, int], _img: torch.Tensor):
     return effective_receptive_field(
         [dict(x) for x in stack], unit, n, layer=layer, image=_img
     ).numpy()
 
 
-erf = _erf(
-    picked.sha, tuple(tuple(sorted(x.items())) for x in layers), n, layer, (row, col), square
-)
+with st.spinner(t("One backward pass…")):
+    erf = _erf(
+        picked.sha, tuple(tuple(sorted(x.items())) for x in layers), n, layer, (row, col), square
+    )
 a, b, c = st.columns(3)
 a.plotly_chart(
     figures.heatmap(
         fmap.abs().mean(0).numpy(),
-        f"{layer}: mean |activation| — click a unit",
+        t("{layer}: mean |activation| — click a unit", layer=layer),
         pickable=True,
         selected=(row, col),
         colorbar=False,
@@ -201,7 +217,7 @@ a.plotly_chart(
 b.plotly_chart(
     figures.heatmap(
         square.numpy(),
-        f"theoretical field: r = {info.size}",
+        t("theoretical field: r = {r}", r=info.size),
         boxes=[box],
         colorbar=False,
         height=320,
@@ -211,7 +227,7 @@ b.plotly_chart(
 c.plotly_chart(
     figures.heatmap(
         erf / (erf.max() or 1.0),
-        "effective field |∂unit/∂input|",
+        t("effective field |∂unit/∂input|"),
         boxes=[box],
         colorbar=False,
         height=320,
@@ -220,15 +236,20 @@ c.plotly_chart(
     key="rf_erf",
 )
 r1, r2 = st.columns(2)
-r1.number_input("Unit row", 0, h - 1, key="rf_row")
-r2.number_input("Unit column", 0, w - 1, key="rf_col")
+r1.number_input(t("Unit row"), 0, h - 1, key="rf_row")
+r2.number_input(t("Unit column"), 0, w - 1, key="rf_col")
 extent = erf_extent(erf, box[:4])
 st.caption(
-    "What to notice: the unit's output can only depend on pixels inside the orange square. The "
-    "gradient (one backward pass through this randomly initialised stack) is above "
-    f"{ERF_LEVEL:.0%} of its peak on {extent:.0%} of the square's pixels in the image: the "
-    f"effective field covers {erf_extent_words(extent)} the theoretical square. Below, the "
-    "same comparison for a trained network."
+    t(
+        "What to notice: the unit's output can only depend on pixels inside the orange square. "
+        "The gradient (one backward pass through this randomly initialised stack) is above "
+        "{level} of its peak on {extent} of the square's pixels in the image: the effective "
+        "field covers {words} the theoretical square. Below, the same comparison for a trained "
+        "network.",
+        level=f"{ERF_LEVEL:.0%}",
+        extent=f"{extent:.0%}",
+        words=t(erf_extent_words(extent)),
+    )
 )
 
 
@@ -237,16 +258,20 @@ def _trained_cnn():
 
 
 cnn_side = _trained_cnn()[0].config.input_size if _trained_cnn() else CNNConfig().input_size
-st.subheader("Random weights against trained weights")
+st.subheader(t("Random weights against trained weights"))
 st.markdown(
-    "The same small VGG-style network (two blocks of conv-ReLU-conv-ReLU-pool, "
-    f"{cnn_side}×{cnn_side} input), once freshly initialised and once as trained on the app's "
-    f"{len(CLASSES)} shape classes. Both maps are the gradient of the centre unit of the last "
-    "conv layer with respect to your image."
+    t(
+        "The same small VGG-style network (two blocks of conv-ReLU-conv-ReLU-pool, "
+        "{side}×{side} input), once freshly initialised and once as trained on the app's "
+        "{classes} shape classes. Both maps are the gradient of the centre unit of the last "
+        "conv layer with respect to your image.",
+        side=cnn_side,
+        classes=len(CLASSES),
+    )
 )
 
 
-@st.cache_data(max_entries=32, show_spinner="Two backward passes…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _trained_vs_random(sha: str, _x: torch.Tensor) -> dict:
     trained, _ = _trained_cnn()
     fresh = SmallCNN(trained.config, seed=0)
@@ -263,26 +288,34 @@ def _trained_vs_random(sha: str, _x: torch.Tensor) -> dict:
 def _trained_section() -> None:
     """Draw the input and both effective fields, random and trained, with their caption."""
     if _trained_cnn() is None:
-        st.info("The trained network (assets/small_cnn.safetensors) is not in this checkout yet.")
+        st.info(
+            t("The trained network (assets/small_cnn.safetensors) is not in this checkout yet.")
+        )
     else:
         x = preprocess(picked.image, cnn_side)  # (3, side, side), as the trained network sees it
-        cmp = _trained_vs_random(picked.sha, x)
+        with st.spinner(t("Two backward passes…")):
+            cmp = _trained_vs_random(picked.sha, x)
         field_box = [(*cmp["box"], "#f59e0b")]
         t1, t2, t3 = st.columns(3)
         t1.plotly_chart(
             figures.rgb_image(
                 (x.permute(1, 2, 0).numpy() * 255).astype("uint8"),
-                f"what the network sees ({cnn_side}×{cnn_side})",
+                t("what the network sees ({side}×{side})", side=cnn_side),
                 height=300,
             ),
             key="rf_cnn_input",
         )
-        for col, name in ((t2, "random"), (t3, "trained")):
+        for col, name in ((t2, N_("random")), (t3, N_("trained"))):
             m = cmp[name]
             col.plotly_chart(
                 figures.heatmap(
                     m / (m.max() or 1.0),
-                    f"{name} weights: {cmp['layer']} unit {cmp['unit']}",
+                    t(
+                        "{weights} weights: {layer} unit {unit}",
+                        weights=t(name),
+                        layer=cmp["layer"],
+                        unit=cmp["unit"],
+                    ),
                     boxes=field_box,
                     colorbar=False,
                     height=300,
@@ -293,116 +326,144 @@ def _trained_section() -> None:
         share = {k: erf_share(cmp[k]) for k in ("random", "trained")}
         fill = {k: erf_extent(cmp[k], cmp["box"]) for k in ("random", "trained")}
         st.caption(
-            f"The orange square is the theoretical field (r = {cmp['r']}, {cmp['r'] ** 2} pixels). "
-            f"Pixels carrying more than {ERF_LEVEL:.0%} of the peak gradient: {fill['random']:.0%} "
-            f"of the square ({share['random']:.1%} of the image) with random weights, "
-            f"{fill['trained']:.0%} of the square ({share['trained']:.1%} of the image) after "
-            f"training. What to notice: with random weights the effective field covers "
-            f"{erf_extent_words(fill['random'])} the theoretical square, after training "
-            f"{erf_extent_words(fill['trained'])} it; training made it "
-            f"{erf_change_words(fill['random'], fill['trained'])}. Neither can reach past the "
-            "square: training changes which pixels the unit leans on, not how far it can see."
+            t(
+                "The orange square is the theoretical field (r = {r}, {pixels} pixels). Pixels "
+                "carrying more than {level} of the peak gradient: {fill_random} of the square "
+                "({share_random} of the image) with random weights, {fill_trained} of the "
+                "square ({share_trained} of the image) after training. What to notice: with "
+                "random weights the effective field covers {words_random} the theoretical "
+                "square, after training {words_trained} it; training made it {change}. Neither "
+                "can reach past the square: training changes which pixels the unit leans on, not "
+                "how far it can see.",
+                r=cmp["r"],
+                pixels=cmp["r"] ** 2,
+                level=f"{ERF_LEVEL:.0%}",
+                fill_random=f"{fill['random']:.0%}",
+                share_random=f"{share['random']:.1%}",
+                fill_trained=f"{fill['trained']:.0%}",
+                share_trained=f"{share['trained']:.1%}",
+                words_random=t(erf_extent_words(fill["random"])),
+                words_trained=t(erf_extent_words(fill["trained"])),
+                change=t(erf_change_words(fill["random"], fill["trained"])),
+            )
         )
 
 
 lazy_section(
-    "Both effective fields on your image, random and trained weights (3 maps, shares)",
+    t("Both effective fields on your image, random and trained weights (3 maps, shares)"),
     "open_rf_trained",
     _trained_section,
 )
 
-st.subheader("Effective field against depth")
+st.subheader(t("Effective field against depth"))
 st.markdown(
-    "Stacks of 3×3 conv + ReLU, random He initialisation, averaged over a few inputs. Luo et "
-    "al. (2016) found the effective field's spread grows like √n in a stack of n layers, while "
-    "the theoretical field grows like n. Here is the measurement."
+    t(
+        "Stacks of 3×3 conv + ReLU, random He initialisation, averaged over a few inputs. Luo et "
+        "al. (2016) found the effective field's spread grows like √n in a stack of n layers, "
+        "while the theoretical field grows like n. Here is the measurement."
+    )
 )
 
 
-@st.cache_data(show_spinner="Measuring effective fields…")
+@st.cache_data(show_spinner=False)
 def _growth(depths: tuple[int, ...]) -> dict:
     return erf_growth(list(depths))
 
 
-def _growth_words(g: dict, label: str, spreads: list[float]) -> str:
+_GROWTH = {  # (theoretical?, close to n or √n?) → the clause on how that spread grows
+    (True, True): N_("the theoretical spread grows like n^{e} (close to {like})"),
+    (True, False): N_("the theoretical spread grows like n^{e} (neither n nor √n)"),
+    (False, True): N_("the effective spread grows like n^{e} (close to {like})"),
+    (False, False): N_("the effective spread grows like n^{e} (neither n nor √n)"),
+}
+
+
+def _growth_words(g: dict, theoretical: bool, spreads: list[float]) -> str:
     """Return "the <label> spread grows like n^e (close to √n)" from the fitted exponent."""
     e = growth_exponent(g["depth"], spreads)
     like = power_words(e)
-    return f"the {label} spread grows like n^{e:.2f}" + (
-        f" (close to {like})" if like else " (neither n nor √n)"
-    )
+    return t(_GROWTH[theoretical, like is not None], e=f"{e:.2f}", like=like)
 
 
 def _depth_section() -> None:
     """Draw the measured spread of random stacks' effective fields against depth."""
-    g = _growth((1, 2, 4, 8, 12, 16))
+    with st.spinner(t("Measuring effective fields…")):
+        g = _growth((1, 2, 4, 8, 12, 16))
+    theory, measured, guide = (
+        t("theoretical field (uniform spread)"),
+        t("effective field (measured spread)"),
+        t("√depth, scaled"),
+    )
     d = np.array(g["depth"], dtype=float)
     st.plotly_chart(
         figures.lines(
             d,
             {
-                "theoretical field (uniform spread)": np.array(g["uniform_std"]),
-                "effective field (measured spread)": np.array(g["erf_std"]),
-                "√depth, scaled": sqrt_guide(d, g["erf_std"], anchor=2),
+                theory: np.array(g["uniform_std"]),
+                measured: np.array(g["erf_std"]),
+                guide: sqrt_guide(d, g["erf_std"], anchor=2),
             },
-            x_title="depth (layers)",
-            y_title="spread of the field (std, px)",
-            modes={
-                "theoretical field (uniform spread)": "lines+markers",
-                "effective field (measured spread)": "lines+markers",
-                "√depth, scaled": "lines",
-            },
+            x_title=t("depth (layers)"),
+            y_title=t("spread of the field (std, px)"),
+            modes={theory: "lines+markers", measured: "lines+markers", guide: "lines"},
         ),
         key="rf_depth",
     )
     ratio = g["erf_std"][-1] / g["uniform_std"][-1]
     st.caption(
-        "What to notice: fitted on log–log axes, "
-        + _growth_words(g, "theoretical", g["uniform_std"])
-        + " and "
-        + _growth_words(g, "effective", g["erf_std"])
-        + f"; exponents within {POWER_TOLERANCE:g} of 1 or ½ count as n or √n. At depth "
-        f"{g['depth'][-1]} the effective spread is {ratio:.0%} of the theoretical one."
+        t(
+            "What to notice: fitted on log–log axes, {theoretical} and {effective}; exponents "
+            "within {tol} of 1 or ½ count as n or √n. At depth {depth} the effective spread is "
+            "{ratio} of the theoretical one.",
+            theoretical=_growth_words(g, True, g["uniform_std"]),
+            effective=_growth_words(g, False, g["erf_std"]),
+            tol=f"{POWER_TOLERANCE:g}",
+            depth=g["depth"][-1],
+            ratio=f"{ratio:.0%}",
+        )
     )
 
 
 lazy_section(
-    "The measurement: field spread at depths 1 to 16 (chart, fitted exponents)",
+    t("The measurement: field spread at depths 1 to 16 (chart, fitted exponents)"),
     "open_rf_depth",
     _depth_section,
 )
 
 st.divider()
-st.subheader("Dilated convolution: exponential growth without losing resolution")
+st.subheader(t("Dilated convolution: exponential growth without losing resolution"))
 st.markdown(
-    "Dilation spreads a kernel's taps d pixels apart. Doubling d at each layer makes the "
-    "field grow exponentially with depth, with no pooling and no extra weights."
+    t(
+        "Dilation spreads a kernel's taps d pixels apart. Doubling d at each layer makes the "
+        "field grow exponentially with depth, with no pooling and no extra weights."
+    )
 )
 
 
 def _dilated_section() -> None:
     """Draw the field per layer with and without doubling dilation, and one kernel at 4 rates."""
-    depth_d = st.slider("Layers", 1, 8, 5, key="rf_dil_depth")
+    depth_d = st.slider(t("Layers"), 1, 8, 5, key="rf_dil_depth")
     plain = stack_rf(doubling_dilations(depth_d)[:1] * depth_d, WIDE_SIDE)  # dilation 1 throughout
     dilated = stack_rf(doubling_dilations(depth_d), WIDE_SIDE)
     st.caption(
-        "Field per layer with doubling dilation: "
-        + ", ".join(str(r.size) for r in dilated)
-        + "; with dilation 1: "
-        + ", ".join(str(r.size) for r in plain)
-        + "."
+        t(
+            "Field per layer with doubling dilation: {dilated}; with dilation 1: {plain}.",
+            dilated=", ".join(str(r.size) for r in dilated),
+            plain=", ".join(str(r.size) for r in plain),
+        )
     )
     x = np.arange(1, depth_d + 1)
+    one, doubling = t("3×3, dilation 1"), t("3×3, dilation 1, 2, 4, …")
     st.plotly_chart(
         figures.lines(
             x,
             {
-                "3×3, dilation 1": np.array([r.size for r in plain]),
-                "3×3, dilation 1, 2, 4, …": np.array([r.size for r in dilated]),
+                one: np.array([r.size for r in plain]),
+                doubling: np.array([r.size for r in dilated]),
             },
-            x_title="layer",
-            y_title="receptive field r (px)",
-            modes={"3×3, dilation 1": "lines+markers", "3×3, dilation 1, 2, 4, …": "lines+markers"},
+            x_title=t("layer"),
+            y_title=t("receptive field r (px)"),
+            modes={one: "lines+markers", doubling: "lines+markers"},
         ),
         key="rf_dil",
     )
@@ -416,33 +477,47 @@ def _dilated_section() -> None:
         st.plotly_chart(
             grids.map_mosaic(
                 maps.abs().numpy(),
-                [f"same 3×3 Laplacian, d = {r}" for r in rates],
+                [t("same 3×3 Laplacian, d = {d}", d=r) for r in rates],
                 cols=4,
                 signed=False,
             ),
             key="rf_rates",
         )
         widths = [response_width(m) for m in maps]
-        st.caption(
-            f"The same {kernel.numel()} weights at {len(rates)} rates. Typical width of a response "
-            "blob (half-width of each map's autocorrelation): "
-            + ", ".join(f"{w:.1f} px at d = {r}" for w, r in zip(widths, rates, strict=True))
-            + ". What to notice: "
-            + (
+        verdict = (
+            t(
                 "the blobs widen with the rate, so one shared kernel sees the same pattern at "
                 "several scales."
-                if widths_grow(widths)
-                else f"on this image the blobs do not widen steadily (by {WIDER_FACTOR:g}× from "
-                "first to last), so the rates do not separate scales cleanly here."
+            )
+            if widths_grow(widths)
+            else t(
+                "on this image the blobs do not widen steadily (by {factor}× from first to "
+                "last), so the rates do not separate scales cleanly here.",
+                factor=f"{WIDER_FACTOR:g}",
+            )
+        )
+        st.caption(
+            t(
+                "The same {weights} weights at {count} rates. Typical width of a response blob "
+                "(half-width of each map's autocorrelation): {widths}. What to notice: {verdict}",
+                weights=kernel.numel(),
+                count=len(rates),
+                widths=", ".join(
+                    t("{width} px at d = {d}", width=f"{w:.1f}", d=r)
+                    for w, r in zip(widths, rates, strict=True)
+                ),
+                verdict=verdict,
             )
         )
     except ExplorerError as err:
-        st.error(f"{err} Increase the input size.")
+        st.error(t("{error} Increase the input size.", error=error_text(err)))
 
 
 lazy_section(
-    "Field per layer with doubling dilation, and one Laplacian at four rates on your image "
-    "(chart, 4 maps)",
+    t(
+        "Field per layer with doubling dilation, and one Laplacian at four rates on your image "
+        "(chart, 4 maps)"
+    ),
     "open_rf_dilated",
     _dilated_section,
 )

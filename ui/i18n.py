@@ -79,8 +79,15 @@ def error_text(err: ExplorerError) -> str:
     Parameters marked as message ids (engine.core.N_, such as a setting's name) are translated
     too; numbers and other values are shown as they are.
     """
-    params = {k: t(v) if isinstance(v, Msg) else v for k, v in err.params.items()}
+    params = {k: _param_text(v) for k, v in err.params.items()}
     return t(err.template, **params)
+
+
+def _param_text(value: object) -> object:
+    """Return an error parameter as shown: a message id or a nested engine error translated."""
+    if isinstance(value, Msg):
+        return t(value)
+    return error_text(value) if isinstance(value, ExplorerError) else value
 
 
 def keep_lang_in_url() -> str:

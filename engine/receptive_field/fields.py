@@ -158,10 +158,16 @@ def _check_stack_layer(i: int, layer: Mapping) -> tuple[str, int, int, int, int]
     )
     if kind != "conv" and 2 * p > k:
         raise ReceptiveFieldError(
-            f"{where}: a {k}×{k} pool can pad at most {k // 2} (half its kernel), got {p}."
+            "Layer {layer}: a {k}×{k} pool can pad at most {most} (half its kernel), got {p}.",
+            layer=i + 1,
+            k=k,
+            most=k // 2,
+            p=p,
         )
     if kind == "avgpool" and d != 1:
-        raise ReceptiveFieldError(f"{where}: average pooling has no dilation; use d = 1.")
+        raise ReceptiveFieldError(
+            "Layer {layer}: average pooling has no dilation; use d = 1.", layer=i + 1
+        )
     return kind, k, s, p, d
 
 
@@ -181,7 +187,11 @@ def stack_rf(layers: Sequence[Mapping], input_size: int) -> list[LayerRF]:
             n = conv_output_size(n, k, p, s, d)
         except ConvConfigError as err:
             raise ReceptiveFieldError(
-                f"Layer {i + 1} ({kind} {k}×{k}) has nothing left to slide over: {err}"
+                "Layer {layer} ({kind} {k}×{k}) has nothing left to slide over: {reason}",
+                layer=i + 1,
+                kind=kind,
+                k=k,
+                reason=err,  # an engine error: shown in the reader's language too
             ) from None
         axis = axis.through(k, s, p, d)
         name = f"{'conv' if kind == 'conv' else 'pool'}{i + 1}"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from engine.core import N_
 from engine.receptive_field.fields import LayerRF, ReceptiveFieldError
 
 ERF_LEVEL = 0.1  # erf_share: a pixel counts when its gradient exceeds this fraction of the peak
@@ -118,19 +119,19 @@ def erf_extent_words(share: float) -> str:
     if not 0 <= share <= 1:
         raise ReceptiveFieldError(f"A share lies in [0, 1], got {share!r}.")
     if share < SMALL_EXTENT:
-        return "only a small central blob of"
+        return N_("only a small central blob of")
     if share < MOST_EXTENT:
-        return "part of"
-    return "most of"
+        return N_("part of")
+    return N_("most of")
 
 
 def erf_change_words(before: float, after: float) -> str:
     """Return how an effective field's share of its square changed (narrower, wider or not)."""
     if after < before - EXTENT_TOLERANCE:
-        return "narrower"
+        return N_("narrower")
     if after > before + EXTENT_TOLERANCE:
-        return "wider"
-    return "about as wide"
+        return N_("wider")
+    return N_("about as wide")
 
 
 def layers_beyond_image(rows: Sequence[LayerRF], side: int) -> list[str]:

@@ -20,6 +20,9 @@ TRANSLATED += [
     ("conv-layer", "卷积层，一级一级来看"),
     ("why-convolution", "为什么用卷积：稀疏交互与权重共享"),
     ("equivariance", "等变：平移图像，特征随之平移"),
+    ("kernels", "你的图像上的卷积核"),
+    ("pooling", "池化与不变性"),
+    ("receptive-fields", "感受野"),
 ]
 # Names and terms a Chinese page keeps in Latin letters (each counts as no English word)
 PROPER = ["PyTorch", "Plotly", "Streamlit", "MNIST-1D", "AlexNet", "ResNet", "SENet", "LSTM"]
@@ -49,6 +52,16 @@ def _title(page) -> str:
 
 def _nav(page) -> str:
     return page.locator('[data-testid="stSidebarNav"]').inner_text()
+
+
+def _open_sections(page) -> None:
+    """Open every folded section (lazy sections compute on opening), one rerun at a time."""
+    closed = page.locator('[data-testid="stExpander"] details:not([open]) > summary')
+    for _ in range(12):  # a page has a handful; the bound only stops a section that never opens
+        if closed.count() == 0:
+            return
+        closed.first.click()
+        wait_idle(page)
 
 
 def _english_sentences(text: str) -> list[str]:
@@ -139,6 +152,7 @@ def test_chinese_pages_show_no_english_sentence(page, app_url, url_path, title):
     assert _title(page) == title
     if url_path:
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    _open_sections(page)
     shot(page, f"lang-zh-{url_path or 'home'}")
     found = _english_sentences(page.evaluate(VISIBLE_TEXT))
     assert not found, found[:10]
