@@ -185,7 +185,12 @@ def lines(
         fig.update_yaxes(**_log_ticks(np.concatenate([np.ravel(y) for y in series.values()])))
     if log_x:
         fig.update_xaxes(**_log_ticks(np.asarray(x, dtype=np.float64), at_points=True))
-    return finish_layout(fig, height, title)
+    fig = finish_layout(fig, height, title)
+    if (
+        title
+    ):  # the legend sits under the title, not across it (a title's length varies by language)
+        fig.update_layout(legend=dict(y=1.0, yanchor="bottom"), margin_t=fig.layout.margin.t + 24)
+    return fig
 
 
 MAX_LOG_TICKS = 12  # more labels than this on a log axis crowd it: keep powers of 10 only
@@ -272,7 +277,7 @@ def histograms(
         yaxis_type="log" if log_y else None,
         barmode="overlay",
         xaxis_title=x_title,
-        yaxis_title="count",
+        yaxis_title=t("count"),
         legend=dict(orientation="h", y=1.0, yanchor="bottom"),
     )
     fig = finish_layout(fig, height, title)
