@@ -160,6 +160,7 @@ def test_chinese_pages_show_no_english_sentence(page, app_url, url_path, title):
 
 ENGLISH = [("", HOME_EN), ("conv-1d", CONV_EN)]
 ENGLISH += [("equivariance", "Equivariance: shift the image, shift the features")]
+ENGLISH += [("pooling", "Pooling and invariance")]
 
 
 @pytest.mark.parametrize("url_path,title", ENGLISH)
