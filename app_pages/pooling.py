@@ -73,19 +73,12 @@ except ExplorerError as err:
     )
     st.stop()
 
-_words = [  # the words inside the formula's \text{…}, in the reader's language
-    t("max: "),
-    t("average: "),
-    t(": "),
-    t("-max: the "),
-    t(" largest "),
-    t(", in their order of position"),
-]
-mx, avg, l2, km, largest, order = (rf"\text{{{w}}}" for w in _words)
-st.latex(
-    mx + r" \max_{(i,j)\in R} a_{ij} \quad " + avg + r" \tfrac{1}{|R|}\sum_{R} a_{ij}"
-    r"\quad L^2" + l2 + r" \sqrt{\textstyle\sum_{R} a_{ij}^2} \quad "
-    r"k" + km + " k " + largest + " a_{ij} " + order
+st.latex(  # one message: the formula's words are translated together, in their order
+    t(
+        r"\text{max: } \max_{(i,j)\in R} a_{ij} \quad \text{average: } "
+        r"\tfrac{1}{|R|}\sum_{R} a_{ij}\quad L^2\text{: } \sqrt{\textstyle\sum_{R} a_{ij}^2} "
+        r"\quad k\text{-max: the } k \text{ largest } a_{ij} \text{, in their order of position}"
+    )
 )
 kmax = pooled["k-max"]  # (k, H', W')
 maps = [fmap, pooled["max"], pooled["average"], pooled["l2"], *kmax]

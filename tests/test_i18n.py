@@ -25,11 +25,20 @@ from ui.i18n import choose_lang, error_text, t, tn
 FIX = "run `python scripts/i18n.py update`, translate the new entries, then `... compile`"
 
 
+LITERAL = [("<not a format string>", None, None)]
+
+
 def _fields(text: str) -> list[tuple[str, str | None, str | None]]:
-    """Return the {placeholders} of a format string with their conversion and spec, sorted."""
-    found = {
-        (f, conv, spec) for _, f, spec, conv in string.Formatter().parse(text) if f is not None
-    }
+    """Return the {placeholders} of a format string with their conversion and spec, sorted.
+
+    A message that is no format string (a LaTeX formula's braces) is only ever shown as it is
+    (t without parameters), so its translation must be no format string either: LITERAL.
+    """
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return LITERAL
+    found = {(f, conv, spec) for _, f, spec, conv in parsed if f is not None}
     return sorted(found, key=repr)
 
 
