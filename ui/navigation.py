@@ -129,6 +129,16 @@ GROUPS: dict[str, list[Topic]] = {
             "train-cnn",
             N_("Choose classes and layers, watch it learn, and ablate pooling, ReLU and depth."),
         ),
+        Topic(
+            "app_pages/teach_classes.py",
+            N_("Teach it your classes"),
+            ":material/school:",
+            "teach-classes",
+            N_(
+                "Your own classes from your camera, files or drawings: train, see the mistakes, "
+                "save the model."
+            ),
+        ),
     ],
     N_("RNN"): [
         Topic(
