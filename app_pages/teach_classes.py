@@ -241,10 +241,10 @@ def add_panel(s: ExampleSet) -> None:
         t("From"),
         list(sources),
         format_func=sources.__getitem__,
-        default="upload",
+        default="drawings",
         key="tc_source",
     )
-    add_source(source or "upload")
+    add_source(source or "drawings")
 
 
 def add_source(source: str) -> None:
