@@ -471,7 +471,13 @@ def prediction_source(names) -> bytes | np.ndarray | None:
     )
     if source == "drawing":
         c1, c2 = st.columns([2, 1])
-        shape = c1.selectbox(t("Shape"), CLASSES, format_func=t, key="tc_predict_shape")
+        shape = c1.selectbox(
+            t("Shape"),
+            CLASSES,
+            index=CLASSES.index(DRAWN[0]),  # a class of the starting set
+            format_func=t,
+            key="tc_predict_shape",
+        )
         seed = c2.number_input(t("Drawing number"), 0, 10_000, 1000, key="tc_predict_seed")
         return ExampleSet.from_drawings((shape,), 1, seed=int(seed)).examples[0][0]
     if source == "upload":

@@ -268,7 +268,7 @@ def _probabilities_shown(at: AppTest) -> list[float]:
 
 def test_a_new_drawing_gets_the_models_softmax(trained):
     at, (s, r) = trained
-    picture = ExampleSet.from_drawings((CLASSES[0],), 1, seed=1000).examples[0][0]
+    picture = ExampleSet.from_drawings((DRAWN[0],), 1, seed=1000).examples[0][0]
     x = torch.from_numpy(downscale(picture)).permute(2, 0, 1)[None].float() / 255
     with torch.inference_mode():
         expected = r.model(x).softmax(-1)[0].double().numpy()
