@@ -1,16 +1,30 @@
-"""The kernel-design modules' own error and the image check they share."""
+"""The kernel-design modules' own error, their worded phrases and the image check they share."""
 
 from __future__ import annotations
 
 import torch
 
-from engine.core import ExplorerError, check_tensor
+from engine.core import N_, ExplorerError, check_tensor
 
 MAX_IMAGE_SIDE = 1024  # side of the largest image the image demonstrations accept
 
 
 class KernelDesignError(ExplorerError):
     """A kernel-design setting that cannot work; the message says what to change."""
+
+
+class Phrase(str):
+    """English words that keep their message id and parameters, so a page can show them in the
+    learner's language: `t(p.template, **p.params)`; as a str it is the English text."""
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params: object) -> Phrase:
+        """Return the phrase: template filled with params (as it is without params)."""
+        phrase = super().__new__(cls, template.format(**params) if params else template)
+        phrase.template, phrase.params = template, params
+        return phrase
 
 
 def gray_image(image: object, min_side: int = 1, max_side: int = MAX_IMAGE_SIDE) -> torch.Tensor:
@@ -20,16 +34,24 @@ def gray_image(image: object, min_side: int = 1, max_side: int = MAX_IMAGE_SIDE)
     try:
         image = check_tensor("image", image, (2,), error=KernelDesignError)
     except KernelDesignError as err:
-        raise KernelDesignError(f"{err} These views need a gray (H, W) image.") from None
+        raise KernelDesignError(
+            N_("{error} These views need a gray (H, W) image."), error=err
+        ) from None
     h, w = image.shape
     if min(h, w) < min_side:
         raise KernelDesignError(
-            f"The image is {h}×{w} pixels; this view needs at least {min_side} per side. "
-            "Use a bigger image."
+            "The image is {h}×{w} pixels; this view needs at least {min_side} per side. "
+            "Use a bigger image.",
+            h=h,
+            w=w,
+            min_side=min_side,
         )
     if max(h, w) > max_side:
         raise KernelDesignError(
-            f"The image is {h}×{w} pixels; this view handles at most {max_side} per side. "
-            "Shrink the image first."
+            "The image is {h}×{w} pixels; this view handles at most {max_side} per side. "
+            "Shrink the image first.",
+            h=h,
+            w=w,
+            max_side=max_side,
         )
     return image

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from engine.core import check_int
-from engine.kernels.checks import KernelDesignError
+from engine.core import N_, check_int
+from engine.kernels.checks import KernelDesignError, Phrase
 from engine.receptive_field import receptive_field
 
 __all__ = [
@@ -92,15 +92,19 @@ class DesignCost:
 
 def _check_layers(in_channels: object, layers: object) -> tuple[int, tuple[Conv, ...]]:
     """Return (in_channels, layers) after checking every layer is one torch could build."""
-    c_in = check_int("input channels", in_channels, 1, MAX_CHANNELS, error=KernelDesignError)
+    c_in = check_int(N_("input channels"), in_channels, 1, MAX_CHANNELS, error=KernelDesignError)
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
         raise KernelDesignError("A design needs a non-empty list of Conv layers.")
     if len(layers) > MAX_LAYERS:
-        raise KernelDesignError(f"A design has at most {MAX_LAYERS} layers, got {len(layers)}.")
+        raise KernelDesignError(
+            "A design has at most {most} layers, got {n}.", most=MAX_LAYERS, n=len(layers)
+        )
     checked = []
     for i, layer in enumerate(layers):
         if not isinstance(layer, Conv):
-            raise KernelDesignError(f"Layer {i + 1} must be a Conv, got {type(layer).__name__}.")
+            raise KernelDesignError(
+                "Layer {i} must be a Conv, got {kind}.", i=i + 1, kind=type(layer).__name__
+            )
         c = check_int(
             f"layer {i + 1}'s output channels",
             layer.out_channels,
@@ -109,15 +113,18 @@ def _check_layers(in_channels: object, layers: object) -> tuple[int, tuple[Conv,
             error=KernelDesignError,
         )
         if not isinstance(layer.kernel, tuple) or len(layer.kernel) != 2:
-            raise KernelDesignError(f"Layer {i + 1}'s kernel must be (rows, cols).")
+            raise KernelDesignError("Layer {i}'s kernel must be (rows, cols).", i=i + 1)
         kh, kw = (
             check_int(f"layer {i + 1}'s kernel side", k, 1, MAX_KERNEL, error=KernelDesignError)
             for k in layer.kernel
         )
         if kh % 2 == 0 or kw % 2 == 0:
             raise KernelDesignError(
-                f"Layer {i + 1}'s kernel is {kh}×{kw}: 'same' padding needs odd sides (an even "
-                "kernel has no centre pixel). Use 1, 3, 5, 7, …"
+                "Layer {i}'s kernel is {kh}×{kw}: 'same' padding needs odd sides (an even "
+                "kernel has no centre pixel). Use 1, 3, 5, 7, …",
+                i=i + 1,
+                kh=kh,
+                kw=kw,
             )
         checked.append(Conv(c, (kh, kw)))
     return c_in, tuple(checked)
@@ -141,8 +148,8 @@ def design_cost(
     name: str, in_channels: int, height: int, width: int, layers: Sequence[Conv]
 ) -> DesignCost:
     """Return the DesignCost of `layers` applied to an in_channels × height × width input."""
-    h = check_int("height", height, 1, MAX_SIDE, error=KernelDesignError)
-    w = check_int("width", width, 1, MAX_SIDE, error=KernelDesignError)
+    h = check_int(N_("height"), height, 1, MAX_SIDE, error=KernelDesignError)
+    w = check_int(N_("width"), width, 1, MAX_SIDE, error=KernelDesignError)
     c_in, layers = _check_layers(in_channels, layers)
     model = design_model(c_in, layers)  # shapes only: nothing is allocated
     x = torch.empty(1, c_in, h, w, device="meta")  # (1, C, H, W)
@@ -165,8 +172,8 @@ def design_cost(
 
 def stacked_field(depth: int, small: int = 3) -> int:
     """Return the side r = 1 + depth·(small − 1) that depth stacked small×small convs see."""
-    depth = check_int("number of stacked layers", depth, 1, MAX_LAYERS, error=KernelDesignError)
-    small = check_int("small kernel side", small, 1, MAX_KERNEL, error=KernelDesignError)
+    depth = check_int(N_("number of stacked layers"), depth, 1, MAX_LAYERS, error=KernelDesignError)
+    small = check_int(N_("small kernel side"), small, 1, MAX_KERNEL, error=KernelDesignError)
     return depth * (small - 1) + 1
 
 
@@ -177,13 +184,29 @@ def stacked_vs_single(
     big = stacked_field(depth, small)  # the single kernel that sees as far
     if big > MAX_KERNEL:
         raise KernelDesignError(
-            f"{depth} stacked {small}×{small} layers see {big}×{big} pixels; a single kernel "
-            f"is capped at {MAX_KERNEL}×{MAX_KERNEL}. Use fewer layers or a smaller kernel."
+            "{depth} stacked {small}×{small} layers see {big}×{big} pixels; a single kernel "
+            "is capped at {most}×{most}. Use fewer layers or a smaller kernel.",
+            depth=depth,
+            small=small,
+            big=big,
+            most=MAX_KERNEL,
         )
     stack = [Conv(channels, (small, small))] * depth
     return (
-        design_cost(f"{depth} × {small}×{small}", channels, height, width, stack),
-        design_cost(f"1 × {big}×{big}", channels, height, width, [Conv(channels, (big, big))]),
+        design_cost(
+            Phrase("{depth} × {small}×{small}", depth=depth, small=small),
+            channels,
+            height,
+            width,
+            stack,
+        ),
+        design_cost(
+            Phrase("1 × {big}×{big}", big=big),
+            channels,
+            height,
+            width,
+            [Conv(channels, (big, big))],
+        ),
     )
 
 
@@ -192,10 +215,14 @@ def bottleneck_branch(
 ) -> tuple[DesignCost, DesignCost]:
     """Return (direct k×k conv, 1×1 reduction then k×k), as in a GoogLeNet Inception branch."""
     direct = design_cost(
-        f"{k}×{k} directly", in_channels, height, width, [Conv(out_channels, (k, k))]
+        Phrase(N_("{k}×{k} directly"), k=k),
+        in_channels,
+        height,
+        width,
+        [Conv(out_channels, (k, k))],
     )
     reduced = design_cost(
-        f"1×1 → {reduce_channels}, then {k}×{k}",
+        Phrase(N_("1×1 → {mid}, then {k}×{k}"), mid=reduce_channels, k=k),
         in_channels,
         height,
         width,
@@ -208,9 +235,9 @@ def factorised_pair(
     channels: int, height: int, width: int, n: int = 7
 ) -> tuple[DesignCost, DesignCost]:
     """Return (one n×n conv, a 1×n conv then an n×1 conv), C → C channels, as in Inception v3."""
-    square = design_cost(f"{n}×{n}", channels, height, width, [Conv(channels, (n, n))])
+    square = design_cost(Phrase("{n}×{n}", n=n), channels, height, width, [Conv(channels, (n, n))])
     pair = design_cost(
-        f"1×{n} then {n}×1",
+        Phrase(N_("1×{n} then {n}×1"), n=n),
         channels,
         height,
         width,
@@ -248,15 +275,20 @@ def design_verdict(design: DesignCost, reference: DesignCost) -> DesignVerdict:
 def share_words(share: float, what: str) -> str:
     """Return e.g. "28% less work", "15% more work" or "the same work" for a cost share."""
     if share < 1:
-        return f"{1 - share:.0%} less {what}"
+        return Phrase(N_("{share:.0%} less {what}"), share=1 - share, what=N_(what))
     if share > 1:
-        return f"{share - 1:.0%} more {what}"
-    return f"the same {what}"
+        return Phrase(N_("{share:.0%} more {what}"), share=share - 1, what=N_(what))
+    return Phrase(N_("the same {what}"), what=N_(what))
 
 
 def relu_words(extra: int) -> str:
     """Return "one more ReLU", "2 more ReLUs", "as many ReLUs" or "one fewer ReLU"."""
     if extra == 0:
-        return "as many ReLUs"
-    count = "one" if abs(extra) == 1 else str(abs(extra))
-    return f"{count} {'more' if extra > 0 else 'fewer'} ReLU{'' if abs(extra) == 1 else 's'}"
+        return Phrase(N_("as many ReLUs"))
+    if extra == 1:
+        return Phrase(N_("one more ReLU"))
+    if extra == -1:
+        return Phrase(N_("one fewer ReLU"))
+    if extra > 0:
+        return Phrase(N_("{n} more ReLUs"), n=extra)
+    return Phrase(N_("{n} fewer ReLUs"), n=-extra)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.core import check_int, check_tensor, seeded
+from engine.core import N_, check_int, check_tensor, seeded
 from engine.kernels.checks import KernelDesignError, gray_image
 
 MAX_FIT_SIDE = 320  # the least-squares fit holds side² × r² float64 values (≈ 40 MB at 7×7)
@@ -37,8 +37,8 @@ def _he(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) -> torc
 
 def random_kernel(n: int, seed: int = 0) -> torch.Tensor:
     """Return an (n, n) float32 kernel of standard normal weights: a generic, unstructured one."""
-    n = check_int("kernel side", n, 1, MAX_SEPARABLE, error=KernelDesignError)
-    generator = seeded(check_int("seed", seed, 0, error=KernelDesignError))
+    n = check_int(N_("kernel side"), n, 1, MAX_SEPARABLE, error=KernelDesignError)
+    generator = seeded(check_int(N_("seed"), seed, 0, error=KernelDesignError))
     return torch.randn((n, n), generator=generator)
 
 
@@ -78,7 +78,10 @@ def best_single_kernel(
     out_hw = (x.shape[0] - r + 1, x.shape[1] - r + 1)
     if tuple(target.shape) != out_hw:
         raise KernelDesignError(
-            f"target must be {out_hw} for an {r}×{r} kernel on {tuple(x.shape)}."
+            "target must be {out_hw} for an {r}×{r} kernel on {shape}.",
+            out_hw=out_hw,
+            r=r,
+            shape=tuple(x.shape),
         )
     patches = F.unfold(x[None, None], r)[0].T  # (H'·W', r²): one row per output pixel
     a = torch.cat([patches, torch.ones(patches.shape[0], 1, dtype=x.dtype)], dim=1)
@@ -99,17 +102,21 @@ def stack_on_image(
     seed: int = 0,
 ) -> StackOnImage:
     """Return a StackOnImage: depth random small×small layers (1 → M → … → M → 1 channels)."""
-    depth = check_int("number of stacked layers", depth, 1, 8, error=KernelDesignError)
-    small = check_int("small kernel side", small, 1, MAX_STACK_FIELD, error=KernelDesignError)
-    mid = check_int("channels between layers", mid_channels, 1, 64, error=KernelDesignError)
+    depth = check_int(N_("number of stacked layers"), depth, 1, 8, error=KernelDesignError)
+    small = check_int(N_("small kernel side"), small, 1, MAX_STACK_FIELD, error=KernelDesignError)
+    mid = check_int(N_("channels between layers"), mid_channels, 1, 64, error=KernelDesignError)
     r = depth * (small - 1) + 1
     if r > MAX_STACK_FIELD:
         raise KernelDesignError(
-            f"{depth} layers of {small}×{small} see {r}×{r}; this view stops at "
-            f"{MAX_STACK_FIELD}×{MAX_STACK_FIELD}. Use fewer layers or a smaller kernel."
+            "{depth} layers of {small}×{small} see {r}×{r}; this view stops at "
+            "{most}×{most}. Use fewer layers or a smaller kernel.",
+            depth=depth,
+            small=small,
+            r=r,
+            most=MAX_STACK_FIELD,
         )
     x = gray_image(image, min_side=r + 1, max_side=MAX_FIT_SIDE).to(torch.float32)
-    generator = seeded(check_int("seed", seed, 0, error=KernelDesignError))
+    generator = seeded(check_int(N_("seed"), seed, 0, error=KernelDesignError))
     channels = [1] + [mid] * (depth - 1) + [1]
     weights = [
         _he((c_out, c_in, small, small), c_in * small * small, generator)
@@ -171,12 +178,16 @@ def pixel_mlp(maps: torch.Tensor, out_channels: int, hidden: int = 0, seed: int 
     maps = check_tensor("feature maps", maps, (3,), error=KernelDesignError).to(
         torch.float32
     )  # (C, H, W)
-    c = check_int("input channels", maps.shape[0], 1, MAX_MLP_CHANNELS, error=KernelDesignError)
-    out = check_int("output channels", out_channels, 1, MAX_MLP_CHANNELS, error=KernelDesignError)
-    hidden = check_int("hidden channels", hidden, 0, MAX_MLP_CHANNELS, error=KernelDesignError)
+    c = check_int(N_("input channels"), maps.shape[0], 1, MAX_MLP_CHANNELS, error=KernelDesignError)
+    out = check_int(
+        N_("output channels"), out_channels, 1, MAX_MLP_CHANNELS, error=KernelDesignError
+    )
+    hidden = check_int(N_("hidden channels"), hidden, 0, MAX_MLP_CHANNELS, error=KernelDesignError)
     if max(maps.shape[1:]) > 1024:
-        raise KernelDesignError(f"Feature maps of {tuple(maps.shape[1:])} are over 1024 per side.")
-    generator = seeded(check_int("seed", seed, 0, error=KernelDesignError))
+        raise KernelDesignError(
+            "Feature maps of {shape} are over 1024 per side.", shape=tuple(maps.shape[1:])
+        )
+    generator = seeded(check_int(N_("seed"), seed, 0, error=KernelDesignError))
     dims = [c, hidden, out] if hidden else [c, out]
     layers = []
     for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
@@ -237,8 +248,9 @@ def separability(image: torch.Tensor, kernel: torch.Tensor) -> Separability:
     n = kernel.shape[0]
     if kernel.shape[1] != n or n % 2 == 0 or n > MAX_SEPARABLE:
         raise KernelDesignError(
-            f"The kernel must be square with an odd side up to {MAX_SEPARABLE}, got "
-            f"{tuple(kernel.shape)}."
+            "The kernel must be square with an odd side up to {most}, got {shape}.",
+            most=MAX_SEPARABLE,
+            shape=tuple(kernel.shape),
         )
     x = gray_image(image).to(torch.float32)
     u, s, vh = torch.linalg.svd(kernel.to(torch.float64))  # (n, n), (n,), (n, n)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.core import check_int
-from engine.kernels.checks import KernelDesignError, gray_image
+from engine.core import N_, check_int
+from engine.kernels.checks import KernelDesignError, Phrase, gray_image
 
 MAX_WIDTH = 15  # widest 1-D kernel fitted
 MAX_STEP_LENGTH = 64
@@ -40,7 +40,7 @@ DRIFT_KERNELS: dict[str, torch.Tensor] = {
 
 def same_offsets(width: int) -> tuple[int, ...]:
     """Return the input offsets a width-w kernel reads under torch's padding='same', e.g. (0, 1)."""
-    w = check_int("kernel width", width, 1, MAX_WIDTH, error=KernelDesignError)
+    w = check_int(N_("kernel width"), width, 1, MAX_WIDTH, error=KernelDesignError)
     before = (w - 1) // 2  # torch pads (w-1)//2 before and the rest after
     return tuple(range(-before, w - before))
 
@@ -78,14 +78,17 @@ def centred_difference_fits(
     if not widths:
         raise KernelDesignError("Pick at least one kernel width.")
     widths = tuple(
-        check_int("kernel width", w, 1, MAX_WIDTH, error=KernelDesignError) for w in widths
+        check_int(N_("kernel width"), w, 1, MAX_WIDTH, error=KernelDesignError) for w in widths
     )
     reach = max(widths) // 2 + 1  # the farthest offset any fit (or the target) reads
     x = gray_image(image).to(torch.float64)  # (H, W): each row is one signal
     if x.shape[1] < 2 * reach + 2:
         raise KernelDesignError(
-            f"The image is {x.shape[1]} pixels wide, too narrow to fit widths up to "
-            f"{max(widths)}; use an image at least {2 * reach + 2} pixels wide."
+            "The image is {w} pixels wide, too narrow to fit widths up to "
+            "{widest}; use an image at least {least} pixels wide.",
+            w=x.shape[1],
+            widest=max(widths),
+            least=2 * reach + 2,
         )
 
     def shifted(o: int) -> torch.Tensor:
@@ -135,8 +138,8 @@ def _correlate_same(signal: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 def step_responses(length: int = 16, step_at: int = 8) -> StepResponse:
     """Return every STEP_KERNELS response to a 0→1 step between pixels step_at-1 and step_at."""
-    n = check_int("signal length", length, 4, MAX_STEP_LENGTH, error=KernelDesignError)
-    s = check_int("step position", step_at, 2, n - 2, error=KernelDesignError)
+    n = check_int(N_("signal length"), length, 4, MAX_STEP_LENGTH, error=KernelDesignError)
+    s = check_int(N_("step position"), step_at, 2, n - 2, error=KernelDesignError)
     signal = (torch.arange(n) >= s).to(torch.float64)  # (L,)
     responses, centroids = {}, {}
     positions = torch.arange(n, dtype=torch.float64)
@@ -159,7 +162,7 @@ def _centroid(image: torch.Tensor) -> torch.Tensor:
 def centroid_drift(image: torch.Tensor, layers: int = 6) -> dict[str, torch.Tensor]:
     """Return, per DRIFT_KERNELS entry, the (layers+1, 2) shift (rows, cols) of the image's centre
     of mass after 0, 1, … layers of that kernel ('same' anchoring, nothing lost off the edge)."""
-    n = check_int("number of layers", layers, 1, MAX_DRIFT_LAYERS, error=KernelDesignError)
+    n = check_int(N_("number of layers"), layers, 1, MAX_DRIFT_LAYERS, error=KernelDesignError)
     x = gray_image(image).to(torch.float64)  # (H, W)
     if float(x.min()) < 0:
         raise KernelDesignError("A centre of mass needs brightness ≥ 0; got negative pixels.")
@@ -247,5 +250,7 @@ def width_fit_summary(fits: list[WidthFit], tol: float = EXACT_FIT) -> WidthFitS
 def shift_words(shift: float, tol: float = CENTRED_SHIFT) -> str:
     """Return where a response centre sits relative to the edge: on it, or how far left/right."""
     if abs(shift) < tol:
-        return "centred on the edge"
-    return f"{abs(shift):.2g} px to its {'left' if shift < 0 else 'right'}"
+        return Phrase(N_("centred on the edge"))
+    if shift < 0:
+        return Phrase(N_("{px:.2g} px to its left"), px=abs(shift))
+    return Phrase(N_("{px:.2g} px to its right"), px=abs(shift))
