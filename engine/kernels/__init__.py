@@ -7,7 +7,7 @@ the package's argument checks.
 
 from __future__ import annotations
 
-from engine.kernels.checks import KernelDesignError
+from engine.kernels.checks import KernelDesignError, Phrase
 from engine.kernels.design import (
     MAX_CHANNELS,
     MAX_SIDE,
@@ -69,6 +69,7 @@ __all__ = [
     "KernelDesignError",
     "MAX_CHANNELS",
     "MAX_SIDE",
+    "Phrase",
     "RELU_GAIN",
     "ROUNDING",
     "STACK_MID_CHANNELS",

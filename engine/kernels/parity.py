@@ -25,16 +25,16 @@ DRIFT_STILL = 0.01  # DriftSummary: a centre of mass that moved less than this (
 
 # 1-D detectors applied to a step edge: a centred difference and the even one next to it
 STEP_KERNELS: dict[str, tuple[float, ...]] = {
-    "[-1, 0, 1] / 2 (odd)": (-0.5, 0.0, 0.5),
-    "[-1, 1] (even)": (-1.0, 1.0),
+    N_("[-1, 0, 1] / 2 (odd)"): (-0.5, 0.0, 0.5),
+    N_("[-1, 1] (even)"): (-1.0, 1.0),
 }
 # 2-D smoothing kernels stacked on an image: both non-negative and summing to 1
 DRIFT_KERNELS: dict[str, torch.Tensor] = {
-    "3×3 binomial (odd)": torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64).outer(
+    N_("3×3 binomial (odd)"): torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64).outer(
         torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64)
     )
     / 16,
-    "2×2 average (even)": torch.full((2, 2), 0.25, dtype=torch.float64),
+    N_("2×2 average (even)"): torch.full((2, 2), 0.25, dtype=torch.float64),
 }
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.kernels import DesignCost, Separability, WidthFit
+from engine.kernels import DesignCost, Phrase, Separability, WidthFit
 from ui.figures import DIVERGING, GRAY, finish_layout
+from ui.i18n import t
 
 COLORS = ("#dc2626", "#2563eb", "#16a34a", "#9333ea")
 
@@ -19,16 +20,21 @@ def tex_int(value: int) -> str:
     return f"{value:,}".replace(",", "{,}")
 
 
+def say(words: str) -> str:
+    """Return engine words in the session's language: a Phrase from its id, other text as is."""
+    return t(words.template, **words.params) if isinstance(words, Phrase) else words
+
+
 def cost_table(costs: Sequence[DesignCost]) -> dict[str, list]:
     """Return st.dataframe columns comparing designs: field, weights, biases, work, ReLUs."""
     return {
-        "design": [c.name for c in costs],
-        "receptive field": [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs],
-        "weights": [f"{c.weights:,}" for c in costs],
-        "biases": [f"{c.biases:,}" for c in costs],
-        "multiply-adds": [f"{c.macs:,}" for c in costs],
-        "ReLUs": [c.nonlinearities for c in costs],
-        "output (C × H × W)": [" × ".join(map(str, c.out_shape)) for c in costs],
+        t("design"): [say(c.name) for c in costs],
+        t("receptive field"): [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs],
+        t("weights"): [f"{c.weights:,}" for c in costs],
+        t("biases"): [f"{c.biases:,}" for c in costs],
+        t("multiply-adds"): [f"{c.macs:,}" for c in costs],
+        t("ReLUs"): [c.nonlinearities for c in costs],
+        t("output (C × H × W)"): [" × ".join(map(str, c.out_shape)) for c in costs],
     }
 
 
@@ -39,22 +45,22 @@ def _taps(values: Sequence[float]) -> str:
 def width_fit_table(fits: Sequence[WidthFit]) -> dict[str, list]:
     """Return st.dataframe columns of the centred-difference fits, one row per kernel width."""
     return {
-        "width": [f.width for f in fits],
-        "input offsets read": [str(list(f.offsets)) for f in fits],
-        "best centred kernel": [_taps(f.antisymmetric_kernel) for f in fits],
-        "error (centred)": [f"{f.antisymmetric_error:.1%}" for f in fits],
-        "best kernel, any weights": [_taps(f.any_kernel) for f in fits],
-        "error (any weights)": [f"{f.any_error:.1%}" for f in fits],
+        t("width"): [f.width for f in fits],
+        t("input offsets read"): [str(list(f.offsets)) for f in fits],
+        t("best centred kernel"): [_taps(f.antisymmetric_kernel) for f in fits],
+        t("error (centred)"): [f"{f.antisymmetric_error:.1%}" for f in fits],
+        t("best kernel, any weights"): [_taps(f.any_kernel) for f in fits],
+        t("error (any weights)"): [f"{f.any_error:.1%}" for f in fits],
     }
 
 
 def separability_table(seps: dict[str, Separability]) -> dict[str, list]:
     """Return st.dataframe columns: each kernel's rank, rank-1 error and measured difference."""
     return {
-        "kernel": list(seps),
-        "rank": [s.rank for s in seps.values()],
-        "best rank-1 error (SVD)": [f"{s.rank1_error:.1%}" for s in seps.values()],
-        "max |n×n − 1×n·n×1| on your image": [f"{s.max_abs_diff:.1e}" for s in seps.values()],
+        t("kernel"): [t(name) for name in seps],
+        t("rank"): [s.rank for s in seps.values()],
+        t("best rank-1 error (SVD)"): [f"{s.rank1_error:.1%}" for s in seps.values()],
+        t("max |n×n − 1×n·n×1| on your image"): [f"{s.max_abs_diff:.1e}" for s in seps.values()],
     }
 
 
@@ -82,7 +88,7 @@ def compare_maps(
                 zmax=bound if last else high,
                 showscale=last,
                 colorbar=dict(thickness=10, len=0.9),
-                hovertemplate="row %{y}, col %{x}<br>%{z:.4f}<extra></extra>",
+                hovertemplate=t("row %{y}, col %{x}") + "<br>%{z:.4f}<extra></extra>",
             ),
             row=1,
             col=i + 1,
@@ -114,7 +120,7 @@ def step_profile(
         go.Scatter(
             x=x,
             y=signal,
-            name="step (input)",
+            name=t("step (input)"),
             mode="lines+markers",
             line=dict(color="#6b7280", shape="hvh"),
             marker=dict(size=6),
@@ -125,26 +131,26 @@ def step_profile(
     for i, (color, (name, y)) in reversed(list(enumerate(items))):
         # overlaid on their own pixel, later responses wider and underneath, so all stay visible
         fig.add_trace(
-            go.Bar(x=x, y=y, name=name, marker_color=color, opacity=0.8, width=0.3 + 0.25 * i)
+            go.Bar(x=x, y=y, name=t(name), marker_color=color, opacity=0.8, width=0.3 + 0.25 * i)
         )
     for i, (color, (name, _)) in enumerate(items):
         fig.add_vline(
             x=centres[name],
             line=dict(color=color, dash="dash", width=2),
-            annotation_text=f"centre {centres[name]:g}",
+            annotation_text=t("centre {x:g}", x=centres[name]),
             annotation_font_color=color,
             annotation_position=f"top {sides[i % 2]}",
         )
     fig.add_vline(
         x=edge_at,
         line=dict(color="black", width=1),
-        annotation_text=f"edge {edge_at:g}",
+        annotation_text=t("edge {x:g}", x=edge_at),
         annotation_position="bottom right",
     )
     fig.update_layout(
         barmode="overlay",
         legend_traceorder="reversed",
-        xaxis=dict(title="pixel", dtick=1),
+        xaxis=dict(title=t("pixel"), dtick=1),
         yaxis=dict(range=[-0.1, 1.25]),
         legend=dict(orientation="h", y=-0.25),
     )
