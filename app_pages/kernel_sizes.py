@@ -9,7 +9,7 @@ import torch
 
 from engine import kernels as kd
 from engine.conv import KERNEL_NAMES, feature_maps, make_kernel
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from ui import figures, grids
 from ui.i18n import current_lang, error_text, t, tn
 from ui.inputs import image_picker, working_tensor
@@ -124,25 +124,24 @@ def _drift_words(layers: int, moved: kd.DriftSummary) -> str:
     (down, right), (per_down, per_right) = moved.even_shift, moved.even_per_layer
     params = {
         "layers": layers,
-        "down": abs(down),
-        "right": abs(right),
         "per_down": abs(per_down),
         "per_right": abs(per_right),
-        "vertical": t("up") if down < 0 else t("down"),
-        "horizontal": t("left") if right < 0 else t("right"),
+        "vertical": t("{px:.2f} px up", px=-down) if down < 0 else t("{px:.2f} px down", px=down),
+        "horizontal": (
+            t("{px:.2f} px left", px=-right) if right < 0 else t("{px:.2f} px right", px=right)
+        ),
     }
     even = (
         t(
             "What to notice: after {layers} even 2×2 averages your image's centre of mass has "
-            "moved {down:.2f} px {vertical} and {right:.2f} px {horizontal}: {per_down:.2f} and "
-            "{per_right:.2f} px per layer, and it adds up in a deep network. ",
+            "moved {vertical} and {horizontal}: {per_down:.2f} and {per_right:.2f} px per layer, "
+            "and it adds up in a deep network. ",
             **params,
         )
         if moved.even_moves
         else t(
             "What to notice: after {layers} even 2×2 averages your image's centre of mass has "
-            "moved {down:.2f} px {vertical} and {right:.2f} px {horizontal}: {per_down:.2f} and "
-            "{per_right:.2f} px per layer. ",
+            "moved {vertical} and {horizontal}: {per_down:.2f} and {per_right:.2f} px per layer. ",
             **params,
         )
     )
@@ -189,11 +188,9 @@ st.markdown(
         r3=r3,
     )
 )
-st.latex(  # one message: the formula's words are translated together, in their order
-    t(
-        r"r = 1 + L(k-1) \qquad L\cdot k^2 C^2 \;\text{vs}\; r^2 C^2 \text{ weights} \qquad "
-        r"L\cdot k^2 C^2\,HW \;\text{vs}\; r^2 C^2\,HW \text{ multiply-adds}"
-    )
+st.latex(
+    r"r = 1 + L(k-1) \qquad L\cdot k^2 C^2 \;\text{vs}\; r^2 C^2 \text{ weights} \qquad "
+    r"L\cdot k^2 C^2\,HW \;\text{vs}\; r^2 C^2\,HW \text{ multiply-adds}"
 )
 a, b, c = st.columns(3)
 ch = a.number_input(t("Channels C (in = out)"), 1, kd.MAX_CHANNELS, 64, key="ks_c")
@@ -220,8 +217,8 @@ else:
     )
     fields = [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs]
     words = {
-        "work2": kf.say(kd.share_words(v2.work_share, "work")),
-        "work3": kf.say(kd.share_words(v3.work_share, "work")),
+        "work2": kf.say(kd.share_words(v2.work_share, N_("work"))),
+        "work3": kf.say(kd.share_words(v3.work_share, N_("work"))),
         "relu2": kf.say(kd.relu_words(v2.extra_relus)),
         "relu3": kf.say(kd.relu_words(v3.extra_relus)),
     }
@@ -350,11 +347,9 @@ st.markdown(
     )
 )
 st.latex(
-    t(
-        r"\text{width } w \text{ reads } x_{i+o},\;\; o = -\lfloor (w-1)/2 \rfloor,\dots,"
-        r"\lfloor w/2 \rfloor \qquad \text{centred difference } "
-        r"t_i = \tfrac{1}{2}(x_{i+1}-x_{i-1})"
-    )
+    r"\text{width } w \text{ reads } x_{i+o},\;\; o = -\lfloor (w-1)/2 \rfloor,\dots,"
+    r"\lfloor w/2 \rfloor \qquad \text{centred difference } "
+    r"t_i = \tfrac{1}{2}(x_{i+1}-x_{i-1})"
 )
 step = kd.step_responses(16, 8)
 st.plotly_chart(
@@ -451,10 +446,8 @@ st.markdown(
     )
 )
 st.latex(
-    t(
-        r"HW\,k^2 C_\text{in} C_\text{out} \;\;\text{vs}\;\; "
-        r"HW\,(C_\text{in} C_\text{mid} + k^2 C_\text{mid} C_\text{out})"
-    )
+    r"HW\,k^2 C_\text{in} C_\text{out} \;\;\text{vs}\;\; "
+    r"HW\,(C_\text{in} C_\text{mid} + k^2 C_\text{mid} C_\text{out})"
 )
 a, b, c, d, e = st.columns(5)
 c_in = a.number_input(t("Channels in"), 1, kd.MAX_CHANNELS, 256, key="ks_cin")
@@ -586,7 +579,7 @@ st.markdown(
         "only express kernels that are an outer product of a column and a row (rank 1)."
     )
 )
-st.latex(t(r"C^2 n^2 \;\;\text{vs}\;\; 2\,C^2 n \qquad K \approx \sigma_1 u_1 v_1^\top"))
+st.latex(r"C^2 n^2 \;\;\text{vs}\;\; 2\,C^2 n \qquad K \approx \sigma_1 u_1 v_1^\top")
 a, b, c = st.columns(3)
 f_c = a.number_input(t("Channels C"), 1, kd.MAX_CHANNELS, 192, key="ks_fc")
 f_side = b.number_input(t("Feature map side"), 1, kd.MAX_SIDE, 17, key="ks_fside")
@@ -640,12 +633,8 @@ def _rank_words(seps: dict[str, kd.Separability], chosen: str) -> str:
         else t("What to notice: no kernel here is rank 1. ")
     )
     if others:
-        text += tn(
-            "{names} is not. ",
-            "{names} are not. ",
-            len(others),
-            names=_names([t(n) for n in others]),
-        )
+        listed = _names([t(n) for n in others])
+        text += tn("{names} is not. ", "{names} are not. ", len(others), names=listed)
     if sep.rank > 1:
         return text + t(
             "{name} is rank {rank}: the best pair is off by {error:.0%} of its size (Frobenius "

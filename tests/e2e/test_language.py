@@ -23,6 +23,7 @@ TRANSLATED += [
     ("kernels", "你的图像上的卷积核"),
     ("pooling", "池化与不变性"),
     ("receptive-fields", "感受野"),
+    ("kernel-sizes", "卷积核尺寸：3×3、奇数、1×1 与 1×n"),
 ]
 # Names and terms a Chinese page keeps in Latin letters (each counts as no English word)
 PROPER = ["PyTorch", "Plotly", "Streamlit", "MNIST-1D", "AlexNet", "ResNet", "SENet", "LSTM"]
