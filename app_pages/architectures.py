@@ -10,111 +10,169 @@ from engine import architectures as arch
 from engine import cnn as deg
 from engine import kernels as kd
 from engine.architectures import ARCHITECTURES
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from engine.receptive_field import WIDER_FACTOR, response_width, widths_grow
 from ui import grids
 from ui.architectures import figures as arch_figures
+from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
 from ui.sections import lazy_section
 
-st.title("Classic architectures: what each one fixed")
+st.title(t("Classic architectures: what each one fixed"))
 st.markdown(
-    "Nine networks from 2012 to 2017, each an answer to a problem its predecessors had. The "
-    "numbers below are measured from the networks themselves, built in PyTorch on this server."
+    t(
+        "Nine networks from 2012 to 2017, each an answer to a problem its predecessors had. The "
+        "numbers below are measured from the networks themselves, built in PyTorch on this server."
+    )
 )
 
 STORIES = {  # (problem, idea, why it works)
     "alexnet": (
-        "Recognition ran on hand-designed features (SIFT, HOG) and a shallow classifier; "
-        "progress on ImageNet had slowed.",
-        "Learn the features too: {alexnet_layers} weight layers trained end to end on 1.2 million "
-        "images, made trainable by ReLU, dropout, data augmentation and two GPUs.",
-        "With enough data, gradient descent finds filters suited to the task: the first layer "
-        "learns edge and colour detectors like the hand-made ones, later layers combine them "
-        "into parts nobody would design. It beat the best hand-made pipeline by over ten points "
-        "of top-5 error.",
+        N_(
+            "Recognition ran on hand-designed features (SIFT, HOG) and a shallow classifier; "
+            "progress on ImageNet had slowed."
+        ),
+        N_(
+            "Learn the features too: {alexnet_layers} weight layers trained end to end on 1.2 "
+            "million images, made trainable by ReLU, dropout, data augmentation and two GPUs."
+        ),
+        N_(
+            "With enough data, gradient descent finds filters suited to the task: the first layer "
+            "learns edge and colour detectors like the hand-made ones, later layers combine them "
+            "into parts nobody would design. It beat the best hand-made pipeline by over ten "
+            "points of top-5 error."
+        ),
     ),
     "vgg16": (
-        "AlexNet mixed 11×11, 5×5 and 3×3 kernels with big strides: no simple rule for going "
-        "deeper.",
-        "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to {vgg_depth} "
-        "layers.",
-        "Two stacked 3×3 layers see {r2}×{r2} and three see {r3}×{r3}, with {w2}C² or {w3}C² "
-        "weights instead of {w5}C² or {w7}C², and a ReLU in between: more nonlinearity per "
-        "weight. {vgg_dense_share:.0%} of its parameters sit in the {vgg_dense} dense layers at "
-        "the end (see the drill-down).",
+        N_(
+            "AlexNet mixed 11×11, 5×5 and 3×3 kernels with big strides: no simple rule for going "
+            "deeper."
+        ),
+        N_(
+            "One rule: only 3×3 convolutions (stride 1) and 2×2 max pools, repeated to {vgg_depth} "
+            "layers."
+        ),
+        N_(
+            "Two stacked 3×3 layers see {r2}×{r2} and three see {r3}×{r3}, with {w2}C² or {w3}C² "
+            "weights instead of {w5}C² or {w7}C², and a ReLU in between: more nonlinearity per "
+            "weight. {vgg_dense_share:.0%} of its parameters sit in the {vgg_dense} dense layers "
+            "at the end (see the drill-down)."
+        ),
     ),
     "googlenet": (
-        "Which filter size should a layer use? And a bigger network costs more than it gains.",
-        "The Inception module runs 1×1, 3×3 and 5×5 convolutions and a 3×3 max pool side by "
-        "side and concatenates their maps; 1×1 convolutions first shrink the channels, so the "
-        "large filters stay cheap.",
-        "The next layer can pick, position by position, among features of several extents, and "
-        "the bottlenecks keep the cost down. **Multi-scale filters are not scale handling**, "
-        "though: the 3×3 and 5×5 filters are separate weights, learned independently, and "
-        "nothing makes the 5×5 a stretched copy of the 3×3. A pattern learned at one size is not "
-        "recognised at another for free; training must still show every size. Handling object "
-        "scale means tying weights across sizes: one kernel at dilation 1, 2, 4, or one network "
-        "run on the image downsampled at several rates, so the same detector fires on the small "
-        "and the large object. Section 3 shows both kinds on your image.",
+        N_("Which filter size should a layer use? And a bigger network costs more than it gains."),
+        N_(
+            "The Inception module runs 1×1, 3×3 and 5×5 convolutions and a 3×3 max pool side by "
+            "side and concatenates their maps; 1×1 convolutions first shrink the channels, so the "
+            "large filters stay cheap."
+        ),
+        N_(
+            "The next layer can pick, position by position, among features of several extents, and "
+            "the bottlenecks keep the cost down. **Multi-scale filters are not scale handling**, "
+            "though: the 3×3 and 5×5 filters are separate weights, learned independently, and "
+            "nothing makes the 5×5 a stretched copy of the 3×3. A pattern learned at one size is "
+            "not recognised at another for free; training must still show every size. Handling "
+            "object scale means tying weights across sizes: one kernel at dilation 1, 2, 4, or one "
+            "network run on the image downsampled at several rates, so the same detector fires on "
+            "the small and the large object. Section 3 shows both kinds on your image."
+        ),
     ),
     "inception_v3": (
-        "Large filters are expensive (a 5×5 costs {w5}/{w1} ≈ {five_vs_three:.1f} times a 3×3), "
-        "and pooling to shrink the grid squeezes information through a bottleneck.",
-        "Factorise: a 5×5 becomes two 3×3, an n×n a 1×n followed by an n×1 (n = {inception_n}), "
-        "and the grid shrinks with stride-2 convolution and pooling branches side by side.",
-        "The factorised stack has the same receptive field with fewer weights and an extra "
-        "nonlinearity, so the same budget buys a deeper, wider network.",
+        N_(
+            "Large filters are expensive (a 5×5 costs {w5}/{w1} ≈ {five_vs_three:.1f} times a "
+            "3×3), and pooling to shrink the grid squeezes information through a bottleneck."
+        ),
+        N_(
+            "Factorise: a 5×5 becomes two 3×3, an n×n a 1×n followed by an n×1 (n = "
+            "{inception_n}), and the grid shrinks with stride-2 convolution and pooling branches "
+            "side by side."
+        ),
+        N_(
+            "The factorised stack has the same receptive field with fewer weights and an extra "
+            "nonlinearity, so the same budget buys a deeper, wider network."
+        ),
     ),
     "resnet18": (
-        "Degradation: adding layers to a plain network made its *training* error worse, though "
-        "the deeper net could copy the shallower one and make its extra layers identities. The "
-        "optimiser does not find that solution.",
-        "Let every two layers learn a residual F(x) and add the input back through a shortcut "
-        "with no weights: y = ReLU(F(x) + x).",
-        "The identity is now the easy default (push F to zero), and the gradient reaches early "
-        "layers along the shortcuts: ∂y/∂x = I + ∂F/∂x. Section 4 repeats the experiment.",
+        N_(
+            "Degradation: adding layers to a plain network made its *training* error worse, though "
+            "the deeper net could copy the shallower one and make its extra layers identities. The "
+            "optimiser does not find that solution."
+        ),
+        N_(
+            "Let every two layers learn a residual F(x) and add the input back through a shortcut "
+            "with no weights: y = ReLU(F(x) + x)."
+        ),
+        N_(
+            "The identity is now the easy default (push F to zero), and the gradient reaches early "
+            "layers along the shortcuts: ∂y/∂x = I + ∂F/∂x. Section 4 repeats the experiment."
+        ),
     ),
     "resnet50": (
-        "Residual networks train at any depth, but 3×3 layers on wide maps make depth expensive.",
-        "Bottleneck blocks: a 1×1 shrinks the channels, a 3×3 works on the thin map, a 1×1 widens "
-        "it back, around the identity shortcut.",
-        "Three cheap layers replace two expensive ones: ResNet-50 is {r50_deeper:.1f} times as "
-        "deep as ResNet-18 for {r50_flops:.1f} times its FLOPs (see the table), and the extra "
-        "depth buys accuracy.",
+        N_(
+            "Residual networks train at any depth, but 3×3 layers on wide maps make depth "
+            "expensive."
+        ),
+        N_(
+            "Bottleneck blocks: a 1×1 shrinks the channels, a 3×3 works on the thin map, a 1×1 "
+            "widens it back, around the identity shortcut."
+        ),
+        N_(
+            "Three cheap layers replace two expensive ones: ResNet-50 is {r50_deeper:.1f} times as "
+            "deep as ResNet-18 for {r50_flops:.1f} times its FLOPs (see the table), and the extra "
+            "depth buys accuracy."
+        ),
     ),
     "resnext50_32x4d": (
-        "Deeper or wider gives diminishing returns; Inception's hand-tuned branches are hard to "
-        "adapt.",
-        "Split each bottleneck's 3×3 into {resnext_groups} parallel paths of {resnext_width} "
-        "channels (in the first stage), all of the same shape (cardinality), summed: exactly a "
-        "grouped convolution.",
-        "Many small transforms of low-dimensional slices are more expressive per parameter than "
-        "one wide transform: at {resnext_flops:.2f} times ResNet-50's FLOPs and "
-        "{resnext_params:.2f} times its parameters it is more accurate (in the paper's ImageNet "
-        "results).",
+        N_(
+            "Deeper or wider gives diminishing returns; Inception's hand-tuned branches are hard "
+            "to adapt."
+        ),
+        N_(
+            "Split each bottleneck's 3×3 into {resnext_groups} parallel paths of {resnext_width} "
+            "channels (in the first stage), all of the same shape (cardinality), summed: exactly a "
+            "grouped convolution."
+        ),
+        N_(
+            "Many small transforms of low-dimensional slices are more expressive per parameter "
+            "than one wide transform: at {resnext_flops:.2f} times ResNet-50's FLOPs and "
+            "{resnext_params:.2f} times its parameters it is more accurate (in the paper's "
+            "ImageNet results)."
+        ),
     ),
     "densenet121": (
-        "Deep networks relearn similar features layer after layer, and a signal must cross many "
-        "layers to reach the loss.",
-        "In a dense block every layer reads the concatenation of all earlier maps and adds only "
-        "{densenet_growth} channels (the growth rate); 1×1 convolutions and pooling shrink maps "
-        "between blocks.",
-        "Features are reused instead of recomputed, so layers can be narrow ({densenet_share:.0%} "
-        "of ResNet-50's parameters), and every layer has a short path to the loss.",
+        N_(
+            "Deep networks relearn similar features layer after layer, and a signal must cross "
+            "many layers to reach the loss."
+        ),
+        N_(
+            "In a dense block every layer reads the concatenation of all earlier maps and adds "
+            "only {densenet_growth} channels (the growth rate); 1×1 convolutions and pooling "
+            "shrink maps between blocks."
+        ),
+        N_(
+            "Features are reused instead of recomputed, so layers can be narrow "
+            "({densenet_share:.0%} of ResNet-50's parameters), and every layer has a short path to "
+            "the loss."
+        ),
     ),
     "se_resnet50": (
-        "A convolution mixes channels only inside its local window: how much a channel matters "
-        "cannot depend on the rest of the image.",
-        "Squeeze each channel to its mean over the map (z), excite with two small layers and a "
-        "sigmoid, s = σ(W₂ ReLU(W₁ z)), one weight per channel in (0, 1), and rescale.",
-        "Global context re-weights the channels (channel attention) for {se_extra:.0%} more "
-        "parameters than ResNet-50; after the first gate every unit depends on the whole image "
-        "(see the table).",
+        N_(
+            "A convolution mixes channels only inside its local window: how much a channel matters "
+            "cannot depend on the rest of the image."
+        ),
+        N_(
+            "Squeeze each channel to its mean over the map (z), excite with two small layers and a "
+            "sigmoid, s = σ(W₂ ReLU(W₁ z)), one weight per channel in (0, 1), and rescale."
+        ),
+        N_(
+            "Global context re-weights the channels (channel attention) for {se_extra:.0%} more "
+            "parameters than ResNet-50; after the first gate every unit depends on the whole image "
+            "(see the table)."
+        ),
     ),
 }
 
-_table = st.cache_resource(show_spinner="Measuring the nine nets (once per server)…")(
+_table = st.cache_resource(show_spinner=t("Measuring the nine nets (once per server)…"))(
     arch.arch_table
 )
 _rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
@@ -143,45 +201,56 @@ numbers = st.cache_resource(show_spinner=False)(arch.design_constants)() | {
     "se_extra": arch.parameter_ratio(table, "se_resnet50", "resnet50") - 1,
 }
 
-st.header("1 · Nine problems, nine ideas")
+st.header(t("1 · Nine problems, nine ideas"))
 tabs = st.tabs([i.title for i in ARCHITECTURES.values()])
 for tab, (name, info) in zip(tabs, ARCHITECTURES.items(), strict=True):
-    problem, idea, why = (part.format(**numbers) for part in STORIES[name])
+    problem, idea, why = (t(part, **numbers) for part in STORIES[name])
     with tab:
-        st.markdown(f"**Problem.** {problem}\n\n**Idea.** {idea}\n\n**Why it works.** {why}")
-        st.caption(f"Paper: {info.paper}.")
+        st.markdown(
+            t(
+                "**Problem.** {problem}\n\n**Idea.** {idea}\n\n**Why it works.** {why}",
+                problem=problem,
+                idea=idea,
+                why=why,
+            )
+        )
+        st.caption(t("Paper: {paper}.", paper=info.paper))
 
 
-st.header("2 · Depth, size, cost and field, measured")
+st.header(t("2 · Depth, size, cost and field, measured"))
 st.markdown(
-    "**Depth** is the most convolution and dense layers on one path from input to output (the "
-    "number in the papers' names); a squeeze-and-excitation gate scales that path without "
-    "lengthening it, so its two 1×1 layers are not counted. **Weight layers** counts every such "
-    "layer once, parallel branches, gates and shortcut projections included. **FLOPs** are "
-    "torch's `FlopCounterMode` count for one image, two per multiply-add. The **receptive "
-    "field** is that of one unit of the last feature map (the one the classifier or the global "
-    "pool reads), and the **jump** is how many input pixels apart its neighbouring units sit."
+    t(
+        "**Depth** is the most convolution and dense layers on one path from input to output (the "
+        "number in the papers' names); a squeeze-and-excitation gate scales that path without "
+        "lengthening it, so its two 1×1 layers are not counted. **Weight layers** counts every "
+        "such layer once, parallel branches, gates and shortcut projections included. **FLOPs** "
+        "are torch's `FlopCounterMode` count for one image, two per multiply-add. The **receptive "
+        "field** is that of one unit of the last feature map (the one the classifier or the "
+        "global pool reads), and the **jump** is how many input pixels apart its neighbouring "
+        "units sit."
+    )
 )
 st.latex(r"r_{\ell} = r_{\ell-1} + (k_\ell - 1)\,j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\,s_\ell")
+PARAMS_M, GFLOPS, JUMP = t("parameters (M)"), "GFLOPs", t("jump j (px)")
 st.dataframe(
     {
-        "network": [s.title for s in table],
-        "year": [s.year for s in table],
-        "depth": [s.depth for s in table],
-        "weight layers": [s.weight_layers for s in table],
-        "parameters (M)": [s.params / 1e6 for s in table],
-        "GFLOPs": [s.flops / 1e9 for s in table],
-        "bottleneck strides on": [s.bottleneck_stride or "" for s in table],
-        "input": [f"{s.input_size}²" for s in table],
-        "last map": [f"{s.grid[0]}×{s.grid[1]}" for s in table],
-        "field r (px)": [s.rf_size for s in table],
-        "jump j (px)": [s.rf_jump for s in table],
-        "whole image via a gate": ["yes" if s.global_context else "" for s in table],
+        t("network"): [s.title for s in table],
+        t("year"): [s.year for s in table],
+        t("depth"): [s.depth for s in table],
+        t("weight layers"): [s.weight_layers for s in table],
+        PARAMS_M: [s.params / 1e6 for s in table],
+        GFLOPS: [s.flops / 1e9 for s in table],
+        t("bottleneck strides on"): [s.bottleneck_stride or "" for s in table],
+        t("input"): [f"{s.input_size}²" for s in table],
+        t("last map"): [f"{s.grid[0]}×{s.grid[1]}" for s in table],
+        t("field r (px)"): [s.rf_size for s in table],
+        JUMP: [s.rf_jump for s in table],
+        t("whole image via a gate"): [t("yes") if s.global_context else "" for s in table],
     },
     hide_index=True,
     column_config={
         k: st.column_config.NumberColumn(format=f)
-        for k, f in (("parameters (M)", "%.2f"), ("GFLOPs", "%.2f"), ("jump j (px)", "%d"))
+        for k, f in ((PARAMS_M, "%.2f"), (GFLOPS, "%.2f"), (JUMP, "%d"))
     },
 )
 summary = arch.table_summary(table)
@@ -191,36 +260,95 @@ def _layout_note(cost: arch.CostComparison) -> str:
     """Return the sentence on why two bottleneck networks' FLOPs differ, or "" if layouts match."""
     if not cost.layouts_differ:
         return ""
-    return (
-        f" {cost.name} needs {'fewer' if cost.cheaper else 'more'} GFLOPs "
-        f"({cost.flops / 1e9:.2f}) than {cost.reference} ({cost.reference_flops / 1e9:.2f})"
-        f"{' despite its gates' if cost.cheaper else ''}: its bottlenecks stride on the "
-        f"{cost.stride} convolution (ResNet {arch.RESNET_VERSION[cost.stride]}), "
-        f"{cost.reference}'s here on the {cost.reference_stride} (ResNet "
-        f"{arch.RESNET_VERSION[cost.reference_stride]}), so the latter's 1×1 reads the "
-        "full-resolution map in the first block of each stage."
+    params = {
+        "name": cost.name,
+        "flops": cost.flops / 1e9,
+        "reference": cost.reference,
+        "reference_flops": cost.reference_flops / 1e9,
+        "stride": cost.stride,
+        "version": arch.RESNET_VERSION[cost.stride],
+        "reference_stride": cost.reference_stride,
+        "reference_version": arch.RESNET_VERSION[cost.reference_stride],
+    }
+    if cost.cheaper:
+        return t(
+            "{name} needs fewer GFLOPs ({flops:.2f}) than {reference} ({reference_flops:.2f}) "
+            "despite its gates: its bottlenecks stride on the {stride} convolution (ResNet "
+            "{version}), {reference}'s here on the {reference_stride} (ResNet "
+            "{reference_version}), so the latter's 1×1 reads the full-resolution map in the first "
+            "block of each stage.",
+            **params,
+        )
+    return t(
+        "{name} needs more GFLOPs ({flops:.2f}) than {reference} ({reference_flops:.2f}): its "
+        "bottlenecks stride on the {stride} convolution (ResNet {version}), {reference}'s here on "
+        "the {reference_stride} (ResNet {reference_version}), so the latter's 1×1 reads the "
+        "full-resolution map in the first block of each stage.",
+        **params,
     )
 
 
-weight_trend = (
-    f"while parameters went *down* after {summary.heaviest.title}: global pooling replaced the "
-    "huge dense layers"
-    if summary.all_later_lighter
-    else f"while {summary.heaviest.title} stays the heaviest"
-)
+def _table_words(summary: arch.TableSummary, note: str) -> str:
+    """Return the table's what-to-notice caption, its weight trend chosen by the counts."""
+    weight_trend = (
+        t(
+            "while parameters went *down* after {heaviest}: global pooling replaced the huge "
+            "dense layers",
+            heaviest=summary.heaviest.title,
+        )
+        if summary.all_later_lighter
+        else t("while {heaviest} stays the heaviest", heaviest=summary.heaviest.title)
+    )
+    words = t(
+        "What to notice: depth went from {first} to {deepest} ({deepest_name}), {weight_trend}. "
+        "In {beyond_count} of the {count} networks ({beyond}) one unit's field is larger than the "
+        "image itself (padding counts in it), yet neighbouring units are a jump apart. Units see "
+        "the whole image as such only in {whole}, through gates.",
+        first=summary.first_depth,
+        deepest=summary.deepest.depth,
+        deepest_name=summary.deepest.title,
+        weight_trend=weight_trend,
+        beyond_count=len(summary.field_beyond_image),
+        count=len(table),
+        beyond=", ".join(summary.field_beyond_image),
+        whole=", ".join(summary.whole_image) or t("none"),
+    )
+    return f"{words} {note}" if note else words
+
+
 st.caption(
-    f"What to notice: depth went from {summary.first_depth} to {summary.deepest.depth} "
-    f"({summary.deepest.title}), {weight_trend}. In {len(summary.field_beyond_image)} of the "
-    f"{len(table)} networks ({', '.join(summary.field_beyond_image)}) one unit's field is larger "
-    "than the image itself (padding counts in it), yet neighbouring units are a jump apart. "
-    f"Units see the whole image as such only in {', '.join(summary.whole_image) or 'none'}, "
-    "through gates." + _layout_note(arch.cost_comparison(table, "se_resnet50", "resnet50"))
+    _table_words(summary, _layout_note(arch.cost_comparison(table, "se_resnet50", "resnet50")))
 )
 
 st.markdown(
-    "**Inside one network**: every convolution and pooling layer in forward order, what it "
-    "outputs, weighs and costs, and how far into the image its units see."
+    t(
+        "**Inside one network**: every convolution and pooling layer in forward order, what it "
+        "outputs, weighs and costs, and how far into the image its units see."
+    )
 )
+
+
+def _layer_table(rows: list) -> None:
+    """Draw one network's layers: output, parameters, MFLOPs, field and jump."""
+    params, field, jump = t("params"), t("field r (px)"), t("jump j (px)")
+    st.dataframe(
+        {
+            "#": [r.index for r in rows],
+            t("layer"): [r.name for r in rows],
+            t("kind"): [r.kind for r in rows],
+            t("output"): ["×".join(map(str, r.out_shape)) for r in rows],
+            params: [r.params for r in rows],
+            "MFLOPs": [r.flops / 1e6 for r in rows],
+            field: [r.rf_size for r in rows],
+            jump: [r.jump for r in rows],
+        },
+        hide_index=True,
+        height=320,
+        column_config={
+            "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
+            params: st.column_config.NumberColumn(format="localized"),
+        },
+    )
 
 
 @st.fragment
@@ -229,7 +357,7 @@ def _drill_down() -> None:
     names, asked = list(ARCHITECTURES), st.query_params.get("arch")
     c1, c2 = st.columns([2, 1])
     name = c1.selectbox(
-        "Look inside",
+        t("Look inside"),
         names,
         index=names.index(asked) if asked in names else names.index("resnet50"),
         format_func=lambda n: ARCHITECTURES[n].title,
@@ -237,12 +365,12 @@ def _drill_down() -> None:
     )
     st.query_params["arch"] = name
     side = c2.number_input(
-        "Input side (px)", 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
+        t("Input side (px)"), 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
     )
     try:
         rows = _rows(name, int(side))
     except ExplorerError as err:
-        st.error(str(err))
+        st.error(error_text(err))
         rows = []
     if rows:
         spatial = [r for r in rows if r.rf_size is not None]
@@ -252,45 +380,33 @@ def _drill_down() -> None:
                 [r.rf_size for r in spatial],
                 [r.jump for r in spatial],
                 int(side),
-                title=f"{ARCHITECTURES[name].title}: field and jump, layer by layer",
+                title=t("{name}: field and jump, layer by layer", name=ARCHITECTURES[name].title),
             ),
             key="arch_rf",
         )
-        st.dataframe(
-            {
-                "#": [r.index for r in rows],
-                "layer": [r.name for r in rows],
-                "kind": [r.kind for r in rows],
-                "output": ["×".join(map(str, r.out_shape)) for r in rows],
-                "params": [r.params for r in rows],
-                "MFLOPs": [r.flops / 1e6 for r in rows],
-                "field r (px)": [r.rf_size for r in rows],
-                "jump j (px)": [r.jump for r in rows],
-            },
-            hide_index=True,
-            height=320,
-            column_config={
-                "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
-                "params": st.column_config.NumberColumn(format="localized"),
-            },
-        )
+        _layer_table(rows)
         st.caption(
-            f"{len(spatial)} convolution and pooling layers, then {len(rows) - len(spatial)} "
-            "dense layer(s), whose field is the whole input. Batch-norm parameters are not in "
-            "the params column. What to notice: r grows by (k − 1)·j at each layer, so a layer "
-            "adds the more the later it comes; strides multiply j, and a global pool jumps r to "
-            "the whole map."
+            t(
+                "{spatial} convolution and pooling layers, then {dense} dense layer(s), whose "
+                "field is the whole input. Batch-norm parameters are not in the params column. "
+                "What to notice: r grows by (k − 1)·j at each layer, so a layer adds the more the "
+                "later it comes; strides multiply j, and a global pool jumps r to the whole map.",
+                spatial=len(spatial),
+                dense=len(rows) - len(spatial),
+            )
         )
 
 
 _drill_down()
 
-st.header("3 · An Inception module on your image")
+st.header(t("3 · An Inception module on your image"))
 st.markdown(
-    "An Inception module applies several filter sizes to the same input and stacks the results "
-    "as channels. Here its filters are set by hand (not learned) so you can read the outputs: "
-    "1×1 colour mixes, edge and blob filters at 3×3 and at 5×5 after a 1×1 reduction to "
-    "brightness, and a 3×3 max pool followed by the same colour mixes."
+    t(
+        "An Inception module applies several filter sizes to the same input and stacks the "
+        "results as channels. Here its filters are set by hand (not learned) so you can read the "
+        "outputs: 1×1 colour mixes, edge and blob filters at 3×3 and at 5×5 after a 1×1 "
+        "reduction to brightness, and a 3×3 max pool followed by the same colour mixes."
+    )
 )
 st.latex(
     r"y = \big[\,W_{1\times1} x \,\big\|\, W_{3\times3} W^{r}_{1\times1} x \,\big\|\, "
@@ -307,7 +423,70 @@ def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
 
 
 picked = image_picker("arch")
-w_side = st.slider("Working size (longest side, px)", 48, 256, 128, 16, key="arch_work")
+w_side = st.slider(t("Working size (longest side, px)"), 48, 256, 128, 16, key="arch_work")
+
+
+def _branch_table(branches: list, g3a: list) -> None:
+    """Draw each branch's weights and multiply-adds here and in GoogLeNet's inception3a."""
+    here_macs, g_weights, g_macs = (
+        t("multiply-adds (here)"),
+        t("weights (3a)"),
+        t("multiply-adds (3a, 28×28)"),
+    )
+    st.dataframe(
+        {
+            t("branch"): [t(b.name) for b in branches],
+            t("weights (here)"): [b.params for b in branches],
+            here_macs: [b.macs for b in branches],
+            t("GoogLeNet inception3a"): [g.channels[0] for g in g3a],
+            g_weights: [g.params for g in g3a],
+            g_macs: [g.macs for g in g3a],
+        },
+        hide_index=True,
+        column_config={
+            k: st.column_config.NumberColumn(format="localized")
+            for k in (g_weights, g_macs, here_macs)
+        },
+    )
+
+
+def _edge_widths(branches: list, maps: list) -> list[tuple[str, float, float]]:
+    """Return (channel, 3×3 response width, 5×5 response width) for each edge filter."""
+    starts = [0]  # maps come branch by branch: where each branch's maps begin
+    for b in branches:
+        starts.append(starts[-1] + len(b.channels))
+    three_maps, five_maps = (maps[starts[i] : starts[i + 1]] for i in (1, 2))
+    return [
+        (c, response_width(a), response_width(b))
+        for c, a, b in zip(branches[1].channels, three_maps, five_maps, strict=True)
+    ]
+
+
+def _inception_words(edge: list[tuple[str, float, float]]) -> str:
+    """Return the maps' caption: the measured widths, and whether every 5×5 response is wider."""
+    widths = ", ".join(
+        t("{channel} {three:.1f} → {five:.1f} px", channel=t(c), three=a, five=b)
+        for c, a, b in edge
+    )
+    if all(widths_grow([a, b], factor=1.0) for _, a, b in edge):
+        template = (
+            "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
+            "Response half-width, 3×3 → 5×5: {widths}. What to notice: every 5×5 edge response "
+            "is wider than its 3×3 twin, and the 3×3 max pool spreads bright regions by a pixel. "
+            "In GoogLeNet (torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the 1×1 "
+            "reductions make the wide branches cheap: their 3×3 reads the reduced channels, not "
+            "the module's whole input. Its weights include batch norm's."
+        )
+        return t(template, widths=widths)
+    return t(
+        "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
+        "Response half-width, 3×3 → 5×5: {widths}. What to notice: not every 5×5 response is "
+        "wider than its 3×3 twin on this image, and the 3×3 max pool spreads bright regions by a "
+        "pixel. In GoogLeNet (torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the "
+        "1×1 reductions make the wide branches cheap: their 3×3 reads the reduced channels, not "
+        "the module's whole input. Its weights include batch norm's.",
+        widths=widths,
+    )
 
 
 def _inception_section() -> None:
@@ -315,81 +494,83 @@ def _inception_section() -> None:
     try:
         branches, maps, g3a = _inception(picked.sha, w_side, picked)
     except ExplorerError as err:
-        st.error(f"{err} Try a larger working size or another image.")
+        st.error(t("{error} Try a larger working size or another image.", error=error_text(err)))
     else:
-        titles = [f"{b.name}: {c}" for b in branches for c in b.channels]
+        titles = [
+            t("{branch}: {channel}", branch=t(b.name), channel=t(c))
+            for b in branches
+            for c in b.channels
+        ]
         st.plotly_chart(
             grids.map_mosaic(maps, titles, cols=3, height_per_row=200), key="arch_incep"
         )
-        st.dataframe(
-            {
-                "branch": [b.name for b in branches],
-                "weights (here)": [b.params for b in branches],
-                "multiply-adds (here)": [b.macs for b in branches],
-                "GoogLeNet inception3a": [g.channels[0] for g in g3a],
-                "weights (3a)": [g.params for g in g3a],
-                "multiply-adds (3a, 28×28)": [g.macs for g in g3a],
-            },
-            hide_index=True,
-            column_config={
-                k: st.column_config.NumberColumn(format="localized")
-                for k in ("weights (3a)", "multiply-adds (3a, 28×28)", "multiply-adds (here)")
-            },
-        )
-        starts = [0]  # maps come branch by branch: where each branch's maps begin
-        for b in branches:
-            starts.append(starts[-1] + len(b.channels))
-        three_maps, five_maps = (maps[starts[i] : starts[i + 1]] for i in (1, 2))
-        edge = [
-            (c, response_width(a), response_width(b))
-            for c, a, b in zip(branches[1].channels, three_maps, five_maps, strict=True)
-        ]
-        thicker = all(widths_grow([a, b], factor=1.0) for _, a, b in edge)
-        st.caption(
-            "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
-            "Response half-width, 3×3 → 5×5: "
-            + ", ".join(f"{c} {a:.1f} → {b:.1f} px" for c, a, b in edge)
-            + ". What to notice: "
-            + (
-                "every 5×5 edge response is wider than its 3×3 twin"
-                if thicker
-                else "not every 5×5 response is wider than its 3×3 twin on this image"
-            )
-            + ", and the 3×3 max pool spreads bright regions by a pixel. In GoogLeNet "
-            "(torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the 1×1 reductions make "
-            "the wide branches cheap: their 3×3 reads the reduced channels, not the module's whole "
-            "input. Its weights include batch norm's."
-        )
+        _branch_table(branches, g3a)
+        st.caption(_inception_words(_edge_widths(branches, maps)))
 
 
 lazy_section(
-    "The module's maps on your image, and its costs beside GoogLeNet's (maps, table)",
+    t("The module's maps on your image, and its costs beside GoogLeNet's (maps, table)"),
     "open_arch_incep",
     _inception_section,
 )
 rates, k_d = arch.DILATION_RATES, arch.DILATED_SIDE
 st.markdown(
-    "**One filter, several scales.** The Inception branches are *different* filters. Tying the "
-    f"weights instead, the same {k_d}×{k_d} kernel at dilation "
-    f"{', '.join(map(str, rates))} sees "
-    f"{', '.join(str(arch.dilated_extent(r)) for r in rates)} pixels across with the same "
-    f"{k_d * k_d} weights: one detector for a pattern at {len(rates)} sizes."
+    t(
+        "**One filter, several scales.** The Inception branches are *different* filters. Tying "
+        "the weights instead, the same {k}×{k} kernel at dilation {rates} sees {extents} pixels "
+        "across with the same {weights} weights: one detector for a pattern at {count} sizes.",
+        k=k_d,
+        rates=", ".join(map(str, rates)),
+        extents=", ".join(str(arch.dilated_extent(r)) for r in rates),
+        weights=k_d * k_d,
+        count=len(rates),
+    )
 )
+
+
+def _dilation_words(widths: list[float]) -> str:
+    """Return the dilation caption: the measured blob widths and whether they widen steadily."""
+    listed = ", ".join(
+        t("{width:.1f} px at dilation {rate}", width=w, rate=r)
+        for w, r in zip(widths, rates, strict=True)
+    )
+    if widths_grow(widths):
+        return t(
+            "Typical width of a response blob (half-width of each map's autocorrelation): "
+            "{widths}. What to notice: the same {weights} weights answer to ever wider structure "
+            "as the dilation grows.",
+            widths=listed,
+            weights=k_d * k_d,
+        )
+    return t(
+        "Typical width of a response blob (half-width of each map's autocorrelation): {widths}. "
+        "What to notice: on this image the responses do not widen steadily (by {factor:g}× from "
+        "first to last), so the rates do not separate scales cleanly here.",
+        widths=listed,
+        factor=WIDER_FACTOR,
+    )
 
 
 def _dilation_section() -> None:
     """Draw one kernel at every dilation rate on the learner's image, with blob widths."""
-    kernel = st.selectbox("Kernel", ["laplacian", "sobel x", "sobel y"], key="arch_dil_kernel")
+    kernel = st.selectbox(
+        t("Kernel"), ["laplacian", "sobel x", "sobel y"], format_func=t, key="arch_dil_kernel"
+    )
     try:
         scaled = arch.dilated_scales(working_tensor(picked, w_side), kernel, rates)
     except ExplorerError as err:
-        st.error(str(err))
+        st.error(error_text(err))
     else:
         st.plotly_chart(
             grids.map_mosaic(
                 [m.numpy() for m in scaled],
                 [
-                    f"{kernel}, dilation {r} (sees {(e := arch.dilated_extent(r))}×{e})"
+                    t(
+                        "{kernel}, dilation {rate} (sees {extent}×{extent})",
+                        kernel=t(kernel),
+                        rate=r,
+                        extent=arch.dilated_extent(r),
+                    )
                     for r in rates
                 ],
                 cols=3,
@@ -397,39 +578,35 @@ def _dilation_section() -> None:
             ),
             key="arch_dil",
         )
-        widths = [response_width(m) for m in scaled]
-        st.caption(
-            "Typical width of a response blob (half-width of each map's autocorrelation): "
-            + ", ".join(f"{w:.1f} px at dilation {r}" for w, r in zip(widths, rates, strict=True))
-            + ". What to notice: "
-            + (
-                f"the same {k_d * k_d} weights answer to ever wider structure as the dilation "
-                "grows."
-                if widths_grow(widths)
-                else "on this image the responses do not widen steadily (by "
-                f"{WIDER_FACTOR:g}× from first to last), so the rates do not separate scales "
-                "cleanly here."
-            )
-        )
+        st.caption(_dilation_words([response_width(m) for m in scaled]))
 
 
 lazy_section(
-    f"One kernel at dilation {', '.join(map(str, rates))} on your image (maps, blob widths)",
+    t(
+        "One kernel at dilation {rates} on your image (maps, blob widths)",
+        rates=", ".join(map(str, rates)),
+    ),
     "open_arch_dil",
     _dilation_section,
 )
 
-st.header("4 · The degradation problem, live")
+st.header(t("4 · The degradation problem, live"))
 st.markdown(
-    "He et al. trained plain networks of 20 and 56 layers and found the deeper one worse *on the "
-    f"training data*. Here are small copies: stacks of {deg.WIDTH}-unit dense layers with "
-    "batch norm (CIFAR ResNets' shape, 2 + 2n weight layers) learning to tell "
-    f"{deg.ARMS} interleaved spirals apart. The residual versions add each block's input back:"
+    t(
+        "He et al. trained plain networks of 20 and 56 layers and found the deeper one worse *on "
+        "the training data*. Here are small copies: stacks of {width}-unit dense layers with "
+        "batch norm (CIFAR ResNets' shape, 2 + 2n weight layers) learning to tell {arms} "
+        "interleaved spirals apart. The residual versions add each block's input back:",
+        width=deg.WIDTH,
+        arms=deg.ARMS,
+    )
 )
 st.latex(
-    r"x_{\ell+1} = \mathrm{ReLU}\big(F(x_\ell) + x_\ell\big), \qquad "
-    r"\frac{\partial x_{\ell+1}}{\partial x_\ell} = I + \frac{\partial F}{\partial x_\ell}"
-    r"\;\;\text{(on the units the ReLU passes)}"
+    t(  # one message: the formula's words are translated with it
+        r"x_{\ell+1} = \mathrm{ReLU}\big(F(x_\ell) + x_\ell\big), \qquad "
+        r"\frac{\partial x_{\ell+1}}{\partial x_\ell} = I + \frac{\partial F}{\partial x_\ell}"
+        r"\;\;\text{(on the units the ReLU passes)}"
+    )
 )
 
 
@@ -438,21 +615,79 @@ def _norms(depth: int, residual: bool, seed: int):
     return deg.gradient_norms(depth, residual, seed)
 
 
-_TREND_MEANS = {  # what the plain stack's trend toward the input is called
-    "grows": ": an exploding gradient, not a vanishing one.",
-    "shrinks": ": a vanishing gradient.",
-    "stays": ": neither vanishing nor exploding.",
+def _stack_name(name: str) -> str:
+    """Return a stack's label ("plain-20", "residual-56") in the session's language."""
+    kind, depth = name.rsplit("-", 1)
+    if kind == "residual":
+        return t("residual-{depth}", depth=depth)
+    return t("plain-{depth}", depth=depth)
+
+
+_PLAIN_TREND = {  # the plain stack's trend toward the input, and what it is called
+    "grows": N_(
+        "What to notice: toward the input, plain-{deep}'s gradient grows (the first hidden layer's "
+        "norm is {ratio} times the last's): an exploding gradient, not a vanishing one."
+    ),
+    "shrinks": N_(
+        "What to notice: toward the input, plain-{deep}'s gradient shrinks (the first hidden "
+        "layer's norm is {ratio} times the last's): a vanishing gradient."
+    ),
+    "stays": N_(
+        "What to notice: toward the input, plain-{deep}'s gradient stays within a factor of "
+        "{factor:g} (the first hidden layer's norm is {ratio} times the last's): neither vanishing "
+        "nor exploding."
+    ),
+}
+_RESIDUAL_TREND = {  # the residual stack's trend, and what the shortcuts do to the spread
+    "grows": N_(
+        "Residual-{deep}'s grows ({ratio} times) and spans a factor of {spread}: the shortcuts "
+        "{effect}."
+    ),
+    "shrinks": N_(
+        "Residual-{deep}'s shrinks ({ratio} times) and spans a factor of {spread}: the shortcuts "
+        "{effect}."
+    ),
+    "stays": N_(
+        "Residual-{deep}'s stays within a factor of {factor:g} ({ratio} times) and spans a "
+        "factor of {spread}: the shortcuts {effect}."
+    ),
 }
 _SHORTCUTS = {
-    "narrow": "narrow the spread",
-    "keep": "leave the spread about as it is",
-    "widen": "widen the spread",
+    "narrow": N_("narrow the spread"),
+    "keep": N_("leave the spread about as it is"),
+    "widen": N_("widen the spread"),
 }
 
 
 def _times(ratio: float) -> str:
     """Return a ratio as "29,206" (large) or "0.42" (small)."""
     return f"{ratio:,.0f}" if ratio >= 10 else f"{ratio:.2g}"
+
+
+def _gradient_words(plain: arch.GradientTrend, residual: arch.GradientTrend, deep: int) -> str:
+    """Return the what-to-notice caption on both stacks' gradient trends and spreads."""
+    effect = t(_SHORTCUTS[arch.shortcut_effect(plain, residual)])
+    first = t(
+        _PLAIN_TREND[plain.words.split()[0]],
+        deep=deep,
+        ratio=_times(plain.ratio),
+        factor=plain.factor,
+    )
+    spread = t(
+        "Across its layers the norms span a factor of {spread}, so no one step size suits them "
+        "all.",
+        spread=_times(plain.spread),
+    )
+    second = t(
+        _RESIDUAL_TREND[residual.words.split()[0]],
+        deep=deep,
+        ratio=_times(residual.ratio),
+        spread=_times(residual.spread),
+        factor=residual.factor,
+        effect=effect,
+    )
+    level = t("Differences within a factor of {factor:g} count as level.", factor=arch.TREND_FACTOR)
+    return f"{first} {spread} {second} {level}"
 
 
 @st.cache_resource
@@ -470,28 +705,28 @@ def _gradients(depths: tuple[int, int], seed: int) -> None:
     left, right = st.columns([1, 2])
     xy, arm = deg.spirals(deg.POINTS, seed)  # 2048 points: cheaper to draw again than to cache
     left.plotly_chart(
-        arch_figures.points_by_class(xy.numpy(), arm.numpy(), title="The task: which arm?"),
+        arch_figures.points_by_class(xy.numpy(), arm.numpy(), title=t("The task: which arm?")),
         key="deg_data",
     )
     hidden = {k: v[:-1] for k, v in norms.items()}  # the output layer starts small: its own scale
     right.plotly_chart(
         arch_figures.gradient_profile(
-            hidden, title="Gradient norm per hidden layer at initialisation"
+            hidden,
+            title=t("Gradient norm per hidden layer at initialisation"),
+            shown=_stack_name,
         ),
         key="deg_grad",
     )
     trend = {r: arch.gradient_trend(norms[deg.label(deep, r)]) for r in (False, True)}
-    effect = _SHORTCUTS[arch.shortcut_effect(trend[False], trend[True])]
-    st.caption(
-        f"What to notice: toward the input, plain-{deep}'s gradient {trend[False].words} "
-        f"(the first hidden layer's norm is {_times(trend[False].ratio)} times the last's)"
-        + _TREND_MEANS[trend[False].words.split()[0]]
-        + f" Across its layers the norms span a factor of {_times(trend[False].spread)}, so no one "
-        f"step size suits them all. Residual-{deep}'s {trend[True].words} "
-        f"({_times(trend[True].ratio)} times) and spans a factor of "
-        f"{_times(trend[True].spread)}: the shortcuts {effect}. Differences within a factor of "
-        f"{arch.TREND_FACTOR:g} count as level."
-    )
+    st.caption(_gradient_words(trend[False], trend[True], deep))
+
+
+def _progress_line(line: str) -> str:
+    """Return the trainer's progress line ("plain-20: step 25/200" or "done") translated."""
+    if line == "done":
+        return t("done")
+    name, _, count = line.partition(": step ")
+    return t("{stack}: step {count}", stack=_stack_name(name), count=count)
 
 
 def _curves(depths: tuple[int, int], steps: int, lr: float, seed: int):
@@ -500,12 +735,16 @@ def _curves(depths: tuple[int, int], steps: int, lr: float, seed: int):
     curves = store.get(key := (depths, steps, lr, seed))
     if curves is None:
         if lock.locked():
-            st.info("Another visitor's run is training; yours starts when it ends.")
-        bar = st.progress(0.0, text="Waiting for the trainer…")
+            st.info(t("Another visitor's run is training; yours starts when it ends."))
+        bar = st.progress(0.0, text=t("Waiting for the trainer…"))
         with lock:
             if (curves := store.get(key)) is None:
                 curves = deg.train_curves(
-                    depths, steps, seed, lr=lr, progress=lambda f, m: bar.progress(f, text=m)
+                    depths,
+                    steps,
+                    seed,
+                    lr=lr,
+                    progress=lambda f, m: bar.progress(f, text=_progress_line(m)),
                 )
                 store[key] = curves
                 while len(store) > 16:
@@ -522,21 +761,54 @@ def _training_words(curves, shallow: int, deep: int) -> str:
         (curves.final_loss[deg.label(shallow, True)], curves.final_loss[deg.label(deep, True)]),
     )
     plain_says = (
-        f"the deeper plain stack ends {verdict.plain_gap:.2f} nats worse"
+        t("the deeper plain stack ends {gap:.2f} nats worse", gap=verdict.plain_gap)
         if verdict.plain_degrades
-        else "this time the deeper plain stack does not end worse (try more layers or steps)"
+        else t("this time the deeper plain stack does not end worse (try more layers or steps)")
     )
     residual_says = (
-        "the deeper residual one keeps up, because its extra blocks can stay close to the identity"
+        t(
+            "the deeper residual one keeps up, because its extra blocks can stay close to the "
+            "identity"
+        )
         if verdict.residual_keeps_up
-        else f"the deeper residual one also ends {verdict.residual_gap:.2f} nats worse"
+        else t("the deeper residual one also ends {gap:.2f} nats worse", gap=verdict.residual_gap)
     )
-    return (
+    return t(
         "What to notice: these are *training* losses, so a gap is not overfitting. Here "
-        f"plain-{deep} ends at {end[deg.label(deep, False)]} against plain-{shallow}'s "
-        f"{end[deg.label(shallow, False)]}, and residual-{deep} at {end[deg.label(deep, True)]} "
-        f"against residual-{shallow}'s {end[deg.label(shallow, True)]}: {plain_says}, while "
-        f"{residual_says}. Gaps under {verdict.tolerance} nats count as level."
+        "plain-{deep} ends at {plain_deep} against plain-{shallow}'s {plain_shallow}, and "
+        "residual-{deep} at {residual_deep} against residual-{shallow}'s {residual_shallow}: "
+        "{plain_says}, while {residual_says}. Gaps under {tolerance} nats count as level.",
+        deep=deep,
+        shallow=shallow,
+        plain_deep=end[deg.label(deep, False)],
+        plain_shallow=end[deg.label(shallow, False)],
+        residual_deep=end[deg.label(deep, True)],
+        residual_shallow=end[deg.label(shallow, True)],
+        plain_says=plain_says,
+        residual_says=residual_says,
+        tolerance=verdict.tolerance,
+    )
+
+
+def _final_table(curves) -> None:
+    """Draw each stack's final training loss, accuracy and seconds."""
+    loss, accuracy, seconds = (
+        t("final training loss"),
+        t("training accuracy (%)"),
+        t("seconds"),
+    )
+    st.dataframe(
+        {
+            t("network"): [_stack_name(n) for n in curves.labels],
+            loss: [curves.final_loss[n] for n in curves.labels],
+            accuracy: [100 * curves.accuracy[n] for n in curves.labels],
+            seconds: [curves.seconds[n] for n in curves.labels],
+        },
+        hide_index=True,
+        column_config={
+            k: st.column_config.NumberColumn(format=f)
+            for k, f in ((loss, "%.3f"), (accuracy, "%.1f"), (seconds, "%.1f"))
+        },
     )
 
 
@@ -548,51 +820,38 @@ def _training(depths: tuple[int, int], steps: int, lr: float, seed: int) -> None
         arch_figures.loss_curves(
             curves.smooth,
             deg.CHANCE,
-            title=f"Training loss (moving average over ~{window:.0f} steps)",
+            title=t("Training loss (moving average over ~{window:.0f} steps)", window=window),
+            shown=_stack_name,
         ),
         key="deg_loss",
     )
-    st.dataframe(
-        {
-            "network": curves.labels,
-            "final training loss": [curves.final_loss[n] for n in curves.labels],
-            "training accuracy (%)": [100 * curves.accuracy[n] for n in curves.labels],
-            "seconds": [curves.seconds[n] for n in curves.labels],
-        },
-        hide_index=True,
-        column_config={
-            k: st.column_config.NumberColumn(format=f)
-            for k, f in (
-                ("final training loss", "%.3f"),
-                ("training accuracy (%)", "%.1f"),
-                ("seconds", "%.1f"),
-            )
-        },
-    )
+    _final_table(curves)
     st.caption(_training_words(curves, *depths))
 
 
 def _degradation_section() -> None:
     """Draw the depth controls, the gradients at initialisation and, when asked, the training."""
     c1, c2, c3, c4, c5 = st.columns(5)
-    shallow = c1.selectbox("Shallow depth", [8, 14, 20, 32], 2, key="deg_shallow")
-    deep = c2.selectbox("Deep depth", [32, 44, 56, 110], 2, key="deg_deep")
-    steps = c3.select_slider("Steps", [50, 100, 200, 300, 500, 1000], 200, key="deg_steps")
-    lr = c4.select_slider("Learning rate", [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
-    seed = int(c5.number_input("Seed", 0, 9999, 0, key="deg_seed"))
+    shallow = c1.selectbox(t("Shallow depth"), [8, 14, 20, 32], 2, key="deg_shallow")
+    deep = c2.selectbox(t("Deep depth"), [32, 44, 56, 110], 2, key="deg_deep")
+    steps = c3.select_slider(t("Steps"), [50, 100, 200, 300, 500, 1000], 200, key="deg_steps")
+    lr = c4.select_slider(t("Learning rate"), [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
+    seed = int(c5.number_input(t("Seed"), 0, 9999, 0, key="deg_seed"))
     depths = (shallow, deep)
     _gradients(depths, seed)
-    if st.toggle("Train the four stacks (one run at a time per server)", key="deg_train"):
+    if st.toggle(t("Train the four stacks (one run at a time per server)"), key="deg_train"):
         _training(depths, steps, lr, seed)
     else:
         st.caption(
-            "Switch on to train all four stacks on this server; results are kept per setting."
+            t("Switch on to train all four stacks on this server; results are kept per setting.")
         )
 
 
 lazy_section(
-    "The experiment: gradients at initialisation of plain and residual stacks, then training "
-    "them (charts, your settings)",
+    t(
+        "The experiment: gradients at initialisation of plain and residual stacks, then training "
+        "them (charts, your settings)"
+    ),
     "open_arch_degradation",
     _degradation_section,
 )

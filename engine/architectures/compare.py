@@ -23,7 +23,7 @@ def parameter_ratio(table: Sequence[ArchStats], name: str, reference: str) -> fl
     by_name = {s.name: s for s in table}
     for key in (name, reference):
         if key not in by_name:
-            raise ArchStatsError(f"No network named {key!r} in the table.")
+            raise ArchStatsError("No network named {key!r} in the table.", key=key)
     return by_name[name].params / by_name[reference].params
 
 
@@ -67,7 +67,7 @@ def flops_ratio(table: Sequence[ArchStats], name: str, reference: str) -> float:
     rows = {s.name: s for s in table}
     for key in (name, reference):
         if key not in rows:
-            raise ArchStatsError(f"No network named {key!r} in the table.")
+            raise ArchStatsError("No network named {key!r} in the table.", key=key)
     return rows[name].flops / rows[reference].flops
 
 
@@ -76,7 +76,7 @@ def cost_comparison(table: Sequence[ArchStats], name: str, reference: str) -> Co
     by_name = {s.name: s for s in table}
     for key in (name, reference):
         if key not in by_name:
-            raise ArchStatsError(f"No network named {key!r} in the table.")
+            raise ArchStatsError("No network named {key!r} in the table.", key=key)
     a, b = by_name[name], by_name[reference]
     return CostComparison(
         a.title, b.title, a.flops, b.flops, a.bottleneck_stride, b.bottleneck_stride
@@ -124,7 +124,9 @@ def gradient_spread(norms: Mapping[str, np.ndarray]) -> dict[str, float]:
     for name, values in norms.items():
         hidden = np.asarray(values, dtype=float)[:-1]
         if hidden.size == 0 or not np.all(hidden > 0):
-            raise ArchStatsError(f"{name} needs positive gradient norms on its hidden layers.")
+            raise ArchStatsError(
+                "{name} needs positive gradient norms on its hidden layers.", name=name
+            )
         spread[name] = float(hidden.max() / hidden.min())
     return spread
 
@@ -164,7 +166,7 @@ def smoothing_steps(decay: float) -> float:
     k = −1 / ln(decay): about 1 / (1 − decay) for decay near 1.
     """
     if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
-        raise ArchStatsError(f"The decay must be in (0, 1), got {decay!r}.")
+        raise ArchStatsError("The decay must be in (0, 1), got {decay!r}.", decay=decay)
     return -1 / math.log(decay)
 
 
@@ -195,7 +197,7 @@ def gradient_trend(norms: np.ndarray, factor: float = TREND_FACTOR) -> GradientT
     if hidden.size < 2 or not np.all(hidden > 0):
         raise ArchStatsError("A trend needs positive gradient norms on two hidden layers or more.")
     if not factor > 1:
-        raise ArchStatsError(f"The factor must exceed 1, got {factor!r}.")
+        raise ArchStatsError("The factor must exceed 1, got {factor!r}.", factor=factor)
     return GradientTrend(
         float(hidden[0] / hidden[-1]), float(hidden.max() / hidden.min()), float(factor)
     )

@@ -166,7 +166,9 @@ def build(name: str, *, seed: int = 0, meta: bool = False) -> nn.Module:
     """
     if not isinstance(name, str) or name not in _FACTORIES:
         raise UnknownArchitectureError(
-            f"Unknown architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}."
+            "Unknown architecture {name!r}; choose one of: {names}.",
+            name=name,
+            names=", ".join(ARCHITECTURES),
         )
     factory, init_weights = _FACTORIES[name]
     return materialise(

@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from engine.architectures.registry import ARCHITECTURES, ArchitectureError, build
 from engine.conv import make_kernel
+from engine.core import N_
 from engine.receptive_field import LayerRF, ReceptiveFieldError, receptive_field
 
 MIN_SIDE, MAX_SIDE = 32, 1024  # input sides the drill-down accepts
@@ -163,7 +164,10 @@ def _side(name: str, input_size: int | None) -> int:
     side = ARCHITECTURES[name].input_size if input_size is None else input_size
     if isinstance(side, bool) or not isinstance(side, int) or not MIN_SIDE <= side <= MAX_SIDE:
         raise ArchStatsError(
-            f"Input side must be a whole number from {MIN_SIDE} to {MAX_SIDE}, got {side!r}."
+            "Input side must be a whole number from {low} to {high}, got {side!r}.",
+            low=MIN_SIDE,
+            high=MAX_SIDE,
+            side=side,
         )
     return side
 
@@ -276,12 +280,19 @@ def layer_rows(name: str, input_size: int | None = None) -> list[LayerRow]:
         _, per_module = _flops(model, torch.empty(1, 3, side, side, device="meta"))
         traced = receptive_field(model, side)
     except ReceptiveFieldError as err:
-        raise ArchStatsError(f"{ARCHITECTURES[name].title} at {side}×{side}: {err}") from None
+        raise ArchStatsError(
+            "{network} at {side}×{side}: {error}",
+            network=ARCHITECTURES[name].title,
+            side=side,
+            error=err,
+        ) from None
     except RuntimeError as err:  # a map shrinks to nothing before the last layer
         first = str(err).strip().splitlines()[0]
         raise ArchStatsError(
-            f"{ARCHITECTURES[name].title} cannot run on {side}×{side} ({first}); "
-            "try a larger input side."
+            "{network} cannot run on {side}×{side} ({first}); try a larger input side.",
+            network=ARCHITECTURES[name].title,
+            side=side,
+            first=first,
         ) from None
     modules = dict(model.named_modules())
     rows: list[LayerRow] = []
@@ -323,9 +334,9 @@ def layer_rows(name: str, input_size: int | None = None) -> list[LayerRow]:
 
 # 1×1 colour mixes (R, G, B weights): brightness and two opponent colours
 COLOUR_MIXES = {
-    "brightness": (0.299, 0.587, 0.114),
-    "red − green": (0.5, -0.5, 0.0),
-    "yellow − blue": (0.25, 0.25, -0.5),
+    N_("brightness"): (0.299, 0.587, 0.114),
+    N_("red − green"): (0.5, -0.5, 0.0),
+    N_("yellow − blue"): (0.25, 0.25, -0.5),
 }
 EDGE_KERNELS = ("sobel x", "sobel y", "laplacian")  # the 3×3 and 5×5 branches' filters
 
@@ -369,7 +380,7 @@ class HandSetInception(nn.Module):
         return torch.cat(self.branches(x), 1)  # (B, 12, H, W)
 
 
-BRANCH_NAMES = ("1×1", "1×1 → 3×3", "1×1 → 5×5", "3×3 max pool → 1×1")
+BRANCH_NAMES = ("1×1", "1×1 → 3×3", "1×1 → 5×5", N_("3×3 max pool → 1×1"))
 BRANCH_CHANNELS = (tuple(COLOUR_MIXES), EDGE_KERNELS, EDGE_KERNELS, tuple(COLOUR_MIXES))
 
 
@@ -390,7 +401,7 @@ def inception_on_image(image: torch.Tensor) -> list[Branch]:
         raise ArchStatsError("The Inception demo needs an RGB image tensor of shape (3, H, W).")
     if min(image.shape[1:]) < 5:
         raise ArchStatsError(
-            f"The image must be at least 5×5 pixels, got {tuple(image.shape[1:])}."
+            "The image must be at least 5×5 pixels, got {shape}.", shape=tuple(image.shape[1:])
         )
     module = HandSetInception()
     x = image.float()[None]  # (1, 3, H, W)
@@ -412,7 +423,9 @@ def googlenet_branches(block: str = "inception3a") -> list[Branch]:
     modules = dict(model.named_modules())
     if not isinstance(block, str) or not block.startswith("inception") or block not in modules:
         names = [n for n in modules if n.startswith("inception") and "." not in n]
-        raise ArchStatsError(f"Unknown GoogLeNet module {block!r}; choose one of {names}.")
+        raise ArchStatsError(
+            "Unknown GoogLeNet module {block!r}; choose one of {names}.", block=block, names=names
+        )
     _, per_module = _flops(model, torch.empty(1, 3, 224, 224, device="meta"))
     result = []
     for i, name in enumerate(BRANCH_NAMES):
@@ -449,10 +462,14 @@ def dilated_scales(
     if not isinstance(gray, torch.Tensor) or gray.dim() != 2:
         raise ArchStatsError("The dilation demo needs a grey image tensor of shape (H, W).")
     if any(not isinstance(r, int) or r < 1 for r in rates) or not rates:
-        raise ArchStatsError(f"Dilation rates must be whole numbers ≥ 1, got {rates!r}.")
+        raise ArchStatsError(
+            "Dilation rates must be whole numbers ≥ 1, got {rates!r}.", rates=rates
+        )
     if min(gray.shape) <= 2 * max(rates):
         raise ArchStatsError(
-            f"The image ({tuple(gray.shape)}) is too small for dilation {max(rates)}."
+            "The image ({shape}) is too small for dilation {rate}.",
+            shape=tuple(gray.shape),
+            rate=max(rates),
         )
     weight = make_kernel(kernel, DILATED_SIDE)[
         None, None
