@@ -469,15 +469,15 @@ def _inception_words(edge: list[tuple[str, float, float]]) -> str:
         for c, a, b in edge
     )
     if all(widths_grow([a, b], factor=1.0) for _, a, b in edge):
-        template = (
+        return t(
             "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
             "Response half-width, 3×3 → 5×5: {widths}. What to notice: every 5×5 edge response "
             "is wider than its 3×3 twin, and the 3×3 max pool spreads bright regions by a pixel. "
             "In GoogLeNet (torchvision's layout, whose '5×5' branch uses a 3×3 kernel) the 1×1 "
             "reductions make the wide branches cheap: their 3×3 reads the reduced channels, not "
-            "the module's whole input. Its weights include batch norm's."
+            "the module's whole input. Its weights include batch norm's.",
+            widths=widths,
         )
-        return t(template, widths=widths)
     return t(
         "Maps are shown before the ReLU (blue negative, red positive), each on its own scale. "
         "Response half-width, 3×3 → 5×5: {widths}. What to notice: not every 5×5 response is "

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from engine.architectures import ARCHITECTURES
 from tests.e2e.conftest import shot, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -24,10 +25,14 @@ TRANSLATED += [
     ("pooling", "池化与不变性"),
     ("receptive-fields", "感受野"),
     ("kernel-sizes", "卷积核尺寸：3×3、奇数、1×1 与 1×n"),
+    ("architectures", "经典网络结构：各自解决了什么"),
 ]
 # Names and terms a Chinese page keeps in Latin letters (each counts as no English word)
 PROPER = ["PyTorch", "Plotly", "Streamlit", "MNIST-1D", "AlexNet", "ResNet", "SENet", "LSTM"]
 PROPER += ["CNN", "RNN", "DNN", "ReLU", "RMSE"]
+PROPER += ["GoogLeNet", "Inception", "DenseNet", "ResNeXt", "VGG", "ImageNet", "CIFAR", "FLOPs"]
+# Papers are cited as published (authors, title, venue), in Chinese notes too; first, whole
+PROPER = [info.paper for info in ARCHITECTURES.values()] + PROPER
 WORD = r"[A-Za-z]{2,}(?:['’-][A-Za-z]+)*"
 SENTENCE = re.compile(rf"{WORD}(?:[\s,;:]+{WORD}){{3,}}")  # 4+ English words in a row
 
