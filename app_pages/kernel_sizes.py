@@ -188,9 +188,11 @@ st.markdown(
         r3=r3,
     )
 )
-st.latex(
-    r"r = 1 + L(k-1) \qquad L\cdot k^2 C^2 \;\text{vs}\; r^2 C^2 \text{ weights} \qquad "
-    r"L\cdot k^2 C^2\,HW \;\text{vs}\; r^2 C^2\,HW \text{ multiply-adds}"
+st.latex(  # one message: the formula's words are translated together, in their order
+    t(
+        r"r = 1 + L(k-1) \qquad L\cdot k^2 C^2 \;\text{vs}\; r^2 C^2 \text{ weights} \qquad "
+        r"L\cdot k^2 C^2\,HW \;\text{vs}\; r^2 C^2\,HW \text{ multiply-adds}"
+    )
 )
 a, b, c = st.columns(3)
 ch = a.number_input(t("Channels C (in = out)"), 1, kd.MAX_CHANNELS, 64, key="ks_c")
@@ -206,13 +208,23 @@ else:
     (w2, _), (w3, _) = two.share_of(five), three.share_of(seven)
     v2, v3 = kd.design_verdict(two, five), kd.design_verdict(three, seven)
     st.latex(
-        (
-            rf"{len(two.layers)}\cdot {two.layers[0].taps}\cdot {ch}^2 = "
-            rf"{kf.tex_int(two.weights)} \;\text{{{t('vs')}}}\; {five.layers[0].taps}\cdot "
-            rf"{ch}^2 = {kf.tex_int(five.weights)} \;({w2:.0%}) \qquad "
-            rf"{len(three.layers)}\cdot {three.layers[0].taps}\cdot {ch}^2 = "
-            rf"{kf.tex_int(three.weights)} \;\text{{{t('vs')}}}\; {seven.layers[0].taps}\cdot "
-            rf"{ch}^2 = {kf.tex_int(seven.weights)} \;({w3:.0%})"
+        t(  # one template: the numbers are parameters, LaTeX's own braces doubled
+            r"{n2}\cdot {taps3}\cdot {c}^2 = {two} \;\text{{vs}}\; {taps5}\cdot {c}^2 = {five} "
+            r"\;({share2:.0%}) \qquad {n3}\cdot {taps3b}\cdot {c}^2 = {three} \;\text{{vs}}\; "
+            r"{taps7}\cdot {c}^2 = {seven} \;({share3:.0%})",
+            n2=len(two.layers),
+            n3=len(three.layers),
+            taps3=two.layers[0].taps,
+            taps3b=three.layers[0].taps,
+            taps5=five.layers[0].taps,
+            taps7=seven.layers[0].taps,
+            c=ch,
+            two=kf.tex_int(two.weights),
+            five=kf.tex_int(five.weights),
+            three=kf.tex_int(three.weights),
+            seven=kf.tex_int(seven.weights),
+            share2=w2,
+            share3=w3,
         ).replace("%", r"\%")
     )
     fields = [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs]
@@ -346,10 +358,12 @@ st.markdown(
         "before, so its output describes a point half a pixel away."
     )
 )
-st.latex(
-    r"\text{width } w \text{ reads } x_{i+o},\;\; o = -\lfloor (w-1)/2 \rfloor,\dots,"
-    r"\lfloor w/2 \rfloor \qquad \text{centred difference } "
-    r"t_i = \tfrac{1}{2}(x_{i+1}-x_{i-1})"
+st.latex(  # one message: the formula's words are translated together, in their order
+    t(
+        r"\text{width } w \text{ reads } x_{i+o},\;\; o = -\lfloor (w-1)/2 \rfloor,\dots,"
+        r"\lfloor w/2 \rfloor \qquad \text{centred difference } "
+        r"t_i = \tfrac{1}{2}(x_{i+1}-x_{i-1})"
+    )
 )
 step = kd.step_responses(16, 8)
 st.plotly_chart(
@@ -445,9 +459,11 @@ st.markdown(
         "channels it has to read (a **bottleneck**)."
     )
 )
-st.latex(
-    r"HW\,k^2 C_\text{in} C_\text{out} \;\;\text{vs}\;\; "
-    r"HW\,(C_\text{in} C_\text{mid} + k^2 C_\text{mid} C_\text{out})"
+st.latex(  # one message: "vs" is translated; in, mid, out are subscripts, kept
+    t(
+        r"HW\,k^2 C_\text{in} C_\text{out} \;\;\text{vs}\;\; "
+        r"HW\,(C_\text{in} C_\text{mid} + k^2 C_\text{mid} C_\text{out})"
+    )
 )
 a, b, c, d, e = st.columns(5)
 c_in = a.number_input(t("Channels in"), 1, kd.MAX_CHANNELS, 256, key="ks_cin")
@@ -579,7 +595,7 @@ st.markdown(
         "only express kernels that are an outer product of a column and a row (rank 1)."
     )
 )
-st.latex(r"C^2 n^2 \;\;\text{vs}\;\; 2\,C^2 n \qquad K \approx \sigma_1 u_1 v_1^\top")
+st.latex(t(r"C^2 n^2 \;\;\text{vs}\;\; 2\,C^2 n \qquad K \approx \sigma_1 u_1 v_1^\top"))
 a, b, c = st.columns(3)
 f_c = a.number_input(t("Channels C"), 1, kd.MAX_CHANNELS, 192, key="ks_fc")
 f_side = b.number_input(t("Feature map side"), 1, kd.MAX_SIDE, 17, key="ks_fside")

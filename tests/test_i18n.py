@@ -32,8 +32,12 @@ def _fields(text: str) -> list[tuple[str, str | None, str | None]]:
     """Return the {placeholders} of a format string with their conversion and spec, sorted.
 
     A message that is no format string (a LaTeX formula's braces) is only ever shown as it is
-    (t without parameters), so its translation must be no format string either: LITERAL.
+    (t without parameters), so its translation must be no format string either: LITERAL. So is a
+    whole LaTeX formula (st.latex; no `$` of inline maths) whose braces are single
+    (`\\text{vs}`): a formula filled with numbers is a template and doubles them (`\\text{{vs}}`).
     """
+    if "\\" in text and "$" not in text and "{{" not in text:
+        return LITERAL
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError:

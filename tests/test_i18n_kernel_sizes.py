@@ -61,3 +61,19 @@ def test_kernel_sizes_still_reads_in_english():
 def test_engine_phrases_keep_english_and_translate(zh, phrase, english, chinese):
     assert isinstance(phrase, Phrase) and phrase == english
     assert say(phrase) == chinese
+
+
+def test_kernel_sizes_formulas_read_in_chinese_with_their_numbers(zh):
+    at = _open(PATH, "zh")
+    formulas = [f.value for f in at.latex]
+    assert not [f for f in formulas if "vs" in f or "weights" in f or "width" in f]
+    filled = next(f for f in formulas if "64^2" in f)  # the default C = 64, counted
+    assert r"\;\text{对比}\; 25\cdot 64^2" in filled and r"(72\%)" in filled and "{{" not in filled
+
+
+def test_kernel_sizes_formulas_unchanged_in_english():
+    at = _open(PATH, "en")
+    filled = next(f.value for f in at.latex if "64^2" in f.value)
+    assert (
+        r"2\cdot 9\cdot 64^2 = 73{,}728 \;\text{vs}\; 25\cdot 64^2 = 102{,}400 \;(72\%)" in filled
+    )
