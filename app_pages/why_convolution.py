@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import conv as lc
 from engine.conv import (
+    NOT_BUILT_NOTE,
     WEIGHT_BUDGET,
     TimingRow,
     affected_outputs_1d,
@@ -260,7 +261,12 @@ if st.toggle(t("Measure on this server"), key="why_time"):
         key="why_p",
     )
     skipped = [
-        t("{kind} at {size}×{size}: {note}", kind=label, size=r["size"], note=r["note"])
+        t(
+            "{kind} at {size}×{size}: {note}",
+            kind=label,
+            size=r["size"],
+            note=t(NOT_BUILT_NOTE, gb=r["note_gb"]),
+        )
         for r, label in zip(rows, map(t, (r["kind"] for r in rows)), strict=True)
         if r["note"]
     ]

@@ -84,6 +84,7 @@ from engine.conv.smoothing_1d import (
 )
 from engine.conv.sparse_interactions import (
     KINDS,
+    NOT_BUILT_NOTE,
     WEIGHT_BUDGET,
     LocallyConnected2d,
     TimingRow,
@@ -124,6 +125,7 @@ __all__ = [
     "MAX_KERNELS",
     "NEAR_EQUIVARIANT",
     "NONLINEARITIES",
+    "NOT_BUILT_NOTE",
     "PADDING_MODES",
     "POOLS",
     "PixelCheck",

@@ -27,6 +27,7 @@ from torch import nn
 from engine.conv.arithmetic import ConvConfigError
 from engine.core import N_, check_int, seeded
 
+NOT_BUILT_NOTE = N_("would need {gb:.1f} GB of weights")  # TimingRow.note, filled with note_gb
 MAX_UNITS = 1024  # units per 1-D layer
 MAX_DEPTH = 64  # stacked 1-D layers
 MAX_WIDTH = 63  # 1-D kernel width
@@ -217,7 +218,8 @@ class TimingRow:
     kind: str  # "dense", "locally connected" or "convolution"
     seconds: float | None  # median of the timed forward passes; None when over the budget
     parameters: int  # weights + biases, counted from the module
-    note: str  # why seconds is None, else ""
+    note: str  # why seconds is None, else "": NOT_BUILT_NOTE filled with note_gb
+    note_gb: float | None = None  # the weights' size in GB when not built (the note's number)
 
 
 def _build(kind: str, size: int, c_in: int, c_out: int, k: int, device: str) -> nn.Module:
@@ -278,8 +280,9 @@ def time_layers(
             shape_only = _build(kind, size, c_in, c_out, k, device="meta")  # counts, no memory
             parameters = sum(p.numel() for p in shape_only.parameters())
             if 4 * parameters > WEIGHT_BUDGET:
-                note = f"would need {4 * parameters / 1e9:.1f} GB of weights"
-                rows.append(TimingRow(size, kind, None, parameters, note))
+                gb = 4 * parameters / 1e9
+                note = NOT_BUILT_NOTE.format(gb=gb)
+                rows.append(TimingRow(size, kind, None, parameters, note, gb))
                 continue
             layer = _build(kind, size, c_in, c_out, k, device="cpu")
             inputs = x.reshape(1, -1) if kind == "dense" else x  # (1, s·s·C_in) for dense

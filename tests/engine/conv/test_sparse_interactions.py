@@ -254,8 +254,10 @@ def test_time_layers_measures_what_fits_and_explains_what_does_not():
     dense_64 = rows[3]
     assert 4 * dense_64.parameters > WEIGHT_BUDGET
     assert dense_64.seconds is None and dense_64.note == "would need 1.6 GB of weights"
+    assert dense_64.note_gb == pytest.approx(4 * dense_64.parameters / 1e9)  # the note's number
     for row in rows[:3] + rows[4:]:
         assert row.seconds is not None and row.seconds > 0 and row.note == ""
+        assert row.note_gb is None
     conv_params = {r.parameters for r in rows if r.kind == "convolution"}
     assert conv_params == {3 * 8 * 9 + 8}  # sharing: independent of the input size
     local = [r.parameters for r in rows if r.kind == "locally connected"]
