@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 
 __all__ = [
     "MAX_PIXELS",
@@ -83,7 +83,9 @@ def load_image(data: bytes, max_side: int = 1024) -> Image.Image:
         raise TypeError(f"load_image expects bytes, not {type(data).__name__}")
     data = bytes(data)
     if not data:
-        raise ImageLoadError(f"This file is empty. Please upload an image ({ACCEPTED}).")
+        raise ImageLoadError(
+            "This file is empty. Please upload an image ({accepted}).", accepted=ACCEPTED
+        )
     try:
         # Local filter: Pillow's bomb warning becomes an error here only. catch_warnings is not
         # thread-safe before Python 3.14, so our own MAX_PIXELS check below is the real guard.
@@ -94,20 +96,29 @@ def load_image(data: bytes, max_side: int = 1024) -> Image.Image:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(found.group(1)) / 1e6:,.0f} megapixels" if found else "too many pixels"
-        raise ImageLoadError(_too_large(size)) from exc
+        limit = MAX_PIXELS / 1e6
+        if found:
+            raise ImageLoadError(
+                "The image is too large: {megapixels:,.0f} megapixels; the limit is {limit:.0f} "
+                "megapixels. Please resize it and upload it again.",
+                megapixels=int(found.group(1)) / 1e6,
+                limit=limit,
+            ) from exc
+        raise ImageLoadError(
+            "The image is too large: too many pixels; the limit is {limit:.0f} megapixels. "
+            "Please resize it and upload it again.",
+            limit=limit,
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise ImageLoadError(_unidentified(data)) from exc
+        template, params = _unidentified(data)
+        raise ImageLoadError(template, **params) from exc
     except MemoryError as exc:
         raise ImageLoadError(
             "The image needs more memory to decode than the server can spare. "
             "Please upload a smaller image."
         ) from exc
     except Exception as exc:  # anything a hostile decoder path raises: OSError, SyntaxError, ...
-        raise ImageLoadError(
-            "The image data is damaged or truncated, so it can't be decoded. "
-            "Please re-export or re-save the image and upload it again."
-        ) from exc
+        raise ImageLoadError(_DAMAGED) from exc
 
 
 def to_gray_tensor(img: Image.Image) -> torch.Tensor:
@@ -133,9 +144,13 @@ def _check_max_side(max_side: int) -> int:
             raise TypeError
         value = operator.index(max_side)
     except TypeError:
-        raise ImageLoadError(f"max_side must be a whole number, not {max_side!r}.") from None
+        raise ImageLoadError(
+            "max_side must be a whole number, not {value!r}.", value=max_side
+        ) from None
     if not 1 <= value <= MAX_SIDE:
-        raise ImageLoadError(f"max_side must be between 1 and {MAX_SIDE}, not {value}.")
+        raise ImageLoadError(
+            "max_side must be between 1 and {limit}, not {value}.", limit=MAX_SIDE, value=value
+        )
     return value
 
 
@@ -146,13 +161,21 @@ def _decode(data: bytes, max_side: int) -> Image.Image:
     if width < 1 or height < 1:
         raise ValueError("zero-sized image")
     if width * height > MAX_PIXELS:
-        raise ImageLoadError(_too_large(f"{width}×{height} pixels"))
+        raise ImageLoadError(
+            "The image is too large: {width}×{height} pixels; the limit is {limit:.0f} "
+            "megapixels. Please resize it and upload it again.",
+            width=width,
+            height=height,
+            limit=MAX_PIXELS / 1e6,
+        )
     if img.format in ("JPEG", "MPO"):
         scans = data.count(b"\xff\xda")  # entropy data stuffs 0xFF as FF 00, so these are SOS
         if scans > MAX_JPEG_SCANS:
             raise ImageLoadError(
-                f"This JPEG has {scans} progressive scans, far more than a real photo "
-                f"(the limit is {MAX_JPEG_SCANS}). Please re-save it as a standard JPEG."
+                "This JPEG has {scans} progressive scans, far more than a real photo "
+                "(the limit is {limit}). Please re-save it as a standard JPEG.",
+                scans=scans,
+                limit=MAX_JPEG_SCANS,
             )
         target = _fit(width, height, max_side)
         if target != img.size:
@@ -235,43 +258,61 @@ def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, min(max_side, round(width * scale))), max(1, min(max_side, round(height * scale)))
 
 
-def _too_large(size: str) -> str:
-    """Return the message for an image over MAX_PIXELS, given its size as text."""
-    return (
-        f"The image is too large: {size}; the limit is {MAX_PIXELS / 1e6:.0f} megapixels. "
-        "Please resize it and upload it again."
-    )
+# Why an upload is not an image, one whole message per kind (so each reads well translated).
+_NOT_AN_IMAGE = {
+    "pdf": N_(
+        "This doesn't look like an image (it looks like a PDF document). Please upload {accepted}."
+    ),
+    "zip": N_(
+        "This doesn't look like an image (it looks like a ZIP archive or an Office document). "
+        "Please upload {accepted}."
+    ),
+    "svg": N_(
+        "This doesn't look like an image (it looks like an SVG drawing). Please upload {accepted}."
+    ),
+    "html": N_(
+        "This doesn't look like an image (it looks like an HTML page). Please upload {accepted}."
+    ),
+    "text": N_(
+        "This doesn't look like an image (it looks like a text file). Please upload {accepted}."
+    ),
+    None: N_("This doesn't look like an image file we can read. Please upload {accepted}."),
+}
+_DAMAGED = N_(
+    "The image data is damaged or truncated, so it can't be decoded. "
+    "Please re-export or re-save the image and upload it again."
+)
+_FOREIGN = N_(
+    "{format} images aren't supported here. "
+    "Please convert it to JPEG or PNG (or {accepted}) and upload it again."
+)
 
 
-def _unidentified(data: bytes) -> str:
-    """Return why Pillow could not identify data, guessed from its first bytes."""
+def _unidentified(data: bytes) -> tuple[str, dict[str, object]]:
+    """Return (message template, parameters): why Pillow could not identify data, guessed from
+    its first bytes (checked in this order: documents, damaged images, foreign images, text)."""
     head = data[:4096]
-    kind = None
     if b"%PDF-" in head[:1024]:
-        kind = "a PDF document"
-    elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        kind = "a ZIP archive or an Office document"
-    elif head.startswith(_SIGNATURES) or head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return (
-            "The image data is damaged or truncated, so it can't be decoded. "
-            "Please re-export or re-save the image and upload it again."
-        )
-    elif head[4:8] == b"ftyp" and head[8:12] in _FOREIGN_IMAGES:
-        return (
-            f"{_FOREIGN_IMAGES[head[8:12]]} images aren't supported here. "
-            f"Please convert it to JPEG or PNG (or {ACCEPTED}) and upload it again."
-        )
-    elif _looks_like_text(head):
-        text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n").lower()
-        if "<svg" in text[:2048]:
-            kind = "an SVG drawing"
-        elif text.startswith(("<!doctype html", "<html")) or "<html" in text[:1024]:
-            kind = "an HTML page"
-        else:
-            kind = "a text file"
-    if kind is None:
-        return f"This doesn't look like an image file we can read. Please upload {ACCEPTED}."
-    return f"This doesn't look like an image (it looks like {kind}). Please upload {ACCEPTED}."
+        return _NOT_AN_IMAGE["pdf"], {"accepted": ACCEPTED}
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _NOT_AN_IMAGE["zip"], {"accepted": ACCEPTED}
+    if head.startswith(_SIGNATURES) or head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _DAMAGED, {}
+    if head[4:8] == b"ftyp" and head[8:12] in _FOREIGN_IMAGES:
+        return _FOREIGN, {"format": _FOREIGN_IMAGES[head[8:12]], "accepted": ACCEPTED}
+    return _NOT_AN_IMAGE[_text_kind(head)], {"accepted": ACCEPTED}
+
+
+def _text_kind(head: bytes) -> str | None:
+    """Return what text-like first bytes look like: svg, html or text (None if not text)."""
+    if not _looks_like_text(head):
+        return None
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n").lower()
+    if "<svg" in text[:2048]:
+        return "svg"
+    if text.startswith(("<!doctype html", "<html")) or "<html" in text[:1024]:
+        return "html"
+    return "text"
 
 
 def _looks_like_text(head: bytes) -> bool:

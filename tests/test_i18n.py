@@ -270,3 +270,15 @@ def test_conv_1d_sentences_and_figure_in_chinese():
 
 def test_the_catalog_is_where_the_app_reads_it():
     assert catalog_tool.mo_path("zh").is_relative_to(i18n.LOCALE_DIR)
+
+
+def test_upload_refusals_carry_a_template_that_reads_in_chinese():
+    from engine.images import ImageLoadError, load_image
+
+    with pytest.raises(ImageLoadError) as caught:
+        load_image(b"%PDF-1.7 not an image")
+    err = caught.value
+    assert str(err) == err.template.format(**err.params)  # English: the message as before
+    assert "PDF document" in str(err)
+    chinese = i18n.translations("zh").gettext(err.template).format(**err.params)
+    assert "PDF 文档" in chinese and "PNG, JPEG" in chinese  # the formats stay as named
