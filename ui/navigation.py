@@ -113,6 +113,16 @@ GROUPS: dict[str, list[Topic]] = {
             N_("AlexNet to SENet: what each fixed, computed from real network definitions."),
         ),
         Topic(
+            "app_pages/your_weights.py",
+            N_("Your trained weights"),
+            ":material/upload_file:",
+            "your-weights",
+            N_(
+                "Trained weights you bring for a classic architecture: top classes, every "
+                "stage's maps, Grad-CAM and HiResCAM on your photo."
+            ),
+        ),
+        Topic(
             "app_pages/cnn_overview.py",
             N_("A trained CNN on your image"),
             ":material/neurology:",
