@@ -240,12 +240,17 @@ def run_photo(name: str, weights: LoadedWeights, model_key: tuple, picked, photo
     return kept
 
 
+def class_name(prediction, labels: list[str] | None) -> str:
+    """Return the class's name from the label file, else "class i" in the reader's language."""
+    return prediction.label if labels is not None else t("class {i}", i=prediction.index)
+
+
 def show_top_classes(name: str, weights: LoadedWeights, photo, labels, count: int) -> list:
     """Draw the top classes' probabilities and return them (engine Predictions)."""
     st.header(t("1 · The top {k} classes", k=min(TOP_K, count)))
     top = classify(weights.model, photo, labels, min(TOP_K, count), name=name)
     st.plotly_chart(
-        wf.top_classes([p.label for p in top], [p.probability for p in top]),
+        wf.top_classes([class_name(p, labels) for p in top], [p.probability for p in top]),
         key="yw_top",
         config={"displayModeBar": False},
     )
@@ -253,7 +258,7 @@ def show_top_classes(name: str, weights: LoadedWeights, photo, labels, count: in
         t(
             "The most probable class is **{label}** at {p:.2%}; a uniform guess over the {k} "
             "classes would give each {u:.2%}.",
-            label=top[0].label,
+            label=class_name(top[0], labels),
             p=top[0].probability,
             k=count,
             u=1 / count,
@@ -295,13 +300,13 @@ def _all_channels(maps: list[tuple[str, np.ndarray]]) -> None:
     st.plotly_chart(wf.stage_sheet(m, 16), key="yw_all_sheet", config={"displayModeBar": False})
 
 
-def show_cams(name: str, weights: LoadedWeights, photo, top: list) -> None:
+def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> None:
     """Draw Grad-CAM and HiResCAM of a chosen top class over the crop the network read."""
     st.header(t("3 · Where the evidence is: Grad-CAM and HiResCAM"))
     choice = st.selectbox(
         t("Class"),
         range(len(top)),
-        format_func=lambda i: f"{top[i].label} ({top[i].probability:.2%})",
+        format_func=lambda i: f"{class_name(top[i], labels)} ({top[i].probability:.2%})",
         key="yw_class",
     )
     target = top[choice]
@@ -309,7 +314,7 @@ def show_cams(name: str, weights: LoadedWeights, photo, top: list) -> None:
     hires = hires_cam_classic(weights.model, name, photo, target.index)
     crop = (grad.crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     st.plotly_chart(
-        wf.cam_figure(crop, grad.cam.numpy(), hires.cam.numpy(), target.label),
+        wf.cam_figure(crop, grad.cam.numpy(), hires.cam.numpy(), class_name(target, labels)),
         key="yw_cams",
         config={"displayModeBar": False},
     )
@@ -362,6 +367,6 @@ try:
     labels = pick_labels(run["classes"])
     top = show_top_classes(arch, loaded, photo, labels, run["classes"])
     show_stages(arch, run["maps"])
-    show_cams(arch, loaded, photo, top)
+    show_cams(arch, loaded, photo, top, labels)
 except ExplorerError as err:
     st.error(error_text(err))
