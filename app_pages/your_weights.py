@@ -39,7 +39,6 @@ from ui.sections import lazy_section
 
 UPLOADED, RESULTS = "yw_upload_model", "yw_results"
 SOURCES = (N_("Server folder"), N_("Upload"))
-WEIGHT_TYPES = ["safetensors", "pt", "pth"]
 LABEL_TYPES = ["txt", "json"]
 TOP_K = 5
 WORK_SIDE = 512  # the photo's longest side before the engine's resize to 256 and crop
@@ -137,8 +136,7 @@ def pick_weights(name: str) -> tuple[LoadedWeights | None, tuple]:
             return None, key
     upload = st.file_uploader(
         t("Weights file (.safetensors, or a .pt/.pth state dict)"),
-        type=WEIGHT_TYPES,
-        key="yw_upload",
+        key="yw_upload",  # no type list: the engine tells the formats apart by their first bytes
     )
     if upload is None:
         return None, ()
@@ -349,9 +347,13 @@ st.markdown(
     )
 )
 
+# The first network the operator's folder holds comes first, so its file shows without a choice
+names = list(ARCHITECTURES)
+ready = [n for n in names if weights_path_from_env(n) is not None]
 arch = st.selectbox(
     t("Architecture"),
-    list(ARCHITECTURES),
+    names,
+    index=names.index(ready[0]) if ready else 0,
     format_func=lambda n: ARCHITECTURES[n].title,
     key="yw_arch",
 )
