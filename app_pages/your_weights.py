@@ -301,13 +301,15 @@ def _all_channels(maps: list[tuple[str, np.ndarray]]) -> None:
 def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> None:
     """Draw Grad-CAM and HiResCAM of a chosen top class over the crop the network read."""
     st.header(t("3 · Where the evidence is: Grad-CAM and HiResCAM"))
+    # the options are the class indices, so a new model or photo resets the choice to its top class
+    by_index = {p.index: p for p in top}
     choice = st.selectbox(
         t("Class"),
-        range(len(top)),
-        format_func=lambda i: f"{class_name(top[i], labels)} ({top[i].probability:.2%})",
+        list(by_index),
+        format_func=lambda i: f"{class_name(by_index[i], labels)} ({by_index[i].probability:.2%})",
         key="yw_class",
     )
-    target = top[choice]
+    target = by_index[choice]
     grad = grad_cam_classic(weights.model, name, photo, target.index)
     hires = hires_cam_classic(weights.model, name, photo, target.index)
     crop = (grad.crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

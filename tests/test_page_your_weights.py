@@ -165,7 +165,7 @@ def test_every_stage_is_shown_with_its_first_channels(shown):
 def test_both_cams_are_the_engines_for_the_chosen_class(shown):
     at, model, photo = shown
     top = classify(model, photo, None, 5, name=NAME)
-    at.selectbox(key="yw_class").set_value(2).run()
+    at.selectbox(key="yw_class").set_value(top[2].index).run()
     _clean(at)
     target = top[2].index
     grad = grad_cam_classic(model, NAME, photo, target)
@@ -245,7 +245,7 @@ def test_an_upload_is_loaded_once_per_session_and_file(monkeypatch):
     kept = at.session_state["yw_upload_model"]
     assert kept["key"] == ("googlenet", hashlib.sha256(data).hexdigest())
     model = kept["weights"].model
-    at.selectbox(key="yw_class").set_value(1).run()
+    at.selectbox(key="yw_class").select_index(1).run()
     _clean(at)
     assert at.session_state["yw_upload_model"]["weights"].model is model
     assert len(_charts(at)) == 1 + 5 + 1  # top classes, GoogLeNet's five stages, the CAMs

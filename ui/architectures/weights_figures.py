@@ -115,7 +115,9 @@ def cam_figure(
         fig.update_yaxes(visible=False, autorange="reversed", row=1, col=col)
         fig.update_xaxes(visible=False, scaleanchor=f"y{col if col > 1 else ''}", row=1, col=col)
     fig.update_annotations(font_size=12)
-    return finish_layout(fig, 300)
+    finish_layout(fig, 300)
+    fig.update_layout(margin_t=30)  # room for the subplot titles
+    return fig
 
 
 def _grad_cam_trace(cam: np.ndarray, side: int) -> go.Heatmap:
