@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.core import one_thread, seeded
+from engine.core import N_, one_thread, seeded
 from engine.sequence.models import ARCHS, ConvBase, build_model, init_parameters_, tcn_dilations
 from engine.sequence.text import (
     MAX_LENGTH,
@@ -89,11 +89,18 @@ class SequentialDepth:
     parallel_over_time: bool  # True when each step computes every time position at once
 
 
-def _check_length(length: int, cap: int, what: str = "The sequence length") -> int:
+def _check_length(length: int, cap: int, what: str = N_("The sequence length")) -> int:
     if isinstance(length, bool) or not isinstance(length, int | np.integer):
-        raise SequenceError(f"{what} must be a whole number, got {length!r}.")
+        raise SequenceError(
+            "{what} must be a whole number, got {length!r}.", what=what, length=length
+        )
     if not 1 <= length <= cap:
-        raise SequenceError(f"{what} must be between 1 and {cap:,}, got {length:,}.")
+        raise SequenceError(
+            "{what} must be between 1 and {cap:,}, got {length:,}.",
+            what=what,
+            cap=cap,
+            length=length,
+        )
     return int(length)
 
 
@@ -106,7 +113,7 @@ def layer_specs(arch: str, length: int) -> list[tuple[int, int, int, int]]:
         layers = max(1, math.ceil((length - 1) / (PLAIN_KERNEL - 1)))  # each adds k - 1 samples
         return [(PLAIN_KERNEL, 1, 1, PLAIN_KERNEL // 2)] * layers
     if arch != "cnn":
-        raise SequenceError(f"{arch!r} has no conv stack; pick cnn, cnn_plain or tcn.")
+        raise SequenceError("{arch!r} has no conv stack; pick cnn, cnn_plain or tcn.", arch=arch)
     with torch.device("meta"):
         convs = list(ConvBase(40).convs)  # the MNIST-1D CNN's three layers, then its last again
     specs = [(c.kernel_size[0], c.stride[0], c.dilation[0], c.padding[0]) for c in convs]
@@ -143,7 +150,11 @@ def sequential_steps(arch: str, length: int) -> SequentialDepth:
     if arch in ("rnn", "gru", "lstm"):
         return SequentialDepth(arch, length, length, tuple(range(1, length + 1)), (), False)
     if arch not in DEPTH_ARCHS:
-        raise SequenceError(f"Unknown architecture {arch!r}; pick one of {', '.join(DEPTH_ARCHS)}.")
+        raise SequenceError(
+            "Unknown architecture {arch!r}; pick one of {names}.",
+            arch=arch,
+            names=", ".join(DEPTH_ARCHS),
+        )
     layers = tuple(_fields([s[:3] for s in layer_specs(arch, length)]))
     fields = tuple(min(layer.field, length) for layer in layers)
     return SequentialDepth(arch, length, len(layers), fields, layers, True)
@@ -163,16 +174,20 @@ def time_per_batch(
     12 lengths, and batch × longest length × repeat ≤ 2,000,000 samples (a few seconds).
     """
     if arch not in ARCHS:
-        raise SequenceError(f"Unknown architecture {arch!r}; pick one of {', '.join(ARCHS)}.")
+        raise SequenceError(
+            "Unknown architecture {arch!r}; pick one of {names}.", arch=arch, names=", ".join(ARCHS)
+        )
     lengths = tuple(_check_length(n, MAX_TIMING_LENGTH) for n in lengths)
-    batch = _check_length(batch, 256, "The batch size")
-    repeat = _check_length(repeat, 20, "The number of repeats")
+    batch = _check_length(batch, 256, N_("The batch size"))
+    repeat = _check_length(repeat, 20, N_("The number of repeats"))
     if not 1 <= len(lengths) <= 12:
         raise SequenceError("Give between 1 and 12 sequence lengths.")
     if batch * max(lengths) * repeat > MAX_TIMING_WORK:
         raise SequenceError(
-            f"batch × length × repeat = {batch * max(lengths) * repeat:,} is over "
-            f"{MAX_TIMING_WORK:,}; use a smaller batch, shorter sequences or fewer repeats."
+            "batch × length × repeat = {work:,} is over {cap:,}; use a smaller batch, shorter "
+            "sequences or fewer repeats.",
+            work=batch * max(lengths) * repeat,
+            cap=MAX_TIMING_WORK,
         )
     generator = seeded(0)
     seconds, n_params = [], []
@@ -235,14 +250,14 @@ def _checked_values(seq, seed, k: int, hidden: int) -> np.ndarray:
         raise SequenceError("The sequence is empty; type at least one number.")
     if values.size > MAX_LENGTH:
         raise SequenceError(
-            f"The sequence has {values.size:,} numbers; the limit is {MAX_LENGTH:,}."
+            "The sequence has {n:,} numbers; the limit is {cap:,}.", n=values.size, cap=MAX_LENGTH
         )
     if not np.isfinite(values).all() or np.abs(values).max() > MAX_MAGNITUDE:
         raise SequenceError(
-            f"Keep every number finite and between −{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}."
+            "Keep every number finite and between −{most:g} and {most:g}.", most=MAX_MAGNITUDE
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SequenceError(f"The seed must be a whole number ≥ 0, got {seed!r}.")
+        raise SequenceError("The seed must be a whole number ≥ 0, got {seed!r}.", seed=seed)
     if not 1 <= k <= 50 or not 1 <= hidden <= 64:
         raise SequenceError("k must be between 1 and 50 and hidden between 1 and 64.")
     return values

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.core import one_thread, seeded
+from engine.core import N_, one_thread, seeded
 from engine.sequence.models import count_parameters, init_parameters_
 from engine.sequence.text import SequenceError
 
@@ -70,16 +70,19 @@ class TaskSpec:
 
 TASKS = {
     "motif": TaskSpec(
-        "Find a local pattern anywhere",
+        N_("Find a local pattern anywhere"),
         64,
         "cnn",
-        "One 3-sample motif (up, down, up) hides in noise; a decoy uses the same values reordered.",
+        N_(
+            "One 3-sample motif (up, down, up) hides in noise; a decoy uses the same values "
+            "reordered."
+        ),
     ),
     "majority": TaskSpec(
-        "Are there more ups than downs?",
+        N_("Are there more ups than downs?"),
         31,
         "rnn",
-        "Counting over the whole sequence: 15 or 16 of the 31 steps go up.",
+        N_("Counting over the whole sequence: 15 or 16 of the 31 steps go up."),
     ),
 }
 MOTIF = torch.tensor([3.0, -3.0, 3.0])
@@ -173,13 +176,17 @@ def synthetic_task(
     along the run; returning True stops there.
     """
     if task not in TASKS:
-        raise SequenceError(f"Unknown task {task!r}; pick one of {', '.join(TASKS)}.")
+        raise SequenceError(
+            "Unknown task {task!r}; pick one of {names}.", task=task, names=", ".join(TASKS)
+        )
     if arch not in TASK_ARCHS:
-        raise SequenceError(f"Unknown model {arch!r}; pick one of {', '.join(TASK_ARCHS)}.")
+        raise SequenceError(
+            "Unknown model {arch!r}; pick one of {names}.", arch=arch, names=", ".join(TASK_ARCHS)
+        )
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_TASK_STEPS:
-        raise SequenceError(f"steps must be a whole number from 1 to {MAX_TASK_STEPS:,}.")
+        raise SequenceError("steps must be a whole number from 1 to {most:,}.", most=MAX_TASK_STEPS)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SequenceError(f"seed must be a whole number ≥ 0, got {seed!r}.")
+        raise SequenceError("seed must be a whole number ≥ 0, got {seed!r}.", seed=seed)
     model = _build(arch, seed)
     data_gen = seeded(seed)
     x_test, y_test = make_batch(task, TASK_TEST_SIZE, seeded(10_000 + seed))

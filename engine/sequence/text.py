@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.core import ExplorerError, seeded
+from engine.core import N_, ExplorerError, seeded
 
 __all__ = [
     "MAX_FILTERS",
@@ -65,23 +65,46 @@ def parse_sequence(text: str) -> np.ndarray:
         raise SequenceError("The sequence is empty; type numbers such as 1, 3, 2, 5.")
     if len(tokens) > MAX_LENGTH:
         raise SequenceError(
-            f"That is {len(tokens):,} items; the limit is {MAX_LENGTH:,}. Paste a shorter piece."
+            "That is {n:,} items; the limit is {cap:,}. Paste a shorter piece.",
+            n=len(tokens),
+            cap=MAX_LENGTH,
         )
     bad = [(i, t) for i, t in enumerate(tokens, 1) if not _NUMBER.fullmatch(t)]
     if bad:
-        i, token = bad[0]
-        shown = token if len(token) <= 20 else token[:20] + "…"
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        hint = (
-            "NaN and infinity are not numbers we can draw"
-            if token.lower().lstrip("+-") in ("nan", "inf", "infinity")
-            else "use digits only, separated by commas, spaces or semicolons"
-        )
-        raise SequenceError(f"Item {i}, “{shown}”, is not a number{more}: {hint}.")
+        _not_a_number(bad)
     values = np.array([float(t) for t in tokens])
     if not np.isfinite(values).all() or np.abs(values).max() > MAX_MAGNITUDE:
-        raise SequenceError(f"Keep every number between −{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}.")
+        raise SequenceError("Keep every number between −{most:g} and {most:g}.", most=MAX_MAGNITUDE)
     return values
+
+
+_NOT_A_NUMBER = {  # (NaN or infinity?, more bad items?) → the message
+    (False, False): N_(
+        "Item {i}, “{shown}”, is not a number: use digits only, separated by commas, spaces or "
+        "semicolons."
+    ),
+    (False, True): N_(
+        "Item {i}, “{shown}”, is not a number (and {more} more): use digits only, separated by "
+        "commas, spaces or semicolons."
+    ),
+    (True, False): N_(
+        "Item {i}, “{shown}”, is not a number: NaN and infinity are not numbers we can draw."
+    ),
+    (True, True): N_(
+        "Item {i}, “{shown}”, is not a number (and {more} more): NaN and infinity are not numbers "
+        "we can draw."
+    ),
+}
+
+
+def _not_a_number(bad: list[tuple[int, str]]) -> None:
+    """Raise SequenceError naming the first item that is not a number (and how many more)."""
+    i, token = bad[0]
+    shown = token if len(token) <= 20 else token[:20] + "…"
+    infinite = token.lower().lstrip("+-") in ("nan", "inf", "infinity")
+    raise SequenceError(
+        _NOT_A_NUMBER[(infinite, len(bad) > 1)], i=i, shown=shown, more=len(bad) - 1
+    )
 
 
 def letter_number(ch: str) -> int:
@@ -160,7 +183,7 @@ def ngram_filters(
     _check_ngram_args(text, n, unit, n_filters)
     tokens = _tokens(text, unit)
     if len(tokens) < n:
-        raise SequenceError(f"The text has {len(tokens)} {unit}s; a width-{n} filter needs {n}.")
+        raise SequenceError(_TOO_SHORT[unit], count=len(tokens), n=n)
     glue = "" if unit == "char" else " "
     windows = [glue.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     index = {tok: i for i, tok in enumerate(sorted(set(tokens)))}
@@ -177,20 +200,34 @@ def ngram_filters(
     return _ngram_result(unit, n, tokens, windows, names, matches, activations)
 
 
+_TOO_SHORT = {
+    "char": N_("The text has {count} chars; a width-{n} filter needs {n}."),
+    "word": N_("The text has {count} words; a width-{n} filter needs {n}."),
+}
+_TARGET_LENGTH = {
+    "char": N_("“{target}” is {length} chars long; every target needs {n}."),
+    "word": N_("“{target}” is {length} words long; every target needs {n}."),
+}
+
+
 def _check_ngram_args(text: str, n: int, unit: str, n_filters: int) -> None:
     """Raise SequenceError naming the first setting ngram_filters cannot use."""
     if unit not in ("char", "word"):
-        raise SequenceError(f"unit must be 'char' or 'word', got {unit!r}.")
+        raise SequenceError("unit must be 'char' or 'word', got {unit!r}.", unit=unit)
     if not isinstance(text, str) or not text.strip():
         raise SequenceError("The text is empty; type a sentence.")
     if len(text) > MAX_TEXT:
-        raise SequenceError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT:,}.")
+        raise SequenceError(
+            "The text has {n:,} characters; the limit is {cap:,}.", n=len(text), cap=MAX_TEXT
+        )
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_NGRAM:
         raise SequenceError(
-            f"The filter width n must be a whole number from 1 to {MAX_NGRAM}, got {n!r}."
+            "The filter width n must be a whole number from 1 to {most}, got {n!r}.",
+            most=MAX_NGRAM,
+            n=n,
         )
     if not 1 <= n_filters <= MAX_FILTERS:
-        raise SequenceError(f"Use between 1 and {MAX_FILTERS} filters.")
+        raise SequenceError("Use between 1 and {most} filters.", most=MAX_FILTERS)
 
 
 def _onehot(tokens: list[str], index: dict[str, int]) -> torch.Tensor:
@@ -268,11 +305,11 @@ def _designed_targets(
         grams = [tuple(tokens[i : i + n]) for i in range(len(windows))]
         return [g for g, _ in Counter(grams).most_common(n_filters)]  # ties: first seen first
     if not 1 <= len(targets) <= MAX_FILTERS:
-        raise SequenceError(f"Give between 1 and {MAX_FILTERS} n-grams to detect.")
+        raise SequenceError("Give between 1 and {most} n-grams to detect.", most=MAX_FILTERS)
     out = []
     for target in targets:
         gram = tuple(target.lower()) if unit == "char" else tuple(_tokens(target, "word"))
         if len(gram) != n:
-            raise SequenceError(f"“{target}” is {len(gram)} {unit}s long; every target needs {n}.")
+            raise SequenceError(_TARGET_LENGTH[unit], target=target, length=len(gram), n=n)
         out.append(gram)
     return out

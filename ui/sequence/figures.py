@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine.sequence import TAPS
 from ui.figures import finish_layout
+from ui.i18n import t
 from ui.recurrent.figures import UNIT_COLOURS, char_label
 
 CHANNEL_COLOURS = ("#16a34a", "#2563eb", "#9333ea", "#0891b2", "#ea580c", "#ca8a04")
@@ -35,7 +36,7 @@ def _finish(fig: go.Figure, height: int) -> go.Figure:
 def time_ticks(labels: Sequence[str] | None, lo: int, hi: int) -> dict:
     """Return x-axis settings labelling steps lo … hi − 1 with their characters (every few)."""
     if labels is None:
-        return dict(title_text="time step t")
+        return dict(title_text=t("time step t"))
     every = max(1, -(-(hi - lo) // MAX_TICKS))
     ticks = list(range(lo, hi, every))
     return dict(
@@ -43,7 +44,7 @@ def time_ticks(labels: Sequence[str] | None, lo: int, hi: int) -> dict:
         ticktext=[char_label(labels[i]) for i in ticks],
         tickangle=0,
         tickfont=dict(size=10),
-        title_text="time step t (the character read there)",
+        title_text=t("time step t (the character read there)"),
     )
 
 
@@ -54,16 +55,16 @@ def _pick_overlay(steps: np.ndarray, z: np.ndarray, row_names: Sequence[str]) ->
     trace with no hover also sends no click.
     """
     length = len(steps)
-    t, r = np.meshgrid(steps, np.arange(z.shape[0]))
+    step, r = np.meshgrid(steps, np.arange(z.shape[0]))
     names = np.repeat(np.asarray(list(row_names), dtype=object), length)
     return go.Scatter(
-        x=t.ravel(),
+        x=step.ravel(),
         y=r.ravel(),
         mode="markers",
         marker=dict(size=max(6, min(16, int(700 / max(length, 1)))), opacity=0, color="black"),
         customdata=np.stack([names, z.ravel()], axis=1),
         hovertemplate="%{customdata[0]}, t %{x}: %{customdata[1]:.3f}"
-        "<extra>click: choose t</extra>",
+        + t("<extra>click: choose t</extra>"),
         showlegend=False,
     )
 
@@ -86,7 +87,7 @@ def cnn_tower(
     maps: Sequence[np.ndarray],
     layer_names: Sequence[Sequence[str]],
     windows: Sequence[np.ndarray],
-    t: int,
+    step: int,
     kept: np.ndarray,
     labels: Sequence[str] | None = None,
     height: int = 560,
@@ -104,15 +105,15 @@ def cnn_tower(
     x, maps = x[lo:hi], [m[:, lo:hi] for m in maps]
     labels = None if labels is None else list(labels)
     fig = _tower_grid(len(maps))
-    _input_row(fig, steps, x, labels, windows, t)
+    _input_row(fig, steps, x, labels, windows, step)
     for i, (m, names) in enumerate(zip(maps, layer_names, strict=True)):
         row = i + 2
         _map_row(fig, steps, m, names, row)
         if i == len(maps) - 1:
-            _column_box(fig, t, t, m.shape[0], row)
+            _column_box(fig, step, step, m.shape[0], row)
             fig.add_trace(_kept_rings(kept, m.shape[0], lo, hi), row=row, col=1)
         else:
-            a, b = windows[0][t]  # layer-1 units feeding the next layer's unit at t
+            a, b = windows[0][step]  # layer-1 units feeding the next layer's unit at step
             _column_box(fig, a, b, m.shape[0], row)
     fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
     fig.update_xaxes(**time_ticks(labels, lo, hi), row=1 + len(maps), col=1)
@@ -127,8 +128,10 @@ def cnn_tower(
 
 def _tower_grid(layers: int) -> go.Figure:
     """Return the empty stack: one input row above one row per conv layer, time shared."""
-    titles = ["input x_t (standardised)"] + [
-        f"layer {i + 1}: {'designed' if i == 0 else 'random'} {TAPS}-tap filters, after ReLU"
+    titles = [t("input x_t (standardised)")] + [
+        t("layer {i}: designed {taps}-tap filters, after ReLU", i=i + 1, taps=TAPS)
+        if i == 0
+        else t("layer {i}: random {taps}-tap filters, after ReLU", i=i + 1, taps=TAPS)
         for i in range(layers)
     ]
     return make_subplots(
@@ -141,7 +144,7 @@ def _tower_grid(layers: int) -> go.Figure:
     )
 
 
-def _input_row(fig, steps, x, labels, windows, t: int) -> None:
+def _input_row(fig, steps, x, labels, windows, step: int) -> None:
     """Draw the input line in row 1 with the windows of t's units shaded, widest palest."""
     hover_t = [f"t {i}" if labels is None else f"t {i} '{char_label(labels[i])}'" for i in steps]
     fig.add_trace(
@@ -159,7 +162,7 @@ def _input_row(fig, steps, x, labels, windows, t: int) -> None:
         col=1,
     )
     for layer, opacity in ((len(windows) - 1, 0.18), (0, 0.38)):
-        a, b = windows[layer][t]
+        a, b = windows[layer][step]
         fig.add_vrect(
             x0=a - 0.5, x1=b + 0.5, fillcolor=WINDOW, opacity=opacity, line_width=0, row=1, col=1
         )
@@ -198,15 +201,15 @@ def _kept_rings(kept: np.ndarray, channels: int, lo: int, hi: int) -> go.Scatter
         x=cols.ravel()[shown],
         y=rows[shown],
         mode="markers",
-        name="kept by k-max pooling",
+        name=t("kept by k-max pooling"),
         marker=dict(symbol="circle-open", size=13, color=KEPT, line=dict(width=2.5)),
-        hovertemplate="kept: t %{x}<extra></extra>",
+        hovertemplate=t("kept: t %{x}<extra></extra>"),
     )
 
 
 def rnn_states(
     hidden: np.ndarray,
-    t: int,
+    step: int,
     labels: Sequence[str] | None = None,
     height: int = 560,
     view: tuple[int, int] | None = None,
@@ -223,12 +226,15 @@ def rnn_states(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.1,
-        subplot_titles=["hidden state h_t, unit × time (tanh: −1 … 1)", "the same units as lines"],
+        subplot_titles=[
+            t("hidden state h_t, unit × time (tanh: −1 … 1)"),
+            t("the same units as lines"),
+        ],
     )
-    _state_heatmap(fig, hidden, steps, t)
+    _state_heatmap(fig, hidden, steps, step)
     _state_lines(fig, hidden, steps)
-    fig.add_vline(x=t, line=dict(color=WINDOW, width=2), row=2, col=1)
-    fig.update_yaxes(title_text="unit", autorange="reversed", dtick=1, row=1, col=1)
+    fig.add_vline(x=step, line=dict(color=WINDOW, width=2), row=2, col=1)
+    fig.update_yaxes(title_text=t("unit"), autorange="reversed", dtick=1, row=1, col=1)
     fig.update_yaxes(title_text="h", range=[-1.05, 1.05], row=2, col=1)
     fig.update_xaxes(range=[lo - 0.5, hi - 0.5])
     fig.update_xaxes(**time_ticks(labels, lo, hi), row=2, col=1)
@@ -240,7 +246,7 @@ def rnn_states(
     return _finish(fig, height)
 
 
-def _state_heatmap(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray, t: int) -> None:
+def _state_heatmap(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray, step: int) -> None:
     """Add the (T, H) states as a unit × time heatmap in row 1, clickable, step t boxed."""
     units = hidden.shape[1]
     fig.add_trace(
@@ -257,9 +263,9 @@ def _state_heatmap(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray, t: int
         row=1,
         col=1,
     )
-    unit_names = [f"unit {u}" for u in range(units)]
+    unit_names = [t("unit {u}", u=u) for u in range(units)]
     fig.add_trace(_pick_overlay(steps, hidden.T, unit_names), row=1, col=1)
-    _column_box(fig, t, t, units, 1)
+    _column_box(fig, step, step, units, 1)
 
 
 def _state_lines(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray) -> None:
@@ -270,9 +276,9 @@ def _state_lines(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray) -> None:
                 x=steps,
                 y=hidden[:, u],
                 mode="lines",
-                name=f"unit {u}",
+                name=t("unit {u}", u=u),
                 line=dict(color=UNIT_COLOURS[u % len(UNIT_COLOURS)], width=1.6),
-                hovertemplate=f"unit {u}, t %{{x}}: %{{y:.3f}}<extra></extra>",
+                hovertemplate=t("unit {u}", u=u) + ", t %{x}: %{y:.3f}<extra></extra>",
             ),
             row=2,
             col=1,
@@ -300,8 +306,8 @@ def kmax_figure(
         shared_xaxes=True,
         vertical_spacing=0.06,
         row_heights=[1.6] + [1.0] * channels,
-        subplot_titles=["input: the windows that survive k-max pooling"]
-        + [f"{n}: where it fires, what is kept" for n in names],
+        subplot_titles=[t("input: the windows that survive k-max pooling")]
+        + [t("{name}: where it fires, what is kept", name=n) for n in names],
     )
     fig.add_trace(
         go.Scatter(
@@ -354,7 +360,7 @@ def _kept_band(fig, kept_c, windows, level: float, span: float, colour: str, nam
             mode="markers",
             name=name,
             marker=dict(color=colour, size=7, symbol="diamond"),
-            hovertemplate=f"{name} kept t %{{x}}<extra></extra>",
+            hovertemplate=t("{name} kept t {x}", name=name, x="%{x}") + "<extra></extra>",
         ),
         row=1,
         col=1,
@@ -387,7 +393,7 @@ def _channel_row(fig, steps, values, kept_c, colour: str, name: str, row: int) -
             textfont=dict(size=10),
             cliponaxis=False,
             marker=dict(symbol="circle-open", size=11, color=KEPT, line=dict(width=2.5)),
-            hovertemplate="kept: t %{x}, value %{y:.3f}<extra></extra>",
+            hovertemplate=t("kept: t %{x}, value %{y:.3f}<extra></extra>"),
         ),
         row=row,
         col=1,
@@ -410,8 +416,8 @@ def final_vectors(
         column_widths=[max(n_cnn, 3), max(n_rnn, 3)],
         horizontal_spacing=0.08,
         subplot_titles=[
-            f"CNN: the k-max values ({n_cnn} numbers)",
-            f"RNN: the last state h_T ({n_rnn})",
+            t("CNN: the k-max values ({n} numbers)", n=n_cnn),
+            t("RNN: the last state h_T ({n})", n=n_rnn),
         ],
     )
     fig.add_trace(
@@ -427,7 +433,7 @@ def final_vectors(
     )
     fig.add_trace(
         go.Bar(
-            x=[f"unit {u}" for u in range(n_rnn)],
+            x=[t("unit {u}", u=u) for u in range(n_rnn)],
             y=rnn_final,
             showlegend=False,
             marker_color=[UNIT_COLOURS[u % len(UNIT_COLOURS)] for u in range(n_rnn)],
@@ -437,7 +443,7 @@ def final_vectors(
         col=2,
     )
     fig.update_xaxes(type="category", tickangle=-45, tickfont=dict(size=10))
-    fig.update_yaxes(title_text="value", row=1, col=1)
+    fig.update_yaxes(title_text=t("value"), row=1, col=1)
     fig.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
     return _finish(fig, 340)
 
@@ -455,7 +461,10 @@ def order_sensitivity(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.12,
-        subplot_titles=["CNN: ‖change of the k-max vector‖", "RNN: ‖change of the last state h_T‖"],
+        subplot_titles=[
+            t("CNN: ‖change of the k-max vector‖"),
+            t("RNN: ‖change of the last state h_T‖"),
+        ],
     )
     for row, change, colour in ((1, cnn_change, CHANNEL_COLOURS[0]), (2, rnn_change, "#2563eb")):
         fig.add_trace(
@@ -466,7 +475,7 @@ def order_sensitivity(
                 showlegend=False,
                 line=dict(color=colour, width=1),
                 marker=dict(size=6, color=colour),
-                hovertemplate="swap t %{x} ↔ t %{x}+1: ‖Δ‖ = %{y:.4f}<extra></extra>",
+                hovertemplate=t("swap t %{x} ↔ t %{x}+1: ‖Δ‖ = %{y:.4f}<extra></extra>"),
             ),
             row=row,
             col=1,
@@ -474,8 +483,10 @@ def order_sensitivity(
         fig.update_yaxes(title_text="‖Δ‖", rangemode="tozero", row=row, col=1)
     fig.update_xaxes(range=[-0.5, length - 0.5])
     ticks = time_ticks(labels, 0, length)
-    ticks["title_text"] = "swapped pair: positions s and s + 1" + (
-        " (character at s)" if labels is not None else ""
+    ticks["title_text"] = (
+        t("swapped pair: positions s and s + 1")
+        if labels is None
+        else t("swapped pair: positions s and s + 1 (character at s)")
     )
     fig.update_xaxes(**ticks, row=2, col=1)
     return _finish(fig, 420)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from engine.core import ExplorerError
+from engine.core import N_, ExplorerError
 from engine.sequence import (
     MAX_LENGTH,
     MAX_MAGNITUDE,
@@ -23,6 +23,7 @@ from engine.sequence import (
     parse_sequence,
     text_to_numbers,
 )
+from ui.i18n import error_text, t, tn
 
 __all__ = [
     "EXAMPLES",
@@ -37,7 +38,7 @@ __all__ = [
 
 MODES = ("numbers", "text")
 TEXT_CAP = MAX_LENGTH  # characters of text used, so the text fits through both networks
-EXAMPLES = {
+EXAMPLES = {  # name (translated where shown, see EXAMPLE_NAMES) → the text put in the box
     "numbers": {
         "ramp, flat, spike, zigzag": (
             "0, 1, 2, 3, 4, 3, 2, 1, 0, 0, 0, 0, 5, 0, 0, 0, 1, 2, 1, 2, 1, 2, 6, 2, 0, 0"
@@ -50,12 +51,33 @@ EXAMPLES = {
         "to be": "to be, or not to be, that is the question",
     },
 }
+EXAMPLE_NAMES = {
+    "ramp, flat, spike, zigzag": N_("ramp, flat, spike, zigzag"),
+    "slow wave": N_("slow wave"),
+    "steps": N_("steps"),
+    "the cat sat": N_("the cat sat"),
+    "to be": N_("to be"),
+}
+MODE_NAMES = {"numbers": N_("numbers"), "text": N_("text")}
 PLURAL = {
     "space": "spaces",
     "digit": "digits",
     "punctuation mark": "punctuation marks",
     "letter of another script": "letters of other scripts",
     "other symbol (emoji…)": "other symbols (emoji…)",
+}
+COUNTED = {  # each kind as "3 spaces" in the session's language (English: as PLURAL says)
+    "space": lambda n, c: tn("{count} space", "{count} spaces", n, count=c),
+    "digit": lambda n, c: tn("{count} digit", "{count} digits", n, count=c),
+    "punctuation mark": lambda n, c: tn(
+        "{count} punctuation mark", "{count} punctuation marks", n, count=c
+    ),
+    "letter of another script": lambda n, c: tn(
+        "{count} letter of another script", "{count} letters of other scripts", n, count=c
+    ),
+    "other symbol (emoji…)": lambda n, c: tn(
+        "{count} other symbol (emoji…)", "{count} other symbols (emoji…)", n, count=c
+    ),
 }
 _KEYS = {"numbers": "seqb_numbers", "text": "seqb_text"}
 
@@ -74,19 +96,33 @@ class SequenceInput:
 def mapping_note(mapping: TextNumbers) -> str:
     """Return the sentence saying how many characters the alphabet rule mapped, and the rest."""
     total = len(mapping.values)
-    text = f"Of the {total:,} characters used, {mapping.mapped:,} are letters a–z and became 1–26"
     if not mapping.zeros:
-        return text + "."
-    rest = ", ".join(
-        f"{n:,} {kind if n == 1 else PLURAL[kind]}" for kind, n in mapping.zeros.items()
+        return t(
+            "Of the {total} characters used, {mapped} are letters a–z and became 1–26.",
+            total=f"{total:,}",
+            mapped=f"{mapping.mapped:,}",
+        )
+    # i18n: the separator between counted kinds ("3 spaces, 2 digits")
+    rest = t(", ").join(_counted(kind, n) for kind, n in mapping.zeros.items())
+    return t(
+        "Of the {total} characters used, {mapped} are letters a–z and became 1–26; the other "
+        "{other} became 0 ({rest}).",
+        total=f"{total:,}",
+        mapped=f"{mapping.mapped:,}",
+        other=f"{total - mapping.mapped:,}",
+        rest=rest,
     )
-    return text + f"; the other {total - mapping.mapped:,} became 0 ({rest})."
+
+
+def _counted(kind: str, n: int) -> str:
+    """Return "3 spaces" (a count of one kind of character) in the session's language."""
+    return COUNTED[kind](n, f"{n:,}")
 
 
 def read_sequence(mode: str, raw: str) -> SequenceInput:
     """Return the typed sequence as numbers; raise SequenceError (with a message) if unusable."""
     if mode not in MODES:
-        raise SequenceError(f"Choose numbers or text, not {mode!r}.")
+        raise SequenceError("Choose numbers or text, not {mode!r}.", mode=mode)
     if mode == "numbers":
         return SequenceInput("numbers", parse_sequence(raw), "", ())
     # a lone surrogate (a broken paste) cannot be drawn or sent to the browser: make it "?"
@@ -96,15 +132,21 @@ def read_sequence(mode: str, raw: str) -> SequenceInput:
     notes = []
     if len(text) > TEXT_CAP:
         notes.append(
-            f"Your text has {len(text):,} characters; the first {TEXT_CAP:,} are used "
-            "(more cannot be read on one screen)."
+            t(
+                "Your text has {n} characters; the first {cap} are used (more cannot be read on "
+                "one screen).",
+                n=f"{len(text):,}",
+                cap=f"{TEXT_CAP:,}",
+            )
         )
         text = text[:TEXT_CAP]
     mapping = text_to_numbers(text)
     if not mapping.mapped:
         notes.append(
-            "No letter a–z in the text: every character maps to 0, so both networks see a flat "
-            "line. The text CNN below still reads every character."
+            t(
+                "No letter a–z in the text: every character maps to 0, so both networks see a "
+                "flat line. The text CNN below still reads every character."
+            )
         )
     return SequenceInput("text", mapping.values, text, tuple(notes), mapping)
 
@@ -135,19 +177,23 @@ def sequence_box() -> SequenceInput | None:
     with st.container(border=True):
         left, right = st.columns([1, 2], vertical_alignment="bottom")
         mode = left.radio(
-            "Your sequence is",
+            t("Your sequence is"),
             MODES,
             horizontal=True,
             key="seqb_mode",
-            help="Text is turned into numbers by a stated rule (below); the text CNN section "
-            "reads the characters or words themselves.",
+            format_func=lambda m: t(MODE_NAMES[m]),
+            help=t(
+                "Text is turned into numbers by a stated rule (below); the text CNN section "
+                "reads the characters or words themselves."
+            ),
         )
         right.selectbox(
-            "Load an example",
+            t("Load an example"),
             list(EXAMPLES[mode]),
             index=None,
             key=f"seqb_example_{mode}",
-            placeholder="Pick one to replace the box…",
+            format_func=lambda name: t(EXAMPLE_NAMES[name]) if name in EXAMPLE_NAMES else name,
+            placeholder=t("Pick one to replace the box…"),
             on_change=_load_example,
             args=(mode,),
         )
@@ -156,33 +202,38 @@ def sequence_box() -> SequenceInput | None:
             st.session_state[key] = _saved()[mode]
         if mode == "numbers":
             raw = st.text_area(
-                "Numbers, separated by commas, spaces or semicolons",
+                t("Numbers, separated by commas, spaces or semicolons"),
                 key=key,
                 height=90,
-                help=f"Up to {MAX_LENGTH:,} numbers, each between −{MAX_MAGNITUDE:g} and "
-                f"{MAX_MAGNITUDE:g}.",
+                help=t(
+                    "Up to {n} numbers, each between −{most} and {most}.",
+                    n=f"{MAX_LENGTH:,}",
+                    most=f"{MAX_MAGNITUDE:g}",
+                ),
             )
         else:
             raw = st.text_area(
-                "Text",
+                t("Text"),
                 key=key,
                 height=90,
-                help=f"The first {TEXT_CAP:,} characters are used.",
+                help=t("The first {cap} characters are used.", cap=f"{TEXT_CAP:,}"),
             )
             st.caption(
-                "**How text becomes numbers here:** each letter is its place in the alphabet "
-                "(a = 1, b = 2 … z = 26; capitals and accents count as the plain letter); any "
-                "other character (space, digit, punctuation, emoji, a letter of another script "
-                "such as Chinese) is 0. This only lets you watch the "
-                "mechanics on text — rises and falls in alphabet position mean nothing. The "
-                "text CNN section further down reads text the way text CNNs really do: one "
-                "position per character or word."
+                t(
+                    "**How text becomes numbers here:** each letter is its place in the alphabet "
+                    "(a = 1, b = 2 … z = 26; capitals and accents count as the plain letter); any "
+                    "other character (space, digit, punctuation, emoji, a letter of another "
+                    "script such as Chinese) is 0. This only lets you watch the mechanics on text "
+                    "— rises and falls in alphabet position mean nothing. The text CNN section "
+                    "further down reads text the way text CNNs really do: one position per "
+                    "character or word."
+                )
             )
         _saved()[mode] = raw
         try:
             reading = read_sequence(mode, raw)
         except ExplorerError as err:
-            st.error(str(err))
+            st.error(error_text(err))
             return None
         if reading.mapping is not None:
             st.caption(mapping_note(reading.mapping))

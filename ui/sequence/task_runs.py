@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from engine.core import N_
 from engine.sequence import (
     MOTIF_LENGTH,
     TASK_ARCHS,
@@ -30,6 +31,7 @@ from engine.sequence import (
     make_batch,
     synthetic_task,
 )
+from ui.i18n import DEFAULT, current_lang, t, translations
 from ui.jobs import Report, ShouldStop, Work, get_job, show_progress, start_job
 from ui.sequence import text_figures as tf
 
@@ -44,7 +46,8 @@ __all__ = [
     "verdicts",
 ]
 
-ARCH_NAMES = {"cnn": "CNN", "gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}
+ARCH_NAMES = {"cnn": "CNN", "gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}  # names: untranslated
+PROGRESS = N_("{task}: {model}, step {step} of {total}")  # a job's progress line
 GOOD = 0.9  # accuracy we call "learned"
 MAX_STORED = 400  # finished runs kept for everyone (each a few kB)
 STEP_CHOICES = sorted({20, 50, 100, 200, 500, 1000, TASK_STEPS})
@@ -60,13 +63,17 @@ def finished_runs() -> dict[tuple[str, str, int, int], TaskResult]:
     return {}
 
 
-def make_work(pairs: Sequence[Pair], steps: int, seed: int, store: dict) -> Work:
+def make_work(
+    pairs: Sequence[Pair], steps: int, seed: int, store: dict, lang: str = DEFAULT
+) -> Work:
     """Return a Job work function training each pair in turn (reusing stored runs).
 
     It reports {"curves": {(task, arch): ([steps], [accuracies])}} as it goes and returns
-    {(task, arch): TaskResult} for every pair it finished or stopped.
+    {(task, arch): TaskResult} for every pair it finished or stopped. Its progress lines are in
+    lang: the job's thread has no session to ask.
     """
     pairs = list(pairs)
+    say = translations(lang).gettext
 
     def work(report: Report, should_stop: ShouldStop) -> dict[Pair, TaskResult]:
         done: dict[Pair, TaskResult] = {}
@@ -84,7 +91,12 @@ def make_work(pairs: Sequence[Pair], steps: int, seed: int, store: dict) -> Work
             def progress(step: int, total: int, metrics: dict, i=i, pair=(task, arch)) -> bool:
                 curves[pair][0].append(step)
                 curves[pair][1].append(metrics["accuracy"])
-                text = f"{TASKS[pair[0]].title}: {ARCH_NAMES[pair[1]]}, step {step} of {total}"
+                text = say(PROGRESS).format(
+                    task=say(TASKS[pair[0]].title),
+                    model=ARCH_NAMES[pair[1]],
+                    step=step,
+                    total=total,
+                )
                 snapshot = {k: (list(s), list(a)) for k, (s, a) in curves.items()}
                 report((i + step / total) / len(pairs), text, {"curves": snapshot})
                 return should_stop()
@@ -128,13 +140,13 @@ def results_table(results: Mapping[Pair, TaskResult]) -> pd.DataFrame:
         at = reached(r)
         rows.append(
             {
-                "task": TASKS[task].title,
-                "model": ARCH_NAMES[arch],
-                "weights": r.n_params,
-                "steps trained": r.steps,
-                "test accuracy": r.accuracy,
-                f"first step ≥ {GOOD:.0%}": "never" if at is None else str(at),
-                "seconds": r.seconds,
+                t("task"): t(TASKS[task].title),
+                t("model"): ARCH_NAMES[arch],
+                t("weights"): r.n_params,
+                t("steps trained"): r.steps,
+                t("test accuracy"): r.accuracy,
+                t("first step ≥ {good}", good=f"{GOOD:.0%}"): t("never") if at is None else str(at),
+                t("seconds"): r.seconds,
             }
         )
     return pd.DataFrame(rows)
@@ -143,7 +155,7 @@ def results_table(results: Mapping[Pair, TaskResult]) -> pd.DataFrame:
 def verdicts(results: Mapping[Pair, TaskResult], steps: int) -> list[str]:
     """Return one sentence per task: who won (if the numbers say so), by how much, how fast."""
     return [
-        _task_verdict(spec, {a: r for (t, a), r in results.items() if t == task}, steps)
+        _task_verdict(spec, {a: r for (name, a), r in results.items() if name == task}, steps)
         for task, spec in TASKS.items()
     ]
 
@@ -152,7 +164,10 @@ def _task_verdict(spec, mine: dict[str, TaskResult], steps: int) -> str:
     """Return the sentence for one task's runs, its claim chosen by engine.sequence.contest."""
     cnn, recurrent = mine.get("cnn"), {a: r for a, r in mine.items() if a != "cnn"}
     if cnn is None or not recurrent:
-        return f"**{spec.title}** — train the CNN and at least one recurrent model to compare."
+        return t(
+            "**{title}** — train the CNN and at least one recurrent model to compare.",
+            title=t(spec.title),
+        )
     best = max(recurrent, key=lambda a: recurrent[a].accuracy)
     rec = recurrent[best]
     stopped = any(r.stopped_early for r in mine.values())
@@ -163,50 +178,91 @@ def _task_verdict(spec, mine: dict[str, TaskResult], steps: int) -> str:
         TASK_CHANCE,
         TASK_TEST_SIZE,
     )
-    names = {"a": "the CNN", "b": f"the {ARCH_NAMES[best]}"}
+    names = {"a": t("the CNN"), "b": t("the {model}", model=ARCH_NAMES[best])}
     lead = cnn.accuracy - rec.accuracy
-    sentence = (
-        f"**{spec.title}** — CNN {cnn.accuracy:.1%}, best recurrent ({ARCH_NAMES[best]}) "
-        f"{rec.accuracy:.1%}" + _contest_text(result, names, (reached(cnn), reached(rec)), lead)
+    scores = dict(
+        title=t(spec.title),
+        cnn=f"{cnn.accuracy:.1%}",
+        best=ARCH_NAMES[best],
+        rec=f"{rec.accuracy:.1%}",
     )
+    sentence = _contest_text(result, names, (reached(cnn), reached(rec)), lead, scores)
     if stopped:
         return sentence
     sentence += _speeds_and_chance(mine)
     kind = {"a": "cnn", "b": "rnn"}.get(result.winner or "", "")
     if kind != spec.winner:
-        expected = "the CNN" if spec.winner == "cnn" else "a recurrent model"
-        sentence += (
-            f" The expected winner, {expected}, did not come out ahead with {steps} steps: "
-            "try more steps or another seed."
+        expected = t("the CNN") if spec.winner == "cnn" else t("a recurrent model")
+        sentence += t(
+            " The expected winner, {expected}, did not come out ahead with {steps} steps: try "
+            "more steps or another seed.",
+            expected=expected,
+            steps=steps,
         )
     return sentence
 
 
-def _contest_text(result, names: dict[str, str], first: tuple, gap: float) -> str:
-    """Return the clause stating the contest's outcome, or that the numbers decide nothing."""
-    noise = f"±{100 * result.margin:.1f} points on {TASK_TEST_SIZE:,} test sequences"
+def _contest_text(result, names: dict[str, str], first: tuple, gap: float, scores: dict) -> str:
+    """Return the scores and the contest's outcome, or that the numbers decide nothing."""
+    noise = t(
+        "±{margin} points on {n} test sequences",
+        margin=f"{100 * result.margin:.1f}",
+        n=f"{TASK_TEST_SIZE:,}",
+    )
     if result.by == "stopped":
-        return ": a run was stopped before the end, so no verdict."
+        return t(
+            "**{title}** — CNN {cnn}, best recurrent ({best}) {rec}: a run was stopped before the "
+            "end, so no verdict.",
+            **scores,
+        )
     if result.by == "chance":
-        return f": neither is clearly above chance ({TASK_CHANCE:.0%}), so no winner."
+        return t(
+            "**{title}** — CNN {cnn}, best recurrent ({best}) {rec}: neither is clearly above "
+            "chance ({chance}), so no winner.",
+            chance=f"{TASK_CHANCE:.0%}",
+            **scores,
+        )
     if result.by == "accuracy":
-        return f": {names[result.winner]} leads by {100 * abs(gap):.1f} points (noise {noise})."
+        return t(
+            "**{title}** — CNN {cnn}, best recurrent ({best}) {rec}: {winner} leads by {gap} "
+            "points (noise {noise}).",
+            winner=names[result.winner],
+            gap=f"{100 * abs(gap):.1f}",
+            noise=noise,
+            **scores,
+        )
     if result.by == "speed":
         fast, slow = sorted(first)
-        return (
-            f": a tie on accuracy ({noise}), but {names[result.winner]} reached {GOOD:.0%} first "
-            f"(step {fast} against {slow})."
+        return t(
+            "**{title}** — CNN {cnn}, best recurrent ({best}) {rec}: a tie on accuracy ({noise}), "
+            "but {winner} reached {good} first (step {fast} against {slow}).",
+            noise=noise,
+            winner=names[result.winner],
+            good=f"{GOOD:.0%}",
+            fast=fast,
+            slow=slow,
+            **scores,
         )
-    return f": a tie, the gap is inside the noise ({noise})."
+    return t(
+        "**{title}** — CNN {cnn}, best recurrent ({best}) {rec}: a tie, the gap is inside the "
+        "noise ({noise}).",
+        noise=noise,
+        **scores,
+    )
 
 
 def _speeds_and_chance(mine: dict[str, TaskResult]) -> str:
     """Return who reached GOOD and when, and which models stayed near chance."""
-    speeds = [f"{ARCH_NAMES[a]} at step {reached(r)}" for a, r in mine.items() if reached(r)]
+    speeds = [
+        t("{model} at step {step}", model=ARCH_NAMES[a], step=reached(r))
+        for a, r in mine.items()
+        if reached(r)
+    ]
+    good = f"{GOOD:.0%}"
     text = (
-        f" Reached {GOOD:.0%}: " + ", ".join(speeds) + "."
+        t(" Reached {good}: {speeds}.", good=good, speeds=t(", ").join(speeds))
         if speeds
-        else f" No model reached {GOOD:.0%}."
+        else t(" No model reached {good}.", good=good)
     )
     low = [
         f"{ARCH_NAMES[a]} ({r.accuracy:.1%})"
@@ -214,23 +270,27 @@ def _speeds_and_chance(mine: dict[str, TaskResult]) -> str:
         if not above_chance(r.accuracy, TASK_CHANCE, TASK_TEST_SIZE)
     ]
     if low:
-        text += " Not clearly above chance: " + ", ".join(low) + "."
+        text += t(" Not clearly above chance: {models}.", models=t(", ").join(low))
     return text
 
 
 def tasks_section() -> None:
     """Draw the two tasks, their settings and training button, and the results when there."""
-    st.header("Where each one wins: two tasks, trained live")
+    st.header(t("Where each one wins: two tasks, trained live"))
     st.markdown(
-        "Two small tasks, each built so that one kind of network has the right structure. "
-        f"Every model has a few hundred weights and trains on fresh batches of {TASK_BATCH} with "
-        f"Adam; accuracy is measured on {TASK_TEST_SIZE:,} held-out sequences (chance is "
-        f"{TASK_CHANCE:.0%})."
+        t(
+            "Two small tasks, each built so that one kind of network has the right structure. "
+            "Every model has a few hundred weights and trains on fresh batches of {batch} with "
+            "Adam; accuracy is measured on {n} held-out sequences (chance is {chance}).",
+            batch=TASK_BATCH,
+            n=f"{TASK_TEST_SIZE:,}",
+            chance=f"{TASK_CHANCE:.0%}",
+        )
     )
     _task_examples()
     archs, steps, seed = _task_settings()
     if not archs:
-        st.warning("Choose at least one model.")
+        st.warning(t("Choose at least one model."))
         return
     pairs = [(task, arch) for task in TASKS for arch in archs]
     store = finished_runs()
@@ -248,22 +308,33 @@ def tasks_section() -> None:
         _show_results(cached, steps, stopped=False)
 
 
+MEANINGS = {  # what each task's labels 0 and 1 mean
+    "motif": (N_("decoy"), N_("motif")),
+    "majority": (N_("more downs"), N_("more ups")),
+}
+
+
 def _task_examples() -> None:
     """Draw each task's idea and four example sequences with their labels."""
     gen = torch.Generator().manual_seed(1)
     cols = st.columns(len(TASKS))
     for col, (task, spec) in zip(cols, TASKS.items(), strict=True):
         xs, ys = make_batch(task, 4, gen)
-        meaning = {"motif": ("decoy", "motif"), "majority": ("more downs", "more ups")}.get(
-            task, ("0", "1")
-        )
+        meaning = MEANINGS.get(task, ("0", "1"))
         with col:
-            favours = "the CNN" if spec.winner == "cnn" else "recurrent nets"
-            st.markdown(f"**{spec.title}** — favours {favours}. {spec.idea}")
+            favours = t("the CNN") if spec.winner == "cnn" else t("recurrent nets")
+            st.markdown(
+                t(
+                    "**{title}** — favours {favours}. {idea}",
+                    title=t(spec.title),
+                    favours=favours,
+                    idea=t(spec.idea),
+                )
+            )
             st.plotly_chart(
                 tf.task_examples(
                     xs.numpy(),
-                    [f"label {int(y)}: {meaning[int(y)]}" for y in ys],
+                    [t("label {y}: {meaning}", y=int(y), meaning=t(meaning[int(y)])) for y in ys],
                     bars=task == "majority",
                 ),
                 key=f"seqb_examples_{task}",
@@ -274,10 +345,16 @@ def _task_settings() -> tuple[list[str], int, int]:
     """Draw the model, steps and seed inputs; return (archs, steps, seed)."""
     c1, c2, c3 = st.columns([2, 2, 1])
     archs = c1.multiselect(
-        "Models", list(TASK_ARCHS), list(TASK_ARCHS), key="seqb_archs", format_func=ARCH_NAMES.get
+        t("Models"),
+        list(TASK_ARCHS),
+        list(TASK_ARCHS),
+        key="seqb_archs",
+        format_func=ARCH_NAMES.get,
     )
-    steps = c2.select_slider("Training steps per model", STEP_CHOICES, TASK_STEPS, key="seqb_steps")
-    seed = int(c3.number_input("Seed", 0, 10_000, 0, key="seqb_task_seed"))
+    steps = c2.select_slider(
+        t("Training steps per model"), STEP_CHOICES, TASK_STEPS, key="seqb_steps"
+    )
+    seed = int(c3.number_input(t("Seed"), 0, 10_000, 0, key="seqb_task_seed"))
     return archs, steps, seed
 
 
@@ -286,11 +363,11 @@ def _train_button(pairs, settings, have: bool, mine: bool, store) -> bool:
     job = get_job(st.session_state, JOB_KEY)
     running = job is not None and not job.state().finished
     label = (
-        "Already trained with these settings (shown below)"
+        t("Already trained with these settings (shown below)")
         if have
-        else "Training…"
+        else t("Training…")
         if running and mine
-        else "Train"
+        else t("Train")
     )
     if st.button(
         label,
@@ -301,12 +378,17 @@ def _train_button(pairs, settings, have: bool, mine: bool, store) -> bool:
     ):
         _, steps, seed = settings
         st.session_state["seqb_job_settings"] = settings
-        start_job(st.session_state, JOB_KEY, "sequence tasks", make_work(pairs, steps, seed, store))
+        work = make_work(pairs, steps, seed, store, current_lang())
+        start_job(st.session_state, JOB_KEY, "sequence tasks", work)
         st.rerun()  # redraw the whole section with the run in progress
     if not have and not running:
         st.caption(
-            f"{len(pairs)} runs of {settings[1]} steps, one after the other, one run per server at "
-            "a time. Finished runs are kept for everyone."
+            t(
+                "{runs} runs of {steps} steps, one after the other, one run per server at a time. "
+                "Finished runs are kept for everyone.",
+                runs=len(pairs),
+                steps=settings[1],
+            )
         )
     return running
 
@@ -316,32 +398,39 @@ def _live_curves(state) -> None:
         return
     curves = curves_by_task(state.payload["curves"])
     st.plotly_chart(
-        tf.task_curves(curves, {t: s.title for t, s in TASKS.items()}, ARCH_NAMES),
+        tf.task_curves(curves, _titles(), ARCH_NAMES),
         key="seqb_live",
     )
 
 
+def _titles() -> dict[str, str]:
+    """Return each task's title in the session's language."""
+    return {task: t(spec.title) for task, spec in TASKS.items()}
+
+
 def _show_results(results, steps: int, stopped: bool) -> None:
     if stopped:
-        st.warning("Stopped: these are the runs so far; only the runs that finished are kept.")
+        st.warning(t("Stopped: these are the runs so far; only the runs that finished are kept."))
     st.plotly_chart(
-        tf.task_curves(curves_by_task(results), {t: s.title for t, s in TASKS.items()}, ARCH_NAMES),
+        tf.task_curves(curves_by_task(results), _titles(), ARCH_NAMES),
         key="seqb_curves",
     )
     st.dataframe(
         results_table(results),
         hide_index=True,
         column_config={
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
-            "seconds": st.column_config.NumberColumn(format="%.1f"),
+            t("test accuracy"): st.column_config.NumberColumn(format="percent"),
+            t("seconds"): st.column_config.NumberColumn(format="%.1f"),
         },
     )
-    st.markdown("**What to notice.** " + " ".join(verdicts(results, steps)))
+    st.markdown(t("**What to notice.** {verdicts}", verdicts=" ".join(verdicts(results, steps))))
     st.caption(
-        "The CNN slides one filter over every window and max-pools, so a "
-        f"{MOTIF_LENGTH}-sample motif is found wherever it is; but a max keeps the strongest "
-        "window, not a total, so a one-step "
-        "difference in a count is invisible to it. A recurrent state can add one per up and "
-        f"compare at the end — if its gates let it hold that count for "
-        f"{TASKS['majority'].length} steps."
+        t(
+            "The CNN slides one filter over every window and max-pools, so a {motif}-sample motif "
+            "is found wherever it is; but a max keeps the strongest window, not a total, so a "
+            "one-step difference in a count is invisible to it. A recurrent state can add one per "
+            "up and compare at the end — if its gates let it hold that count for {length} steps.",
+            motif=MOTIF_LENGTH,
+            length=TASKS["majority"].length,
+        )
     )

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ui.figures import finish_layout
+from ui.i18n import t
 from ui.recurrent.figures import SHOWN, UNIT_COLOURS
 
 FIRE_SCALE = [[0.0, "#fffaf5"], [1.0, "#f97316"]]  # ≥ 0: white = silent; light enough for text
@@ -56,21 +57,21 @@ def ngram_heatmap(
             xgap=1 if n_windows <= 150 else 0,
             ygap=2,
             colorbar=dict(thickness=10, title="ReLU"),
-            hovertemplate="window %{x} “%{customdata}”: %{z:.3f}<extra></extra>",
+            hovertemplate=t("window %{x} “%{customdata}”: %{z:.3f}<extra></extra>"),
         )
     )
     fig.update_yaxes(
         tickvals=list(range(n_filters)),
         ticktext=[f"“{token_label(n, 24)}”" for n in names],
         autorange="reversed",
-        title_text="filter (the n-gram it detects)",
+        title_text=t("filter (the n-gram it detects)"),
     )
     fig.update_xaxes(
         tickvals=ticks,
         ticktext=[token_label(windows[i], 16) for i in ticks],
         tickangle=-60,
         tickfont=dict(family="monospace", size=10),
-        title_text="window (where the filter sits)",
+        title_text=t("window (where the filter sits)"),
     )
     return finish_layout(fig, height or 150 + 34 * n_filters)
 
@@ -86,9 +87,9 @@ def token_strip(
     hover = np.full((rows, columns), "", dtype=object)
     idx = np.arange(n)
     z[idx // columns, idx % columns] = values
-    text[idx // columns, idx % columns] = [token_label(t) for t in tokens]
+    text[idx // columns, idx % columns] = [token_label(tok) for tok in tokens]
     hover[idx // columns, idx % columns] = [
-        f"{i}: “{token_label(t, 40)}”" for i, t in enumerate(tokens)
+        f"{i}: “{token_label(tok, 40)}”" for i, tok in enumerate(tokens)
     ]
     fig = go.Figure(
         go.Heatmap(
@@ -120,7 +121,7 @@ def task_examples(
     half the page leave about 100 px per title.
     """
     n, length = xs.shape
-    wrapped = [t.replace(": ", "<br>", 1) for t in titles]
+    wrapped = [title.replace(": ", "<br>", 1) for title in titles]
     fig = make_subplots(
         rows=1, cols=n, shared_yaxes=True, subplot_titles=wrapped, horizontal_spacing=0.04
     )
@@ -138,6 +139,11 @@ def task_examples(
     fig.update_yaxes(title_text="x_t", row=1, col=1)
     fig.update_annotations(font=dict(size=12))
     return _finish(fig, height)
+
+
+def _step_hover(name: str) -> str:
+    """Return the hover template of one model's accuracy curve."""
+    return t("{name}, step {x}: {y}", name=name, x="%{x}", y="%{y:.1%}") + "<extra></extra>"
 
 
 def task_curves(
@@ -158,7 +164,7 @@ def task_curves(
         cols=max(1, len(tasks)),
         shared_yaxes=True,
         horizontal_spacing=0.05,
-        subplot_titles=[titles[t] for t in tasks],
+        subplot_titles=[titles[task] for task in tasks],
     )
     seen: set[str] = set()
     for col, task in enumerate(tasks, start=1):
@@ -174,16 +180,16 @@ def task_curves(
                     showlegend=arch not in seen,
                     line=dict(color=colour, width=2),
                     marker=dict(size=4),
-                    hovertemplate=f"{names[arch]}, step %{{x}}: %{{y:.1%}}<extra></extra>",
+                    hovertemplate=_step_hover(names[arch]),
                 ),
                 row=1,
                 col=col,
             )
             seen.add(arch)
         fig.add_hline(y=chance, line=dict(color="#64748b", dash="dot", width=1), row=1, col=col)
-        fig.update_xaxes(title_text="training step", row=1, col=col)
+        fig.update_xaxes(title_text=t("training step"), row=1, col=col)
     fig.update_yaxes(range=[0.35, 1.03], tickformat=".0%")
-    fig.update_yaxes(title_text="test accuracy (dotted: chance)", row=1, col=1)
+    fig.update_yaxes(title_text=t("test accuracy (dotted: chance)"), row=1, col=1)
     fig.update_layout(legend=dict(orientation="h", y=1.2, x=0, xanchor="left"))
     _finish(fig, height)
     fig.update_layout(margin=dict(t=70))  # room for the legend above the panel titles

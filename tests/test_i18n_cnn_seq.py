@@ -1,0 +1,112 @@
+"""The trained-CNN, train-a-CNN, MNIST-1D and sequence-through-both pages in Chinese (issue 14):
+each renders with its Chinese title and chosen sentences; errors, tables and job lines read in
+Chinese; what the sequence page does with characters it never saw is said in Chinese, chosen by
+the count of such characters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.sequence import TASKS, text_to_numbers
+from ui import i18n
+from ui.sequence.inputs import mapping_note, read_sequence
+from ui.sequence.task_runs import PROGRESS, make_work
+
+PAGES = Path(__file__).resolve().parent.parent / "app_pages"
+SEQ_LAZY = ("open_seqb_summary", "open_seqb_ngrams", "open_seqb_tasks")
+
+
+def _open(page: str, lang: str = "zh", **state: object) -> AppTest:
+    """Return the page run once in lang, with session state (widgets, open sections) preset."""
+    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
+    at.query_params["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _text(at: AppTest) -> str:
+    """Return the page's markdown, captions, warnings, infos and errors as one string."""
+    parts = [*at.markdown, *at.caption, *at.warning, *at.info, *at.error]
+    return " ".join(p.value for p in parts)
+
+
+@pytest.fixture
+def chinese(monkeypatch):
+    monkeypatch.setattr(i18n, "current_lang", lambda: "zh")
+
+
+# --- your sequence through both ---
+
+
+def test_sequence_page_in_chinese_has_its_title_and_chosen_sentences():
+    at = _open("seq_both.py", **dict.fromkeys(SEQ_LAZY, True))
+    assert at.title[0].value == "你的序列分别经过两种网络"
+    text = _text(at)
+    assert "**值得注意：** 窗口每层增大" in text
+    assert "交换越晚，影响越大" in text  # the swap verdict the English test expects, in Chinese
+    assert "What to notice" not in text
+    columns = [c for d in at.dataframe for c in d.value.columns]
+    assert "第 1 层卷积核" in columns and "保留的位置" in columns
+    assert "上升" in list(at.dataframe[0].value.iloc[:, 0])  # the designed filters' names
+
+
+def test_sequence_page_shows_its_input_error_in_chinese():
+    at = _open("seq_both.py", seqb_numbers="1, x, 3")
+    assert at.error and "不是数字" in at.error[0].value, [e.value for e in at.error]
+
+
+def test_chinese_typed_into_the_sequence_page_is_explained_in_chinese():
+    at = _open("seq_both.py", seqb_mode="text", seqb_text="神经网络 reads 你好")
+    text = _text(at)
+    assert "个其他文字的字符（如汉字）" in text  # the count of unseen characters, said
+    assert "汉字等其他文字的字符）都是 0" in text  # and what the networks make of them
+
+
+def test_sequence_page_without_foreign_letters_says_none_were_unseen():
+    at = _open("seq_both.py", seqb_mode="text", seqb_text="the cat sat")
+    assert "其他文字的字符（如汉字）" not in _text(at)
+
+
+def test_text_of_chinese_only_is_a_flat_line_in_chinese():
+    at = _open("seq_both.py", seqb_mode="text", seqb_text="你好世界")
+    assert any("文本中没有字母 a–z" in w.value for w in at.warning)
+
+
+def test_mapping_note_in_english_is_unchanged():
+    mapping = text_to_numbers("ab 你")
+    assert mapping_note(mapping) == (
+        "Of the 4 characters used, 2 are letters a–z and became 1–26; the other 2 became 0 "
+        "(1 letter of another script, 1 space)."
+        if list(mapping.zeros) == ["letter of another script", "space"]
+        else "Of the 4 characters used, 2 are letters a–z and became 1–26; the other 2 became 0 "
+        "(1 space, 1 letter of another script)."
+    )
+
+
+def test_mapping_note_in_chinese_counts_each_kind(chinese):
+    note = mapping_note(text_to_numbers("ab 你好"))
+    assert note.startswith("在使用的 5 个字符中，2 个是字母 a–z")
+    assert "2 个其他文字的字符（如汉字）" in note and "1 个空格" in note
+    assert read_sequence("text", "你好").notes[0].startswith("文本中没有字母 a–z")
+
+
+def test_task_job_reports_progress_in_the_language_it_was_given():
+    lines = []
+
+    def report(fraction, text, payload):
+        lines.append(text)
+
+    make_work([("majority", "cnn")], 1, 0, {}, "zh")(report, lambda: False)
+    assert lines and lines[-1] == "上升比下降多吗？：CNN，第 1 / 1 步"
+    lines.clear()
+    make_work([("majority", "cnn")], 1, 0, {})(report, lambda: False)
+    assert lines[-1] == PROGRESS.format(
+        task=TASKS["majority"].title, model="CNN", step=1, total=1
+    )
+    assert lines[-1] == "Are there more ups than downs?: CNN, step 1 of 1"
