@@ -106,7 +106,5 @@ def test_task_job_reports_progress_in_the_language_it_was_given():
     assert lines and lines[-1] == "上升比下降多吗？：CNN，第 1 / 1 步"
     lines.clear()
     make_work([("majority", "cnn")], 1, 0, {})(report, lambda: False)
-    assert lines[-1] == PROGRESS.format(
-        task=TASKS["majority"].title, model="CNN", step=1, total=1
-    )
+    assert lines[-1] == PROGRESS.format(task=TASKS["majority"].title, model="CNN", step=1, total=1)
     assert lines[-1] == "Are there more ups than downs?: CNN, step 1 of 1"
