@@ -108,3 +108,42 @@ def test_task_job_reports_progress_in_the_language_it_was_given():
     make_work([("majority", "cnn")], 1, 0, {})(report, lambda: False)
     assert lines[-1] == PROGRESS.format(task=TASKS["majority"].title, model="CNN", step=1, total=1)
     assert lines[-1] == "Are there more ups than downs?: CNN, step 1 of 1"
+
+
+# --- CNN vs RNN on MNIST-1D ---
+
+
+def test_mnist1d_page_in_chinese_with_a_stored_run_and_both_sections_open():
+    from engine.sequence import fit_mnist1d
+    from ui.sequence.mnist1d_runs import RunKey, run_store
+
+    key = RunKey("linear", 20, 0, False)  # what the page plans for ["linear"] at 0.02×
+    run_store().put(key, fit_mnist1d("linear", steps=20, seed=0))
+    at = _open(
+        "mnist1d_cnn_rnn.py",
+        m1d_archs=["linear"],
+        m1d_mult=0.02,
+        open_m1d_scramble=True,
+        open_m1d_depth=True,
+    )
+    assert at.title[0].value == "CNN 与 RNN 在 MNIST-1D 上的对比"
+    text = _text(at)
+    assert "**值得注意：** 同一数字的样本共享的是笔画" in text
+    assert "线性 在 " in text and "内达到" in text  # the stored run's sentence
+    assert "**值得注意：** 当 T = 40 时，循环模型需要 40 个相互依赖的步" in text
+    assert "What to notice" not in text
+    columns = [c for d in at.dataframe for c in d.value.columns]
+    assert "测试准确率 (%)" in columns and "每一步同时计算所有位置" in columns
+    run_store().runs.clear()
+
+
+def test_mnist1d_job_reports_progress_in_its_language():
+    from ui.sequence.mnist1d_runs import RunKey, RunStore, plan_work
+
+    lines = []
+    plan = [RunKey("linear", 2, 0, True)]
+    plan_work(plan, RunStore(), "zh")(lambda f, text, p: lines.append(text), lambda: False)
+    assert lines[-1].startswith("正在训练 线性，打乱：第 2 / 2 步，测试准确率 ")
+    lines.clear()
+    plan_work(plan, RunStore())(lambda f, text, p: lines.append(text), lambda: False)
+    assert lines[-1].startswith("Training Linear, shuffled: step 2 of 2, test accuracy ")

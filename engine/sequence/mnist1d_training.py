@@ -106,15 +106,19 @@ class FitResult:
 
 def _check(arch: str, steps: int | None, seed: int) -> int:
     if arch not in ARCHS:
-        raise UnknownArchError(f"Unknown architecture {arch!r}; pick one of {', '.join(ARCHS)}.")
+        raise UnknownArchError(
+            "Unknown architecture {arch!r}; pick one of {names}.", arch=arch, names=", ".join(ARCHS)
+        )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise TrainingConfigError(f"seed must be a whole number ≥ 0, got {seed!r}.")
+        raise TrainingConfigError("seed must be a whole number ≥ 0, got {seed!r}.", seed=seed)
     if steps is None:
         return DEFAULT_STEPS[arch]
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-        raise TrainingConfigError(f"steps must be a whole number, got {steps!r}.")
+        raise TrainingConfigError("steps must be a whole number, got {steps!r}.", steps=steps)
     if not 1 <= steps <= MAX_STEPS:
-        raise TrainingConfigError(f"steps must be between 1 and {MAX_STEPS:,}, got {steps:,}.")
+        raise TrainingConfigError(
+            "steps must be between 1 and {most:,}, got {steps:,}.", most=MAX_STEPS, steps=steps
+        )
     return int(steps)
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.core import ExplorerError, seeded
+from engine.core import N_, ExplorerError, seeded
 
 __all__ = [
     "ARCHS",
@@ -44,13 +44,13 @@ __all__ = [
 
 ARCHS = ("linear", "mlp", "cnn", "gru", "lstm", "rnn", "tcn")
 ARCH_TITLES = {
-    "linear": "Logistic regression",
-    "mlp": "MLP (2 hidden layers)",
-    "cnn": "CNN (3 strided conv layers)",
-    "gru": "GRU (bidirectional)",
-    "lstm": "LSTM (bidirectional)",
-    "rnn": "tanh RNN (bidirectional)",
-    "tcn": "TCN (dilated causal CNN)",
+    "linear": N_("Logistic regression"),
+    "mlp": N_("MLP (2 hidden layers)"),
+    "cnn": N_("CNN (3 strided conv layers)"),
+    "gru": N_("GRU (bidirectional)"),
+    "lstm": N_("LSTM (bidirectional)"),
+    "rnn": N_("tanh RNN (bidirectional)"),
+    "tcn": N_("TCN (dilated causal CNN)"),
 }
 N_CLASSES = 10
 MLP_HIDDEN = 50  # units per MLP hidden layer (about 5k weights)
@@ -110,7 +110,9 @@ class ConvBase(nn.Module):
         for conv in self.convs:
             length = _conv_out(length, conv)  # 40 -> 19 -> 10 -> 5
         if length < 1:
-            raise UnknownArchError(f"The CNN needs sequences of at least 7 samples, not {seq_len}.")
+            raise UnknownArchError(
+                "The CNN needs sequences of at least 7 samples, not {n}.", n=seq_len
+            )
         self.linear = nn.Linear(channels * length, N_CLASSES)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -198,7 +200,9 @@ def count_parameters(model: nn.Module) -> int:
 def build_model(arch: str, seq_len: int = 40, seed: int = 0) -> nn.Module:
     """Return arch's classifier for (B, seq_len) inputs, weights drawn from a seeded generator."""
     if arch not in ARCHS:
-        raise UnknownArchError(f"Unknown architecture {arch!r}; pick one of {', '.join(ARCHS)}.")
+        raise UnknownArchError(
+            "Unknown architecture {arch!r}; pick one of {names}.", arch=arch, names=", ".join(ARCHS)
+        )
     with torch.device("meta"):  # no global-RNG draws while building; real init follows
         model: nn.Module
         if arch == "linear":

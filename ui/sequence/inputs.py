@@ -23,7 +23,7 @@ from engine.sequence import (
     parse_sequence,
     text_to_numbers,
 )
-from ui.i18n import error_text, t, tn
+from ui.i18n import DEFAULT, current_lang, error_text, t, tn
 
 __all__ = [
     "EXAMPLES",
@@ -51,10 +51,10 @@ EXAMPLES = {  # name (translated where shown, see EXAMPLE_NAMES) → the text pu
         "to be": "to be, or not to be, that is the question",
     },
 }
-EXAMPLE_NAMES = {
+EXAMPLE_NAMES = {  # an example's name → the message id of its name in another language
     "ramp, flat, spike, zigzag": N_("ramp, flat, spike, zigzag"),
     "slow wave": N_("slow wave"),
-    "steps": N_("steps"),
+    "steps": N_("staircase"),  # not "steps": that id is the training steps of other tables
     "the cat sat": N_("the cat sat"),
     "to be": N_("to be"),
 }
@@ -151,6 +151,13 @@ def read_sequence(mode: str, raw: str) -> SequenceInput:
     return SequenceInput("text", mapping.values, text, tuple(notes), mapping)
 
 
+def _example_label(name: str) -> str:
+    """Return an example's name as shown: itself in English, else its translation."""
+    if current_lang() == DEFAULT or name not in EXAMPLE_NAMES:
+        return name
+    return t(EXAMPLE_NAMES[name])
+
+
 def _saved() -> dict[str, str]:
     """Return this session's last text per mode (kept while the other mode's box is hidden)."""
     return st.session_state.setdefault(
@@ -192,7 +199,7 @@ def sequence_box() -> SequenceInput | None:
             list(EXAMPLES[mode]),
             index=None,
             key=f"seqb_example_{mode}",
-            format_func=lambda name: t(EXAMPLE_NAMES[name]) if name in EXAMPLE_NAMES else name,
+            format_func=_example_label,
             placeholder=t("Pick one to replace the box…"),
             on_change=_load_example,
             args=(mode,),

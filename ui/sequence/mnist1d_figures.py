@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ui.figures import finish_layout
+from ui.i18n import t
 
 ARCH_COLORS = {
     "linear": "#64748b",
@@ -45,7 +46,7 @@ def _legend_on_top(fig: go.Figure, height: int, title: str | None) -> go.Figure:
 
 
 def digit_grid(
-    t: np.ndarray,
+    times: np.ndarray,
     series: np.ndarray,
     *,
     x_title: str,
@@ -60,7 +61,7 @@ def digit_grid(
     fig = make_subplots(
         rows=2,
         cols=5,
-        subplot_titles=[f"digit {d}" for d in range(10)],
+        subplot_titles=[t("digit {d}", d=d) for d in range(10)],
         shared_yaxes=True,
         shared_xaxes=True,
         horizontal_spacing=0.02,
@@ -70,10 +71,10 @@ def digit_grid(
     for d in range(10):
         row, col = d // 5 + 1, d % 5 + 1
         for j, y in enumerate(series[d]):
-            name = names[d * series.shape[1] + j] if names else f"digit {d}"
+            name = names[d * series.shape[1] + j] if names else t("digit {d}", d=d)
             fig.add_trace(
                 go.Scatter(
-                    x=t,
+                    x=times,
                     y=y,
                     mode="lines",
                     line=dict(color=SAMPLE_COLORS[j % len(SAMPLE_COLORS)], width=1.6),
@@ -107,9 +108,15 @@ def learning_curves(
 
     curves: {name: (steps, seconds, test accuracy as a fraction)}, one line per run.
     """
-    panels = [("minibatches of 100 seen", "step %{x:,}", "test accuracy vs training step")]
+    panels = [
+        (
+            t("minibatches of 100 seen"),
+            t("step %{x:,}"),
+            t("test accuracy vs training step"),
+        )
+    ]
     if by_time:
-        panels.append(("seconds since training began", "%{x:.1f} s", "test accuracy vs time"))
+        panels.append((t("seconds since training began"), "%{x:.1f} s", t("test accuracy vs time")))
     fig = make_subplots(
         rows=1,
         cols=len(panels),
@@ -142,7 +149,7 @@ def learning_curves(
             )
     for col, (axis_title, _, _) in enumerate(panels, start=1):
         fig.update_xaxes(title_text=axis_title, row=1, col=col)
-    fig.update_yaxes(title_text="test accuracy (%)", range=[0, 100], row=1, col=1)
+    fig.update_yaxes(title_text=t("test accuracy (%)"), range=[0, 100], row=1, col=1)
     fig.update_xaxes(gridcolor="#e5e7eb")
     fig.update_yaxes(gridcolor="#e5e7eb")
     fig.update_annotations(font=dict(size=12))
@@ -150,7 +157,7 @@ def learning_curves(
 
 
 def before_after(
-    t: np.ndarray, x: np.ndarray, x_shuffled: np.ndarray, *, title: str | None = None
+    times: np.ndarray, x: np.ndarray, x_shuffled: np.ndarray, *, title: str | None = None
 ) -> go.Figure:
     """Return one sequence (top) and the same 40 values in shuffled time order (bottom)."""
     fig = make_subplots(
@@ -158,7 +165,10 @@ def before_after(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.12,
-        subplot_titles=["as generated", "time steps permuted (the same values, another order)"],
+        subplot_titles=[
+            t("as generated"),
+            t("time steps permuted (the same values, another order)"),
+        ],
     )
     steps = np.arange(len(x))
     for row, y, color in ((1, x, "#2563eb"), (2, x_shuffled, "#dc2626")):
@@ -170,13 +180,13 @@ def before_after(
                 marker=dict(size=5),
                 line=dict(color=color, width=1.8),
                 showlegend=False,
-                hovertemplate="time step %{x}: %{y:.2f}<extra></extra>",
+                hovertemplate=t("time step %{x}: %{y:.2f}<extra></extra>"),
             ),
             row=row,
             col=1,
         )
-        fig.update_yaxes(title_text="value", gridcolor="#e5e7eb", row=row, col=1)
-    fig.update_xaxes(title_text="time step (position in the sequence)", row=2, col=1)
+        fig.update_yaxes(title_text=t("value"), gridcolor="#e5e7eb", row=row, col=1)
+    fig.update_xaxes(title_text=t("time step (position in the sequence)"), row=2, col=1)
     fig.update_annotations(font=dict(size=12))
     return finish_layout(fig, 380, title)
 
@@ -207,7 +217,7 @@ def ablation_bars(
         )
     fig.update_layout(
         barmode="group",
-        yaxis=dict(title="test accuracy (%)", range=[0, 108], gridcolor="#e5e7eb"),
+        yaxis=dict(title=t("test accuracy (%)"), range=[0, 108], gridcolor="#e5e7eb"),
         bargap=0.25,
     )
     return _legend_on_top(fig, height, title)
@@ -249,18 +259,24 @@ def coverage(
                 ),
                 name=name,
                 customdata=seen,
-                hovertemplate=f"{name}<br>after step %{{x:,}}: %{{customdata:,.0f}} of {length:,}"
-                " samples<extra></extra>",
+                hovertemplate=f"{name}<br>"
+                + t(
+                    "after step {x}: {seen} of {length} samples",
+                    x="%{x:,}",
+                    seen="%{customdata:,.0f}",
+                    length=f"{length:,}",
+                )
+                + "<extra></extra>",
             )
         )
     fig.update_layout(
         xaxis=dict(
             type="log",
-            title="sequential steps (log scale)",
+            title=t("sequential steps (log scale)"),
             gridcolor="#e5e7eb",
             tickvals=_log_ticks(1, longest),
         ),
-        yaxis=dict(title="share of the sequence seen (%)", range=[0, 105], gridcolor="#e5e7eb"),
+        yaxis=dict(title=t("share of the sequence seen (%)"), range=[0, 105], gridcolor="#e5e7eb"),
     )
     return _legend_on_top(fig, height, title)
 
@@ -276,7 +292,7 @@ def time_per_batch(
     """Return forward time per batch (ms, log) against sequence length (log), one line per model."""
     fig = go.Figure()
     all_ms = [1000 * s for _, seconds in timings.values() for s in seconds]
-    all_t = [t for lengths, _ in timings.values() for t in lengths]
+    all_t = [n for lengths, _ in timings.values() for n in lengths]
     for name, (lengths, seconds) in timings.items():
         fig.add_trace(
             go.Scatter(
@@ -286,21 +302,22 @@ def time_per_batch(
                 marker=dict(size=7),
                 line=dict(color=colors.get(name, "#334155"), width=2),
                 name=name,
-                hovertemplate=f"{name}<br>T = %{{x:,}}: %{{y:.2f}} ms per batch of {batch}"
-                "<extra></extra>",
+                hovertemplate=f"{name}<br>"
+                + t("T = {x}: {y} ms per batch of {batch}", x="%{x:,}", y="%{y:.2f}", batch=batch)
+                + "<extra></extra>",
             )
         )
     fig.update_layout(
         xaxis=dict(
             type="log",
-            title="sequence length T (log scale)",
+            title=t("sequence length T (log scale)"),
             gridcolor="#e5e7eb",
             tickvals=sorted(set(all_t)),
             tickformat=",",
         ),
         yaxis=dict(
             type="log",
-            title=f"ms per forward pass, batch {batch}",
+            title=t("ms per forward pass, batch {batch}", batch=batch),
             gridcolor="#e5e7eb",
             tickvals=_log_ticks(min(all_ms, default=1), max(all_ms, default=1)),
             tickformat="~g",

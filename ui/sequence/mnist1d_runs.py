@@ -16,6 +16,7 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
+from engine.core import N_
 from engine.sequence import (
     ARCH_TITLES,
     DEFAULT_STEPS,
@@ -26,10 +27,11 @@ from engine.sequence import (
     load_mnist1d,
     time_per_batch,
 )
+from ui.i18n import DEFAULT, t, translations
 from ui.jobs import Job, running_jobs
 
 
-@st.cache_resource(show_spinner="Generating MNIST-1D (once per server)…")
+@st.cache_resource(show_spinner=False)  # the page shows a translated spinner
 def mnist1d_data():
     """Return the MNIST-1D dataset, generated once per server and shared by every session."""
     return load_mnist1d()
@@ -107,14 +109,26 @@ def run_store() -> RunStore:
     return RunStore()
 
 
-def arch_name(arch: str) -> str:
-    """Return a short name for an architecture: 'CNN', 'GRU', 'Linear'."""
-    return {"linear": "Linear", "mlp": "MLP", "rnn": "tanh RNN"}.get(arch, arch.upper())
+PROGRESS = N_("Training {model}: step {step} of {steps}, test accuracy {accuracy}")
 
 
-def label(key: RunKey) -> str:
+def _say(msgid: str, lang: str | None) -> str:
+    """Return msgid in lang, or in the session's language when lang is None."""
+    return t(msgid) if lang is None else translations(lang).gettext(msgid)
+
+
+def arch_name(arch: str, lang: str | None = None) -> str:
+    """Return a short name for an architecture: 'CNN', 'GRU', 'Linear' (in lang, else the
+    session's language: a job's thread has no session and passes its own)."""
+    if arch == "linear":
+        return _say(N_("Linear"), lang)
+    return {"mlp": "MLP", "rnn": "tanh RNN"}.get(arch, arch.upper())
+
+
+def label(key: RunKey, lang: str | None = None) -> str:
     """Return a short legend name for a run: 'CNN' or 'CNN, shuffled'."""
-    return f"{arch_name(key.arch)}, shuffled" if key.shuffle else arch_name(key.arch)
+    name = arch_name(key.arch, lang)
+    return _say(N_("{model}, shuffled"), lang).format(model=name) if key.shuffle else name
 
 
 def make_plan(
@@ -128,8 +142,9 @@ def make_plan(
     ]
 
 
-def plan_work(plan: Sequence[RunKey], store: RunStore) -> Callable:
-    """Return the job's work: run each missing run of plan in order, reporting curves so far."""
+def plan_work(plan: Sequence[RunKey], store: RunStore, lang: str = DEFAULT) -> Callable:
+    """Return the job's work: run each missing run of plan in order, reporting curves so far
+    (its progress lines in lang: the job's thread has no session to ask)."""
 
     def work(report, should_stop) -> PlanOutcome:
         total = sum(k.steps for k in plan)
@@ -145,19 +160,21 @@ def plan_work(plan: Sequence[RunKey], store: RunStore) -> Callable:
                 finished[key] = cached
                 curves[key] = curve_of(cached)
                 done += key.steps
-                report(done / total, f"{label(key)}: already trained", dict(curves))
+                text = _say(N_("{model}: already trained"), lang).format(model=label(key, lang))
+                report(done / total, text, dict(curves))
                 continue
             points: list[tuple[int, float, float]] = []
 
             def progress(step, steps, metrics, key=key, points=points, base=done) -> bool:
                 points.append((step, metrics["seconds"], metrics["test_acc"]))
                 curves[key] = Curve(*(tuple(c) for c in zip(*points, strict=True)))
-                report(
-                    (base + step) / total,
-                    f"Training {label(key)}: step {step:,} of {steps:,}, "
-                    f"test accuracy {metrics['test_acc']:.1%}",
-                    dict(curves),
+                text = _say(PROGRESS, lang).format(
+                    model=label(key, lang),
+                    step=f"{step:,}",
+                    steps=f"{steps:,}",
+                    accuracy=f"{metrics['test_acc']:.1%}",
                 )
+                report((base + step) / total, text, dict(curves))
                 return should_stop()
 
             result = fit_mnist1d(key.arch, key.steps, key.seed, key.shuffle, progress)
@@ -242,19 +259,23 @@ def results_table(runs: dict[RunKey, Shown], counts: dict[str, int]) -> pd.DataF
         published = result.published_accuracy
         rows.append(
             {
-                "model": label(key),
-                "weights": counts[key.arch],
-                "steps": result.steps,
-                "seconds": round(result.seconds, 1),
-                "test accuracy (%)": round(100 * result.test_accuracy, 1),
-                "train accuracy (%)": round(100 * result.train_accuracy, 1),
-                "published (%)": None if published is None else round(100 * published, 1),
-                "ours − published (points)": None
+                t("model"): label(key),
+                t("weights"): counts[key.arch],
+                t("steps"): result.steps,
+                t("seconds"): round(result.seconds, 1),
+                t("test accuracy (%)"): round(100 * result.test_accuracy, 1),
+                t("train accuracy (%)"): round(100 * result.train_accuracy, 1),
+                t("published (%)"): None if published is None else round(100 * published, 1),
+                t("ours − published (points)"): None
                 if published is None
                 else round(100 * (result.test_accuracy - published), 1),
-                "status": f"stopped at step {result.steps:,} of {key.steps:,}"
+                t("status"): t(
+                    "stopped at step {step} of {steps}",
+                    step=f"{result.steps:,}",
+                    steps=f"{key.steps:,}",
+                )
                 if stopped
-                else "finished",
+                else t("finished"),
             }
         )
     return pd.DataFrame(rows)
