@@ -147,3 +147,50 @@ def test_mnist1d_job_reports_progress_in_its_language():
     lines.clear()
     plan_work(plan, RunStore())(lambda f, text, p: lines.append(text), lambda: False)
     assert lines[-1].startswith("Training Linear, shuffled: step 2 of 2, test accuracy ")
+
+
+# --- train a CNN yourself ---
+
+
+class _Abort(Exception):
+    pass
+
+
+def test_class_names_cover_the_engines_classes():
+    from engine.cnn import ABLATIONS, CLASSES
+    from ui.cnn.names import CLASS_NAMES, VARIANT_NAMES
+
+    assert list(CLASS_NAMES) == list(CLASSES)
+    assert list(VARIANT_NAMES) == list(ABLATIONS)
+
+
+def test_train_page_in_chinese_has_its_title_names_and_messages():
+    at = _open("cnn_train.py")
+    assert at.title[0].value == "亲手训练一个 CNN"
+    picker = at.multiselect(key="ct_classes")
+    assert picker.value == list(__import__("engine.cnn", fromlist=["CLASSES"]).CLASSES)
+    assert "圆形" in picker.options and "circle" not in picker.options  # shown translated
+    text = _text(at)
+    assert "按**训练**开始" in text and "Press **Train**" not in text
+    one = _open("cnn_train.py", ct_classes=["circle"])
+    assert any("请至少选择两个类别" in w.value for w in one.warning)
+
+
+def test_training_job_says_its_first_line_in_its_language():
+    from engine.cnn import CNNConfig
+    from ui.cnn.train_runs import DataStore, RunSettings, training_work
+
+    def first_line(lang):
+        lines = []
+
+        def report(fraction, text, payload):
+            lines.append(text)
+            raise _Abort  # the first line is enough: no rendering, no training
+
+        settings = RunSettings(CNNConfig(("circle", "square")), 1, 0.01, 0, False)
+        with pytest.raises(_Abort):
+            training_work(settings, DataStore(), *lang)(report, lambda: True)
+        return lines[0]
+
+    assert first_line(("zh",)).startswith("正在生成 2 个类别的")
+    assert first_line(()).startswith("Rendering ")

@@ -80,20 +80,27 @@ class CNNConfig:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise CNNError(
-                    f"{name} must be a whole number from {low} to {high}, got {value!r}."
+                    "{name} must be a whole number from {low} to {high}, got {value!r}.",
+                    name=name,
+                    low=low,
+                    high=high,
+                    value=value,
                 )
         if self.kernel not in KERNELS or isinstance(self.kernel, bool):
             raise CNNError(
-                f"kernel must be one of {KERNELS} (odd, so 'same' padding is symmetric)."
+                "kernel must be one of {kernels} (odd, so 'same' padding is symmetric).",
+                kernels=KERNELS,
             )
         if self.pool and self.input_size >> self.depth_blocks < 1:
             raise CNNError(
-                f"{self.depth_blocks} poolings shrink a {self.input_size}-px input to nothing; "
-                "use fewer blocks or turn pooling off."
+                "{blocks} poolings shrink a {size}-px input to nothing; use fewer blocks or turn "
+                "pooling off.",
+                blocks=self.depth_blocks,
+                size=self.input_size,
             )
         for name in ("pool", "relu"):
             if not isinstance(getattr(self, name), bool):
-                raise CNNError(f"{name} must be True or False.")
+                raise CNNError("{name} must be True or False.", name=name)
 
     @property
     def final_side(self) -> int:

@@ -173,9 +173,15 @@ def _check_train_args(config: CNNConfig, steps, lr, batch, seed, every) -> None:
         ("progress_every", every, 1, MAX_STEPS),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise CNNError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+            raise CNNError(
+                "{name} must be a whole number from {low} to {high}, got {value!r}.",
+                name=name,
+                low=low,
+                high=high,
+                value=value,
+            )
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:
-        raise CNNError(f"The learning rate must be a number in (0, 1], got {lr!r}.")
+        raise CNNError("The learning rate must be a number in (0, 1], got {lr!r}.", lr=lr)
 
 
 # Transposing an image (a mirror in its diagonal) turns horizontal stripes into vertical ones.

@@ -25,7 +25,9 @@ from engine.cnn import (
     steadiest,
     trend,
 )
+from engine.core import N_
 from ui.cnn import train_figures as tf
+from ui.cnn.names import variant_name
 from ui.cnn.train_runs import (
     MAX_SHIFT,
     N_VAL_PER_CLASS,
@@ -36,6 +38,7 @@ from ui.cnn.train_runs import (
     ablation_work,
     session_job,
 )
+from ui.i18n import current_lang, t, tn
 from ui.jobs import JobState, show_progress, start_job
 
 __all__ = [
@@ -54,15 +57,18 @@ SHOWN_SHIFT = 4  # pixels, for the bar chart
 
 def _what_changes(name: str, c: CNNConfig) -> str:
     """Return what a variant's config changes, in words built from the config."""
-    maps = f"{c.final_side}×{c.final_side} maps"
-    blocks = f"{c.depth_blocks} block{'s' * (c.depth_blocks != 1)}"
-    return {
-        "baseline": f"{blocks}, pooling, ReLU",
-        "no pooling": f"maps stay {c.final_side}×{c.final_side}",
-        "no ReLU": "only the max pool is nonlinear",
-        "1 block": f"{blocks}, {maps}",
-        "4 blocks": f"{blocks}, {maps}",
-    }.get(name, "")
+    side, blocks = c.final_side, c.depth_blocks
+    if name == "baseline":
+        return tn("{n} block, pooling, ReLU", "{n} blocks, pooling, ReLU", blocks)
+    if name == "no pooling":
+        return t("maps stay {side}×{side}", side=side)
+    if name == "no ReLU":
+        return t("only the max pool is nonlinear")
+    if name in ("1 block", "4 blocks"):
+        return tn(
+            "{n} block, {side}×{side} maps", "{n} blocks, {side}×{side} maps", blocks, side=side
+        )
+    return ""
 
 
 @st.cache_resource
@@ -75,58 +81,69 @@ def _table(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> pd.DataFr
     """Return one row per variant; accuracies and shares in percent."""
     return pd.DataFrame(
         {
-            "variant": [r.name for r in rows],
-            "learned": [learned[r.name] for r in rows],
-            "what changes": [_what_changes(r.name, r.config) for r in rows],
-            "parameters": [r.parameters for r in rows],
-            "last maps": [f"{r.config.final_side}×{r.config.final_side}" for r in rows],
-            "field (px)": [r.field for r in rows],
-            "validation": [100 * r.val_acc for r in rows],
-            "training": [100 * r.train_acc for r in rows],
-            f"kept at {SHOWN_SHIFT} px": [100 * float(r.robust["edge"][SHOWN_SHIFT]) for r in rows],
-            f"kept at {MAX_SHIFT} px": [100 * float(r.robust["edge"][MAX_SHIFT]) for r in rows],
-            "seconds": [r.seconds for r in rows],
+            t("variant"): [variant_name(r.name) for r in rows],
+            t("learned"): [learned[r.name] for r in rows],
+            t("what changes"): [_what_changes(r.name, r.config) for r in rows],
+            t("parameters"): [r.parameters for r in rows],
+            t("last maps"): [f"{r.config.final_side}×{r.config.final_side}" for r in rows],
+            t("field (px)"): [r.field for r in rows],
+            t("validation"): [100 * r.val_acc for r in rows],
+            t("training"): [100 * r.train_acc for r in rows],
+            _kept_at(SHOWN_SHIFT): [100 * float(r.robust["edge"][SHOWN_SHIFT]) for r in rows],
+            _kept_at(MAX_SHIFT): [100 * float(r.robust["edge"][MAX_SHIFT]) for r in rows],
+            t("seconds"): [r.seconds for r in rows],
         }
     )
 
 
+def _kept_at(shift: int) -> str:
+    """Return the name of the column of predictions kept after a shift of that many pixels."""
+    return t("kept at {shift} px", shift=shift)
+
+
 def _column_config() -> dict:
-    kept = "Edge shift: % of the shifted pictures whose predicted class did not change"
+    kept = t("Edge shift: % of the shifted pictures whose predicted class did not change")
     pct = "%.1f%%"
     return {
-        "parameters": st.column_config.NumberColumn(format="localized"),
-        "learned": st.column_config.CheckboxColumn(
-            help=f"Validation accuracy clearly above chance: by more than {CHANCE_Z:g} binomial "
-            "standard errors of a uniform guesser's accuracy"
+        t("parameters"): st.column_config.NumberColumn(format="localized"),
+        t("learned"): st.column_config.CheckboxColumn(
+            help=t(
+                "Validation accuracy clearly above chance: by more than {z} binomial standard "
+                "errors of a uniform guesser's accuracy",
+                z=f"{CHANCE_Z:g}",
+            )
         ),
-        "field (px)": st.column_config.NumberColumn(
-            help="Receptive field of the last conv/pool layer: the input square one unit sees"
+        t("field (px)"): st.column_config.NumberColumn(
+            help=t("Receptive field of the last conv/pool layer: the input square one unit sees")
         ),
-        "validation": st.column_config.NumberColumn(
-            "validation", format=pct, help="Accuracy on the held-out pictures"
+        t("validation"): st.column_config.NumberColumn(
+            t("validation"), format=pct, help=t("Accuracy on the held-out pictures")
         ),
-        "training": st.column_config.NumberColumn(
-            "training", format=pct, help="Accuracy on the last training batches"
+        t("training"): st.column_config.NumberColumn(
+            t("training"), format=pct, help=t("Accuracy on the last training batches")
         ),
-        f"kept at {SHOWN_SHIFT} px": st.column_config.NumberColumn(format=pct, help=kept),
-        f"kept at {MAX_SHIFT} px": st.column_config.NumberColumn(format=pct, help=kept),
-        "seconds": st.column_config.NumberColumn(format="%.1f", help="Training time"),
+        _kept_at(SHOWN_SHIFT): st.column_config.NumberColumn(format=pct, help=kept),
+        _kept_at(MAX_SHIFT): st.column_config.NumberColumn(format=pct, help=kept),
+        t("seconds"): st.column_config.NumberColumn(format="%.1f", help=t("Training time")),
     }
 
 
-_THAN = {"same": "about the same as", "above": "above", "below": "below"}
+_THAN = {"same": N_("about the same as"), "above": N_("above"), "below": N_("below")}
 
 
 def _than(a: float, b: float) -> str:
     """Return how share a compares with share b, in words chosen by engine.cnn.compare."""
-    return _THAN[compare(a, b)]
+    return t(_THAN[compare(a, b)])
 
 
 def _than_picture(row: AblationRow) -> str:
     """Return how a variant's receptive field compares with its input picture, in words."""
     side = row.config.input_size
-    word = "wider than" if row.field > side else "as wide as" if row.field == side else "within"
-    return f"{word} the {side}-px picture"
+    if row.field > side:
+        return t("wider than the {side}-px picture", side=side)
+    if row.field == side:
+        return t("as wide as the {side}-px picture", side=side)
+    return t("within the {side}-px picture", side=side)
 
 
 def _acc(row: AblationRow) -> str:
@@ -141,53 +158,70 @@ def _stability(row: AblationRow, b: AblationRow, learned: dict[str, bool]) -> st
     """Return how row's shift stability compares with the baseline's, or why it is not compared."""
     e = MAX_SHIFT
     if not learned[row.name]:
-        return (
-            f"it did not learn (its accuracy is within chance's margin), so its "
-            f"{_kept(row)} of predictions kept after an {e}-px shift says nothing: a network "
-            "that gives (almost) the same answer to everything keeps it under any shift"
+        return t(
+            "it did not learn (its accuracy is within chance's margin), so its {kept} of "
+            "predictions kept after an {e}-px shift says nothing: a network that gives (almost) "
+            "the same answer to everything keeps it under any shift",
+            kept=_kept(row),
+            e=e,
         )
     if not learned[b.name]:
-        return f"it keeps {_kept(row)} of its predictions after an {e}-px shift"
-    return (
-        f"after an {e}-px shift it keeps {_kept(row)} of its predictions, "
-        f"{_than(row.robust['edge'][e], b.robust['edge'][e])} the baseline's {_kept(b)}"
+        return t("it keeps {kept} of its predictions after an {e}-px shift", kept=_kept(row), e=e)
+    return t(
+        "after an {e}-px shift it keeps {kept} of its predictions, {than} the baseline's {base}",
+        e=e,
+        kept=_kept(row),
+        than=_than(row.robust["edge"][e], b.robust["edge"][e]),
+        base=_kept(b),
     )
 
 
 def _pooling_part(p: AblationRow, b: AblationRow, learned: dict[str, bool]) -> str:
     """Return the paragraph on what pooling buys, from the no-pooling and baseline rows."""
-    return (
-        "**Pooling.** A 2×2 max pool reports the strongest response in each window, so a "
-        "feature that moves inside the window changes nothing downstream; it also shrinks "
-        f"the maps, so later {b.config.kernel}×{b.config.kernel} filters see a wider area. "
-        "The classifier here is a flatten followed by a linear layer, which gives every "
-        f"position its own weights: without pooling it reads {p.config.flat_features:,} numbers "
-        f"instead of {b.config.flat_features:,} ({p.parameters:,} weights against "
-        f"{b.parameters:,}), and a feature that moves lands on other weights. Measured: "
-        f"validation accuracy {_acc(p)} against the baseline's {_acc(b)}; "
-        f"{_stability(p, b, learned)}."
+    return t(
+        "**Pooling.** A 2×2 max pool reports the strongest response in each window, so a feature "
+        "that moves inside the window changes nothing downstream; it also shrinks the maps, so "
+        "later {k}×{k} filters see a wider area. The classifier here is a flatten followed by a "
+        "linear layer, which gives every position its own weights: without pooling it reads "
+        "{flat} numbers instead of {base_flat} ({weights} weights against {base_weights}), and a "
+        "feature that moves lands on other weights. Measured: validation accuracy {acc} against "
+        "the baseline's {base_acc}; {stability}.",
+        k=b.config.kernel,
+        flat=f"{p.config.flat_features:,}",
+        base_flat=f"{b.config.flat_features:,}",
+        weights=f"{p.parameters:,}",
+        base_weights=f"{b.parameters:,}",
+        acc=_acc(p),
+        base_acc=_acc(b),
+        stability=_stability(p, b, learned),
     )
 
 
 def _relu_part(r: AblationRow, b: AblationRow, learned: dict[str, bool], k: int) -> str:
     """Return the paragraph on what ReLU buys, from the no-ReLU and baseline rows."""
     k_ = r.config.kernel
-    return (
-        "**ReLU.** Without it, a convolution after a convolution is just one bigger "
-        f"convolution (a {k_}×{k_} after a {k_}×{k_} is a single {2 * k_ - 1}×{2 * k_ - 1}), "
-        "so depth adds nothing the first layer could not do alone. Only the max pools keep the "
-        "network from being linear; with pooling off too, every logit would be a weighted sum "
-        "of the pixels: a linear classifier that separates two classes by one flat cut through "
-        "pixel space and cannot build “edge here *and* no fill inside” from its parts. "
-        f"Measured: {_acc(r)} against {_acc(b)} with ReLU (chance accuracy {1 / k:.1%}); "
-        f"{_stability(r, b, learned)}."
-        + (
-            f" On its own training batches it scores only {r.train_acc:.1%} (the baseline "
-            f"{b.train_acc:.1%}): it is not memorising, it fits the training pictures less "
-            "well too."
-            if fits_less(r.train_acc, b.train_acc)
-            else ""
-        )
+    text = t(
+        "**ReLU.** Without it, a convolution after a convolution is just one bigger convolution "
+        "(a {k}×{k} after a {k}×{k} is a single {both}×{both}), so depth adds nothing the first "
+        "layer could not do alone. Only the max pools keep the network from being linear; with "
+        "pooling off too, every logit would be a weighted sum of the pixels: a linear classifier "
+        "that separates two classes by one flat cut through pixel space and cannot build “edge "
+        "here *and* no fill inside” from its parts. Measured: {acc} against {base_acc} with ReLU "
+        "(chance accuracy {chance}); {stability}.",
+        k=k_,
+        both=2 * k_ - 1,
+        acc=_acc(r),
+        base_acc=_acc(b),
+        chance=f"{1 / k:.1%}",
+        stability=_stability(r, b, learned),
+    )
+    if not fits_less(r.train_acc, b.train_acc):
+        return text
+    return text + t(
+        " On its own training batches it scores only {train} (the baseline {base}): it is not "
+        "memorising, it fits the training pictures less well too.",
+        train=f"{r.train_acc:.1%}",
+        base=f"{b.train_acc:.1%}",
     )
 
 
@@ -195,28 +229,47 @@ def depth_paragraph(
     one: AblationRow, four: AblationRow, b: AblationRow, learned: dict[str, bool]
 ) -> str:
     """Return the paragraph on what depth buys, from the 1-block, baseline and 4-block rows."""
-    return (
-        f"**Depth.** One block: its last units see {one.field}×{one.field} px and the "
-        f"classifier reads {one.config.flat_features:,} numbers; four blocks: "
-        f"{four.field}-px fields ({_than_picture(four)}), "
-        f"{four.config.final_side}×{four.config.final_side} maps, "
-        f"{four.config.flat_features:,} numbers. Validation accuracy: 1 block {_acc(one)}, "
-        f"{b.config.depth_blocks} blocks {_acc(b)}, 4 blocks {_acc(four)}; predictions kept "
-        f"after an {MAX_SHIFT}-px shift: {_kept(one)}, {_kept(b)}, {_kept(four)}. "
-        + _depth_trend((one, b, four), learned)
-        + "Each extra block lets a unit combine a wider part of the picture. Depth is not paid "
-        "for in weights here: the classifier shrinks so much that the 4-block network has "
-        f"{four.parameters:,} weights in all, the 1-block one {one.parameters:,}."
+    return t(
+        "**Depth.** One block: its last units see {field}×{field} px and the classifier reads "
+        "{flat} numbers; four blocks: {four_field}-px fields ({than}), {side}×{side} maps, "
+        "{four_flat} numbers. Validation accuracy: 1 block {acc}, {blocks} blocks {base_acc}, 4 "
+        "blocks {four_acc}; predictions kept after an {e}-px shift: {kept}, {base_kept}, "
+        "{four_kept}. {trend}Each extra block lets a unit combine a wider part of the picture. "
+        "Depth is not paid for in weights here: the classifier shrinks so much that the 4-block "
+        "network has {four_weights} weights in all, the 1-block one {weights}.",
+        field=one.field,
+        flat=f"{one.config.flat_features:,}",
+        four_field=four.field,
+        than=_than_picture(four),
+        side=four.config.final_side,
+        four_flat=f"{four.config.flat_features:,}",
+        acc=_acc(one),
+        blocks=b.config.depth_blocks,
+        base_acc=_acc(b),
+        four_acc=_acc(four),
+        e=MAX_SHIFT,
+        kept=_kept(one),
+        base_kept=_kept(b),
+        four_kept=_kept(four),
+        trend=_depth_trend((one, b, four), learned),
+        four_weights=f"{four.parameters:,}",
+        weights=f"{one.parameters:,}",
     )
 
 
 _TREND = {
-    "rises": "Each extra pooling added tolerance to shifts here: the share kept rises with "
-    "depth by more than {by:.0%} a step. ",
-    "falls": "Pooling is meant to add tolerance to shifts, yet here the share kept falls with "
-    "depth, by more than {by:.0%} a step. ",
-    None: "Pooling is meant to add tolerance to shifts, but the share kept does not move one way "
-    "with depth here (by more than {by:.0%} a step), so these runs do not show it. ",
+    "rises": N_(
+        "Each extra pooling added tolerance to shifts here: the share kept rises with depth by "
+        "more than {by} a step. "
+    ),
+    "falls": N_(
+        "Pooling is meant to add tolerance to shifts, yet here the share kept falls with depth, "
+        "by more than {by} a step. "
+    ),
+    None: N_(
+        "Pooling is meant to add tolerance to shifts, but the share kept does not move one way "
+        "with depth here (by more than {by} a step), so these runs do not show it. "
+    ),
 }
 
 
@@ -224,7 +277,8 @@ def _depth_trend(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> str
     """Return whether shift tolerance grows with depth, when every depth learned, else ''."""
     if not all(learned[r.name] for r in rows):
         return ""  # a network at chance keeps its answers under any shift: nothing to compare
-    return _TREND[trend([float(r.robust["edge"][MAX_SHIFT]) for r in rows])].format(by=TREND_BY)
+    claim = trend([float(r.robust["edge"][MAX_SHIFT]) for r in rows])
+    return t(_TREND[claim], by=f"{TREND_BY:.0%}")
 
 
 def _explain(rows: dict[str, AblationRow], k: int, learned: dict[str, bool]) -> None:
@@ -264,23 +318,34 @@ def _show(rows: tuple[AblationRow, ...], settings: AblationSettings) -> None:
 
 def _table_caption(settings: AblationSettings, k: int) -> None:
     st.caption(
-        f"{settings.steps:,} steps each, η = {settings.lr:g}, seed {settings.seed}, {k} classes. "
-        f"Validation and training: accuracy. “Kept”: share of {k * ROBUST_PER_CLASS} validation "
-        f"pictures ({ROBUST_PER_CLASS} per class) whose predicted class stays the same when the "
-        "picture moves that far (mean of right, left, down and up; border pixels repeated)."
+        t(
+            "{steps} steps each, η = {lr}, seed {seed}, {k} classes. Validation and training: "
+            "accuracy. “Kept”: share of {n} validation pictures ({per} per class) whose predicted "
+            "class stays the same when the picture moves that far (mean of right, left, down and "
+            "up; border pixels repeated).",
+            steps=f"{settings.steps:,}",
+            lr=f"{settings.lr:g}",
+            seed=settings.seed,
+            k=k,
+            n=k * ROBUST_PER_CLASS,
+            per=ROBUST_PER_CLASS,
+        )
     )
 
 
 def _charts(rows: tuple[AblationRow, ...], k: int) -> None:
     """Draw accuracy and stability bars, then the stability curves."""
     st.markdown(
-        "Left: how often each variant is right on pictures it never saw. Right: how often its "
-        f"answer survives moving the picture {SHOWN_SHIFT} px, with the picture wrapped around "
-        "(circular) or its border pixels repeated into the gap (edge, no new edge appears)."
+        t(
+            "Left: how often each variant is right on pictures it never saw. Right: how often its "
+            "answer survives moving the picture {shift} px, with the picture wrapped around "
+            "(circular) or its border pixels repeated into the gap (edge, no new edge appears).",
+            shift=SHOWN_SHIFT,
+        )
     )
     st.plotly_chart(
         tf.ablation_bars(
-            [r.name for r in rows],
+            [variant_name(r.name) for r in rows],
             [r.val_acc for r in rows],
             {m: [float(r.robust[m][SHOWN_SHIFT]) for r in rows] for m in ("circular", "edge")},
             shift=SHOWN_SHIFT,
@@ -288,9 +353,16 @@ def _charts(rows: tuple[AblationRow, ...], k: int) -> None:
         ),
         key="ct_abl_bars",
     )
-    st.markdown(f"The whole curve, from no shift (every prediction kept) to {MAX_SHIFT} px:")
+    st.markdown(
+        t(
+            "The whole curve, from no shift (every prediction kept) to {shift} px:",
+            shift=MAX_SHIFT,
+        )
+    )
     st.plotly_chart(
-        tf.robustness_curves(np.arange(MAX_SHIFT + 1), {r.name: r.robust for r in rows}),
+        tf.robustness_curves(
+            np.arange(MAX_SHIFT + 1), {variant_name(r.name): r.robust for r in rows}
+        ),
         key="ct_abl_curves",
     )
 
@@ -302,12 +374,16 @@ def _chance_notice(rows: tuple[AblationRow, ...], learned: dict[str, bool], k: i
         return
     n = k * N_VAL_PER_CLASS
     st.warning(
-        "**Not learned:** "
-        + ", ".join(f"{r.name} ({r.val_acc:.1%})" for r in idle)
-        + f". Chance is {1 / k:.1%} and a guesser on {n:,} validation pictures lands within "
-        f"±{chance_margin(n, k):.1%} of it, so these are no better than guessing. A network that "
-        "gives (almost) the same answer to every picture keeps it under any shift: their "
-        "“kept” shares are not compared below. More steps may help.",
+        t(
+            "**Not learned:** {idle}. Chance is {chance} and a guesser on {n} validation pictures "
+            "lands within ±{margin} of it, so these are no better than guessing. A network that "
+            "gives (almost) the same answer to every picture keeps it under any shift: their "
+            "“kept” shares are not compared below. More steps may help.",
+            idle=t(", ").join(f"{variant_name(r.name)} ({r.val_acc:.1%})" for r in idle),
+            chance=f"{1 / k:.1%}",
+            n=f"{n:,}",
+            margin=f"{chance_margin(n, k):.1%}",
+        ),
         icon=":material/warning:",
     )
 
@@ -319,25 +395,49 @@ def _notice(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> str:
     steady = steadiest([r.name for r in rows], kept, [learned[r.name] for r in rows])
     gaps = [float(r.robust["circular"][MAX_SHIFT] - r.robust["edge"][MAX_SHIFT]) for r in rows]
     widest = max(gaps, key=abs)
-    text = f"**What to notice.** The most accurate variant is {best.name} ({best.val_acc:.1%}); "
+    text = t(
+        "**What to notice.** The most accurate variant is {best} ({acc}); ",
+        best=variant_name(best.name),
+        acc=f"{best.val_acc:.1%}",
+    )
     if steady is None:
-        text += "none learned, so there is no stability to compare. "
+        text += t("none learned, so there is no stability to compare. ")
     else:
         share = kept[[r.name for r in rows].index(steady)]
-        text += (
-            f"of those that learned, the one whose answers move least under an {MAX_SHIFT}-px "
-            f"edge shift is {steady} ({share:.0%} kept). "
+        text += t(
+            "of those that learned, the one whose answers move least under an {e}-px edge shift "
+            "is {steady} ({share} kept). ",
+            e=MAX_SHIFT,
+            steady=variant_name(steady),
+            share=f"{share:.0%}",
         )
-    effect = border_effect(widest)
-    return text + (
-        f"Wrapping the picture around (circular) instead of repeating its border (edge) changes "
-        f"the share kept at {MAX_SHIFT} px by at most {abs(widest):.0%} "
-        + (
-            f"here (within {BORDER_SAME:.0%}): what changes the answers is the move itself, "
-            "not the new border."
-            if effect is None
-            else f"here ({effect} answers kept when wrapped)."
-        )
+    return text + _border_text(widest)
+
+
+_BORDER = {  # border_effect's claim → the sentence on wrapping against repeating the border
+    None: N_(
+        "Wrapping the picture around (circular) instead of repeating its border (edge) changes "
+        "the share kept at {e} px by at most {gap} here (within {same}): what changes the "
+        "answers is the move itself, not the new border."
+    ),
+    "more": N_(
+        "Wrapping the picture around (circular) instead of repeating its border (edge) changes "
+        "the share kept at {e} px by at most {gap} here (more answers kept when wrapped)."
+    ),
+    "fewer": N_(
+        "Wrapping the picture around (circular) instead of repeating its border (edge) changes "
+        "the share kept at {e} px by at most {gap} here (fewer answers kept when wrapped)."
+    ),
+}
+
+
+def _border_text(widest: float) -> str:
+    """Return whether wrapping the picture rather than repeating its border changed answers."""
+    return t(
+        _BORDER[border_effect(widest)],
+        e=MAX_SHIFT,
+        gap=f"{abs(widest):.0%}",
+        same=f"{BORDER_SAME:.0%}",
     )
 
 
@@ -347,7 +447,7 @@ def ablation_section(
     """Draw the ablation controls, the progress of a run, and the results."""
     _intro()
     steps = st.columns(3)[0].select_slider(
-        "Steps per variant", ABLATION_STEPS, DEFAULT_ABLATION_STEPS, key="ct_abl_steps"
+        t("Steps per variant"), ABLATION_STEPS, DEFAULT_ABLATION_STEPS, key="ct_abl_steps"
     )
     problems = _problems(classes, lr)
     for p in problems:
@@ -372,15 +472,19 @@ def ablation_section(
 def _intro() -> None:
     """Draw the section's title and what an ablation is."""
     base = CNNConfig()
-    st.subheader("Ablations in one click")
+    st.subheader(t("Ablations in one click"))
     st.markdown(
-        "An ablation removes one part and measures what is lost. Here "
-        f"{len(ABLATIONS)} networks train on the classes, learning rate and seed chosen above, "
-        "all from the default "
-        f"architecture ({base.depth_blocks} blocks of {base.filters} filters, "
-        f"{base.kernel}×{base.kernel}) with one change each, on the same pictures for the same "
-        "number of steps. Each is then tested for accuracy and for how stable its answers are "
-        "when the picture moves."
+        t(
+            "An ablation removes one part and measures what is lost. Here {n} networks train on "
+            "the classes, learning rate and seed chosen above, all from the default architecture "
+            "({blocks} blocks of {filters} filters, {k}×{k}) with one change each, on the same "
+            "pictures for the same number of steps. Each is then tested for accuracy and for how "
+            "stable its answers are when the picture moves.",
+            n=len(ABLATIONS),
+            blocks=base.depth_blocks,
+            filters=base.filters,
+            k=base.kernel,
+        )
     )
 
 
@@ -388,23 +492,29 @@ def _problems(classes: tuple[str, ...], lr: float) -> list[str]:
     """Return why the ablations cannot run with these settings (empty if they can)."""
     problems = []
     if len(classes) < 2:
-        problems.append("Choose at least two classes above to run the ablations.")
+        problems.append(t("Choose at least two classes above to run the ablations."))
     if not lr > 0:
-        problems.append("Set a learning rate above 0 above to run the ablations.")
+        problems.append(t("Set a learning rate above 0 above to run the ablations."))
     return problems
 
 
 def _offer_run(settings: AblationSettings, store: DataStore, results: dict):
     """Draw the cost and the Run button; return the job it started, or None."""
     st.caption(
-        f"The {len(ABLATIONS)} runs cost about {ablation_cost(settings.classes):.1f}× one "
-        f"baseline run of {settings.steps:,} steps, plus the shift tests."
+        t(
+            "The {n} runs cost about {cost}× one baseline run of {steps} steps, plus the shift "
+            "tests.",
+            n=len(ABLATIONS),
+            cost=f"{ablation_cost(settings.classes):.1f}",
+            steps=f"{settings.steps:,}",
+        )
     )
     if not st.button(
-        f"Run the {len(ABLATIONS)} ablations", icon=":material/science:", key="ct_abl_run"
+        t("Run the {n} ablations", n=len(ABLATIONS)), icon=":material/science:", key="ct_abl_run"
     ):
         return None
-    job = start_job(st.session_state, JOB_KEY, "ablations", ablation_work(settings, store, results))
+    work = ablation_work(settings, store, results, current_lang())
+    job = start_job(st.session_state, JOB_KEY, "ablations", work)
     st.session_state["ct_abl_settings"] = settings
     return job
 
@@ -413,13 +523,19 @@ def _show_finished(state: JobState, settings: AblationSettings) -> None:
     """Draw this session's finished (or stopped) run, which may be for older settings."""
     ran = st.session_state.get("ct_abl_settings")
     if state.status == "stopped" and state.result == ():
-        st.info("Stopped before the first variant finished: nothing to compare yet.")
+        st.info(t("Stopped before the first variant finished: nothing to compare yet."))
     if not (state.finished and state.result):
         return
     if ran != settings:
-        st.caption("These results are for the settings of your last run, not the current ones.")
+        st.caption(t("These results are for the settings of your last run, not the current ones."))
     if len(state.result) < len(ABLATIONS):
-        st.info(f"Stopped: {len(state.result)} of {len(ABLATIONS)} variants finished.")
+        st.info(
+            t(
+                "Stopped: {done} of {n} variants finished.",
+                done=len(state.result),
+                n=len(ABLATIONS),
+            )
+        )
     _show(state.result, ran)
 
 
@@ -427,8 +543,8 @@ def _show_cached(rows: tuple[AblationRow, ...], settings: AblationSettings, mine
     """Draw a set finished on this server for these settings, saying whose it was."""
     mine = mine and st.session_state.get("ct_abl_settings") == settings
     st.caption(
-        "Your run, kept on this server: anyone choosing the same settings sees it at once."
+        t("Your run, kept on this server: anyone choosing the same settings sees it at once.")
         if mine
-        else "Computed before on this server with these settings: shown at once."
+        else t("Computed before on this server with these settings: shown at once.")
     )
     _show(rows, settings)

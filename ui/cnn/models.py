@@ -12,20 +12,49 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.cnn import SmallCNN, load
+from engine.cnn import CNNConfig, SmallCNN, load
+from engine.core import N_
+from ui.i18n import t
 
-__all__ = ["SHIPPED", "SHIPPED_PATH", "available_models", "remember_model", "shipped_model"]
+__all__ = [
+    "SHIPPED",
+    "SHIPPED_PATH",
+    "available_models",
+    "model_label",
+    "remember_model",
+    "shipped_model",
+    "trained_name",
+]
 
-SHIPPED = "Shipped model (assets/small_cnn.safetensors)"
+SHIPPED = N_("Shipped model (assets/small_cnn.safetensors)")  # a key: translated where shown
 SHIPPED_PATH = Path(__file__).resolve().parents[2] / "assets" / "small_cnn.safetensors"
 _SESSION_KEY = "cnn_trained_models"
 MAX_SESSION_MODELS = 5  # a trained model is ~100 kB, but keep the list readable
 
 
-@st.cache_resource(show_spinner="Loading the trained network…")
+@st.cache_resource(show_spinner=False)  # callers show a spinner in their session's language
 def shipped_model() -> tuple[SmallCNN, dict]:
     """Return the shipped (model, card); frozen and in eval mode."""
     return load(SHIPPED_PATH)
+
+
+def model_label(name: str) -> str:
+    """Return a model's name as shown: the shipped one in the session's language, others as named
+    (a trained model is named in the language of the session that trained it)."""
+    return t(SHIPPED) if name == SHIPPED else name
+
+
+def trained_name(config: CNNConfig, steps: int) -> str:
+    """Return the name of a model trained here, in the session's language."""
+    return t(
+        "Trained here: {blocks} block(s) × {filters} filters {k}×{k}, {classes} classes, {steps} "
+        "steps",
+        blocks=config.depth_blocks,
+        filters=config.filters,
+        k=config.kernel,
+        classes=len(config.classes),
+        steps=f"{steps:,}",
+    )
 
 
 def remember_model(state: MutableMapping, name: str, model: SmallCNN, card: dict) -> str:
@@ -43,4 +72,6 @@ def remember_model(state: MutableMapping, name: str, model: SmallCNN, card: dict
 def available_models(state: MutableMapping) -> dict[str, tuple[SmallCNN, dict]]:
     """Return {display name: (model, card)}: this session's models (newest first), then shipped."""
     mine = dict(reversed(list(state.get(_SESSION_KEY, {}).items())))
-    return {**mine, SHIPPED: shipped_model()}
+    with st.spinner(t("Loading the trained network…")):  # once per server; a cached one: English
+        shipped = shipped_model()
+    return {**mine, SHIPPED: shipped}

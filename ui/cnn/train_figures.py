@@ -12,7 +12,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.core import N_
 from ui.figures import finish_layout
+from ui.i18n import t
+
+SHIFT_NAMES = {"circular": N_("circular shift"), "edge": N_("edge shift")}  # the shift modes
 
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 GAP = 255  # white between tiles
@@ -83,18 +87,18 @@ def filter_evolution(
     picture = np.full((len(rows) * (side + gap) - gap, rows[0].shape[1], 3), GAP, np.uint8)
     for i, row in enumerate(rows):
         picture[i * (side + gap) : i * (side + gap) + side] = row
-    fig = go.Figure(_image_trace(picture, "filters"))
+    fig = go.Figure(_image_trace(picture, t("filters")))
     fig.update_xaxes(
         tickvals=[j * (side + gap) + side / 2 for j in range(n)],
         ticktext=[str(j + 1) for j in range(n)],
-        title_text="filter",
+        title_text=t("filter"),
         side="top",
         showgrid=False,
         zeroline=False,
     )
     fig.update_yaxes(
         tickvals=[i * (side + gap) + side / 2 for i in range(len(rows))],
-        ticktext=[f"step {t:,}" for t in steps],
+        ticktext=[t("step {step}", step=f"{at:,}") for at in steps],
         showgrid=False,
         zeroline=False,
     )
@@ -118,16 +122,18 @@ def training_curves(
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=("Cross-entropy loss (training batches)", "Accuracy"),
+        subplot_titles=(t("Cross-entropy loss (training batches)"), t("Accuracy")),
         horizontal_spacing=0.1,
     )
-    fig.add_trace(_curve(steps, loss, "training loss", COLOURS[4]), row=1, col=1)
-    fig.add_trace(_curve(steps, train_acc, "training accuracy", COLOURS[0]), row=1, col=2)
-    fig.add_trace(_curve(steps, val_acc, "validation accuracy", COLOURS[2]), row=1, col=2)
+    fig.add_trace(_curve(steps, loss, t("training loss"), COLOURS[4]), row=1, col=1)
+    fig.add_trace(_curve(steps, train_acc, t("training accuracy"), COLOURS[0]), row=1, col=2)
+    fig.add_trace(_curve(steps, val_acc, t("validation accuracy"), COLOURS[2]), row=1, col=2)
     fig.add_trace(_chance_line(chance, total_steps), row=1, col=2)
-    fig.update_xaxes(title_text="training step", range=[0, total_steps * 1.02])
-    fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="fraction right", range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    fig.update_xaxes(title_text=t("training step"), range=[0, total_steps * 1.02])
+    fig.update_yaxes(title_text=t("loss"), rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(
+        title_text=t("fraction right"), range=[0, 1.02], tickformat=".0%", row=1, col=2
+    )
     _finish_pair(fig, height, legend_y=-0.25)
     return fig
 
@@ -144,7 +150,7 @@ def _chance_line(chance: float, total_steps: int) -> go.Scatter:
     return go.Scatter(
         x=[0, total_steps],
         y=[chance, chance],
-        name=f"chance (1/{round(1 / chance)})",
+        name=t("chance (1/{k})", k=round(1 / chance)),
         mode="lines",
         line=dict(color="gray", dash="dot"),
     )
@@ -172,25 +178,29 @@ def ablation_bars(
         rows=1,
         cols=2,
         horizontal_spacing=0.1,
-        subplot_titles=("Validation accuracy", f"Predictions unchanged after a {shift}-px shift"),
+        subplot_titles=(
+            t("Validation accuracy"),
+            t("Predictions unchanged after a {shift}-px shift", shift=shift),
+        ),
     )
     fig.add_trace(
-        _bars(names, val_acc, "validation", COLOURS[0], ".1%", legend=False), row=1, col=1
+        _bars(names, val_acc, t("validation"), COLOURS[0], ".1%", legend=False), row=1, col=1
     )
     fig.add_trace(
         go.Scatter(
             x=list(names),
             y=[chance] * len(names),
             mode="lines",
-            name="chance",
+            name=t("chance"),
             line=dict(color="gray", dash="dot"),
         ),
         row=1,
         col=1,
     )
     for j, (mode, values) in enumerate(robust.items()):
-        fig.add_trace(_bars(names, values, f"{mode} shift", COLOURS[j + 2], ".0%"), row=1, col=2)
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="fraction")
+        shown = t(SHIFT_NAMES[mode]) if mode in SHIFT_NAMES else f"{mode} shift"
+        fig.add_trace(_bars(names, values, shown, COLOURS[j + 2], ".0%"), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=t("fraction"))
     fig.update_layout(barmode="group")
     _finish_pair(fig, height, legend_y=-0.2)
     return fig
@@ -226,7 +236,7 @@ def robustness_curves(
         cols=len(modes),
         shared_yaxes=True,
         horizontal_spacing=0.05,
-        subplot_titles=[f"{m} shift" for m in modes],
+        subplot_titles=[t(SHIFT_NAMES[m]) if m in SHIFT_NAMES else f"{m} shift" for m in modes],
     )
     for i, (name, by_mode) in enumerate(curves.items()):
         for j, mode in enumerate(modes):
@@ -244,8 +254,8 @@ def robustness_curves(
                 row=1,
                 col=j + 1,
             )
-    fig.update_xaxes(title_text="shift (pixels, mean of right, left, down, up)", dtick=1)
-    fig.update_yaxes(title_text="predictions unchanged", tickformat=".0%", row=1, col=1)
+    fig.update_xaxes(title_text=t("shift (pixels, mean of right, left, down, up)"), dtick=1)
+    fig.update_yaxes(title_text=t("predictions unchanged"), tickformat=".0%", row=1, col=1)
     fig.update_annotations(font_size=13)
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     finish_layout(fig, height)

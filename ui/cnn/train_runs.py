@@ -35,7 +35,10 @@ from engine.cnn import (
     shift_robustness,
     train,
 )
+from engine.core import N_
 from runtime_tuning import training_threads
+from ui.cnn.names import VARIANT_NAMES
+from ui.i18n import DEFAULT, translations
 
 __all__ = [
     "AblationRow",
@@ -56,6 +59,11 @@ N_PER_CLASS = TRAIN_PER_CLASS  # rendered once per class set, then shared
 N_VAL_PER_CLASS = VAL_PER_CLASS  # drawn from another seed: never trained on
 DATA_SEED = 0  # the images are the same for everyone; the seed widget sets weights and batches
 REPORTS = 20  # curve points (and filter snapshots) per run
+# A job's progress lines (translated in the job's thread, into the language it was given)
+RENDERING = N_("Rendering {n} images of {classes} classes (once per class set)…")
+STEP = N_("Step {step} of {steps}: loss {loss}, validation accuracy {accuracy}")
+VARIANT_STEP = N_("{name} ({i} of {n}): step {step} of {steps}, validation accuracy {accuracy}")
+SHIFTING = N_("{name}: shifting the validation images…")
 MAX_SHIFT = 8  # pixels, for the shift-robustness curves
 ROBUST_PER_CLASS = 10  # validation images per class used for shift robustness (cost: 64 passes)
 
@@ -156,17 +164,16 @@ def _every(steps: int) -> int:
     return max(1, steps // REPORTS)
 
 
-def training_work(settings: RunSettings, data_store: DataStore):
-    """Return a job function that trains settings.config and reports Live snapshots."""
+def training_work(settings: RunSettings, data_store: DataStore, lang: str = DEFAULT):
+    """Return a job function that trains settings.config and reports Live snapshots (its
+    progress lines in lang: the job's thread has no session to ask)."""
+    say = translations(lang).gettext
 
     def work(report, should_stop) -> RunOutcome:
         config = settings.config
         n = len(config.classes) * (N_PER_CLASS + N_VAL_PER_CLASS)
-        report(
-            0.0,
-            f"Rendering {n:,} images of {len(config.classes)} classes (once per class set)…",
-            None,
-        )
+        text = say(RENDERING).format(n=f"{n:,}", classes=len(config.classes))
+        report(0.0, text, None)
         data = data_store.get(config.classes)
         init = first_layer_filters(SmallCNN(config, seed=settings.seed))  # train's own start
         snapshots: list[tuple[int, torch.Tensor]] = [(0, init)]
@@ -177,9 +184,11 @@ def training_work(settings: RunSettings, data_store: DataStore):
             history.append(point)
             if snapshots[-1][0] != step:
                 snapshots.append((step, first_layer_filters(model)))
-            text = (
-                f"Step {step:,} of {steps:,}: loss {point.loss:.3f}, "
-                f"validation accuracy {point.val_acc:.1%}"
+            text = say(STEP).format(
+                step=f"{step:,}",
+                steps=f"{steps:,}",
+                loss=f"{point.loss:.3f}",
+                accuracy=f"{point.val_acc:.1%}",
             )
             live = Live(settings, tuple(history), tuple(snapshots), time.perf_counter() - start)
             report(step / steps, text, live)
@@ -234,18 +243,22 @@ def make_card(outcome: RunOutcome) -> dict:
     }
 
 
-def ablation_work(settings: AblationSettings, data_store: DataStore, results: dict):
-    """Return a job function training every ABLATIONS variant; complete sets go into results."""
+def ablation_work(
+    settings: AblationSettings, data_store: DataStore, results: dict, lang: str = DEFAULT
+):
+    """Return a job function training every ABLATIONS variant; complete sets go into results
+    (its progress lines in lang)."""
+    say = translations(lang).gettext
 
     def work(report, should_stop) -> tuple[AblationRow, ...]:
         if settings in results:  # another session finished the same set while this one queued
             return results[settings]
-        report(0.0, "Rendering the images…", None)
+        report(0.0, say(N_("Rendering the images…")), None)
         data = data_store.get(settings.classes)
         probe = data.val_images[: len(settings.classes) * ROBUST_PER_CLASS]  # interleaved
         rows: list[AblationRow] = []
         for i, name in enumerate(ABLATIONS):
-            row = _ablation_row(settings, data, probe, i, name, report, should_stop)
+            row = _ablation_row(settings, data, probe, (i, name, say), report, should_stop)
             if row is None:
                 return tuple(rows)
             rows.append(row)
@@ -257,18 +270,24 @@ def ablation_work(settings: AblationSettings, data_store: DataStore, results: di
     return work
 
 
-def _ablation_row(settings, data, probe, i: int, name: str, report, should_stop):
-    """Return variant i's AblationRow (trained, then shifted), or None if it was stopped."""
+def _ablation_row(settings, data, probe, variant: tuple, report, should_stop):
+    """Return variant (i, name, say)'s AblationRow (trained, then shifted), or None if it was
+    stopped; say translates its progress lines."""
+    i, name, say = variant
     n = len(ABLATIONS)
     config = ablation_config(name, CNNConfig(classes=settings.classes))
+    shown = say(VARIANT_NAMES[name])
 
     def progress(step, steps, point, model):
-        report(
-            (i + 0.9 * step / steps) / n,
-            f"{name} ({i + 1} of {n}): step {step:,} of {steps:,}, "
-            f"validation accuracy {point.val_acc:.1%}",
-            None,
+        text = say(VARIANT_STEP).format(
+            name=shown,
+            i=i + 1,
+            n=n,
+            step=f"{step:,}",
+            steps=f"{steps:,}",
+            accuracy=f"{point.val_acc:.1%}",
         )
+        report((i + 0.9 * step / steps) / n, text, None)
 
     r = train(
         config,
@@ -285,7 +304,7 @@ def _ablation_row(settings, data, probe, i: int, name: str, report, should_stop)
     )
     if r.stopped:
         return None
-    report((i + 0.9) / n, f"{name}: shifting the validation images…", None)
+    report((i + 0.9) / n, say(SHIFTING).format(name=shown), None)
     robust = {m: shift_robustness(r.model, probe, MAX_SHIFT, m) for m in ("circular", "edge")}
     return AblationRow(
         name,
