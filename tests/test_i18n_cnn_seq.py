@@ -194,3 +194,29 @@ def test_training_job_says_its_first_line_in_its_language():
 
     assert first_line(("zh",)).startswith("正在生成 2 个类别的")
     assert first_line(()).startswith("Rendering ")
+
+
+# --- a trained CNN on your image ---
+
+
+def test_overview_page_in_chinese_with_its_sections_open():
+    at = _open("cnn_overview.py", open_tc_patches=True, open_tc_filters=True)
+    assert at.title[0].value == "训练好的 CNN 看你的图像"
+    assert at.metric[0].label == "预测类别"
+    from ui.cnn.names import CLASS_NAMES
+
+    with_zh = dict(i18n.translations("zh")._catalog)  # every class name's Chinese
+    assert at.metric[0].value in {with_zh[name] for name in CLASS_NAMES.values()}
+    text = _text(at)
+    assert "**值得注意：** 支持“" in text and "值得注意：特征图从" in text
+    assert "**训练发现了什么**" in text and "最强的 " in text
+    assert "What to notice" not in text
+    source = at.get("segmented_control")[0]
+    assert source.value == "A drawn example of a class"  # the value stays; its label is Chinese
+
+
+def test_overview_page_in_english_keeps_its_sentences():
+    at = _open("cnn_overview.py", lang="en")
+    assert at.title[0].value == "A trained CNN on your image"
+    assert at.metric[0].label == "Predicted class"
+    assert any(c.value.startswith("What to notice: the maps shrink") for c in at.caption)

@@ -13,9 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from engine.core import N_
 from ui.cnn.overview_figures import CHART_WIDTH, axis_names, grid_layout, make_figure, shrink
 from ui.figures import DIVERGING, finish_layout
 from ui.grids import value_scale
+from ui.i18n import t
+
+GRID_NAMES = {"patch": N_("patch"), "kernel": N_("kernel"), "product": N_("product")}
 
 PAD_GREY = "#d1d5db"
 LABEL_CELLS = 2.2  # room left of the grids for the row labels (annotations outside the axis
@@ -92,7 +96,7 @@ def _row_labels(block_rows: int, bh: int, k: int) -> list[dict]:
             font=dict(size=11, color="#475569"),
         )
         for r in range(block_rows)
-        for j, text in enumerate(("patch", "× kernel", "= product"))
+        for j, text in enumerate((t("patch"), t("× kernel"), t("= product")))
     ]
 
 
@@ -113,7 +117,7 @@ def _grid_trace(name: str, z: np.ndarray, numbers: bool) -> go.Heatmap:
         textfont=dict(size=10),
         xgap=1,
         ygap=1,
-        hovertemplate=f"{name}<br>%{{z:.4f}}<extra></extra>",
+        hovertemplate=f"{t(GRID_NAMES[name])}<br>%{{z:.4f}}<extra></extra>",
     )
 
 
@@ -123,12 +127,12 @@ def _pad_trace(pad: np.ndarray, numbers: bool) -> go.Heatmap:
         z=pad,
         colorscale=[[0, PAD_GREY], [1, PAD_GREY]],
         showscale=False,
-        text=np.where(np.isnan(pad), "", "pad"),
+        text=np.where(np.isnan(pad), "", t("pad")),
         texttemplate="%{text}" if numbers else None,
         textfont=dict(size=9, color="#6b7280"),
         xgap=1,
         ygap=1,
-        hovertemplate="zero padding<extra></extra>",
+        hovertemplate=t("zero padding<extra></extra>"),
     )
 
 
@@ -151,7 +155,7 @@ def contribution_figure(products: np.ndarray, titles: Sequence[str], *, cols: in
                 colorbar=dict(thickness=10),
                 xaxis=xa,
                 yaxis=ya,
-                hovertemplate="row %{y}, col %{x}<br>w·x %{z:.4f}<extra></extra>",
+                hovertemplate=t("row %{y}, col %{x}<br>w·x %{z:.4f}<extra></extra>"),
             )
         )
     return make_figure(data, layout, 150 * rows + 40)
@@ -176,7 +180,7 @@ def similarity_figure(
             xgap=1,
             ygap=1,
             colorbar=dict(thickness=10, title="|cos|"),
-            hovertemplate="%{y} vs %{x}<br>|cos| = %{z:.3f}<extra></extra>",
+            hovertemplate=t("%{y} vs %{x}<br>|cos| = %{z:.3f}<extra></extra>"),
         ),
         layout=dict(
             shapes=[

@@ -23,8 +23,10 @@ from engine.cnn import (
 from engine.core import ExplorerError
 from ui import figures, grids
 from ui.cnn.detail_figures import contribution_figure, conv_unit_figure
+from ui.cnn.names import class_name
 from ui.cnn.overview_inputs import Run, ensure_choice
 from ui.grids import value_scale
+from ui.i18n import error_text, t
 from ui.inputs import pick_cell_on_click
 
 SPATIAL = ("conv", "relu", "pool")
@@ -48,7 +50,7 @@ def show_unit_section(run: Run) -> None:
     names = run.names
     ensure_choice("tc_layer", names, names[0])
     pick_l, pick_r = st.columns([2, 3])
-    layer = pick_l.selectbox("Layer", names, key="tc_layer", format_func=run.label)
+    layer = pick_l.selectbox(t("Layer"), names, key="tc_layer", format_func=run.label)
     kind = run.kinds[layer]
     model, x, classes = run.chosen.model, run.picture.x, run.classes
     below = names[names.index(layer) - 1] if names.index(layer) else "input"
@@ -57,13 +59,21 @@ def show_unit_section(run: Run) -> None:
         if kind in SPATIAL:
             channel, row, col = _pick_unit(run, layer, pick_r)
             formula = unit_formula(model, x, layer, channel, row, col, acts=run.acts)
-            st.subheader(f"{layer}, channel {channel}, unit ({row}, {col})")
+            st.subheader(
+                t(
+                    "{layer}, channel {channel}, unit ({row}, {col})",
+                    layer=layer,
+                    channel=channel,
+                    row=row,
+                    col=col,
+                )
+            )
             below_side = below_arr.shape[-1] if below_arr.ndim == 3 else 0
             if kind == "conv":
                 below_names = (
                     ["R", "G", "B"]
                     if below == "input"
-                    else [f"ch {i}" for i in range(below_arr.shape[0])]
+                    else [t("ch {i}", i=i) for i in range(below_arr.shape[0])]
                 )
                 show_conv(formula, below_names, below_side)
             elif kind == "relu":
@@ -74,21 +84,24 @@ def show_unit_section(run: Run) -> None:
             flat = run.arrays["flatten"]
             if not 0 <= st.session_state.get("tc_unit", -1) < len(flat):
                 st.session_state["tc_unit"] = int(np.abs(flat).argmax())
-            unit = pick_r.number_input("Entry of the vector", 0, len(flat) - 1, key="tc_unit")
+            unit = pick_r.number_input(t("Entry of the vector"), 0, len(flat) - 1, key="tc_unit")
             formula = unit_formula(model, x, layer, unit, acts=run.acts)
-            st.subheader(f"flatten, entry {unit}")
+            st.subheader(t("flatten, entry {unit}", unit=unit))
             show_flatten(formula, below_arr[formula.source[0]])
         else:
             ensure_choice("tc_out_class", list(range(len(classes))), run.best)
             k = pick_r.selectbox(
-                "Class", range(len(classes)), key="tc_out_class", format_func=lambda i: classes[i]
+                t("Class"),
+                range(len(classes)),
+                key="tc_out_class",
+                format_func=lambda i: class_name(classes[i]),
             )
             formula = unit_formula(model, x, layer, k, acts=run.acts)
-            st.subheader(f"{layer} of “{classes[k]}”")
+            st.subheader(t("{layer} of “{name}”", layer=layer, name=class_name(classes[k])))
             last = next(n for n in reversed(names) if run.kinds[n] in SPATIAL)
             show_output(formula, run.arrays[last].shape, classes)
     except ExplorerError as err:
-        st.error(str(err))
+        st.error(error_text(err))
 
 
 def _pick_unit(run: Run, layer: str, pick_col) -> tuple[int, int, int]:
@@ -104,7 +117,7 @@ def _pick_unit(run: Run, layer: str, pick_col) -> tuple[int, int, int]:
         for key in ("tc_row", "tc_col"):
             st.session_state[key] = int(st.session_state[key] * side / old_side)
     st.session_state["tc_side"] = side
-    channel = pick_col.number_input("Channel (filter)", 0, n_ch - 1, key="tc_channel")
+    channel = pick_col.number_input(t("Channel (filter)"), 0, n_ch - 1, key="tc_channel")
     chmap = maps[channel]
     r0, c0 = divmod(int(np.abs(inner[channel]).argmax()), inner.shape[2])
     strongest = (r0 + m, c0 + m)
@@ -112,21 +125,21 @@ def _pick_unit(run: Run, layer: str, pick_col) -> tuple[int, int, int]:
         st.session_state[key] = min(max(int(st.session_state.get(key, default)), 0), side - 1)
     big, side_col = st.columns([3, 1])
     with side_col:
-        row = st.number_input("Row", 0, side - 1, key="tc_row")
-        col = st.number_input("Column", 0, side - 1, key="tc_col")
+        row = st.number_input(t("Row"), 0, side - 1, key="tc_row")
+        col = st.number_input(t("Column"), 0, side - 1, key="tc_col")
         st.button(
-            "Jump to the strongest unit",
+            t("Jump to the strongest unit"),
             key="tc_strongest",
             on_click=follow,
             args=(layer, channel, *strongest, side),
         )
-        st.caption(f"Value here: **{chmap[row, col]:.4f}**")
+        st.caption(t("Value here: **{value}**", value=f"{chmap[row, col]:.4f}"))
     with big:
         scale, zmin, zmax = value_scale(chmap)
         st.plotly_chart(
             figures.heatmap(
                 chmap,
-                f"{layer}, channel {channel}: click a unit",
+                t("{layer}, channel {channel}: click a unit", layer=layer, channel=channel),
                 pickable=True,
                 selected=(row, col),
                 colorscale=scale,
@@ -153,16 +166,26 @@ def _agreement(total: float, value: float, what: str) -> None:
     """Show the recomputed number, the network's, their difference, and say whether they agree."""
     diff = abs(total - value)
     a, b, c = st.columns(3)
-    a.metric(f"{what} (recomputed here)", f"{total:.6f}")
-    b.metric("The network's value (forward_all)", f"{value:.6f}")
-    c.metric("Difference", f"{diff:.1e}")
+    a.metric(t("{what} (recomputed here)", what=what), f"{total:.6f}")
+    b.metric(t("The network's value (forward_all)"), f"{value:.6f}")
+    c.metric(t("Difference"), f"{diff:.1e}")
     if diff <= TOLERANCE:
         st.caption(
-            f"The two agree to {TOLERANCE:g}: the difference, {diff:.1e}, is float32 rounding "
-            "(the network adds the same terms in another order)."
+            t(
+                "The two agree to {tol}: the difference, {diff}, is float32 rounding (the network "
+                "adds the same terms in another order).",
+                tol=f"{TOLERANCE:g}",
+                diff=f"{diff:.1e}",
+            )
         )
     else:
-        st.warning(f"The two differ by {diff:.2e}, more than {TOLERANCE:g}.")
+        st.warning(
+            t(
+                "The two differ by {diff}, more than {tol}.",
+                diff=f"{diff:.2e}",
+                tol=f"{TOLERANCE:g}",
+            )
+        )
 
 
 def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
@@ -171,12 +194,17 @@ def show_conv(f: ConvFormula, below_names: list[str], below_side: int) -> None:
     _conv_intro(f)
     _conv_figure(f, below_names)
     _conv_sum(f, sums, below_names)
-    _agreement(f.total, f.value, "Σ products + bias")
+    _agreement(f.total, f.value, t("Σ products + bias"))
     if f.input_layer != "input":
         top = int(np.abs(sums).argmax())
         st.button(
-            f"Follow the biggest contributor: {below_names[top]} of {f.input_layer} at "
-            f"({f.row}, {f.col})",
+            t(
+                "Follow the biggest contributor: {name} of {layer} at ({row}, {col})",
+                name=below_names[top],
+                layer=f.input_layer,
+                row=f.row,
+                col=f.col,
+            ),
             on_click=follow,
             args=(f.input_layer, top, f.row, f.col, below_side),
             key="tc_follow",
@@ -187,16 +215,25 @@ def _conv_intro(f: ConvFormula) -> None:
     """Say what the unit computes, with its padding, and write the formula."""
     c_in, k, _ = f.patches.shape
     outside = int((~f.inside).sum())
-    st.markdown(
-        f"Unit ({f.row}, {f.col}) of channel {f.channel} looks at the {k}×{k} window of **all "
-        f"{c_in} maps of {f.input_layer}** around the same position, multiplies every value by "
-        f"its weight in kernel {f.channel}, and adds the {c_in * k * k} products and a bias."
-        + (
-            f" {outside} of the {k * k} positions lie in the zero padding (grey)."
-            if outside
-            else ""
-        )
+    text = t(
+        "Unit ({row}, {col}) of channel {channel} looks at the {k}×{k} window of **all {c_in} "
+        "maps of {layer}** around the same position, multiplies every value by its weight in "
+        "kernel {channel}, and adds the {products} products and a bias.",
+        row=f.row,
+        col=f.col,
+        channel=f.channel,
+        k=k,
+        c_in=c_in,
+        layer=f.input_layer,
+        products=c_in * k * k,
     )
+    if outside:
+        text += t(
+            " {outside} of the {positions} positions lie in the zero padding (grey).",
+            outside=outside,
+            positions=k * k,
+        )
+    st.markdown(text)
     st.latex(
         r"z_{c}(i,j) = b_c + \sum_{c'=1}^{C_{in}} \sum_{m,n} a_{c'}(i+m,\,j+n)\; w_{c,c'}(m,n)"
     )
@@ -218,7 +255,7 @@ def _conv_figure(f: ConvFormula, below_names: list[str]) -> None:
         key="tc_conv_fig",
     )
     if not numbers:
-        st.caption("Too many cells to write every number: hover over a cell to read it.")
+        st.caption(t("Too many cells to write every number: hover over a cell to read it."))
 
 
 def _conv_sum(f: ConvFormula, sums: np.ndarray, below_names: list[str]) -> None:
@@ -230,24 +267,41 @@ def _conv_sum(f: ConvFormula, sums: np.ndarray, below_names: list[str]) -> None:
         rf"z = {terms} + ({_n(f.bias)}) = {_n(product_sum)} + ({_n(f.bias)}) = {_n(f.total, 6)}"
     )
     if c_in > 6:
-        with st.expander(f"The {c_in} per-channel sums"):
+        with st.expander(t("The {n} per-channel sums", n=c_in)):
             st.dataframe(
-                pd.DataFrame({"input channel": below_names, "Σ patch × kernel": sums.round(5)}),
+                pd.DataFrame(
+                    {t("input channel"): below_names, t("Σ patch × kernel"): sums.round(5)}
+                ),
                 hide_index=True,
             )
 
 
 def show_relu(f: ReluFormula, side: int) -> None:
     """Write a ReLU unit: max(0, x)."""
+    params = dict(layer=f.input_layer, x=f"{f.x:.4f}")
     st.markdown(
-        f"A ReLU unit copies the conv output below it when that is positive and outputs 0 "
-        f"otherwise. Here {f.input_layer} gave {f.x:.4f}, so the unit is "
-        + ("**switched off**." if f.x <= 0 else "**passed through** unchanged.")
+        t(
+            "A ReLU unit copies the conv output below it when that is positive and outputs 0 "
+            "otherwise. Here {layer} gave {x}, so the unit is **switched off**.",
+            **params,
+        )
+        if f.x <= 0
+        else t(
+            "A ReLU unit copies the conv output below it when that is positive and outputs 0 "
+            "otherwise. Here {layer} gave {x}, so the unit is **passed through** unchanged.",
+            **params,
+        )
     )
     st.latex(rf"a = \max(0,\, z) = \max(0,\, {_n(f.x)}) = {_n(f.total)}")
     _agreement(f.total, f.value, "max(0, x)")
     st.button(
-        f"Explain the conv unit below: {f.input_layer}, channel {f.channel} at ({f.row}, {f.col})",
+        t(
+            "Explain the conv unit below: {layer}, channel {channel} at ({row}, {col})",
+            layer=f.input_layer,
+            channel=f.channel,
+            row=f.row,
+            col=f.col,
+        ),
         on_click=follow,
         args=(f.input_layer, f.channel, f.row, f.col, side),
         key="tc_follow",
@@ -258,8 +312,15 @@ def show_pool(f: PoolFormula, below_side: int) -> None:
     """Write a max-pool unit: the 2×2 window and its largest value."""
     (top, left), (ar, ac) = f.top_left, f.argmax
     st.markdown(
-        f"A 2×2 max-pool unit keeps the largest of four neighbours of {f.input_layer} (rows "
-        f"{top}–{top + 1}, columns {left}–{left + 1}); the other three are dropped."
+        t(
+            "A 2×2 max-pool unit keeps the largest of four neighbours of {layer} (rows "
+            "{top}–{bottom}, columns {left}–{right}); the other three are dropped.",
+            layer=f.input_layer,
+            top=top,
+            bottom=top + 1,
+            left=left,
+            right=left + 1,
+        )
     )
     w = f.window.numpy()
     scale_signed = value_scale(w)[0] != grids.SEQUENTIAL
@@ -268,7 +329,7 @@ def show_pool(f: PoolFormula, below_side: int) -> None:
         st.plotly_chart(
             grids.annotated_grid(
                 w,
-                f"{f.input_layer}, channel {f.channel}",
+                t("{layer}, channel {channel}", layer=f.input_layer, channel=f.channel),
                 fmt=".4f",
                 highlight=[(ar, ac)],
                 signed=scale_signed,
@@ -279,10 +340,23 @@ def show_pool(f: PoolFormula, below_side: int) -> None:
     with right_col:
         values = ",\\;".join(_n(v) for v in w.ravel())
         st.latex(rf"p = \max({values}) = {_n(f.total)}")
-        st.caption(f"The winner (outlined) is at ({top + ar}, {left + ac}) of {f.input_layer}.")
-    _agreement(f.total, f.value, "max of the window")
+        st.caption(
+            t(
+                "The winner (outlined) is at ({row}, {col}) of {layer}.",
+                row=top + ar,
+                col=left + ac,
+                layer=f.input_layer,
+            )
+        )
+    _agreement(f.total, f.value, t("max of the window"))
     st.button(
-        f"Explain the winner: {f.input_layer}, channel {f.channel} at ({top + ar}, {left + ac})",
+        t(
+            "Explain the winner: {layer}, channel {channel} at ({row}, {col})",
+            layer=f.input_layer,
+            channel=f.channel,
+            row=top + ar,
+            col=left + ac,
+        ),
         on_click=follow,
         args=(f.input_layer, f.channel, top + ar, left + ac, below_side),
         key="tc_follow",
@@ -294,8 +368,15 @@ def show_flatten(f: FlattenFormula, source_map: np.ndarray) -> None:
     c, r, q = f.source
     h, w = source_map.shape
     st.markdown(
-        f"Flattening only lays the {f.input_layer} maps end to end (channel by channel, row by "
-        f"row), so entry {f.index} is a copy of one unit: channel {c}, row {r}, column {q}."
+        t(
+            "Flattening only lays the {layer} maps end to end (channel by channel, row by row), so "
+            "entry {index} is a copy of one unit: channel {c}, row {r}, column {q}.",
+            layer=f.input_layer,
+            index=f.index,
+            c=c,
+            r=r,
+            q=q,
+        )
     )
     st.latex(
         rf"v_{{{f.index}}} = a_{{{c}}}({r}, {q}), \quad {f.index} = {c}\cdot{h}\cdot{w} + "
@@ -305,7 +386,7 @@ def show_flatten(f: FlattenFormula, source_map: np.ndarray) -> None:
     st.plotly_chart(
         figures.heatmap(
             source_map,
-            f"{f.input_layer}, channel {c}: the copied unit outlined",
+            t("{layer}, channel {c}: the copied unit outlined", layer=f.input_layer, c=c),
             selected=(r, q),
             colorscale=scale,
             zmin=zmin,
@@ -316,7 +397,13 @@ def show_flatten(f: FlattenFormula, source_map: np.ndarray) -> None:
     )
     _agreement(f.total, f.value, f"{f.input_layer}[{c}, {r}, {q}]")
     st.button(
-        f"Explain that unit: {f.input_layer}, channel {c} at ({r}, {q})",
+        t(
+            "Explain that unit: {layer}, channel {c} at ({r}, {q})",
+            layer=f.input_layer,
+            c=c,
+            r=r,
+            q=q,
+        ),
         on_click=follow,
         args=(f.input_layer, c, r, q, h),
         key="tc_follow",
@@ -335,29 +422,38 @@ def _show_logit(f: OutputFormula, maps_shape: tuple[int, int, int]) -> None:
     """Write a logit as w·x + b, and lay its products back out as the maps they came from."""
     products = f.products.numpy()
     dot = float(f.products.double().sum())
+    name = class_name(f.class_name)
     st.markdown(
-        f"The logit of **{f.class_name}** weighs every one of the {len(products):,} flattened "
-        "numbers by its own weight and adds them up, with a bias."
+        t(
+            "The logit of **{name}** weighs every one of the {n} flattened numbers by its own "
+            "weight and adds them up, with a bias.",
+            name=name,
+            n=f"{len(products):,}",
+        )
     )
     st.latex(
-        rf"z_{{\text{{{f.class_name}}}}} = \sum_i w_i x_i + b = {_n(dot)} + ({_n(f.bias)}) "
+        rf"z_{{\text{{{name}}}}} = \sum_i w_i x_i + b = {_n(dot)} + ({_n(f.bias)}) "
         rf"= {_n(f.logit, 6)}"
     )
     _agreement(f.logit, f.value, "w·x + b")
     c, h, w = maps_shape
     st.markdown(
-        f"**Where the evidence came from**: the products w_i·x_i laid back out as the "
-        f"{c} maps they were flattened from (red pushes “{f.class_name}” up, blue down)."
+        t(
+            "**Where the evidence came from**: the products w_i·x_i laid back out as the {c} maps "
+            "they were flattened from (red pushes “{name}” up, blue down).",
+            c=c,
+            name=name,
+        )
     )
     st.plotly_chart(
         contribution_figure(
-            products.reshape(c, h, w), [f"channel {i}" for i in range(c)], cols=min(c, 8)
+            products.reshape(c, h, w), [t("channel {i}", i=i) for i in range(c)], cols=min(c, 8)
         ),
         key="tc_contrib_fig",
     )
     top = int(np.abs(products).argmax())
     st.button(
-        f"Explain the biggest contribution: flattened entry {top}",
+        t("Explain the biggest contribution: flattened entry {top}", top=top),
         on_click=follow,
         args=("flatten", top),
         key="tc_follow",
@@ -372,8 +468,11 @@ def _show_softmax(f: OutputFormula, classes: list[str]) -> None:
     exps = np.exp(logits - m)
     probs = exps / exps.sum()
     st.markdown(
-        "The softmax turns the logits into probabilities: exponentiate, then divide by the sum. "
-        "Subtracting the largest logit first changes nothing in the ratio and keeps e^z finite."
+        t(
+            "The softmax turns the logits into probabilities: exponentiate, then divide by the "
+            "sum. Subtracting the largest logit first changes nothing in the ratio and keeps e^z "
+            "finite."
+        )
     )
     st.latex(
         r"p_k = \frac{e^{z_k}}{\sum_j e^{z_j}} = \frac{e^{z_k - m}}{\sum_j e^{z_j - m}},"
@@ -382,26 +481,27 @@ def _show_softmax(f: OutputFormula, classes: list[str]) -> None:
     st.latex(
         r"\mathbf{z} = (" + ",\\; ".join(_n(z, 3) for z in logits) + rf"), \quad m = {_n(m, 3)}"
     )
+    name = class_name(f.class_name)
     st.latex(
-        rf"p_{{\text{{{f.class_name}}}}} = \frac{{e^{{{_n(logits[k], 3)} - {_n(m, 3)}}}}}"
+        rf"p_{{\text{{{name}}}}} = \frac{{e^{{{_n(logits[k], 3)} - {_n(m, 3)}}}}}"
         rf"{{{_n(exps.sum())}}} = \frac{{{_n(exps[k])}}}{{{_n(exps.sum())}}} = {_n(probs[k], 6)}"
     )
     st.dataframe(
         pd.DataFrame(
             {
-                "class": classes,
-                "logit z": logits.round(4),
+                t("class"): [class_name(c) for c in classes],
+                t("logit z"): logits.round(4),
                 "e^(z − m)": exps.round(6),
-                "probability": probs.round(6),
+                t("probability"): probs.round(6),
             }
         ),
         hide_index=True,
     )
     a, b = st.columns(2)
-    a.metric("Sum of the probabilities", f"{probs.sum():.6f}")
-    b.metric(f"p({f.class_name}), the network's softmax", f"{f.value:.6f}")
+    a.metric(t("Sum of the probabilities"), f"{probs.sum():.6f}")
+    b.metric(t("p({name}), the network's softmax", name=name), f"{f.value:.6f}")
     st.button(
-        f"Explain the logit of {f.class_name}",
+        t("Explain the logit of {name}", name=name),
         on_click=follow,
         args=("logits", k),
         key="tc_follow",

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from ui.figures import DIVERGING
 from ui.grids import SEQUENTIAL, value_scale
+from ui.i18n import t
 
 CHART_WIDTH = 940  # px of the main column at a 1400-px window with the sidebar open
 MAX_COLUMN_VALUES = 48_000  # numbers sent per overview column; beyond, maps are block-averaged
@@ -168,7 +169,8 @@ def _tile_markers(centres, index: int, name: str, h: int, w: int, axes: tuple[st
         customdata=data,
         selected=dict(marker=dict(opacity=0)),
         unselected=dict(marker=dict(opacity=0)),
-        hovertemplate=f"{name} · channel %{{customdata[1]}}<extra>click: explain</extra>",
+        hovertemplate=t("{name} · channel {channel}", name=name, channel="%{customdata[1]}")
+        + t("<extra>click: explain</extra>"),
     )
 
 
@@ -192,7 +194,7 @@ def overview_figures(
 def _column_title(c: Column) -> str:
     """Return a column's title: its name, and its shape (and 1:f when drawn block-averaged)."""
     if c.kind == "softmax":
-        return f"{c.name}<br><sup>probabilities</sup>"
+        return f"{c.name}<br><sup>{t('probabilities')}</sup>"
     shape = c.data.shape[:2] if c.kind == "input" else c.data.shape
     f = shrink_factor(c.data.shape) if c.kind in ("conv", "relu", "pool") else 1
     return f"{c.name}<br><sup>{'×'.join(map(str, shape))}{f' (1:{f})' if f > 1 else ''}</sup>"
@@ -236,7 +238,7 @@ def _input_trace(col: Column, axes: tuple[str, str]) -> go.Image:
         z=col.data,
         xaxis=axes[0],
         yaxis=axes[1],
-        hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>",
+        hovertemplate=t("row %{y}, col %{x}<br>RGB %{z}<extra></extra>"),
     )
 
 
@@ -255,7 +257,7 @@ def _map_traces(
         zmin=zmin,
         zmax=zmax,
         showscale=False,
-        hovertemplate=f"{col.name}<br>value %{{z:.3f}}<extra></extra>",
+        hovertemplate=f"{col.name}<br>" + t("value %{z:.3f}<extra></extra>"),
         xaxis=axes[0],
         yaxis=axes[1],
     )
@@ -277,7 +279,7 @@ def _vector_trace(col: Column, index: int, axes: tuple[str, str]):
         zmin=zmin,
         zmax=zmax,
         showscale=False,
-        hovertemplate="entry %{y}<br>value %{z:.3f}<extra></extra>",
+        hovertemplate=t("entry %{y}<br>value %{z:.3f}<extra></extra>"),
         xaxis=axes[0],
         yaxis=axes[1],
     )
@@ -314,7 +316,7 @@ def _probability_bars(col: Column, index: int, xa: str, ya: str) -> go.Bar:
         customdata=[[index, k] for k in range(len(probs))],
         selected=dict(marker=dict(opacity=1)),
         unselected=dict(marker=dict(opacity=1), textfont=dict(color="#334155")),
-        hovertemplate="%{y}: %{x:.4f}<extra>click: explain</extra>",
+        hovertemplate="%{y}: %{x:.4f}" + t("<extra>click: explain</extra>"),
         xaxis=xa,
         yaxis=ya,
     )
@@ -339,10 +341,10 @@ def attribution_figure(
     about 0 (red for the class, blue against it) with a colour bar.
     """
     titles = [
-        "what the network sees",
-        "saliency lighting the image" if lit else f"saliency for “{class_name}”",
-        f"HiResCAM for “{class_name}”",
-        f"Grad-CAM for “{class_name}”",
+        t("what the network sees"),
+        t("saliency lighting the image") if lit else t("saliency for “{name}”", name=class_name),
+        t("HiResCAM for “{name}”", name=class_name),
+        t("Grad-CAM for “{name}”", name=class_name),
     ]
     layout = grid_layout(1, 4, titles=titles, hspace=0.06)  # room for HiResCAM's colour bar
     a = [dict(zip(("xaxis", "yaxis"), axis_names(i), strict=True)) for i in range(4)]
@@ -369,7 +371,7 @@ def _saliency_trace(image: np.ndarray, saliency: np.ndarray, lit: bool, axes: di
         zmin=0,
         zmax=peak or 1.0,
         showscale=False,
-        hovertemplate="row %{y}, col %{x}<br>|∂z/∂x| %{z:.4f}<extra></extra>",
+        hovertemplate=t("row %{y}, col %{x}<br>|∂z/∂x| %{z:.4f}<extra></extra>"),
         **axes,
     )
 
@@ -385,7 +387,7 @@ def _cam_traces(image: np.ndarray, cam: np.ndarray, axes: dict) -> list:
             zmax=1,
             opacity=0.5,
             showscale=False,
-            hovertemplate="row %{y}, col %{x}<br>Grad-CAM %{z:.3f}<extra></extra>",
+            hovertemplate=t("row %{y}, col %{x}<br>Grad-CAM %{z:.3f}<extra></extra>"),
             **axes,
         ),
     ]
@@ -422,8 +424,9 @@ def _hires_traces(image: np.ndarray, hires: np.ndarray, axes: dict, bar_x: float
                 title=dict(text="logit", side="right"),
             ),
             customdata=np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"), -1),
-            hovertemplate="unit (%{customdata[0]}, %{customdata[1]})<br>"
-            "evidence %{z:+.4f}<extra></extra>",
+            hovertemplate=t(
+                "unit (%{customdata[0]}, %{customdata[1]})<br>evidence %{z:+.4f}<extra></extra>"
+            ),
             **axes,
         ),
     ]

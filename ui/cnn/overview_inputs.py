@@ -39,11 +39,14 @@ from engine.cnn import (
     saliency,
     top_activating_patches,
 )
-from ui.cnn.models import available_models
+from engine.core import N_
+from ui.cnn.models import available_models, model_label
+from ui.cnn.names import class_name
+from ui.i18n import t, tn
 from ui.inputs import image_picker
 
 RENDER_SEED = 5150  # drawn examples; training used 0, validation 1_000_003, held-out 2024
-SOURCES = ("A drawn example of a class", "Your own picture")
+SOURCES = (N_("A drawn example of a class"), N_("Your own picture"))  # values: shown via t
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,14 @@ def choose_model() -> ChosenModel:
     if len(names) > 1:
         ensure_choice("tc_model", names, names[0])
         name = st.selectbox(
-            "Model",
+            t("Model"),
             names,
             key="tc_model",
-            help="Models you trained on “Train a CNN yourself” this session come first.",
+            format_func=model_label,
+            help=t(
+                "Models you trained on “{page}” this session come first.",
+                page=t("Train a CNN yourself"),
+            ),
         )
     else:
         name = names[0]
@@ -113,36 +120,58 @@ def card_accuracy(card: dict) -> tuple[float | None, str]:
     """Return (accuracy, what it was measured on) from a model card, (None, "") if it has none."""
     training = card.get("training") if isinstance(card.get("training"), dict) else {}
     for source, key, what in (
-        (card, "held_out_accuracy", "held-out images it never saw"),
-        (card, "validation_accuracy", "validation images it never trained on"),
-        (card, "val_acc", "validation images it never trained on"),
-        (training, "final_validation_accuracy", "validation images it never trained on"),
-        (card, "accuracy", "its card"),
+        (card, "held_out_accuracy", N_("held-out images it never saw")),
+        (card, "validation_accuracy", N_("validation images it never trained on")),
+        (card, "val_acc", N_("validation images it never trained on")),
+        (training, "final_validation_accuracy", N_("validation images it never trained on")),
+        (card, "accuracy", N_("its card")),
     ):
         value = source.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             n = card.get("n_held_out") if key == "held_out_accuracy" else None
-            return float(value), f"{n:,} {what}" if n else what
+            if n:
+                return float(value), t("{n} held-out images it never saw", n=f"{n:,}")
+            return float(value), t(what)
     return None, ""
 
 
 def describe(chosen: ChosenModel) -> str:
     """Return a markdown paragraph: the model's name, layers, classes and measured accuracy."""
     cfg = chosen.model.config
-    block = (
-        f"conv {cfg.kernel}×{cfg.kernel}{' → ReLU' if cfg.relu else ''}, twice"
-        f"{' → 2×2 max pool' if cfg.pool else ''}"
-    )
     acc, what = card_accuracy(chosen.card)
-    accuracy = f"accuracy **{acc:.1%}** on {what}" if acc is not None else "no accuracy on its card"
-    ablations = [a for a, on in (("no pooling", not cfg.pool), ("no ReLU", not cfg.relu)) if on]
-    return (
-        f"Using **{chosen.name}**: {cfg.depth_blocks} block{'s' * (cfg.depth_blocks > 1)} of "
-        f"({block}), {cfg.filters} filter{'s' * (cfg.filters > 1)} per layer, then flatten → "
-        f"linear → softmax over **{len(cfg.classes)} classes** ({', '.join(cfg.classes)}); "
-        f"{cfg.input_size}×{cfg.input_size} RGB input; {accuracy}"
-        + (f". Ablated: {', '.join(ablations)}." if ablations else ".")
+    accuracy = (
+        t("accuracy **{acc}** on {what}", acc=f"{acc:.1%}", what=what)
+        if acc is not None
+        else t("no accuracy on its card")
     )
+    ablations = [
+        a for a, on in ((N_("no pooling"), not cfg.pool), (N_("no ReLU"), not cfg.relu)) if on
+    ]
+    text = tn(
+        "Using **{name}**: {n} block of ({block}), {filters} per layer, then flatten → linear → "
+        "softmax over **{k} classes** ({classes}); {size}×{size} RGB input; {accuracy}",
+        "Using **{name}**: {n} blocks of ({block}), {filters} per layer, then flatten → linear → "
+        "softmax over **{k} classes** ({classes}); {size}×{size} RGB input; {accuracy}",
+        cfg.depth_blocks,
+        name=model_label(chosen.name),
+        block=_block(cfg),
+        filters=tn("{n} filter", "{n} filters", cfg.filters),
+        k=len(cfg.classes),
+        classes=t(", ").join(class_name(c) for c in cfg.classes),
+        size=cfg.input_size,
+        accuracy=accuracy,
+    )
+    if ablations:
+        return text + t(". Ablated: {names}.", names=t(", ").join(t(a) for a in ablations))
+    return text + t(".")
+
+
+def _block(cfg) -> str:
+    """Return one block's layers: conv k×k (→ ReLU), twice (→ 2×2 max pool)."""
+    relu = " → ReLU" if cfg.relu else ""
+    if cfg.pool:
+        return t("conv {k}×{k}{relu}, twice → 2×2 max pool", k=cfg.kernel, relu=relu)
+    return t("conv {k}×{k}{relu}, twice", k=cfg.kernel, relu=relu)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -167,7 +196,7 @@ def choose_input(model: SmallCNN) -> ChosenInput:
     size = model.config.input_size
     ensure_choice("tc_source", list(SOURCES), SOURCES[0])
     source = st.segmented_control(
-        "What goes into the network", SOURCES, key="tc_source", required=True
+        t("What goes into the network"), SOURCES, key="tc_source", required=True, format_func=t
     )
     if source == SOURCES[0]:
         classes = [c for c in model.config.classes if c in CLASSES] or list(CLASSES)
@@ -176,36 +205,53 @@ def choose_input(model: SmallCNN) -> ChosenInput:
             left, right = st.columns([1, 3], vertical_alignment="top")
             with right:
                 cls = st.pills(
-                    "Class to draw",
+                    t("Class to draw"),
                     classes,
                     key="tc_render_class",
                     required=True,
                     width="stretch",
                     wrap=True,
-                    help="Drawn by the same generator as the training images, with its own "
-                    f"seed ({RENDER_SEED}): pictures the network has never seen.",
+                    format_func=class_name,
+                    help=t(
+                        "Drawn by the same generator as the training images, with its own seed "
+                        "({seed}): pictures the network has never seen.",
+                        seed=RENDER_SEED,
+                    ),
                 )
                 st.button(
-                    "Draw another one",
+                    t("Draw another one"),
                     key="tc_render_next",
                     on_click=_next_example,
                     icon=":material/refresh:",
                 )
                 n = st.session_state.get("tc_render_n", 0)
                 st.caption(
-                    "Or switch to **Your own picture** and photograph a shape you drew on paper."
+                    t(
+                        "Or switch to **{own}** and photograph a shape you drew on paper.",
+                        own=t(SOURCES[1]),
+                    )
                 )
             x = torch.from_numpy(_drawn(cls, n, size))
             rgb = (x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
             with left:
                 st.image(rgb, width=160, output_format="PNG")
-                st.caption(f"Using **a drawn {cls}** (example {n + 1}) · {size}×{size} px")
+                st.caption(
+                    t(
+                        "Using **a drawn {cls}** (example {n}) · {size}×{size} px",
+                        cls=class_name(cls),
+                        n=n + 1,
+                        size=size,
+                    )
+                )
         return ChosenInput(f"drawn|{cls}|{n}|{size}", f"a drawn {cls}", x, rgb)
     st.markdown(
-        "Draw one of the shapes on paper with a thick marker — a filled disc, a square, a star, a "
-        "cross, a ring, stripes, dots, a checkerboard — photograph it close up and upload the "
-        "photo or use the camera. The network sees the centre square, shrunk to "
-        f"{size}×{size} pixels."
+        t(
+            "Draw one of the shapes on paper with a thick marker — a filled disc, a square, a "
+            "star, a cross, a ring, stripes, dots, a checkerboard — photograph it close up and "
+            "upload the photo or use the camera. The network sees the centre square, shrunk to "
+            "{size}×{size} pixels.",
+            size=size,
+        )
     )
     picked = image_picker("trained_cnn")
     x = torch.from_numpy(_model_input(picked.sha, size, picked.image))
@@ -245,15 +291,15 @@ class Run:
     def label(self, name: str) -> str:
         """Return a menu label for a layer: name · kind · shape."""
         shape = "×".join(str(s) for s in self.arrays[name].shape)
-        return f"{name} · {KIND_NAMES[self.kinds[name]]} · {shape}"
+        return f"{name} · {t(KIND_NAMES[self.kinds[name]])} · {shape}"
 
 
 KIND_NAMES = {
-    "conv": "convolution",
+    "conv": N_("convolution"),
     "relu": "ReLU",
-    "pool": "2×2 max pool",
-    "flatten": "flatten",
-    "logits": "logits (linear)",
+    "pool": N_("2×2 max pool"),
+    "flatten": N_("flatten"),
+    "logits": N_("logits (linear)"),
     "softmax": "softmax",
 }
 
@@ -293,7 +339,7 @@ def attributions(
     )
 
 
-@st.cache_resource(max_entries=8, show_spinner="Scoring a fixed set of drawings…")
+@st.cache_resource(max_entries=8, show_spinner=False)  # callers show a translated spinner
 def drawings_of(classes: tuple[str, ...], size: int) -> DrawingReference | None:
     """Return the two-colour scores of generated drawings of these classes (None: not drawn ones).
 
@@ -304,7 +350,7 @@ def drawings_of(classes: tuple[str, ...], size: int) -> DrawingReference | None:
     return drawing_reference(classes, size)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Drawing the example images…")
+@st.cache_resource(max_entries=4, show_spinner=False)  # callers show a translated spinner
 def held_out_images(
     classes: tuple[str, ...], size: int, per_class: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -312,7 +358,7 @@ def held_out_images(
     return make_dataset_uint8(per_class, TOP_PATCHES_SEED, classes, size)
 
 
-@st.cache_data(max_entries=64, show_spinner="Scanning the example images…")
+@st.cache_data(max_entries=64, show_spinner=False)  # callers show a translated spinner
 def top_patches(
     mkey: str, layer: str, channel: int, k: int, per_class: int, _model: SmallCNN
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -332,22 +378,33 @@ def filter_comparison(mkey: str, start_seed: int, _model: SmallCNN) -> FilterCom
 
 
 _LIKENESS = {
-    "closer": "The trained filters resemble hand-made ones more than the random filters they "
-    "started from (seed {seed}) did: median best |cos| {now:.2f} against {start:.2f}. ",
-    "further": "The trained filters resemble hand-made ones less than the random filters they "
-    "started from (seed {seed}) did: median best |cos| {now:.2f} against {start:.2f}. ",
-    None: "The trained filters are no closer to hand-made ones than the random filters they "
-    "started from (seed {seed}): median best |cos| {now:.2f} against {start:.2f}, within "
-    "{by:.2f}. ",
+    "closer": N_(
+        "The trained filters resemble hand-made ones more than the random filters they started "
+        "from (seed {seed}) did: median best |cos| {now} against {start}. "
+    ),
+    "further": N_(
+        "The trained filters resemble hand-made ones less than the random filters they started "
+        "from (seed {seed}) did: median best |cos| {now} against {start}. "
+    ),
+    None: N_(
+        "The trained filters are no closer to hand-made ones than the random filters they "
+        "started from (seed {seed}): median best |cos| {now} against {start}, within {by}. "
+    ),
 }
 _COLOUR = {
-    "brightness": "They also moved weight from colour differences to brightness patterns "
-    "({start:.0%} → {now:.0%} of their squared weight): light/dark edges work whatever the "
-    "colours, and the shapes come in every colour.",
-    "colour": "They also moved weight towards colour differences ({start:.0%} → {now:.0%} of "
-    "their squared weight): telling colours apart helped the loss.",
-    None: "{now:.0%} of their squared weight sits in colour differences, as before training "
-    "({start:.0%}; within {by:.0%}).",
+    "brightness": N_(
+        "They also moved weight from colour differences to brightness patterns ({start} → {now} "
+        "of their squared weight): light/dark edges work whatever the colours, and the shapes "
+        "come in every colour."
+    ),
+    "colour": N_(
+        "They also moved weight towards colour differences ({start} → {now} of their squared "
+        "weight): telling colours apart helped the loss."
+    ),
+    None: N_(
+        "{now} of their squared weight sits in colour differences, as before training ({start}; "
+        "within {by})."
+    ),
 }
 
 
@@ -359,64 +416,98 @@ def training_summary(comparison: FilterComparison) -> str:
     now, start = comparison.median_best, comparison.median_start_best
     colour_now = float(comparison.colour.mean())
     colour_start = float(comparison.start_colour.mean())
-    return (
-        f"**What training discovered**: the closest match is filter {closest} (|cos| "
-        f"{best_now[closest]:.2f} with {comparison.best_kernel[closest]}); best matches: "
-        + ", ".join(f"{k} ×{v}" for k, v in tally)
-        + ". "
-        + _LIKENESS[classic_likeness(start, now)].format(
-            seed=comparison.start_seed, now=now, start=start, by=CLASSIC_BY
-        )
-        + _COLOUR[colour_shift(colour_start, colour_now)].format(
-            now=colour_now, start=colour_start, by=COLOUR_BY
-        )
+    found = t(
+        "**What training discovered**: the closest match is filter {closest} (|cos| {cos} with "
+        "{kernel}); best matches: {tally}. ",
+        closest=closest,
+        cos=f"{best_now[closest]:.2f}",
+        kernel=comparison.best_kernel[closest],
+        tally=t(", ").join(f"{k} ×{v}" for k, v in tally),
     )
+    likeness = t(
+        _LIKENESS[classic_likeness(start, now)],
+        seed=comparison.start_seed,
+        now=f"{now:.2f}",
+        start=f"{start:.2f}",
+        by=f"{CLASSIC_BY:.2f}",
+    )
+    colour = t(
+        _COLOUR[colour_shift(colour_start, colour_now)],
+        now=f"{colour_now:.0%}",
+        start=f"{colour_start:.0%}",
+        by=f"{COLOUR_BY:.0%}",
+    )
+    return found + likeness + colour
 
 
 def show_familiarity(
     seen: Familiarity, drawings: DrawingReference, predicted: str, p: float, k: int
 ) -> None:
     """Say, from the measured two-colour score, whether the picture is like the drawings."""
-    score = (
-        "Two-colour score: the RMS distance of a picture's pixels to the nearer of the "
-        f"two colours that fit it best. Every training drawing is one shape in one colour on a "
-        f"background of another; {drawings.percentile:g} % of {drawings.count:,} generated "
-        f"drawings score at most {drawings.threshold:.3f}"
+    score = t(
+        "Two-colour score: the RMS distance of a picture's pixels to the nearer of the two "
+        "colours that fit it best. Every training drawing is one shape in one colour on a "
+        "background of another; {percentile} % of {count} generated drawings score at most "
+        "{threshold}",
+        percentile=f"{drawings.percentile:g}",
+        count=f"{drawings.count:,}",
+        threshold=f"{drawings.threshold:.3f}",
     )
     if seen.unlike:
         st.warning(
-            f"**This picture is unlike the drawings the network was trained on.** {score}; this "
-            f"one scores {seen.score:.3f}, "
-            + (
-                "higher than every one of them"
-                if seen.share_below == 1
-                else f"at least as much as {seen.share_below:.1%} of them"
-            )
-            + ". The network cannot answer "
-            f"“none of these”: its softmax shares 100 % among its {k} drawn classes, so "
-            f"“{predicted} {p:.2%}” only says which of them this picture is least unlike, not "
-            "what it shows.",
-            icon=":material/warning:",
+            _unlike_text(seen, score, class_name(predicted), p, k), icon=":material/warning:"
         )
     else:
         st.caption(
-            f"{score}; this picture scores {seen.score:.3f}, like a drawing "
-            f"({seen.share_below:.0%} of them score at most as much). Even so, the network can "
-            f"only choose among its {k} classes: the probabilities always add up to 1."
+            t(
+                "{score}; this picture scores {value}, like a drawing ({share} of them score at "
+                "most as much). Even so, the network can only choose among its {k} classes: the "
+                "probabilities always add up to 1.",
+                score=score,
+                value=f"{seen.score:.3f}",
+                share=f"{seen.share_below:.0%}",
+                k=k,
+            )
         )
+
+
+def _unlike_text(seen: Familiarity, score: str, predicted: str, p: float, k: int) -> str:
+    """Return the warning for a picture unlike every training drawing, chosen by its share."""
+    params = dict(score=score, value=f"{seen.score:.3f}", k=k, predicted=predicted, p=f"{p:.2%}")
+    if seen.share_below == 1:
+        return t(
+            "**This picture is unlike the drawings the network was trained on.** {score}; this "
+            "one scores {value}, higher than every one of them. The network cannot answer “none "
+            "of these”: its softmax shares 100 % among its {k} drawn classes, so “{predicted} "
+            "{p}” only says which of them this picture is least unlike, not what it shows.",
+            **params,
+        )
+    return t(
+        "**This picture is unlike the drawings the network was trained on.** {score}; this one "
+        "scores {value}, at least as much as {share} of them. The network cannot answer “none of "
+        "these”: its softmax shares 100 % among its {k} drawn classes, so “{predicted} {p}” only "
+        "says which of them this picture is least unlike, not what it shows.",
+        share=f"{seen.share_below:.1%}",
+        **params,
+    )
 
 
 def grad_cam_notice(blank: bool, cam: np.ndarray, ev: Evidence, name: str, layer: str) -> str:
     """Return what the Grad-CAM map shows here, chosen by whether it is blank."""
     if blank:
-        return (
-            f"**Grad-CAM is zero everywhere here**: Σ α_c A_c ≤ 0 at every position of {layer}, "
+        return t(
+            "**Grad-CAM is zero everywhere here**: Σ α_c A_c ≤ 0 at every position of {layer}, "
             "because averaging each map's gradients into one α cancelled them — while HiResCAM "
-            f"places {ev.for_:+.3f} of evidence for “{name}”. A blank Grad-CAM does not mean "
-            "that nothing in the picture mattered."
+            "places {evidence} of evidence for “{name}”. A blank Grad-CAM does not mean that "
+            "nothing in the picture mattered.",
+            layer=layer,
+            evidence=f"{ev.for_:+.3f}",
+            name=class_name(name),
         )
-    return (
-        f"**Grad-CAM is positive at {int((cam > 0).sum()):,} of {cam.size:,} pixels here.** "
-        "Where it is warm, the maps whose average gradient favours the class are active; "
-        "compare with HiResCAM's red, which keeps each position's own gradient."
+    return t(
+        "**Grad-CAM is positive at {positive} of {size} pixels here.** Where it is warm, the maps "
+        "whose average gradient favours the class are active; compare with HiResCAM's red, which "
+        "keeps each position's own gradient.",
+        positive=f"{int((cam > 0).sum()):,}",
+        size=f"{cam.size:,}",
     )
