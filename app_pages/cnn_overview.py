@@ -24,7 +24,7 @@ from ui.cnn import detail_figures as details
 from ui.cnn import formula_view as unit_view
 from ui.cnn import overview_figures as cnn_figures
 from ui.cnn import overview_inputs as cnn_page
-from ui.cnn.names import class_name
+from ui.cnn.names import class_name, kernel_name
 from ui.cnn.overview_inputs import ensure_choice
 from ui.i18n import error_text, t, tn
 from ui.sections import lazy_section
@@ -453,7 +453,9 @@ def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> N
     )
     st.markdown(t("Classic hand-made kernels of the same size (engine/conv/kernel_bank.py):"))
     st.plotly_chart(
-        details.kernel_tiles(comparison.kernels.numpy(), comparison.names, cols=10),
+        details.kernel_tiles(
+            comparison.kernels.numpy(), [kernel_name(n) for n in comparison.names], cols=10
+        ),
         key="tc_handmade",
     )
     st.markdown(
@@ -465,7 +467,9 @@ def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> N
     )
     st.latex(r"\text{sim}(a, b) = \frac{|\langle a, b\rangle|}{\lVert a\rVert\,\lVert b\rVert}")
     st.plotly_chart(
-        details.similarity_figure(comparison.similarity.numpy(), filter_names, comparison.names),
+        details.similarity_figure(
+            comparison.similarity.numpy(), filter_names, [kernel_name(n) for n in comparison.names]
+        ),
         key="tc_similarity",
     )
 

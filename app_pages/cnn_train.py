@@ -194,27 +194,31 @@ def _too_costly(config: CNNConfig) -> str:
 
 def _describe(config: CNNConfig) -> None:
     """Write the network's map sizes, classifier input, field and weights, with its caveats."""
-    text = (
-        "Feature maps: {maps} (halved by each pooling). The classifier reads {f}·{side}² = {flat} "
-        "numbers; each last-layer unit sees a {field}-px square of the {size}-px input. "
-        "**{weights} weights** in all, {macs} million multiply-adds per image in the convolutions."
-        if pool
-        else "Feature maps: {maps} (no pooling: the size never changes). The classifier reads "
-        "{f}·{side}² = {flat} numbers; each last-layer unit sees a {field}-px square of the "
-        "{size}-px input. **{weights} weights** in all, {macs} million multiply-adds per image in "
-        "the convolutions."
+    params = dict(
+        maps=" → ".join(f"{s}×{s}" for s in map_sides(config)),
+        f=config.filters,
+        side=config.final_side,
+        flat=f"{config.flat_features:,}",
+        field=last_field(config),
+        size=config.input_size,
+        weights=f"{parameter_count(config):,}",
+        macs=f"{conv_macs(config) / 1e6:.1f}",
     )
     st.markdown(
         t(
-            text,
-            maps=" → ".join(f"{s}×{s}" for s in map_sides(config)),
-            f=config.filters,
-            side=config.final_side,
-            flat=f"{config.flat_features:,}",
-            field=last_field(config),
-            size=config.input_size,
-            weights=f"{parameter_count(config):,}",
-            macs=f"{conv_macs(config) / 1e6:.1f}",
+            "Feature maps: {maps} (halved by each pooling). The classifier reads {f}·{side}² = "
+            "{flat} numbers; each last-layer unit sees a {field}-px square of the {size}-px input. "
+            "**{weights} weights** in all, {macs} million multiply-adds per image in the "
+            "convolutions.",
+            **params,
+        )
+        if pool
+        else t(
+            "Feature maps: {maps} (no pooling: the size never changes). The classifier reads "
+            "{f}·{side}² = {flat} numbers; each last-layer unit sees a {field}-px square of the "
+            "{size}-px input. **{weights} weights** in all, {macs} million multiply-adds per image "
+            "in the convolutions.",
+            **params,
         )
     )
     if pool and config.final_side <= 4:

@@ -19,6 +19,7 @@ import torch
 from engine.cnn.explain import first_layer_filters
 from engine.cnn.small_cnn import CNNError, SmallCNN
 from engine.conv import KERNEL_SIZES, make_kernel
+from engine.core import N_
 
 __all__ = [
     "HANDMADE",
@@ -33,17 +34,17 @@ __all__ = [
 ]
 
 # (display name, bank name, angle in degrees): edge, line and blob detectors, and a blur
-HANDMADE: tuple[tuple[str, str, float], ...] = (
-    ("Sobel x", "sobel x", 0.0),
-    ("Sobel y", "sobel y", 0.0),
-    ("Laplacian", "laplacian", 0.0),
-    ("Gabor 0°", "gabor", 0.0),
-    ("Gabor 45°", "gabor", 45.0),
-    ("Gabor 90°", "gabor", 90.0),
-    ("Gabor 135°", "gabor", 135.0),
-    ("Emboss", "emboss", 0.0),
-    ("Sharpen", "sharpen", 0.0),
-    ("Gaussian blur", "gaussian", 0.0),
+HANDMADE: tuple[tuple[str, str, float], ...] = (  # display names are message ids (N_)
+    (N_("Sobel x"), "sobel x", 0.0),
+    (N_("Sobel y"), "sobel y", 0.0),
+    (N_("Laplacian"), "laplacian", 0.0),
+    (N_("Gabor 0°"), "gabor", 0.0),
+    (N_("Gabor 45°"), "gabor", 45.0),
+    (N_("Gabor 90°"), "gabor", 90.0),
+    (N_("Gabor 135°"), "gabor", 135.0),
+    (N_("Emboss"), "emboss", 0.0),
+    (N_("Sharpen"), "sharpen", 0.0),
+    (N_("Gaussian blur"), "gaussian", 0.0),
 )
 
 

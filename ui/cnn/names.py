@@ -9,7 +9,7 @@ from __future__ import annotations
 from engine.core import N_
 from ui.i18n import t
 
-__all__ = ["CLASS_NAMES", "VARIANT_NAMES", "class_name", "variant_name"]
+__all__ = ["CLASS_NAMES", "VARIANT_NAMES", "class_name", "kernel_name", "variant_name"]
 
 CLASS_NAMES = {  # engine.cnn.CLASSES → its name as shown (tests check the keys are CLASSES)
     "circle": N_("circle"),
@@ -35,6 +35,11 @@ VARIANT_NAMES = {  # engine.cnn.ABLATIONS → its name as shown
 def class_name(name: str) -> str:
     """Return a drawn class's name in the session's language (any other name as it is)."""
     return t(CLASS_NAMES[name]) if name in CLASS_NAMES else name
+
+
+def kernel_name(name: str) -> str:
+    """Return a hand-made kernel's name (engine.cnn's bank marks each as a message id) as shown."""
+    return t(name)
 
 
 def variant_name(name: str) -> str:

@@ -41,7 +41,7 @@ from engine.cnn import (
 )
 from engine.core import N_
 from ui.cnn.models import available_models, model_label
-from ui.cnn.names import class_name
+from ui.cnn.names import class_name, kernel_name
 from ui.i18n import t, tn
 from ui.inputs import image_picker
 
@@ -421,8 +421,8 @@ def training_summary(comparison: FilterComparison) -> str:
         "{kernel}); best matches: {tally}. ",
         closest=closest,
         cos=f"{best_now[closest]:.2f}",
-        kernel=comparison.best_kernel[closest],
-        tally=t(", ").join(f"{k} ×{v}" for k, v in tally),
+        kernel=kernel_name(comparison.best_kernel[closest]),
+        tally=t(", ").join(f"{kernel_name(k)} ×{v}" for k, v in tally),
     )
     likeness = t(
         _LIKENESS[classic_likeness(start, now)],

@@ -16,6 +16,7 @@ from engine.cnn import (
     summarise_history,
 )
 from engine.core import N_, ExplorerError
+from ui.cnn.names import kernel_name
 from ui.i18n import t
 
 __all__ = ["filters_notice", "loss_notice"]
@@ -98,5 +99,7 @@ def _kernel_part(w0: torch.Tensor, w: torch.Tensor) -> str:
         "start. Closest now: {closest}.",
         now=f"{comparison.mean_best:.2f}",
         start=f"{comparison.mean_start_best:.2f}",
-        closest=t(", ").join(f"{name} ×{n}" for name, n in comparison.closest_counts()[:4]),
+        closest=t(", ").join(
+            f"{kernel_name(name)} ×{n}" for name, n in comparison.closest_counts()[:4]
+        ),
     )
