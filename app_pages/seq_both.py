@@ -593,7 +593,7 @@ def text_cnn_section(text: str, own: bool) -> None:
     )
     st.latex(
         r"a_{f,i} = \mathrm{ReLU}\Big(b_f + \sum_{j=0}^{n-1} w_{f,j}\cdot"
-        rf"\mathrm{{onehot}}(\text{{{t('token')}}}_{{i+j}})\Big), \qquad p_f = \max_i a_{{f,i}}"
+        r"\mathrm{onehot}(\text{" + t("token") + r"}_{i+j})\Big), \qquad p_f = \max_i a_{f,i}"
     )
     if not own:
         st.caption(

@@ -194,7 +194,7 @@ def overview_figures(
 def _column_title(c: Column) -> str:
     """Return a column's title: its name, and its shape (and 1:f when drawn block-averaged)."""
     if c.kind == "softmax":
-        return f"{c.name}<br><sup>{t('probabilities')}</sup>"
+        return f"{c.name}<br><sup>" + t("probabilities") + "</sup>"
     shape = c.data.shape[:2] if c.kind == "input" else c.data.shape
     f = shrink_factor(c.data.shape) if c.kind in ("conv", "relu", "pool") else 1
     return f"{c.name}<br><sup>{'×'.join(map(str, shape))}{f' (1:{f})' if f > 1 else ''}</sup>"

@@ -89,7 +89,7 @@ def depth_section() -> None:
         )
     )
     st.latex(
-        rf"\text{{RNN: }} h_t = f(h_{{t-1}}, x_t) \Rightarrow T \text{{{t(' steps')}}}"
+        r"\text{RNN: } h_t = f(h_{t-1}, x_t) \Rightarrow T \text{" + t(" steps") + "}"
         r"\qquad \text{conv: } r_\ell = r_{\ell-1} + (k_\ell - 1)\,d_\ell\,j_{\ell-1},\ "
         r"j_\ell = j_{\ell-1} s_\ell"
     )
