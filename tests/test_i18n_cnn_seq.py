@@ -220,3 +220,46 @@ def test_overview_page_in_english_keeps_its_sentences():
     assert at.title[0].value == "A trained CNN on your image"
     assert at.metric[0].label == "Predicted class"
     assert any(c.value.startswith("What to notice: the maps shrink") for c in at.caption)
+
+
+def _ablation_row(name: str, val_acc: float, kept: float):
+    """Return a made-up finished variant (what the ablation job would store)."""
+    import numpy as np
+
+    from engine.cnn import ablation_config, last_field, parameter_count
+    from ui.cnn.train_runs import AblationRow
+
+    config = ablation_config(name)
+    curve = np.linspace(1, kept, 9)
+    robust = {"edge": curve, "circular": curve}
+    return AblationRow(
+        name, config, parameter_count(config), last_field(config), val_acc, val_acc, 1.0, (), robust
+    )
+
+
+def test_ablation_results_in_chinese():
+    from ui.cnn.ablation_view import DEFAULT_ABLATION_STEPS, finished_sets
+    from ui.cnn.train_runs import AblationSettings
+
+    at = _open("cnn_train.py")
+    lr, seed = float(at.number_input(key="ct_lr").value), int(at.number_input(key="ct_seed").value)
+    classes = tuple(at.multiselect(key="ct_classes").value)
+    bf16 = "原生支持 bfloat16" in " ".join(c.value for c in at.caption)
+    settings = AblationSettings(classes, DEFAULT_ABLATION_STEPS, lr, seed, bf16)
+    finished_sets()[settings] = (
+        _ablation_row("baseline", 0.62, 0.62),
+        _ablation_row("no pooling", 0.088, 0.95),
+        _ablation_row("no ReLU", 0.50, 0.70),
+        _ablation_row("1 block", 0.55, 0.50),
+        _ablation_row("4 blocks", 0.60, 0.80),
+    )
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["变体"]) == ["基线", "无池化", "无 ReLU", "1 块", "4 块"]
+    assert any("**没学到：** 无池化 (8.8%)" in w.value for w in at.warning)
+    text = _text(at)
+    assert "**池化。**" in text and "**ReLU。**" in text and "**深度。**" in text
+    assert "边缘平移下答案变化最少的是 4 块（保持 80%）" in text
+    assert "What to notice" not in text and "Pooling." not in text
+    finished_sets().pop(settings)
