@@ -64,13 +64,13 @@ def test_sequence_page_shows_its_input_error_in_chinese():
 def test_chinese_typed_into_the_sequence_page_is_explained_in_chinese():
     at = _open("seq_both.py", seqb_mode="text", seqb_text="神经网络 reads 你好")
     text = _text(at)
-    assert "个其他文字的字符（如汉字）" in text  # the count of unseen characters, said
+    assert "个汉字或其他文字的字符" in text  # the count of unseen characters, said
     assert "汉字等其他文字的字符）都是 0" in text  # and what the networks make of them
 
 
 def test_sequence_page_without_foreign_letters_says_none_were_unseen():
     at = _open("seq_both.py", seqb_mode="text", seqb_text="the cat sat")
-    assert "其他文字的字符（如汉字）" not in _text(at)
+    assert "汉字或其他文字的字符" not in _text(at)
 
 
 def test_text_of_chinese_only_is_a_flat_line_in_chinese():
@@ -92,7 +92,7 @@ def test_mapping_note_in_english_is_unchanged():
 def test_mapping_note_in_chinese_counts_each_kind(chinese):
     note = mapping_note(text_to_numbers("ab 你好"))
     assert note.startswith("在使用的 5 个字符中，2 个是字母 a–z")
-    assert "2 个其他文字的字符（如汉字）" in note and "1 个空格" in note
+    assert "2 个汉字或其他文字的字符" in note and "1 个空格" in note
     assert read_sequence("text", "你好").notes[0].startswith("文本中没有字母 a–z")
 
 

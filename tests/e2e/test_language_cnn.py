@@ -66,7 +66,7 @@ def test_chinese_typed_into_the_sequence_page_is_explained_in_chinese(page, app_
     box = page.locator(".st-key-seqb_text textarea")
     box.fill(CHINESE_TEXT)
     box.press("Control+Enter")
-    page.wait_for_selector("text=个其他文字的字符（如汉字）", timeout=60_000)
+    page.wait_for_selector("text=个汉字或其他文字的字符", timeout=60_000)
     wait_idle(page)
     found = _scan(page, "lang-zh-sequence-both-chinese-text")
     assert not found, found[:10]
