@@ -695,7 +695,7 @@ def _filter_table(res) -> None:
         {
             t("filter"): [_visible(_ngram_name(n)) for n in res.filter_names],
             t("fires on (windows)"): [len(f) for f in res.fires],
-            t("of"): [len(res.windows)] * len(res.filter_names),
+            t("windows in all"): [len(res.windows)] * len(res.filter_names),
             t("top windows (position: activation)"): [
                 "; ".join(f"“{_visible(res.windows[i])}” @{i}: {row[i]:.2f}" for i in idx)
                 for row, idx in zip(res.activations, top_windows(res, 3), strict=True)
