@@ -424,3 +424,34 @@ def test_a_job_runs_at_a_lower_cpu_priority_than_the_page():
     assert job.join(WAIT)
     assert job.state().result == max(own, jobs.JOB_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+FAILING = """
+import streamlit as st
+from engine.core import check_int
+from ui.jobs import get_job, show_progress, start_job
+
+def work(report, should_stop):
+    check_int("steps", 0, 1)  # the engine's own error, with parameters
+
+if st.button("go"):
+    start_job(st.session_state, "job", "demo", work)
+job = get_job(st.session_state, "job")
+if job is not None:
+    job.join(30)
+    show_progress(job, lambda s: None, key="demo")
+"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("en", "steps must be at least 1, got 0."), ("zh", "至少")],
+)
+def test_a_failed_job_shows_the_engine_error_in_the_readers_language(lang, expected):
+    at = AppTest.from_string(FAILING, default_timeout=60)
+    at.query_params["lang"] = lang
+    at.run()
+    at.button[0].click().run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert expected in shown, shown

@@ -93,7 +93,7 @@ class JobState:
     text: str  # one line on what is happening
     payload: Any  # the last value the work reported (curves so far, a snapshot...)
     result: Any  # what the work returned (None until done or stopped)
-    error: str  # a message a person can act on, if status is "failed"
+    error: str  # a message a person can act on, if status is "failed" (English)
     seconds: float  # time since the job left the queue (0 while queued)
 
     @property
@@ -117,6 +117,7 @@ class Job:
     _payload: Any = None
     _result: Any = None
     _error: str = ""
+    _failure: ExplorerError | None = None  # the engine's error, to word in the reader's language
     _started: float = 0.0
     _ended: float = 0.0
     _thread: threading.Thread | None = None
@@ -205,6 +206,7 @@ class Job:
             finally:
                 slot.run.release()
         except ExplorerError as err:  # the engine's own, person-readable errors
+            self._failure = err
             self._finish("failed", N_("Failed."), None, str(err))
         except Exception:  # never let a thread die silently; the page shows a plain message
             log.exception("Job %s failed", self.name)
@@ -320,6 +322,15 @@ def _t(msgid: str, **params: object) -> str:
     return t(msgid, **params)
 
 
+def failure_text(job: Job, s: JobState) -> str:
+    """Return why the job failed in the reader's language: the engine's own error, translated
+    with its parameters, or the job's message."""
+    from ui.i18n import error_text
+
+    failure = getattr(job, "_failure", None)
+    return error_text(failure) if failure is not None else _t(s.error)
+
+
 def clock_line(fraction: float, seconds: float) -> str:
     """Return "12 s so far, about 30 s left" (or just the time so far when no estimate yet)."""
     left = seconds_left(fraction, seconds)
@@ -350,7 +361,7 @@ def show_progress(
         if not s.finished:
             st.button(_t(N_("Stop")), key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
         elif s.status == "failed":
-            st.error(_t(s.error))
+            st.error(failure_text(job, s))
         elif s.status == "stopped" and s.result is None:
             st.warning(_t(s.text))
         render(s)
