@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from engine.core import ExplorerError
 from engine.pooling import pool2d
 from engine.receptive_field import erf_extent_words, stack_rf
-from tests.test_pages import APP, TIMEOUT, assert_clean
+from tests.test_pages import assert_clean, open_page
+from tests.test_pages import page_text as _text
 from ui import i18n
 from ui.i18n import error_text
 
@@ -29,17 +30,9 @@ def zh(monkeypatch):
 
 
 def _open(path: str, lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(path).run()
+    at = open_page(path, lang)
     assert_clean(at)
     return at
-
-
-def _text(at: AppTest) -> str:
-    parts = [c.value for c in at.caption] + [m.value for m in at.markdown]
-    return " ".join(parts + [e.value for e in at.error] + [i.value for i in at.info])
 
 
 def _open_section(at: AppTest, key: str) -> AppTest:

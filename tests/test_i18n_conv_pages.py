@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from engine.conv import conv_output_size
 from engine.core import ExplorerError
-from tests.test_pages import APP, TIMEOUT, assert_clean
+from tests.test_pages import assert_clean, open_page
+from tests.test_pages import page_text as _text
 from ui import i18n, jobs
 from ui.i18n import error_text
 
@@ -28,17 +29,9 @@ PAGES = {
 
 
 def _open(path: str, lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(path).run()
+    at = open_page(path, lang)
     assert_clean(at)
     return at
-
-
-def _text(at: AppTest) -> str:
-    parts = [c.value for c in at.caption] + [m.value for m in at.markdown]
-    return " ".join(parts + [e.value for e in at.error] + [i.value for i in at.info])
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -15,12 +15,21 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
 
 
-def open_page(path: str) -> AppTest:
+def open_page(path: str, lang: str | None = None) -> AppTest:
+    """Return the app opened on path (in lang, "en" or "zh", when given: ?lang= in the URL)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if lang is not None:
+        at.query_params["lang"] = lang
     at.run()
     if path != "app_pages/home.py":
         at.switch_page(path).run()
     return at
+
+
+def page_text(at: AppTest) -> str:
+    """Return the captions, markdown, errors and infos a page shows, joined by spaces."""
+    parts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    return " ".join(parts + [e.value for e in at.error] + [i.value for i in at.info])
 
 
 def assert_clean(at: AppTest) -> None:
