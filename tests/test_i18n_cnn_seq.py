@@ -11,23 +11,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.sequence import TASKS, text_to_numbers
+from tests.test_pages import open_script as _open
 from ui import i18n
 from ui.sequence.inputs import mapping_note, read_sequence
 from ui.sequence.task_runs import PROGRESS, make_work
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 SEQ_LAZY = ("open_seqb_summary", "open_seqb_ngrams", "open_seqb_tasks")
-
-
-def _open(page: str, lang: str = "zh", **state: object) -> AppTest:
-    """Return the page run once in lang, with session state (widgets, open sections) preset."""
-    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
-    at.query_params["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def _text(at: AppTest) -> str:

@@ -21,6 +21,7 @@ from engine.recurrent import (
     unmoved_reason,
     unscorable_reason,
 )
+from tests.test_pages import open_script as _open
 from ui import i18n
 from ui.i18n import error_text
 from ui.recurrent.reasons import input_note, unmoved_text, unscored_text
@@ -28,21 +29,6 @@ from ui.recurrent.reasons import input_note, unmoved_text, unscored_text
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CODE = "def f(x):\n    return x + 1\n"
 CHINESE_CODE = "def f(x):\n    return '你好'  # 中文注释\n"
-
-
-def _open(page: str, lang: str = "zh", **state: object) -> AppTest:
-    """Return the page run once in lang, with widget values preset in session state.
-
-    Preset, not typed: on a rerun AppTest reads a radio through str() of its value, which the
-    Chinese option labels (the page's format_func) do not match.
-    """
-    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
-    at.query_params["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def _text(at: AppTest) -> str:

@@ -26,6 +26,19 @@ def open_page(path: str, lang: str | None = None) -> AppTest:
     return at
 
 
+def open_script(page: str, lang: str = "zh", **state: object) -> AppTest:
+    """Return one page script (app_pages/<page>) run once in lang, with session state (widget
+    values, open sections) preset. Preset, not typed: on a rerun AppTest reads a radio through
+    str() of its value, which translated option labels (a format_func) do not match."""
+    at = AppTest.from_file(str(Path(APP).parent / "app_pages" / page), default_timeout=180)
+    at.query_params["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
 def page_text(at: AppTest) -> str:
     """Return the captions, markdown, errors and infos a page shows, joined by spaces."""
     parts = [c.value for c in at.caption] + [m.value for m in at.markdown]
