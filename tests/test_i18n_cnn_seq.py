@@ -5,8 +5,6 @@ the count of such characters."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,7 +14,6 @@ from ui import i18n
 from ui.sequence.inputs import mapping_note, read_sequence
 from ui.sequence.task_runs import PROGRESS, make_work
 
-PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 SEQ_LAZY = ("open_seqb_summary", "open_seqb_ngrams", "open_seqb_tasks")
 
 

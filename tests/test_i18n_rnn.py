@@ -4,8 +4,6 @@ engine writes them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -26,7 +24,6 @@ from ui import i18n
 from ui.i18n import error_text
 from ui.recurrent.reasons import input_note, unmoved_text, unscored_text
 
-PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CODE = "def f(x):\n    return x + 1\n"
 CHINESE_CODE = "def f(x):\n    return '你好'  # 中文注释\n"
 
