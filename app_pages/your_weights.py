@@ -33,6 +33,7 @@ from engine.architectures import (
 )
 from engine.core import N_, ExplorerError
 from ui.architectures import weights_figures as wf
+from ui.architectures.weights_store import folder_weights
 from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.sections import lazy_section
@@ -52,12 +53,6 @@ save_file(model.state_dict(), "{name}.safetensors")"""
 
 
 # --- the weights
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _folder_weights(name: str, path: str, mtime: float) -> LoadedWeights:
-    """Return the operator's file loaded once per server, path and modification time."""
-    return load_weights(name, path)
 
 
 def _uploaded_weights(
@@ -130,7 +125,7 @@ def pick_weights(name: str) -> tuple[LoadedWeights | None, tuple]:
     if _choose_source(path) == "Server folder":
         key = (name, str(path), path.stat().st_mtime)
         try:
-            return _folder_weights(*key), key
+            return folder_weights(*key), key
         except ExplorerError as err:
             st.error(t("The server's file was refused: {error}", error=error_text(err)))
             return None, key

@@ -147,6 +147,7 @@ NOT_WARMED = {
     "_results": "an empty store",
     "held_out_images": "its classes and size are the learner's choice of model",
     "finished_sets": "an empty store",
+    "folder_weights": "the operator's weights file: whether there is one, and its size, are theirs",
 }
 
 
