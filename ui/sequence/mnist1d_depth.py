@@ -278,8 +278,9 @@ def _growth_text(measured: dict[str, dict]) -> str:
     for a, m in measured.items():
         exponent = growth_exponent(m["lengths"], m["seconds"])
         if exponent is not None:
-            template = GROWTH_TEXT[growth_claim(exponent)]
-            parts.append(t(template, model=arch_name(a), exponent=f"{exponent:.2f}"))
+            shown = round(exponent, 2)  # the claim follows the printed number, also at a boundary
+            template = GROWTH_TEXT[growth_claim(shown)]
+            parts.append(t(template, model=arch_name(a), exponent=f"{shown:.2f}"))
     if not parts:
         return ""
     return t(
