@@ -187,34 +187,14 @@ st.latex(r"(I * K)(i,j) = \sum_m \sum_n I(i-m,\, j-n)\, K(m,n) = (I \star \mathr
 
 def _flip_maps(flipped) -> None:
     """Draw cross-correlation, true convolution and their difference side by side."""
-    a, b, c = st.columns(3)
-    with a:
-        st.plotly_chart(
-            figures.heatmap(
-                flipped.correlation.numpy(),
-                t("Cross-correlation (conv2d)"),
-                signed=True,
-                colorbar=False,
-                height=300,
-            ),
-            key="k2d_xcorr",
-        )
-    with b:
-        st.plotly_chart(
-            figures.heatmap(
-                flipped.convolution.numpy(),
-                t("True convolution (kernel flipped)"),
-                signed=True,
-                colorbar=False,
-                height=300,
-            ),
-            key="k2d_true",
-        )
-    with c:
-        st.plotly_chart(
-            figures.heatmap(flipped.difference.numpy(), t("Difference"), signed=True, height=300),
-            key="k2d_diff",
-        )
+    panels = [  # (map, title, chart key, own colour bar)
+        (flipped.correlation, t("Cross-correlation (conv2d)"), "k2d_xcorr", False),
+        (flipped.convolution, t("True convolution (kernel flipped)"), "k2d_true", False),
+        (flipped.difference, t("Difference"), "k2d_diff", True),
+    ]
+    for column, (values, title, key, bar) in zip(st.columns(3), panels, strict=True):
+        figure = figures.heatmap(values.numpy(), title, signed=True, colorbar=bar, height=300)
+        column.plotly_chart(figure, key=key)
 
 
 def _flip_text(flipped) -> str:
