@@ -26,6 +26,7 @@ from ui.cnn import overview_figures as cnn_figures
 from ui.cnn import overview_inputs as cnn_page
 from ui.cnn.names import class_name, kernel_name
 from ui.cnn.overview_inputs import ensure_choice
+from ui.cnn.taught import your_examples
 from ui.i18n import error_text, t, tn
 from ui.sections import lazy_section
 
@@ -34,9 +35,10 @@ SPATIAL = ("conv", "relu", "pool")
 st.title(t("A trained CNN on your image"))
 st.markdown(
     t(
-        "A small VGG-style network, trained here on {n} kinds of drawn shapes and textures, looks "
-        "at a picture. Below: **everything it computes** on the way to its answer, the arithmetic "
-        "of **any single unit**, **which pixels** decided, and **what its filters learned**.",
+        "A small VGG-style network looks at a picture: the shipped one, trained here on {n} "
+        "kinds of drawn shapes and textures, or one you trained or taught this session. Below: "
+        "**everything it computes** on the way to its answer, the arithmetic of **any single "
+        "unit**, **which pixels** decided, and **what its filters learned**.",
         n=len(CLASSES),
     )
 )
@@ -130,14 +132,14 @@ size_params = dict(
 overview_note = (
     t(
         "What to notice: the maps shrink from {size} to {side} px while their patterns get more "
-        "specific to the shapes; the largest magnitude is in {loudest} ({value}), and {flat} "
+        "specific to the classes; the largest magnitude is in {loudest} ({value}), and {flat} "
         "numbers reach the classifier.",
         **size_params,
     )
     if cfg.pool
     else t(
         "What to notice: without pooling the maps stay {size} px while their patterns get more "
-        "specific to the shapes; the largest magnitude is in {loudest} ({value}), and {flat} "
+        "specific to the classes; the largest magnitude is in {loudest} ({value}), and {flat} "
         "numbers reach the classifier.",
         **size_params,
     )
@@ -172,7 +174,7 @@ def attribution_section() -> None:
             else class_name(classes[i])
         ),
     )
-    sal, cam, hires = cnn_page.attributions(chosen.key, picture.key, target, model, picture.x)
+    sal, cam, hires = cnn_page.attribution_maps(chosen, picture, target)
     _attribution_maps(target, sal, cam, hires)
     ev = _hirescam_sum(target, hires)
     _grad_cam(target, cam, ev)
@@ -344,23 +346,59 @@ def patches_section() -> None:
     top_layer = c1.selectbox(t("Layer"), spatial, key="tc_top_layer", format_func=run.label)
     top_channel = c2.number_input(t("Filter"), 0, cfg.filters - 1, key="tc_top_channel")
     in_context = c3.toggle(t("Show them in their pictures"), key="tc_top_context")
-    if not all(c in CLASSES for c in classes):
+    yours = your_examples(model)
+    if yours is None and not all(c in CLASSES for c in classes):
         st.info(
-            t("This model's classes are not the drawn ones, so there is no example set to scan.")
+            t(
+                "This model's classes are not the drawn ones, and this session holds no examples "
+                "of them (they live on “{page}”), so there is no picture set to scan.",
+                page=t("Teach it your classes"),
+            )
         )
         return
-    _patches(top_layer, int(top_channel), in_context)
+    _patches(top_layer, int(top_channel), in_context, yours)
 
 
-def _patches(top_layer: str, top_channel: int, in_context: bool) -> None:
+def _patches(top_layer: str, top_channel: int, in_context: bool, yours) -> None:
     """Draw the strongest patches of one filter and where they come from."""
     per_class = scan_per_class(cfg, top_layer)
-    k_top = min(TOP_PATCHES, per_class * len(classes))
     with st.spinner(t("Scanning the example images…")):
+        images, _ = cnn_page.scanned_images(model, per_class, yours)
+        k_top = min(TOP_PATCHES, len(images))
         pics, values, positions, sources = cnn_page.top_patches(
-            chosen.key, top_layer, top_channel, k_top, per_class, model
+            chosen, top_layer, top_channel, k_top, per_class, yours
         )
     r, jump, start = model.receptive_fields()[top_layer]
+    if yours is not None:
+        _your_scan_text(len(images), top_channel, top_layer, k_top, r)
+    else:
+        _drawn_scan_text(per_class, top_channel, top_layer, k_top, r)
+    if in_context:
+        pics = details.outlined_sources(images, positions, r, jump, start)
+    titles = [f"{v:.2f} · {class_name(s)}" for v, s in zip(values, sources, strict=True)]
+    st.plotly_chart(details.picture_tiles(pics, titles, cols=6), key="tc_top")
+    st.caption(_sources_note(sources, k_top))
+
+
+def _your_scan_text(total: int, channel: int, layer: str, k_top: int, r: int) -> None:
+    """Say which of the learner's examples the scan went through."""
+    st.markdown(
+        t(
+            "{total} of your own examples from “{page}” go through the network, and each gives "
+            "its strongest unit of filter {channel} in {layer}. The {k} strongest are shown as "
+            "the {r}×{r} input patch that unit sees (its receptive field).",
+            total=total,
+            page=t("Teach it your classes"),
+            channel=channel,
+            layer=layer,
+            k=k_top,
+            r=r,
+        )
+    )
+
+
+def _drawn_scan_text(per_class: int, channel: int, layer: str, k_top: int, r: int) -> None:
+    """Say which drawn pictures the scan went through, and when it had to take fewer."""
     st.markdown(
         t(
             "Every picture of a fixed set ({per_class} per class, {total} in all, drawn with seed "
@@ -370,8 +408,8 @@ def _patches(top_layer: str, top_channel: int, in_context: bool) -> None:
             per_class=per_class,
             total=per_class * len(classes),
             seed=TOP_PATCHES_SEED,
-            channel=top_channel,
-            layer=top_layer,
+            channel=channel,
+            layer=layer,
             k=k_top,
             r=r,
         )
@@ -388,13 +426,6 @@ def _patches(top_layer: str, top_channel: int, in_context: bool) -> None:
                 budget=f"{SCAN_BUDGET:,.0f}",
             )
         )
-    if in_context:
-        with st.spinner(t("Drawing the example images…")):
-            images, _ = cnn_page.held_out_images(tuple(classes), cfg.input_size, per_class)
-        pics = details.outlined_sources(images, positions, r, jump, start)
-    titles = [f"{v:.2f} · {class_name(s)}" for v, s in zip(values, sources, strict=True)]
-    st.plotly_chart(details.picture_tiles(pics, titles, cols=6), key="tc_top")
-    st.caption(_sources_note(sources, k_top))
 
 
 def _sources_note(sources: list[str], k_top: int) -> str:

@@ -2,7 +2,6 @@
 
 import numpy as np
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from engine.cnn import (
     ADAM_BETAS,
@@ -30,7 +29,7 @@ from engine.cnn import MAX_STEPS as ENGINE_MAX_STEPS
 from engine.core import ExplorerError
 from ui.cnn import train_figures as tf
 from ui.cnn.ablation_view import ablation_section
-from ui.cnn.models import remember_model, trained_name
+from ui.cnn.models import overview_link, remember_model, trained_name
 from ui.cnn.names import class_name
 from ui.cnn.train_notes import filters_notice, loss_notice
 from ui.cnn.train_runs import (
@@ -429,12 +428,7 @@ if job is not None:
                 name=st.session_state["ct_label"],
             )
         )
-        try:
-            st.page_link(
-                "app_pages/cnn_overview.py", label=t("Open it there"), icon=":material/neurology:"
-            )
-        except (StreamlitAPIException, KeyError):  # the page alone (tests) has no navigation
-            pass
+        overview_link(t("Open it there"))
 else:
     st.info(
         t(

@@ -46,10 +46,11 @@ from engine.cnn import (
 from engine.core import N_, ExplorerError
 from runtime_tuning import training_threads
 from ui.cnn import teach_figures as tf
+from ui.cnn.models import TAUGHT, TAUGHT_KEY, overview_link
 from ui.i18n import error_text, t, tn
 from ui.jobs import JobState, get_job, show_progress, start_job
 
-EXAMPLES, JOB, MODEL = "teach_examples", "teach_job", "teach_model"
+EXAMPLES, JOB, MODEL = "teach_examples", "teach_job", TAUGHT_KEY
 NOTICE, SEEN = "tc_notice", "tc_seen_files"
 DRAWN = ("horizontal stripes", "vertical stripes", "checkerboard")  # learnable (engine tests)
 # i18n: the names of the drawn shapes (engine.cnn.CLASSES, which the tests compare with this),
@@ -511,13 +512,19 @@ def file_name(card: dict) -> str:
     return f"{stem}-{day}.safetensors"
 
 
+def keep_model(model, card: dict) -> None:
+    """Make (model, card) this session's model, the one the trained-CNN page opens first."""
+    st.session_state[MODEL] = (model, card)
+    st.session_state["tc_model"] = TAUGHT  # that page's model choice
+
+
 def load_uploaded() -> None:
     """Load the uploaded model file as this session's model (a callback); refusals are kept."""
     f = st.session_state.get("tc_load")
     if f is None:
         return
     try:
-        st.session_state[MODEL] = load_model(f.getvalue())
+        keep_model(*load_model(f.getvalue()))
         st.session_state["tc_loaded"] = f.name
     except ExplorerError as err:
         st.session_state["tc_load_error"] = error_text(err)
@@ -618,7 +625,7 @@ if job is not None:
     if state.result is not None:
         trained_on, result = state.result
         if st.session_state.get("tc_kept") is not job:  # this run's model becomes the session's
-            st.session_state[MODEL] = (result.model, result.card)
+            keep_model(result.model, result.card)
             st.session_state["tc_kept"] = job
             st.session_state.pop("tc_loaded", None)
         st.subheader(t("3 · How well it learned"))
@@ -638,6 +645,9 @@ if held is None:
 else:
     model, card = held
     st.caption(t("This session's model knows: {names}.", names=", ".join(model.config.classes)))
+    overview_link(
+        t("Open every layer of this model on “{page}”", page=t("A trained CNN on your image"))
+    )
     picture = prediction_source(model.config.classes)
     if picture is not None:
         show_prediction(model, picture)

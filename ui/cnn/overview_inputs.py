@@ -24,6 +24,7 @@ from engine.cnn import (
     Activation,
     DrawingReference,
     Evidence,
+    ExampleSet,
     Familiarity,
     FilterComparison,
     SmallCNN,
@@ -40,13 +41,17 @@ from engine.cnn import (
     top_activating_patches,
 )
 from engine.core import N_
+from ui.cnn import taught
 from ui.cnn.models import available_models, model_label
 from ui.cnn.names import class_name, kernel_name
 from ui.i18n import t, tn
 from ui.inputs import image_picker
 
 RENDER_SEED = 5150  # drawn examples; training used 0, validation 1_000_003, held-out 2024
-SOURCES = (N_("A drawn example of a class"), N_("Your own picture"))  # values: shown via t
+DRAWN = N_("A drawn example of a class")  # the input sources: values, shown via t
+YOURS = N_("One of your examples")
+OWN = N_("Your own picture")
+SOURCES = (DRAWN, YOURS, OWN)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class ChosenInput:
     name: str
     x: torch.Tensor  # (3, S, S) float32 in [0, 1]
     rgb: np.ndarray  # (S, S, 3) uint8: the same pixels, as shown
+    private: bool = False  # one of the learner's examples: results stay in the session
 
 
 def ensure_choice(key: str, options: list, default) -> None:
@@ -112,6 +118,7 @@ def choose_model() -> ChosenModel:
         )
     else:
         name = names[0]
+    taught.model_loader()
     model, card = models[name]
     return ChosenModel(name, model_key(name, model), model, card)
 
@@ -191,72 +198,141 @@ def _next_example() -> None:
     st.session_state["tc_render_n"] = st.session_state.get("tc_render_n", 0) + 1
 
 
+def input_sources(model: SmallCNN) -> list[str]:
+    """Return the input sources this model can take: drawn examples when its classes are drawn
+    ones, the learner's examples when they are its classes, and always a picture of one's own."""
+    drawn = [DRAWN] if all(c in CLASSES for c in model.config.classes) else []
+    yours = [YOURS] if taught.your_examples(model) is not None else []
+    return [*yours, *drawn, OWN]
+
+
 def choose_input(model: SmallCNN) -> ChosenInput:
-    """Draw the input choice (a drawn example of a class, or the shared picker) and return it."""
-    size = model.config.input_size
-    ensure_choice("tc_source", list(SOURCES), SOURCES[0])
+    """Draw the input choice (a drawn example, one of the learner's, or the shared picker) and
+    return it."""
+    sources = input_sources(model)
+    ensure_choice("tc_source", sources, sources[0])
     source = st.segmented_control(
-        t("What goes into the network"), SOURCES, key="tc_source", required=True, format_func=t
+        t("What goes into the network"), sources, key="tc_source", required=True, format_func=t
     )
-    if source == SOURCES[0]:
-        classes = [c for c in model.config.classes if c in CLASSES] or list(CLASSES)
-        ensure_choice("tc_render_class", classes, "star" if "star" in classes else classes[0])
-        with st.container(border=True):
-            left, right = st.columns([1, 3], vertical_alignment="top")
-            with right:
-                cls = st.pills(
-                    t("Class to draw"),
-                    classes,
-                    key="tc_render_class",
-                    required=True,
-                    width="stretch",
-                    wrap=True,
-                    format_func=class_name,
-                    help=t(
-                        "Drawn by the same generator as the training images, with its own seed "
-                        "({seed}): pictures the network has never seen.",
-                        seed=RENDER_SEED,
-                    ),
+    if source == DRAWN:
+        return _drawn_input(model)
+    if source == YOURS:
+        return _your_input(model, taught.your_examples(model))
+    return _own_input(model)
+
+
+def _drawn_input(model: SmallCNN) -> ChosenInput:
+    """Draw the class choice and "draw another" button; return the drawn example on show."""
+    size = model.config.input_size
+    classes = list(model.config.classes)
+    ensure_choice("tc_render_class", classes, "star" if "star" in classes else classes[0])
+    with st.container(border=True):
+        left, right = st.columns([1, 3], vertical_alignment="top")
+        with right:
+            cls = st.pills(
+                t("Class to draw"),
+                classes,
+                key="tc_render_class",
+                required=True,
+                width="stretch",
+                wrap=True,
+                format_func=class_name,
+                help=t(
+                    "Drawn by the same generator as the training images, with its own seed "
+                    "({seed}): pictures the network has never seen.",
+                    seed=RENDER_SEED,
+                ),
+            )
+            st.button(
+                t("Draw another one"),
+                key="tc_render_next",
+                on_click=_next_example,
+                icon=":material/refresh:",
+            )
+            n = st.session_state.get("tc_render_n", 0)
+            st.caption(
+                t(
+                    "Or switch to **{own}** and photograph a shape you drew on paper.",
+                    own=t(OWN),
                 )
-                st.button(
-                    t("Draw another one"),
-                    key="tc_render_next",
-                    on_click=_next_example,
-                    icon=":material/refresh:",
+            )
+        x = torch.from_numpy(_drawn(cls, n, size))
+        rgb = _as_rgb(x)
+        with left:
+            st.image(rgb, width=160, output_format="PNG")
+            st.caption(
+                t(
+                    "Using **a drawn {cls}** (example {n}) · {size}×{size} px",
+                    cls=class_name(cls),
+                    n=n + 1,
+                    size=size,
                 )
-                n = st.session_state.get("tc_render_n", 0)
-                st.caption(
-                    t(
-                        "Or switch to **{own}** and photograph a shape you drew on paper.",
-                        own=t(SOURCES[1]),
-                    )
+            )
+    return ChosenInput(f"drawn|{cls}|{n}|{size}", f"a drawn {cls}", x, rgb)
+
+
+def _your_input(model: SmallCNN, examples: ExampleSet) -> ChosenInput:
+    """Draw the class and example choice among the learner's examples; return the one on show."""
+    names = [n for n, count in zip(examples.names, examples.counts, strict=True) if count]
+    ensure_choice("tc_your_class", names, names[0])
+    with st.container(border=True):
+        left, right = st.columns([1, 3], vertical_alignment="top")
+        with right:
+            name = st.pills(
+                t("Your class"), names, key="tc_your_class", required=True, width="stretch"
+            )
+            index = examples.names.index(name)
+            count = examples.counts[index]
+            number = st.number_input(
+                t("Example (1 to {n})", n=count), 1, count, 1, key=f"tc_your_n_{index}"
+            )
+            st.caption(
+                t(
+                    "Your examples from “{page}”: they stay in this session, and what is computed "
+                    "from them here is kept in this session only.",
+                    page=t("Teach it your classes"),
                 )
-            x = torch.from_numpy(_drawn(cls, n, size))
-            rgb = (x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-            with left:
-                st.image(rgb, width=160, output_format="PNG")
-                st.caption(
-                    t(
-                        "Using **a drawn {cls}** (example {n}) · {size}×{size} px",
-                        cls=class_name(cls),
-                        n=n + 1,
-                        size=size,
-                    )
-                )
-        return ChosenInput(f"drawn|{cls}|{n}|{size}", f"a drawn {cls}", x, rgb)
-    st.markdown(
-        t(
-            "Draw one of the shapes on paper with a thick marker — a filled disc, a square, a "
-            "star, a cross, a ring, stripes, dots, a checkerboard — photograph it close up and "
-            "upload the photo or use the camera. The network sees the centre square, shrunk to "
-            "{size}×{size} pixels.",
-            size=size,
+            )
+        array = examples.examples[index][int(number) - 1]
+        x = torch.from_numpy(np.array(array)).permute(2, 0, 1).float() / 255  # a writable copy
+        with left:
+            st.image(array, width=160, output_format="PNG")
+            st.caption(t("Using your example {n} of **{name}**", n=int(number), name=name))
+    key = f"yours|{taught.examples_digest(examples)}|{index}|{int(number)}"
+    return ChosenInput(key, name, x, np.ascontiguousarray(array), private=True)
+
+
+def _own_input(model: SmallCNN) -> ChosenInput:
+    """Draw the shared picker with a hint on what to photograph; return the picture on show."""
+    size = model.config.input_size
+    if all(c in CLASSES for c in model.config.classes):
+        st.markdown(
+            t(
+                "Draw one of the shapes on paper with a thick marker — a filled disc, a square, a "
+                "star, a cross, a ring, stripes, dots, a checkerboard — photograph it close up "
+                "and upload the photo or use the camera. The network sees the centre square, "
+                "shrunk to {size}×{size} pixels.",
+                size=size,
+            )
         )
-    )
+    else:
+        st.markdown(
+            t(
+                "Photograph something of one of its classes ({classes}) and upload the photo or "
+                "use the camera. The network sees the centre square, shrunk to {size}×{size} "
+                "pixels.",
+                classes=t(", ").join(class_name(c) for c in model.config.classes),
+                size=size,
+            )
+        )
     picked = image_picker("trained_cnn")
     x = torch.from_numpy(_model_input(picked.sha, size, picked.image))
-    rgb = (x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-    return ChosenInput(f"picked|{picked.sha}|{size}", picked.name, x, rgb)
+    return ChosenInput(f"picked|{picked.sha}|{size}", picked.name, x, _as_rgb(x))
+
+
+def _as_rgb(x: torch.Tensor) -> np.ndarray:
+    """Return a (3, S, S) float image in [0, 1] as the (S, S, 3) uint8 picture shown."""
+    return (x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -306,7 +382,12 @@ KIND_NAMES = {
 
 def forward(chosen: ChosenModel, picture: ChosenInput) -> Run:
     """Return the (cached) forward pass of the chosen model on the chosen input."""
-    records = activations(chosen.key, picture.key, chosen.model, picture.x)
+    if picture.private:
+        records = taught.session_memo(
+            ("forward", chosen.key, picture.key), lambda: _activations(chosen.model, picture.x)
+        )
+    else:
+        records = activations(chosen.key, picture.key, chosen.model, picture.x)
     return Run(
         chosen,
         picture,
@@ -319,9 +400,27 @@ def forward(chosen: ChosenModel, picture: ChosenInput) -> Run:
 @st.cache_data(max_entries=24, show_spinner=False)
 def activations(mkey: str, ikey: str, _model: SmallCNN, _x: torch.Tensor) -> list[tuple]:
     """Return [(name, kind, array with the batch axis)] of forward_all for this model and input."""
+    return _activations(_model, _x)
+
+
+def _activations(model: SmallCNN, x: torch.Tensor) -> list[tuple]:
+    """Return [(name, kind, array with the batch axis)] of forward_all (uncached)."""
     with torch.inference_mode():
-        acts = _model.forward_all(_x[None])
+        acts = model.forward_all(x[None])
     return [(a.name, a.kind, a.tensor.numpy()) for a in acts]
+
+
+def attribution_maps(
+    chosen: ChosenModel, picture: ChosenInput, class_index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return saliency, Grad-CAM and HiResCAM of one class (see attributions), cached in the
+    session for the learner's examples and in the server otherwise."""
+    if picture.private:
+        return taught.session_memo(
+            ("attributions", chosen.key, picture.key, class_index),
+            lambda: _attributions(chosen.model, picture.x, class_index),
+        )
+    return attributions(chosen.key, picture.key, class_index, chosen.model, picture.x)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -332,10 +431,17 @@ def attributions(
 
     HiResCAM stays signed, in logit units, at the CAM layer's own resolution (h, w).
     """
+    return _attributions(_model, _x, class_index)
+
+
+def _attributions(
+    model: SmallCNN, x: torch.Tensor, class_index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the three maps of attributions, uncached."""
     return (
-        saliency(_model, _x, class_index).numpy(),
-        grad_cam(_model, _x, class_index).numpy(),
-        hires_cam_layer(_model, _x, class_index).numpy(),
+        saliency(model, x, class_index).numpy(),
+        grad_cam(model, x, class_index).numpy(),
+        hires_cam_layer(model, x, class_index).numpy(),
     )
 
 
@@ -358,17 +464,48 @@ def held_out_images(
     return make_dataset_uint8(per_class, TOP_PATCHES_SEED, classes, size)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)  # callers show a translated spinner
+def scanned_images(
+    model: SmallCNN, per_class: int, yours: ExampleSet | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (images uint8, labels) a top-patch scan goes through: up to per_class of the
+    learner's examples per class when given, else the fixed drawn set."""
+    if yours is not None:
+        return taught.scan_set(yours, per_class)
+    return held_out_images(tuple(model.config.classes), model.config.input_size, per_class)
+
+
 def top_patches(
+    chosen: ChosenModel, layer: str, channel: int, k: int, per_class: int, yours: ExampleSet | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Return (patches (k, r, r, 3) uint8, values (k,), positions (k, 3), source classes) over
+    the learner's examples (kept in the session) or the drawn set (cached for the server)."""
+    if yours is None:
+        return drawn_top_patches(chosen.key, layer, channel, k, per_class, chosen.model)
+    key = ("top", chosen.key, taught.examples_digest(yours), layer, channel, k, per_class)
+    return taught.session_memo(
+        key, lambda: _scan(chosen.model, taught.scan_set(yours, per_class), layer, channel, k)
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)  # callers show a translated spinner
+def drawn_top_patches(
     mkey: str, layer: str, channel: int, k: int, per_class: int, _model: SmallCNN
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Return (patches (k, r, r, 3) uint8, values (k,), positions (k, 3), source classes)."""
-    classes = tuple(_model.config.classes)
-    images, labels = held_out_images(classes, _model.config.input_size, per_class)
-    patches, values, positions = top_activating_patches(_model, images, layer, channel, k)
-    pictures = (patches.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    """Return top_patches over the fixed drawn set."""
+    images = held_out_images(tuple(_model.config.classes), _model.config.input_size, per_class)
+    return _scan(_model, images, layer, channel, k)
+
+
+def _scan(
+    model: SmallCNN, images: tuple[torch.Tensor, torch.Tensor], layer: str, channel: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Return top_patches of one filter over (images, labels), uncached."""
+    pictures, labels = images
+    classes = tuple(model.config.classes)
+    patches, values, positions = top_activating_patches(model, pictures, layer, channel, k)
+    tiles = (patches.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
     sources = [classes[int(labels[int(i)])] for i in positions[:, 0]]
-    return pictures, values.numpy(), positions.numpy(), sources
+    return tiles, values.numpy(), positions.numpy(), sources
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
