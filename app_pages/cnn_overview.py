@@ -545,7 +545,9 @@ def _likeness(comparison) -> None:
 
 st.header(t("4 · What the filters learned"))
 lazy_section(
-    t("What excites a filter: its strongest patches among held-out pictures"),
+    t("What excites a filter: its strongest patches among your examples")
+    if your_examples(model) is not None
+    else t("What excites a filter: its strongest patches among held-out pictures"),
     "open_tc_patches",
     patches_section,
     icon=":material/grid_view:",
