@@ -245,26 +245,28 @@ def add_panel(s: ExampleSet) -> None:
         default="drawings",
         key="tc_source",
     )
-    add_source(source or "drawings")
+    add_source(source or "drawings", s)
 
 
-def add_source(source: str) -> None:
-    """Draw the chosen source of new examples."""
+def add_source(source: str, s: ExampleSet) -> None:
+    """Draw the chosen source of new examples. The camera and the uploader are the target
+    class's own (their keys name it), so the files listed are always that class's."""
+    tag = f"{target()}_{s.names[target()]}"
     if source == "camera":
         st.camera_input(
             t("Each photo you take is added as one example"),
-            key="tc_camera",
+            key=f"tc_camera_{tag}",
             on_change=add_files,
-            args=("tc_camera",),
+            args=(f"tc_camera_{tag}",),
         )
     elif source == "upload":
         st.file_uploader(
             t("Pictures (several at once)"),
             type=IMAGE_TYPES,
             accept_multiple_files=True,
-            key="tc_upload",
+            key=f"tc_upload_{tag}",
             on_change=add_files,
-            args=("tc_upload",),
+            args=(f"tc_upload_{tag}",),
         )
     else:
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")

@@ -140,7 +140,8 @@ def test_uploads_add_each_good_picture_once_and_name_the_bad_one():
     at.selectbox(key="tc_target").set_value(1).run()
     files = [("red.png", _png((255, 0, 0)), "image/png"), ("blue.png", _png((0, 0, 255)), "")]
     files.append(("broken.png", b"not a picture at all", "image/png"))
-    at.file_uploader(key="tc_upload").set_value(files).run()
+    name = at.session_state["teach_examples"].names[1]
+    at.file_uploader(key=f"tc_upload_1_{name}").set_value(files).run()  # the class's own
     assert not at.exception, [e.message for e in at.exception]
     s = at.session_state["teach_examples"]
     assert s.counts == (20, 22, 20)

@@ -89,7 +89,8 @@ def _classes_from_uploads(page) -> None:
     _segment(page, "tc_source", "Upload files")
     for name in COLOURS:
         _choose(page, "tc_target", name)
-        page.locator(".st-key-tc_upload input[type=file]").set_input_files(_files(name, 8))
+        uploader = page.locator("[class*='st-key-tc_upload_'] input[type=file]")
+        uploader.set_input_files(_files(name, 8))
         wait_idle(page)
     assert "3 classes · 24 examples in all" in page.inner_text("body")
 
