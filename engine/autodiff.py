@@ -361,6 +361,13 @@ def _central(params: dict[str, float], x: np.ndarray, t: np.ndarray, name: str, 
     return (_loss(up, x, t) - _loss(down, x, t)) / (2 * h)
 
 
+def gradient_sign(value: float) -> str:
+    """Return "positive", "negative" or "zero": which way a gradient points."""
+    if value > 0:
+        return "positive"
+    return "negative" if value < 0 else "zero"
+
+
 def gradient_table(
     params: dict[str, float] | None = None,
     x: tuple[float, ...] | None = None,

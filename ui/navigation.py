@@ -1,5 +1,12 @@
 """The app's table of contents: every page once, in reading order, with a line on what it shows.
 
+The order follows the book's chapters: the convolution operation, why it helps (sparse, shared,
+equivariant), the convolutional layer and pooling, its variants (kernel sizes; padding, stride,
+dilation, transposed), receptive fields and architectures, a trained network, then recurrence, the
+LSTM, gradients through time, CNN against RNN, and the frameworks underneath (automatic
+differentiation; the dense/convolutional/recurrent arithmetic). The learning path (ui/path) walks
+it in this order.
+
 app.py builds the navigation from it, the home page its map of topics, and the tests their list of
 pages to open. Page scripts live in app_pages/, not pages/: a folder named pages/ makes Streamlit
 fall back to its old file-based navigation for the first deep link after a server start.
@@ -54,23 +61,6 @@ GROUPS: dict[str, list[Topic]] = {
             ),
         ),
         Topic(
-            "app_pages/conv_arithmetic.py",
-            N_("Padding, stride, dilation"),
-            ":material/animation:",
-            "conv-arithmetic",
-            N_(
-                "The window stepping over a small grid, transposed convolution, and the matrix "
-                "view."
-            ),
-        ),
-        Topic(
-            "app_pages/conv_layer.py",
-            N_("A convolutional layer"),
-            ":material/layers:",
-            "conv-layer",
-            N_("Convolution → detector → pooling, on inputs of any size."),
-        ),
-        Topic(
             "app_pages/why_convolution.py",
             N_("Why convolution"),
             ":material/hub:",
@@ -85,6 +75,13 @@ GROUPS: dict[str, list[Topic]] = {
             N_("Convolution commutes with shifts, not with rotations or zooms."),
         ),
         Topic(
+            "app_pages/conv_layer.py",
+            N_("A convolutional layer"),
+            ":material/layers:",
+            "conv-layer",
+            N_("Convolution → detector → pooling, on inputs of any size."),
+        ),
+        Topic(
             "app_pages/pooling.py",
             N_("Pooling and invariance"),
             ":material/filter_center_focus:",
@@ -92,18 +89,28 @@ GROUPS: dict[str, list[Topic]] = {
             N_("What max, average, L2 and k-max pooling keep, and how stable they stay."),
         ),
         Topic(
-            "app_pages/receptive_fields.py",
-            N_("Receptive fields"),
-            ":material/center_focus_strong:",
-            "receptive-fields",
-            N_("How much of the image a unit sees, in theory and in effect."),
-        ),
-        Topic(
             "app_pages/kernel_sizes.py",
             N_("Kernel sizes"),
             ":material/view_module:",
             "kernel-sizes",
             N_("Why 3×3, why odd, why 1×1, why 1×n followed by n×1."),
+        ),
+        Topic(
+            "app_pages/conv_arithmetic.py",
+            N_("Padding, stride, dilation"),
+            ":material/animation:",
+            "conv-arithmetic",
+            N_(
+                "The window stepping over a small grid, transposed convolution, and the matrix "
+                "view."
+            ),
+        ),
+        Topic(
+            "app_pages/receptive_fields.py",
+            N_("Receptive fields"),
+            ":material/center_focus_strong:",
+            "receptive-fields",
+            N_("How much of the image a unit sees, in theory and in effect."),
         ),
         Topic(
             "app_pages/architectures.py",
@@ -175,13 +182,6 @@ GROUPS: dict[str, list[Topic]] = {
     ],
     N_("Compare"): [
         Topic(
-            "app_pages/dense_conv_recurrent.py",
-            N_("Dense vs convolutional vs recurrent"),
-            ":material/compare_arrows:",
-            "dense-conv-recurrent",
-            N_("Parameter and compute arithmetic of the three layer families."),
-        ),
-        Topic(
             "app_pages/mnist1d_cnn_rnn.py",
             N_("CNN vs RNN on MNIST-1D"),
             ":material/stacked_line_chart:",
@@ -209,6 +209,13 @@ GROUPS: dict[str, list[Topic]] = {
                 "A model's dataflow graph, forward and backward with the numbers, and three ways "
                 "to differentiate."
             ),
+        ),
+        Topic(
+            "app_pages/dense_conv_recurrent.py",
+            N_("Dense vs convolutional vs recurrent"),
+            ":material/compare_arrows:",
+            "dense-conv-recurrent",
+            N_("Parameter and compute arithmetic of the three layer families."),
         ),
     ],
 }

@@ -28,7 +28,12 @@ from engine.architectures.compare import (
     smoothing_steps,
     table_summary,
 )
-from engine.architectures.registry import ARCHITECTURES, UnknownArchitectureError, build
+from engine.architectures.registry import (
+    ARCHITECTURES,
+    UnknownArchitectureError,
+    build,
+    parameter_total,
+)
 from engine.architectures.resnet import Bottleneck, conv1x1
 from engine.architectures.stats import (
     BRANCH_NAMES,
@@ -136,6 +141,7 @@ __all__ = [
     "longest_weight_path",
     "normalise",
     "parameter_ratio",
+    "parameter_total",
     "preprocess",
     "read_labels",
     "shortcut_effect",

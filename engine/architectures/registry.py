@@ -174,3 +174,8 @@ def build(name: str, *, seed: int = 0, meta: bool = False) -> nn.Module:
     return materialise(
         factory, init_weights, check_int("seed", seed, 0, error=ArchitectureError), meta=bool(meta)
     )
+
+
+def parameter_total(name: str) -> int:
+    """Return the number of trainable numbers of the named network (counted on the meta device)."""
+    return sum(p.numel() for p in build(name, meta=True).parameters() if p.requires_grad)

@@ -18,17 +18,18 @@ from engine.conv.arithmetic import ConvConfigError, conv_output_size, resolve_pa
 from engine.core import N_, check_int, check_number, check_tensor
 
 __all__ = [
+    "FlipComparison",
+    "LayerStages",
     "NONLINEARITIES",
     "PADDING_MODES",
     "POOLS",
-    "LayerStages",
     "PatchArithmetic",
-    "FlipComparison",
     "PixelCheck",
     "ROUNDING",
     "compare_flip",
     "convolve2d_direct",
     "feature_maps",
+    "flip_change",
     "flip_kernel",
     "layer_stages",
     "patch_arithmetic",
@@ -262,6 +263,12 @@ def is_flip_symmetric(kernel: torch.Tensor) -> bool:
     """Return True when the kernel equals itself turned 180° (up to float rounding)."""
     kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
     return bool(torch.allclose(kernel, flip_kernel(kernel)))
+
+
+def flip_change(kernel: torch.Tensor) -> float:
+    """Return the largest |kernel − kernel turned 180°|: zero when the flip changes nothing."""
+    kernel = check_tensor("kernel", kernel, (2,), error=ConvConfigError)
+    return float((kernel - flip_kernel(kernel)).abs().max())
 
 
 ROUNDING = 1e-5  # differences below this share of the values' size (at least 1) are float rounding

@@ -75,6 +75,16 @@ def age_kernel(kind: str, width: float, length: int) -> np.ndarray:
     return w / w.sum()  # age 0 always has weight 1 before this, so the sum is >= 1
 
 
+NOTICEABLE = 0.1  # a weight of at least this share of the newest one's still moves the estimate
+
+
+def samples_that_count(w: np.ndarray, share: float = NOTICEABLE) -> int:
+    """Return how many weights are at least share × the newest weight w[0]."""
+    w = _check_signal("w", w)
+    share = check_number("share", share, error=ConvConfigError)
+    return int(np.count_nonzero(w >= share * w[0]))
+
+
 def causal_smooth(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Return s (n,) with s(t) = sum_{a<=t} x(a) w(t-a), renormalised where the history is short.
 

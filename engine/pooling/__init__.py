@@ -43,6 +43,7 @@ from engine.pooling.stability import (
     shift_stability,
     stability_kernels,
     stability_pipeline,
+    steadiest,
 )
 from engine.pooling.warps import rotation_stability, scale_stability
 
@@ -74,6 +75,7 @@ __all__ = [
     "scale_stability",
     "shift_findings",
     "shift_stability",
+    "steadiest",
     "stability_kernels",
     "stability_pipeline",
     "survived_fraction",

@@ -322,6 +322,16 @@ class ShiftFindings:
     blur_best: bool | None  # anti-aliased max pool kept more at odd shifts than every other method
 
 
+def steadiest(curves: dict[str, np.ndarray], shift: int = 1) -> tuple[str, ...]:
+    """Return the methods whose curve keeps the largest share at `shift` (all of them on a tie)."""
+    if not curves:
+        raise PoolingError("steadiest needs at least one stability curve.")
+    shift = check_int("shift", shift, 0, error=PoolingError)
+    kept = {name: float(np.asarray(curve)[shift]) for name, curve in curves.items()}
+    best = max(kept.values())
+    return tuple(name for name, share in kept.items() if share == best)
+
+
 def shift_findings(curves: dict[str, np.ndarray]) -> ShiftFindings:
     """Return which claims about even and odd shifts the curves of shift_stability support."""
     consistency(curves)  # the same checks: a dict of curves with a shift ≥ 1

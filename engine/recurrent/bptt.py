@@ -40,6 +40,7 @@ __all__ = [
     "carry_verdict",
     "clip_effect",
     "compare_factor",
+    "earliest_vs_latest",
     "geometric_guide",
     "gradient_flow",
     "gradient_norms",
@@ -236,6 +237,19 @@ def gradient_norms(
         kind, T, hidden, spectral_radius, nonlinearity, forget_bias, clip, seed, input_scale
     )
     return flow.clipped_norms
+
+
+def earliest_vs_latest(norms: np.ndarray) -> str:
+    """Return "smaller", "larger" or "equal": the gradient norm at the first step vs the last."""
+    values = np.asarray(norms, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise BPTTConfigError(
+            "Gradient norms need at least two steps, got shape {shape}.", shape=values.shape
+        )
+    first, last = values[0], values[-1]
+    if np.isclose(first, last, rtol=1e-9, atol=0.0):
+        return "equal"
+    return "smaller" if first < last else "larger"
 
 
 def per_step_factor(norms: np.ndarray, start: int = 0, stop: int = -1) -> float:

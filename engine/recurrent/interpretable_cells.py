@@ -21,6 +21,7 @@ __all__ = [
     "GATE_OPEN",
     "GATE_SHUT",
     "INTEGRATOR",
+    "KEEP_HALF",
     "MIN_CHANGES",
     "MOVE_MARGIN",
     "OPEN_MARGIN",
@@ -236,6 +237,9 @@ def mean_keep(trace: LSTMTrace | GRUTrace) -> np.ndarray:
 def average_keep(trace: LSTMTrace | GRUTrace) -> float:
     """Return the mean forget (LSTM) / update (GRU) gate over every step and unit."""
     return float(np.mean(mean_keep(trace)))  # every unit has T steps: the mean of unit means
+
+
+KEEP_HALF = 0.5  # a keep gate above this keeps more of the old state than it lets go
 
 
 def integrator_cells(

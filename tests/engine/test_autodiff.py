@@ -129,3 +129,12 @@ def test_bad_sweeps_raise():
         finite_difference_errors("w3")
     with pytest.raises(AutodiffInputError):
         finite_difference_errors("w1", steps=(0.0,))
+
+
+def test_gradient_sign_follows_the_autodiff_gradient():
+    from engine.autodiff import gradient_sign, gradient_table
+
+    for row in gradient_table():
+        expected = "positive" if row.autodiff > 0 else "negative" if row.autodiff < 0 else "zero"
+        assert gradient_sign(row.autodiff) == expected
+    assert [gradient_sign(v) for v in (2.0, -1e-9, 0.0)] == ["positive", "negative", "zero"]
