@@ -6,6 +6,7 @@ from runtime_tuning import limit_torch_threads, tune_allocator
 from ui import warmup
 from ui.i18n import language_switch, t
 from ui.navigation import GROUPS
+from ui.path import page_end
 
 tune_allocator()  # once per run is cheap; see runtime_tuning.py for why
 limit_torch_threads()  # one intra-op thread per request: sessions and jobs share two cores
@@ -43,5 +44,5 @@ with st.sidebar:
         )
     )
 
-with warmup.request():  # the warm-up waits while any script run is in progress
+with warmup.request(), page_end(page.url_path):  # after the page: its prompts, prev/next
     page.run()
