@@ -34,6 +34,7 @@ from ui.path import page_source
 from ui.path.prompts import Posed, Prompt
 
 MILLION = 1_000_000
+SHIFT = 1  # px: the smallest shift, the one pooling is meant to absorb
 
 
 def smoothing_weights(s: Mapping) -> Posed:
@@ -188,22 +189,23 @@ def pooled_size(s: Mapping) -> Posed:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _one_pixel_shift(sha: str, side: int) -> dict:
-    """Return the shift-stability curves of the picked picture for shifts 0 and 1 px."""
-    return shift_stability(working_tensor(current_image(), side), 1)
+    """Return the shift-stability curves of the picked picture for shifts 0 to SHIFT px."""
+    return shift_stability(working_tensor(current_image(), side), SHIFT)
 
 
 def steadiest_pooling(s: Mapping) -> Posed:
     """Which way of halving the resolution keeps the most after a 1-px shift?"""
     side = int(s["pool_side"])
     curves = _one_pixel_shift(current_image().sha, side)
-    shares = ", ".join(f"{t(m)} {float(c[1]):.0%}" for m, c in curves.items())
+    shares = ", ".join(f"{t(m)} {float(c[SHIFT]):.0%}" for m, c in curves.items())
     return Posed(
         t(
-            "Shift your picture 1 px to the right. Which way of halving the resolution keeps "
-            "the largest share of its outputs?"
+            "Shift your picture {shift} px to the right. Which way of halving the resolution "
+            "keeps the largest share of its outputs?",
+            shift=SHIFT,
         ),
-        steadiest(curves, 1),
-        t("Share of outputs kept after a 1-px shift: {shares}.", shares=shares),
+        steadiest(curves, SHIFT),
+        t("Share of outputs kept after a {shift}-px shift: {shares}.", shift=SHIFT, shares=shares),
         {m: t(m) for m in curves},
     )
 
