@@ -35,8 +35,12 @@ BY_URL = {topic.url: topic for topic in all_topics()}
 
 
 def _widget_keys(path: str) -> list[re.Pattern]:
-    """Return the widget keys a page script names, as patterns (f-string parts match anything)."""
+    """Return the widget keys a page script and the ui modules it imports name, as patterns
+    (f-string parts match anything)."""
     source = (ROOT / path).read_text(encoding="utf-8")
+    for package, module in re.findall(r"^from ui\.(\w+) import (\w+)", source, re.M):
+        if (ROOT / "ui" / package / f"{module}.py").exists():
+            source += (ROOT / "ui" / package / f"{module}.py").read_text(encoding="utf-8")
     keys = re.findall(r'key=(f?)"([^"]+)"', source)
     return [
         re.compile(re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(k)) if f else re.escape(k))
@@ -54,7 +58,7 @@ def test_every_topic_but_home_has_a_prompt_and_nothing_else_does():
 def test_every_key_a_prompt_reads_is_a_widget_key_of_its_page(url):
     patterns = _widget_keys(BY_URL[url].path)
     for prompt in PROMPTS[url]:
-        for key in prompt.reads:
+        for key in prompt.reads + prompt.optional:
             assert any(p.fullmatch(key) for p in patterns), (url, prompt.id, key)
 
 

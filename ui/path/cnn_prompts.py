@@ -27,7 +27,7 @@ from engine.core import N_
 from engine.kernels import stacked_vs_single
 from engine.pooling import shift_stability, steadiest
 from engine.receptive_field import stack_rf
-from ui.cnn.models import shipped_model
+from ui.cnn.models import available_models
 from ui.i18n import t
 from ui.inputs import current_image, working_tensor
 from ui.path import page_source
@@ -128,17 +128,24 @@ def _equivariance_choices() -> dict[str, str]:
     }
 
 
-def shift_commutes(s: Mapping) -> Posed:
-    """Where do conv(shift(x)) and shift(conv(x)) agree on the page's picture?"""
+@st.cache_data(max_entries=16, show_spinner=False)
+def _shift_check(sha: str, side: int, name: str, dy: int, dx: int, mode: str) -> tuple:
+    """Return (verdict, largest difference, largest inside) of the page's shift check."""
     page = "equivariance.py"
-    name, mode = s["eq_kernel"], s["eq_pad"]
-    dy, dx, side = int(s["eq_dy"]), int(s["eq_dx"]), int(s["eq_side"])
     kernel = make_kernel(
         name,
         page_source.constant(page, "KERNEL_SIDE"),
         angle_deg=page_source.keyword(page, "make_kernel", "angle_deg"),
     )
     check = equivariance_check(working_tensor(current_image(), side), kernel, dy, dx, mode)
+    return shift_verdict(check), check.max_error, check.interior_max_error
+
+
+def shift_commutes(s: Mapping) -> Posed:
+    """Where do conv(shift(x)) and shift(conv(x)) agree on the page's picture?"""
+    name, mode = s["eq_kernel"], s["eq_pad"]
+    dy, dx, side = int(s["eq_dy"]), int(s["eq_dx"]), int(s["eq_side"])
+    verdict, everywhere, inside = _shift_check(current_image().sha, side, name, dy, dx, mode)
     return Posed(
         t(
             "Shift your picture {dy} px down and {dx} px right, filling with **{mode}**, and "
@@ -148,12 +155,12 @@ def shift_commutes(s: Mapping) -> Posed:
             mode=t(mode),
             name=t(name),
         ),
-        shift_verdict(check),
+        verdict,
         t(
             "The largest difference is {all} over the whole map and {inside} away from the "
             "borders.",
-            all=f"{check.max_error:.3g}",
-            inside=f"{check.interior_max_error:.3g}",
+            all=f"{everywhere:.3g}",
+            inside=f"{inside:.3g}",
         ),
         _equivariance_choices(),
     )
@@ -354,8 +361,9 @@ def _config_words(config: CNNConfig) -> dict:
 
 
 def trained_parameters(s: Mapping) -> Posed:
-    """How many parameters does the shipped trained CNN have?"""
-    config = shipped_model()[0].config
+    """How many parameters does the network the page shows have?"""
+    models = available_models(s)  # the shipped one, then any trained this session
+    config = models.get(s.get("tc_model"), next(iter(models.values())))[0].config
     count = parameter_count(config)
     return Posed(
         t(
@@ -440,7 +448,7 @@ PROMPTS: dict[str, tuple[Prompt, ...]] = {
     "receptive-fields": (Prompt("rf", ("rf_stack", "rf_side", "rf_layer"), unit_field),),
     "architectures": (Prompt("arch", ("arch_pick",), architecture_parameters),),
     "your-weights": (Prompt("yw", ("yw_arch",), weights_numbers),),
-    "trained-cnn": (Prompt("tcnn", (), trained_parameters),),
+    "trained-cnn": (Prompt("tcnn", (), trained_parameters, optional=("tc_model",)),),
     "train-cnn": (
         Prompt(
             "ct",

@@ -33,6 +33,7 @@ class Prompt:
     id: str
     reads: tuple[str, ...]  # session_state keys; each is a widget key on the page
     pose: Callable[[Mapping], Posed | None]  # None: nothing to ask on this view
+    optional: tuple[str, ...] = ()  # widget keys read when drawn (a choice shown only sometimes)
 
 
 def pose(prompt: Prompt, state: Mapping) -> Posed | None:

@@ -95,11 +95,17 @@ def forget_gate(s: Mapping) -> Posed:
     )
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _norms(steps: int, hidden: int, rho: float, act: str):
+    """Return the plain RNN's gradient norms at every step (cached: up to tens of ms)."""
+    return gradient_norms("rnn", steps, hidden, rho, act)
+
+
 def first_step_gradient(s: Mapping) -> Posed:
     """Will the gradient reaching step 1 be smaller than the one at step T?"""
     steps, hidden = int(s["grad_T"]), int(s["grad_hidden"])
     rho, act = float(s["grad_rho"]), s["grad_act"]
-    norms = gradient_norms("rnn", steps, hidden, rho, act)
+    norms = _norms(steps, hidden, rho, act)
     return Posed(
         t(
             "In the plain RNN (ρ = {rho}, {act}, {hidden} units, T = {steps}): compared with "
