@@ -413,3 +413,53 @@ def test_an_unused_guess_is_never_right():
     posed = Posed("q", 3, "why")
     assert is_right(posed, 3.0) and not is_right(posed, None) and not is_right(posed, "x")
     assert np.isfinite(posed.answer)
+
+
+# --- both sides of every choice the numbers make
+
+
+@pytest.mark.parametrize(("name", "expected"), [("sobel x", "different"), ("box blur", "same")])
+def test_the_flip_prompt_on_both_sides(name, expected):
+    state = {"k2d_name": name, "k2d_size": 5, "k2d_angle": 45}
+    posed = pose(PROMPTS["kernels"][0], state)
+    assert posed.answer == expected == _flip_same(state)
+
+
+@pytest.mark.parametrize(("mean", "expected"), [(KEEP_HALF, "not above"), (0.5001, "above")])
+def test_the_forget_prompt_on_both_sides_of_one_half(monkeypatch, mean, expected):
+    from ui.path import rnn_prompts
+
+    monkeypatch.setattr(rnn_prompts, "_forget_mean", lambda text: (mean, 10, 4))
+    posed = pose(PROMPTS["lstm-gates"][0], {"lstm_text": "x = 1"})
+    assert posed.answer == expected
+    assert is_right(posed, expected) and not is_right(
+        posed, next(c for c in posed.choices if c != expected)
+    )
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("circular", "exact"), ("zeros", "border only")])
+def test_the_shift_prompt_on_both_fillings(mode, expected):
+    from ui.inputs import current_image, working_tensor
+
+    state = {"eq_kernel": "sobel x", "eq_dy": 3, "eq_dx": 5, "eq_pad": mode, "eq_side": 64}
+    posed = pose(PROMPTS["equivariance"][0], state)
+    image = working_tensor(current_image(), 64)[None, None]
+    kernel = make_kernel("sobel x", page_source.constant("equivariance.py", "KERNEL_SIDE"))
+    pad = kernel.shape[-1] // 2
+
+    def shift(x):
+        moved = torch.roll(x, (3, 5), (-2, -1))
+        if mode == "zeros":
+            moved[..., :3, :] = 0
+            moved[..., :, :5] = 0
+        return moved
+
+    def conv(x):
+        padded = F.pad(x, (pad,) * 4, mode="circular" if mode == "circular" else "constant")
+        return F.conv2d(padded, kernel[None, None])
+
+    gap = (conv(shift(image)) - shift(conv(image))).abs()
+    inside = gap[..., 3 + 2 * pad : -2 * pad, 5 + 2 * pad : -2 * pad]
+    assert float(inside.max()) < 1e-4  # away from the borders a shift always commutes
+    assert (float(gap.max()) < 1e-4) == (posed.answer == "exact") == (expected == "exact")
+    assert posed.answer == expected
