@@ -463,3 +463,14 @@ def test_the_shift_prompt_on_both_fillings(mode, expected):
     assert float(inside.max()) < 1e-4  # away from the borders a shift always commutes
     assert (float(gap.max()) < 1e-4) == (posed.answer == "exact") == (expected == "exact")
     assert posed.answer == expected
+
+
+def test_a_guess_for_a_question_changed_under_it_is_not_judged():
+    at = open_page(BY_URL["architectures"].path)
+    at.session_state["path_arch_shown"] = "an older question"  # as after a fragment-only rerun
+    posed = pose(PROMPTS["architectures"][0], at.session_state)
+    _check(at, "arch", posed.answer)
+    assert not at.success and not at.warning
+    assert any("settings changed" in i.value for i in at.info)
+    _check(at, "arch", posed.answer)  # read again: now it is judged
+    assert any(s.value.startswith("Right") for s in at.success)

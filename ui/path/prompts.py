@@ -85,19 +85,31 @@ def _guess_widget(prompt_id: str, posed: Posed) -> object:
     return st.number_input(t("Your prediction"), value=None, step=1, format="%d", key=key)
 
 
-def ask(prompt_id: str, posed: Posed) -> None:
-    """Draw the question in a form; after "Check", show the verdict and the explanation."""
-    checked_key = f"path_{prompt_id}_checked"
+def _submit(prompt_id: str, posed: Posed) -> None:
+    """Draw the question and the prediction input in a form; on "Check", remember the guess."""
+    shown_key = f"path_{prompt_id}_shown"
+    seen = st.session_state.get(shown_key, posed.question)  # what the learner read last time
     with st.form(f"path_{prompt_id}"):
         st.markdown(posed.question)
         guess = _guess_widget(prompt_id, posed)
         if st.form_submit_button(t("Check"), key=f"path_{prompt_id}_check"):
-            # Remember the guess with its question: the verdict stays until the settings change it.
-            st.session_state[checked_key] = (posed.question, guess)
-    question, checked = st.session_state.get(checked_key, (None, None))
+            # Remember the guess with its question: the verdict stays until the settings change.
+            # A part of the page that reran alone (a fragment) can change the settings under a
+            # question drawn earlier: a guess made for that older question is not judged.
+            stale = seen != posed.question
+            st.session_state[f"path_{prompt_id}_checked"] = (posed.question, guess, stale)
+    st.session_state[shown_key] = posed.question
+
+
+def ask(prompt_id: str, posed: Posed) -> None:
+    """Draw the question in a form; after "Check", show the verdict and the explanation."""
+    _submit(prompt_id, posed)
+    question, checked, stale = st.session_state.get(f"path_{prompt_id}_checked", (None,) * 3)
     if question != posed.question:
         return
-    if checked is None:
+    if stale:
+        st.info(t("The settings changed since this question was drawn: read it again, then check."))
+    elif checked is None:
         st.info(t("Type or choose a prediction first, then press Check."))
     elif is_right(posed, checked):
         st.success(verdict_text(posed, checked))
