@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.architectures import build
+from engine.architectures import WEIGHTS_DIR_ENV, build
 from engine.cnn import CNNConfig, SmallCNN
 from engine.conv import NOTICEABLE, make_kernel
 from engine.recurrent import KEEP_HALF, gradient_norms
@@ -109,7 +109,7 @@ def test_home_links_only_to_the_next_page():
 
 
 def test_a_page_that_stops_early_still_links_on(monkeypatch):
-    monkeypatch.delenv("EXPLORER_WEIGHTS_DIR", raising=False)
+    monkeypatch.delenv(WEIGHTS_DIR_ENV, raising=False)
     at = open_page(BY_URL["your-weights"].path)
     before, after = neighbours("your-weights")
     assert _link_labels(at)[-2:] == [f"Previous: {before.title}", f"Next: {after.title}"]
