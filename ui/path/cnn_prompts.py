@@ -250,7 +250,12 @@ def _arithmetic(s: Mapping, transposed: bool) -> Posed | None:
     d = int(s["arith_d_transposed" if transposed else "arith_d"])
     size = transposed_output_size if transposed else conv_output_size
     out = size(n, k, p, stride, d)
-    formula = "(n − 1)·s − 2p + d(k − 1) + 1" if transposed else "⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1"
+    span = d * (k - 1)  # how far apart the first and last taps sit
+    formula = (
+        f"(n − 1)·s − 2p + d(k − 1) + 1 = ({n} − 1)·{stride} − {2 * p} + {span} + 1"
+        if transposed
+        else f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + {2 * p} − {span} − 1) / {stride}⌋ + 1"
+    )
     return Posed(
         t(
             "n = {n}, k = {k}, p = {p}, s = {s}, d = {d}: how long is each side of the output?",
