@@ -96,7 +96,8 @@ st.markdown(
 )
 st.caption(
     t(
-        "Try other sizes on the Compare page; the counts there are checked against the "
-        "parameter counts of real torch modules in the test suite."
+        "Try other sizes on the page “{page}”; the counts there are checked against the "
+        "parameter counts of real torch modules in the test suite.",
+        page=t("Dense vs convolutional vs recurrent"),
     )
 )
