@@ -21,6 +21,7 @@ __all__ = [
     "ExplorerError",
     "Msg",
     "N_",
+    "Phrase",
     "check_int",
     "check_number",
     "check_tensor",
@@ -43,6 +44,32 @@ def N_(text: str) -> Msg:
     translated too, so "{name} must be at least {minimum}" reads in one language.
     """
     return Msg(text)
+
+
+class Phrase(str):
+    """English words that keep their message id and parameters, so a page can show them in the
+    learner's language (ui.i18n.phrase_text); as a str it is the English text.
+
+    `Phrase.counted` keeps a plural pair as well: `plural` is the plural form's id (None for
+    words that count nothing) and `params["n"]` the count that picks the form.
+    """
+
+    template: str
+    params: dict
+    plural: str | None
+
+    def __new__(cls, template: str, **params: object) -> Phrase:
+        """Return the phrase: template filled with params (as it is without params)."""
+        phrase = super().__new__(cls, template.format(**params) if params else template)
+        phrase.template, phrase.params, phrase.plural = template, params, None
+        return phrase
+
+    @classmethod
+    def counted(cls, singular: str, plural: str, n: int, **params: object) -> Phrase:
+        """Return the phrase for n things: English's singular for n == 1, else its plural."""
+        phrase = cls(singular if n == 1 else plural, n=n, **params)
+        phrase.template, phrase.plural = singular, plural
+        return phrase
 
 
 class ExplorerError(ValueError):

@@ -64,6 +64,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "t": None,
     "tn": (1, 2),
     "N_": None,
+    "counted": (1, 2),  # engine.core.Phrase.counted(singular, plural, n): a plural pair
     **{name: None for name in ERROR_CLASSES},
 }
 
@@ -71,7 +72,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
 def extract_literal_calls(
     fileobj, keywords: Mapping[str, object], comment_tags, options
 ) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Yield (line, keyword, msgid, []) for each keyword call whose first argument is one literal.
+    """Yield (line, keyword, msgid, []) for each keyword call whose message is literal text.
 
     The extraction method babel.cfg names for engine/: Babel's own reads string tokens, so an
     error still raised with an f-string (`SomeError(f"{x} is too big; " "try less")`) would give
@@ -83,9 +84,18 @@ def extract_literal_calls(
             continue
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        first = node.args[0]
-        if name in keywords and isinstance(first, ast.Constant) and isinstance(first.value, str):
-            yield node.lineno, name, first.value, []
+        if name in keywords and (msgid := _literal_msgid(node.args, KEYWORDS.get(name))):
+            yield node.lineno, name, msgid, []
+
+
+def _literal_msgid(args: list[ast.expr], spec: object) -> str | tuple[str, str] | None:
+    """Return a call's msgid (a (singular, plural) pair for a plural keyword) when its message
+    arguments are string literals, else None."""
+    count = len(spec) if isinstance(spec, tuple) else 1
+    texts = [a.value for a in args[:count] if isinstance(a, ast.Constant)]
+    if len(texts) < count or not all(isinstance(x, str) for x in texts):
+        return None
+    return texts[0] if count == 1 else tuple(texts)
 
 
 def po_path(lang: str) -> Path:

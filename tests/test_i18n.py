@@ -124,6 +124,15 @@ def test_an_f_string_raise_is_not_extracted_as_a_fragment():
     assert [msg for _, _, msg, _ in found] == ["whole {n}"]
 
 
+def test_an_engine_plural_pair_is_extracted_as_one_plural_message():
+    source = (
+        b'Phrase.counted("{n} step", "{n} steps", n)\n'
+        b'Phrase.counted("{n} step", f"{n} steps", n)\n'  # not literal: not a message
+    )
+    found = list(catalog_tool.extract_literal_calls(io.BytesIO(source), {"counted"}, (), {}))
+    assert [msg for _, _, msg, _ in found] == [("{n} step", "{n} steps")]
+
+
 # --- t, tn, error_text ---
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.core import ExplorerError, Msg
+from engine.core import ExplorerError, Msg, Phrase
 from ui.jobs import runtime_view
 
 DOMAIN = "explorer"
@@ -81,6 +81,16 @@ def error_text(err: ExplorerError) -> str:
     """
     params = {k: _param_text(v) for k, v in err.params.items()}
     return t(err.template, **params)
+
+
+def phrase_text(phrase: Phrase) -> str:
+    """Return an engine phrase in the session's language (its plural form chosen by its n), its
+    message-id parameters translated too."""
+    params = {k: _param_text(v) for k, v in phrase.params.items()}
+    if phrase.plural is None:
+        return t(phrase.template, **params)
+    n = params.pop("n")
+    return tn(phrase.template, phrase.plural, n, **params)
 
 
 def _param_text(value: object) -> object:

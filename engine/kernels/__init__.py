@@ -7,7 +7,8 @@ the package's argument checks.
 
 from __future__ import annotations
 
-from engine.kernels.checks import KernelDesignError, Phrase
+from engine.core import Phrase
+from engine.kernels.checks import KernelDesignError
 from engine.kernels.design import (
     MAX_CHANNELS,
     MAX_SIDE,

@@ -1,4 +1,4 @@
-"""The kernel-design modules' own error, their worded phrases and the image check they share."""
+"""The kernel-design modules' own error and the image check they share."""
 
 from __future__ import annotations
 
@@ -11,20 +11,6 @@ MAX_IMAGE_SIDE = 1024  # side of the largest image the image demonstrations acce
 
 class KernelDesignError(ExplorerError):
     """A kernel-design setting that cannot work; the message says what to change."""
-
-
-class Phrase(str):
-    """English words that keep their message id and parameters, so a page can show them in the
-    learner's language: `t(p.template, **p.params)`; as a str it is the English text."""
-
-    template: str
-    params: dict
-
-    def __new__(cls, template: str, **params: object) -> Phrase:
-        """Return the phrase: template filled with params (as it is without params)."""
-        phrase = super().__new__(cls, template.format(**params) if params else template)
-        phrase.template, phrase.params = template, params
-        return phrase
 
 
 def gray_image(image: object, min_side: int = 1, max_side: int = MAX_IMAGE_SIDE) -> torch.Tensor:

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from engine.core import N_, check_int
-from engine.kernels.checks import KernelDesignError, Phrase
+from engine.core import N_, Phrase, check_int
+from engine.kernels.checks import KernelDesignError
 from engine.receptive_field import receptive_field
 
 __all__ = [

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.core import N_, check_int
-from engine.kernels.checks import KernelDesignError, Phrase, gray_image
+from engine.core import N_, Phrase, check_int
+from engine.kernels.checks import KernelDesignError, gray_image
 
 MAX_WIDTH = 15  # widest 1-D kernel fitted
 MAX_STEP_LENGTH = 64

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.core import N_
+from engine.core import N_, Phrase
 from engine.recurrent.traces import GRUTrace, LSTMTrace
 
 __all__ = [
@@ -150,7 +150,7 @@ def text_properties(text: str) -> dict[str, np.ndarray]:
     return {name: parse(text) for name, parse in PROPERTIES.items()}
 
 
-def unscorable_reason(prop: np.ndarray) -> str | None:
+def unscorable_reason(prop: np.ndarray) -> Phrase | None:
     """Return why a property cannot be scored on this text (None when it can).
 
     A property that never changes, changes fewer than MIN_CHANGES times, or moves in lockstep
@@ -160,22 +160,35 @@ def unscorable_reason(prop: np.ndarray) -> str | None:
     p = np.asarray(prop, dtype=float)
     changes = int(np.count_nonzero(np.diff(p)))
     if changes == 0:
-        return N_("never changes in this text")
+        return Phrase(N_("never changes in this text"))
     if changes < MIN_CHANGES:
-        return f"changes only {changes} time{'s' if changes != 1 else ''} in this text"
+        return Phrase.counted(
+            "changes only {n} time in this text", "changes only {n} times in this text", changes
+        )
     time_r = float(np.corrcoef(p, np.arange(p.size))[0, 1])
     if abs(time_r) >= TIME_LOCKED:
-        way = "rises" if time_r > 0 else "falls"
-        return (
-            f"{way} with time (r = {time_r:+.2f} with the position in the text): any cell that "
-            "drifts would match it"
-        )
+        return _time_locked(time_r)
     return None
+
+
+def _time_locked(time_r: float) -> Phrase:
+    """Return the reason for a property that rises or falls with time (r its correlation)."""
+    if time_r > 0:
+        template = N_(
+            "rises with time (r = {r} with the position in the text): any cell that drifts "
+            "would match it"
+        )
+    else:
+        template = N_(
+            "falls with time (r = {r} with the position in the text): any cell that drifts "
+            "would match it"
+        )
+    return Phrase(template, r=f"{time_r:+.2f}")
 
 
 def scorable_ranking(
     values: torch.Tensor | np.ndarray, properties: dict[str, np.ndarray], top: int | None = None
-) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str]]:
+) -> tuple[dict[str, list[tuple[int, float]]], dict[str, Phrase]]:
     """Return (rank_units of the scorable properties, {unscorable property: reason})."""
     reasons = {name: unscorable_reason(p) for name, p in properties.items()}
     kept = {name: p for name, p in properties.items() if reasons[name] is None}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor, nn
 
-from engine.core import N_
+from engine.core import N_, Phrase
 from engine.recurrent.traces import RecurrentConfigError, RNNTrace, bidirectional_trace
 
 __all__ = [
@@ -169,7 +169,7 @@ def perturbation_response(
     )
 
 
-def unmoved_reason(module: nn.RNN, delta: float) -> str:
+def unmoved_reason(module: nn.RNN, delta: float) -> Phrase:
     """Return why some position of o_t did not move after x_t += delta (the first that applies).
 
     δ = 0 moves nothing; U = 0 lets no input in; W = 0 passes nothing between steps; ReLU stops
@@ -177,16 +177,18 @@ def unmoved_reason(module: nn.RNN, delta: float) -> str:
     shrank it below MOVED.
     """
     if delta == 0:
-        return N_("δ = 0 changes nothing")
+        return Phrase(N_("δ = 0 changes nothing"))
     if _all_zero(module, "weight_ih_l0"):
-        return N_("with U = 0 the input never reaches the state")
+        return Phrase(N_("with U = 0 the input never reaches the state"))
     if _all_zero(module, "weight_hh_l0"):
-        return N_("with W = 0 nothing passes from one step to the next")
+        return Phrase(N_("with W = 0 nothing passes from one step to the next"))
     if module.nonlinearity == "relu":
-        return N_(
-            "ReLU outputs 0 wherever the pre-activation stays negative: the change stops there"
+        return Phrase(
+            N_("ReLU outputs 0 wherever the pre-activation stays negative: the change stops there")
         )
-    return f"where tanh is saturated it flattens the change below {MOVED:g}"
+    return Phrase(
+        N_("where tanh is saturated it flattens the change below {moved}"), moved=f"{MOVED:g}"
+    )
 
 
 def _all_zero(module: nn.RNN, name: str) -> bool:

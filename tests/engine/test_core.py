@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import torch
 
-from engine.core import default_device, intra_op_threads
+from engine.core import N_, Msg, Phrase, default_device, intra_op_threads
 
 WAIT = 30.0  # seconds; only reached when something is broken
 
@@ -68,3 +69,33 @@ def test_default_device_follows_cuda_availability(monkeypatch):
     assert default_device() == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert default_device() == torch.device("cuda")
+
+
+def test_a_phrase_is_its_english_text_and_keeps_its_id_and_parameters():
+    phrase = Phrase(N_("{what} of {n}"), what=N_("half"), n=3)
+    assert phrase == "half of 3" and phrase.template == "{what} of {n}"
+    assert phrase.params == {"what": "half", "n": 3} and isinstance(phrase.params["what"], Msg)
+    assert phrase.plural is None
+    assert Phrase("{braces} kept") == "{braces} kept"  # no params: the id as it is
+
+
+def test_a_counted_phrase_picks_english_singular_at_one_and_plural_otherwise():
+    def steps(n: int) -> Phrase:
+        return Phrase.counted("{n} step of {k}", "{n} steps of {k}", n, k=9)
+
+    assert [steps(n) for n in (0, 1, 2)] == ["0 steps of 9", "1 step of 9", "2 steps of 9"]
+    assert {(p.template, p.plural) for p in map(steps, (0, 1, 2))} == {
+        ("{n} step of {k}", "{n} steps of {k}")
+    }
+    assert steps(2).params == {"n": 2, "k": 9}
+
+
+def test_a_phrase_survives_pickling_as_cached_results_do():
+    for phrase in (Phrase("a {x}", x=1.5), Phrase.counted("{n} a", "{n} as", 2)):
+        back = pickle.loads(pickle.dumps(phrase))
+        assert back == phrase and isinstance(back, Phrase)
+        assert (back.template, back.params, back.plural) == (
+            phrase.template,
+            phrase.params,
+            phrase.plural,
+        )

@@ -8,10 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.core import Msg
 from engine.kernels import DesignCost, Phrase, Separability, WidthFit
 from ui.figures import DIVERGING, GRAY, finish_layout
-from ui.i18n import t
+from ui.i18n import phrase_text, t
 
 COLORS = ("#dc2626", "#2563eb", "#16a34a", "#9333ea")
 
@@ -24,11 +23,7 @@ def tex_int(value: int) -> str:
 def say(words: str) -> str:
     """Return engine words in the session's language: a Phrase from its id (its message-id
     parameters translated too), other text as it is."""
-    if not isinstance(words, Phrase):
-        return words
-    return t(
-        words.template, **{k: t(v) if isinstance(v, Msg) else v for k, v in words.params.items()}
-    )
+    return phrase_text(words) if isinstance(words, Phrase) else words
 
 
 def cost_table(costs: Sequence[DesignCost]) -> dict[str, list]:

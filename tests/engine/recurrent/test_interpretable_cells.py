@@ -230,12 +230,21 @@ def test_a_property_that_is_just_time_is_not_scored() -> None:
     assert "rises with time" in unscorable_reason(_with_time_correlation(above))
     assert "falls with time" in unscorable_reason(-_with_time_correlation(above))
     assert unscorable_reason(_with_time_correlation(below)) is None
+    rises = unscorable_reason(_with_time_correlation(above))
+    assert rises.template.startswith("rises with time (r = {r}")
+    assert rises.params == {"r": f"{above:+.2f}"}
 
 
 def test_a_constant_or_once_changed_property_is_not_scored() -> None:
     assert unscorable_reason(np.full(50, 3.0)) == "never changes in this text"
     step = np.r_[np.zeros(25), np.ones(25)]  # MIN_CHANGES - 1 changes
     assert MIN_CHANGES == 2 and unscorable_reason(step) == "changes only 1 time in this text"
+    once = unscorable_reason(step)
+    assert (once.template, once.plural, once.params) == (
+        "changes only {n} time in this text",
+        "changes only {n} times in this text",
+        {"n": 1},
+    )
     pulse = np.r_[np.zeros(20), np.ones(10), np.zeros(20)]  # MIN_CHANGES changes, not time
     assert unscorable_reason(pulse) is None
 

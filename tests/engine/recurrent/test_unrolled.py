@@ -123,6 +123,11 @@ def test_unmoved_reason_names_the_cause_that_applies() -> None:
     assert unmoved_reason(cut, 1.0).startswith("with W = 0")
     assert unmoved_reason(relu, 1.0).startswith("ReLU outputs 0")
     assert unmoved_reason(tanh, 1.0).startswith("where tanh is saturated")
+    saturated = unmoved_reason(tanh, 1.0)
+    assert saturated == f"where tanh is saturated it flattens the change below {MOVED:g}"
+    assert saturated.template.endswith("below {moved}") and saturated.params == {
+        "moved": f"{MOVED:g}"
+    }
     # and the causes really hold: U = 0 moves nothing, W = 0 moves only the changed step
     x = torch.ones(5, 1)
     assert not perturbation_response(still, x, 2, 1.0).moved_anywhere.any()
