@@ -17,6 +17,9 @@ DIVERGING = "RdBu_r"  # signed values: blue negative, white zero, red positive
 GRAY = "gray"
 PICK_CURVE = 1  # index of the invisible overlay trace in a pickable heatmap
 MAX_PICK_CELLS = 80_000  # above this, the overlay gets too heavy for the browser
+# A legend under the plot, at the figure's foot: on a narrow chart its rows grow downwards and
+# push the bottom margin, so they never reach the title (whose length varies by language).
+LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom")
 
 
 def square_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
@@ -176,21 +179,12 @@ def lines(
     for name, y in series.items():
         mode = (modes or {}).get(name, "lines")
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode, marker=dict(size=4)))
-    fig.update_layout(
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        legend=dict(orientation="h", y=1.12),
-    )
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, legend=LEGEND_BELOW)
     if log_y:
         fig.update_yaxes(**_log_ticks(np.concatenate([np.ravel(y) for y in series.values()])))
     if log_x:
         fig.update_xaxes(**_log_ticks(np.asarray(x, dtype=np.float64), at_points=True))
-    fig = finish_layout(fig, height, title)
-    if (
-        title
-    ):  # the legend sits under the title, not across it (a title's length varies by language)
-        fig.update_layout(legend=dict(y=1.0, yanchor="bottom"), margin_t=fig.layout.margin.t + 24)
-    return fig
+    return finish_layout(fig, height, title)
 
 
 MAX_LOG_TICKS = 12  # more labels than this on a log axis crowd it: keep powers of 10 only
@@ -278,7 +272,6 @@ def histograms(
         barmode="overlay",
         xaxis_title=x_title,
         yaxis_title=t("count"),
-        legend=dict(orientation="h", y=1.0, yanchor="bottom"),
+        legend=LEGEND_BELOW,
     )
-    fig = finish_layout(fig, height, title)
-    return fig.update_layout(margin_t=fig.layout.margin.t + 24)  # the legend sits under the title
+    return finish_layout(fig, height, title)

@@ -164,9 +164,12 @@ def test_chinese_pages_show_no_english_sentence(page, app_url, url_path, title):
     assert not found, found[:10]
 
 
+# One page of each group is enough to see English unchanged (url path, English title)
 ENGLISH = [("", HOME_EN), ("conv-1d", CONV_EN)]
 ENGLISH += [("equivariance", "Equivariance: shift the image, shift the features")]
 ENGLISH += [("pooling", "Pooling and invariance")]
+ENGLISH += [("trained-cnn", "A trained CNN on your image")]
+ENGLISH += [("rnn-unrolled", "Recurrence unrolled, and bidirectional")]
 
 
 @pytest.mark.parametrize("url_path,title", ENGLISH)
