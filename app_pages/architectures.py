@@ -502,7 +502,14 @@ def _inception_section() -> None:
             for c in b.channels
         ]
         st.plotly_chart(
-            grids.map_mosaic(maps, titles, cols=3, height_per_row=200), key="arch_incep"
+            grids.map_mosaic(
+                maps,
+                titles,
+                cols=3,
+                height_per_row=200,
+                title=t("Inception block: the feature maps of each branch"),
+            ),
+            key="arch_incep",
         )
         _branch_table(branches, g3a)
         st.caption(_inception_words(_edge_widths(branches, maps)))
@@ -575,6 +582,7 @@ def _dilation_section() -> None:
                 ],
                 cols=3,
                 height_per_row=220,
+                title=t("One kernel at growing dilation rates"),
             ),
             key="arch_dil",
         )

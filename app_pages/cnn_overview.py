@@ -376,7 +376,12 @@ def _patches(top_layer: str, top_channel: int, in_context: bool, yours) -> None:
     if in_context:
         pics = details.outlined_sources(images, positions, r, jump, start)
     titles = [f"{v:.2f} · {class_name(s)}" for v, s in zip(values, sources, strict=True)]
-    st.plotly_chart(details.picture_tiles(pics, titles, cols=6), key="tc_top")
+    top_title = (
+        t("Your examples that excite this unit most")
+        if yours is not None
+        else t("The held-out pictures that excite this unit most")
+    )
+    st.plotly_chart(details.picture_tiles(pics, titles, cols=6, title=top_title), key="tc_top")
     st.caption(_sources_note(sources, k_top))
 
 
@@ -459,7 +464,10 @@ def filters_section() -> None:
         )
     )
     st.plotly_chart(
-        details.picture_tiles(pictures, sheet_titles, cols=sheet_cols), key="tc_filters"
+        details.picture_tiles(
+            pictures, sheet_titles, cols=sheet_cols, title=t("The first-layer filters")
+        ),
+        key="tc_filters",
     )
     try:
         comparison = cnn_page.filter_comparison(chosen.key, int(training.get("seed", 0)), model)
@@ -479,13 +487,21 @@ def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> N
     """Draw the grey filters, the hand-made kernels and their similarity matrix."""
     st.markdown(t("The same filters averaged over their three colours (what is compared below):"))
     st.plotly_chart(
-        details.kernel_tiles(comparison.grey.numpy(), sheet_titles, cols=sheet_cols),
+        details.kernel_tiles(
+            comparison.grey.numpy(),
+            sheet_titles,
+            cols=sheet_cols,
+            title=t("The first-layer filters, averaged over colour"),
+        ),
         key="tc_filters_grey",
     )
     st.markdown(t("Classic hand-made kernels of the same size (engine/conv/kernel_bank.py):"))
     st.plotly_chart(
         details.kernel_tiles(
-            comparison.kernels.numpy(), [kernel_name(n) for n in comparison.names], cols=10
+            comparison.kernels.numpy(),
+            [kernel_name(n) for n in comparison.names],
+            cols=10,
+            title=t("Hand-made kernels of the same size"),
         ),
         key="tc_handmade",
     )

@@ -136,6 +136,7 @@ def explain_pixel() -> None:
             fmt=".3f",
             height=240 + 25 * size,
             operators=["×", "="],
+            title=t("One output pixel: patch × kernel = products"),
         ),
         key="k2d_arith",
     )

@@ -116,6 +116,7 @@ if mode == "convolution":
             t("output {n}×{n}", n=n_out),
         ),
         padding_mask=mask,
+        title=t("Convolution, one step at a time"),
     )
     left, right = st.columns([4, 1])
     left.plotly_chart(fig, key="arith_anim")
@@ -187,6 +188,7 @@ else:
                 n_out=n_out,
             ),
         ),
+        title=t("Transposed convolution, one step at a time"),
     )
     if p > 0:
         diagrams.mark_cropped(fig, crop)

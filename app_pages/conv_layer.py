@@ -80,9 +80,17 @@ st.markdown(
         w=w,
     )
 )
-st.plotly_chart(grids.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4)), key="layer_conv")
+conv_title = t("Convolution stage: one map per kernel")
+st.plotly_chart(
+    grids.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4), title=conv_title),
+    key="layer_conv",
+)
 st.markdown(t("**2 · Detector stage**: {nonlin} applied to every value.", nonlin=t(nonlin)))
-st.plotly_chart(grids.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4)), key="layer_det")
+detector_title = t("Detector stage: the maps after the nonlinearity")
+st.plotly_chart(
+    grids.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4), title=detector_title),
+    key="layer_det",
+)
 st.markdown(
     t(
         "**3 · Pooling stage**: {pool} over {size}×{size} windows, stride {stride} → {ph}×{pw}.",
@@ -94,7 +102,13 @@ st.markdown(
     )
 )
 st.plotly_chart(
-    grids.map_mosaic(stages.pooled.numpy(), titles, cols=min(K, 4)), key="layer_pool_maps"
+    grids.map_mosaic(
+        stages.pooled.numpy(),
+        titles,
+        cols=min(K, 4),
+        title=t("Pooling stage: the pooled maps"),
+    ),
+    key="layer_pool_maps",
 )
 shares = stage_shares(stages)
 a, b, c = st.columns(3)

@@ -287,6 +287,7 @@ def _stack_section() -> None:
                     t("best single {r}×{r} kernel", r=r),
                     t("what it misses"),
                 ],
+                title=t("A stack of 3×3 layers against the best single kernel"),
             ),
         )
         m1, m2 = st.columns(2)
@@ -311,6 +312,7 @@ def _stack_section() -> None:
                     t("best {r}×{r} for the ReLU stack", r=r),
                 ],
                 height=300 if r == 5 else 360,
+                title=t("The stack as one kernel, and the best kernel for the ReLU stack"),
             ),
         )
         first = (
@@ -534,14 +536,21 @@ def _nin_section() -> None:
             "ks_nin_in",
             (picked.sha, side),
             lambda: grids.map_mosaic(
-                maps.numpy(), [t(n) for n in NIN_KERNELS], cols=8, height_per_row=150
+                maps.numpy(),
+                [t(n) for n in NIN_KERNELS],
+                cols=8,
+                height_per_row=150,
+                title=t("The maps a 1×1 layer mixes"),
             ),
         )
         _chart(
             "ks_nin_out",
             (picked.sha, side, n_out, hidden),
             lambda: grids.map_mosaic(
-                mlp.conv_out.numpy(), [t("1×1 output {i}", i=i) for i in range(n_out)], cols=4
+                mlp.conv_out.numpy(),
+                [t("1×1 output {i}", i=i) for i in range(n_out)],
+                cols=4,
+                title=t("The outputs of the 1×1 layers"),
             ),
         )
         m1, m2 = st.columns(2)
@@ -678,6 +687,7 @@ def _one_kernel(sep: kd.Separability, chosen: str, sep_n: int) -> None:
                 t("what the pair misses"),
             ],
             height=300,
+            title=t("A kernel as a column times a row"),
         ),
         where=g1,
     )
@@ -701,6 +711,7 @@ def _one_kernel(sep: kd.Separability, chosen: str, sep_n: int) -> None:
                 t("1×{n} then {n}×1", n=sep_n),
                 t("difference"),
             ],
+            title=t("One {n}×{n} kernel against 1×{n} then {n}×1 on your image", n=sep_n),
         ),
     )
     st.plotly_chart(

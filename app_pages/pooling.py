@@ -316,7 +316,12 @@ def _worked_example(ex: dict) -> None:
     left, right = st.columns([2, 3])
     left.plotly_chart(
         grids.annotated_grids(
-            [a, b], [t("region a"), t("region b")], signed=False, fmt="g", height=200
+            [a, b],
+            [t("region a"), t("region b")],
+            signed=False,
+            fmt="g",
+            height=200,
+            title=t("What max pooling hides: regions a and b"),
         ),
         key=f"pool_ex_{ex['hides']}",
     )
@@ -397,6 +402,7 @@ def dot_section() -> None:
                 t("pooled"),
                 t("pooled"),
             ],
+            title=t("A dot moved by one pixel, before and after pooling"),
             cols=4,
             signed=False,
             height_per_row=200,
@@ -437,6 +443,7 @@ def dropout_section() -> None:
             cols=3,
             signed=False,
             height_per_row=230,
+            title=t("Dropout on a feature map, in training and in evaluation"),
         ),
         key="pool_dropout",
     )

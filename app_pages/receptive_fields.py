@@ -406,6 +406,7 @@ def _depth_section() -> None:
             x_title=t("depth (layers)"),
             y_title=t("spread of the field (std, px)"),
             modes={theory: "lines+markers", measured: "lines+markers", guide: "lines"},
+            title=t("How the field spreads with depth"),
         ),
         key="rf_depth",
     )
@@ -464,6 +465,7 @@ def _dilated_section() -> None:
             x_title=t("layer"),
             y_title=t("receptive field r (px)"),
             modes={one: "lines+markers", doubling: "lines+markers"},
+            title=t("Receptive field per layer, with and without dilation"),
         ),
         key="rf_dil",
     )
@@ -480,6 +482,7 @@ def _dilated_section() -> None:
                 [t("same 3×3 Laplacian, d = {d}", d=r) for r in rates],
                 cols=4,
                 signed=False,
+                title=t("One 3×3 Laplacian at four dilation rates"),
             ),
             key="rf_rates",
         )

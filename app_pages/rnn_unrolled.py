@@ -118,6 +118,7 @@ st.plotly_chart(
             "b",
         ],
         height=80 + 45 * hidden,
+        title=t("The weights every step uses"),
     ),
     key="unr_weights",
 )

@@ -40,6 +40,25 @@ def finish_layout(fig: go.Figure, height: int, title: str | None = None) -> go.F
     return fig
 
 
+TITLE_BAND = 26  # px above a figure's own top margin (its panel titles) for its title
+
+
+def name_figure(fig: go.Figure, title: str) -> go.Figure:
+    """Return fig with its title in a band above everything it already shows (panel titles too).
+
+    The title is what a reader sees above the figure and the name Plotly gives its PNG download
+    ("Download plot as a PNG" names the file after it); the band keeps the panels' own space.
+    """
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left", y=1, yref="container", yanchor="top", pad_t=8),
+        title_font_size=14,
+        margin_t=(fig.layout.margin.t or 0) + TITLE_BAND,
+    )
+    if fig.layout.height:
+        fig.update_layout(height=fig.layout.height + TITLE_BAND)
+    return fig
+
+
 def rgb_image(rgb: np.ndarray, title: str | None = None, height: int = 320) -> go.Figure:
     """Return an RGB (H, W, 3) uint8 array as a figure with pixel coordinates on the axes."""
     hover = t("row %{y}, col %{x}<br>RGB %{z}") + "<extra></extra>"

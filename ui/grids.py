@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.figures import DIVERGING, GRAY
+from ui.figures import DIVERGING, GRAY, name_figure
 from ui.i18n import t
 
 # Values >= 0 (ReLU, max pool): black at zero, brighter as the value grows. Plotly's "Magma" as an
@@ -65,16 +65,22 @@ def annotated_grid(
     highlight_color: str = "#f59e0b",
     height: int = 260,
 ) -> go.Figure:
-    """Return a small matrix drawn cell by cell with its numbers written in."""
+    """Return a small matrix drawn cell by cell with its numbers written in, titled above.
+
+    The title is the figure's own (centred where a panel title would sit), so the PNG download
+    is named after it.
+    """
     fig = annotated_grids(
         [values],
-        [title or ""],
+        [""],
         signed=signed,
         fmt=fmt,
         height=height,
         highlights=[highlight],
         highlight_color=highlight_color,
     )
+    if title:
+        fig.update_layout(title=dict(text=title, x=0.5, xanchor="center", font_size=14))
     return fig
 
 
@@ -88,8 +94,10 @@ def annotated_grids(
     highlight_color: str = "#f59e0b",
     height: int = 260,
     operators: Sequence[str] = (),
+    title: str | None = None,
 ) -> go.Figure:
-    """Return small matrices side by side, numbers written in, optional outlined cells per grid."""
+    """Return small matrices side by side, numbers written in, optional outlined cells per grid;
+    title (what the row of grids shows) goes above them and names the PNG download."""
     n = len(grids)
     fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.06)
     for i, grid in enumerate(grids, start=1):
@@ -138,7 +146,7 @@ def annotated_grids(
             y=0.5,
         )
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+    return name_figure(fig, title) if title else fig
 
 
 def map_mosaic(
@@ -149,8 +157,10 @@ def map_mosaic(
     signed: bool = True,
     height_per_row: int = 220,
     shared_scale: bool = False,
+    title: str | None = None,
 ) -> go.Figure:
-    """Return several (H, W) maps as a grid of small heatmaps, one colour scale each or shared.
+    """Return several (H, W) maps as a grid of small heatmaps, one colour scale each or shared;
+    title (what the maps are) goes above them and names the PNG download.
 
     signed: colour by value_scale (diverging around 0, or sequential from 0 when no map has a
     negative value); False: grey from each map's minimum to its maximum (pictures).
@@ -204,7 +214,7 @@ def map_mosaic(
         fig.update_xaxes(showticklabels=False, constrain="domain", row=r + 1, col=c + 1)
     fig.update_annotations(font_size=12)
     fig.update_layout(height=rows * height_per_row + 30, margin=dict(l=5, r=5, t=30, b=5))
-    return fig
+    return name_figure(fig, title) if title else fig
 
 
 INPUT_OUTLINE = "#f59e0b"  # the cells the kernel reads at this step
@@ -222,8 +232,10 @@ def sliding_animation(
     padding_mask: np.ndarray | None = None,
     frame_ms: int = 700,
     height: int = 420,
+    title: str | None = None,
 ) -> go.Figure:
-    """Return a two-panel animation: per frame, outlined input cells and the output as it stands.
+    """Return a two-panel animation: per frame, outlined input cells and the output as it stands;
+    title (what slides over what) goes above it and names the PNG download.
 
     The browser plays it (Plotly frames), so playing costs the server nothing.
     """
@@ -256,7 +268,7 @@ def sliding_animation(
     _fit_axes(fig, inp.shape, first.shape)
     fig.update_layout(plot_bgcolor="white")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=90))
-    return fig
+    return name_figure(fig, title) if title else fig
 
 
 def _largest_output(output_frames: Sequence[np.ndarray]) -> float:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from engine.autodiff import DataflowGraph
 from engine.core import N_
-from ui.figures import finish_layout
+from ui.figures import LEGEND_BELOW, finish_layout
 from ui.i18n import t
 
 FILL = {"parameter": "#dcfce7", "input": "#f1f5f9", "op": "#dbeafe"}
@@ -112,7 +112,8 @@ def _arrow(fig: go.Figure, start, end, colour: str, width: float) -> None:
 def dataflow_figure(
     graph: DataflowGraph, view: GraphView, *, title: str | None = None
 ) -> go.Figure:
-    """Return the recorded graph as labelled boxes and arrows, numbers filled in up to `view`."""
+    """Return the recorded graph as labelled boxes and arrows, numbers filled in up to `view`,
+    under title (by default the section's: the graph PyTorch recorded)."""
     pos = graph_positions(graph)
     fig = go.Figure()
     _draw_edges(fig, graph, view, pos)
@@ -133,10 +134,11 @@ def dataflow_figure(
     fig.update_xaxes(visible=False, range=[-0.5, columns + 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1.5, 1.5], fixedrange=True)
     fig.update_layout(
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
+        legend=LEGEND_BELOW,
         dragmode=False,
         hoverlabel=dict(align="left"),
     )
+    title = title or t("The graph PyTorch recorded, step by step")
     return finish_layout(fig, _graph_height(graph), title)
 
 

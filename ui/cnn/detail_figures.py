@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from engine.core import N_
 from ui.cnn.overview_figures import CHART_WIDTH, axis_names, grid_layout, make_figure, shrink
-from ui.figures import DIVERGING, finish_layout
+from ui.figures import DIVERGING, finish_layout, name_figure
 from ui.grids import value_scale
 from ui.i18n import t
 
@@ -58,7 +58,8 @@ def conv_unit_figure(
         margin=dict(l=10, r=10, t=10, b=10),
     )
     layout.update(height=int(cell * (shape[0] + 1)) + 20, plot_bgcolor="white")
-    return go.Figure(data=data, layout=layout)
+    fig = go.Figure(data=data, layout=layout)
+    return name_figure(fig, t("One unit's arithmetic: patches, kernels and their products"))
 
 
 def _unit_blocks(patches, kernels, products, inside, channel_names, per_row: int):
@@ -198,7 +199,8 @@ def similarity_figure(
             xaxis=dict(side="top"),
         ),
     )
-    return finish_layout(fig, 70 + 24 * len(filters))
+    title = t("How alike each learned filter and each hand-made kernel are (|cos|)")
+    return finish_layout(fig, 70 + 24 * len(filters), title)
 
 
 def as_uint8(pictures: np.ndarray) -> np.ndarray:
@@ -271,9 +273,15 @@ def _sheet_figure(trace, places, shape, px, titles, h: int, w: int, width_px: fl
 
 
 def picture_tiles(
-    images: np.ndarray, titles: Sequence[str], *, cols: int, width: float = CHART_WIDTH
+    images: np.ndarray,
+    titles: Sequence[str],
+    *,
+    cols: int,
+    title: str,
+    width: float = CHART_WIDTH,
 ) -> go.Figure:
-    """Return small RGB pictures (N, h, w, 3) uint8 on one white sheet, each titled.
+    """Return small RGB pictures (N, h, w, 3) uint8 on one white sheet, each titled, under
+    title (what the pictures are; the PNG's name).
 
     width: the px the sheet should take (less than the chart for a few small pictures).
     """
@@ -283,11 +291,12 @@ def picture_tiles(
     for (top, left), pic in zip(places, images, strict=True):
         sheet[top : top + h, left : left + w] = pic
     trace = go.Image(z=sheet, hoverinfo="skip")
-    return _sheet_figure(trace, places, shape, px, titles, h, w, width)
+    return name_figure(_sheet_figure(trace, places, shape, px, titles, h, w, width), title)
 
 
-def kernel_tiles(kernels: np.ndarray, titles: Sequence[str], *, cols: int) -> go.Figure:
-    """Return kernels (B, k, k) as signed heatmaps on one sheet, each on its own ±max scale."""
+def kernel_tiles(kernels: np.ndarray, titles: Sequence[str], *, cols: int, title: str) -> go.Figure:
+    """Return kernels (B, k, k) as signed heatmaps on one sheet, each on its own ±max scale,
+    under title (what the kernels are; the PNG's name)."""
     n, h, w = kernels.shape
     places, shape, px = _sheet(n, cols, h, w, CHART_WIDTH)
     scaled = np.full(shape, np.nan, np.float32)  # each kernel / its largest |weight|
@@ -304,4 +313,5 @@ def kernel_tiles(kernels: np.ndarray, titles: Sequence[str], *, cols: int) -> go
         showscale=False,
         hovertemplate="%{customdata:.3f}<extra></extra>",
     )
-    return _sheet_figure(trace, places, shape, px, titles, h, w, CHART_WIDTH)
+    sheet = _sheet_figure(trace, places, shape, px, titles, h, w, CHART_WIDTH)
+    return name_figure(sheet, title)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.figures import DIVERGING
+from ui.figures import DIVERGING, name_figure
 from ui.grids import SEQUENTIAL, value_scale
 from ui.i18n import t
 
@@ -188,7 +188,15 @@ def overview_figures(
     lines = [numbered[i : i + per_line] for i in range(0, len(numbered), per_line)]
     if len(lines) > 1 and len(lines[-1]) < 3:  # never leave the classes alone on a line
         lines[-2], lines[-1] = lines[-2][:-2], lines[-2][-2:] + lines[-1]
-    return [_overview_line(line, top if shared else None) for line in lines]
+    figures = [_overview_line(line, top if shared else None) for line in lines]
+    return [name_figure(f, _overview_title(i, len(figures))) for i, f in enumerate(figures)]
+
+
+def _overview_title(i: int, n: int) -> str:
+    """Return the title of line i of n of the overview (its PNG's name too)."""
+    if n == 1:
+        return t("The whole network on this picture")
+    return t("The whole network on this picture, part {part} of {parts}", part=i + 1, parts=n)
 
 
 def _column_title(c: Column) -> str:
@@ -355,7 +363,8 @@ def attribution_figure(
         *_hires_traces(image, hires, a[2], bar_x),
         *_cam_traces(image, cam, a[3]),
     ]
-    return make_figure(data, layout, 280, top=35)
+    fig = make_figure(data, layout, 280, top=35)
+    return name_figure(fig, t("What made the decision for “{name}”", name=class_name))
 
 
 def _saliency_trace(image: np.ndarray, saliency: np.ndarray, lit: bool, axes: dict):

@@ -68,8 +68,9 @@ def image_row(
         fig.add_trace(_image_trace(rgb, titles[i]), row=1, col=i + 1)
     _bare_axes(fig)
     fig.update_annotations(font_size=11)
+    title = title or t("One example of each class")
     finish_layout(fig, height, title)
-    fig.update_layout(margin=dict(l=5, r=5, t=60 if title else 30, b=5))
+    fig.update_layout(margin=dict(l=5, r=5, t=60, b=5))
     return fig
 
 

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.kernels import DesignCost, Phrase, Separability, WidthFit
-from ui.figures import DIVERGING, GRAY, finish_layout
+from ui.figures import DIVERGING, GRAY, finish_layout, name_figure
 from ui.i18n import phrase_text, t
 
 COLORS = ("#dc2626", "#2563eb", "#16a34a", "#9333ea")
@@ -71,9 +71,11 @@ def compare_maps(
     difference: np.ndarray,
     titles: Sequence[str],
     *,
+    title: str,
     height: int = 300,
 ) -> go.Figure:
-    """Return two (H, W) maps on one gray scale and their difference (blue −, red +) beside."""
+    """Return two (H, W) maps on one gray scale and their difference (blue −, red +) beside,
+    under title (what is compared; the PNG's name)."""
     maps = [np.asarray(m, dtype=np.float32) for m in (first, second, difference)]
     low = float(min(maps[0].min(), maps[1].min()))
     high = float(max(maps[0].max(), maps[1].max()))
@@ -104,7 +106,7 @@ def compare_maps(
         fig.update_xaxes(showticklabels=False, constrain="domain", row=1, col=i + 1)
     fig.update_annotations(font_size=12)
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
-    return fig
+    return name_figure(fig, title)
 
 
 def step_profile(
@@ -155,4 +157,4 @@ def step_profile(
         yaxis=dict(range=[-0.1, 1.25]),
         legend=dict(orientation="h", y=-0.25),
     )
-    return finish_layout(fig, height)
+    return name_figure(finish_layout(fig, height), t("A step edge and each kernel's response"))

@@ -68,7 +68,7 @@ def unrolled_values(
             _add_w_arrow(fig, step, (BASE + top) / 2)
     fig.update_xaxes(visible=False, range=[-0.6, steps - 0.4])
     fig.update_yaxes(visible=False, range=[-0.9, top + GAP * 1.4])
-    return finish_layout(fig, height, title)
+    return finish_layout(fig, height, title or t("One layer, unrolled over your sequence"))
 
 
 def _state_cells(hidden: np.ndarray, top: float) -> go.Scatter:

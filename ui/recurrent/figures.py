@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from engine.core import N_
-from ui.figures import DIVERGING, finish_layout
+from ui.figures import DIVERGING, LEGEND_BELOW, finish_layout
 from ui.i18n import t
 
 GATE_NAMES = {  # a gate's key in the engine's statistics → its name in a legend (a message id)
@@ -164,7 +164,8 @@ def state_heatmaps(
         layout[f"xaxis{sfx}"]["showgrid"] = False  # the cells hide grid lines: only DOM weight
         if r < rows - 1:  # unlabelled rows need no per-character ticks (they share x's range)
             layout[f"xaxis{sfx}"].update(tickvals=None, ticktext=None)
-    return finish_layout(go.Figure(data=traces, layout=layout), row_height * rows + 60)
+    title = t("Each unit over the text, one row per unit")
+    return finish_layout(go.Figure(data=traces, layout=layout), row_height * rows + 60, title)
 
 
 def unit_traces(
@@ -198,8 +199,9 @@ def unit_traces(
         for k, unit in enumerate(units)
     ]
     layout = _stacked(names, 0.03, _tick_text(chars, start, max(1, -(-len(chars) // 150))), None)
-    layout["legend"] = dict(orientation="h", y=1.04)
-    return finish_layout(go.Figure(data=traces, layout=layout), row_height * len(names) + 70)
+    layout["legend"] = LEGEND_BELOW
+    height = row_height * len(names) + 70
+    return finish_layout(go.Figure(data=traces, layout=layout), height, t("Chosen units over time"))
 
 
 def topk_bars(pairs: Sequence[tuple[str, float]], actual: str | None = None) -> go.Figure:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.sequence import TAPS
-from ui.figures import finish_layout
+from ui.figures import finish_layout, name_figure
 from ui.i18n import t
 from ui.recurrent.figures import UNIT_COLOURS, char_label
 
@@ -26,11 +26,11 @@ MAP_SCALE = "Blues"  # ReLU outputs: white = silent, dark = firing
 MAX_TICKS = 60
 
 
-def _finish(fig: go.Figure, height: int) -> go.Figure:
-    """Return fig with the shared layout and room above for subplot titles."""
+def _finish(fig: go.Figure, height: int, title: str) -> go.Figure:
+    """Return fig with the shared layout, room above for subplot titles and title above them."""
     finish_layout(fig, height)
     fig.update_layout(margin=dict(t=44))
-    return fig
+    return name_figure(fig, title)
 
 
 def time_ticks(labels: Sequence[str] | None, lo: int, hi: int) -> dict:
@@ -123,7 +123,7 @@ def cnn_tower(
         clickmode="event+select",
         dragmode=False,
     )
-    return _finish(fig, height)
+    return _finish(fig, height, t("CNN: feature maps over time"))
 
 
 def _tower_grid(layers: int) -> go.Figure:
@@ -243,7 +243,7 @@ def rnn_states(
         clickmode="event+select",
         dragmode=False,
     )
-    return _finish(fig, height)
+    return _finish(fig, height, t("RNN: hidden state per step"))
 
 
 def _state_heatmap(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray, step: int) -> None:
@@ -334,7 +334,7 @@ def kmax_figure(
     fig.update_xaxes(range=[-0.5, length - 0.5])
     fig.update_xaxes(**time_ticks(labels, 0, length), row=1 + channels, col=1)
     fig.update_layout(legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
-    return _finish(fig, 240 + 130 * channels)
+    return _finish(fig, 240 + 130 * channels, t("k-max pooling over time"))
 
 
 def _kept_band(fig, kept_c, windows, level: float, span: float, colour: str, name: str) -> None:
@@ -445,7 +445,7 @@ def final_vectors(
     fig.update_xaxes(type="category", tickangle=-45, tickfont=dict(size=10))
     fig.update_yaxes(title_text=t("value"), row=1, col=1)
     fig.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
-    return _finish(fig, 340)
+    return _finish(fig, 340, t("The final representations, side by side"))
 
 
 def order_sensitivity(
@@ -489,4 +489,4 @@ def order_sensitivity(
         else t("swapped pair: positions s and s + 1 (character at s)")
     )
     fig.update_xaxes(**ticks, row=2, col=1)
-    return _finish(fig, 420)
+    return _finish(fig, 420, t("What swapping two neighbours changes"))

@@ -336,6 +336,7 @@ def _task_examples() -> None:
                     xs.numpy(),
                     [t("label {y}: {meaning}", y=int(y), meaning=t(meaning[int(y)])) for y in ys],
                     bars=task == "majority",
+                    title=t("Examples: {task}", task=t(spec.title)),
                 ),
                 key=f"seqb_examples_{task}",
             )

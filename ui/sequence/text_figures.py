@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.figures import finish_layout
+from ui.figures import finish_layout, name_figure
 from ui.i18n import t
 from ui.recurrent.figures import SHOWN, UNIT_COLOURS
 
@@ -73,13 +73,16 @@ def ngram_heatmap(
         tickfont=dict(family="monospace", size=10),
         title_text=t("window (where the filter sits)"),
     )
-    return finish_layout(fig, height or 150 + 34 * n_filters)
+    title = t("Each n-gram filter's response along the text")
+    return finish_layout(fig, height or 150 + 34 * n_filters, title)
 
 
 def token_strip(
     tokens: Sequence[str], values: np.ndarray, *, columns: int, title: str | None = None
 ) -> go.Figure:
-    """Return tokens laid out in rows of `columns` cells, each cell coloured by its value."""
+    """Return tokens laid out in rows of `columns` cells, each cell coloured by its value, under
+    title (by default: how strongly the filter answers each token)."""
+    title = title or t("How strongly the chosen filter answers each token")
     n = len(tokens)
     rows = max(1, -(-n // columns))
     z = np.full((rows, columns), np.nan)
@@ -113,9 +116,10 @@ def token_strip(
 
 
 def task_examples(
-    xs: np.ndarray, titles: Sequence[str], *, bars: bool, height: int = 220
+    xs: np.ndarray, titles: Sequence[str], *, bars: bool, title: str, height: int = 220
 ) -> go.Figure:
-    """Return a few example input sequences (n, T) side by side, one titled panel each.
+    """Return a few example input sequences (n, T) side by side, one titled panel each, under
+    title (the task's; the PNG's name).
 
     A title "label 0: more downs" is written on two lines (label, then meaning): four panels in
     half the page leave about 100 px per title.
@@ -138,7 +142,7 @@ def task_examples(
     fig.update_xaxes(title_text="t", nticks=4)
     fig.update_yaxes(title_text="x_t", row=1, col=1)
     fig.update_annotations(font=dict(size=12))
-    return _finish(fig, height)
+    return name_figure(_finish(fig, height), title)
 
 
 def _step_hover(name: str) -> str:
@@ -193,4 +197,4 @@ def task_curves(
     fig.update_layout(legend=dict(orientation="h", y=1.2, x=0, xanchor="left"))
     _finish(fig, height)
     fig.update_layout(margin=dict(t=70))  # room for the legend above the panel titles
-    return fig
+    return name_figure(fig, t("Test accuracy while training, task by task"))
