@@ -1,8 +1,11 @@
 """Figures out (issue 16): every figure on every page downloads as a PNG whose file name says
 what it shows. Plotly's modebar names the file after the figure's title (or the chart's
 toImageButtonOptions.filename), so every chart must carry one: in the default view and with every
-lazy section open. (English: a Chinese title is the catalog's translation of the same id, which
-tests/test_i18n.py checks is never empty.)"""
+lazy section open. Tables: every one is an st.dataframe (or st.data_editor), whose toolbar
+downloads its numbers as CSV; an st.table has no such button, so none is used.
+
+English only: a Chinese title is the catalog's translation of the same id, which
+tests/test_i18n.py checks is never empty."""
 
 from __future__ import annotations
 
@@ -51,3 +54,4 @@ def test_every_figure_has_a_name_to_download_under(path):
     assert not at.exception, [e.message for e in at.exception]
     found += [f"(sections open) {f}" for f in untitled(at)]
     assert not found, found
+    assert not at.table, "show a table with st.dataframe: its toolbar downloads it as CSV"

@@ -199,8 +199,10 @@ def similarity_figure(
             xaxis=dict(side="top"),
         ),
     )
+    finish_layout(fig, 70 + 24 * len(filters))
+    fig.update_layout(margin_t=34)  # the kernel names along the top, under the title's band
     title = t("How alike each learned filter and each hand-made kernel are (|cos|)")
-    return finish_layout(fig, 70 + 24 * len(filters), title)
+    return name_figure(fig, title)
 
 
 def as_uint8(pictures: np.ndarray) -> np.ndarray:

@@ -1,0 +1,60 @@
+"""Figures out (issue 16), in real Chromium: a figure downloads as a PNG named after what it
+shows, and a table's numbers download as CSV from the table's own toolbar."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import OUT, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+# Streamlit saves a table's CSV through the File System Access API when the browser has one (a
+# native save dialog, which a headless browser cannot answer); without it, as a plain download.
+NO_SAVE_PICKER = "delete window.showSaveFilePicker;"
+
+
+def _download(page, button, target):
+    """Return (suggested file name, bytes) of the download a click on button starts."""
+    with page.expect_download() as download:
+        button.click()
+    download.value.save_as(target)
+    return download.value.suggested_filename, target.read_bytes()
+
+
+def test_a_mosaic_downloads_as_a_png_named_after_its_title(page, app_url):
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{app_url}/conv-layer?lang=en")
+    wait_idle(page)
+    chart = page.locator(".st-key-layer_conv .js-plotly-plot")
+    chart.hover()
+    button = chart.locator('.modebar-btn[data-title="Download plot as a PNG"]')
+    name, png = _download(page, button, OUT / "layer_conv.png")
+    words = re.findall(r"[a-z]+", name.lower())
+    assert name.endswith(".png") and {"convolution", "stage", "kernel"} <= set(words), name
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG" and min(picture.size) > 100
+
+
+def test_a_table_downloads_as_csv_with_its_numbers(page, app_url):
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.add_init_script(NO_SAVE_PICKER)
+    page.goto(f"{app_url}/dense-conv-recurrent?lang=en")
+    wait_idle(page)
+    holder = page.locator('[data-testid="stElementContainer"]')
+    table = holder.filter(has=page.locator('[data-testid="stDataFrame"]')).first
+    table.hover()
+    button = table.locator('[data-testid="stElementToolbar"] button[aria-label^="Download as CSV"]')
+    name, data = _download(page, button, OUT / "table.csv")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert name.endswith(".csv")
+    header = ["layer", "weights", "biases", "inputs read per output", "multiply-adds"]
+    assert rows[0] == header and len(rows) >= 3
+    assert all(len(r) == len(header) for r in rows[1:])
+    weights = [int(r[1].replace(",", "")) for r in rows[1:]]  # as shown: 1,234
+    assert min(weights) > 0
