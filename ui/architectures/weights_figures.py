@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from ui.figures import DIVERGING, bars, finish_layout
+from ui.figures import DIVERGING, bars, finish_layout, name_figure
 from ui.grids import value_scale
 from ui.i18n import t
 
@@ -26,7 +26,8 @@ SHEET_WIDTH = 900  # about the width of the page's main column, in pixels
 def top_classes(labels: list[str], probabilities: list[float]) -> go.Figure:
     """Return the top classes' probabilities as bars, most probable first, in percent."""
     text = [f"{p:.2%}" for p in probabilities]
-    fig = bars(labels, [100 * p for p in probabilities], height=300, text=text)
+    title = t("The most probable classes")
+    fig = bars(labels, [100 * p for p in probabilities], height=300, text=text, title=title)
     fig.update_layout(yaxis_title=t("probability (%)"))
     return fig
 
@@ -117,7 +118,7 @@ def cam_figure(
     fig.update_annotations(font_size=12)
     finish_layout(fig, 300)
     fig.update_layout(margin_t=30)  # room for the subplot titles
-    return fig
+    return name_figure(fig, t("Where the network looks for “{name}”", name=class_name))
 
 
 def _grad_cam_trace(cam: np.ndarray, side: int) -> go.Heatmap:

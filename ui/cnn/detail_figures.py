@@ -159,7 +159,8 @@ def contribution_figure(products: np.ndarray, titles: Sequence[str], *, cols: in
                 hovertemplate=t("row %{y}, col %{x}<br>w·x %{z:.4f}<extra></extra>"),
             )
         )
-    return make_figure(data, layout, 150 * rows + 40)
+    fig = make_figure(data, layout, 150 * rows + 40)
+    return name_figure(fig, t("Each input channel's contribution w·x"))
 
 
 def similarity_figure(

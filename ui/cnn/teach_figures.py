@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.figures import finish_layout
+from ui.figures import finish_layout, name_figure
 from ui.i18n import t
 
 MOSAIC_COLUMNS = 10  # thumbnails per row of a class's mosaic
@@ -65,7 +65,7 @@ def fit_curves(
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     finish_layout(fig, height)
     fig.update_layout(margin=dict(t=40))
-    return fig
+    return name_figure(fig, t("Loss and held-out accuracy while training"))
 
 
 def _curve(x, y, name: str, line: dict, *, legend: bool) -> go.Scatter:
@@ -112,7 +112,7 @@ def confusion(counts: np.ndarray, names: Sequence[str], height: int = 360) -> go
     fig.update_yaxes(title_text=t("true class"), type="category", autorange="reversed")
     finish_layout(fig, height)
     fig.update_layout(margin=dict(t=60))
-    return fig
+    return name_figure(fig, t("Confusion matrix"))
 
 
 def probabilities(probs: np.ndarray, names: Sequence[str], height: int = 300) -> go.Figure:
@@ -128,4 +128,4 @@ def probabilities(probs: np.ndarray, names: Sequence[str], height: int = 300) ->
     )
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text=t("class probability"), range=[0, 1.15], tickformat=".0%")
-    return finish_layout(fig, height)
+    return finish_layout(fig, height, t("Class probabilities"))

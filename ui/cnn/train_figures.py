@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.core import N_
-from ui.figures import finish_layout
+from ui.figures import finish_layout, name_figure
 from ui.i18n import t
 
 SHIFT_NAMES = {"circular": N_("circular shift"), "edge": N_("edge shift")}  # the shift modes
@@ -106,7 +106,7 @@ def filter_evolution(
     height = 70 + len(rows) * (side + gap) * 640 / max(640, picture.shape[1])
     finish_layout(fig, int(max(220, height)))
     fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    return name_figure(fig, t("The filters as training goes on"))
 
 
 def training_curves(
@@ -136,7 +136,7 @@ def training_curves(
         title_text=t("fraction right"), range=[0, 1.02], tickformat=".0%", row=1, col=2
     )
     _finish_pair(fig, height, legend_y=-0.25)
-    return fig
+    return name_figure(fig, t("Loss and accuracy while training"))
 
 
 def _curve(x: np.ndarray, y: np.ndarray, name: str, colour: str) -> go.Scatter:
@@ -204,7 +204,7 @@ def ablation_bars(
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=t("fraction"))
     fig.update_layout(barmode="group")
     _finish_pair(fig, height, legend_y=-0.2)
-    return fig
+    return name_figure(fig, t("Accuracy and shift robustness, variant by variant"))
 
 
 def _bars(
@@ -261,4 +261,4 @@ def robustness_curves(
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     finish_layout(fig, height)
     fig.update_layout(margin=dict(t=40))  # room for the subplot titles
-    return fig
+    return name_figure(fig, t("Predictions unchanged as the shift grows"))
