@@ -13,11 +13,12 @@ took 10–14 ms against 46–172 ms with two, a 512² conv 20–28 ms against 48
 500 steps 2.5 ms against 2.3–13.7 ms. One thread per request is the default; set
 EXPLORER_TORCH_THREADS to use more on a bigger, quieter machine.
 
-A training job is different: one runs at a time, for tens of seconds, on its own thread at a lower
-CPU priority, so it may use every core while no request needs them (the small CNN's 300 steps:
-15.1 s on one thread, 6.1 s on two, quiet). training_threads() says how many
-(EXPLORER_TRAIN_THREADS, else one per core); engine.core.intra_op_threads applies it to the job's
-thread only.
+A training job is different: it runs for tens of seconds on its own thread at a lower CPU
+priority, so it may use the cores no request needs (the small CNN's 300 steps: 15.1 s on one
+thread, 6.1 s on two, quiet). max_jobs() says how many jobs run at once (EXPLORER_MAX_JOBS, else
+one per two cores); training_threads() gives each its share of the cores (EXPLORER_TRAIN_THREADS,
+else cores ÷ jobs at once), so the jobs running together never ask for more threads than there are
+cores; engine.core.intra_op_threads applies it to the job's thread only.
 
 OpenMP's idle workers: libgomp lets a worker that waits at a barrier spin for a while before it
 sleeps. When the cores are shared, a spinning worker burns the time slice its partner needs: the
@@ -32,11 +33,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import logging
 import os
 import threading
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads libgomp: see above
 
+log = logging.getLogger(__name__)
+
+CORES_PER_JOB = 2  # by default one training job per two cores: it gets both, requests share them
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 
@@ -72,9 +77,33 @@ def _threads_from(variable: str, default: int) -> int:
     return max(1, min(wanted, os.cpu_count() or 1))
 
 
+def default_max_jobs(cores: int | None = None) -> int:
+    """Return one training job per CORES_PER_JOB cores, at least one (cores: this machine's)."""
+    return max(1, (cores or os.cpu_count() or 1) // CORES_PER_JOB)
+
+
+def max_jobs() -> int:
+    """Return how many training jobs run at once: EXPLORER_MAX_JOBS (a whole number ≥ 1), else
+    default_max_jobs(); an invalid setting is logged and the default used."""
+    default = default_max_jobs()
+    raw = os.environ.get("EXPLORER_MAX_JOBS", "").strip()
+    if not raw:
+        return default
+    try:
+        wanted = int(raw)
+    except ValueError:
+        wanted = 0
+    if wanted < 1:
+        log.warning("EXPLORER_MAX_JOBS=%r is not a whole number ≥ 1; using %d", raw, default)
+        return default
+    return wanted
+
+
 def training_threads() -> int:
-    """Return the intra-op threads a training job uses (EXPLORER_TRAIN_THREADS, else all cores)."""
-    return _threads_from("EXPLORER_TRAIN_THREADS", os.cpu_count() or 1)
+    """Return the intra-op threads a training job uses: EXPLORER_TRAIN_THREADS, else its share
+    of the cores (cores ÷ max_jobs(), at least one)."""
+    cores = os.cpu_count() or 1
+    return _threads_from("EXPLORER_TRAIN_THREADS", max(1, cores // max_jobs()))
 
 
 def limit_torch_threads(default: int = 1) -> int:

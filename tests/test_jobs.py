@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.jobs as jobs
 from engine.core import ExplorerError
-from ui.jobs import Job, running_jobs, shared_slot, start_job
+from ui.jobs import Job, JobSlot, running_jobs, shared_slot, start_job
 
 WAIT = 30.0  # seconds; only ever reached when something is broken
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,15 +117,16 @@ def test_one_job_at_a_time_and_a_queued_job_can_be_cancelled():
         second_started.set()
         return "ran"
 
-    first = Job("first", holds_the_slot).start()
+    slot = JobSlot(1)
+    first = Job("first", holds_the_slot, slot=slot).start()
     assert entered.wait(WAIT)
     queue_check = Checks(alive=True, n=1)  # called from the queue loop once the slot was busy
-    second = Job("second", never_runs, owner_alive=queue_check).start()
-    assert running_jobs() >= 2
+    second = Job("second", never_runs, owner_alive=queue_check, slot=slot).start()
+    assert slot.count() == 2
     assert queue_check.reached.wait(WAIT)
-    assert first.state().status == "running"
+    assert first.state().status == "running" and first.state().place == 0
     assert second.state().status == "queued" and not second_started.is_set()
-    assert "Waiting for another run" in second.state().text
+    assert second.state().place == 1 and second.state().text == jobs.WAITING
     second.stop()
     assert second.join(WAIT)
     assert second.state().status == "stopped" and second.state().result is None
@@ -273,17 +274,21 @@ def test_a_reimported_module_keeps_one_slot_and_finds_old_jobs():
         return _counting(2, gate)(report, should_stop)
 
     old = start_job(state, "k", "before reload", before_reload)
+    holders = [  # fill the shared slot's other places, so the next job has to queue
+        Job(f"holder {i}", _counting(1, gate)).start() for i in range(shared_slot().slots - 1)
+    ]
     try:
         assert entered.wait(WAIT)
         assert fresh.get_job(state, "k") is old
         queue_check = Checks(alive=True, n=1)
         queued = fresh.Job("after reload", _counting(1), owner_alive=queue_check).start()
         assert queue_check.reached.wait(WAIT)
-        assert queued.state().status == "queued"  # the old job still holds the one slot
+        assert queued.state().status == "queued"  # the old job still holds its slot
         assert fresh.running_jobs() == jobs.running_jobs() >= 2
         gate.set()
         assert old.join(WAIT) and queued.join(WAIT)
         assert queued.state().status == "done"
+        assert all(h.join(WAIT) for h in holders)
     finally:
         gate.set()
 

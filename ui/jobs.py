@@ -4,10 +4,17 @@ A page starts a `Job` (a thread running one function), keeps it in its session s
 its progress in a fragment that reruns every second. The person can keep moving widgets, press
 Stop at any time (the work function polls `should_stop`), or leave the page and come back.
 
-One job runs at a time on the whole server (the machine has two cores shared by everyone); later
-jobs wait in a queue and say so. A job never touches Streamlit: it reports plain values through
-`report(fraction, text, payload)`, and the page reads them. A job whose browser session has gone
-(tab closed) for ABANDON_AFTER seconds is stopped, so an abandoned run cannot hold the server.
+A few jobs run at once on the whole server (runtime_tuning.max_jobs(): one per two cores unless
+EXPLORER_MAX_JOBS says otherwise); later jobs wait in a first-in, first-out queue and each says its
+place. A job never touches Streamlit: it reports plain values through
+`report(fraction, text, payload)`, and the page reads them. A job whose browser sessions have all
+gone (tab closed) for ABANDON_AFTER seconds is stopped, so an abandoned run cannot hold a slot.
+
+Runs that are the same for everyone (a training page's settings decide the result) are shared:
+`start_shared_job` (or `start_job` with work marked by `shareable`) attaches a second session
+asking for identical settings to the run already going, and hands a finished one over at once from
+a small server-wide store (the MAX_SHARED_FINISHED newest). Each session holds its own `Watch` of
+the run; Stop in one session only leaves the run while another session still follows it.
 """
 
 from __future__ import annotations
@@ -15,34 +22,46 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from engine.core import N_, ExplorerError
-from runtime_tuning import lower_thread_priority
+from runtime_tuning import lower_thread_priority, max_jobs
 
 __all__ = [
+    "MAX_SHARED_FINISHED",
     "Job",
     "JobSlot",
     "JobState",
+    "Line",
     "RuntimeView",
-    "get_job",
+    "SharedRuns",
+    "Watch",
     "clock_line",
+    "get_job",
+    "queue_line",
     "running_jobs",
     "runtime_view",
     "seconds_left",
+    "shareable",
+    "shared_runs",
     "shared_slot",
     "show_progress",
     "start_job",
+    "start_shared_job",
 ]
 
 log = logging.getLogger(__name__)
 
 ABANDON_AFTER = 30.0  # seconds without a connected session before a job stops itself
 JOB_NICE = 10  # a job's CPU priority: a page's script (0) runs first, the warm-up (19) last
+QUEUE_POLL = 0.2  # seconds between a queued job's checks of its stop flag
+MAX_SHARED_FINISHED = 16  # finished shared runs kept for everyone (each holds one run's result)
+WAITING = N_("Waiting for a free run slot on this server…")
 
 Report = Callable[[float, str, Any], None]
 ShouldStop = Callable[[], bool]
@@ -51,37 +70,87 @@ Work = Callable[[Report, ShouldStop], Any]
 
 @dataclass(eq=False)
 class JobSlot:
-    """The server's one run slot (a lock) and the jobs queued or running for it."""
+    """The server's run slots: how many jobs may run at once, those running, and the queue."""
 
-    run: threading.Lock = field(default_factory=threading.Lock)
-    guard: threading.Lock = field(default_factory=threading.Lock)  # protects `jobs`
-    jobs: set = field(default_factory=set)
+    slots: int = 1
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    running: set = field(default_factory=set)
+    waiting: list = field(default_factory=list)  # first in, first out
 
     def enter(self, job: object) -> None:
-        """Count job as queued or running."""
-        with self.guard:
-            self.jobs.add(job)
+        """Put job at the end of the queue."""
+        with self.cond:
+            self.waiting.append(job)
+
+    def acquire(self, job: object, timeout: float) -> bool:
+        """Return True once job, first in the queue, took a free slot (False after timeout)."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: self._may_run(job), timeout):
+                return False
+            self.waiting.remove(job)
+            self.running.add(job)
+            self.cond.notify_all()  # the next in the queue is now first
+            return True
+
+    def _may_run(self, job: object) -> bool:
+        return len(self.running) < self.slots and bool(self.waiting) and self.waiting[0] is job
 
     def leave(self, job: object) -> None:
-        """Stop counting job."""
-        with self.guard:
-            self.jobs.discard(job)
+        """Stop counting job, running or queued, and let the next one move up."""
+        with self.cond:
+            self.running.discard(job)
+            if job in self.waiting:
+                self.waiting.remove(job)
+            self.cond.notify_all()
 
     def count(self) -> int:
         """Return how many jobs are queued or running."""
-        with self.guard:
-            return len(self.jobs)
+        with self.cond:
+            return len(self.running) + len(self.waiting)
+
+    def place(self, job: object) -> int:
+        """Return job's place in the queue (1 = next to run), or 0 when it is not queued."""
+        with self.cond:
+            return self.waiting.index(job) + 1 if job in self.waiting else 0
 
 
-# One run at a time per server: a second run would halve the speed of both and of every page.
 # st.cache_resource keeps one JobSlot per server process, also when the dev server re-imports
 # this module after a source change (the cache key is this function's module, name and source).
 # Clearing every cache (st.cache_resource.clear(), which the app never does) makes a new slot; jobs
 # already queued keep the one they started with.
 @st.cache_resource(show_spinner=False)
 def shared_slot() -> JobSlot:
-    """Return the server's one JobSlot, made on first use."""
-    return JobSlot()
+    """Return the server's JobSlot (runtime_tuning.max_jobs() slots), made on first use."""
+    return JobSlot(max_jobs())
+
+
+class Line(str):
+    """A progress line in the language it was made in, able to say itself in another one (the
+    people following a shared run may read different languages)."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, lang: str, msgid: str, **params: object) -> Line:
+        line = super().__new__(cls, _render(lang, msgid, params))
+        line.msgid, line.params = msgid, params
+        return line
+
+    def in_lang(self, lang: str) -> str:
+        """Return this line in lang."""
+        return _render(lang, self.msgid, self.params)
+
+
+def _render(lang: str, msgid: str, params: dict) -> str:
+    """Return msgid in lang, filled from params (Line params are put in lang too)."""
+    from ui.i18n import translations
+
+    text = translations(lang).gettext(msgid)
+    if not params:
+        return text
+    return text.format(
+        **{k: v.in_lang(lang) if isinstance(v, Line) else v for k, v in params.items()}
+    )
 
 
 @dataclass
@@ -90,11 +159,12 @@ class JobState:
 
     status: str  # "queued", "running", "done", "stopped" or "failed"
     fraction: float  # 0..1 of the work done
-    text: str  # one line on what is happening
+    text: str  # one line on what is happening (a message id, or a Line)
     payload: Any  # the last value the work reported (curves so far, a snapshot...)
     result: Any  # what the work returned (None until done or stopped)
     error: str  # a message a person can act on, if status is "failed" (English)
     seconds: float  # time since the job left the queue (0 while queued)
+    place: int = 0  # its place in the queue while queued (1 = next to run), else 0
 
     @property
     def finished(self) -> bool:
@@ -108,12 +178,14 @@ class Job:
 
     name: str
     work: Work
-    owner_alive: Callable[[], bool] | None = None  # is the session that started it connected?
+    owner_alive: Callable[[], bool] | None = None  # is a session that follows it connected?
+    slot: JobSlot | None = None  # the slots it queues for (None: the server's shared_slot())
+    on_finish: Callable[[Job], None] | None = None  # called once, from its thread, at the end
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _status: str = "queued"
     _fraction: float = 0.0
-    _text: str = N_("Waiting for another run on this server to finish…")
+    _text: str = WAITING
     _payload: Any = None
     _result: Any = None
     _error: str = ""
@@ -124,19 +196,25 @@ class Job:
     _slot: JobSlot | None = None  # the slot it was queued for (kept even if caches are cleared)
     _last_alive: float = field(default_factory=time.monotonic)
     _last_check: float = 0.0
+    _watchers: set = field(default_factory=set)  # the sessions' Watches of a shared run
 
     def start(self) -> Job:
-        """Start the thread (once) and return self."""
+        """Queue the job and start its thread (once); return self."""
         if self._thread is None:
-            self._slot = shared_slot()
+            self._slot = self.slot or shared_slot()
             self._thread = threading.Thread(target=self._run, name=f"job-{self.name}", daemon=True)
             self._slot.enter(self)
             self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Ask the work to stop at its next check (a queued job is cancelled)."""
+        """Ask the work to stop at its next check (a queued job leaves the queue)."""
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once Stop was asked for."""
+        return self._stop.is_set()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the job to finish; return True if it has."""
@@ -146,6 +224,7 @@ class Job:
 
     def state(self) -> JobState:
         """Return a consistent copy of the job's progress."""
+        place = self._slot.place(self) if self._slot is not None else 0
         with self._lock:
             now = self._ended or time.perf_counter()
             seconds = now - self._started if self._started else 0.0
@@ -157,6 +236,7 @@ class Job:
                 self._result,
                 self._error,
                 seconds,
+                place if self._status == "queued" else 0,
             )
 
     def _should_stop(self) -> bool:
@@ -180,7 +260,7 @@ class Job:
     def _report(self, fraction: float, text: str, payload: Any = None) -> None:
         with self._lock:
             self._fraction = min(max(float(fraction), 0.0), 1.0)
-            self._text = str(text)
+            self._text = text if isinstance(text, Line) else str(text)
             if payload is not None:
                 self._payload = payload
 
@@ -188,23 +268,8 @@ class Job:
         slot = self._slot
         lower_thread_priority(JOB_NICE)  # before torch starts any worker from this thread
         try:
-            while not slot.run.acquire(timeout=0.2):  # queued: can be cancelled while waiting
-                if self._should_stop():
-                    self._finish("stopped", N_("Cancelled before it started."), None)
-                    return
-            try:
-                with self._lock:
-                    self._status, self._started = "running", time.perf_counter()
-                    self._text = N_("Starting…")
-                result = self.work(self._report, self._should_stop)
-                stopped = self._stop.is_set()
-                self._finish(
-                    "stopped" if stopped else "done",
-                    N_("Stopped.") if stopped else N_("Done."),
-                    result,
-                )
-            finally:
-                slot.run.release()
+            if self._wait_for_a_slot(slot):
+                self._work_in(slot)
         except ExplorerError as err:  # the engine's own, person-readable errors
             self._failure = err
             self._finish("failed", N_("Failed."), None, str(err))
@@ -215,6 +280,27 @@ class Job:
             )
         finally:
             slot.leave(self)
+            if self.on_finish is not None:
+                self.on_finish(self)
+
+    def _wait_for_a_slot(self, slot: JobSlot) -> bool:
+        """Return True once the job holds a slot; False (finished as cancelled) if stopped first."""
+        while not slot.acquire(self, QUEUE_POLL):  # queued: can be cancelled while waiting
+            if self._should_stop():
+                self._finish("stopped", N_("Cancelled before it started."), None)
+                return False
+        return True
+
+    def _work_in(self, slot: JobSlot) -> None:
+        """Run the work in the slot it holds, and finish with its result."""
+        with self._lock:
+            self._status, self._started = "running", time.perf_counter()
+            self._text = N_("Starting…")
+        result = self.work(self._report, self._should_stop)
+        stopped = self._stop.is_set()
+        self._finish(
+            "stopped" if stopped else "done", N_("Stopped.") if stopped else N_("Done."), result
+        )
 
     def _finish(self, status: str, text: str, result: Any, error: str = "") -> None:
         with self._lock:
@@ -273,8 +359,15 @@ def _session_watch() -> Callable[[], bool] | None:
     return lambda: is_active(session_id)
 
 
-def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job:
-    """Start work as a job stored under state[key] (stopping any job already stored there)."""
+def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job | Watch:
+    """Start work as a job stored under state[key] (leaving any job already stored there).
+
+    Work marked by `shareable` is shared with every session asking for the same key
+    (start_shared_job); any other work is this session's own.
+    """
+    share_key = getattr(work, "share_key", None)
+    if share_key is not None:
+        return start_shared_job(state, key, name, share_key, work)
     old = state.get(key)
     if _is_job(old):
         old.stop()
@@ -283,13 +376,137 @@ def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job:
     return job
 
 
+def shareable(share_key: Hashable, work: Work) -> Work:
+    """Return work marked as the same for everyone asking for share_key (its settings, all of
+    them), so start_job shares one run of it between sessions."""
+    work.share_key = share_key
+    return work
+
+
+@dataclass(eq=False)
+class Watch:
+    """One session's hold on a shared job: what it shows, and its Stop, which leaves the run to
+    the other sessions following it and stops it only when no other follows it."""
+
+    job: Job
+    alive: Callable[[], bool] | None  # is this session connected? (None: no server to ask)
+    how: str  # "started" it, "joined" a run going on, or got a "finished" one
+    runs: SharedRuns
+    left: bool = False  # pressed Stop while others followed the run
+
+    @property
+    def name(self) -> str:
+        """The job's name."""
+        return self.job.name
+
+    @property
+    def failure(self) -> ExplorerError | None:
+        """The engine's error, if the run failed with one."""
+        return self.job._failure
+
+    def connected(self) -> bool:
+        """True while this session is connected (or there is no server to ask)."""
+        return self.alive is None or self.alive()
+
+    def others(self) -> int:
+        """Return how many other sessions follow the run now."""
+        with self.runs.lock:
+            return len(self.job._watchers - {self})
+
+    def stop(self) -> None:
+        """Leave the run; stop it if no other session follows it."""
+        with self.runs.lock:
+            self.job._watchers.discard(self)
+            followed = any(w.connected() for w in self.job._watchers)
+            self.left = followed and not self.job.state().finished
+        if not followed:
+            self.job.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the run to finish; return True if it has."""
+        return self.job.join(timeout)
+
+    def state(self) -> JobState:
+        """Return the run's state, or a stopped one without result after this session left it."""
+        s = self.job.state()
+        if not self.left:
+            return s
+        return JobState("stopped", s.fraction, LEFT, s.payload, None, "", s.seconds)
+
+
+LEFT = N_("You left this run; it goes on for the other sessions following it.")
+
+
+@dataclass(eq=False)
+class SharedRuns:
+    """The server's shared runs: those going on and the newest finished ones, by share key."""
+
+    cap: int = MAX_SHARED_FINISHED
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    running: dict = field(default_factory=dict)
+    finished: OrderedDict = field(default_factory=OrderedDict)  # oldest first
+
+    def watch(self, share_key: Hashable, name: str, work: Work, alive) -> tuple[Watch, bool]:
+        """Return (a Watch of the run for share_key, whether its job still has to be started):
+        a finished run, the run going on, or a new one."""
+        with self.lock:
+            done = self.finished.get(share_key)
+            if done is not None:
+                self.finished.move_to_end(share_key)
+                return Watch(done, alive, "finished", self), False
+            job = self.running.get(share_key)
+            fresh = job is None or job.stopping  # never join a run that is being stopped
+            if fresh:
+                job = Job(name, work, on_finish=lambda j: self.settle(share_key, j))
+                job.owner_alive = lambda: any(w.connected() for w in tuple(job._watchers))
+                self.running[share_key] = job
+            watch = Watch(job, alive, "started" if fresh else "joined", self)
+            job._watchers.add(watch)
+            return watch, fresh
+
+    def settle(self, share_key: Hashable, job: Job) -> None:
+        """Move a finished job out of the running ones; keep it if it ran to the end."""
+        with self.lock:
+            if self.running.get(share_key) is job:
+                del self.running[share_key]
+            if job.state().status == "done":
+                self.finished[share_key] = job
+                self.finished.move_to_end(share_key)
+                while len(self.finished) > self.cap:
+                    self.finished.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_runs() -> SharedRuns:
+    """Return the server's SharedRuns, made on first use."""
+    return SharedRuns()
+
+
+def start_shared_job(
+    state: MutableMapping, key: str, name: str, share_key: Hashable, work: Work
+) -> Watch:
+    """Follow the one run of work for share_key under state[key]: join the run going on with the
+    same key, take the finished one, or start it (leaving any other job stored there)."""
+    old = state.get(key)
+    if isinstance(old, Watch) and old.job is shared_runs().running.get(share_key):
+        if not old.left and not old.job.stopping:
+            return old  # this session already follows that very run
+    if _is_job(old):
+        old.stop()
+    watch, fresh = shared_runs().watch(share_key, name, work, _session_watch())
+    if fresh:
+        watch.job.start()
+    state[key] = watch
+    return watch
+
+
 def _is_job(obj: object) -> bool:
-    """True for a Job, also one made before Streamlit re-imported this module (dev server)."""
-    return isinstance(obj, Job) or type(obj).__name__ == "Job" and hasattr(obj, "state")
+    """True for a Job or a Watch, also one made before Streamlit re-imported this module."""
+    return type(obj).__name__ in ("Job", "Watch") and hasattr(obj, "state")
 
 
-def get_job(state: MutableMapping, key: str) -> Job | None:
-    """Return the job stored under state[key], if any."""
+def get_job(state: MutableMapping, key: str) -> Job | Watch | None:
+    """Return the job (or Watch of a shared one) stored under state[key], if any."""
     job = state.get(key)
     return job if _is_job(job) else None
 
@@ -322,13 +539,61 @@ def _t(msgid: str, **params: object) -> str:
     return t(msgid, **params)
 
 
-def failure_text(job: Job, s: JobState) -> str:
+def failure_text(job: Job | Watch, s: JobState) -> str:
     """Return why the job failed in the reader's language: the engine's own error, translated
     with its parameters, or the job's message."""
     from ui.i18n import error_text
 
-    failure = getattr(job, "_failure", None)
+    failure = job.failure if isinstance(job, Watch) else getattr(job, "_failure", None)
     return error_text(failure) if failure is not None else _t(s.error)
+
+
+def _line(text: str) -> str:
+    """Return a job's line in the reader's language (a Line says itself in any language)."""
+    if isinstance(text, Line):
+        from ui.i18n import current_lang
+
+        return text.in_lang(current_lang())
+    return _t(text)
+
+
+def queue_line(place: int) -> str:
+    """Return "2nd in the queue: 1 run ahead of yours" in the reader's language."""
+    from ui.i18n import tn
+
+    return tn(
+        "{place} in the queue: {n} run ahead of yours",
+        "{place} in the queue: {n} runs ahead of yours",
+        place - 1,
+        place=_ordinal(place),
+    )
+
+
+def _ordinal(n: int) -> str:
+    """Return n as an ordinal in the reader's language ("1st", "2nd", "11th"; 第 2 位)."""
+    if 10 <= n % 100 <= 20 or n % 10 not in (1, 2, 3):
+        return _t(N_("{n}th"), n=n)
+    return _t({1: N_("{n}st"), 2: N_("{n}nd"), 3: N_("{n}rd")}[n % 10], n=n)
+
+
+def shared_note(job: Job | Watch) -> str | None:
+    """Return who else follows this run ("shared with 1 other session"), or None when nobody."""
+    if not isinstance(job, Watch):
+        return None
+    from ui.i18n import tn
+
+    if job.how == "finished":
+        return _t(
+            N_("Trained earlier on this server with the same settings: the result is shared.")
+        )
+    others = job.others()
+    if job.left or others == 0 and job.how == "started":
+        return None
+    return tn(
+        "Shared run: {n} other session follows it, so it runs once for all.",
+        "Shared run: {n} other sessions follow it, so it runs once for all.",
+        others,
+    )
 
 
 def clock_line(fraction: float, seconds: float) -> str:
@@ -354,16 +619,7 @@ def show_progress(
     @st.fragment(run_every=every if not job.state().finished else None)
     def _panel() -> None:
         s = job.state()
-        if s.status == "queued":
-            st.info(_t(s.text))
-        elif not s.finished:
-            st.progress(s.fraction, f"{_t(s.text)}  ({clock_line(s.fraction, s.seconds)})")
-        if not s.finished:
-            st.button(_t(N_("Stop")), key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
-        elif s.status == "failed":
-            st.error(failure_text(job, s))
-        elif s.status == "stopped" and s.result is None:
-            st.warning(_t(s.text))
+        _status_lines(job, s, key)
         render(s)
         if s.finished and st.session_state.get(done_key) is not job:
             st.session_state[done_key] = job
@@ -371,3 +627,20 @@ def show_progress(
 
     _panel()
     return job.state()
+
+
+def _status_lines(job: Job | Watch, s: JobState, key: str) -> None:
+    """Draw the queue place or the progress bar, who shares the run, and Stop or the outcome."""
+    if s.status == "queued":
+        st.info(queue_line(s.place) if s.place else _line(s.text))
+    elif not s.finished:
+        st.progress(s.fraction, f"{_line(s.text)}  ({clock_line(s.fraction, s.seconds)})")
+    note = shared_note(job)
+    if note:
+        st.caption(note)
+    if not s.finished:
+        st.button(_t(N_("Stop")), key=f"{key}__stop", on_click=job.stop, icon=":material/stop:")
+    elif s.status == "failed":
+        st.error(failure_text(job, s))
+    elif s.status == "stopped" and s.result is None:
+        st.warning(_line(s.text))
