@@ -32,7 +32,7 @@ from engine.recurrent import (
     resting_gate,
 )
 from ui.i18n import error_text, t
-from ui.jobs import get_job, show_progress, start_job
+from ui.jobs import get_job, shareable, show_progress, start_job
 from ui.recurrent import dynamics_figures as rf
 
 DELAYS = [1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 60, 80, 100]
@@ -457,7 +457,8 @@ if st.button(
         st.info(t("These settings are already trained (on this server): the result is below."))
     else:
         st.session_state["mem_job_key"] = key
-        start_job(st.session_state, job_key, "memory-task", _memory_work(key, results))
+        work = shareable(("memory-task", key), _memory_work(key, results), keep=False)
+        start_job(st.session_state, job_key, "memory-task", work)
 job = get_job(st.session_state, job_key)
 running = job is not None and not job.state().finished
 if job is not None and st.session_state.get("mem_job_key") == key:

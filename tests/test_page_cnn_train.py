@@ -28,7 +28,7 @@ from engine.cnn import (
 from ui.cnn.models import available_models
 from ui.cnn.train_notes import filters_notice, loss_notice
 from ui.cnn.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
-from ui.jobs import Job
+from ui.jobs import Job, Watch
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "cnn_train.py")
 
@@ -63,7 +63,7 @@ def _tiny(at: AppTest, steps: int) -> AppTest:
 def _job(at: AppTest, key: str = "ct_job") -> Job:
     assert key in at.session_state, "no job was started"
     job = at.session_state[key]
-    assert isinstance(job, Job)
+    assert isinstance(job, Job | Watch)
     return job
 
 
@@ -154,7 +154,7 @@ def test_stop_mid_run_keeps_a_usable_model_and_a_second_session_queues(two_class
     other = _tiny(other, 50)
     other.button(key="ct_train").click().run()
     queued = _job(other)
-    assert any("Waiting for another run" in i.value for i in other.info)
+    assert any("in the queue" in i.value for i in other.info)
     deadline = time.time() + 60
     while not isinstance(job.state().payload, Live) and time.time() < deadline:
         time.sleep(0.1)

@@ -44,6 +44,7 @@ def test_limit_torch_threads_honours_the_environment_and_restores(monkeypatch):
 def test_training_threads_default_to_every_core_and_honour_the_environment(monkeypatch):
     cores = os.cpu_count() or 1
     monkeypatch.delenv("EXPLORER_TRAIN_THREADS", raising=False)
+    monkeypatch.setenv("EXPLORER_MAX_JOBS", "1")  # one job at a time: it may use every core
     assert training_threads() == cores
     monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "1")
     assert training_threads() == 1

@@ -367,7 +367,7 @@ def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job | W
     """
     share_key = getattr(work, "share_key", None)
     if share_key is not None:
-        return start_shared_job(state, key, name, share_key, work)
+        return start_shared_job(state, key, name, share_key, work, keep=work.keep_result)
     old = state.get(key)
     if _is_job(old):
         old.stop()
@@ -376,10 +376,11 @@ def start_job(state: MutableMapping, key: str, name: str, work: Work) -> Job | W
     return job
 
 
-def shareable(share_key: Hashable, work: Work) -> Work:
+def shareable(share_key: Hashable, work: Work, *, keep: bool = True) -> Work:
     """Return work marked as the same for everyone asking for share_key (its settings, all of
-    them), so start_job shares one run of it between sessions."""
-    work.share_key = share_key
+    them), so start_job shares one run of it between sessions; keep=False when the work stores
+    its finished results itself (then only a run going on is shared)."""
+    work.share_key, work.keep_result = share_key, keep
     return work
 
 
@@ -446,9 +447,11 @@ class SharedRuns:
     running: dict = field(default_factory=dict)
     finished: OrderedDict = field(default_factory=OrderedDict)  # oldest first
 
-    def watch(self, share_key: Hashable, name: str, work: Work, alive) -> tuple[Watch, bool]:
+    def watch(
+        self, share_key: Hashable, name: str, work: Work, alive, keep: bool = True
+    ) -> tuple[Watch, bool]:
         """Return (a Watch of the run for share_key, whether its job still has to be started):
-        a finished run, the run going on, or a new one."""
+        a finished run, the run going on, or a new one (kept when it finishes if keep)."""
         with self.lock:
             done = self.finished.get(share_key)
             if done is not None:
@@ -457,19 +460,19 @@ class SharedRuns:
             job = self.running.get(share_key)
             fresh = job is None or job.stopping  # never join a run that is being stopped
             if fresh:
-                job = Job(name, work, on_finish=lambda j: self.settle(share_key, j))
+                job = Job(name, work, on_finish=lambda j: self.settle(share_key, j, keep))
                 job.owner_alive = lambda: any(w.connected() for w in tuple(job._watchers))
                 self.running[share_key] = job
             watch = Watch(job, alive, "started" if fresh else "joined", self)
             job._watchers.add(watch)
             return watch, fresh
 
-    def settle(self, share_key: Hashable, job: Job) -> None:
-        """Move a finished job out of the running ones; keep it if it ran to the end."""
+    def settle(self, share_key: Hashable, job: Job, keep: bool = True) -> None:
+        """Move a finished job out of the running ones; keep it if asked and it ran to the end."""
         with self.lock:
             if self.running.get(share_key) is job:
                 del self.running[share_key]
-            if job.state().status == "done":
+            if keep and job.state().status == "done":
                 self.finished[share_key] = job
                 self.finished.move_to_end(share_key)
                 while len(self.finished) > self.cap:
@@ -483,17 +486,24 @@ def shared_runs() -> SharedRuns:
 
 
 def start_shared_job(
-    state: MutableMapping, key: str, name: str, share_key: Hashable, work: Work
+    state: MutableMapping,
+    key: str,
+    name: str,
+    share_key: Hashable,
+    work: Work,
+    *,
+    keep: bool = True,
 ) -> Watch:
     """Follow the one run of work for share_key under state[key]: join the run going on with the
-    same key, take the finished one, or start it (leaving any other job stored there)."""
+    same key, take the finished one, or start it (leaving any other job stored there); a run
+    that ends done is kept for later askers if keep."""
     old = state.get(key)
     if isinstance(old, Watch) and old.job is shared_runs().running.get(share_key):
         if not old.left and not old.job.stopping:
             return old  # this session already follows that very run
     if _is_job(old):
         old.stop()
-    watch, fresh = shared_runs().watch(share_key, name, work, _session_watch())
+    watch, fresh = shared_runs().watch(share_key, name, work, _session_watch(), keep)
     if fresh:
         watch.job.start()
     state[key] = watch

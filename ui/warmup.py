@@ -144,6 +144,7 @@ NOT_WARMED = {
     "run_store": "an empty store",
     "timing_store": "an empty store",
     "shared_slot": "an empty job slot",
+    "shared_runs": "an empty store",
     "_results": "an empty store",
     "held_out_images": "its classes and size are the learner's choice of model",
     "finished_sets": "an empty store",

@@ -3,7 +3,10 @@
 Each `*_work` function returns a `work(report, should_stop)` for ui/jobs.py: it calls the engine,
 reports plain values (curves so far, copies of the first-layer filters) and returns a frozen
 result. Nothing here touches Streamlit widgets, so a job thread can run it; the shared stores are
-plain dicts behind locks, handed over by the page from st.cache_resource.
+plain dicts behind locks, handed over by the page from st.cache_resource. A run's settings decide
+its result, so each work is marked `shareable` on all of them: sessions asking for identical
+settings follow one run (ui.jobs), and its progress lines are `Line`s each reader sees in their
+own language.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from engine.cnn import (
 from engine.core import N_
 from runtime_tuning import training_threads
 from ui.cnn.names import VARIANT_NAMES
-from ui.i18n import DEFAULT, translations
+from ui.i18n import DEFAULT
+from ui.jobs import Line, shareable
 
 __all__ = [
     "AblationRow",
@@ -165,15 +169,13 @@ def _every(steps: int) -> int:
 
 
 def training_work(settings: RunSettings, data_store: DataStore, lang: str = DEFAULT):
-    """Return a job function that trains settings.config and reports Live snapshots (its
-    progress lines in lang: the job's thread has no session to ask)."""
-    say = translations(lang).gettext
+    """Return a job function, shared by settings, that trains settings.config and reports Live
+    snapshots (its progress lines made in lang: the job's thread has no session to ask)."""
 
     def work(report, should_stop) -> RunOutcome:
         config = settings.config
         n = len(config.classes) * (N_PER_CLASS + N_VAL_PER_CLASS)
-        text = say(RENDERING).format(n=f"{n:,}", classes=len(config.classes))
-        report(0.0, text, None)
+        report(0.0, Line(lang, RENDERING, n=f"{n:,}", classes=len(config.classes)), None)
         data = data_store.get(config.classes)
         init = first_layer_filters(SmallCNN(config, seed=settings.seed))  # train's own start
         snapshots: list[tuple[int, torch.Tensor]] = [(0, init)]
@@ -184,7 +186,9 @@ def training_work(settings: RunSettings, data_store: DataStore, lang: str = DEFA
             history.append(point)
             if snapshots[-1][0] != step:
                 snapshots.append((step, first_layer_filters(model)))
-            text = say(STEP).format(
+            text = Line(
+                lang,
+                STEP,
                 step=f"{step:,}",
                 steps=f"{steps:,}",
                 loss=f"{point.loss:.3f}",
@@ -208,7 +212,7 @@ def training_work(settings: RunSettings, data_store: DataStore, lang: str = DEFA
         )
         return RunOutcome(settings, result, tuple(snapshots))
 
-    return work
+    return shareable(("cnn-train", settings), work)
 
 
 def make_card(outcome: RunOutcome) -> dict:
@@ -246,19 +250,18 @@ def make_card(outcome: RunOutcome) -> dict:
 def ablation_work(
     settings: AblationSettings, data_store: DataStore, results: dict, lang: str = DEFAULT
 ):
-    """Return a job function training every ABLATIONS variant; complete sets go into results
-    (its progress lines in lang)."""
-    say = translations(lang).gettext
+    """Return a job function, shared by settings, training every ABLATIONS variant; complete
+    sets go into results (its progress lines made in lang)."""
 
     def work(report, should_stop) -> tuple[AblationRow, ...]:
         if settings in results:  # another session finished the same set while this one queued
             return results[settings]
-        report(0.0, say(N_("Rendering the images…")), None)
+        report(0.0, Line(lang, N_("Rendering the images…")), None)
         data = data_store.get(settings.classes)
         probe = data.val_images[: len(settings.classes) * ROBUST_PER_CLASS]  # interleaved
         rows: list[AblationRow] = []
         for i, name in enumerate(ABLATIONS):
-            row = _ablation_row(settings, data, probe, (i, name, say), report, should_stop)
+            row = _ablation_row(settings, data, probe, (i, name, lang), report, should_stop)
             if row is None:
                 return tuple(rows)
             rows.append(row)
@@ -267,19 +270,21 @@ def ablation_work(
         _keep(results, settings, tuple(rows))
         return tuple(rows)
 
-    return work
+    return shareable(("cnn-ablations", settings), work, keep=False)  # results keeps them
 
 
 def _ablation_row(settings, data, probe, variant: tuple, report, should_stop):
-    """Return variant (i, name, say)'s AblationRow (trained, then shifted), or None if it was
-    stopped; say translates its progress lines."""
-    i, name, say = variant
+    """Return variant (i, name, lang)'s AblationRow (trained, then shifted), or None if it was
+    stopped; its progress lines are made in lang."""
+    i, name, lang = variant
     n = len(ABLATIONS)
     config = ablation_config(name, CNNConfig(classes=settings.classes))
-    shown = say(VARIANT_NAMES[name])
+    shown = Line(lang, VARIANT_NAMES[name])
 
     def progress(step, steps, point, model):
-        text = say(VARIANT_STEP).format(
+        text = Line(
+            lang,
+            VARIANT_STEP,
             name=shown,
             i=i + 1,
             n=n,
@@ -304,7 +309,7 @@ def _ablation_row(settings, data, probe, variant: tuple, report, should_stop):
     )
     if r.stopped:
         return None
-    report((i + 0.9) / n, say(SHIFTING).format(name=shown), None)
+    report((i + 0.9) / n, Line(lang, SHIFTING, name=shown), None)
     robust = {m: shift_robustness(r.model, probe, MAX_SHIFT, m) for m in ("circular", "edge")}
     return AblationRow(
         name,

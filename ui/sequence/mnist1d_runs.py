@@ -3,7 +3,9 @@
 Finished runs go into one dict shared by every session (st.cache_resource), keyed on all four
 settings, so a revisit or a second person asking for the same run gets it at once. A run that was
 stopped is kept only in the job's own result (it is shown, marked, but never cached as finished).
-The job never touches Streamlit: it reports the learning curves so far as its payload.
+The job never touches Streamlit: it reports the learning curves so far as its payload. A plan is
+shared while it runs (ui.jobs.shareable): a second session pressing Train on the same plan follows
+the run already going instead of queueing a copy; the store above keeps what finished.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from engine.sequence import (
     time_per_batch,
 )
 from ui.i18n import DEFAULT, t, translations
-from ui.jobs import Job, running_jobs
+from ui.jobs import Job, Line, Watch, running_jobs, shareable
 
 
 @st.cache_resource(show_spinner=False)  # the page shows a translated spinner
@@ -142,9 +144,15 @@ def make_plan(
     ]
 
 
+def _label_line(key: RunKey, lang: str) -> Line | str:
+    """Return label(key) as a Line made in lang (each reader sees it in their language)."""
+    name = Line(lang, N_("Linear")) if key.arch == "linear" else arch_name(key.arch, lang)
+    return Line(lang, N_("{model}, shuffled"), model=name) if key.shuffle else name
+
+
 def plan_work(plan: Sequence[RunKey], store: RunStore, lang: str = DEFAULT) -> Callable:
-    """Return the job's work: run each missing run of plan in order, reporting curves so far
-    (its progress lines in lang: the job's thread has no session to ask)."""
+    """Return the job's work, shared by plan: run each missing run of plan in order, reporting
+    curves so far (its progress lines made in lang: the job's thread has no session to ask)."""
 
     def work(report, should_stop) -> PlanOutcome:
         total = sum(k.steps for k in plan)
@@ -160,7 +168,7 @@ def plan_work(plan: Sequence[RunKey], store: RunStore, lang: str = DEFAULT) -> C
                 finished[key] = cached
                 curves[key] = curve_of(cached)
                 done += key.steps
-                text = _say(N_("{model}: already trained"), lang).format(model=label(key, lang))
+                text = Line(lang, N_("{model}: already trained"), model=_label_line(key, lang))
                 report(done / total, text, dict(curves))
                 continue
             points: list[tuple[int, float, float]] = []
@@ -168,8 +176,10 @@ def plan_work(plan: Sequence[RunKey], store: RunStore, lang: str = DEFAULT) -> C
             def progress(step, steps, metrics, key=key, points=points, base=done) -> bool:
                 points.append((step, metrics["seconds"], metrics["test_acc"]))
                 curves[key] = Curve(*(tuple(c) for c in zip(*points, strict=True)))
-                text = _say(PROGRESS, lang).format(
-                    model=label(key, lang),
+                text = Line(
+                    lang,
+                    PROGRESS,
+                    model=_label_line(key, lang),
                     step=f"{step:,}",
                     steps=f"{steps:,}",
                     accuracy=f"{metrics['test_acc']:.1%}",
@@ -186,7 +196,7 @@ def plan_work(plan: Sequence[RunKey], store: RunStore, lang: str = DEFAULT) -> C
             done += key.steps
         return PlanOutcome(finished, stopped)
 
-    return work
+    return shareable(("mnist1d", tuple(plan)), work, keep=False)  # the store keeps finished runs
 
 
 def curve_of(result: FitResult) -> Curve:
@@ -238,7 +248,9 @@ class Shown(NamedTuple):
     stopped: bool
 
 
-def runs_for(plan: Sequence[RunKey], store: RunStore, job: Job | None) -> dict[RunKey, Shown]:
+def runs_for(
+    plan: Sequence[RunKey], store: RunStore, job: Job | Watch | None
+) -> dict[RunKey, Shown]:
     """Return the runs of plan that exist: finished ones from the store, a stopped one from job."""
     outcome = job.state().result if job is not None else None
     stopped = outcome.stopped if isinstance(outcome, PlanOutcome) else {}

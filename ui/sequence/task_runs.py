@@ -3,7 +3,8 @@
 Finished runs are the same for everyone with the same settings, so they go into one
 `st.cache_resource` dict keyed on (task, model, steps, seed): a revisit, or another person asking
 for the same run, is instant. A stopped run is shown to its person but never stored. The work
-function never touches Streamlit; it reports curves so far through the Job.
+function never touches Streamlit; it reports curves so far through the Job. While it runs, a job
+is shared (ui.jobs.shareable) by everyone pressing Train with the same models, steps and seed.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from engine.sequence import (
     make_batch,
     synthetic_task,
 )
-from ui.i18n import DEFAULT, current_lang, t, translations
-from ui.jobs import Report, ShouldStop, Work, get_job, show_progress, start_job
+from ui.i18n import DEFAULT, current_lang, t
+from ui.jobs import Line, Report, ShouldStop, Work, get_job, shareable, show_progress, start_job
 from ui.sequence import text_figures as tf
 
 __all__ = [
@@ -69,11 +70,10 @@ def make_work(
     """Return a Job work function training each pair in turn (reusing stored runs).
 
     It reports {"curves": {(task, arch): ([steps], [accuracies])}} as it goes and returns
-    {(task, arch): TaskResult} for every pair it finished or stopped. Its progress lines are in
-    lang: the job's thread has no session to ask.
+    {(task, arch): TaskResult} for every pair it finished or stopped. Its progress lines are made
+    in lang (the job's thread has no session to ask) and said in each reader's language.
     """
     pairs = list(pairs)
-    say = translations(lang).gettext
 
     def work(report: Report, should_stop: ShouldStop) -> dict[Pair, TaskResult]:
         done: dict[Pair, TaskResult] = {}
@@ -91,8 +91,10 @@ def make_work(
             def progress(step: int, total: int, metrics: dict, i=i, pair=(task, arch)) -> bool:
                 curves[pair][0].append(step)
                 curves[pair][1].append(metrics["accuracy"])
-                text = say(PROGRESS).format(
-                    task=say(TASKS[pair[0]].title),
+                text = Line(
+                    lang,
+                    PROGRESS,
+                    task=Line(lang, TASKS[pair[0]].title),
                     model=ARCH_NAMES[pair[1]],
                     step=step,
                     total=total,
@@ -110,7 +112,8 @@ def make_work(
                         store.pop(next(iter(store)))
         return done
 
-    return work
+    share_key = ("sequence-tasks", tuple(pairs), steps, seed)
+    return shareable(share_key, work, keep=False)  # the store keeps finished runs
 
 
 def _curve(result: TaskResult) -> tuple[list[int], list[float]]:
