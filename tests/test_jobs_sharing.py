@@ -405,3 +405,37 @@ def get_watch(at: AppTest) -> Watch:
     watch = at.session_state["job"]
     assert isinstance(watch, Watch)
     return watch
+
+
+# --- every training page's work is shared on all of its settings --------------------------
+
+
+def test_the_training_pages_work_is_shared_on_every_setting():
+    from engine.cnn import CNNConfig
+    from ui.cnn.train_runs import (
+        AblationSettings,
+        DataStore,
+        RunSettings,
+        ablation_work,
+        training_work,
+    )
+    from ui.sequence.mnist1d_runs import RunKey, RunStore, plan_work
+    from ui.sequence.task_runs import make_work
+
+    run = RunSettings(CNNConfig(("circle", "square")), 20, 0.01, 0, False)
+    other = RunSettings(CNNConfig(("circle", "square")), 20, 0.01, 1, False)  # another seed
+    cnn, cnn_other = training_work(run, DataStore()), training_work(other, DataStore(), "zh")
+    assert cnn.share_key == ("cnn-train", run) and cnn.keep_result
+    assert cnn_other.share_key != cnn.share_key
+    assert training_work(run, DataStore(), "zh").share_key == cnn.share_key  # any language
+    ablations = AblationSettings(("circle", "square"), 20, 0.01, 0, False)
+    abl = ablation_work(ablations, DataStore(), {})
+    assert abl.share_key == ("cnn-ablations", ablations) and not abl.keep_result
+    plan = [RunKey("linear", 20, 0, False), RunKey("cnn", 20, 0, True)]
+    m1d = plan_work(plan, RunStore())
+    assert m1d.share_key == ("mnist1d", tuple(plan)) and not m1d.keep_result
+    assert plan_work(plan[:1], RunStore()).share_key != m1d.share_key
+    pairs = [("motif", "cnn"), ("majority", "gru")]
+    tasks = make_work(pairs, 50, 3, {})
+    assert tasks.share_key == ("sequence-tasks", tuple(pairs), 50, 3) and not tasks.keep_result
+    assert make_work(pairs, 50, 4, {}).share_key != tasks.share_key
