@@ -32,8 +32,18 @@ from engine.sequence import (
     make_batch,
     synthetic_task,
 )
-from ui.i18n import DEFAULT, current_lang, t
-from ui.jobs import Line, Report, ShouldStop, Work, get_job, shareable, show_progress, start_job
+from ui.i18n import DEFAULT, current_lang, t, tn
+from ui.jobs import (
+    Line,
+    Report,
+    ShouldStop,
+    Work,
+    get_job,
+    shareable,
+    shared_slot,
+    show_progress,
+    start_job,
+)
 from ui.sequence import text_figures as tf
 
 __all__ = [
@@ -387,9 +397,12 @@ def _train_button(pairs, settings, have: bool, mine: bool, store) -> bool:
         st.rerun()  # redraw the whole section with the run in progress
     if not have and not running:
         st.caption(
-            t(
-                "{runs} runs of {steps} steps, one after the other, one run per server at a time. "
-                "Finished runs are kept for everyone.",
+            tn(
+                "{runs} runs of {steps} steps, one after the other; this server trains {n} job at "
+                "a time. Finished runs are kept for everyone.",
+                "{runs} runs of {steps} steps, one after the other; this server trains {n} jobs at "
+                "a time. Finished runs are kept for everyone.",
+                shared_slot().slots,
                 runs=len(pairs),
                 steps=settings[1],
             )
