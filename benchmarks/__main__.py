@@ -18,6 +18,7 @@ from benchmarks import (
     bench_pooling,
     bench_receptive_field,
     bench_recurrent,
+    bench_sessions,
     bench_small_cnn,
     bench_symmetry,
     bench_training,
@@ -37,8 +38,9 @@ SUITES = {
     "training": bench_training,
     "pages": bench_pages,
     "browser": bench_browser,
+    "sessions": bench_sessions,
 }
-OPT_IN = {"browser"}  # starts its own servers and Chromium for minutes: only when named
+OPT_IN = {"browser", "sessions"}  # start servers and Chromium for minutes: only when named
 
 
 def main() -> None:
@@ -47,10 +49,15 @@ def main() -> None:
     parser.add_argument(
         "suites",
         nargs="*",
-        help=f"any of {', '.join(SUITES)} (default: all but {', '.join(sorted(OPT_IN))})",
+        help=f"any of {', '.join(SUITES)} (default: all but {', '.join(sorted(OPT_IN))}); "
+        "a number after a suite is its count: `sessions 12`",
     )
     args = parser.parse_args()
-    unknown = set(args.suites) - set(SUITES)
+    try:
+        names, counts = bench_sessions.split_suites(args.suites)
+    except ValueError as err:
+        parser.error(str(err))
+    unknown = set(names) - set(SUITES)
     if unknown:
         parser.error(f"unknown suite(s): {', '.join(sorted(unknown))}")
     print(
@@ -58,9 +65,9 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"malloc thresholds {'fixed as in app.py' if tuned else 'left to glibc'}"
     )
-    for name in args.suites or [s for s in SUITES if s not in OPT_IN]:
+    for name in names or [s for s in SUITES if s not in OPT_IN]:
         print(f"\n## {name}")
-        for row in SUITES[name].run():
+        for row in SUITES[name].run(*[counts[name]] if name in counts else []):
             print(row.line())
 
 
