@@ -8,20 +8,25 @@ WIDGETS). Settle times are taken exactly as the browser suite takes them (its re
 settled test); a page's time runs from the click on its menu link (or from navigation start for
 the first page) to settled.
 
-WALK is a representative subset, not every page: the heavy ones (the nine architectures, the
+WALK is a representative subset, not every page: the heavy ones (the classic architectures, the
 trained CNN, the LSTM on typed text, the receptive fields, MNIST-1D) beside light ones. Set
 BENCH_SESSIONS_PAGES=kernels,pooling (URL paths) to walk others.
 
-Isolation: at the end of its walk each learner types its own marker into the LSTM page's text
-(MARK_KEY), reruns, and waits at a barrier until every learner has; then each checks that its page
-(text, inputs, figure data) shows its own marker and none of the others'.
+Isolation: at the end of its walk each learner types its own text into the LSTM page (MARK_KEY): a
+marker found nowhere else, at a length no other learner's text has. Once every learner has (a
+barrier), each checks that its page (text, inputs, figure data) shows its own marker and the
+server's count of its own characters, and no other learner's marker.
 
 Memory: the server's resident set (VmRSS from /proc; psutil is not a dependency) before the
 learners arrive (warm-up done), its peak while they work (sampled every SAMPLE_S, and the kernel's
-own high-water mark VmHWM), per learner ((all open − before) / N), right after every browser has
-closed, and again after the server has dropped the closed sessions (server.disconnectedSessionTTL
-plus a margin; BENCH_SESSIONS_WAIT=s overrides the wait). ROUNDS rounds of the same walk run on the
-same server: when memory is bounded, the second round's "after" is near the first's.
+own high-water mark VmHWM), with every learner still open (and per learner), right after every
+browser has closed, and after the server may drop the closed sessions: it keeps them for
+server.disconnectedSessionTTL (in a store of at most 128 that expires entries only when a session
+is added), so the suite waits that long plus TTL_MARGIN_S (BENCH_SESSIONS_WAIT=s overrides), then
+opens and closes one more session before it reads. The server's own metrics (/_stcore/metrics,
+byte sizes switched on for this server) say how much is session state with all open and which
+caches hold the most after. BENCH_SESSIONS_ROUNDS (default ROUNDS) rounds of the same walk run on
+the same server: when memory is bounded, a later round's "after" stays near an earlier one's.
 
 On this machine the browsers and the server share the same cores: the settle times include the
 learners' own rendering, which in a classroom runs on their own machines.
