@@ -103,6 +103,12 @@ def status_kib(status: str, field_name: str) -> int:
     return int(found.group(1))
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """Return user + system CPU seconds from a /proc/<pid>/stat line (fields 14 and 15)."""
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serves_port(cmdline: bytes, port: int) -> bool:
     """Return whether a /proc/<pid>/cmdline (NUL-separated) is `streamlit run` on this port."""
     args = cmdline.decode(errors="replace").split("\0")
@@ -171,6 +177,11 @@ def server_pid(url: str) -> int:
 def memory_mb(pid: int, field_name: str = "VmRSS") -> float:
     """Return a memory field of pid in MB (10^6 bytes)."""
     return status_kib(Path(f"/proc/{pid}/status").read_text(), field_name) * 1024 / 1e6
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds pid has used so far (all its threads)."""
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
 
 
 class PeakSampler:
@@ -337,6 +348,7 @@ class Round:
     closed: float = 0.0
     after: float = 0.0
     seconds: float = 0.0
+    cpu_s: float = 0.0  # the server's CPU seconds over the round
     open_sizes: dict[str, int] = field(default_factory=dict)  # with every learner still there
     after_sizes: dict[str, int] = field(default_factory=dict)  # once the server dropped them
 
@@ -361,13 +373,13 @@ def one_round(base: str, pid: int, n: int, walk: list[str]) -> Round:
         threading.Thread(target=learn, args=(base, lr, walk, meeting), daemon=True)
         for lr in rnd.learners
     ]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(pid)
     with PeakSampler(pid) as sampler:
         for th in threads:
             th.start()
         for th in threads:
             th.join()
-    rnd.seconds = time.perf_counter() - start
+    rnd.seconds, rnd.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - cpu
     rnd.peak, rnd.closed = sampler.peak, memory_mb(pid)
     return rnd
 
@@ -413,6 +425,10 @@ def _memory_lines(rnd: Round, wait: float) -> list[Line]:
             f"  server RSS MB: before {rnd.before:.0f}, all open {rnd.open_all:.0f} "
             f"({(rnd.open_all - rnd.before) / n:.1f} per learner), peak {rnd.peak:.0f}, "
             f"closed {rnd.closed:.0f}, {wait:.0f} s after closing {rnd.after:.0f}"
+        ),
+        Line(
+            f"  server CPU: {rnd.cpu_s:.0f} s in {rnd.seconds:.0f} s "
+            f"({rnd.cpu_s / rnd.seconds:.2f} cores on average, {rnd.cpu_s / n:.0f} s per learner)"
         ),
         Line(
             f"  session state with all open: {state / 1e6:.2f} MB ({state / n / 1e3:.0f} kB each)"

@@ -226,6 +226,15 @@ def test_status_fields_match_the_kernels_page_count():
         bs.status_kib("Name:\tpython\n", "VmRSS")
 
 
+def test_stat_cpu_seconds_match_os_times():
+    sum(i * i for i in range(2_000_000))  # spend some CPU time
+    times = os.times()
+    stat = Path("/proc/self/stat").read_text()
+    assert bs.stat_cpu_seconds(stat) == pytest.approx(times.user + times.system, abs=0.05)
+    odd = "42 (a b) c) S " + " ".join(["0"] * 10) + " 250 150 " + " ".join(["0"] * 30)
+    assert bs.stat_cpu_seconds(odd) == 400 / os.sysconf("SC_CLK_TCK")  # a name with ") "
+
+
 def test_serves_port_reads_a_streamlit_command_line():
     line = b"python\0-m\0streamlit\0run\0app.py\0--server.port\08123\0"
     assert bs.serves_port(line, 8123)
