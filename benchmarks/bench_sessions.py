@@ -464,7 +464,13 @@ def run(n: int = DEFAULT_SESSIONS) -> list[Line]:
     """Return each round's settle percentiles, isolation and memory, and the server's peak."""
     walk, wait = _walk_pages(), _wait_s()
     load = os.getloadavg()[0]
-    lines = [Line(f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load {load:.2f}")]
+    arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")  # scripts/serve.sh sets 2
+    lines = [
+        Line(
+            f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load {load:.2f}; "
+            f"server's MALLOC_ARENA_MAX {arenas}"
+        )
+    ]
     # byte sizes of session state and cache_resource (else the server counts entries)
     os.environ.setdefault("STREAMLIT_SERVER_ENABLE_EXPENSIVE_MEMORY_STATS", "true")
     with server(warmup=True) as (base, log):

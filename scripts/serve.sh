@@ -6,6 +6,9 @@
 # the app's own, in .streamlit/config.toml. Health check: GET /_stcore/health answers "ok".
 set -eu
 cd "$(dirname "$0")/.."
+# Two malloc arenas, not glibc's eight per core: memory a thread freed is reused by the next one
+# instead of each thread growing its own heap (docs/deploy.md: lower RSS after learners leave).
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec python -m streamlit run app.py \
   --server.port "${PORT:-8501}" \
   --server.address "${ADDRESS:-0.0.0.0}" \

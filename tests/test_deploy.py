@@ -60,6 +60,7 @@ def test_the_image_starts_with_the_serve_script():
 def test_the_serve_script_serves_the_health_check_and_a_page(tmp_path):
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "ADDRESS": "127.0.0.1", "EXPLORER_WARMUP": "0"}
+    env.pop("MALLOC_ARENA_MAX", None)  # the script's own default is what the image runs
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen([str(SERVE)], env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -69,6 +70,8 @@ def test_the_serve_script_serves_the_health_check_and_a_page(tmp_path):
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
             assert reply.read().decode().strip() == "ok"
         assert bs.server_pid(url) == proc.pid  # the script execs the server: one process
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in environ
         with ThreadPoolExecutor(1) as pool:  # its own thread: the e2e tests' Playwright may be
             pool.submit(_open_kernels_page, url).result()  # running on this one (sync API)
         with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=5) as reply:
