@@ -11,7 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The README's install command, in its own layer: code changes do not reinstall torch.
+# The README's install command, in its own layer: code changes do not reinstall torch. The extra
+# index offers torch's CPU wheel (2.13.0+cpu, preferred to PyPI's 2.13.0 by its local label):
+# PyPI's Linux wheel pulls in CUDA libraries, gigabytes that a CPU replica never uses.
+ENV PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
