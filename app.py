@@ -5,6 +5,7 @@ import streamlit as st
 from runtime_tuning import limit_torch_threads, tune_allocator
 from ui import warmup
 from ui.i18n import language_switch, t
+from ui.links import copy_link_box
 from ui.navigation import GROUPS
 from ui.path import page_end
 
@@ -37,6 +38,7 @@ pages = {
 page = st.navigation(pages, expanded=True)
 
 with st.sidebar:
+    copy_link_box()
     st.caption(
         t(
             "Every number on these pages is computed live by PyTorch on your own input. "

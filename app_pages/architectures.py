@@ -16,6 +16,7 @@ from ui import grids
 from ui.architectures import figures as arch_figures
 from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
+from ui.links import linked
 from ui.sections import lazy_section
 
 st.title(t("Classic architectures: what each one fixed"))
@@ -356,7 +357,7 @@ def _drill_down() -> None:
     """Draw one network's layers, field and jump; picking another reruns only this part."""
     names, asked = list(ARCHITECTURES), st.query_params.get("arch")
     c1, c2 = st.columns([2, 1])
-    name = c1.selectbox(
+    name = linked(c1.selectbox)(
         t("Look inside"),
         names,
         index=names.index(asked) if asked in names else names.index("resnet50"),
@@ -364,7 +365,7 @@ def _drill_down() -> None:
         key="arch_pick",
     )
     st.query_params["arch"] = name
-    side = c2.number_input(
+    side = linked(c2.number_input)(
         t("Input side (px)"), 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
     )
     try:
@@ -423,7 +424,7 @@ def _inception(sha: str, side: int, _picked) -> tuple[list, list, list]:
 
 
 picked = image_picker("arch")
-w_side = st.slider(t("Working size (longest side, px)"), 48, 256, 128, 16, key="arch_work")
+w_side = linked(st.slider)(t("Working size (longest side, px)"), 48, 256, 128, 16, key="arch_work")
 
 
 def _branch_table(branches: list, g3a: list) -> None:
@@ -560,7 +561,7 @@ def _dilation_words(widths: list[float]) -> str:
 
 def _dilation_section() -> None:
     """Draw one kernel at every dilation rate on the learner's image, with blob widths."""
-    kernel = st.selectbox(
+    kernel = linked(st.selectbox)(
         t("Kernel"), ["laplacian", "sobel x", "sobel y"], format_func=t, key="arch_dil_kernel"
     )
     try:
@@ -840,11 +841,15 @@ def _training(depths: tuple[int, int], steps: int, lr: float, seed: int) -> None
 def _degradation_section() -> None:
     """Draw the depth controls, the gradients at initialisation and, when asked, the training."""
     c1, c2, c3, c4, c5 = st.columns(5)
-    shallow = c1.selectbox(t("Shallow depth"), [8, 14, 20, 32], 2, key="deg_shallow")
-    deep = c2.selectbox(t("Deep depth"), [32, 44, 56, 110], 2, key="deg_deep")
-    steps = c3.select_slider(t("Steps"), [50, 100, 200, 300, 500, 1000], 200, key="deg_steps")
-    lr = c4.select_slider(t("Learning rate"), [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr")
-    seed = int(c5.number_input(t("Seed"), 0, 9999, 0, key="deg_seed"))
+    shallow = linked(c1.selectbox)(t("Shallow depth"), [8, 14, 20, 32], 2, key="deg_shallow")
+    deep = linked(c2.selectbox)(t("Deep depth"), [32, 44, 56, 110], 2, key="deg_deep")
+    steps = linked(c3.select_slider)(
+        t("Steps"), [50, 100, 200, 300, 500, 1000], 200, key="deg_steps"
+    )
+    lr = linked(c4.select_slider)(
+        t("Learning rate"), [0.005, 0.01, 0.02, 0.05, 0.1], 0.02, key="deg_lr"
+    )
+    seed = int(linked(c5.number_input)(t("Seed"), 0, 9999, 0, key="deg_seed"))
     depths = (shallow, deep)
     _gradients(depths, seed)
     if st.toggle(t("Train the four stacks (one run at a time per server)"), key="deg_train"):

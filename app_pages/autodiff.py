@@ -29,6 +29,7 @@ from engine.core import ExplorerError
 from ui.autodiff import figures as af
 from ui.autodiff import steps as ad_steps
 from ui.i18n import error_text, t, tn
+from ui.links import linked
 
 MORE_X, MORE_T = (2.0, -0.3), (-0.5, 0.4)  # examples 3 and 4, when asked for
 STEPS_H = tuple(float(h) for h in 10.0 ** -np.arange(1.0, 14.01, 0.5))  # 1e-1 … 1e-14
@@ -113,14 +114,14 @@ st.markdown(
 )
 cols = st.columns(4)
 params = {
-    k: col.number_input(f"${ad_steps.sym(k)}$", key=f"ad_{k}", **bound)
+    k: linked(col.number_input)(f"${ad_steps.sym(k)}$", key=f"ad_{k}", **bound)
     for k, col in zip(PARAMETERS, cols, strict=True)
 }
 cols = st.columns([1.2, 2, 2, 2, 2])
-n = int(cols[0].number_input(t("Examples N"), 1, 4, key="ad_n"))
-x = [cols[i + 1].number_input(f"$x_{i + 1}$", key=f"ad_x{i}", **bound) for i in range(n)]
+n = int(linked(cols[0].number_input)(t("Examples N"), 1, 4, key="ad_n"))
+x = [linked(cols[i + 1].number_input)(f"$x_{i + 1}$", key=f"ad_x{i}", **bound) for i in range(n)]
 targets = [
-    cols[i + 1].number_input(t("target $t_{i}$", i=i + 1), key=f"ad_t{i}", **bound)
+    linked(cols[i + 1].number_input)(t("target $t_{i}$", i=i + 1), key=f"ad_t{i}", **bound)
     for i in range(n)
 ]
 try:
@@ -166,7 +167,7 @@ def _move(delta: int) -> None:
 c1, c2, c3 = st.columns([1.4, 1.4, 8], vertical_alignment="bottom")
 c1.button(t("◀ Back"), key="ad_prev", on_click=_move, args=(-1,), width="stretch")
 c2.button(t("Next ▶"), key="ad_next", on_click=_move, args=(1,), width="stretch")
-k = c3.select_slider(
+k = linked(c3.select_slider)(
     t("Step"),
     options=list(range(1, total + 1)),
     format_func=lambda i: labels[i - 1],
@@ -380,7 +381,7 @@ st.latex(
     + ROUNDING
     + r"}}, \qquad \varepsilon = 2^{-52} \approx 2.2\times 10^{-16}"
 )
-fd_param = st.segmented_control(
+fd_param = linked(st.segmented_control)(
     t("Parameter"),
     PARAMETERS,
     default="w1",

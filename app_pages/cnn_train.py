@@ -48,6 +48,7 @@ from ui.cnn.train_runs import (
 )
 from ui.i18n import current_lang, error_text, t
 from ui.jobs import JobState, show_progress, start_job
+from ui.links import linked
 
 MAX_STEPS = min(5000, ENGINE_MAX_STEPS)
 LARGE_LR = 0.05  # above this, Adam's steps of about η usually make the loss jump or blow up
@@ -107,7 +108,7 @@ st.latex(
 
 st.subheader(t("Your network"))
 classes = tuple(
-    st.multiselect(
+    linked(st.multiselect)(
         t("Classes to tell apart"),
         CLASSES,
         default=list(CLASSES),
@@ -116,13 +117,17 @@ classes = tuple(
     )
 )
 c1, c2, c3, c4, c5 = st.columns(5)
-depth = c1.slider(t("Blocks (conv-conv-pool)"), 1, MAX_DEPTH, DEFAULT.depth_blocks, key="ct_depth")
-filters = c2.slider(t("Filters per layer"), 1, MAX_FILTERS, DEFAULT.filters, key="ct_filters")
-kernel = c3.select_slider(t("Kernel size"), list(KERNELS), DEFAULT.kernel, key="ct_kernel")
-pool = c4.toggle(t("2×2 max pooling"), value=DEFAULT.pool, key="ct_pool")
-relu = c5.toggle("ReLU", value=DEFAULT.relu, key="ct_relu")
+depth = linked(c1.slider)(
+    t("Blocks (conv-conv-pool)"), 1, MAX_DEPTH, DEFAULT.depth_blocks, key="ct_depth"
+)
+filters = linked(c2.slider)(
+    t("Filters per layer"), 1, MAX_FILTERS, DEFAULT.filters, key="ct_filters"
+)
+kernel = linked(c3.select_slider)(t("Kernel size"), list(KERNELS), DEFAULT.kernel, key="ct_kernel")
+pool = linked(c4.toggle)(t("2×2 max pooling"), value=DEFAULT.pool, key="ct_pool")
+relu = linked(c5.toggle)("ReLU", value=DEFAULT.relu, key="ct_relu")
 c1, c2, c3 = st.columns(3)
-lr = c1.number_input(
+lr = linked(c1.number_input)(
     t("Learning rate η"),
     0.0,
     1.0,
@@ -137,9 +142,11 @@ lr = c1.number_input(
         large=f"{LARGE_LR:g}",
     ),
 )
-steps = int(c2.number_input(t("Training steps"), 0, MAX_STEPS, DEFAULT_STEPS, 100, key="ct_steps"))
+steps = int(
+    linked(c2.number_input)(t("Training steps"), 0, MAX_STEPS, DEFAULT_STEPS, 100, key="ct_steps")
+)
 seed = int(
-    c3.number_input(
+    linked(c3.number_input)(
         t("Seed"),
         0,
         1_000_000,

@@ -19,6 +19,7 @@ from engine.conv import (
 from engine.core import ExplorerError
 from ui import figures
 from ui.i18n import error_text, t
+from ui.links import linked
 
 SHOWN_TERMS = 6  # terms written out in the formula; the table lists them all
 NOISY, TRUE, SMOOTH = t("measurements x(t)"), t("true position"), t("smoothed s(t)")
@@ -36,10 +37,10 @@ st.markdown(
 st.latex(r"s(t) = \sum_{a} x(a)\, w(t-a) = (x * w)(t)")
 
 c1, c2, c3, c4 = st.columns(4)
-noise = c1.slider(t("Measurement noise (σ)"), 0.0, 3.0, 0.8, 0.1, key="c1d_noise")
-kind = c2.selectbox(t("Weighting w(age)"), AGE_KERNELS, format_func=t, key="c1d_kind")
-width = c3.slider(t("Width (how far back it looks)"), 0.5, 20.0, 4.0, 0.5, key="c1d_width")
-length = c4.slider(t("Kernel length (samples)"), 1, 60, 20, key="c1d_length")
+noise = linked(c1.slider)(t("Measurement noise (σ)"), 0.0, 3.0, 0.8, 0.1, key="c1d_noise")
+kind = linked(c2.selectbox)(t("Weighting w(age)"), AGE_KERNELS, format_func=t, key="c1d_kind")
+width = linked(c3.slider)(t("Width (how far back it looks)"), 0.5, 20.0, 4.0, 0.5, key="c1d_width")
+length = linked(c4.slider)(t("Kernel length (samples)"), 1, 60, 20, key="c1d_length")
 
 try:
     true, noisy = spacecraft_track(n=200, noise=noise, seed=0)
@@ -56,7 +57,7 @@ steps = np.arange(len(true))
 def explain_step() -> None:
     """Draw the track with step t marked and s(t) term by term; its slider reruns only this."""
     last = len(steps) - 1
-    pick = st.slider(t("Explain time step t"), 0, last, min(2, last), key="c1d_t")
+    pick = linked(st.slider)(t("Explain time step t"), 0, last, min(2, last), key="c1d_t")
 
     fig = figures.lines(
         steps,

@@ -17,6 +17,7 @@ from engine.core import N_, ExplorerError
 from ui import figures, grids
 from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
+from ui.links import linked
 from ui.sections import lazy_section
 
 st.title(t("Kernels on your image"))
@@ -31,16 +32,18 @@ st.markdown(
 picked = image_picker("conv2d")
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
-name = c1.selectbox(
+name = linked(c1.selectbox)(
     t("Kernel"),
     KERNEL_NAMES,
     index=KERNEL_NAMES.index("sobel x"),
     format_func=t,
     key="k2d_name",
 )
-size = c2.radio(t("Size"), [3, 5, 7], horizontal=True, key="k2d_size")
-angle = c3.slider(t("Gabor angle (°)"), 0, 180, 45, 15, key="k2d_angle", disabled=name != "gabor")
-side = c4.slider(
+size = linked(c2.radio)(t("Size"), [3, 5, 7], horizontal=True, key="k2d_size")
+angle = linked(c3.slider)(
+    t("Gabor angle (°)"), 0, 180, 45, 15, key="k2d_angle", disabled=name != "gabor"
+)
+side = linked(c4.slider)(
     t("Working size (longest side, px)"),
     32,
     256,

@@ -28,6 +28,7 @@ from engine.conv import (
 from engine.core import N_, ExplorerError
 from ui import diagrams, grids
 from ui.i18n import error_text, t, tn
+from ui.links import linked
 
 st.title(t("Padding, stride and dilation"))
 st.markdown(
@@ -39,7 +40,7 @@ st.markdown(
 
 c = st.columns(6)
 MODES = {"convolution": t("convolution"), "transposed": t("transposed")}
-mode = c[0].radio(
+mode = linked(c[0].radio)(
     t("Operation"),
     list(MODES),
     format_func=MODES.__getitem__,
@@ -49,16 +50,18 @@ mode = c[0].radio(
         "stamps a scaled copy of the kernel into a larger output."
     ),
 )
-n = c[1].number_input(t("Input size n"), 2, 9, 5, key="arith_n")
-k = c[2].number_input(t("Kernel size k"), 1, 5, 3, key="arith_k")
-p = c[3].number_input(t("Padding p"), 0, 4, 1 if mode == "convolution" else 0, key="arith_p")
-s = c[4].number_input(t("Stride s"), 1, 4, 1, key="arith_s")
+n = linked(c[1].number_input)(t("Input size n"), 2, 9, 5, key="arith_n")
+k = linked(c[2].number_input)(t("Kernel size k"), 1, 5, 3, key="arith_k")
+p = linked(c[3].number_input)(
+    t("Padding p"), 0, 4, 1 if mode == "convolution" else 0, key="arith_p"
+)
+s = linked(c[4].number_input)(t("Stride s"), 1, 4, 1, key="arith_s")
 if mode == "convolution":
-    d = c[5].number_input(
+    d = linked(c[5].number_input)(
         t("Dilation d"), 1, 3, 1, key="arith_d", help=t("Gaps between the kernel's taps.")
     )
 else:  # the transposed view here stamps dense kernels: show the dilation it really uses
-    d = c[5].number_input(
+    d = linked(c[5].number_input)(
         t("Dilation d"),
         1,
         1,
@@ -125,7 +128,7 @@ if mode == "convolution":
         key="arith_kernel",
     )
     if len(steps) > 1:
-        pick = st.slider(t("Explain step"), 1, len(steps), 1, key="arith_step")
+        pick = linked(st.slider)(t("Explain step"), 1, len(steps), 1, key="arith_step")
     else:  # a slider needs two ends: with one output cell there is nothing to choose
         pick = 1
         st.caption(t("These settings leave only one step, the one explained here."))

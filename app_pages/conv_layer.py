@@ -19,6 +19,7 @@ from engine.core import N_, ExplorerError
 from ui import figures, grids
 from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
+from ui.links import linked
 
 st.title(t("A convolutional layer, stage by stage"))
 st.markdown(
@@ -31,7 +32,7 @@ st.markdown(
 picked = image_picker("layer")
 
 c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
-chosen = c1.multiselect(
+chosen = linked(c1.multiselect)(
     t("Kernels"),
     KERNEL_NAMES,
     ["sobel x", "sobel y", "laplacian", "gabor"],
@@ -39,11 +40,11 @@ chosen = c1.multiselect(
     max_selections=8,
     key="layer_kernels",
 )
-nonlin = c2.selectbox(t("Detector"), NONLINEARITIES, format_func=t, key="layer_nonlin")
-pool = c3.selectbox(t("Pooling"), POOLS, format_func=t, key="layer_pool")
-pool_size = c4.number_input(t("Pool size"), 1, 8, 2, key="layer_pool_size")
-pool_stride = c5.number_input(t("Pool stride"), 1, 8, 2, key="layer_pool_stride")
-side = st.slider(t("Working size (longest side, px)"), 32, 256, 128, 16, key="layer_side")
+nonlin = linked(c2.selectbox)(t("Detector"), NONLINEARITIES, format_func=t, key="layer_nonlin")
+pool = linked(c3.selectbox)(t("Pooling"), POOLS, format_func=t, key="layer_pool")
+pool_size = linked(c4.number_input)(t("Pool size"), 1, 8, 2, key="layer_pool_size")
+pool_stride = linked(c5.number_input)(t("Pool stride"), 1, 8, 2, key="layer_pool_stride")
+side = linked(st.slider)(t("Working size (longest side, px)"), 32, 256, 128, 16, key="layer_side")
 
 if not chosen:
     st.warning(t("Pick at least one kernel."))
@@ -146,7 +147,7 @@ st.markdown(
         "layer cannot do this: its weight matrix is built for one input length."
     )
 )
-scales = st.multiselect(
+scales = linked(st.multiselect)(
     t("Input scales"), [0.25, 0.5, 0.75, 1.0, 1.5], [0.25, 0.5, 1.0], key="layer_scales"
 )
 kernel = make_kernel("sobel x", 3)

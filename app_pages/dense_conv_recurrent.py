@@ -8,6 +8,7 @@ from engine import conv as lc
 from engine.conv import conv_matrix_1d, dense_matrix, growth_factor, matrix_claims, matrix_stats
 from ui import diagrams, figures
 from ui.i18n import t
+from ui.links import linked
 
 st.title(t("Dense vs convolutional vs recurrent"))
 st.markdown(
@@ -24,11 +25,11 @@ LAYER_NAMES = {  # engine.conv's layer kinds as a table shows them
 
 st.subheader(t("On an image"))
 a, b, c, d, e = st.columns(5)
-height = a.number_input(t("Height H"), 1, 4096, 200, key="cmp_h")
-width = b.number_input(t("Width W"), 1, 4096, 200, key="cmp_w")
-channels = c.number_input(t("Channels C"), 1, 512, 3, key="cmp_c")
-units = d.number_input(t("Output units / filters"), 1, 1024, 16, key="cmp_units")
-k = e.select_slider(t("Kernel size k"), [1, 3, 5, 7, 9, 11], 3, key="cmp_k")
+height = linked(a.number_input)(t("Height H"), 1, 4096, 200, key="cmp_h")
+width = linked(b.number_input)(t("Width W"), 1, 4096, 200, key="cmp_w")
+channels = linked(c.number_input)(t("Channels C"), 1, 512, 3, key="cmp_c")
+units = linked(d.number_input)(t("Output units / filters"), 1, 1024, 16, key="cmp_units")
+k = linked(e.select_slider)(t("Kernel size k"), [1, 3, 5, 7, 9, 11], 3, key="cmp_k")
 
 costs = [
     lc.dense(height * width * channels, units * height * width),
@@ -115,9 +116,9 @@ st.caption(
 
 st.subheader(t("On a sequence"))
 a, b, c = st.columns(3)
-steps = a.number_input(t("Sequence length T"), 1, 100_000, 50, key="cmp_t")
-n_in = b.number_input(t("Features per step"), 1, 4096, 8, key="cmp_nin")
-hidden = c.number_input(t("Hidden units"), 1, 4096, 32, key="cmp_hidden")
+steps = linked(a.number_input)(t("Sequence length T"), 1, 100_000, 50, key="cmp_t")
+n_in = linked(b.number_input)(t("Features per step"), 1, 4096, 8, key="cmp_nin")
+hidden = linked(c.number_input)(t("Hidden units"), 1, 4096, 32, key="cmp_hidden")
 seq_costs = [
     lc.dense(steps * n_in, hidden),
     lc.rnn(n_in, hidden, steps),

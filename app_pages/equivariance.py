@@ -22,6 +22,7 @@ from engine.core import ExplorerError
 from ui import figures
 from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
+from ui.links import linked
 
 st.title(t("Equivariance: shift the image, shift the features"))
 st.markdown(
@@ -39,17 +40,17 @@ picked = image_picker("equi")
 
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 2, 2])
 KERNEL_SIDE = 5
-name = c1.selectbox(
+name = linked(c1.selectbox)(
     t("Kernel"),
     KERNEL_NAMES,
     index=KERNEL_NAMES.index("sobel x"),
     format_func=t,
     key="eq_kernel",
 )
-dy = c2.number_input(t("Shift down (px)"), -40, 40, 12, key="eq_dy")
-dx = c3.number_input(t("Shift right (px)"), -40, 40, 20, key="eq_dx")
+dy = linked(c2.number_input)(t("Shift down (px)"), -40, 40, 12, key="eq_dy")
+dx = linked(c3.number_input)(t("Shift right (px)"), -40, 40, 20, key="eq_dx")
 SHIFT_MODES = {"circular": t("circular"), "zeros": t("zeros")}
-padding = c4.selectbox(
+padding = linked(c4.selectbox)(
     t("Padding and shift"),
     list(SHIFT_MODES),
     format_func=SHIFT_MODES.__getitem__,
@@ -59,7 +60,7 @@ padding = c4.selectbox(
         "zeros: zero padding, and the shift fills the uncovered band with zeros."
     ),
 )
-side = c5.slider(t("Working size (px)"), 32, 256, 160, 16, key="eq_side")
+side = linked(c5.slider)(t("Working size (px)"), 32, 256, 160, 16, key="eq_side")
 gray = working_tensor(picked, side)
 kernel = make_kernel(name, KERNEL_SIDE, angle_deg=30.0)
 try:
@@ -144,7 +145,7 @@ st.markdown(
         tol=f"{NEAR_EQUIVARIANT:.0%}",
     )
 )
-chosen = st.multiselect(
+chosen = linked(st.multiselect)(
     t("Kernels to compare"),
     KERNEL_NAMES,
     ["gaussian", "laplacian", "sobel x", "gabor"],

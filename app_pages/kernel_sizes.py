@@ -14,6 +14,7 @@ from ui import figures, grids
 from ui.i18n import current_lang, error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf
+from ui.links import linked
 from ui.sections import lazy_section
 
 st.title(t("Kernel sizes: 3×3, odd, 1×1 and 1×n"))
@@ -26,7 +27,7 @@ st.markdown(
     )
 )
 picked = image_picker("ks")
-side = st.slider(t("Working size (longest side, px)"), 32, 256, 128, 16, key="ks_side")
+side = linked(st.slider)(t("Working size (longest side, px)"), 32, 256, 128, 16, key="ks_side")
 gray = working_tensor(picked, side)
 st.caption(
     t(
@@ -195,9 +196,9 @@ st.latex(  # one message: the formula's words are translated together, in their 
     )
 )
 a, b, c = st.columns(3)
-ch = a.number_input(t("Channels C (in = out)"), 1, kd.MAX_CHANNELS, 64, key="ks_c")
-fh = b.number_input(t("Feature map H"), 1, kd.MAX_SIDE, 56, key="ks_h")
-fw = c.number_input(t("Feature map W"), 1, kd.MAX_SIDE, 56, key="ks_w")
+ch = linked(a.number_input)(t("Channels C (in = out)"), 1, kd.MAX_CHANNELS, 64, key="ks_c")
+fh = linked(b.number_input)(t("Feature map H"), 1, kd.MAX_SIDE, 56, key="ks_h")
+fw = linked(c.number_input)(t("Feature map W"), 1, kd.MAX_SIDE, 56, key="ks_w")
 try:
     costs = _costs("stacks", (int(ch), int(fh), int(fw)))
 except ExplorerError as err:
@@ -266,7 +267,7 @@ def _stack_section() -> None:
             mid=kd.STACK_MID_CHANNELS,
         )
     )
-    depth = st.radio(
+    depth = linked(st.radio)(
         t("Stack"), [2, 3], format_func=lambda d: f"{d} × 3×3", key="ks_depth", horizontal=True
     )
     try:
@@ -420,7 +421,7 @@ def _drift_section() -> None:
             "its centre of mass."
         )
     )
-    layers = st.slider(t("Smoothing layers stacked"), 1, 16, 6, key="ks_layers")
+    layers = linked(st.slider)(t("Smoothing layers stacked"), 1, 16, 6, key="ks_layers")
     try:
         drift = _drift(picked.sha, side, int(layers), gray)
     except ExplorerError as err:
@@ -468,11 +469,11 @@ st.latex(  # one message: "vs" is translated; in, mid, out are subscripts, kept
     )
 )
 a, b, c, d, e = st.columns(5)
-c_in = a.number_input(t("Channels in"), 1, kd.MAX_CHANNELS, 256, key="ks_cin")
-c_mid = b.number_input(t("1×1 reduces to"), 1, kd.MAX_CHANNELS, 32, key="ks_cmid")
-c_out = c.number_input(t("Channels out"), 1, kd.MAX_CHANNELS, 64, key="ks_cout")
-b_side = d.number_input(t("Feature map side"), 1, kd.MAX_SIDE, 28, key="ks_bside")
-b_k = e.select_slider(t("Kernel k×k"), [1, 3, 5, 7, 9], 5, key="ks_bk")
+c_in = linked(a.number_input)(t("Channels in"), 1, kd.MAX_CHANNELS, 256, key="ks_cin")
+c_mid = linked(b.number_input)(t("1×1 reduces to"), 1, kd.MAX_CHANNELS, 32, key="ks_cmid")
+c_out = linked(c.number_input)(t("Channels out"), 1, kd.MAX_CHANNELS, 64, key="ks_cout")
+b_side = linked(d.number_input)(t("Feature map side"), 1, kd.MAX_SIDE, 28, key="ks_bside")
+b_k = linked(e.select_slider)(t("Kernel k×k"), [1, 3, 5, 7, 9], 5, key="ks_bk")
 if c_mid >= c_in:
     st.warning(
         t(
@@ -525,8 +526,10 @@ def _nin_section() -> None:
         )
     )
     a, b = st.columns(2)
-    n_out = a.slider(t("Output channels"), 1, 8, 4, key="ks_nout")
-    hidden = b.number_input(t("Hidden channels (0 = one 1×1 layer)"), 0, 64, 0, key="ks_hidden")
+    n_out = linked(a.slider)(t("Output channels"), 1, 8, 4, key="ks_nout")
+    hidden = linked(b.number_input)(
+        t("Hidden channels (0 = one 1×1 layer)"), 0, 64, 0, key="ks_hidden"
+    )
     try:
         maps, mlp = _nin(picked.sha, side, int(n_out), int(hidden), gray)
     except ExplorerError as err:
@@ -606,9 +609,9 @@ st.markdown(
 )
 st.latex(t(r"C^2 n^2 \;\;\text{vs}\;\; 2\,C^2 n \qquad K \approx \sigma_1 u_1 v_1^\top"))
 a, b, c = st.columns(3)
-f_c = a.number_input(t("Channels C"), 1, kd.MAX_CHANNELS, 192, key="ks_fc")
-f_side = b.number_input(t("Feature map side"), 1, kd.MAX_SIDE, 17, key="ks_fside")
-f_n = c.select_slider("n", list(range(3, 16, 2)), 7, key="ks_fn")
+f_c = linked(a.number_input)(t("Channels C"), 1, kd.MAX_CHANNELS, 192, key="ks_fc")
+f_side = linked(b.number_input)(t("Feature map side"), 1, kd.MAX_SIDE, 17, key="ks_fside")
+f_n = linked(c.select_slider)("n", list(range(3, 16, 2)), 7, key="ks_fn")
 try:
     square, pair = _costs("factor", (int(f_c), int(f_side), int(f_side), int(f_n)))
 except ExplorerError as err:
@@ -735,7 +738,7 @@ def _separable_section() -> None:
         )
     )
     a, b = st.columns([1, 3])
-    sep_n = a.radio(t("Kernel side"), [3, 5, 7], index=1, key="ks_sep_n", horizontal=True)
+    sep_n = linked(a.radio)(t("Kernel side"), [3, 5, 7], index=1, key="ks_sep_n", horizontal=True)
     try:
         seps = _separable(picked.sha, side, int(sep_n), gray)
     except ExplorerError as err:
@@ -743,7 +746,7 @@ def _separable_section() -> None:
         return
     names = list(seps)
     b.dataframe(kf.separability_table(seps), hide_index=True)
-    chosen = st.selectbox(
+    chosen = linked(st.selectbox)(
         t("Look at one"), names, index=names.index("gabor"), format_func=t, key="ks_sep_k"
     )
     _one_kernel(seps[chosen], chosen, int(sep_n))

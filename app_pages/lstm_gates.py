@@ -47,6 +47,7 @@ from engine.recurrent import (
     uniform_bits,
 )
 from ui.i18n import error_text, t, tn
+from ui.links import linked
 from ui.recurrent import figures as rf
 from ui.recurrent.models import char_model
 from ui.recurrent.reasons import input_note, unscored_text
@@ -182,11 +183,13 @@ st.latex(
     r"h_t &= o_t \odot \tanh(c_t) \end{aligned}"
 )
 w1, w2 = st.columns([1, 3])
-width = w1.slider(t("Window (characters)"), 20, 300, 120, 10, key="lstm_window")
+width = linked(w1.slider)(t("Window (characters)"), 20, 300, 120, 10, key="lstm_window")
 width = min(width, steps)
 start = 0
 if steps > width:
-    start = w2.slider(t("Window starts at character"), 0, steps - width, 0, key="lstm_start")
+    start = linked(w2.slider)(
+        t("Window starts at character"), 0, steps - width, 0, key="lstm_start"
+    )
 else:
     w2.caption(t("The whole text ({steps} characters) fits in the window.", steps=steps))
 stop = start + width
@@ -264,7 +267,7 @@ def _units_label() -> str:
 @st.fragment
 def _chosen_units() -> None:
     """Draw the unit picker and the chosen units' traces (a fragment: reruns alone)."""
-    units = st.multiselect(
+    units = linked(st.multiselect)(
         _units_label(),
         list(range(lstm["hidden"].shape[1])),
         default=list(dict.fromkeys(rank["cell"][p][0][0] for p in picks)),
@@ -303,7 +306,7 @@ def _next_character() -> None:
     """Draw the next-character slider, its context and the top-5 bars (a fragment: reruns alone)."""
     pos = 0
     if steps > 1:
-        pos = st.slider(
+        pos = linked(st.slider)(
             t("After reading character number"), 0, steps - 1, min(40, steps - 1), key="lstm_pos"
         )
     probs = runs["lstm"]["probs"][pos]
@@ -475,7 +478,7 @@ def _clearest_sentence(state: str) -> None:
 @st.fragment
 def _interpretable_cells() -> None:
     """Draw the activation choice, ranking table, property tabs and clearest match (a fragment)."""
-    state = st.radio(
+    state = linked(st.radio)(
         t("Activation"),
         list(STATES),
         horizontal=True,

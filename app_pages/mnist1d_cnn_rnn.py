@@ -37,6 +37,7 @@ from engine.sequence import (
 )
 from ui.i18n import current_lang, t
 from ui.jobs import get_job, show_progress, start_job
+from ui.links import linked
 from ui.sections import lazy_section
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_depth import depth_section, timing_section
@@ -138,7 +139,7 @@ st.plotly_chart(
 @st.fragment
 def examples_section() -> None:
     """Draw the first k training samples of each digit; the slider reruns only this chart."""
-    k = st.slider(t("Training samples per digit"), 1, 5, 3, key="m1d_k")
+    k = linked(st.slider)(t("Training samples per digit"), 1, 5, 3, key="m1d_k")
     examples, rows = examples_per_class(k, "train")  # (10, k, 40), (10, k)
     st.plotly_chart(
         mf.digit_grid(
@@ -226,17 +227,17 @@ st.markdown(
     )
 )
 c1, c2, c3 = st.columns([3, 2, 1])
-archs = c1.multiselect(
+archs = linked(c1.multiselect)(
     t("Models"), ARCHS, ["linear", "mlp", "cnn", "gru"], format_func=arch_name, key="m1d_archs"
 )
-mult = c2.select_slider(
+mult = linked(c2.select_slider)(
     t("Training length (× each model's default steps)"),
     MULTIPLIERS,
     1.0,
     key="m1d_mult",
     format_func=lambda m: f"{m:g}×",
 )
-seed = int(c3.number_input(t("Seed"), 0, 10_000, 0, key="m1d_seed"))
+seed = int(linked(c3.number_input)(t("Seed"), 0, 10_000, 0, key="m1d_seed"))
 plan = make_plan(archs, mult, seed)
 store = run_store()
 
@@ -508,7 +509,9 @@ def _permutation_view() -> None:
             length=SEQ_LEN,
         )
     )
-    pick = st.number_input(t("Test sequence to show"), 0, len(data.y_test) - 1, 0, key="m1d_pick")
+    pick = linked(st.number_input)(
+        t("Test sequence to show"), 0, len(data.y_test) - 1, 0, key="m1d_pick"
+    )
     x_seq = data.x_test[pick]
     st.plotly_chart(
         mf.before_after(
@@ -568,7 +571,7 @@ def _roughness_text(order) -> str:
 
 def _ablation_view() -> None:
     """Draw the ablation's model picker, its Train button and, once trained, its results."""
-    ablation_archs = st.multiselect(
+    ablation_archs = linked(st.multiselect)(
         t("Models for the ablation (same training length and seed as above)"),
         ARCHS,
         ["mlp", "cnn", "gru"],

@@ -34,6 +34,7 @@ from engine.pooling import (
 from ui import figures, grids
 from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
+from ui.links import linked
 from ui.sections import lazy_section
 
 st.title(t("Pooling and invariance"))
@@ -47,17 +48,17 @@ st.markdown(
 picked = image_picker("pool")
 
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2])
-feature = c1.selectbox(
+feature = linked(c1.selectbox)(
     t("Feature (kernel, then ReLU)"),
     KERNEL_NAMES,
     index=KERNEL_NAMES.index("sobel y"),
     format_func=t,
     key="pool_feature",
 )
-size = c2.number_input(t("Window"), 1, 16, 4, key="pool_size")
-stride = c3.number_input(t("Stride"), 1, 16, 4, key="pool_stride")
-k = c4.number_input(t("k (k-max)"), 1, 16, 2, key="pool_k")
-side = c5.slider(t("Working size (px)"), 32, 256, 128, 16, key="pool_side")
+size = linked(c2.number_input)(t("Window"), 1, 16, 4, key="pool_size")
+stride = linked(c3.number_input)(t("Stride"), 1, 16, 4, key="pool_stride")
+k = linked(c4.number_input)(t("k (k-max)"), 1, 16, 2, key="pool_k")
+side = linked(c5.slider)(t("Working size (px)"), 32, 256, 128, 16, key="pool_side")
 
 gray = working_tensor(picked, side)
 kernel = make_kernel(feature, 5, angle_deg=45.0)
@@ -198,8 +199,10 @@ def stability_section() -> None:
         )
     )
     s1, s2, s3 = st.columns(3)
-    direction = s1.selectbox(t("Shift direction"), SHIFT_DIRECTIONS, format_func=t, key="pool_dir")
-    compare = s2.selectbox(
+    direction = linked(s1.selectbox)(
+        t("Shift direction"), SHIFT_DIRECTIONS, format_func=t, key="pool_dir"
+    )
+    compare = linked(s2.selectbox)(
         t("Compare with"),
         COMPARISONS,
         format_func=t,
@@ -208,7 +211,7 @@ def stability_section() -> None:
             "moved: the output where the content went (shift/2 cells); in place: the same cell."
         ),
     )
-    max_shift = s3.slider(t("Largest shift (px)"), 1, 8, 6, key="pool_max_shift")
+    max_shift = linked(s3.slider)(t("Largest shift (px)"), 1, 8, 6, key="pool_max_shift")
     _shift_curves_shown(direction, compare, max_shift)
     st.subheader(t("Rotation and scaling invariance of pooling"))
     _warp_curves_shown(compare)
@@ -361,7 +364,7 @@ DOT_POOL = 2
 def dot_section() -> None:
     """Draw the moving dot and its pooled maps; its slider reruns only this section."""
     d1, d2 = st.columns([1, 3])
-    col = d1.slider(t("Dot column"), 0, 6, 2, key="pool_dot_col")
+    col = linked(d1.slider)(t("Dot column"), 0, 6, 2, key="pool_dot_col")
     dot = dot_move(8, 3, col, pool_size=DOT_POOL)
     d1.metric(t("Pooled maps identical?"), t("yes") if dot.identical else t("no"))
 
@@ -428,7 +431,7 @@ def layers_section() -> None:
 @st.fragment
 def dropout_section() -> None:
     """Draw dropout in training and evaluation; its slider reruns only this section."""
-    p = st.slider(t("Dropout probability p"), 0.0, 0.9, 0.5, 0.05, key="pool_p")
+    p = linked(st.slider)(t("Dropout probability p"), 0.0, 0.9, 0.5, 0.05, key="pool_p")
     maps = valid_maps(gray, _bank())  # (3, H-4, W-4): where the kernels fit, as above
     train = dropout_demo(maps, p, seed=0, training=True)
     evaluate = dropout_demo(maps, p, training=False)

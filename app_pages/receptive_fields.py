@@ -40,6 +40,7 @@ from ui import diagrams, figures, grids
 from ui.cnn.models import SHIPPED_PATH, shipped_model
 from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
+from ui.links import linked
 from ui.sections import lazy_section
 
 st.title(t("Receptive fields"))
@@ -95,7 +96,7 @@ table = st.data_editor(
     hide_index=True,
     width="stretch",
 )
-side = st.slider(t("Input size (px, square)"), 32, 256, 128, 16, key="rf_side")
+side = linked(st.slider)(t("Input size (px, square)"), 32, 256, 128, 16, key="rf_side")
 clean = table.dropna(how="all")
 if clean.empty:
     st.warning(t("Add at least one layer."))
@@ -170,7 +171,7 @@ except ExplorerError as err:
     )
     st.stop()
 names = [r.name for r in rows_img]
-layer = st.selectbox(t("Layer"), names, index=len(names) - 1, key="rf_layer")
+layer = linked(st.selectbox)(t("Layer"), names, index=len(names) - 1, key="rf_layer")
 info = rows_img[names.index(layer)]
 before = st.session_state.get("rf_shown_layer")
 if before in names and before != layer and "rf_row" in st.session_state:
@@ -443,7 +444,7 @@ st.markdown(
 
 def _dilated_section() -> None:
     """Draw the field per layer with and without doubling dilation, and one kernel at 4 rates."""
-    depth_d = st.slider(t("Layers"), 1, 8, 5, key="rf_dil_depth")
+    depth_d = linked(st.slider)(t("Layers"), 1, 8, 5, key="rf_dil_depth")
     plain = stack_rf(doubling_dilations(depth_d)[:1] * depth_d, WIDE_SIDE)  # dilation 1 throughout
     dilated = stack_rf(doubling_dilations(depth_d), WIDE_SIDE)
     st.caption(

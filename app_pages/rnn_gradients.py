@@ -33,6 +33,7 @@ from engine.recurrent import (
 )
 from ui.i18n import error_text, t
 from ui.jobs import get_job, shareable, show_progress, start_job
+from ui.links import linked
 from ui.recurrent import dynamics_figures as rf
 
 DELAYS = [1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 60, 80, 100]
@@ -54,8 +55,8 @@ st.markdown(
 )
 
 c1, c2, c3, c4, c5 = st.columns(5)
-T = c1.slider(t("Sequence length T"), 2, MAX_STEPS, 60, key="grad_T")
-radius = c2.slider(
+T = linked(c1.slider)(t("Sequence length T"), 2, MAX_STEPS, 60, key="grad_T")
+radius = linked(c2.slider)(
     t("Spectral radius ρ of W"),
     0.0,
     MAX_RADIUS,
@@ -65,11 +66,11 @@ radius = c2.slider(
     help=t("The largest |eigenvalue| of each recurrent weight matrix (of each gate block)."),
 )
 ACTS = {"tanh": "tanh", "relu": "relu", "linear": N_("linear")}
-act = c3.selectbox(
+act = linked(c3.selectbox)(
     t("RNN nonlinearity"), list(ACTS), format_func=lambda a: t(ACTS[a]), key="grad_act"
 )
-hidden = c4.select_slider(t("Hidden units"), [4, 8, 16, 32, 64], 32, key="grad_hidden")
-fb = c5.slider(
+hidden = linked(c4.select_slider)(t("Hidden units"), [4, 8, 16, 32, 64], 32, key="grad_hidden")
+fb = linked(c5.slider)(
     t("Forget bias b_f"),
     -8.0,
     8.0,
@@ -169,8 +170,10 @@ st.markdown(
 )
 st.latex(r"g \leftarrow g \cdot \min\Big(1, \frac{\tau}{\|g\|}\Big)")
 c1, c2 = st.columns([1, 2])
-use_clip = c1.toggle(t("Clip"), value=True, key="grad_clip_on")
-tau = c2.slider(t("Threshold τ"), 0.1, 10.0, 1.0, 0.1, key="grad_tau", disabled=not use_clip)
+use_clip = linked(c1.toggle)(t("Clip"), value=True, key="grad_clip_on")
+tau = linked(c2.slider)(
+    t("Threshold τ"), 0.1, 10.0, 1.0, 0.1, key="grad_tau", disabled=not use_clip
+)
 clipped = {k: _flow(k, T, hidden, radius, act, fb, tau if use_clip else None) for k in NAMES}
 st.dataframe(
     {
@@ -366,10 +369,12 @@ st.latex(
     rf"\quad\to\quad \hat y = \mathrm{{softmax}}(V h_D) \approx \text{{{SYMBOL}}}"
 )
 c1, c2, c3 = st.columns([3, 1, 1])
-delays = c1.multiselect(t("Delays D"), DELAYS, [2, 5, 10, 20, 40], key="mem_delays")
-steps = c2.select_slider(t("Training steps"), [20, 50, 100, 150, 300, 600], 150, key="mem_steps")
-mem_fb = c3.slider(t("LSTM forget bias"), 0.0, 5.0, MEMORY_FORGET_BIAS, 0.5, key="mem_fb")
-with_gru = st.checkbox(t("Also train a GRU"), key="mem_gru")
+delays = linked(c1.multiselect)(t("Delays D"), DELAYS, [2, 5, 10, 20, 40], key="mem_delays")
+steps = linked(c2.select_slider)(
+    t("Training steps"), [20, 50, 100, 150, 300, 600], 150, key="mem_steps"
+)
+mem_fb = linked(c3.slider)(t("LSTM forget bias"), 0.0, 5.0, MEMORY_FORGET_BIAS, 0.5, key="mem_fb")
+with_gru = linked(st.checkbox)(t("Also train a GRU"), key="mem_gru")
 kinds = ["rnn", "lstm"] + (["gru"] if with_gru else [])
 delays = sorted(delays)
 work = memory_work(kinds, delays, steps)

@@ -17,6 +17,7 @@ from engine.recurrent import (
 )
 from ui import grids
 from ui.i18n import error_text, t
+from ui.links import linked
 from ui.recurrent import dynamics_figures as rf
 from ui.recurrent.reasons import unmoved_text
 
@@ -39,7 +40,7 @@ st.markdown(
 KINDS = {"numbers": t("numbers"), "characters": t("characters")}
 
 c1, c2 = st.columns([1, 3])
-kind = c1.radio(t("Read the input as"), list(KINDS), format_func=KINDS.get, key="unr_kind")
+kind = linked(c1.radio)(t("Read the input as"), list(KINDS), format_func=KINDS.get, key="unr_kind")
 default = "1, 3, 2, 5" if kind == "numbers" else "hello"
 text = c2.text_input(
     t("Your sequence (at most {n} numbers)", n=MAX_STEPS)
@@ -53,10 +54,10 @@ text = c2.text_input(
     ),
 )
 c1, c2, c3, c4 = st.columns(4)
-hidden = c1.slider(t("Hidden size H"), 2, 4, 3, key="unr_hidden")
-act = c2.selectbox(t("Nonlinearity f"), ["tanh", "relu"], key="unr_act")
-scale = c3.slider(t("Weight scale"), 0.0, 3.0, 1.0, 0.1, key="unr_scale")
-seed = int(c4.number_input(t("Seed"), 0, 9999, 0, key="unr_seed"))
+hidden = linked(c1.slider)(t("Hidden size H"), 2, 4, 3, key="unr_hidden")
+act = linked(c2.selectbox)(t("Nonlinearity f"), ["tanh", "relu"], key="unr_act")
+scale = linked(c3.slider)(t("Weight scale"), 0.0, 3.0, 1.0, 0.1, key="unr_scale")
+seed = int(linked(c4.number_input)(t("Seed"), 0, 9999, 0, key="unr_seed"))
 
 try:
     if kind == "characters" and len(text) > MAX_STEPS:
@@ -126,7 +127,7 @@ if kind == "characters":
     st.caption(t("Columns of U, left to right: {columns}.", columns="  ".join(columns)))
 
 st.markdown(t("**One step in numbers.** Pick a step to see its arithmetic:"))
-step = st.selectbox(
+step = linked(st.selectbox)(
     t("Step t"),
     range(steps),
     format_func=lambda i: f"t = {i + 1} (x = {labels[i]})",
@@ -206,14 +207,16 @@ st.latex(
     r"o_t = \big[\overrightarrow{h}_t \,;\, \overleftarrow{h}_t\big]"
 )
 c1, c2 = st.columns(2)
-pos = c1.selectbox(
+pos = linked(c1.selectbox)(
     t("Perturb the input at step"),
     range(steps),
     format_func=lambda i: f"t = {i + 1} (x = {labels[i]})",
     index=steps // 2,
     key="unr_pos",
 )
-delta = c2.slider(t("by adding δ to every entry of x_t"), -3.0, 3.0, 1.0, 0.1, key="unr_delta")
+delta = linked(c2.slider)(
+    t("by adding δ to every entry of x_t"), -3.0, 3.0, 1.0, 0.1, key="unr_delta"
+)
 response = perturbation_response(brnn, x, pos, delta)
 st.plotly_chart(
     rf.bidirectional_states(

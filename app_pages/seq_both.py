@@ -29,6 +29,7 @@ from engine.sequence import (
     top_windows,
 )
 from ui.i18n import error_text, t
+from ui.links import linked
 from ui.recurrent.figures import SHOWN
 from ui.sections import lazy_section
 from ui.sequence import figures as sf
@@ -135,9 +136,13 @@ def _reader_settings() -> tuple[int, int, int]:
         r"\text{RNN: } h_t = \tanh\big(W_{x} x_t + W_{h} h_{t-1} + b\big),\ h_{-1} = 0"
     )
     c1, c2, c3 = st.columns(3)
-    seed = int(c1.number_input(t("Seed of the random weights"), 0, 10_000, 0, key="seqb_seed"))
-    k = c2.slider(t("k of k-max pooling"), 1, 5, KMAX_K, key="seqb_k")
-    hidden = c3.select_slider(t("RNN hidden units"), [2, 4, 8, 16], RNN_UNITS, key="seqb_hidden")
+    seed = int(
+        linked(c1.number_input)(t("Seed of the random weights"), 0, 10_000, 0, key="seqb_seed")
+    )
+    k = linked(c2.slider)(t("k of k-max pooling"), 1, 5, KMAX_K, key="seqb_k")
+    hidden = linked(c3.select_slider)(
+        t("RNN hidden units"), [2, 4, 8, 16], RNN_UNITS, key="seqb_hidden"
+    )
     return seed, k, hidden
 
 
@@ -147,7 +152,7 @@ def _choose_step(out, length: int) -> int:
         st.session_state["seqb_t"] = loudest_step(out["cnn_maps"][0])
     st.session_state["seqb_t"] = min(max(int(st.session_state["seqb_t"]), 0), length - 1)
     if length > 1:
-        st.slider(
+        linked(st.slider)(
             t("Time step t (or click a cell in either chart)"),
             0,
             length - 1,
@@ -627,22 +632,24 @@ SOURCES = {
 def _filter_settings() -> dict:
     """Draw the token, width, filter-source and count inputs; return ngram_filters' arguments."""
     c1, c2, c3, c4 = st.columns([1.2, 1, 1.4, 1])
-    unit = c1.radio(
+    unit = linked(c1.radio)(
         t("Tokens"),
         ["char", "word"],
         horizontal=True,
         key="seqb_unit",
         format_func=lambda u: t(UNITS[u]),
     )
-    n = c2.slider(t("Width n"), 1, MAX_NGRAM, 3 if unit == "char" else 2, key=f"seqb_n_{unit}")
-    source = c3.radio(
+    n = linked(c2.slider)(
+        t("Width n"), 1, MAX_NGRAM, 3 if unit == "char" else 2, key=f"seqb_n_{unit}"
+    )
+    source = linked(c3.radio)(
         t("Filters"),
         ["frequent", "mine", "random"],
         horizontal=True,
         key="seqb_source",
         format_func=lambda s: t(SOURCES[s]),
     )
-    count = c4.slider(t("How many filters"), 1, 8, 4, key="seqb_nfilters")
+    count = linked(c4.slider)(t("How many filters"), 1, 8, 4, key="seqb_nfilters")
     targets = _typed_targets(unit, n) if source == "mine" else None
     return dict(n=n, unit=unit, targets=targets, n_filters=count, random_filters=source == "random")
 

@@ -19,6 +19,7 @@ from engine.core import ExplorerError
 from ui import diagrams, figures
 from ui.i18n import error_text, t
 from ui.inputs import samples
+from ui.links import linked
 
 st.title(t("Why convolution: sparse interactions and shared weights"))
 st.markdown(
@@ -32,9 +33,9 @@ st.markdown(
 
 st.subheader(t("The arithmetic"))
 a, b, c = st.columns(3)
-m = a.number_input(t("Inputs m"), 1, 10_000_000, 1000, key="why_m")
-n = b.number_input(t("Outputs n"), 1, 10_000_000, 1000, key="why_n")
-k = c.number_input(t("Connections per output k"), 1, 10_000, 3, key="why_k")
+m = linked(a.number_input)(t("Inputs m"), 1, 10_000_000, 1000, key="why_m")
+n = linked(b.number_input)(t("Outputs n"), 1, 10_000_000, 1000, key="why_n")
+k = linked(c.number_input)(t("Connections per output k"), 1, 10_000, 3, key="why_k")
 try:
     rows = [lc.dense(m, n), lc.sparse_1d(m, n, k), lc.shared_1d(m, n, k)]
 except ExplorerError as err:
@@ -72,10 +73,10 @@ st.caption(
 
 st.markdown(t("**On an image.** One output unit of each kind of layer looking at an H×W×C image:"))
 a, b, c, d = st.columns(4)
-h = a.number_input("H", 1, 4096, 200, key="why_h")
-w = b.number_input("W", 1, 4096, 200, key="why_w")
-ch = c.number_input("C", 1, 64, 3, key="why_c")
-kk = d.select_slider(t("kernel k×k"), [1, 3, 5, 7, 11], 3, key="why_kk")
+h = linked(a.number_input)("H", 1, 4096, 200, key="why_h")
+w = linked(b.number_input)("W", 1, 4096, 200, key="why_w")
+ch = linked(c.number_input)("C", 1, 64, 3, key="why_c")
+kk = linked(d.select_slider)(t("kernel k×k"), [1, 3, 5, 7, 11], 3, key="why_kk")
 dense = lc.dense(h * w * ch, 1)
 local = lc.locally_connected(h, w, ch, 1, kk)
 conv = lc.conv2d(h, w, ch, 1, kk)
@@ -104,10 +105,10 @@ right.markdown(
 st.divider()
 st.subheader(t("Which inputs affect an output, and which outputs an input reaches"))
 a, b, c, d = st.columns(4)
-units = a.slider(t("Units per layer"), 5, 25, 13, key="why_units")
-width = b.slider(t("Kernel width k"), 1, 7, 3, key="why_kw")
-depth = c.slider(t("Layers"), 1, 6, 3, key="why_depth")
-unit = d.slider(t("Chosen unit"), 0, units - 1, units // 2, key="why_unit")
+units = linked(a.slider)(t("Units per layer"), 5, 25, 13, key="why_units")
+width = linked(b.slider)(t("Kernel width k"), 1, 7, 3, key="why_kw")
+depth = linked(c.slider)(t("Layers"), 1, 6, 3, key="why_depth")
+unit = linked(d.slider)(t("Chosen unit"), 0, units - 1, units // 2, key="why_unit")
 win = ((width - 1) // 2, width // 2)  # taps to the left and right, as torch's 'same' padding
 sparse_mask = influence_1d(units, width, depth, unit)
 dense_mask = influence_1d(units, width, depth, unit, dense=True)

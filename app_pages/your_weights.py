@@ -36,6 +36,7 @@ from ui.architectures import weights_figures as wf
 from ui.architectures.weights_store import folder_weights
 from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
+from ui.links import linked
 from ui.sections import lazy_section
 
 UPLOADED, RESULTS = "yw_upload_model", "yw_results"
@@ -288,7 +289,7 @@ def show_stages(name: str, maps: list[tuple[str, np.ndarray]]) -> None:
 def _all_channels(maps: list[tuple[str, np.ndarray]]) -> None:
     """Draw every channel of the stage the learner picks."""
     names = [stage for stage, _ in maps]
-    chosen = st.selectbox(t("Stage"), names, index=len(names) - 1, key="yw_all_stage")
+    chosen = linked(st.selectbox)(t("Stage"), names, index=len(names) - 1, key="yw_all_stage")
     m = dict(maps)[chosen]
     st.plotly_chart(wf.stage_sheet(m, 16), key="yw_all_sheet", config={"displayModeBar": False})
 
@@ -298,7 +299,7 @@ def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> No
     st.header(t("3 · Where the evidence is: Grad-CAM and HiResCAM"))
     # the options are the class indices, so a new model or photo resets the choice to its top class
     by_index = {p.index: p for p in top}
-    choice = st.selectbox(
+    choice = linked(st.selectbox)(
         t("Class"),
         list(by_index),
         format_func=lambda i: f"{class_name(by_index[i], labels)} ({by_index[i].probability:.2%})",
@@ -347,7 +348,7 @@ st.markdown(
 # The first network the operator's folder holds comes first, so its file shows without a choice
 names = list(ARCHITECTURES)
 ready = [n for n in names if weights_path_from_env(n) is not None]
-arch = st.selectbox(
+arch = linked(st.selectbox)(
     t("Architecture"),
     names,
     index=names.index(ready[0]) if ready else 0,

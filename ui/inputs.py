@@ -21,7 +21,9 @@ from PIL import Image
 from engine.core import N_, ExplorerError
 from engine.images import load_image, to_gray_tensor, to_rgb_tensor
 from ui.i18n import error_text, t
+from ui.links import first_param, keep_param
 
+IMAGE_PARAM = "img"  # the URL parameter naming the gallery sample in use (its file's stem)
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 MAX_SIDE = 1024  # every picked image is downscaled to this longest side once, at load
@@ -70,6 +72,11 @@ class Sample:
     @property
     def path(self) -> Path:
         return SAMPLES_DIR / self.file
+
+    @property
+    def link_name(self) -> str:
+        """Return the sample's name in a link (?img=house): its file name without the suffix."""
+        return Path(self.file).stem
 
 
 @st.cache_resource(show_spinner=False)
@@ -128,6 +135,41 @@ def _use_sample(sample: Sample) -> None:
     _try_store("sample", sample.title, sample.path.read_bytes())
 
 
+def sample_named(link_name: str) -> Sample | None:
+    """Return the gallery sample a link names (?img=…), or None when there is no such sample."""
+    return next((s for s in samples() if s.link_name == link_name), None)
+
+
+def _follow_link() -> None:
+    """Use the sample the link names, the first time this session opens a picker."""
+    sample = first_param(IMAGE_PARAM, sample_named)
+    if sample is not None:
+        _use_sample(sample)
+
+
+def _link_value() -> str | None:
+    """Return the ?img= value of the image in use: None for the first sample or an upload."""
+    state = st.session_state[_STATE]
+    if state["source"] != "sample":
+        return None
+    sample = next((s for s in samples() if s.title == state["title"]), None)
+    if sample is None or sample == samples()[0]:
+        return None
+    return sample.link_name
+
+
+def _upload_note() -> None:
+    """Say, under an uploaded picture or photo, which picture a link to this view reopens."""
+    if st.session_state[_STATE]["source"] != "sample":
+        st.caption(
+            t(
+                "A link to this view reopens the sample **{title}**: an uploaded picture or "
+                "photo cannot travel in a link.",
+                title=t(samples()[0].title),
+            )
+        )
+
+
 def _shown_name() -> str:
     """Return the name of the image in use as the caption shows it, in the reader's language."""
     state = st.session_state[_STATE]
@@ -170,6 +212,7 @@ def _take_upload(uploaded, label: str) -> None:
 
 def image_picker(key: str = "image") -> PickedImage:
     """Draw the picker (gallery, upload, camera) and return the image this session is using."""
+    _follow_link()
     with st.container(border=True):
         left, right = st.columns([1, 3], vertical_alignment="top")
         with right:
@@ -209,6 +252,8 @@ def image_picker(key: str = "image") -> PickedImage:
             st.image(_preview_png(picked.sha, PREVIEW_SIDE, picked.data), width="stretch")
             w, h = picked.image.size
             st.caption(t("Using **{name}** · {w}×{h} px", name=_shown_name(), w=w, h=h))
+            _upload_note()
+    keep_param(IMAGE_PARAM, _link_value())
     return picked
 
 

@@ -40,6 +40,7 @@ from ui.cnn.train_runs import (
 )
 from ui.i18n import current_lang, t, tn
 from ui.jobs import JobState, show_progress, start_job
+from ui.links import linked
 
 __all__ = [
     "ABLATION_STEPS",
@@ -446,7 +447,7 @@ def ablation_section(
 ) -> None:
     """Draw the ablation controls, the progress of a run, and the results."""
     _intro()
-    steps = st.columns(3)[0].select_slider(
+    steps = linked(st.columns(3)[0].select_slider)(
         t("Steps per variant"), ABLATION_STEPS, DEFAULT_ABLATION_STEPS, key="ct_abl_steps"
     )
     problems = _problems(classes, lr)

@@ -24,6 +24,7 @@ from engine.sequence import (
     text_to_numbers,
 )
 from ui.i18n import DEFAULT, current_lang, error_text, t, tn
+from ui.links import linked
 
 __all__ = [
     "EXAMPLES",
@@ -183,7 +184,7 @@ def sequence_box() -> SequenceInput | None:
     """Draw the mode switch, examples and text box; return the reading, or None after an error."""
     with st.container(border=True):
         left, right = st.columns([1, 2], vertical_alignment="bottom")
-        mode = left.radio(
+        mode = linked(left.radio)(
             t("Your sequence is"),
             MODES,
             horizontal=True,

@@ -20,6 +20,7 @@ from engine.sequence import (
     sequential_steps,
 )
 from ui.i18n import error_text, t
+from ui.links import linked
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_runs import arch_name, timings
 
@@ -100,7 +101,7 @@ def depth_section() -> None:
         )
     )
     length = int(
-        st.number_input(
+        linked(st.number_input)(
             t("Sequence length T"),
             1,
             MAX_DEPTH_LENGTH,
@@ -207,10 +208,10 @@ def timing_section() -> None:
 def _timing_choices() -> tuple[list[str], list[int]]:
     """Draw the model and length pickers; return the chosen archs and the lengths, sorted."""
     c1, c2 = st.columns(2)
-    chosen = c1.multiselect(
+    chosen = linked(c1.multiselect)(
         t("Models"), ARCHS, ["cnn", "gru"], format_func=arch_name, key="m1d_time_archs"
     )
-    lengths = c2.multiselect(
+    lengths = linked(c2.multiselect)(
         t("Sequence lengths T"),
         TIMING_LENGTHS,
         [40, 100, 400, 1000, 4000],

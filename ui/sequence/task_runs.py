@@ -44,6 +44,7 @@ from ui.jobs import (
     show_progress,
     start_job,
 )
+from ui.links import linked
 from ui.sequence import text_figures as tf
 
 __all__ = [
@@ -358,17 +359,17 @@ def _task_examples() -> None:
 def _task_settings() -> tuple[list[str], int, int]:
     """Draw the model, steps and seed inputs; return (archs, steps, seed)."""
     c1, c2, c3 = st.columns([2, 2, 1])
-    archs = c1.multiselect(
+    archs = linked(c1.multiselect)(
         t("Models"),
         list(TASK_ARCHS),
         list(TASK_ARCHS),
         key="seqb_archs",
         format_func=ARCH_NAMES.get,
     )
-    steps = c2.select_slider(
+    steps = linked(c2.select_slider)(
         t("Training steps per model"), STEP_CHOICES, TASK_STEPS, key="seqb_steps"
     )
-    seed = int(c3.number_input(t("Seed"), 0, 10_000, 0, key="seqb_task_seed"))
+    seed = int(linked(c3.number_input)(t("Seed"), 0, 10_000, 0, key="seqb_task_seed"))
     return archs, steps, seed
 
 

@@ -1,0 +1,224 @@
+"""Links that reopen a view: settings kept in the URL, a notice for the ones that do not fit, and
+the "copy link" box.
+
+Widgets bind themselves (`bind="query-params"`, the URL parameter is the widget key) through
+`linked`; what a widget cannot bind (a gallery button, a data editor's cells, a long text box) is
+written with `keep_param` and read back once per session with `first_param`. Streamlit drops a
+bound value it cannot use without a word, so `linked` compares the URL before and after drawing
+and says which parameter was ignored or adjusted.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from ui.i18n import t
+
+TEXT_IN_LINK = 500  # characters of typed text a link carries: longer URLs break in chat and mail
+SHOWN_VALUE = 40  # characters of an ignored value quoted in the notice
+_NOTICED = "links_noticed"  # parameters already noticed in this session (one toast each)
+_READ = "links_read"  # manual parameters already read from the URL in this session
+BOX_HEIGHT = 86  # px: the copy button above the one-line address
+
+T = TypeVar("T")
+
+
+def _shown(values: Sequence[str]) -> str:
+    """Return a URL value as the notice quotes it: joined, and cut to SHOWN_VALUE characters."""
+    text = ",".join(values)
+    return text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 1] + "…"
+
+
+def notice(param: str, asked: Sequence[str], used: Sequence[str] | None = None) -> None:
+    """Say once per session that the link's value of param was ignored (or changed to used)."""
+    noticed = st.session_state.setdefault(_NOTICED, set())
+    if param in noticed:
+        return
+    noticed.add(param)
+    if used:
+        text = t(
+            "This link's {param}={value} does not fit this page; {shown} is used instead.",
+            param=param,
+            value=_shown(asked),
+            shown=_shown(used),
+        )
+    else:
+        text = t(
+            "This link's {param}={value} does not fit this page, so it was ignored and the "
+            "default is shown.",
+            param=param,
+            value=_shown(asked),
+        )
+    st.toast(text, icon=":material/link_off:")
+
+
+def linked(widget: Callable[..., T]) -> Callable[..., T]:
+    """Return widget drawn with its value bound to the URL (?key=…), noticing a value it refused."""
+
+    def draw(*args: Any, key: str, **kwargs: Any) -> T:
+        first = key not in st.session_state  # only the first draw reads the link
+        asked = st.query_params.get_all(key) if first else []
+        value = widget(*args, key=key, bind="query-params", **kwargs)
+        used = st.query_params.get_all(key)
+        if asked and used != asked:
+            notice(key, asked, used)
+        return value
+
+    return draw
+
+
+def first_param(param: str, parse: Callable[[str], T | None]) -> T | None:
+    """Return the link's value of param parsed, the first time a session asks; None otherwise.
+
+    parse returns None for a value it cannot use; that value is noticed and dropped from the URL."""
+    read = st.session_state.setdefault(_READ, set())
+    if param in read:
+        return None
+    read.add(param)
+    raw = st.query_params.get(param)
+    if raw is None:
+        return None
+    value = parse(raw)
+    if value is None:
+        notice(param, [raw])
+        del st.query_params[param]
+    return value
+
+
+def keep_param(param: str, value: str | None) -> None:
+    """Write value into the URL as ?param=value, or remove param when value is None (a default)."""
+    if value is None:
+        if param in st.query_params:
+            del st.query_params[param]
+    elif st.query_params.get(param) != value:
+        st.query_params[param] = value
+
+
+def linked_text(key: str, default: str) -> None:
+    """Start a text box's state from the link (its first TEXT_IN_LINK characters) or default.
+
+    Call before drawing the box (with key, without a value); call `keep_text` after it."""
+    if key in st.session_state:
+        return
+    text = first_param(key, lambda raw: raw)
+    if text is not None and len(text) > TEXT_IN_LINK:
+        notice(key, [text], [text[:TEXT_IN_LINK]])
+    st.session_state[key] = default if text is None else text[:TEXT_IN_LINK]
+
+
+def keep_text(key: str, text: str, default: str) -> None:
+    """Write a text box's first TEXT_IN_LINK characters into the URL, unless it shows default."""
+    keep_param(key, None if text == default else text[:TEXT_IN_LINK])
+
+
+def text_note() -> str:
+    """Return the sentence that says how much typed text a link to this view carries."""
+    return t("A link to this view carries the first {n} characters.", n=f"{TEXT_IN_LINK:,}")
+
+
+def _number(value: float) -> str:
+    """Return value written short for a URL: 1 not 1.0, at most 4 decimals."""
+    return f"{round(float(value), 4):g}"
+
+
+def encode_grid(rows: Sequence[Sequence[float]]) -> str:
+    """Return a grid of numbers as text for a URL: values by commas, rows by semicolons."""
+    return ";".join(",".join(_number(v) for v in row) for row in rows)
+
+
+def decode_grid(text: str, shape: tuple[int, int]) -> list[list[float]] | None:
+    """Return the grid encode_grid wrote, or None when it is malformed or not of shape."""
+    try:
+        rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
+    except ValueError:
+        return None
+    if len(rows) != shape[0] or any(len(row) != shape[1] for row in rows):
+        return None
+    if not all(math.isfinite(v) for row in rows for v in row):
+        return None
+    return rows
+
+
+STACK_FIELDS = ("k", "s", "p", "d")  # the numbers of one layer, after its kind
+
+
+def encode_stack(layers: Sequence[dict]) -> str:
+    """Return a layer stack as text for a URL: kind-k-s-p-d per layer, layers by underscores."""
+    return "_".join(
+        "-".join([layer["kind"], *(str(layer[f]) for f in STACK_FIELDS)]) for layer in layers
+    )
+
+
+def decode_stack(
+    text: str, kinds: Sequence[str], limits: dict[str, tuple[int, int]]
+) -> list[dict] | None:
+    """Return the layers encode_stack wrote, or None when one is malformed or out of limits."""
+    layers = []
+    for part in text.split("_"):
+        kind, *numbers = part.split("-")
+        if kind not in kinds or len(numbers) != len(STACK_FIELDS):
+            return None
+        if not all(n.isdigit() for n in numbers):
+            return None
+        layer = dict(zip(STACK_FIELDS, map(int, numbers), strict=True))
+        if not all(limits[f][0] <= layer[f] <= limits[f][1] for f in STACK_FIELDS):
+            return None
+        layers.append({"kind": kind, **layer})
+    return layers or None
+
+
+def _box_html(button: str, copied: str, selected: str, address: str) -> str:
+    """Return the copy box: a button and the live address of the page it sits in."""
+    words = json.dumps({"copied": copied, "selected": selected})
+    return f"""
+<div style="font-family: sans-serif; font-size: 14px;">
+  <button id="copy" type="button" style="padding: 4px 10px; cursor: pointer;">
+    {html.escape(button)}</button>
+  <span id="done" role="status" style="margin-left: 6px; color: #2e7d32;"></span>
+  <input id="url" readonly aria-label="{html.escape(address)}"
+    style="box-sizing: border-box; width: 100%; margin-top: 6px; font-size: 12px;">
+</div>
+<script>
+const words = {words};
+const box = document.getElementById("url");
+const done = document.getElementById("done");
+// The address is read from the page itself: the server only learns a changed URL later.
+const here = () => window.parent.location.href;
+const show = () => {{ if (document.activeElement !== box) box.value = here(); }};
+show();
+setInterval(show, 300);
+document.getElementById("copy").addEventListener("click", async () => {{
+  box.value = here();
+  try {{
+    await navigator.clipboard.writeText(box.value);
+    done.textContent = words.copied;
+  }} catch (err) {{  // a browser that refuses the clipboard: select it for Ctrl+C
+    box.focus();
+    box.select();
+    done.textContent = words.selected;
+  }}
+}});
+</script>
+"""
+
+
+def copy_link_box() -> None:
+    """Draw the "Copy link to this view" button with the page's current address below it."""
+    st.iframe(
+        _box_html(
+            t("Copy link to this view"),
+            t("Copied"),
+            t("Selected: press Ctrl+C"),
+            t("Link to this view"),
+        ),
+        height=BOX_HEIGHT,
+    )
+    st.caption(
+        t("The link keeps this page's settings and language; an uploaded picture stays here.")
+    )
