@@ -17,8 +17,10 @@ from engine.core import N_, ExplorerError
 from ui import figures, grids
 from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
-from ui.links import linked
+from ui.links import decode_grid, encode_grid, keep_param, linked, linked_start
 from ui.sections import lazy_section
+
+KERNEL_PARAM = "k2d_kernel"  # the edited kernel in a link, row by row (bank values: absent)
 
 st.title(t("Kernels on your image"))
 st.markdown(
@@ -54,6 +56,9 @@ side = linked(c4.slider)(
 )
 
 bank_kernel = make_kernel(name, size, angle_deg=float(angle))
+bank_values = bank_kernel.numpy().astype(np.float64).round(4).tolist()
+editor = f"k2d_editor_{name}_{size}_{angle}"
+start = linked_start(KERNEL_PARAM, editor, lambda raw: decode_grid(raw, (size, size)), bank_values)
 with st.expander(t("Edit the kernel cell by cell"), expanded=False):
     st.caption(
         t(
@@ -61,11 +66,7 @@ with st.expander(t("Edit the kernel cell by cell"), expanded=False):
             "kernel above starts again from the bank's values."
         )
     )
-    edited = st.data_editor(
-        pd.DataFrame(bank_kernel.numpy().astype(np.float64)).round(4),
-        key=f"k2d_editor_{name}_{size}_{angle}",
-        width="content",
-    )
+    edited = st.data_editor(pd.DataFrame(start), key=editor, width="content")
 values = edited.to_numpy(dtype=np.float64, na_value=np.nan)
 if not np.isfinite(values).all():
     st.error(
@@ -76,6 +77,7 @@ if not np.isfinite(values).all():
     )
     values = np.where(np.isfinite(values), values, bank_kernel.numpy())
 kernel = bank_kernel.new_tensor(values)
+keep_param(KERNEL_PARAM, None if values.tolist() == bank_values else encode_grid(values.tolist()))
 gray = working_tensor(picked, side)  # (H, W)
 
 try:

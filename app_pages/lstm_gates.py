@@ -47,7 +47,7 @@ from engine.recurrent import (
     uniform_bits,
 )
 from ui.i18n import error_text, t, tn
-from ui.links import linked
+from ui.links import keep_text, linked, linked_text, text_note
 from ui.recurrent import figures as rf
 from ui.recurrent.models import char_model
 from ui.recurrent.reasons import input_note, unscored_text
@@ -102,9 +102,9 @@ def _analyse(sha: str, name: str, _text: str, _fields: dict) -> dict:
     return out
 
 
+linked_text("lstm_text", SAMPLE_CODE)
 text = st.text_area(
     t("Your text (Python reads best: the model learned from Python source)"),
-    SAMPLE_CODE,
     height=260,
     key="lstm_text",
     help=t(
@@ -112,6 +112,8 @@ text = st.text_area(
         n=f"{DEFAULT_MAX_CHARS:,}",
     ),
 )
+st.caption(text_note())
+keep_text("lstm_text", text, SAMPLE_CODE)
 try:
     card = char_model("lstm")[1]
     encoded = encode(text, char_model("lstm")[0].vocab, DEFAULT_MAX_CHARS)

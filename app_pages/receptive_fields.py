@@ -40,7 +40,7 @@ from ui import diagrams, figures, grids
 from ui.cnn.models import SHIPPED_PATH, shipped_model
 from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
-from ui.links import linked
+from ui.links import STACK_FIELDS, decode_stack, encode_stack, keep_param, linked, linked_start
 from ui.sections import lazy_section
 
 st.title(t("Receptive fields"))
@@ -59,8 +59,9 @@ st.latex(
     r"\right) j_{\ell-1},\quad k^{\text{eff}} = d\,(k-1) + 1"
 )
 
-DEFAULT = pd.DataFrame(
-    [
+DEFAULT = [
+    dict(zip(("kind", *STACK_FIELDS), row, strict=True))
+    for row in (
         ("conv", 3, 1, 1, 1),
         ("conv", 3, 1, 1, 1),
         ("pool", 2, 2, 0, 1),
@@ -69,28 +70,26 @@ DEFAULT = pd.DataFrame(
         ("pool", 2, 2, 0, 1),
         ("conv", 3, 1, 1, 1),
         ("conv", 3, 1, 1, 1),
-    ],
-    columns=["kind", "k", "s", "p", "d"],
-)
+    )
+]
+KINDS = ["conv", "pool", "avgpool"]
+LIMITS = {"k": (1, 15), "s": (1, 8), "p": (0, 8), "d": (1, 8)}  # what the table's columns accept
+LABELS = {"k": N_("kernel k"), "s": N_("stride s"), "p": N_("padding p"), "d": N_("dilation d")}
 st.subheader(t("Build a stack"))
+start = linked_start("rf_stack", "rf_stack", lambda raw: decode_stack(raw, KINDS, LIMITS), DEFAULT)
 table = st.data_editor(
-    DEFAULT,
+    pd.DataFrame(start, columns=["kind", *STACK_FIELDS]),
     num_rows="dynamic",
     key="rf_stack",
     column_config={
         "kind": st.column_config.SelectboxColumn(
-            t("kind"), options=["conv", "pool", "avgpool"], required=True, width="small"
+            t("kind"), options=KINDS, required=True, width="small"
         ),
         **{
             col: st.column_config.NumberColumn(
-                t(label), min_value=low, max_value=high, step=1, width="small"
+                t(LABELS[col]), min_value=low, max_value=high, step=1, width="small"
             )
-            for col, label, low, high in (
-                ("k", N_("kernel k"), 1, 15),
-                ("s", N_("stride s"), 1, 8),
-                ("p", N_("padding p"), 0, 8),
-                ("d", N_("dilation d"), 1, 8),
-            )
+            for col, (low, high) in LIMITS.items()
         },
     },
     hide_index=True,
@@ -108,6 +107,7 @@ layers = [
     dict(kind=str(r.kind), k=int(r.k), s=int(r.s), p=int(r.p), d=int(r.d))
     for r in clean.itertuples()
 ]
+keep_param("rf_stack", None if layers == DEFAULT else encode_stack(layers))
 try:
     rows = stack_rf(layers, side)
 except ExplorerError as err:

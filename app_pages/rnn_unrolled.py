@@ -17,7 +17,7 @@ from engine.recurrent import (
 )
 from ui import grids
 from ui.i18n import error_text, t
-from ui.links import linked
+from ui.links import keep_param, keep_text, linked, linked_text
 from ui.recurrent import dynamics_figures as rf
 from ui.recurrent.reasons import unmoved_text
 
@@ -42,17 +42,19 @@ KINDS = {"numbers": t("numbers"), "characters": t("characters")}
 c1, c2 = st.columns([1, 3])
 kind = linked(c1.radio)(t("Read the input as"), list(KINDS), format_func=KINDS.get, key="unr_kind")
 default = "1, 3, 2, 5" if kind == "numbers" else "hello"
+linked_text(f"unr_text_{kind}", default)
 text = c2.text_input(
     t("Your sequence (at most {n} numbers)", n=MAX_STEPS)
     if kind == "numbers"
     else t("Your sequence (at most {n} characters)", n=MAX_STEPS),
-    value=default,
     key=f"unr_text_{kind}",
     help=t(
         "Numbers separated by commas or spaces, e.g. 1, 3, 2, 5; or any characters, e.g. hello. "
         "Characters are one-hot encoded over the alphabet of what you typed."
     ),
 )
+keep_text(f"unr_text_{kind}", text, default)
+keep_param(f"unr_text_{'characters' if kind == 'numbers' else 'numbers'}", None)  # one sequence
 c1, c2, c3, c4 = st.columns(4)
 hidden = linked(c1.slider)(t("Hidden size H"), 2, 4, 3, key="unr_hidden")
 act = linked(c2.selectbox)(t("Nonlinearity f"), ["tanh", "relu"], key="unr_act")

@@ -29,7 +29,7 @@ from engine.sequence import (
     top_windows,
 )
 from ui.i18n import error_text, t
-from ui.links import linked
+from ui.links import keep_text, linked, linked_text
 from ui.recurrent.figures import SHOWN
 from ui.sections import lazy_section
 from ui.sequence import figures as sf
@@ -661,11 +661,10 @@ def _typed_targets(unit: str, n: int) -> tuple[str, ...] | None:
         if unit == "char"
         else t("n-grams to detect, separated by “|” (each exactly {n} words)", n=n)
     )
-    typed = st.text_input(
-        label,
-        "the| sa|at " if unit == "char" and n == 3 else "",
-        key=f"seqb_targets_{unit}_{n}",
-    )
+    key, default = f"seqb_targets_{unit}_{n}", "the| sa|at " if unit == "char" and n == 3 else ""
+    linked_text(key, default)
+    typed = st.text_input(label, key=key)
+    keep_text(key, typed, default)
     targets = tuple(g for g in typed.split("|") if g) or None
     if targets is None:
         st.warning(t("Type at least one n-gram; until then the most frequent ones are used."))

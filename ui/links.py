@@ -24,6 +24,7 @@ TEXT_IN_LINK = 500  # characters of typed text a link carries: longer URLs break
 SHOWN_VALUE = 40  # characters of an ignored value quoted in the notice
 _NOTICED = "links_noticed"  # parameters already noticed in this session (one toast each)
 _READ = "links_read"  # manual parameters already read from the URL in this session
+_STARTS = "links_starts"  # {param: (owner, value)}: an editor's start taken from the link
 BOX_HEIGHT = 86  # px: the copy button above the one-line address
 
 T = TypeVar("T")
@@ -89,6 +90,17 @@ def first_param(param: str, parse: Callable[[str], T | None]) -> T | None:
         notice(param, [raw])
         del st.query_params[param]
     return value
+
+
+def linked_start(param: str, owner: str, parse: Callable[[str], T | None], default: T) -> T:
+    """Return where an editor starts: the link's value, if the link was read for this editor
+    (owner: its key; a new owner such as another kernel starts from default), else default."""
+    starts = st.session_state.setdefault(_STARTS, {})
+    value = first_param(param, parse)
+    if value is not None:
+        starts[param] = (owner, value)
+    kept = starts.get(param)
+    return kept[1] if kept is not None and kept[0] == owner else default
 
 
 def keep_param(param: str, value: str | None) -> None:

@@ -24,7 +24,7 @@ from engine.sequence import (
     text_to_numbers,
 )
 from ui.i18n import DEFAULT, current_lang, error_text, t, tn
-from ui.links import linked
+from ui.links import keep_param, keep_text, linked, linked_text, text_note
 
 __all__ = [
     "EXAMPLES",
@@ -180,6 +180,15 @@ def text_for_ngrams() -> str:
         return next(iter(EXAMPLES["text"].values()))
 
 
+def _keep_in_link(mode: str, raw: str) -> None:
+    """Write the shown box's text into the URL (unless it is the first example) and drop the
+    hidden box's, so a link names one sequence."""
+    keep_text(_KEYS[mode], raw, next(iter(EXAMPLES[mode].values())))
+    for other in MODES:
+        if other != mode:
+            keep_param(_KEYS[other], None)
+
+
 def sequence_box() -> SequenceInput | None:
     """Draw the mode switch, examples and text box; return the reading, or None after an error."""
     with st.container(border=True):
@@ -206,8 +215,8 @@ def sequence_box() -> SequenceInput | None:
             args=(mode,),
         )
         key = _KEYS[mode]
-        if key not in st.session_state:  # the box of the other mode was hidden: restore it
-            st.session_state[key] = _saved()[mode]
+        # A first visit starts from the link's text; a box hidden by the other mode is restored
+        linked_text(key, _saved()[mode])
         if mode == "numbers":
             raw = st.text_area(
                 t("Numbers, separated by commas, spaces or semicolons"),
@@ -237,7 +246,9 @@ def sequence_box() -> SequenceInput | None:
                     "character or word."
                 )
             )
+        st.caption(text_note())
         _saved()[mode] = raw
+        _keep_in_link(mode, raw)
         try:
             reading = read_sequence(mode, raw)
         except ExplorerError as err:
