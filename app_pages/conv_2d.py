@@ -59,7 +59,7 @@ bank_kernel = make_kernel(name, size, angle_deg=float(angle))
 bank_values = bank_kernel.numpy().astype(np.float64).round(4).tolist()
 editor = f"k2d_editor_{name}_{size}_{angle}"
 start = linked_start(KERNEL_PARAM, editor, lambda raw: decode_grid(raw, (size, size)), bank_values)
-with st.expander(t("Edit the kernel cell by cell"), expanded=False):
+with st.expander(t("Edit the kernel cell by cell"), expanded=start is not bank_values):
     st.caption(
         t(
             "Change any number; the feature map and the arithmetic below follow. Switching the "
