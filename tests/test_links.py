@@ -20,6 +20,7 @@ from ui.links import (
     SHOWN_VALUE,
     STACK_FIELDS,
     TEXT_IN_LINK,
+    _fits,
     _shown,
     decode_grid,
     decode_stack,
@@ -268,3 +269,36 @@ def test_shown_values_in_a_notice_are_cut():
     cut = _shown(["b" * (SHOWN_VALUE + 5)])
     assert len(cut) == SHOWN_VALUE and cut.endswith("…")
     assert _shown(["c" * SHOWN_VALUE]) == "c" * SHOWN_VALUE
+
+
+# --- a remembered value outside a widget's new range is forgotten, not drawn ------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "args", "kwargs", "fits"),
+    [
+        ("slider", 40, ("pos", 0, 40, 0), {}, True),  # at the top end
+        ("slider", 41, ("pos", 0, 40, 0), {}, False),  # one above
+        ("slider", 0, ("pos", 0, 40, 0), {}, True),
+        ("slider", -1, ("pos", 0, 40, 0), {}, False),
+        ("number_input", 2.5, ("x",), {"min_value": -3.0, "max_value": 3.0}, True),
+        ("number_input", 3.5, ("x",), {"min_value": -3.0, "max_value": 3.0}, False),
+        ("selectbox", "b", ("k", ["a", "b"]), {}, True),
+        ("selectbox", "c", ("k", ["a", "b"]), {}, False),
+        ("selectbox", None, ("k", ["a", "b"]), {}, True),  # no choice yet
+        ("multiselect", ["a"], ("k", ["a", "b"]), {}, True),
+        ("multiselect", ["a", "z"], ("k", ["a", "b"]), {}, False),
+        ("toggle", True, ("on",), {}, True),
+    ],
+)
+def test_a_remembered_value_fits_only_inside_the_widget(kind, value, args, kwargs, fits):
+    assert _fits(kind, value, args, kwargs) is fits
+
+
+def test_a_shorter_text_shrinks_the_position_slider_without_an_error():
+    at = open_link("app_pages/lstm_gates.py")
+    at.slider(key="lstm_pos").set_value(40).run()
+    at.text_area(key="lstm_text").set_value("ab").run()
+    assert_clean(at)
+    assert at.slider(key="lstm_pos").max == 1
+    assert not toasts(at)

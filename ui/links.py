@@ -59,11 +59,44 @@ def notice(param: str, asked: Sequence[str], used: Sequence[str] | None = None) 
     st.toast(text, icon=":material/link_off:")
 
 
+RANGED = ("slider", "number_input")  # widgets whose second and third arguments are min and max
+CHOICES = ("selectbox", "radio", "select_slider", "segmented_control", "pills", "multiselect")
+
+
+def _fits(kind: str, value: Any, args: tuple, kwargs: dict) -> bool:
+    """Return whether a remembered value still fits the widget about to be drawn."""
+    if kind in RANGED:
+        low = kwargs.get("min_value", args[1] if len(args) > 1 else None)
+        high = kwargs.get("max_value", args[2] if len(args) > 2 else None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (low is None or value >= low) and (high is None or value <= high)
+    if kind in CHOICES:
+        options = list(kwargs.get("options", args[1] if len(args) > 1 else []))
+        chosen = value if isinstance(value, list | tuple) else [value]
+        return all(v in options for v in chosen if v is not None)
+    return True
+
+
+def _forget_unfit(kind: str, key: str, args: tuple, kwargs: dict) -> bool:
+    """Forget a value kept from an earlier draw that the widget's new range or options exclude;
+    return whether one was forgotten.
+
+    A bound widget keeps its value when its range changes (say, a shorter text shrinks a
+    position slider); drawn with a value beyond its new range, Streamlit would raise."""
+    if key in st.session_state and not _fits(kind, st.session_state[key], args, kwargs):
+        del st.session_state[key]
+        return True
+    return False
+
+
 def linked(widget: Callable[..., T]) -> Callable[..., T]:
     """Return widget drawn with its value bound to the URL (?key=…), noticing a value it refused."""
+    kind = getattr(widget, "__name__", "")
 
     def draw(*args: Any, key: str, **kwargs: Any) -> T:
-        first = key not in st.session_state  # only the first draw reads the link
+        forgot = _forget_unfit(kind, key, args, kwargs)
+        # Only the first draw reads the link (a forgotten value's stale URL copy is no link's)
+        first = key not in st.session_state and not forgot
         asked = st.query_params.get_all(key) if first else []
         value = widget(*args, key=key, bind="query-params", **kwargs)
         used = st.query_params.get_all(key)
