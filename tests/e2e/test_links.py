@@ -39,7 +39,7 @@ CHANGES = {
     "kernel-sizes": Change("slider", "ks_side", "left"),
     "architectures": Change("slider", "arch_work", "left"),
     "your-weights": Change("select", "yw_arch"),
-    "trained-cnn": Change("sample", "img", "House"),
+    "trained-cnn": Change("lang", "lang", "中文"),  # its inputs are the lead's (cnn_overview)
     "train-cnn": Change("slider", "ct_filters", "left"),
     "teach-classes": Change("lang", "lang", "中文"),
     "rnn-unrolled": Change("number", "unr_seed", "5"),
@@ -71,7 +71,7 @@ def make_change(page, change: Change) -> None:
         box.locator("textarea").fill(change.value)
         box.locator("textarea").press("Control+Enter")
     elif change.kind == "select":
-        box.locator('[data-baseweb="select"]').click()
+        box.get_by_role("combobox").click()
         page.get_by_role("option").nth(1).click()
     elif change.kind == "sample":
         page.get_by_role("button", name=change.value, exact=True).first.click()
@@ -90,7 +90,7 @@ def setting(page, change: Change) -> str:
     if change.kind == "text":
         return box.locator("textarea").input_value()
     if change.kind == "select":
-        return box.locator('[data-baseweb="select"]').inner_text()
+        return box.get_by_role("combobox").input_value()  # the chosen option's label
     if change.kind == "sample":
         return page.locator(
             '[data-testid="stCaptionContainer"]', has_text="Using"
