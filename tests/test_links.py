@@ -302,3 +302,18 @@ def test_a_shorter_text_shrinks_the_position_slider_without_an_error():
     assert_clean(at)
     assert at.slider(key="lstm_pos").max == 1
     assert not toasts(at)
+
+
+def test_a_translated_choice_is_relabelled_in_the_link_after_a_language_switch():
+    at = open_link("app_pages/conv_1d.py", c1d_kind="half-gaussian")
+    assert at.query_params["c1d_kind"] == "half-gaussian"
+    at.query_params["lang"] = "zh"
+    at.session_state["lang"] = "zh"  # what the sidebar switch does
+    at.run()
+    assert_clean(at)
+    assert at.selectbox(key="c1d_kind").value == "half-gaussian"
+    relabelled = at.query_params["c1d_kind"]
+    assert relabelled != "half-gaussian"  # the label a reader of Chinese sees
+    reopened = open_link("app_pages/conv_1d.py", lang="zh", c1d_kind=relabelled)
+    assert reopened.selectbox(key="c1d_kind").value == "half-gaussian"
+    assert not toasts(reopened)

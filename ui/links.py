@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import current_lang, t
 
 TEXT_IN_LINK = 500  # characters of typed text a link carries: longer URLs break in chat and mail
 SHOWN_VALUE = 40  # characters of an ignored value quoted in the notice
 _NOTICED = "links_noticed"  # parameters already noticed in this session (one toast each)
 _READ = "links_read"  # manual parameters already read from the URL in this session
+_LABELS_IN = "links_labels_in"  # {key: language a translated choice was last drawn in}
 _STARTS = "links_starts"  # {param: (owner, value)}: an editor's start taken from the link
 BOX_HEIGHT = 86  # px: the copy button above the one-line address
 
@@ -89,12 +90,25 @@ def _forget_unfit(kind: str, key: str, args: tuple, kwargs: dict) -> bool:
     return False
 
 
+def _relabel_after_switch(kind: str, key: str, kwargs: dict) -> None:
+    """Write a translated choice's value back into state after a language switch, so that
+    Streamlit puts its label in the new language into the URL (a link opens in its ?lang=)."""
+    if kind not in CHOICES or "format_func" not in kwargs:
+        return
+    lang = current_lang()
+    drawn_in = st.session_state.setdefault(_LABELS_IN, {})
+    if drawn_in.get(key, lang) != lang and key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+    drawn_in[key] = lang
+
+
 def linked(widget: Callable[..., T]) -> Callable[..., T]:
     """Return widget drawn with its value bound to the URL (?key=…), noticing a value it refused."""
     kind = getattr(widget, "__name__", "")
 
     def draw(*args: Any, key: str, **kwargs: Any) -> T:
         forgot = _forget_unfit(kind, key, args, kwargs)
+        _relabel_after_switch(kind, key, kwargs)
         # Only the first draw reads the link (a forgotten value's stale URL copy is no link's)
         first = key not in st.session_state and not forgot
         asked = st.query_params.get_all(key) if first else []
