@@ -28,6 +28,7 @@ from ui.cnn.names import class_name, kernel_name
 from ui.cnn.overview_inputs import ensure_choice
 from ui.cnn.taught import your_examples
 from ui.i18n import error_text, t, tn
+from ui.links import linked
 from ui.sections import lazy_section
 
 SPATIAL = ("conv", "relu", "pool")
@@ -77,7 +78,7 @@ st.markdown(
         "(or a class bar) to open its arithmetic in section 2."
     )
 )
-shared = st.toggle(
+shared = linked(st.toggle)(
     t("One colour scale for every layer"),
     key="tc_shared",
     help=t(

@@ -49,6 +49,7 @@ from ui.cnn import teach_figures as tf
 from ui.cnn.models import TAUGHT, TAUGHT_KEY, overview_link
 from ui.i18n import error_text, t, tn
 from ui.jobs import JobState, get_job, show_progress, start_job
+from ui.links import linked
 
 EXAMPLES, JOB, MODEL = "teach_examples", "teach_job", TAUGHT_KEY
 NOTICE, SEEN = "tc_notice", "tc_seen_files"
@@ -592,12 +593,17 @@ st.subheader(t("2 · Train"))
 augment_template, augment_params = DEFAULT_AUGMENTATION.summary()
 st.markdown(t(augment_template, **augment_params))
 c1, c2, c3, c4 = st.columns(4)
-blocks = c1.slider(
+# the settings travel in a link (the examples never do: they stay in this session)
+blocks = linked(c1.slider)(
     t("Blocks (conv-conv-pool)"), 1, MAX_DEPTH, DEFAULT_NET.depth_blocks, key="tc_blocks"
 )
-filters = c2.slider(t("Filters per layer"), 1, MAX_FILTERS, DEFAULT_NET.filters, key="tc_filters")
-steps = c3.select_slider(t("Training steps per run"), STEP_CHOICES, FIT_STEPS, key="tc_steps")
-seed = int(c4.number_input(t("Seed"), 0, 1_000_000, 0, key="tc_seed"))
+filters = linked(c2.slider)(
+    t("Filters per layer"), 1, MAX_FILTERS, DEFAULT_NET.filters, key="tc_filters"
+)
+steps = linked(c3.select_slider)(
+    t("Training steps per run"), STEP_CHOICES, FIT_STEPS, key="tc_steps"
+)
+seed = int(linked(c4.number_input)(t("Seed"), 0, 1_000_000, 0, key="tc_seed"))
 problem = trainable_problem(s)
 if problem:
     st.warning(

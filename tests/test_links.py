@@ -317,3 +317,24 @@ def test_a_translated_choice_is_relabelled_in_the_link_after_a_language_switch()
     reopened = open_link("app_pages/conv_1d.py", lang="zh", c1d_kind=relabelled)
     assert reopened.selectbox(key="c1d_kind").value == "half-gaussian"
     assert not toasts(reopened)
+
+
+def test_trained_cnn_page_opens_the_drawn_class_and_scale_of_the_link():
+    at = open_link("app_pages/cnn_overview.py", tc_render_class="circle", tc_shared="true")
+    assert at.toggle(key="tc_shared").value is True
+    assert any("a drawn circle" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert not toasts(at)
+
+
+def test_trained_cnn_page_notices_a_class_it_cannot_draw():
+    at = open_link("app_pages/cnn_overview.py", tc_render_class="unicorn")
+    assert any("tc_render_class" in text for text in toasts(at)), toasts(at)
+    assert any("a drawn star" in c.value for c in at.caption)  # the page's own default
+
+
+def test_teach_page_opens_the_training_settings_of_the_link():
+    at = open_link("app_pages/teach_classes.py", tc_blocks="1", tc_filters="3", tc_seed="42")
+    assert at.slider(key="tc_blocks").value == 1
+    assert at.slider(key="tc_filters").value == 3
+    assert at.number_input(key="tc_seed").value == 42
+    assert not toasts(at)

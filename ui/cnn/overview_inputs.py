@@ -46,6 +46,7 @@ from ui.cnn.models import available_models, model_label
 from ui.cnn.names import class_name, kernel_name
 from ui.i18n import t, tn
 from ui.inputs import image_picker
+from ui.links import linked
 
 RENDER_SEED = 5150  # drawn examples; training used 0, validation 1_000_003, held-out 2024
 DRAWN = N_("A drawn example of a class")  # the input sources: values, shown via t
@@ -75,8 +76,11 @@ class ChosenInput:
     private: bool = False  # one of the learner's examples: results stay in the session
 
 
-def ensure_choice(key: str, options: list, default) -> None:
-    """Put default in st.session_state[key] unless it already holds one of options."""
+def ensure_choice(key: str, options: list, default, *, link: bool = False) -> None:
+    """Put default in st.session_state[key] unless it already holds one of options; a linked
+    widget's first draw leaves it to the link when the URL names the key (ui.links)."""
+    if link and key not in st.session_state and key in st.query_params:
+        return
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
 
@@ -210,10 +214,11 @@ def choose_input(model: SmallCNN) -> ChosenInput:
     """Draw the input choice (a drawn example, one of the learner's, or the shared picker) and
     return it."""
     sources = input_sources(model)
-    ensure_choice("tc_source", sources, sources[0])
-    source = st.segmented_control(
+    ensure_choice("tc_source", sources, sources[0], link=True)
+    source = linked(st.segmented_control)(
         t("What goes into the network"), sources, key="tc_source", required=True, format_func=t
     )
+    source = source if source in sources else sources[0]  # a link that named none of them
     if source == DRAWN:
         return _drawn_input(model)
     if source == YOURS:
@@ -225,11 +230,12 @@ def _drawn_input(model: SmallCNN) -> ChosenInput:
     """Draw the class choice and "draw another" button; return the drawn example on show."""
     size = model.config.input_size
     classes = list(model.config.classes)
-    ensure_choice("tc_render_class", classes, "star" if "star" in classes else classes[0])
+    default = "star" if "star" in classes else classes[0]
+    ensure_choice("tc_render_class", classes, default, link=True)
     with st.container(border=True):
         left, right = st.columns([1, 3], vertical_alignment="top")
         with right:
-            cls = st.pills(
+            cls = linked(st.pills)(
                 t("Class to draw"),
                 classes,
                 key="tc_render_class",
@@ -243,6 +249,7 @@ def _drawn_input(model: SmallCNN) -> ChosenInput:
                     seed=RENDER_SEED,
                 ),
             )
+            cls = cls if cls in classes else default  # a link that named none of them
             st.button(
                 t("Draw another one"),
                 key="tc_render_next",
