@@ -11,6 +11,7 @@ from engine.core import N_, ExplorerError
 from engine.receptive_field import (
     ERF_LEVEL,
     POWER_TOLERANCE,
+    VGG_LIKE_STACK,
     WIDE_SIDE,
     WIDER_FACTOR,
     carry_unit,
@@ -59,19 +60,7 @@ st.latex(
     r"\right) j_{\ell-1},\quad k^{\text{eff}} = d\,(k-1) + 1"
 )
 
-DEFAULT = [
-    dict(zip(("kind", *STACK_FIELDS), row, strict=True))
-    for row in (
-        ("conv", 3, 1, 1, 1),
-        ("conv", 3, 1, 1, 1),
-        ("pool", 2, 2, 0, 1),
-        ("conv", 3, 1, 1, 1),
-        ("conv", 3, 1, 1, 1),
-        ("pool", 2, 2, 0, 1),
-        ("conv", 3, 1, 1, 1),
-        ("conv", 3, 1, 1, 1),
-    )
-]
+DEFAULT = [dict(layer) for layer in VGG_LIKE_STACK]  # the editor's rows: plain dicts
 KINDS = ["conv", "pool", "avgpool"]
 LIMITS = {"k": (1, 15), "s": (1, 8), "p": (0, 8), "d": (1, 8)}  # what the table's columns accept
 LABELS = {"k": N_("kernel k"), "s": N_("stride s"), "p": N_("padding p"), "d": N_("dilation d")}

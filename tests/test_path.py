@@ -19,6 +19,7 @@ from torch import nn
 from engine.architectures import WEIGHTS_DIR_ENV, build
 from engine.cnn import CNNConfig, SmallCNN
 from engine.conv import NOTICEABLE, make_kernel
+from engine.receptive_field import VGG_LIKE_STACK
 from engine.recurrent import KEEP_HALF, gradient_norms
 from engine.sequence import CNN_LAYERS, SEQ_LEN, TAPS, sequential_steps
 from tests.test_pages import open_page
@@ -168,7 +169,7 @@ def _conv_size(s) -> int:
 
 
 def _field_by_recurrence(s) -> int:
-    rows = page_source.table("receptive_fields.py", "DEFAULT")
+    rows = VGG_LIKE_STACK
     assert s["rf_layer"].startswith(rows[-1]["kind"])  # the default: the last layer
     r, jump = 1, 1
     for row in rows:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -146,7 +146,13 @@ def linked_start(param: str, owner: str, parse: Callable[[str], T | None], defau
     value = first_param(param, parse)
     if value is not None:
         starts[param] = (owner, value)
-    kept = starts.get(param)
+    return kept_start(st.session_state, param, owner, default)
+
+
+def kept_start(state: Mapping, param: str, owner: str, default: T) -> T:
+    """Return where an editor started in this session (see linked_start), without reading the
+    URL: what another part of the page needs to replay the editor's edits."""
+    kept = state.get(_STARTS, {}).get(param)
     return kept[1] if kept is not None and kept[0] == owner else default
 
 

@@ -18,7 +18,13 @@ from engine.receptive_field.claims import (
     widths_grow,
 )
 from engine.receptive_field.effective import effective_receptive_field, erf_growth
-from engine.receptive_field.fields import LayerRF, ReceptiveFieldError, stack_model, stack_rf
+from engine.receptive_field.fields import (
+    VGG_LIKE_STACK,
+    LayerRF,
+    ReceptiveFieldError,
+    stack_model,
+    stack_rf,
+)
 from engine.receptive_field.network import layer_output, receptive_field
 from engine.receptive_field.views import (
     ERF_LEVEL,
@@ -48,6 +54,7 @@ __all__ = [
     "POWER_TOLERANCE",
     "ReceptiveFieldError",
     "SMALL_EXTENT",
+    "VGG_LIKE_STACK",
     "WIDER_FACTOR",
     "WIDE_SIDE",
     "carry_unit",

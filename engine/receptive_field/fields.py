@@ -125,6 +125,21 @@ def _row(name, kind, field, out_shape, kernel, stride, padding, dilation) -> Lay
 
 # --- a stack of layers, as the page's stack builder describes it
 
+# A VGG-like stack (two 3×3 convs, then a 2×2 pool, twice, then two convs): the receptive-field
+# page's starting table, and what its "predict, then check" prompt starts from.
+VGG_LIKE_STACK = tuple(
+    {"kind": kind, "k": k, "s": s, "p": p, "d": d}
+    for kind, k, s, p, d in (
+        ("conv", 3, 1, 1, 1),
+        ("conv", 3, 1, 1, 1),
+        ("pool", 2, 2, 0, 1),
+        ("conv", 3, 1, 1, 1),
+        ("conv", 3, 1, 1, 1),
+        ("pool", 2, 2, 0, 1),
+        ("conv", 3, 1, 1, 1),
+        ("conv", 3, 1, 1, 1),
+    )
+)
 MAX_SETTING = 512  # largest kernel, stride, padding or dilation a stack layer may have
 _STACK_KINDS = {"conv": "conv", "pool": "maxpool", "maxpool": "maxpool", "avgpool": "avgpool"}
 _STACK_KEYS = {"kind", "k", "s", "p", "d"}

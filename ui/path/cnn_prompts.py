@@ -26,10 +26,11 @@ from engine.conv import translation_equivariance as equivariance_check
 from engine.core import N_
 from engine.kernels import stacked_vs_single
 from engine.pooling import shift_stability, steadiest
-from engine.receptive_field import stack_rf
+from engine.receptive_field import VGG_LIKE_STACK, stack_rf
 from ui.cnn.models import available_models
 from ui.i18n import t
 from ui.inputs import current_image, working_tensor
+from ui.links import kept_start
 from ui.path import page_source
 from ui.path.prompts import Posed, Prompt
 
@@ -282,9 +283,8 @@ def transposed_size(s: Mapping) -> Posed | None:
 
 def _stack(s: Mapping) -> list[dict] | None:
     """Return the page's layer table as the learner edited it (None while a row is incomplete)."""
-    rows = page_source.edited_rows(
-        page_source.table("receptive_fields.py", "DEFAULT"), s["rf_stack"]
-    )
+    start = kept_start(s, "rf_stack", "rf_stack", [dict(layer) for layer in VGG_LIKE_STACK])
+    rows = page_source.edited_rows(start, s["rf_stack"])
     rows = [row for row in rows if any(v is not None for v in row.values())]
     if any(row.get(col) is None for row in rows for col in ("kind", "k", "s", "p", "d")):
         return None  # the page asks to fill the row in

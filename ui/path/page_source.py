@@ -30,19 +30,6 @@ def constant(page: str, name: str) -> object:
     raise LookupError(f"{page} assigns no literal {name}")
 
 
-def table(page: str, name: str) -> list[dict]:
-    """Return the rows of NAME = pd.DataFrame([rows...], columns=[...]) as dicts."""
-    for node in _tree(page).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == name for target in node.targets
-        ):
-            call = node.value
-            columns = next(k.value for k in call.keywords if k.arg == "columns")
-            names = ast.literal_eval(columns)
-            return [dict(zip(names, row, strict=True)) for row in ast.literal_eval(call.args[0])]
-    raise LookupError(f"{page} builds no table {name}")
-
-
 def keyword(page: str, function: str, name: str) -> object:
     """Return the literal keyword argument `name` of the page's first call to `function`."""
     for node in ast.walk(_tree(page)):
