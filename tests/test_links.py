@@ -157,11 +157,28 @@ def test_receptive_field_page_opens_the_stack_of_the_link():
     assert at.slider(key="rf_side").value == 64
 
 
-def test_pooling_page_opens_the_numbers_of_the_link():
-    at = open_link("app_pages/pooling.py", pool_size="3", pool_stride="1", pool_side="64")
-    assert at.number_input(key="pool_size").value == 3
-    assert at.number_input(key="pool_stride").value == 1
-    assert at.slider(key="pool_side").value == 64
+@pytest.mark.parametrize(
+    ("path", "widgets"),
+    [
+        (
+            "app_pages/pooling.py",
+            {("number_input", "pool_size"): 3, ("number_input", "pool_stride"): 1},
+        ),
+        ("app_pages/pooling.py", {("slider", "pool_side"): 64}),
+        (  # the teach page's settings travel; its examples never do
+            "app_pages/teach_classes.py",
+            {
+                ("slider", "tc_blocks"): 1,
+                ("slider", "tc_filters"): 3,
+                ("number_input", "tc_seed"): 42,
+            },
+        ),
+    ],
+)
+def test_a_page_opens_the_numbers_of_the_link(path, widgets):
+    at = open_link(path, **{key: str(value) for (_, key), value in widgets.items()})
+    for (kind, key), value in widgets.items():
+        assert getattr(at, kind)(key=key).value == value
     assert not toasts(at)
 
 
@@ -330,11 +347,3 @@ def test_trained_cnn_page_notices_a_class_it_cannot_draw():
     at = open_link("app_pages/cnn_overview.py", tc_render_class="unicorn")
     assert any("tc_render_class" in text for text in toasts(at)), toasts(at)
     assert any("a drawn star" in c.value for c in at.caption)  # the page's own default
-
-
-def test_teach_page_opens_the_training_settings_of_the_link():
-    at = open_link("app_pages/teach_classes.py", tc_blocks="1", tc_filters="3", tc_seed="42")
-    assert at.slider(key="tc_blocks").value == 1
-    assert at.slider(key="tc_filters").value == 3
-    assert at.number_input(key="tc_seed").value == 42
-    assert not toasts(at)
