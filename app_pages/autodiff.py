@@ -174,7 +174,7 @@ k = linked(c3.select_slider)(
     key="ad_step",
 )
 step, view = ad_steps.at_step(graph, forward, backward, k)
-st.plotly_chart(af.dataflow_figure(graph, view), key="ad_graph", config={"displayModeBar": False})
+st.plotly_chart(af.dataflow_figure(graph, view), key="ad_graph")
 text = ad_steps.describe(graph, step, k, total, backward=k > len(forward))
 st.markdown(text.intro)
 st.latex(text.latex)

@@ -246,7 +246,6 @@ def show_top_classes(name: str, weights: LoadedWeights, photo, labels, count: in
     st.plotly_chart(
         wf.top_classes([class_name(p, labels) for p in top], [p.probability for p in top]),
         key="yw_top",
-        config={"displayModeBar": False},
     )
     st.markdown(
         t(
@@ -279,7 +278,6 @@ def show_stages(name: str, maps: list[tuple[str, np.ndarray]]) -> None:
         st.plotly_chart(
             wf.stage_sheet(m[:SHOWN_CHANNELS], SHOWN_CHANNELS),
             key=f"yw_stage_{i}",
-            config={"displayModeBar": False},
         )
     lazy_section(
         t("Every channel of one stage"), "open_yw_all_channels", lambda: _all_channels(maps)
@@ -291,7 +289,7 @@ def _all_channels(maps: list[tuple[str, np.ndarray]]) -> None:
     names = [stage for stage, _ in maps]
     chosen = linked(st.selectbox)(t("Stage"), names, index=len(names) - 1, key="yw_all_stage")
     m = dict(maps)[chosen]
-    st.plotly_chart(wf.stage_sheet(m, 16), key="yw_all_sheet", config={"displayModeBar": False})
+    st.plotly_chart(wf.stage_sheet(m, 16), key="yw_all_sheet")
 
 
 def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> None:
@@ -312,7 +310,6 @@ def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> No
     st.plotly_chart(
         wf.cam_figure(crop, grad.cam.numpy(), hires.cam.numpy(), class_name(target, labels)),
         key="yw_cams",
-        config={"displayModeBar": False},
     )
     h, w = grad.cam.shape
     st.markdown(

@@ -34,9 +34,12 @@ def png_name(chart) -> str:
 
 
 def untitled(at: AppTest) -> list[str]:
-    """Return a short description of each chart on the page that would download nameless."""
+    """Return a short description of each chart on the page that cannot download as a PNG, or
+    would download nameless."""
     found = []
     for i, chart in enumerate(at.get("plotly_chart")):
+        if json.loads(chart.proto.config or "{}").get("displayModeBar") is False:
+            found.append(f"chart {i}: its modebar, with the PNG button, is hidden")
         if not png_name(chart).strip():
             spec = json.loads(chart.proto.spec)
             kinds = sorted({t.get("type", "scatter") for t in spec.get("data", [])})
