@@ -347,3 +347,11 @@ def test_trained_cnn_page_notices_a_class_it_cannot_draw():
     at = open_link("app_pages/cnn_overview.py", tc_render_class="unicorn")
     assert any("tc_render_class" in text for text in toasts(at)), toasts(at)
     assert any("a drawn star" in c.value for c in at.caption)  # the page's own default
+
+
+def test_a_folded_section_named_by_the_link_opens():
+    at = open_link("app_pages/cnn_overview.py", open_tc_patches="true")
+    assert any(c.proto.id.endswith("-tc_top") for c in at.get("plotly_chart"))
+    assert not toasts(at)
+    closed = open_link("app_pages/cnn_overview.py")
+    assert not any(c.proto.id.endswith("-tc_top") for c in closed.get("plotly_chart"))

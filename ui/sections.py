@@ -4,6 +4,7 @@ A lazy section is an expander that reruns the page when it is opened or closed; 
 drawn (and its numbers computed) only while it is open, so a first visit neither computes nor
 sends what sits folded below the main lesson. Keys start with OPEN_PREFIX, so tests can find and
 open every lazy section of a page (tests/test_widget_ends.py does, to reach the widgets inside).
+Whether a section is open is kept in the URL (?open_…=true), so a shared link reopens it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+
+from ui.links import linked
 
 __all__ = ["OPEN_PREFIX", "lazy_section"]
 
@@ -24,7 +27,7 @@ def lazy_section(
     whether it is open. key must start with OPEN_PREFIX ("open_pool_channels")."""
     if not key.startswith(OPEN_PREFIX):
         raise ValueError(f"A lazy section's key must start with {OPEN_PREFIX!r}, got {key!r}.")
-    box = st.expander(label, key=key, icon=icon, on_change="rerun")
+    box = linked(st.expander)(label, key=key, icon=icon, on_change="rerun")  # ?open_…=true
     opened = bool(box.open)
     if opened:
         with box:
