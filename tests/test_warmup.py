@@ -118,6 +118,49 @@ def test_the_warm_up_waits_for_a_running_request():
     assert ran.is_set()
 
 
+def test_an_exclusive_item_holds_a_new_request_until_it_ends():
+    """Without the hold, the request enters at once and releases the item (order start, request,
+    end); with it, the item times out waiting and ends before the request enters."""
+    order, started, release = [], threading.Event(), threading.Event()
+
+    def item() -> None:
+        order.append("item start")
+        started.set()
+        release.wait(timeout=2)
+        order.append("item end")
+
+    w = warmup.WarmUp([warmup.Item("app_pages/home.py", "imports", item, exclusive=True)])
+    thread = w.start()
+    assert started.wait(30)
+
+    def learner() -> None:
+        with warmup.request():
+            order.append("request")
+            release.set()
+
+    visitor = threading.Thread(target=learner)
+    visitor.start()
+    visitor.join()
+    thread.join()
+    assert order == ["item start", "item end", "request"]
+
+
+def test_an_exclusive_item_waits_for_a_running_request_without_patience():
+    ran = threading.Event()
+    mark = warmup.Item("app_pages/home.py", "imports", ran.set, exclusive=True)
+    w = warmup.WarmUp([mark], patience=0)  # patience applies to the other items only
+    with warmup.request():
+        thread = w.start()
+        assert not ran.wait(0.2)  # still inside the request: the imports have not run
+    thread.join()
+    assert ran.is_set()
+
+
+def test_every_page_import_is_exclusive():
+    imports = [item for item in warmup.ITEMS if item.what == "imports"]
+    assert imports and all(item.exclusive for item in imports)
+
+
 def test_only_the_warm_up_thread_runs_at_the_lowest_priority():
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     seen = []

@@ -12,6 +12,9 @@ the same cached function, so the warm-up fills the very entry the page reads.
 The thread must not slow the first learner: it runs at the lowest CPU priority (on Linux a thread
 has its own nice value), inherits the one torch thread app.py sets, waits before each item until no
 script run is in progress (app.py counts them with `request()`), and logs, never raises, a failure.
+The pages' imports are exclusive: a script run that starts meanwhile waits for the one page's
+imports in progress (a fraction of a second once torch is loaded), because threads importing the
+same modules at once can be handed a half-initialised module.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOG = get_logger(__name__)
 PATIENCE_S = 5.0  # the longest an item waits for a quiet moment before it runs anyway
 _runs = 0  # script runs in progress in this process
+_exclusive = False  # an exclusive warm-up item is running: script runs wait to start
 _quiet = threading.Condition()
 
 
@@ -59,6 +63,7 @@ class Item:
     what: str
     call: Callable[[], object]
     loader: str = ""
+    exclusive: bool = False  # never at the same time as a script run (imports: see _exclusive)
 
 
 @contextlib.contextmanager
@@ -66,6 +71,7 @@ def request() -> Iterator[None]:
     """Count a script run as in progress while the block runs (the warm-up waits for none)."""
     global _runs
     with _quiet:
+        _quiet.wait_for(lambda: not _exclusive)
         _runs += 1
     try:
         yield
@@ -79,6 +85,26 @@ def _wait_quiet(patience: float) -> None:
     """Return once no script run is in progress, or after `patience` seconds."""
     with _quiet:
         _quiet.wait_for(lambda: _runs == 0, timeout=patience)
+
+
+@contextlib.contextmanager
+def _alone() -> Iterator[None]:
+    """Run the block while no script run is in progress, and hold new ones until it ends.
+
+    A page's imports in the warm-up must never overlap a script importing the same modules:
+    Python breaks a cross-thread import deadlock by handing one thread the partially initialised
+    module (seen here: "partially initialized module 'pandas' has no attribute 'Series'", a
+    learner's traceback on the weights page while the warm-up imported pages)."""
+    global _exclusive
+    with _quiet:
+        _quiet.wait_for(lambda: _runs == 0)
+        _exclusive = True
+    try:
+        yield
+    finally:
+        with _quiet:
+            _exclusive = False
+            _quiet.notify_all()
 
 
 def _top_level(page: str) -> tuple[Path, list[ast.stmt]]:
@@ -154,7 +180,10 @@ NOT_WARMED = {
 
 def _items() -> list[Item]:
     """Return the warm-up's work: every page's imports, then the shared loaders, costly first."""
-    imports = [Item(t.path, "imports", lambda p=t.path: page_imports(p)) for t in all_topics()]
+    imports = [
+        Item(t.path, "imports", lambda p=t.path: page_imports(p), exclusive=True)
+        for t in all_topics()
+    ]
     loaders = [
         Item(
             "app_pages/architectures.py", "architecture tables", _architecture_tables, "arch_table"
@@ -199,8 +228,12 @@ class WarmUp:
         lower_thread_priority(19)
         t0 = time.perf_counter()
         for item in self.items:
-            _wait_quiet(self.patience)
-            self._one(item)
+            if item.exclusive:
+                with _alone():
+                    self._one(item)
+            else:
+                _wait_quiet(self.patience)
+                self._one(item)
         LOG.info(
             "warm-up done in %.1f s: %d items, %d failed",
             time.perf_counter() - t0,

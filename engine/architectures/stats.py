@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils.flop_counter import FlopCounterMode
 
 from engine.architectures.registry import ARCHITECTURES, ArchitectureError, build
 from engine.conv import make_kernel
 from engine.core import N_
+from engine.flops import flop_counter
 from engine.receptive_field import LayerRF, ReceptiveFieldError, receptive_field
 
 MIN_SIDE, MAX_SIDE = 32, 1024  # input sides the drill-down accepts
@@ -149,7 +149,7 @@ def final_field(rows: list[LayerRF]) -> tuple[int, float, tuple[int, int], bool]
 
 def _flops(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
     """Return (total FLOPs, FLOPs per module path) of one forward pass of model on x."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
+    with flop_counter() as counter, torch.no_grad():
         model(x)
     prefix = type(model).__name__ + "."
     per_module = {

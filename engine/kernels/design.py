@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from engine.core import N_, Phrase, check_int
+from engine.flops import flop_counter
 from engine.kernels.checks import KernelDesignError
 from engine.receptive_field import receptive_field
 
@@ -153,7 +153,7 @@ def design_cost(
     c_in, layers = _check_layers(in_channels, layers)
     model = design_model(c_in, layers)  # shapes only: nothing is allocated
     x = torch.empty(1, c_in, h, w, device="meta")  # (1, C, H, W)
-    with FlopCounterMode(display=False) as counter:
+    with flop_counter() as counter:
         out = model(x)  # (1, C', H, W)
     convs = [m for m in model if isinstance(m, nn.Conv2d)]
     rows = receptive_field(model, max(h, w), in_channels=c_in)

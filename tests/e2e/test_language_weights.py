@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.conftest import shot
 from tests.e2e.test_language import VISIBLE_TEXT, _english_sentences, _open, _open_sections, _title
-from tests.e2e.test_your_weights import LOG, wait_warm, weights_url  # noqa: F401 (fixture)
+from tests.e2e.test_your_weights import weights_url  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +23,6 @@ def _scan(page, name: str) -> list[str]:
 
 def test_weights_page_in_chinese_shows_no_english_sentence(page, weights_url):  # noqa: F811
     url, _ = weights_url
-    _open(page, f"{url}/{URL_PATH}?lang=zh")
-    wait_warm(LOG)  # then run the page again: see wait_warm on the race it avoids
     _open(page, f"{url}/{URL_PATH}?lang=zh")
     assert _title(page) == TITLE
     page.wait_for_selector(".st-key-yw_cams .js-plotly-plot", timeout=120_000)
