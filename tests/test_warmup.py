@@ -9,6 +9,7 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages_list import PAGES
@@ -108,9 +109,14 @@ def test_outside_a_real_server_nothing_starts(monkeypatch):
     assert warmup.server_warmup().thread is None
 
 
-def test_the_warm_up_waits_for_a_running_request():
+@pytest.mark.parametrize(
+    ("exclusive", "patience"),
+    [(False, 60), (True, 0)],  # an exclusive item waits without patience (which is for the rest)
+)
+def test_the_warm_up_waits_for_a_running_request(exclusive, patience):
     ran = threading.Event()
-    w = warmup.WarmUp([warmup.Item("app_pages/home.py", "mark", ran.set)], patience=60)
+    mark = warmup.Item("app_pages/home.py", "mark", ran.set, exclusive=exclusive)
+    w = warmup.WarmUp([mark], patience=patience)
     with warmup.request():
         thread = w.start()
         assert not ran.wait(0.2)  # still inside the request: the item has not run
@@ -143,17 +149,6 @@ def test_an_exclusive_item_holds_a_new_request_until_it_ends():
     visitor.join()
     thread.join()
     assert order == ["item start", "item end", "request"]
-
-
-def test_an_exclusive_item_waits_for_a_running_request_without_patience():
-    ran = threading.Event()
-    mark = warmup.Item("app_pages/home.py", "imports", ran.set, exclusive=True)
-    w = warmup.WarmUp([mark], patience=0)  # patience applies to the other items only
-    with warmup.request():
-        thread = w.start()
-        assert not ran.wait(0.2)  # still inside the request: the imports have not run
-    thread.join()
-    assert ran.is_set()
 
 
 def test_every_page_import_is_exclusive():
