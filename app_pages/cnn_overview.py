@@ -48,6 +48,7 @@ chosen = cnn_page.choose_model()
 model, cfg = chosen.model, chosen.model.config
 st.info(cnn_page.describe(chosen), icon=":material/neurology:")
 picture = cnn_page.choose_input(model)
+yours = your_examples(model)  # the learner's examples, when they are this model's classes
 run = cnn_page.forward(chosen, picture)
 classes, probs, best = run.classes, run.probs, run.best
 
@@ -339,7 +340,8 @@ attribution_section()
 
 # --- 4 · top activating patches
 def patches_section() -> None:
-    """Draw the chosen filter's strongest patches over a fixed held-out set, and their sources."""
+    """Draw the chosen filter's strongest patches over the learner's examples or a fixed
+    held-out set, and their sources."""
     spatial = [n for n in run.names if run.kinds[n] in SPATIAL]
     ensure_choice("tc_top_layer", spatial, model.cam_layer)
     ensure_choice("tc_top_channel", list(range(cfg.filters)), 0)
@@ -347,7 +349,6 @@ def patches_section() -> None:
     top_layer = c1.selectbox(t("Layer"), spatial, key="tc_top_layer", format_func=run.label)
     top_channel = c2.number_input(t("Filter"), 0, cfg.filters - 1, key="tc_top_channel")
     in_context = c3.toggle(t("Show them in their pictures"), key="tc_top_context")
-    yours = your_examples(model)
     if yours is None and not all(c in CLASSES for c in classes):
         st.info(
             t(
@@ -563,7 +564,7 @@ def _likeness(comparison) -> None:
 st.header(t("4 · What the filters learned"))
 lazy_section(
     t("What excites a filter: its strongest patches among your examples")
-    if your_examples(model) is not None
+    if yours is not None
     else t("What excites a filter: its strongest patches among held-out pictures"),
     "open_tc_patches",
     patches_section,

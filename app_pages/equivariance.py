@@ -8,6 +8,8 @@ from engine.conv import (
     KERNEL_NAMES,
     MAX_KERNELS,
     NEAR_EQUIVARIANT,
+    SHOWN_KERNEL_ANGLE,
+    SHOWN_KERNEL_SIDE,
     ErrorVerdict,
     edge_map_everywhere,
     error_verdict,
@@ -39,7 +41,6 @@ st.latex(rf"f(g(x)) = g(f(x)) \qquad f = \text{{{conv_word}}},\; g = \text{{{shi
 picked = image_picker("equi")
 
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 2, 2])
-KERNEL_SIDE = 5
 name = linked(c1.selectbox)(
     t("Kernel"),
     KERNEL_NAMES,
@@ -62,7 +63,7 @@ padding = linked(c4.selectbox)(
 )
 side = linked(c5.slider)(t("Working size (px)"), 32, 256, 160, 16, key="eq_side")
 gray = working_tensor(picked, side)
-kernel = make_kernel(name, KERNEL_SIDE, angle_deg=30.0)
+kernel = make_kernel(name, SHOWN_KERNEL_SIDE, angle_deg=SHOWN_KERNEL_ANGLE)
 try:
     check = translation_equivariance(gray, kernel, int(dy), int(dx), padding_mode=padding)
 except ExplorerError as err:
@@ -179,12 +180,12 @@ def _verdict_text(kind: str, verdict: ErrorVerdict, where: str) -> str:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _curves(sha: str, side: int, names: tuple[str, ...], scales: tuple, _gray: torch.Tensor):
-    bank = {n: make_kernel(n, KERNEL_SIDE, angle_deg=30.0) for n in names}
+    bank = {n: make_kernel(n, SHOWN_KERNEL_SIDE, angle_deg=SHOWN_KERNEL_ANGLE) for n in names}
     scaled = scale_errors(_gray, bank, list(scales)) if scales else {}
     return rotation_errors(_gray, bank, ANGLES), scaled
 
 
-usable = scales_that_fit(*gray.shape, KERNEL_SIDE, SCALES)
+usable = scales_that_fit(*gray.shape, SHOWN_KERNEL_SIDE, SCALES)
 if len(usable) < len(SCALES):
     st.info(
         t(
@@ -246,7 +247,7 @@ if rot is not None:
             "so a zoomed pattern meets it at a different size. Networks get rotation and scale "
             "tolerance from data, from several kernels pooled together, and from pooling, not "
             "from convolution itself.",
-            k=KERNEL_SIDE,
+            k=SHOWN_KERNEL_SIDE,
         )
     )
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from engine.core import ExplorerError
 from engine.recurrent import (
+    MAX_UNROLLED_STEPS,
     TANH_SATURATED,
     make_rnn,
     perturbation_response,
@@ -20,8 +21,6 @@ from ui.i18n import error_text, t
 from ui.links import keep_param, keep_text, linked, linked_text
 from ui.recurrent import dynamics_figures as rf
 from ui.recurrent.reasons import unmoved_text
-
-MAX_STEPS = 12  # an unrolled graph wider than this no longer fits numbers you can read
 
 
 def _shown(c: str) -> str:
@@ -44,9 +43,9 @@ kind = linked(c1.radio)(t("Read the input as"), list(KINDS), format_func=KINDS.g
 default = "1, 3, 2, 5" if kind == "numbers" else "hello"
 linked_text(f"unr_text_{kind}", default)
 text = c2.text_input(
-    t("Your sequence (at most {n} numbers)", n=MAX_STEPS)
+    t("Your sequence (at most {n} numbers)", n=MAX_UNROLLED_STEPS)
     if kind == "numbers"
-    else t("Your sequence (at most {n} characters)", n=MAX_STEPS),
+    else t("Your sequence (at most {n} characters)", n=MAX_UNROLLED_STEPS),
     key=f"unr_text_{kind}",
     help=t(
         "Numbers separated by commas or spaces, e.g. 1, 3, 2, 5; or any characters, e.g. hello. "
@@ -62,16 +61,16 @@ scale = linked(c3.slider)(t("Weight scale"), 0.0, 3.0, 1.0, 0.1, key="unr_scale"
 seed = int(linked(c4.number_input)(t("Seed"), 0, 9999, 0, key="unr_seed"))
 
 try:
-    if kind == "characters" and len(text) > MAX_STEPS:
+    if kind == "characters" and len(text) > MAX_UNROLLED_STEPS:
         st.info(
             t(
                 "Only the first {kept} of {typed} characters are used.",
-                kept=MAX_STEPS,
+                kept=MAX_UNROLLED_STEPS,
                 typed=f"{len(text):,}",
             )
         )
-    typed = text if kind == "numbers" else text[:MAX_STEPS]
-    sequence = read_sequence(typed, kind, max_len=MAX_STEPS)
+    typed = text if kind == "numbers" else text[:MAX_UNROLLED_STEPS]
+    sequence = read_sequence(typed, kind, max_len=MAX_UNROLLED_STEPS)
     x = sequence.x  # (T, 1) numbers or (T, A) one-hot characters
     labels = [_shown(c) for c in sequence.labels]
     columns = [_shown(c) for c in sequence.features]

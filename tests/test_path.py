@@ -18,14 +18,15 @@ from torch import nn
 
 from engine.architectures import WEIGHTS_DIR_ENV, build
 from engine.cnn import CNNConfig, SmallCNN
-from engine.conv import NOTICEABLE, make_kernel
+from engine.conv import NOTICEABLE, SHOWN_KERNEL_SIDE, make_kernel
 from engine.receptive_field import VGG_LIKE_STACK
 from engine.recurrent import KEEP_HALF, gradient_norms
 from engine.sequence import CNN_LAYERS, SEQ_LEN, TAPS, sequential_steps
 from tests.test_pages import open_page
 from ui.cnn.models import shipped_model
+from ui.links import edited_rows
 from ui.navigation import all_topics
-from ui.path import PROMPTS, cnn_prompts, neighbours, page_source
+from ui.path import PROMPTS, cnn_prompts, neighbours
 from ui.path.prompts import Posed, is_right, pose
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,7 +400,7 @@ def test_the_pooling_answer_is_the_best_share_after_one_pixel():
 def test_an_edited_stack_is_the_one_asked_about():
     rows = [{"kind": "conv", "k": 3, "s": 1, "p": 1, "d": 1}] * 2
     edits = {"edited_rows": {0: {"k": 5}}, "deleted_rows": [1], "added_rows": [dict(rows[0])]}
-    assert page_source.edited_rows(rows, edits) == [{**rows[0], "k": 5}, rows[0]]
+    assert edited_rows(rows, edits) == [{**rows[0], "k": 5}, rows[0]]
 
 
 @pytest.mark.parametrize(("rho", "expected"), [(0.5, "smaller"), (2.5, "larger")])
@@ -445,7 +446,7 @@ def test_the_shift_prompt_on_both_fillings(mode, expected):
     state = {"eq_kernel": "sobel x", "eq_dy": 3, "eq_dx": 5, "eq_pad": mode, "eq_side": 64}
     posed = pose(PROMPTS["equivariance"][0], state)
     image = working_tensor(current_image(), 64)[None, None]
-    kernel = make_kernel("sobel x", page_source.constant("equivariance.py", "KERNEL_SIDE"))
+    kernel = make_kernel("sobel x", SHOWN_KERNEL_SIDE)
     pad = kernel.shape[-1] // 2
 
     def shift(x):

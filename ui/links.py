@@ -156,6 +156,16 @@ def kept_start(state: Mapping, param: str, owner: str, default: T) -> T:
     return kept[1] if kept is not None and kept[0] == owner else default
 
 
+def edited_rows(rows: list[dict], edits: dict) -> list[dict]:
+    """Return a data editor's rows after its edits (edited, then deleted, then added rows)."""
+    rows = [dict(row) for row in rows]
+    for index, changes in (edits.get("edited_rows") or {}).items():
+        rows[int(index)].update(changes)
+    deleted = {int(i) for i in edits.get("deleted_rows") or []}
+    rows = [row for i, row in enumerate(rows) if i not in deleted]
+    return rows + [dict(row) for row in edits.get("added_rows") or []]
+
+
 def keep_param(param: str, value: str | None) -> None:
     """Write value into the URL as ?param=value, or remove param when value is None (a default)."""
     if value is None:

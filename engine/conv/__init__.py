@@ -99,6 +99,8 @@ from engine.conv.sparse_interactions import (
 from engine.conv.symmetry import (
     MAX_KERNELS,
     NEAR_EQUIVARIANT,
+    SHOWN_KERNEL_ANGLE,
+    SHOWN_KERNEL_SIDE,
     EquivarianceCheck,
     ErrorVerdict,
     comparison_disk,
@@ -127,6 +129,8 @@ __all__ = [
     "LocallyConnected2d",
     "MAX_KERNELS",
     "NEAR_EQUIVARIANT",
+    "SHOWN_KERNEL_ANGLE",
+    "SHOWN_KERNEL_SIDE",
     "NONLINEARITIES",
     "NOTICEABLE",
     "NOT_BUILT_NOTE",

@@ -36,6 +36,8 @@ MAX_ELEMENTS = 2**24  # transforms × (kernels + 1) × H × W: bounds the work o
 CHUNK_PIXELS = 2**17  # transforms × H × W pushed through grid_sample and conv2d together
 MIN_RADIUS = 4.0  # pixels: a comparison disk smaller than this measures nothing useful
 WEAK_RESPONSE = 1e-6  # responses below this fraction of what the kernel could give are rounding
+SHOWN_KERNEL_SIDE = 5  # the side of the kernels the equivariance page applies (and asks about)
+SHOWN_KERNEL_ANGLE = 30.0  # degrees: their orientation, for the oriented ones (Gabor)
 NEAR_EQUIVARIANT = 0.05  # a relative error at most this large, at every angle or scale, is "close"
 ROUNDING = 1e-4  # a shift difference below this (on maps of values ~1) is float rounding
 

@@ -130,6 +130,7 @@ from engine.recurrent.traces import (
     rnn_trace,
 )
 from engine.recurrent.unrolled import (
+    MAX_UNROLLED_STEPS,
     MOVED,
     TANH_SATURATED,
     PerturbationResponse,
@@ -167,6 +168,7 @@ __all__ = [
     "MEMORY_SYMBOLS",
     "MEMORY_WORK_CAP",
     "MIN_CHANGES",
+    "MAX_UNROLLED_STEPS",
     "MOVED",
     "MOVE_MARGIN",
     "OPEN_MARGIN",

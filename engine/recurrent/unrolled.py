@@ -17,6 +17,7 @@ from engine.core import N_, Phrase
 from engine.recurrent.traces import RecurrentConfigError, RNNTrace, bidirectional_trace
 
 __all__ = [
+    "MAX_UNROLLED_STEPS",
     "MOVED",
     "TANH_SATURATED",
     "PerturbationResponse",
@@ -28,6 +29,7 @@ __all__ = [
     "weight_counts",
 ]
 
+MAX_UNROLLED_STEPS = 12  # an unrolled graph wider than this no longer fits numbers you can read
 MOVED = 1e-6  # a state "moved" when some unit changed by more than this (float32 noise is less)
 TANH_SATURATED = 0.99  # |h| beyond this: tanh is flat there, large inputs all look alike
 

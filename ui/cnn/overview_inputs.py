@@ -202,18 +202,19 @@ def _next_example() -> None:
     st.session_state["tc_render_n"] = st.session_state.get("tc_render_n", 0) + 1
 
 
-def input_sources(model: SmallCNN) -> list[str]:
-    """Return the input sources this model can take: drawn examples when its classes are drawn
-    ones, the learner's examples when they are its classes, and always a picture of one's own."""
+def input_sources(model: SmallCNN, yours: ExampleSet | None) -> list[str]:
+    """Return the input sources this model can take: the learner's examples when given (they
+    are its classes), drawn examples when its classes are drawn ones, and always a picture of
+    one's own."""
     drawn = [DRAWN] if all(c in CLASSES for c in model.config.classes) else []
-    yours = [YOURS] if taught.your_examples(model) is not None else []
-    return [*yours, *drawn, OWN]
+    return [*([YOURS] if yours is not None else []), *drawn, OWN]
 
 
 def choose_input(model: SmallCNN) -> ChosenInput:
     """Draw the input choice (a drawn example, one of the learner's, or the shared picker) and
     return it."""
-    sources = input_sources(model)
+    yours = taught.your_examples(model)
+    sources = input_sources(model, yours)
     ensure_choice("tc_source", sources, sources[0], link=True)
     source = linked(st.segmented_control)(
         t("What goes into the network"), sources, key="tc_source", required=True, format_func=t
@@ -222,7 +223,7 @@ def choose_input(model: SmallCNN) -> ChosenInput:
     if source == DRAWN:
         return _drawn_input(model)
     if source == YOURS:
-        return _your_input(model, taught.your_examples(model))
+        return _your_input(model, yours)
     return _own_input(model)
 
 

@@ -32,6 +32,7 @@ __all__ = [
 
 EXAMPLES_KEY = "teach_examples"  # the teach page's ExampleSet (app_pages/teach_classes.py)
 MEMO_KEY = "tc_private_memo"
+DIGEST_KEY = "tc_examples_digest"  # (the ExampleSet, its digest)
 MEMO_ENTRIES = 8  # results from the learner's examples kept at once (oldest dropped first)
 _LOAD_KEY, _LOAD_ERROR = "tc_overview_load", "tc_overview_load_error"
 
@@ -45,7 +46,19 @@ def your_examples(model: SmallCNN) -> ExampleSet | None:
 
 
 def examples_digest(examples: ExampleSet) -> str:
-    """Return a hash of the names and pixels: equal digests mean equal example sets."""
+    """Return a hash of the names and pixels: equal digests mean equal example sets.
+
+    Sets are immutable, so the digest of the one in use is kept in the session: a rerun does not
+    hash its (up to 4.9 MB of) pixels again."""
+    known = st.session_state.get(DIGEST_KEY)
+    if known is None or known[0] is not examples:
+        known = (examples, _digest(examples))
+        st.session_state[DIGEST_KEY] = known
+    return known[1]
+
+
+def _digest(examples: ExampleSet) -> str:
+    """Return the hash of examples' names and pixels (uncached)."""
     h = hashlib.blake2b(digest_size=12)
     for name, group in zip(examples.names, examples.examples, strict=True):
         h.update(name.encode())

@@ -10,6 +10,8 @@ from engine.architectures import ARCHITECTURES, parameter_total
 from engine.cnn import CNNConfig, map_sides, parameter_count
 from engine.conv import (
     NOTICEABLE,
+    SHOWN_KERNEL_ANGLE,
+    SHOWN_KERNEL_SIDE,
     age_kernel,
     conv_output_size,
     dense,
@@ -30,8 +32,7 @@ from engine.receptive_field import VGG_LIKE_STACK, stack_rf
 from ui.cnn.models import available_models
 from ui.i18n import t
 from ui.inputs import current_image, working_tensor
-from ui.links import kept_start
-from ui.path import page_source
+from ui.links import edited_rows, kept_start
 from ui.path.prompts import Posed, Prompt
 
 MILLION = 1_000_000
@@ -132,12 +133,7 @@ def _equivariance_choices() -> dict[str, str]:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _shift_check(sha: str, side: int, name: str, dy: int, dx: int, mode: str) -> tuple:
     """Return (verdict, largest difference, largest inside) of the page's shift check."""
-    page = "equivariance.py"
-    kernel = make_kernel(
-        name,
-        page_source.constant(page, "KERNEL_SIDE"),
-        angle_deg=page_source.keyword(page, "make_kernel", "angle_deg"),
-    )
+    kernel = make_kernel(name, SHOWN_KERNEL_SIDE, angle_deg=SHOWN_KERNEL_ANGLE)
     check = equivariance_check(working_tensor(current_image(), side), kernel, dy, dx, mode)
     return shift_verdict(check), check.max_error, check.interior_max_error
 
@@ -284,7 +280,7 @@ def transposed_size(s: Mapping) -> Posed | None:
 def _stack(s: Mapping) -> list[dict] | None:
     """Return the page's layer table as the learner edited it (None while a row is incomplete)."""
     start = kept_start(s, "rf_stack", "rf_stack", [dict(layer) for layer in VGG_LIKE_STACK])
-    rows = page_source.edited_rows(start, s["rf_stack"])
+    rows = edited_rows(start, s["rf_stack"])
     rows = [row for row in rows if any(v is not None for v in row.values())]
     if any(row.get(col) is None for row in rows for col in ("kind", "k", "s", "p", "d")):
         return None  # the page asks to fill the row in

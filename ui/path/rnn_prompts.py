@@ -9,6 +9,7 @@ import streamlit as st
 from engine.recurrent import (
     DEFAULT_MAX_CHARS,
     KEEP_HALF,
+    MAX_UNROLLED_STEPS,
     average_keep,
     earliest_vs_latest,
     gradient_norms,
@@ -19,7 +20,6 @@ from engine.recurrent import (
     weight_counts,
 )
 from ui.i18n import t
-from ui.path import page_source
 from ui.path.prompts import Posed, Prompt
 from ui.recurrent.models import char_model
 
@@ -28,7 +28,7 @@ def _unrolled(s: Mapping, kind: str) -> Posed | None:
     """Return the question for the input kind the page reads (None for the other kind)."""
     if s["unr_kind"] != kind:
         return None
-    limit = page_source.constant("rnn_unrolled.py", "MAX_STEPS")
+    limit = MAX_UNROLLED_STEPS
     text = s[f"unr_text_{kind}"]
     x = read_sequence(text if kind == "numbers" else text[:limit], kind, max_len=limit).x
     steps, hidden = x.shape[0], int(s["unr_hidden"])
