@@ -1,7 +1,5 @@
 """CNN · Classic architectures: what each fixed, measured; an Inception module; degradation live."""
 
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 
 import streamlit as st
@@ -14,8 +12,9 @@ from engine.core import N_, ExplorerError
 from engine.receptive_field import WIDER_FACTOR, response_width, widths_grow
 from ui import grids
 from ui.architectures import figures as arch_figures
-from ui.i18n import error_text, t
+from ui.i18n import current_lang, error_text, t
 from ui.inputs import image_picker, working_tensor
+from ui.jobs import Line, get_job, show_progress, start_shared_job
 from ui.links import linked
 from ui.sections import lazy_section
 
@@ -699,12 +698,6 @@ def _gradient_words(plain: arch.GradientTrend, residual: arch.GradientTrend, dee
     return f"{first} {spread} {second} {level}"
 
 
-@st.cache_resource
-def _trainer() -> tuple[threading.Lock, OrderedDict]:
-    """One run at a time for the whole server (two would share two cores), and the last 16 runs."""
-    return threading.Lock(), OrderedDict()
-
-
 def _gradients(depths: tuple[int, int], seed: int) -> None:
     """Draw the spiral task and every stack's gradient norms at initialisation, with a caption."""
     deep = depths[1]
@@ -730,36 +723,63 @@ def _gradients(depths: tuple[int, int], seed: int) -> None:
     st.caption(_gradient_words(trend[False], trend[True], deep))
 
 
-def _progress_line(line: str) -> str:
-    """Return the trainer's progress line ("plain-20: step 25/200" or "done") translated."""
+DEG_JOB = "deg_job"  # session key of this session's watch of a shared training run
+
+
+def _progress_line(line: str, lang: str) -> Line:
+    """Return the trainer's progress line ("plain-20: step 25/200" or "done") as a Line."""
     if line == "done":
-        return t("done")
+        return Line(lang, N_("done"))
     name, _, count = line.partition(": step ")
-    return t("{stack}: step {count}", stack=_stack_name(name), count=count)
+    kind, depth = name.rsplit("-", 1)
+    stack = N_("residual-{depth}") if kind == "residual" else N_("plain-{depth}")
+    return Line(
+        lang, N_("{stack}: step {count}"), stack=Line(lang, stack, depth=depth), count=count
+    )
 
 
-def _curves(depths: tuple[int, int], steps: int, lr: float, seed: int):
-    """Return the four stacks' training curves: kept per setting, trained one run at a time."""
-    lock, store = _trainer()
-    curves = store.get(key := (depths, steps, lr, seed))
-    if curves is None:
-        if lock.locked():
-            st.info(t("Another visitor's run is training; yours starts when it ends."))
-        bar = st.progress(0.0, text=t("Waiting for the trainer…"))
-        with lock:
-            if (curves := store.get(key)) is None:
-                curves = deg.train_curves(
-                    depths,
-                    steps,
-                    seed,
-                    lr=lr,
-                    progress=lambda f, m: bar.progress(f, text=_progress_line(m)),
-                )
-                store[key] = curves
-                while len(store) > 16:
-                    store.popitem(last=False)
-        bar.empty()
-    return curves
+def _training_work(settings: tuple, lang: str):
+    """Return the job function that trains the four stacks for settings (depths, steps, lr,
+    seed), reporting progress lines made in lang (the job's thread has no session to ask)."""
+    depths, steps, lr, seed = settings
+
+    def work(report, should_stop):
+        return deg.train_curves(
+            depths,
+            steps,
+            seed,
+            lr=lr,
+            progress=lambda f, m: report(f, _progress_line(m, lang)),
+            should_stop=should_stop,
+        )
+
+    return work
+
+
+def _training_run(settings: tuple):
+    """Return this session's watch of the shared run for settings: the run going on for the same
+    settings (joined), a finished one (kept per setting on the server), or a new one, queued for
+    one of the server's run slots like every other training."""
+    job = get_job(st.session_state, DEG_JOB)
+    if job is None or st.session_state.get("deg_job_settings") != settings:
+        job = start_shared_job(
+            st.session_state,
+            DEG_JOB,
+            "degradation",
+            ("degradation", settings),
+            _training_work(settings, current_lang()),
+        )
+        st.session_state["deg_job_settings"] = settings
+    return job
+
+
+def _leave_training() -> None:
+    """Leave this session's run (it stops unless another session follows it)."""
+    job = get_job(st.session_state, DEG_JOB)
+    if job is not None:
+        job.stop()
+    st.session_state.pop(DEG_JOB, None)
+    st.session_state.pop("deg_job_settings", None)
 
 
 def _training_words(curves, shallow: int, deep: int) -> str:
@@ -822,8 +842,11 @@ def _final_table(curves) -> None:
 
 
 def _training(depths: tuple[int, int], steps: int, lr: float, seed: int) -> None:
-    """Draw the four stacks' loss curves, their final numbers and what to notice."""
-    curves = _curves(depths, steps, lr, seed)
+    """Draw the run's progress, then the four stacks' loss curves, final numbers and notice."""
+    state = show_progress(_training_run((depths, steps, lr, seed)), lambda s: None, key="deg_panel")
+    curves = state.result if state.status == "done" else None
+    if curves is None:
+        return
     window = arch.smoothing_steps(deg.EMA_DECAY)
     st.plotly_chart(
         arch_figures.loss_curves(
@@ -852,9 +875,10 @@ def _degradation_section() -> None:
     seed = int(linked(c5.number_input)(t("Seed"), 0, 9999, 0, key="deg_seed"))
     depths = (shallow, deep)
     _gradients(depths, seed)
-    if st.toggle(t("Train the four stacks (one run at a time per server)"), key="deg_train"):
+    if st.toggle(t("Train the four stacks (on this server's run queue)"), key="deg_train"):
         _training(depths, steps, lr, seed)
     else:
+        _leave_training()
         st.caption(
             t("Switch on to train all four stacks on this server; results are kept per setting.")
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from engine.cnn import gradient_norms
 from engine.kernels import stacked_vs_single
 from engine.receptive_field import widths_grow
 from tests.test_widget_ends import open_lazy_sections
+from ui.jobs import Job, shared_slot
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/architectures.py"
@@ -195,15 +197,29 @@ def test_working_sizes_kernels_and_a_thin_upload():
     assert at.header[-1].value.startswith("4")  # the rest of the page still renders
 
 
-def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
+def _tiny_training(seed: int = 9999) -> AppTest:
+    """Return the page with tiny training settings chosen, before the toggle is switched on."""
     at = open_lazy_sections(open_page())
     at.selectbox(key="deg_shallow").set_value(8)
     at.selectbox(key="deg_deep").set_value(32)
     at.select_slider(key="deg_steps").set_value(50)
-    at.number_input(key="deg_seed").set_value(9999)
+    at.number_input(key="deg_seed").set_value(seed)
+    return at
+
+
+def _trained(at: AppTest) -> AppTest:
+    """Wait for the session's training run to finish, then rerun the page to draw its result."""
+    assert at.session_state["deg_job"].join(120), "the training run did not finish"
+    at.run()
+    assert_clean(at)
+    return at
+
+
+def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
+    at = _tiny_training()
     at.toggle(key="deg_train").set_value(True).run()
     assert_clean(at)
-    results = at.dataframe[-1].value
+    results = _trained(at).dataframe[-1].value
     assert list(results["network"]) == ["plain-8", "residual-8", "plain-32", "residual-32"]
     assert (results["final training loss"] > 0).all()
     loss = dict(zip(results["network"], results["final training loss"], strict=True))
@@ -215,8 +231,42 @@ def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
     assert (plain_worse in caption) is verdict.plain_degrades
     assert ("the deeper residual one keeps up" in caption) is verdict.residual_keeps_up
     at.selectbox(key="deg_shallow").set_value(32).run()
-    assert_clean(at)
-    assert list(at.dataframe[-1].value["network"]) == ["plain-32", "residual-32"]
+    assert list(_trained(at).dataframe[-1].value["network"]) == ["plain-32", "residual-32"]
+
+
+def test_training_waits_for_the_servers_run_slots_and_identical_settings_share_one_run():
+    # Every run slot is taken by other work (as by other learners' training): the page's run
+    # queues like any training on the server, and says its place.
+    gate = threading.Event()
+    holders = [Job("other learner", _held_until(gate)) for _ in range(shared_slot().slots)]
+    for job in holders:
+        job.start()
+    first = _tiny_training(seed=4242)
+    first.toggle(key="deg_train").set_value(True).run()
+    assert_clean(first)
+    assert any("in the queue" in i.value for i in first.info)
+    second = _tiny_training(seed=4242)
+    second.toggle(key="deg_train").set_value(True).run()
+    assert second.session_state["deg_job"].job is first.session_state["deg_job"].job
+    gate.set()
+    assert all(job.join(30) for job in holders)
+    ours = _trained(first).dataframe[-1].value
+    theirs = _trained(second).dataframe[-1].value
+    assert ours.equals(theirs)
+    first.toggle(key="deg_train").set_value(False).run()
+    assert "deg_job" not in first.session_state  # switched off: the session leaves the run
+
+
+def _held_until(gate: threading.Event):
+    """Return work that holds its run slot until gate is set."""
+
+    def work(report, should_stop):
+        while not gate.wait(0.01):
+            if should_stop():
+                return None
+        return "done"
+
+    return work
 
 
 def test_story_numbers_are_computed_from_the_built_models(page):

@@ -182,11 +182,13 @@ def train_curves(
     lr: float = 0.02,
     width: int = WIDTH,
     progress: Callable[[float, str], None] | None = None,
-) -> Curves:
+    should_stop: Callable[[], bool] | None = None,
+) -> Curves | None:
     """Return loss curves of plain and residual stacks of each depth, trained by SGD + momentum.
 
     Every run sees the same data and the same mini-batches (both drawn from `seed`), on one
-    intra-op thread (see one_thread).
+    intra-op thread (see one_thread). Returns None as soon as should_stop() says so (checked before
+    every step): stacks trained part-way could not be compared.
     """
     depths = tuple(dict.fromkeys(check_depth(d) for d in depths))  # each depth once, in order
     if not depths:
@@ -197,10 +199,14 @@ def train_curves(
     seed = _whole("Seed", seed, 0, 2**31 - 2)
     width = _whole("Width", width, 2, MAX_WIDTH)
     with one_thread():
-        return _train(depths, steps, seed, lr, width, progress)
+        return _train(depths, steps, seed, lr, width, progress, should_stop or _never)
 
 
-def _train(depths, steps, seed, lr, width, progress) -> Curves:
+def _never() -> bool:
+    return False
+
+
+def _train(depths, steps, seed, lr, width, progress, should_stop) -> Curves | None:
     """Return the Curves of train_curves' checked settings."""
     x, y = spirals(POINTS, seed)
     g = seeded(seed + 1)
@@ -216,6 +222,8 @@ def _train(depths, steps, seed, lr, width, progress) -> Curves:
         losses = np.empty(steps)
         t0 = time.perf_counter()
         for step in range(steps):
+            if should_stop():
+                return None
             idx = batches[step]
             batch_loss = F.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)

@@ -137,6 +137,23 @@ def test_short_training_lowers_the_loss_and_reports_progress():
     assert seen == sorted(seen) and seen[-1] == 1.0
 
 
+def test_stops_before_the_next_step_once_asked():
+    asked = []
+
+    def should_stop() -> bool:
+        asked.append(len(asked))
+        return len(asked) > 30  # asked before every step: 30 steps run, the 31st never starts
+
+    seen = []
+    assert (
+        train_curves((4,), steps=25, should_stop=should_stop, progress=lambda f, m: seen.append(m))
+        is None
+    )
+    assert len(asked) == 31  # 25 steps of plain-4, then 5 of residual-4, then stopped
+    assert seen == ["plain-4: step 25/25"]  # no later progress, and never "done"
+    assert train_curves((4,), steps=5, should_stop=lambda: False) is not None
+
+
 def test_ema_by_hand():
     np.testing.assert_allclose(ema(np.array([2.0, 2.0, 2.0])), [2.0, 2.0, 2.0])
     out = ema(np.array([1.0, 3.0]), decay=0.5)
