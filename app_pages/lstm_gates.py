@@ -184,19 +184,23 @@ st.latex(
     r"g_t &= \tanh(W_g x_t + U_g h_{t-1} + b_g)\\ c_t &= f_t \odot c_{t-1} + i_t \odot g_t & "
     r"h_t &= o_t \odot \tanh(c_t) \end{aligned}"
 )
-w1, w2 = st.columns([1, 3])
-width = linked(w1.slider)(t("Window (characters)"), 20, 300, 120, 10, key="lstm_window")
-width = min(width, steps)
-start = 0
-if steps > width:
-    start = linked(w2.slider)(
-        t("Window starts at character"), 0, steps - width, 0, key="lstm_start"
-    )
-else:
-    w2.caption(t("The whole text ({steps} characters) fits in the window.", steps=steps))
-stop = start + width
-window = chars[start:stop]
-names = {
+
+
+def _window(width_key: str, start_key: str) -> tuple[int, int]:
+    """Draw the window's width and start sliders; return (start, stop) within the text."""
+    w1, w2 = st.columns([1, 3])
+    width = min(linked(w1.slider)(t("Window (characters)"), 20, 300, 120, 10, key=width_key), steps)
+    start = 0
+    if steps > width:
+        start = linked(w2.slider)(
+            t("Window starts at character"), 0, steps - width, 0, key=start_key
+        )
+    else:
+        w2.caption(t("The whole text ({steps} characters) fits in the window.", steps=steps))
+    return start, start + width
+
+
+NAMES = {
     t("input gate i_t"): "input_gate",
     t("forget gate f_t"): "forget_gate",
     t("output gate o_t"): "output_gate",
@@ -204,13 +208,24 @@ names = {
     t("cell state c_t"): "cell",
     t("hidden state h_t"): "hidden",
 }
-panels = {label: lstm[field][start:stop] for label, field in names.items()}
 RANGES = {"candidate": (-1.0, 1.0), "hidden": (-1.0, 1.0), "cell": None}  # gates: (0, 1)
-bounds = {label: RANGES.get(field, (0.0, 1.0)) for label, field in names.items()}
-bounds = {label: span for label, span in bounds.items() if span is not None}
-st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
-share = info["shares"]
-switched = info["switched"]
+
+
+@st.fragment
+def _gates_over_time() -> None:
+    """Draw the window sliders, the six heatmaps and the chosen units (a fragment: moving the
+    window reruns this section alone)."""
+    start, stop = _window("lstm_window", "lstm_start")
+    window = chars[start:stop]
+    panels = {label: lstm[field][start:stop] for label, field in NAMES.items()}
+    bounds = {label: RANGES.get(field, (0.0, 1.0)) for label, field in NAMES.items()}
+    bounds = {label: span for label, span in bounds.items() if span is not None}
+    st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
+    _gates_notice()
+    st.subheader(t("Chosen units over time"))
+    _chosen_units(panels, window, start)
+
+
 SWITCH_NOTES = {
     "switches": t(
         " — more than half sit at an end, so here the gates work more like switches than dials."
@@ -218,28 +233,34 @@ SWITCH_NOTES = {
     "dials": t(" — most sit in between, so here the gates work more like dials than switches."),
     None: t("."),
 }
-st.markdown(
-    t(
-        "**What to notice:** over your whole text, {forget_open} of forget-gate values are above "
-        "{open} (memory kept), {input_shut} of input-gate values are below {shut} (nothing "
-        "written) and {candidates} of candidates are beyond ±{saturated}. Of all input, forget and "
-        "output gate values, {switched} are below {shut} or above {open}{switch_note} The cell "
-        "state has no bound: {cell_beyond} of its values lie beyond ±{cell_bound} (its colours "
-        "are clipped at the 98th percentile), where $h_t$, within (−1, 1), can never go.",
-        forget_open=f"{share['forget_open']:.0%}",
-        open=f"{GATE_OPEN:g}",
-        input_shut=f"{share['input_shut']:.0%}",
-        shut=f"{GATE_SHUT:g}",
-        candidates=f"{share['candidate_saturated']:.0%}",
-        saturated=f"{CANDIDATE_SATURATED:g}",
-        switched=f"{switched:.0%}",
-        switch_note=SWITCH_NOTES[switch_claim(switched)],
-        cell_beyond=f"{share['cell_beyond']:.0%}",
-        cell_bound=f"{CELL_BOUND:g}",
-    )
-)
 
-st.subheader(t("Chosen units over time"))
+
+def _gates_notice() -> None:
+    """Draw what to notice in the gates over the whole text (the window does not change it)."""
+    share, switched = info["shares"], info["switched"]
+    st.markdown(
+        t(
+            "**What to notice:** over your whole text, {forget_open} of forget-gate values are "
+            "above {open} (memory kept), {input_shut} of input-gate values are below {shut} "
+            "(nothing written) and {candidates} of candidates are beyond ±{saturated}. Of all "
+            "input, forget and output gate values, {switched} are below {shut} or above "
+            "{open}{switch_note} The cell state has no bound: {cell_beyond} of its values lie "
+            "beyond ±{cell_bound} (its colours are clipped at the 98th percentile), where $h_t$, "
+            "within (−1, 1), can never go.",
+            forget_open=f"{share['forget_open']:.0%}",
+            open=f"{GATE_OPEN:g}",
+            input_shut=f"{share['input_shut']:.0%}",
+            shut=f"{GATE_SHUT:g}",
+            candidates=f"{share['candidate_saturated']:.0%}",
+            saturated=f"{CANDIDATE_SATURATED:g}",
+            switched=f"{switched:.0%}",
+            switch_note=SWITCH_NOTES[switch_claim(switched)],
+            cell_beyond=f"{share['cell_beyond']:.0%}",
+            cell_bound=f"{CELL_BOUND:g}",
+        )
+    )
+
+
 rank = {s: ranked for s, (ranked, _) in info["rank"].items()}
 unscored = {s: reasons for s, (_, reasons) in info["rank"].items()}
 picks = [p for p in ("inside quotes", "position in line") if p in rank["cell"]]
@@ -267,7 +288,7 @@ def _units_label() -> str:
 
 
 @st.fragment
-def _chosen_units() -> None:
+def _chosen_units(panels: dict, window: list[str], start: int) -> None:
     """Draw the unit picker and the chosen units' traces (a fragment: reruns alone)."""
     units = linked(st.multiselect)(
         _units_label(),
@@ -290,7 +311,7 @@ def _chosen_units() -> None:
         st.info(t("Pick at least one unit to draw its gates and states."))
 
 
-_chosen_units()
+_gates_over_time()
 
 st.header(t("What comes next?"))
 st.markdown(
@@ -624,16 +645,26 @@ compare = {  # label → (values, colour range)
     t("GRU update gate z_t (1 = keep the old state)"): (gru["update"], (0.0, 1.0)),
     t("LSTM forget gate f_t"): (lstm["forget_gate"], (0.0, 1.0)),
 }
-st.plotly_chart(
-    rf.state_heatmaps(
-        {k: v[start:stop] for k, (v, _) in compare.items()},
-        window,
-        start,
-        bounded={k: span for k, (_, span) in compare.items()},
-        row_height=150,
-    ),
-    key="cmp_heat",
-)
+
+
+@st.fragment
+def _compared_over_time() -> None:
+    """Draw this section's own window sliders and the three models' states over that window (a
+    fragment: moving the window reruns this chart alone)."""
+    start, stop = _window("lstm_cmp_window", "lstm_cmp_start")
+    st.plotly_chart(
+        rf.state_heatmaps(
+            {k: v[start:stop] for k, (v, _) in compare.items()},
+            chars[start:stop],
+            start,
+            bounded={k: span for k, (_, span) in compare.items()},
+            row_height=150,
+        ),
+        key="cmp_heat",
+    )
+
+
+_compared_over_time()
 with st.spinner(t("Ranking units…")):
     gru_info = _analyse(sha, "gru", body, gru)
 st.plotly_chart(

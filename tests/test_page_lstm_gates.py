@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +150,30 @@ def test_widget_edges(page):
     at.radio(key="lstm_state").set_value("hidden").run()
     _clean(at)
     assert not at.error
+
+
+def _heatmap_steps(at: AppTest, first_panel: str) -> np.ndarray:
+    """Return the time steps (x) of the stacked heatmap whose first panel is first_panel."""
+    for chart in at.get("plotly_chart"):
+        first = json.loads(chart.proto.spec)["data"][0]
+        if first.get("hovertemplate", "").startswith(first_panel):
+            x = first["x"]  # a base64 typed array
+            return np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))
+    raise AssertionError(f"no heatmap starts with {first_panel}")
+
+
+def test_the_gates_and_the_comparison_each_have_their_own_window():
+    at = _typed(_open(), "def f(x):\n    return x + 1\n" * 20)  # 540 characters
+    at.slider(key="lstm_cmp_window").set_value(40).run()
+    at.slider(key="lstm_cmp_start").set_value(7).run()
+    _clean(at)
+    np.testing.assert_array_equal(_heatmap_steps(at, "RNN hidden h_t"), np.arange(7, 47))
+    np.testing.assert_array_equal(_heatmap_steps(at, "input gate i_t"), np.arange(0, 120))
+    at.slider(key="lstm_window").set_value(60).run()
+    at.slider(key="lstm_start").set_value(100).run()
+    _clean(at)
+    np.testing.assert_array_equal(_heatmap_steps(at, "input gate i_t"), np.arange(100, 160))
+    np.testing.assert_array_equal(_heatmap_steps(at, "RNN hidden h_t"), np.arange(7, 47))
 
 
 def test_surprise_notice_and_symbol_count_match_the_engine():
