@@ -11,6 +11,7 @@ import torch
 from benchmarks import (
     bench_architectures,
     bench_browser,
+    bench_classroom,
     bench_convolution,
     bench_images,
     bench_mnist1d,
@@ -39,8 +40,10 @@ SUITES = {
     "pages": bench_pages,
     "browser": bench_browser,
     "sessions": bench_sessions,
+    "classroom": bench_classroom,
 }
-OPT_IN = {"browser", "sessions"}  # start servers and Chromium for minutes: only when named
+# They start servers and Chromium for minutes: only when named
+OPT_IN = {"browser", "sessions", "classroom"}
 
 
 def main() -> None:
