@@ -18,6 +18,7 @@ import asyncio
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -41,8 +42,10 @@ class Widget:
 
     id: str
     kind: str  # the Element field: slider, number_input, radio, selectbox, text_area, text_input
-    value: list[float] | float | str
+    value: list[float] | float | str | None
     fragment_id: str = ""  # the fragment it was drawn in: a change reruns only that
+    param: str = ""  # the URL parameter it is bound to (bind="query-params"), if any
+    default: list[float] | float | str | None = None
     options: tuple[str, ...] = ()
     step: float = 1.0
     integer: bool = False
@@ -58,26 +61,51 @@ class Widget:
 def widget_of(element, fragment_id: str = "") -> Widget | None:
     """Return the widget an Element describes (its shown value), or None if it is none we drive."""
     kind = element.WhichOneof("type")
-    if kind == "slider":
-        proto = element.slider
-        value = list(proto.value if proto.set_value else proto.default)
-        integer = proto.data_type in (proto.INT, proto.DATE, proto.DATETIME, proto.TIME)
-        return Widget(proto.id, kind, value, fragment_id, step=proto.step, integer=integer)
-    if kind == "number_input":
-        proto = element.number_input
-        value = proto.value if proto.set_value else proto.default
-        integer = proto.data_type == proto.INT
-        return Widget(proto.id, kind, value, fragment_id, step=proto.step, integer=integer)
-    if kind in CHOICES:
-        proto = getattr(element, kind)
-        value = proto.raw_value if proto.set_value else proto.options[proto.default]
-        return Widget(proto.id, kind, value, fragment_id, options=tuple(proto.options))
-    if kind in TEXTS:
-        proto = getattr(element, kind)
-        return Widget(
-            proto.id, kind, proto.value if proto.set_value else proto.default, fragment_id
-        )
-    return None
+    if kind not in READERS:
+        return None
+    proto = getattr(element, kind)
+    widget = Widget(proto.id, kind, None, fragment_id, param=proto.query_param_key)
+    READERS[kind](widget, proto)
+    widget.value = _shown(widget, proto)
+    return widget
+
+
+def _read_slider(widget: Widget, proto) -> None:
+    widget.default, widget.step = list(proto.default), proto.step
+    widget.integer = proto.data_type in (proto.INT, proto.DATE, proto.DATETIME, proto.TIME)
+
+
+def _read_number(widget: Widget, proto) -> None:
+    widget.default, widget.step = proto.default, proto.step
+    widget.integer = proto.data_type == proto.INT
+
+
+def _read_choice(widget: Widget, proto) -> None:
+    widget.options = tuple(proto.options)
+    widget.default = proto.options[proto.default]
+
+
+def _read_text(widget: Widget, proto) -> None:
+    widget.default = proto.default
+
+
+READERS = {
+    "slider": _read_slider,
+    "number_input": _read_number,
+    "radio": _read_choice,
+    "selectbox": _read_choice,
+    "text_area": _read_text,
+    "text_input": _read_text,
+}
+
+
+def _shown(widget: Widget, proto) -> list[float] | float | str:
+    """Return the value the widget shows: the one the server set, else its default."""
+    if not proto.set_value:
+        return widget.default
+    if widget.kind in CHOICES:
+        return proto.raw_value
+    return list(proto.value) if widget.kind == "slider" else proto.value
 
 
 def stepped(widget: Widget) -> list[float] | float | str:
@@ -103,6 +131,24 @@ def widget_state(widget: Widget) -> WidgetState:
     else:  # choices and texts: the label or the text itself
         state.string_value = widget.value
     return state
+
+
+def url_values(widget: Widget) -> list[str]:
+    """Return the widget's value as its URL parameter's values (numbers as the server writes
+    them: whole ones without a decimal point)."""
+    values = widget.value if isinstance(widget.value, list) else [widget.value]
+    return [_number(v) if isinstance(v, float) else str(v) for v in values]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def with_param(query_string: str, key: str, values: list[str] | None) -> str:
+    """Return query_string with key's values replaced (or key removed, for None), as the
+    frontend rewrites its URL when a bound widget changes."""
+    kept = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=True) if k != key]
+    return urlencode(kept + [(key, v) for v in values or []])
 
 
 def client_state(
@@ -191,6 +237,9 @@ class ProtocolLearner:
         """Change the widget with this user key (one step on, or to value); return seconds."""
         widget = self.widget(key)
         widget.value = stepped(widget) if value is None else value
+        if widget.param:  # the frontend keeps a bound widget's value in the URL (not a default)
+            values = None if widget.value == widget.default else url_values(widget)
+            self.query_string = with_param(self.query_string, widget.param, values)
         where = {"fragment_id": widget.fragment_id} if widget.fragment_id else {}
         return await self.rerun(**where)
 
