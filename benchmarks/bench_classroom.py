@@ -196,7 +196,8 @@ class Classroom:
     closed: float = 0.0
     after: float = 0.0
     seconds: float = 0.0
-    cpu_s: float = 0.0
+    cpu_s: float = 0.0  # the server's CPU seconds over the class
+    own_cpu_s: float = 0.0  # this process's: the protocol learners and Playwright's Python side
     open_sizes: dict[str, int] = field(default_factory=dict)
     after_sizes: dict[str, int] = field(default_factory=dict)
 
@@ -225,13 +226,14 @@ def one_class(base: str, pid: int, n: int, walk: list[str]) -> Classroom:
     threads += [
         threading.Thread(target=visit, args=(base, lr, walk, meeting)) for lr in room.learners
     ]
-    start, cpu = time.perf_counter(), cpu_seconds(pid)
+    start, cpu, own = time.perf_counter(), cpu_seconds(pid), time.process_time()
     with PeakSampler(pid) as sampler:
         for th in threads:
             th.start()
         for th in threads:
             th.join()
     room.seconds, room.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - cpu
+    room.own_cpu_s = time.process_time() - own
     room.peak, room.closed = sampler.peak, memory_mb(pid)
     return room
 
@@ -273,6 +275,11 @@ def _memory_lines(room: Classroom, wait: float) -> list[Line]:
             f"({room.cpu_s / room.seconds:.2f} cores on average, "
             f"{room.cpu_s / n:.0f} s per learner)"
         ),
+        Line(
+            f"learners' side on the same cores: this process (protocol learners, Playwright's "
+            f"Python side) {room.own_cpu_s:.0f} CPU s; the Chromium learner's own processes "
+            "are not counted"
+        ),
         Line(f"session state with all open: {state / 1e6:.2f} MB ({state / n / 1e3:.0f} kB each)"),
         Line(f"largest caches after: {_holders(room.after_sizes)}"),
     ]
@@ -298,7 +305,13 @@ def run(n: int = DEFAULT_LEARNERS) -> list[Line]:
     if n < 2:
         raise ValueError("a class needs at least 2 learners: one in Chromium, one by protocol")
     walk, wait = _walk_pages(), _wait_s()
-    lines = [Line(f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load before {_load()}")]
+    arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")  # scripts/serve.sh sets 2
+    lines = [
+        Line(
+            f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load before {_load()}; "
+            f"server's MALLOC_ARENA_MAX {arenas}"
+        )
+    ]
     os.environ.setdefault("STREAMLIT_SERVER_ENABLE_EXPENSIVE_MEMORY_STATS", "true")
     with server(warmup=True) as (base, log):
         pid = server_pid(base)
