@@ -64,6 +64,7 @@ DEFAULT_LEARNERS = 12
 STEP_TIMEOUT_S = 300  # a request with no final script_finished by then ends the learner's walk
 # The browser suite's widget actions as the proto kinds they drive
 PROTO_KINDS = {"slider": "slider", "radio": "radio", "select": "selectbox", "step": "number_input"}
+Opens = dict[str, list[float]]  # URL path → seconds of each page open
 
 
 # ---- pure parts (tested in tests/test_classroom_bench.py)
@@ -105,6 +106,12 @@ def spread(name: str, seconds: list[float]) -> str:
     return f"{name:<22} p50 {p50:6.2f} s  p95 {p95:6.2f} s  max {top:6.2f} s  ({len(seconds)})"
 
 
+def by_page(opens: Opens) -> str:
+    """Return each page's median open, slowest first, as one line."""
+    medians = sorted(((percentile(s, 50), url) for url, s in opens.items() if s), reverse=True)
+    return ", ".join(f"{url or 'home'} {p50:.2f} s" for p50, url in medians) or "—"
+
+
 # ---- one protocol learner
 
 
@@ -122,10 +129,12 @@ async def _change(tab: ProtocolLearner, url: str) -> float | None:
     return await asyncio.wait_for(tab.change(key), STEP_TIMEOUT_S)
 
 
-async def _walk(tab: ProtocolLearner, learner: Learner, walk: list[str]) -> None:
-    """Open every page of walk and change its widget, recording seconds and notes."""
+async def _walk(tab: ProtocolLearner, learner: Learner, walk: list[str], opens: Opens) -> None:
+    """Open every page of walk and change its widget, recording seconds (also by page in opens)
+    and notes."""
     for url in walk:
         learner.pages.append(await asyncio.wait_for(tab.open(url), STEP_TIMEOUT_S))
+        opens.setdefault(url, []).append(learner.pages[-1])
         if url not in WIDGETS:
             continue
         try:
@@ -149,13 +158,15 @@ async def _check(tab: ProtocolLearner, learner: Learner, markers: list[str]) -> 
     learner.isolated = not notes
 
 
-async def _visit(base: str, learner: Learner, walk: list[str], meeting: Meeting) -> None:
+async def _visit(
+    base: str, learner: Learner, walk: list[str], meeting: Meeting, opens: Opens
+) -> None:
     """One protocol learner's whole visit."""
     async with ProtocolLearner(base) as tab:
         await _barrier(meeting.start)
         marked = False
         try:
-            await _walk(tab, learner, walk)
+            await _walk(tab, learner, walk, opens)
             await _type_marker(tab, learner)
             marked = True
         except TimeoutError:  # the socket now holds a run we gave up on: stop, but keep meeting
@@ -166,10 +177,10 @@ async def _visit(base: str, learner: Learner, walk: list[str], meeting: Meeting)
         await _barrier(meeting.walked)
 
 
-def visit(base: str, learner: Learner, walk: list[str], meeting: Meeting) -> None:
+def visit(base: str, learner: Learner, walk: list[str], meeting: Meeting, opens: Opens) -> None:
     """One protocol learner on this thread; if it breaks, the barriers break with it (no hang)."""
     try:
-        asyncio.run(_visit(base, learner, walk, meeting))
+        asyncio.run(_visit(base, learner, walk, meeting, opens))
     except Exception as err:  # websocket errors, or a barrier another learner broke
         learner.notes.append(f"visit broken off ({type(err).__name__}: {err})")
         meeting.abort()
@@ -200,6 +211,7 @@ class Classroom:
     own_cpu_s: float = 0.0  # this process's: the protocol learners and Playwright's Python side
     open_sizes: dict[str, int] = field(default_factory=dict)
     after_sizes: dict[str, int] = field(default_factory=dict)
+    opens: Opens = field(default_factory=dict)  # the protocol learners' page opens, by page
 
     @property
     def everyone(self) -> list[Learner]:
@@ -224,7 +236,8 @@ def one_class(base: str, pid: int, n: int, walk: list[str]) -> Classroom:
     meeting = _meeting(base, pid, room)
     threads = [threading.Thread(target=learn, args=(base, room.browser, walk, meeting))]
     threads += [
-        threading.Thread(target=visit, args=(base, lr, walk, meeting)) for lr in room.learners
+        threading.Thread(target=visit, args=(base, lr, walk, meeting, room.opens))
+        for lr in room.learners
     ]
     start, cpu, own = time.perf_counter(), cpu_seconds(pid), time.process_time()
     with PeakSampler(pid) as sampler:
@@ -252,6 +265,7 @@ def _time_lines(room: Classroom) -> list[Line]:
             f"{len(room.learners)} protocol learners: server latency (request → run done + images)"
         ),
         Line(spread("  page open", pages)),
+        Line(f"  page open p50 by page: {by_page(room.opens)}"),
         Line(spread("  widget change", changes)),
         Line("1 Chromium learner: settle times (its own rendering included, on shared cores)"),
         Line(summary("  page (menu click)", seen.pages)),

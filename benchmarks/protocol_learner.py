@@ -48,7 +48,6 @@ class Widget:
     default: list[float] | float | str | None = None
     options: tuple[str, ...] = ()
     step: float = 1.0
-    integer: bool = False
 
     def key(self) -> str:
         """Return the widget's user key (Streamlit ids end in `-<key>`)."""
@@ -70,27 +69,25 @@ def widget_of(element, fragment_id: str = "") -> Widget | None:
     return widget
 
 
-def _read_slider(widget: Widget, proto) -> None:
-    widget.default, widget.step = list(proto.default), proto.step
-    widget.integer = proto.data_type in (proto.INT, proto.DATE, proto.DATETIME, proto.TIME)
-
-
 def _read_number(widget: Widget, proto) -> None:
-    widget.default, widget.step = proto.default, proto.step
-    widget.integer = proto.data_type == proto.INT
+    """Take a slider's or number input's default and step (a slider's default is a list)."""
+    widget.step = proto.step
+    widget.default = list(proto.default) if widget.kind == "slider" else proto.default
 
 
 def _read_choice(widget: Widget, proto) -> None:
+    """Take a radio's or select box's options and its default option's label."""
     widget.options = tuple(proto.options)
-    widget.default = proto.options[proto.default]
+    widget.default = proto.options[proto.default] if proto.options else ""
 
 
 def _read_text(widget: Widget, proto) -> None:
+    """Take a text box's default text."""
     widget.default = proto.default
 
 
 READERS = {
-    "slider": _read_slider,
+    "slider": _read_number,
     "number_input": _read_number,
     "radio": _read_choice,
     "selectbox": _read_choice,
@@ -141,6 +138,7 @@ def url_values(widget: Widget) -> list[str]:
 
 
 def _number(value: float) -> str:
+    """Return a number as a URL value: 130.0 as "130", 0.25 as "0.25"."""
     return str(int(value)) if value.is_integer() else repr(value)
 
 
@@ -316,4 +314,5 @@ class ProtocolLearner:
             self.pages[page.url_pathname] = page.page_script_hash
 
     def _hashes(self) -> list[str]:
+        """Return the hashes of the messages this learner keeps (sent with every request)."""
         return list(self._cache)

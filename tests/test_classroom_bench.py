@@ -16,7 +16,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.Slider_pb2 import Slider
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from benchmarks.bench_classroom import first_metric, marker_notes, spread
+from benchmarks.bench_classroom import by_page, first_metric, marker_notes, spread
 from benchmarks.bench_sessions import MARK_KEY, MARK_PAGE, Learner
 from benchmarks.protocol_learner import (
     ProtocolLearner,
@@ -63,12 +63,7 @@ def _choice(kind: str, options: list[str], default: int, raw: str | None = None)
 
 def test_an_int_slider_steps_its_first_thumb_and_sends_a_double_array():
     widget = widget_of(_slider([160], 4), "frag")
-    assert (widget.kind, widget.value, widget.fragment_id, widget.integer) == (
-        "slider",
-        [160.0],
-        "frag",
-        True,
-    )
+    assert (widget.kind, widget.value, widget.fragment_id) == ("slider", [160.0], "frag")
     assert widget.key() == "rf_side"
     widget.value = stepped(widget)
     expected = WidgetState(id=SLIDER_ID)
@@ -78,7 +73,7 @@ def test_an_int_slider_steps_its_first_thumb_and_sends_a_double_array():
 
 def test_a_slider_the_server_set_shows_its_value_and_a_range_moves_only_its_first_thumb():
     widget = widget_of(_slider([0.0, 1.0], 0.25, Slider.FLOAT, value=[0.5, 0.75]))
-    assert widget.value == [0.5, 0.75] and not widget.integer
+    assert (widget.value, widget.default) == ([0.5, 0.75], [0.0, 1.0])
     assert stepped(widget) == [0.75, 0.75]
 
 
@@ -288,6 +283,12 @@ def test_spread_reports_the_percentiles_of_its_values():
     assert "p50   3.00 s" in line and "p95   4.80 s" in line and "max   5.00 s" in line
     assert "(5)" in line
     assert spread("x", []).endswith("—")
+
+
+def test_by_page_lists_each_pages_median_slowest_first():
+    line = by_page({"kernels": [1.0, 3.0, 2.0], "": [4.0], "pooling": []})
+    assert line == "home 4.00 s, kernels 2.00 s"
+    assert by_page({}) == "—"
 
 
 # ---- one real visit
