@@ -120,8 +120,9 @@ async def _barrier(barrier: threading.Barrier) -> None:
     await asyncio.to_thread(barrier.wait)
 
 
-async def _change(tab: ProtocolLearner, url: str) -> float | None:
-    """Return seconds for the page's widget change (None, and why, when it cannot be driven)."""
+async def _change(tab: ProtocolLearner, url: str) -> float:
+    """Return seconds for the page's widget change; raise KeyError (saying why) when the widget
+    is not on the page or is not of the kind the browser suite's action drives."""
     key, action = WIDGETS[url]
     kind = tab.widget(key).kind  # KeyError: not on the page
     if PROTO_KINDS.get(action) != kind:
