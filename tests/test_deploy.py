@@ -23,7 +23,6 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from streamlit import config as st_config
 
 from benchmarks import bench_sessions as bs
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy
@@ -269,16 +268,3 @@ def test_summary_verdict_on_both_sides_of_the_target():
     at = [bs.TARGET_P95_S] * 4
     assert "holds" in bs.summary("x", at)
     assert "MISSED" in bs.summary("x", [*at[:3], bs.TARGET_P95_S + 0.5])
-
-
-# ---- the server's own work between runs
-
-
-def test_the_server_runs_no_full_garbage_collection_after_every_script_run():
-    # Streamlit's default (runner.postScriptGC) calls gc.collect(2) after each run: with torch,
-    # plotly and the caches loaded that held the GIL ~275 ms per rerun, so every learner's
-    # messages waited (py-spy on a served page). The project's config turns it off; Python's
-    # own collector still runs. (AppTest's runner never collects, so the option is read here.)
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["runner"]["postScriptGC"] is False
-    assert st_config.get_option("runner.postScriptGC") is False  # as the server resolves it

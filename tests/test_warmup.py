@@ -4,9 +4,11 @@ entries, runs to the end without raising, and starts one thread per process howe
 from __future__ import annotations
 
 import ast
+import gc
 import logging
 import os
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,33 @@ def test_a_subset_runs_to_the_end_and_a_failure_is_logged_not_raised():
     assert w.done == [f"{i.page}: {i.what}" for i in chosen[:-1]]
     assert w.failed == ["app_pages/home.py: broken"]
     assert records.messages == ["warm-up item failed: app_pages/home.py: broken no such model"]
+
+
+@pytest.fixture(autouse=True)
+def _thaw():
+    """Give the test process's heap back to the collector after a warm-up froze it."""
+    yield
+    gc.unfreeze()
+
+
+class _Node:
+    """An object that can hold a reference cycle to itself."""
+
+
+def test_the_warm_up_freezes_the_servers_heap_and_later_garbage_is_still_collected():
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    w = warmup.WarmUp([warmup.Item("app_pages/home.py", "mark", lambda: None)], patience=0)
+    w.start().join()
+    frozen = gc.get_freeze_count()
+    assert frozen > 1000  # this process's modules and everything else alive now
+    later = _Node()
+    later.me = later  # a cycle made after the freeze, then dropped: only the collector frees it
+    ref = weakref.ref(later)
+    del later
+    gc.collect()  # what runner.postScriptGC does after each run
+    assert ref() is None
+    assert gc.get_freeze_count() == frozen  # the collection left the frozen heap alone
 
 
 def test_starting_twice_starts_one_thread():
