@@ -52,6 +52,7 @@ from ui.recurrent import figures as rf
 from ui.recurrent.models import char_model
 from ui.recurrent.reasons import input_note, unscored_text
 from ui.recurrent.samples import SAMPLE_CODE
+from ui.sections import lazy_section
 
 KEPT_GATE, KEPT_STEPS = 0.99, 100  # the worked example of how much a near-1 forget gate keeps
 
@@ -147,7 +148,7 @@ sha = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 chars = list(encoded.shown)
 steps = len(chars)
 with st.spinner(t("Reading your text…")):  # cached functions' own spinners cannot translate
-    runs = {name: _read(sha, name, body) for name in ("lstm", "gru", "rnn")}
+    runs = {"lstm": _read(sha, "lstm", body)}  # the RNN and GRU join when their section opens
 lstm = runs["lstm"]["fields"]
 with st.spinner(t("Ranking units…")):
     info = _analyse(sha, "lstm", body, lstm)
@@ -626,29 +627,38 @@ st.latex(
     r"\text{GRU: } h_t = (1 - z_t)\odot n_t + z_t \odot h_{t-1},\quad "
     r"n_t = \tanh(W_n x_t + r_t \odot (U_n h_{t-1} + b_n) + b'_n)"
 )
-c = st.columns(3)
-for col, name in zip(c, ("rnn", "gru", "lstm"), strict=True):
-    value = runs[name]["bpc"]
-    col.metric(
-        t("{model} bits per character", model=name.upper()),
-        "—" if value is None else f"{value:.2f}",
-    )
-gru, rnn = runs["gru"]["fields"], runs["rnn"]["fields"]
-held = (
-    "(" + ", ".join(f"{n.upper()} {char_model(n)[1]['validation']['bpc']:.2f}" for n in runs) + ")"
-)
-best = best_model({n: runs[n]["bpc"] for n in runs})
-compare = {  # label → (values, colour range)
-    t("RNN hidden h_t"): (rnn["hidden"], (-1.0, 1.0)),
-    t("GRU hidden h_t"): (gru["hidden"], (-1.0, 1.0)),
-    t("LSTM hidden h_t"): (lstm["hidden"], (-1.0, 1.0)),
-    t("GRU update gate z_t (1 = keep the old state)"): (gru["update"], (0.0, 1.0)),
-    t("LSTM forget gate f_t"): (lstm["forget_gate"], (0.0, 1.0)),
-}
+
+
+def _read_all() -> dict:
+    """Return the three models' traces of the text (the LSTM's read above, the others now)."""
+    with st.spinner(t("Reading your text…")):
+        return {"rnn": _read(sha, "rnn", body), "gru": _read(sha, "gru", body), **runs}
+
+
+def _bpc_metrics(all_runs: dict) -> None:
+    """Draw each model's bits per character on the text."""
+    for col, name in zip(st.columns(3), ("rnn", "gru", "lstm"), strict=True):
+        value = all_runs[name]["bpc"]
+        col.metric(
+            t("{model} bits per character", model=name.upper()),
+            "—" if value is None else f"{value:.2f}",
+        )
+
+
+def _compared_fields(all_runs: dict) -> dict:
+    """Return the comparison's panels: label → (values over the whole text, colour range)."""
+    gru, rnn = all_runs["gru"]["fields"], all_runs["rnn"]["fields"]
+    return {
+        t("RNN hidden h_t"): (rnn["hidden"], (-1.0, 1.0)),
+        t("GRU hidden h_t"): (gru["hidden"], (-1.0, 1.0)),
+        t("LSTM hidden h_t"): (lstm["hidden"], (-1.0, 1.0)),
+        t("GRU update gate z_t (1 = keep the old state)"): (gru["update"], (0.0, 1.0)),
+        t("LSTM forget gate f_t"): (lstm["forget_gate"], (0.0, 1.0)),
+    }
 
 
 @st.fragment
-def _compared_over_time() -> None:
+def _compared_over_time(compare: dict) -> None:
     """Draw this section's own window sliders and the three models' states over that window (a
     fragment: moving the window reruns this chart alone)."""
     start, stop = _window("lstm_cmp_window", "lstm_cmp_start")
@@ -664,20 +674,11 @@ def _compared_over_time() -> None:
     )
 
 
-_compared_over_time()
-with st.spinner(t("Ranking units…")):
-    gru_info = _analyse(sha, "gru", body, gru)
-st.plotly_chart(
-    rf.saturation_scatter(gru_info["saturation"], title=t("GRU gates"), height=340), key="gru_sat"
-)
-keep = (gru_info["average_keep"], info["average_keep"])
-
-
-def _moved_note() -> str:
+def _moved_note(all_runs: dict) -> str:
     """Return how far a hidden unit moves per character in each model, and which moves most."""
     if steps <= 1:
         return ""
-    moves = {n: mean_step_change(runs[n]["fields"]["hidden"]) for n in runs}
+    moves = {n: mean_step_change(all_runs[n]["fields"]["hidden"]) for n in all_runs}
     order = sorted(moves, key=moves.get, reverse=True)
     most = most_changing(moves)
     shown = ", ".join(f"{moves[n]:.2f} ({n.upper()})" for n in order)
@@ -701,9 +702,11 @@ def _moved_note() -> str:
     )
 
 
-def _held_note() -> str:
+def _held_note(all_runs: dict) -> str:
     """Return the held-out bits per character of the three models, and the best on this text."""
-    cards = {n: char_model(n)[1]["validation"]["bpc"] for n in runs}
+    cards = {n: char_model(n)[1]["validation"]["bpc"] for n in all_runs}
+    held = "(" + ", ".join(f"{n.upper()} {bpc:.2f}" for n, bpc in cards.items()) + ")"
+    best = best_model({n: all_runs[n]["bpc"] for n in all_runs})
     gated = gated_beat_vanilla(cards)
     if best is None:
         return (
@@ -725,13 +728,32 @@ def _held_note() -> str:
     )
 
 
-st.markdown(
-    t(
-        "**What to notice:** {moved}The GRU's update gate plays the LSTM forget gate's role (near "
-        "1 = keep): here it averages {gru}, the forget gate {lstm}. {held}",
-        moved=_moved_note(),
-        gru=f"{keep[0]:.2f}",
-        lstm=f"{keep[1]:.2f}",
-        held=_held_note(),
+def _comparison_section() -> None:
+    """Draw the three models' bits per character, their states over a window, the GRU's gates
+    and what to notice."""
+    all_runs = _read_all()
+    _bpc_metrics(all_runs)
+    _compared_over_time(_compared_fields(all_runs))
+    with st.spinner(t("Ranking units…")):
+        gru_info = _analyse(sha, "gru", body, all_runs["gru"]["fields"])
+    st.plotly_chart(
+        rf.saturation_scatter(gru_info["saturation"], title=t("GRU gates"), height=340),
+        key="gru_sat",
     )
+    st.markdown(
+        t(
+            "**What to notice:** {moved}The GRU's update gate plays the LSTM forget gate's role "
+            "(near 1 = keep): here it averages {gru}, the forget gate {lstm}. {held}",
+            moved=_moved_note(all_runs),
+            gru=f"{gru_info['average_keep']:.2f}",
+            lstm=f"{info['average_keep']:.2f}",
+            held=_held_note(all_runs),
+        )
+    )
+
+
+lazy_section(
+    t("The three models side by side on your text (charts, your text)"),
+    "open_lstm_compare",
+    _comparison_section,
 )

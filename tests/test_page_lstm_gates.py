@@ -25,6 +25,7 @@ from engine.recurrent import (
     text_properties,
     trace_text,
 )
+from tests.test_widget_ends import open_lazy_sections
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
 
@@ -60,8 +61,11 @@ def test_defaults_show_every_section(page):
     headers = [h.value for h in at.header]
     assert any("through a vanilla RNN" in h for h in headers) and len(headers) == 5
     assert int(_metric(at, "Characters traced")) > 300
+    assert 0.5 < float(_metric(at, "LSTM bits per character")) < 6.0
+    assert not any(m.label.startswith(("GRU", "RNN")) for m in at.metric)  # folded: not computed
+    opened = open_lazy_sections(_open())
     for name in ("LSTM", "GRU", "RNN"):
-        assert 0.5 < float(_metric(at, f"{name} bits per character")) < 6.0
+        assert 0.5 < float(_metric(opened, f"{name} bits per character")) < 6.0
     assert _metric(at, "Unknown characters") == "0"
     assert len(at.latex) >= 5
     table = at.dataframe[0].value
@@ -163,7 +167,7 @@ def _heatmap_steps(at: AppTest, first_panel: str) -> np.ndarray:
 
 
 def test_the_gates_and_the_comparison_each_have_their_own_window():
-    at = _typed(_open(), "def f(x):\n    return x + 1\n" * 20)  # 540 characters
+    at = open_lazy_sections(_typed(_open(), "def f(x):\n    return x + 1\n" * 20))  # 540 chars
     at.slider(key="lstm_cmp_window").set_value(40).run()
     at.slider(key="lstm_cmp_start").set_value(7).run()
     _clean(at)
@@ -204,6 +208,8 @@ def test_clearest_cell_sentence_matches_an_independent_ranking(page):
 def test_rnn_gru_lstm_notice_matches_the_engine():
     text = "if (a and b):\n    return [x for x in y]\n"
     at = _typed(_open(), text)
+    assert not any("update gate plays" in m.value for m in at.markdown)  # folded: not computed
+    at = open_lazy_sections(at)
     moves = {}
     for name in ("rnn", "gru", "lstm"):
         hidden = trace_text(load(name)[0], text).trace.hidden.numpy()
