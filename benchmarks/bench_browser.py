@@ -201,8 +201,9 @@ def _new_page(browser, tally: FrameTally | None = None):
 
 def visit(browser, url: str, tally: FrameTally | None = None, keep: bool = False, context=None):
     """Return (seconds to settled, page or None): a new context's visit of url (or a new tab's in
-    context, when given)."""
-    if context is None:
+    context, when given; then only the tab is closed after)."""
+    own = context is None
+    if own:
         context, page = _new_page(browser, tally)
     else:
         page = context.new_page()
@@ -210,7 +211,7 @@ def visit(browser, url: str, tally: FrameTally | None = None, keep: bool = False
     seconds = _settle_ms(page, 0.0) / 1e3
     if keep:
         return seconds, page
-    context.close()
+    (context if own else page).close()
     return seconds, None
 
 
@@ -290,12 +291,14 @@ def _second_and_change(browser, base: str, results: dict[str, PageResult]) -> No
     """Fill each page's second-session visit and widget change on a server that served it once."""
     for url, res in results.items():
         res.second, page = visit(browser, f"{base}/{url}", keep=True)
-        res.same_browser, _ = visit(browser, f"{base}/{url}", keep=True, context=page.context)
         if url in WIDGETS:
             res.change, res.change_note = change(page, *WIDGETS[url])
         else:
             res.change_note = "no simple widget"
-        page.context.close()
+        context = page.context
+        page.close()  # one tab at a time: a site's tabs may share one renderer's main thread
+        res.same_browser, _ = visit(browser, f"{base}/{url}", context=context)
+        context.close()
         _log(
             f" second {url or 'home':<22} {res.second:6.2f} s; same browser "
             f"{res.same_browser:6.2f} s; change {_fmt(res.change)} s " + res.change_note

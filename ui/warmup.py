@@ -164,7 +164,6 @@ MNIST1D = "app_pages/mnist1d_cnn_rnn.py"
 # Shared loaders the warm-up leaves alone, and why: each returns an empty store or a lock (nothing
 # to compute), or depends on what a learner chooses.
 NOT_WARMED = {
-    "_trainer": "a lock and an empty store",
     "_data_store": "an empty store",
     "_timing_lock": "a lock",
     "_memory_results": "an empty store",
