@@ -46,15 +46,16 @@ from benchmarks.bench_sessions import (
     MARK_PAGE,
     Learner,
     Meeting,
-    PeakSampler,
+    Round,
     _holders,
     _metrics,
     _wait_s,
     _walk_pages,
-    cpu_seconds,
     learn,
+    meeting_for,
     memory_mb,
     percentile,
+    run_together,
     server_pid,
     summary,
 )
@@ -197,21 +198,12 @@ async def _open_home(base: str) -> None:
 
 
 @dataclass
-class Classroom:
-    """One class: the Chromium learner, the protocol learners, the server's memory and CPU."""
+class Classroom(Round):
+    """One class: a sessions round whose `learners` are the protocol learners, beside the
+    Chromium learner (browser), with this process's CPU and the protocol learners' page opens."""
 
-    browser: Learner
-    learners: list[Learner]
-    before: float
-    open_all: float = 0.0
-    peak: float = 0.0
-    closed: float = 0.0
-    after: float = 0.0
-    seconds: float = 0.0
-    cpu_s: float = 0.0  # the server's CPU seconds over the class
+    browser: Learner | None = None
     own_cpu_s: float = 0.0  # this process's: the protocol learners and Playwright's Python side
-    open_sizes: dict[str, int] = field(default_factory=dict)
-    after_sizes: dict[str, int] = field(default_factory=dict)
     opens: Opens = field(default_factory=dict)  # the protocol learners' page opens, by page
 
     @property
@@ -219,36 +211,18 @@ class Classroom:
         return [self.browser, *self.learners]
 
 
-def _meeting(base: str, pid: int, room: Classroom) -> Meeting:
-    """Return the class's barriers; the last one also measures the server with all open."""
-
-    def all_open() -> None:
-        room.open_all, room.open_sizes = memory_mb(pid), _metrics(base)
-
-    n = len(room.everyone)
-    markers = [lr.marker for lr in room.everyone]
-    barriers = threading.Barrier(n), threading.Barrier(n), threading.Barrier(n, all_open)
-    return Meeting(*barriers, markers)
-
-
 def one_class(base: str, pid: int, n: int, walk: list[str]) -> Classroom:
     """Return a class of n learners (one in Chromium) walking at once on the server at base."""
-    room = Classroom(Learner(0), [Learner(i) for i in range(1, n)], before=memory_mb(pid))
-    meeting = _meeting(base, pid, room)
+    room = Classroom([Learner(i) for i in range(1, n)], memory_mb(pid), browser=Learner(0))
+    meeting = meeting_for(base, pid, room.everyone, room)
     threads = [threading.Thread(target=learn, args=(base, room.browser, walk, meeting))]
     threads += [
         threading.Thread(target=visit, args=(base, lr, walk, meeting, room.opens))
         for lr in room.learners
     ]
-    start, cpu, own = time.perf_counter(), cpu_seconds(pid), time.process_time()
-    with PeakSampler(pid) as sampler:
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-    room.seconds, room.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - cpu
+    own = time.process_time()
+    run_together(pid, threads, room)
     room.own_cpu_s = time.process_time() - own
-    room.peak, room.closed = sampler.peak, memory_mb(pid)
     return room
 
 

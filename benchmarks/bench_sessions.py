@@ -353,34 +353,41 @@ class Round:
     after_sizes: dict[str, int] = field(default_factory=dict)  # once the server dropped them
 
 
-def _meeting(base: str, pid: int, rnd: Round) -> Meeting:
-    """Return the barriers of a round; the last one also measures the server with all open."""
+def meeting_for(base: str, pid: int, learners: list[Learner], record: Round) -> Meeting:
+    """Return the barriers of these learners; the last one also measures the server with all
+    open, into record.open_all and record.open_sizes."""
 
     def all_open() -> None:
-        rnd.open_all, rnd.open_sizes = memory_mb(pid), _metrics(base)
+        record.open_all, record.open_sizes = memory_mb(pid), _metrics(base)
 
-    n = len(rnd.learners)
-    markers = [lr.marker for lr in rnd.learners]
+    n = len(learners)
+    markers = [lr.marker for lr in learners]
     barriers = threading.Barrier(n), threading.Barrier(n), threading.Barrier(n, all_open)
     return Meeting(*barriers, markers)
 
 
-def one_round(base: str, pid: int, n: int, walk: list[str]) -> Round:
-    """Return a round of n learners walking at once on the server at base."""
-    rnd = Round([Learner(i) for i in range(n)], before=memory_mb(pid))
-    meeting = _meeting(base, pid, rnd)
-    threads = [
-        threading.Thread(target=learn, args=(base, lr, walk, meeting), daemon=True)
-        for lr in rnd.learners
-    ]
+def run_together(pid: int, threads: list[threading.Thread], record: Round) -> None:
+    """Start the threads, wait for all, and record the wall time, the server's CPU seconds,
+    its peak RSS and its RSS right after (the learners' browsers closed)."""
     start, cpu = time.perf_counter(), cpu_seconds(pid)
     with PeakSampler(pid) as sampler:
         for th in threads:
             th.start()
         for th in threads:
             th.join()
-    rnd.seconds, rnd.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - cpu
-    rnd.peak, rnd.closed = sampler.peak, memory_mb(pid)
+    record.seconds, record.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - cpu
+    record.peak, record.closed = sampler.peak, memory_mb(pid)
+
+
+def one_round(base: str, pid: int, n: int, walk: list[str]) -> Round:
+    """Return a round of n learners walking at once on the server at base."""
+    rnd = Round([Learner(i) for i in range(n)], before=memory_mb(pid))
+    meeting = meeting_for(base, pid, rnd.learners, rnd)
+    threads = [
+        threading.Thread(target=learn, args=(base, lr, walk, meeting), daemon=True)
+        for lr in rnd.learners
+    ]
+    run_together(pid, threads, rnd)
     return rnd
 
 
