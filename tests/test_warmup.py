@@ -67,6 +67,21 @@ def test_a_warmed_loader_is_the_entry_the_page_reads():
     assert shipped_model() is warmed  # one cached object, shared by warm-up and page
 
 
+def test_the_warmed_layer_tables_are_the_entries_the_drill_down_reads(monkeypatch):
+    item = next(i for i in warmup.ITEMS if i.loader == "layer_rows")
+    item.call()
+    import engine.architectures.stats as stats
+
+    at = AppTest.from_file(str(ROOT / "app_pages/architectures.py"), default_timeout=120)
+    at.run()
+    built = []
+    monkeypatch.setattr(stats, "build", lambda *a, **k: built.append(a) or None)
+    for name in at.selectbox(key="arch_pick").options[:3]:
+        at.selectbox(key="arch_pick").set_value(name).run()
+        assert not at.exception, [e.message for e in at.exception]
+    assert built == []  # every pick read the warmed table; none built its net again
+
+
 class _Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)

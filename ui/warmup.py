@@ -159,6 +159,18 @@ def _architecture_tables() -> object:
     return st.cache_resource(show_spinner=False)(arch.design_constants)()
 
 
+def _layer_tables() -> object:
+    # The page's drill-down wraps layer_rows inline too: one entry per net at its own input size
+    # (the drill-down's default), so the first pick of any net is a cache hit, not ~1 s of
+    # building it on the meta device and counting its FLOPs.
+    import streamlit as st
+
+    from engine import architectures as arch
+
+    rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
+    return [rows(name, spec.input_size) for name, spec in arch.ARCHITECTURES.items()]
+
+
 LSTM = "app_pages/lstm_gates.py"
 MNIST1D = "app_pages/mnist1d_cnn_rnn.py"
 # Shared loaders the warm-up leaves alone, and why: each returns an empty store or a lock (nothing
@@ -189,6 +201,7 @@ def _items() -> list[Item]:
         Item(
             "app_pages/architectures.py", "architecture tables", _architecture_tables, "arch_table"
         ),
+        Item("app_pages/architectures.py", "every net's layers", _layer_tables, "layer_rows"),
         _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "mnist1d_data"),
         _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "parameter_counts"),
         _ui_item("app_pages/cnn_overview.py", "ui.cnn.models", "shipped_model"),
