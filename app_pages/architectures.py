@@ -363,7 +363,8 @@ def _drill_down() -> None:
         format_func=lambda n: ARCHITECTURES[n].title,
         key="arch_pick",
     )
-    st.query_params["arch"] = name
+    if asked != name:  # a write sends the whole query string this run began with: it would
+        st.query_params["arch"] = name  # undo a widget's newer value the browser already holds
     side = linked(c2.number_input)(
         t("Input side (px)"), 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
     )
