@@ -47,13 +47,14 @@ from benchmarks.bench_sessions import (
     Learner,
     Meeting,
     Round,
-    _holders,
     _metrics,
     _wait_s,
     _walk_pages,
     learn,
     meeting_for,
+    memory_lines,
     memory_mb,
+    opening_line,
     percentile,
     run_together,
     server_pid,
@@ -250,28 +251,15 @@ def _time_lines(room: Classroom) -> list[Line]:
 
 
 def _memory_lines(room: Classroom, wait: float) -> list[Line]:
-    """Return the server's CPU and memory lines, as the sessions suite words them."""
-    n = len(room.everyone)
-    state = room.open_sizes.get("st_session_state", 0)
-    return [
-        Line(
-            f"server RSS MB: before {room.before:.0f}, all open {room.open_all:.0f} "
-            f"({(room.open_all - room.before) / n:.1f} per learner), peak {room.peak:.0f}, "
-            f"closed {room.closed:.0f}, {wait:.0f} s after closing {room.after:.0f}"
-        ),
-        Line(
-            f"server CPU: {room.cpu_s:.0f} s in {room.seconds:.0f} s "
-            f"({room.cpu_s / room.seconds:.2f} cores on average, "
-            f"{room.cpu_s / n:.0f} s per learner)"
-        ),
-        Line(
-            f"learners' side on the same cores: this process (protocol learners, Playwright's "
-            f"Python side) {room.own_cpu_s:.0f} CPU s; the Chromium learner's own processes "
-            "are not counted"
-        ),
-        Line(f"session state with all open: {state / 1e6:.2f} MB ({state / n / 1e3:.0f} kB each)"),
-        Line(f"largest caches after: {_holders(room.after_sizes)}"),
-    ]
+    """Return the server's memory and CPU lines as the sessions suite words them, then this
+    process's own CPU."""
+    lines = memory_lines(room, wait, len(room.everyone), indent="")
+    own = Line(
+        f"learners' side on the same cores: this process (protocol learners, Playwright's "
+        f"Python side) {room.own_cpu_s:.0f} CPU s; the Chromium learner's own processes "
+        "are not counted"
+    )
+    return [*lines[:2], own, *lines[2:]]
 
 
 def _class_lines(room: Classroom, wait: float) -> list[Line]:
@@ -294,13 +282,7 @@ def run(n: int = DEFAULT_LEARNERS) -> list[Line]:
     if n < 2:
         raise ValueError("a class needs at least 2 learners: one in Chromium, one by protocol")
     walk, wait = _walk_pages(), _wait_s()
-    arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")  # scripts/serve.sh sets 2
-    lines = [
-        Line(
-            f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load before {_load()}; "
-            f"server's MALLOC_ARENA_MAX {arenas}"
-        )
-    ]
+    lines = [opening_line(walk)]
     os.environ.setdefault("STREAMLIT_SERVER_ENABLE_EXPENSIVE_MEMORY_STATS", "true")
     with server(warmup=True) as (base, log):
         pid = server_pid(base)

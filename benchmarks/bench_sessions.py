@@ -423,25 +423,20 @@ def _holders(sizes: dict[str, int], top: int = 5) -> str:
     return "; ".join(f"{k} {v / 1e6:.1f} MB" for v, k in kept) or "none"
 
 
-def _memory_lines(rnd: Round, wait: float) -> list[Line]:
-    """Return a round's memory lines: the resident set around it and who holds what."""
-    n = len(rnd.learners)
+def memory_lines(rnd: Round, wait: float, n: int, indent: str = "  ") -> list[Line]:
+    """Return a round's server lines for its n learners: the resident set around it, its CPU,
+    session state and the largest caches after."""
     state = rnd.open_sizes.get("st_session_state", 0)
-    return [
-        Line(
-            f"  server RSS MB: before {rnd.before:.0f}, all open {rnd.open_all:.0f} "
-            f"({(rnd.open_all - rnd.before) / n:.1f} per learner), peak {rnd.peak:.0f}, "
-            f"closed {rnd.closed:.0f}, {wait:.0f} s after closing {rnd.after:.0f}"
-        ),
-        Line(
-            f"  server CPU: {rnd.cpu_s:.0f} s in {rnd.seconds:.0f} s "
-            f"({rnd.cpu_s / rnd.seconds:.2f} cores on average, {rnd.cpu_s / n:.0f} s per learner)"
-        ),
-        Line(
-            f"  session state with all open: {state / 1e6:.2f} MB ({state / n / 1e3:.0f} kB each)"
-        ),
-        Line(f"  largest caches after: {_holders(rnd.after_sizes)}"),
+    lines = [
+        f"server RSS MB: before {rnd.before:.0f}, all open {rnd.open_all:.0f} "
+        f"({(rnd.open_all - rnd.before) / n:.1f} per learner), peak {rnd.peak:.0f}, "
+        f"closed {rnd.closed:.0f}, {wait:.0f} s after closing {rnd.after:.0f}",
+        f"server CPU: {rnd.cpu_s:.0f} s in {rnd.seconds:.0f} s "
+        f"({rnd.cpu_s / rnd.seconds:.2f} cores on average, {rnd.cpu_s / n:.0f} s per learner)",
+        f"session state with all open: {state / 1e6:.2f} MB ({state / n / 1e3:.0f} kB each)",
+        f"largest caches after: {_holders(rnd.after_sizes)}",
     ]
+    return [Line(indent + line) for line in lines]
 
 
 def _round_lines(k: int, rnd: Round, wait: float) -> list[Line]:
@@ -456,7 +451,7 @@ def _round_lines(k: int, rnd: Round, wait: float) -> list[Line]:
         Line(summary("  widget change", changes)),
         Line(summary("  every settle", pages + changes)),
         Line(f"  isolation: {isolated} of {n} learners see their own marker and no other's"),
-        *_memory_lines(rnd, wait),
+        *memory_lines(rnd, wait, len(rnd.learners)),
     ]
     notes = [f"  learner {lr.index}: {note}" for lr in rnd.learners for note in lr.notes]
     return lines + [Line(text) for text in notes]
@@ -467,17 +462,21 @@ def _rounds() -> int:
     return max(1, int(os.environ.get("BENCH_SESSIONS_ROUNDS", ROUNDS)))
 
 
+def opening_line(walk: list[str]) -> Line:
+    """Return the first line of a learners' run: the walk, the cores, the load before, and the
+    server's malloc arenas."""
+    arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")  # scripts/serve.sh sets 2
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return Line(
+        f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load before {load}; "
+        f"server's MALLOC_ARENA_MAX {arenas}"
+    )
+
+
 def run(n: int = DEFAULT_SESSIONS) -> list[Line]:
     """Return each round's settle percentiles, isolation and memory, and the server's peak."""
     walk, wait = _walk_pages(), _wait_s()
-    load = os.getloadavg()[0]
-    arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")  # scripts/serve.sh sets 2
-    lines = [
-        Line(
-            f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load {load:.2f}; "
-            f"server's MALLOC_ARENA_MAX {arenas}"
-        )
-    ]
+    lines = [opening_line(walk)]
     # byte sizes of session state and cache_resource (else the server counts entries)
     os.environ.setdefault("STREAMLIT_SERVER_ENABLE_EXPENSIVE_MEMORY_STATS", "true")
     with server(warmup=True) as (base, log):
