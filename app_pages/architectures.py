@@ -12,10 +12,11 @@ from engine.core import N_, ExplorerError
 from engine.receptive_field import WIDER_FACTOR, response_width, widths_grow
 from ui import grids
 from ui.architectures import figures as arch_figures
+from ui.architectures.tables import layer_table
 from ui.i18n import current_lang, error_text, t
 from ui.inputs import image_picker, working_tensor
 from ui.jobs import Line, get_job, show_progress, start_shared_job
-from ui.links import linked
+from ui.links import keep_param, linked
 from ui.sections import lazy_section
 
 st.title(t("Classic architectures: what each one fixed"))
@@ -175,11 +176,10 @@ STORIES = {  # (problem, idea, why it works)
 _table = st.cache_resource(show_spinner=t("Measuring the nine nets (once per server)…"))(
     arch.arch_table
 )
-_rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
 table = _table()
 by_name = {s.name: s for s in table}
 stack = {L: kd.stacked_vs_single(1, 1, 1, L) for L in (2, 3)}  # C = 1: weights in units of C²
-vgg_dense = arch.dense_part(_rows("vgg16", None), by_name["vgg16"].params)
+vgg_dense = arch.dense_part(layer_table("vgg16", None), by_name["vgg16"].params)
 numbers = st.cache_resource(show_spinner=False)(arch.design_constants)() | {
     "r2": stack[2][0].receptive_field[0],
     "r3": stack[3][0].receptive_field[0],
@@ -363,13 +363,12 @@ def _drill_down() -> None:
         format_func=lambda n: ARCHITECTURES[n].title,
         key="arch_pick",
     )
-    if asked != name:  # a write sends the whole query string this run began with: it would
-        st.query_params["arch"] = name  # undo a widget's newer value the browser already holds
+    keep_param("arch", name)  # only when it changes: a write would undo newer widget values
     side = linked(c2.number_input)(
         t("Input side (px)"), 32, 1024, ARCHITECTURES[name].input_size, key=f"arch_side_{name}"
     )
     try:
-        rows = _rows(name, int(side))
+        rows = layer_table(name, int(side))
     except ExplorerError as err:
         st.error(error_text(err))
         rows = []

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from streamlit.logger import get_logger
 
+from engine.architectures import ARCHITECTURES
 from engine.recurrent import CHAR_MODELS
 from runtime_tuning import lower_thread_priority
 from ui.navigation import all_topics
@@ -159,18 +160,7 @@ def _architecture_tables() -> object:
     return st.cache_resource(show_spinner=False)(arch.design_constants)()
 
 
-def _layer_tables() -> object:
-    # The page's drill-down wraps layer_rows inline too: one entry per net at its own input size
-    # (the drill-down's default), so the first pick of any net is a cache hit, not ~1 s of
-    # building it on the meta device and counting its FLOPs.
-    import streamlit as st
-
-    from engine import architectures as arch
-
-    rows = st.cache_data(max_entries=32, show_spinner=False)(arch.layer_rows)
-    return [rows(name, spec.input_size) for name, spec in arch.ARCHITECTURES.items()]
-
-
+ARCH = "app_pages/architectures.py"
 LSTM = "app_pages/lstm_gates.py"
 MNIST1D = "app_pages/mnist1d_cnn_rnn.py"
 # Shared loaders the warm-up leaves alone, and why: each returns an empty store or a lock (nothing
@@ -201,7 +191,11 @@ def _items() -> list[Item]:
         Item(
             "app_pages/architectures.py", "architecture tables", _architecture_tables, "arch_table"
         ),
-        Item("app_pages/architectures.py", "every net's layers", _layer_tables, "layer_rows"),
+        _ui_item(ARCH, "ui.architectures.tables", "layer_table", "vgg16", None),  # the story's
+        *(  # the drill-down's default side for every net: any first pick is a cache hit
+            _ui_item(ARCH, "ui.architectures.tables", "layer_table", name, spec.input_size)
+            for name, spec in ARCHITECTURES.items()
+        ),
         _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "mnist1d_data"),
         _ui_item(MNIST1D, "ui.sequence.mnist1d_runs", "parameter_counts"),
         _ui_item("app_pages/cnn_overview.py", "ui.cnn.models", "shipped_model"),
