@@ -369,7 +369,8 @@ def _summaries(results: dict[str, PageResult], passes: list[str]) -> list[Line]:
     return lines
 
 
-def _load() -> str:
+def load_averages() -> str:
+    """Return the 1, 5 and 15 minute load averages, as one line."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
@@ -380,7 +381,8 @@ def run() -> list[Line]:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop our servers on the way out
     passes = os.environ.get("BENCH_BROWSER_PASSES", "racing,warmed").split(",")
     results = {url: PageResult(url) for url in _pages()}
-    lines = [Line(f"load average at start (1, 5, 15 min): {_load()}; {os.cpu_count()} cores")]
+    start = f"load average at start (1, 5, 15 min): {load_averages()}; {os.cpu_count()} cores"
+    lines = [Line(start)]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for name in passes:
@@ -392,5 +394,5 @@ def run() -> list[Line]:
         floor = floor_lines(browser)
         browser.close()
     lines += _table(results, passes) + _summaries(results, passes) + floor
-    lines.append(Line(f"load average at end (1, 5, 15 min): {_load()}"))
+    lines.append(Line(f"load average at end (1, 5, 15 min): {load_averages()}"))
     return lines

@@ -40,7 +40,14 @@ from dataclasses import dataclass, field
 
 from streamlit.proto.Delta_pb2 import Delta
 
-from benchmarks.bench_browser import WIDGETS, Line, _log, _wait_warmup_done, server
+from benchmarks.bench_browser import (
+    WIDGETS,
+    Line,
+    _log,
+    _wait_warmup_done,
+    load_averages,
+    server,
+)
 from benchmarks.bench_sessions import (
     MARK_KEY,
     MARK_PAGE,
@@ -227,10 +234,6 @@ def one_class(base: str, pid: int, n: int, walk: list[str]) -> Classroom:
     return room
 
 
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def _time_lines(room: Classroom) -> list[Line]:
     """Return the protocol learners' server latency and the Chromium learner's settle times."""
     pages = [s for lr in room.learners for s in lr.pages]
@@ -294,5 +297,5 @@ def run(n: int = DEFAULT_LEARNERS) -> list[Line]:
         asyncio.run(_open_home(base))  # its store of closed sessions expires them when one comes
         room.after, room.after_sizes = memory_mb(pid), _metrics(base)
         lines += _class_lines(room, wait)
-    lines.append(Line(f"load after {_load()}"))
+    lines.append(Line(f"load after {load_averages()}"))
     return lines

@@ -52,6 +52,7 @@ from benchmarks.bench_browser import (
     _settle_ms,
     _wait_warmup_done,
     change,
+    load_averages,
     server,
 )
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -466,9 +467,8 @@ def opening_line(walk: list[str]) -> Line:
     """Return the first line of a learners' run: the walk, the cores, the load before, and the
     server's malloc arenas."""
     arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")  # scripts/serve.sh sets 2
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return Line(
-        f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load before {load}; "
+        f"walk: {', '.join(walk)}; {os.cpu_count()} cores; load before {load_averages()}; "
         f"server's MALLOC_ARENA_MAX {arenas}"
     )
 
