@@ -11,12 +11,12 @@ navigation start), every change of Streamlit's script state (the `data-test-scri
 of stApp: running, notRunning, …) and the end of every long task (Long Tasks API: > 50 ms of main-
 thread work, such as Plotly drawing). A visit or change is settled once the script is not running,
 a heading is on screen, no element is a loading skeleton (Streamlit shows one while an element's
-code chunk loads), every Plotly chart on screen is drawn and nothing has changed for QUIET_MS. Its time is the
-latest of the last state change, the last long task's end and the first animation frame in which
-everything was drawn, minus the start (navigation start, or the moment just before the widget
-action). The frame is checked once per animation frame, so it adds at most a frame (~16 ms); it
-keeps a visit whose long tasks were reported late from settling before its charts exist. The quiet
-window only detects the end; it is never part of the figure.
+code chunk loads), every Plotly chart on screen is drawn and nothing has changed for QUIET_MS. Its
+time is the latest of the last state change, the last long task's end and the first animation frame
+in which everything was drawn, minus the start (navigation start, or the moment just before the
+widget action). The check runs once per animation frame, so it adds at most a frame (~16 ms); it
+keeps a visit whose long tasks were reported late from settling before its charts exist. The
+quiet window only detects the end; it is never part of the figure.
 
 Figure bytes: the websocket frames the page receives are parsed as Streamlit ForwardMsgs, and the
 JSON spec of every plotly_chart element is summed: exactly what the server sent for its figures
