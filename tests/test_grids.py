@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from ui.figures import DIVERGING, heatmap, lines, log_tick_values
@@ -117,3 +120,73 @@ def test_log_axes_of_a_line_chart_carry_explicit_major_ticks():
     assert list(fig.layout.yaxis.tickvals) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
     plain = lines(sizes, times)
     assert plain.layout.xaxis.type is None and plain.layout.yaxis.tickvals is None
+
+
+def _mosaic_by_make_subplots(maps, titles, *, cols=4, signed=True, shared_scale=False):
+    """The mosaic as plotly's make_subplots builds it, one update per panel: the reference."""
+    from plotly.subplots import make_subplots
+
+    from ui.grids import GRAY
+
+    maps = [np.asarray(m, dtype=np.float32) for m in maps]
+    cols = max(1, min(cols, len(maps)))
+    rows = (len(maps) + cols - 1) // cols
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=list(titles),
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 if rows > 1 else 0.0,
+    )
+    low, high = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
+    scale = value_scale(maps)[0] if signed else GRAY
+    for i, m in enumerate(maps):
+        r, c = divmod(i, cols)
+        if signed:
+            _, zmin, zmax = value_scale(maps if shared_scale else [m])
+            zmin = -zmax if scale == DIVERGING else zmin
+        else:
+            zmin, zmax = (low, high) if shared_scale else (float(m.min()), float(m.max()))
+        hover = f"{titles[i]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3f}}<extra></extra>"
+        fig.add_trace(
+            go.Heatmap(
+                z=m, colorscale=scale, zmin=zmin, zmax=zmax, showscale=False, hovertemplate=hover
+            ),
+            row=r + 1,
+            col=c + 1,
+        )
+        fig.update_yaxes(
+            autorange="reversed",
+            showticklabels=False,
+            scaleanchor=f"x{i + 1 if i else ''}",
+            row=r + 1,
+            col=c + 1,
+        )
+        fig.update_xaxes(showticklabels=False, constrain="domain", row=r + 1, col=c + 1)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=rows * 220 + 30, margin=dict(l=5, r=5, t=30, b=5))
+    return fig
+
+
+@pytest.mark.parametrize(
+    ("n", "cols", "signed", "shared", "blank"),
+    [
+        (8, 4, True, False, None),
+        (5, 4, True, True, 2),
+        (9, 8, False, False, 0),
+        (1, 4, True, False, None),
+        (3, 3, False, True, None),
+        (6, 2, True, False, 5),
+    ],
+)
+def test_mosaic_is_the_figure_make_subplots_builds(n, cols, signed, shared, blank):
+    rng = np.random.default_rng(n)
+    maps = [rng.standard_normal((6 + i, 9)) + (0 if signed else 3) for i in range(n)]
+    titles = [f"map {i}" for i in range(n)]
+    if blank is not None:
+        titles[blank] = ""  # make_subplots writes no annotation for an empty title
+    ours = map_mosaic(maps, titles, cols=cols, signed=signed, shared_scale=shared)
+    reference = _mosaic_by_make_subplots(
+        maps, titles, cols=cols, signed=signed, shared_scale=shared
+    )
+    assert json.loads(ours.to_json()) == json.loads(reference.to_json())
