@@ -6,10 +6,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from benchmarks.bench_browser import RECORDER, change, visit
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app
+from tests.e2e.conftest import serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -34,18 +33,16 @@ def floor_url():
         yield base
 
 
-def test_a_visit_settles_after_its_chart_is_drawn(floor_url):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        context.add_init_script(RECORDER)
-        context.add_init_script(MARK_DRAWN)
-        seconds, page = visit(browser, f"{floor_url}/chart", keep=True, context=context)
-        drawn_ms = page.evaluate(DRAWN_AT)
-        assert drawn_ms is not None, "settled before the chart existed"
-        assert seconds * 1e3 >= drawn_ms
-        bare_seconds, _ = visit(browser, f"{floor_url}/bare")
-        assert 0 < bare_seconds < seconds  # the chart page pays for plotly.js
-        moved = [change(page, "floor_value", "slider")[0] for _ in range(2)]
-        assert any(m is not None and m > 0 for m in moved)
-        browser.close()
+def test_a_visit_settles_after_its_chart_is_drawn(browser, floor_url):
+    context = browser.new_context()
+    context.add_init_script(RECORDER)
+    context.add_init_script(MARK_DRAWN)
+    seconds, page = visit(browser, f"{floor_url}/chart", keep=True, context=context)
+    drawn_ms = page.evaluate(DRAWN_AT)
+    assert drawn_ms is not None, "settled before the chart existed"
+    assert seconds * 1e3 >= drawn_ms
+    bare_seconds, _ = visit(browser, f"{floor_url}/bare")
+    assert 0 < bare_seconds < seconds  # the chart page pays for plotly.js
+    moved = [change(page, "floor_value", "slider")[0] for _ in range(2)]
+    assert any(m is not None and m > 0 for m in moved)
+    context.close()
