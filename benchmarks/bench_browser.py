@@ -8,15 +8,16 @@ page, waits until the server logs that its warm-up is done, then visits.
 
 How the times are taken: an init script records, in the page's own clock (performance.now(), 0 at
 navigation start), every change of Streamlit's script state (the `data-test-script-state` attribute
-of stApp: running, notRunning, …) and the end of every long task (Long Tasks API: > 50 ms of main-
-thread work, such as Plotly drawing). A visit or change is settled once the script is not running,
-a heading is on screen, no element is a loading skeleton (Streamlit shows one while an element's
-code chunk loads), every Plotly chart on screen is drawn and nothing has changed for QUIET_MS. Its
-time is the latest of the last state change, the last long task's end and the first animation frame
-in which everything was drawn, minus the start (navigation start, or the moment just before the
-widget action). The check runs once per animation frame, so it adds at most a frame (~16 ms); it
-keeps a visit whose long tasks were reported late from settling before its charts exist. The
-quiet window only detects the end; it is never part of the figure.
+of stApp: running, notRunning, …), every websocket message from the server (a rerun quicker than a
+frame may show no state change) and the end of every long task (Long Tasks API: > 50 ms of
+main-thread work, such as Plotly drawing). A visit or change is settled once the script is not
+running, a heading is on screen, no element is a loading skeleton (Streamlit shows one while an
+element's code chunk loads), every Plotly chart on screen is drawn and nothing has changed for
+QUIET_MS. Its time is the latest of the last state change or message, the last long task's end
+and the first animation frame in which everything was drawn, minus the start (navigation start, or
+the moment just before the widget action). The check runs once per animation frame, so it adds at
+most a frame (~16 ms); it keeps a visit whose long tasks were reported late from settling before
+its charts exist. The quiet window only detects the end; it is never part of the figure.
 
 Figure bytes: the websocket frames the page receives are parsed as Streamlit ForwardMsgs, and the
 JSON spec of every plotly_chart element is summed: exactly what the server sent for its figures
@@ -97,6 +98,15 @@ new MutationObserver((records) => {
   }
 }).observe(document, {subtree: true, attributes: true,
                       attributeFilter: ['data-test-script-state']});
+// A rerun quicker than a frame may show no state change at all: React renders "running" and
+// "notRunning" in one commit. Every message from the server counts as a change too.
+const NativeSocket = window.WebSocket;
+window.WebSocket = class extends NativeSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => window.__bench.changes.push(performance.now()));
+  }
+};
 try {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
