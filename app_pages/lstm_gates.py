@@ -48,6 +48,7 @@ from engine.recurrent import (
 )
 from ui.i18n import error_text, t, tn
 from ui.links import keep_text, linked, linked_text, text_note
+from ui.plain_code import plain_code
 from ui.recurrent import figures as rf
 from ui.recurrent.models import char_model
 from ui.recurrent.reasons import input_note, unscored_text
@@ -338,7 +339,7 @@ def _next_character() -> None:
     actual = chars[pos + 1] if pos + 1 < steps else None
     p1, p2 = st.columns([2, 3])
     with p1:
-        st.code(body[max(0, pos - 60) : pos + 1] + "▌", language=None)
+        plain_code(body[max(0, pos - 60) : pos + 1] + "▌")
         if actual is None:
             st.caption(t("This is the last character: nothing follows to compare with."))
         else:
