@@ -331,23 +331,18 @@ FLOOR_PAGES = ("bare", "chart")  # benchmarks/floor_app.py
 
 def floor_lines(browser) -> list[Line]:
     """Return the stack's floor measured in this run: the floor app's pages, each visited from
-    three new contexts, with a widget change after each visit (medians; a keypress that started
-    no rerun is left out)."""
+    three new contexts (median), then a widget change on the last visit."""
     log = Path(tempfile.mkstemp(prefix="bench-floor-", suffix=".log")[1])
     lines = []
     with serve_app(log, dict(os.environ), script="benchmarks/floor_app.py") as base:
         for name in FLOOR_PAGES:
-            visits, changes = [], []
-            for _ in range(3):
-                seconds, page = visit(browser, f"{base}/{name}", keep=True)
-                visits.append(seconds)
-                changes.append(change(page, "floor_value", "slider")[0])
-                page.context.close()
-            changed = [c for c in changes if c is not None]
+            visits = [visit(browser, f"{base}/{name}")[0] for _ in range(2)]
+            seconds, page = visit(browser, f"{base}/{name}", keep=True)
+            changed, _ = change(page, "floor_value", "slider")
+            page.context.close()
+            visits.append(seconds)
             text = f"floor: {name:<5} page (floor_app.py)  visit {statistics.median(visits):5.2f} s"
-            if changed:
-                text += f"  change {_fmt(statistics.median(changed))} s"
-            lines.append(Line(text))
+            lines.append(Line(text + (f"  change {_fmt(changed)} s" if changed else "")))
     return lines
 
 
