@@ -27,6 +27,7 @@ COPY engine/ engine/
 COPY ui/ ui/
 COPY locales/ locales/
 COPY assets/ assets/
+COPY static/ static/
 COPY scripts/serve.sh scripts/serve.sh
 
 # The server writes nothing but its own home's settings: run as a plain user with a home.

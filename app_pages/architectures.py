@@ -13,6 +13,7 @@ from engine.receptive_field import WIDER_FACTOR, response_width, widths_grow
 from ui import grids
 from ui.architectures import figures as arch_figures
 from ui.architectures.tables import layer_table
+from ui.chart import chart
 from ui.i18n import current_lang, error_text, t
 from ui.inputs import image_picker, working_tensor
 from ui.jobs import Line, get_job, show_progress, start_shared_job
@@ -374,7 +375,7 @@ def _drill_down() -> None:
         rows = []
     if rows:
         spatial = [r for r in rows if r.rf_size is not None]
-        st.plotly_chart(
+        chart(
             arch_figures.rf_growth(
                 [f"{r.name} ({r.kind})" for r in spatial],
                 [r.rf_size for r in spatial],
@@ -501,7 +502,7 @@ def _inception_section() -> None:
             for b in branches
             for c in b.channels
         ]
-        st.plotly_chart(
+        chart(
             grids.map_mosaic(
                 maps,
                 titles,
@@ -568,7 +569,7 @@ def _dilation_section() -> None:
     except ExplorerError as err:
         st.error(error_text(err))
     else:
-        st.plotly_chart(
+        chart(
             grids.map_mosaic(
                 [m.numpy() for m in scaled],
                 [
@@ -706,18 +707,20 @@ def _gradients(depths: tuple[int, int], seed: int) -> None:
     }
     left, right = st.columns([1, 2])
     xy, arm = deg.spirals(deg.POINTS, seed)  # 2048 points: cheaper to draw again than to cache
-    left.plotly_chart(
+    chart(
         arch_figures.points_by_class(xy.numpy(), arm.numpy(), title=t("The task: which arm?")),
         key="deg_data",
+        where=left,
     )
     hidden = {k: v[:-1] for k, v in norms.items()}  # the output layer starts small: its own scale
-    right.plotly_chart(
+    chart(
         arch_figures.gradient_profile(
             hidden,
             title=t("Gradient norm per hidden layer at initialisation"),
             shown=_stack_name,
         ),
         key="deg_grad",
+        where=right,
     )
     trend = {r: arch.gradient_trend(norms[deg.label(deep, r)]) for r in (False, True)}
     st.caption(_gradient_words(trend[False], trend[True], deep))
@@ -848,7 +851,7 @@ def _training(depths: tuple[int, int], steps: int, lr: float, seed: int) -> None
     if curves is None:
         return
     window = arch.smoothing_steps(deg.EMA_DECAY)
-    st.plotly_chart(
+    chart(
         arch_figures.loss_curves(
             curves.smooth,
             deg.CHANCE,

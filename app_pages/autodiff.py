@@ -28,6 +28,7 @@ from engine.autodiff import (
 from engine.core import ExplorerError
 from ui.autodiff import figures as af
 from ui.autodiff import steps as ad_steps
+from ui.chart import chart
 from ui.i18n import error_text, t, tn
 from ui.links import linked
 
@@ -174,7 +175,7 @@ k = linked(c3.select_slider)(
     key="ad_step",
 )
 step, view = ad_steps.at_step(graph, forward, backward, k)
-st.plotly_chart(af.dataflow_figure(graph, view), key="ad_graph")
+chart(af.dataflow_figure(graph, view), key="ad_graph")
 text = ad_steps.describe(graph, step, k, total, backward=k > len(forward))
 st.markdown(text.intro)
 st.latex(text.latex)
@@ -414,7 +415,7 @@ else:
         guides[t("truncation ∝ h² (through h = {h})", h=af.power(ANCHOR_STEP))] = view.truncation
     if view.rounding is not None:
         guides[t("rounding ≈ ε·|L|/h")] = view.rounding
-    st.plotly_chart(
+    chart(
         af.error_vs_step(
             hs,
             es,

@@ -20,6 +20,7 @@ from engine.cnn import (
     scan_per_class,
 )
 from engine.core import ExplorerError
+from ui.chart import chart
 from ui.cnn import detail_figures as details
 from ui.cnn import formula_view as unit_view
 from ui.cnn import overview_figures as cnn_figures
@@ -89,22 +90,17 @@ shared = linked(st.toggle)(
 )
 
 
-def _open_clicked(chart_key: str):
-    """Return an on_select callback that opens the clicked map (or class bar) in section 2."""
-
-    def _on_select() -> None:
-        points = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points")
-        data = (points or [{}])[0].get("customdata")  # (column index, channel or class)
-        if isinstance(data, dict):  # a row of a typed array arrives as {"0": …, "1": …}
-            data = [data[str(i)] for i in range(len(data))]
-        if data:
-            name, unit = columns[int(data[0])].name, int(data[1])
-            if name == "softmax":
-                st.session_state.update(tc_layer="softmax", tc_out_class=unit)
-            else:
-                st.session_state.update(tc_layer=name, tc_channel=unit)
-
-    return _on_select
+def _open_clicked(point: dict) -> None:
+    """Open the clicked map (or class bar) in section 2."""
+    data = point.get("customdata")  # (column index, channel or class)
+    if isinstance(data, dict):  # a row of a typed array may arrive as {"0": …, "1": …}
+        data = [data[str(i)] for i in range(len(data))]
+    if isinstance(data, list) and len(data) == 2:
+        name, unit = columns[int(data[0])].name, int(data[1])
+        if name == "softmax":
+            st.session_state.update(tc_layer="softmax", tc_out_class=unit)
+        else:
+            st.session_state.update(tc_layer=name, tc_channel=unit)
 
 
 columns = [cnn_figures.Column("input", "input", picture.rgb)]
@@ -116,11 +112,10 @@ columns += [
     cnn_figures.Column("softmax", "softmax", probs, tuple(class_name(c) for c in classes)),
 ]
 for i, fig in enumerate(cnn_figures.overview_figures(columns, shared=shared)):
-    st.plotly_chart(
+    chart(
         fig,
         key=f"tc_overview_{i}",
-        on_select=_open_clicked(f"tc_overview_{i}"),
-        selection_mode="points",
+        on_click=_open_clicked,
     )
 loudest, loudest_value = loudest_layer({c.name: c.data for c in columns if c.kind in SPATIAL})
 shrunk = any(cnn_figures.shrink_factor(c.data.shape) > 1 for c in columns if c.kind in SPATIAL)
@@ -196,7 +191,7 @@ def _attribution_maps(target: int, sal, cam, hires) -> None:
     lit = st.toggle(
         t("Saliency lighting the image"), key="tc_lit", help=t("Dim the pixels that matter least.")
     )
-    st.plotly_chart(
+    chart(
         cnn_figures.attribution_figure(picture.rgb, sal, cam, hires, name, lit=lit),
         key="tc_attr",
     )
@@ -383,7 +378,7 @@ def _patches(top_layer: str, top_channel: int, in_context: bool, yours) -> None:
         if yours is not None
         else t("The held-out pictures that excite this unit most")
     )
-    st.plotly_chart(details.picture_tiles(pics, titles, cols=6, title=top_title), key="tc_top")
+    chart(details.picture_tiles(pics, titles, cols=6, title=top_title), key="tc_top")
     st.caption(_sources_note(sources, k_top))
 
 
@@ -465,7 +460,7 @@ def filters_section() -> None:
             k=cfg.kernel,
         )
     )
-    st.plotly_chart(
+    chart(
         details.picture_tiles(
             pictures, sheet_titles, cols=sheet_cols, title=t("The first-layer filters")
         ),
@@ -488,7 +483,7 @@ def filters_section() -> None:
 def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> None:
     """Draw the grey filters, the hand-made kernels and their similarity matrix."""
     st.markdown(t("The same filters averaged over their three colours (what is compared below):"))
-    st.plotly_chart(
+    chart(
         details.kernel_tiles(
             comparison.grey.numpy(),
             sheet_titles,
@@ -498,7 +493,7 @@ def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> N
         key="tc_filters_grey",
     )
     st.markdown(t("Classic hand-made kernels of the same size (engine/conv/kernel_bank.py):"))
-    st.plotly_chart(
+    chart(
         details.kernel_tiles(
             comparison.kernels.numpy(),
             [kernel_name(n) for n in comparison.names],
@@ -515,7 +510,7 @@ def _kernel_sheets(comparison, filter_names, sheet_titles, sheet_cols: int) -> N
         )
     )
     st.latex(r"\text{sim}(a, b) = \frac{|\langle a, b\rangle|}{\lVert a\rVert\,\lVert b\rVert}")
-    st.plotly_chart(
+    chart(
         details.similarity_figure(
             comparison.similarity.numpy(), filter_names, [kernel_name(n) for n in comparison.names]
         ),

@@ -27,6 +27,7 @@ from engine.cnn import (
 )
 from engine.cnn import MAX_STEPS as ENGINE_MAX_STEPS
 from engine.core import ExplorerError
+from ui.chart import chart
 from ui.cnn import train_figures as tf
 from ui.cnn.ablation_view import ablation_section
 from ui.cnn.models import overview_link, remember_model, trained_name
@@ -266,10 +267,10 @@ if lr > LARGE_LR and not problems:
     )
 
 if classes:
-    st.plotly_chart(
+    chart(
         tf.image_row(list(_examples(classes)), [class_name(c) for c in classes], 150),
         key="ct_examples",
-        config={"staticPlot": True},
+        frozen=True,
     )
     st.caption(
         t(
@@ -356,7 +357,7 @@ def _curves(settings, history) -> None:
         )
     )
     pick = lambda f: np.array([getattr(p, f) for p in history])  # noqa: E731
-    st.plotly_chart(
+    chart(
         tf.training_curves(
             pick("step"),
             pick("loss"),
@@ -383,16 +384,17 @@ def _filters(snaps) -> None:
     )
     left, right = st.columns([1, 2])
     step, weights = snaps[-1]
-    left.plotly_chart(
+    chart(
         tf.filter_grid(
             filter_images(weights).numpy(),
             t("All {n} filters at step {step}", n=len(weights), step=f"{step:,}"),
         ),
         key="ct_filters_now",
+        where=left,
     )
     shown = _snapshots_to_show(snaps)
     with right:
-        st.plotly_chart(
+        chart(
             tf.filter_evolution(
                 [filter_images(w).numpy() for _, w in shown], [at for at, _ in shown]
             ),
@@ -445,13 +447,14 @@ else:
     )
     if config is not None:
         left, right = st.columns([1, 1])
-        left.plotly_chart(
+        chart(
             tf.filter_grid(
                 filter_images(first_layer_filters(model0)).numpy(),
                 t("Your first-layer filters before training (step 0)"),
                 300,
             ),
             key="ct_filters_init",
+            where=left,
         )
         right.markdown(
             t(

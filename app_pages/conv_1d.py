@@ -18,6 +18,7 @@ from engine.conv import (
 )
 from engine.core import ExplorerError
 from ui import figures
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.links import linked
 
@@ -72,7 +73,7 @@ def explain_step() -> None:
     fig.add_vline(x=pick, line=dict(color="#f59e0b", dash="dot"))
     if until:
         fig.add_vrect(x0=-0.5, x1=until - 0.5, fillcolor="#f59e0b", opacity=0.12, line_width=0)
-    st.plotly_chart(fig, key="c1d_track")
+    chart(fig, key="c1d_track")
     if until:
         st.caption(
             t(
@@ -130,7 +131,7 @@ explain_step()
 
 left, right = st.columns([1, 2])
 with left:
-    st.plotly_chart(
+    chart(
         figures.stem(
             w,
             title=t("w(age): weights sum to {total}", total=f"{float(w.sum()):.6f}"),

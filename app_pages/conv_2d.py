@@ -15,6 +15,7 @@ from engine.conv import (
 )
 from engine.core import N_, ExplorerError
 from ui import figures, grids
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 from ui.links import decode_grid, encode_grid, keep_param, linked, linked_start
@@ -104,14 +105,14 @@ def explain_pixel() -> None:
 
     left, mid, right = st.columns([2, 2, 1])
     with left:
-        st.plotly_chart(
+        chart(
             figures.heatmap(
                 gray.numpy(), t("Input (grey levels 0–1)"), selected=(row, col), colorbar=False
             ),
             key="k2d_input",
         )
     with mid:
-        st.plotly_chart(
+        chart(
             figures.heatmap(
                 out.numpy(),
                 t(
@@ -124,17 +125,16 @@ def explain_pixel() -> None:
                 selected=(row, col),
             ),
             key="k2d_output",
-            on_select=pick_cell_on_click("k2d_output", "k2d_row", "k2d_col"),
-            selection_mode="points",
+            on_click=pick_cell_on_click("k2d_row", "k2d_col"),
         )
     with right:
-        st.plotly_chart(grids.annotated_grid(kernel.numpy(), t("Kernel K")), key="k2d_kernel")
+        chart(grids.annotated_grid(kernel.numpy(), t("Kernel K")), key="k2d_kernel")
         st.number_input(t("Row i"), 0, h - 1, key="k2d_row")
         st.number_input(t("Column j"), 0, w - 1, key="k2d_col")
 
     st.subheader(t("Output pixel ({row}, {col}), one multiply-add at a time", row=row, col=col))
     arith = patch_arithmetic(gray, kernel, row, col)
-    st.plotly_chart(
+    chart(
         grids.annotated_grids(
             [arith.patch.numpy(), arith.kernel.numpy(), arith.products.numpy()],
             [t("input patch I"), t("kernel K"), t("products I·K")],
@@ -200,7 +200,7 @@ def _flip_maps(flipped) -> None:
     ]
     for column, (values, title, key, bar) in zip(st.columns(3), panels, strict=True):
         figure = figures.heatmap(values.numpy(), title, signed=True, colorbar=bar, height=300)
-        column.plotly_chart(figure, key=key)
+        chart(figure, key=key, where=column)
 
 
 def _flip_text(flipped) -> str:

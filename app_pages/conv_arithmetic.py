@@ -27,6 +27,7 @@ from engine.conv import (
 )
 from engine.core import N_, ExplorerError
 from ui import diagrams, grids
+from ui.chart import chart
 from ui.i18n import error_text, t, tn
 from ui.links import linked
 
@@ -122,10 +123,11 @@ if mode == "convolution":
         title=t("Convolution, one step at a time"),
     )
     left, right = st.columns([4, 1])
-    left.plotly_chart(fig, key="arith_anim")
-    right.plotly_chart(
+    chart(fig, key="arith_anim", where=left)
+    chart(
         grids.annotated_grid(kernel.numpy(), t("kernel {k}×{k}", k=k), fmt="g", height=220),
         key="arith_kernel",
+        where=right,
     )
     if len(steps) > 1:
         pick = linked(st.slider)(t("Explain step"), 1, len(steps), 1, key="arith_step")
@@ -196,12 +198,13 @@ else:
     if p > 0:
         diagrams.mark_cropped(fig, crop)
     left, right = st.columns([4, 1])
-    left.plotly_chart(fig, key="arith_tanim")
-    right.plotly_chart(
+    chart(fig, key="arith_tanim", where=left)
+    chart(
         grids.annotated_grid(kernel.numpy(), t("kernel {k}×{k}", k=k), fmt="g", height=220),
         key="arith_tkernel",
+        where=right,
     )
-    st.plotly_chart(
+    chart(
         grids.annotated_grid(result.numpy(), t("Cropped result {n}×{n}", n=n_out), fmt="g"),
         key="arith_tresult",
     )
@@ -269,7 +272,7 @@ if mode == "convolution":
     left, right = st.columns(2)
     conv_stats, dense_stats = matrix_stats(m), matrix_stats(dense)
     with left:
-        st.plotly_chart(
+        chart(
             diagrams.matrix_pattern(m.numpy(), t("Convolution: {shape}", shape=tuple(m.shape))),
             key="arith_matrix",
         )
@@ -284,7 +287,7 @@ if mode == "convolution":
             )
         )
     with right:
-        st.plotly_chart(
+        chart(
             diagrams.matrix_pattern(
                 dense.numpy(), t("Dense layer: {shape}", shape=tuple(dense.shape))
             ),

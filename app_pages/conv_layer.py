@@ -17,6 +17,7 @@ from engine.conv import (
 )
 from engine.core import N_, ExplorerError
 from ui import figures, grids
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
 from ui.links import linked
@@ -82,13 +83,13 @@ st.markdown(
     )
 )
 conv_title = t("Convolution stage: one map per kernel")
-st.plotly_chart(
+chart(
     grids.map_mosaic(stages.conv.numpy(), titles, cols=min(K, 4), title=conv_title),
     key="layer_conv",
 )
 st.markdown(t("**2 · Detector stage**: {nonlin} applied to every value.", nonlin=t(nonlin)))
 detector_title = t("Detector stage: the maps after the nonlinearity")
-st.plotly_chart(
+chart(
     grids.map_mosaic(stages.detector.numpy(), titles, cols=min(K, 4), title=detector_title),
     key="layer_det",
 )
@@ -102,7 +103,7 @@ st.markdown(
         pw=pw,
     )
 )
-st.plotly_chart(
+chart(
     grids.map_mosaic(
         stages.pooled.numpy(),
         titles,
@@ -163,7 +164,7 @@ for col, scale in zip(cols, sorted(scales), strict=False):
         except ExplorerError as err:
             st.error(f"×{scale}: {error_text(err)}")
             continue
-        st.plotly_chart(
+        chart(
             figures.heatmap(
                 fmap.numpy(),
                 f"×{scale}: {img.shape[0]}×{img.shape[1]} → {fmap.shape[0]}×{fmap.shape[1]}",

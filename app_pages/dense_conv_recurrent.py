@@ -7,6 +7,7 @@ import torch
 from engine import conv as lc
 from engine.conv import conv_matrix_1d, dense_matrix, growth_factor, matrix_claims, matrix_stats
 from ui import diagrams, figures
+from ui.chart import chart
 from ui.i18n import t
 from ui.links import linked
 
@@ -79,7 +80,7 @@ sweep = {
     LOCAL: [lc.locally_connected(s, s, channels, units, k).parameters for s in sides],
     CONV: [lc.conv2d(s, s, channels, units, k).parameters for s in sides],
 }
-st.plotly_chart(
+chart(
     figures.lines(
         sides,
         sweep,
@@ -188,7 +189,7 @@ for column, name, m, key in (
         n=stats["nonzero"],
         distinct=stats["distinct_nonzero_values"],
     )
-    column.plotly_chart(diagrams.connection_graph(m.numpy(), title), key=key)
+    chart(diagrams.connection_graph(m.numpy(), title), key=key, where=column)
     column.caption(
         t(
             "{lines} lines in {colours} colours: {sharing}{sparsity}",
@@ -212,7 +213,7 @@ for column, name, m, key in (
     )
 with col3:
     rnn_steps = 6
-    st.plotly_chart(
+    chart(
         diagrams.unrolled_rnn(
             rnn_steps,
             t("Recurrent, unrolled over {steps} steps:<br>2 weight matrices", steps=rnn_steps),

@@ -22,6 +22,7 @@ from engine.conv import (
 )
 from engine.core import ExplorerError
 from ui import figures
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.inputs import image_picker, working_tensor
 from ui.links import linked
@@ -71,7 +72,7 @@ except ExplorerError as err:
     st.stop()
 
 a, b, c = st.columns(3)
-a.plotly_chart(
+chart(
     figures.heatmap(
         check.shift_then_conv.numpy(),
         t("shift, then convolve: f(g(x))"),
@@ -80,8 +81,9 @@ a.plotly_chart(
         height=300,
     ),
     key="eq_fg",
+    where=a,
 )
-b.plotly_chart(
+chart(
     figures.heatmap(
         check.conv_then_shift.numpy(),
         t("convolve, then shift: g(f(x))"),
@@ -90,8 +92,9 @@ b.plotly_chart(
         height=300,
     ),
     key="eq_gf",
+    where=b,
 )
-c.plotly_chart(
+chart(
     figures.heatmap(
         check.difference.numpy(),
         t("difference"),
@@ -101,6 +104,7 @@ c.plotly_chart(
         zmax=float(check.conv_then_shift.abs().max()),
     ),
     key="eq_diff",
+    where=c,
 )
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("max |difference|"), f"{check.max_error:.2e}")
@@ -211,7 +215,7 @@ if rot is not None:
     rot = {t(n): curve for n, curve in rot.items()}
     sca = {t(n): curve for n, curve in sca.items()}
     left, right = st.columns(2)
-    left.plotly_chart(
+    chart(
         figures.lines(
             np.array(ANGLES),
             rot,
@@ -221,9 +225,10 @@ if rot is not None:
             modes=dict.fromkeys(rot, "lines+markers"),
         ),
         key="eq_rot",
+        where=left,
     )
     if sca:
-        right.plotly_chart(
+        chart(
             figures.lines(
                 np.array(usable),
                 sca,
@@ -234,6 +239,7 @@ if rot is not None:
                 modes=dict.fromkeys(sca, "lines+markers"),
             ),
             key="eq_scale",
+            where=right,
         )
     else:
         right.info(t("No scale leaves a disk large enough at this working size."))
@@ -255,7 +261,7 @@ st.divider()
 st.subheader(t("One detector, every position"))
 edges = edge_map_everywhere(gray, make_kernel("sobel y", 3), padding_mode="replicate")
 left, right = st.columns([3, 2])
-left.plotly_chart(
+chart(
     figures.heatmap(
         edges.response.numpy(),
         t("Sobel y (horizontal edges), everywhere"),
@@ -263,6 +269,7 @@ left.plotly_chart(
         height=340,
     ),
     key="eq_edges",
+    where=left,
 )
 with right:
     st.metric(t("Positions where the same kernel was applied"), f"{edges.positions:,}")

@@ -11,6 +11,7 @@ from engine import kernels as kd
 from engine.conv import KERNEL_NAMES, feature_maps, make_kernel
 from engine.core import N_, ExplorerError
 from ui import figures, grids
+from ui.chart import chart
 from ui.i18n import current_lang, error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf
@@ -45,7 +46,7 @@ def _fig(key: str, inputs: tuple, lang: str, _build: Callable[[], go.Figure]) ->
 def _chart(key: str, inputs: tuple, build: Callable[[], go.Figure], where=st) -> None:
     """Draw the figure `build` makes, built once per chart key, inputs and language (its words
     are in the session's language, so sessions in two languages never share one)."""
-    where.plotly_chart(_fig(key, inputs, current_lang(), build), key=key)
+    chart(_fig(key, inputs, current_lang(), build), key=key, where=where)
 
 
 @st.cache_data(max_entries=64, show_spinner=t("Counting weights and multiply-adds…"))
@@ -369,7 +370,7 @@ st.latex(  # one message: the formula's words are translated together, in their 
     )
 )
 step = kd.step_responses(16, 8)
-st.plotly_chart(
+chart(
     kf.step_profile(
         step.signal.numpy(),
         {k: v.numpy() for k, v in step.responses.items()},
@@ -428,7 +429,7 @@ def _drift_section() -> None:
         st.error(error_text(err))
     else:
         series = {t(name): shifts[:, 1].numpy() for name, shifts in drift.items()}
-        st.plotly_chart(
+        chart(
             figures.lines(
                 np.arange(layers + 1),
                 series,
@@ -717,7 +718,7 @@ def _one_kernel(sep: kd.Separability, chosen: str, sep_n: int) -> None:
             title=t("One {n}×{n} kernel against 1×{n} then {n}×1 on your image", n=sep_n),
         ),
     )
-    st.plotly_chart(
+    chart(
         figures.bars(
             [f"σ{i + 1}" for i in range(sep_n)],
             sep.singular_values.numpy(),

@@ -46,6 +46,7 @@ from engine.recurrent import (
     trace_text,
     uniform_bits,
 )
+from ui.chart import chart
 from ui.i18n import error_text, t, tn
 from ui.links import keep_text, linked, linked_text, text_note
 from ui.plain_code import plain_code
@@ -222,7 +223,7 @@ def _gates_over_time() -> None:
     panels = {label: lstm[field][start:stop] for label, field in NAMES.items()}
     bounds = {label: RANGES.get(field, (0.0, 1.0)) for label, field in NAMES.items()}
     bounds = {label: span for label, span in bounds.items() if span is not None}
-    st.plotly_chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
+    chart(rf.state_heatmaps(panels, window, start, bounded=bounds), key="lstm_heat")
     _gates_notice()
     st.subheader(t("Chosen units over time"))
     _chosen_units(panels, window, start)
@@ -300,7 +301,7 @@ def _chosen_units(panels: dict, window: list[str], start: int) -> None:
         key="lstm_units",
     )
     if units:
-        st.plotly_chart(rf.unit_traces(panels, units, window, start), key="lstm_traces")
+        chart(rf.unit_traces(panels, units, window, start), key="lstm_traces")
         st.markdown(
             t(
                 "**What to notice:** when $f_t$ stays near 1 and $i_t$ near 0 the cell holds its "
@@ -352,7 +353,7 @@ def _next_character() -> None:
                     bits=f"{surprise(p_actual):.2f}",
                 )
             )
-    p2.plotly_chart(rf.topk_bars(top_next(probs, vocab), actual), key="lstm_topk")
+    chart(rf.topk_bars(top_next(probs, vocab), actual), key="lstm_topk", where=p2)
 
 
 _next_character()
@@ -456,7 +457,7 @@ def _property_text(prop: str, state: str, is_open: bool) -> None:
     if not is_open:  # a closed tab's text map would be sent and drawn unseen
         return
     unit, r = best[0]
-    st.plotly_chart(
+    chart(
         rf.text_colored(
             encoded.shown,
             lstm[state][:, unit],
@@ -551,11 +552,11 @@ st.latex(
 )
 
 
-def _add_clicked_unit(chart_key: str) -> None:
+def _add_clicked_unit(point: dict) -> None:
     """Add the unit of a clicked point or bar to the traced units (the six most recent)."""
-    clicked = rf.clicked_indices(st.session_state.get(chart_key), lstm["hidden"].shape[1])
-    if clicked:
-        chosen = list(st.session_state.get("lstm_units", [])) + clicked
+    clicked = rf.clicked_index(point, lstm["hidden"].shape[1])
+    if clicked is not None:
+        chosen = list(st.session_state.get("lstm_units", [])) + [clicked]
         st.session_state["lstm_units"] = list(dict.fromkeys(reversed(chosen)))[:6][::-1]
 
 
@@ -563,14 +564,14 @@ st.caption(
     t("Click a point or a bar to add that unit to the traces under *Chosen units over time*.")
 )
 s1, s2 = st.columns([3, 2])
-s1.plotly_chart(
+chart(
     rf.saturation_scatter(info["saturation"], title=t("LSTM gates")),
     key="lstm_sat",
-    on_select=lambda: _add_clicked_unit("lstm_sat"),
-    selection_mode="points",
+    on_click=_add_clicked_unit,
+    where=s1,
 )
 with s2:
-    st.plotly_chart(
+    chart(
         rf.sorted_means(
             info["mean_keep"],
             INTEGRATOR,
@@ -578,8 +579,7 @@ with s2:
             y_title=t("mean f_t"),
         ),
         key="lstm_forget_means",
-        on_select=lambda: _add_clicked_unit("lstm_forget_means"),
-        selection_mode="points",
+        on_click=_add_clicked_unit,
     )
     ints = info["integrators"]
     listed = [t("unit {u} ({f})", u=u, f=f"{f:.3f}") for u, f in ints[:12]]
@@ -663,7 +663,7 @@ def _compared_over_time(compare: dict) -> None:
     """Draw this section's own window sliders and the three models' states over that window (a
     fragment: moving the window reruns this chart alone)."""
     start, stop = _window("lstm_cmp_window", "lstm_cmp_start")
-    st.plotly_chart(
+    chart(
         rf.state_heatmaps(
             {k: v[start:stop] for k, (v, _) in compare.items()},
             chars[start:stop],
@@ -737,7 +737,7 @@ def _comparison_section() -> None:
     _compared_over_time(_compared_fields(all_runs))
     with st.spinner(t("Ranking units…")):
         gru_info = _analyse(sha, "gru", body, all_runs["gru"]["fields"])
-    st.plotly_chart(
+    chart(
         rf.saturation_scatter(gru_info["saturation"], title=t("GRU gates"), height=340),
         key="gru_sat",
     )

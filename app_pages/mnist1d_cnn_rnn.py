@@ -35,6 +35,7 @@ from engine.sequence import (
     shuffle_contrast,
     time_permutation,
 )
+from ui.chart import chart
 from ui.i18n import current_lang, t
 from ui.jobs import get_job, show_progress, start_job
 from ui.links import linked
@@ -124,7 +125,7 @@ st.markdown(
         test=f"{len(data.y_test):,}",
     )
 )
-st.plotly_chart(
+chart(
     mf.digit_grid(
         data.template_t,
         data.templates,
@@ -141,7 +142,7 @@ def examples_section() -> None:
     """Draw the first k training samples of each digit; the slider reruns only this chart."""
     k = linked(st.slider)(t("Training samples per digit"), 1, 5, 3, key="m1d_k")
     examples, rows = examples_per_class(k, "train")  # (10, k, 40), (10, k)
-    st.plotly_chart(
+    chart(
         mf.digit_grid(
             np.arange(SEQ_LEN),
             examples,
@@ -306,7 +307,7 @@ def _live(state) -> None:
     if state.finished or not state.payload:
         return
     curves = {label(k): v for k, v in state.payload.items()}
-    st.plotly_chart(
+    chart(
         mf.learning_curves(
             curves,
             {label(k): mf.ARCH_COLORS[k.arch] for k in state.payload},
@@ -450,7 +451,7 @@ missing, job = _train_controls(
 )
 runs = runs_for(plan, store, job)
 if runs and not _running("m1d_train_job"):
-    st.plotly_chart(
+    chart(
         mf.learning_curves(
             {label(k): r.curve for k, r in runs.items()},
             {label(k): mf.ARCH_COLORS[k.arch] for k in runs},
@@ -513,7 +514,7 @@ def _permutation_view() -> None:
         t("Test sequence to show"), 0, len(data.y_test) - 1, 0, key="m1d_pick"
     )
     x_seq = data.x_test[pick]
-    st.plotly_chart(
+    chart(
         mf.before_after(
             np.arange(SEQ_LEN),
             x_seq,
@@ -636,7 +637,7 @@ def _ablation_results(pairs: list[str], runs, plan) -> None:
         "published, shuffled": [PUBLISHED_ACCURACY_SHUFFLED.get(a) for a in pairs],
     }
     shown = {k: t(SERIES[k]) for k in series}
-    st.plotly_chart(
+    chart(
         mf.ablation_bars(
             names,
             {shown[k]: v for k, v in series.items()},

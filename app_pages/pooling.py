@@ -32,6 +32,7 @@ from engine.pooling import (
     worked_examples,
 )
 from ui import figures, grids
+from ui.chart import chart
 from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.links import linked
@@ -97,9 +98,10 @@ for first in range(0, min(len(maps), SHOWN), 3):
         if i < min(len(maps), SHOWN):
             m = maps[i].numpy()
             scale, low, high = grids.value_scale(m)
-            col.plotly_chart(
+            chart(
                 figures.heatmap(m, titles[i], height=300, colorscale=scale, zmin=low, zmax=high),
                 key=f"pool_map_{i}",
+                where=col,
             )
 if len(maps) > SHOWN:
     st.caption(t("Showing the first {shown} of k = {k} k-max maps.", shown=SHOWN - 4, k=int(k)))
@@ -225,7 +227,7 @@ def _shift_curves_shown(direction: str, compare: str, max_shift: int) -> None:
     except ExplorerError as err:
         st.error(t("{error} Increase the working size.", error=error_text(err)))
         return
-    st.plotly_chart(
+    chart(
         figures.lines(
             np.arange(max_shift + 1),
             _named(curves),
@@ -257,7 +259,7 @@ def _warp_curves_shown(compare: str) -> None:
         st.error(t("{error} Increase the working size.", error=error_text(err)))
         return
     a, b = st.columns(2)
-    a.plotly_chart(
+    chart(
         figures.lines(
             np.array(ANGLES),
             _named(rot),
@@ -267,8 +269,9 @@ def _warp_curves_shown(compare: str) -> None:
             modes=dict.fromkeys(_named(rot), "lines+markers"),
         ),
         key="pool_rot",
+        where=a,
     )
-    b.plotly_chart(
+    chart(
         figures.lines(
             np.array(SCALES),
             _named(sca),
@@ -278,6 +281,7 @@ def _warp_curves_shown(compare: str) -> None:
             modes=dict.fromkeys(_named(sca), "lines+markers"),
         ),
         key="pool_scale",
+        where=b,
     )
     near, far = SCALES.index(1.0) + 1, len(SCALES) - 1  # the smallest and largest zoom in
     st.caption(
@@ -317,7 +321,7 @@ def _worked_example(ex: dict) -> None:
     """Draw one pair of regions and what each pooling answers for them."""
     a, b = ex["a"].numpy(), ex["b"].numpy()
     left, right = st.columns([2, 3])
-    left.plotly_chart(
+    chart(
         grids.annotated_grids(
             [a, b],
             [t("region a"), t("region b")],
@@ -327,6 +331,7 @@ def _worked_example(ex: dict) -> None:
             title=t("What max pooling hides: regions a and b"),
         ),
         key=f"pool_ex_{ex['hides']}",
+        where=left,
     )
     right.markdown(f"**{t(ex['hides'])}**")
     right.dataframe(
@@ -391,7 +396,7 @@ def dot_section() -> None:
         )
 
     d1.caption(_dot_text())
-    d2.plotly_chart(
+    chart(
         grids.map_mosaic(
             [
                 dot.inputs[0].numpy(),
@@ -411,6 +416,7 @@ def dot_section() -> None:
             height_per_row=200,
         ),
         key="pool_dots",
+        where=d2,
     )
 
 
@@ -435,7 +441,7 @@ def dropout_section() -> None:
     maps = valid_maps(gray, _bank())  # (3, H-4, W-4): where the kernels fit, as above
     train = dropout_demo(maps, p, seed=0, training=True)
     evaluate = dropout_demo(maps, p, training=False)
-    st.plotly_chart(
+    chart(
         grids.map_mosaic(
             np.stack([maps[0].numpy(), train[0].numpy(), evaluate[0].numpy()]),
             [
@@ -477,7 +483,7 @@ def batchnorm_section() -> None:
     pre = valid_maps(gray, _bank(), rectify=False)  # (3, H-4, W-4), signed
     batch = quarters_batch(pre)  # (4, 3, h/2, w/2): the image's four quarters as a batch
     norm = batchnorm_demo(batch, steps=BN_STEPS)
-    st.plotly_chart(
+    chart(
         figures.histograms(
             {
                 t("before"): batch[:, 0].numpy(),

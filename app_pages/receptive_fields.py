@@ -38,6 +38,7 @@ from engine.receptive_field import (
     widths_grow,
 )
 from ui import diagrams, figures, grids
+from ui.chart import chart
 from ui.cnn.models import SHIPPED_PATH, shipped_model
 from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
@@ -114,7 +115,7 @@ left.dataframe(
     hide_index=True,
 )
 lows, highs = middle_spans(rows)
-right.plotly_chart(
+chart(
     diagrams.field_growth(
         [t("input")] + [r.name for r in rows],
         [0] + lows,
@@ -124,6 +125,7 @@ right.plotly_chart(
         height=120 + 34 * len(rows),
     ),
     key="rf_growth",
+    where=right,
 )
 beyond = layers_beyond_image(rows, side)
 st.caption(
@@ -191,7 +193,7 @@ with st.spinner(t("One backward pass…")):
         picked.sha, tuple(tuple(sorted(x.items())) for x in layers), n, layer, (row, col), square
     )
 a, b, c = st.columns(3)
-a.plotly_chart(
+chart(
     figures.heatmap(
         fmap.abs().mean(0).numpy(),
         t("{layer}: mean |activation| — click a unit", layer=layer),
@@ -201,10 +203,10 @@ a.plotly_chart(
         height=320,
     ),
     key="rf_map",
-    on_select=pick_cell_on_click("rf_map", "rf_row", "rf_col"),
-    selection_mode="points",
+    on_click=pick_cell_on_click("rf_row", "rf_col"),
+    where=a,
 )
-b.plotly_chart(
+chart(
     figures.heatmap(
         square.numpy(),
         t("theoretical field: r = {r}", r=info.size),
@@ -213,8 +215,9 @@ b.plotly_chart(
         height=320,
     ),
     key="rf_image",
+    where=b,
 )
-c.plotly_chart(
+chart(
     figures.heatmap(
         erf / (erf.max() or 1.0),
         t("effective field |∂unit/∂input|"),
@@ -224,6 +227,7 @@ c.plotly_chart(
         colorscale="Hot",
     ),
     key="rf_erf",
+    where=c,
 )
 r1, r2 = st.columns(2)
 r1.number_input(t("Unit row"), 0, h - 1, key="rf_row")
@@ -287,17 +291,18 @@ def _trained_section() -> None:
             cmp = _trained_vs_random(picked.sha, x)
         field_box = [(*cmp["box"], "#f59e0b")]
         t1, t2, t3 = st.columns(3)
-        t1.plotly_chart(
+        chart(
             figures.rgb_image(
                 (x.permute(1, 2, 0).numpy() * 255).astype("uint8"),
                 t("what the network sees ({side}×{side})", side=cnn_side),
                 height=300,
             ),
             key="rf_cnn_input",
+            where=t1,
         )
         for col, name in ((t2, N_("random")), (t3, N_("trained"))):
             m = cmp[name]
-            col.plotly_chart(
+            chart(
                 figures.heatmap(
                     m / (m.max() or 1.0),
                     t(
@@ -312,6 +317,7 @@ def _trained_section() -> None:
                     colorscale="Hot",
                 ),
                 key=f"rf_cnn_{name}",
+                where=col,
             )
         share = {k: erf_share(cmp[k]) for k in ("random", "trained")}
         fill = {k: erf_extent(cmp[k], cmp["box"]) for k in ("random", "trained")}
@@ -385,7 +391,7 @@ def _depth_section() -> None:
         t("√depth, scaled"),
     )
     d = np.array(g["depth"], dtype=float)
-    st.plotly_chart(
+    chart(
         figures.lines(
             d,
             {
@@ -445,7 +451,7 @@ def _dilated_section() -> None:
     )
     x = np.arange(1, depth_d + 1)
     one, doubling = t("3×3, dilation 1"), t("3×3, dilation 1, 2, 4, …")
-    st.plotly_chart(
+    chart(
         figures.lines(
             x,
             {
@@ -466,7 +472,7 @@ def _dilated_section() -> None:
     rates = [1, 2, 4, 8]
     try:
         maps = torch.stack([feature_maps(img, kernel, dilation=r)[0] for r in rates])
-        st.plotly_chart(
+        chart(
             grids.map_mosaic(
                 maps.abs().numpy(),
                 [t("same 3×3 Laplacian, d = {d}", d=r) for r in rates],

@@ -31,6 +31,7 @@ from engine.recurrent import (
     per_step_factor,
     resting_gate,
 )
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.jobs import get_job, shareable, show_progress, start_job
 from ui.links import linked
@@ -145,7 +146,7 @@ except ExplorerError as err:
 guide = geometric_guide(radius, T)
 series = {f"{NAMES[k]}": flows[k].norms for k in NAMES}
 series[f"ρ^(T−1−t), ρ = {radius:g}"] = guide
-st.plotly_chart(
+chart(
     rf.gradient_curves(series, dashed=[list(series)[-1]], title=t("‖∂L/∂h_t‖ (log scale)")),
     key="grad_curves",
 )
@@ -185,7 +186,7 @@ st.dataframe(
     hide_index=True,
 )
 rnn_c = clipped["rnn"]
-st.plotly_chart(
+chart(
     rf.gradient_curves(
         {t("RNN, raw"): rnn_c.norms, t("RNN, after clipping"): rnn_c.clipped_norms},
         dashed=[t("RNN, after clipping")],
@@ -268,7 +269,7 @@ st.markdown(
     )
 )
 l1, l2 = st.columns(2)
-l1.plotly_chart(
+chart(
     rf.gradient_curves(
         left,
         dashed=[guide],
@@ -278,8 +279,9 @@ l1.plotly_chart(
         legend_rows=len(left),  # one entry per row in half a page
     ),
     key="grad_lstm",
+    where=l1,
 )
-l2.plotly_chart(
+chart(
     rf.gradient_curves(
         right,
         y_title="‖∂L/∂c_t‖",
@@ -288,6 +290,7 @@ l2.plotly_chart(
         legend_rows=len(left),  # the same top margin: the two plots line up
     ),
     key="grad_lstm_cut",
+    where=l2,
 )
 cell0 = {b: float(f.cell_norms[0]) for b, f in lstm.items()}
 cut_step = per_step_factor(lstm[SHUT].cell_norms)
@@ -424,9 +427,7 @@ def _memory_work(key: tuple, results: dict):
 
 
 def _memory_figure(curves: dict, fig_key: str) -> None:
-    st.plotly_chart(
-        rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, CHANCE), key=fig_key
-    )
+    chart(rf.memory_accuracy(delays, {NAMES[k]: v for k, v in curves.items()}, CHANCE), key=fig_key)
 
 
 def _live_memory(state) -> None:

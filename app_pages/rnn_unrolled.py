@@ -17,6 +17,7 @@ from engine.recurrent import (
     weight_counts,
 )
 from ui import grids
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.links import keep_param, keep_text, linked, linked_text
 from ui.recurrent import dynamics_figures as rf
@@ -96,7 +97,7 @@ st.markdown(
         hidden=hidden,
     )
 )
-st.plotly_chart(rf.unrolled_values(labels, h, height=240 + 45 * hidden), key="unr_graph")
+chart(rf.unrolled_values(labels, h, height=240 + 45 * hidden), key="unr_graph")
 params, uses = weight_counts(rnn, steps)
 g1, g2, g3 = st.columns(3)
 g1.metric(t("Steps T"), steps)
@@ -111,7 +112,7 @@ g3.metric(
 )
 st.markdown(t("**The weights every step uses** (the bias shown is $b = b_{ih} + b_{hh}$):"))
 terms = step_terms(rnn, trace, 0)
-st.plotly_chart(
+chart(
     grids.annotated_grids(
         [W, U, terms.bias[:, None]],
         [
@@ -219,7 +220,7 @@ delta = linked(c2.slider)(
     t("by adding δ to every entry of x_t"), -3.0, 3.0, 1.0, 0.1, key="unr_delta"
 )
 response = perturbation_response(brnn, x, pos, delta)
-st.plotly_chart(
+chart(
     rf.bidirectional_states(
         labels,
         response.forward,
@@ -235,7 +236,7 @@ st.plotly_chart(
     ),
     key="unr_bi",
 )
-st.plotly_chart(
+chart(
     rf.change_bars(
         labels,
         response.forward_norms,

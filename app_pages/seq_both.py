@@ -28,6 +28,7 @@ from engine.sequence import (
     token_strength,
     top_windows,
 )
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.links import keep_text, linked, linked_text
 from ui.recurrent.figures import SHOWN
@@ -67,13 +68,10 @@ def _order(sha: str, seed: int, k: int, hidden: int, _values: np.ndarray):
     return swap_sensitivity(_values, seed=seed, k=k, hidden=hidden)
 
 
-def _pick_time(chart_key: str):
-    def _on_select() -> None:
-        points = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points")
-        if points:
-            st.session_state["seqb_t"] = int(round(points[0]["x"]))
-
-    return _on_select
+def _pick_time(point: dict) -> None:
+    """Make the clicked cell's time step the chosen step t."""
+    if isinstance(point.get("x"), int | float):
+        st.session_state["seqb_t"] = int(round(point["x"]))
 
 
 def _num(v: float) -> str:
@@ -190,7 +188,7 @@ def _side_by_side(out, names, step: int, labels, view) -> None:
                 "band what layer 2's unit at t sees. Red rings: the positions k-max pooling keeps."
             )
         )
-        st.plotly_chart(
+        chart(
             sf.cnn_tower(
                 out["x"],
                 out["cnn_maps"],
@@ -202,8 +200,7 @@ def _side_by_side(out, names, step: int, labels, view) -> None:
                 view=view,
             ),
             key="seqb_cnn",
-            on_select=_pick_time("seqb_cnn"),
-            selection_mode="points",
+            on_click=_pick_time,
         )
     with right:
         st.subheader(t("RNN: hidden state per step"))
@@ -213,11 +210,10 @@ def _side_by_side(out, names, step: int, labels, view) -> None:
                 "Nothing is computed for step t + 1 until h_t is ready."
             )
         )
-        st.plotly_chart(
+        chart(
             sf.rnn_states(out["rnn_hidden"], step, labels, view=view),
             key="seqb_rnn",
-            on_select=_pick_time("seqb_rnn"),
-            selection_mode="points",
+            on_click=_pick_time,
         )
 
 
@@ -325,7 +321,7 @@ def _kmax_section(out, channel_names, labels, length: int) -> None:
         + t(r"\text{{ the positions of the }} {k} \text{{ largest }} {a}", k="k", a="a_{c,t}")
     )
     kept, kept_values, last = out["kmax_positions"], out["kmax_values"], out["cnn_maps"][-1]
-    st.plotly_chart(
+    chart(
         sf.kmax_figure(out["x"], last, channel_names, kept, out["cnn_windows"][-1], labels),
         key="seqb_kmax",
     )
@@ -450,7 +446,7 @@ def final_section(out, channel_names, values, seed, k, hidden, sha, labels) -> N
     if order.positions.size == 0:
         st.info(t("No two neighbours differ (or there is one number): no swap changes the order."))
         return
-    st.plotly_chart(
+    chart(
         sf.order_sensitivity(
             order.positions, order.cnn_change, order.rnn_change, len(values), labels
         ),
@@ -465,7 +461,7 @@ def _final_vectors(out, channel_names) -> None:
     kept = out["kmax_positions"]
     cnn_labels = [f"{channel_names[c]} @t{p}" for c in range(kept.shape[0]) for p in kept[c]]
     cnn_channel = [c for c in range(kept.shape[0]) for _ in kept[c]]
-    st.plotly_chart(
+    chart(
         sf.final_vectors(out["cnn_final"], cnn_labels, cnn_channel, out["rnn_final"]),
         key="seqb_final",
     )
@@ -613,9 +609,7 @@ def text_cnn_section(text: str, own: bool) -> None:
     except ExplorerError as err:
         st.error(error_text(err))
         return
-    st.plotly_chart(
-        tf.ngram_heatmap(res.activations, res.filter_names, res.windows), key="seqb_ngram"
-    )
+    chart(tf.ngram_heatmap(res.activations, res.filter_names, res.windows), key="seqb_ngram")
     _coloured_text(res)
     _filter_table(res)
     _filter_notice(res)
@@ -680,7 +674,7 @@ def _coloured_text(res) -> None:
         format_func=lambda i: f"“{_visible(_ngram_name(res.filter_names[i]))}”",
     )
     pick = min(pick or 0, len(res.filter_names) - 1)
-    st.plotly_chart(
+    chart(
         tf.token_strip(
             res.tokens, token_strength(res, pick), columns=60 if res.unit == "char" else 12
         ),

@@ -45,6 +45,7 @@ from engine.cnn import (
 )
 from engine.core import N_, ExplorerError
 from runtime_tuning import training_threads
+from ui.chart import chart
 from ui.cnn import teach_figures as tf
 from ui.cnn.models import TAUGHT, TAUGHT_KEY, overview_link
 from ui.i18n import error_text, t, tn
@@ -371,7 +372,7 @@ def render_live(state: JobState) -> None:
     else:
         return
     if curves:
-        st.plotly_chart(curves_figure(curves, k, steps), key="tc_curves")
+        chart(curves_figure(curves, k, steps), key="tc_curves")
 
 
 # --- results
@@ -391,7 +392,7 @@ def show_results(s: ExampleSet, r) -> None:
     left, right = st.columns([1, 1])
     with left:
         st.markdown(t("**Confusion matrix**: rows are the true class, columns the prediction."))
-        st.plotly_chart(tf.confusion(r.confusion, s.names), key="tc_confusion")
+        chart(tf.confusion(r.confusion, s.names), key="tc_confusion")
     with right:
         show_mistakes(s, r)
 
@@ -503,7 +504,7 @@ def show_prediction(model, picture) -> None:
     left, right = st.columns([1, 3])
     left.image(seen, width=THUMB_PX * 2, caption=t("What the model sees (64×64)"))
     with right:
-        st.plotly_chart(tf.probabilities(probs, names), key="tc_probs")
+        chart(tf.probabilities(probs, names), key="tc_probs")
     best = int(np.argmax(probs))
     st.markdown(t("The model says **{name}** ({p:.1%}).", name=names[best], p=probs[best]))
 

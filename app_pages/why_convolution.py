@@ -17,6 +17,7 @@ from engine.conv import (
 )
 from engine.core import ExplorerError
 from ui import diagrams, figures
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.inputs import samples
 from ui.links import linked
@@ -113,15 +114,17 @@ win = ((width - 1) // 2, width // 2)  # taps to the left and right, as torch's '
 sparse_mask = influence_1d(units, width, depth, unit)
 dense_mask = influence_1d(units, width, depth, unit, dense=True)
 l1, r1 = st.columns(2)
-l1.plotly_chart(
+chart(
     diagrams.unit_layers(
         sparse_mask, dense=False, window=win, title=t("Convolution: what the top unit sees")
     ),
     key="why_sparse_up",
+    where=l1,
 )
-r1.plotly_chart(
+chart(
     diagrams.unit_layers(dense_mask, dense=True, title=t("Dense layers: what the top unit sees")),
     key="why_dense_up",
+    where=r1,
 )
 field = int(sparse_mask[0].sum())
 st.latex(
@@ -137,7 +140,7 @@ one_hot[unit] = True
 reach = np.stack([one_hot, affected_outputs_1d(units, width, unit)])
 reach_dense = np.stack([one_hot, affected_outputs_1d(units, width, unit, dense=True)])
 l2, r2 = st.columns(2)
-l2.plotly_chart(
+chart(
     diagrams.unit_layers(
         reach,
         dense=False,
@@ -151,8 +154,9 @@ l2.plotly_chart(
         ),
     ),
     key="why_sparse_down",
+    where=l2,
 )
-r2.plotly_chart(
+chart(
     diagrams.unit_layers(
         reach_dense,
         dense=True,
@@ -161,6 +165,7 @@ r2.plotly_chart(
         title=t("Dense: input {unit} reaches all {units} outputs", unit=unit, units=units),
     ),
     key="why_dense_down",
+    where=r2,
 )
 st.caption(
     t(
@@ -237,7 +242,7 @@ if st.toggle(t("Measure on this server"), key="why_time"):
     params = {t(kd): v for kd, v in params.items()}
     shown = [t(kd) for kd in kinds]
     t1, t2 = st.columns(2)
-    t1.plotly_chart(
+    chart(
         figures.lines(
             np.array(SIZES),
             secs,
@@ -248,8 +253,9 @@ if st.toggle(t("Measure on this server"), key="why_time"):
             modes=dict.fromkeys(shown, "lines+markers"),
         ),
         key="why_t",
+        where=t1,
     )
-    t2.plotly_chart(
+    chart(
         figures.lines(
             np.array(SIZES),
             params,
@@ -260,6 +266,7 @@ if st.toggle(t("Measure on this server"), key="why_time"):
             modes=dict.fromkeys(shown, "lines+markers"),
         ),
         key="why_p",
+        where=t2,
     )
     skipped = [
         t(

@@ -34,6 +34,7 @@ from engine.architectures import (
 from engine.core import N_, ExplorerError
 from ui.architectures import weights_figures as wf
 from ui.architectures.weights_store import folder_weights
+from ui.chart import chart
 from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.links import linked
@@ -243,7 +244,7 @@ def show_top_classes(name: str, weights: LoadedWeights, photo, labels, count: in
     """Draw the top classes' probabilities and return them (engine Predictions)."""
     st.header(t("1 · The top {k} classes", k=min(TOP_K, count)))
     top = classify(weights.model, photo, labels, min(TOP_K, count), name=name)
-    st.plotly_chart(
+    chart(
         wf.top_classes([class_name(p, labels) for p in top], [p.probability for p in top]),
         key="yw_top",
     )
@@ -275,7 +276,7 @@ def show_stages(name: str, maps: list[tuple[str, np.ndarray]]) -> None:
     for i, (stage, m) in enumerate(maps):
         c, h, w = m.shape
         st.markdown(t("**{stage}** · {c} channels of {h}×{w}", stage=stage, c=c, h=h, w=w))
-        st.plotly_chart(
+        chart(
             wf.stage_sheet(m[:SHOWN_CHANNELS], SHOWN_CHANNELS),
             key=f"yw_stage_{i}",
         )
@@ -289,7 +290,7 @@ def _all_channels(maps: list[tuple[str, np.ndarray]]) -> None:
     names = [stage for stage, _ in maps]
     chosen = linked(st.selectbox)(t("Stage"), names, index=len(names) - 1, key="yw_all_stage")
     m = dict(maps)[chosen]
-    st.plotly_chart(wf.stage_sheet(m, 16), key="yw_all_sheet")
+    chart(wf.stage_sheet(m, 16), key="yw_all_sheet")
 
 
 def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> None:
@@ -307,7 +308,7 @@ def show_cams(name: str, weights: LoadedWeights, photo, top: list, labels) -> No
     grad = grad_cam_classic(weights.model, name, photo, target.index)
     hires = hires_cam_classic(weights.model, name, photo, target.index)
     crop = (grad.crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    st.plotly_chart(
+    chart(
         wf.cam_figure(crop, grad.cam.numpy(), hires.cam.numpy(), class_name(target, labels)),
         key="yw_cams",
     )

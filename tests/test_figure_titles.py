@@ -14,6 +14,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.charts import charts
 from tests.pages_list import PAGES
 from tests.test_pages import open_page
 from tests.test_widget_ends import open_lazy_sections
@@ -24,12 +25,8 @@ def _stem(path: str) -> str:
 
 
 def png_name(chart) -> str:
-    """Return the name a chart's PNG download gets: its configured file name, else its title."""
-    config = json.loads(chart.proto.config or "{}")
-    filename = (config.get("toImageButtonOptions") or {}).get("filename")
-    if filename:
-        return filename
-    title = json.loads(chart.proto.spec).get("layout", {}).get("title") or {}
+    """Return the name a chart's PNG download gets: its title (ui/chart.py sets no file name)."""
+    title = json.loads(chart.spec).get("layout", {}).get("title") or {}
     return (title.get("text") if isinstance(title, dict) else title) or ""
 
 
@@ -37,11 +34,11 @@ def untitled(at: AppTest) -> list[str]:
     """Return a short description of each chart on the page that cannot download as a PNG, or
     would download nameless."""
     found = []
-    for i, chart in enumerate(at.get("plotly_chart")):
-        if json.loads(chart.proto.config or "{}").get("displayModeBar") is False:
-            found.append(f"chart {i}: its modebar, with the PNG button, is hidden")
+    for i, chart in enumerate(charts(at)):
+        if chart.frozen:
+            found.append(f"chart {i}: drawn frozen, without the modebar's PNG button")
         if not png_name(chart).strip():
-            spec = json.loads(chart.proto.spec)
+            spec = json.loads(chart.spec)
             kinds = sorted({t.get("type", "scatter") for t in spec.get("data", [])})
             axis = (spec.get("layout", {}).get("xaxis", {}).get("title") or {}).get("text")
             found.append(f"chart {i}: {kinds}, x axis {axis!r}")

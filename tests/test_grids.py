@@ -50,45 +50,19 @@ def test_signed_mosaic_stays_diverging_and_centred_even_for_its_non_negative_map
     assert gray[0][1] == "rgb(0, 0, 0)" and gray[-1][1].startswith("rgb(25")  # black to white
 
 
-# --- the click overlay of a pickable heatmap (ui/figures.heatmap)
+# --- a pickable heatmap (ui/figures.heatmap): the heatmap trace itself takes the click
 
 
-def _overlay(fig):
-    (overlay,) = [t for t in fig.data if t.type == "scattergl"]
-    return overlay
-
-
-def _plot_pixels(fig) -> float:
-    """Return the height in pixels of the plot area (figure height less its margins)."""
-    return fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
-
-
-@pytest.mark.parametrize("side,height", [(32, 360), (160, 360), (20, 300), (7, 230)])
-def test_click_overlay_markers_sit_on_cell_centres_and_fit_inside_a_cell(side, height):
+@pytest.mark.parametrize("side", [7, 32, 160])
+def test_a_pickable_heatmap_is_one_trace_whose_cells_sit_on_their_indices(side):
     z = np.arange(side * (side + 3), dtype=np.float32).reshape(side, side + 3)
-    fig = heatmap(z, "map", pickable=True, height=height)
-    overlay = _overlay(fig)
-    rows, cols = np.asarray(overlay.y), np.asarray(overlay.x)
-    # one marker per cell, at the heatmap's cell centre (row r, column c drawn at x=c, y=r)
-    assert len(rows) == z.size
-    assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == {
-        (r, c) for r in range(side) for c in range(side + 3)
-    }
-    np.testing.assert_array_equal(np.asarray(overlay.customdata), z.ravel())
-    assert fig.data[0].x is None and fig.data[0].y is None  # heatmap cells centred on 0..n-1
-    # a marker never reaches a neighbour: square, at most one cell wide (height sets the scale)
-    assert overlay.marker.symbol == "square"
-    cell = _plot_pixels(fig) / max(z.shape)
-    assert 1 <= overlay.marker.size <= cell
-    assert overlay.marker.opacity == 0
-
-
-def test_click_overlay_uses_nearest_centre_hover():
-    # The SVG scatter's hover treats every marker within 3 px as equally near and takes the last:
-    # on small cells that is the neighbour below or to the right. WebGL's takes the nearest.
-    fig = heatmap(np.zeros((160, 160)), pickable=True)
-    assert [t.type for t in fig.data] == ["heatmap", "scattergl"]
-    assert fig.layout.clickmode == "event+select"
+    fig = heatmap(z, "map", pickable=True)
+    assert [t.type for t in fig.data] == ["heatmap"]  # no overlay: plotly.js reports the cell
+    # cells centred on 0..n-1, so a click's x and y are the clicked column and row
+    assert fig.data[0].x is None and fig.data[0].y is None
+    assert fig.data[0].hovertemplate.endswith("<extra>click</extra>")
+    plain = heatmap(z, "map")
+    assert plain.data[0].hovertemplate.endswith("<extra></extra>")
 
 
 def test_selection_box_outlines_the_cell_and_a_ring_visible_on_small_cells():

@@ -18,6 +18,7 @@ import engine
 from engine.conv import ConvConfigError, age_kernel, spacecraft_track
 from engine.core import ExplorerError, check_int
 from scripts import i18n as catalog_tool
+from tests.charts import charts
 from tests.test_pages import APP, TIMEOUT, assert_clean
 from ui import i18n
 from ui.i18n import choose_lang, error_text, t, tn
@@ -273,7 +274,7 @@ def test_conv_1d_sentences_and_figure_in_chinese():
     captions = " ".join(c.value for c in at.caption)
     assert "值得注意：这里平滑把误差从" in captions
     assert "卷积核加宽到 2 倍后" in captions
-    figure = at.get("plotly_chart")[0].proto.spec
+    figure = charts(at)[0].spec
     assert "位置随时间的变化" in figure and "测量值 x(t)" in figure
 
 

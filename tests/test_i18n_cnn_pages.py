@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from engine.core import ExplorerError
 from engine.pooling import pool2d
 from engine.receptive_field import erf_extent_words, stack_rf
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from tests.test_pages import page_text as _text
 from ui import i18n
@@ -61,7 +62,7 @@ def test_conv_2d_pixel_and_flip_in_chinese(zh):
     assert "值得注意：两个数一致" in _text(at)
     assert at.session_state["k2d_name"] == "sobel x"  # the value stays; the label changes
     assert "Sobel x" in at.selectbox(key="k2d_name").options
-    spec = at.get("plotly_chart")[1].proto.spec
+    spec = charts(at)[1].spec
     assert "特征图：Sobel x 3×3 — 点选一个像素" in spec
     _open_section(at, "open_k2d_flip")
     assert "中间的数在舍入范围内为零" in _text(at)  # the flip identity holds to rounding
@@ -73,7 +74,7 @@ def test_pooling_sections_in_chinese(zh):
     _open_section(at, "open_pool_stability")
     text = _text(at)
     assert "曲线表明：" in text and "最大池化在 2° 时保持了" in text
-    shift = at.get("plotly_chart")[-3].proto.spec
+    shift = charts(at)[-3].spec
     assert "平移稳定性" in shift and "抗混叠最大池化" in shift
     _open_section(at, "open_pool_layers")
     assert "步后的滑动均值 / 方差" in " ".join(m.label for m in at.metric)

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.conv import conv_output_size
 from engine.core import ExplorerError
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from tests.test_pages import page_text as _text
 from ui import i18n, jobs
@@ -52,7 +53,7 @@ def test_arithmetic_notes_and_figures_in_chinese():
     assert "这里 5×5 的输入得到 5×5 的输出，与输入尺寸相同。" in text
     assert "去掉 1 的填充，输出将是 3×3。" in text
     assert "稀疏交互" in text and "参数共享" in text
-    spec = at.get("plotly_chart")[0].proto.spec
+    spec = charts(at)[0].spec
     assert "输入 5×5，填充 1（灰色）" in spec and "▶ 播放" in spec
 
 
@@ -106,7 +107,7 @@ def test_equivariance_verdicts_in_chinese():
     at = _open("app_pages/equivariance.py", "zh")
     text = _text(at)
     assert "**旋转**，最大相对误差：" in text
-    figure = at.get("plotly_chart")[3].proto.spec
+    figure = charts(at)[3].spec
     assert "旋转角度（度）" in figure and "高斯" in figure
 
 

@@ -19,6 +19,7 @@ from engine.recurrent import (
     unmoved_reason,
     unscorable_reason,
 )
+from tests.charts import charts
 from tests.test_pages import open_script as _open
 from ui import i18n
 from ui.i18n import error_text
@@ -60,7 +61,7 @@ def test_unrolled_page_shows_the_engines_error_in_chinese():
 
 def test_a_figure_of_the_gradients_page_is_in_chinese():
     at = _open("rnn_gradients.py")
-    spec = at.get("plotly_chart")[0].proto.spec
+    spec = charts(at)[0].spec
     assert "普通 RNN" in spec and "时间步 t（损失只读取最后一步）" in spec
 
 

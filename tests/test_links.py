@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.conv import make_kernel
 from engine.receptive_field import stack_rf
+from tests.charts import charts
 from tests.test_pages import APP, assert_clean
 from ui.links import (
     SHOWN_VALUE,
@@ -50,9 +51,7 @@ def toasts(at: AppTest) -> list[str]:
 
 def chart(at: AppTest, key: str) -> dict:
     """Return the Plotly figure drawn under key, as its JSON spec."""
-    return json.loads(
-        next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key)).proto.spec
-    )
+    return json.loads(next(c for c in charts(at) if c.id.endswith(key)).spec)
 
 
 def grid_values(at: AppTest, key: str) -> np.ndarray:
@@ -351,7 +350,7 @@ def test_trained_cnn_page_notices_a_class_it_cannot_draw():
 
 def test_a_folded_section_named_by_the_link_opens():
     at = open_link("app_pages/cnn_overview.py", open_tc_patches="true")
-    assert any(c.proto.id.endswith("-tc_top") for c in at.get("plotly_chart"))
+    assert any(c.id.endswith("-tc_top") for c in charts(at))
     assert not toasts(at)
     closed = open_link("app_pages/cnn_overview.py")
-    assert not any(c.proto.id.endswith("-tc_top") for c in closed.get("plotly_chart"))
+    assert not any(c.id.endswith("-tc_top") for c in charts(closed))

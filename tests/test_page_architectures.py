@@ -25,6 +25,7 @@ from engine.architectures import (
 from engine.cnn import gradient_norms
 from engine.kernels import stacked_vs_single
 from engine.receptive_field import widths_grow
+from tests.charts import charts
 from tests.test_widget_ends import open_lazy_sections
 from ui.jobs import Job, shared_slot
 
@@ -61,7 +62,7 @@ def page() -> AppTest:
 
 def _chart_keys(at) -> set[str]:
     """Return the keys of the Plotly charts on screen."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
@@ -70,12 +71,12 @@ def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
     assert _chart_keys(at) == {"arch_rf"}
     assert set(LAZY) <= set(at.session_state.keys())
     assert not at.toggle and not [c for c in at.caption if "Typical width" in c.value]
-    for key, charts in LAZY.items():
+    for key, expected in LAZY.items():
         at.session_state[key] = True
         at.run()
         assert_clean(at)
         assert not at.error, [e.value for e in at.error]
-        assert _chart_keys(at) == {"arch_rf"} | charts, key
+        assert _chart_keys(at) == {"arch_rf"} | expected, key
         at.session_state[key] = False
 
 

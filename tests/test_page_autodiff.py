@@ -13,6 +13,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.charts import charts
+
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "autodiff.py")
 NAMES = ("w1", "b1", "w2", "b2")
 
@@ -79,7 +81,7 @@ def _grad_fn_names(loss: torch.Tensor) -> Counter:
 
 
 def _figure(at: AppTest, index: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    return json.loads(charts(at)[index].spec)
 
 
 def _array(data) -> np.ndarray:
@@ -121,7 +123,7 @@ def test_defaults_render_with_the_gradients_torch_gives():
     assert at.title[0].value == "Differentiable programming"
     assert not at.warning
     _assert_gradients_shown(at)
-    assert len(at.get("plotly_chart")) == 2  # the graph and the error-vs-h chart
+    assert len(charts(at)) == 2  # the graph and the error-vs-h chart
 
 
 def test_graph_shows_the_real_grad_fn_chain_with_its_numbers():
@@ -237,7 +239,7 @@ def test_saturated_tanh_still_renders_with_vanishing_gradients():
     assert any("no error to plot" in i.value for i in at.info)  # w1's sweep is all exact zeros
     at.segmented_control(key="ad_fd_param").set_value("w2").run()
     _clean(at)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(charts(at)) == 2
 
 
 def test_everything_zero_and_the_largest_values_render():

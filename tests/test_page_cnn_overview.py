@@ -25,6 +25,7 @@ from engine.cnn import (
     preprocess,
     render,
 )
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from ui.cnn.models import SHIPPED, SHIPPED_PATH, remember_model
 from ui.cnn.overview_inputs import RENDER_SEED, training_summary
@@ -253,8 +254,8 @@ def test_uniform_picture_and_a_corrupt_upload(shipped):
 
 def _hires_trace(at) -> np.ndarray:
     """Return the z of the page's HiResCAM heatmap, decoding plotly's typed arrays."""
-    for chart in at.get("plotly_chart"):
-        for trace in json.loads(chart.proto.spec)["data"]:
+    for chart in charts(at):
+        for trace in json.loads(chart.spec)["data"]:
             if trace.get("name") == "HiResCAM":
                 z = trace["z"]
                 if isinstance(z, dict):  # {"dtype": "f4", "bdata": base64, "shape": "32, 32"}
@@ -340,7 +341,7 @@ LAZY = {  # each lazy section's key and the chart keys drawn inside it
 
 def _chart_keys(at) -> set[str]:
     """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_the_first_visit_draws_no_folded_section():
@@ -353,12 +354,12 @@ def test_the_first_visit_draws_no_folded_section():
 
 def test_each_folded_section_draws_its_charts_when_opened():
     first = _chart_keys(open_page(PAGE))
-    for key, charts in LAZY.items():
+    for key, expected in LAZY.items():
         at = open_page(PAGE)
         at.session_state[key] = True
         at.run()
         assert_clean(at)
-        assert _chart_keys(at) == first | charts, key
+        assert _chart_keys(at) == first | expected, key
 
 
 def test_the_evidence_button_shows_its_class_in_section_2(shipped):

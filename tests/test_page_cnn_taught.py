@@ -21,6 +21,7 @@ from engine.cnn import (
     load_model,
     save_model,
 )
+from tests.charts import charts
 from tests.test_pages import APP, TIMEOUT, assert_clean
 from ui.cnn.models import SHIPPED, TAUGHT, TAUGHT_KEY
 from ui.cnn.overview_inputs import OWN, YOURS
@@ -112,8 +113,8 @@ def test_top_patches_come_from_your_examples(taught):
         maps = model.forward_to(images.float() / 255, layer)[:, channel]
     best = maps.flatten(1).max(1).values
     order = torch.argsort(best, descending=True)[: min(TOP_PATCHES, len(images))]
-    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-tc_top"))
-    titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    chart = next(c for c in charts(at) if c.id.endswith("-tc_top"))
+    titles = [a["text"] for a in json.loads(chart.spec)["layout"]["annotations"]]
     expected = [f"{float(best[i]):.2f} · {NAMES[int(labels[i])]}" for i in order]
     assert titles[: len(expected)] == expected
     text = " ".join(m.value for m in at.markdown)

@@ -25,6 +25,7 @@ from engine.cnn import (
     shift_robustness,
     train,
 )
+from tests.charts import charts
 from ui.cnn.models import available_models
 from ui.cnn.train_notes import filters_notice, loss_notice
 from ui.cnn.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
@@ -72,7 +73,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(c.spec) for c in charts(at)]
 
 
 def _values(array) -> list[float]:

@@ -14,6 +14,7 @@ from engine.conv import (
     smoothing_terms,
     spacecraft_track,
 )
+from tests.charts import charts
 from tests.test_page_conv_edges import _apply
 from tests.test_pages import assert_clean, open_page
 
@@ -65,7 +66,7 @@ def test_picked_step_is_written_term_by_term_and_matches_the_engine(pick):
 
 def test_measurements_truth_and_estimate_have_distinct_colours():
     at = _page()
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    fig = json.loads(charts(at)[0].spec)
     colours = {}
     for trace in fig["data"]:
         colours[trace["name"]] = trace.get("marker", {}).get("color") or trace["line"]["color"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine.conv import conv_output_size, transposed_full_size, transposed_output_size
+from tests.charts import charts
 from tests.test_page_conv_edges import _apply
 from tests.test_pages import assert_clean, open_page
 
@@ -19,9 +20,9 @@ CHECK = "max |M x − sliding window result|"
 
 def _chart(at, key: str) -> dict:
     """Return the figure JSON of the plotly chart with this widget key."""
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith(key):
-            return json.loads(chart.proto.spec)
+    for chart in charts(at):
+        if chart.id.endswith(key):
+            return json.loads(chart.spec)
     raise KeyError(key)
 
 

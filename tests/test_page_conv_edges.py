@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from tests.test_widget_ends import open_lazy_sections
 
@@ -124,7 +125,7 @@ def test_layer_caption_calls_maps_sparse_only_when_most_values_are_zero():
 
 def _chart_keys(at) -> set[str]:
     """Return the keys of the Plotly charts on screen."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_flip_maps_are_drawn_only_once_opened():

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from engine.conv import conv_matrix_1d, dense_matrix, layer_costs
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from ui import diagrams
 
@@ -18,9 +19,9 @@ N_IN, N_OUT = 8, 6
 
 
 def _chart(at, key: str) -> dict:
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith(key):
-            return json.loads(chart.proto.spec)
+    for chart in charts(at):
+        if chart.id.endswith(key):
+            return json.loads(chart.spec)
     raise KeyError(key)
 
 

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from engine import kernels as kd
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from tests.test_widget_ends import open_lazy_sections
 
@@ -30,7 +31,7 @@ def _opened() -> AppTest:
 
 def _chart_keys(at) -> set[str]:
     """Return the keys of the Plotly charts on screen."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def _png(size=(40, 30), color=(200, 30, 30)) -> bytes:
@@ -62,12 +63,12 @@ def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
     assert set(LAZY) <= set(at.session_state.keys())
     assert not at.metric or all(not m.label.startswith("No ReLU") for m in at.metric)
     assert not [c for c in at.caption if "centred kernels reproduce" in c.value]
-    for key, charts in LAZY.items():
+    for key, expected in LAZY.items():
         at.session_state[key] = True
         at.run()
         assert_clean(at)
         assert not at.error, [e.value for e in at.error]
-        assert _chart_keys(at) == {"ks_step"} | charts, key
+        assert _chart_keys(at) == {"ks_step"} | expected, key
         at.session_state[key] = False
 
 
@@ -254,7 +255,7 @@ def _chart_specs(lang: str) -> list[str]:
     at = open_page(PAGE)
     at.query_params["lang"] = lang
     at.run()
-    return [c.proto.spec for c in open_lazy_sections(at).get("plotly_chart")]
+    return [c.spec for c in charts(open_lazy_sections(at))]
 
 
 def test_cached_figures_are_kept_per_language():

@@ -25,6 +25,7 @@ from engine.recurrent import (
     text_properties,
     trace_text,
 )
+from tests.charts import charts
 from tests.test_widget_ends import open_lazy_sections
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
@@ -158,8 +159,8 @@ def test_widget_edges(page):
 
 def _heatmap_steps(at: AppTest, first_panel: str) -> np.ndarray:
     """Return the time steps (x) of the stacked heatmap whose first panel is first_panel."""
-    for chart in at.get("plotly_chart"):
-        first = json.loads(chart.proto.spec)["data"][0]
+    for chart in charts(at):
+        first = json.loads(chart.spec)["data"][0]
         if first.get("hovertemplate", "").startswith(first_panel):
             x = first["x"]  # a base64 typed array
             return np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))

@@ -31,6 +31,7 @@ from engine.sequence import (
     sequential_steps,
     shuffle_claim,
 )
+from tests.charts import charts
 from ui.jobs import get_job
 from ui.sequence.mnist1d_runs import RunKey, RunStore, plan_work, run_store, timing_store
 
@@ -63,7 +64,7 @@ def _open(opened=LAZY) -> AppTest:
 
 def _chart_keys(at: AppTest) -> set[str]:
     """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_the_first_visit_draws_the_data_and_no_folded_section():
@@ -74,7 +75,7 @@ def test_the_first_visit_draws_the_data_and_no_folded_section():
 
 
 def _charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(c.spec) for c in charts(at)]
 
 
 def _array(v) -> np.ndarray:

@@ -11,6 +11,7 @@ from PIL import Image
 from engine.conv import make_kernel
 from engine.images import to_gray_tensor
 from engine.pooling import worked_examples
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 
 POOL = "app_pages/pooling.py"
@@ -65,7 +66,7 @@ def test_global_max_and_kmax_come_from_real_pixels_not_the_padded_border():
 
 def test_pooled_maps_use_a_colour_scale_with_a_bar():
     at = open_page(POOL)
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = [json.loads(c.spec) for c in charts(at)]
     maps = [s for s in specs if s["data"] and s["data"][0]["type"] == "heatmap"][:4]
     assert len(maps) == 4
     for spec in maps:
@@ -78,10 +79,7 @@ def test_pooled_maps_use_a_colour_scale_with_a_bar():
 def test_invariance_charts_are_named_for_what_they_show():
     at = _opened("open_pool_stability")
     assert any("Rotation and scaling invariance" in s.value for s in at.subheader)
-    titles = [
-        json.loads(c.proto.spec)["layout"].get("title", {}).get("text")
-        for c in at.get("plotly_chart")
-    ]
+    titles = [json.loads(c.spec)["layout"].get("title", {}).get("text") for c in charts(at)]
     assert "Rotation invariance" in titles and "Scaling invariance" in titles
 
 
@@ -127,7 +125,7 @@ LAZY = {  # each lazy section's key and the chart keys drawn inside it
 
 def _chart_keys(at) -> set[str]:
     """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_the_first_visit_draws_the_maps_but_none_of_the_folded_sections():
@@ -139,7 +137,7 @@ def test_the_first_visit_draws_the_maps_but_none_of_the_folded_sections():
 
 def test_each_folded_section_draws_its_charts_when_opened():
     maps = {f"pool_map_{i}" for i in range(6)}
-    for key, charts in LAZY.items():
+    for key, expected in LAZY.items():
         at = _opened(key)
         assert_clean(at)
-        assert _chart_keys(at) == maps | charts, key
+        assert _chart_keys(at) == maps | expected, key

@@ -16,6 +16,7 @@ from engine.receptive_field import (
     stack_rf,
     widths_grow,
 )
+from tests.charts import charts
 from tests.test_pages import assert_clean, open_page
 from tests.test_widget_ends import open_lazy_sections
 
@@ -37,7 +38,7 @@ def page():
 
 def _chart_keys(at) -> set[str]:
     """Return the keys of the Plotly charts on screen."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
@@ -46,12 +47,12 @@ def test_first_visit_draws_no_lazy_section_and_each_opens_alone():
     assert _chart_keys(at) == VISIBLE
     assert set(LAZY) <= set(at.session_state.keys())
     assert not [c for c in at.caption if "fitted on log–log axes" in c.value]
-    for key, charts in LAZY.items():
+    for key, expected in LAZY.items():
         at.session_state[key] = True
         at.run()
         assert_clean(at)
         assert not at.error, [e.value for e in at.error]
-        assert _chart_keys(at) == VISIBLE | charts, key
+        assert _chart_keys(at) == VISIBLE | expected, key
         at.session_state[key] = False
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.charts import charts
+
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "rnn_unrolled.py")
 
 
@@ -37,7 +39,7 @@ def test_defaults_show_the_graph_and_the_bidirectional_split():
     assert "backward state at steps 1, 2, 3" in notice
     assert "As the equations promise, the forward direction moved at no step before 3" in notice
     assert "Unexpectedly" not in notice
-    assert len(at.get("plotly_chart")) == 4
+    assert len(charts(at)) == 4
 
 
 def test_characters_are_one_hot_over_their_own_alphabet():

@@ -24,6 +24,7 @@ from engine.sequence import (
     through_both,
 )
 from engine.sequence.tasks import TaskPoint
+from tests.charts import charts
 from ui.sequence.inputs import EXAMPLES
 from ui.sequence.task_runs import verdicts
 
@@ -52,16 +53,16 @@ def _open(opened=tuple(LAZY)) -> AppTest:
 
 def _chart_keys(at: AppTest) -> set[str]:
     """Return the user keys of the page's Plotly charts (an element id ends "-<key>")."""
-    return {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}
+    return {c.key for c in charts(at)}
 
 
 def test_the_first_visit_draws_both_readers_and_no_folded_section():
     at = _open(opened=())
     assert _chart_keys(at) == {"seqb_cnn", "seqb_rnn"}
     assert not _notices(at)[1:]  # only the first what-to-notice: the step at t
-    for key, charts in LAZY.items():
+    for key, expected in LAZY.items():
         opened = _open(opened=(key,))
-        assert _chart_keys(opened) == {"seqb_cnn", "seqb_rnn"} | charts, key
+        assert _chart_keys(opened) == {"seqb_cnn", "seqb_rnn"} | expected, key
 
 
 def _table(at: AppTest, column: str):

@@ -28,6 +28,7 @@ from engine.cnn import (
     load_model,
     save_model,
 )
+from tests.charts import charts
 from ui.jobs import Job
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "teach_classes.py")
@@ -58,7 +59,7 @@ def _text(at: AppTest) -> str:
 
 
 def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(c.spec) for c in charts(at)]
 
 
 def _values(array) -> list:

@@ -33,6 +33,7 @@ from engine.architectures import (
     load_weights,
     stage_maps,
 )
+from tests.charts import charts
 from ui.inputs import PickedImage, current_image, working_tensor
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "your_weights.py")
@@ -72,7 +73,7 @@ def _clean(at: AppTest) -> None:
 
 
 def _charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(c.spec) for c in charts(at)]
 
 
 def _values(array) -> np.ndarray:
@@ -116,7 +117,7 @@ def test_first_visit_explains_what_to_bring_and_computes_nothing(monkeypatch):
     assert f"capped at {MAX_UPLOAD_BYTES / 2**20:.0f} MB" in text
     assert "No server weights folder is configured" in text
     assert f'{NAME}.safetensors"' in at.code[0].value
-    assert not at.get("plotly_chart") and not at.error
+    assert not charts(at) and not at.error
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_a_wrong_key_is_refused_by_name(monkeypatch):
     at = _upload(_open(), "wrong.safetensors", data)
     assert "fc.weights" in _errors(at)
     assert _engine_refusal(data) in _errors(at)
-    assert not at.get("plotly_chart")
+    assert not charts(at)
 
 
 class _Payload:
@@ -213,7 +214,7 @@ def test_a_malicious_pickle_is_refused_and_never_run(monkeypatch, tmp_path):
     at = _upload(_open(), "evil.pth", buffer.getvalue())
     assert "refused without being run" in _errors(at)
     assert not marker.exists()
-    assert not at.get("plotly_chart")
+    assert not charts(at)
 
 
 def test_a_file_over_the_upload_cap_is_refused(monkeypatch, folder):

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from tests.charts import charts
 from tests.pages_list import PAGES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -326,7 +327,7 @@ def test_why_convolution_edges_and_measurement():
     at.toggle(key="why_time").set_value(True)
     at.run()
     assert_clean(at)
-    assert len(at.get("plotly_chart")) >= 6
+    assert len(charts(at)) >= 6
 
 
 @pytest.mark.parametrize("padding", ["circular", "zeros"])

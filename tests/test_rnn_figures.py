@@ -13,14 +13,14 @@ def test_char_code_keeps_markdown_and_html_inert():
     assert rf.char_code("`") == "`` ` ``"
 
 
-def test_clicked_indices_reads_streamlit_selection_events():
-    event = {"selection": {"points": [{"customdata": 7}, {"customdata": [3]}, {"x": 1}]}}
-    assert rf.clicked_indices(event, 128) == [7, 3]
+def test_clicked_index_reads_a_clicked_point():
+    assert rf.clicked_index({"customdata": 7}, 128) == 7
+    assert rf.clicked_index({"customdata": [3, 0.5]}, 128) == 3  # a bar's (unit, value) row
+    assert rf.clicked_index({"customdata": 127.0}, 128) == 127
     bad = [{"customdata": 128}, {"customdata": -1}, {"customdata": True}, {"customdata": "5"}]
-    out_of_range = {"selection": {"points": bad}}
-    assert rf.clicked_indices(out_of_range, 128) == []
-    for nothing in (None, {}, {"selection": None}, {"selection": {"points": None}}, "junk"):
-        assert rf.clicked_indices(nothing, 128) == []
+    assert [rf.clicked_index(point, 128) for point in bad] == [None] * 4
+    for nothing in (None, {}, {"x": 1}, {"customdata": []}, "junk"):
+        assert rf.clicked_index(nothing, 128) is None
 
 
 def test_stacked_heatmaps_share_time_and_label_only_the_bottom_axis():

@@ -1,7 +1,7 @@
 """Figure builders: data in, `go.Figure` out. No science is computed here, only drawn.
 
-Heatmaps that a person can click carry an invisible scatter overlay (one marker per cell), because
-Streamlit returns no points for clicks on a heatmap trace itself (see DESIGN.md, known traps).
+A heatmap a person can click ("pickable") says so in its hover label; the click itself is read by
+ui/chart.py, whose plotly.js reports the clicked cell of a heatmap trace.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from ui.i18n import t
 
 DIVERGING = "RdBu_r"  # signed values: blue negative, white zero, red positive
 GRAY = "gray"
-PICK_CURVE = 1  # index of the invisible overlay trace in a pickable heatmap
-MAX_PICK_CELLS = 80_000  # above this, the overlay gets too heavy for the browser
 # A legend under the plot, at the figure's foot: on a narrow chart its rows grow downwards and
 # push the bottom margin, so they never reach the title (whose length varies by language).
 LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom")
@@ -72,35 +70,6 @@ def _margins(title: str | None) -> tuple[int, int]:
     return (40 if title else 10), 10
 
 
-def _cell_pixels(h: int, w: int, height: int, title: str | None) -> int:
-    """Return the side in pixels of one cell when the plot's height sets the scale (at least 1).
-
-    Square cells: a wide map or a narrow column can only make cells smaller, never larger.
-    """
-    top, bottom = _margins(title)
-    return max(1, int((height - top - bottom) / max(h, w)))
-
-
-def _pick_overlay(z: np.ndarray, cell_px: int) -> go.Scattergl:
-    """Return the invisible click overlay: one square marker per cell, centred on it.
-
-    WebGL scatter: its hover (and so its click) picks the marker whose centre is nearest the
-    pointer, which is the cell under it. The SVG scatter instead treats every marker within a few
-    pixels as equally near and picks the last of them, a neighbour down or right on small cells.
-    """
-    h, w = z.shape
-    rows, cols = np.mgrid[0:h, 0:w]
-    return go.Scattergl(
-        x=cols.ravel(),
-        y=rows.ravel(),
-        mode="markers",
-        marker=dict(symbol="square", size=cell_px, opacity=0, color="black"),
-        customdata=z.ravel(),
-        hovertemplate=t("row %{y}, col %{x}<br>value %{customdata:.4f}<extra>click</extra>"),
-        showlegend=False,
-    )
-
-
 def selection_marks(row: int, col: int, h: int, w: int) -> list[dict]:
     """Return the shapes marking a selected cell: its outline and a ring around it.
 
@@ -142,7 +111,7 @@ def heatmap(
     boxes: Sequence[tuple[float, float, float, float, str]] = (),
     colorscale: str | list | None = None,
 ) -> go.Figure:
-    """Return a (H, W) map as a heatmap; pickable adds the click overlay, selected draws a box.
+    """Return a (H, W) map as a heatmap; pickable says "click" on hover, selected draws a box.
 
     boxes: (top, left, bottom, right, colour) rectangles in pixel coordinates, edges included.
     """
@@ -158,12 +127,11 @@ def heatmap(
             zmax=zmax,
             showscale=colorbar,
             colorbar=dict(thickness=12),
-            hovertemplate=t("row %{y}, col %{x}<br>value %{z:.4f}") + "<extra></extra>",
+            hovertemplate=t("row %{y}, col %{x}<br>value %{z:.4f}")
+            + (t("<extra>click</extra>") if pickable else "<extra></extra>"),
         )
     )
     h, w = z.shape
-    if pickable and h * w <= MAX_PICK_CELLS:
-        fig.add_trace(_pick_overlay(z, _cell_pixels(h, w, height, title)))
     if selected is not None:
         for shape in selection_marks(*selected, h, w):
             fig.add_shape(shape)
@@ -177,7 +145,7 @@ def heatmap(
             line=dict(color=color, width=2.5),
         )
     square_axes(fig)
-    fig.update_layout(clickmode="event+select", dragmode=False)
+    fig.update_layout(dragmode=False)
     return finish_layout(fig, height, title)
 
 

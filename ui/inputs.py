@@ -279,14 +279,12 @@ def clamp_state(key: str, low: int, high: int, default: int) -> int:
     return value
 
 
-def pick_cell_on_click(chart_key: str, row_key: str, col_key: str):
-    """Return an on_select callback copying the clicked cell of a pickable heatmap into state."""
+def pick_cell_on_click(row_key: str, col_key: str):
+    """Return a chart's on_click copying the clicked cell of a pickable heatmap into state."""
 
-    def _on_select() -> None:
-        event = st.session_state.get(chart_key) or {}
-        points = (event.get("selection") or {}).get("points") or []
-        if points:
-            st.session_state[row_key] = int(round(points[0]["y"]))
-            st.session_state[col_key] = int(round(points[0]["x"]))
+    def _pick(point: dict) -> None:
+        if isinstance(point.get("x"), int | float) and isinstance(point.get("y"), int | float):
+            st.session_state[row_key] = int(round(point["y"]))
+            st.session_state[col_key] = int(round(point["x"]))
 
-    return _on_select
+    return _pick

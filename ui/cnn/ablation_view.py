@@ -26,6 +26,7 @@ from engine.cnn import (
     trend,
 )
 from engine.core import N_
+from ui.chart import chart
 from ui.cnn import train_figures as tf
 from ui.cnn.names import variant_name
 from ui.cnn.train_runs import (
@@ -344,7 +345,7 @@ def _charts(rows: tuple[AblationRow, ...], k: int) -> None:
             shift=SHOWN_SHIFT,
         )
     )
-    st.plotly_chart(
+    chart(
         tf.ablation_bars(
             [variant_name(r.name) for r in rows],
             [r.val_acc for r in rows],
@@ -360,7 +361,7 @@ def _charts(rows: tuple[AblationRow, ...], k: int) -> None:
             shift=MAX_SHIFT,
         )
     )
-    st.plotly_chart(
+    chart(
         tf.robustness_curves(
             np.arange(MAX_SHIFT + 1), {variant_name(r.name): r.robust for r in rows}
         ),

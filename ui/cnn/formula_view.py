@@ -22,6 +22,7 @@ from engine.cnn import (
 )
 from engine.core import ExplorerError
 from ui import figures, grids
+from ui.chart import chart
 from ui.cnn.detail_figures import contribution_figure, conv_unit_figure
 from ui.cnn.names import class_name
 from ui.cnn.overview_inputs import Run, ensure_choice
@@ -136,7 +137,7 @@ def _pick_unit(run: Run, layer: str, pick_col) -> tuple[int, int, int]:
         st.caption(t("Value here: **{value}**", value=f"{chmap[row, col]:.4f}"))
     with big:
         scale, zmin, zmax = value_scale(chmap)
-        st.plotly_chart(
+        chart(
             figures.heatmap(
                 chmap,
                 t("{layer}, channel {channel}: click a unit", layer=layer, channel=channel),
@@ -148,8 +149,7 @@ def _pick_unit(run: Run, layer: str, pick_col) -> tuple[int, int, int]:
                 height=420,
             ),
             key="tc_map",
-            on_select=pick_cell_on_click("tc_map", "tc_row", "tc_col"),
-            selection_mode="points",
+            on_click=pick_cell_on_click("tc_row", "tc_col"),
         )
     return channel, row, col
 
@@ -243,7 +243,7 @@ def _conv_figure(f: ConvFormula, below_names: list[str]) -> None:
     """Draw patches, kernels and products, with numbers in the cells when they fit."""
     c_in, k, _ = f.patches.shape
     numbers = 3 * c_in * k * k <= NUMBERS_UP_TO
-    st.plotly_chart(
+    chart(
         conv_unit_figure(
             f.patches.numpy(),
             f.kernels.numpy(),
@@ -326,7 +326,7 @@ def show_pool(f: PoolFormula, below_side: int) -> None:
     scale_signed = value_scale(w)[0] != grids.SEQUENTIAL
     left_col, right_col = st.columns([1, 2])
     with left_col:
-        st.plotly_chart(
+        chart(
             grids.annotated_grid(
                 w,
                 t("{layer}, channel {channel}", layer=f.input_layer, channel=f.channel),
@@ -383,7 +383,7 @@ def show_flatten(f: FlattenFormula, source_map: np.ndarray) -> None:
         rf"{r}\cdot{w} + {q}, \quad v_{{{f.index}}} = {_n(f.total)}"
     )
     scale, zmin, zmax = value_scale(source_map)
-    st.plotly_chart(
+    chart(
         figures.heatmap(
             source_map,
             t("{layer}, channel {c}: the copied unit outlined", layer=f.input_layer, c=c),
@@ -445,7 +445,7 @@ def _show_logit(f: OutputFormula, maps_shape: tuple[int, int, int]) -> None:
             name=name,
         )
     )
-    st.plotly_chart(
+    chart(
         contribution_figure(
             products.reshape(c, h, w), [t("channel {i}", i=i) for i in range(c)], cols=min(c, 8)
         ),

@@ -236,7 +236,7 @@ def _overview_line(numbered: list[tuple[int, Column]], shared_top: float | None)
         xaxis.update(range=[-0.5, w - 0.5])
         yaxis.update(range=[h - 0.5, -0.5], autorange=None)
     _pin_classes_to_top(layout, columns, height)
-    layout.update(clickmode="event+select", dragmode=False, hoverdistance=12)
+    layout.update(clickmode="event", dragmode=False, hoverdistance=12)
     return make_figure(data, layout, height + 60, top=55)
 
 

@@ -48,17 +48,13 @@ def char_code(ch: str) -> str:
     return "`` ` ``" if label == "`" else f"`{label}`"
 
 
-def clicked_indices(event: object, limit: int) -> list[int]:
-    """Return the integer customdata (0 <= value < limit) of the points a chart selection holds."""
-    selection = event.get("selection") if isinstance(event, dict) else None  # st's event is a dict
-    points = selection.get("points") if isinstance(selection, dict) else None
-    found = []
-    for point in points or []:
-        data = point.get("customdata") if isinstance(point, dict) else None
-        data = data[0] if isinstance(data, list | tuple) and data else data
-        if isinstance(data, int | float) and not isinstance(data, bool) and 0 <= data < limit:
-            found.append(int(data))
-    return found
+def clicked_index(point: object, limit: int) -> int | None:
+    """Return the integer customdata (0 <= value < limit) of a clicked point, or None."""
+    data = point.get("customdata") if isinstance(point, dict) else None
+    data = data[0] if isinstance(data, list | tuple) and data else data
+    if isinstance(data, int | float) and not isinstance(data, bool) and 0 <= data < limit:
+        return int(data)
+    return None
 
 
 def _tick_text(chars: Sequence[str], start: int, every: int) -> tuple[list[int], list[str]]:

@@ -48,24 +48,12 @@ def time_ticks(labels: Sequence[str] | None, lo: int, hi: int) -> dict:
     )
 
 
-def _pick_overlay(steps: np.ndarray, z: np.ndarray, row_names: Sequence[str]) -> go.Scatter:
-    """Return invisible markers, one per cell of z (rows, time): a click reports the time as x.
-
-    The markers carry the cell's hover text (the heatmap under them skips its own), because a
-    trace with no hover also sends no click.
-    """
-    length = len(steps)
-    step, r = np.meshgrid(steps, np.arange(z.shape[0]))
-    names = np.repeat(np.asarray(list(row_names), dtype=object), length)
-    return go.Scatter(
-        x=step.ravel(),
-        y=r.ravel(),
-        mode="markers",
-        marker=dict(size=max(6, min(16, int(700 / max(length, 1)))), opacity=0, color="black"),
-        customdata=np.stack([names, z.ravel()], axis=1),
-        hovertemplate="%{customdata[0]}, t %{x}: %{customdata[1]:.3f}"
-        + t("<extra>click: choose t</extra>"),
-        showlegend=False,
+def _click_hover(row_names: Sequence[str], length: int) -> dict:
+    """Return a heatmap's hover for (rows, time) cells: row name, t and value, and "click"."""
+    names = np.repeat(np.asarray(list(row_names), dtype=object)[:, None], length, axis=1)
+    return dict(
+        text=names,
+        hovertemplate="%{text}, t %{x}: %{z:.3f}" + t("<extra>click: choose t</extra>"),
     )
 
 
@@ -120,7 +108,7 @@ def cnn_tower(
     fig.update_yaxes(title_text="x", row=1, col=1)
     fig.update_layout(
         legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
-        clickmode="event+select",
+        clickmode="event",
         dragmode=False,
     )
     return _finish(fig, height, t("CNN: feature maps over time"))
@@ -181,12 +169,11 @@ def _map_row(fig, steps, m: np.ndarray, names: Sequence[str], row: int) -> None:
             zmin=0,
             zmax=max(float(np.max(m)), 1e-9),  # each layer its own scale: layers differ a lot
             colorbar=dict(thickness=10, len=high - low, y=(low + high) / 2, yanchor="middle"),
-            hoverinfo="skip",
+            **_click_hover(names, len(steps)),
         ),
         row=row,
         col=1,
     )
-    fig.add_trace(_pick_overlay(steps, m, names), row=row, col=1)
     fig.update_yaxes(
         tickvals=list(range(channels)), ticktext=list(names), autorange="reversed", row=row, col=1
     )
@@ -240,7 +227,7 @@ def rnn_states(
     fig.update_xaxes(**time_ticks(labels, lo, hi), row=2, col=1)
     fig.update_layout(
         legend=dict(orientation="h", y=-0.12, x=1, xanchor="right"),
-        clickmode="event+select",
+        clickmode="event",
         dragmode=False,
     )
     return _finish(fig, height, t("RNN: hidden state per step"))
@@ -258,13 +245,11 @@ def _state_heatmap(fig: go.Figure, hidden: np.ndarray, steps: np.ndarray, step: 
             zmin=-1,
             zmax=1,
             colorbar=dict(thickness=10, len=0.45, y=0.78, title="h"),
-            hoverinfo="skip",
+            **_click_hover([t("unit {u}", u=u) for u in range(units)], len(steps)),
         ),
         row=1,
         col=1,
     )
-    unit_names = [t("unit {u}", u=u) for u in range(units)]
-    fig.add_trace(_pick_overlay(steps, hidden.T, unit_names), row=1, col=1)
     _column_box(fig, step, step, units, 1)
 
 

@@ -19,6 +19,7 @@ from engine.sequence import (
     growth_exponent,
     sequential_steps,
 )
+from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.links import linked
 from ui.sequence import mnist1d_figures as mf
@@ -128,7 +129,7 @@ def depth_section() -> None:
 def _coverage(depths: dict[str, SequentialDepth], length: int) -> None:
     """Draw how much of the sequence one unit of each model has seen after each step."""
     names = {a: depth_name(a) for a in depths}
-    st.plotly_chart(
+    chart(
         mf.coverage(
             {names[a]: d.fields for a, d in depths.items()},
             length,
@@ -186,7 +187,7 @@ def timing_section() -> None:
     measured = _measure(chosen, lengths)
     if measured is None:
         return
-    st.plotly_chart(
+    chart(
         mf.time_per_batch(
             {arch_name(a): (m["lengths"], m["seconds"]) for a, m in measured.items()},
             {arch_name(a): mf.ARCH_COLORS[a] for a in measured},

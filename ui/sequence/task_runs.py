@@ -32,6 +32,7 @@ from engine.sequence import (
     make_batch,
     synthetic_task,
 )
+from ui.chart import chart
 from ui.i18n import DEFAULT, current_lang, t, tn
 from ui.jobs import (
     Line,
@@ -345,7 +346,7 @@ def _task_examples() -> None:
                     idea=t(spec.idea),
                 )
             )
-            st.plotly_chart(
+            chart(
                 tf.task_examples(
                     xs.numpy(),
                     [t("label {y}: {meaning}", y=int(y), meaning=t(meaning[int(y)])) for y in ys],
@@ -415,7 +416,7 @@ def _live_curves(state) -> None:
     if state.finished or not state.payload:
         return
     curves = curves_by_task(state.payload["curves"])
-    st.plotly_chart(
+    chart(
         tf.task_curves(curves, _titles(), ARCH_NAMES),
         key="seqb_live",
     )
@@ -429,7 +430,7 @@ def _titles() -> dict[str, str]:
 def _show_results(results, steps: int, stopped: bool) -> None:
     if stopped:
         st.warning(t("Stopped: these are the runs so far; only the runs that finished are kept."))
-    st.plotly_chart(
+    chart(
         tf.task_curves(curves_by_task(results), _titles(), ARCH_NAMES),
         key="seqb_curves",
     )

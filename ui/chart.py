@@ -1,0 +1,82 @@
+"""Every figure on screen: a Plotly figure drawn by our own component with a smaller plotly.js.
+
+Why not st.plotly_chart (issue 13). Its element loads Streamlit's plotly.js chunk, 4.7 MB with
+every trace type Plotly has (maps, 3-D, WebGL), and a new tab spends ~0.7 s of main-thread work
+evaluating it before the first chart can be drawn. Our figures need only cartesian traces
+(scatter, bar, heatmap, image, histogram), which plotly.js publishes as its "cartesian" build:
+1.5 MB, served by the app itself from static/ (Streamlit's static file serving). This component
+(Streamlit's components v2: no iframe, the script runs in the page) loads that build once per tab
+and draws each figure with Plotly.react, so a rerun updates a chart in place.
+
+Clicks: plotly.js reports a click on a heatmap cell (st.plotly_chart's point selection does not),
+so a clickable figure needs no invisible overlay. on_click gets the clicked point as a dict:
+curve_number, point_index, x, y, and z and customdata when the trace has them.
+
+Figures keep the look of Streamlit's element through ui/plotly_theme.py's template.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+import ui.plotly_theme  # noqa: F401  (the app's template is the default before any figure)
+from ui.i18n import t
+
+SCRIPT = (Path(__file__).with_name("chart.js")).read_text(encoding="utf-8")
+NAME = "explorer_chart"
+_draw = st.components.v2.component(NAME, js=SCRIPT, isolate_styles=False)
+
+Point = dict  # curve_number, point_index, x, y (and z, customdata when the trace has them)
+
+
+def payload(fig: go.Figure, clicks: bool = False, frozen: bool = False) -> bytes:
+    """Return what the browser receives: the figure's JSON and how to draw it, as UTF-8 bytes.
+
+    Written by hand around pio.to_json's text so the figure is encoded once (a dict would be
+    encoded again, escaping every quote of a large heatmap)."""
+    figure = pio.to_json(fig, validate=False)
+    failed = t("This figure could not be drawn: the browser did not load plotly.js.")
+    flags = f'"clicks": {str(clicks).lower()}, "frozen": {str(frozen).lower()}'
+    flags += ', "failed": ' + json.dumps(failed)
+    return ("{" + flags + ', "figure": ' + figure + "}").encode()
+
+
+def _on_click(key: str, callback: Callable[[Point], None]) -> Callable[[], None]:
+    """Return the component's callback: hand the clicked point to callback."""
+
+    def _run() -> None:
+        event = st.session_state.get(key) or {}
+        point = event.get("click") if hasattr(event, "get") else None
+        if isinstance(point, dict):
+            callback(point)
+
+    return _run
+
+
+def chart(
+    fig: go.Figure,
+    *,
+    key: str | None = None,
+    on_click: Callable[[Point], None] | None = None,
+    frozen: bool = False,
+    where=None,
+) -> None:
+    """Draw fig across its container (in `where`, a column or container, when given).
+
+    on_click needs a key: it is called with the clicked point before the rerun. frozen draws a
+    picture without hover, zoom or the mode bar (Plotly's staticPlot)."""
+    if on_click is not None and key is None:
+        raise ValueError("a clickable chart needs a key")
+    callbacks = {"on_click_change": _on_click(key, on_click)} if on_click else {}
+    data = payload(fig, clicks=on_click is not None, frozen=frozen)
+    if where is None:
+        _draw(key=key, data=data, **callbacks)
+        return
+    with where:
+        _draw(key=key, data=data, **callbacks)
