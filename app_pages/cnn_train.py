@@ -270,7 +270,6 @@ if classes:
     chart(
         tf.image_row(list(_examples(classes)), [class_name(c) for c in classes], 150),
         key="ct_examples",
-        frozen=True,
     )
     st.caption(
         t(

@@ -43,7 +43,7 @@ def _fig(key: str, inputs: tuple, lang: str, _build: Callable[[], go.Figure]) ->
     return _build().to_dict()  # building Plotly figures is the slow part of a warm rerun
 
 
-def _chart(key: str, inputs: tuple, build: Callable[[], go.Figure], where=st) -> None:
+def _chart(key: str, inputs: tuple, build: Callable[[], go.Figure], where=None) -> None:
     """Draw the figure `build` makes, built once per chart key, inputs and language (its words
     are in the session's language, so sessions in two languages never share one)."""
     chart(_fig(key, inputs, current_lang(), build), key=key, where=where)

@@ -10,12 +10,11 @@ from ui.chart import NAME
 
 @dataclass
 class Chart:
-    """One drawn chart: its element id (ending in its key), figure JSON and drawing flags."""
+    """One drawn chart: its element id (ending in its key), figure JSON, whether it is clickable."""
 
     id: str
     spec: str  # the figure, as JSON text
     clicks: bool
-    frozen: bool
 
     @property
     def key(self) -> str:
@@ -35,5 +34,5 @@ def charts(at) -> list[Chart]:
             continue
         payload = json.loads(proto.bytes)
         figure = json.dumps(payload["figure"])
-        found.append(Chart(proto.id, figure, payload["clicks"], payload["frozen"]))
+        found.append(Chart(proto.id, figure, payload["clicks"]))
     return found

@@ -21,8 +21,7 @@ def test_the_payload_carries_the_figure_exactly_as_plotly_writes_it():
     fig.update_layout(title="卷积 <b>map</b>")
     sent = json.loads(payload(fig, clicks=True))
     assert sent["figure"] == json.loads(pio.to_json(fig, validate=False))
-    assert sent["clicks"] is True and sent["frozen"] is False
-    assert json.loads(payload(fig, frozen=True))["frozen"] is True
+    assert sent["clicks"] is True and json.loads(payload(fig))["clicks"] is False
     assert sent["failed"]  # the message shown if plotly.js cannot load
 
 
@@ -43,19 +42,18 @@ from ui.inputs import pick_cell_on_click
 
 fig = go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]))
 chart(fig, key="clickable", on_click=pick_cell_on_click("row", "col"))
-chart(fig, key="still", frozen=True)
+chart(fig, key="still")
 col, _ = st.columns(2)
 chart(fig, key="in_col", where=col)
 """
 
 
-def test_charts_are_drawn_with_their_keys_flags_and_containers():
+def test_charts_are_drawn_with_their_keys_clicks_and_containers():
     at = AppTest.from_string(APP).run()
     assert not at.exception
     drawn = {c.key: c for c in charts(at)}
     assert set(drawn) == {"clickable", "still", "in_col"}
-    assert drawn["clickable"].clicks and not drawn["clickable"].frozen
-    assert drawn["still"].frozen and not drawn["still"].clicks
+    assert drawn["clickable"].clicks and not drawn["still"].clicks
     assert drawn["in_col"].figure["data"][0]["type"] == "heatmap"
     assert len(at.columns[0].get("bidi_component")) == 1  # drawn inside the column
 

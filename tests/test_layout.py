@@ -3,7 +3,8 @@
 The engine never imports Streamlit, Plotly or ui; pages reach a topic through its package's public
 face (engine/<topic>/__init__.py), never a module inside it; no module imports another topic's
 private (underscore) names; every error a person can cause derives from engine.core.ExplorerError;
-no line carries ruff's format-skip comment (code is split by its questions, not packed).
+no line carries ruff's format-skip comment (code is split by its questions, not packed); figures
+are drawn by ui/chart.py, never st.plotly_chart.
 """
 
 from __future__ import annotations
@@ -127,3 +128,21 @@ def test_no_line_is_packed_by_hand():
         if line.rstrip().endswith("# fmt: " + "skip")
     ]
     assert not packed
+
+
+def _calls_plotly_chart(path: Path) -> list[int]:
+    """Return the lines of path that call some object's plotly_chart."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "plotly_chart"
+    ]
+
+
+def test_figures_are_drawn_by_ui_chart_never_st_plotly_chart():
+    # st.plotly_chart makes the browser load Streamlit's 4.7 MB plotly.js (see ui/chart.py)
+    sources = _tracked("app_pages/*.py") + _tracked("ui/*.py") + [ROOT / "app.py"]
+    calls = [f"{p.relative_to(ROOT)}:{n}" for p in sources for n in _calls_plotly_chart(p)]
+    assert sources and not calls

@@ -83,11 +83,11 @@ function listenForClicks(div, setTriggerValue) {
 
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  const { figure, clicks, frozen, failed } = payloadOf(data);
+  const { figure, clicks, failed } = payloadOf(data);
   const layout = figure.layout || {};
   boldTitle(layout);
   const div = chartDiv(parentElement, layout.height || 450);
-  const config = { displaylogo: false, responsive: true, staticPlot: Boolean(frozen) };
+  const config = { displaylogo: false, responsive: true };
   loadPlotly()
     .then((Plotly) =>
       Plotly.react(div, { data: figure.data || [], layout, frames: figure.frames, config }).then(

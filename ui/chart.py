@@ -35,15 +35,14 @@ _draw = st.components.v2.component(NAME, js=SCRIPT, isolate_styles=False)
 Point = dict  # curve_number, point_index, x, y (and z, customdata when the trace has them)
 
 
-def payload(fig: go.Figure, clicks: bool = False, frozen: bool = False) -> bytes:
+def payload(fig: go.Figure, clicks: bool = False) -> bytes:
     """Return what the browser receives: the figure's JSON and how to draw it, as UTF-8 bytes.
 
     Written by hand around pio.to_json's text so the figure is encoded once (a dict would be
     encoded again, escaping every quote of a large heatmap)."""
     figure = pio.to_json(fig, validate=False)
     failed = t("This figure could not be drawn: the browser did not load plotly.js.")
-    flags = f'"clicks": {str(clicks).lower()}, "frozen": {str(frozen).lower()}'
-    flags += ', "failed": ' + json.dumps(failed)
+    flags = f'"clicks": {str(clicks).lower()}, "failed": ' + json.dumps(failed)
     return ("{" + flags + ', "figure": ' + figure + "}").encode()
 
 
@@ -64,17 +63,16 @@ def chart(
     *,
     key: str | None = None,
     on_click: Callable[[Point], None] | None = None,
-    frozen: bool = False,
     where=None,
 ) -> None:
     """Draw fig across its container (in `where`, a column or container, when given).
 
-    on_click needs a key: it is called with the clicked point before the rerun. frozen draws a
-    picture without hover, zoom or the mode bar (Plotly's staticPlot)."""
+    on_click needs a key: it is called with the clicked point before the rerun. Every chart has
+    Plotly's mode bar on hover, whose camera button downloads it as a PNG named after its title."""
     if on_click is not None and key is None:
         raise ValueError("a clickable chart needs a key")
     callbacks = {"on_click_change": _on_click(key, on_click)} if on_click else {}
-    data = payload(fig, clicks=on_click is not None, frozen=frozen)
+    data = payload(fig, clicks=on_click is not None)
     if where is None:
         _draw(key=key, data=data, **callbacks)
         return
