@@ -33,6 +33,6 @@ def charts(at) -> list[Chart]:
         if proto.component_name != NAME:
             continue
         payload = json.loads(proto.bytes)
-        figure = json.dumps(payload["figure"])
+        figure = json.dumps(payload["figure"], ensure_ascii=False)
         found.append(Chart(proto.id, figure, payload["clicks"]))
     return found

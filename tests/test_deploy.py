@@ -92,7 +92,7 @@ def _open_kernels_page(url: str) -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
         page.goto(f"{url}/kernels")
-        page.wait_for_selector('[data-testid="stPlotlyChart"]', timeout=120_000)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)  # plotly.js served
         assert page.locator("h1").first.inner_text().strip()
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
