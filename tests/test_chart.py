@@ -58,6 +58,18 @@ def test_charts_are_drawn_with_their_keys_clicks_and_containers():
     assert len(at.columns[0].get("bidi_component")) == 1  # drawn inside the column
 
 
+def test_the_same_figure_twice_without_a_key_draws_twice():
+    at = AppTest.from_string(
+        "import plotly.graph_objects as go\nfrom ui.chart import chart\n"
+        "for _ in range(3):\n    chart(go.Figure(go.Scatter(y=[1, 2])))\n"
+        "chart(go.Figure(go.Scatter(y=[2, 1])))"
+    ).run()
+    assert not at.exception
+    drawn = charts(at)
+    assert len(drawn) == 4 and len({c.key for c in drawn}) == 4
+    assert [c.figure["data"][0]["y"] for c in drawn] == [[1, 2]] * 3 + [[2, 1]]
+
+
 def test_a_clickable_chart_needs_a_key():
     with pytest.raises(ValueError, match="needs a key"):
         chart(go.Figure(), on_click=print)

@@ -17,13 +17,17 @@ Figures keep the look of Streamlit's element through ui/plotly_theme.py's templa
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementKey
 
 import ui.plotly_theme  # noqa: F401  (the app's template is the default before any figure)
 from ui.i18n import t
@@ -73,8 +77,22 @@ def chart(
         raise ValueError("a clickable chart needs a key")
     callbacks = {"on_click_change": _on_click(key, on_click)} if on_click else {}
     data = payload(fig, clicks=on_click is not None)
-    if where is None:
-        _draw(key=key, data=data, **callbacks)
-        return
-    with where:
-        _draw(key=key, data=data, **callbacks)
+    with where if where is not None else nullcontext():
+        if key is not None:
+            _draw(key=key, data=data, **callbacks)
+        else:
+            _draw_unkeyed(data)
+
+
+def _draw_unkeyed(data: bytes) -> None:
+    """Draw a chart given no key under a key made from its content.
+
+    A component is a widget: two with the same data and no key would be one element twice, which
+    Streamlit refuses. A repeat of the same figure gets the next free suffix instead."""
+    base = "chart-" + hashlib.blake2b(data, digest_size=8).hexdigest()
+    for n in itertools.count():
+        try:
+            _draw(key=base if n == 0 else f"{base}-{n}", data=data)
+            return
+        except StreamlitDuplicateElementKey:
+            continue
