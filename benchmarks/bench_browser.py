@@ -23,13 +23,16 @@ Figure bytes: the websocket frames the page receives are parsed as Streamlit For
 JSON spec of every plotly_chart element is summed: exactly what the server sent for its figures
 (the browser's own copies, gd.data, hold typed arrays that JSON.stringify inflates).
 
-The second visit and the widget change are measured in the "warmed" pass. So is a third visit: a
-new tab in the second visit's browser context, so a new Streamlit session whose browser already
-holds Streamlit's and plotly.js's files in its HTTP cache (the server marks them immutable for a
-year) and may reuse their compiled code: what a learner waits for on a later visit from the same
-browser, or a classmate on a machine that opened the app before. Pages can be limited with
-BENCH_BROWSER_PAGES=kernels,pooling (URL paths; "home" for the home page), passes with
-BENCH_BROWSER_PASSES=racing,warmed,off ("off": the racing pass with the warm-up off).
+The second visit and the widget change are measured in the "warmed" pass, and so is a page switch:
+one tab opens the home page and follows the sidebar's link to each page in turn, as a learner
+clicking through the topics does (the same session; plotly.js is already in the tab). So is a
+third visit: a new tab in the second visit's browser context, so a new Streamlit session whose
+browser already holds Streamlit's files (the server marks them immutable for a year) and our
+plotly.js (revalidated) in its HTTP cache, and may reuse their compiled code: what a learner waits
+for on a later visit from the same browser, or a classmate on a machine that opened the app before.
+Pages can be limited with BENCH_BROWSER_PAGES=kernels,pooling (URL paths; "home" for the home
+page), passes with BENCH_BROWSER_PASSES=racing,warmed,off ("off": the racing pass with the warm-up
+off).
 
 The floor, measured in the same run: benchmarks/floor_app.py serves a bare page, a page with one
 small Plotly chart drawn the app's way (ui/chart.py: plotly.js's 1.5 MB cartesian build) and the
@@ -64,6 +67,7 @@ CHANGE_TIMEOUT_MS = 20_000  # a change that starts no rerun within this is repor
 TARGETS = {
     "first": "first visit ≤ 2 s",
     "second": "second session ≤ 1 s",
+    "switch": "no target: a learner clicking through the topics",
     "change": "widget change ≤ 150 ms median, none above 500 ms",
     "figures": "figure payload ≤ 3 MB per page",
 }
@@ -159,6 +163,7 @@ class PageResult:
     first: dict[str, float | None] = field(default_factory=dict)  # pass name → seconds
     second: float | None = None
     same_browser: float | None = None  # a new tab (new session) in the second visit's context
+    switch: float | None = None  # reached from the previous page by its sidebar link, same tab
     change: float | None = None
     change_note: str = ""
     figure_bytes: int | None = None
@@ -313,6 +318,7 @@ def first_visits(browser, name: str, results: dict[str, PageResult], warmup: boo
             )
         if wait:
             _second_and_change(browser, base, results)
+            switches(browser, base, results)
     return warm_s
 
 
@@ -332,6 +338,24 @@ def _second_and_change(browser, base: str, results: dict[str, PageResult]) -> No
             f" second {url or 'home':<22} {res.second:6.2f} s; same browser "
             f"{res.same_browser:6.2f} s; change {_fmt(res.change)} s " + res.change_note
         )
+
+
+def switches(browser, base: str, results: dict[str, PageResult]) -> None:
+    """Fill each page's switch: one tab opens the home page, then follows the sidebar's link to
+    every page in turn, as a learner clicking through the topics (one session; plotly.js and
+    Streamlit's chunks already loaded by the pages before)."""
+    context, page = _new_page(browser)
+    page.goto(base, wait_until="commit")
+    _settle_ms(page, 0.0)
+    for url, res in results.items():
+        link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{url}"]')
+        if not url or link.count() == 0:
+            continue
+        since = page.evaluate("performance.now()")
+        link.first.click()
+        res.switch = _settle_ms(page, since) / 1e3
+        _log(f" switch {url:<22} {res.switch:6.2f} s")
+    context.close()
 
 
 FLOOR_PAGES = ("bare", "chart", "stchart")  # benchmarks/floor_app.py
@@ -361,12 +385,13 @@ def _fmt(seconds: float | None) -> str:
 def _table(results: dict[str, PageResult], passes: list[str]) -> list[Line]:
     """Return the per-page table."""
     head = f"{'page':<22}" + "".join(f" first/{p:<7}" for p in passes)
-    head += "  second s  tab s  change s  figures MB (n)  widget"
+    head += "  second s  tab s  switch s  change s  figures MB (n)  widget"
     rows = [Line(head)]
     for url, r in results.items():
         text = f"{url or 'home':<22}" + "".join(f"      {_fmt(r.first.get(p))}" for p in passes)
         mb = "—" if r.figure_bytes is None else f"{r.figure_bytes / 1e6:.2f} ({r.figures})"
-        text += f"    {_fmt(r.second)} {_fmt(r.same_browser)}    {_fmt(r.change)}  {mb:>14}  "
+        text += f"    {_fmt(r.second)} {_fmt(r.same_browser)}    {_fmt(r.switch)}"
+        text += f"    {_fmt(r.change)}  {mb:>14}  "
         text += r.change_note
         rows.append(Line(text))
     return rows
@@ -393,6 +418,7 @@ def _summaries(results: dict[str, PageResult], passes: list[str]) -> list[Line]:
     lines.append(
         _summary("  same browser, new tab", [r.same_browser for r in rs], s, TARGETS["second"])
     )
+    lines.append(_summary("page switch, same tab", [r.switch for r in rs], s, TARGETS["switch"]))
     lines.append(_summary("widget change", [r.change for r in rs], ms, TARGETS["change"]))
     lines.append(_summary("figure payload", [r.figure_bytes for r in rs], mb, TARGETS["figures"]))
     return lines
