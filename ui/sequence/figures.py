@@ -2,8 +2,8 @@
 
 Time runs left to right in every figure. The CNN figures mark what a chosen time step t sees (the
 input window of each layer's unit at t) and what k-max pooling keeps; the RNN figure shows the
-hidden state at every step. The heatmaps a person can click carry an invisible scatter overlay
-(Streamlit returns no points for clicks on heatmap traces, see DESIGN.md): its x is the time step.
+hidden state at every step. A click on a cell of their heatmaps reaches the page through
+ui/chart.py: the clicked cell's x is the time step.
 """
 
 from __future__ import annotations
