@@ -3,6 +3,7 @@
 import streamlit as st
 
 from engine import conv as lc
+from ui.chart import preload
 from ui.i18n import t, tn
 from ui.navigation import GROUPS
 
@@ -101,3 +102,6 @@ st.caption(
         page=t("Dense vs convolutional vs recurrent"),
     )
 )
+
+with st.sidebar:  # the home page has no chart; the topic a learner opens next has
+    preload()

@@ -58,9 +58,10 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app
 from tests.pages_list import PAGES
+from ui.chart import NAME as CHART
+from ui.chart import PRELOAD_PAYLOAD as PRELOAD
 
 ROOT = Path(__file__).resolve().parents[1]
-CHART = "explorer_chart"  # ui/chart.py's component
 QUIET_MS = 1000
 TIMEOUT_MS = 180_000
 CHANGE_TIMEOUT_MS = 20_000  # a change that starts no rerun within this is reported as such
@@ -131,7 +132,8 @@ SETTLED = """
   if (!document.querySelector('h1')) return false;
   if (document.querySelector('[data-testid="stSkeleton"]')) return false;  // a chunk still loading
   const shown = [...document.querySelectorAll(CHARTS)].filter(
-    (chart) => chart.getClientRects().length  // not inside a closed expander or tab
+    // not inside a closed expander or tab; not ui/chart.py's preloader (it draws nothing)
+    (chart) => chart.getClientRects().length && !chart.closest('.st-key-plotly_preload')
   );
   if (shown.some((chart) => !chart.querySelector('.main-svg'))) return false;  // not drawn
   const b = window.__bench;
@@ -185,14 +187,20 @@ class FrameTally:
         if msg.WhichOneof("type") == "ref_hash":
             self.refs += 1
         elif msg.WhichOneof("type") == "delta":
-            element = msg.delta.new_element
-            kind = element.WhichOneof("type")
-            if kind == "bidi_component" and element.bidi_component.component_name == CHART:
-                self.bytes += len(element.bidi_component.bytes)
-                self.figures += 1
-            elif kind == "plotly_chart":
-                self.bytes += len(element.plotly_chart.spec.encode())
-                self.figures += 1
+            self._count(msg.delta.new_element)
+
+    def _count(self, element) -> None:
+        """Count a figure element: ours (ui/chart.py, not its preloader) or Streamlit's."""
+        kind = element.WhichOneof("type")
+        if kind == "bidi_component" and element.bidi_component.component_name == CHART:
+            sent = element.bidi_component.bytes
+        elif kind == "plotly_chart":
+            sent = element.plotly_chart.spec.encode()
+        else:
+            return
+        if sent != PRELOAD:
+            self.bytes += len(sent)
+            self.figures += 1
 
 
 @contextmanager

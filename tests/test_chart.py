@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.charts import charts
+from tests.test_pages import open_page
 from ui.chart import chart, payload
 from ui.inputs import pick_cell_on_click
 
@@ -68,6 +69,15 @@ def test_the_same_figure_twice_without_a_key_draws_twice():
     drawn = charts(at)
     assert len(drawn) == 4 and len({c.key for c in drawn}) == 4
     assert [c.figure["data"][0]["y"] for c in drawn] == [[1, 2]] * 3 + [[2, 1]]
+
+
+def test_the_home_page_preloads_plotly_js_and_draws_no_chart():
+    at = open_page("app_pages/home.py")
+    assert not at.exception and not charts(at)
+    (loader,) = at.sidebar.get("bidi_component")
+    assert json.loads(loader.proto.bytes) == {"figure": None}
+    # a page with charts loads plotly.js for them; it has no preloader
+    assert len(open_page("app_pages/pooling.py").sidebar.get("bidi_component")) == 0
 
 
 def test_a_clickable_chart_needs_a_key():

@@ -84,6 +84,12 @@ function listenForClicks(div, setTriggerValue) {
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const { figure, clicks, failed } = payloadOf(data);
+  if (!figure) {
+    // No figure: load plotly.js once the page is idle, for the charts of the next page.
+    const idle = window.requestIdleCallback || ((run) => setTimeout(run, 500));
+    idle(() => loadPlotly().catch(() => {}));
+    return undefined;
+  }
   const layout = figure.layout || {};
   boldTitle(layout);
   const div = chartDiv(parentElement, layout.height || 450);

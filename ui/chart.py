@@ -34,6 +34,7 @@ from ui.i18n import t
 
 SCRIPT = (Path(__file__).with_name("chart.js")).read_text(encoding="utf-8")
 NAME = "explorer_chart"
+PRELOAD_PAYLOAD = b'{"figure": null}'  # no chart: load plotly.js when the browser is idle
 _draw = st.components.v2.component(NAME, js=SCRIPT, isolate_styles=False)
 
 Point = dict  # curve_number, point_index, x, y (and z, customdata when the trace has them)
@@ -82,6 +83,12 @@ def chart(
             _draw(key=key, data=data, **callbacks)
         else:
             _draw_unkeyed(data)
+
+
+def preload() -> None:
+    """Load plotly.js in the background once the browser is idle, for the pages a learner opens
+    next from this one (a page without charts, such as the home page)."""
+    _draw(key="plotly_preload", data=PRELOAD_PAYLOAD)
 
 
 def _draw_unkeyed(data: bytes) -> None:
