@@ -59,7 +59,6 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app
 from tests.pages_list import PAGES
 from ui.chart import NAME as CHART
-from ui.chart import PRELOAD_PAYLOAD as PRELOAD
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET_MS = 1000
@@ -190,7 +189,7 @@ class FrameTally:
             self._count(msg.delta.new_element)
 
     def _count(self, element) -> None:
-        """Count a figure element: ours (ui/chart.py, not its preloader) or Streamlit's."""
+        """Count a figure element: ours (ui/chart.py) or Streamlit's."""
         kind = element.WhichOneof("type")
         if kind == "bidi_component" and element.bidi_component.component_name == CHART:
             sent = element.bidi_component.bytes
@@ -198,9 +197,8 @@ class FrameTally:
             sent = element.plotly_chart.spec.encode()
         else:
             return
-        if sent != PRELOAD:
-            self.bytes += len(sent)
-            self.figures += 1
+        self.bytes += len(sent)
+        self.figures += 1
 
 
 @contextmanager

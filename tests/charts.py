@@ -33,8 +33,6 @@ def charts(at) -> list[Chart]:
         if proto.component_name != NAME:
             continue
         payload = json.loads(proto.bytes)
-        if payload["figure"] is None:  # the plotly.js preloader (ui.chart.preload), no chart
-            continue
         figure = json.dumps(payload["figure"], ensure_ascii=False)
         found.append(Chart(proto.id, figure, payload["clicks"]))
     return found
