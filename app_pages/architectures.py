@@ -19,6 +19,7 @@ from ui.inputs import image_picker, working_tensor
 from ui.jobs import Line, get_job, show_progress, start_shared_job
 from ui.links import keep_param, linked
 from ui.sections import lazy_section
+from ui.tables import table
 
 st.title(t("Classic architectures: what each one fixed"))
 st.markdown(
@@ -177,8 +178,8 @@ STORIES = {  # (problem, idea, why it works)
 _table = st.cache_resource(show_spinner=t("Measuring the nine nets (once per server)…"))(
     arch.arch_table
 )
-table = _table()
-by_name = {s.name: s for s in table}
+nets = _table()
+by_name = {s.name: s for s in nets}
 stack = {L: kd.stacked_vs_single(1, 1, 1, L) for L in (2, 3)}  # C = 1: weights in units of C²
 vgg_dense = arch.dense_part(layer_table("vgg16", None), by_name["vgg16"].params)
 numbers = st.cache_resource(show_spinner=False)(arch.design_constants)() | {
@@ -193,13 +194,13 @@ numbers = st.cache_resource(show_spinner=False)(arch.design_constants)() | {
     "vgg_dense": vgg_dense[0],
     "vgg_dense_share": vgg_dense[1],
     "r50_deeper": by_name["resnet50"].depth / by_name["resnet18"].depth,
-    "r50_flops": arch.flops_ratio(table, "resnet50", "resnet18"),
-    "resnext_flops": arch.flops_ratio(table, "resnext50_32x4d", "resnet50"),
-    "resnext_params": arch.parameter_ratio(table, "resnext50_32x4d", "resnet50"),
+    "r50_flops": arch.flops_ratio(nets, "resnet50", "resnet18"),
+    "resnext_flops": arch.flops_ratio(nets, "resnext50_32x4d", "resnet50"),
+    "resnext_params": arch.parameter_ratio(nets, "resnext50_32x4d", "resnet50"),
     "alexnet_layers": by_name["alexnet"].weight_layers,
     "vgg_depth": by_name["vgg16"].depth,
-    "densenet_share": arch.parameter_ratio(table, "densenet121", "resnet50"),
-    "se_extra": arch.parameter_ratio(table, "se_resnet50", "resnet50") - 1,
+    "densenet_share": arch.parameter_ratio(nets, "densenet121", "resnet50"),
+    "se_extra": arch.parameter_ratio(nets, "se_resnet50", "resnet50") - 1,
 }
 
 st.header(t("1 · Nine problems, nine ideas"))
@@ -233,28 +234,25 @@ st.markdown(
 )
 st.latex(r"r_{\ell} = r_{\ell-1} + (k_\ell - 1)\,j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\,s_\ell")
 PARAMS_M, GFLOPS, JUMP = t("parameters (M)"), "GFLOPs", t("jump j (px)")
-st.dataframe(
+table(
     {
-        t("network"): [s.title for s in table],
-        t("year"): [s.year for s in table],
-        t("depth"): [s.depth for s in table],
-        t("weight layers"): [s.weight_layers for s in table],
-        PARAMS_M: [s.params / 1e6 for s in table],
-        GFLOPS: [s.flops / 1e9 for s in table],
-        t("bottleneck strides on"): [s.bottleneck_stride or "" for s in table],
-        t("input"): [f"{s.input_size}²" for s in table],
-        t("last map"): [f"{s.grid[0]}×{s.grid[1]}" for s in table],
-        t("field r (px)"): [s.rf_size for s in table],
-        JUMP: [s.rf_jump for s in table],
-        t("whole image via a gate"): [t("yes") if s.global_context else "" for s in table],
+        t("network"): [s.title for s in nets],
+        t("year"): [s.year for s in nets],
+        t("depth"): [s.depth for s in nets],
+        t("weight layers"): [s.weight_layers for s in nets],
+        PARAMS_M: [s.params / 1e6 for s in nets],
+        GFLOPS: [s.flops / 1e9 for s in nets],
+        t("bottleneck strides on"): [s.bottleneck_stride or "" for s in nets],
+        t("input"): [f"{s.input_size}²" for s in nets],
+        t("last map"): [f"{s.grid[0]}×{s.grid[1]}" for s in nets],
+        t("field r (px)"): [s.rf_size for s in nets],
+        JUMP: [s.rf_jump for s in nets],
+        t("whole image via a gate"): [t("yes") if s.global_context else "" for s in nets],
     },
-    hide_index=True,
-    column_config={
-        k: st.column_config.NumberColumn(format=f)
-        for k, f in ((PARAMS_M, "%.2f"), (GFLOPS, "%.2f"), (JUMP, "%d"))
-    },
+    csv_name="nine-networks",
+    formats={PARAMS_M: "%.2f", GFLOPS: "%.2f", JUMP: "%d"},
 )
-summary = arch.table_summary(table)
+summary = arch.table_summary(nets)
 
 
 def _layout_note(cost: arch.CostComparison) -> str:
@@ -310,7 +308,7 @@ def _table_words(summary: arch.TableSummary, note: str) -> str:
         deepest_name=summary.deepest.title,
         weight_trend=weight_trend,
         beyond_count=len(summary.field_beyond_image),
-        count=len(table),
+        count=len(nets),
         beyond=", ".join(summary.field_beyond_image),
         whole=", ".join(summary.whole_image) or t("none"),
     )
@@ -318,7 +316,7 @@ def _table_words(summary: arch.TableSummary, note: str) -> str:
 
 
 st.caption(
-    _table_words(summary, _layout_note(arch.cost_comparison(table, "se_resnet50", "resnet50")))
+    _table_words(summary, _layout_note(arch.cost_comparison(nets, "se_resnet50", "resnet50")))
 )
 
 st.markdown(
@@ -332,7 +330,7 @@ st.markdown(
 def _layer_table(rows: list) -> None:
     """Draw one network's layers: output, parameters, MFLOPs, field and jump."""
     params, field, jump = t("params"), t("field r (px)"), t("jump j (px)")
-    st.dataframe(
+    table(
         {
             "#": [r.index for r in rows],
             t("layer"): [r.name for r in rows],
@@ -343,12 +341,9 @@ def _layer_table(rows: list) -> None:
             field: [r.rf_size for r in rows],
             jump: [r.jump for r in rows],
         },
-        hide_index=True,
-        height=320,
-        column_config={
-            "MFLOPs": st.column_config.NumberColumn(format="%.1f"),
-            params: st.column_config.NumberColumn(format="localized"),
-        },
+        csv_name="layers",
+        formats={"MFLOPs": "%.1f", params: "localized"},
+        scroll_after=7,
     )
 
 
@@ -434,7 +429,7 @@ def _branch_table(branches: list, g3a: list) -> None:
         t("weights (3a)"),
         t("multiply-adds (3a, 28×28)"),
     )
-    st.dataframe(
+    table(
         {
             t("branch"): [t(b.name) for b in branches],
             t("weights (here)"): [b.params for b in branches],
@@ -443,11 +438,8 @@ def _branch_table(branches: list, g3a: list) -> None:
             g_weights: [g.params for g in g3a],
             g_macs: [g.macs for g in g3a],
         },
-        hide_index=True,
-        column_config={
-            k: st.column_config.NumberColumn(format="localized")
-            for k in (g_weights, g_macs, here_macs)
-        },
+        csv_name="inception-branches",
+        formats=dict.fromkeys((g_weights, g_macs, here_macs), "localized"),
     )
 
 
@@ -829,18 +821,15 @@ def _final_table(curves) -> None:
         t("training accuracy (%)"),
         t("seconds"),
     )
-    st.dataframe(
+    table(
         {
             t("network"): [_stack_name(n) for n in curves.labels],
             loss: [curves.final_loss[n] for n in curves.labels],
             accuracy: [100 * curves.accuracy[n] for n in curves.labels],
             seconds: [curves.seconds[n] for n in curves.labels],
         },
-        hide_index=True,
-        column_config={
-            k: st.column_config.NumberColumn(format=f)
-            for k, f in ((loss, "%.3f"), (accuracy, "%.1f"), (seconds, "%.1f"))
-        },
+        csv_name="final-training-results",
+        formats={loss: "%.3f", accuracy: "%.1f", seconds: "%.1f"},
     )
 
 

@@ -31,6 +31,7 @@ from ui.autodiff import steps as ad_steps
 from ui.chart import chart
 from ui.i18n import error_text, t, tn
 from ui.links import linked
+from ui.tables import table
 
 MORE_X, MORE_T = (2.0, -0.3), (-0.5, 0.4)  # examples 3 and 4, when asked for
 STEPS_H = tuple(float(h) for h in 10.0 ** -np.arange(1.0, 14.01, 0.5))  # 1e-1 … 1e-14
@@ -127,7 +128,7 @@ targets = [
 ]
 try:
     params, x, targets = check_inputs(params, x, targets)
-    graph, forward, backward, table = _passes(tuple(params.items()), x, targets)
+    graph, forward, backward, derivatives = _passes(tuple(params.items()), x, targets)
 except ExplorerError as err:
     st.error(error_text(err))
     st.stop()
@@ -268,7 +269,7 @@ st.markdown(
     )
 )
 static = static_graph()
-st.dataframe(
+table(
     {
         t("value"): [nd.id for nd in static],
         t("torch.fx (static, traced ahead)"): [
@@ -276,7 +277,7 @@ st.dataframe(
         ],
         t("autograd (dynamic, recorded while running)"): [node[nd.id].op for nd in static],
     },
-    hide_index=True,
+    csv_name="static-and-dynamic-graph",
 )
 st.caption(
     t(
@@ -315,31 +316,29 @@ COLUMNS = {  # column → its heading and number format
     "fd_error": (t("|automatic − numerical|"), "%.1e"),
 }
 columns = {
-    "parameter": [r.parameter for r in table],
-    "autodiff": [r.autodiff for r in table],
-    "symbolic": [r.symbolic for r in table],
-    "numerical": [r.finite_difference for r in table],
-    "sym_error": [abs(r.autodiff - r.symbolic) for r in table],
-    "fd_error": [r.fd_abs_error for r in table],
+    "parameter": [r.parameter for r in derivatives],
+    "autodiff": [r.autodiff for r in derivatives],
+    "symbolic": [r.symbolic for r in derivatives],
+    "numerical": [r.finite_difference for r in derivatives],
+    "sym_error": [abs(r.autodiff - r.symbolic) for r in derivatives],
+    "fd_error": [r.fd_abs_error for r in derivatives],
 }
-st.dataframe(
+table(
     {COLUMNS[k][0]: v for k, v in columns.items()},
-    hide_index=True,
-    column_config={
-        head: st.column_config.NumberColumn(format=fmt) for head, fmt in COLUMNS.values() if fmt
-    },
+    csv_name="gradients-three-ways",
+    formats={head: fmt for head, fmt in COLUMNS.values() if fmt},
 )
 st.markdown(t("The symbolic formulas, derived by hand with $a_i = \\tanh(w_1 x_i + b_1)$:"))
 st.latex(
     r"\begin{aligned}"
     + r" \\ ".join(
         rf"\frac{{\partial L}}{{\partial {ad_steps.sym(r.parameter)}}} &= {r.symbolic_latex}"
-        for r in table
+        for r in derivatives
     )
     + r"\end{aligned}"
 )
-worst_sym = max(abs(r.autodiff - r.symbolic) for r in table)
-worst_fd = max(r.fd_abs_error for r in table)
+worst_sym = max(abs(r.autodiff - r.symbolic) for r in derivatives)
+worst_fd = max(r.fd_abs_error for r in derivatives)
 st.markdown(
     t(
         """**What to notice.**

@@ -21,6 +21,7 @@ from ui import figures
 from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.links import linked
+from ui.tables import table
 
 SHOWN_TERMS = 6  # terms written out in the formula; the table lists them all
 NOISY, TRUE, SMOOTH = t("measurements x(t)"), t("true position"), t("smoothed s(t)")
@@ -104,16 +105,19 @@ def explain_step() -> None:
     total = sum(x * wa for _, x, wa in terms)
     st.latex(rf"s({pick}) = {written}{more} = {total:.4f}")
     left, right = st.columns([2, 1])
-    left.dataframe(
+    four = "%.4f"
+    table(
         {
             t("time a"): [a for a, _, _ in terms],
             t("age t − a"): [pick - a for a, _, _ in terms],
-            "x(a)": [round(x, 4) for _, x, _ in terms],
-            t("weight used"): [round(wa, 4) for *_, wa in terms],
-            t("x(a) × weight"): [round(x * wa, 4) for _, x, wa in terms],
+            "x(a)": [x for _, x, _ in terms],
+            t("weight used"): [wa for *_, wa in terms],
+            t("x(a) × weight"): [x * wa for _, x, wa in terms],
         },
-        hide_index=True,
-        height=220,
+        csv_name="weighted-sum-terms",
+        formats={"x(a)": four, t("weight used"): four, t("x(a) × weight"): four},
+        scroll_after=5,
+        where=left,
     )
     right.metric(t("Sum of the terms"), f"{total:.6f}")
     right.metric(t("s(t) from the engine"), f"{smooth[pick]:.6f}")
@@ -182,19 +186,25 @@ st.markdown(
 st.latex(r"\bar a = \sum_a a\, w(a)")
 tradeoff = width_tradeoff(true, noisy, kind, width, length)
 now, wide = tradeoff.current, tradeoff.wider
-st.dataframe(
+three = "%.3f"
+table(
     {
         t("kernel"): [
             t("width {width} (chosen)", width=f"{now.width:g}"),
             t("width {width} ({factor}× as wide)", width=f"{wide.width:g}", factor=f"{WIDER:g}"),
         ],
-        t("leftover noise (RMSE)"): [round(now.noise, 3), round(wide.noise, 3)],
-        t("lag error (RMSE)"): [round(now.lag, 3), round(wide.lag, 3)],
-        t("mean delay (samples)"): [round(now.delay, 2), round(wide.delay, 2)],
-        t("total error (RMSE)"): [round(now.total, 3), round(wide.total, 3)],
+        t("leftover noise (RMSE)"): [now.noise, wide.noise],
+        t("lag error (RMSE)"): [now.lag, wide.lag],
+        t("mean delay (samples)"): [now.delay, wide.delay],
+        t("total error (RMSE)"): [now.total, wide.total],
     },
-    hide_index=True,
-    key="c1d_wider",
+    csv_name="kernel-width-tradeoff",
+    formats={
+        t("leftover noise (RMSE)"): three,
+        t("lag error (RMSE)"): three,
+        t("mean delay (samples)"): "%.2f",
+        t("total error (RMSE)"): three,
+    },
 )
 WIDER_TEXT = {
     "averaging": t("it averages away more noise than its extra lag costs, so here wider wins."),

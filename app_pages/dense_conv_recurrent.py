@@ -10,6 +10,7 @@ from ui import diagrams, figures
 from ui.chart import chart
 from ui.i18n import t
 from ui.links import linked
+from ui.tables import table
 
 st.title(t("Dense vs convolutional vs recurrent"))
 st.markdown(
@@ -52,16 +53,16 @@ st.markdown(
         weights=f"{one_neuron.weights:,}",
     )
 )
-st.dataframe(
-    {
-        t("layer"): [LAYER_NAMES[x.kind] for x in costs],
-        t("weights"): [f"{x.weights:,}" for x in costs],
-        t("biases"): [f"{x.biases:,}" for x in costs],
-        t("inputs read per output"): [f"{x.fan_in:,}" for x in costs],
-        t("multiply-adds"): [f"{x.macs:,}" for x in costs],
-    },
-    hide_index=True,
-    width="stretch",
+image_counts = {
+    t("weights"): [x.weights for x in costs],
+    t("biases"): [x.biases for x in costs],
+    t("inputs read per output"): [x.fan_in for x in costs],
+    t("multiply-adds"): [x.macs for x in costs],
+}
+table(
+    {t("layer"): [LAYER_NAMES[x.kind] for x in costs]} | image_counts,
+    csv_name="image-layer-costs",
+    formats=dict.fromkeys(image_counts, "localized"),
 )
 st.latex(
     rf"\text{{{LAYER_NAMES['dense']}: }} (HWC)\,(HWF) \qquad "
@@ -125,19 +126,22 @@ seq_costs = [
     lc.rnn(n_in, hidden, steps),
     lc.unshared_recurrent(n_in, hidden, steps),
 ]
-st.dataframe(
+sequence_counts = {
+    t("parameters"): [x.parameters for x in seq_costs],
+    t("multiply-adds"): [x.macs for x in seq_costs],
+    t("sequential steps"): [1, steps, steps],
+}
+table(
     {
         t("layer"): [
             t("dense over the whole sequence"),
             t("recurrent (shared over time)"),
             t("same graph, new weights each step"),
-        ],
-        t("parameters"): [f"{x.parameters:,}" for x in seq_costs],
-        t("multiply-adds"): [f"{x.macs:,}" for x in seq_costs],
-        t("sequential steps"): ["1", f"{steps:,}", f"{steps:,}"],
-    },
-    hide_index=True,
-    width="stretch",
+        ]
+    }
+    | sequence_counts,
+    csv_name="sequence-layer-costs",
+    formats=dict.fromkeys(sequence_counts, "localized"),
 )
 st.latex(r"h_t = \tanh(W h_{t-1} + U x_t + b)\qquad |W| + |U| = h^2 + h\,n")
 longer = [lc.dense(2 * steps * n_in, hidden), lc.rnn(n_in, hidden, 2 * steps)]

@@ -17,6 +17,7 @@ from ui.inputs import image_picker, working_tensor
 from ui.kernels import figures as kf
 from ui.links import linked
 from ui.sections import lazy_section
+from ui.tables import table
 
 st.title(t("Kernel sizes: 3×3, odd, 1×1 and 1×n"))
 st.markdown(
@@ -205,7 +206,7 @@ try:
 except ExplorerError as err:
     st.error(error_text(err))
 else:
-    st.dataframe(kf.cost_table(costs), hide_index=True)
+    table(**kf.cost_table(costs), csv_name="stack-costs")
     two, five, three, seven = costs
     (w2, _), (w3, _) = two.share_of(five), three.share_of(seven)
     v2, v3 = kd.design_verdict(two, five), kd.design_verdict(three, seven)
@@ -409,7 +410,7 @@ def _fit_section() -> None:
     except ExplorerError as err:
         st.error(error_text(err))
     else:
-        st.dataframe(kf.width_fit_table(fits), hide_index=True)
+        table(**kf.width_fit_table(fits), csv_name="derivative-fits")
         st.caption(t("What to notice: {words}", words=_width_words(kd.width_fit_summary(fits))))
 
 
@@ -489,7 +490,7 @@ try:
 except ExplorerError as err:
     st.error(error_text(err))
 else:
-    st.dataframe(kf.cost_table([direct, reduced]), hide_index=True)
+    table(**kf.cost_table([direct, reduced]), csv_name="bottleneck-costs")
     verdict = kd.design_verdict(reduced, direct)
     field = f"{direct.receptive_field[0]}×{direct.receptive_field[1]}"
     params = {
@@ -618,7 +619,7 @@ try:
 except ExplorerError as err:
     st.error(error_text(err))
 else:
-    st.dataframe(kf.cost_table([square, pair]), hide_index=True)
+    table(**kf.cost_table([square, pair]), csv_name="factorised-costs")
     verdict = kd.design_verdict(pair, square)
     params = {
         "weights": verdict.weight_share,
@@ -746,7 +747,7 @@ def _separable_section() -> None:
         st.error(error_text(err))
         return
     names = list(seps)
-    b.dataframe(kf.separability_table(seps), hide_index=True)
+    table(**kf.separability_table(seps), csv_name="kernel-separability", where=b)
     chosen = linked(st.selectbox)(
         t("Look at one"), names, index=names.index("gabor"), format_func=t, key="ks_sep_k"
     )

@@ -55,6 +55,7 @@ from ui.recurrent.models import char_model
 from ui.recurrent.reasons import input_note, unscored_text
 from ui.recurrent.samples import SAMPLE_CODE
 from ui.sections import lazy_section
+from ui.tables import table
 
 KEPT_GATE, KEPT_STEPS = 0.99, 100  # the worked example of how much a near-1 forget gate keeps
 
@@ -420,18 +421,10 @@ def _row(prop: str, state: str) -> tuple[str, str, str, str]:
 
 def _ranking_table(state: str) -> None:
     """Draw the best unit per property as a table."""
-    columns = [t("property"), t("best unit"), "r", t("runners-up")]
-    table = pd.DataFrame([_row(p, state) for p in PROPERTIES], columns=columns)
-    widths = dict(zip(columns[:3], (130, 80, 60), strict=True))  # px: the reasons need the room
-    narrow = {name: st.column_config.TextColumn(width=px) for name, px in widths.items()}
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            **narrow,
-            columns[3]: st.column_config.TextColumn(t("runners-up (or why not)"), width=560),
-        },
+    columns = [t("property"), t("best unit"), "r", t("runners-up (or why not)")]
+    table(
+        pd.DataFrame([_row(p, state) for p in PROPERTIES], columns=columns),
+        csv_name=f"best-unit-per-property-{state}",
     )
 
 

@@ -54,6 +54,7 @@ from ui.sequence.mnist1d_runs import (
     run_store,
     runs_for,
 )
+from ui.tables import table
 
 MULTIPLIERS = [0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0]
 
@@ -441,6 +442,13 @@ def _running(job_key: str) -> bool:
     return job is not None and not job.state().finished
 
 
+def _result_formats() -> dict[str, str]:
+    """Return the formats of the results table's numbers (mnist1d_runs.results_table)."""
+    tenths = [t("seconds"), t("test accuracy (%)"), t("train accuracy (%)"), t("published (%)")]
+    tenths.append(t("ours − published (points)"))
+    return dict.fromkeys((t("weights"), t("steps")), "localized") | dict.fromkeys(tenths, "%.1f")
+
+
 missing, job = _train_controls(
     plan,
     ("m1d_train", "m1d_train_job", "m1d_train_panel"),
@@ -459,16 +467,7 @@ if runs and not _running("m1d_train_job"):
         ),
         key="m1d_curves",
     )
-    st.dataframe(
-        results_table(runs, counts),
-        hide_index=True,
-        key="m1d_results",
-        column_config={
-            t("model"): st.column_config.TextColumn(width="medium"),
-            t("weights"): st.column_config.NumberColumn(format="localized"),
-            t("steps"): st.column_config.NumberColumn(format="localized"),
-        },
-    )
+    table(results_table(runs, counts), csv_name="training-runs", formats=_result_formats())
     st.caption(
         t(
             "Seconds are wall-clock time on this server, which other people's pages share: they "
@@ -648,8 +647,11 @@ def _ablation_results(pairs: list[str], runs, plan) -> None:
         key="m1d_abl_bars",
     )
     contrast = shuffle_contrast(acc, pairs)
-    st.dataframe(
-        _ablation_table(names, pairs, series, contrast.drops), hide_index=True, key="m1d_abl_table"
+    ablation = _ablation_table(names, pairs, series, contrast.drops)
+    table(
+        ablation,
+        csv_name="ordered-vs-shuffled",
+        formats=dict.fromkeys(ablation.columns[1:], "%.1f"),
     )
     st.caption(t("Published accuracies: {source}.", source=PUBLISHED_SOURCE))
     stopped = any(r.stopped for k, r in runs.items() if k.arch in pairs)
@@ -657,7 +659,7 @@ def _ablation_results(pairs: list[str], runs, plan) -> None:
 
 
 def _pct(v):
-    return None if v is None else round(100 * v, 1)
+    return None if v is None else 100 * v
 
 
 def _ablation_table(names, pairs, series, drops) -> pd.DataFrame:
@@ -667,7 +669,7 @@ def _ablation_table(names, pairs, series, drops) -> pd.DataFrame:
             t("model"): names,
             t("ordered (%)"): [_pct(v) for v in series["ours, ordered"]],
             t("shuffled (%)"): [_pct(v) for v in series["ours, shuffled"]],
-            t("drop (points)"): [round(drops[a], 1) for a in pairs],
+            t("drop (points)"): [drops[a] for a in pairs],
             t("published ordered (%)"): [_pct(v) for v in series["published, ordered"]],
             t("published shuffled (%)"): [_pct(v) for v in series["published, shuffled"]],
         }

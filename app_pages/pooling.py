@@ -37,6 +37,7 @@ from ui.i18n import error_text, t, tn
 from ui.inputs import image_picker, working_tensor
 from ui.links import linked
 from ui.sections import lazy_section
+from ui.tables import table
 
 st.title(t("Pooling and invariance"))
 st.markdown(
@@ -334,7 +335,7 @@ def _worked_example(ex: dict) -> None:
         where=left,
     )
     right.markdown(f"**{t(ex['hides'])}**")
-    right.dataframe(
+    table(
         {
             t("pooling"): [
                 t("max"),
@@ -358,7 +359,8 @@ def _worked_example(ex: dict) -> None:
                 str(ex["k-max positions(k=2)"][1]),
             ],
         },
-        hide_index=True,
+        csv_name="pooled-" + "-".join(ex["hides"].replace(",", "").split()),
+        where=right,
     )
 
 

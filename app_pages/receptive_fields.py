@@ -44,6 +44,7 @@ from ui.i18n import error_text, t
 from ui.inputs import clamp_state, image_picker, pick_cell_on_click, working_tensor
 from ui.links import STACK_FIELDS, decode_stack, encode_stack, keep_param, linked, linked_start
 from ui.sections import lazy_section
+from ui.tables import table
 
 st.title(t("Receptive fields"))
 st.markdown(
@@ -67,7 +68,7 @@ LIMITS = {"k": (1, 15), "s": (1, 8), "p": (0, 8), "d": (1, 8)}  # what the table
 LABELS = {"k": N_("kernel k"), "s": N_("stride s"), "p": N_("padding p"), "d": N_("dilation d")}
 st.subheader(t("Build a stack"))
 start = linked_start("rf_stack", "rf_stack", lambda raw: decode_stack(raw, KINDS, LIMITS), DEFAULT)
-table = st.data_editor(
+edited = st.data_editor(
     pd.DataFrame(start, columns=["kind", *STACK_FIELDS]),
     num_rows="dynamic",
     key="rf_stack",
@@ -86,7 +87,7 @@ table = st.data_editor(
     width="stretch",
 )
 side = linked(st.slider)(t("Input size (px, square)"), 32, 256, 128, 16, key="rf_side")
-clean = table.dropna(how="all")
+clean = edited.dropna(how="all")
 if clean.empty:
     st.warning(t("Add at least one layer."))
     st.stop()
@@ -104,15 +105,17 @@ except ExplorerError as err:
     st.error(error_text(err))
     st.stop()
 left, right = st.columns([2, 3])
-left.dataframe(
+table(
     {
         t("layer"): [r.name for r in rows],
         t("output"): [f"{r.out_shape[0]}×{r.out_shape[1]}" for r in rows],
         "r": [r.size for r in rows],
-        t("jump"): [f"{r.jump:g}" for r in rows],
-        t("start"): [f"{r.start:g}" for r in rows],
+        t("jump"): [r.jump for r in rows],
+        t("start"): [r.start for r in rows],
     },
-    hide_index=True,
+    csv_name="stack-fields",
+    formats={t("jump"): "%g", t("start"): "%g"},
+    where=left,
 )
 lows, highs = middle_spans(rows)
 chart(

@@ -36,6 +36,7 @@ from ui.i18n import error_text, t
 from ui.jobs import get_job, shareable, show_progress, start_job
 from ui.links import linked
 from ui.recurrent import dynamics_figures as rf
+from ui.tables import table
 
 DELAYS = [1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 60, 80, 100]
 NAMES = {"rnn": t("vanilla RNN"), "lstm": "LSTM", "gru": "GRU"}
@@ -85,6 +86,11 @@ fb = linked(c5.slider)(
 @st.cache_data(max_entries=64, show_spinner=False)
 def _flow(kind: str, T: int, hidden: int, radius: float, act: str, fb: float | None, clip):
     return gradient_flow(kind, T, hidden, radius, act, forget_bias=fb, clip=clip)
+
+
+def _norm_cell(v: float) -> float | str:
+    """Return a number for the clipping table; NaN (float64 overflowed) as "nan", not a blank."""
+    return "nan" if np.isnan(v) else v
 
 
 def _at_zero(v: float) -> str:
@@ -176,14 +182,20 @@ tau = linked(c2.slider)(
     t("Threshold τ"), 0.1, 10.0, 1.0, 0.1, key="grad_tau", disabled=not use_clip
 )
 clipped = {k: _flow(k, T, hidden, radius, act, fb, tau if use_clip else None) for k in NAMES}
-st.dataframe(
+three = "%.3g"
+table(
     {
         t("network"): [NAMES[k] for k in NAMES],
-        t("‖∇θ L‖ before"): [f"{clipped[k].weight_grad_norm:.3g}" for k in NAMES],
-        t("factor applied"): [f"{clipped[k].clip_scale:.3g}" for k in NAMES],
-        t("‖∇θ L‖ after"): [f"{clipped[k].clipped_weight_grad_norm:.3g}" for k in NAMES],
+        t("‖∇θ L‖ before"): [_norm_cell(clipped[k].weight_grad_norm) for k in NAMES],
+        t("factor applied"): [_norm_cell(clipped[k].clip_scale) for k in NAMES],
+        t("‖∇θ L‖ after"): [_norm_cell(clipped[k].clipped_weight_grad_norm) for k in NAMES],
     },
-    hide_index=True,
+    csv_name="gradient-clipping",
+    formats={
+        t("‖∇θ L‖ before"): three,
+        t("factor applied"): three,
+        t("‖∇θ L‖ after"): three,
+    },
 )
 rnn_c = clipped["rnn"]
 chart(

@@ -3,7 +3,6 @@
 import hashlib
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from engine.core import N_, ExplorerError
@@ -37,6 +36,7 @@ from ui.sequence import figures as sf
 from ui.sequence import text_figures as tf
 from ui.sequence.inputs import sequence_box, text_for_ngrams
 from ui.sequence.task_runs import tasks_section
+from ui.tables import table
 
 LAYER1 = {  # the designed first layer (engine.sequence.compare): the sum, then with numbers put in
     "rise": (r"x_{t+1} - x_{t-1}", r"%(c)s - %(a)s"),
@@ -242,15 +242,15 @@ def _layer1_at(out, names, step: int) -> None:
     )
     value1 = t("value at t")
     value2 = t("layer-2 value at t (sees {span})", span=_span(*windows[1][step]))
-    st.dataframe(
+    table(
         {
             t("layer-1 filter"): [_filter_name(n) for n in names[0]],
             value1: maps[0][:, step],
             t("layer-2 channel"): names[1],
             value2: maps[1][:, step],
         },
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in (value1, value2)},
+        csv_name="values-at-step",
+        formats={value1: "%.4f", value2: "%.4f"},
     )
 
 
@@ -325,13 +325,13 @@ def _kmax_section(out, channel_names, labels, length: int) -> None:
         sf.kmax_figure(out["x"], last, channel_names, kept, out["cnn_windows"][-1], labels),
         key="seqb_kmax",
     )
-    st.dataframe(
+    table(
         {
             t("channel"): channel_names,
             t("kept positions"): [", ".join(map(str, row)) for row in kept],
             t("kept values"): [", ".join(f"{v:.3f}" for v in row) for row in kept_values],
         },
-        hide_index=True,
+        csv_name="k-max-kept",
     )
     cover = kmax_coverage(kept, kept_values, out["cnn_windows"][-1])
     top = (cover.top_channel, cover.top_rank)
@@ -465,15 +465,17 @@ def _final_vectors(out, channel_names) -> None:
         sf.final_vectors(out["cnn_final"], cnn_labels, cnn_channel, out["rnn_final"]),
         key="seqb_final",
     )
-    fmt = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(
-        pd.DataFrame([out["cnn_final"]], columns=cnn_labels, index=[t("CNN k-max vector")]),
-        column_config={c: fmt for c in cnn_labels},
-    )
+    _vector_table(t("CNN k-max vector"), cnn_labels, out["cnn_final"], "cnn-k-max-vector")
     rnn_labels = [t("unit {u}", u=u) for u in range(len(out["rnn_final"]))]
-    st.dataframe(
-        pd.DataFrame([out["rnn_final"]], columns=rnn_labels, index=[t("RNN last state h_T")]),
-        column_config={c: fmt for c in rnn_labels},
+    _vector_table(t("RNN last state h_T"), rnn_labels, out["rnn_final"], "rnn-last-state")
+
+
+def _vector_table(name: str, labels: list[str], values, csv_name: str) -> None:
+    """Draw one vector as a one-row table: its name, then one column per entry."""
+    table(
+        {t("vector"): [name]} | {label: [v] for label, v in zip(labels, values, strict=True)},
+        csv_name=csv_name,
+        formats=dict.fromkeys(labels, "%.4f"),
     )
 
 
@@ -691,7 +693,7 @@ def _ngram_name(name: str) -> str:
 def _filter_table(res) -> None:
     """Draw one row per filter: windows fired on, its top windows, the max-pooled value."""
     pooled = t("max-pooled")
-    st.dataframe(
+    table(
         {
             t("filter"): [_visible(_ngram_name(n)) for n in res.filter_names],
             t("fires on (windows)"): [len(f) for f in res.fires],
@@ -703,8 +705,8 @@ def _filter_table(res) -> None:
             pooled: res.pooled,
             t("at window"): res.pooled_at,
         },
-        hide_index=True,
-        column_config={pooled: st.column_config.NumberColumn(format="%.3f")},
+        csv_name="ngram-filters",
+        formats={pooled: "%.3f"},
     )
 
 

@@ -21,6 +21,7 @@ from ui.chart import chart
 from ui.i18n import error_text, t
 from ui.inputs import samples
 from ui.links import linked
+from ui.tables import table
 
 st.title(t("Why convolution: sparse interactions and shared weights"))
 st.markdown(
@@ -42,18 +43,20 @@ try:
 except ExplorerError as err:
     st.error(error_text(err))
     st.stop()
-st.dataframe(
+WEIGHTS, MACS = t("weights"), t("multiply-adds per pass")
+table(
     {
         t("layer"): [
             t("dense (every output reads every input)"),
             t("sparse (k inputs per output)"),
             t("sparse + shared (convolution)"),
         ],
-        t("weights"): [f"{r.weights:,}" for r in rows],
-        t("multiply-adds per pass"): [f"{r.macs:,}" for r in rows],
+        WEIGHTS: [r.weights for r in rows],
+        MACS: [r.macs for r in rows],
         t("runtime"): ["O(m × n)", "O(k × n)", "O(k × n)"],
     },
-    hide_index=True,
+    csv_name="layer-costs",
+    formats={WEIGHTS: "localized", MACS: "localized"},
 )
 
 

@@ -1,8 +1,9 @@
 """Figures out (issue 16): every figure on every page downloads as a PNG whose file name says
 what it shows. Plotly's modebar names the file after the figure's title (ui/chart.py sets no
 other file name), so every chart must carry one: in the default view and with every
-lazy section open. Tables: every one is an st.dataframe (or st.data_editor), whose toolbar
-downloads its numbers as CSV; an st.table has no such button, so none is used.
+lazy section open. Tables: every one is ui/tables.py's, a Markdown table with a button under it
+that downloads its numbers as CSV; no st.dataframe or st.table is left (st.data_editor, where a
+learner edits values, has its own toolbar).
 
 Every trace is of a type plotly.js's cartesian build draws (ui/chart.py loads only that build).
 
@@ -18,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.charts import charts
 from tests.pages_list import PAGES
+from tests.tables import tables
 from tests.test_pages import open_page
 from tests.test_widget_ends import open_lazy_sections
 
@@ -77,4 +79,11 @@ def test_every_figure_has_a_name_to_download_under(path):
     assert not at.exception, [e.message for e in at.exception]
     found += [f"(sections open) {f}" for f in problems(at)]
     assert not found, found
-    assert not at.table, "show a table with st.dataframe: its toolbar downloads it as CSV"
+    grids = [d for d in at.dataframe if d.proto.editing_mode == d.proto.READ_ONLY]
+    assert not at.table and not grids, "show tables with ui.tables.table (editors stay grids)"
+    assert len(tables(at)) == len(csv_buttons(at)), "every table has its CSV button"
+
+
+def csv_buttons(at: AppTest) -> list:
+    """Return ui/tables.py's CSV download buttons on the page (their keys start with csv_)."""
+    return [b for b in at.get("download_button") if "-csv_" in b.proto.id]

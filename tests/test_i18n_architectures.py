@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.architectures import ArchStatsError, gradient_trend, layer_rows
+from tests.tables import tables
 from tests.test_i18n_cnn_pages import _open, _open_section, _text
 from ui import i18n
 from ui.i18n import error_text
@@ -42,10 +43,10 @@ def test_architectures_renders_in_chinese_with_its_title_and_sentences(zh_page):
 
 def test_architectures_tables_and_figures_in_chinese(zh_page):
     at = zh_page
-    columns = [c for df in at.dataframe for c in df.value.columns]
+    columns = [c for df in tables(at) for c in df.columns]
     assert "深度" in columns and "感受野 r (px)" in columns and "分支" in columns
     assert "depth" not in columns and "branch" not in columns
-    branches = next(df for df in at.dataframe if "分支" in df.value.columns).value["分支"]
+    branches = next(df for df in tables(at) if "分支" in df.columns)["分支"]
     assert "3×3 最大池化 → 1×1" in list(branches)
     assert at.session_state["arch_dil_kernel"] == "laplacian"  # the value stays; label changes
 

@@ -11,6 +11,7 @@ from engine.core import ExplorerError
 from engine.pooling import pool2d
 from engine.receptive_field import erf_extent_words, stack_rf
 from tests.charts import charts
+from tests.tables import tables
 from tests.test_pages import assert_clean, open_page
 from tests.test_pages import page_text as _text
 from ui import i18n
@@ -93,7 +94,7 @@ def test_receptive_field_notes_in_chinese(zh):
     at = _open("app_pages/receptive_fields.py", "zh")
     text = _text(at)
     assert "有效感受野覆盖了理论方块的" in text
-    assert at.dataframe[-1].value.columns.tolist() == ["层", "输出", "r", "跳步", "起点"]
+    assert tables(at)[-1].columns.tolist() == ["层", "输出", "r", "跳步", "起点"]
     _open_section(at, "open_rf_dilated")
     assert "膨胀逐层加倍时每层的感受野：" in _text(at)
 

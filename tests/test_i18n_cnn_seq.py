@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.sequence import TASKS, text_to_numbers
+from tests.tables import tables
 from tests.test_pages import open_script as _open
 from ui import i18n
 from ui.sequence.inputs import mapping_note, read_sequence
@@ -38,9 +39,9 @@ def test_sequence_page_in_chinese_has_its_title_and_chosen_sentences():
     assert "**值得注意：** 窗口每层增大" in text
     assert "交换越晚，影响越大" in text  # the swap verdict the English test expects, in Chinese
     assert "What to notice" not in text
-    columns = [c for d in at.dataframe for c in d.value.columns]
+    columns = [c for d in tables(at) for c in d.columns]
     assert "第 1 层卷积核" in columns and "保留的位置" in columns
-    assert "上升" in list(at.dataframe[0].value.iloc[:, 0])  # the designed filters' names
+    assert "上升" in list(tables(at)[0].iloc[:, 0])  # the designed filters' names
 
 
 def test_sequence_page_shows_its_input_error_in_chinese():
@@ -119,7 +120,7 @@ def test_mnist1d_page_in_chinese_with_a_stored_run_and_both_sections_open():
     assert "线性 在 " in text and "内达到" in text  # the stored run's sentence
     assert "**值得注意：** 当 T = 40 时，循环模型需要 40 个相互依赖的步" in text
     assert "What to notice" not in text
-    columns = [c for d in at.dataframe for c in d.value.columns]
+    columns = [c for d in tables(at) for c in d.columns]
     assert "测试准确率 (%)" in columns and "每一步同时计算所有位置" in columns
     run_store().runs.clear()
 
@@ -242,7 +243,7 @@ def test_ablation_results_in_chinese():
     )
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    table = at.dataframe[0].value
+    table = next(d for d in tables(at) if "变体" in d.columns)
     assert list(table["变体"]) == ["基线", "无池化", "无 ReLU", "1 块", "4 块"]
     assert any("**没学到：** 无池化 (8.8%)" in w.value for w in at.warning)
     text = _text(at)

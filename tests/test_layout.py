@@ -130,19 +130,30 @@ def test_no_line_is_packed_by_hand():
     assert not packed
 
 
-def _calls_plotly_chart(path: Path) -> list[int]:
-    """Return the lines of path that call some object's plotly_chart."""
+def _calls(path: Path, *methods: str) -> list[int]:
+    """Return the lines of path that call some object's method named one of methods."""
     return [
         node.lineno
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "plotly_chart"
+        and node.func.attr in methods
     ]
+
+
+def _app_sources() -> list[Path]:
+    return _tracked("app_pages/*.py") + _tracked("ui/**/*.py") + [ROOT / "app.py"]
 
 
 def test_figures_are_drawn_by_ui_chart_never_st_plotly_chart():
     # st.plotly_chart makes the browser load Streamlit's 4.7 MB plotly.js (see ui/chart.py)
-    sources = _tracked("app_pages/*.py") + _tracked("ui/*.py") + [ROOT / "app.py"]
-    calls = [f"{p.relative_to(ROOT)}:{n}" for p in sources for n in _calls_plotly_chart(p)]
+    sources = _app_sources()
+    calls = [f"{p.relative_to(ROOT)}:{n}" for p in sources for n in _calls(p, "plotly_chart")]
+    assert sources and not calls
+
+
+def test_tables_are_shown_by_ui_tables_never_st_dataframe():
+    # st.dataframe's grid costs a new tab ~1.3 MB of code, st.table's 0.74 MB (see ui/tables.py)
+    sources = _app_sources()
+    calls = [f"{p.relative_to(ROOT)}:{n}" for p in sources for n in _calls(p, "dataframe", "table")]
     assert sources and not calls

@@ -26,6 +26,7 @@ from engine.cnn import gradient_norms
 from engine.kernels import stacked_vs_single
 from engine.receptive_field import widths_grow
 from tests.charts import charts
+from tests.tables import numbers, tables
 from tests.test_widget_ends import open_lazy_sections
 from ui.jobs import Job, shared_slot
 
@@ -89,14 +90,14 @@ def _png(size, color=(30, 120, 200)) -> bytes:
 def test_defaults_show_the_computed_table_without_training(page):
     assert not page.error, [e.value for e in page.error]
     assert page.title[0].value.startswith("Classic architectures")
-    table = page.dataframe[0].value
+    table = tables(page)[0]
     assert len(table) == 9
     row = table[table["network"] == "ResNet-50"].iloc[0]
     stats = arch_stats("resnet50")
-    assert row["depth"] == stats.depth
-    assert row["parameters (M)"] == pytest.approx(stats.params / 1e6)
-    assert row["GFLOPs"] == pytest.approx(stats.flops / 1e9)
-    assert row["field r (px)"] == stats.rf_size
+    assert row["depth"] == str(stats.depth)
+    assert row["parameters (M)"] == f"{stats.params / 1e6:.2f}"
+    assert row["GFLOPs"] == f"{stats.flops / 1e9:.2f}"
+    assert row["field r (px)"] == str(stats.rf_size)
     assert page.toggle(key="deg_train").value is False
     assert "Train" in page.toggle(key="deg_train").label
 
@@ -113,11 +114,11 @@ def test_stories_state_ratios_measured_from_the_networks(page):
 
 
 def test_table_depths_are_the_numbers_in_the_names(page):
-    table = page.dataframe[0].value
+    table = tables(page)[0]
     for title, depth in zip(table["network"], table["depth"], strict=True):
         match = re.search(r"-(\d+)", title)
         if match:
-            assert depth == int(match.group(1)), title  # SE-ResNet-50 once showed 82
+            assert depth == match.group(1), title  # SE-ResNet-50 once showed 82
     se = table[table["network"] == "SE-ResNet-50"].iloc[0]
     assert se["bottleneck strides on"] == "1×1"
     assert table[table["network"] == "ResNet-50"].iloc[0]["bottleneck strides on"] == "3×3"
@@ -149,8 +150,11 @@ def test_gradient_caption_follows_the_measured_trend(page):
 
 
 def test_drill_down_rows_sum_to_the_tables_flops(page):
-    drill = page.dataframe[1].value  # the default network, ResNet-50, at 224
-    assert drill["MFLOPs"].sum() * 1e6 == pytest.approx(arch_stats("resnet50").flops, rel=1e-9)
+    drill = tables(page)[1]  # the default network, ResNet-50, at 224
+    rows = layer_rows("resnet50", 224)
+    assert sum(r.flops for r in rows) == pytest.approx(arch_stats("resnet50").flops, rel=1e-9)
+    # the table shows those rows, each to 0.1 MFLOPs
+    assert numbers(drill["MFLOPs"]) == pytest.approx([r.flops / 1e6 for r in rows], abs=0.05)
     assert drill.iloc[0]["layer"] == "conv1"
 
 
@@ -220,10 +224,13 @@ def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
     at = _tiny_training()
     at.toggle(key="deg_train").set_value(True).run()
     assert_clean(at)
-    results = _trained(at).dataframe[-1].value
+    results = tables(_trained(at))[-1]
     assert list(results["network"]) == ["plain-8", "residual-8", "plain-32", "residual-32"]
-    assert (results["final training loss"] > 0).all()
-    loss = dict(zip(results["network"], results["final training loss"], strict=True))
+    curves = at.session_state["deg_job"].state().result  # the run's losses, unrounded
+    finals = [curves.final_loss[n] for n in curves.labels]
+    assert numbers(results["final training loss"]) == pytest.approx(finals, abs=5e-4)  # "%.3f"
+    assert all(x > 0 for x in finals)
+    loss = dict(zip(results["network"], finals, strict=True))
     verdict = depth_verdict(
         (loss["plain-8"], loss["plain-32"]), (loss["residual-8"], loss["residual-32"])
     )
@@ -232,7 +239,7 @@ def test_training_with_tiny_settings_shows_four_runs_then_two_for_one_depth():
     assert (plain_worse in caption) is verdict.plain_degrades
     assert ("the deeper residual one keeps up" in caption) is verdict.residual_keeps_up
     at.selectbox(key="deg_shallow").set_value(32).run()
-    assert list(_trained(at).dataframe[-1].value["network"]) == ["plain-32", "residual-32"]
+    assert list(tables(_trained(at))[-1]["network"]) == ["plain-32", "residual-32"]
 
 
 def test_training_waits_for_the_servers_run_slots_and_identical_settings_share_one_run():
@@ -251,8 +258,8 @@ def test_training_waits_for_the_servers_run_slots_and_identical_settings_share_o
     assert second.session_state["deg_job"].job is first.session_state["deg_job"].job
     gate.set()
     assert all(job.join(30) for job in holders)
-    ours = _trained(first).dataframe[-1].value
-    theirs = _trained(second).dataframe[-1].value
+    ours = tables(_trained(first))[-1]
+    theirs = tables(_trained(second))[-1]
     assert ours.equals(theirs)
     first.toggle(key="deg_train").set_value(False).run()
     assert "deg_job" not in first.session_state  # switched off: the session leaves the run
@@ -288,7 +295,7 @@ def test_story_numbers_are_computed_from_the_built_models(page):
 
 
 def test_bottleneck_stride_column_sits_next_to_gflops(page):
-    columns = list(page.dataframe[0].value.columns)
+    columns = list(tables(page)[0].columns)
     assert columns.index("bottleneck strides on") == columns.index("GFLOPs") + 1
 
 

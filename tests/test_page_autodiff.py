@@ -14,9 +14,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.charts import charts
+from tests.tables import number, tables
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "autodiff.py")
 NAMES = ("w1", "b1", "w2", "b2")
+TWELVE = 5.01e-13  # a number shown to 12 decimals is off by at most half its last digit
 
 
 def _open(**query: str) -> AppTest:
@@ -103,8 +105,12 @@ def _hover_grads(at: AppTest) -> dict[str, float]:
 
 
 def _table(at: AppTest) -> dict[str, dict[str, float]]:
-    df = next(f.value for f in at.dataframe if "parameter" in f.value.columns)
-    return {row["parameter"]: row for _, row in df.iterrows()}
+    """Return the three-ways table: parameter → column → the number shown."""
+    df = next(f for f in tables(at) if "parameter" in f.columns)
+    return {
+        row["parameter"]: {c: number(v) for c, v in row.items() if c != "parameter"}
+        for _, row in df.iterrows()
+    }
 
 
 def _assert_gradients_shown(at: AppTest) -> None:
@@ -112,10 +118,11 @@ def _assert_gradients_shown(at: AppTest) -> None:
     table = _table(at)
     for k in NAMES:
         expected = float(grads[k])
-        assert table[k]["automatic (reverse mode)"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
-        assert table[k]["symbolic (formula)"] == pytest.approx(expected, rel=1e-10, abs=1e-13)
-        numerical = [c for c in table[k].index if c.startswith("numerical")][0]
-        assert table[k][numerical] == pytest.approx(expected, rel=1e-6, abs=1e-8)
+        row = table[k]
+        assert row["automatic (reverse mode)"] == pytest.approx(expected, rel=1e-12, abs=TWELVE)
+        assert row["symbolic (formula)"] == pytest.approx(expected, rel=1e-10, abs=TWELVE)
+        numerical = [c for c in row if c.startswith("numerical")][0]
+        assert row[numerical] == pytest.approx(expected, rel=1e-6, abs=1e-8)
 
 
 def test_defaults_render_with_the_gradients_torch_gives():
@@ -184,8 +191,8 @@ def test_a_backward_step_is_upstream_times_local():
     assert "TanhBackward0" in intro  # ∂L/∂z comes from a = tanh z
     a = np.tanh(params["w1"] * np.array(x) + params["b1"])
     formula = at.latex[1].value
-    for number in (*grads["a"].numpy(), *(1 - a**2), *grads["z"].numpy()):
-        assert f"{number:.4g}" in formula
+    for value in (*grads["a"].numpy(), *(1 - a**2), *grads["z"].numpy()):
+        assert f"{value:.4g}" in formula
 
 
 def test_changing_parameters_and_examples_updates_the_numbers():
@@ -280,7 +287,7 @@ def test_static_and_dynamic_graphs_section_lists_the_traced_ops():
 
     at = open_any("app_pages/autodiff.py")
     assert any("Static and dynamic graphs" in h.value for h in at.subheader)
-    frame = next(f.value for f in at.dataframe if "torch.fx (static, traced ahead)" in f.value)
+    frame = next(f for f in tables(at) if "torch.fx (static, traced ahead)" in f)
     static = static_graph()
     assert list(frame["value"]) == [n.id for n in static]
     assert list(frame["autograd (dynamic, recorded while running)"])[0] == "MulBackward0"

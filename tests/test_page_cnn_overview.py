@@ -26,6 +26,7 @@ from engine.cnn import (
     render,
 )
 from tests.charts import charts
+from tests.tables import numbers, tables
 from tests.test_pages import assert_clean, open_page
 from ui.cnn.models import SHIPPED, SHIPPED_PATH, remember_model
 from ui.cnn.overview_inputs import RENDER_SEED, training_summary
@@ -179,11 +180,11 @@ def test_softmax_view_sums_to_one(default_page, shipped):
     at = default_page
     at.selectbox(key="tc_layer").set_value("softmax").run()
     assert_clean(at)
-    table = next(df.value for df in at.dataframe if "probability" in df.value.columns)
-    assert abs(table["probability"].sum() - 1) < 1e-5
+    table = next(df for df in tables(at) if "probability" in df.columns)
+    assert abs(sum(numbers(table["probability"])) - 1) < 1e-5
     assert _metric(at, "Sum of the probabilities") == "1.000000"
     logits = _forward(shipped, _drawn("star"))["logits"].numpy()
-    assert np.allclose(table["logit z"], logits, atol=1e-4)
+    assert np.allclose(numbers(table["logit z"]), logits, atol=1e-4)
     at.selectbox(key="tc_out_class").set_value(CLASSES.index("ring")).run()
     assert at.subheader[0].value == "softmax of “ring”"
     at.selectbox(key="tc_layer").set_value("logits").run()

@@ -26,6 +26,7 @@ from engine.cnn import (
     train,
 )
 from tests.charts import charts
+from tests.tables import tables
 from ui.cnn.models import available_models
 from ui.cnn.train_notes import filters_notice, loss_notice
 from ui.cnn.train_runs import DATA_SEED, N_PER_CLASS, N_VAL_PER_CLASS, Live, RunOutcome
@@ -236,24 +237,24 @@ def test_a_tiny_ablation_run_fills_the_table(two_class_data):
     assert job.join(180)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    table = at.dataframe[0].value
+    table = next(d for d in tables(at) if "variant" in d.columns)
     assert list(table["variant"]) == ["baseline", "no pooling", "no ReLU", "1 block", "4 blocks"]
     # the baseline row, recomputed with the engine alone
     bf16 = at.session_state["ct_abl_settings"].bf16  # the same precision as the page
     r = train(CNNConfig(tuple(TWO)), 20, 0.003, 64, 0, two_class_data, progress_every=1, bf16=bf16)
     base = table.iloc[0]
-    assert base["validation"] == pytest.approx(100 * r.val_acc)
+    assert base["validation"] == f"{r.val_acc:.1%}"
     probe = two_class_data.val_images[:20]
     kept = shift_robustness(r.model, probe, 8, "edge")
-    assert base["kept at 8 px"] == pytest.approx(100 * kept[8])
-    assert base["parameters"] == sum(p.numel() for p in r.model.parameters())
+    assert base["kept at 8 px"] == f"{float(kept[8]):.1%}"
+    assert base["parameters"] == f"{sum(p.numel() for p in r.model.parameters()):,}"
     assert any("**Pooling.**" in m.value for m in at.markdown)
     # a second visit with the same settings is instant: no new job, the cached table
     again = _open()
     again.multiselect(key="ct_classes").set_value(TWO)
     again.select_slider(key="ct_abl_steps").set_value(20).run()
     assert "ct_ablation_job" not in again.session_state
-    assert list(again.dataframe[0].value["variant"]) == list(table["variant"])
+    assert list(tables(again)[0]["variant"]) == list(table["variant"])
 
 
 def _row(name: str, val_acc: float, kept: float):
@@ -288,7 +289,7 @@ def test_a_variant_at_chance_is_flagged_and_not_called_the_most_stable():
     finished_sets()[settings] = rows
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert list(at.dataframe[0].value["learned"]) == [True, False, True, True, True]
+    assert list(tables(at)[0]["learned"]) == ["✓", "✗", "✓", "✓", "✓"]
     warned = [w.value for w in at.warning if "Not learned" in w.value]
     assert warned and "no pooling (8.8%)" in warned[0]
     text = " ".join(m.value for m in at.markdown)

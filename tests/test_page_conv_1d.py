@@ -15,6 +15,7 @@ from engine.conv import (
     spacecraft_track,
 )
 from tests.charts import charts
+from tests.tables import numbers, tables
 from tests.test_page_conv_edges import _apply
 from tests.test_pages import assert_clean, open_page
 
@@ -54,8 +55,11 @@ def test_picked_step_is_written_term_by_term_and_matches_the_engine(pick):
     _, noisy = spacecraft_track(n=200, noise=0.8, seed=0)
     w = age_kernel("uniform", 4.0, 20)
     terms = smoothing_terms(noisy, w, pick)
-    table = at.dataframe[0].value
-    assert list(table["time a"]) == [a for a, *_ in terms]
+    table = tables(at)[0]
+    assert numbers(table["time a"]) == [a for a, *_ in terms]
+    assert numbers(table["x(a) × weight"]) == pytest.approx(
+        [x * wa for _, x, wa in terms], abs=5e-5
+    )
     metrics = {m.label: float(m.value) for m in at.metric}
     expected = causal_smooth(noisy, w)[pick]
     assert metrics["Sum of the terms"] == pytest.approx(expected, abs=1e-6)
@@ -105,11 +109,11 @@ def test_wider_kernel_sentence_follows_the_measured_noise_and_lag(
     at = _page(c1d_noise=noise, c1d_kind=kind, c1d_width=width, c1d_length=length)
     assert phrase in _text(at), _text(at)
     assert "Try a wider kernel" not in _text(at)  # no advice the numbers have not checked
-    (table,) = [d.value for d in at.dataframe if "lag error (RMSE)" in d.value.columns]
+    (table,) = [d for d in tables(at) if "lag error (RMSE)" in d.columns]
     true, noisy = spacecraft_track(n=200, noise=noise, seed=0)
     tradeoff = width_tradeoff(true, noisy, kind, width, length)
     assert list(table["lag error (RMSE)"]) == [
-        round(tradeoff.current.lag, 3),
-        round(tradeoff.wider.lag, 3),
+        f"{tradeoff.current.lag:.3f}",
+        f"{tradeoff.wider.lag:.3f}",
     ]
     assert table["kernel"][1] == f"width {width * WIDER:g} ({WIDER:g}× as wide)"

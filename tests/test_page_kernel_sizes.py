@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import kernels as kd
 from tests.charts import charts
+from tests.tables import numbers, tables
 from tests.test_pages import assert_clean, open_page
 from tests.test_widget_ends import open_lazy_sections
 
@@ -46,9 +47,9 @@ def _metric(at, start: str) -> str:
 
 def _table(at, column: str, which: int = 0) -> list:
     """Return that column of the on-screen tables having it (the first, or `which`-th)."""
-    tables = [list(f.value[column]) for f in at.dataframe if column in f.value.columns]
-    assert tables, f"no table with a {column!r} column"
-    return tables[which]
+    shown = [list(f[column]) for f in tables(at) if column in f.columns]
+    assert shown, f"no table with a {column!r} column"
+    return shown[which]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_default_tables_of_the_other_sections(default_page):
     errors = _table(at, "error (centred)")
     assert errors[2] == "0.0%" and errors[4] == "0.0%"  # widths 3 and 5
     assert all(float(e.rstrip("%")) > 10 for e in errors[1::2])  # widths 2, 4, 6
-    ranks = dict(zip(_table(at, "kernel"), _table(at, "rank"), strict=True))
+    ranks = dict(zip(_table(at, "kernel"), numbers(_table(at, "rank")), strict=True))
     assert ranks["gaussian"] == ranks["sobel x"] == 1 and ranks["gabor"] > 1
 
 
@@ -181,7 +182,7 @@ def test_rank_and_width_sentences_follow_the_computed_results(default_page):
     at = default_page
     rank = next(c.value for c in at.caption if "rank 1, so the thin pair" in c.value)
     # the separability table lists each kernel's rank: the sentence names the rank-1 ones
-    kernels, ranks = _table(at, "kernel"), _table(at, "rank")
+    kernels, ranks = _table(at, "kernel"), numbers(_table(at, "rank"))
     ones = [str(n) for n, r in zip(kernels, ranks, strict=True) if r == 1]
     assert len(ones) > 1
     assert rank.startswith("What to notice: " + ", ".join(ones[:-1]) + " and " + ones[-1])

@@ -26,9 +26,11 @@ from engine.recurrent import (
     trace_text,
 )
 from tests.charts import charts
+from tests.tables import is_table, numbers, tables
 from tests.test_widget_ends import open_lazy_sections
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "lstm_gates.py")
+RUNNERS = "runners-up (or why not)"  # the ranking table's last column
 
 
 def _open() -> AppTest:
@@ -69,7 +71,7 @@ def test_defaults_show_every_section(page):
         assert 0.5 < float(_metric(opened, f"{name} bits per character")) < 6.0
     assert _metric(at, "Unknown characters") == "0"
     assert len(at.latex) >= 5
-    table = at.dataframe[0].value
+    table = tables(at)[0]
     assert list(table["property"]) == [
         "inside quotes",
         "bracket depth",
@@ -77,7 +79,7 @@ def test_defaults_show_every_section(page):
         "indentation",
         "inside a comment",
     ]
-    assert all(abs(float(r)) > 0.2 for r in table["r"])  # the sample has every property
+    assert all(abs(r) > 0.2 for r in numbers(table["r"]))  # the sample has every property
     assert at.multiselect(key="lstm_units").value  # default units picked from the ranking
 
 
@@ -97,9 +99,9 @@ def test_emoji_and_cjk_become_unknown_with_a_count():
     note = at.warning[0].value
     assert "4 characters outside" in note and "unknown symbol" in note
     assert _metric(at, "Unknown characters") == "4"
-    table = at.dataframe[0].value.set_index("property")
+    table = tables(at)[0].set_index("property")
     assert table.loc["indentation", "best unit"] == "—"  # one flat line: nothing to follow
-    assert "never changes" in table.loc["indentation", "runners-up"]
+    assert "never changes" in table.loc["indentation", RUNNERS]
     assert any("'indentation' is not scored: it never changes" in i.value for i in at.info)
 
 
@@ -229,7 +231,7 @@ def test_rnn_gru_lstm_notice_matches_the_engine():
 
 
 def _table(at: AppTest):
-    return at.dataframe[0].value.set_index("property")
+    return tables(at)[0].set_index("property")
 
 
 def _cells_sentence(at: AppTest) -> str:
@@ -249,10 +251,11 @@ def _switched_share(text: str) -> float:
 def test_single_line_position_is_time_and_is_not_scored():
     at = _typed(_open(), "total = compute(alpha, beta) + other_value * 3 + another_one(gamma)")
     row = _table(at).loc["position in line"]
-    assert row["r"] == "—" and "rises with time" in row["runners-up"]
+    assert row["r"] == "—" and "rises with time" in row[RUNNERS]
     assert "position in line" not in _cells_sentence(at)
     assert any("'position in line' is not scored: it rises with time" in i.value for i in at.info)
-    assert not any("+1.00" in m.value or "-1.00" in m.value for m in at.markdown)
+    prose = [m.value for m in at.markdown if not is_table(m.value)]  # the table says why: r = +1
+    assert not any("+1.00" in text or "-1.00" in text for text in prose)
 
 
 def test_all_chinese_text_scores_nothing_and_claims_nothing():
@@ -260,8 +263,8 @@ def test_all_chinese_text_scores_nothing_and_claims_nothing():
     at = _typed(_open(), text)
     table = _table(at)
     assert (table["r"] == "—").all()  # one line of one unknown symbol: nothing varies on its own
-    assert "rises with time" in table.loc["position in line", "runners-up"]
-    assert "never changes" in table.loc["inside quotes", "runners-up"]  # a constant property
+    assert "rises with time" in table.loc["position in line", RUNNERS]
+    assert "never changes" in table.loc["inside quotes", RUNNERS]  # a constant property
     assert _cells_sentence(at) == ""  # no clearest, no least clear
     assert "none scores here" in at.multiselect(key="lstm_units").label
     notes = " ".join(m.value for m in at.markdown)

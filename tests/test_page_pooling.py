@@ -12,6 +12,7 @@ from engine.conv import make_kernel
 from engine.images import to_gray_tensor
 from engine.pooling import worked_examples
 from tests.charts import charts
+from tests.tables import tables
 from tests.test_pages import assert_clean, open_page
 
 POOL = "app_pages/pooling.py"
@@ -132,7 +133,7 @@ def test_the_first_visit_draws_the_maps_but_none_of_the_folded_sections():
     at = open_page(POOL)
     assert_clean(at)
     assert _chart_keys(at) == {f"pool_map_{i}" for i in range(6)}  # default k = 2: six maps
-    assert len(at.dataframe) == 0  # the worked pairs' tables wait in their section too
+    assert len(tables(at)) == 0  # the worked pairs' tables wait in their section too
 
 
 def test_each_folded_section_draws_its_charts_when_opened():

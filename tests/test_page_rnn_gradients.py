@@ -23,6 +23,7 @@ from engine.recurrent import (
     per_step_factor,
     resting_gate,
 )
+from tests.tables import numbers, tables
 from ui.jobs import Job
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "rnn_gradients.py")
@@ -45,10 +46,10 @@ def test_defaults_show_all_three_networks_and_clipping():
     first = _notices(at)[0]
     for name in ("vanilla RNN", "LSTM", "GRU"):
         assert name in first
-    table = at.dataframe[0].value
+    table = tables(at)[0]
     assert list(table["network"]) == ["vanilla RNN", "LSTM", "GRU"]
-    after = [float(v) for v in table["‖∇θ L‖ after"]]
-    before = [float(v) for v in table["‖∇θ L‖ before"]]
+    after = numbers(table["‖∇θ L‖ after"])
+    before = numbers(table["‖∇θ L‖ before"])
     assert all(a <= min(b, 1.0) * 1.001 for a, b in zip(after, before, strict=True))
     assert "clipping multiplied it by" in _notices(at)[1]
     assert at.metric[0].value == f"{resting_gate(CARRY_FORGET_BIAS):.4f}"

@@ -42,6 +42,7 @@ from ui.cnn.train_runs import (
 from ui.i18n import current_lang, t, tn
 from ui.jobs import JobState, show_progress, start_job
 from ui.links import linked
+from ui.tables import table
 
 __all__ = [
     "ABLATION_STEPS",
@@ -80,7 +81,7 @@ def finished_sets() -> dict:
 
 
 def _table(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> pd.DataFrame:
-    """Return one row per variant; accuracies and shares in percent."""
+    """Return one row per variant; accuracies and shares as fractions (shown as percent)."""
     return pd.DataFrame(
         {
             t("variant"): [variant_name(r.name) for r in rows],
@@ -89,10 +90,10 @@ def _table(rows: tuple[AblationRow, ...], learned: dict[str, bool]) -> pd.DataFr
             t("parameters"): [r.parameters for r in rows],
             t("last maps"): [f"{r.config.final_side}×{r.config.final_side}" for r in rows],
             t("field (px)"): [r.field for r in rows],
-            t("validation"): [100 * r.val_acc for r in rows],
-            t("training"): [100 * r.train_acc for r in rows],
-            _kept_at(SHOWN_SHIFT): [100 * float(r.robust["edge"][SHOWN_SHIFT]) for r in rows],
-            _kept_at(MAX_SHIFT): [100 * float(r.robust["edge"][MAX_SHIFT]) for r in rows],
+            t("validation"): [r.val_acc for r in rows],
+            t("training"): [r.train_acc for r in rows],
+            _kept_at(SHOWN_SHIFT): [float(r.robust["edge"][SHOWN_SHIFT]) for r in rows],
+            _kept_at(MAX_SHIFT): [float(r.robust["edge"][MAX_SHIFT]) for r in rows],
             t("seconds"): [r.seconds for r in rows],
         }
     )
@@ -103,31 +104,31 @@ def _kept_at(shift: int) -> str:
     return t("kept at {shift} px", shift=shift)
 
 
-def _column_config() -> dict:
-    kept = t("Edge shift: % of the shifted pictures whose predicted class did not change")
-    pct = "%.1f%%"
-    return {
-        t("parameters"): st.column_config.NumberColumn(format="localized"),
-        t("learned"): st.column_config.CheckboxColumn(
-            help=t(
-                "Validation accuracy clearly above chance: by more than {z} binomial standard "
-                "errors of a uniform guesser's accuracy",
-                z=f"{CHANCE_Z:g}",
-            )
+def _formats() -> dict[str, str]:
+    """Return the table's number formats: accuracies and shares in percent."""
+    shares = (t("validation"), t("training"), _kept_at(SHOWN_SHIFT), _kept_at(MAX_SHIFT))
+    return {t("parameters"): "localized", t("seconds"): "%.1f"} | dict.fromkeys(shares, "percent")
+
+
+def _column_notes() -> str:
+    """Return what the table's less obvious columns hold, in one line (the old column tooltips)."""
+    notes = {
+        t("learned"): t(
+            "Validation accuracy clearly above chance: by more than {z} binomial standard "
+            "errors of a uniform guesser's accuracy",
+            z=f"{CHANCE_Z:g}",
         ),
-        t("field (px)"): st.column_config.NumberColumn(
-            help=t("Receptive field of the last conv/pool layer: the input square one unit sees")
+        t("field (px)"): t(
+            "Receptive field of the last conv/pool layer: the input square one unit sees"
         ),
-        t("validation"): st.column_config.NumberColumn(
-            t("validation"), format=pct, help=t("Accuracy on the held-out pictures")
+        t("validation"): t("Accuracy on the held-out pictures"),
+        t("training"): t("Accuracy on the last training batches"),
+        f"{_kept_at(SHOWN_SHIFT)}, {_kept_at(MAX_SHIFT)}": t(
+            "Edge shift: % of the shifted pictures whose predicted class did not change"
         ),
-        t("training"): st.column_config.NumberColumn(
-            t("training"), format=pct, help=t("Accuracy on the last training batches")
-        ),
-        _kept_at(SHOWN_SHIFT): st.column_config.NumberColumn(format=pct, help=kept),
-        _kept_at(MAX_SHIFT): st.column_config.NumberColumn(format=pct, help=kept),
-        t("seconds"): st.column_config.NumberColumn(format="%.1f", help=t("Training time")),
+        t("seconds"): t("Training time"),
     }
+    return " · ".join(f"**{name}**: {note}" for name, note in notes.items())
 
 
 _THAN = {"same": N_("about the same as"), "above": N_("above"), "below": N_("below")}
@@ -308,9 +309,8 @@ def _show(rows: tuple[AblationRow, ...], settings: AblationSettings) -> None:
     """Draw the table, the two charts and the computed findings of a finished set."""
     k = len(settings.classes)
     learned = _learned(rows, k)
-    st.dataframe(
-        _table(rows, learned), hide_index=True, key="ct_abl_table", column_config=_column_config()
-    )
+    table(_table(rows, learned), csv_name="ablation-results", formats=_formats())
+    st.caption(_column_notes())
     _table_caption(settings, k)
     _charts(rows, k)
     _chance_notice(rows, learned, k)

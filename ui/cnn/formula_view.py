@@ -9,7 +9,6 @@ offers a button that follows the unit's biggest input one layer down; `follow` i
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from engine.cnn import (
@@ -29,6 +28,7 @@ from ui.cnn.overview_inputs import Run, ensure_choice
 from ui.grids import value_scale
 from ui.i18n import error_text, t
 from ui.inputs import pick_cell_on_click
+from ui.tables import table
 
 SPATIAL = ("conv", "relu", "pool")
 
@@ -268,11 +268,12 @@ def _conv_sum(f: ConvFormula, sums: np.ndarray, below_names: list[str]) -> None:
     )
     if c_in > 6:
         with st.expander(t("The {n} per-channel sums", n=c_in)):
-            st.dataframe(
-                pd.DataFrame(
-                    {t("input channel"): below_names, t("Σ patch × kernel"): sums.round(5)}
-                ),
-                hide_index=True,
+            summed = t("Σ patch × kernel")
+            table(
+                {t("input channel"): below_names, summed: sums},
+                csv_name="channel-sums",
+                formats={summed: "%.5f"},
+                scroll_after=10,
             )
 
 
@@ -486,16 +487,16 @@ def _show_softmax(f: OutputFormula, classes: list[str]) -> None:
         rf"p_{{\text{{{name}}}}} = \frac{{e^{{{_n(logits[k], 3)} - {_n(m, 3)}}}}}"
         rf"{{{_n(exps.sum())}}} = \frac{{{_n(exps[k])}}}{{{_n(exps.sum())}}} = {_n(probs[k], 6)}"
     )
-    st.dataframe(
-        pd.DataFrame(
-            {
-                t("class"): [class_name(c) for c in classes],
-                t("logit z"): logits.round(4),
-                "e^(z − m)": exps.round(6),
-                t("probability"): probs.round(6),
-            }
-        ),
-        hide_index=True,
+    logit, probability = t("logit z"), t("probability")
+    table(
+        {
+            t("class"): [class_name(c) for c in classes],
+            logit: logits,
+            "e^(z − m)": exps,
+            probability: probs,
+        },
+        csv_name="softmax",
+        formats={logit: "%.4f", "e^(z − m)": "%.6f", probability: "%.6f"},
     )
     a, b = st.columns(2)
     a.metric(t("Sum of the probabilities"), f"{probs.sum():.6f}")

@@ -26,43 +26,52 @@ def say(words: str) -> str:
     return phrase_text(words) if isinstance(words, Phrase) else words
 
 
-def cost_table(costs: Sequence[DesignCost]) -> dict[str, list]:
-    """Return st.dataframe columns comparing designs: field, weights, biases, work, ReLUs."""
-    return {
+def cost_table(costs: Sequence[DesignCost]) -> dict:
+    """Return ui.tables.table's data and formats comparing designs: field, weights, biases,
+    work, ReLUs."""
+    counts = (t("weights"), t("biases"), t("multiply-adds"))
+    data = {
         t("design"): [say(c.name) for c in costs],
         t("receptive field"): [f"{c.receptive_field[0]}×{c.receptive_field[1]}" for c in costs],
-        t("weights"): [f"{c.weights:,}" for c in costs],
-        t("biases"): [f"{c.biases:,}" for c in costs],
-        t("multiply-adds"): [f"{c.macs:,}" for c in costs],
+        counts[0]: [c.weights for c in costs],
+        counts[1]: [c.biases for c in costs],
+        counts[2]: [c.macs for c in costs],
         t("ReLUs"): [c.nonlinearities for c in costs],
         t("output (C × H × W)"): [" × ".join(map(str, c.out_shape)) for c in costs],
     }
+    return {"data": data, "formats": dict.fromkeys(counts, "localized")}
 
 
 def _taps(values: Sequence[float]) -> str:
     return "[" + ", ".join(f"{round(v, 3) + 0.0:g}" for v in values) + "]"  # + 0.0: no "-0"
 
 
-def width_fit_table(fits: Sequence[WidthFit]) -> dict[str, list]:
-    """Return st.dataframe columns of the centred-difference fits, one row per kernel width."""
-    return {
+def width_fit_table(fits: Sequence[WidthFit]) -> dict:
+    """Return ui.tables.table's data and formats of the centred-difference fits, one row per
+    kernel width."""
+    errors = (t("error (centred)"), t("error (any weights)"))
+    data = {
         t("width"): [f.width for f in fits],
         t("input offsets read"): [str(list(f.offsets)) for f in fits],
         t("best centred kernel"): [_taps(f.antisymmetric_kernel) for f in fits],
-        t("error (centred)"): [f"{f.antisymmetric_error:.1%}" for f in fits],
+        errors[0]: [f.antisymmetric_error for f in fits],
         t("best kernel, any weights"): [_taps(f.any_kernel) for f in fits],
-        t("error (any weights)"): [f"{f.any_error:.1%}" for f in fits],
+        errors[1]: [f.any_error for f in fits],
     }
+    return {"data": data, "formats": dict.fromkeys(errors, "percent")}
 
 
-def separability_table(seps: dict[str, Separability]) -> dict[str, list]:
-    """Return st.dataframe columns: each kernel's rank, rank-1 error and measured difference."""
-    return {
+def separability_table(seps: dict[str, Separability]) -> dict:
+    """Return ui.tables.table's data and formats: each kernel's rank, rank-1 error and measured
+    difference."""
+    error, difference = t("best rank-1 error (SVD)"), t("max |n×n − 1×n·n×1| on your image")
+    data = {
         t("kernel"): [t(name) for name in seps],
         t("rank"): [s.rank for s in seps.values()],
-        t("best rank-1 error (SVD)"): [f"{s.rank1_error:.1%}" for s in seps.values()],
-        t("max |n×n − 1×n·n×1| on your image"): [f"{s.max_abs_diff:.1e}" for s in seps.values()],
+        error: [s.rank1_error for s in seps.values()],
+        difference: [s.max_abs_diff for s in seps.values()],
     }
+    return {"data": data, "formats": {error: "percent", difference: "%.1e"}}
 
 
 def compare_maps(

@@ -24,8 +24,16 @@ from ui.i18n import error_text, t
 from ui.links import linked
 from ui.sequence import mnist1d_figures as mf
 from ui.sequence.mnist1d_runs import arch_name, timings
+from ui.tables import table
 
-__all__ = ["DEPTH_NAMES", "depth_section", "depth_table", "timing_section", "timing_table"]
+__all__ = [
+    "DEPTH_NAMES",
+    "depth_section",
+    "depth_table",
+    "timing_formats",
+    "timing_section",
+    "timing_table",
+]
 
 DEPTH_NAMES = {  # English names (see depth_name for the shown ones)
     "rnn": "RNN / GRU / LSTM (one step per sample)",
@@ -116,11 +124,10 @@ def depth_section() -> None:
     except ExplorerError as err:
         st.error(error_text(err))
         return
-    st.dataframe(
+    table(
         depth_table(depths),
-        hide_index=True,
-        key="m1d_depth_table",
-        column_config={t("sequential steps"): st.column_config.NumberColumn(format="localized")},
+        csv_name="sequential-depth",
+        formats={t("sequential steps"): "localized"},
     )
     _coverage(depths, length)
     st.markdown(_depth_notice(depths, length))
@@ -197,11 +204,10 @@ def timing_section() -> None:
         key="m1d_timing",
     )
     base = "cnn" if "cnn" in measured else chosen[0]
-    st.dataframe(
+    table(
         timing_table(measured, lengths, base),
-        hide_index=True,
-        key="m1d_timing_table",
-        column_config={"T": st.column_config.NumberColumn(format="localized")},
+        csv_name="time-per-batch",
+        formats=timing_formats(measured, base),
     )
     st.markdown(_timing_notice(measured, lengths, base))
 
@@ -255,16 +261,29 @@ def _measure(chosen: list[str], lengths: list[int]) -> dict[str, dict] | None:
 
 def timing_table(measured: dict[str, dict], lengths: list[int], base: str) -> pd.DataFrame:
     """Return one row per T: each model's milliseconds, then each other model ÷ base."""
-    table = {"T": lengths}
+    columns = {"T": lengths}
     for a, m in measured.items():
-        table[t("{model} (ms)", model=arch_name(a))] = [round(1000 * s, 3) for s in m["seconds"]]
+        columns[_ms_column(a)] = [1000 * s for s in m["seconds"]]
     for a, m in measured.items():
         if a != base:
-            table[f"{arch_name(a)} ÷ {arch_name(base)}"] = [
-                round(s / b, 1)
-                for s, b in zip(m["seconds"], measured[base]["seconds"], strict=True)
+            columns[_ratio_column(a, base)] = [
+                s / b for s, b in zip(m["seconds"], measured[base]["seconds"], strict=True)
             ]
-    return pd.DataFrame(table)
+    return pd.DataFrame(columns)
+
+
+def timing_formats(measured: dict[str, dict], base: str) -> dict[str, str]:
+    """Return how timing_table's columns are shown: ms to 0.001, ratios to 0.1."""
+    ms = dict.fromkeys(map(_ms_column, measured), "%.3f")
+    return {"T": "localized"} | ms | {_ratio_column(a, base): "%.1f" for a in measured if a != base}
+
+
+def _ms_column(arch: str) -> str:
+    return t("{model} (ms)", model=arch_name(arch))
+
+
+def _ratio_column(arch: str, base: str) -> str:
+    return f"{arch_name(arch)} ÷ {arch_name(base)}"
 
 
 GROWTH_TEXT = {  # the fitted exponent's claim → its sentence about one model

@@ -265,7 +265,8 @@ def runs_for(
 
 
 def results_table(runs: dict[RunKey, Shown], counts: dict[str, int]) -> pd.DataFrame:
-    """Return one row per run: weights, steps, seconds, our and the published accuracy (in %)."""
+    """Return one row per run: weights, steps, seconds, our and the published accuracy (in %),
+    unrounded (the page's table shows them to a tenth; its CSV keeps them whole)."""
     rows = []
     for key, (result, _, stopped) in runs.items():
         published = result.published_accuracy
@@ -274,13 +275,13 @@ def results_table(runs: dict[RunKey, Shown], counts: dict[str, int]) -> pd.DataF
                 t("model"): label(key),
                 t("weights"): counts[key.arch],
                 t("steps"): result.steps,
-                t("seconds"): round(result.seconds, 1),
-                t("test accuracy (%)"): round(100 * result.test_accuracy, 1),
-                t("train accuracy (%)"): round(100 * result.train_accuracy, 1),
-                t("published (%)"): None if published is None else round(100 * published, 1),
+                t("seconds"): result.seconds,
+                t("test accuracy (%)"): 100 * result.test_accuracy,
+                t("train accuracy (%)"): 100 * result.train_accuracy,
+                t("published (%)"): None if published is None else 100 * published,
                 t("ours − published (points)"): None
                 if published is None
-                else round(100 * (result.test_accuracy - published), 1),
+                else 100 * (result.test_accuracy - published),
                 t("status"): t(
                     "stopped at step {step} of {steps}",
                     step=f"{result.steps:,}",

@@ -47,6 +47,7 @@ from ui.jobs import (
 )
 from ui.links import linked
 from ui.sequence import text_figures as tf
+from ui.tables import table
 
 __all__ = [
     "ARCH_NAMES",
@@ -434,12 +435,14 @@ def _show_results(results, steps: int, stopped: bool) -> None:
         tf.task_curves(curves_by_task(results), _titles(), ARCH_NAMES),
         key="seqb_curves",
     )
-    st.dataframe(
+    table(
         results_table(results),
-        hide_index=True,
-        column_config={
-            t("test accuracy"): st.column_config.NumberColumn(format="percent"),
-            t("seconds"): st.column_config.NumberColumn(format="%.1f"),
+        csv_name="task-runs",
+        formats={
+            t("weights"): "localized",
+            t("steps trained"): "localized",
+            t("test accuracy"): "percent",
+            t("seconds"): "%.1f",
         },
     )
     st.markdown(t("**What to notice.** {verdicts}", verdicts=" ".join(verdicts(results, steps))))
