@@ -8,6 +8,7 @@ from ui.i18n import language_switch, t
 from ui.links import copy_link_box
 from ui.navigation import GROUPS
 from ui.path import page_end
+from ui.tables import style as table_style
 
 tune_allocator()  # once per run is cheap; see runtime_tuning.py for why
 limit_torch_threads()  # one intra-op thread per request: sessions and jobs share two cores
@@ -21,6 +22,7 @@ st.set_page_config(
 )
 
 language_switch()  # before the menu: its titles are in the session's language
+table_style()  # wide tables scroll sideways (ui/tables.py)
 pages = {
     t(group): [
         st.Page(

@@ -8,7 +8,8 @@ Arrow's formatting code (0.74 MB), half of that cost.
 
 What the grid gave, kept: the numbers behind each table download as CSV (issue 16), from a small
 button under it that runs no script when clicked; the CSV holds the values as computed, the table
-shows them as formatted for reading. A long table can scroll inside a box.
+shows them as formatted for reading. A long table can scroll inside a box, and a wide one scrolls
+sideways instead of widening the page (style(), which app.py applies on every page).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ui.i18n import t
 # A column's format: "%.3f"-style, "localized" (thousands separators), "percent", or a function.
 Format = str | Callable[[object], str]
 Columns = Mapping[str, Sequence] | pd.DataFrame
+WIDE_TABLES_SCROLL = "[data-testid='stMarkdownContainer']:has(> table) { overflow-x: auto; }"
 ROW_PX = 39  # a row of a Markdown table in the app's theme, read from a screenshot
 
 # What Markdown, Streamlit's $…$ (LaTeX) and :color[…] directives, or a bare http:// link would
@@ -65,6 +67,11 @@ def table(
             type="tertiary",
             icon=":material/download:",
         )
+
+
+def style() -> None:
+    """Let a table wider than its column scroll sideways (Markdown itself cannot say so)."""
+    st.html(f"<style>{WIDE_TABLES_SCROLL}</style>")
 
 
 def as_frame(data: Columns) -> pd.DataFrame:

@@ -4,6 +4,7 @@ type (Markdown's and LaTeX's special characters), and a long table that scrolls.
 import sys
 from pathlib import Path
 
+WIDE = 24  # columns: wider than any screen
 TYPED = [
     "a|b",
     "$x$ and $y$",
@@ -18,8 +19,10 @@ if __name__ == "__main__":  # as Streamlit runs it; the test only imports TYPED
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root
     import streamlit as st
 
-    from ui.tables import table
+    from ui.tables import style, table
 
     st.title("Tables")
+    style()
     table({"typed": TYPED, "n": list(range(len(TYPED)))}, csv_name="typed")
     table({"i": list(range(40))}, csv_name="long", scroll_after=5)
+    table({f"unit {i}": [i / 7] for i in range(WIDE)}, csv_name="wide", formats={})
