@@ -15,7 +15,9 @@ running, a heading is on screen, no element is a loading skeleton (Streamlit sho
 element's code chunk loads), every Plotly chart on screen is drawn and nothing has changed for
 QUIET_MS. Its time is the latest of the last state change or message, the last long task's end
 and the first animation frame in which everything was drawn, minus the start (navigation start, or
-the moment just before the widget action). The check runs once per animation frame, so it adds at
+the learner's input: the timestamp of the widget action's pointer or key press, or of the click on
+a sidebar link; Playwright spends tens of milliseconds on each click before the press reaches the
+page, which no learner waits for). The check runs once per animation frame, so it adds at
 most a frame (~16 ms); it keeps a visit whose long tasks were reported late from settling before
 its charts exist. The quiet window only detects the end; it is never part of the figure.
 
@@ -95,7 +97,13 @@ WIDGETS: dict[str, tuple[str, str]] = {
 }
 
 RECORDER = """
-window.__bench = {changes: [], busyUntil: 0};
+window.__bench = {changes: [], busyUntil: 0, inputs: []};
+// The learner's input: the timestamp (page clock) of every real pointer press or key press.
+for (const type of ['pointerdown', 'keydown']) {
+  document.addEventListener(type, (e) => {
+    if (e.isTrusted) window.__bench.inputs.push(e.timeStamp);
+  }, true);
+}
 new MutationObserver((records) => {
   for (const r of records) {
     if (r.target.getAttribute('data-testid') === 'stApp') {
@@ -286,9 +294,18 @@ def change(page, key: str, action: str) -> tuple[float | None, str]:
     since = page.evaluate("performance.now()")
     commit()
     try:
-        return _settle_ms(page, since, CHANGE_TIMEOUT_MS) / 1e3, f"{key} ({action})"
+        start = _input_time(page, since)
+        return _settle_ms(page, start, CHANGE_TIMEOUT_MS) / 1e3, f"{key} ({action})"
     except Exception as err:  # Playwright's TimeoutError: the action started no rerun
         return None, f"{key}: no rerun ({type(err).__name__})"
+
+
+def _input_time(page, since: float) -> float:
+    """Return when the action's input reached the page (its first pointer or key press after
+    `since`, page clock), else `since`. Playwright spends tens of milliseconds before a click
+    lands (scrolling, waiting for the element to be stable); a learner's wait starts at the
+    press."""
+    return page.evaluate("(since) => window.__bench.inputs.find((t) => t >= since) ?? since", since)
 
 
 def _pages() -> list[str]:
@@ -359,7 +376,7 @@ def switches(browser, base: str, results: dict[str, PageResult]) -> None:
             continue
         since = page.evaluate("performance.now()")
         link.first.click()
-        res.switch = _settle_ms(page, since) / 1e3
+        res.switch = _settle_ms(page, _input_time(page, since)) / 1e3
         _log(f" switch {url:<22} {res.switch:6.2f} s")
     context.close()
 
