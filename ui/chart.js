@@ -48,6 +48,89 @@ function boldTitle(layout) {
   }
 }
 
+// Margins (ui/margins.py says why): each pusher needs `size` pixels beyond the point `val` of the
+// plot on its side. Solved as plotly.js solves them, for this chart's width and height, so
+// plotly.js finds the margins big enough and draws the figure once.
+const SLACK = 3; // plotly.js rounds a little past its own estimate on a redraw
+const PUSH_PAD = 12; // plotly.js adds this (or the side's own margin, if less) to every push
+
+let measureContext = null;
+function textWidth(text, size) {
+  if (!measureContext) measureContext = document.createElement("canvas").getContext("2d");
+  measureContext.font = `${size}px "Source Sans", sans-serif`;
+  const plain = String(text).replace(/<[^>]*>/g, "");
+  return Math.max(...plain.split(/<br>|\n/).map((line) => measureContext.measureText(line).width));
+}
+
+function widest(texts, font) {
+  return Math.max(0, ...(texts || []).map((t) => textWidth(t, font)));
+}
+
+function legendRows(p, width) {
+  // A horizontal legend wraps its entries onto as many rows as the plot's width needs.
+  const total = p.entries.reduce((sum, name) => sum + p.entry + textWidth(name, p.font), 0);
+  return Math.max(1, Math.ceil(total / width));
+}
+
+function besideSquare(p, size, chart) {
+  // A plot that keeps its aspect (a heatmap's square cells) and is wider than that is centred,
+  // leaving room on both sides where its y axis's labels fit. The left margin m it needs solves
+  // m + (across * (w - m - r) - wide) / 2 >= size; no less than nothing, no more than size.
+  // Narrower than that, plotly.js widens the y range instead, and its labels may grow.
+  const along = (chart.h - chart.t - chart.b) * p.along;
+  const wide = along * p.aspect;
+  if (p.across * (chart.w - size - chart.r) <= wide) {
+    return p.narrow ? Math.max(size, size - widest(p.texts, p.font) + widest(p.narrow, p.font)) : size;
+  }
+  const need = (size - (p.across * (chart.w - chart.r) - wide) / 2) / (1 - p.across / 2);
+  return Math.min(size, Math.max(0, need));
+}
+
+function pusherSize(p, chart) {
+  let size = p.px + (p.k ? p.k * widest(p.texts, p.font) : 0);
+  if (p.entries) size += (legendRows(p, chart.w - chart.l - chart.r) - 1) * p.line;
+  if (p.share !== undefined) size *= p.share; // the part of a legend past val
+  size += Math.min(PUSH_PAD, chart.base[p.side]); // plotly.js's own pad on every push
+  return p.aspect ? besideSquare(p, size, chart) : size;
+}
+
+function solveSide(pushers, low, high, base, total) {
+  // Every pair of a pusher on the low side and one on the high side; the pair needing the most
+  // room sets both margins.
+  const lows = [{ val: 0, size: base[low] }, ...pushers.filter((p) => p.side === low)];
+  const highs = [{ val: 1, size: base[high] }, ...pushers.filter((p) => p.side === high)];
+  let best = [base[low], base[high]];
+  for (const a of lows) {
+    for (const b of highs) {
+      if (a.val >= b.val) continue;
+      const span = b.val - a.val;
+      const near = (a.size * b.val + (b.size - total) * a.val) / span;
+      const far = (b.size * (1 - a.val) + (a.size - total) * (1 - b.val)) / span;
+      if (near + far > best[0] + best[1]) best = [near, far];
+    }
+  }
+  return best.map((m) => Math.ceil(m));
+}
+
+function presetMargins(layout, pushers, width) {
+  const margin = layout.margin || {};
+  const template = (layout.template && layout.template.layout && layout.template.layout.margin) || {};
+  const side = (name, plotlyDefault) => margin[name] ?? template[name] ?? plotlyDefault;
+  const base = { l: side("l", 80), r: side("r", 80), t: side("t", 100), b: side("b", 80) };
+  const chart = { w: layout.width || width, h: layout.height || 450, ...base, base };
+  const sized = (list) => list.map((p) => ({ side: p.side, val: p.val, size: pusherSize(p, chart) }));
+  const across = pushers.filter((p) => p.side === "t" || p.side === "b");
+  const [b, t] = solveSide(sized(across), "b", "t", base, chart.h);
+  const grown = (name, value) => (value > base[name] ? value + SLACK : base[name]);
+  Object.assign(chart, { t: grown("t", t), b: grown("b", b) }); // square plots need the height
+  const beside = pushers.filter((p) => !across.includes(p));
+  const right = solveSide(sized(beside.filter((p) => !p.aspect)), "l", "r", base, chart.w)[1];
+  chart.r = grown("r", right); // a square plot is centred between the margins
+  const [l, r] = solveSide(sized(beside), "l", "r", base, chart.w);
+  layout.margin = { ...margin, l: grown("l", l), r: grown("r", r), t: chart.t, b: chart.b };
+  return { base, preset: layout.margin }; // kept on the chart for tests/e2e/test_margins.py
+}
+
 function chartDiv(parent, height) {
   let div = parent.querySelector(":scope > .explorer-chart");
   if (!div) {
@@ -83,7 +166,7 @@ function listenForClicks(div, setTriggerValue) {
 
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  const { figure, clicks, failed } = payloadOf(data);
+  const { figure, clicks, failed, margins } = payloadOf(data);
   if (!figure) {
     // No figure: load plotly.js once the page is idle, for the charts of the next page.
     const idle = window.requestIdleCallback || ((run) => setTimeout(run, 500));
@@ -93,6 +176,11 @@ export default function (component) {
   const layout = figure.layout || {};
   boldTitle(layout);
   const div = chartDiv(parentElement, layout.height || 450);
+  try {
+    if (margins) div.__explorerMargins = presetMargins(layout, margins, div.clientWidth);
+  } catch (error) {
+    console.warn("explorer chart: margins left to plotly.js", error); // it grows them itself
+  }
   const config = { displaylogo: false, responsive: true };
   loadPlotly()
     .then((Plotly) =>

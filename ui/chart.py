@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -31,6 +32,7 @@ from streamlit.errors import StreamlitDuplicateElementKey
 
 import ui.plotly_theme  # noqa: F401  (the app's template is the default before any figure)
 from ui.i18n import t
+from ui.margins import pushers
 
 SCRIPT = (Path(__file__).with_name("chart.js")).read_text(encoding="utf-8")
 NAME = "explorer_chart"
@@ -39,18 +41,31 @@ _draw = st.components.v2.component(NAME, js=SCRIPT, isolate_styles=False)
 # own name keeps it out of whatever counts charts (tests/charts.py, the browser benchmark).
 _preload = st.components.v2.component("explorer_plotly_preload", js=SCRIPT, isolate_styles=False)
 
+LOG = logging.getLogger(__name__)
 Point = dict  # curve_number, point_index, x, y (and z, customdata when the trace has them)
 
 
 def payload(fig: go.Figure, clicks: bool = False) -> bytes:
-    """Return what the browser receives: the figure's JSON and how to draw it, as UTF-8 bytes.
+    """Return what the browser receives: the figure's JSON and how to draw it (with the
+    margins its labels need, ui/margins.py), as UTF-8 bytes.
 
     Written by hand around pio.to_json's text so the figure is encoded once (a dict would be
     encoded again, escaping every quote of a large heatmap)."""
     figure = pio.to_json(fig, validate=False)
     failed = t("This figure could not be drawn: the browser did not load plotly.js.")
     flags = f'"clicks": {str(clicks).lower()}, "failed": ' + json.dumps(failed)
+    flags += ', "margins": ' + json.dumps(_pushers(fig), ensure_ascii=False)
     return ("{" + flags + ', "figure": ' + figure + "}").encode()
+
+
+def _pushers(fig: go.Figure | dict) -> list:
+    """Return the margins fig's labels need (ui/margins.py). They only spare plotly.js a second
+    draw, so a figure they cannot be worked out for is drawn without them, never not at all."""
+    try:
+        return pushers(fig)
+    except Exception:  # noqa: BLE001  (logged; plotly.js's own automargin then does the work)
+        LOG.warning("margins not estimated for a figure", exc_info=True)
+        return []
 
 
 def _on_click(key: str, callback: Callable[[Point], None]) -> Callable[[], None]:

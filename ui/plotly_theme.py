@@ -16,6 +16,12 @@ TEXT = "#808495"  # axis, tick and colour-bar text
 HEADING = "#0f172a"  # the theme's text colour, for titles
 GRID = "#e6eaf1"
 BACKGROUND = "#ffffff"
+TICK_SIZE = 12  # axis, colour-bar and legend text
+TITLE_SIZE = 14  # axis titles
+STANDOFF = {"x": 20, "y": 24}  # an axis title's distance from its tick labels
+PAD = 8  # between the plot and its axes' labels
+COLORBAR_THICKNESS = 16
+COLORBAR_XPAD = 24
 CATEGORICAL = [
     "#0068c9",
     "#83c9ff",
@@ -59,14 +65,14 @@ def _scale(colors: list[str]) -> list[list]:
     return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
 
 
-def _axis(standoff: int) -> dict:
+def _axis(letter: str) -> dict:
     """Return the axis look: light grid and ticks, grey labels."""
     return dict(
         zerolinecolor=GRID,
         gridcolor=GRID,
         tickcolor=GRID,
-        tickfont=dict(color=TEXT, size=12),
-        title=dict(font=dict(color=TEXT, size=14), standoff=standoff),
+        tickfont=dict(color=TEXT, size=TICK_SIZE),
+        title=dict(font=dict(color=TEXT, size=TITLE_SIZE), standoff=STANDOFF[letter]),
         minor=dict(gridcolor=GRID),
         automargin=True,
     )
@@ -83,15 +89,15 @@ def _layout() -> dict:
         coloraxis=dict(
             colorscale=sequential,
             colorbar=dict(
-                thickness=16,
-                xpad=24,
+                thickness=COLORBAR_THICKNESS,
+                xpad=COLORBAR_XPAD,
                 ticklabelposition="outside",
                 outlinecolor="rgba(0,0,0,0)",
                 outlinewidth=8,
                 len=0.75,
                 y=0.5745,
-                title=dict(font=dict(color=TEXT, size=14)),
-                tickfont=dict(color=TEXT, size=12),
+                title=dict(font=dict(color=TEXT, size=TITLE_SIZE)),
+                tickfont=dict(color=TEXT, size=TICK_SIZE),
             ),
         ),
         font=dict(color=TEXT, family=FONT, size=12, weight=400),
@@ -107,9 +113,9 @@ def _layout() -> dict:
         ),
         paper_bgcolor=BACKGROUND,
         plot_bgcolor=BACKGROUND,
-        xaxis=_axis(20) | dict(showgrid=False, zeroline=False),
-        yaxis=_axis(24) | dict(ticklabelposition="outside"),
-        margin=dict(pad=8, r=0, l=0),
+        xaxis=_axis("x") | dict(showgrid=False, zeroline=False),
+        yaxis=_axis("y") | dict(ticklabelposition="outside"),
+        margin=dict(pad=PAD, r=0, l=0),
         hoverlabel=dict(
             bgcolor=BACKGROUND,
             bordercolor="rgba(15, 23, 42, 0.2)",

@@ -1,0 +1,649 @@
+"""The margins a figure's labels need, worked out before plotly.js draws it (issue 13).
+
+Every axis of the app's template has automargin: plotly.js draws the figure, measures its tick
+labels, titles, colour bars and legend, grows the margins to hold them and draws the whole figure
+again. That second draw is half of all the drawing a page does. So each figure travels with its
+"pushers", the same list plotly.js builds: for a side of the plot (l, r, t, b), where along the
+plot it sits (val: 0 is the plot's left or bottom edge, 1 its right or top edge) and how many
+pixels it needs beyond that point. A pusher's size is px plus k times the widest of its texts;
+ui/chart.js measures the texts in the page's own font and solves the margins as plotly.js does,
+so plotly.js finds them big enough and draws once. automargin stays on: where an estimate falls
+short, plotly.js grows the margin as before (tests/e2e/test_margins.py counts that on every page).
+
+The label texts are the ones plotly.js would write: categories, tickvals' texts, or the numbers
+its automatic ticks give over the axis range (every tick spacing it could pick, so the widest
+label is never missed). The pixel constants were measured from plotly.js 4.1.1 (static/) with the
+app's template.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui import plotly_theme as theme
+
+LABEL_GAP = 1  # between the margin's pad and a tick label
+LINE = 4 / 3  # a line of text is this many times its font size tall
+TITLE_DEPTH = 0.7  # an axis title adds its standoff and this times its font size
+TICK_GAP = 2.4  # beyond the tick marks, when ticks are drawn outside
+COLORBAR_GAP = 12  # beyond a colour bar's labels
+COLORBAR_TITLE = 20  # a colour bar title on its right side
+OVERFLOW = 2.5  # a y axis's end labels reach this far past the plot's top and bottom
+OVERFLOW_X = 0  # an x axis's end labels reach this plus half their width past its ends
+SLIDER = 92  # an animation slider with its step labels and current value
+BUTTONS = 31  # a row of play and pause buttons
+COLORBAR_THICKNESS = 30  # plotly.js's defaults for a trace's own colour bar
+COLORBAR_XPAD = 10
+LEGEND_SYMBOL = 48  # a vertical legend's symbol and padding beside the widest name
+LEGEND_TYPES = ("scatter", "bar", "histogram")  # the traces listed in a legend by default
+LEGEND_ROW = 27  # a one-row horizontal legend's height
+LEGEND_ENTRY = 40  # a horizontal legend entry's symbol and gap beside its name
+LEGEND_LINE = 19  # each further row of a horizontal legend
+LEGEND_EDGE_ROW = 29.5  # the same legend at the figure's edge, beyond the axis labels
+SPACINGS = range(5, 11)  # plotly.js puts 5-10 ticks on a linear axis
+Y_TICK_PX = 40  # ... one per 40 px of a y axis
+PADDING = 0.1  # plotly.js pads a range by its markers' size: up to this share of it each side
+NARROW = 0.3  # how far plotly.js may widen a square plot's y range, each side, in a narrow chart
+X_ROOM = 50  # what an x axis's labels and title take of a figure's height, roughly
+MINUS = "\u2212"
+SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))  # plotly.js's names for big ticks
+Pusher = dict  # side, val, px, and optionally texts, font, k
+
+
+def pushers(figure: go.Figure | dict) -> list[Pusher]:
+    """Return what the figure's axes, colour bars and legend need of each margin."""
+    fig = _view(figure)
+    found = []
+    for name in _axis_names(fig):
+        found += _axis_pushers(fig, name)
+    found += _colorbar_pushers(fig) + _control_pushers(fig)
+    return found + _legend_pushers(fig, found)
+
+
+class _Props:
+    """Read-only attribute access to a figure's JSON: a missing property reads None, a nested
+    one another _Props (plotly.py's own objects validate on every read, 50x slower)."""
+
+    def __init__(self, props: dict | None):
+        self._props = props or {}
+
+    def __getattr__(self, key: str):
+        value = self._props.get(key)
+        return _Props(value) if isinstance(value, dict) else value
+
+    __getitem__ = __getattr__
+
+    def __bool__(self) -> bool:
+        return bool(self._props)
+
+    def __iter__(self):
+        return iter(self._props)
+
+
+# What pushers read of a trace: where it lies, its extent, its colour bar, its legend entry
+TRACE_KEYS = ("type", "xaxis", "yaxis", "x", "y", "z", "orientation", "mode")
+TRACE_KEYS += ("showscale", "coloraxis", "colorbar", "zmin", "zmax", "zmid", "name", "showlegend")
+
+
+def _view(figure: go.Figure | dict) -> _Props:
+    """Return the figure (a plotly figure or its dict) as _Props: its layout's JSON, and what
+    pushers read of its traces."""
+    if isinstance(figure, dict):
+        data = [_Props(_decoded({"type": "scatter"} | trace)) for trace in figure.get("data", [])]
+        return _Props({"layout": figure.get("layout") or {}, "data": data})
+    data = [_trace_view(trace) for trace in figure.data]
+    return _Props({"layout": figure.layout.to_plotly_json(), "data": data})
+
+
+def _decoded(trace: dict) -> dict:
+    """Return a trace's dict with its coordinate arrays as numpy arrays: plotly.py writes them
+    as base64 bytes with a dtype and a shape ({"bdata": ...})."""
+    arrays = {}
+    for key in ("x", "y", "z"):
+        value = trace.get(key)
+        if isinstance(value, dict) and "bdata" in value:
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            shape = value.get("shape")
+            arrays[key] = array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return trace | arrays
+
+
+def _trace_view(trace) -> _Props:
+    """Return the properties of a trace that decide its axes' ranges and its colour bar."""
+    props = {}
+    for key in TRACE_KEYS:
+        value = getattr(trace, key, None)
+        props[key] = value.to_plotly_json() if hasattr(value, "to_plotly_json") else value
+    return _Props(props)
+
+
+def _axis(fig: _Props, name: str) -> _Props:
+    """Return an axis of the layout (an empty one where the layout sets nothing of it)."""
+    return fig.layout[name] or _Props({})
+
+
+def _axis_names(fig: _Props) -> list[str]:
+    """Return the layout names of every axis the figure uses (xaxis, yaxis2, ...)."""
+    names = {k for k in fig.layout if re.fullmatch(r"[xy]axis\d*", k)}
+    for trace in fig.data:
+        if trace.type != "pie":
+            names |= {_layout_name(trace.xaxis or "x"), _layout_name(trace.yaxis or "y")}
+    return sorted(names)
+
+
+def _layout_name(axis_id: str) -> str:
+    """Return the layout name of an axis id: x2 -> xaxis2."""
+    return axis_id[0] + "axis" + axis_id[1:]
+
+
+def _axis_id(name: str) -> str:
+    """Return the id of a layout axis name: xaxis2 -> x2."""
+    return name[0] + name[5:]
+
+
+# Axes
+
+
+def _axis_pushers(fig: _Props, name: str) -> list[Pusher]:
+    """Return the pushers of one axis: its labels and title outward, its end labels sideways."""
+    axis = _axis(fig, name)
+    if axis.visible is False or axis.automargin is False:
+        return []
+    texts = tick_texts(fig, name) if axis.showticklabels is not False else []
+    letter = name[0]
+    side = _side(letter, axis.side)
+    val = _anchor_edge(fig, axis, side)
+    cells = _has_cells(fig, _axis_id(name))
+    outward = _outward(axis, (side, val), texts, cells, _pad(fig))
+    found = [outward | _square(fig, name)]
+    if texts:
+        found += _ends(axis, letter, texts, cells or _edge_ticks(fig, axis, _axis_id(name)))
+    return found
+
+
+def _square(fig: _Props, name: str) -> dict:
+    """Return, for a y axis whose x axis keeps its scale and gives up width (scaleanchor with
+    constrain="domain"), the plot's data aspect: ui/chart.js then knows the plot leaves room
+    beside it where the labels fit, as plotly.js finds after its first draw."""
+    axis = _axis(fig, name)
+    anchor = axis.anchor or "x"
+    if name[0] != "y" or axis.scaleanchor != anchor:
+        return {}
+    x_axis = _axis(fig, _layout_name(anchor))
+    if x_axis.constrain != "domain":
+        return {}
+    x_low, x_high = _range(x_axis, list(_axis_values(fig, anchor)), pad=False)
+    y_low, y_high = _range(axis, list(_axis_values(fig, _axis_id(name))), pad=False)
+    if x_low is None or y_low is None or y_high == y_low:
+        return {}
+    aspect = (x_high - x_low) / (y_high - y_low) / (axis.scaleratio or 1)
+    x_domain = list(x_axis.domain) if x_axis.domain else [0.0, 1.0]
+    y_domain = list(axis.domain) if axis.domain else [0.0, 1.0]
+    square = {
+        "aspect": abs(aspect),
+        "across": x_domain[1] - x_domain[0],
+        "along": y_domain[1] - y_domain[0],
+    }
+    return square | _narrow(fig, name, y_low, y_high)
+
+
+def _narrow(fig: _Props, name: str, low: float, high: float) -> dict:
+    """Return the labels of a square plot's y axis when the plot is too narrow for its data:
+    plotly.js then widens the y range instead, by up to NARROW of it on each side."""
+    axis = _axis(fig, name)
+    shown = axis.showticklabels is not False
+    if not shown or axis.tickvals is not None or axis.type in ("category", "log"):
+        return {}
+    spare = NARROW * (high - low)
+    return {"narrow": _longest(_linear_texts(low - spare, high + spare, axis, SPACINGS))}
+
+
+def _longest(texts: list[str]) -> list[str]:
+    """Return the texts that may be the widest: those within two characters of the longest
+    (the browser measures them in its font)."""
+    longest = max((len(t) for t in texts), default=0)
+    return [t for t in texts if len(t) >= longest - 2]
+
+
+def _has_cells(fig: _Props, axis_id: str) -> bool:
+    """Return whether a heatmap or an image lies on the axis (plotly.js then draws ticks)."""
+    letter = axis_id[0]
+    return any(
+        t.type in ("heatmap", "image") and (t[f"{letter}axis"] or letter) == axis_id
+        for t in fig.data
+    )
+
+
+def _side(letter: str, side: str | None) -> str:
+    """Return the margin an axis's labels push: l, r, t or b."""
+    default = "b" if letter == "x" else "l"
+    return {"bottom": "b", "top": "t", "left": "l", "right": "r"}.get(side or "", default)
+
+
+def _anchor_edge(fig: _Props, axis, side: str) -> float:
+    """Return where the axis line sits across the plot: the near edge of its anchor's domain."""
+    if axis.anchor == "free":
+        return axis.position or 0.0
+    anchor = _axis(fig, _layout_name(axis.anchor)) if axis.anchor else None
+    domain = list(anchor.domain) if anchor is not None and anchor.domain else [0.0, 1.0]
+    return domain[0] if side in "lb" else domain[1]
+
+
+def _outward(axis, where: tuple[str, float], texts: list[str], cells: bool, pad: float) -> Pusher:
+    """Return the pusher of an axis's tick labels and title, away from the plot."""
+    font = _tick_size(axis)
+    side, val = where
+    letter = "y" if side in "lr" else "x"
+    title = _title_depth(axis, letter)
+    if not texts:  # only the tick marks, if any
+        return {"side": side, "val": val, "px": _tick_length(axis, cells) + title}
+    px = pad + LABEL_GAP + _ticks_depth(axis, cells) + title
+    if letter == "y":
+        return {"side": side, "val": val, "px": px, "texts": _longest(texts), "font": font, "k": 1}
+    angle = math.radians(axis.tickangle) if isinstance(axis.tickangle, int | float) else 0.0
+    px += LINE * font * abs(math.cos(angle))
+    k = abs(math.sin(angle))
+    return {"side": side, "val": val, "px": px, "texts": _longest(texts), "font": font, "k": k}
+
+
+def _tick_size(axis) -> float:
+    return (axis.tickfont.size if axis.tickfont else None) or theme.TICK_SIZE
+
+
+def _pad(fig: _Props) -> float:
+    """Return the margin's pad, between the plot and its axes' labels."""
+    margin = fig.layout.margin
+    return margin.pad if margin and margin.pad is not None else theme.PAD
+
+
+def _tick_length(axis, cells: bool) -> float:
+    """Return how far outside tick marks reach from the axis line, alone."""
+    depth = _ticks_depth(axis, cells)
+    return depth - TICK_GAP if depth else 0.0
+
+
+def _ticks_depth(axis, cells: bool) -> float:
+    """Return how far outside tick marks reach: none in the template, but plotly.js draws them
+    on an axis of heatmap or image cells."""
+    if (axis.ticks if axis.ticks is not None else ("outside" if cells else "")) != "outside":
+        return 0.0
+    return (axis.ticklen if axis.ticklen is not None else 5) + TICK_GAP
+
+
+def _title_depth(axis, letter: str) -> float:
+    """Return the room an axis title takes: its standoff and its lines. plotly.js keeps it
+    for a title set to an empty text too."""
+    title = axis.title
+    if isinstance(title, str):  # a figure's dict may name the title alone
+        title = _Props({"text": title})
+    text = title.text if title else None
+    if text is None:
+        return 0.0
+    size = (title.font.size if title.font else None) or theme.TITLE_SIZE
+    standoff = title.standoff if title.standoff is not None else theme.STANDOFF[letter]
+    lines = text.count("<br>") + 1
+    return standoff + TITLE_DEPTH * size + (lines - 1) * LINE * size
+
+
+def _edge_ticks(fig: _Props, axis, axis_id: str) -> bool:
+    """Return whether ticks can sit at the very ends of an axis, where their labels stick out:
+    plotly.js pads a range for markers, and a bar's only by half a bar; given tick values may
+    fall on the data's ends."""
+    letter = axis_id[0]
+    on_axis = [t for t in fig.data if (t[f"{letter}axis"] or letter) == axis_id]
+    if not on_axis:
+        return False
+    unpadded = all(_unpadded_along(t, letter) for t in on_axis)
+    if axis.tickvals is not None:
+        bounds = _range(axis, list(_axis_values(fig, axis_id)), False)
+        return unpadded and _ticks_on_data_ends(axis, bounds)
+    return unpadded
+
+
+def _unpadded_along(trace: _Props, letter: str) -> bool:
+    """Return whether a trace leaves no padding along x or y: lines, or bars across their
+    categories."""
+    if trace.type == "bar":
+        return letter == ("y" if trace.orientation == "h" else "x")
+    return trace.type == "scatter" and _lines_only(trace)
+
+
+def _ticks_on_data_ends(axis, bounds: tuple) -> bool:
+    """Return whether an axis's first or last given tick value is where its data ends."""
+    low, high = bounds
+    values = [v for v in axis.tickvals if not isinstance(v, str)]
+    if low is None or not values:
+        return False
+    near = 1e-6 * max(abs(low), abs(high), 1e-12)
+    return abs(min(values) - low) <= near or abs(max(values) - high) <= near
+
+
+def _lines_only(trace: _Props) -> bool:
+    """Return whether a scatter trace draws no markers (plotly.js adds them to short lines)."""
+    if trace.mode is not None:
+        return "markers" not in trace.mode
+    points = trace.x if trace.x is not None else trace.y
+    return points is not None and len(points) >= 20
+
+
+def _ends(axis, letter: str, texts: list[str], edge_ticks: bool) -> list[Pusher]:
+    """Return the pushers of an axis's end labels, which stick out past its ends (an x axis's
+    only when ticks can sit at its very ends: a fixed range, cells, or lines that plotly.js
+    does not pad; otherwise its range leaves room beyond them)."""
+    domain = list(axis.domain) if axis.domain else [0.0, 1.0]
+    if letter == "y":
+        return [
+            {"side": "b", "val": domain[0], "px": OVERFLOW},
+            {"side": "t", "val": domain[1], "px": OVERFLOW},
+        ]
+    if (axis.range is None and not edge_ticks) or axis.tickangle not in (None, 0, "auto"):
+        return []  # (turned labels hang to one side of their tick)
+    ends = [texts[0], texts[-1]]
+    return [
+        {"side": s, "val": v, "px": OVERFLOW_X, "texts": [t], "font": _tick_size(axis), "k": 0.5}
+        for s, v, t in zip("lr", domain, ends, strict=True)
+    ]
+
+
+# Tick labels
+
+
+def tick_texts(fig: _Props, name: str) -> list[str]:
+    """Return the tick labels plotly.js may write on an axis, from its first to its last."""
+    axis = _axis(fig, name)
+    values = list(_axis_values(fig, _axis_id(name)))
+    if axis.tickvals is not None:
+        return _given_texts(axis, _range(axis, values, pad=not _has_cells(fig, _axis_id(name))))
+    if axis.type == "category" or any(isinstance(v, str) for v in values):
+        return list(dict.fromkeys(str(v) for v in values if v is not None))
+    low, high = _range(axis, values, pad=not _has_cells(fig, _axis_id(name)))
+    if low is None:
+        return []
+    if axis.type == "log":
+        return _log_texts(low, high)
+    return _linear_texts(low, high, axis, _counts(fig, axis, name[0]))
+
+
+def _counts(fig: _Props, axis, letter: str) -> Iterable[float]:
+    """Return the tick counts plotly.js may choose for an axis: on a y axis, from its length
+    (the figure's height is known, its width is not)."""
+    if letter == "x":
+        return SPACINGS
+    margin = fig.layout.margin or _Props({})
+    height = (fig.layout.height or 450) - (margin.t or 0) - (margin.b or 0) - X_ROOM
+    domain = list(axis.domain) if axis.domain else [0.0, 1.0]
+    count = min(max(height * (domain[1] - domain[0]) / Y_TICK_PX, 4), 9) + 1
+    return (0.8 * count, count, 1.2 * count)
+
+
+def _given_texts(axis, bounds: tuple) -> list[str]:
+    """Return the labels of an axis's own tick values (ticktext, or the values written as
+    plotly.js writes them) that fall within its range."""
+    texts = axis.ticktext if axis.ticktext is not None else axis.tickvals
+    low, high = bounds
+    shown = []
+    for value, text in zip(axis.tickvals, texts, strict=False):
+        inside = low is None or isinstance(value, str) or low <= value <= high
+        if inside:
+            shown.append(text if isinstance(text, str) else _number(text, _least_step(text), axis))
+    return shown
+
+
+def _least_step(value: float) -> float:
+    """Return the power of ten of a given tick value's last digit (0.25 -> 0.01)."""
+    digits = f"{float(value):.6f}".rstrip("0").split(".")[1]
+    return 10.0 ** -len(digits) if digits else 1.0
+
+
+def _range(axis, values: list, pad: bool = True) -> tuple[float | None, float | None]:
+    """Return the axis range: its own, or the data's (with room for plotly.js's padding around
+    markers, which it leaves off an axis of heatmap or image cells)."""
+    if axis.range is not None and axis.autorange is not True and None not in axis.range:
+        low, high = sorted(float(v) for v in axis.range)
+        return (10**low, 10**high) if axis.type == "log" else (low, high)
+    numbers = np.asarray([v for v in values if v is not None], dtype=float)
+    numbers = numbers[np.isfinite(numbers)]
+    if axis.type == "log":
+        numbers = numbers[numbers > 0]
+    if not numbers.size:
+        return None, None
+    low, high = float(numbers.min()), float(numbers.max())
+    if axis.type == "log":  # padded in powers of ten
+        spare = PADDING * math.log10(high / low) if pad else 0.0
+        return low / 10**spare, high * 10**spare
+    spare = PADDING * (high - low) if pad else 0.0
+    return low - spare, high + spare
+
+
+def _linear_texts(low: float, high: float, axis, counts: Iterable[float] = SPACINGS) -> list[str]:
+    """Return the labels of every tick spacing plotly.js could choose over [low, high]."""
+    if high <= low:
+        return [_number(low, 1.0, axis)]
+    texts: dict[str, None] = {}
+    for count in counts:
+        step = _step((high - low) / count)
+        first = math.ceil(low / step - 1e-9)
+        for i in range(first, math.floor(high / step + 1e-9) + 1):
+            texts[_number(i * step, step, axis)] = None
+    return list(texts)
+
+
+def _step(rough: float) -> float:
+    """Return plotly.js's tick spacing for a rough one: 2, 5 or 10 times a power of ten."""
+    base = 10 ** math.floor(math.log10(rough))
+    return base * next(m for m in (2, 5, 10) if m >= rough / base - 1e-9)
+
+
+def _number(value: float, step: float, axis) -> str:
+    """Return a tick value as plotly.js writes it: the step's decimals, a true minus sign, and
+    10k, 2M, 1B for big ones (unless the axis asks for plain numbers)."""
+    if axis.tickformat:
+        return _formatted(value, axis.tickformat)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    suffix = ""
+    if abs(value) >= 1e4 and axis.exponentformat in (None, "B", "SI"):
+        size, suffix = next((s, x) for s, x in SUFFIXES if abs(value) >= s)
+        if suffix == "B" and axis.exponentformat == "SI":
+            suffix = "G"
+        value, decimals = value / size, max(0, decimals - round(math.log10(size)))
+    text = f"{value:.{decimals}f}"
+    if "." in text:  # plotly.js drops trailing zeros: 0.5, 1, 1.5
+        text = text.rstrip("0").rstrip(".")
+    if text.strip("-0") == "":
+        text = "0"
+    return (axis.tickprefix or "") + text.replace("-", MINUS) + suffix + (axis.ticksuffix or "")
+
+
+def _formatted(value: float, spec: str) -> str:
+    """Return value in a d3 format spec (the ones Python's format reads the same way)."""
+    try:
+        return format(value, spec.replace("~", "")).replace("-", MINUS)
+    except ValueError:
+        return f"{value:.3g}"
+
+
+def _log_texts(low: float, high: float) -> list[str]:
+    """Return a log axis's labels: its powers of ten, and 2 and 5 times them over a short range
+    (plotly.js writes tiny and huge powers as 10 with a superscript exponent)."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    factors = (1, 2, 5) if last - first <= 3 else (1,)
+    texts = []
+    for power in range(first, last + 1):
+        for m in factors:
+            if low <= m * 10.0**power <= high:
+                texts.append(_power_text(m, power))
+    return texts
+
+
+def _power_text(m: int, power: int) -> str:
+    """Return m times ten to the power as plotly.js labels it: 1, 20, 5000, 10k, 2M, 10^-5."""
+    if power < -4 or power > 9:
+        return f"10<sup>{str(power).replace('-', MINUS)}</sup>"
+    value = m * 10.0**power
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= max(size, 1e4):
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def _axis_values(fig: _Props, axis_id: str) -> Iterator:
+    """Yield the coordinates every trace on an axis places along it."""
+    letter = axis_id[0]
+    for trace in fig.data:
+        if (trace[f"{letter}axis"] or letter) == axis_id:
+            yield from _trace_values(trace, letter)
+
+
+def _trace_values(trace, letter: str) -> Iterable:
+    """Return a trace's coordinates along x or y (bars from zero; heatmap and image cells
+    reach half a cell past their centres)."""
+    kind = trace.type
+    if kind in ("heatmap", "image"):
+        return _cell_values(trace, letter)
+    along = trace[letter]
+    values = [] if along is None else _flat(along)
+    if kind in ("bar", "histogram"):
+        values = _bar_values(trace, letter, values)
+    if along is None and kind == "scatter":
+        other = trace["y" if letter == "x" else "x"]
+        values = range(len(other)) if other is not None else []
+    return values
+
+
+def _bar_values(trace, letter: str, values: list) -> list:
+    """Return a bar trace's coordinates: its value axis runs from zero (a histogram's counts
+    are at most its sample count)."""
+    value_axis = "x" if trace.orientation == "h" else "y"
+    if trace.type == "histogram":
+        if letter != value_axis:
+            return values
+        sample = trace.x if value_axis == "y" else trace.y
+        return [0, 1, len(sample) if sample is not None else 0]
+    return [*values, 0] if letter == value_axis else values
+
+
+def _cell_values(trace, letter: str) -> list:
+    """Return the extent of a heatmap's or an image's cells along x or y."""
+    given = trace[letter]
+    if given is not None and trace.type == "heatmap":
+        values = _flat(given)
+        if any(isinstance(v, str) for v in values):
+            return values
+        return [*values, min(values) - 0.5, max(values) + 0.5] if values else []
+    z = np.asarray(trace.z)
+    count = z.shape[1] if letter == "x" else z.shape[0]
+    return [-0.5, count - 0.5]
+
+
+def _flat(values) -> list:
+    """Return what matters of a trace's coordinates: the least and greatest of numbers, each
+    distinct value of anything else (category names)."""
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":
+        finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array.ravel()
+        return [finite.min().item(), finite.max().item()] if finite.size else []
+    return list(dict.fromkeys(array.ravel().tolist()))
+
+
+# Colour bars, animation controls and legends
+
+
+def _colorbar_pushers(fig: _Props) -> list[Pusher]:
+    """Return the pushers of the colour bars heatmaps draw beside the plot."""
+    found = []
+    for trace in fig.data:
+        if trace.type != "heatmap" or trace.showscale is False or trace.coloraxis:
+            continue
+        found.append(_colorbar(trace))
+    return found
+
+
+def _colorbar(trace) -> Pusher:
+    """Return one colour bar's pusher: its bar, its labels, and a title on its right."""
+    bar = trace.colorbar or _Props({})
+    thickness = bar.thickness if bar.thickness is not None else COLORBAR_THICKNESS
+    xpad = bar.xpad if bar.xpad is not None else COLORBAR_XPAD
+    px = thickness + xpad + COLORBAR_GAP
+    if bar.title and bar.title.text and bar.title.side == "right":
+        px += COLORBAR_TITLE
+    texts = _colorbar_texts(trace)
+    if bar.title and bar.title.text and bar.title.side in (None, "top"):
+        texts.append(bar.title.text)
+    val = bar.x if bar.x is not None else 1.02
+    return {"side": "r", "val": val, "px": px, "texts": texts, "font": theme.TICK_SIZE, "k": 1}
+
+
+def _colorbar_texts(trace) -> list[str]:
+    """Return a colour bar's labels over the colour range."""
+    z = np.asarray(trace.z, dtype=float)
+    finite = z[np.isfinite(z)]
+    low = trace.zmin if trace.zmin is not None else (finite.min() if finite.size else 0.0)
+    high = trace.zmax if trace.zmax is not None else (finite.max() if finite.size else 1.0)
+    if trace.zmid is not None and trace.zmin is None:
+        reach = max(abs(high - trace.zmid), abs(trace.zmid - low))
+        low, high = trace.zmid - reach, trace.zmid + reach
+    return _linear_texts(float(low), float(high), _Props({}))
+
+
+def _control_pushers(fig: _Props) -> list[Pusher]:
+    """Return the pushers of an animation's slider and play buttons, hung below their y."""
+    sliders = [{"side": "b", "val": _y(s, 0.0), "px": SLIDER} for s in fig.layout.sliders or []]
+    menus = [{"side": "b", "val": _y(m, 1.0), "px": BUTTONS} for m in fig.layout.updatemenus or []]
+    return sliders + menus
+
+
+def _y(control: dict, default: float) -> float:
+    """Return where a slider or a row of buttons hangs from (plotly.js's own default else)."""
+    return control["y"] if control.get("y") is not None else default
+
+
+def _legend_pushers(fig: _Props, axes: list[Pusher]) -> list[Pusher]:
+    """Return the legend's pusher, when plotly.js shows one (axes: the axes' pushers, which a
+    legend at the figure's edge sits beyond)."""
+    names = [t.name for t in fig.data if t.name and _in_legend(t)]
+    shown = fig.layout.showlegend
+    if not names or shown is False or (shown is None and len(fig.data) < 2):
+        return []
+    legend = fig.layout.legend or _Props({})
+    if legend.orientation == "h":
+        return _row_legend(legend, names, axes)
+    val = legend.x if legend.x is not None else 1.02
+    font = theme.TICK_SIZE
+    return [{"side": "r", "val": val, "px": LEGEND_SYMBOL, "texts": names, "font": font, "k": 1}]
+
+
+def _in_legend(trace: _Props) -> bool:
+    """Return whether a trace has a legend entry (heatmaps and images have none unless asked)."""
+    if trace.showlegend is not None:
+        return trace.showlegend
+    return trace.type in LEGEND_TYPES
+
+
+def _row_legend(legend, names: list[str], axes: list[Pusher]) -> list[Pusher]:
+    """Return a horizontal legend's pushers: where it is anchored (plotly.js hangs it from
+    its y unless told otherwise) decides how much of its height lies above and below y. One on
+    the figure's own edge (yref container) needs room beyond the axis labels on that side."""
+    y = legend.y if legend.y is not None else -0.1
+    rows = {"entries": names, "font": theme.TICK_SIZE, "entry": LEGEND_ENTRY, "line": LEGEND_LINE}
+    if legend.yref != "container":
+        below = {"top": 1.0, "middle": 0.5, "bottom": 0.0}[legend.yanchor or "top"]
+        share = {"px": LEGEND_ROW}
+        return [
+            {"side": "b", "val": y, "share": below} | share | rows,
+            {"side": "t", "val": y, "share": 1 - below} | share | rows,
+        ]
+    side = "b" if y < 0.5 else "t"
+    edge = 0.0 if side == "b" else 1.0
+    beside = [p["px"] for p in axes if p["side"] == side and _at(p, edge) and not p.get("k")]
+    return [{"side": side, "val": edge, "px": max(beside, default=0.0) + LEGEND_EDGE_ROW} | rows]
+
+
+def _at(pusher: Pusher, edge: float) -> bool:
+    """Return whether a pusher sits at the plot's edge (0 or 1, up to rounding)."""
+    return abs(pusher["val"] - edge) < 1e-6
