@@ -156,7 +156,7 @@ def test_a_legend_on_the_figures_edge_sits_beyond_the_axis_labels():
     found = pushers(fig)
     axis = max(p["px"] for p in _on(found, "b") if not p.get("entries") and p["val"] == 0)
     edge = [p for p in found if p.get("entries")][0]
-    assert math.isclose(edge["px"], axis + margins.LEGEND_EDGE_ROW)
+    assert edge["px"] == axis and edge["then"] == margins.LEGEND_EDGE_ROW
 
 
 def test_a_square_heatmap_tells_its_aspect():

@@ -67,9 +67,19 @@ function widest(texts, font) {
 }
 
 function legendRows(p, width) {
-  // A horizontal legend wraps its entries onto as many rows as the plot's width needs.
-  const total = p.entries.reduce((sum, name) => sum + p.entry + textWidth(name, p.font), 0);
-  return Math.max(1, Math.ceil(total / width));
+  // A horizontal legend wraps its entries onto as many rows as the plot's width needs; an
+  // entry that does not fit on a row starts the next.
+  let rows = 1;
+  let used = 0;
+  for (const name of p.entries) {
+    const entry = p.entry + textWidth(name, p.font);
+    if (used > 0 && used + entry > width) {
+      rows += 1;
+      used = 0;
+    }
+    used += entry;
+  }
+  return rows;
 }
 
 function besideSquare(p, size, chart) {
@@ -87,10 +97,18 @@ function besideSquare(p, size, chart) {
 }
 
 function pusherSize(p, chart) {
-  let size = p.px + (p.k ? p.k * widest(p.texts, p.font) : 0);
+  let text = p.k ? p.k * widest(p.texts, p.font) : 0;
+  if (p.inset) text = Math.max(0, text - p.inset * p.span * (chart.w - chart.l - chart.r));
+  let size = p.px + text;
   if (p.entries) size += (legendRows(p, chart.w - chart.l - chart.r) - 1) * p.line;
   if (p.share !== undefined) size *= p.share; // the part of a legend past val
-  size += Math.min(PUSH_PAD, chart.base[p.side]); // plotly.js's own pad on every push
+  if (p.then !== undefined) {
+    // A legend on the figure's edge: plotly.js reserves its height beyond what the axis
+    // labels on that side push (padded), and pads it no further.
+    const extra = p.entries ? (legendRows(p, chart.w - chart.l - chart.r) - 1) * p.line : 0;
+    return (p.px ? p.px + chart.pad[p.side] : 0) + p.then + extra;
+  }
+  size += chart.pad[p.side]; // plotly.js's own pad on every push
   return p.aspect ? besideSquare(p, size, chart) : size;
 }
 
@@ -112,22 +130,35 @@ function solveSide(pushers, low, high, base, total) {
   return best.map((m) => Math.ceil(m));
 }
 
-function presetMargins(layout, pushers, width) {
+function baseMargins(layout) {
   const margin = layout.margin || {};
   const template = (layout.template && layout.template.layout && layout.template.layout.margin) || {};
   const side = (name, plotlyDefault) => margin[name] ?? template[name] ?? plotlyDefault;
-  const base = { l: side("l", 80), r: side("r", 80), t: side("t", 100), b: side("b", 80) };
-  const chart = { w: layout.width || width, h: layout.height || 450, ...base, base };
+  return { l: side("l", 80), r: side("r", 80), t: side("t", 100), b: side("b", 80) };
+}
+
+function solveMargins(pushers, base, chart) {
   const sized = (list) => list.map((p) => ({ side: p.side, val: p.val, size: pusherSize(p, chart) }));
+  const grown = (name, value) => (value > base[name] ? value + SLACK : base[name]);
   const across = pushers.filter((p) => p.side === "t" || p.side === "b");
   const [b, t] = solveSide(sized(across), "b", "t", base, chart.h);
-  const grown = (name, value) => (value > base[name] ? value + SLACK : base[name]);
   Object.assign(chart, { t: grown("t", t), b: grown("b", b) }); // square plots need the height
   const beside = pushers.filter((p) => !across.includes(p));
   const right = solveSide(sized(beside.filter((p) => !p.aspect)), "l", "r", base, chart.w)[1];
   chart.r = grown("r", right); // a square plot is centred between the margins
   const [l, r] = solveSide(sized(beside), "l", "r", base, chart.w);
-  layout.margin = { ...margin, l: grown("l", l), r: grown("r", r), t: chart.t, b: chart.b };
+  return { l: grown("l", l), r: grown("r", r), t: chart.t, b: chart.b };
+}
+
+function presetMargins(layout, pushers, width) {
+  const base = baseMargins(layout);
+  const chart = { w: layout.width || width, h: layout.height || 450, ...base };
+  // plotly.js pads each push by PUSH_PAD, or by the side's margin where that is less: a margin
+  // that grows gets the bigger pad, so the margins are solved once more with it.
+  const pad = (margins) => Object.fromEntries("lrtb".split("").map((s) => [s, Math.min(PUSH_PAD, margins[s])]));
+  chart.pad = pad(base);
+  chart.pad = pad(solveMargins(pushers, base, { ...chart }));
+  layout.margin = { ...layout.margin, ...solveMargins(pushers, base, chart) };
   return { base, preset: layout.margin }; // kept on the chart for tests/e2e/test_margins.py
 }
 

@@ -28,14 +28,14 @@ import plotly.graph_objects as go
 
 from ui import plotly_theme as theme
 
-LABEL_GAP = 1  # between the margin's pad and a tick label
+LABEL_GAP = -1  # between the margin's pad and a tick label
 LINE = 4 / 3  # a line of text is this many times its font size tall
 TITLE_DEPTH = 0.7  # an axis title adds its standoff and this times its font size
 TICK_GAP = 2.4  # beyond the tick marks, when ticks are drawn outside
-COLORBAR_GAP = 12  # beyond a colour bar's labels
+COLORBAR_GAP = 9.5  # beyond a colour bar's labels
 COLORBAR_TITLE = 20  # a colour bar title on its right side
-OVERFLOW = 2.5  # a y axis's end labels reach this far past the plot's top and bottom
-OVERFLOW_X = 0  # an x axis's end labels reach this plus half their width past its ends
+OVERFLOW = 0.5  # a y axis's end labels reach this far past the plot's top and bottom
+OVERFLOW_X = -2.4  # an x axis's end labels reach this plus half their width past its ends
 SLIDER = 92  # an animation slider with its step labels and current value
 BUTTONS = 31  # a row of play and pause buttons
 COLORBAR_THICKNESS = 30  # plotly.js's defaults for a trace's own colour bar
@@ -43,7 +43,7 @@ COLORBAR_XPAD = 10
 LEGEND_SYMBOL = 48  # a vertical legend's symbol and padding beside the widest name
 LEGEND_TYPES = ("scatter", "bar", "histogram")  # the traces listed in a legend by default
 LEGEND_ROW = 27  # a one-row horizontal legend's height
-LEGEND_ENTRY = 40  # a horizontal legend entry's symbol and gap beside its name
+LEGEND_ENTRY = 46  # a horizontal legend entry's symbol and gap beside its name
 LEGEND_LINE = 19  # each further row of a horizontal legend
 LEGEND_EDGE_ROW = 29.5  # the same legend at the figure's edge, beyond the axis labels
 SPACINGS = range(5, 11)  # plotly.js puts 5-10 ticks on a linear axis
@@ -163,7 +163,9 @@ def _axis_pushers(fig: _Props, name: str) -> list[Pusher]:
     outward = _outward(axis, (side, val), texts, cells, _pad(fig))
     found = [outward | _square(fig, name)]
     if texts:
-        found += _ends(axis, letter, texts, cells or _edge_ticks(fig, axis, _axis_id(name)))
+        edge = cells or _edge_ticks(fig, axis, _axis_id(name))
+        inset = _cell_inset(fig, _axis_id(name)) if cells and axis.tickvals is None else (0, 0)
+        found += _ends(axis, letter, _end_texts(fig, name, texts), edge, inset)
     return found
 
 
@@ -332,7 +334,9 @@ def _lines_only(trace: _Props) -> bool:
     return points is not None and len(points) >= 20
 
 
-def _ends(axis, letter: str, texts: list[str], edge_ticks: bool) -> list[Pusher]:
+def _ends(
+    axis, letter: str, texts: tuple[list, list], edge_ticks: bool, inset: tuple = (0.0, 0.0)
+) -> list[Pusher]:
     """Return the pushers of an axis's end labels, which stick out past its ends (an x axis's
     only when ticks can sit at its very ends: a fixed range, cells, or lines that plotly.js
     does not pad; otherwise its range leaves room beyond them)."""
@@ -344,11 +348,47 @@ def _ends(axis, letter: str, texts: list[str], edge_ticks: bool) -> list[Pusher]
         ]
     if (axis.range is None and not edge_ticks) or axis.tickangle not in (None, 0, "auto"):
         return []  # (turned labels hang to one side of their tick)
-    ends = [texts[0], texts[-1]]
+    font, span = _tick_size(axis), domain[1] - domain[0]
     return [
-        {"side": s, "val": v, "px": OVERFLOW_X, "texts": [t], "font": _tick_size(axis), "k": 0.5}
-        for s, v, t in zip("lr", domain, ends, strict=True)
+        {"side": side, "val": val, "px": OVERFLOW_X, "texts": end, "font": font, "k": 0.5}
+        | ({"inset": gap, "span": span} if gap else {})
+        for side, val, end, gap in zip("lr", domain, texts, inset, strict=True)
     ]
+
+
+def _end_texts(fig: _Props, name: str, texts: list[str]) -> tuple[list, list]:
+    """Return the labels that may stand at an axis's left end and at its right end: on a linear
+    axis of numbers, the first and last ticks of each spacing plotly.js may pick."""
+    axis = _axis(fig, name)
+    values = list(_axis_values(fig, _axis_id(name)))
+    numeric = axis.tickvals is None and axis.type not in ("log", "category")
+    if not numeric or any(isinstance(v, str) for v in values):
+        return [texts[0]], [texts[-1]]
+    low, high = _range(axis, values, pad=not _has_cells(fig, _axis_id(name)))
+    if low is None or high <= low:
+        return [texts[0]], [texts[-1]]
+    steps = {_step((high - low) / count) for count in SPACINGS}
+    firsts = [_number(math.ceil(low / step - 1e-9) * step, step, axis) for step in steps]
+    lasts = [_number(math.floor(high / step + 1e-9) * step, step, axis) for step in steps]
+    return firsts, lasts
+
+
+def _cell_inset(fig: _Props, axis_id: str) -> tuple[float, float]:
+    """Return how far in from each end of a cell axis its end ticks sit, as shares of the axis:
+    at the right end, the least that any spacing plotly.js may pick leaves after its last tick
+    (the first tick, half a cell in, is taken to be at the left end)."""
+    values = list(_axis_values(fig, axis_id))
+    if any(isinstance(v, str) for v in values):  # one tick per category
+        return (0.0, 0.5 / max(len(set(values)), 1))
+    low, high = _range(_Props({}), values, pad=False)
+    if low is None or high - low < 1:
+        return (0.0, 0.0)
+    cells = high - low
+    last = min(
+        high - math.floor((high - 0.5) / _step(cells / count)) * _step(cells / count)
+        for count in SPACINGS
+    )
+    return (0.0, last / cells)
 
 
 # Tick labels
@@ -641,7 +681,8 @@ def _row_legend(legend, names: list[str], axes: list[Pusher]) -> list[Pusher]:
     side = "b" if y < 0.5 else "t"
     edge = 0.0 if side == "b" else 1.0
     beside = [p["px"] for p in axes if p["side"] == side and _at(p, edge) and not p.get("k")]
-    return [{"side": side, "val": edge, "px": max(beside, default=0.0) + LEGEND_EDGE_ROW} | rows]
+    pusher = {"side": side, "val": edge, "px": max(beside, default=0.0), "then": LEGEND_EDGE_ROW}
+    return [pusher | rows]
 
 
 def _at(pusher: Pusher, edge: float) -> bool:
