@@ -1,4 +1,5 @@
-"""ui/margins.py: what each figure's labels need of its margins, so plotly.js draws it once.
+"""ui/margins.py and ui/plotly_ticks.py: what each figure's labels need of its margins, so
+plotly.js draws it once.
 
 The reference for the whole is plotly.js itself, in tests/e2e/test_margins.py: every chart on
 every page is drawn with the margins worked out here, and plotly.js finds nothing to grow. Here:
@@ -20,9 +21,11 @@ from tests.pages_list import PAGES
 from tests.test_pages import open_page
 from tests.test_widget_ends import open_lazy_sections
 from ui import margins
-from ui.margins import pushers, tick_texts
+from ui import plotly_ticks as ticks
+from ui.margins import pushers
+from ui.plotly_ticks import tick_texts
 
-PLAIN = margins._Props({})
+PLAIN = ticks.Props({})
 
 
 def _on(found: list[dict], side: str) -> list[dict]:
@@ -37,7 +40,7 @@ def test_a_tick_step_is_2_5_or_10_times_the_power_of_ten_below_the_rough_one(rou
     # plotly.js rounds up from the greatest power of ten at or below the rough step
     power = max(k for k in range(-6, 7) if 10.0**k <= rough)
     expected = min(m * 10.0**power for m in (2, 5, 10) if m * 10.0**power >= rough)
-    assert math.isclose(margins._step(rough), expected)
+    assert math.isclose(ticks.tick_step(rough), expected)
 
 
 # As plotly.js writes them (its labels read off drawn charts in Chromium)
@@ -58,39 +61,39 @@ def test_a_tick_step_is_2_5_or_10_times_the_power_of_ten_below_the_rough_one(rou
     ],
 )
 def test_a_tick_value_is_written_as_plotly_writes_it(value, step, written):
-    assert margins._number(value, step, PLAIN) == written
+    assert ticks.tick_number(value, step, PLAIN) == written
 
 
 def test_a_tick_format_is_applied():
-    assert margins._number(4000, 1, margins._Props({"tickformat": ","})) == "4,000"
-    assert margins._number(0.25, 0.05, margins._Props({"tickformat": ".0%"})) == "25%"
+    assert ticks.tick_number(4000, 1, ticks.Props({"tickformat": ","})) == "4,000"
+    assert ticks.tick_number(0.25, 0.05, ticks.Props({"tickformat": ".0%"})) == "25%"
 
 
 def test_linear_labels_cover_the_spacings_plotly_picks_for_the_axis_length():
     # A y axis ~360 px long gets one tick per 40 px at most: plotly.js steps 0-10 by 2; a short
     # one (a 200 px figure) by 5.
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 10], mode="markers"))
-    assert {"0", "2", "4", "6", "8", "10"} <= set(tick_texts(margins._view(fig), "yaxis"))
+    assert {"0", "2", "4", "6", "8", "10"} <= set(tick_texts(ticks.view(fig), "yaxis"))
     fig.update_layout(height=200)
-    assert {"0", "5", "10"} <= set(tick_texts(margins._view(fig), "yaxis"))
+    assert {"0", "5", "10"} <= set(tick_texts(ticks.view(fig), "yaxis"))
 
 
 def test_categories_are_their_own_labels():
     fig = go.Figure(go.Bar(x=["cat", "dog", "a longer name"], y=[1, 2, 3]))
-    assert tick_texts(margins._view(fig), "xaxis") == ["cat", "dog", "a longer name"]
+    assert tick_texts(ticks.view(fig), "xaxis") == ["cat", "dog", "a longer name"]
 
 
 def test_given_ticks_outside_the_range_are_not_labels():
     fig = go.Figure(go.Scatter(x=[1, 2], y=[1, 50], mode="lines"))
     fig.update_yaxes(type="log", tickvals=[1, 10, 100, 1000], range=[0, 2])
-    assert tick_texts(margins._view(fig), "yaxis") == ["1", "10", "100"]
+    assert tick_texts(ticks.view(fig), "yaxis") == ["1", "10", "100"]
 
 
 def test_a_log_axis_over_many_decades_labels_its_powers_of_ten():
     # plotly.js's labels on a histogram's counts from 1 to 15,000
-    assert margins._log_texts(1, 15_000) == ["1", "10", "100", "1000", "10k"]
-    assert margins._log_texts(0.2, 9) == ["0.2", "0.5", "1", "2", "5"]
-    assert margins._log_texts(1e-30, 1)[0] == "10<sup>−30</sup>"
+    assert ticks.log_texts(1, 15_000) == ["1", "10", "100", "1000", "10k"]
+    assert ticks.log_texts(0.2, 9) == ["0.2", "0.5", "1", "2", "5"]
+    assert ticks.log_texts(1e-30, 1)[0] == "10<sup>−30</sup>"
 
 
 # Pushers

@@ -18,15 +18,28 @@ app's template.
 
 from __future__ import annotations
 
-import base64
 import math
-import re
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ui import plotly_theme as theme
+from ui.plotly_ticks import (
+    SPACINGS,
+    Props,
+    axis_names,
+    axis_props,
+    axis_values,
+    data_range,
+    end_texts,
+    has_cells,
+    id_of,
+    layout_name,
+    linear_texts,
+    tick_step,
+    tick_texts,
+    view,
+)
 
 LABEL_GAP = -1  # between the margin's pad and a tick label
 LINE = 4 / 3  # a line of text is this many times its font size tall
@@ -46,142 +59,55 @@ LEGEND_ROW = 27  # a one-row horizontal legend's height
 LEGEND_ENTRY = 46  # a horizontal legend entry's symbol and gap beside its name
 LEGEND_LINE = 19  # each further row of a horizontal legend
 LEGEND_EDGE_ROW = 29.5  # the same legend at the figure's edge, beyond the axis labels
-SPACINGS = range(5, 11)  # plotly.js puts 5-10 ticks on a linear axis
-Y_TICK_PX = 40  # ... one per 40 px of a y axis
-PADDING = 0.1  # plotly.js pads a range by its markers' size: up to this share of it each side
 NARROW = 0.3  # how far plotly.js may widen a square plot's y range, each side, in a narrow chart
-X_ROOM = 50  # what an x axis's labels and title take of a figure's height, roughly
-MINUS = "\u2212"
-SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))  # plotly.js's names for big ticks
 Pusher = dict  # side, val, px, and optionally texts, font, k
 
 
 def pushers(figure: go.Figure | dict) -> list[Pusher]:
     """Return what the figure's axes, colour bars and legend need of each margin."""
-    fig = _view(figure)
+    fig = view(figure)
     found = []
-    for name in _axis_names(fig):
+    for name in axis_names(fig):
         found += _axis_pushers(fig, name)
     found += _colorbar_pushers(fig) + _control_pushers(fig)
     return found + _legend_pushers(fig, found)
 
 
-class _Props:
-    """Read-only attribute access to a figure's JSON: a missing property reads None, a nested
-    one another _Props (plotly.py's own objects validate on every read, 50x slower)."""
-
-    def __init__(self, props: dict | None):
-        self._props = props or {}
-
-    def __getattr__(self, key: str):
-        value = self._props.get(key)
-        return _Props(value) if isinstance(value, dict) else value
-
-    __getitem__ = __getattr__
-
-    def __bool__(self) -> bool:
-        return bool(self._props)
-
-    def __iter__(self):
-        return iter(self._props)
-
-
-# What pushers read of a trace: where it lies, its extent, its colour bar, its legend entry
-TRACE_KEYS = ("type", "xaxis", "yaxis", "x", "y", "z", "orientation", "mode")
-TRACE_KEYS += ("showscale", "coloraxis", "colorbar", "zmin", "zmax", "zmid", "name", "showlegend")
-
-
-def _view(figure: go.Figure | dict) -> _Props:
-    """Return the figure (a plotly figure or its dict) as _Props: its layout's JSON, and what
-    pushers read of its traces."""
-    if isinstance(figure, dict):
-        data = [_Props(_decoded({"type": "scatter"} | trace)) for trace in figure.get("data", [])]
-        return _Props({"layout": figure.get("layout") or {}, "data": data})
-    data = [_trace_view(trace) for trace in figure.data]
-    return _Props({"layout": figure.layout.to_plotly_json(), "data": data})
-
-
-def _decoded(trace: dict) -> dict:
-    """Return a trace's dict with its coordinate arrays as numpy arrays: plotly.py writes them
-    as base64 bytes with a dtype and a shape ({"bdata": ...})."""
-    arrays = {}
-    for key in ("x", "y", "z"):
-        value = trace.get(key)
-        if isinstance(value, dict) and "bdata" in value:
-            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-            shape = value.get("shape")
-            arrays[key] = array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return trace | arrays
-
-
-def _trace_view(trace) -> _Props:
-    """Return the properties of a trace that decide its axes' ranges and its colour bar."""
-    props = {}
-    for key in TRACE_KEYS:
-        value = getattr(trace, key, None)
-        props[key] = value.to_plotly_json() if hasattr(value, "to_plotly_json") else value
-    return _Props(props)
-
-
-def _axis(fig: _Props, name: str) -> _Props:
-    """Return an axis of the layout (an empty one where the layout sets nothing of it)."""
-    return fig.layout[name] or _Props({})
-
-
-def _axis_names(fig: _Props) -> list[str]:
-    """Return the layout names of every axis the figure uses (xaxis, yaxis2, ...)."""
-    names = {k for k in fig.layout if re.fullmatch(r"[xy]axis\d*", k)}
-    for trace in fig.data:
-        if trace.type != "pie":
-            names |= {_layout_name(trace.xaxis or "x"), _layout_name(trace.yaxis or "y")}
-    return sorted(names)
-
-
-def _layout_name(axis_id: str) -> str:
-    """Return the layout name of an axis id: x2 -> xaxis2."""
-    return axis_id[0] + "axis" + axis_id[1:]
-
-
-def _axis_id(name: str) -> str:
-    """Return the id of a layout axis name: xaxis2 -> x2."""
-    return name[0] + name[5:]
-
-
 # Axes
 
 
-def _axis_pushers(fig: _Props, name: str) -> list[Pusher]:
+def _axis_pushers(fig: Props, name: str) -> list[Pusher]:
     """Return the pushers of one axis: its labels and title outward, its end labels sideways."""
-    axis = _axis(fig, name)
+    axis = axis_props(fig, name)
     if axis.visible is False or axis.automargin is False:
         return []
     texts = tick_texts(fig, name) if axis.showticklabels is not False else []
     letter = name[0]
     side = _side(letter, axis.side)
     val = _anchor_edge(fig, axis, side)
-    cells = _has_cells(fig, _axis_id(name))
+    cells = has_cells(fig, id_of(name))
     outward = _outward(axis, (side, val), texts, cells, _pad(fig))
     found = [outward | _square(fig, name)]
     if texts:
-        edge = cells or _edge_ticks(fig, axis, _axis_id(name))
-        inset = _cell_inset(fig, _axis_id(name)) if cells and axis.tickvals is None else (0, 0)
-        found += _ends(axis, letter, _end_texts(fig, name, texts), edge, inset)
+        edge = cells or _edge_ticks(fig, axis, id_of(name))
+        inset = _cell_inset(fig, id_of(name)) if cells and axis.tickvals is None else (0, 0)
+        found += _ends(axis, letter, end_texts(fig, name, texts), edge, inset)
     return found
 
 
-def _square(fig: _Props, name: str) -> dict:
+def _square(fig: Props, name: str) -> dict:
     """Return, for a y axis whose x axis keeps its scale and gives up width (scaleanchor with
     constrain="domain"), the plot's data aspect: ui/chart.js then knows the plot leaves room
     beside it where the labels fit, as plotly.js finds after its first draw."""
-    axis = _axis(fig, name)
+    axis = axis_props(fig, name)
     anchor = axis.anchor or "x"
     if name[0] != "y" or axis.scaleanchor != anchor:
         return {}
-    x_axis = _axis(fig, _layout_name(anchor))
+    x_axis = axis_props(fig, layout_name(anchor))
     if x_axis.constrain != "domain":
         return {}
-    x_low, x_high = _range(x_axis, list(_axis_values(fig, anchor)), pad=False)
-    y_low, y_high = _range(axis, list(_axis_values(fig, _axis_id(name))), pad=False)
+    x_low, x_high = data_range(x_axis, list(axis_values(fig, anchor)), pad=False)
+    y_low, y_high = data_range(axis, list(axis_values(fig, id_of(name))), pad=False)
     if x_low is None or y_low is None or y_high == y_low:
         return {}
     aspect = (x_high - x_low) / (y_high - y_low) / (axis.scaleratio or 1)
@@ -195,15 +121,15 @@ def _square(fig: _Props, name: str) -> dict:
     return square | _narrow(fig, name, y_low, y_high)
 
 
-def _narrow(fig: _Props, name: str, low: float, high: float) -> dict:
+def _narrow(fig: Props, name: str, low: float, high: float) -> dict:
     """Return the labels of a square plot's y axis when the plot is too narrow for its data:
     plotly.js then widens the y range instead, by up to NARROW of it on each side."""
-    axis = _axis(fig, name)
+    axis = axis_props(fig, name)
     shown = axis.showticklabels is not False
     if not shown or axis.tickvals is not None or axis.type in ("category", "log"):
         return {}
     spare = NARROW * (high - low)
-    return {"narrow": _longest(_linear_texts(low - spare, high + spare, axis, SPACINGS))}
+    return {"narrow": _longest(linear_texts(low - spare, high + spare, axis, SPACINGS))}
 
 
 def _longest(texts: list[str]) -> list[str]:
@@ -213,26 +139,17 @@ def _longest(texts: list[str]) -> list[str]:
     return [t for t in texts if len(t) >= longest - 2]
 
 
-def _has_cells(fig: _Props, axis_id: str) -> bool:
-    """Return whether a heatmap or an image lies on the axis (plotly.js then draws ticks)."""
-    letter = axis_id[0]
-    return any(
-        t.type in ("heatmap", "image") and (t[f"{letter}axis"] or letter) == axis_id
-        for t in fig.data
-    )
-
-
 def _side(letter: str, side: str | None) -> str:
     """Return the margin an axis's labels push: l, r, t or b."""
     default = "b" if letter == "x" else "l"
     return {"bottom": "b", "top": "t", "left": "l", "right": "r"}.get(side or "", default)
 
 
-def _anchor_edge(fig: _Props, axis, side: str) -> float:
+def _anchor_edge(fig: Props, axis, side: str) -> float:
     """Return where the axis line sits across the plot: the near edge of its anchor's domain."""
     if axis.anchor == "free":
         return axis.position or 0.0
-    anchor = _axis(fig, _layout_name(axis.anchor)) if axis.anchor else None
+    anchor = axis_props(fig, layout_name(axis.anchor)) if axis.anchor else None
     domain = list(anchor.domain) if anchor is not None and anchor.domain else [0.0, 1.0]
     return domain[0] if side in "lb" else domain[1]
 
@@ -258,7 +175,7 @@ def _tick_size(axis) -> float:
     return (axis.tickfont.size if axis.tickfont else None) or theme.TICK_SIZE
 
 
-def _pad(fig: _Props) -> float:
+def _pad(fig: Props) -> float:
     """Return the margin's pad, between the plot and its axes' labels."""
     margin = fig.layout.margin
     return margin.pad if margin and margin.pad is not None else theme.PAD
@@ -283,7 +200,7 @@ def _title_depth(axis, letter: str) -> float:
     for a title set to an empty text too."""
     title = axis.title
     if isinstance(title, str):  # a figure's dict may name the title alone
-        title = _Props({"text": title})
+        title = Props({"text": title})
     text = title.text if title else None
     if text is None:
         return 0.0
@@ -293,7 +210,7 @@ def _title_depth(axis, letter: str) -> float:
     return standoff + TITLE_DEPTH * size + (lines - 1) * LINE * size
 
 
-def _edge_ticks(fig: _Props, axis, axis_id: str) -> bool:
+def _edge_ticks(fig: Props, axis, axis_id: str) -> bool:
     """Return whether ticks can sit at the very ends of an axis, where their labels stick out:
     plotly.js pads a range for markers, and a bar's only by half a bar; given tick values may
     fall on the data's ends."""
@@ -303,12 +220,12 @@ def _edge_ticks(fig: _Props, axis, axis_id: str) -> bool:
         return False
     unpadded = all(_unpadded_along(t, letter) for t in on_axis)
     if axis.tickvals is not None:
-        bounds = _range(axis, list(_axis_values(fig, axis_id)), False)
+        bounds = data_range(axis, list(axis_values(fig, axis_id)), False)
         return unpadded and _ticks_on_data_ends(axis, bounds)
     return unpadded
 
 
-def _unpadded_along(trace: _Props, letter: str) -> bool:
+def _unpadded_along(trace: Props, letter: str) -> bool:
     """Return whether a trace leaves no padding along x or y: lines, or bars across their
     categories."""
     if trace.type == "bar":
@@ -326,7 +243,7 @@ def _ticks_on_data_ends(axis, bounds: tuple) -> bool:
     return abs(min(values) - low) <= near or abs(max(values) - high) <= near
 
 
-def _lines_only(trace: _Props) -> bool:
+def _lines_only(trace: Props) -> bool:
     """Return whether a scatter trace draws no markers (plotly.js adds them to short lines)."""
     if trace.mode is not None:
         return "markers" not in trace.mode
@@ -356,36 +273,19 @@ def _ends(
     ]
 
 
-def _end_texts(fig: _Props, name: str, texts: list[str]) -> tuple[list, list]:
-    """Return the labels that may stand at an axis's left end and at its right end: on a linear
-    axis of numbers, the first and last ticks of each spacing plotly.js may pick."""
-    axis = _axis(fig, name)
-    values = list(_axis_values(fig, _axis_id(name)))
-    numeric = axis.tickvals is None and axis.type not in ("log", "category")
-    if not numeric or any(isinstance(v, str) for v in values):
-        return [texts[0]], [texts[-1]]
-    low, high = _range(axis, values, pad=not _has_cells(fig, _axis_id(name)))
-    if low is None or high <= low:
-        return [texts[0]], [texts[-1]]
-    steps = {_step((high - low) / count) for count in SPACINGS}
-    firsts = [_number(math.ceil(low / step - 1e-9) * step, step, axis) for step in steps]
-    lasts = [_number(math.floor(high / step + 1e-9) * step, step, axis) for step in steps]
-    return firsts, lasts
-
-
-def _cell_inset(fig: _Props, axis_id: str) -> tuple[float, float]:
+def _cell_inset(fig: Props, axis_id: str) -> tuple[float, float]:
     """Return how far in from each end of a cell axis its end ticks sit, as shares of the axis:
     at the right end, the least that any spacing plotly.js may pick leaves after its last tick
     (the first tick, half a cell in, is taken to be at the left end)."""
-    values = list(_axis_values(fig, axis_id))
+    values = list(axis_values(fig, axis_id))
     if any(isinstance(v, str) for v in values):  # one tick per category
         return (0.0, 0.5 / max(len(set(values)), 1))
-    low, high = _range(_Props({}), values, pad=False)
+    low, high = data_range(Props({}), values, pad=False)
     if low is None or high - low < 1:
         return (0.0, 0.0)
     cells = high - low
     last = min(
-        high - math.floor((high - 0.5) / _step(cells / count)) * _step(cells / count)
+        high - math.floor((high - 0.5) / tick_step(cells / count)) * tick_step(cells / count)
         for count in SPACINGS
     )
     return (0.0, last / cells)
@@ -394,207 +294,10 @@ def _cell_inset(fig: _Props, axis_id: str) -> tuple[float, float]:
 # Tick labels
 
 
-def tick_texts(fig: _Props, name: str) -> list[str]:
-    """Return the tick labels plotly.js may write on an axis, from its first to its last."""
-    axis = _axis(fig, name)
-    values = list(_axis_values(fig, _axis_id(name)))
-    if axis.tickvals is not None:
-        return _given_texts(axis, _range(axis, values, pad=not _has_cells(fig, _axis_id(name))))
-    if axis.type == "category" or any(isinstance(v, str) for v in values):
-        return list(dict.fromkeys(str(v) for v in values if v is not None))
-    low, high = _range(axis, values, pad=not _has_cells(fig, _axis_id(name)))
-    if low is None:
-        return []
-    if axis.type == "log":
-        return _log_texts(low, high)
-    return _linear_texts(low, high, axis, _counts(fig, axis, name[0]))
-
-
-def _counts(fig: _Props, axis, letter: str) -> Iterable[float]:
-    """Return the tick counts plotly.js may choose for an axis: on a y axis, from its length
-    (the figure's height is known, its width is not)."""
-    if letter == "x":
-        return SPACINGS
-    margin = fig.layout.margin or _Props({})
-    height = (fig.layout.height or 450) - (margin.t or 0) - (margin.b or 0) - X_ROOM
-    domain = list(axis.domain) if axis.domain else [0.0, 1.0]
-    count = min(max(height * (domain[1] - domain[0]) / Y_TICK_PX, 4), 9) + 1
-    return (0.8 * count, count, 1.2 * count)
-
-
-def _given_texts(axis, bounds: tuple) -> list[str]:
-    """Return the labels of an axis's own tick values (ticktext, or the values written as
-    plotly.js writes them) that fall within its range."""
-    texts = axis.ticktext if axis.ticktext is not None else axis.tickvals
-    low, high = bounds
-    shown = []
-    for value, text in zip(axis.tickvals, texts, strict=False):
-        inside = low is None or isinstance(value, str) or low <= value <= high
-        if inside:
-            shown.append(text if isinstance(text, str) else _number(text, _least_step(text), axis))
-    return shown
-
-
-def _least_step(value: float) -> float:
-    """Return the power of ten of a given tick value's last digit (0.25 -> 0.01)."""
-    digits = f"{float(value):.6f}".rstrip("0").split(".")[1]
-    return 10.0 ** -len(digits) if digits else 1.0
-
-
-def _range(axis, values: list, pad: bool = True) -> tuple[float | None, float | None]:
-    """Return the axis range: its own, or the data's (with room for plotly.js's padding around
-    markers, which it leaves off an axis of heatmap or image cells)."""
-    if axis.range is not None and axis.autorange is not True and None not in axis.range:
-        low, high = sorted(float(v) for v in axis.range)
-        return (10**low, 10**high) if axis.type == "log" else (low, high)
-    numbers = np.asarray([v for v in values if v is not None], dtype=float)
-    numbers = numbers[np.isfinite(numbers)]
-    if axis.type == "log":
-        numbers = numbers[numbers > 0]
-    if not numbers.size:
-        return None, None
-    low, high = float(numbers.min()), float(numbers.max())
-    if axis.type == "log":  # padded in powers of ten
-        spare = PADDING * math.log10(high / low) if pad else 0.0
-        return low / 10**spare, high * 10**spare
-    spare = PADDING * (high - low) if pad else 0.0
-    return low - spare, high + spare
-
-
-def _linear_texts(low: float, high: float, axis, counts: Iterable[float] = SPACINGS) -> list[str]:
-    """Return the labels of every tick spacing plotly.js could choose over [low, high]."""
-    if high <= low:
-        return [_number(low, 1.0, axis)]
-    texts: dict[str, None] = {}
-    for count in counts:
-        step = _step((high - low) / count)
-        first = math.ceil(low / step - 1e-9)
-        for i in range(first, math.floor(high / step + 1e-9) + 1):
-            texts[_number(i * step, step, axis)] = None
-    return list(texts)
-
-
-def _step(rough: float) -> float:
-    """Return plotly.js's tick spacing for a rough one: 2, 5 or 10 times a power of ten."""
-    base = 10 ** math.floor(math.log10(rough))
-    return base * next(m for m in (2, 5, 10) if m >= rough / base - 1e-9)
-
-
-def _number(value: float, step: float, axis) -> str:
-    """Return a tick value as plotly.js writes it: the step's decimals, a true minus sign, and
-    10k, 2M, 1B for big ones (unless the axis asks for plain numbers)."""
-    if axis.tickformat:
-        return _formatted(value, axis.tickformat)
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    suffix = ""
-    if abs(value) >= 1e4 and axis.exponentformat in (None, "B", "SI"):
-        size, suffix = next((s, x) for s, x in SUFFIXES if abs(value) >= s)
-        if suffix == "B" and axis.exponentformat == "SI":
-            suffix = "G"
-        value, decimals = value / size, max(0, decimals - round(math.log10(size)))
-    text = f"{value:.{decimals}f}"
-    if "." in text:  # plotly.js drops trailing zeros: 0.5, 1, 1.5
-        text = text.rstrip("0").rstrip(".")
-    if text.strip("-0") == "":
-        text = "0"
-    return (axis.tickprefix or "") + text.replace("-", MINUS) + suffix + (axis.ticksuffix or "")
-
-
-def _formatted(value: float, spec: str) -> str:
-    """Return value in a d3 format spec (the ones Python's format reads the same way)."""
-    try:
-        return format(value, spec.replace("~", "")).replace("-", MINUS)
-    except ValueError:
-        return f"{value:.3g}"
-
-
-def _log_texts(low: float, high: float) -> list[str]:
-    """Return a log axis's labels: its powers of ten, and 2 and 5 times them over a short range
-    (plotly.js writes tiny and huge powers as 10 with a superscript exponent)."""
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    factors = (1, 2, 5) if last - first <= 3 else (1,)
-    texts = []
-    for power in range(first, last + 1):
-        for m in factors:
-            if low <= m * 10.0**power <= high:
-                texts.append(_power_text(m, power))
-    return texts
-
-
-def _power_text(m: int, power: int) -> str:
-    """Return m times ten to the power as plotly.js labels it: 1, 20, 5000, 10k, 2M, 10^-5."""
-    if power < -4 or power > 9:
-        return f"10<sup>{str(power).replace('-', MINUS)}</sup>"
-    value = m * 10.0**power
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if value >= max(size, 1e4):
-            return f"{value / size:g}{suffix}"
-    return f"{value:g}"
-
-
-def _axis_values(fig: _Props, axis_id: str) -> Iterator:
-    """Yield the coordinates every trace on an axis places along it."""
-    letter = axis_id[0]
-    for trace in fig.data:
-        if (trace[f"{letter}axis"] or letter) == axis_id:
-            yield from _trace_values(trace, letter)
-
-
-def _trace_values(trace, letter: str) -> Iterable:
-    """Return a trace's coordinates along x or y (bars from zero; heatmap and image cells
-    reach half a cell past their centres)."""
-    kind = trace.type
-    if kind in ("heatmap", "image"):
-        return _cell_values(trace, letter)
-    along = trace[letter]
-    values = [] if along is None else _flat(along)
-    if kind in ("bar", "histogram"):
-        values = _bar_values(trace, letter, values)
-    if along is None and kind == "scatter":
-        other = trace["y" if letter == "x" else "x"]
-        values = range(len(other)) if other is not None else []
-    return values
-
-
-def _bar_values(trace, letter: str, values: list) -> list:
-    """Return a bar trace's coordinates: its value axis runs from zero (a histogram's counts
-    are at most its sample count)."""
-    value_axis = "x" if trace.orientation == "h" else "y"
-    if trace.type == "histogram":
-        if letter != value_axis:
-            return values
-        sample = trace.x if value_axis == "y" else trace.y
-        return [0, 1, len(sample) if sample is not None else 0]
-    return [*values, 0] if letter == value_axis else values
-
-
-def _cell_values(trace, letter: str) -> list:
-    """Return the extent of a heatmap's or an image's cells along x or y."""
-    given = trace[letter]
-    if given is not None and trace.type == "heatmap":
-        values = _flat(given)
-        if any(isinstance(v, str) for v in values):
-            return values
-        return [*values, min(values) - 0.5, max(values) + 0.5] if values else []
-    z = np.asarray(trace.z)
-    count = z.shape[1] if letter == "x" else z.shape[0]
-    return [-0.5, count - 0.5]
-
-
-def _flat(values) -> list:
-    """Return what matters of a trace's coordinates: the least and greatest of numbers, each
-    distinct value of anything else (category names)."""
-    array = np.asarray(values)
-    if array.dtype.kind in "fiub":
-        finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array.ravel()
-        return [finite.min().item(), finite.max().item()] if finite.size else []
-    return list(dict.fromkeys(array.ravel().tolist()))
-
-
 # Colour bars, animation controls and legends
 
 
-def _colorbar_pushers(fig: _Props) -> list[Pusher]:
+def _colorbar_pushers(fig: Props) -> list[Pusher]:
     """Return the pushers of the colour bars heatmaps draw beside the plot."""
     found = []
     for trace in fig.data:
@@ -606,7 +309,7 @@ def _colorbar_pushers(fig: _Props) -> list[Pusher]:
 
 def _colorbar(trace) -> Pusher:
     """Return one colour bar's pusher: its bar, its labels, and a title on its right."""
-    bar = trace.colorbar or _Props({})
+    bar = trace.colorbar or Props({})
     thickness = bar.thickness if bar.thickness is not None else COLORBAR_THICKNESS
     xpad = bar.xpad if bar.xpad is not None else COLORBAR_XPAD
     px = thickness + xpad + COLORBAR_GAP
@@ -628,10 +331,10 @@ def _colorbar_texts(trace) -> list[str]:
     if trace.zmid is not None and trace.zmin is None:
         reach = max(abs(high - trace.zmid), abs(trace.zmid - low))
         low, high = trace.zmid - reach, trace.zmid + reach
-    return _linear_texts(float(low), float(high), _Props({}))
+    return linear_texts(float(low), float(high), Props({}))
 
 
-def _control_pushers(fig: _Props) -> list[Pusher]:
+def _control_pushers(fig: Props) -> list[Pusher]:
     """Return the pushers of an animation's slider and play buttons, hung below their y."""
     sliders = [{"side": "b", "val": _y(s, 0.0), "px": SLIDER} for s in fig.layout.sliders or []]
     menus = [{"side": "b", "val": _y(m, 1.0), "px": BUTTONS} for m in fig.layout.updatemenus or []]
@@ -643,14 +346,14 @@ def _y(control: dict, default: float) -> float:
     return control["y"] if control.get("y") is not None else default
 
 
-def _legend_pushers(fig: _Props, axes: list[Pusher]) -> list[Pusher]:
+def _legend_pushers(fig: Props, axes: list[Pusher]) -> list[Pusher]:
     """Return the legend's pusher, when plotly.js shows one (axes: the axes' pushers, which a
     legend at the figure's edge sits beyond)."""
     names = [t.name for t in fig.data if t.name and _in_legend(t)]
     shown = fig.layout.showlegend
     if not names or shown is False or (shown is None and len(fig.data) < 2):
         return []
-    legend = fig.layout.legend or _Props({})
+    legend = fig.layout.legend or Props({})
     if legend.orientation == "h":
         return _row_legend(legend, names, axes)
     val = legend.x if legend.x is not None else 1.02
@@ -658,7 +361,7 @@ def _legend_pushers(fig: _Props, axes: list[Pusher]) -> list[Pusher]:
     return [{"side": "r", "val": val, "px": LEGEND_SYMBOL, "texts": names, "font": font, "k": 1}]
 
 
-def _in_legend(trace: _Props) -> bool:
+def _in_legend(trace: Props) -> bool:
     """Return whether a trace has a legend entry (heatmaps and images have none unless asked)."""
     if trace.showlegend is not None:
         return trace.showlegend
