@@ -150,7 +150,7 @@ function solveMargins(pushers, base, chart) {
   return { l: grown("l", l), r: grown("r", r), t: chart.t, b: chart.b };
 }
 
-function presetMargins(layout, pushers, width) {
+function presetMargins(layout, pushers, width, div) {
   const base = baseMargins(layout);
   const chart = { w: layout.width || width, h: layout.height || 450, ...base };
   // plotly.js pads each push by PUSH_PAD, or by the side's margin where that is less: a margin
@@ -158,7 +158,12 @@ function presetMargins(layout, pushers, width) {
   const pad = (margins) => Object.fromEntries("lrtb".split("").map((s) => [s, Math.min(PUSH_PAD, margins[s])]));
   chart.pad = pad(base);
   chart.pad = pad(solveMargins(pushers, base, { ...chart }));
-  layout.margin = { ...layout.margin, ...solveMargins(pushers, base, chart) };
+  const solved = solveMargins(pushers, base, chart);
+  // On a rerun the chart keeps margins it already has where they still suffice: a margin that
+  // changes makes plotly.js lay the whole figure out again.
+  const kept = div && div.__explorerMargins;
+  if (kept) for (const s of "lrtb") solved[s] = Math.max(solved[s], kept.preset[s]);
+  layout.margin = { ...layout.margin, ...solved };
   return { base, preset: layout.margin }; // kept on the chart for tests/e2e/test_margins.py
 }
 
@@ -208,7 +213,7 @@ export default function (component) {
   boldTitle(layout);
   const div = chartDiv(parentElement, layout.height || 450);
   try {
-    if (margins) div.__explorerMargins = presetMargins(layout, margins, div.clientWidth);
+    if (margins) div.__explorerMargins = presetMargins(layout, margins, div.clientWidth, div);
   } catch (error) {
     console.warn("explorer chart: margins left to plotly.js", error); // it grows them itself
   }

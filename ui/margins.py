@@ -168,6 +168,8 @@ def _outward(axis, where: tuple[str, float], texts: list[str], cells: bool, pad:
     angle = math.radians(axis.tickangle) if isinstance(axis.tickangle, int | float) else 0.0
     px += LINE * font * abs(math.cos(angle))
     k = abs(math.sin(angle))
+    if not k:  # level labels: only their height counts
+        return {"side": side, "val": val, "px": px, "k": 0}
     return {"side": side, "val": val, "px": px, "texts": _longest(texts), "font": font, "k": k}
 
 
