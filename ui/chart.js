@@ -58,8 +58,9 @@ let measureContext = null;
 function textWidth(text, size) {
   if (!measureContext) measureContext = document.createElement("canvas").getContext("2d");
   measureContext.font = `${size}px "Source Sans", sans-serif`;
-  const plain = String(text).replace(/<[^>]*>/g, "");
-  return Math.max(...plain.split(/<br>|\n/).map((line) => measureContext.measureText(line).width));
+  const lines = String(text).split(/<br\s*\/?>|\n/i);
+  const plain = lines.map((line) => line.replace(/<[^>]*>/g, "")); // <sup>, <b>: their text
+  return Math.max(...plain.map((line) => measureContext.measureText(line).width));
 }
 
 function widest(texts, font) {
@@ -90,7 +91,8 @@ function besideSquare(p, size, chart) {
   const along = (chart.h - chart.t - chart.b) * p.along;
   const wide = along * p.aspect;
   if (p.across * (chart.w - size - chart.r) <= wide) {
-    return p.narrow ? Math.max(size, size - widest(p.texts, p.font) + widest(p.narrow, p.font)) : size;
+    if (!p.narrow) return size;
+    return Math.max(size, size - widest(p.texts, p.font) + widest(p.narrow, p.font));
   }
   const need = (size - (p.across * (chart.w - chart.r) - wide) / 2) / (1 - p.across / 2);
   return Math.min(size, Math.max(0, need));
@@ -132,13 +134,15 @@ function solveSide(pushers, low, high, base, total) {
 
 function baseMargins(layout) {
   const margin = layout.margin || {};
-  const template = (layout.template && layout.template.layout && layout.template.layout.margin) || {};
-  const side = (name, plotlyDefault) => margin[name] ?? template[name] ?? plotlyDefault;
+  const template = (layout.template && layout.template.layout) || {};
+  const fallback = template.margin || {};
+  const side = (name, plotlyDefault) => margin[name] ?? fallback[name] ?? plotlyDefault;
   return { l: side("l", 80), r: side("r", 80), t: side("t", 100), b: side("b", 80) };
 }
 
 function solveMargins(pushers, base, chart) {
-  const sized = (list) => list.map((p) => ({ side: p.side, val: p.val, size: pusherSize(p, chart) }));
+  const sized = (list) =>
+    list.map((p) => ({ side: p.side, val: p.val, size: pusherSize(p, chart) }));
   const grown = (name, value) => (value > base[name] ? value + SLACK : base[name]);
   const across = pushers.filter((p) => p.side === "t" || p.side === "b");
   const [b, t] = solveSide(sized(across), "b", "t", base, chart.h);
@@ -155,7 +159,8 @@ function presetMargins(layout, pushers, width, div) {
   const chart = { w: layout.width || width, h: layout.height || 450, ...base };
   // plotly.js pads each push by PUSH_PAD, or by the side's margin where that is less: a margin
   // that grows gets the bigger pad, so the margins are solved once more with it.
-  const pad = (margins) => Object.fromEntries("lrtb".split("").map((s) => [s, Math.min(PUSH_PAD, margins[s])]));
+  const pad = (margins) =>
+    Object.fromEntries([..."lrtb"].map((s) => [s, Math.min(PUSH_PAD, margins[s])]));
   chart.pad = pad(base);
   chart.pad = pad(solveMargins(pushers, base, { ...chart }));
   const solved = solveMargins(pushers, base, chart);
