@@ -170,6 +170,14 @@ def test_a_square_heatmap_tells_its_aspect():
     assert math.isclose(left["aspect"], 2.0) and left["across"] == left["along"] == 1.0
 
 
+def test_a_square_heatmap_of_categories_gets_its_pushers_without_an_aspect():
+    fig = go.Figure(go.Heatmap(z=np.zeros((2, 3)), x=["a", "b", "c"], y=["p", "q"]))
+    fig.update_xaxes(constrain="domain")
+    fig.update_yaxes(scaleanchor="x")
+    left = _on(pushers(fig), "l")
+    assert left and not [p for p in left if "aspect" in p]
+
+
 def test_a_figures_dict_gets_the_same_pushers_as_the_figure():
     fig = go.Figure(go.Heatmap(z=np.arange(12.0).reshape(3, 4), x=[10, 20, 30, 40]))
     fig.add_trace(go.Scatter(x=np.linspace(0, 50, 30), y=np.linspace(-1, 3, 30)))

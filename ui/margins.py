@@ -106,8 +106,11 @@ def _square(fig: Props, name: str) -> dict:
     x_axis = axis_props(fig, layout_name(anchor))
     if x_axis.constrain != "domain":
         return {}
-    x_low, x_high = data_range(x_axis, list(axis_values(fig, anchor)), pad=False)
-    y_low, y_high = data_range(axis, list(axis_values(fig, id_of(name))), pad=False)
+    x_values, y_values = list(axis_values(fig, anchor)), list(axis_values(fig, id_of(name)))
+    if any(isinstance(v, str) for v in x_values + y_values):
+        return {}  # (categories: no aspect in data units)
+    x_low, x_high = data_range(x_axis, x_values, pad=False)
+    y_low, y_high = data_range(axis, y_values, pad=False)
     if x_low is None or y_low is None or y_high == y_low:
         return {}
     aspect = (x_high - x_low) / (y_high - y_low) / (axis.scaleratio or 1)
