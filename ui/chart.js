@@ -99,17 +99,16 @@ function besideSquare(p, size, chart) {
 }
 
 function pusherSize(p, chart) {
-  let text = p.k ? p.k * widest(p.texts, p.font) : 0;
-  if (p.inset) text = Math.max(0, text - p.inset * p.span * (chart.w - chart.l - chart.r));
-  let size = p.px + text;
-  if (p.entries) size += (legendRows(p, chart.w - chart.l - chart.r) - 1) * p.line;
-  if (p.share !== undefined) size *= p.share; // the part of a legend past val
+  const rows = p.entries ? (legendRows(p, chart.w - chart.l - chart.r) - 1) * p.line : 0;
   if (p.then !== undefined) {
     // A legend on the figure's edge: plotly.js reserves its height beyond what the axis
     // labels on that side push (padded), and pads it no further.
-    const extra = p.entries ? (legendRows(p, chart.w - chart.l - chart.r) - 1) * p.line : 0;
-    return (p.px ? p.px + chart.pad[p.side] : 0) + p.then + extra;
+    return (p.px ? p.px + chart.pad[p.side] : 0) + p.then + rows;
   }
+  let text = p.k ? p.k * widest(p.texts, p.font) : 0;
+  if (p.inset) text = Math.max(0, text - p.inset * p.span * (chart.w - chart.l - chart.r));
+  let size = p.px + text + rows;
+  if (p.share !== undefined) size *= p.share; // the part of a legend past val
   size += chart.pad[p.side]; // plotly.js's own pad on every push
   return p.aspect ? besideSquare(p, size, chart) : size;
 }
