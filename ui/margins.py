@@ -26,16 +26,15 @@ import plotly.graph_objects as go
 from ui import plotly_theme as theme
 from ui.plotly_ticks import (
     SPACINGS,
+    Axis,
     Props,
     axis_names,
     axis_props,
-    axis_values,
     data_range,
     end_texts,
-    has_cells,
-    id_of,
     layout_name,
     linear_texts,
+    read_axis,
     tick_step,
     tick_texts,
     view,
@@ -66,9 +65,10 @@ Pusher = dict  # side, val, px, and optionally texts, font, k
 def pushers(figure: go.Figure | dict) -> list[Pusher]:
     """Return what the figure's axes, colour bars and legend need of each margin."""
     fig = view(figure)
+    axes = {name: read_axis(fig, name) for name in axis_names(fig)}
     found = []
-    for name in axis_names(fig):
-        found += _axis_pushers(fig, name)
+    for read in axes.values():
+        found += _axis_pushers(fig, read, axes)
     found += _colorbar_pushers(fig) + _control_pushers(fig)
     return found + _legend_pushers(fig, found)
 
@@ -76,58 +76,56 @@ def pushers(figure: go.Figure | dict) -> list[Pusher]:
 # Axes
 
 
-def _axis_pushers(fig: Props, name: str) -> list[Pusher]:
-    """Return the pushers of one axis: its labels and title outward, its end labels sideways."""
-    axis = axis_props(fig, name)
+def _axis_pushers(fig: Props, read: Axis, axes: dict[str, Axis]) -> list[Pusher]:
+    """Return the pushers of one axis: its labels and title outward, its end labels sideways
+    (axes: every axis of the figure by layout name, for a square plot's other axis)."""
+    axis = read.props
     if axis.visible is False or axis.automargin is False:
         return []
-    texts = tick_texts(fig, name) if axis.showticklabels is not False else []
-    letter = name[0]
+    texts = tick_texts(fig, read) if axis.showticklabels is not False else []
+    letter = read.name[0]
     side = _side(letter, axis.side)
     val = _anchor_edge(fig, axis, side)
-    cells = has_cells(fig, id_of(name))
-    outward = _outward(axis, (side, val), texts, cells, _pad(fig))
-    found = [outward | _square(fig, name)]
+    outward = _outward(axis, (side, val), texts, read.cells, _pad(fig))
+    found = [outward | _square(read, axes)]
     if texts:
-        edge = cells or _edge_ticks(fig, axis, id_of(name))
-        inset = _cell_inset(fig, id_of(name)) if cells and axis.tickvals is None else (0, 0)
-        found += _ends(axis, letter, end_texts(fig, name, texts), edge, inset)
+        edge = read.cells or _edge_ticks(fig, read)
+        inset = _cell_inset(read) if read.cells and axis.tickvals is None else (0, 0)
+        found += _ends(axis, letter, end_texts(read, texts), edge, inset)
     return found
 
 
-def _square(fig: Props, name: str) -> dict:
+def _square(read: Axis, axes: dict[str, Axis]) -> dict:
     """Return, for a y axis whose x axis keeps its scale and gives up width (scaleanchor with
     constrain="domain"), the plot's data aspect: ui/chart.js then knows the plot leaves room
     beside it where the labels fit, as plotly.js finds after its first draw."""
-    axis = axis_props(fig, name)
+    axis = read.props
     anchor = axis.anchor or "x"
-    if name[0] != "y" or axis.scaleanchor != anchor:
+    if read.name[0] != "y" or axis.scaleanchor != anchor:
         return {}
-    x_axis = axis_props(fig, layout_name(anchor))
-    if x_axis.constrain != "domain":
+    x_read = axes.get(layout_name(anchor))
+    if x_read is None or x_read.props.constrain != "domain":
         return {}
-    x_values, y_values = list(axis_values(fig, anchor)), list(axis_values(fig, id_of(name)))
-    if any(isinstance(v, str) for v in x_values + y_values):
+    if any(isinstance(v, str) for v in x_read.values + read.values):
         return {}  # (categories: no aspect in data units)
-    x_low, x_high = data_range(x_axis, x_values, pad=False)
-    y_low, y_high = data_range(axis, y_values, pad=False)
+    x_low, x_high = x_read.data_range(pad=False)
+    y_low, y_high = read.data_range(pad=False)
     if x_low is None or y_low is None or y_high == y_low:
         return {}
     aspect = (x_high - x_low) / (y_high - y_low) / (axis.scaleratio or 1)
-    x_domain = list(x_axis.domain) if x_axis.domain else [0.0, 1.0]
+    x_domain = list(x_read.props.domain) if x_read.props.domain else [0.0, 1.0]
     y_domain = list(axis.domain) if axis.domain else [0.0, 1.0]
     square = {
         "aspect": abs(aspect),
         "across": x_domain[1] - x_domain[0],
         "along": y_domain[1] - y_domain[0],
     }
-    return square | _narrow(fig, name, y_low, y_high)
+    return square | _narrow(axis, y_low, y_high)
 
 
-def _narrow(fig: Props, name: str, low: float, high: float) -> dict:
+def _narrow(axis: Props, low: float, high: float) -> dict:
     """Return the labels of a square plot's y axis when the plot is too narrow for its data:
     plotly.js then widens the y range instead, by up to NARROW of it on each side."""
-    axis = axis_props(fig, name)
     shown = axis.showticklabels is not False
     if not shown or axis.tickvals is not None or axis.type in ("category", "log"):
         return {}
@@ -215,18 +213,17 @@ def _title_depth(axis, letter: str) -> float:
     return standoff + TITLE_DEPTH * size + (lines - 1) * LINE * size
 
 
-def _edge_ticks(fig: Props, axis, axis_id: str) -> bool:
+def _edge_ticks(fig: Props, read: Axis) -> bool:
     """Return whether ticks can sit at the very ends of an axis, where their labels stick out:
     plotly.js pads a range for markers, and a bar's only by half a bar; given tick values may
     fall on the data's ends."""
-    letter = axis_id[0]
-    on_axis = [t for t in fig.data if (t[f"{letter}axis"] or letter) == axis_id]
+    letter = read.name[0]
+    on_axis = [t for t in fig.data if (t[f"{letter}axis"] or letter) == read.id]
     if not on_axis:
         return False
     unpadded = all(_unpadded_along(t, letter) for t in on_axis)
-    if axis.tickvals is not None:
-        bounds = data_range(axis, list(axis_values(fig, axis_id)), False)
-        return unpadded and _ticks_on_data_ends(axis, bounds)
+    if read.props.tickvals is not None:
+        return unpadded and _ticks_on_data_ends(read.props, read.data_range(pad=False))
     return unpadded
 
 
@@ -278,11 +275,11 @@ def _ends(
     ]
 
 
-def _cell_inset(fig: Props, axis_id: str) -> tuple[float, float]:
+def _cell_inset(read: Axis) -> tuple[float, float]:
     """Return how far in from each end of a cell axis its end ticks sit, as shares of the axis:
     at the right end, the least that any spacing plotly.js may pick leaves after its last tick
     (the first tick, half a cell in, is taken to be at the left end)."""
-    values = list(axis_values(fig, axis_id))
+    values = read.values
     if any(isinstance(v, str) for v in values):  # one tick per category
         return (0.0, 0.5 / max(len(set(values)), 1))
     low, high = data_range(Props({}), values, pad=False)

@@ -13,6 +13,7 @@ import base64
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -104,6 +105,32 @@ def id_of(name: str) -> str:
     return name[0] + name[5:]
 
 
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a figure, read once: its layout name (xaxis2), its properties, the coordinates
+    its traces place along it, and whether heatmap or image cells lie on it."""
+
+    name: str
+    props: Props
+    values: list
+    cells: bool
+
+    @property
+    def id(self) -> str:
+        return id_of(self.name)
+
+    def data_range(self, pad: bool | None = None) -> tuple[float | None, float | None]:
+        """Return the axis's range (padded as plotly.js pads markers, never cells, unless told)."""
+        return data_range(self.props, self.values, pad=not self.cells if pad is None else pad)
+
+
+def read_axis(fig: Props, name: str) -> Axis:
+    """Return the axis of the layout name (xaxis, yaxis2, ...) with its traces' coordinates."""
+    axis_id = id_of(name)
+    values = list(axis_values(fig, axis_id))
+    return Axis(name, axis_props(fig, name), values, has_cells(fig, axis_id))
+
+
 def has_cells(fig: Props, axis_id: str) -> bool:
     """Return whether a heatmap or an image lies on the axis (plotly.js then draws ticks)."""
     letter = axis_id[0]
@@ -113,15 +140,14 @@ def has_cells(fig: Props, axis_id: str) -> bool:
     )
 
 
-def end_texts(fig: Props, name: str, texts: list[str]) -> tuple[list, list]:
+def end_texts(read: Axis, texts: list[str]) -> tuple[list, list]:
     """Return the labels that may stand at an axis's left end and at its right end: on a linear
     axis of numbers, the first and last ticks of each spacing plotly.js may pick."""
-    axis = axis_props(fig, name)
-    values = list(axis_values(fig, id_of(name)))
+    axis = read.props
     numeric = axis.tickvals is None and axis.type not in ("log", "category")
-    if not numeric or any(isinstance(v, str) for v in values):
+    if not numeric or any(isinstance(v, str) for v in read.values):
         return [texts[0]], [texts[-1]]
-    low, high = data_range(axis, values, pad=not has_cells(fig, id_of(name)))
+    low, high = read.data_range()
     if low is None or high <= low:
         return [texts[0]], [texts[-1]]
     steps = {tick_step((high - low) / count) for count in SPACINGS}
@@ -130,20 +156,19 @@ def end_texts(fig: Props, name: str, texts: list[str]) -> tuple[list, list]:
     return firsts, lasts
 
 
-def tick_texts(fig: Props, name: str) -> list[str]:
-    """Return the tick labels plotly.js may write on an axis, from its first to its last."""
-    axis = axis_props(fig, name)
-    values = list(axis_values(fig, id_of(name)))
+def tick_texts(fig: Props, read: Axis) -> list[str]:
+    """Return the tick labels plotly.js may write on an axis of fig, from its first to its last."""
+    axis, values = read.props, read.values
     if axis.tickvals is not None:
-        return _given_texts(axis, data_range(axis, values, pad=not has_cells(fig, id_of(name))))
+        return _given_texts(axis, read.data_range())
     if axis.type == "category" or any(isinstance(v, str) for v in values):
         return list(dict.fromkeys(str(v) for v in values if v is not None))
-    low, high = data_range(axis, values, pad=not has_cells(fig, id_of(name)))
+    low, high = read.data_range()
     if low is None:
         return []
     if axis.type == "log":
         return log_texts(low, high)
-    return linear_texts(low, high, axis, _counts(fig, axis, name[0]))
+    return linear_texts(low, high, axis, _counts(fig, axis, read.name[0]))
 
 
 def _counts(fig: Props, axis, letter: str) -> Iterable[float]:
