@@ -23,7 +23,8 @@ from tests.tables import tables
 from tests.test_pages import open_page
 from tests.test_widget_ends import open_lazy_sections
 
-# The trace modules of plotly.js-cartesian-dist-min (its README), the build in static/
+# The trace modules of plotly.js's cartesian build (lib/index-cartesian.js), which
+# scripts/plotly/build.sh bundles into static/
 CARTESIAN = {
     "bar",
     "box",
