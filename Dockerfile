@@ -20,7 +20,7 @@ RUN pip install -r requirements.txt
 
 # What the server reads: the entry point, the pages, the engine, the figures, the catalog, the
 # shipped weights and samples, the server's settings, and the start command.
-COPY app.py runtime_tuning.py ./
+COPY launch.py app.py runtime_tuning.py ./
 COPY .streamlit/ .streamlit/
 COPY app_pages/ app_pages/
 COPY engine/ engine/

@@ -211,7 +211,7 @@ class FrameTally:
 
 @contextmanager
 def server(warmup: bool):
-    """Yield (url, log path) of a fresh `streamlit run app.py` on a free port; stop it after."""
+    """Yield (url, log path) of a fresh `streamlit run launch.py` on a free port; stop it after."""
     log = Path(tempfile.mkstemp(prefix="bench-browser-", suffix=".log")[1])
     env = {**os.environ, "EXPLORER_WARMUP": "1" if warmup else "0"}
     with serve_app(log, env) as url:

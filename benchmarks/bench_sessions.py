@@ -1,12 +1,12 @@
 """`python -m benchmarks sessions N`: N learners at once on one server (default N = 3).
 
-One fresh server (`streamlit run app.py`, started as the browser suite starts it). Once its warm-up
-is done, N Chromium instances (one per learner, each on its own thread) start together at a
+One fresh server (`streamlit run launch.py`, started as the browser suite starts it). Once its warm-
+up is done, N Chromium instances (one per learner, each on its own thread) start together at a
 barrier. Each opens the first page of WALK, then moves through the rest by the sidebar menu (one
 Streamlit session per learner, as in class) and changes one widget per page (the browser suite's
-WIDGETS). Settle times are taken exactly as the browser suite takes them (its recorder, its
-settled test); a page's time runs from the click on its menu link (or from navigation start for
-the first page) to settled.
+WIDGETS). Settle times are taken exactly as the browser suite takes them (its recorder, its settled
+test); a page's time runs from the click on its menu link (or from navigation start for the first
+page) to settled.
 
 WALK is a representative subset, not every page: the heavy ones (the classic architectures, the
 trained CNN, the LSTM on typed text, the receptive fields, MNIST-1D) beside light ones. Set

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Two malloc arenas, not glibc's eight per core: memory a thread freed is reused by the next one
 # instead of each thread growing its own heap (docs/deploy.md: lower RSS after learners leave).
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-exec python -m streamlit run app.py \
+exec python -m streamlit run launch.py \
   --server.port "${PORT:-8501}" \
   --server.address "${ADDRESS:-0.0.0.0}" \
   --server.headless true \

@@ -122,8 +122,9 @@ def test_every_copied_path_exists_and_is_not_ignored():
 
 
 def _local_imports() -> set[str]:
-    """Return the top-level local modules the server imports (app.py, pages, engine, ui)."""
-    files = [ROOT / "app.py", ROOT / "runtime_tuning.py"]
+    """Return the top-level local modules the server imports (launch.py, app.py, pages, engine,
+    ui)."""
+    files = [ROOT / "launch.py", ROOT / "app.py", ROOT / "runtime_tuning.py"]
     for folder in ("app_pages", "engine", "ui"):
         files += (ROOT / folder).rglob("*.py")
     tops = set()

@@ -1,10 +1,12 @@
 """Warm every page's shared work in the background once a server has started (issue 13).
 
 A page's first visit pays for imports and for the models and tables that every session shares
-(st.cache_resource). app.py starts one daemon thread per server process that pays for them before a
-learner asks: it imports what every page imports, then calls the pages' own cached loaders with the
-inputs the pages use, so the caches hold exactly the values the pages would compute themselves
-(caching changes no value).
+(st.cache_resource). One daemon thread per server process pays for them before a learner asks: it
+imports what every page imports, then calls the pages' own cached loaders with the inputs the pages
+use, so the caches hold exactly the values the pages would compute themselves (caching changes no
+value). Served by `streamlit run launch.py`, the server imports every page's modules before it
+answers anyone and starts the thread then (`before_serving`); served as `streamlit run app.py`,
+app.py starts it on the first visit.
 
 Shared loaders live in ui/ modules, never inside a page script: the page and the warm-up then call
 the same cached function, so the warm-up fills the very entry the page reads.
@@ -43,6 +45,7 @@ __all__ = [
     "Item",
     "WarmUp",
     "freeze_heap",
+    "before_serving",
     "maybe_start",
     "page_imports",
     "request",
@@ -295,6 +298,20 @@ def _real_server() -> bool:
     from ui.jobs import runtime_view
 
     return runtime_view().real_server
+
+
+def before_serving(started: float) -> float:
+    """Import every page's modules (app.py's too), then start the warm-up; return the seconds
+    since `started` (a perf_counter time: when the caller began importing this module).
+
+    launch.py calls it as the server starts, before it answers anyone: no script run can overlap
+    these imports, and the first learner's page finds them done."""
+    for page in ["app.py", *(topic.path for topic in all_topics())]:
+        page_imports(page)
+    seconds = time.perf_counter() - started
+    LOG.info("every page's modules imported in %.1f s, before serving", seconds)
+    maybe_start()
+    return seconds
 
 
 def maybe_start() -> threading.Thread | None:

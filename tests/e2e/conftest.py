@@ -35,11 +35,11 @@ def _free_port() -> int:
 
 @contextmanager
 def serve_app(
-    log: Path, env: dict[str, str] | None = None, script: str = "app.py"
+    log: Path, env: dict[str, str] | None = None, script: str = "launch.py"
 ) -> Iterator[str]:
-    """Yield the URL of a fresh `streamlit run <script>` (the app by default; a path from the
-    repository root) on a free port, output to log; stop it after. Shared by the browser tests
-    and `python -m benchmarks browser`."""
+    """Yield the URL of a fresh `streamlit run <script>` (the app by default, as launch.py starts
+    it; a path from the repository root) on a free port, output to log; stop it after. Shared by
+    the browser tests and `python -m benchmarks browser`."""
     port = _free_port()
     args = ["--server.port", str(port), "--server.address", "127.0.0.1"]
     args += ["--server.headless", "true", "--server.fileWatcherType", "none"]
