@@ -1,7 +1,7 @@
 """`python -m benchmarks sessions N`: N learners at once on one server (default N = 3).
 
-One fresh server (`streamlit run launch.py`, started as the browser suite starts it). Once its warm-
-up is done, N Chromium instances (one per learner, each on its own thread) start together at a
+One fresh server (`streamlit run launch.py`, started as the browser suite starts it). Once its
+warm-up is done, N Chromium instances (one per learner, each on its own thread) start together at a
 barrier. Each opens the first page of WALK, then moves through the rest by the sidebar menu (one
 Streamlit session per learner, as in class) and changes one widget per page (the browser suite's
 WIDGETS). Settle times are taken exactly as the browser suite takes them (its recorder, its settled
