@@ -25,6 +25,7 @@ from engine.cnn import (
     shift_robustness,
     train,
 )
+from runtime_tuning import training_threads
 from tests.charts import charts
 from tests.tables import tables
 from ui.cnn.models import available_models
@@ -239,9 +240,20 @@ def test_a_tiny_ablation_run_fills_the_table(two_class_data):
     assert not at.exception, [e.message for e in at.exception]
     table = next(d for d in tables(at) if "variant" in d.columns)
     assert list(table["variant"]) == ["baseline", "no pooling", "no ReLU", "1 block", "4 blocks"]
-    # the baseline row, recomputed with the engine alone
-    bf16 = at.session_state["ct_abl_settings"].bf16  # the same precision as the page
-    r = train(CNNConfig(tuple(TWO)), 20, 0.003, 64, 0, two_class_data, progress_every=1, bf16=bf16)
+    # the baseline row, recomputed with the engine alone, in the page's precision and on its
+    # threads (bfloat16 kernels may round differently on another thread count)
+    bf16 = at.session_state["ct_abl_settings"].bf16
+    r = train(
+        CNNConfig(tuple(TWO)),
+        20,
+        0.003,
+        64,
+        0,
+        two_class_data,
+        progress_every=1,
+        bf16=bf16,
+        threads=training_threads(),
+    )
     base = table.iloc[0]
     assert base["validation"] == f"{r.val_acc:.1%}"
     probe = two_class_data.val_images[:20]
