@@ -111,6 +111,34 @@ def test_a_subset_runs_to_the_end_and_a_failure_is_logged_not_raised():
     assert records.messages == ["warm-up item failed: app_pages/home.py: broken no such model"]
 
 
+def test_before_serving_imports_every_page_and_a_broken_one_does_not_stop_the_server(
+    monkeypatch,
+):
+    # launch.py runs this before the server answers: an exception here would keep it from
+    # starting at all, so a page whose imports fail is logged and the others still import.
+    imported, started = [], []
+
+    def page_imports(page: str) -> None:
+        imported.append(page)
+        if page == "app_pages/pooling.py":
+            raise ImportError("cannot import name 'pool_everything'")
+
+    monkeypatch.setattr(warmup, "page_imports", page_imports)
+    monkeypatch.setattr(warmup, "maybe_start", lambda: started.append(True))
+    records = _Records()
+    warmup.LOG.addHandler(records)
+    try:
+        warmup.before_serving(0.0)
+    finally:
+        warmup.LOG.removeHandler(records)
+    assert imported[0] == "app.py"
+    assert set(imported[1:]) == {path for path, _ in PAGES}
+    assert started == [True]  # the warm-up starts all the same
+    assert records.messages == [
+        "imports failed before serving: app_pages/pooling.py cannot import name 'pool_everything'"
+    ]
+
+
 @pytest.fixture(autouse=True)
 def _thaw():
     """Give the test process's heap back to the collector after a warm-up froze it."""

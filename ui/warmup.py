@@ -44,8 +44,8 @@ __all__ = [
     "NOT_WARMED",
     "Item",
     "WarmUp",
-    "freeze_heap",
     "before_serving",
+    "freeze_heap",
     "maybe_start",
     "page_imports",
     "request",
@@ -305,9 +305,13 @@ def before_serving(started: float) -> float:
     since `started` (a perf_counter time: when the caller began importing this module).
 
     launch.py calls it as the server starts, before it answers anyone: no script run can overlap
-    these imports, and the first learner's page finds them done."""
+    these imports, and the first learner's page finds them done. A page whose imports fail is
+    logged and left to fail on its own visit; the server still starts."""
     for page in ["app.py", *(topic.path for topic in all_topics())]:
-        page_imports(page)
+        try:
+            page_imports(page)
+        except Exception:  # noqa: BLE001  (a broken page must not keep the others from serving)
+            LOG.exception("imports failed before serving: %s", page)
     seconds = time.perf_counter() - started
     LOG.info("every page's modules imported in %.1f s, before serving", seconds)
     maybe_start()
