@@ -127,10 +127,17 @@ def _run_statements(path: Path, body: list[ast.stmt]) -> dict:
     return namespace
 
 
+_imported_pages: set[str] = set()  # pages whose imports have run in this process
+
+
 def page_imports(page: str) -> None:
-    """Import every module the page imports."""
+    """Import every module the page imports, once per process: served by launch.py, the pages'
+    imports run before serving, and the warm-up's import items then find them done."""
+    if page in _imported_pages:
+        return
     path, body = _top_level(page)
     _run_statements(path, [n for n in body if isinstance(n, ast.Import | ast.ImportFrom)])
+    _imported_pages.add(page)
 
 
 def _ui_item(page: str, module: str, name: str, *args: object) -> Item:
