@@ -89,7 +89,7 @@ def _axis_pushers(fig: Props, read: Axis, axes: dict[str, Axis]) -> list[Pusher]
     outward = _outward(axis, (side, val), texts, read.cells, _pad(fig))
     found = [outward | _square(read, axes)]
     if texts:
-        edge = read.cells or _edge_ticks(fig, read)
+        edge = read.cells or _edge_ticks(read)
         inset = _cell_inset(read) if read.cells and axis.tickvals is None else (0, 0)
         found += _ends(axis, letter, end_texts(read, texts), edge, inset)
     return found
@@ -213,15 +213,14 @@ def _title_depth(axis, letter: str) -> float:
     return standoff + TITLE_DEPTH * size + (lines - 1) * LINE * size
 
 
-def _edge_ticks(fig: Props, read: Axis) -> bool:
+def _edge_ticks(read: Axis) -> bool:
     """Return whether ticks can sit at the very ends of an axis, where their labels stick out:
     plotly.js pads a range for markers, and a bar's only by half a bar; given tick values may
     fall on the data's ends."""
     letter = read.name[0]
-    on_axis = [t for t in fig.data if (t[f"{letter}axis"] or letter) == read.id]
-    if not on_axis:
+    if not read.traces:
         return False
-    unpadded = all(_unpadded_along(t, letter) for t in on_axis)
+    unpadded = all(_unpadded_along(t, letter) for t in read.traces)
     if read.props.tickvals is not None:
         return unpadded and _ticks_on_data_ends(read.props, read.data_range(pad=False))
     return unpadded

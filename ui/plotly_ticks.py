@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,11 +107,12 @@ def id_of(name: str) -> str:
 
 @dataclass(frozen=True)
 class Axis:
-    """One axis of a figure, read once: its layout name (xaxis2), its properties, the coordinates
-    its traces place along it, and whether heatmap or image cells lie on it."""
+    """One axis of a figure, read once: its layout name (xaxis2), its properties, the traces on
+    it, the coordinates they place along it, and whether heatmap or image cells lie on it."""
 
     name: str
     props: Props
+    traces: list
     values: list
     cells: bool
 
@@ -126,18 +127,11 @@ class Axis:
 
 def read_axis(fig: Props, name: str) -> Axis:
     """Return the axis of the layout name (xaxis, yaxis2, ...) with its traces' coordinates."""
-    axis_id = id_of(name)
-    values = list(axis_values(fig, axis_id))
-    return Axis(name, axis_props(fig, name), values, has_cells(fig, axis_id))
-
-
-def has_cells(fig: Props, axis_id: str) -> bool:
-    """Return whether a heatmap or an image lies on the axis (plotly.js then draws ticks)."""
-    letter = axis_id[0]
-    return any(
-        t.type in ("heatmap", "image") and (t[f"{letter}axis"] or letter) == axis_id
-        for t in fig.data
-    )
+    letter, axis_id = name[0], id_of(name)
+    traces = [t for t in fig.data if (t[f"{letter}axis"] or letter) == axis_id]
+    values = [v for t in traces for v in _trace_values(t, letter)]
+    cells = any(t.type in ("heatmap", "image") for t in traces)  # plotly.js then draws ticks
+    return Axis(name, axis_props(fig, name), traces, values, cells)
 
 
 def end_texts(read: Axis, texts: list[str]) -> tuple[list, list]:
@@ -293,14 +287,6 @@ def _power_text(m: int, power: int) -> str:
         if value >= max(size, 1e4):
             return f"{value / size:g}{suffix}"
     return f"{value:g}"
-
-
-def axis_values(fig: Props, axis_id: str) -> Iterator:
-    """Yield the coordinates every trace on an axis places along it."""
-    letter = axis_id[0]
-    for trace in fig.data:
-        if (trace[f"{letter}axis"] or letter) == axis_id:
-            yield from _trace_values(trace, letter)
 
 
 def _trace_values(trace, letter: str) -> Iterable:
